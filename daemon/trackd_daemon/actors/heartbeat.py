@@ -1,0 +1,113 @@
+"""HeartbeatActor: notices runs whose client went away, and an idle daemon.
+
+A run's client holds a stream open while the run lives. When the last stream of a run that
+has not exited closes (the process finished badly, was killed, or lost the daemon), a grace
+period starts; if no stream re-attaches before it ends, the run is marked ``crashed``. The
+pending partial row is written first: every acknowledged record is kept.
+
+With an idle timeout configured, the daemon stops after that long with no live run and no
+stream (daemons started on demand by ``trackd.setup()`` use this).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import anyio
+
+from trackd_daemon.actors.base import Actor
+from trackd_daemon.session import RunSession
+
+log = logging.getLogger("trackd.daemon.heartbeat")
+
+
+@dataclass(frozen=True)
+class Attached:
+    session: RunSession
+
+
+@dataclass(frozen=True)
+class Detached:
+    session: RunSession
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Any client call: postpones the idle timeout."""
+
+
+HeartbeatMsg = Attached | Detached | Activity
+
+
+class HeartbeatActor(Actor[HeartbeatMsg]):
+    #: Attach/detach events come one per stream open/close; 1,024 covers a burst of many
+    #: processes starting or dying at once.
+    mailbox_size = 1024
+    name = "heartbeat"
+
+    def __init__(
+        self,
+        grace_seconds: float,
+        crash: Callable[[RunSession], Awaitable[None]],
+        idle_timeout: float = 0.0,
+        is_idle: Callable[[], bool] = lambda: False,
+        on_idle: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__()
+        self._grace = grace_seconds
+        self._crash = crash
+        self._idle_timeout = idle_timeout
+        self._is_idle = is_idle
+        self._on_idle = on_idle
+        self._deadlines: dict[RunSession, float] = {}
+        self._last_activity = anyio.current_time()
+
+    async def loop(self) -> None:
+        while True:
+            now = anyio.current_time()
+            wake = min(self._deadlines.values(), default=math.inf)
+            if self._idle_timeout > 0:
+                wake = min(wake, self._last_activity + self._idle_timeout)
+            msg = None
+            with anyio.move_on_after(max(0.0, wake - now) if wake != math.inf else None):
+                try:
+                    msg = await self._recv.receive()
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    return
+            if msg is not None:
+                self._on(msg)
+            await self._expire()
+
+    def _on(self, msg: HeartbeatMsg) -> None:
+        self._last_activity = anyio.current_time()
+        if isinstance(msg, Attached):
+            self._deadlines.pop(msg.session, None)
+        elif isinstance(msg, Detached):
+            s = msg.session
+            if s.streams == 0 and not s.retired and not s.exit_seq:
+                self._deadlines[s] = anyio.current_time() + self._grace
+
+    async def _expire(self) -> None:
+        now = anyio.current_time()
+        for s, deadline in list(self._deadlines.items()):
+            if deadline > now:
+                continue
+            del self._deadlines[s]
+            if s.streams == 0 and not s.retired and not s.exit_seq:
+                log.warning("run %s: client gone for %.1fs without finishing; marking crashed",
+                            s.key, self._grace)
+                try:
+                    await self._crash(s)
+                except Exception:
+                    log.exception("run %s: could not mark crashed", s.key)
+        if (
+            self._idle_timeout > 0
+            and now - self._last_activity >= self._idle_timeout
+        ):
+            if self._is_idle():
+                log.info("idle for %.0fs; stopping", self._idle_timeout)
+                self._on_idle()
+            self._last_activity = now

@@ -1,0 +1,214 @@
+"""The composition root: opens the store, starts the actors in dependency order, recovers the
+runs that were in flight, serves gRPC, and on SIGTERM/SIGINT (or a Shutdown call) drains
+everything in reverse order.
+
+Shutdown order: health -> NOT_SERVING; the gRPC server stops taking calls (streams get a short
+grace, then clients reconnect to the next daemon); the registry closes every run's log; the
+history actor drains its mailbox into the store; the store closes. Whatever a drain could not
+finish within the grace stays in the write-ahead logs and is recovered on the next start.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import logging.handlers
+import os
+import signal
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import anyio
+
+from trackd._version import __version__
+from trackd_daemon.actors.base import supervise
+from trackd_daemon.actors.heartbeat import HeartbeatActor
+from trackd_daemon.actors.history import Crash, HistoryActor
+from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
+from trackd_daemon.config import DaemonConfig
+from trackd_daemon.rpc.daemon_servicer import DaemonServicer
+from trackd_daemon.rpc.query_servicer import QueryServicer
+from trackd_daemon.rpc.record_servicer import RecordServicer
+from trackd_daemon.rpc.run_servicer import RunServicer
+from trackd_daemon.rpc.server import start_server
+from trackd_daemon.session import RunSession
+from trackd_daemon.store import open_store
+from trackd_daemon.store.models import RUNNING
+
+log = logging.getLogger("trackd.daemon")
+
+#: Exit status when another daemon holds the lock.
+EXIT_ALREADY_RUNNING = 3
+
+
+class AlreadyRunning(RuntimeError):
+    """Another daemon of this user holds the lock."""
+
+
+def acquire_lock(cfg: DaemonConfig) -> IO[str]:
+    """Take the per-user lock (held for the life of the process) and record our pid in it.
+
+    :raises AlreadyRunning: another daemon holds it.
+    """
+    cfg.runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    f = open(cfg.lock_path, "a+")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        pid = f.read().strip() or "?"
+        f.close()
+        raise AlreadyRunning(f"a trackd daemon is already running (pid {pid}, {cfg.address})") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def setup_logging(cfg: DaemonConfig, foreground: bool) -> None:
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [
+        logging.handlers.RotatingFileHandler(cfg.log_file, maxBytes=10 << 20, backupCount=3)
+    ]
+    if foreground and sys.stderr.isatty():
+        handlers.append(logging.StreamHandler())
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger("trackd")
+    root.handlers.clear()
+    for h in handlers:
+        h.setFormatter(fmt)
+        root.addHandler(h)
+    root.setLevel(cfg.log_level)
+    root.propagate = False
+
+
+async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
+    """Run the daemon until a stop signal or a Shutdown call."""
+    stop = anyio.Event()
+    store = await open_store(cfg.store_url)
+    history = HistoryActor(store)
+    registry: RunRegistry
+
+    async def crash(session: RunSession) -> None:
+        await history.ask(lambda r: Crash(session, r))
+        await registry.tell(Retire(session))
+
+    heartbeat = HeartbeatActor(
+        cfg.crash_grace_seconds, crash, cfg.idle_timeout_seconds,
+        is_idle=lambda: registry.runs_in_flight == 0, on_idle=stop.set,
+    )
+    registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
+    try:
+        async with anyio.create_task_group() as core:
+            core.start_soon(history.run)
+            core.start_soon(supervise, heartbeat.run, "heartbeat")
+            core.start_soon(registry.run)
+            await _recover(store, registry)
+            servicers = {
+                "trackd.v1.RunService": RunServicer(registry, history, store),
+                "trackd.v1.RecordService": RecordServicer(registry, history),
+                "trackd.v1.QueryService": QueryServicer(registry, store),
+            }
+            addresses: list[str] = []
+            servicers["trackd.v1.DaemonService"] = DaemonServicer(
+                cfg, registry, [registry, history, heartbeat], addresses, stop.set
+            )
+            server, health_servicer, bound = await start_server(cfg, servicers)
+            addresses.extend(bound)
+            log.info("trackd %s serving on %s (store %s, pid %d)", __version__,
+                     ", ".join(addresses), cfg.store_url, os.getpid())
+            _notify_ready(ready_fd, cfg)
+            core.start_soon(_signals, stop)
+            await stop.wait()
+            log.info("stopping: draining queues")
+            await health_servicer.enter_graceful_shutdown()
+            await server.stop(grace=1.0)
+            registry.close()
+            with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
+                await _wait_closed(registry, history, heartbeat)
+            if scope.cancelled_caught:
+                log.warning("drain did not finish in %.0fs; the rest stays in the logs",
+                            cfg.drain_grace_seconds)
+            core.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.aclose()
+            try:
+                cfg.socket_path.unlink()
+            except FileNotFoundError:
+                pass
+        log.info("stopped")
+
+
+async def _wait_closed(registry: RunRegistry, history: HistoryActor, heartbeat: HeartbeatActor) -> None:
+    """Close the actors in pipeline order, each after the one feeding it has drained."""
+    await registry.wait_stopped()  # every run's log is closed (fsynced)
+    history.close()
+    await history.wait_stopped()  # everything accepted is in the store
+    heartbeat.close()
+    await heartbeat.wait_stopped()
+
+
+async def _recover(store: object, registry: RunRegistry) -> None:
+    runs = await store.list_runs_in_state(RUNNING)  # type: ignore[attr-defined]
+    for info in runs:
+        try:
+            await registry.ask(lambda r, info=info: Recover(info, r))
+        except Exception:
+            log.exception("run %s: recovery failed; its log is kept", info.key)
+    if runs:
+        log.info("recovered %d run(s) that were in flight", len(runs))
+
+
+async def _signals(stop: anyio.Event) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            stop.set()
+            return
+
+
+def _notify_ready(ready_fd: int | None, cfg: DaemonConfig) -> None:
+    """Tell whoever started us that we serve: a pipe fd from ``trackd daemon start``, and
+    systemd's notify socket under ``Type=notify``."""
+    if ready_fd is not None:
+        try:
+            os.write(ready_fd, f"{cfg.address}\n".encode())
+            os.close(ready_fd)
+        except OSError:
+            pass
+    notify = os.environ.get("NOTIFY_SOCKET")
+    if notify:
+        import socket
+
+        addr = "\0" + notify[1:] if notify.startswith("@") else notify
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            try:
+                s.connect(addr)
+                s.sendall(b"READY=1")
+            except OSError:
+                pass
+
+
+def run(cfg: DaemonConfig, *, foreground: bool = True, ready_fd: int | None = None) -> int:
+    """Run the daemon in this process; returns the exit status."""
+    with ExitStack() as stack:
+        try:
+            lock = acquire_lock(cfg)
+        except AlreadyRunning as exc:
+            print(f"trackd: {exc}", file=sys.stderr)
+            return EXIT_ALREADY_RUNNING
+        stack.callback(lock.close)
+        setup_logging(cfg, foreground)
+        cfg.root.mkdir(parents=True, exist_ok=True)
+        try:
+            anyio.run(serve, cfg, ready_fd, backend="asyncio",
+                      backend_options={"use_uvloop": sys.platform != "win32"})
+        except Exception:
+            log.exception("daemon failed")
+            return 1
+    return 0
+
+

@@ -1,0 +1,94 @@
+"""Daemon configuration: where it keeps data, where it listens, its timeouts. Pure: reads the
+environment it is given, touches no files."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from trackd._shared.paths import default_paths
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """Everything the daemon needs to start."""
+
+    root: Path
+    state_dir: Path
+    runtime_dir: Path
+    store_url: str
+    #: Optional loopback TCP listener ("127.0.0.1:PORT"); off unless set.
+    tcp_address: str | None = None
+    #: A run whose client stream vanished without an exit record is marked crashed after this.
+    crash_grace_seconds: float = 30.0
+    #: Stop after this long with no run in flight and no client stream (0: never).
+    idle_timeout_seconds: float = 0.0
+    #: How often the write-ahead logs are fsynced (group fsync); finish always fsyncs.
+    fsync_interval_seconds: float = 1.0
+    #: Seconds the drain on SIGTERM may take before what is left stays in the logs.
+    drain_grace_seconds: float = 20.0
+    log_level: str = "INFO"
+    user: str = ""
+
+    @property
+    def socket_path(self) -> Path:
+        return self.runtime_dir / "trackd.sock"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.runtime_dir / "trackd.lock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "daemon.log"
+
+    @property
+    def wal_dir(self) -> Path:
+        return self.root / "wal"
+
+    @property
+    def address(self) -> str:
+        """The gRPC target clients use."""
+        return f"unix:{self.socket_path}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> DaemonConfig:
+        """Build from ``TRACKD_*`` variables; keyword overrides win (the CLI's flags)."""
+        env = os.environ if env is None else env
+        root, state, runtime = default_paths(env)
+        store_url = env.get("TRACKD_STORE_URL") or f"sqlite:///{root / 'trackd.db'}"
+        values: dict[str, object] = dict(
+            root=root,
+            state_dir=state,
+            runtime_dir=runtime,
+            store_url=store_url,
+            tcp_address=env.get("TRACKD_TCP_ADDRESS") or None,
+            crash_grace_seconds=_float(env, "TRACKD_CRASH_GRACE", 30.0),
+            idle_timeout_seconds=_float(env, "TRACKD_IDLE_TIMEOUT", 0.0),
+            fsync_interval_seconds=_float(env, "TRACKD_FSYNC_INTERVAL", 1.0),
+            drain_grace_seconds=_float(env, "TRACKD_DRAIN_GRACE", 20.0),
+            log_level=env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
+            user=env.get("USER") or _user(),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return str(os.getuid())

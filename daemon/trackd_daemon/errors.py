@@ -1,0 +1,91 @@
+"""Domain errors of the daemon. Each carries its gRPC status code and a stable reason (the
+names of ``trackd.v1.ErrorReason``); ``trackd_daemon.rpc.errors`` is the one place that turns
+them into gRPC statuses.
+
+    TrackdError
+    ├── InvalidArgumentError      INVALID_ARGUMENT   INVALID_ARGUMENT
+    │   └── InvalidRecordError    INVALID_ARGUMENT   INVALID_ARGUMENT
+    ├── RunNotFoundError          NOT_FOUND          RUN_NOT_FOUND
+    ├── RunAlreadyExistsError     ALREADY_EXISTS     RUN_ALREADY_EXISTS
+    ├── RunFinishedError          FAILED_PRECONDITION RUN_FINISHED
+    ├── FailedPreconditionError   FAILED_PRECONDITION FAILED_PRECONDITION
+    ├── SequenceGapError          ABORTED            SEQUENCE_GAP
+    ├── ShuttingDownError         UNAVAILABLE        SHUTTING_DOWN
+    └── ResourceExhaustedError    RESOURCE_EXHAUSTED RESOURCE_EXHAUSTED
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class TrackdError(Exception):
+    """Base of the daemon's domain errors."""
+
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    reason: str = "INTERNAL"
+
+    def __init__(self, message: str, **metadata: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = {k: str(v) for k, v in metadata.items()}
+
+
+class InvalidArgumentError(TrackdError):
+    """A request is malformed."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_ARGUMENT"
+
+
+class InvalidRecordError(InvalidArgumentError):
+    """A streamed record is malformed or of an unknown kind."""
+
+
+class RunNotFoundError(TrackdError):
+    """No run has this (entity, project, run_id)."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "RUN_NOT_FOUND"
+
+
+class RunAlreadyExistsError(TrackdError):
+    """A run with this id exists already."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "RUN_ALREADY_EXISTS"
+
+
+class RunFinishedError(TrackdError):
+    """The run is finished and accepts no more records."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "RUN_FINISHED"
+
+
+class FailedPreconditionError(TrackdError):
+    """The request conflicts with the current state."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "FAILED_PRECONDITION"
+
+
+class SequenceGapError(TrackdError):
+    """Records skip a sequence number; the client must resend from acked_seq + 1."""
+
+    code = grpc.StatusCode.ABORTED
+    reason = "SEQUENCE_GAP"
+
+
+class ShuttingDownError(TrackdError):
+    """The daemon is draining; retry against the next daemon."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "SHUTTING_DOWN"
+
+
+class ResourceExhaustedError(TrackdError):
+    """A bounded queue or the disk is full."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RESOURCE_EXHAUSTED"

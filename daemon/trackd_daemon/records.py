@@ -1,0 +1,168 @@
+"""Decoding and validation of streamed records (protobuf -> plain Python).
+
+Runs in a worker thread for each incoming batch, before anything is written: a malformed
+record fails the whole batch with :class:`InvalidRecordError` and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from trackd._shared.history import GOALS, SUMMARY_OPS, MetricDef
+from trackd._shared.values import MalformedValueError, map_to_python, to_python
+from trackd.v1 import record_pb2, run_pb2
+from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
+
+_GOAL_NAMES = {
+    run_pb2.METRIC_GOAL_UNSPECIFIED: "",
+    run_pb2.METRIC_GOAL_MINIMIZE: "minimize",
+    run_pb2.METRIC_GOAL_MAXIMIZE: "maximize",
+}
+GOAL_VALUES = {v: k for k, v in _GOAL_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class History:
+    seq: int
+    data: dict[str, Any]
+    step: int | None
+    commit: bool | None
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    seq: int
+    updates: list[tuple[tuple[str, ...], Any]]
+    removes: list[tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Config:
+    seq: int
+    update: dict[str, Any]
+    remove: list[str]
+
+
+@dataclass(frozen=True)
+class Metric:
+    seq: int
+    definition: MetricDef
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    seq: int
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Exit:
+    seq: int
+    exit_code: int
+
+
+Decoded = History | Summary | Config | Metric | RunUpdate | Exit
+
+
+def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
+    """Parse one ``StreamRecordsRequest`` (or ``WalEntry``: same layout) and decode its records.
+
+    :raises InvalidRecordError: undecodable bytes, a record of no/unknown kind, bad values, or
+        seqs that do not increase by one.
+    """
+    try:
+        entry = record_pb2.WalEntry.FromString(raw)
+    except DecodeError as exc:
+        raise InvalidRecordError(f"undecodable record batch: {exc}") from None
+    out: list[Decoded] = []
+    prev = None
+    for rec in entry.records:
+        if prev is not None and rec.seq != prev + 1:
+            raise InvalidRecordError(
+                f"records in a batch must have consecutive seqs; {rec.seq} follows {prev}"
+            )
+        prev = rec.seq
+        out.append(decode_record(rec))
+    return (entry.run if entry.HasField("run") else None), out
+
+
+def decode_record(rec: record_pb2.Record) -> Decoded:
+    """Decode one record. :raises InvalidRecordError: see :func:`parse_batch`."""
+    seq = rec.seq
+    if seq < 1:
+        raise InvalidRecordError(f"record seq must be >= 1, got {seq}", seq=str(seq))
+    kind = rec.WhichOneof("kind")
+    try:
+        if kind == "history":
+            h = rec.history
+            data = map_to_python(h.data)
+            _check_keys(data.keys(), seq)
+            return History(
+                seq, data, h.step if h.HasField("step") else None,
+                h.commit if h.HasField("commit") else None, h.timestamp,
+            )
+        if kind == "summary":
+            s = rec.summary
+            updates = []
+            for item in s.update:
+                if not item.path:
+                    raise InvalidRecordError(f"record {seq}: summary item with an empty path")
+                updates.append((tuple(item.path), to_python(item.value)))
+            removes = [tuple(p.path) for p in s.remove if p.path]
+            return Summary(seq, updates, removes)
+        if kind == "config":
+            return Config(seq, map_to_python(rec.config.update), list(rec.config.remove))
+        if kind == "metric":
+            return Metric(seq, metric_from_pb(rec.metric.definition), rec.metric.overwrite)
+        if kind == "run_update":
+            u = rec.run_update
+            fields: dict[str, Any] = {}
+            for name in ("name", "notes", "group", "job_type"):
+                if u.HasField(name):
+                    fields[name] = getattr(u, name)
+            if u.HasField("tags"):
+                fields["tags"] = list(u.tags.tags)
+            return RunUpdate(seq, fields)
+        if kind == "exit":
+            return Exit(seq, rec.exit.exit_code)
+    except MalformedValueError as exc:
+        raise InvalidRecordError(f"record {seq}: {exc}", seq=str(seq)) from None
+    if kind is None:
+        raise InvalidRecordError(f"record {seq} has no kind set (or a kind this daemon does not know)",
+                                 seq=str(seq))
+    raise InvalidRecordError(f"record {seq} has unknown kind {kind!r}", seq=str(seq))
+
+
+def _check_keys(keys: Any, seq: int) -> None:
+    for k in keys:
+        if not k:
+            raise InvalidRecordError(f"record {seq}: empty key in history data")
+
+
+def metric_from_pb(d: run_pb2.MetricDefinition) -> MetricDef:
+    """Validate and convert a metric definition."""
+    name = d.name
+    if not name or "*" in name[:-1]:
+        raise InvalidArgumentError(f"invalid metric name {name!r}: '*' may only end a glob")
+    ops = tuple(op.lower() for op in d.summary)
+    for op in ops:
+        if op not in SUMMARY_OPS:
+            raise InvalidArgumentError(f"unknown summary op {op!r} for metric {name!r}")
+    if d.goal not in _GOAL_NAMES:
+        raise InvalidArgumentError(f"unknown goal {d.goal} for metric {name!r}")
+    return MetricDef(name, d.step_metric, d.step_sync, d.hidden, ops, _GOAL_NAMES[d.goal])
+
+
+def metric_to_dict(d: MetricDef) -> dict[str, Any]:
+    return {"name": d.name, "step_metric": d.step_metric, "step_sync": d.step_sync,
+            "hidden": d.hidden, "summary": list(d.summary), "goal": d.goal}
+
+
+def metric_from_dict(d: dict[str, Any]) -> MetricDef:
+    return MetricDef(d["name"], d.get("step_metric", ""), bool(d.get("step_sync")),
+                     bool(d.get("hidden")), tuple(d.get("summary", ())), d.get("goal", ""))

@@ -1,0 +1,71 @@
+"""Pure conversions between store models and ``trackd.v1`` messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trackd._shared.values import fill_map, map_to_python
+from trackd.v1 import run_pb2
+from trackd_daemon.errors import InvalidArgumentError
+from trackd_daemon.records import GOAL_VALUES
+from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, RUNNING, NewRun, RunInfo, RunKey
+
+STATE_TO_PB = {
+    RUNNING: run_pb2.RUN_STATE_RUNNING,
+    FINISHED: run_pb2.RUN_STATE_FINISHED,
+    FAILED: run_pb2.RUN_STATE_FAILED,
+    CRASHED: run_pb2.RUN_STATE_CRASHED,
+}
+
+_BAD_ID_CHARS = set("/\\#?%:;,'")
+
+
+def key_from_pb(ref: run_pb2.RunRef) -> RunKey:
+    """Validate a RunRef. :raises InvalidArgumentError: a missing or invalid part."""
+    for part in ("entity", "project", "run_id"):
+        value = getattr(ref, part)
+        if not value:
+            raise InvalidArgumentError(f"run reference without {part}")
+        if value != value.strip() or len(value) > 128:
+            raise InvalidArgumentError(f"invalid {part} {value!r}")
+    if _BAD_ID_CHARS & set(ref.run_id):
+        raise InvalidArgumentError(f"invalid run id {ref.run_id!r}: it contains one of /\\#?%:;,'")
+    if "/" in ref.entity or "/" in ref.project:
+        raise InvalidArgumentError("entity and project may not contain '/'")
+    return RunKey(ref.entity, ref.project, ref.run_id)
+
+
+def key_to_pb(key: RunKey) -> run_pb2.RunRef:
+    return run_pb2.RunRef(entity=key.entity, project=key.project, run_id=key.run_id)
+
+
+def new_run_from_pb(req: Any) -> NewRun:
+    """CreateRunRequest -> NewRun."""
+    return NewRun(
+        key=key_from_pb(req.ref), name=req.name, notes=req.notes, tags=list(req.tags),
+        group=req.group, job_type=req.job_type, config=map_to_python(req.config),
+        start_time=req.start_time, host=req.host, program=req.program, sweep_id=req.sweep_id,
+        request_id=req.request_id,
+    )
+
+
+def run_to_pb(info: RunInfo, acked_seq: int = 0) -> run_pb2.Run:
+    run = run_pb2.Run(
+        ref=key_to_pb(info.key), name=info.name, notes=info.notes, tags=info.tags,
+        group=info.group, job_type=info.job_type, state=STATE_TO_PB[info.state],
+        exit_code=info.exit_code, created_at=info.created_at, updated_at=info.updated_at,
+        finished_at=info.finished_at, history_rows=info.history_rows, last_step=info.last_step,
+        host=info.host, program=info.program, start_time=info.start_time,
+        acked_seq=max(acked_seq, info.ingested_seq), sweep_id=info.sweep_id,
+    )
+    run.config.SetInParent()
+    fill_map(run.config, info.config)
+    run.summary.SetInParent()
+    fill_map(run.summary, info.summary)
+    for d in info.metrics:
+        run.metrics.add(
+            name=d["name"], step_metric=d.get("step_metric", ""), step_sync=d.get("step_sync", False),
+            hidden=d.get("hidden", False), summary=d.get("summary", []),
+            goal=GOAL_VALUES.get(d.get("goal", ""), 0),
+        )
+    return run

@@ -1,0 +1,61 @@
+"""DaemonService: information about the daemon, and shutting it down."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import grpc
+
+from trackd._version import __version__
+from trackd.v1 import daemon_service_pb2 as pb
+from trackd_daemon.actors.base import Actor
+from trackd_daemon.actors.registry import RunRegistry
+from trackd_daemon.config import DaemonConfig
+
+
+class DaemonServicer:
+    def __init__(
+        self,
+        cfg: DaemonConfig,
+        registry: RunRegistry,
+        actors: list[Actor[object]],
+        addresses: list[str],
+        stop: Callable[[], None],
+    ) -> None:
+        self._cfg = cfg
+        self._registry = registry
+        self._actors = actors
+        self._addresses = addresses
+        self._stop = stop
+        self._started = time.monotonic()
+
+    async def GetDaemonInfo(  # noqa: N802
+        self, request: pb.GetDaemonInfoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetDaemonInfoResponse:
+        stats = [a.statistics() for a in self._actors] + self._registry.session_stats()
+        return pb.GetDaemonInfoResponse(
+            version=__version__,
+            pid=os.getpid(),
+            store_url=self._cfg.store_url,
+            uptime_seconds=time.monotonic() - self._started,
+            runs_in_flight=self._registry.runs_in_flight,
+            addresses=self._addresses,
+            queues=[
+                pb.QueueStats(name=s.name, used=s.used, capacity=s.capacity,
+                              waiting_senders=s.waiting_senders)
+                for s in stats
+            ],
+            root=str(self._cfg.root),
+            log_file=str(self._cfg.log_file),
+        )
+
+    async def Shutdown(  # noqa: N802
+        self, request: pb.ShutdownRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ShutdownResponse:
+        busy = self._registry.runs_in_flight
+        if request.if_idle and busy:
+            return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)
+        self._stop()
+        return pb.ShutdownResponse(stopping=True, runs_in_flight=busy)

@@ -1,0 +1,67 @@
+"""QueryService: reads for the public API, the CLI and (later) the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import grpc
+
+from trackd._shared.values import fill_map
+from trackd.v1 import query_service_pb2 as pb
+from trackd_daemon.actors.registry import Lookup, RunRegistry
+from trackd_daemon.rpc.convert import key_from_pb, run_to_pb
+from trackd_daemon.store.base import MetadataStore
+
+DEFAULT_PAGE = 1000
+MAX_PAGE = 10_000
+#: How long GetRun waits for a live run's records to be ingested (min_ingested_seq).
+READ_WAIT_SECONDS = 60.0
+
+
+class QueryServicer:
+    def __init__(self, registry: RunRegistry, store: MetadataStore) -> None:
+        self._registry = registry
+        self._store = store
+
+    async def ListRuns(  # noqa: N802
+        self, request: pb.ListRunsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListRunsResponse:
+        runs = await self._store.list_runs(request.entity, request.project)
+        return pb.ListRunsResponse(runs=[run_to_pb(r) for r in runs])
+
+    async def GetRun(  # noqa: N802
+        self, request: pb.GetRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetRunResponse:
+        key = key_from_pb(request.ref)
+        session = await self._registry.ask(lambda r: Lookup(key, r))
+        if session is not None and request.min_ingested_seq:
+            with anyio.move_on_after(READ_WAIT_SECONDS):
+                await session.wait_ingested(min(request.min_ingested_seq, session.acked_seq))
+        info = await self._store.get_run(key)
+        return pb.GetRunResponse(run=run_to_pb(info, session.acked_seq if session else 0))
+
+    async def ScanHistory(  # noqa: N802
+        self, request: pb.ScanHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ScanHistoryResponse]:
+        info = await self._store.get_run(key_from_pb(request.ref))
+        page = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
+        lo = request.min_step if request.HasField("min_step") else None
+        hi = request.max_step if request.HasField("max_step") else None
+        keys = list(request.keys)
+        while True:
+            rows = await self._store.scan_history(info.pk, lo, hi, page)
+            if not rows:
+                return
+            resp = pb.ScanHistoryResponse()
+            for step, row in rows:
+                if keys:
+                    if not all(k in row for k in keys):
+                        continue
+                    row = {"_step": step, **{k: row[k] for k in keys}}
+                fill_map(resp.rows.add(), row)
+            if resp.rows:
+                yield resp
+            if len(rows) < page:
+                return
+            lo = rows[-1][0] + 1

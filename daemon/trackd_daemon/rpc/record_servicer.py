@@ -1,0 +1,60 @@
+"""RecordService: the per-run bidirectional record stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+import grpc
+
+from trackd.v1 import record_service_pb2 as pb
+from trackd_daemon.actors.history import HistoryActor, Ingest
+from trackd_daemon.actors.registry import Attach, Detach, RunRegistry
+from trackd_daemon.actors.wal import Append
+from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
+from trackd_daemon.records import parse_batch
+from trackd_daemon.rpc.convert import key_from_pb
+from trackd_daemon.session import RunSession
+
+
+class RecordServicer:
+    """Each request is parsed and validated in a worker thread, appended to the run's log,
+    acknowledged, and handed to the history actor (whose bounded mailbox is the backpressure:
+    while it is full this stream stops reading, and the client's buffer fills)."""
+
+    #: Requests arrive as raw bytes: the same bytes are the log entry.
+    raw_requests = frozenset({"StreamRecords"})
+
+    def __init__(self, registry: RunRegistry, history: HistoryActor) -> None:
+        self._registry = registry
+        self._history = history
+
+    async def StreamRecords(  # noqa: N802 - gRPC method name
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamRecordsResponse]:
+        session: RunSession | None = None
+        token = object()
+        try:
+            async for raw in requests:
+                ref, records = await anyio.to_thread.run_sync(parse_batch, raw)
+                if session is None:
+                    if ref is None:
+                        raise InvalidArgumentError("the first request of a stream must name the run")
+                    key = key_from_pb(ref)
+                    session = await self._registry.ask(lambda r: Attach(key, token, r))
+                    yield pb.StreamRecordsResponse(acked_seq=session.acked_seq)
+                if session.stream_token is not token:
+                    raise FailedPreconditionError(
+                        f"run {session.key} is now written by a newer stream"
+                    )
+                fresh = session.accept(records)
+                if fresh:
+                    await session.wal.ask(lambda r: Append(raw, r))
+                    session.mark_acked(fresh[-1].seq)
+                    await self._history.tell(Ingest(session, fresh))
+                if records:
+                    yield pb.StreamRecordsResponse(acked_seq=session.acked_seq)
+        finally:
+            if session is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._registry.tell(Detach(session, token))

@@ -1,0 +1,85 @@
+"""RunService: create and finish runs."""
+
+from __future__ import annotations
+
+import anyio
+import grpc
+
+from trackd.v1 import record_pb2, run_service_pb2 as pb
+from trackd_daemon.actors.history import HistoryActor, Ingest
+from trackd_daemon.actors.registry import Create, Lookup, Retire, RunRegistry
+from trackd_daemon.actors.wal import Append, Sync
+from trackd_daemon.errors import FailedPreconditionError
+from trackd_daemon.records import Exit
+from trackd_daemon.rpc.convert import STATE_TO_PB, key_from_pb, key_to_pb, new_run_from_pb, run_to_pb
+from trackd_daemon.store.base import MetadataStore
+from trackd_daemon.store.models import TERMINAL_STATES
+
+DEFAULT_FINISH_WAIT = 60.0
+
+
+class RunServicer:
+    def __init__(self, registry: RunRegistry, history: HistoryActor, store: MetadataStore) -> None:
+        self._registry = registry
+        self._history = history
+        self._store = store
+
+    async def CreateRun(  # noqa: N802
+        self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateRunResponse:
+        new = new_run_from_pb(request)
+        session = await self._registry.ask(lambda r: Create(new, r))
+        return pb.CreateRunResponse(run=run_to_pb(session.info, session.acked_seq))
+
+    async def FinishRun(  # noqa: N802
+        self, request: pb.FinishRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FinishRunResponse:
+        key = key_from_pb(request.ref)
+        session = await self._registry.ask(lambda r: Lookup(key, r))
+        if session is None:  # finished already (finish is idempotent), or unknown
+            info = await self._store.get_run(key)
+            if info.state not in TERMINAL_STATES:
+                raise FailedPreconditionError(f"run {key} is {info.state} on another daemon")
+            return pb.FinishRunResponse(run=run_to_pb(info))
+        wait = request.timeout_seconds or DEFAULT_FINISH_WAIT
+        with anyio.move_on_after(wait):
+            await session.wait_acked(request.last_seq)
+        if session.acked_seq < request.last_seq:
+            raise FailedPreconditionError(
+                f"run {key}: records up to seq {request.last_seq} were not received in {wait:.0f}s"
+                f" (have {session.acked_seq})",
+                acked_seq=str(session.acked_seq),
+            )
+        if not session.exit_seq:
+            seq = session.acked_seq + 1
+            entry = record_pb2.WalEntry(
+                run=key_to_pb(key),
+                records=[record_pb2.Record(seq=seq, exit=record_pb2.ExitRecord(
+                    exit_code=request.exit_code))],
+            )
+            fresh = session.accept([Exit(seq, request.exit_code)])
+            await session.wal.ask(lambda r: Append(entry.SerializeToString(), r))
+            session.mark_acked(seq)
+            await self._history.tell(Ingest(session, fresh))
+        await session.wait_ingested(session.exit_seq)
+        await session.wal.ask(lambda r: Sync(r))
+        await self._registry.tell(Retire(session))
+        info = await self._store.get_run(key)
+        return pb.FinishRunResponse(run=run_to_pb(info, session.acked_seq))
+
+    async def GetRunStatus(  # noqa: N802
+        self, request: pb.GetRunStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetRunStatusResponse:
+        key = key_from_pb(request.ref)
+        session = await self._registry.ask(lambda r: Lookup(key, r))
+        info = await self._store.get_run(key)
+        if session is None:
+            return pb.GetRunStatusResponse(
+                state=STATE_TO_PB[info.state], acked_seq=info.ingested_seq,
+                ingested_seq=info.ingested_seq, history_rows=info.history_rows,
+            )
+        return pb.GetRunStatusResponse(
+            state=STATE_TO_PB[session.info.state], acked_seq=session.acked_seq,
+            ingested_seq=session.ingested_seq, streams=session.streams,
+            history_rows=info.history_rows,
+        )

@@ -1,0 +1,58 @@
+"""The store interface. Every backend implements :class:`MetadataStore` and passes the one
+contract suite in ``tests/daemon/store/contract.py``.
+
+All methods are coroutines and never block the event loop: a backend whose driver blocks runs
+it in worker threads. Errors raised are the daemon's domain errors (``trackd_daemon.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from trackd_daemon.store.models import NewRun, RunChanges, RunInfo, RunKey
+
+
+class MetadataStore(Protocol):
+    """Runs, their metadata, config, summary, metric definitions and history rows."""
+
+    url: str
+
+    async def create_run(self, new: NewRun) -> RunInfo:
+        """Create a run (and its entity/project on first use). An empty name gets a generated
+        ``adjective-noun-N`` name, N counting the project's runs.
+
+        :raises RunAlreadyExistsError: the key exists, unless ``new.request_id`` is non-empty
+            and equals the stored run's (a retried create): then the stored run is returned.
+        """
+        ...
+
+    async def get_run(self, key: RunKey) -> RunInfo:
+        """Return a run.
+
+        :raises RunNotFoundError: no such run.
+        """
+        ...
+
+    async def list_runs(self, entity: str = "", project: str = "") -> list[RunInfo]:
+        """Runs of a project (empty project: every project of the entity; empty entity: all),
+        newest first."""
+        ...
+
+    async def list_runs_in_state(self, state: str) -> list[RunInfo]:
+        """Every run in ``state`` (recovery uses it for runs still running)."""
+        ...
+
+    async def apply(self, changes: list[RunChanges]) -> None:
+        """Apply several runs' changes in one transaction. Rows are keyed by (run, step):
+        writing a step that exists keeps the stored row (replays are harmless)."""
+        ...
+
+    async def scan_history(
+        self, pk: int, min_step: int | None, max_step: int | None, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` rows with ``min_step <= step < max_step``, in step order."""
+        ...
+
+    async def aclose(self) -> None:
+        """Flush and close; idempotent."""
+        ...

@@ -1,0 +1,94 @@
+"""Plain data that crosses the store interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
+TERMINAL_STATES = frozenset((FINISHED, FAILED, CRASHED))
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """A run's identity."""
+
+    entity: str
+    project: str
+    run_id: str
+
+    def __str__(self) -> str:
+        return f"{self.entity}/{self.project}/{self.run_id}"
+
+
+@dataclass
+class NewRun:
+    """What creating a run stores."""
+
+    key: RunKey
+    name: str = ""
+    notes: str = ""
+    tags: list[str] = field(default_factory=list)
+    group: str = ""
+    job_type: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    start_time: float = 0.0
+    host: str = ""
+    program: str = ""
+    sweep_id: str = ""
+    request_id: str = ""
+    created_at: float = 0.0
+
+
+@dataclass
+class RunInfo:
+    """A stored run."""
+
+    pk: int
+    key: RunKey
+    name: str
+    notes: str
+    tags: list[str]
+    group: str
+    job_type: str
+    state: str
+    exit_code: int
+    created_at: float
+    updated_at: float
+    finished_at: float
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    metrics: list[dict[str, Any]]
+    history_rows: int
+    last_step: int
+    host: str
+    program: str
+    start_time: float
+    sweep_id: str
+    request_id: str
+    ingested_seq: int
+
+
+@dataclass
+class RunChanges:
+    """Everything one ingest step changes in one run; applied atomically with its rows.
+
+    ``None`` fields are left alone. ``ingested_seq`` is the highest record seq whose effects
+    are included, so that recovery knows where to resume.
+    """
+
+    pk: int
+    ingested_seq: int
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    metrics: list[dict[str, Any]] | None = None
+    name: str | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+    group: str | None = None
+    job_type: str | None = None
+    state: str | None = None
+    exit_code: int | None = None
+    finished_at: float | None = None
+    updated_at: float = 0.0

@@ -1,0 +1,331 @@
+"""The embedded store: SQLite in WAL mode.
+
+One write connection, used by one worker thread at a time (a capacity limiter of 1), so writes
+are serialised without blocking the event loop; reads use a small pool of read connections in
+worker threads. History rows are JSON text (NaN and infinities as the ``NaN``/``Infinity``
+tokens Python's json module reads back exactly; integers exact to 64 bits).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+import anyio
+import anyio.to_thread
+
+from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
+from trackd_daemon.store.models import NewRun, RunChanges, RunInfo, RunKey, RUNNING
+from trackd_daemon.store.names import generate_name
+
+T = TypeVar("T")
+
+#: Read connections: enough for the CLI, the API and a dashboard to read while ingest writes.
+READ_POOL_SIZE = 4
+
+SCHEMA = [
+    """
+    CREATE TABLE IF NOT EXISTS projects (
+        id INTEGER PRIMARY KEY,
+        entity TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        run_count INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (entity, name)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        run_id TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]',
+        group_name TEXT NOT NULL DEFAULT '',
+        job_type TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        exit_code INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finished_at REAL NOT NULL DEFAULT 0,
+        config TEXT NOT NULL DEFAULT '{}',
+        summary TEXT NOT NULL DEFAULT '{}',
+        metrics TEXT NOT NULL DEFAULT '[]',
+        history_rows INTEGER NOT NULL DEFAULT 0,
+        last_step INTEGER NOT NULL DEFAULT -1,
+        host TEXT NOT NULL DEFAULT '',
+        program TEXT NOT NULL DEFAULT '',
+        start_time REAL NOT NULL DEFAULT 0,
+        sweep_id TEXT NOT NULL DEFAULT '',
+        request_id TEXT NOT NULL DEFAULT '',
+        ingested_seq INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (project_id, run_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS runs_state ON runs(state)",
+    """
+    CREATE TABLE IF NOT EXISTS history (
+        run INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        row TEXT NOT NULL,
+        PRIMARY KEY (run, step)
+    ) WITHOUT ROWID
+    """,
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+]
+SCHEMA_VERSION = 1
+
+_RUN_COLUMNS = (
+    "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
+    " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
+    " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
+    " r.ingested_seq"
+)
+_RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
+
+_dumps = json.dumps
+_loads = json.loads
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
+    return RunInfo(
+        pk=r[0], key=RunKey(r[1], r[2], r[3]), name=r[4], notes=r[5], tags=_loads(r[6]),
+        group=r[7], job_type=r[8], state=r[9], exit_code=r[10], created_at=r[11],
+        updated_at=r[12], finished_at=r[13], config=_loads(r[14]), summary=_loads(r[15]),
+        metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
+        start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
+    )
+
+
+class SqliteStore:
+    """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file."""
+
+    def __init__(self, url: str, path: str) -> None:
+        self.url = url
+        self._path = path
+        self._writer = _connect(path)
+        self._write_limiter = anyio.CapacityLimiter(1)
+        self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        for _ in range(READ_POOL_SIZE):
+            self._readers.put(_connect(path))
+        self._read_limiter = anyio.CapacityLimiter(READ_POOL_SIZE)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, url: str) -> SqliteStore:
+        """Open (creating the file and schema when needed) the database named by ``url``."""
+        parsed = urlparse(url)
+        path = unquote(parsed.path)
+        if parsed.netloc:  # sqlite://relative/path
+            path = parsed.netloc + path
+        if not path:
+            raise ValueError(f"sqlite URL without a path: {url!r}")
+
+        def _open() -> SqliteStore:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path)
+            try:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    for stmt in SCHEMA:
+                        conn.execute(stmt)
+                    if conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
+                        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            finally:
+                conn.close()
+            return cls(url, path)
+
+        return await anyio.to_thread.run_sync(_open)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await anyio.to_thread.run_sync(run, limiter=self._write_limiter)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            conn = self._readers.get()
+            try:
+                return fn(conn)
+            finally:
+                self._readers.put(conn)
+
+        return await anyio.to_thread.run_sync(run, limiter=self._read_limiter)
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    async def create_run(self, new: NewRun) -> RunInfo:
+        def create(conn: sqlite3.Connection) -> int:
+            key = new.key
+            now = new.created_at or time.time()
+            conn.execute(
+                "INSERT OR IGNORE INTO projects(entity, name, created_at) VALUES (?, ?, ?)",
+                (key.entity, key.project, now),
+            )
+            project_id, count = conn.execute(
+                "SELECT id, run_count FROM projects WHERE entity = ? AND name = ?",
+                (key.entity, key.project),
+            ).fetchone()
+            existing = conn.execute(
+                "SELECT id, request_id FROM runs WHERE project_id = ? AND run_id = ?",
+                (project_id, key.run_id),
+            ).fetchone()
+            if existing is not None:
+                if new.request_id and existing[1] == new.request_id:
+                    return int(existing[0])
+                raise RunAlreadyExistsError(f"run {key} already exists", run=str(key))
+            count += 1
+            conn.execute("UPDATE projects SET run_count = ? WHERE id = ?", (count, project_id))
+            cur = conn.execute(
+                "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
+                " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
+                " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    project_id, key.run_id, new.name or generate_name(count), new.notes,
+                    _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
+                    _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
+                    new.request_id,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+        pk = await self._write(create)
+        return await self._get_by_pk(pk)
+
+    async def _get_by_pk(self, pk: int) -> RunInfo:
+        row = await self._read(
+            lambda c: c.execute(f"{_RUN_SELECT} WHERE r.id = ?", (pk,)).fetchone()
+        )
+        if row is None:
+            raise RunNotFoundError(f"run #{pk} not found")
+        return _run_from_row(row)
+
+    async def get_run(self, key: RunKey) -> RunInfo:
+        row = await self._read(
+            lambda c: c.execute(
+                f"{_RUN_SELECT} WHERE p.entity = ? AND p.name = ? AND r.run_id = ?",
+                (key.entity, key.project, key.run_id),
+            ).fetchone()
+        )
+        if row is None:
+            raise RunNotFoundError(f"run {key} not found", run=str(key))
+        return _run_from_row(row)
+
+    async def list_runs(self, entity: str = "", project: str = "") -> list[RunInfo]:
+        clauses, args = [], []
+        if entity:
+            clauses.append("p.entity = ?")
+            args.append(entity)
+        if project:
+            clauses.append("p.name = ?")
+            args.append(project)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._read(
+            lambda c: c.execute(f"{_RUN_SELECT}{where} ORDER BY r.created_at DESC, r.id DESC", args)
+            .fetchall()
+        )
+        return [_run_from_row(r) for r in rows]
+
+    async def list_runs_in_state(self, state: str) -> list[RunInfo]:
+        rows = await self._read(
+            lambda c: c.execute(f"{_RUN_SELECT} WHERE r.state = ? ORDER BY r.id", (state,)).fetchall()
+        )
+        return [_run_from_row(r) for r in rows]
+
+    # -- ingest --------------------------------------------------------------------------------
+
+    async def apply(self, changes: list[RunChanges]) -> None:
+        if not changes:
+            return
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for ch in changes:
+                inserted = 0
+                if ch.rows:
+                    before = conn.total_changes
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO history(run, step, row) VALUES (?, ?, ?)",
+                        [(ch.pk, step, _dumps(row)) for step, row in ch.rows],
+                    )
+                    inserted = conn.total_changes - before
+                sets = ["ingested_seq = MAX(ingested_seq, ?)", "updated_at = ?"]
+                args: list[Any] = [ch.ingested_seq, ch.updated_at or time.time()]
+                if ch.rows:
+                    sets.append("history_rows = history_rows + ?")
+                    args.append(inserted)
+                    sets.append("last_step = MAX(last_step, ?)")
+                    args.append(max(step for step, _ in ch.rows))
+                for column, value in (
+                    ("summary", ch.summary), ("config", ch.config), ("metrics", ch.metrics),
+                    ("tags", ch.tags),
+                ):
+                    if value is not None:
+                        sets.append(f"{column} = ?")
+                        args.append(_dumps(value))
+                for column, value in (
+                    ("name", ch.name), ("notes", ch.notes), ("group_name", ch.group),
+                    ("job_type", ch.job_type), ("state", ch.state), ("exit_code", ch.exit_code),
+                    ("finished_at", ch.finished_at),
+                ):
+                    if value is not None:
+                        sets.append(f"{column} = ?")
+                        args.append(value)
+                args.append(ch.pk)
+                conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", args)
+
+        await self._write(apply)
+
+    async def scan_history(
+        self, pk: int, min_step: int | None, max_step: int | None, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        lo = -(2**63) if min_step is None else min_step
+        hi = 2**63 - 1 if max_step is None else max_step
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT step, row FROM history WHERE run = ? AND step >= ? AND step < ?"
+                " ORDER BY step LIMIT ?",
+                (pk, lo, hi, limit),
+            ).fetchall()
+        )
+        return [(step, _loads(text)) for step, text in rows]
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        def close() -> None:
+            self._writer.close()
+            while True:
+                try:
+                    self._readers.get_nowait().close()
+                except queue.Empty:
+                    break
+
+        await anyio.to_thread.run_sync(close, limiter=self._write_limiter)

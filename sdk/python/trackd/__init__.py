@@ -1,0 +1,153 @@
+"""trackd: self-hosted experiment tracking with the W&B Actions API.
+
+    import trackd as wandb
+
+    with wandb.init(project="mnist", config={"lr": 1e-3}) as run:
+        for step in range(1000):
+            run.log({"loss": loss, "acc": acc})
+
+Importing trackd starts nothing: no thread, socket or daemon until ``init()``/``setup()``.
+Module attributes ``trackd.run``, ``trackd.config`` and ``trackd.summary`` follow the current
+run (``run`` is None before ``init()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from trackd import errors
+from trackd._metric import Metric
+from trackd._run import Run
+from trackd._settings import Settings
+from trackd._version import __version__
+from trackd.errors import CommError, Error, UsageError
+
+if TYPE_CHECKING:
+    from trackd._api import Api
+    from trackd._config import Config
+    from trackd._summary import Summary
+
+__all__ = [
+    "Api",
+    "CommError",
+    "Error",
+    "Metric",
+    "Run",
+    "Settings",
+    "UsageError",
+    "__version__",
+    "config",
+    "define_metric",
+    "errors",
+    "finish",
+    "init",
+    "log",
+    "run",
+    "setup",
+    "summary",
+    "teardown",
+]
+
+
+def init(*args: Any, **kwargs: Any) -> Run:
+    """Start a run; see :func:`trackd._init.init` for the arguments (W&B's ``wandb.init``)."""
+    from trackd._init import init as _init
+
+    return _init(*args, **kwargs)
+
+
+def setup(settings: Settings | dict[str, Any] | None = None) -> Any:
+    """Find or start the daemon and export its address to child processes."""
+    from trackd._setup import setup as _setup
+
+    return _setup(settings)
+
+
+def teardown(exit_code: int | None = None) -> None:
+    """Finish this process's runs; stop the daemon if this process started it."""
+    from trackd._setup import teardown as _teardown
+
+    _teardown(exit_code)
+
+
+def _current() -> Run | None:
+    from trackd._setup import _state
+
+    import os
+
+    st = _state
+    if st is None or st.pid != os.getpid():
+        return None
+    return st.current
+
+
+def _require_run(what: str) -> Run:
+    run = _current()
+    if run is None:
+        raise Error(f"You must call trackd.init() before trackd.{what}()")
+    return run
+
+
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None,
+        sync: bool | None = None) -> None:
+    """Log to the current run (``run.log``)."""
+    _require_run("log").log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if any (``run.finish``)."""
+    run = _current()
+    if run is not None:
+        run.finish(exit_code=exit_code)
+
+
+def define_metric(name: str, step_metric: str | Metric | None = None, step_sync: bool | None = None,
+                  hidden: bool | None = None, summary: str | None = None, goal: str | None = None,
+                  overwrite: bool | None = None) -> Metric:
+    """``run.define_metric`` on the current run."""
+    return _require_run("define_metric").define_metric(
+        name, step_metric, step_sync, hidden, summary, goal, overwrite
+    )
+
+
+class _PreInit:
+    """What ``trackd.config``/``trackd.summary`` are before ``init()``: any use raises."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _fail(self, *_: Any, **__: Any) -> Any:
+        raise Error(f"You must call trackd.init() before trackd.{self._name}")
+
+    __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = __contains__ = _fail
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        self._fail()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._fail()
+
+    def __repr__(self) -> str:
+        return f"<trackd.{self._name} before init()>"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run":
+        return _current()
+    if name in ("config", "summary"):
+        run = _current()
+        return getattr(run, name) if run is not None else _PreInit(name)
+    if name == "Api":
+        from trackd._api import Api
+
+        return Api
+    raise AttributeError(f"module 'trackd' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    run: Run | None
+    config: Config
+    summary: Summary

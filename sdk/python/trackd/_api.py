@@ -1,0 +1,277 @@
+"""``trackd.Api``: read stored runs back (the names of W&B's public API)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from trackd.errors import UsageError
+
+STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed"}
+
+
+def _connection() -> Any:
+    from trackd._connection import get_connection
+    from trackd._setup import ensure_daemon, state
+
+    return get_connection(ensure_daemon(state()))
+
+
+class Api:
+    """Reads runs from the daemon (starting it when needed, like ``init()``).
+
+    ``overrides`` may set ``entity`` and ``project`` defaults for paths given without them.
+    """
+
+    def __init__(self, overrides: dict[str, Any] | None = None, timeout: float | None = None,
+                 api_key: str | None = None) -> None:
+        self._overrides = dict(overrides or {})
+        self._timeout = timeout or 60.0
+
+    @property
+    def default_entity(self) -> str:
+        from trackd._init import default_entity
+
+        return self._overrides.get("entity") or os.environ.get("TRACKD_ENTITY") \
+            or os.environ.get("WANDB_ENTITY") or default_entity()
+
+    def _split(self, path: str | None, parts: int) -> list[str]:
+        bits = [b for b in (path or "").replace(":", "/").split("/") if b]
+        if len(bits) > parts:
+            raise UsageError(f"invalid path {path!r}")
+        if len(bits) == parts:
+            return bits
+        defaults = [self.default_entity, self._overrides.get("project") or ""][: parts - 1]
+        if parts == 3 and len(bits) == 1:
+            return [defaults[0], defaults[1] or "uncategorized", bits[0]]
+        if parts == 3 and len(bits) == 2:
+            return [defaults[0], *bits]
+        if parts == 2 and len(bits) == 1:
+            return [defaults[0], bits[0]]
+        if parts == 2 and not bits:
+            return [defaults[0], self._overrides.get("project") or ""]
+        raise UsageError(f"invalid path {path!r}")
+
+    def run(self, path: str) -> PublicRun:
+        """One run by ``entity/project/run_id`` (``project/run_id`` and ``run_id`` use the
+        defaults).
+
+        :raises trackd.errors.RunNotFoundError: no such run.
+        """
+        from trackd.v1 import query_service_pb2, run_pb2
+
+        entity, project, run_id = self._split(path, 3)
+        conn = _connection()
+        resp = conn.unary(conn.queries.GetRun, query_service_pb2.GetRunRequest(
+            ref=run_pb2.RunRef(entity=entity, project=project, run_id=run_id)), timeout=self._timeout)
+        return PublicRun(resp.run, self._timeout)
+
+    def runs(self, path: str | None = None, filters: dict[str, Any] | None = None,
+             order: str = "-created_at", per_page: int = 50) -> list[PublicRun]:
+        """Runs of ``entity/project`` (newest first), optionally filtered with MongoDB-style
+        ``filters`` over ``state``, ``name``/``display_name``, ``tags``, ``group``,
+        ``job_type``, ``created_at``, ``config.KEY`` and ``summary_metrics.KEY`` using
+        ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex $and $or $not``."""
+        from trackd.v1 import query_service_pb2
+
+        entity, project = self._split(path, 2)
+        conn = _connection()
+        resp = conn.unary(conn.queries.ListRuns, query_service_pb2.ListRunsRequest(
+            entity=entity, project=project), timeout=self._timeout)
+        runs = [PublicRun(r, self._timeout) for r in resp.runs]
+        if filters:
+            runs = [r for r in runs if _matches(r._doc(), filters)]
+        key = order.lstrip("+-")
+        if key != "created_at" or not order.startswith("-"):
+            runs.sort(key=lambda r: _get(r._doc(), key) or 0, reverse=order.startswith("-"))
+        return runs
+
+
+class PublicRun:
+    """A stored run, as read through :class:`Api`."""
+
+    def __init__(self, pb: Any, timeout: float = 60.0) -> None:
+        from trackd._shared.values import map_to_python
+
+        self._pb = pb
+        self._timeout = timeout
+        self.entity: str = pb.ref.entity
+        self.project: str = pb.ref.project
+        self.id: str = pb.ref.run_id
+        self.name: str = pb.name
+        self.display_name: str = pb.name
+        self.notes: str = pb.notes
+        self.tags: list[str] = list(pb.tags)
+        self.group: str = pb.group
+        self.job_type: str = pb.job_type
+        self.state: str = STATE_NAMES.get(pb.state, "unknown")
+        self.exit_code: int = pb.exit_code
+        self.config: dict[str, Any] = map_to_python(pb.config)
+        self.summary: dict[str, Any] = map_to_python(pb.summary)
+        self.history_rows: int = pb.history_rows
+        self.last_step: int = pb.last_step
+        self.host: str = pb.host
+        self.program: str = pb.program
+        self.sweep_id: str = pb.sweep_id
+        self.metrics: list[dict[str, Any]] = [
+            {"name": m.name, "step_metric": m.step_metric, "summary": list(m.summary)}
+            for m in pb.metrics
+        ]
+        self.created_at: str = _iso(pb.created_at)
+        self.updated_at: str = _iso(pb.updated_at)
+        self.finished_at: str | None = _iso(pb.finished_at) if pb.finished_at else None
+
+    @property
+    def path(self) -> list[str]:
+        return [self.entity, self.project, self.id]
+
+    @property
+    def summary_metrics(self) -> dict[str, Any]:
+        return self.summary
+
+    @property
+    def url(self) -> str | None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<PublicRun {'/'.join(self.path)} ({self.state})>"
+
+    def _doc(self) -> dict[str, Any]:
+        return {
+            "state": self.state, "name": self.name, "display_name": self.name, "tags": self.tags,
+            "group": self.group, "job_type": self.job_type, "created_at": self.created_at,
+            "config": self.config, "summary_metrics": self.summary, "id": self.id,
+            "notes": self.notes,
+        }
+
+    def scan_history(self, keys: Sequence[str] | None = None, page_size: int = 1000,
+                     min_step: int | None = None, max_step: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every history row in step order (with ``keys``: only rows that have all of them,
+        holding only them and ``_step``). ``max_step`` is exclusive."""
+        from trackd._shared.values import map_to_python
+        from trackd.errors import from_grpc
+        from trackd.v1 import query_service_pb2
+
+        req = query_service_pb2.ScanHistoryRequest(ref=self._pb.ref, keys=list(keys or ()),
+                                                   page_size=page_size)
+        if min_step is not None:
+            req.min_step = min_step
+        if max_step is not None:
+            req.max_step = max_step
+        conn = _connection()
+        import asyncio
+        import queue
+
+        q: queue.Queue[Any] = queue.Queue(maxsize=4)
+        done = object()
+
+        async def pump() -> None:
+            try:
+                async for page in conn.queries.ScanHistory(req, timeout=self._timeout * 10):
+                    rows = [map_to_python(r) for r in page.rows]
+                    await asyncio.get_running_loop().run_in_executor(None, q.put, rows)
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                await asyncio.get_running_loop().run_in_executor(None, q.put, exc)
+            await asyncio.get_running_loop().run_in_executor(None, q.put, done)
+
+        fut = asyncio.run_coroutine_threadsafe(pump(), conn.loop)
+        try:
+            while True:
+                item = q.get()
+                if item is done:
+                    return
+                if isinstance(item, BaseException):
+                    import grpc
+
+                    if isinstance(item, grpc.aio.AioRpcError):
+                        raise from_grpc(item) from None
+                    raise item
+                yield from item
+        finally:
+            fut.cancel()
+
+    def history(self, samples: int = 500, keys: Sequence[str] | None = None, x_axis: str = "_step",
+                pandas: bool = False, stream: str = "default") -> Any:
+        """Up to ``samples`` rows spread evenly over the run (all rows when there are fewer),
+        as a list of dicts, or a ``pandas.DataFrame`` with ``pandas=True``."""
+        rows = list(self.scan_history(keys=keys))
+        if samples and len(rows) > samples:
+            n = len(rows)
+            rows = [rows[(i * (n - 1)) // (samples - 1)] for i in range(samples)] if samples > 1 else rows[-1:]
+        if pandas:
+            import pandas as pd
+
+            return pd.DataFrame(rows)
+        return rows
+
+
+def _iso(ts: float) -> str:
+    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
+
+
+def _get(doc: dict[str, Any], dotted: str) -> Any:
+    cur: Any = doc
+    for part in dotted.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return _MISSING
+    return cur
+
+
+_MISSING = object()
+
+
+def _matches(doc: dict[str, Any], flt: dict[str, Any]) -> bool:
+    for key, cond in flt.items():
+        if key == "$and":
+            if not all(_matches(doc, c) for c in cond):
+                return False
+        elif key == "$or":
+            if not any(_matches(doc, c) for c in cond):
+                return False
+        elif key == "$nor":
+            if any(_matches(doc, c) for c in cond):
+                return False
+        else:
+            value = _get(doc, key)
+            if not _cond(value, cond):
+                return False
+    return True
+
+
+def _cond(value: Any, cond: Any) -> bool:
+    if not (isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond)):
+        if isinstance(value, list) and not isinstance(cond, list):
+            return cond in value
+        return value is not _MISSING and value == cond
+    for op, arg in cond.items():
+        if op == "$eq":
+            ok = _cond(value, arg)
+        elif op == "$ne":
+            ok = not _cond(value, arg)
+        elif op in ("$gt", "$gte", "$lt", "$lte"):
+            try:
+                ok = value is not _MISSING and {
+                    "$gt": value > arg, "$gte": value >= arg, "$lt": value < arg, "$lte": value <= arg,
+                }[op]
+            except TypeError:
+                ok = False
+        elif op == "$in":
+            ok = any(_cond(value, a) for a in arg)
+        elif op == "$nin":
+            ok = not any(_cond(value, a) for a in arg)
+        elif op == "$exists":
+            ok = (value is not _MISSING) == bool(arg)
+        elif op == "$regex":
+            ok = isinstance(value, str) and re.search(arg, value) is not None
+        elif op == "$not":
+            ok = not _cond(value, arg)
+        else:
+            raise UsageError(f"unsupported filter operator {op!r}")
+        if not ok:
+            return False
+    return True

@@ -1,0 +1,179 @@
+"""``run.config``: the run's hyperparameters, a dict-like object with attribute access.
+
+Every change is sent to the daemon as a config record. Changing a key's value needs
+``allow_val_change`` (as in W&B); setting the same value again is fine. Keys starting with
+``_`` are kept but hidden from ``keys()``/``items()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from trackd._shared.values import normalize, values_equal
+from trackd.errors import ConfigError, UsageError
+
+
+def config_value(value: Any) -> Any:
+    """Make a config value storable. Config is lenient (W&B stores anything): objects the
+    value codec cannot log are turned into dicts (``to_dict()``, dataclasses, ``vars()``) or,
+    last, their ``str()``."""
+    try:
+        return normalize(value, "config value")
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, enum.Enum):
+        return config_value(value.value)
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        try:
+            return config_value(value.to_dict())
+        except Exception:  # noqa: BLE001 - fall through to str()
+            pass
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return config_value(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): config_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [config_value(v) for v in value]
+    if isinstance(value, int):  # beyond 64 bits
+        return str(value)
+    return str(value)
+
+
+def _clean_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"config keys must be strings, got {key!r}")
+    key = key.strip("-")
+    if not key:
+        raise UsageError("config keys must not be empty")
+    return key
+
+
+class Config:
+    """The config of a run (see the module doc)."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_items", {})
+        object.__setattr__(self, "_locked", {})
+        object.__setattr__(self, "_callback", None)
+        object.__setattr__(self, "_allow_val_change", False)
+
+    # -- wiring (used by Run) -------------------------------------------------------------------
+
+    def _set_callback(self, callback: Callable[[dict[str, Any], list[str]], None] | None) -> None:
+        object.__setattr__(self, "_callback", callback)
+
+    def _set_allow_val_change(self, allow: bool) -> None:
+        object.__setattr__(self, "_allow_val_change", bool(allow))
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        """Set items without checks or records (init's initial config)."""
+        for k, v in data.items():
+            self._items[_clean_key(k)] = config_value(v)
+
+    # -- mapping API ----------------------------------------------------------------------------
+
+    def update(self, d: Any, allow_val_change: bool | None = None) -> None:
+        """Set several keys. ``d`` may be a dict, an ``argparse.Namespace`` or any object with
+        ``__dict__``.
+
+        :raises ConfigError: a key would change value without ``allow_val_change``.
+        """
+        data = _as_dict(d)
+        allow = self._allow_val_change if allow_val_change is None else allow_val_change
+        changes: dict[str, Any] = {}
+        for k, v in data.items():
+            key = _clean_key(k)
+            if key in self._locked:
+                import warnings
+
+                warnings.warn(f"Config item '{key}' was locked by '{self._locked[key]}' (ignored update).",
+                              stacklevel=3)
+                continue
+            value = config_value(v)
+            if key in self._items and not allow and not values_equal(self._items[key], value):
+                raise ConfigError(
+                    f'Attempted to change value of key "{key}" from {self._items[key]!r} to '
+                    f"{value!r}\nIf you really want to do this, pass allow_val_change=True to "
+                    "config.update()"
+                )
+            changes[key] = value
+        if not changes:
+            return
+        self._items.update(changes)
+        if self._callback is not None:
+            self._callback(changes, [])
+
+    def setdefaults(self, d: Any) -> None:
+        """Set only the keys that are not set yet."""
+        data = _as_dict(d)
+        missing = {k: v for k, v in data.items() if _clean_key(k) not in self._items}
+        if missing:
+            self.update(missing)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def keys(self) -> list[str]:
+        return [k for k in self._items if not k.startswith("_")]
+
+    def values(self) -> list[Any]:
+        return [v for k, v in self._items.items() if not k.startswith("_")]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, v) for k, v in self._items.items() if not k.startswith("_")]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A copy of every item (hidden ones included)."""
+        return dict(self._items)
+
+    def persist(self) -> None:
+        """Kept for W&B compatibility: every change is sent as it is made."""
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+        if self._callback is not None:
+            self._callback({}, [key])
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._items[key]
+        except KeyError:
+            raise AttributeError(f"config has no key {key!r}") from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+def _as_dict(d: Any) -> dict[str, Any]:
+    if d is None:
+        return {}
+    if isinstance(d, Config):
+        return d.as_dict()
+    if isinstance(d, Mapping):
+        return dict(d)
+    if hasattr(d, "__dict__"):
+        return {k: v for k, v in vars(d).items() if not k.startswith("__")}
+    raise TypeError(f"config must be a dict, a Namespace or an object with __dict__, got {type(d).__name__}")

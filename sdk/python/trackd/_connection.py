@@ -1,0 +1,166 @@
+"""The SDK's link to the daemon: one background thread per process running an asyncio loop,
+with one grpc.aio channel to the daemon.
+
+gRPC channels do not survive ``fork()``: everything here is created lazily and keyed by the
+process id, so a forked child builds its own thread and channel on first use and never touches
+the parent's. The thread is a daemon thread; ``close()`` stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import grpc
+
+from trackd.errors import CommError, from_grpc
+from trackd.v1 import (
+    daemon_service_pb2_grpc,
+    record_service_pb2,
+    query_service_pb2_grpc,
+    record_service_pb2_grpc,
+    run_service_pb2_grpc,
+)
+
+T = TypeVar("T")
+
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.enable_retries", 0),
+    # Reconnect quickly when a restarted daemon comes back on the same socket.
+    ("grpc.initial_reconnect_backoff_ms", 50),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+class LoopThread:
+    """A daemon thread running an asyncio loop: where records are encoded and sent."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._main, args=(ready,), name="trackd-sender",
+                                       daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def _main(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+
+
+_loop_thread: LoopThread | None = None
+
+
+def get_loop_thread() -> LoopThread:
+    """This process's loop thread (a new one after fork)."""
+    global _loop_thread
+    with _lock:
+        if _loop_thread is None or _loop_thread.pid != os.getpid() or not _loop_thread.thread.is_alive():
+            _loop_thread = LoopThread()
+        return _loop_thread
+
+
+class Connection:
+    """The channel of this process to its daemon, on the loop thread."""
+
+    def __init__(self, address: str) -> None:
+        self.pid = os.getpid()
+        self.address = address
+        lt = get_loop_thread()
+        self.loop = lt.loop
+        self._thread = lt.thread
+        self.call(self._open_channel())
+
+    async def _open_channel(self) -> None:
+        self.channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        self.runs = run_service_pb2_grpc.RunServiceStub(self.channel)
+        self.records = record_service_pb2_grpc.RecordServiceStub(self.channel)
+        self.queries = query_service_pb2_grpc.QueryServiceStub(self.channel)
+        self.daemon = daemon_service_pb2_grpc.DaemonServiceStub(self.channel)
+        # Record batches are serialized once by the sender (and kept for resending), so the
+        # stream takes bytes.
+        self.record_stream = self.channel.stream_stream(
+            "/trackd.v1.RecordService/StreamRecords",
+            request_serializer=None,
+            response_deserializer=record_service_pb2.StreamRecordsResponse.FromString,
+        )
+
+    async def reopen(self, address: str) -> None:
+        """Switch to another address (a daemon restarted elsewhere); runs on the loop."""
+        old = self.channel
+        self.address = address
+        await self._open_channel()
+        await old.close()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and wait for it from another thread."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("Connection.call() from the sender thread would deadlock")
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return fut.result(timeout)
+        except TimeoutError:
+            fut.cancel()
+            raise
+        except grpc.aio.AioRpcError as exc:
+            raise from_grpc(exc) from None
+
+    def unary(self, method: Any, request: Any, timeout: float | None = None) -> Any:
+        """Call a unary RPC (``method`` is a stub attribute) and return the response."""
+
+        async def go() -> Any:
+            return await method(request, timeout=timeout)
+
+        return self.call(go(), None if timeout is None else timeout + 5)
+
+    def close(self) -> None:
+        """Close the channel (idempotent)."""
+        if not self._thread.is_alive():
+            return
+        try:
+            self.call(self.channel.close(), timeout=5)
+        except (CommError, TimeoutError, RuntimeError):
+            pass
+
+
+_conn: Connection | None = None
+_lock = threading.RLock()
+
+
+def get_connection(address: str) -> Connection:
+    """This process's connection (made on first use; a new one after fork)."""
+    global _conn
+    with _lock:
+        if _conn is None or _conn.pid != os.getpid():
+            _conn = Connection(address)
+        return _conn
+
+
+def current_connection() -> Connection | None:
+    """This process's connection if it has one."""
+    c = _conn
+    return c if c is not None and c.pid == os.getpid() else None
+
+
+def drop_connection() -> None:
+    """Close and forget this process's connection, and stop its loop thread."""
+    global _conn, _loop_thread
+    with _lock:
+        c, lt = _conn, _loop_thread
+        _conn = _loop_thread = None
+    if c is not None and c.pid == os.getpid():
+        c.close()
+    if lt is not None and lt.pid == os.getpid():
+        lt.stop()

@@ -1,0 +1,205 @@
+"""``trackd.init()``: resolve settings, build the config, handle reinit, start the run."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import string
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from trackd._run import Run
+from trackd._settings import REINIT, Settings
+from trackd._setup import state
+from trackd.errors import UsageError
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_BAD_ID_CHARS = set("/\\#?%:;,'")
+
+
+def generate_id(length: int = 8) -> str:
+    """A random run id of ``length`` characters from [a-z0-9]."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def validate_id(run_id: str) -> str:
+    """:raises UsageError: the id is empty, padded with whitespace, too long or has one of
+    / \\ # ? % : ; , '."""
+    if not isinstance(run_id, str) or not run_id:
+        raise UsageError(f"Invalid run ID {run_id!r}: it must be a non-empty string")
+    if run_id != run_id.strip():
+        raise UsageError(f"Invalid run ID {run_id!r}: leading or trailing whitespace")
+    bad = sorted(_BAD_ID_CHARS & set(run_id))
+    if bad:
+        raise UsageError(f"Invalid run ID {run_id!r}: it cannot contain {' '.join(bad)}")
+    if len(run_id) > 128:
+        raise UsageError(f"Invalid run ID {run_id!r}: longer than 128 characters")
+    return run_id
+
+
+def _validate_name(kind: str, value: str) -> str:
+    if not value or value != value.strip() or any(c in value for c in "/\\#?%:\r\n") or len(value) > 128:
+        raise UsageError(f"Invalid {kind} name {value!r}: it must be 1-128 characters without / \\ # ? % :")
+    return value
+
+
+def default_project(program: str | None = None) -> str:
+    """The git repository's name (``-<subdir>`` added when the program lives below its root),
+    else ``"uncategorized"``."""
+    start = Path(program).resolve().parent if program else Path.cwd()
+    for d in (start, *start.parents):
+        if (d / ".git").exists():
+            name = d.name
+            try:
+                rel = start.relative_to(d)
+            except ValueError:
+                rel = Path()
+            if str(rel) not in ("", "."):
+                name += "-" + str(rel).replace(os.sep, "_")
+            return name
+    return "uncategorized"
+
+
+def default_entity() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        return str(os.getuid())
+
+
+def _in_notebook() -> bool:
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = getattr(ipython, "get_ipython", lambda: None)()
+    return shell is not None and "ZMQ" in type(shell).__name__
+
+
+def load_config(
+    config: Any, include: Sequence[str] | None, exclude: Sequence[str] | None,
+    config_paths: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Merge config sources in W&B's order: ``config-defaults.yaml`` in the working directory,
+    ``config_paths`` files, then ``config=`` (a dict, Namespace, object or YAML path)."""
+    if include and exclude:
+        raise UsageError("config_include_keys and config_exclude_keys are mutually exclusive")
+    merged: dict[str, Any] = {}
+    defaults = Path("config-defaults.yaml")
+    if defaults.is_file():
+        merged.update(_read_yaml(defaults))
+    for p in config_paths or ():
+        merged.update(_read_yaml(Path(p)))
+    if isinstance(config, (str, os.PathLike)):
+        path = Path(config)
+        if not path.is_file():
+            raise UsageError(f"config file {str(path)!r} does not exist")
+        data = _read_yaml(path)
+    elif config is None:
+        data = {}
+    elif isinstance(config, dict):
+        data = dict(config)
+    elif hasattr(config, "__dict__"):
+        data = {k: v for k, v in vars(config).items() if not k.startswith("__")}
+    elif hasattr(config, "keys"):
+        data = {k: config[k] for k in config.keys()}
+    else:
+        raise TypeError(f"config must be a dict, a YAML path or an object with __dict__, got {type(config).__name__}")
+    if include:
+        data = {k: v for k, v in data.items() if k in include}
+    if exclude:
+        data = {k: v for k, v in data.items() if k not in exclude}
+    merged.update(data)
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    from trackd.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read config file {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"config file {str(path)!r} must hold a mapping")
+    version = data.pop("wandb_version", None)
+    if version is not None and version != 1:
+        raise ConfigError(f"Unknown config version {version!r} in {str(path)!r}")
+    data.pop("_wandb", None)
+    if version == 1 or (data and all(isinstance(v, dict) and "value" in v for v in data.values())):
+        data = {k: v["value"] if isinstance(v, dict) and "value" in v else v for k, v in data.items()}
+    return data
+
+
+def init(
+    entity: str | None = None,
+    project: str | None = None,
+    dir: str | os.PathLike[str] | None = None,  # noqa: A002 - W&B's argument name
+    id: str | None = None,  # noqa: A002
+    name: str | None = None,
+    notes: str | None = None,
+    tags: Sequence[str] | None = None,
+    config: Any = None,
+    config_exclude_keys: list[str] | None = None,
+    config_include_keys: list[str] | None = None,
+    allow_val_change: bool | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    mode: str | None = None,
+    reinit: bool | str | None = None,
+    settings: Settings | dict[str, Any] | None = None,
+    **legacy: Any,
+) -> Run:
+    """Start a run and return it (see the seed reference for every argument)."""
+    for key in legacy:
+        if key not in ("force", "anonymous", "save_code", "monitor_gym", "magic", "tensorboard",
+                       "sync_tensorboard"):
+            raise TypeError(f"init() got an unexpected keyword argument {key!r}")
+    st = state()
+    s = st.settings.merged(settings)
+    explicit = {
+        "entity": entity, "project": project, "root_dir": os.fspath(dir) if dir is not None else None,
+        "run_id": id, "run_name": name, "run_notes": notes,
+        "run_tags": tuple(tags) if tags is not None else None, "run_group": group,
+        "run_job_type": job_type, "mode": mode, "reinit": reinit,
+        "allow_val_change": allow_val_change,
+    }
+    s = s.merged({k: v for k, v in explicit.items() if v is not None})
+
+    active = [r for r in st.runs if not r._finished]
+    policy = s.get("reinit")
+    if policy is True:
+        policy = "finish_previous"
+    elif policy is False:
+        warnings.warn("reinit=False is deprecated; use reinit='return_previous'", DeprecationWarning,
+                      stacklevel=2)
+        policy = "return_previous"
+    if policy not in REINIT:
+        raise UsageError(f"reinit must be one of {list(REINIT)} or a bool, got {policy!r}")
+    if policy == "default":
+        policy = "finish_previous" if _in_notebook() else "return_previous"
+    if active and policy == "return_previous":
+        return active[-1]
+    if active and policy == "finish_previous":
+        for r in reversed(active):
+            r.finish()
+
+    run_id = validate_id(s.run_id) if s.run_id else generate_id()
+    program = sys.modules["__main__"].__dict__.get("__file__") if "__main__" in sys.modules else None
+    resolved = s.merged({
+        "run_id": run_id,
+        "project": _validate_name("project", s.project) if s.project else default_project(program),
+        "entity": _validate_name("entity", s.entity) if s.entity else default_entity(),
+    })
+    cfg = load_config(config, config_include_keys, config_exclude_keys, s.config_paths)
+    run = Run(resolved, config=cfg)
+    run._start()
+    st.runs.append(run)
+    if st.current is None or policy != "create_new":
+        st.current = run
+    return run

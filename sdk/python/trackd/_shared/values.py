@@ -1,0 +1,221 @@
+"""Python values <-> ``trackd.v1.Value`` trees, and normalisation of what users log.
+
+``normalize`` runs in the caller's thread (inside ``log()``): it validates and converts a logged
+value into plain JSON-like Python (dict/list/str/int/float/bool/None), so that type errors reach
+the caller and later mutation of the caller's objects cannot change what was logged.
+``fill_map``/``to_python`` run in the background sender and in the daemon.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+#: numpy arrays with more elements than this are logged as a 32-bin histogram (as W&B does).
+ARRAY_HISTOGRAM_THRESHOLD = 32
+HISTOGRAM_BINS = 32
+
+_SCALARS = frozenset((float, str, bool, type(None)))
+
+
+def normalize_row(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a validated copy of one ``log()`` payload.
+
+    :raises TypeError: a key is not a ``str``, or a value has a type that cannot be logged.
+    :raises ValueError: an integer does not fit in 64 bits.
+    """
+    out = dict(data)
+    for key, value in out.items():
+        if type(key) is not str:
+            raise TypeError(f"Key {key!r} in logged data is not a string (got {type(key).__name__})")
+        t = type(value)
+        if t in _SCALARS:
+            continue
+        if t is int and INT64_MIN <= value <= INT64_MAX:
+            continue
+        out[key] = normalize(value, key)
+    return out
+
+
+def normalize(value: Any, where: str = "value") -> Any:
+    """Convert one value to plain JSON-like Python; see :func:`normalize_row`."""
+    t = type(value)
+    if t in _SCALARS:
+        return value
+    if t is int or isinstance(value, int) and not isinstance(value, (bool, enum.Enum)):
+        value = int(value)
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"{where}: integer {value} does not fit in 64 bits")
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: nested key {k!r} is not a string (got {type(k).__name__})")
+            out[str(k)] = normalize(v, f"{where}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [normalize(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    module = t.__module__.split(".", 1)[0]
+    if module == "numpy":
+        return _normalize_numpy(value, where)
+    if module == "torch" and hasattr(value, "detach"):
+        return _normalize_numpy(value.detach().cpu().numpy(), where)
+    if isinstance(value, enum.Enum):
+        return normalize(value.value, where)
+    if isinstance(value, (set, frozenset)):
+        return [normalize(v, f"{where}[]") for v in value]
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "__float__") and t.__name__ in ("Decimal", "Fraction"):
+        return float(value)
+    raise TypeError(f"{where}: values of type {t.__module__}.{t.__qualname__} cannot be logged")
+
+
+def _normalize_numpy(value: Any, where: str) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return normalize(value.item(), where)
+    arr = np.asarray(value)
+    if arr.size > ARRAY_HISTOGRAM_THRESHOLD and arr.dtype.kind in "biuf":
+        flat = arr.astype(np.float64).ravel()
+        finite = flat[np.isfinite(flat)]
+        counts, edges = np.histogram(finite if finite.size else np.zeros(1), bins=HISTOGRAM_BINS)
+        return {"_type": "histogram", "values": counts.tolist(), "bins": edges.tolist()}
+    return normalize(arr.tolist(), where)
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding (Python -> Value). Values must already be normalised.
+
+
+def fill_map(mv: Any, data: Mapping[str, Any]) -> None:
+    """Append ``data`` to a ``MapValue`` message ``mv``."""
+    mv.keys.extend(data)
+    add = mv.values.add
+    for v in data.values():
+        t = type(v)
+        if t is float:
+            add(double_value=v)
+        elif t is int:
+            add(int_value=v)
+        elif t is str:
+            add(string_value=v)
+        elif t is bool:
+            add(bool_value=v)
+        elif v is None:
+            add(null_value=0)
+        elif t is dict:
+            m = add().map_value
+            m.SetInParent()
+            fill_map(m, v)
+        elif t is list:
+            lv = add().list_value
+            lv.SetInParent()
+            fill_list(lv, v)
+        else:
+            fill_value(add(), v)
+
+
+def fill_list(lv: Any, items: list[Any]) -> None:
+    """Append ``items`` to a ``ListValue`` message."""
+    add = lv.values.add
+    for v in items:
+        fill_value(add(), v)
+
+
+def fill_value(msg: Any, v: Any) -> None:
+    """Set a ``Value`` message from one normalised Python value."""
+    t = type(v)
+    if t is float:
+        msg.double_value = v
+    elif t is bool:
+        msg.bool_value = v
+    elif t is int:
+        msg.int_value = v
+    elif t is str:
+        msg.string_value = v
+    elif v is None:
+        msg.null_value = 0
+    elif t is dict:
+        msg.map_value.SetInParent()
+        fill_map(msg.map_value, v)
+    elif t is list:
+        msg.list_value.SetInParent()
+        fill_list(msg.list_value, v)
+    else:
+        fill_value(msg, normalize(v))
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding (Value -> Python).
+
+
+class MalformedValueError(ValueError):
+    """A Value tree is not well formed (no kind set, or keys and values differ in number)."""
+
+
+def map_to_python(mv: Any) -> dict[str, Any]:
+    """Decode a ``MapValue`` into a dict (keys in order)."""
+    keys = mv.keys
+    values = mv.values
+    if len(keys) != len(values):
+        raise MalformedValueError(f"map has {len(keys)} keys but {len(values)} values")
+    out: dict[str, Any] = {}
+    for k, v in zip(keys, values):
+        kind = v.WhichOneof("kind")
+        if kind == "double_value":
+            out[k] = v.double_value
+        else:
+            out[k] = _DECODERS[kind](v) if kind else _missing_kind()
+    return out
+
+
+def to_python(v: Any) -> Any:
+    """Decode one ``Value``."""
+    kind = v.WhichOneof("kind")
+    if kind is None:
+        _missing_kind()
+    return _DECODERS[kind](v)
+
+
+def _missing_kind() -> Any:
+    raise MalformedValueError("a Value has no kind set")
+
+
+_DECODERS = {
+    "null_value": lambda v: None,
+    "bool_value": lambda v: v.bool_value,
+    "int_value": lambda v: v.int_value,
+    "double_value": lambda v: v.double_value,
+    "string_value": lambda v: v.string_value,
+    "list_value": lambda v: [to_python(x) for x in v.list_value.values],
+    "map_value": lambda v: map_to_python(v.map_value),
+}
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Equality that treats NaN as equal to NaN and keeps int/float/bool apart."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+    return bool(a == b)

@@ -1,0 +1,135 @@
+"""Public exceptions of the trackd SDK. Names match W&B's, so ``except wandb.Error`` code works.
+
+    Error
+    ├── UsageError            the API was called wrongly (bad argument, log after finish, ...)
+    │   └── ConfigError       changing a config value without allow_val_change
+    ├── CommError             talking to the daemon failed
+    │   ├── DaemonUnavailableError   no daemon could be reached or started
+    │   └── RpcError          the daemon answered with an error (``.code``, ``.reason``)
+    │       ├── InvalidArgumentError (INVALID_ARGUMENT)
+    │       ├── RunNotFoundError     (NOT_FOUND)
+    │       ├── RunAlreadyExistsError (ALREADY_EXISTS)
+    │       ├── RunFinishedError     (FAILED_PRECONDITION, reason RUN_FINISHED)
+    │       └── FailedPreconditionError (FAILED_PRECONDITION)
+    └── FinishTimeoutError    finish() did not complete within ``finish_timeout``
+
+``TypeError``/``ValueError`` are raised, as in W&B, for data of the wrong type or value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Error(Exception):
+    """Base of every trackd error."""
+
+    def __init__(self, message: str = "", context: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class UsageError(Error):
+    """The API was used wrongly."""
+
+
+class ConfigError(UsageError):
+    """A config value was changed without ``allow_val_change``."""
+
+
+class CommError(Error):
+    """Communication with the daemon failed."""
+
+    def __init__(self, message: str = "", exc: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.exc = exc
+
+
+class DaemonUnavailableError(CommError):
+    """No daemon could be reached or started."""
+
+
+class RpcError(CommError):
+    """The daemon rejected a call. ``code`` is the gRPC status name, ``reason`` the stable
+    trackd reason (``trackd.v1.ErrorReason`` without its prefix)."""
+
+    code: str = "UNKNOWN"
+
+    def __init__(self, message: str, reason: str = "", code: str = "",
+                 metadata: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        if code:
+            self.code = code
+        self.metadata = metadata or {}
+
+
+class InvalidArgumentError(RpcError):
+    code = "INVALID_ARGUMENT"
+
+
+class RunNotFoundError(RpcError):
+    code = "NOT_FOUND"
+
+
+class RunAlreadyExistsError(RpcError):
+    code = "ALREADY_EXISTS"
+
+
+class FailedPreconditionError(RpcError):
+    code = "FAILED_PRECONDITION"
+
+
+class RunFinishedError(FailedPreconditionError):
+    """The run is finished and takes no more data."""
+
+
+class FinishTimeoutError(Error, TimeoutError):
+    """finish() did not complete within the finish_timeout setting."""
+
+
+_BY_REASON: dict[str, type[RpcError]] = {
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "RUN_NOT_FOUND": RunNotFoundError,
+    "RUN_ALREADY_EXISTS": RunAlreadyExistsError,
+    "RUN_FINISHED": RunFinishedError,
+    "FAILED_PRECONDITION": FailedPreconditionError,
+}
+_BY_CODE: dict[str, type[RpcError]] = {
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "NOT_FOUND": RunNotFoundError,
+    "ALREADY_EXISTS": RunAlreadyExistsError,
+    "FAILED_PRECONDITION": FailedPreconditionError,
+}
+
+
+def from_grpc(exc: Any) -> CommError:
+    """Turn a ``grpc.RpcError`` into the matching trackd exception."""
+    import grpc
+
+    code = exc.code() if hasattr(exc, "code") else None
+    code_name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    reason, metadata = "", {}
+    trailers = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    for key, value in trailers or ():
+        if key == "grpc-status-details-bin":
+            from google.rpc import error_details_pb2, status_pb2
+
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                if detail.Unpack(info):
+                    reason, metadata = info.reason, dict(info.metadata)
+    if code_name in ("UNAVAILABLE", "CANCELLED", "DEADLINE_EXCEEDED") and not reason:
+        return CommError(f"daemon call failed ({code_name}): {details}", exc)
+    cls = _BY_REASON.get(reason) or _BY_CODE.get(code_name) or RpcError
+    return cls(details or code_name, reason=reason, code=code_name, metadata=metadata)
+
+
+__all__ = [
+    "CommError", "ConfigError", "DaemonUnavailableError", "Error", "FailedPreconditionError",
+    "FinishTimeoutError", "InvalidArgumentError", "RpcError", "RunAlreadyExistsError",
+    "RunFinishedError", "RunNotFoundError", "UsageError", "from_grpc",
+]

@@ -1,0 +1,57 @@
+from trackd.v1 import run_pb2 as _run_pb2
+from trackd.v1 import value_pb2 as _value_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ("entity", "project")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    project: str
+    def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[_run_pb2.Run]
+    def __init__(self, runs: _Optional[_Iterable[_Union[_run_pb2.Run, _Mapping]]] = ...) -> None: ...
+
+class GetRunRequest(_message.Message):
+    __slots__ = ("ref", "min_ingested_seq")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    MIN_INGESTED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    min_ingested_seq: int
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., min_ingested_seq: _Optional[int] = ...) -> None: ...
+
+class GetRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class ScanHistoryRequest(_message.Message):
+    __slots__ = ("ref", "keys", "min_step", "max_step", "page_size")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    MIN_STEP_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEP_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    min_step: int
+    max_step: int
+    page_size: int
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., keys: _Optional[_Iterable[str]] = ..., min_step: _Optional[int] = ..., max_step: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ScanHistoryResponse(_message.Message):
+    __slots__ = ("rows",)
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[_value_pb2.MapValue]
+    def __init__(self, rows: _Optional[_Iterable[_Union[_value_pb2.MapValue, _Mapping]]] = ...) -> None: ...

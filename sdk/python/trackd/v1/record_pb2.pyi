@@ -1,0 +1,111 @@
+from trackd.v1 import run_pb2 as _run_pb2
+from trackd.v1 import value_pb2 as _value_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Record(_message.Message):
+    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    RUN_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    EXIT_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    history: HistoryRecord
+    summary: SummaryRecord
+    config: ConfigRecord
+    metric: MetricRecord
+    run_update: RunUpdateRecord
+    exit: ExitRecord
+    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ...) -> None: ...
+
+class HistoryRecord(_message.Message):
+    __slots__ = ("data", "step", "commit", "timestamp")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    data: _value_pb2.MapValue
+    step: int
+    commit: bool
+    timestamp: float
+    def __init__(self, data: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., step: _Optional[int] = ..., commit: _Optional[bool] = ..., timestamp: _Optional[float] = ...) -> None: ...
+
+class SummaryItem(_message.Message):
+    __slots__ = ("path", "value")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    path: _containers.RepeatedScalarFieldContainer[str]
+    value: _value_pb2.Value
+    def __init__(self, path: _Optional[_Iterable[str]] = ..., value: _Optional[_Union[_value_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class KeyPath(_message.Message):
+    __slots__ = ("path",)
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    path: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, path: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SummaryRecord(_message.Message):
+    __slots__ = ("update", "remove")
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    update: _containers.RepeatedCompositeFieldContainer[SummaryItem]
+    remove: _containers.RepeatedCompositeFieldContainer[KeyPath]
+    def __init__(self, update: _Optional[_Iterable[_Union[SummaryItem, _Mapping]]] = ..., remove: _Optional[_Iterable[_Union[KeyPath, _Mapping]]] = ...) -> None: ...
+
+class ConfigRecord(_message.Message):
+    __slots__ = ("update", "remove")
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    update: _value_pb2.MapValue
+    remove: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, update: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., remove: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MetricRecord(_message.Message):
+    __slots__ = ("definition", "overwrite")
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    definition: _run_pb2.MetricDefinition
+    overwrite: bool
+    def __init__(self, definition: _Optional[_Union[_run_pb2.MetricDefinition, _Mapping]] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+
+class TagList(_message.Message):
+    __slots__ = ("tags",)
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RunUpdateRecord(_message.Message):
+    __slots__ = ("name", "notes", "tags", "group", "job_type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    JOB_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    notes: str
+    tags: TagList
+    group: str
+    job_type: str
+    def __init__(self, name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Union[TagList, _Mapping]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ...) -> None: ...
+
+class ExitRecord(_message.Message):
+    __slots__ = ("exit_code",)
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    exit_code: int
+    def __init__(self, exit_code: _Optional[int] = ...) -> None: ...
+
+class WalEntry(_message.Message):
+    __slots__ = ("run", "records")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.RunRef
+    records: _containers.RepeatedCompositeFieldContainer[Record]
+    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[Record, _Mapping]]] = ...) -> None: ...

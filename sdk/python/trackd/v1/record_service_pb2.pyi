@@ -1,0 +1,23 @@
+from trackd.v1 import record_pb2 as _record_pb2
+from trackd.v1 import run_pb2 as _run_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StreamRecordsRequest(_message.Message):
+    __slots__ = ("run", "records")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.RunRef
+    records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
+    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ...) -> None: ...
+
+class StreamRecordsResponse(_message.Message):
+    __slots__ = ("acked_seq",)
+    ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    acked_seq: int
+    def __init__(self, acked_seq: _Optional[int] = ...) -> None: ...

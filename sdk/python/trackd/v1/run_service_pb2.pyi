@@ -1,0 +1,81 @@
+from trackd.v1 import run_pb2 as _run_pb2
+from trackd.v1 import value_pb2 as _value_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateRunRequest(_message.Message):
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    JOB_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PROGRAM_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    name: str
+    notes: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    group: str
+    job_type: str
+    config: _value_pb2.MapValue
+    start_time: float
+    host: str
+    program: str
+    request_id: str
+    sweep_id: str
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ...) -> None: ...
+
+class CreateRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class FinishRunRequest(_message.Message):
+    __slots__ = ("ref", "exit_code", "last_seq", "timeout_seconds")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    exit_code: int
+    last_seq: int
+    timeout_seconds: float
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., exit_code: _Optional[int] = ..., last_seq: _Optional[int] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+
+class FinishRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class GetRunStatusRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ...) -> None: ...
+
+class GetRunStatusResponse(_message.Message):
+    __slots__ = ("state", "acked_seq", "ingested_seq", "streams", "history_rows")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    INGESTED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_ROWS_FIELD_NUMBER: _ClassVar[int]
+    state: _run_pb2.RunState
+    acked_seq: int
+    ingested_seq: int
+    streams: int
+    history_rows: int
+    def __init__(self, state: _Optional[_Union[_run_pb2.RunState, str]] = ..., acked_seq: _Optional[int] = ..., ingested_seq: _Optional[int] = ..., streams: _Optional[int] = ..., history_rows: _Optional[int] = ...) -> None: ...
