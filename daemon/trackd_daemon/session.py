@@ -35,6 +35,7 @@ class RunSession:
     exit_seq: int = 0
     exit_code: int = 0
     streams: int = 0
+    tokens: set[object] = field(default_factory=set)
     stream_token: object | None = None
     retired: bool = False
     _progress: anyio.Event = field(default_factory=anyio.Event)

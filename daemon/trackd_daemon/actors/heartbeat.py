@@ -87,6 +87,7 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
             self._deadlines.pop(msg.session, None)
         elif isinstance(msg, Detached):
             s = msg.session
+            log.debug("run %s: stream detached (%d left)", s.key, s.streams)
             if s.streams == 0 and not s.retired and not s.exit_seq:
                 self._deadlines[s] = anyio.current_time() + self._grace
 

@@ -49,7 +49,9 @@ class Attach:
 
 @dataclass(frozen=True)
 class Detach:
-    session: RunSession
+    """The stream ``token`` of ``key`` ended (sent even if its Attach never completed)."""
+
+    key: RunKey
     token: object
 
 
@@ -147,16 +149,19 @@ class RunRegistry(Actor[RegistryMsg]):
                     raise RunFinishedError(f"run {msg.key} is {info.state}", run=str(msg.key))
                 else:
                     s = await self._recover(info)
-            s.streams += 1
+            s.tokens.add(msg.token)
+            s.streams = len(s.tokens)
             s.stream_token = msg.token
             await self._heartbeat.tell(Attached(s))
             msg.reply.set(s)
         elif isinstance(msg, Detach):
-            s = msg.session
-            s.streams -= 1
-            if s.stream_token is msg.token:
-                s.stream_token = None
-            await self._heartbeat.tell(Detached(s))
+            s = self._sessions.get(msg.key)
+            if s is not None and msg.token in s.tokens:
+                s.tokens.discard(msg.token)
+                s.streams = len(s.tokens)
+                if s.stream_token is msg.token:
+                    s.stream_token = None
+                await self._heartbeat.tell(Detached(s))
         elif isinstance(msg, Lookup):
             msg.reply.set(self._sessions.get(msg.key))
         elif isinstance(msg, Retire):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import anyio
 import anyio.to_thread
 import grpc
 
@@ -33,6 +35,7 @@ class RecordServicer:
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamRecordsResponse]:
         session: RunSession | None = None
+        key = None
         token = object()
         try:
             async for raw in requests:
@@ -55,6 +58,12 @@ class RecordServicer:
                 if records:
                     yield pb.StreamRecordsResponse(acked_seq=session.acked_seq)
         finally:
-            if session is not None:
-                with anyio.CancelScope(shield=True):
-                    await self._registry.tell(Detach(session, token))
+            if key is not None:
+                # No await here: grpc cancels this task when the client vanishes, and a
+                # cancelled await would lose the detach (and the run would never be marked
+                # crashed).
+                detach = Detach(key, token)
+                try:
+                    self._registry.tell_nowait(detach)
+                except anyio.WouldBlock:
+                    asyncio.get_running_loop().create_task(self._registry.tell(detach))

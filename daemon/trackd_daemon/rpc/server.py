@@ -1,6 +1,6 @@
 """Builds the grpc.aio server: every trackd.v1 service (with error mapping and safe request
-parsing), standard health checking and server reflection, on the Unix socket (mode 0600) and
-optionally on a loopback TCP address."""
+parsing), standard health checking and server reflection, on the Unix socket (mode 0600, or
+``$TRACKD_SOCKET_MODE`` such as 0660) and optionally on a loopback TCP address."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ async def start_server(
         port = server.add_insecure_port(cfg.tcp_address)
         addresses.append(f"{cfg.tcp_address.rsplit(':', 1)[0]}:{port}")
     await server.start()
-    os.chmod(sock, 0o600)
+    # TRACKD_SOCKET_MODE (octal, e.g. 0660: the socket's group may connect); never wider.
+    os.chmod(sock, int(os.environ.get("TRACKD_SOCKET_MODE") or "600", 8) & 0o660)
     for name in ("", *SERVICES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, health_servicer, addresses

@@ -304,14 +304,13 @@ class SqliteStore:
     async def scan_history(
         self, pk: int, min_step: int | None, max_step: int | None, limit: int
     ) -> list[tuple[int, dict[str, Any]]]:
-        lo = -(2**63) if min_step is None else min_step
-        hi = 2**63 - 1 if max_step is None else max_step
+        sql = "SELECT step, row FROM history WHERE run = ? AND step >= ?"
+        args: list[int] = [pk, -(2**63) if min_step is None else min_step]
+        if max_step is not None:  # no upper bound otherwise: a row at step 2**63-1 counts too
+            sql += " AND step < ?"
+            args.append(max_step)
         rows = await self._read(
-            lambda c: c.execute(
-                "SELECT step, row FROM history WHERE run = ? AND step >= ? AND step < ?"
-                " ORDER BY step LIMIT ?",
-                (pk, lo, hi, limit),
-            ).fetchall()
+            lambda c: c.execute(f"{sql} ORDER BY step LIMIT ?", (*args, limit)).fetchall()
         )
         return [(step, _loads(text)) for step, text in rows]
 

@@ -48,18 +48,19 @@ def _validate_name(kind: str, value: str) -> str:
 
 
 def default_project(program: str | None = None) -> str:
-    """The git repository's name (``-<subdir>`` added when the program lives below its root),
-    else ``"uncategorized"``."""
-    start = Path(program).resolve().parent if program else Path.cwd()
-    for d in (start, *start.parents):
-        if (d / ".git").exists():
-            name = d.name
-            try:
-                rel = start.relative_to(d)
-            except ValueError:
-                rel = Path()
-            if str(rel) not in ("", "."):
-                name += "-" + str(rel).replace(os.sep, "_")
+    """The name of the git repository around the working directory (plus ``-<subdir>`` when
+    the program lives in a subdirectory of it), else ``"uncategorized"``."""
+    cwd = Path.cwd()
+    for root in (cwd, *cwd.parents):
+        if (root / ".git").exists():
+            name = root.name
+            if program:
+                try:
+                    rel = Path(program).resolve().parent.relative_to(root.resolve())
+                except ValueError:
+                    rel = Path()
+                if str(rel) not in ("", "."):
+                    name += "-" + str(rel).replace(os.sep, "_")
             return name
     return "uncategorized"
 
@@ -189,7 +190,7 @@ def init(
         for r in reversed(active):
             r.finish()
 
-    run_id = validate_id(s.run_id) if s.run_id else generate_id()
+    run_id = validate_id(s.run_id) if s.run_id is not None else generate_id()
     program = sys.modules["__main__"].__dict__.get("__file__") if "__main__" in sys.modules else None
     resolved = s.merged({
         "run_id": run_id,

@@ -295,10 +295,15 @@ class Sender:
             log.error("trackd: sending records failed: %s", exc)
             self._fail(exc if isinstance(exc, CommError) else CommError(str(exc), exc))
 
-    async def _next_batch(self) -> tuple[bytes, int] | None:
-        """Wait for records; None once closed and drained."""
+    async def _next_batch(self, reader: Any = None) -> tuple[bytes, int] | None:
+        """Wait for records; None once closed and drained.
+
+        :raises CommError: ``reader`` (the ack reader of the stream) ended meanwhile.
+        """
         assert self._wake is not None
         while True:
+            if reader is not None and reader.done():
+                raise CommError("the record stream ended")
             batch = self._take_batch()
             if batch is not None:
                 return batch
@@ -356,7 +361,7 @@ class Sender:
                     if reader.done():
                         reader.result()
                         raise CommError("the record stream ended")
-                    batch = await self._next_batch()
+                    batch = await self._next_batch(reader)
                     if batch is None:
                         await call.done_writing()
                         await reader
@@ -364,18 +369,20 @@ class Sender:
                     data, last = batch
                     self._unacked.append((last, data))
                     await call.write(data)
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() not in _RETRYABLE:
-                    err = from_grpc(exc)
-                    if isinstance(err, RunFinishedError) and self._closed:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                fatal = await self._classify(exc, call, reader)
+                if fatal is not None:
+                    if isinstance(fatal, RunFinishedError) and self._closed:
                         return
-                    raise err from None
-                log.debug("record stream broke: %s", exc.code())
-            except (CommError, ConnectionError, grpc.aio.UsageError) as exc:
-                log.debug("record stream broke: %s", exc)
+                    raise fatal from None
             finally:
-                if reader is not None and not reader.done():
-                    reader.cancel()
+                if reader is not None:
+                    if not reader.done():
+                        reader.cancel()
+                    else:
+                        reader.exception() if not reader.cancelled() else None
                 if call is not None:
                     call.cancel()
             # Reconnect with backoff; after reconnect_timeout, continue offline.
@@ -401,6 +408,25 @@ class Sender:
                 except CommError as exc:
                     log.debug("reconnect failed: %s", exc)
 
+    async def _classify(self, exc: BaseException, call: Any, reader: Any) -> CommError | None:
+        """None when the stream broke in a way a reconnect fixes; else the error to raise."""
+        err: Any = exc
+        if not isinstance(exc, grpc.aio.AioRpcError):
+            if reader is not None and reader.done() and not reader.cancelled() and reader.exception():
+                err = reader.exception()
+            elif call is not None and call.done():
+                code = await call.code()
+                if code not in _RETRYABLE:
+                    return CommError(f"record stream failed: {code.name} {await call.details()}")
+                return None
+        if isinstance(err, grpc.aio.AioRpcError):
+            if err.code() in _RETRYABLE:
+                log.debug("record stream broke: %s", err.code())
+                return None
+            return from_grpc(err)
+        log.debug("record stream broke: %r", err)
+        return None
+
     async def _read_acks(self, call: Any) -> None:
         try:
             while True:
@@ -410,3 +436,4 @@ class Sender:
                 self._set_acked(resp.acked_seq)
         finally:
             self._set_acked(self._acked_seq)  # wake the writer so it sees the reader ended
+            self._wake_up()

@@ -180,6 +180,8 @@ class RunHistory:
         self._pending = None
         step = self.current_step
         self.current_step = step + 1
+        if not data:
+            return  # an empty row only advances the step
         ts = data.get("_timestamp", self._pending_ts)
         if type(ts) not in (int, float):
             ts = self._pending_ts

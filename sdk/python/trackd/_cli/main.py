@@ -1,0 +1,129 @@
+"""The ``trackd`` console script: argument parsing and error handling.
+
+Exit status: 0 on success, 1 when a command fails (the message goes to stderr as
+``trackd: <message>``), 2 for usage errors (argparse), 130 after Ctrl-C.
+
+Nothing here imports grpc or the daemon: each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from trackd._cli import daemon, runs
+from trackd._version import __version__
+from trackd.errors import Error
+
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command tree (``trackd daemon run`` is delegated before parsing)."""
+    parser = argparse.ArgumentParser(
+        prog="trackd", description="Self-hosted experiment tracking: the daemon and your runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"trackd {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    d = commands.add_parser("daemon", help="run, start, stop or inspect the daemon",
+                            description="Run, start, stop or inspect this user's daemon.")
+    actions = d.add_subparsers(dest="action", metavar="ACTION", required=True)
+    # Only listed here for the help text: main() hands "daemon run ..." to the daemon's own CLI.
+    actions.add_parser("run", add_help=False,
+                       help="run the daemon in the foreground (trackd daemon run --help)")
+    p = actions.add_parser("start", help="start a detached daemon unless one is running",
+                           description="Start a detached daemon on the default socket unless one "
+                           "answers there already. It keeps running until `trackd daemon stop` "
+                           "(or until --idle-timeout seconds without runs or clients).")
+    p.add_argument("--idle-timeout", type=float, default=0.0, metavar="S",
+                   help="stop after S idle seconds (default 0: never)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for it to serve (default 30)")
+    p.set_defaults(func=daemon.start)
+    p = actions.add_parser("stop", help="stop the running daemon",
+                           description="Ask the running daemon to drain and stop, and wait "
+                           "until it does. Runs still in flight resume when a daemon starts again.")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for it to stop (default 30)")
+    p.set_defaults(func=daemon.stop)
+    p = actions.add_parser("status", help="show the running daemon's state",
+                           description="Show the running daemon's state (exit status 1 when "
+                           "none is running). Never starts a daemon.")
+    p.set_defaults(func=daemon.status)
+
+    r = commands.add_parser("runs", help="list and read stored runs",
+                            description="List and read stored runs.")
+    actions = r.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = actions.add_parser("ls", help="list runs, newest first",
+                           description="List runs, newest first: those of ENTITY/PROJECT, of "
+                           "PROJECT (default entity), or without a path every run of the entity.")
+    p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT")
+    p.add_argument("--entity", help="entity for a path without one (default: $TRACKD_ENTITY or "
+                   "your user name)")
+    p.set_defaults(func=runs.ls)
+    p = actions.add_parser("show", help="show one run",
+                           description="Show one run: its metadata, config, summary and metrics.")
+    p.add_argument("path", metavar="[[ENTITY/]PROJECT/]RUN_ID")
+    p.set_defaults(func=runs.show)
+    p = actions.add_parser("history", help="print a run's history rows",
+                           description="Print a run's history rows in step order.")
+    p.add_argument("path", metavar="[[ENTITY/]PROJECT/]RUN_ID")
+    p.add_argument("--keys", nargs="+", action="extend", default=[], metavar="KEY",
+                   help="only rows having all these keys, with only these columns "
+                   "(also comma-separated)")
+    p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table",
+                   help="output format (default: table)")
+    p.add_argument("--min-step", type=int, metavar="N", help="first step (inclusive)")
+    p.add_argument("--max-step", type=int, metavar="N", help="last step (exclusive)")
+    p.set_defaults(func=runs.history)
+
+    p = commands.add_parser("sync", help="upload offline run directories to the daemon",
+                            description="Send runs recorded offline (mode='offline') to the "
+                            "daemon.")
+    p.add_argument("paths", nargs="+", metavar="RUN_DIR")
+    p.set_defaults(func=_sync)
+    return parser
+
+
+def _sync(args: argparse.Namespace) -> int:
+    try:
+        from trackd._sync import sync_dirs
+    except ModuleNotFoundError as exc:
+        if exc.name != "trackd._sync":
+            raise
+        raise Error("sync is not available in this version of trackd") from None
+    import trackd
+
+    try:
+        return int(sync_dirs(list(args.paths)))
+    finally:
+        trackd.teardown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (the console script exits with it)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list[:2] == ["daemon", "run"]:
+            return daemon.run(args_list[2:])
+        args = build_parser().parse_args(args_list)
+        return int(args.func(args) or 0)
+    except Error as exc:
+        print(f"trackd: {exc.message or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``trackd runs history ... | head``): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""``trackd runs ls|show|history``: read stored runs through :class:`trackd.Api`.
+
+Like ``trackd.Api``, these start a daemon when none is running; ``trackd.teardown()`` at the
+end stops a daemon this command started as soon as it is idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from trackd._cli.output import csv_cell, is_number, print_table, table_cell, to_json
+
+if TYPE_CHECKING:
+    from trackd._api import Api, PublicRun
+
+
+@contextmanager
+def _api(entity: str | None = None) -> Iterator[Api]:
+    import trackd
+
+    try:
+        yield trackd.Api(overrides={"entity": entity} if entity else None)
+    finally:
+        trackd.teardown()
+
+
+def ls(args: argparse.Namespace) -> int:
+    with _api(args.entity) as api:
+        found = api.runs(args.path)
+        if not found:
+            where = args.path or f"entity {api.default_entity}"
+            print(f"no runs in {where}", file=sys.stderr)
+            return 0
+        print_table(
+            ["ID", "NAME", "STATE", "PROJECT", "CREATED", "ROWS", "LAST STEP"],
+            [[r.id, r.name, r.state, r.project, _when(r.created_at), str(r.history_rows),
+              _last_step(r)] for r in found],
+            right={5, 6},
+        )
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    with _api() as api:
+        run = _find_run(api, args.path)
+    fields = [
+        ("path", "/".join(run.path)),
+        ("name", run.name),
+        ("state", run.state),
+        ("exit code", str(run.exit_code) if run.state != "running" else ""),
+        ("created", _when(run.created_at)),
+        ("finished", _when(run.finished_at or "")),
+        ("tags", ", ".join(run.tags)),
+        ("group", run.group),
+        ("job type", run.job_type),
+        ("notes", run.notes),
+        ("host", run.host),
+        ("program", run.program),
+        ("history", f"{run.history_rows} row(s)"
+         + (f", last step {run.last_step}" if run.history_rows else "")),
+    ]
+    width = max(len(name) for name, _ in fields) + 1
+    for name, value in fields:
+        lines = (value or "-").splitlines() or ["-"]
+        print(f"{name + ':':<{width}} {lines[0]}")
+        for line in lines[1:]:
+            print(" " * (width + 1) + line)
+    for title, doc in (("config", run.config), ("summary", run.summary)):
+        print(f"{title}:")
+        print(_indented(to_json(doc, indent=2)))
+    print("metrics:" if run.metrics else "metrics: -")
+    for m in run.metrics:
+        extra = [f"step metric {m['step_metric']}"] if m["step_metric"] else []
+        if m["summary"]:
+            extra.append("summary " + ", ".join(m["summary"]))
+        print(f"  {m['name']}" + (f" ({'; '.join(extra)})" if extra else ""))
+    return 0
+
+
+def history(args: argparse.Namespace) -> int:
+    keys = list(dict.fromkeys(k.strip() for arg in args.keys for k in arg.split(",") if k.strip()))
+    with _api() as api:
+        run = _find_run(api, args.path)
+        rows = _step_first(run.scan_history(keys=keys or None, min_step=args.min_step,
+                                            max_step=args.max_step))
+        columns = list(dict.fromkeys(["_step", *keys])) if keys else None
+        if args.format == "jsonl":
+            for row in rows:
+                sys.stdout.write(to_json(row) + "\n")
+        elif args.format == "csv":
+            _write_csv(rows, columns)
+        else:
+            _write_table(run, list(rows), columns)
+    return 0
+
+
+def _find_run(api: Api, path: str) -> PublicRun:
+    """The run at ``path``. A bare run id is looked up in every project of the entity
+    (``trackd.Api`` alone would only look in the default project, ``uncategorized``)."""
+    from trackd.errors import RunNotFoundError, UsageError
+
+    if "/" in path.strip("/") or ":" in path:
+        return api.run(path)
+    matches = [r for r in api.runs() if r.id == path.strip("/")]
+    if len(matches) > 1:
+        projects = ", ".join(sorted(r.project for r in matches))
+        raise UsageError(f"run id {path!r} exists in several projects ({projects}): "
+                         "use PROJECT/RUN_ID")
+    if not matches:
+        raise RunNotFoundError(f"no run {path!r} in any project of {api.default_entity}")
+    return matches[0]
+
+
+def _step_first(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield {"_step": row["_step"], **row} if "_step" in row else row
+
+
+def _union(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of ``rows`` in first-seen order, ``_step`` first."""
+    seen: dict[str, None] = {"_step": None}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def _write_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> None:
+    if columns is None:  # the header needs every key: read everything first
+        rows = list(rows)
+        columns = _union(rows)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
+
+
+def _write_table(run: PublicRun, rows: list[dict[str, Any]], columns: list[str] | None) -> None:
+    if not rows:
+        print(f"no history rows in {'/'.join(run.path)}", file=sys.stderr)
+        return
+    columns = columns or _union(rows)
+    numeric = {i for i, c in enumerate(columns)
+               if any(is_number(r.get(c)) for r in rows)}
+    print_table(columns, [[table_cell(r.get(c)) for c in columns] for r in rows], right=numeric)
+
+
+def _when(iso: str) -> str:
+    """``2026-01-02T03:04:05Z`` -> ``2026-01-02 03:04:05Z`` (shorter, still UTC)."""
+    return iso.replace("T", " ")
+
+
+def _last_step(run: PublicRun) -> str:
+    return str(run.last_step) if run.history_rows else ""
+
+
+def _indented(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

@@ -1,0 +1,62 @@
+"""Shared fixtures: a real daemon for the session, and per-test clean SDK state."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import ENV_KEYS, DaemonDirs, DaemonProcess
+
+
+@pytest.fixture(scope="session")
+def daemon() -> Iterator[DaemonProcess]:
+    """One daemon for tests that only need a working daemon; its env is set for the session."""
+    dirs = DaemonDirs.make()
+    saved = {k: os.environ.get(k) for k in ENV_KEYS}
+    os.environ.update(dirs.env)
+    d = DaemonProcess(dirs)
+    d.start()
+    yield d
+    import trackd
+
+    trackd.teardown()
+    d.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    dirs.cleanup()
+
+
+@pytest.fixture
+def own_daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[DaemonProcess]:
+    """A daemon of this test's own (for tests that kill or restart it)."""
+    import trackd
+
+    trackd.teardown()
+    dirs = DaemonDirs.make()
+    for k, v in dirs.env.items():
+        monkeypatch.setenv(k, v)
+    d = DaemonProcess(dirs)
+    d.start()
+    yield d
+    trackd.teardown()
+    d.stop()
+    dirs.cleanup()
+
+
+@pytest.fixture
+def clean_sdk(daemon: DaemonProcess, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DaemonProcess]:  # type: ignore[no-untyped-def]
+    """The session daemon, a fresh SDK state, and run directories under tmp_path."""
+    import trackd
+
+    monkeypatch.chdir(tmp_path)
+    for k, v in daemon.dirs.env.items():
+        monkeypatch.setenv(k, v)
+    for k in ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY"):
+        monkeypatch.delenv(k, raising=False)
+    yield daemon
+    trackd.teardown()

@@ -1,0 +1,87 @@
+"""Crashes: a training process killed with SIGKILL, and the daemon killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import trackd
+from tests.helpers import wait_for
+from trackd import Api
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    import trackd
+    run = trackd.init(project="crash", id=sys.argv[1])
+    for i in range(1000):
+        run.log({"i": i, "sq": i * i})
+    run.log({"partial": 1}, step=1000)   # pending row: not committed when we die
+    run._sender.flush(30)                # everything is acknowledged (in the daemon's log)
+    print("ACKED", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def test_sigkilled_client_leaves_a_crashed_run_with_every_acked_row(clean_sdk, tmp_path):
+    proc = subprocess.run([sys.executable, "-c", CHILD, "crashrun1"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert "ACKED" in proc.stdout, proc.stderr
+    assert proc.returncode == -9
+    api = Api()
+    path = f"{api.default_entity}/crash/crashrun1"
+    stored = wait_for(lambda: (r := api.run(path)).state == "crashed" and r, timeout=30)
+    assert stored.history_rows == 1001
+    rows = list(stored.scan_history())
+    assert [r["i"] for r in rows[:1000]] == list(range(1000))
+    assert rows[-1]["partial"] == 1 and rows[-1]["_step"] == 1000
+    assert stored.summary["sq"] == 999 * 999
+
+
+def test_daemon_sigkill_loses_no_acked_row_and_the_run_finishes(own_daemon, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = trackd.init(project="daemon-crash")
+    for i in range(3000):
+        run.log({"i": i})
+    run._sender.flush(30)  # acknowledged: in the write-ahead log, maybe not yet in the store
+    own_daemon.kill()
+    for i in range(3000, 4000):  # logged while no daemon runs: buffered, never lost
+        run.log({"i": i})
+    # finish() reconnects: the SDK starts a daemon again on the default socket, which recovers
+    # the run from its log; the SDK resends what was not acknowledged.
+    run.finish()
+    stored = Api().run(run.path)
+    assert stored.state == "finished"
+    rows = list(stored.scan_history())
+    assert [r["i"] for r in rows] == list(range(4000))
+    assert [r["_step"] for r in rows] == list(range(4000))
+
+
+def test_daemon_recovers_acked_records_not_yet_in_the_store(own_daemon, tmp_path, monkeypatch):
+    """Records acknowledged just before a SIGKILL are ingested by the next daemon, once."""
+    from tests.e2e.raw import create_run, raw_stub, record_batch
+
+    ref = {"entity": "raw", "project": "recover", "run_id": "recover1"}
+    channel, stub = raw_stub(own_daemon)
+    create_run(channel, ref)
+    responses = stub(iter([record_batch(ref, 1, 5000), record_batch(None, 5001, 5000)]))
+    acked = 0
+    for resp in responses:
+        acked = resp.acked_seq
+        if acked >= 10000:
+            break
+    assert acked == 10000
+    own_daemon.kill()  # acknowledged = in the log; the store may lag behind
+    channel.close()
+    own_daemon.start()
+    assert "recovered 1 run(s)" in own_daemon.log_text()
+    stored = wait_for(lambda: (r := Api().run("raw/recover/recover1")).history_rows == 10000 and r)
+    rows = list(stored.scan_history(keys=["v"]))
+    assert [r["v"] for r in rows] == list(range(10000))
+    assert stored.state == "running"
+    # The client is gone: after the grace period the run is marked crashed, rows intact.
+    stored = wait_for(lambda: (r := Api().run("raw/recover/recover1")).state == "crashed" and r)
+    assert stored.history_rows == 10000

@@ -1,0 +1,113 @@
+"""Test helpers: a real daemon in temporary directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_KEYS = ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR", "TRACKD_ADDRESS",
+            "TRACKD_CRASH_GRACE")
+
+
+@dataclass
+class DaemonDirs:
+    """Where one test daemon keeps everything. The runtime dir is short: a Unix socket path
+    must stay under ~100 bytes."""
+
+    base: Path
+    runtime: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, crash_grace: float = 1.5) -> DaemonDirs:
+        base = Path(tempfile.mkdtemp(prefix="trackd-test-"))
+        runtime = Path(tempfile.mkdtemp(prefix="td", dir="/tmp"))
+        env = {
+            "TRACKD_ROOT": str(base / "root"),
+            "TRACKD_STATE_DIR": str(base / "state"),
+            "TRACKD_RUNTIME_DIR": str(runtime),
+            "TRACKD_ADDRESS": f"unix:{runtime / 'trackd.sock'}",
+            "TRACKD_CRASH_GRACE": str(crash_grace),
+        }
+        return cls(base, runtime, env)
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime / "trackd.sock"
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+class DaemonProcess:
+    """A daemon started by the test (not by the SDK, so no test process owns it)."""
+
+    def __init__(self, dirs: DaemonDirs) -> None:
+        self.dirs = dirs
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        env = {**os.environ, **self.dirs.env}
+        env.pop("TRACKD_ADDRESS", None)
+        log = open(self.dirs.base / "daemon.out", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "trackd_daemon"], env=env,
+                                     stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        from trackd._daemon import reachable
+
+        while time.monotonic() < deadline:
+            if reachable(f"unix:{self.dirs.socket}"):
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited: {(self.dirs.base / 'daemon.out').read_text()}")
+            time.sleep(0.02)
+        raise RuntimeError("daemon did not start")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no clean shutdown."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM and wait: the daemon drains and exits."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def log_text(self) -> str:
+        p = Path(self.dirs.env["TRACKD_STATE_DIR"]) / "daemon.log"
+        return p.read_text() if p.exists() else ""
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns a truthy value (for conditions in other processes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)
