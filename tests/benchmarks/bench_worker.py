@@ -80,7 +80,7 @@ def _run_path(run) -> str | None:
         return path
     try:
         return f"{run.entity}/{run.project}/{run.id}"
-    except Exception:
+    except Exception:  # noqa: BLE001 - the path is informative only
         return None
 
 
@@ -240,9 +240,11 @@ def case_readback(tool: str, p: dict) -> dict:
         seconds = time.perf_counter() - t
         try:
             state = str(run.state)
-        except Exception as e:  # informative only
+        except Exception as e:  # noqa: BLE001 - the state is informative only
             state = f"? ({type(e).__name__})"
-        out.append({"path": path, "rows": n, "keys_ok": keys_ok, "state": state, "seconds": seconds})
+        out.append(
+            {"path": path, "rows": n, "keys_ok": keys_ok, "state": state, "seconds": seconds}
+        )
     return {"runs": out, "total_s": time.perf_counter() - t0}
 
 

@@ -114,11 +114,14 @@ def proc_ppid(pid: int) -> int | None:
     return int(text.rsplit(")", 1)[-1].split()[1])
 
 
-def find_service_pids(patterns: tuple[str, ...], marker: str | None, root_pid: int | None) -> list[int]:
+def find_service_pids(
+    patterns: tuple[str, ...], marker: str | None, root_pid: int | None
+) -> list[int]:
     """Live processes whose command line contains one of `patterns`.
 
     Preference: those whose environment or command line mentions `marker`
-    (the case's private temp dir), else descendants of `root_pid`.
+    (the case's private temp dir), else descendants of `root_pid`; with neither
+    given, all of them.
     """
     if not os.path.isdir("/proc"):
         return []
@@ -141,7 +144,9 @@ def find_service_pids(patterns: tuple[str, ...], marker: str | None, root_pid: i
         matches.append((pid, cmd))
     if marker:
         marked = [
-            pid for pid, cmd in matches if marker in cmd or marker in (_read(f"/proc/{pid}/environ") or "")
+            pid
+            for pid, cmd in matches
+            if marker in cmd or marker in (_read(f"/proc/{pid}/environ") or "")
         ]
         if marked:
             return marked
@@ -156,7 +161,7 @@ def find_service_pids(patterns: tuple[str, ...], marker: str | None, root_pid: i
                     out.append(pid)
                     break
         return out
-    return []
+    return [] if marker else [pid for pid, _ in matches]
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
@@ -172,7 +177,7 @@ def ensure_stopped(pid: int | None, what: str, timeout: float = 15.0) -> None:
     """Make sure a service process this benchmark started has exited."""
     if not pid or wait_gone(pid, timeout):
         return
-    log(f"{what} (pid {pid}) still alive {timeout:.0f}s after stop; sending SIGTERM")
+    log(f"{what} (pid {pid}) still running {timeout:.0f} s after the stop request; sending SIGTERM")
     try:
         os.kill(pid, signal.SIGTERM)
     except OSError:
@@ -253,7 +258,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_worker(tool: Tool, case: str, params: dict, env: dict, case_dir: Path, timeout: float) -> dict:
+def run_worker(
+    tool: Tool, case: str, params: dict, env: dict, case_dir: Path, timeout: float
+) -> dict:
     """Run bench_worker.py in a fresh process and return its RESULT json."""
     tag = f"{case}-{time.monotonic_ns()}"
     out_path, err_path = case_dir / f"{tag}.out", case_dir / f"{tag}.err"
@@ -280,7 +287,7 @@ def run_worker(tool: Tool, case: str, params: dict, env: dict, case_dir: Path, t
         if line.startswith(RESULT_MARK):
             if rc != 0:
                 log(f"{tool.name}/{case}: worker exited {rc} after reporting a result")
-            return json.loads(line[len(RESULT_MARK):])
+            return json.loads(line[len(RESULT_MARK) :])
     tail = (err_path.read_text(errors="replace") + text)[-2000:]
     raise BenchError(f"{tool.name}/{case}: worker exited {rc} without a result:\n{tail}")
 
@@ -328,7 +335,9 @@ class Service:
     def _sample(self) -> None:
         while not self._stop.wait(self.SAMPLE_S):
             try:
-                self.children_peak_kib = max(self.children_peak_kib, proc_children_rss_kib(self.pid))
+                self.children_peak_kib = max(
+                    self.children_peak_kib, proc_children_rss_kib(self.pid)
+                )
             except (OSError, ValueError):
                 pass
 
@@ -341,9 +350,6 @@ class Service:
             return None
         self.children_peak_kib = max(self.children_peak_kib, proc_children_rss_kib(self.pid))
         return self.children_peak_kib
-
-    def reset_children_peak(self) -> None:
-        self.children_peak_kib = 0
 
     def stop_sampling(self) -> None:
         self._stop.set()
@@ -360,22 +366,31 @@ def wandb_service(tool: Tool, case_dir: Path, mode: str):
     with open(out_path, "wb") as out, open(case_dir / "core-start.err", "wb") as err:
         rc = subprocess.call(
             [tool.python, "-m", "wandb", "beta", "core", "start", "--idle-timeout", "0"],
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, timeout=120,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            timeout=120,
         )
     token = None
     for line in out_path.read_text(errors="replace").splitlines():
         if re.fullmatch(r"\d+-\d+-(unix-.+|tcp-localhost-\d+)", line.strip()):
             token = line.strip()
     if rc != 0 or not token:
-        log("wandb: `wandb beta core start` unavailable; FALLBACK to a per-process service "
-            "(repeated init() in one process reuses the service started by the first init())")
+        log(
+            "wandb: `wandb beta core start` unavailable; FALLBACK to a per-process service "
+            "(repeated init() in one process reuses the service started by the first init())"
+        )
         yield Service({}, None, "fallback: no shared service")
         return
     owner_pid = int(token.split("-")[1])
     pids = find_service_pids(("wandb-core",), str(case_dir), None)
     if not pids:
-        pids = [p for p in find_service_pids(("wandb-core",), None, None)
-                if f"--pid {owner_pid} " in (_read(f"/proc/{p}/cmdline") or "").replace("\0", " ") + " "]
+        pids = [
+            p
+            for p in find_service_pids(("wandb-core",), None, None)
+            if f"--pid {owner_pid} " in (_read(f"/proc/{p}/cmdline") or "").replace("\0", " ") + " "
+        ]
     core_pid = pids[0] if len(pids) == 1 else None
     if core_pid is None:
         log(f"wandb: could not identify the wandb-core pid (candidates {pids}); no service RSS")
@@ -386,8 +401,11 @@ def wandb_service(tool: Tool, case_dir: Path, mode: str):
         stop_env = dict(env, WANDB_SERVICE=token)
         subprocess.call(
             [tool.python, "-m", "wandb", "beta", "core", "stop"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            env=stop_env, timeout=120,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env=stop_env,
+            timeout=120,
         )
         svc.stop_sampling()
         ensure_stopped(core_pid, "wandb-core")
@@ -398,10 +416,15 @@ def trackd_service(tool: Tool, case_dir: Path):
     """A helper process that calls trackd.setup(), waits, then trackd.teardown()."""
     env = tool.env(case_dir)
     out_path, err_path = case_dir / "serve.out", case_dir / "serve.err"
-    out, err = open(out_path, "wb"), open(err_path, "wb")
+    out = open(out_path, "wb")  # noqa: SIM115 - handed to the helper, closed in finally
+    err = open(err_path, "wb")  # noqa: SIM115
     holder = subprocess.Popen(
         [tool.python, str(WORKER), "trackd", "serve", "{}"],
-        stdin=subprocess.PIPE, stdout=out, stderr=err, env=env, cwd=str(case_dir),
+        stdin=subprocess.PIPE,
+        stdout=out,
+        stderr=err,
+        env=env,
+        cwd=str(case_dir),
         start_new_session=True,
     )
     info = None
@@ -409,7 +432,7 @@ def trackd_service(tool: Tool, case_dir: Path):
     while time.monotonic() < deadline:
         for line in out_path.read_text(errors="replace").splitlines():
             if line.startswith(RESULT_MARK):
-                info = json.loads(line[len(RESULT_MARK):])
+                info = json.loads(line[len(RESULT_MARK) :])
         if info or holder.poll() is not None:
             break
         time.sleep(0.05)
@@ -422,7 +445,8 @@ def trackd_service(tool: Tool, case_dir: Path):
     if not daemon_pid:
         pids = find_service_pids(
             ("trackd_daemon", "trackd daemon", "trackd-daemon", "trackdd"),
-            env["TRACKD_RUNTIME_DIR"], holder.pid,
+            env["TRACKD_RUNTIME_DIR"],
+            holder.pid,
         )
         daemon_pid = pids[0] if len(pids) == 1 else None
         if daemon_pid is None:
@@ -430,7 +454,7 @@ def trackd_service(tool: Tool, case_dir: Path):
     extra = {k: env[k] for k in ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR")}
     if info.get("address"):
         extra["TRACKD_ADDRESS"] = info["address"]
-    svc = Service(extra, daemon_pid, f"trackd daemon (setup {info.get('setup_s', 0)*1e3:.0f} ms)")
+    svc = Service(extra, daemon_pid, f"trackd daemon (setup {info.get('setup_s', 0) * 1e3:.0f} ms)")
     svc.env_full = env  # type: ignore[attr-defined]
     try:
         yield svc
@@ -447,7 +471,8 @@ def trackd_service(tool: Tool, case_dir: Path):
             _kill_group(holder)
         out.close(), err.close()
         svc.stop_sampling()
-        ensure_stopped(daemon_pid, "trackd daemon")
+        # teardown() stops a daemon this process started once it is idle; give it 5 s.
+        ensure_stopped(daemon_pid, "trackd daemon", 5.0)
 
 
 @contextmanager
@@ -467,7 +492,10 @@ def bench_import(tool: Tool, sc: dict, timeout: float) -> dict:
     d = tool.case_dir("import")
     env = tool.env(d)
     run_worker(tool, "import", {}, env, d, timeout)  # warm-up: page cache, .pyc files
-    times = [run_worker(tool, "import", {}, env, d, timeout)["import_s"] for _ in range(sc["import_runs"])]
+    times = [
+        run_worker(tool, "import", {}, env, d, timeout)["import_s"]
+        for _ in range(sc["import_runs"])
+    ]
     return {"import_s": times, "median_s": statistics.median(times)}
 
 
@@ -512,8 +540,10 @@ def bench_rows(tool: Tool, case: str, rows: int, keys: int, timeout: float) -> d
             got = rb["runs"][0]["rows"]
             r["verified"] = got == rows and rb["runs"][0]["keys_ok"]
             if not r["verified"]:
-                log(f"trackd/{case}: READ BACK {got} rows (keys ok: {rb['runs'][0]['keys_ok']}), "
-                    f"expected {rows}")
+                log(
+                    f"trackd/{case}: READ BACK {got} rows (keys ok: {rb['runs'][0]['keys_ok']}), "
+                    f"expected {rows}"
+                )
     return r
 
 
@@ -534,7 +564,10 @@ def bench_multiproc(tool: Tool, sc: dict, timeout: float, mode: str) -> dict:
             r["verified"] = r["ok"] and len(paths) == sc["mp_procs"] and total == want
             r["rows_read_back"] = total
             if not r["verified"]:
-                log(f"trackd/multiproc: READ BACK {total} rows from {len(paths)} runs, expected {want}")
+                log(
+                    f"trackd/multiproc: READ BACK {total} rows from {len(paths)} runs, "
+                    f"expected {want}"
+                )
     return r
 
 
@@ -567,65 +600,168 @@ def build_figures(res: dict, sc: dict) -> list[dict]:
         rw = ratio_w(w) if (ratio_w and w) else vw
         ratio = rw / vt if (rw is not None and vt not in (None, 0)) else None
         met = check(vt, ratio) if (check and vt is not None) else None
-        figs.append({"key": key, "figure": label, "unit": unit, "wandb": vw, "trackd": vt,
-                     "ratio": ratio, "target": target, "target_met": met, "note": note})
+        figs.append(
+            {
+                "key": key,
+                "figure": label,
+                "unit": unit,
+                "wandb": vw,
+                "trackd": vt,
+                "ratio": ratio,
+                "target": target,
+                "target_met": met,
+                "note": note,
+            }
+        )
 
     R, MP, WR = sc["rows"], sc["mp_procs"], sc["wide_rows"]
-    add("import_ms", "`import` (median of %d fresh processes)" % sc["import_runs"], "ms",
-        lambda d: _ms(get(d, "import", "median_s")), lambda d: _ms(get(d, "import", "median_s")),
-        "trackd <= 150 ms", lambda v, r: v <= 150)
-    add("init_first_ms", "`init()` first in process, service running", "ms",
-        lambda d: _ms(get(d, "init", "init_first_s")), lambda d: _ms(get(d, "init", "init_first_s")))
-    add("init_median_ms", "`init()` median of %d, service running" % sc["init_cycles"], "ms",
-        lambda d: _ms(get(d, "init", "init_median_s")), lambda d: _ms(get(d, "init", "init_median_s")),
-        "trackd <= 50 ms", lambda v, r: v <= 50)
-    add("finish_empty_ms", "`finish()` of an empty run, median", "ms",
-        lambda d: _ms(get(d, "init", "finish_median_s")), lambda d: _ms(get(d, "init", "finish_median_s")),
-        "trackd <= 50 ms", lambda v, r: v <= 50)
-    add("log_us", f"`log({{10 floats}})` caller cost, mean of {R:,} calls", "µs",
-        lambda d: get(d, "rows", "log_us"), lambda d: get(d, "rows", "log_us"),
-        ">= 10x lower", lambda v, r: r is not None and r >= 10)
-    add("rows_s", f"{R:,} rows x 10 floats, first log -> finish returned", "s",
-        lambda d: get(d, "rows", "wall_s"), lambda d: get(d, "rows", "wall_s"),
-        ">= 4x faster", lambda v, r: r is not None and r >= 4)
-    add("rows_finish_s", f"  of which `finish()` after {R:,} rows", "s",
-        lambda d: get(d, "rows", "finish_s"), lambda d: get(d, "rows", "finish_s"))
-    add("rows_readback_s", f"  read back {R:,} rows via Api().run().scan_history() (not in the figure)", "s",
-        lambda d: None, lambda d: get(d, "rows", "readback", "total_s"),
-        "all rows back", lambda v, r: bool(get(t, "rows", "verified")))
+    add(
+        "import_ms",
+        f"`import` (median of {sc['import_runs']} fresh processes)",
+        "ms",
+        lambda d: _ms(get(d, "import", "median_s")),
+        lambda d: _ms(get(d, "import", "median_s")),
+        "trackd <= 150 ms",
+        lambda v, r: v <= 150,
+    )
+    add(
+        "init_first_ms",
+        "`init()` first in process, service running",
+        "ms",
+        lambda d: _ms(get(d, "init", "init_first_s")),
+        lambda d: _ms(get(d, "init", "init_first_s")),
+    )
+    add(
+        "init_median_ms",
+        f"`init()` median of {sc['init_cycles']}, service running",
+        "ms",
+        lambda d: _ms(get(d, "init", "init_median_s")),
+        lambda d: _ms(get(d, "init", "init_median_s")),
+        "trackd <= 50 ms",
+        lambda v, r: v <= 50,
+    )
+    add(
+        "finish_empty_ms",
+        "`finish()` of an empty run, median",
+        "ms",
+        lambda d: _ms(get(d, "init", "finish_median_s")),
+        lambda d: _ms(get(d, "init", "finish_median_s")),
+        "trackd <= 50 ms",
+        lambda v, r: v <= 50,
+    )
+    add(
+        "log_us",
+        f"`log({{10 floats}})` caller cost, mean of {R:,} calls",
+        "µs",
+        lambda d: get(d, "rows", "log_us"),
+        lambda d: get(d, "rows", "log_us"),
+        ">= 10x lower",
+        lambda v, r: r is not None and r >= 10,
+    )
+    add(
+        "rows_s",
+        f"{R:,} rows x 10 floats, first log -> finish returned",
+        "s",
+        lambda d: get(d, "rows", "wall_s"),
+        lambda d: get(d, "rows", "wall_s"),
+        ">= 4x faster",
+        lambda v, r: r is not None and r >= 4,
+    )
+    add(
+        "rows_finish_s",
+        f"  of which `finish()` after {R:,} rows",
+        "s",
+        lambda d: get(d, "rows", "finish_s"),
+        lambda d: get(d, "rows", "finish_s"),
+    )
+    add(
+        "rows_readback_s",
+        f"  read back {R:,} rows via Api().run().scan_history() (not in the figure)",
+        "s",
+        lambda d: None,
+        lambda d: get(d, "rows", "readback", "total_s"),
+        "all rows back",
+        lambda v, r: bool(get(t, "rows", "verified")),
+    )
 
     def mp_fast(d):
         vals = [get(d, "multiproc_shared", "wall_s"), get(d, "multiproc_own", "wall_s")]
         vals = [v for v in vals if v is not None]
         return min(vals) if vals else None
 
-    add("multiproc_s", f"{MP} processes x {sc['mp_rows']:,} rows, one shared service (spawn)", "s",
-        lambda d: get(d, "multiproc_shared", "wall_s"), lambda d: get(d, "multiproc_shared", "wall_s"),
+    add(
+        "multiproc_s",
+        f"{MP} processes x {sc['mp_rows']:,} rows, one shared service (spawn)",
+        "s",
+        lambda d: get(d, "multiproc_shared", "wall_s"),
+        lambda d: get(d, "multiproc_shared", "wall_s"),
         ">= 4x faster (vs W&B's faster mode)",
         lambda v, r: r is not None and r >= 4 and bool(get(t, "multiproc_shared", "verified")),
-        ratio_w=mp_fast, note="ratio against the faster W&B mode")
+        ratio_w=mp_fast,
+        note="ratio against the faster W&B mode",
+    )
     if get(w, "multiproc_own"):
-        add("multiproc_own_s", f"  W&B with a service per process ({MP} wandb-core)", "s",
-            lambda d: get(d, "multiproc_own", "wall_s"), lambda d: None)
-    add("wide_s", f"{WR:,} rows x {sc['wide_keys']:,} keys, first log -> finish returned", "s",
-        lambda d: get(d, "wide", "wall_s"), lambda d: get(d, "wide", "wall_s"),
-        ">= 3x faster", lambda v, r: r is not None and r >= 3)
-    add("train_peak_rss_mib", f"training process peak RSS ({R:,}-row run)", "MiB",
-        lambda d: _mib(get(d, "memory", "maxrss_kib")), lambda d: _mib(get(d, "memory", "maxrss_kib")),
-        "report")
+        add(
+            "multiproc_own_s",
+            f"  W&B with a service per process ({MP} wandb-core)",
+            "s",
+            lambda d: get(d, "multiproc_own", "wall_s"),
+            lambda d: None,
+        )
+    add(
+        "wide_s",
+        f"{WR:,} rows x {sc['wide_keys']:,} keys, first log -> finish returned",
+        "s",
+        lambda d: get(d, "wide", "wall_s"),
+        lambda d: get(d, "wide", "wall_s"),
+        ">= 3x faster",
+        lambda v, r: r is not None and r >= 3,
+    )
+    add(
+        "train_peak_rss_mib",
+        f"training process peak RSS ({R:,}-row run)",
+        "MiB",
+        lambda d: _mib(get(d, "memory", "maxrss_kib")),
+        lambda d: _mib(get(d, "memory", "maxrss_kib")),
+        "report",
+    )
 
     def sdk_added(d):
         a, b = get(d, "memory", "rss_after_log_kib"), get(d, "memory", "rss_before_import_kib")
         return _mib(a - b) if a is not None and b is not None else None
 
-    add("sdk_added_rss_mib", "SDK-added RSS (after init+logging - before import)", "MiB",
-        sdk_added, sdk_added, "report")
-    add("service_peak_rss_mib", f"service/daemon peak RSS, incl. its child processes ({R:,}-row run)", "MiB",
+    add(
+        "sdk_added_rss_mib",
+        "SDK-added RSS (after init+logging - before import)",
+        "MiB",
+        sdk_added,
+        sdk_added,
+        "report",
+    )
+    add(
+        "service_peak_rss_mib",
+        f"service/daemon peak RSS, incl. its child processes ({R:,}-row run)",
+        "MiB",
         lambda d: _mib(get(d, "memory", "service_peak_rss_kib")),
-        lambda d: _mib(get(d, "memory", "service_peak_rss_kib")), "report")
-    add("service_peak_rss_mp_mib", f"service/daemon peak RSS, incl. its child processes ({MP}-process run)", "MiB",
+        lambda d: _mib(get(d, "memory", "service_peak_rss_kib")),
+        "report",
+    )
+    add(
+        "service_peak_rss_mp_mib",
+        f"service/daemon peak RSS, incl. its child processes ({MP}-process run)",
+        "MiB",
         lambda d: _mib(get(d, "multiproc_shared", "service_peak_rss_kib")),
-        lambda d: _mib(get(d, "multiproc_shared", "service_peak_rss_kib")), "report")
+        lambda d: _mib(get(d, "multiproc_shared", "service_peak_rss_kib")),
+        "report",
+    )
+    add(
+        "service_peak_rss_wide_mib",
+        f"service/daemon peak RSS, incl. its child processes ({WR:,} x {sc['wide_keys']:,} run)",
+        "MiB",
+        lambda d: _mib(get(d, "wide", "service_peak_rss_kib")),
+        lambda d: _mib(get(d, "wide", "service_peak_rss_kib")),
+        "report",
+    )
     return [f for f in figs if f["wandb"] is not None or f["trackd"] is not None]
 
 
@@ -641,7 +777,10 @@ def _fmt(v, unit):
 
 def render_table(figs: list[dict]) -> str:
     lines = [
-        f"| figure | W&B {WANDB_VERSION} offline | trackd | ratio (W&B/trackd, higher is better for trackd) | target |",
+        (
+            f"| figure | W&B {WANDB_VERSION} offline | trackd "
+            "| ratio (W&B/trackd, higher is better for trackd) | target |"
+        ),
         "|---|---|---|---|---|",
     ]
     for f in figs:
@@ -651,8 +790,10 @@ def render_table(figs: list[dict]) -> str:
         tgt = f["target"] or ""
         if f["target_met"] is not None and tgt and tgt != "report":
             tgt += " — met" if f["target_met"] else " — MISSED"
-        lines.append(f"| {f['figure']} | {_fmt(f['wandb'], f['unit'])} | {_fmt(f['trackd'], f['unit'])} "
-                     f"| {ratio} | {tgt} |")
+        lines.append(
+            f"| {f['figure']} | {_fmt(f['wandb'], f['unit'])} | {_fmt(f['trackd'], f['unit'])} "
+            f"| {ratio} | {tgt} |"
+        )
     return "\n".join(lines)
 
 
@@ -679,20 +820,38 @@ def probe(tool: Tool) -> None:
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--tools", default="wandb,trackd", help="comma-separated: wandb,trackd")
-    ap.add_argument("--only", action="append", default=[],
-                    help=f"run only these cases (repeat or comma-separate): {', '.join(CASES)}")
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help=f"run only these cases (repeat or comma-separate): {', '.join(CASES)}",
+    )
     ap.add_argument("--quick", action="store_true", help="scaled-down counts, for smoke testing")
     ap.add_argument("--json", help="also write figures and raw results as JSON here")
-    ap.add_argument("--wandb-python", default=str(REPO / ".bench/wandb-venv/bin/python"),
-                    help="python of the W&B venv (created with wandb==%s when missing)" % WANDB_VERSION)
-    ap.add_argument("--trackd-python", default=sys.executable, help="python where trackd is installed")
-    ap.add_argument("--skip-wandb-own", action="store_true",
-                    help="skip W&B's multiprocess run with a service per process")
+    ap.add_argument(
+        "--wandb-python",
+        default=str(REPO / ".bench/wandb-venv/bin/python"),
+        help=f"python of the W&B venv (created with wandb=={WANDB_VERSION} when missing)",
+    )
+    ap.add_argument(
+        "--trackd-python", default=sys.executable, help="python where trackd is installed"
+    )
+    ap.add_argument(
+        "--skip-wandb-own",
+        action="store_true",
+        help="skip W&B's multiprocess run with a service per process",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temp data dirs (path is printed)")
-    ap.add_argument("--timeout", type=float, default=None,
-                    help="per-worker timeout in seconds (default 600, 180 with --quick)")
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="per-worker timeout in seconds (default 600, 180 with --quick)",
+    )
     args = ap.parse_args(argv)
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     bad = [t for t in args.tools if t not in TOOLS]
@@ -724,20 +883,25 @@ def main(argv=None) -> int:
         ensure_wandb_venv(wandb_py)
 
     workroot = Path(tempfile.mkdtemp(prefix="trackd-bench-"))
-    tools = [Tool(n, str(wandb_py) if n == "wandb" else args.trackd_python, workroot) for n in args.tools]
+    tools = [
+        Tool(n, str(wandb_py) if n == "wandb" else args.trackd_python, workroot) for n in args.tools
+    ]
     try:
         return run_all(args, sc, workroot, tools)
     finally:
+        for t in tools:
+            t.cleanup()  # sockets and scratch only; logs and data live in workroot
         if not args.keep:
-            for t in tools:
-                t.cleanup()
             shutil.rmtree(workroot, ignore_errors=True)
 
 
 def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
     for tool in tools:
         probe(tool)
-        log(f"{tool.name}: {'version ' + tool.version if not tool.error else 'UNAVAILABLE: ' + tool.error}")
+        log(
+            f"{tool.name}: "
+            + (f"version {tool.version}" if not tool.error else f"UNAVAILABLE: {tool.error}")
+        )
     active = [t for t in tools if not t.error]
     res: dict[str, dict] = {t.name: {} for t in tools}
     errors: dict[str, str] = {t.name: t.error for t in tools if t.error}
@@ -748,7 +912,7 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
         t0 = time.monotonic()
         try:
             res[tool.name][key] = fn(*a)
-        except Exception as e:  # one failing case must not sink the others
+        except Exception as e:  # noqa: BLE001 - one failing case must not sink the others
             errors[f"{tool.name}/{key}"] = str(e)
             log(f"{tool.name}: {key} FAILED: {e}")
         else:
@@ -775,7 +939,9 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
                     if tool.name == "wandb" and not args.skip_wandb_own:
                         attempt(tool, "multiproc_own", bench_multiproc, tool, sc, to, "own")
                 elif case == "wide":
-                    attempt(tool, "wide", bench_rows, tool, "wide", sc["wide_rows"], sc["wide_keys"], to)
+                    attempt(
+                        tool, "wide", bench_rows, tool, "wide", sc["wide_rows"], sc["wide_keys"], to
+                    )
     except KeyboardInterrupt as e:
         errors["interrupted"] = f"stopped early ({e or 'Ctrl-C'}); figures so far follow"
         log("interrupted; reporting what was measured")
@@ -790,7 +956,7 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
             "log": {"log_us"},
             "rows": {"rows_s", "rows_finish_s", "rows_readback_s"},
             "multiproc": {"multiproc_s", "multiproc_own_s", "service_peak_rss_mp_mib"},
-            "wide": {"wide_s"},
+            "wide": {"wide_s", "service_peak_rss_wide_mib"},
             "memory": {"train_peak_rss_mib", "sdk_added_rss_mib", "service_peak_rss_mib"},
         }[c]
     figs = [f for f in figs if f["key"] in wanted]
@@ -803,7 +969,9 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
         "cpus": os.cpu_count(),
         "scale": "quick" if args.quick else "full",
         "counts": sc,
-        "tools": {t.name: {"python": t.python, "version": t.version, "error": t.error} for t in tools},
+        "tools": {
+            t.name: {"python": t.python, "version": t.version, "error": t.error} for t in tools
+        },
         "wandb_service": res.get("wandb", {}).get("init", {}).get("service")
         or res.get("wandb", {}).get("rows", {}).get("service"),
         "elapsed_s": elapsed,
@@ -812,7 +980,11 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
     print()
     print(f"trackd benchmark — {meta['scale']} scale, {meta['cpus']} CPUs, {meta['platform']}")
     for t in tools:
-        print(f"  {t.name}: {t.version if not t.error else 'unavailable (' + t.error + ')'}  [{t.python}]")
+        print(
+            f"  {t.name}: "
+            + (t.version if not t.error else f"unavailable ({t.error})")
+            + f"  [{t.python}]"
+        )
     if meta["wandb_service"]:
         print(f"  W&B service: {meta['wandb_service']}")
     print()
@@ -825,9 +997,19 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
     print(f"\n(benchmark took {elapsed:.0f} s; data in {workroot}{kept})")
 
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"meta": meta, "figures": figs, "raw": res, "errors": errors, "table_markdown": table},
-            indent=2, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "meta": meta,
+                    "figures": figs,
+                    "raw": res,
+                    "errors": errors,
+                    "table_markdown": table,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 1 if errors else 0
 
 

@@ -36,7 +36,8 @@ def record_batch(ref: dict[str, str] | None, first_seq: int, n: int) -> bytes:
 def unknown_kind_record(ref: dict[str, str], seq: int) -> bytes:
     """A record whose kind is a field number the daemon does not know."""
     rec = record_pb2.Record(seq=seq).SerializeToString()
-    unknown = bytes([(99 << 3) | 2, 0])  # field 99, length-delimited, empty
+    tag = (99 << 3) | 2  # field 99, length-delimited; as a varint
+    unknown = bytes([(tag & 0x7F) | 0x80, tag >> 7, 0])
     req = record_service_pb2.StreamRecordsRequest(run=run_pb2.RunRef(**ref))
     body = req.SerializeToString()
     record_bytes = rec + unknown

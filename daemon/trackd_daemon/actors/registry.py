@@ -34,8 +34,11 @@ log = logging.getLogger("trackd.daemon.registry")
 
 @dataclass(frozen=True)
 class Create:
+    """Create a run. The reply is the stored run and its live session; a retried create of a
+    run that has finished since gets no session."""
+
     new: NewRun
-    reply: Reply[RunSession]
+    reply: Reply[tuple[RunInfo, RunSession | None]]
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,10 @@ class RunRegistry(Actor[RegistryMsg]):
         if isinstance(msg, Create):
             info = await self._store.create_run(msg.new)
             s = self._sessions.get(info.key)
-            if s is None:  # a retried create returns the live session
-                s = await self._open(info)
-            msg.reply.set(s)
+            if s is None and info.state == RUNNING:
+                # New, or a retried create of a run this daemon is not serving (recover it).
+                s = await (self._recover(info) if self._wal_path(info).exists() else self._open(info))
+            msg.reply.set((info, s))
         elif isinstance(msg, Attach):
             s = self._sessions.get(msg.key)
             if s is None:
@@ -174,10 +178,12 @@ class RunRegistry(Actor[RegistryMsg]):
         elif isinstance(msg, Recover):
             msg.reply.set(await self._recover(msg.info))
 
+    def _wal_path(self, info: RunInfo) -> Path:
+        return self._wal_dir / f"{info.pk}-{info.key.run_id}.wal"
+
     async def _open(self, info: RunInfo) -> RunSession:
         assert self._tg is not None
-        path = self._wal_dir / f"{info.pk}-{info.key.run_id}.wal"
-        wal = WalActor(path, self._fsync_interval)
+        wal = WalActor(self._wal_path(info), self._fsync_interval)
         await wal.open()
         await self._tg.start(wal.run)
         history = RunHistory(start_time=info.start_time)

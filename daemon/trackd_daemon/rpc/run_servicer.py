@@ -28,8 +28,10 @@ class RunServicer:
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateRunResponse:
         new = new_run_from_pb(request)
-        session = await self._registry.ask(lambda r: Create(new, r))
-        return pb.CreateRunResponse(run=run_to_pb(session.info, session.acked_seq))
+        info, session = await self._registry.ask(lambda r: Create(new, r))
+        if session is not None:
+            info = session.info
+        return pb.CreateRunResponse(run=run_to_pb(info, session.acked_seq if session else 0))
 
     async def FinishRun(  # noqa: N802
         self, request: pb.FinishRunRequest, context: grpc.aio.ServicerContext

@@ -14,7 +14,11 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import grpc
+# A forked child never uses the gRPC state it inherits (see grpc_inherited), so gRPC's own
+# fork handlers only cost time and print warnings on every fork (DataLoader workers...).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+
+import grpc  # noqa: E402
 
 from trackd.errors import CommError, from_grpc
 from trackd.v1 import (
@@ -146,6 +150,13 @@ def get_connection(address: str) -> Connection:
         if _conn is None or _conn.pid != os.getpid():
             _conn = Connection(address)
         return _conn
+
+
+def grpc_inherited() -> bool:
+    """True in a child forked from a process that had opened a gRPC channel: gRPC's C core
+    does not survive that fork, so such a child must not use gRPC itself."""
+    c = _conn
+    return c is not None and c.pid != os.getpid()
 
 
 def current_connection() -> Connection | None:

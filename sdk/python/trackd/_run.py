@@ -79,6 +79,7 @@ class Run:
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
         self._ref: Any = None
+        self._sync_at_finish = False
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -237,7 +238,14 @@ class Run:
 
         self._ref = run_pb2.RunRef(entity=self._entity, project=self._project, run_id=self._id)
         self._make_dirs()
+        from trackd._connection import grpc_inherited
+
         if self._mode == "offline":
+            self._start_offline()
+        elif grpc_inherited():
+            # A child forked from a process with an open gRPC channel cannot use gRPC: record
+            # the run offline and let a fresh process ingest it at finish().
+            self._sync_at_finish = True
             self._start_offline()
         else:
             self._start_online()
@@ -508,7 +516,9 @@ class Run:
                         self._summary_cache = (sender.last_seq, summary)
                 finally:
                     sender.close(5)
-                if sender.went_offline and self._sync_dir is not None:
+                if self._sync_at_finish and self._sync_dir is not None:
+                    self._sync_in_subprocess(_left(deadline))
+                elif sender.went_offline and self._sync_dir is not None:
                     print(f"trackd: run {self._id} was saved offline; upload it with: "
                           f"trackd sync {self._sync_dir}", file=sys.stderr)
             self._finished = True
@@ -520,6 +530,19 @@ class Run:
                 st.runs.remove(self)
             if st.current is self:
                 st.current = None
+
+    def _sync_in_subprocess(self, timeout: float | None) -> None:
+        """Ingest this run's offline log through a new process (fork-safe gRPC)."""
+        import subprocess
+
+        proc = subprocess.run(
+            [sys.executable, "-m", "trackd._cli.main", "sync", str(self._sync_dir)],
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if proc.returncode != 0:
+            print(f"trackd: run {self._id} is saved in {self._sync_dir} but could not be sent to "
+                  f"the daemon ({proc.stderr.strip() or proc.stdout.strip()}); retry with: "
+                  f"trackd sync {self._sync_dir}", file=sys.stderr)
 
     def _finish_online(self, code: int, last_seq: int, timeout: float | None) -> None:
         from trackd._api import STATE_NAMES
