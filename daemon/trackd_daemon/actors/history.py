@@ -49,9 +49,11 @@ HistoryMsg = Ingest | Crash
 
 
 class HistoryActor(Actor[HistoryMsg]):
-    #: Each message is one client batch (up to ~1,000 rows); 256 of them is a few seconds of
-    #: the fastest logging. When full, streams stop reading and clients block in their buffers.
-    mailbox_size = 256
+    #: Each message is one decoded client batch (up to 1,000 rows or 4 MiB encoded, which can
+    #: be tens of MiB as Python objects). 32 of them keep the actor busy while bounding memory;
+    #: when full, streams stop reading, and clients buffer (bounded) or block. Nothing is lost:
+    #: every queued batch is already in its run's write-ahead log.
+    mailbox_size = 32
     name = "history"
 
     def __init__(self, store: MetadataStore) -> None:

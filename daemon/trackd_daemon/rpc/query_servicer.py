@@ -13,6 +13,7 @@ from trackd_daemon.actors.registry import Lookup, RunRegistry
 from trackd_daemon.rpc.convert import key_from_pb, run_to_pb
 from trackd_daemon.store.base import MetadataStore
 
+INT64_MAX = 2**63 - 1
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000
 #: How long GetRun waits for a live run's records to be ingested (min_ingested_seq).
@@ -62,6 +63,6 @@ class QueryServicer:
                 fill_map(resp.rows.add(), row)
             if resp.rows:
                 yield resp
-            if len(rows) < page:
+            if len(rows) < page or rows[-1][0] >= INT64_MAX:
                 return
             lo = rows[-1][0] + 1

@@ -144,9 +144,19 @@ _lock = threading.RLock()
 
 
 def get_connection(address: str) -> Connection:
-    """This process's connection (made on first use; a new one after fork)."""
+    """This process's connection (made on first use; a new one after fork).
+
+    :raises CommError: this process was forked from one that had used gRPC (see
+        :func:`grpc_inherited`); use the "spawn" start method for such children.
+    """
     global _conn
     with _lock:
+        if grpc_inherited():
+            raise CommError(
+                "this process was forked from one with an open trackd connection, and gRPC "
+                "cannot be used after such a fork; start children with the 'spawn' method "
+                "(runs made here still work: they are recorded offline and synced at finish)"
+            )
         if _conn is None or _conn.pid != os.getpid():
             _conn = Connection(address)
         return _conn

@@ -41,7 +41,7 @@ log = logging.getLogger("trackd")
 #: Records per request: large enough to amortise per-message costs, small enough that a
 #: request stays far below the 64 MiB message limit even with big rows (checked too).
 MAX_BATCH_RECORDS = 1000
-MAX_BATCH_BYTES = 8 * 1024 * 1024
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: Sent-but-unacknowledged requests allowed in flight before the sender waits for acks.
 MAX_INFLIGHT = 8
 

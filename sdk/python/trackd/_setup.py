@@ -111,13 +111,14 @@ def teardown(exit_code: int | None = None) -> None:
             run.finish(exit_code=code)
         except Exception as exc:  # noqa: BLE001 - teardown must go on
             print(f"trackd: could not finish run {run.id}: {exc}", file=sys.stderr)
-    from trackd._connection import current_connection, drop_connection
+    from trackd._connection import current_connection, drop_connection, get_connection
 
     conn = current_connection()
-    if conn is not None and st.owned_daemon_pid is not None:
+    if st.owned_daemon_pid is not None and st.address:
         from trackd.v1 import daemon_service_pb2
 
         try:
+            conn = conn or get_connection(st.address)
             resp = conn.unary(conn.daemon.Shutdown, daemon_service_pb2.ShutdownRequest(if_idle=True),
                               timeout=10)
             if resp.stopping:

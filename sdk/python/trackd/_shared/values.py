@@ -104,14 +104,25 @@ def _normalize_numpy(value: Any, where: str) -> Any:
 
 
 def fill_map(mv: Any, data: Mapping[str, Any]) -> None:
-    """Append ``data`` to a ``MapValue`` message ``mv``."""
-    mv.keys.extend(data)
+    """Fill an empty ``MapValue`` message ``mv`` from ``data`` (floats packed first)."""
+    fkeys: list[str] = []
+    fvals: list[float] = []
+    rest: list[tuple[str, Any]] = []
+    for k, v in data.items():
+        if type(v) is float:
+            fkeys.append(k)
+            fvals.append(v)
+        else:
+            rest.append((k, v))
+    mv.keys.extend(fkeys)
+    mv.doubles.extend(fvals)
+    if not rest:
+        return
+    mv.keys.extend([k for k, _ in rest])
     add = mv.values.add
-    for v in data.values():
+    for _, v in rest:
         t = type(v)
-        if t is float:
-            add(double_value=v)
-        elif t is int:
+        if t is int:
             add(int_value=v)
         elif t is str:
             add(string_value=v)
@@ -170,13 +181,19 @@ class MalformedValueError(ValueError):
 
 
 def map_to_python(mv: Any) -> dict[str, Any]:
-    """Decode a ``MapValue`` into a dict (keys in order)."""
-    keys = mv.keys
+    """Decode a ``MapValue`` into a dict."""
+    keys = list(mv.keys)
+    doubles = mv.doubles
     values = mv.values
-    if len(keys) != len(values):
-        raise MalformedValueError(f"map has {len(keys)} keys but {len(values)} values")
-    out: dict[str, Any] = {}
-    for k, v in zip(keys, values):
+    d = len(doubles)
+    if len(keys) != d + len(values):
+        raise MalformedValueError(
+            f"map has {len(keys)} keys but {d} packed doubles and {len(values)} values"
+        )
+    out: dict[str, Any] = dict(zip(keys[:d], doubles)) if d else {}
+    if len(out) != d:
+        raise MalformedValueError("map has duplicate keys")
+    for k, v in zip(keys[d:], values):
         kind = v.WhichOneof("kind")
         if kind == "double_value":
             out[k] = v.double_value

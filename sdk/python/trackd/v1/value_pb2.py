@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15trackd/v1/value.proto\x12\ttrackd.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xf2\x01\n\x05Value\x12\x30\n\nnull_value\x18\x01 \x01(\x0e\x32\x1a.google.protobuf.NullValueH\x00\x12\x14\n\nbool_value\x18\x02 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x03 \x01(\x12H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12*\n\nlist_value\x18\x06 \x01(\x0b\x32\x14.trackd.v1.ListValueH\x00\x12(\n\tmap_value\x18\x07 \x01(\x0b\x32\x13.trackd.v1.MapValueH\x00\x42\x06\n\x04kind\"-\n\tListValue\x12 \n\x06values\x18\x01 \x03(\x0b\x32\x10.trackd.v1.Value\":\n\x08MapValue\x12\x0c\n\x04keys\x18\x01 \x03(\t\x12 \n\x06values\x18\x02 \x03(\x0b\x32\x10.trackd.v1.Valueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15trackd/v1/value.proto\x12\ttrackd.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xf2\x01\n\x05Value\x12\x30\n\nnull_value\x18\x01 \x01(\x0e\x32\x1a.google.protobuf.NullValueH\x00\x12\x14\n\nbool_value\x18\x02 \x01(\x08H\x00\x12\x13\n\tint_value\x18\x03 \x01(\x12H\x00\x12\x16\n\x0c\x64ouble_value\x18\x04 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x05 \x01(\tH\x00\x12*\n\nlist_value\x18\x06 \x01(\x0b\x32\x14.trackd.v1.ListValueH\x00\x12(\n\tmap_value\x18\x07 \x01(\x0b\x32\x13.trackd.v1.MapValueH\x00\x42\x06\n\x04kind\"-\n\tListValue\x12 \n\x06values\x18\x01 \x03(\x0b\x32\x10.trackd.v1.Value\"K\n\x08MapValue\x12\x0c\n\x04keys\x18\x01 \x03(\t\x12 \n\x06values\x18\x02 \x03(\x0b\x32\x10.trackd.v1.Value\x12\x0f\n\x07\x64oubles\x18\x03 \x03(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,5 +37,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTVALUE']._serialized_start=311
   _globals['_LISTVALUE']._serialized_end=356
   _globals['_MAPVALUE']._serialized_start=358
-  _globals['_MAPVALUE']._serialized_end=416
+  _globals['_MAPVALUE']._serialized_end=433
 # @@protoc_insertion_point(module_scope)
