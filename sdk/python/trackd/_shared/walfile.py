@@ -162,8 +162,8 @@ def _scan(path: Path) -> Iterator[tuple[bytes, int]]:
             or kind not in _TYPE_BYTES
             or zlib.crc32(piece, zlib.crc32(_TYPE_BYTES[kind])) != crc
         ):
-            if start + length >= n or len(piece) != length:
-                return  # torn tail
+            if pos + block_left >= n and (start + length >= n or len(piece) != length):
+                return  # torn tail (the file ends in this block; else it is corruption)
             pos += block_left  # corrupt chunk: resync at the next block
             parts = []
             continue
