@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 from typing import IO
 
 import anyio

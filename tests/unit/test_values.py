@@ -186,7 +186,7 @@ def test_enums_become_their_values() -> None:
 
 def test_datetimes_become_iso_strings() -> None:
     when = dt.datetime(2024, 2, 29, 13, 5, 7, 123456)
-    aware = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    aware = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     out = normalize_row({"dt": when, "aware": aware, "d": dt.date(2024, 3, 1),
                          "t": dt.time(1, 2, 3)})
     assert out == {"dt": "2024-02-29T13:05:07.123456", "aware": "2024-01-01T00:00:00+00:00",
@@ -339,10 +339,12 @@ def test_value_with_no_kind_is_malformed() -> None:
     [(["a", "b"], 1), (["a"], 0), ([], 1), (["a", "b", "c"], 2)],
 )
 def test_keys_and_values_count_mismatch_is_malformed(keys: list[str], n_values: int) -> None:
-    mv = value_pb2.MapValue(keys=keys, values=[value_pb2.Value(int_value=i) for i in range(n_values)])
+    values = [value_pb2.Value(int_value=i) for i in range(n_values)]
+    mv = value_pb2.MapValue(keys=keys, values=values)
     with pytest.raises(MalformedValueError):
         map_to_python(mv)
-    wrapped = value_pb2.Value(list_value=value_pb2.ListValue(values=[value_pb2.Value(map_value=mv)]))
+    in_list = value_pb2.ListValue(values=[value_pb2.Value(map_value=mv)])
+    wrapped = value_pb2.Value(list_value=in_list)
     with pytest.raises(MalformedValueError):
         to_python(wrapped)
 

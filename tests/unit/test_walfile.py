@@ -179,7 +179,7 @@ def test_block_is_zero_padded_when_fewer_than_7_bytes_remain(tmp_path: Path, lef
     block1 = HEADER_SIZE + BLOCK_SIZE
     assert spans[0][1] == block1 - left
     assert data[block1 - left : block1] == b"\0" * left
-    crc, length, kind = struct.unpack_from("<IHB", data, block1)
+    _crc, length, kind = struct.unpack_from("<IHB", data, block1)
     assert (length, kind) == (4, FULL)
     assert data[block1 + CHUNK_HEADER : block1 + CHUNK_HEADER + 4] == b"next"
     assert list(read_records(path)) == [filler, b"next", b""]

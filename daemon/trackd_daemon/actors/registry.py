@@ -22,7 +22,7 @@ from trackd_daemon.actors.base import Actor, MailboxStats, Reply
 from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.wal import WalActor
-from trackd_daemon.errors import RunFinishedError, RunNotFoundError
+from trackd_daemon.errors import RunFinishedError
 from trackd_daemon.records import Decoded, Exit, History, Metric, Summary
 from trackd_daemon.records import parse_batch
 from trackd_daemon.session import RunSession

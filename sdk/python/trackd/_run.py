@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trackd._config import Config
 from trackd._metric import Metric, make_metric
+from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._settings import Settings
-from trackd._shared.history import BACKWARDS_STEP, MetricDef, RunHistory
+from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
 from trackd._summary import Summary
 from trackd.errors import FinishTimeoutError, UsageError
-
-#: Seconds a summary read waits for earlier records to be delivered.
-SUMMARY_READ_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """A run's delivery status (``run.status()``)."""
-
-    state: str
-    acked_seq: int
-    ingested_seq: int
-    history_rows: int
-    last_queued_seq: int
 
 
 class Run:
@@ -72,14 +56,10 @@ class Run:
         self._start_time = time.time()
         self._finished = False
         self._final_state: str | None = None
+        self._backend: Any = None  # OnlineBackend or OfflineBackend; None when disabled
         self._sender: Any = None
-        self._conn: Any = None
-        self._history: RunHistory | None = None  # offline: local history state
-        self._history_lock = threading.Lock()
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
-        self._ref: Any = None
-        self._sync_at_finish = False
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -234,21 +214,22 @@ class Run:
                 self._project = "dummy"
             self._make_dirs(disabled=True)
             return
-        from trackd.v1 import run_pb2
-
-        self._ref = run_pb2.RunRef(entity=self._entity, project=self._project, run_id=self._id)
-        self._make_dirs()
+        from trackd._backend import OfflineBackend, OnlineBackend
         from trackd._connection import grpc_inherited
 
+        self._make_dirs()
+        assert self._sync_dir is not None
+        meta = self._metadata()
         if self._mode == "offline":
-            self._start_offline()
+            self._backend = OfflineBackend(meta, self._settings, self._sync_dir)
         elif grpc_inherited():
             # A child forked from a process with an open gRPC channel cannot use gRPC: record
             # the run offline and let a fresh process ingest it at finish().
-            self._sync_at_finish = True
-            self._start_offline()
+            self._backend = OfflineBackend(meta, self._settings, self._sync_dir, sync_at_finish=True)
         else:
-            self._start_online()
+            self._backend = OnlineBackend(meta, self._settings, self._sync_dir)
+        self._name = self._backend.name
+        self._sender = self._backend.sender
         self._config._set_callback(self._send_config)
 
     def _make_dirs(self, disabled: bool = False) -> None:
@@ -286,81 +267,6 @@ class Run:
             "host": socket.gethostname(), "program": _program(),
             "sweep_id": self._settings.sweep_id or "",
         }
-
-    def _start_online(self) -> None:
-        from trackd._connection import get_connection
-        from trackd._sender import Sender
-        from trackd._setup import ensure_daemon, state
-        from trackd._shared.values import fill_map
-        from trackd.v1 import run_service_pb2
-
-        st = state()
-        address = ensure_daemon(st)
-        conn = get_connection(address)
-        meta = self._metadata()
-        req = run_service_pb2.CreateRunRequest(
-            ref=self._ref, name=meta["name"], notes=meta["notes"], tags=meta["tags"],
-            group=meta["group"], job_type=meta["job_type"], start_time=self._start_time,
-            host=meta["host"], program=meta["program"], sweep_id=meta["sweep_id"],
-            request_id=f"{os.getpid()}-{id(self)}-{self._start_time}",
-        )
-        req.config.SetInParent()
-        fill_map(req.config, meta["config"])
-        resp = conn.unary(conn.runs.CreateRun, req, timeout=float(self._settings.get("init_timeout")))
-        self._name = resp.run.name
-        self._conn = conn
-
-        async def reconnect() -> None:
-            import asyncio
-
-            loop = asyncio.get_running_loop()
-            new = await loop.run_in_executor(None, lambda: ensure_daemon(st, restart=True))
-            if new != conn.address:
-                await conn.reopen(new)
-
-        self._sender = Sender(
-            conn.loop, ref=self._ref, bound=int(self._settings.get("max_buffered_records")),
-            conn=conn, reconnect_timeout=float(self._settings.get("reconnect_timeout")),
-            reconnect=reconnect, go_offline=self._go_offline,
-        )
-
-    def _go_offline(self) -> Path | None:
-        """The daemon is gone for good: continue in an offline log (the sender's fallback)."""
-        assert self._sync_dir is not None
-        (self._sync_dir / "run.json").write_text(json.dumps(self._metadata()))
-        return self._sync_dir / f"run-{self._id}.wal"
-
-    def _start_offline(self) -> None:
-        from trackd._connection import get_loop_thread
-        from trackd._sender import Sender
-
-        assert self._sync_dir is not None
-        (self._sync_dir / "run.json").write_text(json.dumps(self._metadata()))
-        self._history = RunHistory(start_time=self._start_time)
-        self._sender = Sender(
-            get_loop_thread().loop, ref=self._ref,
-            bound=int(self._settings.get("max_buffered_records")),
-            offline_path=self._sync_dir / f"run-{self._id}.wal", observer=self._observe,
-        )
-
-    def _observe(self, item: tuple[Any, ...]) -> None:
-        """Offline: apply each record to the local history state (sender thread)."""
-        h = self._history
-        assert h is not None
-        with self._history_lock:
-            kind = item[0]
-            if kind == "h":
-                h.on_history(item[2], item[3], item[4], item[5])
-                h.take_rows()
-            elif kind == "s":
-                h.on_summary(item[2], item[3])
-            elif kind == "m":
-                d = item[2]
-                h.on_metric(MetricDef(d["name"], d["step_metric"], d["step_sync"], d["hidden"],
-                                      tuple(d["summary"]), d["goal"]), bool(item[3]))
-            elif kind == "x":
-                h.on_exit()
-                h.take_rows()
 
     # -- logging -------------------------------------------------------------------------------
 
@@ -443,44 +349,22 @@ class Run:
         self._sender.put(("s", updates, removes))
 
     def _read_summary(self) -> dict[str, Any]:
-        sender = self._sender
-        if sender is None:
+        if self._backend is None:
             return self._summary_local
-        if self._finished and self._summary_cache is not None:
-            return self._summary_cache[1]
-        seq = sender.last_seq
-        if self._summary_cache is not None and self._summary_cache[0] == seq:
-            return self._summary_cache[1]
-        if not self._finished:
-            sender.flush(SUMMARY_READ_TIMEOUT)
-        if self._history is not None:
-            with self._history_lock:
-                data = json.loads(json.dumps(self._history.summary))
-        else:
-            from trackd._shared.values import map_to_python
-            from trackd.v1 import query_service_pb2
-
-            conn = self._conn
-            resp = conn.unary(conn.queries.GetRun, query_service_pb2.GetRunRequest(
-                ref=self._ref, min_ingested_seq=seq),
-                              timeout=SUMMARY_READ_TIMEOUT)
-            data = map_to_python(resp.run.summary)
+        seq = self._sender.last_seq
+        cache = self._summary_cache
+        if cache is not None and (cache[0] == seq or self._finished):
+            return cache[1]
+        self._sender.flush(SUMMARY_READ_TIMEOUT)
+        data = self._backend.read_summary(seq)
         self._summary_cache = (seq, data)
         return data
 
     def status(self) -> RunStatus:
         """Delivery status of the run."""
-        sender = self._sender
-        if sender is None or self._conn is None:
-            state = self._final_state or ("finished" if self._finished else "running")
-            return RunStatus(state, 0, 0, 0, sender.last_seq if sender else 0)
-        from trackd._api import STATE_NAMES
-        from trackd.v1 import run_service_pb2
-
-        resp = self._conn.unary(self._conn.runs.GetRunStatus,
-                                run_service_pb2.GetRunStatusRequest(ref=self._ref), timeout=30)
-        return RunStatus(STATE_NAMES.get(resp.state, "unknown"), resp.acked_seq,
-                         resp.ingested_seq, resp.history_rows, sender.last_seq)
+        if self._backend is None:
+            return RunStatus("finished" if self._finished else "running", 0, 0, 0, 0)
+        return self._backend.status()
 
     # -- finish --------------------------------------------------------------------------------
 
@@ -498,30 +382,19 @@ class Run:
         code = exit_code if exit_code is not None else (st.exit_code or 0)
         timeout = float(self._settings.get("finish_timeout")) or None
         deadline = None if timeout is None else time.monotonic() + timeout
-        sender = self._sender
+        backend = self._backend
         try:
-            if sender is not None:
+            if backend is not None:
+                sender = backend.sender
                 sender.put(("x", int(code)))
                 self._finished = True
                 try:
                     sender.flush(_left(deadline))
-                    if self._conn is not None and not sender.went_offline:
-                        self._finish_online(code, sender.last_seq, _left(deadline))
-                    else:
-                        self._final_state = "finished" if code == 0 else "failed"
-                        summary: dict[str, Any] = {}
-                        if self._history is not None:
-                            with self._history_lock:
-                                summary = json.loads(json.dumps(self._history.summary))
-                        self._summary_cache = (sender.last_seq, summary)
+                    done = backend.finish(int(code), _left(deadline))
                 finally:
                     sender.close(5)
-                if self._sync_at_finish and self._sync_dir is not None:
-                    self._sync_in_subprocess(_left(deadline))
-                elif sender.went_offline and self._sync_dir is not None:
-                    print(f"trackd: run {self._id} was saved offline; upload it with: "
-                          f"trackd sync {self._sync_dir}", file=sys.stderr)
-            self._finished = True
+                self._final_state = done.state
+                self._summary_cache = (sender.last_seq, done.summary)
         except TimeoutError:
             raise FinishTimeoutError(f"finish() of run {self._id} did not complete in {timeout}s") from None
         finally:
@@ -530,31 +403,6 @@ class Run:
                 st.runs.remove(self)
             if st.current is self:
                 st.current = None
-
-    def _sync_in_subprocess(self, timeout: float | None) -> None:
-        """Ingest this run's offline log through a new process (fork-safe gRPC)."""
-        import subprocess
-
-        proc = subprocess.run(
-            [sys.executable, "-m", "trackd._cli.main", "sync", str(self._sync_dir)],
-            capture_output=True, text=True, timeout=timeout,
-        )
-        if proc.returncode != 0:
-            print(f"trackd: run {self._id} is saved in {self._sync_dir} but could not be sent to "
-                  f"the daemon ({proc.stderr.strip() or proc.stdout.strip()}); retry with: "
-                  f"trackd sync {self._sync_dir}", file=sys.stderr)
-
-    def _finish_online(self, code: int, last_seq: int, timeout: float | None) -> None:
-        from trackd._api import STATE_NAMES
-        from trackd._shared.values import map_to_python
-        from trackd.v1 import run_service_pb2
-
-        conn = self._conn
-        req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code, last_seq=last_seq,
-                                               timeout_seconds=timeout or 0)
-        resp = conn.unary(conn.runs.FinishRun, req, timeout=None if timeout is None else timeout)
-        self._final_state = STATE_NAMES.get(resp.run.state, "unknown")
-        self._summary_cache = (last_seq, map_to_python(resp.run.summary))
 
     # -- context manager -----------------------------------------------------------------------
 

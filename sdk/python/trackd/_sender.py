@@ -182,6 +182,11 @@ class Sender:
             raise self.error
 
     @property
+    def acked_seq(self) -> int:
+        """The highest seq acknowledged so far."""
+        return self._acked_seq
+
+    @property
     def last_seq(self) -> int:
         """The seq of the last record queued."""
         return self._next_seq

@@ -1,0 +1,197 @@
+"""Where a run's records go: the daemon (online) or the run directory (offline).
+
+:class:`Run` talks to one backend; each owns the run's :class:`~trackd._sender.Sender` and
+knows how to read the summary, report status and finish in its mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackd._api import STATE_NAMES
+from trackd._settings import Settings
+from trackd._shared.history import MetricDef, RunHistory
+
+if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
+    from trackd._sender import Sender
+
+#: Seconds a summary read waits for earlier records to be delivered.
+SUMMARY_READ_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """A run's delivery status (``run.status()``)."""
+
+    state: str
+    acked_seq: int
+    ingested_seq: int
+    history_rows: int
+    last_queued_seq: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finishing reported: the final state and summary."""
+
+    state: str
+    summary: dict[str, Any]
+
+
+def _ref(meta: dict[str, Any]) -> Any:
+    from trackd.v1 import run_pb2
+
+    return run_pb2.RunRef(entity=meta["entity"], project=meta["project"], run_id=meta["run_id"])
+
+
+class OnlineBackend:
+    """Creates the run in the daemon and streams records to it."""
+
+    def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path) -> None:
+        from trackd._connection import get_connection
+        from trackd._sender import Sender
+        from trackd._setup import ensure_daemon, state
+        from trackd._shared.values import fill_map
+        from trackd.v1 import run_service_pb2
+
+        st = state()
+        conn = get_connection(ensure_daemon(st))
+        self._conn = conn
+        self._ref = _ref(meta)
+        self._meta = meta
+        self._sync_dir = sync_dir
+        req = run_service_pb2.CreateRunRequest(
+            ref=self._ref, name=meta["name"], notes=meta["notes"], tags=meta["tags"],
+            group=meta["group"], job_type=meta["job_type"], start_time=meta["start_time"],
+            host=meta["host"], program=meta["program"], sweep_id=meta["sweep_id"],
+            request_id=f"{os.getpid()}-{id(self)}-{meta['start_time']}",
+        )
+        req.config.SetInParent()
+        fill_map(req.config, meta["config"])
+        resp = conn.unary(conn.runs.CreateRun, req, timeout=float(settings.get("init_timeout")))
+        self.name: str = resp.run.name
+
+        async def reconnect() -> None:
+            loop = asyncio.get_running_loop()
+            new = await loop.run_in_executor(None, lambda: ensure_daemon(st, restart=True))
+            if new != conn.address:
+                await conn.reopen(new)
+
+        self.sender: Sender = Sender(
+            conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
+            reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
+            go_offline=self._go_offline,
+        )
+
+    def _go_offline(self) -> Path:
+        """The daemon stayed unreachable: continue in an offline log (the sender's fallback)."""
+        (self._sync_dir / "run.json").write_text(json.dumps({**self._meta, "name": self.name}))
+        return self._sync_dir / f"run-{self._meta['run_id']}.wal"
+
+    def read_summary(self, seq: int) -> dict[str, Any]:
+        from trackd._shared.values import map_to_python
+        from trackd.v1 import query_service_pb2
+
+        if self.sender.went_offline:
+            return {}
+        resp = self._conn.unary(
+            self._conn.queries.GetRun,
+            query_service_pb2.GetRunRequest(ref=self._ref, min_ingested_seq=seq),
+            timeout=SUMMARY_READ_TIMEOUT,
+        )
+        return map_to_python(resp.run.summary)
+
+    def status(self) -> RunStatus:
+        from trackd.v1 import run_service_pb2
+
+        resp = self._conn.unary(self._conn.runs.GetRunStatus,
+                                run_service_pb2.GetRunStatusRequest(ref=self._ref), timeout=30)
+        return RunStatus(STATE_NAMES.get(resp.state, "unknown"), resp.acked_seq,
+                         resp.ingested_seq, resp.history_rows, self.sender.last_seq)
+
+    def finish(self, code: int, timeout: float | None) -> Finished:
+        """After the exit record is acknowledged: let the daemon make everything durable."""
+        from trackd._shared.values import map_to_python
+        from trackd.v1 import run_service_pb2
+
+        if self.sender.went_offline:
+            print(f"trackd: run {self._meta['run_id']} was saved offline; upload it with: "
+                  f"trackd sync {self._sync_dir}", file=sys.stderr)
+            return Finished("finished" if code == 0 else "failed", {})
+        req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code,
+                                               last_seq=self.sender.last_seq,
+                                               timeout_seconds=timeout or 0)
+        resp = self._conn.unary(self._conn.runs.FinishRun, req, timeout=timeout)
+        return Finished(STATE_NAMES.get(resp.run.state, "unknown"), map_to_python(resp.run.summary))
+
+
+class OfflineBackend:
+    """Appends records to the run directory's log and keeps the summary locally.
+
+    With ``sync_at_finish`` (a child forked from a process that used gRPC, where gRPC cannot
+    work) a fresh process ingests the directory into the daemon when the run finishes.
+    """
+
+    def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
+                 sync_at_finish: bool = False) -> None:
+        from trackd._connection import get_loop_thread
+        from trackd._sender import Sender
+
+        self.name: str | None = meta["name"] or None
+        self._sync_dir = sync_dir
+        self._sync_at_finish = sync_at_finish
+        (sync_dir / "run.json").write_text(json.dumps(meta))
+        self._history = RunHistory(start_time=meta["start_time"])
+        self._lock = threading.Lock()
+        self.sender = Sender(
+            get_loop_thread().loop, ref=_ref(meta), bound=int(settings.get("max_buffered_records")),
+            offline_path=sync_dir / f"run-{meta['run_id']}.wal", observer=self._observe,
+        )
+
+    def _observe(self, item: tuple[Any, ...]) -> None:
+        """Apply each record to the local history state (on the sender's thread)."""
+        h = self._history
+        with self._lock:
+            kind = item[0]
+            if kind == "h":
+                h.on_history(item[2], item[3], item[4], item[5])
+            elif kind == "s":
+                h.on_summary(item[2], item[3])
+            elif kind == "m":
+                d = item[2]
+                h.on_metric(MetricDef(d["name"], d["step_metric"], d["step_sync"], d["hidden"],
+                                      tuple(d["summary"]), d["goal"]), bool(item[3]))
+            elif kind == "x":
+                h.on_exit()
+            h.take_rows()
+
+    def read_summary(self, seq: int) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(json.dumps(self._history.summary))
+
+    def status(self) -> RunStatus:
+        s = self.sender
+        return RunStatus("running", s.acked_seq, s.acked_seq, self._history.rows_written, s.last_seq)
+
+    def finish(self, code: int, timeout: float | None) -> Finished:
+        state = "finished" if code == 0 else "failed"
+        summary = self.read_summary(0)
+        if self._sync_at_finish:
+            self.sender.close(timeout)
+            proc = subprocess.run(
+                [sys.executable, "-m", "trackd._cli.main", "sync", str(self._sync_dir)],
+                capture_output=True, text=True, timeout=timeout,
+            )
+            if proc.returncode != 0:
+                print(f"trackd: run saved in {self._sync_dir} could not be sent to the daemon "
+                      f"({(proc.stderr or proc.stdout).strip()}); retry with: trackd sync "
+                      f"{self._sync_dir}", file=sys.stderr)
+        return Finished(state, summary)
