@@ -232,6 +232,8 @@ class RunHistory:
         agg = self._aggs.get(path)
         if agg is None:
             agg = self._aggs[path] = _Agg(ops=d.summary, goal=d.goal)
+        elif agg.ops != d.summary or agg.goal != d.goal:  # redefined: same data, new ops
+            agg.ops, agg.goal = d.summary, d.goal
         out = agg.add(v)
         if out is None:
             _del_path(self.summary, path)

@@ -74,6 +74,8 @@ def normalize(value: Any, where: str = "value") -> Any:
         return _normalize_numpy(value.detach().cpu().numpy(), where)
     if isinstance(value, enum.Enum):
         return normalize(value.value, where)
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, (set, frozenset)):
         return [normalize(v, f"{where}[]") for v in value]
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
@@ -94,7 +96,8 @@ def _normalize_numpy(value: Any, where: str) -> Any:
     if arr.size > ARRAY_HISTOGRAM_THRESHOLD and arr.dtype.kind in "biuf":
         flat = arr.astype(np.float64).ravel()
         finite = flat[np.isfinite(flat)]
-        counts, edges = np.histogram(finite if finite.size else np.zeros(1), bins=HISTOGRAM_BINS)
+        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS,
+                                     range=None if finite.size else (0.0, 1.0))
         return {"_type": "histogram", "values": counts.tolist(), "bins": edges.tolist()}
     return normalize(arr.tolist(), where)
 
@@ -191,14 +194,14 @@ def map_to_python(mv: Any) -> dict[str, Any]:
             f"map has {len(keys)} keys but {d} packed doubles and {len(values)} values"
         )
     out: dict[str, Any] = dict(zip(keys[:d], doubles)) if d else {}
-    if len(out) != d:
-        raise MalformedValueError("map has duplicate keys")
     for k, v in zip(keys[d:], values):
         kind = v.WhichOneof("kind")
         if kind == "double_value":
             out[k] = v.double_value
         else:
             out[k] = _DECODERS[kind](v) if kind else _missing_kind()
+    if len(out) != len(keys):
+        raise MalformedValueError("map has duplicate keys")
     return out
 
 
