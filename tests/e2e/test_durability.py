@@ -85,3 +85,33 @@ def test_daemon_recovers_acked_records_not_yet_in_the_store(own_daemon, tmp_path
     # The client is gone: after the grace period the run is marked crashed, rows intact.
     stored = wait_for(lambda: (r := Api().run("raw/recover/recover1")).state == "crashed" and r)
     assert stored.history_rows == 10000
+
+
+def test_unreachable_daemon_sends_the_run_offline_and_sync_completes_it(own_daemon, tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from trackd._sync import sync_dirs
+
+    monkeypatch.chdir(tmp_path)
+    run = trackd.init(project="fallback", settings=trackd.Settings(reconnect_timeout=0.5))
+    for i in range(500):
+        run.log({"i": i})
+    run._sender.flush(30)
+    own_daemon.kill()
+    # The address in TRACKD_ADDRESS is no longer this user's default socket: the SDK must not
+    # start a daemon there, so it cannot reconnect and the run continues offline.
+    monkeypatch.setenv("TRACKD_RUNTIME_DIR", str(tmp_path / "elsewhere"))
+    for i in range(500, 1000):
+        run.log({"i": i})
+    run.finish()
+    assert "was saved offline" in capsys.readouterr().err
+    run_dir = Path(run.dir).parent
+    assert (run_dir / "run.json").exists() and (run_dir / f"run-{run.id}.wal").exists()
+    monkeypatch.setenv("TRACKD_RUNTIME_DIR", str(own_daemon.dirs.runtime))
+    trackd.teardown()
+    own_daemon.start()
+    out: list[str] = []
+    assert sync_dirs([str(run_dir)], echo=out.append) == 0, out
+    stored = Api().run(run.path)
+    assert stored.state == "finished"
+    assert [r["i"] for r in stored.scan_history()] == list(range(1000))

@@ -60,8 +60,10 @@ def _read(run_dir: Path) -> tuple[dict[str, Any], Path, list[Any]]:
             for rec in record_pb2.WalEntry.FromString(payload).records:
                 by_seq.setdefault(rec.seq, rec)
     records = [by_seq[s] for s in sorted(by_seq)]
-    for i, rec in enumerate(records):  # only the gap-free prefix was ever acknowledged
-        if rec.seq != i + 1:
+    # A run that went offline mid-way has a log starting after what the daemon acknowledged;
+    # keep the gap-free run of records from the first one (a gap would be a torn write).
+    for i, rec in enumerate(records):
+        if rec.seq != records[0].seq + i:
             records = records[:i]
             break
     return meta, wal, records
@@ -134,6 +136,9 @@ async def _stream(conn: Any, ref: Any, records: list[Any]) -> int:
         for i in range(0, len(todo), SYNC_BATCH):
             batch = record_service_pb2.StreamRecordsRequest(records=todo[i:i + SYNC_BATCH])
             await call.write(batch.SerializeToString())
+        if todo and todo[0].seq != acked + 1:
+            raise Error(f"the daemon has records up to seq {acked}, but this log starts at "
+                        f"seq {todo[0].seq}: records in between are missing")
         target = todo[-1].seq if todo else acked
         while acked < target:
             resp = await call.read()
