@@ -33,7 +33,7 @@ from trackd_daemon.rpc.record_servicer import RecordServicer
 from trackd_daemon.rpc.run_servicer import RunServicer
 from trackd_daemon.rpc.server import start_server
 from trackd_daemon.session import RunSession
-from trackd_daemon.store import open_store
+from trackd_daemon.store import MetadataStore, open_store
 from trackd_daemon.store.models import RUNNING
 
 log = logging.getLogger("trackd.daemon")
@@ -151,8 +151,8 @@ async def _wait_closed(registry: RunRegistry, history: HistoryActor, heartbeat: 
     await heartbeat.wait_stopped()
 
 
-async def _recover(store: object, registry: RunRegistry) -> None:
-    runs = await store.list_runs_in_state(RUNNING)  # type: ignore[attr-defined]
+async def _recover(store: MetadataStore, registry: RunRegistry) -> None:
+    runs = await store.list_runs_in_state(RUNNING)
     for info in runs:
         try:
             await registry.ask(lambda r, info=info: Recover(info, r))

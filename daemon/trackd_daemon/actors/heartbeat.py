@@ -34,12 +34,7 @@ class Detached:
     session: RunSession
 
 
-@dataclass(frozen=True)
-class Activity:
-    """Any client call: postpones the idle timeout."""
-
-
-HeartbeatMsg = Attached | Detached | Activity
+HeartbeatMsg = Attached | Detached
 
 
 class HeartbeatActor(Actor[HeartbeatMsg]):

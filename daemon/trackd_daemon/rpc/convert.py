@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackd._shared.ids import id_problem
 from trackd._shared.values import fill_map, map_to_python
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
@@ -17,8 +18,6 @@ STATE_TO_PB = {
     CRASHED: run_pb2.RUN_STATE_CRASHED,
 }
 
-_BAD_ID_CHARS = set("/\\#?%:;,'")
-
 
 def key_from_pb(ref: run_pb2.RunRef) -> RunKey:
     """Validate a RunRef. :raises InvalidArgumentError: a missing or invalid part."""
@@ -28,8 +27,9 @@ def key_from_pb(ref: run_pb2.RunRef) -> RunKey:
             raise InvalidArgumentError(f"run reference without {part}")
         if value != value.strip() or len(value) > 128:
             raise InvalidArgumentError(f"invalid {part} {value!r}")
-    if _BAD_ID_CHARS & set(ref.run_id):
-        raise InvalidArgumentError(f"invalid run id {ref.run_id!r}: it contains one of /\\#?%:;,'")
+    problem = id_problem(ref.run_id)
+    if problem:
+        raise InvalidArgumentError(f"invalid run id {ref.run_id!r}: {problem}")
     if "/" in ref.entity or "/" in ref.project:
         raise InvalidArgumentError("entity and project may not contain '/'")
     return RunKey(ref.entity, ref.project, ref.run_id)

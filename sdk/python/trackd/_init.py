@@ -15,10 +15,10 @@ from typing import Any
 from trackd._run import Run
 from trackd._settings import REINIT, Settings
 from trackd._setup import state
+from trackd._shared.ids import id_problem
 from trackd.errors import UsageError
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
-_BAD_ID_CHARS = set("/\\#?%:;,'")
 
 
 def generate_id(length: int = 8) -> str:
@@ -29,15 +29,9 @@ def generate_id(length: int = 8) -> str:
 def validate_id(run_id: str) -> str:
     """:raises UsageError: the id is empty, padded with whitespace, too long or has one of
     / \\ # ? % : ; , '."""
-    if not isinstance(run_id, str) or not run_id:
-        raise UsageError(f"Invalid run ID {run_id!r}: it must be a non-empty string")
-    if run_id != run_id.strip():
-        raise UsageError(f"Invalid run ID {run_id!r}: leading or trailing whitespace")
-    bad = sorted(_BAD_ID_CHARS & set(run_id))
-    if bad:
-        raise UsageError(f"Invalid run ID {run_id!r}: it cannot contain {' '.join(bad)}")
-    if len(run_id) > 128:
-        raise UsageError(f"Invalid run ID {run_id!r}: longer than 128 characters")
+    problem = id_problem(run_id) if isinstance(run_id, str) else "it must be a string"
+    if problem:
+        raise UsageError(f"Invalid run ID {run_id!r}: {problem}")
     return run_id
 
 

@@ -96,7 +96,7 @@ class MetadataStoreContract:
 
     @pytest.fixture
     def open_store(self) -> Callable[[], Awaitable[MetadataStore]]:
-        raise NotImplementedError("a backend's test class must provide the open_store fixture")
+        pytest.fail(f"{type(self).__name__} must override the open_store fixture for its backend")
 
     @pytest.fixture
     async def store(
