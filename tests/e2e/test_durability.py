@@ -115,3 +115,26 @@ def test_unreachable_daemon_sends_the_run_offline_and_sync_completes_it(own_daem
     stored = Api().run(run.path)
     assert stored.state == "finished"
     assert [r["i"] for r in stored.scan_history()] == list(range(1000))
+
+
+def test_sigterm_drains_into_the_store_and_the_run_continues(own_daemon, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = trackd.init(project="drain")
+    for i in range(20000):
+        run.log({"i": i, "x": i * 0.5})
+    run._sender.flush(30)
+    status = run.status()
+    assert status.acked_seq == status.last_queued_seq == 20000 and status.state == "running"
+    assert own_daemon.stop() == 0  # SIGTERM: drain, close the store, exit 0
+    log = own_daemon.log_text()
+    assert "stopping: draining queues" in log and "stopped" in log
+    import sqlite3
+
+    db = sqlite3.connect(own_daemon.dirs.env["TRACKD_ROOT"] + "/trackd.db")
+    (rows,) = db.execute("SELECT history_rows FROM runs").fetchone()
+    db.close()
+    assert rows == 20000  # everything acknowledged was drained into the store before exit
+    run.log({"i": 20000})  # the SDK starts a daemon again and carries on
+    run.finish()
+    stored = Api().run(run.path)
+    assert stored.state == "finished" and stored.history_rows == 20001
