@@ -212,3 +212,12 @@ def test_api_runs_filters_and_history_sampling(clean_sdk):
     assert rows == [{"_step": 5, "i": 5}, {"_step": 6, "i": 6}, {"_step": 7, "i": 7}]
     with pytest.raises(trackd.errors.RunNotFoundError):
         api.run(f"{run.entity}/api-filters/nosuchrun")
+
+
+def test_a_tiny_buffer_blocks_log_but_loses_nothing(clean_sdk):
+    run = trackd.init(project="bounded", settings=trackd.Settings(max_buffered_records=3))
+    for i in range(2000):
+        run.log({"i": i})
+        assert len(run._sender._buf) <= 3  # the caller waited whenever the buffer was full
+    run.finish()
+    assert [r["i"] for r in Api().run(run.path).scan_history()] == list(range(2000))
