@@ -2,8 +2,8 @@
 
 One write connection, used by one worker thread at a time (a capacity limiter of 1), so writes
 are serialised without blocking the event loop; reads use a small pool of read connections in
-worker threads. History rows are JSON text (NaN and infinities as the ``NaN``/``Infinity``
-tokens Python's json module reads back exactly; integers exact to 64 bits).
+worker threads. History rows are MessagePack blobs; run metadata, config and summary are JSON
+text (NaN and infinities as the ``NaN``/``Infinity`` tokens Python's json module reads back).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 
 import anyio
 import anyio.to_thread
+import msgpack
 
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.models import NewRun, RunChanges, RunInfo, RunKey, RUNNING
@@ -74,7 +75,7 @@ SCHEMA = [
     CREATE TABLE IF NOT EXISTS history (
         run INTEGER NOT NULL,
         step INTEGER NOT NULL,
-        row TEXT NOT NULL,
+        row BLOB NOT NULL,
         PRIMARY KEY (run, step)
     ) WITHOUT ROWID
     """,
@@ -92,6 +93,14 @@ _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.pr
 
 _dumps = json.dumps
 _loads = json.loads
+# History rows are MessagePack: binary float64 (NaN and infinities exact), 64-bit integers,
+# and several times faster than JSON for the wide rows metrics produce.
+def _pack_row(row: dict[str, Any]) -> bytes:
+    return msgpack.packb(row, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _unpack_row(blob: bytes) -> dict[str, Any]:
+    return msgpack.unpackb(blob, raw=False)  # type: ignore[no-any-return]
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -271,7 +280,7 @@ class SqliteStore:
                     before = conn.total_changes
                     conn.executemany(
                         "INSERT OR IGNORE INTO history(run, step, row) VALUES (?, ?, ?)",
-                        [(ch.pk, step, _dumps(row)) for step, row in ch.rows],
+                        [(ch.pk, step, _pack_row(row)) for step, row in ch.rows],
                     )
                     inserted = conn.total_changes - before
                 sets = ["ingested_seq = MAX(ingested_seq, ?)", "updated_at = ?"]
@@ -312,7 +321,7 @@ class SqliteStore:
         rows = await self._read(
             lambda c: c.execute(f"{sql} ORDER BY step LIMIT ?", (*args, limit)).fetchall()
         )
-        return [(step, _loads(text)) for step, text in rows]
+        return [(step, _unpack_row(blob)) for step, blob in rows]
 
     async def aclose(self) -> None:
         if self._closed:
