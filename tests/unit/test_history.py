@@ -174,14 +174,15 @@ def test_empty_row_only_advances_the_step() -> None:
     assert h.current_step == 6
 
 
-def test_data_is_copied_when_logged() -> None:
+def test_logged_data_is_taken_over_not_copied() -> None:
+    # on_history owns the dict it is given (callers pass a fresh one): no copy per row.
     h = RunHistory()
     data = {"a": 1}
     _log(h, data, commit=False)
-    data["a"] = 2
-    data["b"] = 3
-    h.on_exit()
-    assert _rows(h) == [(0, {"a": 1})]
+    _log(h, {"b": 2}, commit=True)
+    ((step, row),) = h.take_rows()
+    assert row is data and step == 0
+    assert {k: v for k, v in row.items() if not k.startswith("_")} == {"a": 1, "b": 2}
 
 
 # -- reserved keys -----------------------------------------------------------------------------

@@ -123,7 +123,10 @@ class RunHistory:
     def on_history(
         self, data: Mapping[str, Any], step: int | None, commit: bool | None, timestamp: float
     ) -> str | None:
-        """Apply one ``log()``; returns a notice for the user when the data was dropped."""
+        """Apply one ``log()``; returns a notice for the user when the data was dropped.
+
+        ``data`` must be a dict the caller no longer uses: it becomes the row (no copy is made,
+        which matters for wide rows)."""
         if step is not None:
             if step < self.current_step:
                 return BACKWARDS_STEP.format(step=step, current=self.current_step)
@@ -131,7 +134,7 @@ class RunHistory:
                 self._flush()
                 self.current_step = step
         if self._pending is None:
-            self._pending = dict(data)
+            self._pending = data  # type: ignore[assignment]  # owned: see on_history's doc
         else:
             self._pending.update(data)
         self._pending_ts = timestamp
@@ -185,7 +188,7 @@ class RunHistory:
         ts = data.get("_timestamp", self._pending_ts)
         if type(ts) not in (int, float):
             ts = self._pending_ts
-        row = dict(data)
+        row = data
         if self.metrics:
             self._sync_step_metrics(row)
         row["_step"] = step
@@ -209,6 +212,9 @@ class RunHistory:
         self.summary_dirty = True
         summary = self.summary
         if not self.metrics and not self._explicit:
+            if dict not in map(type, row.values()):  # the common flat row: one C-level update
+                summary.update(row)
+                return
             for k, v in row.items():
                 if type(v) is dict and not _is_typed(v):
                     _merge_into(summary, (k,), v, self)
