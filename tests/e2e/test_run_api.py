@@ -22,7 +22,11 @@ def test_init_defaults_and_properties(clean_sdk, tmp_path):
     assert run.dir.startswith(str(tmp_path / "wandb" / "run-")) and run.dir.endswith("files")
     assert run.tags == ("a", "b") and run.group == "g" and run.job_type == "train"
     assert run.notes == "first" and run.offline is False and run.disabled is False
-    assert run.url is None and run.get_url() is None and run.project_url is None
+    assert run.url is None and run.project_url is None and run.sweep_url is None
+    with pytest.warns(DeprecationWarning, match="use run.url"):
+        assert run.get_url() is None
+    with pytest.warns(DeprecationWarning):
+        assert run.project_name() == run.project
     assert run.starting_step == 0 and run.resumed is False and run.start_time > 0
     assert isinstance(run, trackd.Run)
     run.name = "renamed"

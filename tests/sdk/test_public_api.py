@@ -26,7 +26,9 @@ PUBLIC = [
     "errors",
     "finish",
     "init",
+    "join",
     "log",
+    "require",
     "run",
     "setup",
     "summary",
@@ -122,5 +124,6 @@ def test_init_disabled_returns_a_trackd_run(no_run: Path) -> None:
     finally:
         trackd.teardown()
     assert trackd.run is None
-    # A disabled run writes nothing in the working directory.
+    # A disabled run writes nothing: not in the working directory, not in the temp dir.
     assert list(no_run.iterdir()) == []
+    assert list((no_run.parent / "tmp").iterdir()) == []

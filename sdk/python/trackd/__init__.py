@@ -42,7 +42,9 @@ __all__ = [
     "errors",
     "finish",
     "init",
+    "join",
     "log",
+    "require",
     "run",
     "setup",
     "summary",
@@ -100,6 +102,16 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     run = _current()
     if run is not None:
         run.finish(exit_code=exit_code)
+
+
+def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Legacy alias of :func:`finish` (W&B keeps it for old scripts)."""
+    finish(exit_code=exit_code, quiet=quiet)
+
+
+def require(requirement: str | list[str] | None = None, experiment: Any = None) -> None:
+    """Accepted for W&B compatibility (``wandb.require("service")``, ``"core"``): trackd always
+    uses its daemon, so there is nothing to switch on."""
 
 
 def define_metric(name: str, step_metric: str | Metric | None = None, step_sync: bool | None = None,

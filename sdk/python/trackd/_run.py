@@ -114,6 +114,7 @@ class Run:
 
     def project_name(self) -> str:
         """Deprecated: use ``run.project``."""
+        _deprecated("run.project_name()", "run.project")
         return self._project
 
     @property
@@ -195,12 +196,18 @@ class Run:
         return None
 
     def get_url(self) -> str | None:
+        """Deprecated: use ``run.url``."""
+        _deprecated("run.get_url()", "run.url")
         return self.url
 
     def get_project_url(self) -> str | None:
+        """Deprecated: use ``run.project_url``."""
+        _deprecated("run.get_project_url()", "run.project_url")
         return self.project_url
 
     def get_sweep_url(self) -> str | None:
+        """Deprecated: use ``run.sweep_url``."""
+        _deprecated("run.get_sweep_url()", "run.sweep_url")
         return self.sweep_url
 
     # -- start ---------------------------------------------------------------------------------
@@ -233,12 +240,14 @@ class Run:
         self._config._set_callback(self._send_config)
 
     def _make_dirs(self, disabled: bool = False) -> None:
-        base = Path(self._settings.root_dir or os.getcwd())
-        if disabled:
+        """Choose (and, unless disabled, create) the run's directories."""
+        if disabled:  # a disabled run touches no disk: the path is only reported
             import tempfile
 
-            base = Path(tempfile.gettempdir())
-        wandb_dir = base / "wandb"
+            self._sync_dir = Path(tempfile.gettempdir()) / "wandb" / f"run-{self._id}"
+            self._dir = self._sync_dir / "files"
+            return
+        wandb_dir = Path(self._settings.root_dir or os.getcwd()) / "wandb"
         stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(self._start_time))
         prefix = "offline-run" if self._mode == "offline" else "run"
         sync_dir = wandb_dir / f"{prefix}-{stamp}-{self._id}"
@@ -249,14 +258,13 @@ class Run:
         (sync_dir / "files").mkdir(parents=True, exist_ok=True)
         self._sync_dir = sync_dir
         self._dir = sync_dir / "files"
-        if not disabled:
-            latest = wandb_dir / "latest-run"
-            try:
-                if latest.is_symlink():
-                    latest.unlink()
-                latest.symlink_to(sync_dir.name)
-            except OSError:
-                pass
+        latest = wandb_dir / "latest-run"
+        try:
+            if latest.is_symlink():
+                latest.unlink()
+            latest.symlink_to(sync_dir.name)
+        except OSError:
+            pass
 
     def _metadata(self) -> dict[str, Any]:
         return {
@@ -286,6 +294,8 @@ class Run:
         :raises ValueError: an integer does not fit in 64 bits, or ``step`` is negative.
         :raises trackd.UsageError: the run is finished.
         """
+        if self._sender is None and self._mode == "disabled":
+            return  # disabled: a no-op, as cheap as a call can be
         if self._finished:
             raise UsageError(f"run {self._id} is finished; log() cannot be called after finish()")
         if not isinstance(data, Mapping):
@@ -415,6 +425,11 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackd.Run {self.path} ({self._mode})>"
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
+                  stacklevel=3)
 
 
 def _left(deadline: float | None) -> float | None:

@@ -109,6 +109,13 @@ class Settings:
             self.run_tags = tuple(self.run_tags)
         if isinstance(self.config_paths, str):
             self.config_paths = tuple(p for p in self.config_paths.split(",") if p)
+        if self.start_method is not None:
+            import warnings
+
+            warnings.warn(
+                "Settings(start_method=...) has no effect: trackd runs no process per run "
+                "(every run talks to the one daemon)", UserWarning, stacklevel=3,
+            )
         if self.max_buffered_records is not None and int(self.max_buffered_records) < 1:
             raise UsageError("Settings.max_buffered_records must be at least 1")
 
