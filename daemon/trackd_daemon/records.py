@@ -66,7 +66,13 @@ class Exit:
     exit_code: int
 
 
-Decoded = History | Summary | Config | Metric | RunUpdate | Exit
+@dataclass(frozen=True)
+class Resume:
+    seq: int
+    start_time: float
+
+
+Decoded = History | Summary | Config | Metric | RunUpdate | Exit | Resume
 
 
 def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
@@ -130,6 +136,8 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
             return RunUpdate(seq, fields)
         if kind == "exit":
             return Exit(seq, rec.exit.exit_code)
+        if kind == "resume":
+            return Resume(seq, rec.resume.start_time)
     except MalformedValueError as exc:
         raise InvalidRecordError(f"record {seq}: {exc}", seq=str(seq)) from None
     if kind is None:

@@ -17,11 +17,12 @@ import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
-from trackd_daemon.records import Config, Decoded, Exit, History, Metric, RunUpdate, Summary
+from trackd_daemon.records import Config, Decoded, Exit, History, Metric, Resume, RunUpdate
+from trackd_daemon.records import Summary
 from trackd_daemon.records import metric_to_dict
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, RunChanges
+from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, RUNNING, RunChanges
 
 log = logging.getLogger("trackd.daemon.history")
 
@@ -126,3 +127,7 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> No
         state = FINISHED if rec.exit_code == 0 else FAILED
         ch.state, ch.exit_code, ch.finished_at = state, rec.exit_code, now
         s.info.state, s.info.exit_code, s.info.finished_at = state, rec.exit_code, now
+    elif isinstance(rec, Resume):
+        h.start_time = rec.start_time
+        ch.state, ch.exit_code, ch.finished_at = RUNNING, 0, 0.0
+        s.info.state, s.info.exit_code, s.info.finished_at = RUNNING, 0, 0.0

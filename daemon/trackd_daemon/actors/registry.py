@@ -9,6 +9,7 @@ registry's task group, so closing the registry drains and closes every log.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from anyio.abc import TaskGroup
 
 from trackd._shared.history import RunHistory
 from trackd._shared.walfile import read_records
+from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.actors.base import Actor, MailboxStats, Reply
 from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import HistoryActor, Ingest
-from trackd_daemon.actors.wal import WalActor
-from trackd_daemon.errors import RunFinishedError
-from trackd_daemon.records import Decoded, Exit, History, Metric, Summary
+from trackd_daemon.actors.wal import Append, WalActor
+from trackd_daemon.errors import RunFinishedError, RunNotFoundError
+from trackd_daemon.records import Decoded, Exit, History, Metric, Resume, Summary
 from trackd_daemon.records import parse_batch
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
@@ -34,11 +36,13 @@ log = logging.getLogger("trackd.daemon.registry")
 
 @dataclass(frozen=True)
 class Create:
-    """Create a run. The reply is the stored run and its live session; a retried create of a
-    run that has finished since gets no session."""
+    """Create a run, or continue an existing one when ``resume`` allows it. The reply is the
+    stored run, its live session (none for a retried create of a run that finished since) and
+    whether it was resumed."""
 
     new: NewRun
-    reply: Reply[tuple[RunInfo, RunSession | None]]
+    resume: str  # "never", "allow" or "must"
+    reply: Reply[tuple[RunInfo, RunSession | None, bool]]
 
 
 @dataclass(frozen=True)
@@ -134,12 +138,24 @@ class RunRegistry(Actor[RegistryMsg]):
 
     async def _handle(self, msg: RegistryMsg) -> None:
         if isinstance(msg, Create):
+            if msg.resume != "never":
+                try:
+                    existing = await self._store.get_run(msg.new.key)
+                except RunNotFoundError:
+                    if msg.resume == "must":
+                        raise RunNotFoundError(
+                            f"run {msg.new.key} does not exist, so it cannot be resumed "
+                            "(resume='must')", run=str(msg.new.key)) from None
+                else:
+                    s = await self._resume(existing)
+                    msg.reply.set((s.info, s, True))
+                    return
             info = await self._store.create_run(msg.new)
             s = self._sessions.get(info.key)
             if s is None and info.state == RUNNING:
                 # New, or a retried create of a run this daemon is not serving (recover it).
                 s = await (self._recover(info) if self._wal_path(info).exists() else self._open(info))
-            msg.reply.set((info, s))
+            msg.reply.set((info, s, False))
         elif isinstance(msg, Attach):
             s = self._sessions.get(msg.key)
             if s is None:
@@ -193,6 +209,33 @@ class RunRegistry(Actor[RegistryMsg]):
         await self._heartbeat.tell(Detached(s))
         return s
 
+    async def _resume(self, info: RunInfo) -> RunSession:
+        """Continue a stored run: rebuild it from its log (if this daemon is not serving it)
+        and append a ResumeRecord, so its history goes on after its last step and _runtime
+        after the runtime it had."""
+        s = self._sessions.get(info.key)
+        if s is None:
+            s = await self._recover(info)
+        h = s.history
+        if h.current_step <= info.last_step:  # rows this log does not explain (e.g. imported)
+            h.current_step = info.last_step + 1
+        runtime = info.summary.get("_runtime", 0.0)
+        runtime = float(runtime) if type(runtime) in (int, float) else 0.0
+        seq = s.acked_seq + 1
+        entry = record_pb2.WalEntry(
+            run=run_pb2.RunRef(entity=info.key.entity, project=info.key.project,
+                               run_id=info.key.run_id),
+            records=[record_pb2.Record(seq=seq, resume=record_pb2.ResumeRecord(
+                start_time=time.time() - runtime))],
+        )
+        s.exit_seq = 0
+        s.info.state, s.info.exit_code, s.info.finished_at = RUNNING, 0, 0.0
+        await s.wal.ask(lambda r: Append(entry.SerializeToString(), r))
+        s.mark_acked(seq)
+        await self._history.tell(Ingest(s, [Resume(seq, entry.records[0].resume.start_time)]))
+        log.info("run %s: resumed at step %d", info.key, h.current_step)
+        return s
+
     async def _recover(self, info: RunInfo) -> RunSession:
         """Rebuild a run from its log: state up to ``ingested_seq`` silently, the rest is sent
         to the history actor as new work."""
@@ -206,6 +249,8 @@ class RunRegistry(Actor[RegistryMsg]):
         for r in records:
             if isinstance(r, Exit):
                 s.exit_seq, s.exit_code = r.seq, r.exit_code
+            elif isinstance(r, Resume):
+                s.exit_seq = 0
         if rest:
             log.info("run %s: recovering %d records from its log", info.key, len(rest))
             await self._history.tell(Ingest(s, rest))
@@ -240,5 +285,7 @@ def _replay(h: RunHistory, records: list[Decoded]) -> None:
             h.on_metric(r.definition, r.overwrite)
         elif isinstance(r, Exit):
             h.on_exit()
+        elif isinstance(r, Resume):
+            h.start_time = r.start_time
     h.take_rows()
     h.summary_dirty = False

@@ -9,13 +9,19 @@ from trackd.v1 import record_pb2, run_service_pb2 as pb
 from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.registry import Create, Lookup, Retire, RunRegistry
 from trackd_daemon.actors.wal import Append, Sync
-from trackd_daemon.errors import FailedPreconditionError
+from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
 from trackd_daemon.records import Exit
 from trackd_daemon.rpc.convert import STATE_TO_PB, key_from_pb, key_to_pb, new_run_from_pb, run_to_pb
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES
 
 DEFAULT_FINISH_WAIT = 60.0
+RESUME_POLICIES = {
+    pb.RESUME_POLICY_UNSPECIFIED: "never",
+    pb.RESUME_POLICY_NEVER: "never",
+    pb.RESUME_POLICY_ALLOW: "allow",
+    pb.RESUME_POLICY_MUST: "must",
+}
 
 
 class RunServicer:
@@ -28,10 +34,14 @@ class RunServicer:
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateRunResponse:
         new = new_run_from_pb(request)
-        info, session = await self._registry.ask(lambda r: Create(new, r))
+        policy = RESUME_POLICIES.get(request.resume)
+        if policy is None:
+            raise InvalidArgumentError(f"unknown resume policy {request.resume}")
+        info, session, resumed = await self._registry.ask(lambda r: Create(new, policy, r))
         if session is not None:
             info = session.info
-        return pb.CreateRunResponse(run=run_to_pb(info, session.acked_seq if session else 0))
+        return pb.CreateRunResponse(run=run_to_pb(info, session.acked_seq if session else 0),
+                                    resumed=resumed)
 
     async def FinishRun(  # noqa: N802
         self, request: pb.FinishRunRequest, context: grpc.aio.ServicerContext

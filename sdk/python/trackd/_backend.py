@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from trackd._api import STATE_NAMES
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
+from trackd.errors import RunAlreadyExistsError, RunNotFoundError, UsageError
 
 if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
     from trackd._sender import Sender
@@ -46,6 +47,14 @@ class Finished:
     summary: dict[str, Any]
 
 
+def _policy(name: str | None) -> int:
+    """The wire value of a resume policy ("never", "allow", "must", or None)."""
+    from trackd.v1 import run_service_pb2 as pb
+
+    return {None: pb.RESUME_POLICY_UNSPECIFIED, "never": pb.RESUME_POLICY_NEVER,
+            "allow": pb.RESUME_POLICY_ALLOW, "must": pb.RESUME_POLICY_MUST}[name]
+
+
 def _ref(meta: dict[str, Any]) -> Any:
     from trackd.v1 import run_pb2
 
@@ -55,7 +64,8 @@ def _ref(meta: dict[str, Any]) -> Any:
 class OnlineBackend:
     """Creates the run in the daemon and streams records to it."""
 
-    def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path) -> None:
+    def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
+                 resume: str | None = None) -> None:
         from trackd._connection import get_connection
         from trackd._sender import Sender
         from trackd._setup import ensure_daemon, state
@@ -73,11 +83,27 @@ class OnlineBackend:
             group=meta["group"], job_type=meta["job_type"], start_time=meta["start_time"],
             host=meta["host"], program=meta["program"], sweep_id=meta["sweep_id"],
             request_id=f"{os.getpid()}-{id(self)}-{meta['start_time']}",
+            resume=_policy(resume),
         )
         req.config.SetInParent()
         fill_map(req.config, meta["config"])
-        resp = conn.unary(conn.runs.CreateRun, req, timeout=float(settings.get("init_timeout")))
+        try:
+            resp = conn.unary(conn.runs.CreateRun, req, timeout=float(settings.get("init_timeout")))
+        except RunNotFoundError:
+            raise UsageError(
+                f"resume='must' is not a valid option for run {meta['run_id']!r}: no run with that "
+                f"id exists in {meta['entity']}/{meta['project']}"
+            ) from None
+        except RunAlreadyExistsError:
+            if resume == "never":
+                raise UsageError(
+                    f"run {meta['run_id']!r} already exists in {meta['entity']}/{meta['project']} "
+                    "and resume='never' forbids continuing it"
+                ) from None
+            raise
         self.name: str = resp.run.name
+        #: The stored run when an existing run was continued (its config, tags, last step...).
+        self.resumed_from: Any = resp.run if resp.resumed else None
 
         async def reconnect() -> None:
             loop = asyncio.get_running_loop()
@@ -88,7 +114,7 @@ class OnlineBackend:
         self.sender: Sender = Sender(
             conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
             reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
-            go_offline=self._go_offline,
+            go_offline=self._go_offline, start_seq=resp.run.acked_seq if resp.resumed else 0,
         )
 
     def _go_offline(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import secrets
 import string
@@ -131,6 +132,29 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+RESUME = ("allow", "must", "never", "auto")
+
+
+def _normalize_resume(value: Any) -> str | None:
+    if value is True:
+        return "auto"
+    if value is False or value is None:
+        return None
+    if value not in RESUME:
+        raise UsageError(f"resume must be one of {list(RESUME)} (or True/False), got {value!r}")
+    return str(value)
+
+
+def _resume_policy(s: Settings) -> tuple[str | None, Path]:
+    """The resume policy of these settings and where resume="auto" keeps its file."""
+    if isinstance(s.resume, bool):
+        warnings.warn(f"resume={s.resume} is deprecated; use resume='auto' or leave it unset",
+                      DeprecationWarning, stacklevel=3)
+    policy = _normalize_resume(s.resume)
+    root = Path(s.root_dir or os.getcwd()) / "wandb"
+    return policy, root / "wandb-resume.json"
+
+
 def init(
     entity: str | None = None,
     project: str | None = None,
@@ -147,6 +171,7 @@ def init(
     job_type: str | None = None,
     mode: str | None = None,
     reinit: bool | str | None = None,
+    resume: bool | str | None = None,
     settings: Settings | dict[str, Any] | None = None,
     **legacy: Any,
 ) -> Run:
@@ -162,7 +187,7 @@ def init(
         "run_id": id, "run_name": name, "run_notes": notes,
         "run_tags": tuple(tags) if tags is not None else None, "run_group": group,
         "run_job_type": job_type, "mode": mode, "reinit": reinit,
-        "allow_val_change": allow_val_change,
+        "allow_val_change": allow_val_change, "resume": resume,
     }
     s = s.merged({k: v for k, v in explicit.items() if v is not None})
 
@@ -184,6 +209,16 @@ def init(
         for r in reversed(active):
             r.finish()
 
+    policy_name, resume_file = _resume_policy(s)
+    if policy_name == "auto":
+        if s.run_id is None and resume_file.is_file():
+            try:
+                s = s.merged({"run_id": json.loads(resume_file.read_text())["run_id"]})
+            except (ValueError, KeyError, TypeError):
+                pass  # an unreadable resume file: start a new run
+        policy_name = "allow"
+    if policy_name is not None and s.get("mode") == "offline":
+        raise UsageError("resume needs the daemon to look the run up; it cannot be used offline")
     run_id = validate_id(s.run_id) if s.run_id is not None else generate_id()
     program = sys.modules["__main__"].__dict__.get("__file__") if "__main__" in sys.modules else None
     resolved = s.merged({
@@ -193,6 +228,9 @@ def init(
     })
     cfg = load_config(config, config_include_keys, config_exclude_keys, s.config_paths)
     run = Run(resolved, config=cfg)
+    run._resume_policy = policy_name
+    if resolved.resume is not None and _normalize_resume(resolved.resume) == "auto":
+        run._resume_file = resume_file
     run._start()
     st.runs.append(run)
     if st.current is None or policy != "create_new":

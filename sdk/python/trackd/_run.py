@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -57,6 +58,9 @@ class Run:
         self._finished = False
         self._final_state: str | None = None
         self._backend: Any = None  # OnlineBackend or OfflineBackend; None when disabled
+        self._resumed = False
+        self._resume_policy: str | None = None  # "never", "allow", "must" (set by init)
+        self._resume_file: Path | None = None  # resume="auto": deleted when finished cleanly
         self._sender: Any = None
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
@@ -171,7 +175,8 @@ class Run:
 
     @property
     def resumed(self) -> bool:
-        return False
+        """True when ``init(resume=...)`` continued an existing run."""
+        return self._resumed
 
     @property
     def settings(self) -> Settings:
@@ -234,10 +239,44 @@ class Run:
             # the run offline and let a fresh process ingest it at finish().
             self._backend = OfflineBackend(meta, self._settings, self._sync_dir, sync_at_finish=True)
         else:
-            self._backend = OnlineBackend(meta, self._settings, self._sync_dir)
+            self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
+                                          resume=self._resume_policy)
         self._name = self._backend.name
         self._sender = self._backend.sender
+        if getattr(self._backend, "resumed_from", None) is not None:
+            self._continue(self._backend.resumed_from)
         self._config._set_callback(self._send_config)
+        if self._resume_file is not None:
+            self._resume_file.write_text(json.dumps({"run_id": self._id}))
+
+    def _continue(self, stored: Any) -> None:
+        """This run resumed ``stored``: take over its step, config, tags and metadata; what
+        init() was given explicitly wins and is sent as updates."""
+        from trackd._shared.values import map_to_python
+
+        self._resumed = True
+        self._starting_step = self._step = stored.last_step + 1 if stored.history_rows else 0
+        given = self._config.as_dict()
+        self._config._items.clear()
+        self._config._load({**map_to_python(stored.config), **given})
+        if given:
+            self._sender.put(("c", given, []))
+        updates: dict[str, Any] = {}
+        for attr, field, value in (("_name", "name", stored.name), ("_notes", "notes", stored.notes),
+                                   ("_group", "group", stored.group),
+                                   ("_job_type", "job_type", stored.job_type)):
+            explicit = getattr(self._settings, _SETTING_OF[field])
+            if explicit is not None:
+                updates[field] = explicit
+                setattr(self, attr, explicit)
+            else:
+                setattr(self, attr, value or None)
+        if self._settings.run_tags is not None:
+            updates["tags"] = list(self._tags)
+        else:
+            self._tags = tuple(stored.tags)
+        if updates:
+            self._sender.put(("u", updates))
 
     def _make_dirs(self, disabled: bool = False) -> None:
         """Choose (and, unless disabled, create) the run's directories."""
@@ -405,6 +444,8 @@ class Run:
                     sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
+                if code == 0 and self._resume_file is not None:
+                    self._resume_file.unlink(missing_ok=True)
         except TimeoutError:
             raise FinishTimeoutError(f"finish() of run {self._id} did not complete in {timeout}s") from None
         finally:
@@ -425,6 +466,10 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackd.Run {self.path} ({self._mode})>"
+
+
+_SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
+               "job_type": "run_job_type"}
 
 
 def _deprecated(old: str, new: str) -> None:

@@ -60,6 +60,8 @@ class Settings:
     config_paths: tuple[str, ...] | None = None
     allow_val_change: bool | None = None
     reinit: str | bool | None = None
+    #: "allow", "must", "never" or "auto" (True means "auto"); see init(resume=...).
+    resume: str | bool | None = None
     sweep_id: str | None = None
     quiet: bool | None = None
     silent: bool | None = None
@@ -176,6 +178,6 @@ def _coerce(name: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise UsageError(f"environment setting for {name} must be an integer, got {raw!r}") from None
-    if name == "reinit" and raw.lower() in ("true", "false"):
+    if name in ("reinit", "resume") and raw.lower() in ("true", "false"):
         return raw.lower() == "true"
     return raw

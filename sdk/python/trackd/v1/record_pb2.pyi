@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Record(_message.Message):
-    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit")
+    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -17,6 +17,7 @@ class Record(_message.Message):
     METRIC_FIELD_NUMBER: _ClassVar[int]
     RUN_UPDATE_FIELD_NUMBER: _ClassVar[int]
     EXIT_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     seq: int
     history: HistoryRecord
     summary: SummaryRecord
@@ -24,7 +25,8 @@ class Record(_message.Message):
     metric: MetricRecord
     run_update: RunUpdateRecord
     exit: ExitRecord
-    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ...) -> None: ...
+    resume: ResumeRecord
+    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
     __slots__ = ("data", "step", "commit", "timestamp")
@@ -101,6 +103,12 @@ class ExitRecord(_message.Message):
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     exit_code: int
     def __init__(self, exit_code: _Optional[int] = ...) -> None: ...
+
+class ResumeRecord(_message.Message):
+    __slots__ = ("start_time",)
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    start_time: float
+    def __init__(self, start_time: _Optional[float] = ...) -> None: ...
 
 class WalEntry(_message.Message):
     __slots__ = ("run", "records")

@@ -1,6 +1,7 @@
 from trackd.v1 import run_pb2 as _run_pb2
 from trackd.v1 import value_pb2 as _value_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -8,8 +9,19 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ResumePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESUME_POLICY_UNSPECIFIED: _ClassVar[ResumePolicy]
+    RESUME_POLICY_NEVER: _ClassVar[ResumePolicy]
+    RESUME_POLICY_ALLOW: _ClassVar[ResumePolicy]
+    RESUME_POLICY_MUST: _ClassVar[ResumePolicy]
+RESUME_POLICY_UNSPECIFIED: ResumePolicy
+RESUME_POLICY_NEVER: ResumePolicy
+RESUME_POLICY_ALLOW: ResumePolicy
+RESUME_POLICY_MUST: ResumePolicy
+
 class CreateRunRequest(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +34,7 @@ class CreateRunRequest(_message.Message):
     PROGRAM_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     ref: _run_pb2.RunRef
     name: str
     notes: str
@@ -34,13 +47,16 @@ class CreateRunRequest(_message.Message):
     program: str
     request_id: str
     sweep_id: str
-    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ...) -> None: ...
+    resume: ResumePolicy
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ...) -> None: ...
 
 class CreateRunResponse(_message.Message):
-    __slots__ = ("run",)
+    __slots__ = ("run", "resumed")
     RUN_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.Run
-    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+    resumed: bool
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., resumed: _Optional[bool] = ...) -> None: ...
 
 class FinishRunRequest(_message.Message):
     __slots__ = ("ref", "exit_code", "last_seq", "timeout_seconds")
