@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# As in a training script, where trackd sets this before gRPC is first imported: gRPC's own
+# fork handlers must stay off so that forked children (which never use the inherited gRPC
+# state) start and exit cleanly. Tests import grpc directly, so set it before they do.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 from collections.abc import Iterator
 
 import pytest

@@ -70,9 +70,16 @@ class Exit:
 class Resume:
     seq: int
     start_time: float
+    next_step: int | None = None
 
 
-Decoded = History | Summary | Config | Metric | RunUpdate | Exit | Resume
+@dataclass(frozen=True)
+class Rewind:
+    seq: int
+    step: int
+
+
+Decoded = History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind
 
 
 def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
@@ -137,7 +144,10 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
         if kind == "exit":
             return Exit(seq, rec.exit.exit_code)
         if kind == "resume":
-            return Resume(seq, rec.resume.start_time)
+            r = rec.resume
+            return Resume(seq, r.start_time, r.next_step if r.HasField("next_step") else None)
+        if kind == "rewind":
+            return Rewind(seq, rec.rewind.step)
     except MalformedValueError as exc:
         raise InvalidRecordError(f"record {seq}: {exc}", seq=str(seq)) from None
     if kind is None:
@@ -169,6 +179,15 @@ def metric_from_pb(d: run_pb2.MetricDefinition) -> MetricDef:
 def metric_to_dict(d: MetricDef) -> dict[str, Any]:
     return {"name": d.name, "step_metric": d.step_metric, "step_sync": d.step_sync,
             "hidden": d.hidden, "summary": list(d.summary), "goal": d.goal}
+
+
+def metric_to_pb(d: dict[str, Any]) -> run_pb2.MetricDefinition:
+    """A stored metric definition as a message."""
+    return run_pb2.MetricDefinition(
+        name=d["name"], step_metric=d.get("step_metric", ""), step_sync=d.get("step_sync", False),
+        hidden=d.get("hidden", False), summary=d.get("summary", []),
+        goal=GOAL_VALUES.get(d.get("goal", ""), 0),
+    )
 
 
 def metric_from_dict(d: dict[str, Any]) -> MetricDef:

@@ -133,3 +133,79 @@ def test_resume_auto_continues_the_last_failed_run_of_this_directory(clean_sdk, 
     assert other != rid and resumed == "False"  # nothing to resume: a new run
     stored = Api().run(f"{Api().default_entity}/auto/{rid}")
     assert stored.state == "finished" and [r["i"] for r in stored.scan_history()] == list(range(6))
+
+
+def _source(project: str, run_id: str, n: int = 10) -> trackd.Run:
+    run = trackd.init(project=project, id=run_id, config={"lr": 0.1, "seed": 1})
+    run.define_metric("loss", summary="min")
+    for i in range(n):
+        run.log({"i": i, "loss": 10.0 - i})
+    run.finish()
+    return run
+
+
+def test_fork_starts_a_new_run_from_the_source_rows(clean_sdk):
+    src = _source("fork", "forksrc")
+    run = trackd.init(project="fork", fork_from="forksrc?_step=4", config={"lr": 0.01})
+    assert run.id != "forksrc" and not run.resumed
+    assert run.starting_step == 5 and run.step == 5
+    assert run.config.as_dict() == {"lr": 0.01, "seed": 1}
+    assert run.summary["i"] == 4 and run.summary["loss"] == {"min": 6.0}
+    for i in range(100, 103):
+        run.log({"i": i, "loss": 1.0})
+    run.finish()
+    fork = Api().run(run.path)
+    assert fork.forked_from == {"run_id": "forksrc", "step": 4}
+    rows = list(fork.scan_history())
+    assert [r["i"] for r in rows] == [0, 1, 2, 3, 4, 100, 101, 102]
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4, 5, 6, 7]
+    src_rows = list(Api().run(src.path).scan_history())
+    assert [r["_runtime"] for r in rows[:5]] == [r["_runtime"] for r in src_rows[:5]]
+    assert fork.summary["loss"] == {"min": 1.0}
+    source = Api().run(src.path)  # the source is untouched
+    assert source.history_rows == 10 and source.forked_from is None and source.state == "finished"
+
+
+def _set_aside(daemon) -> list[int]:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    db = sqlite3.connect(daemon.dirs.env["TRACKD_ROOT"] + "/trackd.db")
+    try:
+        return [r[0] for r in db.execute("SELECT step FROM rewound_history ORDER BY step")]
+    finally:
+        db.close()
+
+
+def test_rewind_sets_later_rows_aside_and_continues(clean_sdk):
+    src = _source("rewind", "rewind1")
+    run = trackd.init(project="rewind", resume_from="rewind1?_step=6")
+    assert run.id == "rewind1" and run.resumed and run.starting_step == 7
+    assert run.summary["i"] == 6 and run.summary["loss"] == {"min": 4.0}
+    run.log({"i": 70, "loss": 5.0})
+    assert _set_aside(clean_sdk) == [7, 8, 9]  # recoverable until the run finishes
+    run.finish()
+    assert _set_aside(clean_sdk) == []
+    stored = Api().run(src.path)
+    rows = list(stored.scan_history())
+    assert [r["i"] for r in rows] == [0, 1, 2, 3, 4, 5, 6, 70]
+    assert [r["_step"] for r in rows] == list(range(8))
+    assert stored.history_rows == 8 and stored.state == "finished"
+    assert stored.summary["loss"] == {"min": 4.0} and stored.summary["i"] == 70
+
+
+def test_rewind_fork_errors(clean_sdk):
+    _source("moments", "msrc", n=3)
+    with pytest.raises(UsageError, match="_step"):
+        trackd.init(project="moments", fork_from="msrc?epoch=1")
+    with pytest.raises(UsageError, match="look like"):
+        trackd.init(project="moments", fork_from="msrc")
+    with pytest.raises(UsageError, match="cannot be used together"):
+        trackd.init(project="moments", fork_from="msrc?_step=1", resume="allow")
+    with pytest.raises(UsageError, match="new run id"):
+        trackd.init(project="moments", id="msrc", fork_from="msrc?_step=1")
+    with pytest.raises(UsageError, match="resume_from names run"):
+        trackd.init(project="moments", id="other", resume_from="msrc?_step=1")
+    with pytest.raises(UsageError, match="does not exist"):
+        trackd.init(project="moments", fork_from="nosuch?_step=1")
+    with pytest.raises(UsageError, match="does not exist"):
+        trackd.init(project="moments", resume_from="nosuch?_step=1")

@@ -17,8 +17,8 @@ import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
-from trackd_daemon.records import Config, Decoded, Exit, History, Metric, Resume, RunUpdate
-from trackd_daemon.records import Summary
+from trackd_daemon.records import Config, Decoded, Exit, History, Metric, Resume, Rewind
+from trackd_daemon.records import RunUpdate, Summary
 from trackd_daemon.records import metric_to_dict
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
@@ -127,7 +127,14 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> No
         state = FINISHED if rec.exit_code == 0 else FAILED
         ch.state, ch.exit_code, ch.finished_at = state, rec.exit_code, now
         s.info.state, s.info.exit_code, s.info.finished_at = state, rec.exit_code, now
+        ch.purge_rewound = True
+    elif isinstance(rec, Rewind):
+        # Rows this round wrote after the rewind step are set aside as well (never stored).
+        ch.rows.extend(h.take_rows())
+        ch.rows = [(step, row) for step, row in ch.rows if step <= rec.step]
+        ch.rewind_after = rec.step
+        h.on_rewind()
     elif isinstance(rec, Resume):
-        h.start_time = rec.start_time
+        h.on_resume(rec.start_time, rec.next_step)
         ch.state, ch.exit_code, ch.finished_at = RUNNING, 0, 0.0
         s.info.state, s.info.exit_code, s.info.finished_at = RUNNING, 0, 0.0

@@ -19,13 +19,14 @@ from anyio.abc import TaskGroup
 
 from trackd._shared.history import RunHistory
 from trackd._shared.walfile import read_records
-from trackd.v1 import record_pb2, run_pb2
+from trackd.v1 import record_pb2
 from trackd_daemon.actors.base import Actor, MailboxStats, Reply
 from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
-from trackd_daemon.errors import RunFinishedError, RunNotFoundError
-from trackd_daemon.records import Decoded, Exit, History, Metric, Resume, Summary
+from trackd_daemon.errors import InvalidArgumentError, RunFinishedError, RunNotFoundError
+from trackd_daemon.records import Decoded, Exit, History, Metric, Resume, Rewind, Summary
+from trackd_daemon.records import metric_to_pb
 from trackd_daemon.records import parse_batch
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
@@ -33,16 +34,26 @@ from trackd_daemon.store.models import CRASHED, RUNNING, NewRun, RunChanges, Run
 
 log = logging.getLogger("trackd.daemon.registry")
 
+#: Records per log entry when the daemon copies rows (fork, rewind): bounds one entry's size.
+COPY_BATCH = 1000
+
+
+def _number(value: object) -> float:
+    return float(value) if type(value) in (int, float) else 0.0  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class Create:
-    """Create a run, or continue an existing one when ``resume`` allows it. The reply is the
-    stored run, its live session (none for a retried create of a run that finished since) and
-    whether it was resumed."""
+    """Create a run (a fork, with ``fork_from``), or continue an existing one when ``resume``
+    allows it (rewinding it, with ``rewind_to``). The reply is the stored run, its live session
+    (none for a retried create of a run that finished since), whether it was continued, and the
+    step its history continues at."""
 
     new: NewRun
     resume: str  # "never", "allow" or "must"
-    reply: Reply[tuple[RunInfo, RunSession | None, bool]]
+    reply: Reply[tuple[RunInfo, RunSession | None, bool, int]]  # ..., resumed, starting step
+    fork_from: tuple[str, int] | None = None  # (source run id, step)
+    rewind_to: int | None = None  # with resume="must": the step to go back to
 
 
 @dataclass(frozen=True)
@@ -147,15 +158,22 @@ class RunRegistry(Actor[RegistryMsg]):
                             f"run {msg.new.key} does not exist, so it cannot be resumed "
                             "(resume='must')", run=str(msg.new.key)) from None
                 else:
-                    s = await self._resume(existing)
-                    msg.reply.set((s.info, s, True))
+                    if msg.rewind_to is not None:
+                        s, start = await self._rewind(existing, msg.rewind_to), msg.rewind_to + 1
+                    else:
+                        s, start = await self._resume(existing)
+                    msg.reply.set((s.info, s, True, start))
                     return
+            if msg.fork_from is not None:
+                s = await self._fork(msg.new, *msg.fork_from)
+                msg.reply.set((s.info, s, False, msg.fork_from[1] + 1))
+                return
             info = await self._store.create_run(msg.new)
             s = self._sessions.get(info.key)
             if s is None and info.state == RUNNING:
                 # New, or a retried create of a run this daemon is not serving (recover it).
                 s = await (self._recover(info) if self._wal_path(info).exists() else self._open(info))
-            msg.reply.set((info, s, False))
+            msg.reply.set((info, s, False, 0))
         elif isinstance(msg, Attach):
             s = self._sessions.get(msg.key)
             if s is None:
@@ -209,32 +227,90 @@ class RunRegistry(Actor[RegistryMsg]):
         await self._heartbeat.tell(Detached(s))
         return s
 
-    async def _resume(self, info: RunInfo) -> RunSession:
+    async def _append(self, s: RunSession, records: list[record_pb2.Record]) -> None:
+        """Write daemon-made records into a run's log, in the client's seq space, and ingest
+        them (used where the daemon itself continues a run: resume, fork, rewind)."""
+        first = s.acked_seq + 1
+        for i, rec in enumerate(records):
+            rec.seq = first + i
+        for start in range(0, len(records), COPY_BATCH):
+            entry = record_pb2.WalEntry(records=records[start:start + COPY_BATCH])
+            payload = entry.SerializeToString()
+            _ref, decoded = await anyio.to_thread.run_sync(parse_batch, payload)
+            await s.wal.ask(lambda r, payload=payload: Append(payload, r))
+            s.mark_acked(decoded[-1].seq)
+            await self._history.tell(Ingest(s, decoded))
+
+    async def _resume(self, info: RunInfo) -> tuple[RunSession, int]:
         """Continue a stored run: rebuild it from its log (if this daemon is not serving it)
         and append a ResumeRecord, so its history goes on after its last step and _runtime
-        after the runtime it had."""
+        after the runtime it had. Returns the session and the step it continues at."""
         s = self._sessions.get(info.key)
         if s is None:
             s = await self._recover(info)
-        h = s.history
-        if h.current_step <= info.last_step:  # rows this log does not explain (e.g. imported)
-            h.current_step = info.last_step + 1
-        runtime = info.summary.get("_runtime", 0.0)
-        runtime = float(runtime) if type(runtime) in (int, float) else 0.0
-        seq = s.acked_seq + 1
-        entry = record_pb2.WalEntry(
-            run=run_pb2.RunRef(entity=info.key.entity, project=info.key.project,
-                               run_id=info.key.run_id),
-            records=[record_pb2.Record(seq=seq, resume=record_pb2.ResumeRecord(
-                start_time=time.time() - runtime))],
-        )
+        runtime = _number(info.summary.get("_runtime"))
+        next_step = info.last_step + 1
         s.exit_seq = 0
         s.info.state, s.info.exit_code, s.info.finished_at = RUNNING, 0, 0.0
-        await s.wal.ask(lambda r: Append(entry.SerializeToString(), r))
-        s.mark_acked(seq)
-        await self._history.tell(Ingest(s, [Resume(seq, entry.records[0].resume.start_time)]))
-        log.info("run %s: resumed at step %d", info.key, h.current_step)
+        await self._append(s, [record_pb2.Record(resume=record_pb2.ResumeRecord(
+            start_time=time.time() - runtime, next_step=next_step))])
+        log.info("run %s: resumed at step %d", info.key, next_step)
+        return s, next_step
+
+    async def _fork(self, new: NewRun, source_id: str, step: int) -> RunSession:
+        """A new run holding ``source_id``'s rows up to ``step``, going on at ``step + 1``."""
+        if source_id == new.key.run_id:
+            raise InvalidArgumentError("a fork needs a new run id, not the id of its source")
+        src = await self._store.get_run(RunKey(new.key.entity, new.key.project, source_id))
+        new.config = {**src.config, **new.config}
+        new.start_time = src.start_time
+        new.fork_run_id, new.fork_step = source_id, step
+        info = await self._store.create_run(new)
+        s = await self._open(info)
+        await self._copy(s, src.pk, src.metrics, step, [])
+        log.info("run %s: forked from %s at step %d", info.key, source_id, step)
         return s
+
+    async def _rewind(self, info: RunInfo, step: int) -> RunSession:
+        """Go back to ``step`` in a stored run: later rows are set aside, state is rebuilt."""
+        s = self._sessions.get(info.key)
+        if s is None:
+            s = await self._recover(info)
+        s.exit_seq = 0
+        s.info.state, s.info.exit_code, s.info.finished_at = RUNNING, 0, 0.0
+        await self._copy(s, info.pk, info.metrics, step,
+                         [record_pb2.Record(rewind=record_pb2.RewindRecord(step=step))])
+        log.info("run %s: rewound to step %d", info.key, step)
+        return s
+
+    async def _copy(self, s: RunSession, source_pk: int, metrics: list[dict[str, object]],
+                    step: int, head: list[record_pb2.Record]) -> None:
+        """Feed a run ``head``, the metric definitions, the rows of ``source_pk`` up to
+        ``step`` (as committed history records) and a ResumeRecord continuing at step + 1."""
+        from trackd._shared.values import fill_map
+
+        records = list(head)
+        for d in metrics:
+            records.append(record_pb2.Record(metric=record_pb2.MetricRecord(
+                definition=metric_to_pb(d), overwrite=True)))
+        lo, runtime = None, 0.0
+        while True:
+            rows = await self._store.scan_history(source_pk, lo, step + 1, COPY_BATCH)
+            for row_step, row in rows:
+                rec = record_pb2.Record()
+                h = rec.history
+                h.data.SetInParent()
+                fill_map(h.data, {k: v for k, v in row.items() if k not in ("_step", "_runtime")})
+                h.step, h.commit = row_step, True
+                h.timestamp = _number(row.get("_timestamp"))
+                runtime = _number(row.get("_runtime"))
+                records.append(rec)
+            if len(rows) < COPY_BATCH:
+                break
+            lo = rows[-1][0] + 1
+        records.append(record_pb2.Record(resume=record_pb2.ResumeRecord(
+            start_time=time.time() - runtime, next_step=step + 1)))
+        await self._append(s, records)
 
     async def _recover(self, info: RunInfo) -> RunSession:
         """Rebuild a run from its log: state up to ``ingested_seq`` silently, the rest is sent
@@ -286,6 +362,8 @@ def _replay(h: RunHistory, records: list[Decoded]) -> None:
         elif isinstance(r, Exit):
             h.on_exit()
         elif isinstance(r, Resume):
-            h.start_time = r.start_time
+            h.on_resume(r.start_time, r.next_step)
+        elif isinstance(r, Rewind):
+            h.on_rewind()
     h.take_rows()
     h.summary_dirty = False

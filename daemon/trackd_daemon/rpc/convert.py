@@ -8,7 +8,7 @@ from trackd._shared.ids import id_problem
 from trackd._shared.values import fill_map, map_to_python
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
-from trackd_daemon.records import GOAL_VALUES
+from trackd_daemon.records import metric_to_pb
 from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, RUNNING, NewRun, RunInfo, RunKey
 
 STATE_TO_PB = {
@@ -62,10 +62,7 @@ def run_to_pb(info: RunInfo, acked_seq: int = 0) -> run_pb2.Run:
     fill_map(run.config, info.config)
     run.summary.SetInParent()
     fill_map(run.summary, info.summary)
-    for d in info.metrics:
-        run.metrics.add(
-            name=d["name"], step_metric=d.get("step_metric", ""), step_sync=d.get("step_sync", False),
-            hidden=d.get("hidden", False), summary=d.get("summary", []),
-            goal=GOAL_VALUES.get(d.get("goal", ""), 0),
-        )
+    run.metrics.extend([metric_to_pb(d) for d in info.metrics])
+    if info.fork_run_id:
+        run.forked_from.run_id, run.forked_from.step = info.fork_run_id, info.fork_step
     return run

@@ -37,11 +37,23 @@ class RunServicer:
         policy = RESUME_POLICIES.get(request.resume)
         if policy is None:
             raise InvalidArgumentError(f"unknown resume policy {request.resume}")
-        info, session, resumed = await self._registry.ask(lambda r: Create(new, policy, r))
+        fork = rewind = None
+        if request.HasField("fork_from"):
+            fork = (request.fork_from.run_id, request.fork_from.step)
+        if request.HasField("rewind_to"):
+            if request.rewind_to.run_id != new.key.run_id:
+                raise InvalidArgumentError("rewind_to must name the run being continued")
+            rewind, policy = request.rewind_to.step, "must"
+        if fork is not None and (rewind is not None or policy != "never"):
+            raise InvalidArgumentError("fork_from excludes resume and rewind_to")
+        if (fork and fork[1] < 0) or (rewind is not None and rewind < 0):
+            raise InvalidArgumentError("a fork or rewind step must be >= 0")
+        info, session, resumed, start = await self._registry.ask(
+            lambda r: Create(new, policy, r, fork_from=fork, rewind_to=rewind))
         if session is not None:
             info = session.info
         return pb.CreateRunResponse(run=run_to_pb(info, session.acked_seq if session else 0),
-                                    resumed=resumed)
+                                    resumed=resumed, starting_step=start)
 
     async def FinishRun(  # noqa: N802
         self, request: pb.FinishRunRequest, context: grpc.aio.ServicerContext

@@ -38,6 +38,8 @@ class NewRun:
     sweep_id: str = ""
     request_id: str = ""
     created_at: float = 0.0
+    fork_run_id: str = ""
+    fork_step: int = -1
 
 
 @dataclass
@@ -67,6 +69,8 @@ class RunInfo:
     sweep_id: str
     request_id: str
     ingested_seq: int
+    fork_run_id: str = ""  # a fork's source run ("" when not a fork)
+    fork_step: int = -1  # the source step it branched at
 
 
 @dataclass
@@ -92,3 +96,7 @@ class RunChanges:
     exit_code: int | None = None
     finished_at: float | None = None
     updated_at: float = 0.0
+    #: Rewind: set rows with a step above this aside before ``rows`` are written.
+    rewind_after: int | None = None
+    #: Delete the rows set aside by rewinds (the run finished).
+    purge_rewound: bool = False

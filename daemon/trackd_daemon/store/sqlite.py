@@ -67,6 +67,8 @@ SCHEMA = [
         sweep_id TEXT NOT NULL DEFAULT '',
         request_id TEXT NOT NULL DEFAULT '',
         ingested_seq INTEGER NOT NULL DEFAULT 0,
+        fork_run_id TEXT NOT NULL DEFAULT '',
+        fork_step INTEGER NOT NULL DEFAULT -1,
         UNIQUE (project_id, run_id)
     )
     """,
@@ -79,15 +81,30 @@ SCHEMA = [
         PRIMARY KEY (run, step)
     ) WITHOUT ROWID
     """,
+    """
+    CREATE TABLE IF NOT EXISTS rewound_history (
+        run INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        row BLOB NOT NULL,
+        PRIMARY KEY (run, step)
+    ) WITHOUT ROWID
+    """,
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 ]
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage).
+MIGRATIONS = {
+    2: [
+        "ALTER TABLE runs ADD COLUMN fork_run_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE runs ADD COLUMN fork_step INTEGER NOT NULL DEFAULT -1",
+    ],
+}
 
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
-    " r.ingested_seq"
+    " r.ingested_seq, r.fork_run_id, r.fork_step"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -118,6 +135,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         updated_at=r[12], finished_at=r[13], config=_loads(r[14]), summary=_loads(r[15]),
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
+        fork_run_id=r[25], fork_step=r[26],
     )
 
 
@@ -151,10 +169,17 @@ class SqliteStore:
             try:
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
+                    fresh = conn.execute(
+                        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0] == 0
                     for stmt in SCHEMA:
                         conn.execute(stmt)
-                    if conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 0:
-                        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+                    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+                    version = SCHEMA_VERSION if fresh or row[0] is None else row[0]
+                    for target in sorted(v for v in MIGRATIONS if v > version):
+                        for stmt in MIGRATIONS[target]:
+                            conn.execute(stmt)
+                    conn.execute("DELETE FROM schema_version")
+                    conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             finally:
                 conn.close()
             return cls(url, path)
@@ -214,12 +239,13 @@ class SqliteStore:
             cur = conn.execute(
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
-                " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " request_id, fork_run_id, fork_step)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project_id, key.run_id, new.name or generate_name(count), new.notes,
                     _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                     _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
-                    new.request_id,
+                    new.request_id, new.fork_run_id, new.fork_step,
                 ),
             )
             return int(cur.lastrowid or 0)
@@ -276,6 +302,17 @@ class SqliteStore:
         def apply(conn: sqlite3.Connection) -> None:
             for ch in changes:
                 inserted = 0
+                rewound = ch.rewind_after is not None
+                if rewound:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO rewound_history(run, step, row)"
+                        " SELECT run, step, row FROM history WHERE run = ? AND step > ?",
+                        (ch.pk, ch.rewind_after),
+                    )
+                    conn.execute("DELETE FROM history WHERE run = ? AND step > ?",
+                                 (ch.pk, ch.rewind_after))
+                if ch.purge_rewound:
+                    conn.execute("DELETE FROM rewound_history WHERE run = ?", (ch.pk,))
                 if ch.rows:
                     before = conn.total_changes
                     conn.executemany(
@@ -285,7 +322,12 @@ class SqliteStore:
                     inserted = conn.total_changes - before
                 sets = ["ingested_seq = MAX(ingested_seq, ?)", "updated_at = ?"]
                 args: list[Any] = [ch.ingested_seq, ch.updated_at or time.time()]
-                if ch.rows:
+                if rewound:
+                    sets.append("history_rows = (SELECT COUNT(*) FROM history WHERE run = ?)")
+                    sets.append("last_step = (SELECT COALESCE(MAX(step), -1) FROM history"
+                                " WHERE run = ?)")
+                    args += [ch.pk, ch.pk]
+                elif ch.rows:
                     sets.append("history_rows = history_rows + ?")
                     args.append(inserted)
                     sets.append("last_step = MAX(last_step, ?)")

@@ -120,6 +120,11 @@ class PublicRun:
             {"name": m.name, "step_metric": m.step_metric, "summary": list(m.summary)}
             for m in pb.metrics
         ]
+        #: For a fork: ``{"run_id": source, "step": N}``; None otherwise.
+        self.forked_from: dict[str, Any] | None = (
+            {"run_id": pb.forked_from.run_id, "step": pb.forked_from.step}
+            if pb.HasField("forked_from") else None
+        )
         self.created_at: str = _iso(pb.created_at)
         self.updated_at: str = _iso(pb.updated_at)
         self.finished_at: str | None = _iso(pb.finished_at) if pb.finished_at else None

@@ -65,7 +65,7 @@ class OnlineBackend:
     """Creates the run in the daemon and streams records to it."""
 
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
-                 resume: str | None = None) -> None:
+                 resume: str | None = None, moment: tuple[str, str, int] | None = None) -> None:
         from trackd._connection import get_connection
         from trackd._sender import Sender
         from trackd._setup import ensure_daemon, state
@@ -85,11 +85,20 @@ class OnlineBackend:
             request_id=f"{os.getpid()}-{id(self)}-{meta['start_time']}",
             resume=_policy(resume),
         )
+        if moment is not None:
+            kind, source, step = moment
+            target = req.fork_from if kind == "fork_from" else req.rewind_to
+            target.run_id, target.step = source, step
         req.config.SetInParent()
         fill_map(req.config, meta["config"])
         try:
             resp = conn.unary(conn.runs.CreateRun, req, timeout=float(settings.get("init_timeout")))
         except RunNotFoundError:
+            if moment is not None:
+                raise UsageError(
+                    f"{moment[0]}: run {moment[1]!r} does not exist in "
+                    f"{meta['entity']}/{meta['project']}"
+                ) from None
             raise UsageError(
                 f"resume='must' is not a valid option for run {meta['run_id']!r}: no run with that "
                 f"id exists in {meta['entity']}/{meta['project']}"
@@ -104,6 +113,9 @@ class OnlineBackend:
         self.name: str = resp.run.name
         #: The stored run when an existing run was continued (its config, tags, last step...).
         self.resumed_from: Any = resp.run if resp.resumed else None
+        #: The stored run when this is a fork (its config includes the source's).
+        self.forked: Any = resp.run if moment is not None and moment[0] == "fork_from" else None
+        self.starting_step: int = resp.starting_step
 
         async def reconnect() -> None:
             loop = asyncio.get_running_loop()
@@ -114,7 +126,7 @@ class OnlineBackend:
         self.sender: Sender = Sender(
             conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
             reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
-            go_offline=self._go_offline, start_seq=resp.run.acked_seq if resp.resumed else 0,
+            go_offline=self._go_offline, start_seq=resp.run.acked_seq,
         )
 
     def _go_offline(self) -> Path:

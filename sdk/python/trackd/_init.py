@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import secrets
 import string
 import sys
@@ -133,6 +134,23 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 RESUME = ("allow", "must", "never", "auto")
+_MOMENT = re.compile(r"^(?P<run>[^?]+)\?(?P<metric>[^=]+)=(?P<value>.+)$")
+
+
+def parse_moment(kind: str, text: str) -> tuple[str, int]:
+    """Parse ``"{run_id}?_step={N}"``. :raises UsageError: another form or metric."""
+    m = _MOMENT.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise UsageError(f"{kind} must look like '{{run_id}}?_step={{N}}', got {text!r}")
+    if m["metric"] != "_step":
+        raise UsageError(f"{kind}: only the metric _step is supported, got {m['metric']!r}")
+    try:
+        value = float(m["value"])
+    except ValueError:
+        raise UsageError(f"{kind}: the step must be a number, got {m['value']!r}") from None
+    if value < 0 or value != int(value):
+        raise UsageError(f"{kind}: the step must be a whole number >= 0, got {m['value']!r}")
+    return validate_id(m["run"]), int(value)
 
 
 def _normalize_resume(value: Any) -> str | None:
@@ -172,6 +190,8 @@ def init(
     mode: str | None = None,
     reinit: bool | str | None = None,
     resume: bool | str | None = None,
+    resume_from: str | None = None,
+    fork_from: str | None = None,
     settings: Settings | dict[str, Any] | None = None,
     **legacy: Any,
 ) -> Run:
@@ -209,6 +229,19 @@ def init(
         for r in reversed(active):
             r.finish()
 
+    if sum(x is not None and x is not False for x in (s.resume, resume_from, fork_from)) > 1:
+        raise UsageError("resume, resume_from and fork_from cannot be used together")
+    moment: tuple[str, str, int] | None = None
+    if resume_from is not None or fork_from is not None:
+        kind = "resume_from" if resume_from is not None else "fork_from"
+        source, step = parse_moment(kind, resume_from if resume_from is not None else fork_from)
+        if kind == "resume_from":
+            if s.run_id is not None and s.run_id != source:
+                raise UsageError(f"resume_from names run {source!r} but id={s.run_id!r} was given")
+            s = s.merged({"run_id": source})
+        elif s.run_id == source:
+            raise UsageError("fork_from needs a new run id: id is the same as the source run's")
+        moment = (kind, source, step)
     policy_name, resume_file = _resume_policy(s)
     if policy_name == "auto":
         if s.run_id is None and resume_file.is_file():
@@ -217,8 +250,9 @@ def init(
             except (ValueError, KeyError, TypeError):
                 pass  # an unreadable resume file: start a new run
         policy_name = "allow"
-    if policy_name is not None and s.get("mode") == "offline":
-        raise UsageError("resume needs the daemon to look the run up; it cannot be used offline")
+    if (policy_name is not None or moment is not None) and s.get("mode") == "offline":
+        raise UsageError("resume, resume_from and fork_from need the daemon to look the run up; "
+                         "they cannot be used offline")
     run_id = validate_id(s.run_id) if s.run_id is not None else generate_id()
     program = sys.modules["__main__"].__dict__.get("__file__") if "__main__" in sys.modules else None
     resolved = s.merged({
@@ -229,6 +263,7 @@ def init(
     cfg = load_config(config, config_include_keys, config_exclude_keys, s.config_paths)
     run = Run(resolved, config=cfg)
     run._resume_policy = policy_name
+    run._moment = moment
     if resolved.resume is not None and _normalize_resume(resolved.resume) == "auto":
         run._resume_file = resume_file
     run._start()

@@ -61,6 +61,7 @@ class Run:
         self._resumed = False
         self._resume_policy: str | None = None  # "never", "allow", "must" (set by init)
         self._resume_file: Path | None = None  # resume="auto": deleted when finished cleanly
+        self._moment: tuple[str, str, int] | None = None  # ("fork_from"|"resume_from", id, step)
         self._sender: Any = None
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
@@ -240,11 +241,17 @@ class Run:
             self._backend = OfflineBackend(meta, self._settings, self._sync_dir, sync_at_finish=True)
         else:
             self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
-                                          resume=self._resume_policy)
+                                          resume=self._resume_policy, moment=self._moment)
         self._name = self._backend.name
         self._sender = self._backend.sender
         if getattr(self._backend, "resumed_from", None) is not None:
             self._continue(self._backend.resumed_from)
+        elif getattr(self._backend, "forked", None) is not None:
+            from trackd._shared.values import map_to_python
+
+            self._config._items.clear()
+            self._config._load(map_to_python(self._backend.forked.config))
+        self._starting_step = self._step = getattr(self._backend, "starting_step", 0)
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
@@ -255,7 +262,6 @@ class Run:
         from trackd._shared.values import map_to_python
 
         self._resumed = True
-        self._starting_step = self._step = stored.last_step + 1 if stored.history_rows else 0
         given = self._config.as_dict()
         self._config._items.clear()
         self._config._load({**map_to_python(stored.config), **given})

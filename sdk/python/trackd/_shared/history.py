@@ -164,6 +164,21 @@ class RunHistory:
         """Write the pending row, if any."""
         self._flush()
 
+    def on_resume(self, start_time: float, next_step: int | None = None) -> None:
+        """The run continues: ``_runtime`` counts from ``start_time``; with ``next_step`` the
+        next row gets that step (a fork or rewind goes on after its branch step)."""
+        self.start_time = start_time
+        if next_step is not None:
+            self._flush()
+            self.current_step = max(self.current_step, next_step)
+
+    def on_rewind(self) -> None:
+        """Forget all history state (summary, aggregations, definitions, steps); the rows that
+        are kept are fed again afterwards and rebuild it."""
+        start = self.start_time
+        self.__init__(start_time=start)  # type: ignore[misc]
+        self.summary_dirty = True
+
     def take_rows(self) -> list[tuple[int, dict[str, Any]]]:
         """Rows written since the last call, as ``(step, row)``."""
         rows, self._rows = self._rows, []

@@ -41,7 +41,7 @@ class RunRef(_message.Message):
     def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "state", "exit_code", "created_at", "updated_at", "finished_at", "config", "summary", "history_rows", "last_step", "host", "program", "start_time", "acked_seq", "metrics", "sweep_id")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "state", "exit_code", "created_at", "updated_at", "finished_at", "config", "summary", "history_rows", "last_step", "host", "program", "start_time", "acked_seq", "metrics", "sweep_id", "forked_from")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,7 @@ class Run(_message.Message):
     ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    FORKED_FROM_FIELD_NUMBER: _ClassVar[int]
     ref: RunRef
     name: str
     notes: str
@@ -84,7 +85,16 @@ class Run(_message.Message):
     acked_seq: int
     metrics: _containers.RepeatedCompositeFieldContainer[MetricDefinition]
     sweep_id: str
-    def __init__(self, ref: _Optional[_Union[RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., exit_code: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., summary: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., history_rows: _Optional[int] = ..., last_step: _Optional[int] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., start_time: _Optional[float] = ..., acked_seq: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDefinition, _Mapping]]] = ..., sweep_id: _Optional[str] = ...) -> None: ...
+    forked_from: RunMoment
+    def __init__(self, ref: _Optional[_Union[RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., exit_code: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., summary: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., history_rows: _Optional[int] = ..., last_step: _Optional[int] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., start_time: _Optional[float] = ..., acked_seq: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDefinition, _Mapping]]] = ..., sweep_id: _Optional[str] = ..., forked_from: _Optional[_Union[RunMoment, _Mapping]] = ...) -> None: ...
+
+class RunMoment(_message.Message):
+    __slots__ = ("run_id", "step")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    step: int
+    def __init__(self, run_id: _Optional[str] = ..., step: _Optional[int] = ...) -> None: ...
 
 class MetricDefinition(_message.Message):
     __slots__ = ("name", "step_metric", "step_sync", "hidden", "summary", "goal")

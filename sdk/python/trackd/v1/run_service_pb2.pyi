@@ -21,7 +21,7 @@ RESUME_POLICY_ALLOW: ResumePolicy
 RESUME_POLICY_MUST: ResumePolicy
 
 class CreateRunRequest(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume", "fork_from", "rewind_to")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,8 @@ class CreateRunRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
+    FORK_FROM_FIELD_NUMBER: _ClassVar[int]
+    REWIND_TO_FIELD_NUMBER: _ClassVar[int]
     ref: _run_pb2.RunRef
     name: str
     notes: str
@@ -48,15 +50,19 @@ class CreateRunRequest(_message.Message):
     request_id: str
     sweep_id: str
     resume: ResumePolicy
-    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ...) -> None: ...
+    fork_from: _run_pb2.RunMoment
+    rewind_to: _run_pb2.RunMoment
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ..., fork_from: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., rewind_to: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ...) -> None: ...
 
 class CreateRunResponse(_message.Message):
-    __slots__ = ("run", "resumed")
+    __slots__ = ("run", "resumed", "starting_step")
     RUN_FIELD_NUMBER: _ClassVar[int]
     RESUMED_FIELD_NUMBER: _ClassVar[int]
+    STARTING_STEP_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.Run
     resumed: bool
-    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., resumed: _Optional[bool] = ...) -> None: ...
+    starting_step: int
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., resumed: _Optional[bool] = ..., starting_step: _Optional[int] = ...) -> None: ...
 
 class FinishRunRequest(_message.Message):
     __slots__ = ("ref", "exit_code", "last_seq", "timeout_seconds")
