@@ -314,6 +314,29 @@ class MetadataStoreContract:
         assert await store.scan_history(info.pk, None, None, 100) == [
             (0, {"v": "first"}), (1, {"v": 1}), (2, {"v": "new"}), (3, {"v": "a"})]
 
+    async def test_fork_lineage_round_trips(self, store: MetadataStore) -> None:
+        plain = await store.create_run(new_run("src"))
+        assert (plain.fork_run_id, plain.fork_step) == ("", -1)
+        fork = await store.create_run(new_run("fork", fork_run_id="src", fork_step=7))
+        got = await store.get_run(fork.key)
+        assert (got.fork_run_id, got.fork_step) == ("src", 7)
+
+    async def test_rewind_sets_rows_aside_then_writes_new_ones(self, store: MetadataStore) -> None:
+        info = await store.create_run(new_run("r1"))
+        await store.apply([RunChanges(info.pk, 1, rows=[(s, {"v": s}) for s in range(6)])])
+        # Rewind to step 2 and, in the same change, write a new step 3 (after the rewind).
+        await store.apply([RunChanges(info.pk, 2, rows=[(2, {"v": "replayed"}), (3, {"v": "new"})],
+                                      rewind_after=2)])
+        got = await store.get_run(info.key)
+        assert (got.history_rows, got.last_step) == (4, 3)
+        assert await store.scan_history(info.pk, None, None, 100) == [
+            (0, {"v": 0}), (1, {"v": 1}), (2, {"v": 2}), (3, {"v": "new"})]
+        # Rewinding to before every row leaves none; purging drops what was set aside.
+        await store.apply([RunChanges(info.pk, 3, rewind_after=-1, purge_rewound=True)])
+        got = await store.get_run(info.key)
+        assert (got.history_rows, got.last_step) == (0, -1)
+        assert await store.scan_history(info.pk, None, None, 100) == []
+
     async def test_several_runs_in_one_apply(self, store: MetadataStore) -> None:
         a = await store.create_run(new_run("a"))
         b = await store.create_run(new_run("b", project="other"))
