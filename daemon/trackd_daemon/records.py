@@ -79,7 +79,12 @@ class Rewind:
     step: int
 
 
-Decoded = History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind
+@dataclass(frozen=True)
+class Preempting:
+    seq: int
+
+
+Decoded = History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting
 
 
 def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
@@ -148,6 +153,8 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
             return Resume(seq, r.start_time, r.next_step if r.HasField("next_step") else None)
         if kind == "rewind":
             return Rewind(seq, rec.rewind.step)
+        if kind == "preempting":
+            return Preempting(seq)
     except MalformedValueError as exc:
         raise InvalidRecordError(f"record {seq}: {exc}", seq=str(seq)) from None
     if kind is None:

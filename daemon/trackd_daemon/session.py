@@ -38,6 +38,8 @@ class RunSession:
     tokens: set[object] = field(default_factory=set)
     stream_token: object | None = None
     retired: bool = False
+    preempting: bool = False  # if the client vanishes now, the run ends preempted
+    stop_requested: bool = False  # StopRun was called: the run ends killed
     _progress: anyio.Event = field(default_factory=anyio.Event)
     _acked: anyio.Event = field(default_factory=anyio.Event)
 

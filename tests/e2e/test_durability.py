@@ -138,3 +138,62 @@ def test_sigterm_drains_into_the_store_and_the_run_continues(own_daemon, tmp_pat
     run.finish()
     stored = Api().run(run.path)
     assert stored.state == "finished" and stored.history_rows == 20001
+
+
+LOOP = textwrap.dedent(
+    """
+    import sys, time, trackd
+    run = trackd.init(project="states", id=sys.argv[1])
+    print("STARTED", flush=True)
+    i = 0
+    try:
+        while True:          # a training loop that never ends by itself
+            run.log({"i": i})
+            i += 1
+            time.sleep(0.01)
+    except KeyboardInterrupt:
+        print("INTERRUPTED", i, flush=True)
+        raise
+    """
+)
+
+
+def test_runs_stop_interrupts_the_training_and_the_run_ends_killed(clean_sdk, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", LOOP, "stopme1"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ.copy())
+    assert proc.stdout.readline().strip() == "STARTED"
+    api = Api()
+    path = f"{api.default_entity}/states/stopme1"
+    wait_for(lambda: api.run(path).history_rows > 10)
+    cli = subprocess.run([sys.executable, "-m", "trackd._cli.main", "runs", "stop", path],
+                         capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert cli.returncode == 0 and "asked" in cli.stdout, cli.stderr
+    out, err = proc.communicate(timeout=60)
+    assert "INTERRUPTED" in out and "KeyboardInterrupt" in err
+    stored = api.run(path)
+    assert stored.state == "killed" and stored.history_rows > 10
+    again = subprocess.run([sys.executable, "-m", "trackd._cli.main", "runs", "stop", path],
+                           capture_output=True, text=True, timeout=60, env=os.environ.copy())
+    assert again.returncode == 1 and "killed" in again.stderr
+
+
+PREEMPT = textwrap.dedent(
+    """
+    import os, signal, trackd
+    run = trackd.init(project="states", id="preempt1")
+    for i in range(20):
+        run.log({"i": i})
+    run.mark_preempting()   # the scheduler said we are next
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def test_a_preempting_run_that_vanishes_ends_preempted(clean_sdk, tmp_path):
+    proc = subprocess.run([sys.executable, "-c", PREEMPT], cwd=tmp_path, timeout=60,
+                          env=os.environ.copy())
+    assert proc.returncode == -9
+    path = f"{Api().default_entity}/states/preempt1"
+    stored = wait_for(lambda: (r := Api().run(path)).state == "preempted" and r, timeout=30)
+    assert stored.history_rows == 20 and stored.preempting is False

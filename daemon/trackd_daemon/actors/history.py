@@ -17,12 +17,13 @@ import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
-from trackd_daemon.records import Config, Decoded, Exit, History, Metric, Resume, Rewind
-from trackd_daemon.records import RunUpdate, Summary
+from trackd_daemon.records import Config, Decoded, Exit, History, Metric, Preempting, Resume
+from trackd_daemon.records import Rewind, RunUpdate, Summary
 from trackd_daemon.records import metric_to_dict
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, RUNNING, RunChanges
+from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, KILLED, PREEMPTED, RUNNING
+from trackd_daemon.store.models import RunChanges
 
 log = logging.getLogger("trackd.daemon.history")
 
@@ -87,8 +88,9 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
             ch = by_run[s.pk] = RunChanges(pk=s.pk, ingested_seq=s.ingested_seq, updated_at=now)
         if isinstance(msg, Crash):
             s.history.on_exit()
-            ch.state, ch.finished_at = CRASHED, now
-            s.info.state = CRASHED
+            state = PREEMPTED if s.preempting else KILLED if s.stop_requested else CRASHED
+            ch.state, ch.finished_at = state, now
+            s.info.state = state
         else:
             for rec in msg.records:
                 _apply_record(s, rec, ch, now)
@@ -124,7 +126,7 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> No
             setattr(s.info, name, value)
     elif isinstance(rec, Exit):
         h.on_exit()
-        state = FINISHED if rec.exit_code == 0 else FAILED
+        state = KILLED if s.stop_requested else FINISHED if rec.exit_code == 0 else FAILED
         ch.state, ch.exit_code, ch.finished_at = state, rec.exit_code, now
         s.info.state, s.info.exit_code, s.info.finished_at = state, rec.exit_code, now
         ch.purge_rewound = True
@@ -134,7 +136,10 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> No
         ch.rows = [(step, row) for step, row in ch.rows if step <= rec.step]
         ch.rewind_after = rec.step
         h.on_rewind()
+    elif isinstance(rec, Preempting):
+        s.preempting = True
     elif isinstance(rec, Resume):
+        s.preempting = s.stop_requested = False
         h.on_resume(rec.start_time, rec.next_step)
         ch.state, ch.exit_code, ch.finished_at = RUNNING, 0, 0.0
         s.info.state, s.info.exit_code, s.info.finished_at = RUNNING, 0, 0.0

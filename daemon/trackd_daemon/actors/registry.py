@@ -25,7 +25,8 @@ from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
 from trackd_daemon.errors import InvalidArgumentError, RunFinishedError, RunNotFoundError
-from trackd_daemon.records import Decoded, Exit, History, Metric, Resume, Rewind, Summary
+from trackd_daemon.records import Decoded, Exit, History, Metric, Preempting, Resume, Rewind
+from trackd_daemon.records import Summary
 from trackd_daemon.records import metric_to_pb
 from trackd_daemon.records import parse_batch
 from trackd_daemon.session import RunSession
@@ -327,6 +328,9 @@ class RunRegistry(Actor[RegistryMsg]):
                 s.exit_seq, s.exit_code = r.seq, r.exit_code
             elif isinstance(r, Resume):
                 s.exit_seq = 0
+                s.preempting = False
+            elif isinstance(r, Preempting):
+                s.preempting = True
         if rest:
             log.info("run %s: recovering %d records from its log", info.key, len(rest))
             await self._history.tell(Ingest(s, rest))

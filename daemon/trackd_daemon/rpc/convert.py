@@ -9,13 +9,16 @@ from trackd._shared.values import fill_map, map_to_python
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import metric_to_pb
-from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, RUNNING, NewRun, RunInfo, RunKey
+from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, KILLED, PREEMPTED, RUNNING
+from trackd_daemon.store.models import NewRun, RunInfo, RunKey
 
 STATE_TO_PB = {
     RUNNING: run_pb2.RUN_STATE_RUNNING,
     FINISHED: run_pb2.RUN_STATE_FINISHED,
     FAILED: run_pb2.RUN_STATE_FAILED,
     CRASHED: run_pb2.RUN_STATE_CRASHED,
+    KILLED: run_pb2.RUN_STATE_KILLED,
+    PREEMPTED: run_pb2.RUN_STATE_PREEMPTED,
 }
 
 
@@ -49,7 +52,8 @@ def new_run_from_pb(req: Any) -> NewRun:
     )
 
 
-def run_to_pb(info: RunInfo, acked_seq: int = 0) -> run_pb2.Run:
+def run_to_pb(info: RunInfo, acked_seq: int = 0, session: Any = None) -> run_pb2.Run:
+    """A stored run as a message; ``session`` (the live RunSession, if any) adds live flags."""
     run = run_pb2.Run(
         ref=key_to_pb(info.key), name=info.name, notes=info.notes, tags=info.tags,
         group=info.group, job_type=info.job_type, state=STATE_TO_PB[info.state],
@@ -57,6 +61,8 @@ def run_to_pb(info: RunInfo, acked_seq: int = 0) -> run_pb2.Run:
         finished_at=info.finished_at, history_rows=info.history_rows, last_step=info.last_step,
         host=info.host, program=info.program, start_time=info.start_time,
         acked_seq=max(acked_seq, info.ingested_seq), sweep_id=info.sweep_id,
+        preempting=bool(session and session.preempting),
+        stop_requested=bool(session and session.stop_requested),
     )
     run.config.SetInParent()
     fill_map(run.config, info.config)

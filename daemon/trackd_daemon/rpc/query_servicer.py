@@ -40,7 +40,7 @@ class QueryServicer:
             with anyio.move_on_after(READ_WAIT_SECONDS):
                 await session.wait_ingested(min(request.min_ingested_seq, session.acked_seq))
         info = await self._store.get_run(key)
-        return pb.GetRunResponse(run=run_to_pb(info, session.acked_seq if session else 0))
+        return pb.GetRunResponse(run=run_to_pb(info, session.acked_seq if session else 0, session))
 
     async def ScanHistory(  # noqa: N802
         self, request: pb.ScanHistoryRequest, context: grpc.aio.ServicerContext

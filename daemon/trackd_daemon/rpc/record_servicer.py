@@ -21,7 +21,8 @@ from trackd_daemon.session import RunSession
 
 class RecordServicer:
     """Each request is parsed and validated in a worker thread, appended to the run's log,
-    acknowledged, and handed to the history actor (whose bounded mailbox is the backpressure:
+    acknowledged (every request is answered, the first one — the handshake — and keepalives
+    without records too), and handed to the history actor (whose bounded mailbox is the backpressure:
     while it is full this stream stops reading, and the client's buffer fills)."""
 
     #: Requests arrive as raw bytes: the same bytes are the log entry.
@@ -45,7 +46,6 @@ class RecordServicer:
                         raise InvalidArgumentError("the first request of a stream must name the run")
                     key = key_from_pb(ref)
                     session = await self._registry.ask(lambda r: Attach(key, token, r))
-                    yield pb.StreamRecordsResponse(acked_seq=session.acked_seq)
                 if session.stream_token is not token:
                     raise FailedPreconditionError(
                         f"run {session.key} is now written by a newer stream"
@@ -55,8 +55,8 @@ class RecordServicer:
                     await session.wal.ask(lambda r: Append(raw, r))
                     session.mark_acked(fresh[-1].seq)
                     await self._history.tell(Ingest(session, fresh))
-                if records:
-                    yield pb.StreamRecordsResponse(acked_seq=session.acked_seq)
+                yield pb.StreamRecordsResponse(acked_seq=session.acked_seq,
+                                               stop_requested=session.stop_requested)
         finally:
             if key is not None:
                 # No await here: grpc cancels this task when the client vanishes, and a

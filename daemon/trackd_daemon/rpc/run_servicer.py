@@ -91,6 +91,17 @@ class RunServicer:
         info = await self._store.get_run(key)
         return pb.FinishRunResponse(run=run_to_pb(info, session.acked_seq))
 
+    async def StopRun(  # noqa: N802
+        self, request: pb.StopRunRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StopRunResponse:
+        key = key_from_pb(request.ref)
+        session = await self._registry.ask(lambda r: Lookup(key, r))
+        if session is None or session.exit_seq:
+            info = await self._store.get_run(key)
+            raise FailedPreconditionError(f"run {key} is {info.state}; only a running run can be stopped")
+        session.stop_requested = True
+        return pb.StopRunResponse(streams=session.streams)
+
     async def GetRunStatus(  # noqa: N802
         self, request: pb.GetRunStatusRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetRunStatusResponse:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
-TERMINAL_STATES = frozenset((FINISHED, FAILED, CRASHED))
+KILLED, PREEMPTED = "killed", "preempted"
+TERMINAL_STATES = frozenset((FINISHED, FAILED, CRASHED, KILLED, PREEMPTED))
 
 
 @dataclass(frozen=True)

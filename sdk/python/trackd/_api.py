@@ -10,7 +10,8 @@ from typing import Any
 
 from trackd.errors import UsageError
 
-STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed"}
+STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed",
+               6: "preempted"}
 
 
 def _connection() -> Any:
@@ -108,6 +109,10 @@ class PublicRun:
         self.group: str = pb.group
         self.job_type: str = pb.job_type
         self.state: str = STATE_NAMES.get(pb.state, "unknown")
+        #: The run said it is about to be preempted.
+        self.preempting: bool = pb.preempting
+        #: A stop was requested and the run has not ended yet.
+        self.stop_requested: bool = pb.stop_requested
         self.exit_code: int = pb.exit_code
         self.config: dict[str, Any] = map_to_python(pb.config)
         self.summary: dict[str, Any] = map_to_python(pb.summary)
@@ -151,6 +156,19 @@ class PublicRun:
             "config": self.config, "summary_metrics": self.summary, "id": self.id,
             "notes": self.notes,
         }
+
+    def stop(self) -> int:
+        """Ask this running run to stop: its training process is interrupted (as by Ctrl-C)
+        and the run ends ``killed``. Returns how many client streams were told.
+
+        :raises trackd.errors.FailedPreconditionError: the run is not running.
+        """
+        from trackd.v1 import run_service_pb2
+
+        conn = _connection()
+        resp = conn.unary(conn.runs.StopRun, run_service_pb2.StopRunRequest(ref=self._pb.ref),
+                          timeout=self._timeout)
+        return int(resp.streams)
 
     def scan_history(self, keys: Sequence[str] | None = None, page_size: int = 1000,
                      min_step: int | None = None, max_step: int | None = None) -> Iterator[dict[str, Any]]:

@@ -126,8 +126,16 @@ class OnlineBackend:
         self.sender: Sender = Sender(
             conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
             reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
-            go_offline=self._go_offline, start_seq=resp.run.acked_seq,
+            go_offline=self._go_offline, start_seq=resp.run.acked_seq, on_stop=self._stopped,
         )
+
+    def _stopped(self) -> None:
+        """The daemon says the run was asked to stop: interrupt the training (as W&B does)."""
+        import _thread
+
+        print(f"trackd: run {self._meta['run_id']} was asked to stop (trackd runs stop); "
+              "interrupting the training", file=sys.stderr)
+        _thread.interrupt_main()
 
     def _go_offline(self) -> Path:
         """The daemon stayed unreachable: continue in an offline log (the sender's fallback)."""

@@ -378,6 +378,14 @@ class Run:
             self._sender.put(("m", metric._to_record(), bool(overwrite)))
         return metric
 
+    def mark_preempting(self) -> None:
+        """Tell the daemon the run is about to be preempted (sent at once): if the process
+        then disappears, the run ends ``preempted`` rather than ``crashed``."""
+        self._check_open("mark_preempting")
+        if self._sender is not None:
+            self._sender.put(("p",))
+            self._sender.flush(SUMMARY_READ_TIMEOUT)
+
     def _check_open(self, what: str) -> None:
         if self._finished:
             raise UsageError(f"run {self._id} is finished; {what}() cannot be called after finish()")

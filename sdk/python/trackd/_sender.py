@@ -17,6 +17,10 @@ A record is a tuple whose first element is its kind:
 * ``("m", seq, definition_dict, overwrite)``     define_metric
 * ``("u", seq, fields)``                         run update
 * ``("x", seq, exit_code)``                      exit
+* ``("p", seq)``                                 the run is about to be preempted
+
+While idle, the online sender sends an empty request every ``KEEPALIVE_SECONDS``: the daemon
+answers each request, and an answer may carry a stop request for the run.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ MAX_BATCH_RECORDS = 1000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: Sent-but-unacknowledged requests allowed in flight before the sender waits for acks.
 MAX_INFLIGHT = 8
+#: How often an idle stream asks the daemon for news (a stop request reaches the run this fast).
+KEEPALIVE_SECONDS = 2.0
+_KEEPALIVE = b""  # an empty StreamRecordsRequest
 
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED,
@@ -98,6 +105,8 @@ def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
                 setattr(u, name, value)
     elif kind == "x":
         rec.exit.exit_code = item[2]
+    elif kind == "p":
+        rec.preempting.SetInParent()
     else:
         raise ValueError(f"unknown record kind {kind!r}")
 
@@ -123,6 +132,7 @@ class Sender:
         go_offline: Any = None,
         observer: Any = None,
         start_seq: int = 0,
+        on_stop: Any = None,
     ) -> None:
         self._loop = loop
         self._ref = ref
@@ -133,6 +143,8 @@ class Sender:
         self._reconnect = reconnect
         self._go_offline = go_offline
         self._observer = observer
+        self._on_stop = on_stop
+        self.stop_requested = False
         self._buf: collections.deque[tuple[Any, ...]] = collections.deque()
         self._room = threading.Condition()
         self._put_lock = threading.Lock()
@@ -300,8 +312,9 @@ class Sender:
             log.error("trackd: sending records failed: %s", exc)
             self._fail(exc if isinstance(exc, CommError) else CommError(str(exc), exc))
 
-    async def _next_batch(self, reader: Any = None) -> tuple[bytes, int] | None:
-        """Wait for records; None once closed and drained.
+    async def _next_batch(self, reader: Any = None, keepalive: float | None = None) -> Any:
+        """Wait for records; None once closed and drained; ``_KEEPALIVE`` after ``keepalive``
+        idle seconds.
 
         :raises CommError: ``reader`` (the ack reader of the stream) ended meanwhile.
         """
@@ -319,7 +332,11 @@ class Sender:
                 self._idle = False
                 continue
             self._wake.clear()
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), keepalive)
+            except TimeoutError:
+                self._idle = False
+                return _KEEPALIVE
             self._idle = False
 
     # offline ----------------------------------------------------------------------------------
@@ -366,11 +383,14 @@ class Sender:
                     if reader.done():
                         reader.result()
                         raise CommError("the record stream ended")
-                    batch = await self._next_batch(reader)
+                    batch = await self._next_batch(reader, KEEPALIVE_SECONDS)
                     if batch is None:
                         await call.done_writing()
                         await reader
                         return
+                    if batch is _KEEPALIVE:
+                        await call.write(_KEEPALIVE)
+                        continue
                     data, last = batch
                     self._unacked.append((last, data))
                     await call.write(data)
@@ -439,6 +459,10 @@ class Sender:
                 if resp is grpc.aio.EOF:
                     return
                 self._set_acked(resp.acked_seq)
+                if resp.stop_requested and not self.stop_requested:
+                    self.stop_requested = True
+                    if self._on_stop is not None:
+                        self._on_stop()
         finally:
             self._set_acked(self._acked_seq)  # wake the writer so it sees the reader ended
             self._wake_up()

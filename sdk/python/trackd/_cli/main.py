@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Show one run: its metadata, config, summary and metrics.")
     p.add_argument("path", metavar="[[ENTITY/]PROJECT/]RUN_ID")
     p.set_defaults(func=runs.show)
+    p = actions.add_parser("stop", help="ask a running run to stop (it ends killed)",
+                           description="Ask a running run to stop: its training process is "
+                           "interrupted as by Ctrl-C, and the run ends killed.")
+    p.add_argument("path", metavar="[[ENTITY/]PROJECT/]RUN_ID")
+    p.set_defaults(func=runs.stop)
     p = actions.add_parser("history", help="print a run's history rows",
                            description="Print a run's history rows in step order.")
     p.add_argument("path", metavar="[[ENTITY/]PROJECT/]RUN_ID")

@@ -45,6 +45,19 @@ def ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def stop(args: argparse.Namespace) -> int:
+    with _api() as api:
+        run = _find_run(api, args.path)
+        told = run.stop()
+        path = "/".join(run.path)
+        if told:
+            print(f"asked {path} to stop; its training process is being interrupted")
+        else:
+            print(f"asked {path} to stop; no client is connected now: the run ends killed when "
+                  "its client reconnects, or after the crash grace period")
+    return 0
+
+
 def show(args: argparse.Namespace) -> int:
     with _api() as api:
         run = _find_run(api, args.path)

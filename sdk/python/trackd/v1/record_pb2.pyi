@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Record(_message.Message):
-    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind")
+    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class Record(_message.Message):
     EXIT_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
     REWIND_FIELD_NUMBER: _ClassVar[int]
+    PREEMPTING_FIELD_NUMBER: _ClassVar[int]
     seq: int
     history: HistoryRecord
     summary: SummaryRecord
@@ -28,7 +29,8 @@ class Record(_message.Message):
     exit: ExitRecord
     resume: ResumeRecord
     rewind: RewindRecord
-    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ...) -> None: ...
+    preempting: PreemptingRecord
+    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
     __slots__ = ("data", "step", "commit", "timestamp")
@@ -119,6 +121,10 @@ class RewindRecord(_message.Message):
     STEP_FIELD_NUMBER: _ClassVar[int]
     step: int
     def __init__(self, step: _Optional[int] = ...) -> None: ...
+
+class PreemptingRecord(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class WalEntry(_message.Message):
     __slots__ = ("run", "records")

@@ -17,7 +17,9 @@ class StreamRecordsRequest(_message.Message):
     def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ...) -> None: ...
 
 class StreamRecordsResponse(_message.Message):
-    __slots__ = ("acked_seq",)
+    __slots__ = ("acked_seq", "stop_requested")
     ACKED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    STOP_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     acked_seq: int
-    def __init__(self, acked_seq: _Optional[int] = ...) -> None: ...
+    stop_requested: bool
+    def __init__(self, acked_seq: _Optional[int] = ..., stop_requested: _Optional[bool] = ...) -> None: ...

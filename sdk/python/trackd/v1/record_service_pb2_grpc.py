@@ -50,7 +50,8 @@ class RecordServiceServicer:
         """The client sends batches; the daemon answers each with the highest seq now in the run's
         write-ahead log. The first request must name the run; the first response arrives at once
         and tells a reconnecting client where to resume. Records at or below the acknowledged seq
-        are dropped as duplicates; a gap fails the stream with ABORTED.
+        are dropped as duplicates; a gap fails the stream with ABORTED. Every request is answered,
+        one without records too: clients send such keepalives to learn of stop requests.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -15,6 +15,8 @@ class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_STATE_FINISHED: _ClassVar[RunState]
     RUN_STATE_FAILED: _ClassVar[RunState]
     RUN_STATE_CRASHED: _ClassVar[RunState]
+    RUN_STATE_KILLED: _ClassVar[RunState]
+    RUN_STATE_PREEMPTED: _ClassVar[RunState]
 
 class MetricGoal(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -26,6 +28,8 @@ RUN_STATE_RUNNING: RunState
 RUN_STATE_FINISHED: RunState
 RUN_STATE_FAILED: RunState
 RUN_STATE_CRASHED: RunState
+RUN_STATE_KILLED: RunState
+RUN_STATE_PREEMPTED: RunState
 METRIC_GOAL_UNSPECIFIED: MetricGoal
 METRIC_GOAL_MINIMIZE: MetricGoal
 METRIC_GOAL_MAXIMIZE: MetricGoal
@@ -41,7 +45,7 @@ class RunRef(_message.Message):
     def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "state", "exit_code", "created_at", "updated_at", "finished_at", "config", "summary", "history_rows", "last_step", "host", "program", "start_time", "acked_seq", "metrics", "sweep_id", "forked_from")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "state", "exit_code", "created_at", "updated_at", "finished_at", "config", "summary", "history_rows", "last_step", "host", "program", "start_time", "acked_seq", "metrics", "sweep_id", "forked_from", "preempting", "stop_requested")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +68,8 @@ class Run(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
     FORKED_FROM_FIELD_NUMBER: _ClassVar[int]
+    PREEMPTING_FIELD_NUMBER: _ClassVar[int]
+    STOP_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     ref: RunRef
     name: str
     notes: str
@@ -86,7 +92,9 @@ class Run(_message.Message):
     metrics: _containers.RepeatedCompositeFieldContainer[MetricDefinition]
     sweep_id: str
     forked_from: RunMoment
-    def __init__(self, ref: _Optional[_Union[RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., exit_code: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., summary: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., history_rows: _Optional[int] = ..., last_step: _Optional[int] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., start_time: _Optional[float] = ..., acked_seq: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDefinition, _Mapping]]] = ..., sweep_id: _Optional[str] = ..., forked_from: _Optional[_Union[RunMoment, _Mapping]] = ...) -> None: ...
+    preempting: bool
+    stop_requested: bool
+    def __init__(self, ref: _Optional[_Union[RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., exit_code: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., summary: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., history_rows: _Optional[int] = ..., last_step: _Optional[int] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., start_time: _Optional[float] = ..., acked_seq: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDefinition, _Mapping]]] = ..., sweep_id: _Optional[str] = ..., forked_from: _Optional[_Union[RunMoment, _Mapping]] = ..., preempting: _Optional[bool] = ..., stop_requested: _Optional[bool] = ...) -> None: ...
 
 class RunMoment(_message.Message):
     __slots__ = ("run_id", "step")

@@ -20,6 +20,18 @@ RESUME_POLICY_NEVER: ResumePolicy
 RESUME_POLICY_ALLOW: ResumePolicy
 RESUME_POLICY_MUST: ResumePolicy
 
+class StopRunRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ...) -> None: ...
+
+class StopRunResponse(_message.Message):
+    __slots__ = ("streams",)
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    streams: int
+    def __init__(self, streams: _Optional[int] = ...) -> None: ...
+
 class CreateRunRequest(_message.Message):
     __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume", "fork_from", "rewind_to")
     REF_FIELD_NUMBER: _ClassVar[int]

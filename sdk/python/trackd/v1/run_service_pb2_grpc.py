@@ -50,6 +50,11 @@ class RunServiceStub:
                 request_serializer=trackd_dot_v1_dot_run__service__pb2.GetRunStatusRequest.SerializeToString,
                 response_deserializer=trackd_dot_v1_dot_run__service__pb2.GetRunStatusResponse.FromString,
                 _registered_method=True)
+        self.StopRun = channel.unary_unary(
+                '/trackd.v1.RunService/StopRun',
+                request_serializer=trackd_dot_v1_dot_run__service__pb2.StopRunRequest.SerializeToString,
+                response_deserializer=trackd_dot_v1_dot_run__service__pb2.StopRunResponse.FromString,
+                _registered_method=True)
 
 
 class RunServiceServicer:
@@ -79,6 +84,14 @@ class RunServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StopRun(self, request, context):
+        """Asks a running run to stop: its client is told on its stream and the run ends killed.
+        FAILED_PRECONDITION when the run is not running.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +109,11 @@ def add_RunServiceServicer_to_server(servicer, server):
                     servicer.GetRunStatus,
                     request_deserializer=trackd_dot_v1_dot_run__service__pb2.GetRunStatusRequest.FromString,
                     response_serializer=trackd_dot_v1_dot_run__service__pb2.GetRunStatusResponse.SerializeToString,
+            ),
+            'StopRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopRun,
+                    request_deserializer=trackd_dot_v1_dot_run__service__pb2.StopRunRequest.FromString,
+                    response_serializer=trackd_dot_v1_dot_run__service__pb2.StopRunResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +198,33 @@ class RunService:
             '/trackd.v1.RunService/GetRunStatus',
             trackd_dot_v1_dot_run__service__pb2.GetRunStatusRequest.SerializeToString,
             trackd_dot_v1_dot_run__service__pb2.GetRunStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackd.v1.RunService/StopRun',
+            trackd_dot_v1_dot_run__service__pb2.StopRunRequest.SerializeToString,
+            trackd_dot_v1_dot_run__service__pb2.StopRunResponse.FromString,
             options,
             channel_credentials,
             insecure,
