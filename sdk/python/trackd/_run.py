@@ -181,8 +181,10 @@ class Run:
 
     @property
     def settings(self) -> Settings:
-        """A copy of the run's settings."""
-        return self._settings.merged(None)
+        """A copy of the run's settings, knowing the run's directories (``sync_dir``,
+        ``files_dir``, ``sync_file``, ``timespec``...)."""
+        return self._settings._for_run(
+            str(self._sync_dir) if self._sync_dir else None, self._start_time)
 
     @property
     def sweep_id(self) -> str | None:

@@ -3,19 +3,27 @@
 Precedence, lowest first:
 
 1. the defaults below;
-2. ``WANDB_*`` environment variables (so existing W&B scripts keep working);
-3. ``TRACKD_*`` environment variables (same names with the other prefix; they win over WANDB_*);
-4. ``trackd.setup(settings=...)``;
-5. ``trackd.init(settings=...)``;
-6. explicit ``trackd.init(...)`` keyword arguments.
+2. the system settings file (``/etc/trackd/settings``, or ``$TRACKD_SETTINGS_SYSTEM``);
+3. the user settings file (``$TRACKD_CONFIG_DIR/settings``, else
+   ``$XDG_CONFIG_HOME/trackd/settings``, else ``~/.config/trackd/settings``);
+4. the workspace settings file (``./trackd/settings`` in the working directory);
+5. ``WANDB_*`` environment variables (so existing W&B scripts keep working);
+6. ``TRACKD_*`` environment variables (same names with the other prefix; they win over WANDB_*);
+7. ``trackd.setup(settings=...)``;
+8. ``trackd.init(settings=...)``;
+9. explicit ``trackd.init(...)`` keyword arguments.
 
-A field left as ``None`` at one level falls through to the level below.
+A field left as ``None`` at one level falls through to the level below. Settings files are INI
+files with a ``[default]`` section whose keys are field names (``project = mnist``); an unknown
+key is an error naming the key and the file. ``trackd settings`` prints the effective settings
+and where each value came from.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -161,6 +169,134 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+    # -- computed, read-only (a run's settings know its directories) ---------------------------
+
+    @property
+    def wandb_dir(self) -> str:
+        """The directory runs are kept in: ``<root_dir or cwd>/wandb``."""
+        return os.path.join(self.root_dir or os.getcwd(), "wandb")
+
+    @property
+    def resume_fname(self) -> str:
+        """The file ``resume="auto"`` keeps the id of the run to continue in."""
+        return os.path.join(self.wandb_dir, "wandb-resume.json")
+
+    @property
+    def run_mode(self) -> str:
+        """``"offline-run"`` or ``"run"`` (the prefix of the run directory's name)."""
+        return "offline-run" if self.get("mode") == "offline" else "run"
+
+    @property
+    def sync_dir(self) -> str | None:
+        """The run's directory (None outside a run)."""
+        return getattr(self, "_sync_dir", None)
+
+    @property
+    def files_dir(self) -> str | None:
+        """The run's files directory, ``run.dir``."""
+        return None if self.sync_dir is None else os.path.join(self.sync_dir, "files")
+
+    @property
+    def log_dir(self) -> str | None:
+        """The run's log directory."""
+        return None if self.sync_dir is None else os.path.join(self.sync_dir, "logs")
+
+    @property
+    def sync_file(self) -> str | None:
+        """The run's offline log (written in offline mode, or when the daemon was lost)."""
+        if self.sync_dir is None or not self.run_id:
+            return None
+        return os.path.join(self.sync_dir, f"run-{self.run_id}.wal")
+
+    @property
+    def timespec(self) -> str | None:
+        """The run's start as ``YYYYmmdd_HHMMSS`` (local time), as in its directory's name."""
+        start = getattr(self, "_start_time", None)
+        return None if start is None else time.strftime("%Y%m%d_%H%M%S", time.localtime(start))
+
+    def _for_run(self, sync_dir: str | None, start_time: float) -> Settings:
+        """A copy that knows a run's directory and start (for ``run.settings``)."""
+        copy = dataclasses.replace(self)
+        copy._sync_dir = sync_dir  # type: ignore[attr-defined]
+        copy._start_time = start_time  # type: ignore[attr-defined]
+        return copy
+
+
+#: Where settings files are read from, lowest precedence first: (layer name, path).
+def settings_files(env: Mapping[str, str], cwd: str) -> list[tuple[str, str]]:
+    home = env.get("HOME") or os.path.expanduser("~")
+    user_dir = env.get("TRACKD_CONFIG_DIR") or os.path.join(
+        env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "trackd")
+    return [
+        ("system settings file", env.get("TRACKD_SETTINGS_SYSTEM") or "/etc/trackd/settings"),
+        ("user settings file", os.path.join(user_dir, "settings")),
+        ("workspace settings file", os.path.join(cwd, "trackd", "settings")),
+    ]
+
+
+def read_settings_file(path: str) -> Settings:
+    """A settings file's ``[default]`` section (an absent file is empty).
+
+    :raises UsageError: the file is not INI, a key is unknown, or a value is invalid.
+    """
+    import configparser
+
+    if not os.path.isfile(path):
+        return Settings()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+    except configparser.Error as exc:
+        raise UsageError(f"settings file {path}: {exc}") from None
+    if not parser.has_section("default"):
+        return Settings()
+    names = {f.name for f in fields(Settings) if not f.name.startswith("_")}
+    values: dict[str, Any] = {}
+    for key, raw in parser.items("default"):
+        if key not in names:
+            raise UsageError(f"settings file {path}: unknown setting {key!r}")
+        values[key] = _coerce(key, raw)
+    try:
+        return Settings(**values)
+    except UsageError as exc:
+        raise UsageError(f"settings file {path}: {exc}") from None
+
+
+def setting_layers(env: Mapping[str, str] | None = None,
+                   cwd: str | None = None) -> list[tuple[str, Settings]]:
+    """The files and environment layers below setup()/init(), lowest first."""
+    env = os.environ if env is None else env
+    layers = [(f"{name} ({path})", read_settings_file(path))
+              for name, path in settings_files(env, cwd or os.getcwd())]
+    layers.append(("WANDB_* environment", Settings.from_env(
+        {k: v for k, v in env.items() if k.startswith("WANDB_")})))
+    layers.append(("TRACKD_* environment", Settings.from_env(
+        {k: v for k, v in env.items() if k.startswith("TRACKD_")})))
+    return layers
+
+
+def base_settings(env: Mapping[str, str] | None = None, cwd: str | None = None) -> Settings:
+    """Defaults < settings files < environment: what setup() and init() start from."""
+    merged = Settings()
+    for _name, layer in setting_layers(env, cwd):
+        merged = merged.merged(layer)
+    return merged
+
+
+def explain(layers: list[tuple[str, Settings]]) -> list[tuple[str, Any, str]]:
+    """``(field, effective value, where it came from)`` for every field."""
+    out = []
+    for f in fields(Settings):
+        if f.name.startswith("_"):
+            continue
+        value, source = Settings.DEFAULTS.get(f.name), "default"
+        for name, layer in layers:
+            v = getattr(layer, f.name)
+            if v is not None:
+                value, source = v, name
+        out.append((f.name, value, source))
+    return out
 
 
 def _coerce(name: str, raw: str) -> Any:

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trackd._settings import Settings
+from trackd._settings import Settings, base_settings
 
 if TYPE_CHECKING:
     from trackd._run import Run
@@ -52,7 +52,7 @@ def state() -> ProcessState:
     global _state
     with _lock:
         if _state is None or _state.pid != os.getpid():
-            _state = ProcessState(pid=os.getpid(), settings=Settings.from_env())
+            _state = ProcessState(pid=os.getpid(), settings=base_settings())
             _install_hooks()
         return _state
 

@@ -91,7 +91,30 @@ def build_parser() -> argparse.ArgumentParser:
                             "daemon.")
     p.add_argument("paths", nargs="+", metavar="RUN_DIR")
     p.set_defaults(func=_sync)
+    p = commands.add_parser("settings", help="show the effective settings and their sources",
+                            description="Show the settings a trackd.init() here would start "
+                            "from (defaults < settings files < WANDB_* < TRACKD_* environment), "
+                            "and where each value came from.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_settings)
     return parser
+
+
+def _settings(args: argparse.Namespace) -> int:
+    import json
+
+    from trackd._cli.output import print_table
+    from trackd._settings import explain, setting_layers
+
+    rows = explain(setting_layers())
+    if args.json:
+        print(json.dumps({name: {"value": value, "source": source}
+                          for name, value, source in rows}, indent=2, default=str))
+    else:
+        print_table(["SETTING", "VALUE", "SOURCE"],
+                    [[name, "-" if value is None else str(value), source]
+                     for name, value, source in rows])
+    return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
