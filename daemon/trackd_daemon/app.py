@@ -25,6 +25,7 @@ from trackd._version import __version__
 from trackd_daemon.actors.base import supervise
 from trackd_daemon.actors.heartbeat import HeartbeatActor
 from trackd_daemon.actors.history import Crash, HistoryActor
+from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer
@@ -88,7 +89,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     """Run the daemon until a stop signal or a Shutdown call."""
     stop = anyio.Event()
     store = await open_store(cfg.store_url)
-    history = HistoryActor(store)
+    notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
+    history = HistoryActor(store, on_alerts=notifier.poke)
     registry: RunRegistry
 
     async def crash(session: RunSession) -> None:
@@ -103,6 +105,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     try:
         async with anyio.create_task_group() as core:
             core.start_soon(history.run)
+            core.start_soon(supervise, notifier.run, "notifier")
             core.start_soon(supervise, heartbeat.run, "heartbeat")
             core.start_soon(registry.run)
             await _recover(store, registry)
@@ -113,7 +116,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             }
             addresses: list[str] = []
             servicers["trackd.v1.DaemonService"] = DaemonServicer(
-                cfg, registry, [registry, history, heartbeat], addresses, stop.set
+                cfg, registry, [registry, history, heartbeat, notifier], addresses, stop.set
             )
             server, health_servicer, bound = await start_server(cfg, servicers)
             addresses.extend(bound)
@@ -128,6 +131,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             registry.close()
             with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
                 await _wait_closed(registry, history, heartbeat)
+            notifier.close()  # undelivered alerts stay in the store for the next daemon
             if scope.cancelled_caught:
                 log.warning("drain did not finish in %.0fs; the rest stays in the logs",
                             cfg.drain_grace_seconds)

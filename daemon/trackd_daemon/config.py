@@ -42,6 +42,9 @@ class DaemonConfig:
     drain_grace_seconds: float = 20.0
     log_level: str = "INFO"
     user: str = ""
+    #: Alert sinks: generic JSON webhooks and Slack incoming webhooks (URLs).
+    alert_webhooks: tuple[str, ...] = ()
+    alert_slack_webhooks: tuple[str, ...] = ()
 
     @property
     def socket_path(self) -> Path:
@@ -81,10 +84,20 @@ class DaemonConfig:
             fsync_interval_seconds=_float(env, "TRACKD_FSYNC_INTERVAL", 1.0),
             drain_grace_seconds=_float(env, "TRACKD_DRAIN_GRACE", 20.0),
             log_level=env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
+            alert_webhooks=_urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
+            alert_slack_webhooks=_urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),
             user=env.get("USER") or _user(),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _urls(raw: str) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+    for u in urls:
+        if not u.startswith(("http://", "https://")):
+            raise SystemExit(f"alert webhook URLs must be http(s) URLs, got {u!r}")
+    return urls
 
 
 def _user() -> str:

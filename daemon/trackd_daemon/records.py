@@ -84,7 +84,31 @@ class Preempting:
     seq: int
 
 
-Decoded = History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting
+@dataclass(frozen=True)
+class Alert:
+    seq: int
+    title: str
+    text: str
+    level: str
+    wait_ms: int
+    timestamp: float
+
+
+ALERT_LEVELS = {0: "INFO", 1: "INFO", 2: "WARN", 3: "ERROR"}
+
+Decoded = (
+    History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting | Alert
+)
+
+
+def alert_suppressed(last: dict[str, float], alert: Alert) -> bool:
+    """Rate limit per title: True when the last delivered alert of this title is less than
+    ``wait_ms`` old; otherwise the alert counts as the title's last one."""
+    previous = last.get(alert.title)
+    if previous is not None and (alert.timestamp - previous) * 1000 < alert.wait_ms:
+        return True
+    last[alert.title] = alert.timestamp
+    return False
 
 
 def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
@@ -155,6 +179,14 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
             return Rewind(seq, rec.rewind.step)
         if kind == "preempting":
             return Preempting(seq)
+        if kind == "alert":
+            a = rec.alert
+            if not a.title:
+                raise InvalidRecordError(f"record {seq}: an alert needs a title", seq=str(seq))
+            if a.level not in ALERT_LEVELS:
+                raise InvalidRecordError(f"record {seq}: unknown alert level {a.level}")
+            return Alert(seq, a.title, a.text, ALERT_LEVELS[a.level], max(0, a.wait_duration_ms),
+                         a.timestamp)
     except MalformedValueError as exc:
         raise InvalidRecordError(f"record {seq}: {exc}", seq=str(seq)) from None
     if kind is None:

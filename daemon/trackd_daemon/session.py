@@ -40,6 +40,7 @@ class RunSession:
     retired: bool = False
     preempting: bool = False  # if the client vanishes now, the run ends preempted
     stop_requested: bool = False  # StopRun was called: the run ends killed
+    alert_last: dict[str, float] = field(default_factory=dict)  # rate limit: title -> time
     _progress: anyio.Event = field(default_factory=anyio.Event)
     _acked: anyio.Event = field(default_factory=anyio.Event)
 

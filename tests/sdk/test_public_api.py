@@ -13,6 +13,7 @@ import trackd
 import trackd.errors
 
 PUBLIC = [
+    "AlertLevel",
     "Api",
     "CommError",
     "Error",

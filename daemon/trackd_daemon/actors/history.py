@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
-from trackd_daemon.records import Config, Decoded, Exit, History, Metric, Preempting, Resume
-from trackd_daemon.records import Rewind, RunUpdate, Summary
+from trackd_daemon.records import Alert, Config, Decoded, Exit, History, Metric, Preempting
+from trackd_daemon.records import Resume, Rewind, RunUpdate, Summary, alert_suppressed
 from trackd_daemon.records import metric_to_dict
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, KILLED, PREEMPTED, RUNNING
-from trackd_daemon.store.models import RunChanges
+from trackd_daemon.store.models import NewAlert, RunChanges
 
 log = logging.getLogger("trackd.daemon.history")
 
@@ -58,9 +59,10 @@ class HistoryActor(Actor[HistoryMsg]):
     mailbox_size = 32
     name = "history"
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore, on_alerts: Callable[[], None] = lambda: None) -> None:
         super().__init__()
         self._store = store
+        self._on_alerts = on_alerts  # new alerts are in the store: tell the notifier
 
     async def loop(self) -> None:
         async for msg in self._recv:
@@ -69,6 +71,8 @@ class HistoryActor(Actor[HistoryMsg]):
     async def _round(self, msgs: list[HistoryMsg]) -> None:
         changes, touched = await anyio.to_thread.run_sync(_apply, msgs)
         await self._store.apply(changes)
+        if any(ch.alerts for ch in changes):
+            self._on_alerts()
         for session, seq in touched:
             session.mark_ingested(seq)
         for m in msgs:
@@ -138,6 +142,10 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> No
         h.on_rewind()
     elif isinstance(rec, Preempting):
         s.preempting = True
+    elif isinstance(rec, Alert):
+        suppressed = alert_suppressed(s.alert_last, rec)
+        ch.alerts.append(NewAlert(rec.seq, rec.title, rec.text, rec.level, rec.timestamp,
+                                  rec.wait_ms, suppressed))
     elif isinstance(rec, Resume):
         s.preempting = s.stop_requested = False
         h.on_resume(rec.start_time, rec.next_step)

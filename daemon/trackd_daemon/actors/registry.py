@@ -25,8 +25,8 @@ from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
 from trackd_daemon.errors import InvalidArgumentError, RunFinishedError, RunNotFoundError
-from trackd_daemon.records import Decoded, Exit, History, Metric, Preempting, Resume, Rewind
-from trackd_daemon.records import Summary
+from trackd_daemon.records import Alert, Decoded, Exit, History, Metric, Preempting, Resume
+from trackd_daemon.records import Rewind, Summary, alert_suppressed
 from trackd_daemon.records import metric_to_pb
 from trackd_daemon.records import parse_batch
 from trackd_daemon.session import RunSession
@@ -331,6 +331,8 @@ class RunRegistry(Actor[RegistryMsg]):
                 s.preempting = False
             elif isinstance(r, Preempting):
                 s.preempting = True
+            elif isinstance(r, Alert) and r.seq <= info.ingested_seq:
+                alert_suppressed(s.alert_last, r)  # rebuild the rate limit of stored alerts
         if rest:
             log.info("run %s: recovering %d records from its log", info.key, len(rest))
             await self._history.tell(Ingest(s, rest))

@@ -10,10 +10,12 @@ import grpc
 from trackd._shared.values import fill_map
 from trackd.v1 import query_service_pb2 as pb
 from trackd_daemon.actors.registry import Lookup, RunRegistry
-from trackd_daemon.rpc.convert import key_from_pb, run_to_pb
+from trackd_daemon.records import ALERT_LEVELS
+from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
 from trackd_daemon.store.base import MetadataStore
 
 INT64_MAX = 2**63 - 1
+ALERT_LEVEL_VALUES = {name: value for value, name in ALERT_LEVELS.items() if value}
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000
 #: How long GetRun waits for a live run's records to be ingested (min_ingested_seq).
@@ -41,6 +43,18 @@ class QueryServicer:
                 await session.wait_ingested(min(request.min_ingested_seq, session.acked_seq))
         info = await self._store.get_run(key)
         return pb.GetRunResponse(run=run_to_pb(info, session.acked_seq if session else 0, session))
+
+    async def ListAlerts(  # noqa: N802
+        self, request: pb.ListAlertsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAlertsResponse:
+        alerts = await self._store.list_alerts(request.entity, request.project, request.run_id,
+                                               min(request.limit or 100, 10_000))
+        return pb.ListAlertsResponse(alerts=[
+            pb.Alert(run=key_to_pb(a.run), title=a.title, text=a.text,
+                     level=ALERT_LEVEL_VALUES[a.level], timestamp=a.timestamp,
+                     suppressed=a.suppressed, delivered_at=a.delivered_at)
+            for a in alerts
+        ])
 
     async def ScanHistory(  # noqa: N802
         self, request: pb.ScanHistoryRequest, context: grpc.aio.ServicerContext

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from trackd_daemon.store.models import NewRun, RunChanges, RunInfo, RunKey
+from trackd_daemon.store.models import AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 
 
 class MetadataStore(Protocol):
@@ -51,6 +51,20 @@ class MetadataStore(Protocol):
         self, pk: int, min_step: int | None, max_step: int | None, limit: int
     ) -> list[tuple[int, dict[str, Any]]]:
         """Up to ``limit`` rows with ``min_step <= step < max_step``, in step order."""
+        ...
+
+    async def list_alerts(
+        self, entity: str = "", project: str = "", run_id: str = "", limit: int = 100
+    ) -> list[AlertInfo]:
+        """Alerts, newest first, narrowed by entity, project and run id (empty: any)."""
+        ...
+
+    async def pending_alerts(self) -> list[AlertInfo]:
+        """Alerts not suppressed and not yet delivered, oldest first."""
+        ...
+
+    async def mark_alert_delivered(self, alert_id: int, at: float) -> None:
+        """Record that every notification sink took the alert."""
         ...
 
     async def aclose(self) -> None:

@@ -74,6 +74,34 @@ class RunInfo:
     fork_step: int = -1  # the source step it branched at
 
 
+@dataclass(frozen=True)
+class NewAlert:
+    """An alert raised by record ``seq`` of a run."""
+
+    seq: int
+    title: str
+    text: str
+    level: str  # "INFO", "WARN" or "ERROR"
+    timestamp: float
+    wait_ms: int
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class AlertInfo:
+    """A stored alert."""
+
+    id: int
+    run: RunKey
+    run_name: str
+    title: str
+    text: str
+    level: str
+    timestamp: float
+    suppressed: bool
+    delivered_at: float
+
+
 @dataclass
 class RunChanges:
     """Everything one ingest step changes in one run; applied atomically with its rows.
@@ -101,3 +129,5 @@ class RunChanges:
     rewind_after: int | None = None
     #: Delete the rows set aside by rewinds (the run finished).
     purge_rewound: bool = False
+    #: Alerts raised (stored once per seq: replays add nothing).
+    alerts: list[NewAlert] = field(default_factory=list)

@@ -22,7 +22,7 @@ import anyio.to_thread
 import msgpack
 
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
-from trackd_daemon.store.models import NewRun, RunChanges, RunInfo, RunKey, RUNNING
+from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.names import generate_name
 
 T = TypeVar("T")
@@ -89,6 +89,22 @@ SCHEMA = [
         PRIMARY KEY (run, step)
     ) WITHOUT ROWID
     """,
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        id INTEGER PRIMARY KEY,
+        run INTEGER NOT NULL REFERENCES runs(id),
+        seq INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        level TEXT NOT NULL,
+        timestamp REAL NOT NULL,
+        wait_ms INTEGER NOT NULL,
+        suppressed INTEGER NOT NULL,
+        delivered_at REAL NOT NULL DEFAULT 0,
+        UNIQUE (run, seq)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(delivered_at, suppressed)",
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 ]
 SCHEMA_VERSION = 2
@@ -313,6 +329,13 @@ class SqliteStore:
                                  (ch.pk, ch.rewind_after))
                 if ch.purge_rewound:
                     conn.execute("DELETE FROM rewound_history WHERE run = ?", (ch.pk,))
+                if ch.alerts:
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO alerts(run, seq, title, text, level, timestamp,"
+                        " wait_ms, suppressed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(ch.pk, a.seq, a.title, a.text, a.level, a.timestamp, a.wait_ms,
+                          int(a.suppressed)) for a in ch.alerts],
+                    )
                 if ch.rows:
                     before = conn.total_changes
                     conn.executemany(
@@ -364,6 +387,42 @@ class SqliteStore:
             lambda c: c.execute(f"{sql} ORDER BY step LIMIT ?", (*args, limit)).fetchall()
         )
         return [(step, _unpack_row(blob)) for step, blob in rows]
+
+    _ALERT_SELECT = (
+        "SELECT a.id, p.entity, p.name, r.run_id, r.name, a.title, a.text, a.level, a.timestamp,"
+        " a.suppressed, a.delivered_at FROM alerts a JOIN runs r ON r.id = a.run"
+        " JOIN projects p ON p.id = r.project_id"
+    )
+
+    @staticmethod
+    def _alert(r: tuple[Any, ...]) -> AlertInfo:
+        return AlertInfo(id=r[0], run=RunKey(r[1], r[2], r[3]), run_name=r[4], title=r[5],
+                         text=r[6], level=r[7], timestamp=r[8], suppressed=bool(r[9]),
+                         delivered_at=r[10])
+
+    async def list_alerts(
+        self, entity: str = "", project: str = "", run_id: str = "", limit: int = 100
+    ) -> list[AlertInfo]:
+        clauses, args = [], []
+        for column, value in (("p.entity", entity), ("p.name", project), ("r.run_id", run_id)):
+            if value:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = await self._read(lambda c: c.execute(
+            f"{self._ALERT_SELECT}{where} ORDER BY a.timestamp DESC, a.id DESC LIMIT ?",
+            [*args, limit]).fetchall())
+        return [self._alert(r) for r in rows]
+
+    async def pending_alerts(self) -> list[AlertInfo]:
+        rows = await self._read(lambda c: c.execute(
+            f"{self._ALERT_SELECT} WHERE a.delivered_at = 0 AND a.suppressed = 0 ORDER BY a.id"
+        ).fetchall())
+        return [self._alert(r) for r in rows]
+
+    async def mark_alert_delivered(self, alert_id: int, at: float) -> None:
+        await self._write(lambda c: c.execute(
+            "UPDATE alerts SET delivered_at = ? WHERE id = ?", (at, alert_id)))
 
     async def aclose(self) -> None:
         if self._closed:

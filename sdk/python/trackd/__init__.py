@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackd import errors
 from trackd._metric import Metric
-from trackd._run import Run
+from trackd._run import AlertLevel, Run
 from trackd._settings import Settings
 from trackd._version import __version__
 from trackd.errors import CommError, Error, UsageError
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from trackd._summary import Summary
 
 __all__ = [
+    "AlertLevel",
     "Api",
     "CommError",
     "Error",

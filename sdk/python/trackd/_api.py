@@ -70,6 +70,27 @@ class Api:
             ref=run_pb2.RunRef(entity=entity, project=project, run_id=run_id)), timeout=self._timeout)
         return PublicRun(resp.run, self._timeout)
 
+    def alerts(self, path: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Alerts, newest first, of ``entity/project[/run_id]`` (or of every project of the
+        default entity): dicts with run, title, text, level, timestamp, suppressed and
+        delivered_at (0 while not delivered)."""
+        from trackd.v1 import query_service_pb2
+
+        bits = [b for b in (path or "").split("/") if b]
+        if len(bits) > 3:
+            raise UsageError(f"invalid path {path!r}")
+        if len(bits) < 2:  # "" or "project": the default entity
+            bits = [self.default_entity, *bits]
+        entity, project, run_id = (*bits, "", "")[:3]
+        conn = _connection()
+        resp = conn.unary(conn.queries.ListAlerts, query_service_pb2.ListAlertsRequest(
+            entity=entity, project=project, run_id=run_id, limit=limit), timeout=self._timeout)
+        levels = {0: "INFO", 1: "INFO", 2: "WARN", 3: "ERROR"}
+        return [{"run": f"{a.run.entity}/{a.run.project}/{a.run.run_id}", "title": a.title,
+                 "text": a.text, "level": levels.get(a.level, "INFO"), "timestamp": a.timestamp,
+                 "suppressed": a.suppressed, "delivered_at": a.delivered_at}
+                for a in resp.alerts]
+
     def runs(self, path: str | None = None, filters: dict[str, Any] | None = None,
              order: str = "-created_at", per_page: int = 50) -> list[PublicRun]:
         """Runs of ``entity/project`` (newest first), optionally filtered with MongoDB-style

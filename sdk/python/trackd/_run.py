@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
 import json
 import os
 import socket
@@ -380,6 +382,36 @@ class Run:
             self._sender.put(("m", metric._to_record(), bool(overwrite)))
         return metric
 
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: str | AlertLevel | None = None,
+        wait_duration: int | float | datetime.timedelta | None = None,
+    ) -> None:
+        """Raise an alert: stored with the run, listed by ``trackd alerts ls`` and posted by
+        the daemon to the webhooks configured for it. Another alert with the same title within
+        ``wait_duration`` (seconds or a timedelta; default 1 minute) is stored but not sent.
+
+        :raises ValueError: ``level`` is not INFO, WARN or ERROR.
+        :raises TypeError: ``wait_duration`` is not a number or a timedelta.
+        """
+        self._check_open("alert")
+        name = (level.value if isinstance(level, AlertLevel) else str(level or "INFO")).upper()
+        if name not in AlertLevel.__members__:
+            raise ValueError(f"alert level must be INFO, WARN or ERROR, got {level!r}")
+        if wait_duration is None:
+            seconds = 60.0
+        elif isinstance(wait_duration, datetime.timedelta):
+            seconds = wait_duration.total_seconds()
+        elif isinstance(wait_duration, (int, float)) and not isinstance(wait_duration, bool):
+            seconds = float(wait_duration)
+        else:
+            raise TypeError(f"wait_duration must be seconds or a timedelta, got {wait_duration!r}")
+        if self._sender is not None:
+            self._sender.put(("a", str(title), str(text), _ALERT_LEVEL_VALUES[name],
+                              int(seconds * 1000), time.time()))
+
     def mark_preempting(self) -> None:
         """Tell the daemon the run is about to be preempted (sent at once): if the process
         then disappears, the run ends ``preempted`` rather than ``crashed``."""
@@ -483,6 +515,16 @@ class Run:
     def __repr__(self) -> str:
         return f"<trackd.Run {self.path} ({self._mode})>"
 
+
+class AlertLevel(str, enum.Enum):
+    """Severity of ``run.alert``."""
+
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+_ALERT_LEVEL_VALUES = {"INFO": 1, "WARN": 2, "ERROR": 3}  # trackd.v1.AlertLevel
 
 _SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
                "job_type": "run_job_type"}

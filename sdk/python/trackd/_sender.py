@@ -18,6 +18,7 @@ A record is a tuple whose first element is its kind:
 * ``("u", seq, fields)``                         run update
 * ``("x", seq, exit_code)``                      exit
 * ``("p", seq)``                                 the run is about to be preempted
+* ``("a", seq, title, text, level, wait_ms, ts)`` an alert
 
 While idle, the online sender sends an empty request every ``KEEPALIVE_SECONDS``: the daemon
 answers each request, and an answer may carry a stop request for the run.
@@ -107,6 +108,9 @@ def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
         rec.exit.exit_code = item[2]
     elif kind == "p":
         rec.preempting.SetInParent()
+    elif kind == "a":
+        a = rec.alert
+        a.title, a.text, a.level, a.wait_duration_ms, a.timestamp = item[2:7]
     else:
         raise ValueError(f"unknown record kind {kind!r}")
 

@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "daemon.")
     p.add_argument("paths", nargs="+", metavar="RUN_DIR")
     p.set_defaults(func=_sync)
+    a = commands.add_parser("alerts", help="list alerts raised by runs",
+                            description="List alerts raised with run.alert().")
+    acts = a.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = acts.add_parser("ls", help="list alerts, newest first",
+                        description="List alerts, newest first, of [ENTITY/]PROJECT[/RUN_ID] "
+                        "(default: every project of your entity).")
+    p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT[/RUN_ID]")
+    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    p.set_defaults(func=_alerts)
     p = commands.add_parser("settings", help="show the effective settings and their sources",
                             description="Show the settings a trackd.init() here would start "
                             "from (defaults < settings files < WANDB_* < TRACKD_* environment), "
@@ -98,6 +107,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_settings)
     return parser
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    import time
+
+    import trackd
+    from trackd._cli.output import print_table
+
+    try:
+        found = trackd.Api().alerts(args.path, limit=args.limit)
+    finally:
+        trackd.teardown()
+    if not found:
+        print("no alerts", file=sys.stderr)
+        return 0
+
+    def when(ts: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+    print_table(["TIME", "LEVEL", "RUN", "TITLE", "TEXT", "STATUS"],
+                [[when(a["timestamp"]), a["level"], a["run"], a["title"], a["text"],
+                  "suppressed" if a["suppressed"] else
+                  ("delivered " + when(a["delivered_at"])) if a["delivered_at"] else "stored"]
+                 for a in found])
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> int:

@@ -1,3 +1,4 @@
+from trackd.v1 import record_pb2 as _record_pb2
 from trackd.v1 import run_pb2 as _run_pb2
 from trackd.v1 import value_pb2 as _value_pb2
 from google.protobuf.internal import containers as _containers
@@ -7,6 +8,42 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("entity", "project", "run_id", "limit")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    project: str
+    run_id: str
+    limit: int
+    def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ..., run_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("run", "title", "text", "level", "timestamp", "suppressed", "delivered_at")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.RunRef
+    title: str
+    text: str
+    level: _record_pb2.AlertLevel
+    timestamp: float
+    suppressed: bool
+    delivered_at: float
+    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., title: _Optional[str] = ..., text: _Optional[str] = ..., level: _Optional[_Union[_record_pb2.AlertLevel, str]] = ..., timestamp: _Optional[float] = ..., suppressed: _Optional[bool] = ..., delivered_at: _Optional[float] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
     __slots__ = ("entity", "project")

@@ -50,6 +50,11 @@ class QueryServiceStub:
                 request_serializer=trackd_dot_v1_dot_query__service__pb2.ScanHistoryRequest.SerializeToString,
                 response_deserializer=trackd_dot_v1_dot_query__service__pb2.ScanHistoryResponse.FromString,
                 _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/trackd.v1.QueryService/ListAlerts',
+                request_serializer=trackd_dot_v1_dot_query__service__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=trackd_dot_v1_dot_query__service__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -78,6 +83,13 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAlerts(self, request, context):
+        """Lists alerts, newest first: of one run, of a project, or of every project of an entity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +107,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.ScanHistory,
                     request_deserializer=trackd_dot_v1_dot_query__service__pb2.ScanHistoryRequest.FromString,
                     response_serializer=trackd_dot_v1_dot_query__service__pb2.ScanHistoryResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=trackd_dot_v1_dot_query__service__pb2.ListAlertsRequest.FromString,
+                    response_serializer=trackd_dot_v1_dot_query__service__pb2.ListAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +196,33 @@ class QueryService:
             '/trackd.v1.QueryService/ScanHistory',
             trackd_dot_v1_dot_query__service__pb2.ScanHistoryRequest.SerializeToString,
             trackd_dot_v1_dot_query__service__pb2.ScanHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trackd.v1.QueryService/ListAlerts',
+            trackd_dot_v1_dot_query__service__pb2.ListAlertsRequest.SerializeToString,
+            trackd_dot_v1_dot_query__service__pb2.ListAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,6 +1,7 @@
 from trackd.v1 import run_pb2 as _run_pb2
 from trackd.v1 import value_pb2 as _value_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -8,8 +9,19 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AlertLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ALERT_LEVEL_UNSPECIFIED: _ClassVar[AlertLevel]
+    ALERT_LEVEL_INFO: _ClassVar[AlertLevel]
+    ALERT_LEVEL_WARN: _ClassVar[AlertLevel]
+    ALERT_LEVEL_ERROR: _ClassVar[AlertLevel]
+ALERT_LEVEL_UNSPECIFIED: AlertLevel
+ALERT_LEVEL_INFO: AlertLevel
+ALERT_LEVEL_WARN: AlertLevel
+ALERT_LEVEL_ERROR: AlertLevel
+
 class Record(_message.Message):
-    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting")
+    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting", "alert")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +32,7 @@ class Record(_message.Message):
     RESUME_FIELD_NUMBER: _ClassVar[int]
     REWIND_FIELD_NUMBER: _ClassVar[int]
     PREEMPTING_FIELD_NUMBER: _ClassVar[int]
+    ALERT_FIELD_NUMBER: _ClassVar[int]
     seq: int
     history: HistoryRecord
     summary: SummaryRecord
@@ -30,7 +43,8 @@ class Record(_message.Message):
     resume: ResumeRecord
     rewind: RewindRecord
     preempting: PreemptingRecord
-    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ...) -> None: ...
+    alert: AlertRecord
+    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
     __slots__ = ("data", "step", "commit", "timestamp")
@@ -125,6 +139,20 @@ class RewindRecord(_message.Message):
 class PreemptingRecord(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class AlertRecord(_message.Message):
+    __slots__ = ("title", "text", "level", "wait_duration_ms", "timestamp")
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    WAIT_DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    text: str
+    level: AlertLevel
+    wait_duration_ms: int
+    timestamp: float
+    def __init__(self, title: _Optional[str] = ..., text: _Optional[str] = ..., level: _Optional[_Union[AlertLevel, str]] = ..., wait_duration_ms: _Optional[int] = ..., timestamp: _Optional[float] = ...) -> None: ...
 
 class WalEntry(_message.Message):
     __slots__ = ("run", "records")
