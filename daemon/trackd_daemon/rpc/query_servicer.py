@@ -64,8 +64,14 @@ class QueryServicer:
         lo = request.min_step if request.HasField("min_step") else None
         hi = request.max_step if request.HasField("max_step") else None
         keys = list(request.keys)
+        sampled = request.samples > 0
         while True:
-            rows = await self._store.scan_history(info.pk, lo, hi, page)
+            if sampled:
+                rows = await self._store.sample_history(info.pk, max(2, request.samples))
+                rows = [(st, row) for st, row in rows
+                        if (lo is None or st >= lo) and (hi is None or st < hi)]
+            else:
+                rows = await self._store.scan_history(info.pk, lo, hi, page)
             if not rows:
                 return
             resp = pb.ScanHistoryResponse()
@@ -77,6 +83,6 @@ class QueryServicer:
                 fill_map(resp.rows.add(), row)
             if resp.rows:
                 yield resp
-            if len(rows) < page or rows[-1][0] >= INT64_MAX:
+            if sampled or len(rows) < page or rows[-1][0] >= INT64_MAX:
                 return
             lo = rows[-1][0] + 1

@@ -53,6 +53,11 @@ class MetadataStore(Protocol):
         """Up to ``limit`` rows with ``min_step <= step < max_step``, in step order."""
         ...
 
+    async def sample_history(self, pk: int, n: int) -> list[tuple[int, dict[str, Any]]]:
+        """At most ``n`` (>= 2) rows spread evenly over the run's history, in step order,
+        the first and the last row included."""
+        ...
+
     async def list_alerts(
         self, entity: str = "", project: str = "", run_id: str = "", limit: int = 100
     ) -> list[AlertInfo]:

@@ -388,6 +388,23 @@ class SqliteStore:
         )
         return [(step, _unpack_row(blob)) for step, blob in rows]
 
+    async def sample_history(self, pk: int, n: int) -> list[tuple[int, dict[str, Any]]]:
+        def sample(c: sqlite3.Connection) -> list[tuple[int, bytes]]:
+            steps = [r[0] for r in c.execute(
+                "SELECT step FROM history WHERE run = ? ORDER BY step", (pk,))]
+            if len(steps) > n:
+                last = len(steps) - 1
+                steps = sorted({steps[(i * last) // (n - 1)] for i in range(n)})
+            rows: list[tuple[int, bytes]] = []
+            for i in range(0, len(steps), 500):  # stay below SQLite's variable limit
+                chunk = steps[i:i + 500]
+                rows += c.execute(
+                    f"SELECT step, row FROM history WHERE run = ? AND step IN"
+                    f" ({','.join('?' * len(chunk))}) ORDER BY step", (pk, *chunk)).fetchall()
+            return rows
+
+        return [(step, _unpack_row(blob)) for step, blob in await self._read(sample)]
+
     _ALERT_SELECT = (
         "SELECT a.id, p.entity, p.name, r.run_id, r.name, a.title, a.text, a.level, a.timestamp,"
         " a.suppressed, a.delivered_at FROM alerts a JOIN runs r ON r.id = a.run"

@@ -195,36 +195,43 @@ class PublicRun:
                      min_step: int | None = None, max_step: int | None = None) -> Iterator[dict[str, Any]]:
         """Every history row in step order (with ``keys``: only rows that have all of them,
         holding only them and ``_step``). ``max_step`` is exclusive."""
+        return self._scan(keys, page_size, min_step, max_step, 0)
+
+    def _scan(self, keys: Sequence[str] | None, page_size: int, min_step: int | None,
+              max_step: int | None, samples: int) -> Iterator[dict[str, Any]]:
         from trackd._shared.values import map_to_python
         from trackd.errors import from_grpc
         from trackd.v1 import query_service_pb2
 
         req = query_service_pb2.ScanHistoryRequest(ref=self._pb.ref, keys=list(keys or ()),
-                                                   page_size=page_size)
+                                                   page_size=page_size, samples=samples)
         if min_step is not None:
             req.min_step = min_step
         if max_step is not None:
             req.max_step = max_step
         conn = _connection()
         import asyncio
-        import queue
 
-        q: queue.Queue[Any] = queue.Queue(maxsize=4)
         done = object()
 
+        async def make_queue() -> asyncio.Queue[Any]:
+            return asyncio.Queue(maxsize=4)  # pages read ahead of the caller
+
+        pages = conn.call(make_queue())
+
         async def pump() -> None:
+            # No executor threads here: this also runs at interpreter exit (the footer).
             try:
                 async for page in conn.queries.ScanHistory(req, timeout=self._timeout * 10):
-                    rows = [map_to_python(r) for r in page.rows]
-                    await asyncio.get_running_loop().run_in_executor(None, q.put, rows)
+                    await pages.put([map_to_python(r) for r in page.rows])
             except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                await asyncio.get_running_loop().run_in_executor(None, q.put, exc)
-            await asyncio.get_running_loop().run_in_executor(None, q.put, done)
+                await pages.put(exc)
+            await pages.put(done)
 
         fut = asyncio.run_coroutine_threadsafe(pump(), conn.loop)
         try:
             while True:
-                item = q.get()
+                item = asyncio.run_coroutine_threadsafe(pages.get(), conn.loop).result()
                 if item is done:
                     return
                 if isinstance(item, BaseException):
@@ -239,12 +246,10 @@ class PublicRun:
 
     def history(self, samples: int = 500, keys: Sequence[str] | None = None, x_axis: str = "_step",
                 pandas: bool = False, stream: str = "default") -> Any:
-        """Up to ``samples`` rows spread evenly over the run (all rows when there are fewer),
-        as a list of dicts, or a ``pandas.DataFrame`` with ``pandas=True``."""
-        rows = list(self.scan_history(keys=keys))
-        if samples and len(rows) > samples:
-            n = len(rows)
-            rows = [rows[(i * (n - 1)) // (samples - 1)] for i in range(samples)] if samples > 1 else rows[-1:]
+        """Up to ``samples`` rows spread evenly over the run (all rows when there are fewer;
+        sampled by the daemon), as a list of dicts, or a ``pandas.DataFrame`` with
+        ``pandas=True``. With ``keys``, the rows that have every key, with only those keys."""
+        rows = list(self._scan(keys, 1000, None, None, max(2, samples) if samples else 0))
         if pandas:
             import pandas as pd
 

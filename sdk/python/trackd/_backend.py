@@ -6,7 +6,6 @@ knows how to read the summary, report status and finish in its mode.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -41,10 +40,11 @@ class RunStatus:
 
 @dataclass(frozen=True)
 class Finished:
-    """What finishing reported: the final state and summary."""
+    """What finishing reported: the final state, summary and number of history rows."""
 
     state: str
     summary: dict[str, Any]
+    rows: int = 0
 
 
 def _policy(name: str | None) -> int:
@@ -118,8 +118,9 @@ class OnlineBackend:
         self.starting_step: int = resp.starting_step
 
         async def reconnect() -> None:
-            loop = asyncio.get_running_loop()
-            new = await loop.run_in_executor(None, lambda: ensure_daemon(st, restart=True))
+            # Called on the sender's own loop while the daemon is unreachable, so blocking it
+            # for a daemon start is fine; no executor (it may run at interpreter exit).
+            new = ensure_daemon(st, restart=True)
             if new != conn.address:
                 await conn.reopen(new)
 
@@ -163,6 +164,15 @@ class OnlineBackend:
         return RunStatus(STATE_NAMES.get(resp.state, "unknown"), resp.acked_seq,
                          resp.ingested_seq, resp.history_rows, self.sender.last_seq)
 
+    def sample_rows(self, n: int) -> list[dict[str, Any]]:
+        """``n`` history rows spread over the run (sampled by the daemon), for the footer."""
+        from trackd._api import PublicRun
+        from trackd.v1 import run_pb2
+
+        if self.sender.went_offline:
+            return []
+        return list(PublicRun(run_pb2.Run(ref=self._ref))._scan(None, 1000, None, None, n))
+
     def finish(self, code: int, timeout: float | None) -> Finished:
         """After the exit record is acknowledged: let the daemon make everything durable."""
         from trackd._shared.values import map_to_python
@@ -176,7 +186,8 @@ class OnlineBackend:
                                                last_seq=self.sender.last_seq,
                                                timeout_seconds=timeout or 0)
         resp = self._conn.unary(self._conn.runs.FinishRun, req, timeout=timeout)
-        return Finished(STATE_NAMES.get(resp.run.state, "unknown"), map_to_python(resp.run.summary))
+        return Finished(STATE_NAMES.get(resp.run.state, "unknown"), map_to_python(resp.run.summary),
+                        resp.run.history_rows)
 
 
 class OfflineBackend:
@@ -227,6 +238,9 @@ class OfflineBackend:
         s = self.sender
         return RunStatus("running", s.acked_seq, s.acked_seq, self._history.rows_written, s.last_seq)
 
+    def sample_rows(self, n: int) -> list[dict[str, Any]]:
+        return []  # offline: the rows are only in the run's log until it is synced
+
     def finish(self, code: int, timeout: float | None) -> Finished:
         state = "finished" if code == 0 else "failed"
         summary = self.read_summary(0)
@@ -240,4 +254,4 @@ class OfflineBackend:
                 print(f"trackd: run saved in {self._sync_dir} could not be sent to the daemon "
                       f"({(proc.stderr or proc.stdout).strip()}); retry with: trackd sync "
                       f"{self._sync_dir}", file=sys.stderr)
-        return Finished(state, summary)
+        return Finished(state, summary, self._history.rows_written)

@@ -492,6 +492,7 @@ class Run:
                     sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
+                self._print_footer(backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
                     self._resume_file.unlink(missing_ok=True)
         except TimeoutError:
@@ -502,6 +503,22 @@ class Run:
                 st.runs.remove(self)
             if st.current is self:
                 st.current = None
+
+    def _print_footer(self, backend: Any, done: Any, quiet: bool) -> None:
+        """The closing summary of the run (unless the silent setting is on)."""
+        if self._settings.get("silent"):
+            return
+        from trackd._footer import SAMPLES, print_footer, series
+
+        quiet = quiet or bool(self._settings.get("quiet"))
+        try:
+            history = {} if quiet else series(backend.sample_rows(SAMPLES))
+        except Exception:  # noqa: BLE001 - the footer never fails a finish
+            history = {}
+        offline = backend.sender.went_offline or self._mode == "offline"
+        print_footer(name=self._name, path=self.path, state=done.state, rows=done.rows,
+                     summary=done.summary, history=history, quiet=quiet,
+                     offline_dir=str(self._sync_dir) if offline else None)
 
     # -- context manager -----------------------------------------------------------------------
 

@@ -395,6 +395,16 @@ class MetadataStoreContract:
             lo = page[-1][0] + 1
         assert seen == list(range(0, 20, 2))
 
+    async def test_sample_history(self, store: MetadataStore) -> None:
+        info = await store.create_run(new_run("r1"))
+        await store.apply([RunChanges(info.pk, 1, rows=[(s * 2, {"v": s}) for s in range(101)])])
+        got = await store.sample_history(info.pk, 5)
+        assert [s for s, _ in got] == [0, 50, 100, 150, 200]
+        assert got[1][1] == {"v": 25}
+        assert len(await store.sample_history(info.pk, 1000)) == 101  # fewer rows: all of them
+        empty = await store.create_run(new_run("r2"))
+        assert await store.sample_history(empty.pk, 5) == []
+
     async def test_scan_history_of_a_run_without_rows(self, store: MetadataStore) -> None:
         info = await store.create_run(new_run("r1"))
         assert await store.scan_history(info.pk, None, None, 10) == []
