@@ -541,3 +541,11 @@ def test_replaying_the_same_records_gives_identical_rows_and_summary() -> None:
     steps = [s for s, _ in rows_a]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)
     assert all(not math.isnan(r["_runtime"]) for _, r in rows_a)
+
+
+def test_step_sync_uses_a_step_metric_logged_before_it_was_declared() -> None:
+    h = RunHistory()
+    _log(h, {"epoch": 5})
+    h.on_metric(MetricDef("loss", step_metric="epoch", step_sync=True), overwrite=False)
+    _log(h, {"loss": 0.5})
+    assert _rows(h)[-1][1]["epoch"] == 5

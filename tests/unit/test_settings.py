@@ -266,3 +266,13 @@ def test_update_from_dict_sets_fields_in_place() -> None:
 def test_settings_is_a_dataclass_exported_from_trackd() -> None:
     assert trackd.Settings is Settings
     assert dataclasses.is_dataclass(Settings)
+
+
+def test_bad_boolean_environment_values_are_errors() -> None:
+    with pytest.raises(UsageError, match="quiet"):
+        Settings.from_env({"WANDB_QUIET": "maybe"})
+    assert Settings.from_env({"WANDB_QUIET": "off"}).quiet is False
+
+
+def test_config_paths_become_a_tuple() -> None:
+    assert Settings(config_paths=["a.yaml", "b.yaml"]).config_paths == ("a.yaml", "b.yaml")

@@ -225,7 +225,7 @@ def test_writer_creates_missing_parent_directories(tmp_path: Path) -> None:
     "content",
     [
         b"not a log at all, just some text",
-        b"TRKD",  # shorter than the header
+        b"TRKX",  # shorter than the header, and not a part of it
         b"TRKD\x1e\x7d\x02" + b"\0" * 20,  # another format version
         b"TRKE\x1e\x7d\x01",
         b"\x00" * 64,
@@ -240,6 +240,17 @@ def test_a_file_that_is_not_a_log_raises_wal_format_error(tmp_path: Path, conten
         WalWriter(path)
     assert path.read_bytes() == content  # left untouched
     assert issubclass(WalFormatError, ValueError)
+
+
+def test_a_header_cut_short_by_a_crash_is_an_empty_log(tmp_path: Path) -> None:
+    path = tmp_path / "a.wal"
+    path.write_bytes(MAGIC[:4])
+    assert list(read_records(path)) == []
+    w = WalWriter(path)
+    w.append(b"after")
+    w.close()
+    assert path.read_bytes()[:HEADER_SIZE] == MAGIC
+    assert list(read_records(path)) == [b"after"]
 
 
 # -- torn tails --------------------------------------------------------------------------------

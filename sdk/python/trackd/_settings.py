@@ -119,6 +119,8 @@ class Settings:
             self.run_tags = tuple(self.run_tags)
         if isinstance(self.config_paths, str):
             self.config_paths = tuple(p for p in self.config_paths.split(",") if p)
+        elif self.config_paths is not None:
+            self.config_paths = tuple(self.config_paths)
         if self.start_method is not None:
             import warnings
 
@@ -303,7 +305,10 @@ def _coerce(name: str, raw: str) -> Any:
     hints = {f.name: f.type for f in fields(Settings)}
     hint = str(hints[name])
     if "bool" in hint and "str" not in hint:
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        word = raw.strip().lower()
+        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise UsageError(f"setting {name} must be true or false, got {raw!r}")
+        return word in ("1", "true", "yes", "on")
     if "float" in hint:
         try:
             return float(raw)

@@ -218,10 +218,17 @@ class RunHistory:
         for key in list(row):
             d = self._metric_for((key,))
             if d is not None and d.step_metric and d.step_sync and d.step_metric not in row:
-                row[d.step_metric] = self._step_values.get(d.step_metric, 0)
+                row[d.step_metric] = self._last_step_value(d.step_metric)
         for d in self.metrics.values():
             if d.step_metric and d.step_metric in row:
                 self._step_values[d.step_metric] = row[d.step_metric]
+
+    def _last_step_value(self, name: str) -> Any:
+        """The last value logged for a step metric (also before it was declared one), else 0."""
+        if name in self._step_values:
+            return self._step_values[name]
+        latest = self.summary.get(name)
+        return latest if type(latest) in (int, float) else 0
 
     def _update_summary(self, row: dict[str, Any]) -> None:
         self.summary_dirty = True

@@ -73,9 +73,11 @@ class WalWriter:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() and self.path.stat().st_size > 0:
+        if self.path.exists() and self.path.stat().st_size >= HEADER_SIZE:
             end = repair_tail(self.path)
-        else:
+        else:  # new, or a torn header (checked to be a prefix of it by read)
+            if self.path.exists() and not MAGIC.startswith(self.path.read_bytes()):
+                raise WalFormatError(f"{self.path} is not a trackd write-ahead log")
             with open(self.path, "wb") as f:
                 f.write(MAGIC)
                 f.flush()
@@ -136,8 +138,8 @@ def _scan(path: Path) -> Iterator[tuple[bytes, int]]:
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < HEADER_SIZE or data[:HEADER_SIZE] != MAGIC:
-        if len(data) == 0:
-            return
+        if MAGIC.startswith(data):
+            return  # empty, or a header cut short by a crash: no records yet
         raise WalFormatError(f"{path} is not a trackd write-ahead log")
     pos = HEADER_SIZE
     parts: list[bytes] = []
