@@ -111,7 +111,16 @@ def alert_suppressed(last: dict[str, float], alert: Alert) -> bool:
     return False
 
 
-def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
+@dataclass(frozen=True)
+class Batch:
+    """A parsed request or log entry."""
+
+    ref: run_pb2.RunRef | None
+    records: list[Decoded]
+    writer: str
+
+
+def parse_batch(raw: bytes) -> Batch:
     """Parse one ``StreamRecordsRequest`` (or ``WalEntry``: same layout) and decode its records.
 
     :raises InvalidRecordError: undecodable bytes, a record of no/unknown kind, bad values, or
@@ -130,7 +139,15 @@ def parse_batch(raw: bytes) -> tuple[run_pb2.RunRef | None, list[Decoded]]:
             )
         prev = rec.seq
         out.append(decode_record(rec))
-    return (entry.run if entry.HasField("run") else None), out
+    return Batch(entry.run if entry.HasField("run") else None, out, entry.writer)
+
+
+def with_writer(raw: bytes, writer: str) -> bytes:
+    """A request's bytes as a log entry of ``writer`` (another writer than the primary)."""
+    entry = record_pb2.WalEntry.FromString(raw)
+    entry.ClearField("run")
+    entry.writer = writer
+    return entry.SerializeToString()
 
 
 def decode_record(rec: record_pb2.Record) -> Decoded:

@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from trackd_daemon.actors.wal import WalActor
 
 
+@dataclass
+class WriterState:
+    """Another writer of a shared run."""
+
+    acked_seq: int = 0
+    done: bool = False
+
+
 @dataclass(eq=False)
 class RunSession:
     """State shared by the actors that serve one run.
@@ -36,7 +44,13 @@ class RunSession:
     exit_code: int = 0
     streams: int = 0
     tokens: set[object] = field(default_factory=set)
-    stream_token: object | None = None
+    #: writer label -> the stream that writes as it now ("" is the primary writer).
+    owners: dict[str, object] = field(default_factory=dict)
+    #: The other writers of a shared run: their own seq spaces.
+    writers: dict[str, WriterState] = field(default_factory=dict)
+    #: Held from a batch's log append to its hand-off to the history actor, so the history
+    #: actor sees the run's records in log order (replays then rebuild the same state).
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
     retired: bool = False
     preempting: bool = False  # if the client vanishes now, the run ends preempted
     stop_requested: bool = False  # StopRun was called: the run ends killed
@@ -66,6 +80,46 @@ class RunSession:
                     raise RunFinishedError(f"run {self.key}: records follow the exit record")
                 self.exit_seq, self.exit_code = r.seq, r.exit_code
         return fresh
+
+    def accept_from(self, writer: str, records: list[Decoded]) -> list[Decoded]:
+        """:meth:`accept` for any writer: another writer's exit record ends only that writer."""
+        if not writer:
+            return self.accept(records)
+        w = self.writers.setdefault(writer, WriterState())
+        fresh = [r for r in records if r.seq > w.acked_seq]
+        if not fresh:
+            return fresh
+        if fresh[0].seq != w.acked_seq + 1:
+            raise SequenceGapError(
+                f"run {self.key}, writer {writer!r}: expected seq {w.acked_seq + 1}, "
+                f"got {fresh[0].seq}", acked_seq=str(w.acked_seq))
+        if self.exit_seq or w.done:
+            raise RunFinishedError(f"run {self.key}: writer {writer!r} or the run has finished")
+        for i, r in enumerate(fresh):
+            if isinstance(r, Exit):
+                if i != len(fresh) - 1:
+                    raise RunFinishedError(f"run {self.key}: records follow writer {writer!r}'s exit")
+                w.done = True
+        return fresh
+
+    def acked_of(self, writer: str) -> int:
+        """The highest seq acknowledged for ``writer``."""
+        if not writer:
+            return self.acked_seq
+        w = self.writers.get(writer)
+        return w.acked_seq if w else 0
+
+    def mark_acked_of(self, writer: str, seq: int) -> None:
+        if not writer:
+            self.mark_acked(seq)
+            return
+        self.writers.setdefault(writer, WriterState()).acked_seq = seq
+        ev, self._acked = self._acked, anyio.Event()
+        ev.set()
+
+    async def wait_acked_of(self, writer: str, seq: int) -> None:
+        while self.acked_of(writer) < seq:
+            await self._acked.wait()
 
     def mark_acked(self, seq: int) -> None:
         self.acked_seq = seq

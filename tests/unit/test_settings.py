@@ -59,13 +59,14 @@ def test_get_returns_a_set_value_even_when_falsy() -> None:
         ("disabled", "disabled"),
         ("OFFLINE", "offline"),
         ("DryRun", "offline"),
+        ("shared", "shared"),
     ],
 )
 def test_mode_aliases(given: str, mode: str) -> None:
     assert Settings(mode=given).mode == mode
 
 
-@pytest.mark.parametrize("bad", ["shared", "", "on line", "nope"])
+@pytest.mark.parametrize("bad", ["", "on line", "nope"])
 def test_bad_mode_is_a_usage_error(bad: str) -> None:
     with pytest.raises(UsageError):
         Settings(mode=bad)

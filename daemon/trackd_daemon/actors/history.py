@@ -34,10 +34,11 @@ ROUND_LIMIT = 64
 
 @dataclass(frozen=True)
 class Ingest:
-    """Records of one run, already in its write-ahead log."""
+    """Records of one run, already in its write-ahead log (``writer``: whose seq space)."""
 
     session: RunSession
     records: list[Decoded]
+    writer: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,18 @@ class Crash:
     reply: Reply[None]
 
 
-HistoryMsg = Ingest | Crash
+@dataclass(frozen=True)
+class Barrier:
+    """Replies once everything queued before it is in the store."""
+
+    reply: Reply[None]
+
+
+HistoryMsg = Ingest | Crash | Barrier
+
+#: Records another writer of a shared run may not apply: the primary writer owns the run's
+#: config, metadata and end (another writer's exit record ends only that writer).
+PRIMARY_ONLY = (Config, RunUpdate, Exit, Resume, Rewind, Preempting)
 
 
 class HistoryActor(Actor[HistoryMsg]):
@@ -76,7 +88,7 @@ class HistoryActor(Actor[HistoryMsg]):
         for session, seq in touched:
             session.mark_ingested(seq)
         for m in msgs:
-            if isinstance(m, Crash):
+            if isinstance(m, (Crash, Barrier)):
                 m.reply.set(None)
 
 
@@ -86,6 +98,8 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
     touched: dict[int, tuple[RunSession, int]] = {}
     now = time.time()
     for msg in msgs:
+        if isinstance(msg, Barrier):
+            continue
         s = msg.session
         ch = by_run.get(s.pk)
         if ch is None:
@@ -95,6 +109,12 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
             state = PREEMPTED if s.preempting else KILLED if s.stop_requested else CRASHED
             ch.state, ch.finished_at = state, now
             s.info.state = state
+        elif msg.writer:
+            for rec in msg.records:
+                if not isinstance(rec, PRIMARY_ONLY):
+                    _apply_record(s, rec, ch, now)
+            last = msg.records[-1].seq
+            ch.writer_seqs[msg.writer] = max(ch.writer_seqs.get(msg.writer, 0), last)
         else:
             for rec in msg.records:
                 _apply_record(s, rec, ch, now)

@@ -22,14 +22,14 @@ from trackd._shared.walfile import read_records
 from trackd.v1 import record_pb2
 from trackd_daemon.actors.base import Actor, MailboxStats, Reply
 from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
-from trackd_daemon.actors.history import HistoryActor, Ingest
+from trackd_daemon.actors.history import PRIMARY_ONLY, HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
 from trackd_daemon.errors import InvalidArgumentError, RunFinishedError, RunNotFoundError
 from trackd_daemon.records import Alert, Decoded, Exit, History, Metric, Preempting, Resume
 from trackd_daemon.records import Rewind, Summary, alert_suppressed
 from trackd_daemon.records import metric_to_pb
 from trackd_daemon.records import parse_batch
-from trackd_daemon.session import RunSession
+from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import CRASHED, RUNNING, NewRun, RunChanges, RunInfo, RunKey
 
@@ -55,15 +55,18 @@ class Create:
     reply: Reply[tuple[RunInfo, RunSession | None, bool, int]]  # ..., resumed, starting step
     fork_from: tuple[str, int] | None = None  # (source run id, step)
     rewind_to: int | None = None  # with resume="must": the step to go back to
+    shared: bool = False  # join the run unchanged when it exists
 
 
 @dataclass(frozen=True)
 class Attach:
-    """A stream wants to write to ``key``; the newest stream owns the run."""
+    """A stream wants to write to ``key`` as ``writer``; the newest stream of a writer owns
+    it."""
 
     key: RunKey
     token: object
     reply: Reply[RunSession]
+    writer: str = ""
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,21 @@ class RunRegistry(Actor[RegistryMsg]):
 
     async def _handle(self, msg: RegistryMsg) -> None:
         if isinstance(msg, Create):
+            if msg.shared:
+                try:
+                    existing = await self._store.get_run(msg.new.key)
+                except RunNotFoundError:
+                    pass
+                else:
+                    s = self._sessions.get(existing.key)
+                    if s is None:
+                        if existing.state != RUNNING:
+                            raise RunFinishedError(
+                                f"run {existing.key} is {existing.state}; it cannot be joined",
+                                run=str(existing.key))
+                        s = await self._recover(existing)
+                    msg.reply.set((s.info, s, False, s.info.last_step + 1))
+                    return
             if msg.resume != "never":
                 try:
                     existing = await self._store.get_run(msg.new.key)
@@ -190,7 +208,7 @@ class RunRegistry(Actor[RegistryMsg]):
                     s = await self._recover(info)
             s.tokens.add(msg.token)
             s.streams = len(s.tokens)
-            s.stream_token = msg.token
+            s.owners[msg.writer] = msg.token
             await self._heartbeat.tell(Attached(s))
             msg.reply.set(s)
         elif isinstance(msg, Detach):
@@ -198,8 +216,9 @@ class RunRegistry(Actor[RegistryMsg]):
             if s is not None and msg.token in s.tokens:
                 s.tokens.discard(msg.token)
                 s.streams = len(s.tokens)
-                if s.stream_token is msg.token:
-                    s.stream_token = None
+                for writer, token in list(s.owners.items()):
+                    if token is msg.token:
+                        del s.owners[writer]
                 await self._heartbeat.tell(Detached(s))
         elif isinstance(msg, Lookup):
             msg.reply.set(self._sessions.get(msg.key))
@@ -231,16 +250,17 @@ class RunRegistry(Actor[RegistryMsg]):
     async def _append(self, s: RunSession, records: list[record_pb2.Record]) -> None:
         """Write daemon-made records into a run's log, in the client's seq space, and ingest
         them (used where the daemon itself continues a run: resume, fork, rewind)."""
-        first = s.acked_seq + 1
-        for i, rec in enumerate(records):
-            rec.seq = first + i
-        for start in range(0, len(records), COPY_BATCH):
-            entry = record_pb2.WalEntry(records=records[start:start + COPY_BATCH])
-            payload = entry.SerializeToString()
-            _ref, decoded = await anyio.to_thread.run_sync(parse_batch, payload)
-            await s.wal.ask(lambda r, payload=payload: Append(payload, r))
-            s.mark_acked(decoded[-1].seq)
-            await self._history.tell(Ingest(s, decoded))
+        async with s.lock:
+            first = s.acked_seq + 1
+            for i, rec in enumerate(records):
+                rec.seq = first + i
+            for start in range(0, len(records), COPY_BATCH):
+                entry = record_pb2.WalEntry(records=records[start:start + COPY_BATCH])
+                payload = entry.SerializeToString()
+                batch = await anyio.to_thread.run_sync(parse_batch, payload)
+                await s.wal.ask(lambda r, payload=payload: Append(payload, r))
+                s.mark_acked(batch.records[-1].seq)
+                await self._history.tell(Ingest(s, batch.records))
 
     async def _resume(self, info: RunInfo) -> tuple[RunSession, int]:
         """Continue a stored run: rebuild it from its log (if this daemon is not serving it)
@@ -314,16 +334,27 @@ class RunRegistry(Actor[RegistryMsg]):
         await self._append(s, records)
 
     async def _recover(self, info: RunInfo) -> RunSession:
-        """Rebuild a run from its log: state up to ``ingested_seq`` silently, the rest is sent
-        to the history actor as new work."""
+        """Rebuild a run from its log: the state up to each writer's ingested seq silently,
+        the rest is sent to the history actor as new work."""
         s = await self._open(info)
-        records = await anyio.to_thread.run_sync(_read_wal, s.wal.path)
-        done = [r for r in records if r.seq <= info.ingested_seq]
-        rest = [r for r in records if r.seq > info.ingested_seq]
+        entries = await anyio.to_thread.run_sync(_read_wal, s.wal.path)
+
+        def ingested(writer: str) -> int:
+            return info.writer_seqs.get(writer, 0) if writer else info.ingested_seq
+
+        done = [r for w, r in entries if r.seq <= ingested(w)
+                and not (w and isinstance(r, PRIMARY_ONLY))]
+        rest = [(w, r) for w, r in entries if r.seq > ingested(w)]
         await anyio.to_thread.run_sync(_replay, s.history, done)
-        if records:
-            s.mark_acked(records[-1].seq)
-        for r in records:
+        for w, r in entries:
+            if w:
+                state = s.writers.setdefault(w, WriterState())
+                state.acked_seq = r.seq
+                state.done = state.done or isinstance(r, Exit)
+                if isinstance(r, Alert) and r.seq <= ingested(w):
+                    alert_suppressed(s.alert_last, r)
+                continue
+            s.acked_seq = r.seq
             if isinstance(r, Exit):
                 s.exit_seq, s.exit_code = r.seq, r.exit_code
             elif isinstance(r, Resume):
@@ -333,26 +364,37 @@ class RunRegistry(Actor[RegistryMsg]):
                 s.preempting = True
             elif isinstance(r, Alert) and r.seq <= info.ingested_seq:
                 alert_suppressed(s.alert_last, r)  # rebuild the rate limit of stored alerts
+        s.mark_acked(s.acked_seq)
         if rest:
             log.info("run %s: recovering %d records from its log", info.key, len(rest))
-            await self._history.tell(Ingest(s, rest))
+            group: list[Decoded] = []
+            for k, (w, r) in enumerate(rest):  # consecutive records of one writer together
+                group.append(r)
+                if k + 1 == len(rest) or rest[k + 1][0] != w:
+                    await self._history.tell(Ingest(s, group, w))
+                    group = []
         return s
 
 
-def _read_wal(path: Path) -> list[Decoded]:
-    """Every distinct record of a run's log, in seq order (duplicates from resends dropped)."""
+def _read_wal(path: Path) -> list[tuple[str, Decoded]]:
+    """Every distinct record of a run's log with its writer, in log order (resent duplicates
+    dropped; a writer's records after a gap dropped: that batch was never acknowledged)."""
     if not path.exists():
         return []
-    by_seq: dict[int, Decoded] = {}
+    out: list[tuple[str, Decoded]] = []
+    last: dict[str, int] = {}
+    broken: set[str] = set()
     for payload in read_records(path):
-        _ref, records = parse_batch(payload)
-        for r in records:
-            by_seq.setdefault(r.seq, r)
-    out = [by_seq[k] for k in sorted(by_seq)]
-    # Keep only the contiguous prefix: a gap would mean a lost batch, never acknowledged.
-    for i, r in enumerate(out):
-        if r.seq != i + 1:
-            return out[:i]
+        batch = parse_batch(payload)
+        w = batch.writer
+        for r in batch.records:
+            if w in broken or r.seq <= last.get(w, 0):
+                continue
+            if r.seq != last.get(w, 0) + 1:
+                broken.add(w)
+                continue
+            last[w] = r.seq
+            out.append((w, r))
     return out
 
 

@@ -14,7 +14,7 @@ from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.registry import Attach, Detach, RunRegistry
 from trackd_daemon.actors.wal import Append
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
-from trackd_daemon.records import parse_batch
+from trackd_daemon.records import parse_batch, with_writer
 from trackd_daemon.rpc.convert import key_from_pb
 from trackd_daemon.session import RunSession
 
@@ -37,25 +37,31 @@ class RecordServicer:
     ) -> AsyncIterator[pb.StreamRecordsResponse]:
         session: RunSession | None = None
         key = None
+        writer = ""
         token = object()
         try:
             async for raw in requests:
-                ref, records = await anyio.to_thread.run_sync(parse_batch, raw)
+                batch = await anyio.to_thread.run_sync(parse_batch, raw)
+                records = batch.records
                 if session is None:
-                    if ref is None:
+                    if batch.ref is None:
                         raise InvalidArgumentError("the first request of a stream must name the run")
-                    key = key_from_pb(ref)
-                    session = await self._registry.ask(lambda r: Attach(key, token, r))
-                if session.stream_token is not token:
+                    key = key_from_pb(batch.ref)
+                    writer = batch.writer
+                    session = await self._registry.ask(lambda r: Attach(key, token, r, writer))
+                if session.owners.get(writer) is not token:
                     raise FailedPreconditionError(
-                        f"run {session.key} is now written by a newer stream"
+                        f"run {session.key} (writer {writer!r}) is now written by a newer stream"
                     )
-                fresh = session.accept(records)
+                fresh = session.accept_from(writer, records)
                 if fresh:
-                    await session.wal.ask(lambda r: Append(raw, r))
-                    session.mark_acked(fresh[-1].seq)
-                    await self._history.tell(Ingest(session, fresh))
-                yield pb.StreamRecordsResponse(acked_seq=session.acked_seq,
+                    payload = raw if not writer else await anyio.to_thread.run_sync(
+                        with_writer, raw, writer)
+                    async with session.lock:
+                        await session.wal.ask(lambda r: Append(payload, r))
+                        session.mark_acked_of(writer, fresh[-1].seq)
+                        await self._history.tell(Ingest(session, fresh, writer))
+                yield pb.StreamRecordsResponse(acked_seq=session.acked_of(writer),
                                                stop_requested=session.stop_requested)
         finally:
             if key is not None:

@@ -6,12 +6,13 @@ import anyio
 import grpc
 
 from trackd.v1 import record_pb2, run_service_pb2 as pb
-from trackd_daemon.actors.history import HistoryActor, Ingest
+from trackd_daemon.actors.history import Barrier, HistoryActor, Ingest
 from trackd_daemon.actors.registry import Create, Lookup, Retire, RunRegistry
 from trackd_daemon.actors.wal import Append, Sync
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
 from trackd_daemon.records import Exit
 from trackd_daemon.rpc.convert import STATE_TO_PB, key_from_pb, key_to_pb, new_run_from_pb, run_to_pb
+from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES
 
@@ -48,18 +49,25 @@ class RunServicer:
             raise InvalidArgumentError("fork_from excludes resume and rewind_to")
         if (fork and fork[1] < 0) or (rewind is not None and rewind < 0):
             raise InvalidArgumentError("a fork or rewind step must be >= 0")
+        if request.shared and (fork is not None or rewind is not None or policy != "never"):
+            raise InvalidArgumentError("shared excludes resume, fork_from and rewind_to")
         info, session, resumed, start = await self._registry.ask(
-            lambda r: Create(new, policy, r, fork_from=fork, rewind_to=rewind))
+            lambda r: Create(new, policy, r, fork_from=fork, rewind_to=rewind,
+                             shared=request.shared))
         if session is not None:
             info = session.info
-        return pb.CreateRunResponse(run=run_to_pb(info, session.acked_seq if session else 0),
-                                    resumed=resumed, starting_step=start)
+        run = run_to_pb(info, session.acked_seq if session else 0, session)
+        if request.writer:
+            run.acked_seq = session.acked_of(request.writer) if session else 0
+        return pb.CreateRunResponse(run=run, resumed=resumed, starting_step=start)
 
     async def FinishRun(  # noqa: N802
         self, request: pb.FinishRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.FinishRunResponse:
         key = key_from_pb(request.ref)
         session = await self._registry.ask(lambda r: Lookup(key, r))
+        if request.writer and session is not None:
+            return await self._finish_writer(session, request)
         if session is None:  # finished already (finish is idempotent), or unknown
             info = await self._store.get_run(key)
             if info.state not in TERMINAL_STATES:
@@ -82,14 +90,31 @@ class RunServicer:
                     exit_code=request.exit_code))],
             )
             fresh = session.accept([Exit(seq, request.exit_code)])
-            await session.wal.ask(lambda r: Append(entry.SerializeToString(), r))
-            session.mark_acked(seq)
-            await self._history.tell(Ingest(session, fresh))
+            async with session.lock:
+                await session.wal.ask(lambda r: Append(entry.SerializeToString(), r))
+                session.mark_acked(seq)
+                await self._history.tell(Ingest(session, fresh))
         await session.wait_ingested(session.exit_seq)
         await session.wal.ask(lambda r: Sync(r))
         await self._registry.tell(Retire(session))
         info = await self._store.get_run(key)
         return pb.FinishRunResponse(run=run_to_pb(info, session.acked_seq))
+
+    async def _finish_writer(
+        self, session: RunSession, request: pb.FinishRunRequest
+    ) -> pb.FinishRunResponse:
+        """Another writer of a shared run is done: its records are stored; the run goes on."""
+        wait = request.timeout_seconds or DEFAULT_FINISH_WAIT
+        with anyio.move_on_after(wait):
+            await session.wait_acked_of(request.writer, request.last_seq)
+        if session.acked_of(request.writer) < request.last_seq:
+            raise FailedPreconditionError(
+                f"run {session.key}: writer {request.writer!r} records up to seq "
+                f"{request.last_seq} were not received in {wait:.0f}s")
+        session.writers.setdefault(request.writer, WriterState()).done = True
+        await self._history.ask(lambda r: Barrier(r))
+        info = await self._store.get_run(session.key)
+        return pb.FinishRunResponse(run=run_to_pb(info, 0, session))
 
     async def StopRun(  # noqa: N802
         self, request: pb.StopRunRequest, context: grpc.aio.ServicerContext

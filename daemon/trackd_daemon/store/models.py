@@ -72,6 +72,8 @@ class RunInfo:
     ingested_seq: int
     fork_run_id: str = ""  # a fork's source run ("" when not a fork)
     fork_step: int = -1  # the source step it branched at
+    #: Shared runs: each other writer's ingested seq (the primary's is ``ingested_seq``).
+    writer_seqs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,5 @@ class RunChanges:
     purge_rewound: bool = False
     #: Alerts raised (stored once per seq: replays add nothing).
     alerts: list[NewAlert] = field(default_factory=list)
+    #: Other writers' ingested seqs (each only goes up).
+    writer_seqs: dict[str, int] = field(default_factory=dict)

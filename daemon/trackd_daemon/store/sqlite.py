@@ -69,6 +69,7 @@ SCHEMA = [
         ingested_seq INTEGER NOT NULL DEFAULT 0,
         fork_run_id TEXT NOT NULL DEFAULT '',
         fork_step INTEGER NOT NULL DEFAULT -1,
+        writer_seqs TEXT NOT NULL DEFAULT '{}',
         UNIQUE (project_id, run_id)
     )
     """,
@@ -107,20 +108,21 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(delivered_at, suppressed)",
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 ]
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage).
 MIGRATIONS = {
     2: [
         "ALTER TABLE runs ADD COLUMN fork_run_id TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE runs ADD COLUMN fork_step INTEGER NOT NULL DEFAULT -1",
     ],
+    3: ["ALTER TABLE runs ADD COLUMN writer_seqs TEXT NOT NULL DEFAULT '{}'"],
 }
 
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
-    " r.ingested_seq, r.fork_run_id, r.fork_step"
+    " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -151,7 +153,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         updated_at=r[12], finished_at=r[13], config=_loads(r[14]), summary=_loads(r[15]),
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
-        fork_run_id=r[25], fork_step=r[26],
+        fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]),
     )
 
 
@@ -370,6 +372,14 @@ class SqliteStore:
                     if value is not None:
                         sets.append(f"{column} = ?")
                         args.append(value)
+                if ch.writer_seqs:
+                    (stored,) = conn.execute("SELECT writer_seqs FROM runs WHERE id = ?",
+                                             (ch.pk,)).fetchone()
+                    seqs = _loads(stored)
+                    for w, seq in ch.writer_seqs.items():
+                        seqs[w] = max(seqs.get(w, 0), seq)
+                    sets.append("writer_seqs = ?")
+                    args.append(_dumps(seqs))
                 args.append(ch.pk)
                 conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", args)
 

@@ -110,6 +110,17 @@ def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
     finish(exit_code=exit_code, quiet=quiet)
 
 
+def _attach(attach_id: str | None = None, run_id: str | None = None) -> Run:
+    """Write to an existing run from another process (W&B's private ``wandb._attach``, used by
+    Lightning for spawned workers); ``attach_id`` is ``run._attach_id``."""
+    from trackd._init import attach
+
+    target = attach_id or run_id
+    if not target:
+        raise UsageError("_attach needs the attach id of a run (run._attach_id)")
+    return attach(target)
+
+
 def require(requirement: str | list[str] | None = None, experiment: Any = None) -> None:
     """Accepted for W&B compatibility (``wandb.require("service")``, ``"core"``): trackd always
     uses its daemon, so there is nothing to switch on."""

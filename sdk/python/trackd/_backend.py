@@ -65,7 +65,8 @@ class OnlineBackend:
     """Creates the run in the daemon and streams records to it."""
 
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
-                 resume: str | None = None, moment: tuple[str, str, int] | None = None) -> None:
+                 resume: str | None = None, moment: tuple[str, str, int] | None = None,
+                 writer: str | None = None) -> None:
         from trackd._connection import get_connection
         from trackd._sender import Sender
         from trackd._setup import ensure_daemon, state
@@ -83,8 +84,10 @@ class OnlineBackend:
             group=meta["group"], job_type=meta["job_type"], start_time=meta["start_time"],
             host=meta["host"], program=meta["program"], sweep_id=meta["sweep_id"],
             request_id=f"{os.getpid()}-{id(self)}-{meta['start_time']}",
-            resume=_policy(resume),
+            resume=_policy(resume), shared=writer is not None, writer=writer or "",
         )
+        #: Shared mode: the writer this process streams as ("" for the primary writer).
+        self.writer = writer or ""
         if moment is not None:
             kind, source, step = moment
             target = req.fork_from if kind == "fork_from" else req.rewind_to
@@ -127,7 +130,10 @@ class OnlineBackend:
         self.sender: Sender = Sender(
             conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
             reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
-            go_offline=self._go_offline, start_seq=resp.run.acked_seq, on_stop=self._stopped,
+            # Another writer of a shared run keeps retrying rather than going offline: its log
+            # would not belong to the run's own seq space.
+            go_offline=None if self.writer else self._go_offline,
+            start_seq=resp.run.acked_seq, on_stop=self._stopped, writer=self.writer,
         )
 
     def _stopped(self) -> None:
@@ -184,7 +190,7 @@ class OnlineBackend:
             return Finished("finished" if code == 0 else "failed", {})
         req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code,
                                                last_seq=self.sender.last_seq,
-                                               timeout_seconds=timeout or 0)
+                                               timeout_seconds=timeout or 0, writer=self.writer)
         resp = self._conn.unary(self._conn.runs.FinishRun, req, timeout=timeout)
         return Finished(STATE_NAMES.get(resp.run.state, "unknown"), map_to_python(resp.run.summary),
                         resp.run.history_rows)

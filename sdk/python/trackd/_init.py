@@ -271,3 +271,15 @@ def init(
     if st.current is None or policy != "create_new":
         st.current = run
     return run
+
+
+def attach(attach_id: str) -> Run:
+    """Write to an existing run from this process (``run._attach_id`` from the process that
+    has it): the run is joined as another writer of a shared run, so both may log."""
+    try:
+        entity, project, run_id = attach_id.split("/")
+    except ValueError:
+        raise UsageError(f"invalid attach id {attach_id!r}: expected entity/project/run_id") from None
+    label = f"attach-{os.getpid()}"
+    return init(entity=entity, project=project, id=run_id, reinit="create_new",
+                settings=Settings(mode="shared", x_primary=False, x_label=label))

@@ -64,6 +64,10 @@ class Run:
         self._resume_policy: str | None = None  # "never", "allow", "must" (set by init)
         self._resume_file: Path | None = None  # resume="auto": deleted when finished cleanly
         self._moment: tuple[str, str, int] | None = None  # ("fork_from"|"resume_from", id, step)
+        # Shared mode: this writer's label (kept in its rows) and whether it is the primary.
+        self._label: str = settings.x_label or f"{socket.gethostname()}-{os.getpid()}"
+        self._primary: bool = settings.x_primary is not False
+        self._warned_shared_step = False
         self._sender: Any = None
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
@@ -244,8 +248,12 @@ class Run:
             # the run offline and let a fresh process ingest it at finish().
             self._backend = OfflineBackend(meta, self._settings, self._sync_dir, sync_at_finish=True)
         else:
+            writer = None
+            if self._mode == "shared":
+                writer = "" if self._primary else self._label
             self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
-                                          resume=self._resume_policy, moment=self._moment)
+                                          resume=self._resume_policy, moment=self._moment,
+                                          writer=writer)
         self._name = self._backend.name
         self._sender = self._backend.sender
         if getattr(self._backend, "resumed_from", None) is not None:
@@ -350,6 +358,13 @@ class Run:
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of values, got {type(data).__name__}")
         row = normalize_row(data)
+        if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
+            if step is not None and not self._warned_shared_step:
+                self._warned_shared_step = True
+                warnings.warn("step is ignored in shared mode: each log() call is its own row",
+                              stacklevel=2)
+            step = commit = None
+            row["_writer"] = self._label
         if step is not None:
             if isinstance(step, bool) or not hasattr(step, "__index__"):
                 raise TypeError(f"step must be an int, got {type(step).__name__}")
@@ -429,6 +444,8 @@ class Run:
             self._sender.put(("u", fields))
 
     def _send_config(self, update: dict[str, Any], remove: list[str]) -> None:
+        if self._mode == "shared" and not self._primary:
+            return  # the primary writer owns the run's config; this copy stays local
         if self._sender is not None and not self._finished:
             self._sender.put(("c", update, remove))
 
@@ -520,6 +537,25 @@ class Run:
                      summary=done.summary, history=history, quiet=quiet,
                      offline_dir=str(self._sync_dir) if offline else None)
 
+    # -- other processes ---------------------------------------------------------------------
+
+    @property
+    def _attach_id(self) -> str:
+        """What another process passes to ``trackd._attach`` to write to this run."""
+        return f"{self._entity}/{self._project}/{self._id}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled into another process (a spawned DDP worker, say), a run re-attaches there as
+        # another writer of the same run.
+        if self._mode == "disabled":
+            return (_disabled_copy, (self._id,))
+        if self._mode == "offline":
+            raise TypeError("an offline run cannot be used from another process; use "
+                            "mode='online' (or mode='shared') to log from several processes")
+        from trackd._init import attach
+
+        return (attach, (self._attach_id,))
+
     # -- context manager -----------------------------------------------------------------------
 
     def __enter__(self) -> Run:
@@ -542,6 +578,13 @@ class AlertLevel(str, enum.Enum):
 
 
 _ALERT_LEVEL_VALUES = {"INFO": 1, "WARN": 2, "ERROR": 3}  # trackd.v1.AlertLevel
+
+def _disabled_copy(run_id: str) -> Run:
+    from trackd._init import init
+
+    run: Run = init(mode="disabled", id=run_id, reinit="create_new")
+    return run
+
 
 _SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
                "job_type": "run_job_type"}

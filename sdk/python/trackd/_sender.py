@@ -137,6 +137,7 @@ class Sender:
         observer: Any = None,
         start_seq: int = 0,
         on_stop: Any = None,
+        writer: str = "",
     ) -> None:
         self._loop = loop
         self._ref = ref
@@ -148,6 +149,7 @@ class Sender:
         self._go_offline = go_offline
         self._observer = observer
         self._on_stop = on_stop
+        self._writer = writer
         self.stop_requested = False
         self._buf: collections.deque[tuple[Any, ...]] = collections.deque()
         self._room = threading.Condition()
@@ -370,9 +372,8 @@ class Sender:
             reader = None
             try:
                 call = self._conn.record_stream()
-                await call.write(
-                    record_service_pb2.StreamRecordsRequest(run=self._ref).SerializeToString()
-                )
+                await call.write(record_service_pb2.StreamRecordsRequest(
+                    run=self._ref, writer=self._writer).SerializeToString())
                 first = await call.read()
                 if first is grpc.aio.EOF:
                     raise CommError("the daemon closed the record stream")

@@ -31,7 +31,7 @@ from typing import Any
 from trackd.errors import UsageError
 
 MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
-         "disabled": "disabled"}
+         "disabled": "disabled", "shared": "shared"}
 REINIT = ("default", "return_previous", "finish_previous", "create_new")
 
 # Environment names that are not simply the upper-cased field name.
@@ -70,6 +70,12 @@ class Settings:
     reinit: str | bool | None = None
     #: "allow", "must", "never" or "auto" (True means "auto"); see init(resume=...).
     resume: str | bool | None = None
+    #: Shared mode (mode="shared", several processes write one run): this writer's label, kept
+    #: in each of its rows as ``_writer`` (default: "<host>-<pid>").
+    x_label: str | None = None
+    #: Shared mode: whether this process is the run's primary writer, which owns its config and
+    #: its finish (default True; set False on the other processes).
+    x_primary: bool | None = None
     sweep_id: str | None = None
     quiet: bool | None = None
     silent: bool | None = None

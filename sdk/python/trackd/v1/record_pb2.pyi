@@ -155,9 +155,11 @@ class AlertRecord(_message.Message):
     def __init__(self, title: _Optional[str] = ..., text: _Optional[str] = ..., level: _Optional[_Union[AlertLevel, str]] = ..., wait_duration_ms: _Optional[int] = ..., timestamp: _Optional[float] = ...) -> None: ...
 
 class WalEntry(_message.Message):
-    __slots__ = ("run", "records")
+    __slots__ = ("run", "records", "writer")
     RUN_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.RunRef
     records: _containers.RepeatedCompositeFieldContainer[Record]
-    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[Record, _Mapping]]] = ...) -> None: ...
+    writer: str
+    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[Record, _Mapping]]] = ..., writer: _Optional[str] = ...) -> None: ...

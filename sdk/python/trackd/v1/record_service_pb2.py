@@ -26,7 +26,7 @@ from trackd.v1 import record_pb2 as trackd_dot_v1_dot_record__pb2
 from trackd.v1 import run_pb2 as trackd_dot_v1_dot_run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etrackd/v1/record_service.proto\x12\ttrackd.v1\x1a\x16trackd/v1/record.proto\x1a\x13trackd/v1/run.proto\"Z\n\x14StreamRecordsRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\"\n\x07records\x18\x02 \x03(\x0b\x32\x11.trackd.v1.Record\"B\n\x15StreamRecordsResponse\x12\x11\n\tacked_seq\x18\x01 \x01(\x03\x12\x16\n\x0estop_requested\x18\x02 \x01(\x08\x32g\n\rRecordService\x12V\n\rStreamRecords\x12\x1f.trackd.v1.StreamRecordsRequest\x1a .trackd.v1.StreamRecordsResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etrackd/v1/record_service.proto\x12\ttrackd.v1\x1a\x16trackd/v1/record.proto\x1a\x13trackd/v1/run.proto\"j\n\x14StreamRecordsRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\"\n\x07records\x18\x02 \x03(\x0b\x32\x11.trackd.v1.Record\x12\x0e\n\x06writer\x18\x03 \x01(\t\"B\n\x15StreamRecordsResponse\x12\x11\n\tacked_seq\x18\x01 \x01(\x03\x12\x16\n\x0estop_requested\x18\x02 \x01(\x08\x32g\n\rRecordService\x12V\n\rStreamRecords\x12\x1f.trackd.v1.StreamRecordsRequest\x1a .trackd.v1.StreamRecordsResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,9 +34,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackd.v1.record_service_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STREAMRECORDSREQUEST']._serialized_start=90
-  _globals['_STREAMRECORDSREQUEST']._serialized_end=180
-  _globals['_STREAMRECORDSRESPONSE']._serialized_start=182
-  _globals['_STREAMRECORDSRESPONSE']._serialized_end=248
-  _globals['_RECORDSERVICE']._serialized_start=250
-  _globals['_RECORDSERVICE']._serialized_end=353
+  _globals['_STREAMRECORDSREQUEST']._serialized_end=196
+  _globals['_STREAMRECORDSRESPONSE']._serialized_start=198
+  _globals['_STREAMRECORDSRESPONSE']._serialized_end=264
+  _globals['_RECORDSERVICE']._serialized_start=266
+  _globals['_RECORDSERVICE']._serialized_end=369
 # @@protoc_insertion_point(module_scope)

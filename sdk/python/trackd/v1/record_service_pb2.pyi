@@ -9,12 +9,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StreamRecordsRequest(_message.Message):
-    __slots__ = ("run", "records")
+    __slots__ = ("run", "records", "writer")
     RUN_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
     run: _run_pb2.RunRef
     records: _containers.RepeatedCompositeFieldContainer[_record_pb2.Record]
-    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ...) -> None: ...
+    writer: str
+    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., records: _Optional[_Iterable[_Union[_record_pb2.Record, _Mapping]]] = ..., writer: _Optional[str] = ...) -> None: ...
 
 class StreamRecordsResponse(_message.Message):
     __slots__ = ("acked_seq", "stop_requested")

@@ -33,7 +33,7 @@ class StopRunResponse(_message.Message):
     def __init__(self, streams: _Optional[int] = ...) -> None: ...
 
 class CreateRunRequest(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume", "fork_from", "rewind_to")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume", "fork_from", "rewind_to", "shared", "writer")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,8 @@ class CreateRunRequest(_message.Message):
     RESUME_FIELD_NUMBER: _ClassVar[int]
     FORK_FROM_FIELD_NUMBER: _ClassVar[int]
     REWIND_TO_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
     ref: _run_pb2.RunRef
     name: str
     notes: str
@@ -64,7 +66,9 @@ class CreateRunRequest(_message.Message):
     resume: ResumePolicy
     fork_from: _run_pb2.RunMoment
     rewind_to: _run_pb2.RunMoment
-    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ..., fork_from: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., rewind_to: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ...) -> None: ...
+    shared: bool
+    writer: str
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ..., fork_from: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., rewind_to: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., shared: _Optional[bool] = ..., writer: _Optional[str] = ...) -> None: ...
 
 class CreateRunResponse(_message.Message):
     __slots__ = ("run", "resumed", "starting_step")
@@ -77,16 +81,18 @@ class CreateRunResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., resumed: _Optional[bool] = ..., starting_step: _Optional[int] = ...) -> None: ...
 
 class FinishRunRequest(_message.Message):
-    __slots__ = ("ref", "exit_code", "last_seq", "timeout_seconds")
+    __slots__ = ("ref", "exit_code", "last_seq", "timeout_seconds", "writer")
     REF_FIELD_NUMBER: _ClassVar[int]
     EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WRITER_FIELD_NUMBER: _ClassVar[int]
     ref: _run_pb2.RunRef
     exit_code: int
     last_seq: int
     timeout_seconds: float
-    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., exit_code: _Optional[int] = ..., last_seq: _Optional[int] = ..., timeout_seconds: _Optional[float] = ...) -> None: ...
+    writer: str
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., exit_code: _Optional[int] = ..., last_seq: _Optional[int] = ..., timeout_seconds: _Optional[float] = ..., writer: _Optional[str] = ...) -> None: ...
 
 class FinishRunResponse(_message.Message):
     __slots__ = ("run",)
