@@ -19,7 +19,7 @@ from workers import TOOLS, WANDB_VERSION, Tool
 # (the rows run also feeds log and memory).
 FIGURES_BY_CASE = {
     "import": {"import_ms"},
-    "init": {"init_first_ms", "init_median_ms", "finish_empty_ms"},
+    "init": {"init_first_ms", "init_median_ms", "finish_empty_ms", "disabled_log_us"},
     "log": {"log_us"},
     "rows": {"rows_s", "rows_finish_s", "rows_readback_s"},
     "multiproc": {"multiproc_s", "multiproc_own_s", "service_peak_rss_mp_mib"},
@@ -127,6 +127,14 @@ def build_figures(res: dict, sc: dict) -> list[dict]:
         _field("init", "finish_median_s", scale=_ms),
         "trackd <= 50 ms",
         _at_most(50),
+    )
+    add(
+        "disabled_log_us",
+        '`log()` in disabled mode (mode="disabled"), per call',
+        "µs",
+        _field("init", "disabled_log_us"),
+        "trackd < 1 µs",
+        _at_most(1),
     )
     add(
         "log_us",
