@@ -33,21 +33,18 @@ def generate(out_root: Path) -> None:
 
     protos = sorted(str(p.relative_to(HERE)) for p in (HERE / PACKAGE).glob("*.proto"))
     include = str(Path(grpc_tools.__file__).parent / "_proto")
+    # Messages and service descriptors only: clients and the daemon build their gRPC method
+    # handlers from the descriptors (trackd._connection.make_stub, trackd_daemon.rpc.server).
     args = [
         "protoc",
         f"-I{HERE}",
         f"-I{include}",
         f"--python_out={out_root}",
         f"--pyi_out={out_root}",
-        f"--grpc_python_out={out_root}",
         *protos,
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    for stub in (out_root / PACKAGE).glob("*_pb2_grpc.py"):
-        # Messages-only files get an empty gRPC module; keep only those that define a service.
-        if "Servicer" not in stub.read_text():
-            stub.unlink()
     (out_root / PACKAGE / "__init__.py").write_text(INIT)
 
 

@@ -45,7 +45,8 @@ def unknown_kind_record(ref: dict[str, str], seq: int) -> bytes:
 
 
 def create_run(channel: grpc.Channel, ref: dict[str, str]) -> Any:
-    from trackd.v1 import run_service_pb2, run_service_pb2_grpc
+    from trackd._connection import make_stub
+    from trackd.v1 import run_service_pb2
 
-    stub = run_service_pb2_grpc.RunServiceStub(channel)
+    stub = make_stub(channel, run_service_pb2, "RunService")
     return stub.CreateRun(run_service_pb2.CreateRunRequest(ref=run_pb2.RunRef(**ref), start_time=0.5))

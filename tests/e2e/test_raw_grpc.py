@@ -9,7 +9,8 @@ from google.rpc import error_details_pb2, status_pb2
 import trackd
 from tests.e2e.raw import create_run, raw_stub, record_batch, unknown_kind_record
 from trackd import Api
-from trackd.v1 import query_service_pb2, query_service_pb2_grpc, run_pb2
+from trackd._connection import make_stub
+from trackd.v1 import query_service_pb2, run_pb2
 
 
 def _reason(err: grpc.RpcError) -> str:
@@ -61,7 +62,7 @@ def test_malformed_and_unknown_records_are_invalid_argument(clean_sdk):
 
 def test_invalid_run_reference(clean_sdk):
     channel, _ = raw_stub(clean_sdk)
-    stub = query_service_pb2_grpc.QueryServiceStub(channel)
+    stub = make_stub(channel, query_service_pb2, "QueryService")
     with pytest.raises(grpc.RpcError) as exc:
         stub.GetRun(query_service_pb2.GetRunRequest(ref=run_pb2.RunRef(entity="e", project="p", run_id="a/b")))
     assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -21,12 +21,13 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 import grpc  # noqa: E402
 
 from trackd.errors import CommError, from_grpc
+from google.protobuf import message_factory
+
 from trackd.v1 import (
-    daemon_service_pb2_grpc,
+    daemon_service_pb2,
+    query_service_pb2,
     record_service_pb2,
-    query_service_pb2_grpc,
-    record_service_pb2_grpc,
-    run_service_pb2_grpc,
+    run_service_pb2,
 )
 
 T = TypeVar("T")
@@ -39,6 +40,27 @@ CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 50),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
+
+
+def make_stub(channel: Any, module: Any, service: str) -> Any:
+    """A client stub for ``service`` of a generated ``*_pb2`` module: one callable attribute
+    per RPC, built from the service descriptor (works for sync and aio channels)."""
+    from types import SimpleNamespace
+
+    desc = module.DESCRIPTOR.services_by_name[service]
+    methods = {}
+    for m in desc.methods:
+        path = f"/{desc.full_name}/{m.name}"
+        ser = message_factory.GetMessageClass(m.input_type).SerializeToString
+        de = message_factory.GetMessageClass(m.output_type).FromString
+        kind = (
+            channel.stream_stream if m.client_streaming and m.server_streaming
+            else channel.unary_stream if m.server_streaming
+            else channel.stream_unary if m.client_streaming
+            else channel.unary_unary
+        )
+        methods[m.name] = kind(path, request_serializer=ser, response_deserializer=de)
+    return SimpleNamespace(**methods)
 
 
 class LoopThread:
@@ -89,10 +111,9 @@ class Connection:
 
     async def _open_channel(self) -> None:
         self.channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
-        self.runs = run_service_pb2_grpc.RunServiceStub(self.channel)
-        self.records = record_service_pb2_grpc.RecordServiceStub(self.channel)
-        self.queries = query_service_pb2_grpc.QueryServiceStub(self.channel)
-        self.daemon = daemon_service_pb2_grpc.DaemonServiceStub(self.channel)
+        self.runs = make_stub(self.channel, run_service_pb2, "RunService")
+        self.queries = make_stub(self.channel, query_service_pb2, "QueryService")
+        self.daemon = make_stub(self.channel, daemon_service_pb2, "DaemonService")
         # Record batches are serialized once by the sender (and kept for resending), so the
         # stream takes bytes.
         self.record_stream = self.channel.stream_stream(
