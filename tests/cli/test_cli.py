@@ -26,7 +26,7 @@ CLI = [sys.executable, "-m", "trackd._cli.main"]
 ENTITY = "tester"
 
 MAKE_RUNS = f"""
-import math, time, trackd
+import math, trackd
 run = trackd.init(entity={ENTITY!r}, project="p", id="r1", name="first",
                   config={{"lr": 0.5, "layers": [2, 3]}}, tags=["t1", "t2"], notes="hello",
                   group="g", job_type="train")
@@ -37,7 +37,7 @@ for i in range(5):
 trackd.log({{"acc": math.inf}})
 run.summary["best"] = 1
 trackd.finish()
-time.sleep(0.01)  # the second run is strictly newer
+# r2 is newer, so listed first (equal creation times fall back to creation order).
 trackd.init(entity={ENTITY!r}, project="q", id="r2").finish()
 """
 
