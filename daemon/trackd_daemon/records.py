@@ -12,7 +12,8 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from trackd._shared.history import SUMMARY_OPS, MetricDef
-from trackd._shared.values import MalformedValueError, map_to_python, to_python
+from trackd._shared.values import MAX_KEYS, MAX_ROW_BYTES, MalformedValueError, check_keys
+from trackd._shared.values import map_to_python, to_python
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
 
@@ -95,6 +96,8 @@ class Alert:
 
 
 ALERT_LEVELS = {0: "INFO", 1: "INFO", 2: "WARN", 3: "ERROR"}
+#: One record's encoded size limit: a row's limit plus room for its framing.
+MAX_RECORD_BYTES = MAX_ROW_BYTES + (1 << 20)
 
 Decoded = (
     History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting | Alert
@@ -132,7 +135,12 @@ def parse_batch(raw: bytes) -> Batch:
         raise InvalidRecordError(f"undecodable record batch: {exc}") from None
     out: list[Decoded] = []
     prev = None
+    big = len(raw) > MAX_RECORD_BYTES
     for rec in entry.records:
+        if big and rec.ByteSize() > MAX_RECORD_BYTES:
+            raise InvalidRecordError(
+                f"record {rec.seq} is {rec.ByteSize() >> 20} MiB; one record may be at most "
+                f"{MAX_RECORD_BYTES >> 20} MiB", seq=str(rec.seq), field="records")
         if prev is not None and rec.seq != prev + 1:
             raise InvalidRecordError(
                 f"records in a batch must have consecutive seqs; {rec.seq} follows {prev}"
@@ -160,7 +168,7 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
         if kind == "history":
             h = rec.history
             data = map_to_python(h.data)
-            _check_keys(data.keys(), seq)
+            _check_keys(data, seq)
             return History(
                 seq, data, h.step if h.HasField("step") else None,
                 h.commit if h.HasField("commit") else None, h.timestamp,
@@ -212,10 +220,16 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
     raise InvalidRecordError(f"record {seq} has unknown kind {kind!r}", seq=str(seq))
 
 
-def _check_keys(keys: Any, seq: int) -> None:
-    for k in keys:
-        if not k:
-            raise InvalidRecordError(f"record {seq}: empty key in history data")
+def _check_keys(data: dict[str, Any], seq: int) -> None:
+    """The row limits of ``trackd._shared.values`` (the SDK checks them before sending)."""
+    if len(data) > MAX_KEYS:
+        raise InvalidRecordError(f"record {seq}: history.data has {len(data)} keys; the limit is "
+                                 f"{MAX_KEYS}", seq=str(seq), field="history.data")
+    if data:
+        try:
+            check_keys(data, f"record {seq}: history.data")
+        except ValueError as exc:
+            raise InvalidRecordError(str(exc), seq=str(seq), field="history.data") from None
 
 
 def metric_from_pb(d: run_pb2.MetricDefinition) -> MetricDef:

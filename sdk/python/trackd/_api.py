@@ -18,7 +18,9 @@ def _connection() -> Any:
     from trackd._connection import get_connection
     from trackd._setup import ensure_daemon, state
 
-    return get_connection(ensure_daemon(state()))
+    # restart=True: a daemon that stopped since (idle, or another process stopped it) is found
+    # again or started, instead of calling a dead socket.
+    return get_connection(ensure_daemon(state(), restart=True))
 
 
 class Api:

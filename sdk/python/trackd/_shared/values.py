@@ -25,23 +25,64 @@ HISTOGRAM_BINS = 32
 _SCALARS = frozenset((float, str, bool, type(None)))
 
 
+#: Limits on one logged row, checked by the SDK (ValueError) and the daemon (INVALID_ARGUMENT).
+MAX_KEYS = 10_000  # keys at the top level of a row
+MAX_KEY_LENGTH = 256  # characters in one key, nested keys included
+MAX_ROW_BYTES = 16 * 1024 * 1024  # about the encoded size of one row
+
+
 def normalize_row(data: Mapping[str, Any]) -> dict[str, Any]:
     """Return a validated copy of one ``log()`` payload.
 
     :raises TypeError: a key is not a ``str``, or a value has a type that cannot be logged.
-    :raises ValueError: an integer does not fit in 64 bits.
+    :raises ValueError: an integer does not fit in 64 bits, or the row breaks a limit
+        (``MAX_KEYS``, ``MAX_KEY_LENGTH``, empty keys, ``MAX_ROW_BYTES``).
     """
     out = dict(data)
+    if len(out) > MAX_KEYS:
+        raise ValueError(f"a logged row may have at most {MAX_KEYS} keys, this one has {len(out)}")
+    size = 0
     for key, value in out.items():
         if type(key) is not str:
             raise TypeError(f"Key {key!r} in logged data is not a string (got {type(key).__name__})")
         t = type(value)
         if t in _SCALARS:
+            if t is str:
+                size += len(value)
             continue
         if t is int and INT64_MIN <= value <= INT64_MAX:
             continue
-        out[key] = normalize(value, key)
+        value = out[key] = normalize(value, key)
+        size += approx_size(value)
+    if out:
+        check_keys(out, "logged data")
+    if size > MAX_ROW_BYTES:
+        raise ValueError(f"a logged row may be at most {MAX_ROW_BYTES >> 20} MiB; this one is about "
+                         f"{size / (1 << 20):.1f} MiB (log large data as files or artifacts)")
     return out
+
+
+def check_keys(d: Mapping[str, Any], where: str) -> None:
+    """:raises ValueError: an empty key, or a key longer than ``MAX_KEY_LENGTH``."""
+    if "" in d:
+        raise ValueError(f"{where}: keys may not be empty")
+    longest = max(map(len, d))
+    if longest > MAX_KEY_LENGTH:
+        key = next(k for k in d if len(k) == longest)
+        raise ValueError(f"{where}: key {key[:40]!r}... is {longest} characters long; the limit "
+                         f"is {MAX_KEY_LENGTH}")
+
+
+def approx_size(value: Any) -> int:
+    """About how many bytes ``value`` (normalised) takes on the wire."""
+    t = type(value)
+    if t is str:
+        return len(value)
+    if t is dict:
+        return sum(len(k) + approx_size(v) for k, v in value.items())
+    if t is list:
+        return sum(approx_size(v) for v in value)
+    return 9
 
 
 def normalize(value: Any, where: str = "value") -> Any:
@@ -64,6 +105,8 @@ def normalize(value: Any, where: str = "value") -> Any:
             if not isinstance(k, str):
                 raise TypeError(f"{where}: nested key {k!r} is not a string (got {type(k).__name__})")
             out[str(k)] = normalize(v, f"{where}.{k}")
+        if out:
+            check_keys(out, where)
         return out
     if isinstance(value, (list, tuple)):
         return [normalize(v, f"{where}[{i}]") for i, v in enumerate(value)]
