@@ -378,23 +378,28 @@ class RunRegistry(Actor[RegistryMsg]):
 
 def _read_wal(path: Path) -> list[tuple[str, Decoded]]:
     """Every distinct record of a run's log with its writer, in log order (resent duplicates
-    dropped; a writer's records after a gap dropped: that batch was never acknowledged)."""
+    dropped). A log only ever gets contiguous seqs, so a gap means a damaged block: the records
+    around it are kept, and the damage is reported."""
     if not path.exists():
         return []
     out: list[tuple[str, Decoded]] = []
     last: dict[str, int] = {}
-    broken: set[str] = set()
-    for payload in read_records(path):
+    missing = 0
+    skipped: list[tuple[int, int]] = []
+    for payload in read_records(path, lambda offset, length: skipped.append((offset, length))):
         batch = parse_batch(payload)
         w = batch.writer
         for r in batch.records:
-            if w in broken or r.seq <= last.get(w, 0):
+            if r.seq <= last.get(w, 0):
                 continue
-            if r.seq != last.get(w, 0) + 1:
-                broken.add(w)
-                continue
+            missing += r.seq - last.get(w, 0) - 1
             last[w] = r.seq
             out.append((w, r))
+    if skipped:
+        log.warning("%s: skipped %d damaged block(s) (%d bytes, at offsets %s); %d record(s) "
+                    "were lost with them, the others were recovered", path, len(skipped),
+                    sum(n for _, n in skipped), ", ".join(str(o) for o, _ in skipped[:10]),
+                    missing)
     return out
 
 

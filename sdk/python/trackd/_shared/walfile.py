@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 MAGIC = b"TRKD" + struct.pack("<H", 0x7D1E) + bytes([1])
@@ -115,9 +115,15 @@ class WalWriter:
             self._file.close()
 
 
-def read_records(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """Yield each intact record's payload in order (see the module doc for damaged logs)."""
-    for payload, _end in _scan(Path(path)):
+def read_records(
+    path: str | os.PathLike[str], on_skip: Callable[[int, int], None] | None = None
+) -> Iterator[bytes]:
+    """Yield each intact record's payload in order (see the module doc for damaged logs).
+
+    ``on_skip(offset, length)`` is called for every damaged stretch skipped in the middle of
+    the log (a torn tail is not reported: it is where a crash cut the last write).
+    """
+    for payload, _end in _scan(Path(path), on_skip):
         yield payload
 
 
@@ -134,7 +140,9 @@ def repair_tail(path: Path) -> int:
     return end
 
 
-def _scan(path: Path) -> Iterator[tuple[bytes, int]]:
+def _scan(
+    path: Path, on_skip: Callable[[int, int], None] | None = None
+) -> Iterator[tuple[bytes, int]]:
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < HEADER_SIZE or data[:HEADER_SIZE] != MAGIC:
@@ -166,6 +174,8 @@ def _scan(path: Path) -> Iterator[tuple[bytes, int]]:
         ):
             if pos + block_left >= n and (start + length >= n or len(piece) != length):
                 return  # torn tail (the file ends in this block; else it is corruption)
+            if on_skip is not None:
+                on_skip(pos, block_left)
             pos += block_left  # corrupt chunk: resync at the next block
             parts = []
             continue
