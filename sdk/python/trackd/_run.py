@@ -505,21 +505,34 @@ class Run:
                 try:
                     sender.flush(_left(deadline))
                     done = backend.finish(int(code), _left(deadline))
-                finally:
-                    sender.close(5)
+                except TimeoutError:
+                    raise FinishTimeoutError(self._detach(timeout)) from None
+                sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
                 self._print_footer(backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
                     self._resume_file.unlink(missing_ok=True)
-        except TimeoutError:
-            raise FinishTimeoutError(f"finish() of run {self._id} did not complete in {timeout}s") from None
         finally:
             self._finished = True
             if self in st.runs:
                 st.runs.remove(self)
             if st.current is self:
                 st.current = None
+
+    def _detach(self, timeout: float | None) -> str:
+        """finish() ran out of time: keep what the daemon has not acknowledged in the run's
+        directory (nothing is dropped) and say where; the daemon stores what it has."""
+        sender = self._backend.sender
+        message = f"finish() of run {self._id} did not complete in {timeout}s"
+        go_offline = getattr(self._backend, "_go_offline", None)
+        if go_offline is None or getattr(self._backend, "writer", ""):
+            return message
+        pending = sender.spill(go_offline())
+        if not pending:
+            return f"{message} (every record was acknowledged; the daemon is still storing them)"
+        return (f"{message}: {pending} record(s) were not acknowledged by the daemon; they are "
+                f"saved in {self._sync_dir} (upload them with: trackd sync {self._sync_dir})")
 
     def _print_footer(self, backend: Any, done: Any, quiet: bool) -> None:
         """The closing summary of the run (unless the silent setting is on)."""

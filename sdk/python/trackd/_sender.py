@@ -238,6 +238,29 @@ class Sender:
             except Exception:  # noqa: BLE001 - closing is best effort after the flush
                 pass
 
+    def spill(self, path: Path) -> int:
+        """Stop sending and write every record not acknowledged yet to the offline log at
+        ``path`` (for ``trackd sync``). Returns how many records it holds."""
+        self._closed = True
+        try:
+            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
+        except Exception:  # noqa: BLE001 - the task is stuck on a dead daemon: spill anyway
+            pass
+        pending = self._next_seq - self._acked_seq
+        if pending <= 0:
+            return 0
+        wal = WalWriter(path)
+        try:
+            for seq, data in list(self._unacked):
+                if seq > self._acked_seq:
+                    wal.append(data)
+            while (batch := self._take_batch()) is not None:
+                wal.append(batch[0])
+            wal.sync()
+        finally:
+            wal.close()
+        return pending
+
     # -- loop side ---------------------------------------------------------------------------
 
     async def _start(self) -> asyncio.Task[None]:
