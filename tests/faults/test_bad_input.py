@@ -33,6 +33,12 @@ def test_sdk_rejects_rows_over_the_limits_and_keeps_the_rest(clean_sdk):
         run.log({"blob": "x" * (MAX_ROW_BYTES + 1)})
     with pytest.raises(ValueError, match="16 MiB"):
         run.log({"many": ["y" * 1024] * (MAX_ROW_BYTES // 1024 + 10)})
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        run.log({"path": "file\udcff.txt"})  # what undecodable file names turn into
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        run.log({"key\udcff": 1})
+    run.config["odd"] = "x\udcff"  # config is lenient: kept, escaped
+    assert run.config["odd"] == "x\\udcff"
     with pytest.raises(UsageError, match="Invalid project name"):
         trackd.init(project="a/b", reinit="create_new")
     with pytest.raises(UsageError):

@@ -24,6 +24,8 @@ def config_value(value: Any) -> Any:
         return normalize(value, "config value")
     except (TypeError, ValueError):
         pass
+    if isinstance(value, str):  # not valid Unicode (lone surrogates): keep it, escaped
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, enum.Enum):
         return config_value(value.value)
     if hasattr(value, "to_dict") and callable(value.to_dict):

@@ -317,7 +317,15 @@ class Sender:
         last = 0
         while buf and n < MAX_BATCH_RECORDS:
             item = buf.popleft()
-            encode(add(), item)
+            rec = add()
+            try:
+                encode(rec, item)
+            except (ValueError, TypeError, UnicodeError) as exc:
+                # Never let one bad record stop the run: keep its seq with an empty record.
+                log.warning("trackd: record %d could not be sent and was dropped: %s", item[1], exc)
+                rec.Clear()
+                rec.seq = item[1]
+                rec.summary.SetInParent()
             if observer is not None:
                 observer(item)
             last = item[1]

@@ -49,6 +49,8 @@ def normalize_row(data: Mapping[str, Any]) -> dict[str, Any]:
         if t in _SCALARS:
             if t is str:
                 size += len(value)
+                if not value.isascii():
+                    check_text(value, key)
             continue
         if t is int and INT64_MIN <= value <= INT64_MAX:
             continue
@@ -62,10 +64,24 @@ def normalize_row(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def check_text(text: str, where: str) -> None:
+    """:raises ValueError: ``text`` is not valid Unicode (a lone surrogate, as undecodable
+    file names produce), so it cannot be sent as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{where}: text is not valid Unicode ({exc.reason} at position "
+                         f"{exc.start}); decode it properly or log it with errors='replace'") from None
+
+
 def check_keys(d: Mapping[str, Any], where: str) -> None:
-    """:raises ValueError: an empty key, or a key longer than ``MAX_KEY_LENGTH``."""
+    """:raises ValueError: an empty key, a key longer than ``MAX_KEY_LENGTH``, or a key that is
+    not valid Unicode."""
     if "" in d:
         raise ValueError(f"{where}: keys may not be empty")
+    if not all(map(str.isascii, d)):
+        for k in d:
+            check_text(k, f"{where}: key {k!r}")
     longest = max(map(len, d))
     if longest > MAX_KEY_LENGTH:
         key = next(k for k in d if len(k) == longest)
@@ -89,6 +105,8 @@ def normalize(value: Any, where: str = "value") -> Any:
     """Convert one value to plain JSON-like Python; see :func:`normalize_row`."""
     t = type(value)
     if t in _SCALARS:
+        if t is str and not value.isascii():
+            check_text(value, where)
         return value
     if t is int or isinstance(value, int) and not isinstance(value, (bool, enum.Enum)):
         value = int(value)
