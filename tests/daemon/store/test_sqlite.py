@@ -17,3 +17,50 @@ class TestSqliteStore(MetadataStoreContract):
     def open_store(self, tmp_path: Path) -> Callable[[], Awaitable[MetadataStore]]:
         url = f"sqlite:///{tmp_path / 'data' / 'trackd.db'}"
         return lambda: open_store_url(url)
+
+
+V1_SCHEMA = [
+    "CREATE TABLE projects (id INTEGER PRIMARY KEY, entity TEXT NOT NULL, name TEXT NOT NULL,"
+    " created_at REAL NOT NULL, run_count INTEGER NOT NULL DEFAULT 0, UNIQUE (entity, name))",
+    "CREATE TABLE runs (id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, run_id TEXT NOT NULL,"
+    " name TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT"
+    " '[]', group_name TEXT NOT NULL DEFAULT '', job_type TEXT NOT NULL DEFAULT '', state TEXT"
+    " NOT NULL, exit_code INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, updated_at REAL"
+    " NOT NULL, finished_at REAL NOT NULL DEFAULT 0, config TEXT NOT NULL DEFAULT '{}', summary"
+    " TEXT NOT NULL DEFAULT '{}', metrics TEXT NOT NULL DEFAULT '[]', history_rows INTEGER NOT"
+    " NULL DEFAULT 0, last_step INTEGER NOT NULL DEFAULT -1, host TEXT NOT NULL DEFAULT '',"
+    " program TEXT NOT NULL DEFAULT '', start_time REAL NOT NULL DEFAULT 0, sweep_id TEXT NOT"
+    " NULL DEFAULT '', request_id TEXT NOT NULL DEFAULT '', ingested_seq INTEGER NOT NULL"
+    " DEFAULT 0, UNIQUE (project_id, run_id))",
+    "CREATE TABLE history (run INTEGER NOT NULL, step INTEGER NOT NULL, row BLOB NOT NULL,"
+    " PRIMARY KEY (run, step)) WITHOUT ROWID",
+    "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+    "INSERT INTO schema_version VALUES (1)",
+    "INSERT INTO projects VALUES (1, 'e', 'p', 1.0, 1)",
+    "INSERT INTO runs (id, project_id, run_id, name, state, created_at, updated_at)"
+    " VALUES (1, 1, 'old', 'old-run-1', 'finished', 1.0, 1.0)",
+]
+
+
+@pytest.mark.anyio
+async def test_a_v1_store_is_migrated_forward_once(tmp_path: Path) -> None:
+    import sqlite3
+
+    from trackd_daemon.store.models import RunKey
+    from trackd_daemon.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for stmt in V1_SCHEMA:
+        db.execute(stmt)
+    db.commit()
+    db.close()
+    for _ in range(2):  # the second open finds it migrated already
+        store = await open_store_url(f"sqlite:///{path}")
+        old = await store.get_run(RunKey("e", "p", "old"))
+        assert old.name == "old-run-1" and old.state == "finished"
+        assert (old.fork_run_id, old.fork_step, old.writer_seqs) == ("", -1, {})
+        await store.aclose()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()
