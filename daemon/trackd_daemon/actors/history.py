@@ -18,6 +18,7 @@ import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
+from trackd_daemon.errors import ResourceExhaustedError
 from trackd_daemon.records import Alert, Config, Decoded, Exit, History, Metric, Preempting
 from trackd_daemon.records import Resume, Rewind, RunUpdate, Summary, alert_suppressed
 from trackd_daemon.records import metric_to_dict
@@ -82,7 +83,15 @@ class HistoryActor(Actor[HistoryMsg]):
 
     async def _round(self, msgs: list[HistoryMsg]) -> None:
         changes, touched = await anyio.to_thread.run_sync(_apply, msgs)
-        await self._store.apply(changes)
+        delay = 0.5
+        while True:  # a full store: keep the round (its records are in the logs) and retry
+            try:
+                await self._store.apply(changes)
+                break
+            except ResourceExhaustedError as exc:
+                log.warning("%s; retrying in %.1fs", exc.message, delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 10.0)
         if any(ch.alerts for ch in changes):
             self._on_alerts()
         for session, seq in touched:

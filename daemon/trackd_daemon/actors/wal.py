@@ -8,6 +8,7 @@ while it has unsynced data (group fsync) and always on :class:`Sync` (finish) an
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import anyio.to_thread
 
 from trackd._shared.walfile import WalWriter
 from trackd_daemon.actors.base import Actor, Reply
+from trackd_daemon.errors import ResourceExhaustedError
+
+log = logging.getLogger("trackd.daemon.wal")
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,15 @@ class WalActor(Actor[WalMsg]):
 
         try:
             await anyio.to_thread.run_sync(write)
-        except Exception as exc:
+        except OSError as exc:
+            # A full disk (or a failing one): these appends are refused, nothing acknowledged is
+            # touched, and the actor keeps serving: the next append may succeed.
+            error = ResourceExhaustedError(
+                f"cannot write the log {self.path}: {exc.strerror or exc}", path=str(self.path))
+            log.warning("%s", error.message)
             for m in batch:
-                m.reply.fail(exc)
-            raise
+                m.reply.fail(error)
+            return
         if want_sync:
             self._dirty, self._last_sync = False, now
         elif payloads:

@@ -21,7 +21,7 @@ import anyio
 import anyio.to_thread
 import msgpack
 
-from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
+from trackd_daemon.errors import ResourceExhaustedError, RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.names import generate_name
 
@@ -178,6 +178,8 @@ class SqliteStore:
         path = unquote(parsed.path)
         if parsed.netloc:  # sqlite://relative/path
             path = parsed.netloc + path
+        elif path.startswith("//"):  # sqlite:////abs/path
+            path = "/" + path.lstrip("/")
         if not path:
             raise ValueError(f"sqlite URL without a path: {url!r}")
 
@@ -209,13 +211,22 @@ class SqliteStore:
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    if conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if "full" in str(exc) or "disk" in str(exc):
+                    raise ResourceExhaustedError(f"the store {self._path} cannot grow: {exc}",
+                                                 path=self._path) from None
                 raise
-            conn.execute("COMMIT")
             return result
 
         return await anyio.to_thread.run_sync(run, limiter=self._write_limiter)

@@ -56,6 +56,7 @@ _KEEPALIVE = b""  # an empty StreamRecordsRequest
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED,
     grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,  # the daemon's disk is full: it resumes with space
 }
 
 GOALS = {"": run_pb2.METRIC_GOAL_UNSPECIFIED, "minimize": run_pb2.METRIC_GOAL_MINIMIZE,
@@ -151,6 +152,7 @@ class Sender:
         self._on_stop = on_stop
         self._writer = writer
         self.stop_requested = False
+        self._told_full = False
         self._buf: collections.deque[tuple[Any, ...]] = collections.deque()
         self._room = threading.Condition()
         self._put_lock = threading.Lock()
@@ -481,6 +483,10 @@ class Sender:
                     return CommError(f"record stream failed: {code.name} {await call.details()}")
                 return None
         if isinstance(err, grpc.aio.AioRpcError):
+            if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and not self._told_full:
+                self._told_full = True
+                log.warning("trackd: the daemon cannot store records now (%s); they are kept "
+                            "here and sent again when it can", err.details())
             if err.code() in _RETRYABLE:
                 log.debug("record stream broke: %s", err.code())
                 return None

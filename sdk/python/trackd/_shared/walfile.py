@@ -89,21 +89,34 @@ class WalWriter:
 
     def append(self, payload: bytes) -> None:
         """Write one record; when this returns the bytes are in the OS (they survive a crash of
-        this process, not of the machine: call :meth:`sync` for that)."""
-        data = frame(payload, self.size)
-        self._file.write(data)
-        self.size += len(data)
+        this process, not of the machine: call :meth:`sync` for that).
+
+        :raises OSError: the write failed (a full disk, say); the log is left as it was.
+        """
+        self.append_many([payload])
 
     def append_many(self, payloads: list[bytes]) -> None:
-        """Write several records with one system call."""
+        """Write several records with one system call (all or, on an error, none of them)."""
         buf = bytearray()
         size = self.size
         for p in payloads:
             data = frame(p, size)
             buf += data
             size += len(data)
-        self._file.write(buf)
+        try:
+            self._file.write(buf)
+        except OSError:
+            self._cut_back()
+            raise
         self.size = size
+
+    def _cut_back(self) -> None:
+        """Remove a partly written append, so later records follow the last good one."""
+        try:
+            self._file.truncate(self.size)
+            self._file.seek(self.size)
+        except OSError:
+            pass
 
     def sync(self) -> None:
         """fsync the file: what was appended survives a power loss."""
