@@ -118,3 +118,19 @@ def test_invalid_names_are_invalid_argument(clean_sdk):
             assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     finally:
         channel.close()
+
+
+def test_retryable_errors_carry_a_retry_hint():
+    from google.rpc import error_details_pb2, status_pb2
+
+    from trackd_daemon.errors import ResourceExhaustedError, ShuttingDownError
+    from trackd_daemon.rpc.errors import _trailer
+
+    for err, seconds in ((ShuttingDownError("draining"), 1),
+                         (ResourceExhaustedError("disk full", path="/x"), 2)):
+        (key, value), = _trailer(err)
+        status = status_pb2.Status.FromString(value)
+        retry = error_details_pb2.RetryInfo()
+        assert any(d.Unpack(retry) for d in status.details) and retry.retry_delay.seconds == seconds
+        info = error_details_pb2.ErrorInfo()
+        assert status.details[0].Unpack(info) and info.reason == err.reason

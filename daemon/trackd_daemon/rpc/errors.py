@@ -3,8 +3,9 @@
 Every handler is wrapped by :func:`wrap_unary` / :func:`wrap_stream`. A
 :class:`~trackd_daemon.errors.TrackdError` is sent with its code, its message and a
 ``google.rpc.Status`` in the ``grpc-status-details-bin`` trailer holding an ``ErrorInfo``
-(domain ``trackd.dev``, the stable reason, metadata). Anything else is logged with its traceback
-and sent as INTERNAL without details.
+(domain ``trackd.dev``, the stable reason, metadata), plus a ``RetryInfo`` for errors worth
+retrying after a pause (UNAVAILABLE while draining, RESOURCE_EXHAUSTED while the disk is full).
+Anything else is logged with its traceback and sent as INTERNAL without details.
 """
 
 from __future__ import annotations
@@ -45,11 +46,20 @@ def safe_deserializer(cls: Any) -> Callable[[bytes], Any]:
     return parse
 
 
+#: Errors a client should retry after a pause: the daemon is draining, or its disk is full.
+RETRY_AFTER_SECONDS = {grpc.StatusCode.UNAVAILABLE: 1, grpc.StatusCode.RESOURCE_EXHAUSTED: 2}
+
+
 def _trailer(err: TrackdError) -> tuple[tuple[str, bytes], ...]:
     info = error_details_pb2.ErrorInfo(reason=err.reason, domain=DOMAIN, metadata=err.metadata)
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    status = status_pb2.Status(code=err.code.value[0], message=err.message, details=[detail])
+    details = [any_pb2.Any()]
+    details[0].Pack(info)
+    if err.code in RETRY_AFTER_SECONDS:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.seconds = RETRY_AFTER_SECONDS[err.code]
+        details.append(any_pb2.Any())
+        details[1].Pack(retry)
+    status = status_pb2.Status(code=err.code.value[0], message=err.message, details=details)
     return (("grpc-status-details-bin", status.SerializeToString()),)
 
 
