@@ -79,9 +79,9 @@ class WalWriter:
             if self.path.exists() and not MAGIC.startswith(self.path.read_bytes()):
                 raise WalFormatError(f"{self.path} is not a trackd write-ahead log")
             with open(self.path, "wb") as f:
+                # Written at once (readers can open an empty log) but not fsynced: the first
+                # group fsync covers it, and a header torn by a power loss reads as empty.
                 f.write(MAGIC)
-                f.flush()
-                os.fsync(f.fileno())
             end = HEADER_SIZE
         self._file = open(self.path, "r+b", buffering=0)  # noqa: SIM115 - owned by the writer
         self._file.seek(end)
