@@ -258,8 +258,3 @@ def metric_to_pb(d: dict[str, Any]) -> run_pb2.MetricDefinition:
         hidden=d.get("hidden", False), summary=d.get("summary", []),
         goal=GOAL_VALUES.get(d.get("goal", ""), 0),
     )
-
-
-def metric_from_dict(d: dict[str, Any]) -> MetricDef:
-    return MetricDef(d["name"], d.get("step_metric", ""), bool(d.get("step_sync")),
-                     bool(d.get("hidden")), tuple(d.get("summary", ())), d.get("goal", ""))

@@ -4,7 +4,6 @@ reads go on, nothing acknowledged is lost, and everything resumes when space ret
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import tempfile

@@ -1,12 +1,8 @@
-"""Property-based fuzzing (hypothesis) of the record decoder and the value codec: see
-test_fuzz_wal.py for the write-ahead-log reader. Both files fuzz the code that reads untrusted
-or damaged bytes.
-
-* the write-ahead-log reader (``trackd._shared.walfile``): arbitrary files, arbitrary chunk
-  sequences, and valid logs with flipped bytes, truncations, inserted and removed garbage;
-* the daemon's batch decoder (``trackd_daemon.records.parse_batch``): arbitrary bytes, mutated
-  encodings and structurally valid requests with arbitrary seqs, kinds and Value trees;
-* the Value codec (``trackd._shared.values``): Python -> Value -> Python round trips.
+"""Property-based fuzzing (hypothesis) of the daemon's batch decoder
+(``trackd_daemon.records.parse_batch``: arbitrary bytes, mutated encodings, structurally valid
+requests with arbitrary seqs, kinds and Value trees) and of the Value codec
+(``trackd._shared.values``: Python -> Value -> Python round trips). The write-ahead-log reader
+is fuzzed in test_fuzz_wal.py.
 
 Each property runs a modest number of examples with no deadline, so the file stays fast. The
 example database is off: nothing is written into the repository, and every run starts fresh

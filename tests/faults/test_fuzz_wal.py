@@ -1,12 +1,7 @@
-"""Property-based fuzzing (hypothesis) of the write-ahead-log reader: see test_fuzz_records.py
-for the record decoder and the value codec. Both files fuzz the code that reads untrusted or
-damaged bytes.
-
-* the write-ahead-log reader (``trackd._shared.walfile``): arbitrary files, arbitrary chunk
-  sequences, and valid logs with flipped bytes, truncations, inserted and removed garbage;
-* the daemon's batch decoder (``trackd_daemon.records.parse_batch``): arbitrary bytes, mutated
-  encodings and structurally valid requests with arbitrary seqs, kinds and Value trees;
-* the Value codec (``trackd._shared.values``): Python -> Value -> Python round trips.
+"""Property-based fuzzing (hypothesis) of the write-ahead-log reader
+(``trackd._shared.walfile``): arbitrary files, arbitrary chunk sequences, and valid logs with
+flipped bytes, truncations, inserted and removed garbage. The record decoder and the value codec
+are fuzzed in test_fuzz_records.py.
 
 Each property runs a modest number of examples with no deadline, so the file stays fast. The
 example database is off: nothing is written into the repository, and every run starts fresh

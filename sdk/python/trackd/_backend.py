@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from trackd._api import STATE_NAMES
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
-from trackd.errors import RunAlreadyExistsError, RunNotFoundError, UsageError
+from trackd.errors import CommError, RunAlreadyExistsError, RunNotFoundError, UsageError
 
 if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
     from trackd._sender import Sender
@@ -127,6 +128,9 @@ class OnlineBackend:
             if new != conn.address:
                 await conn.reopen(new)
 
+        self._reconnect = reconnect
+        self._reconnect_timeout = float(settings.get("reconnect_timeout"))
+
         self.sender: Sender = Sender(
             conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
             reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
@@ -143,6 +147,27 @@ class OnlineBackend:
         print(f"trackd: run {self._meta['run_id']} was asked to stop (trackd runs stop); "
               "interrupting the training", file=sys.stderr)
         _thread.interrupt_main()
+
+    def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None) -> Any:
+        """A unary call that outlives a daemon restart: when the daemon is gone (UNAVAILABLE),
+        reconnect (starting one on the default socket) and call again; the new daemon has
+        recovered the run from its log. Gives up after ``reconnect_timeout``."""
+        from trackd.errors import RpcError
+
+        deadline = time.monotonic() + self._reconnect_timeout
+        delay = 0.05
+        while True:
+            try:
+                return self._conn.unary(method, request, timeout=timeout)
+            except CommError as exc:
+                if isinstance(exc, RpcError) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+            try:
+                self._conn.call(self._reconnect(), timeout=self._reconnect_timeout)
+            except CommError:
+                pass
 
     def _go_offline(self) -> Path:
         """The daemon stayed unreachable: continue in an offline log (the sender's fallback)."""
@@ -191,7 +216,7 @@ class OnlineBackend:
         req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code,
                                                last_seq=self.sender.last_seq,
                                                timeout_seconds=timeout or 0, writer=self.writer)
-        resp = self._conn.unary(self._conn.runs.FinishRun, req, timeout=timeout)
+        resp = self._unary_surviving_restarts(self._conn.runs.FinishRun, req, timeout)
         return Finished(STATE_NAMES.get(resp.run.state, "unknown"), map_to_python(resp.run.summary),
                         resp.run.history_rows)
 
