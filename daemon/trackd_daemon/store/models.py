@@ -41,6 +41,9 @@ class NewRun:
     created_at: float = 0.0
     fork_run_id: str = ""
     fork_step: int = -1
+    #: The uid of the process that created the run (-1: unknown, e.g. a run from before
+    #: runs had owners); see ``trackd_daemon.access``.
+    owner_uid: int = -1
 
 
 @dataclass
@@ -74,6 +77,7 @@ class RunInfo:
     fork_step: int = -1  # the source step it branched at
     #: Shared runs: each other writer's ingested seq (the primary's is ``ingested_seq``).
     writer_seqs: dict[str, int] = field(default_factory=dict)
+    owner_uid: int = -1
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ SCHEMA = [
         fork_run_id TEXT NOT NULL DEFAULT '',
         fork_step INTEGER NOT NULL DEFAULT -1,
         writer_seqs TEXT NOT NULL DEFAULT '{}',
+        owner_uid INTEGER NOT NULL DEFAULT -1,
         UNIQUE (project_id, run_id)
     )
     """,
@@ -108,21 +109,23 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(delivered_at, suppressed)",
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 ]
-SCHEMA_VERSION = 3
-#: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage).
+SCHEMA_VERSION = 4
+#: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage; runs
+#: of a v3 store get owner -1, "made before runs had owners": only the daemon's user sees them).
 MIGRATIONS = {
     2: [
         "ALTER TABLE runs ADD COLUMN fork_run_id TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE runs ADD COLUMN fork_step INTEGER NOT NULL DEFAULT -1",
     ],
     3: ["ALTER TABLE runs ADD COLUMN writer_seqs TEXT NOT NULL DEFAULT '{}'"],
+    4: ["ALTER TABLE runs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"],
 }
 
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
-    " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs"
+    " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -153,7 +156,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         updated_at=r[12], finished_at=r[13], config=_loads(r[14]), summary=_loads(r[15]),
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
-        fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]),
+        fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
     )
 
 
@@ -268,13 +271,13 @@ class SqliteStore:
             cur = conn.execute(
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
-                " request_id, fork_run_id, fork_step)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " request_id, fork_run_id, fork_step, owner_uid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project_id, key.run_id, new.name or generate_name(count), new.notes,
                     _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                     _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
-                    new.request_id, new.fork_run_id, new.fork_step,
+                    new.request_id, new.fork_run_id, new.fork_step, new.owner_uid,
                 ),
             )
             return int(cur.lastrowid or 0)

@@ -115,14 +115,14 @@ class MetadataStoreContract:
             "r1", name="first", notes="some notes\nline 2", tags=["b", "a", "ü"], group="grp",
             job_type="train", config={"lr": 0.001, "layers": [64, 32], "opt": {"name": "adam"}},
             start_time=1700000000.25, host="node-1", program="train.py", sweep_id="sw1",
-            request_id="req-1", created_at=1700000001.5,
+            request_id="req-1", created_at=1700000001.5, owner_uid=4242,
         )
         created = await store.create_run(new)
         assert isinstance(created, RunInfo)
         assert isinstance(created.pk, int)
         assert created.key == RunKey("ent", "proj", "r1")
         for field in ("name", "notes", "tags", "group", "job_type", "config", "start_time",
-                      "host", "program", "sweep_id", "request_id", "created_at"):
+                      "host", "program", "sweep_id", "request_id", "created_at", "owner_uid"):
             assert same(getattr(created, field), getattr(new, field)), field
         assert created.state == RUNNING
         assert created.exit_code == 0
