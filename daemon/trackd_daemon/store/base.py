@@ -7,9 +7,11 @@ it in worker threads. Errors raised are the daemon's domain errors (``trackd_dae
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from trackd_daemon.store.models import AlertInfo, NewRun, RunChanges, RunInfo, RunKey
+from trackd_daemon.store.series import STEP, Series
 
 
 class MetadataStore(Protocol):
@@ -56,6 +58,24 @@ class MetadataStore(Protocol):
     async def sample_history(self, pk: int, n: int) -> list[tuple[int, dict[str, Any]]]:
         """At most ``n`` (>= 2) rows spread evenly over the run's history, in step order,
         the first and the last row included."""
+        ...
+
+    async def history_keys(self, pk: int) -> dict[str, int]:
+        """The chartable keys of a run's history (numbers; nested values as dotted keys; see
+        ``store/series.py``) and how many points each has, by key. ``_step`` is not one."""
+        ...
+
+    async def downsample_history(
+        self, pk: int, keys: Sequence[str], x_key: str = STEP, x_min: float | None = None,
+        x_max: float | None = None, buckets: int = 1000,
+    ) -> dict[str, Series]:
+        """Each of ``keys`` against ``x_key`` over ``[x_min, x_max]``, in at most ``buckets``
+        buckets (min, max and last of each; a range with at most ``buckets`` points comes back
+        whole), as :func:`trackd_daemon.store.series.downsample` defines it. Unknown keys give
+        empty series.
+
+        :raises InvalidArgumentError: an empty key, or ``buckets`` outside [2, 10000].
+        """
         ...
 
     async def list_alerts(

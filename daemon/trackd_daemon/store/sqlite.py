@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import queue
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -24,6 +25,8 @@ import msgpack
 from trackd_daemon.errors import ResourceExhaustedError, RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.names import generate_name
+from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
+from trackd_daemon.store.series_index import SeriesIndex
 
 T = TypeVar("T")
 
@@ -173,6 +176,8 @@ class SqliteStore:
             self._readers.put(_connect(path))
         self._read_limiter = anyio.CapacityLimiter(READ_POOL_SIZE)
         self._closed = False
+        self._series: SeriesIndex | None = None  # opened on first use
+        self._series_lock = threading.Lock()
 
     @classmethod
     async def open(cls, url: str) -> SqliteStore:
@@ -429,6 +434,36 @@ class SqliteStore:
 
         return [(step, _unpack_row(blob)) for step, blob in await self._read(sample)]
 
+    # -- charts: the series index (store/series_index.py) follows the history ------------------
+
+    def _series_index(self) -> SeriesIndex:
+        with self._series_lock:
+            if self._series is None:
+                self._series = SeriesIndex(self._path)
+            return self._series
+
+    async def _indexed(self, pk: int) -> SeriesIndex:
+        def catch_up(c: sqlite3.Connection) -> SeriesIndex:
+            index = self._series_index()
+            index.catch_up(pk, c)
+            return index
+
+        return await self._read(catch_up)
+
+    async def history_keys(self, pk: int) -> dict[str, int]:
+        index = await self._indexed(pk)
+        return await anyio.to_thread.run_sync(index.keys, pk, limiter=self._read_limiter)
+
+    async def downsample_history(
+        self, pk: int, keys: Sequence[str], x_key: str = STEP, x_min: float | None = None,
+        x_max: float | None = None, buckets: int = 1000,
+    ) -> dict[str, Series]:
+        check_buckets(buckets)
+        index = await self._indexed(pk)
+        return await anyio.to_thread.run_sync(
+            lambda: downsample(lambda k: index.load(pk, k), keys, x_key, x_min, x_max, buckets),
+            limiter=self._read_limiter)
+
     _ALERT_SELECT = (
         "SELECT a.id, p.entity, p.name, r.run_id, r.name, a.title, a.text, a.level, a.timestamp,"
         " a.suppressed, a.delivered_at FROM alerts a JOIN runs r ON r.id = a.run"
@@ -472,6 +507,8 @@ class SqliteStore:
 
         def close() -> None:
             self._writer.close()
+            if self._series is not None:
+                self._series.close()
             while True:
                 try:
                     self._readers.get_nowait().close()

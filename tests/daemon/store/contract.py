@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.daemon.store.contract_series import SeriesContract
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import (
@@ -91,8 +92,9 @@ def new_run(run_id: str, project: str = "proj", entity: str = "ent", **kw: Any) 
 
 
 @pytest.mark.anyio
-class MetadataStoreContract:
-    """Subclass this and provide ``open_store``; see the module doc."""
+class MetadataStoreContract(SeriesContract):
+    """Subclass this and provide ``open_store``; see the module doc. The chart methods'
+    part of the contract is in ``contract_series.py``."""
 
     @pytest.fixture
     def open_store(self) -> Callable[[], Awaitable[MetadataStore]]:
