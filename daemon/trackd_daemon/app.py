@@ -2,10 +2,11 @@
 runs that were in flight, serves gRPC, and on SIGTERM/SIGINT (or a Shutdown call) drains
 everything in reverse order.
 
-Shutdown order: health -> NOT_SERVING; the gRPC server stops taking calls (streams get a short
-grace, then clients reconnect to the next daemon); the registry closes every run's log; the
-history actor drains its mailbox into the store; the store closes. Whatever a drain could not
-finish within the grace stays in the write-ahead logs and is recovered on the next start.
+Shutdown order: health -> NOT_SERVING; the registry stops taking runs and streams (calls
+that would start work get UNAVAILABLE with a retry hint while the daemon drains, and clients
+retry against the next daemon) and closes every run's log; the history actor drains its mailbox
+into the store; the gRPC servers stop; the store closes. Whatever a drain could not finish
+within ``drain_grace_seconds`` stays in the write-ahead logs and is recovered on the next start.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
 from trackd_daemon.config import DaemonConfig
+from trackd_daemon.access import AccessPolicy
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer
+from trackd_daemon.rpc.identity import Guard
+from trackd_daemon.rpc.peer_proxy import PeerTable
 from trackd_daemon.rpc.query_servicer import QueryServicer
 from trackd_daemon.rpc.record_servicer import RecordServicer
 from trackd_daemon.rpc.run_servicer import RunServicer
@@ -109,28 +113,32 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(supervise, heartbeat.run, "heartbeat")
             core.start_soon(registry.run)
             await _recover(store, registry)
+            peers = PeerTable() if cfg.shared_socket else None
+            guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
+                          str(cfg.private_dir / "relay") if peers is not None else "")
             servicers = {
-                "trackd.v1.RunService": RunServicer(registry, history, store),
-                "trackd.v1.RecordService": RecordServicer(registry, history),
-                "trackd.v1.QueryService": QueryServicer(registry, store),
+                "trackd.v1.RunService": RunServicer(registry, history, store, guard),
+                "trackd.v1.RecordService": RecordServicer(registry, history, guard),
+                "trackd.v1.QueryService": QueryServicer(registry, store, guard),
             }
             addresses: list[str] = []
             servicers["trackd.v1.DaemonService"] = DaemonServicer(
-                cfg, registry, [registry, history, heartbeat, notifier], addresses, stop.set
+                cfg, registry, [registry, history, heartbeat, notifier], addresses, stop.set,
+                guard,
             )
-            server, health_servicer, bound = await start_server(cfg, servicers)
-            addresses.extend(bound)
+            listeners = await start_server(cfg, servicers, peers)
+            addresses.extend(listeners.addresses)
             log.info("trackd %s serving on %s (store %s, pid %d)", __version__,
                      ", ".join(addresses), cfg.store_url, os.getpid())
             _notify_ready(ready_fd, cfg)
             core.start_soon(_signals, stop)
             await stop.wait()
             log.info("stopping: draining queues")
-            await health_servicer.enter_graceful_shutdown()
-            await server.stop(grace=1.0)
+            await listeners.health.enter_graceful_shutdown()
             registry.close()
             with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
                 await _wait_closed(registry, history, heartbeat)
+            await listeners.stop(grace=0.5)
             notifier.close()  # undelivered alerts stay in the store for the next daemon
             if scope.cancelled_caught:
                 log.warning("drain did not finish in %.0fs; the rest stays in the logs",
@@ -197,6 +205,8 @@ def _notify_ready(ready_fd: int | None, cfg: DaemonConfig) -> None:
 
 def run(cfg: DaemonConfig, *, foreground: bool = True, ready_fd: int | None = None) -> int:
     """Run the daemon in this process; returns the exit status."""
+    # Everything the daemon writes (store, logs, token, runs' files) is its user's alone.
+    os.umask(0o077)
     with ExitStack() as stack:
         try:
             lock = acquire_lock(cfg)

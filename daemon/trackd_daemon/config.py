@@ -45,6 +45,21 @@ class DaemonConfig:
     #: Alert sinks: generic JSON webhooks and Slack incoming webhooks (URLs).
     alert_webhooks: tuple[str, ...] = ()
     alert_slack_webhooks: tuple[str, ...] = ()
+    #: The web dashboard (``trackd_daemon.web``): on unless ``TRACKD_UI=0``. It binds
+    #: ``ui_host`` (loopback unless another address is asked for explicitly) on ``ui_port``,
+    #: or on a free port when that one is taken.
+    ui: bool = True
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 8470
+    #: The Unix socket's mode. 0600: only the daemon's user may connect. Anything wider (0660
+    #: for a group, 0666 for everyone, as a system-wide daemon uses) makes the daemon check
+    #: each connection's peer credentials and each run's owner (``trackd_daemon.access``).
+    socket_mode: int = 0o600
+    #: The team policy granting access to other users' runs (TOML; missing: no grants).
+    policy_file: Path | None = None
+    #: TLS for the TCP listener: PEM certificate chain and private key.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @property
     def socket_path(self) -> Path:
@@ -57,6 +72,16 @@ class DaemonConfig:
     @property
     def log_file(self) -> Path:
         return self.state_dir / "daemon.log"
+
+    @property
+    def shared_socket(self) -> bool:
+        """Whether users other than the daemon's own may open the socket."""
+        return bool(self.socket_mode & 0o077)
+
+    @property
+    def private_dir(self) -> Path:
+        """Owner-only: where the gRPC server listens when the public socket is shared."""
+        return self.runtime_dir / "private"
 
     @property
     def wal_dir(self) -> Path:
@@ -87,9 +112,55 @@ class DaemonConfig:
             alert_webhooks=_urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
             alert_slack_webhooks=_urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),
             user=env.get("USER") or _user(),
+            ui=_flag(env, "TRACKD_UI", True),
+            ui_host=env.get("TRACKD_UI_HOST") or "127.0.0.1",
+            ui_port=_port(env.get("TRACKD_UI_PORT", "")),
+            socket_mode=_mode(env.get("TRACKD_SOCKET_MODE", "")),
+            policy_file=Path(env.get("TRACKD_POLICY") or state / "policy.toml"),
+            tls_cert=_path(env.get("TRACKD_TLS_CERT")),
+            tls_key=_path(env.get("TRACKD_TLS_KEY")),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _mode(raw: str) -> int:
+    if not raw:
+        return 0o600
+    try:
+        mode = int(raw, 8)
+    except ValueError:
+        raise SystemExit(f"TRACKD_SOCKET_MODE must be an octal mode such as 0660, got {raw!r}") from None
+    if mode & ~0o666 or not mode & 0o600 == 0o600:
+        raise SystemExit(f"TRACKD_SOCKET_MODE {raw!r}: read and write bits only, owner rw included")
+    return mode
+
+
+def _path(raw: str | None) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1 or 0 (true/false), got {raw!r}")
+
+
+def _port(raw: str) -> int:
+    if not raw:
+        return 8470
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise SystemExit(f"TRACKD_UI_PORT must be a port number (0: any free port), got {raw!r}")
+    return port
 
 
 def _urls(raw: str) -> tuple[str, ...]:

@@ -11,7 +11,9 @@ them into gRPC statuses.
     ├── FailedPreconditionError   FAILED_PRECONDITION FAILED_PRECONDITION
     ├── SequenceGapError          ABORTED            SEQUENCE_GAP
     ├── ShuttingDownError         UNAVAILABLE        SHUTTING_DOWN
-    └── ResourceExhaustedError    RESOURCE_EXHAUSTED RESOURCE_EXHAUSTED
+    ├── ResourceExhaustedError    RESOURCE_EXHAUSTED RESOURCE_EXHAUSTED
+    ├── PermissionDeniedError     PERMISSION_DENIED  PERMISSION_DENIED
+    └── UnauthenticatedError      UNAUTHENTICATED    UNAUTHENTICATED
 """
 
 from __future__ import annotations
@@ -89,3 +91,17 @@ class ResourceExhaustedError(TrackdError):
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "RESOURCE_EXHAUSTED"
+
+
+class PermissionDeniedError(TrackdError):
+    """The caller's uid may not read or write what it asked for."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(TrackdError):
+    """A request over TCP without a valid bearer token."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "UNAUTHENTICATED"

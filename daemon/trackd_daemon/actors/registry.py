@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,9 @@ class Create:
     fork_from: tuple[str, int] | None = None  # (source run id, step)
     rewind_to: int | None = None  # with resume="must": the step to go back to
     shared: bool = False  # join the run unchanged when it exists
+    #: Called with an existing run and "read" (a fork's source) or "write" (a run continued,
+    #: joined or re-created by a retry) before it is touched; raises PermissionDeniedError.
+    allow: Callable[[RunInfo, str], None] = lambda info, mode: None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class Attach:
     token: object
     reply: Reply[RunSession]
     writer: str = ""
+    #: Called with the run and "write" before anything changes (see ``Create.allow``).
+    allow: Callable[[RunInfo, str], None] = lambda info, mode: None
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ class RunRegistry(Actor[RegistryMsg]):
                 except RunNotFoundError:
                     pass
                 else:
+                    msg.allow(existing, "write")
                     s = self._sessions.get(existing.key)
                     if s is None:
                         if existing.state != RUNNING:
@@ -177,6 +184,7 @@ class RunRegistry(Actor[RegistryMsg]):
                             f"run {msg.new.key} does not exist, so it cannot be resumed "
                             "(resume='must')", run=str(msg.new.key)) from None
                 else:
+                    msg.allow(existing, "write")
                     if msg.rewind_to is not None:
                         s, start = await self._rewind(existing, msg.rewind_to), msg.rewind_to + 1
                     else:
@@ -184,10 +192,12 @@ class RunRegistry(Actor[RegistryMsg]):
                     msg.reply.set((s.info, s, True, start))
                     return
             if msg.fork_from is not None:
-                s = await self._fork(msg.new, *msg.fork_from)
+                s = await self._fork(msg.new, *msg.fork_from, msg.allow)
                 msg.reply.set((s.info, s, False, msg.fork_from[1] + 1))
                 return
             info = await self._store.create_run(msg.new)
+            if info.owner_uid != msg.new.owner_uid:  # a retry found the run made earlier
+                msg.allow(info, "write")
             s = self._sessions.get(info.key)
             if s is None and info.state == RUNNING:
                 # New, or a retried create of a run this daemon is not serving (recover it).
@@ -195,8 +205,11 @@ class RunRegistry(Actor[RegistryMsg]):
             msg.reply.set((info, s, False, 0))
         elif isinstance(msg, Attach):
             s = self._sessions.get(msg.key)
-            if s is None:
+            if s is not None:
+                msg.allow(s.info, "write")
+            else:
                 info = await self._store.get_run(msg.key)
+                msg.allow(info, "write")
                 if info.state == CRASHED:
                     log.info("run %s: a client re-attached; the run is running again", info.key)
                     await self._store.apply([RunChanges(info.pk, info.ingested_seq, state=RUNNING)])
@@ -278,11 +291,13 @@ class RunRegistry(Actor[RegistryMsg]):
         log.info("run %s: resumed at step %d", info.key, next_step)
         return s, next_step
 
-    async def _fork(self, new: NewRun, source_id: str, step: int) -> RunSession:
+    async def _fork(self, new: NewRun, source_id: str, step: int,
+                    allow: Callable[[RunInfo, str], None]) -> RunSession:
         """A new run holding ``source_id``'s rows up to ``step``, going on at ``step + 1``."""
         if source_id == new.key.run_id:
             raise InvalidArgumentError("a fork needs a new run id, not the id of its source")
         src = await self._store.get_run(RunKey(new.key.entity, new.key.project, source_id))
+        allow(src, "read")
         new.config = {**src.config, **new.config}
         new.start_time = src.start_time
         new.fork_run_id, new.fork_step = source_id, step

@@ -13,6 +13,8 @@ from trackd.v1 import daemon_service_pb2 as pb
 from trackd_daemon.actors.base import Actor
 from trackd_daemon.actors.registry import RunRegistry
 from trackd_daemon.config import DaemonConfig
+from trackd_daemon.errors import PermissionDeniedError
+from trackd_daemon.rpc.identity import Guard
 
 
 class DaemonServicer:
@@ -23,12 +25,14 @@ class DaemonServicer:
         actors: list[Actor[object]],
         addresses: list[str],
         stop: Callable[[], None],
+        guard: Guard,
     ) -> None:
         self._cfg = cfg
         self._registry = registry
         self._actors = actors
         self._addresses = addresses
         self._stop = stop
+        self._guard = guard
         self._started = time.monotonic()
 
     async def GetDaemonInfo(  # noqa: N802
@@ -54,6 +58,11 @@ class DaemonServicer:
     async def Shutdown(  # noqa: N802
         self, request: pb.ShutdownRequest, context: grpc.aio.ServicerContext
     ) -> pb.ShutdownResponse:
+        caller = self._guard.caller(context)
+        if not self._guard.policy.may_administer(caller):
+            raise PermissionDeniedError(
+                f"uid {caller.uid} may not stop the daemon: only its own user "
+                f"(uid {self._guard.policy.daemon_uid}) and root may", uid=str(caller.uid))
         busy = self._registry.runs_in_flight
         if request.if_idle and busy:
             return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)

@@ -63,9 +63,14 @@ def _trailer(err: TrackdError) -> tuple[tuple[str, bytes], ...]:
     return (("grpc-status-details-bin", status.SerializeToString()),)
 
 
+async def abort_with(context: grpc.aio.ServicerContext, err: TrackdError) -> None:
+    """End the call with ``err``'s status, message and details."""
+    await context.abort(err.code, err.message, trailing_metadata=_trailer(err))
+
+
 async def _abort(context: grpc.aio.ServicerContext, exc: BaseException, method: str) -> None:
     if isinstance(exc, TrackdError):
-        await context.abort(exc.code, exc.message, trailing_metadata=_trailer(exc))
+        await abort_with(context, exc)
     log.exception("unexpected error in %s", method, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}; see the daemon log")
 

@@ -12,6 +12,7 @@ from trackd.v1 import query_service_pb2 as pb
 from trackd_daemon.actors.registry import Lookup, RunRegistry
 from trackd_daemon.records import ALERT_LEVELS
 from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
+from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.store.base import MetadataStore
 
 INT64_MAX = 2**63 - 1
@@ -23,20 +24,22 @@ READ_WAIT_SECONDS = 60.0
 
 
 class QueryServicer:
-    def __init__(self, registry: RunRegistry, store: MetadataStore) -> None:
+    def __init__(self, registry: RunRegistry, store: MetadataStore, guard: Guard) -> None:
         self._registry = registry
         self._store = store
+        self._guard = guard
 
     async def ListRuns(  # noqa: N802
         self, request: pb.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRunsResponse:
-        runs = await self._store.list_runs(request.entity, request.project)
+        runs = self._guard.visible(context, await self._store.list_runs(request.entity, request.project))
         return pb.ListRunsResponse(runs=[run_to_pb(r) for r in runs])
 
     async def GetRun(  # noqa: N802
         self, request: pb.GetRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetRunResponse:
         key = key_from_pb(request.ref)
+        self._guard.require(context, await self._store.get_run(key), "read")
         session = await self._registry.ask(lambda r: Lookup(key, r))
         if session is not None and request.min_ingested_seq:
             with anyio.move_on_after(READ_WAIT_SECONDS):
@@ -49,6 +52,11 @@ class QueryServicer:
     ) -> pb.ListAlertsResponse:
         alerts = await self._store.list_alerts(request.entity, request.project, request.run_id,
                                                min(request.limit or 100, 10_000))
+        caller = self._guard.caller(context)
+        if not self._guard.policy.may_administer(caller):
+            readable = {r.key for r in self._guard.policy.visible(
+                caller, await self._store.list_runs(request.entity, request.project))}
+            alerts = [a for a in alerts if a.run in readable]
         return pb.ListAlertsResponse(alerts=[
             pb.Alert(run=key_to_pb(a.run), title=a.title, text=a.text,
                      level=ALERT_LEVEL_VALUES[a.level], timestamp=a.timestamp,
@@ -60,6 +68,7 @@ class QueryServicer:
         self, request: pb.ScanHistoryRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ScanHistoryResponse]:
         info = await self._store.get_run(key_from_pb(request.ref))
+        self._guard.require(context, info, "read")
         page = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
         lo = request.min_step if request.HasField("min_step") else None
         hi = request.max_step if request.HasField("max_step") else None

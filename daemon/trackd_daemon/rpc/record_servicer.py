@@ -16,6 +16,7 @@ from trackd_daemon.actors.wal import Append
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
 from trackd_daemon.records import parse_batch, with_writer
 from trackd_daemon.rpc.convert import key_from_pb
+from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.session import RunSession
 
 
@@ -28,9 +29,10 @@ class RecordServicer:
     #: Requests arrive as raw bytes: the same bytes are the log entry.
     raw_requests = frozenset({"StreamRecords"})
 
-    def __init__(self, registry: RunRegistry, history: HistoryActor) -> None:
+    def __init__(self, registry: RunRegistry, history: HistoryActor, guard: Guard) -> None:
         self._registry = registry
         self._history = history
+        self._guard = guard
 
     async def StreamRecords(  # noqa: N802 - gRPC method name
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
@@ -48,7 +50,10 @@ class RecordServicer:
                         raise InvalidArgumentError("the first request of a stream must name the run")
                     key = key_from_pb(batch.ref)
                     writer = batch.writer
-                    session = await self._registry.ask(lambda r: Attach(key, token, r, writer))
+                    caller = self._guard.caller(context)
+                    session = await self._registry.ask(lambda r: Attach(
+                        key, token, r, writer,
+                        allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
                 if session.owners.get(writer) is not token:
                     raise FailedPreconditionError(
                         f"run {session.key} (writer {writer!r}) is now written by a newer stream"

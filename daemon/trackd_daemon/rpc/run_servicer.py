@@ -12,6 +12,7 @@ from trackd_daemon.actors.wal import Append, Sync
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
 from trackd_daemon.records import Exit
 from trackd_daemon.rpc.convert import STATE_TO_PB, key_from_pb, key_to_pb, new_run_from_pb, run_to_pb
+from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES
@@ -26,15 +27,19 @@ RESUME_POLICIES = {
 
 
 class RunServicer:
-    def __init__(self, registry: RunRegistry, history: HistoryActor, store: MetadataStore) -> None:
+    def __init__(self, registry: RunRegistry, history: HistoryActor, store: MetadataStore,
+                 guard: Guard) -> None:
         self._registry = registry
         self._history = history
         self._store = store
+        self._guard = guard
 
     async def CreateRun(  # noqa: N802
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateRunResponse:
         new = new_run_from_pb(request)
+        caller = self._guard.caller(context)
+        new.owner_uid = caller.uid
         policy = RESUME_POLICIES.get(request.resume)
         if policy is None:
             raise InvalidArgumentError(f"unknown resume policy {request.resume}")
@@ -53,7 +58,8 @@ class RunServicer:
             raise InvalidArgumentError("shared excludes resume, fork_from and rewind_to")
         info, session, resumed, start = await self._registry.ask(
             lambda r: Create(new, policy, r, fork_from=fork, rewind_to=rewind,
-                             shared=request.shared))
+                             shared=request.shared,
+                             allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
         if session is not None:
             info = session.info
         run = run_to_pb(info, session.acked_seq if session else 0, session)
@@ -66,10 +72,13 @@ class RunServicer:
     ) -> pb.FinishRunResponse:
         key = key_from_pb(request.ref)
         session = await self._registry.ask(lambda r: Lookup(key, r))
+        if session is not None:
+            self._guard.require(context, session.info, "write")
         if request.writer and session is not None:
             return await self._finish_writer(session, request)
         if session is None:  # finished already (finish is idempotent), or unknown
             info = await self._store.get_run(key)
+            self._guard.require(context, info, "write")
             if info.state not in TERMINAL_STATES:
                 raise FailedPreconditionError(f"run {key} is {info.state} on another daemon")
             return pb.FinishRunResponse(run=run_to_pb(info))
@@ -123,7 +132,9 @@ class RunServicer:
         session = await self._registry.ask(lambda r: Lookup(key, r))
         if session is None or session.exit_seq:
             info = await self._store.get_run(key)
+            self._guard.require(context, info, "write")
             raise FailedPreconditionError(f"run {key} is {info.state}; only a running run can be stopped")
+        self._guard.require(context, session.info, "write")
         session.stop_requested = True
         return pb.StopRunResponse(streams=session.streams)
 
@@ -133,6 +144,7 @@ class RunServicer:
         key = key_from_pb(request.ref)
         session = await self._registry.ask(lambda r: Lookup(key, r))
         info = await self._store.get_run(key)
+        self._guard.require(context, info, "read")
         if session is None:
             return pb.GetRunStatusResponse(
                 state=STATE_TO_PB[info.state], acked_seq=info.ingested_seq,

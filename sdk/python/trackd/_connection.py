@@ -63,6 +63,44 @@ def make_stub(channel: Any, module: Any, service: str) -> Any:
     return SimpleNamespace(**methods)
 
 
+TOKEN_ENV = "TRACKD_TOKEN"
+TLS_CA_ENV = "TRACKD_TLS_CA"
+
+
+def open_channel(address: str) -> Any:
+    """A grpc.aio channel to ``address``.
+
+    A Unix socket needs no credentials: the daemon knows who connected from the socket itself.
+    A TCP address carries the daemon's bearer token — ``$TRACKD_TOKEN``, else the token file of
+    this user's own daemon — and uses TLS when ``$TRACKD_TLS_CA`` names the CA certificate to
+    trust (``TRACKD_TLS_CA=system`` trusts the system's roots); plaintext otherwise (loopback
+    only).
+    """
+    if address.startswith("unix:"):
+        return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+    ca = os.environ.get(TLS_CA_ENV)
+    if ca:
+        from pathlib import Path
+
+        roots = None if ca == "system" else Path(ca).read_bytes()
+        transport = grpc.ssl_channel_credentials(root_certificates=roots)
+    else:
+        transport = grpc.local_channel_credentials(grpc.LocalConnectionType.LOCAL_TCP)
+    token = os.environ.get(TOKEN_ENV) or _own_daemon_token()
+    creds = (grpc.composite_channel_credentials(transport, grpc.access_token_call_credentials(token))
+             if token else transport)
+    return grpc.aio.secure_channel(address, creds, options=CHANNEL_OPTIONS)
+
+
+def _own_daemon_token() -> str:
+    from trackd._shared.paths import default_paths
+
+    try:
+        return (default_paths(os.environ)[1] / "token").read_text().strip()
+    except OSError:
+        return ""
+
+
 class LoopThread:
     """A daemon thread running an asyncio loop: where records are encoded and sent."""
 
@@ -110,7 +148,7 @@ class Connection:
         self.call(self._open_channel())
 
     async def _open_channel(self) -> None:
-        self.channel = grpc.aio.insecure_channel(self.address, options=CHANNEL_OPTIONS)
+        self.channel = open_channel(self.address)
         self.runs = make_stub(self.channel, run_service_pb2, "RunService")
         self.queries = make_stub(self.channel, query_service_pb2, "QueryService")
         self.daemon = make_stub(self.channel, daemon_service_pb2, "DaemonService")

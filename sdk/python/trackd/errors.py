@@ -10,7 +10,9 @@
     │       ├── RunNotFoundError     (NOT_FOUND)
     │       ├── RunAlreadyExistsError (ALREADY_EXISTS)
     │       ├── RunFinishedError     (FAILED_PRECONDITION, reason RUN_FINISHED)
-    │       └── FailedPreconditionError (FAILED_PRECONDITION)
+    │       ├── FailedPreconditionError (FAILED_PRECONDITION)
+    │       ├── PermissionDeniedError (PERMISSION_DENIED: another user's run)
+    │       └── AuthenticationError  (UNAUTHENTICATED: no valid token on a TCP address)
     └── FinishTimeoutError    finish() did not complete within ``finish_timeout``
 
 ``TypeError``/``ValueError`` are raised, as in W&B, for data of the wrong type or value.
@@ -85,6 +87,18 @@ class RunFinishedError(FailedPreconditionError):
     """The run is finished and takes no more data."""
 
 
+class PermissionDeniedError(RpcError):
+    """The run belongs to another user and no team policy grants this access."""
+
+    code = "PERMISSION_DENIED"
+
+
+class AuthenticationError(RpcError):
+    """The daemon's TCP listener refused the call: no token, or a wrong one (``TRACKD_TOKEN``)."""
+
+    code = "UNAUTHENTICATED"
+
+
 class FinishTimeoutError(Error, TimeoutError):
     """finish() did not complete within the finish_timeout setting."""
 
@@ -95,12 +109,16 @@ _BY_REASON: dict[str, type[RpcError]] = {
     "RUN_ALREADY_EXISTS": RunAlreadyExistsError,
     "RUN_FINISHED": RunFinishedError,
     "FAILED_PRECONDITION": FailedPreconditionError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "UNAUTHENTICATED": AuthenticationError,
 }
 _BY_CODE: dict[str, type[RpcError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "NOT_FOUND": RunNotFoundError,
     "ALREADY_EXISTS": RunAlreadyExistsError,
     "FAILED_PRECONDITION": FailedPreconditionError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "UNAUTHENTICATED": AuthenticationError,
 }
 
 
@@ -129,7 +147,8 @@ def from_grpc(exc: Any) -> CommError:
 
 
 __all__ = [
-    "CommError", "ConfigError", "DaemonUnavailableError", "Error", "FailedPreconditionError",
-    "FinishTimeoutError", "InvalidArgumentError", "RpcError", "RunAlreadyExistsError",
-    "RunFinishedError", "RunNotFoundError", "UsageError", "from_grpc",
+    "AuthenticationError", "CommError", "ConfigError", "DaemonUnavailableError", "Error",
+    "FailedPreconditionError", "FinishTimeoutError", "InvalidArgumentError",
+    "PermissionDeniedError", "RpcError", "RunAlreadyExistsError", "RunFinishedError",
+    "RunNotFoundError", "UsageError", "from_grpc",
 ]

@@ -1,0 +1,154 @@
+"""Isolation between users on one daemon: peer credentials, run ownership, the team policy,
+owner-only files, and the TCP listener's token and TLS.
+
+The daemon serves a shared socket (mode 0666, as a system-wide install does); clients act as
+other uids through ``as_user.py`` (uids 61001-61003, with no passwd entries: to the kernel, and
+so to SO_PEERCRED, a uid is a number). That needs root; elsewhere these tests skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from tests.helpers import DaemonDirs, DaemonProcess
+
+AS_USER = Path(__file__).with_name("as_user.py")
+ALICE, BOB, CAROL = 61001, 61002, 61003
+TEAM_GID = 61100  # Carol's primary group
+POLICY = f"""
+[[grant]]
+projects = ["team/shared"]
+groups = [{TEAM_GID}]
+access = "read"
+
+[[grant]]
+projects = ["team/rw*"]
+users = [{BOB}]
+access = "write"
+"""
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="acting as several users needs root (setuid to test uids)")
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[DaemonProcess, Path]]:
+    dirs = DaemonDirs.make()
+    policy = dirs.base / "policy.toml"
+    policy.write_text(POLICY)
+    dirs.env.update(TRACKD_SOCKET_MODE="0666", TRACKD_POLICY=str(policy))
+    homes = dirs.base.parent / f"{dirs.base.name}-homes"
+    homes.mkdir(mode=0o755)
+    for uid, gid in ((ALICE, ALICE), (BOB, BOB), (CAROL, TEAM_GID)):
+        home = homes / str(uid)
+        home.mkdir()
+        os.chown(home, uid, gid)
+    d = DaemonProcess(dirs)
+    d.start()
+    yield d, homes
+    d.stop()
+    dirs.cleanup()
+    subprocess.run(["rm", "-rf", str(homes)], check=False)
+
+
+def as_user(shared: tuple[DaemonProcess, Path], uid: int, action: str, **kwargs: Any) -> dict[str, Any]:
+    d, homes = shared
+    gid = TEAM_GID if uid == CAROL else uid
+    env = {**os.environ, **d.dirs.env, "HOME": str(homes / str(uid)),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    for k in ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR", "XDG_RUNTIME_DIR"):
+        env.pop(k, None)  # clients know only the socket's address
+    out = subprocess.run([sys.executable, str(AS_USER), str(uid), str(gid), action,
+                          json.dumps(kwargs)], env=env, capture_output=True, text=True, timeout=60,
+                         cwd=homes)
+    assert out.stdout.strip(), out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def ok(result: dict[str, Any]) -> Any:
+    assert "ok" in result, result
+    return result["ok"]
+
+
+def denied(result: dict[str, Any], mode: str) -> None:
+    assert result.get("code") == "PERMISSION_DENIED", result
+    assert f"may not {mode} run" in result["message"], result
+
+
+@needs_root
+def test_another_user_can_neither_read_nor_write_a_run(shared: tuple[DaemonProcess, Path]) -> None:
+    ok(as_user(shared, ALICE, "create", entity="team", project="private", run_id="a1", rows=5))
+    assert ok(as_user(shared, ALICE, "list", project="team/private")) == ["a1"]
+
+    assert ok(as_user(shared, BOB, "list", project="team/private")) == []
+    denied(as_user(shared, BOB, "history", path="team/private/a1"), "read")
+    denied(as_user(shared, BOB, "resume", entity="team", project="private", run_id="a1"), "write")
+    denied(as_user(shared, BOB, "stream", entity="team", project="private", run_id="a1"), "write")
+    taken = as_user(shared, BOB, "create", entity="team", project="private", run_id="a1", rows=1)
+    assert taken["code"] == "ALREADY_EXISTS", taken
+
+    # Nothing Alice logged was touched.
+    assert ok(as_user(shared, ALICE, "history", path="team/private/a1")) == 5
+
+
+@needs_root
+def test_the_team_policy_grants_read_or_write(shared: tuple[DaemonProcess, Path]) -> None:
+    ok(as_user(shared, ALICE, "create", entity="team", project="shared", run_id="s1", rows=3))
+    ok(as_user(shared, ALICE, "create", entity="team", project="rw-1", run_id="w1", rows=3))
+
+    # Carol's group may read team/shared, not write it, and sees nothing else.
+    assert ok(as_user(shared, CAROL, "list", project="team/shared")) == ["s1"]
+    assert ok(as_user(shared, CAROL, "history", path="team/shared/s1")) == 3
+    denied(as_user(shared, CAROL, "resume", entity="team", project="shared", run_id="s1"), "write")
+    denied(as_user(shared, CAROL, "history", path="team/rw-1/w1"), "read")
+
+    # Bob may write team/rw*: he continues Alice's run, and she sees his row.
+    ok(as_user(shared, BOB, "resume", entity="team", project="rw-1", run_id="w1"))
+    assert ok(as_user(shared, ALICE, "history", path="team/rw-1/w1")) == 4
+    denied(as_user(shared, BOB, "history", path="team/shared/s1"), "read")
+
+
+@needs_root
+def test_the_daemons_own_user_sees_every_run_and_only_it_may_stop_the_daemon(
+        shared: tuple[DaemonProcess, Path]) -> None:
+    ok(as_user(shared, BOB, "create", entity="team", project="bob", run_id="b1", rows=2))
+    refused = as_user(shared, BOB, "shutdown")
+    assert refused["code"] == "PERMISSION_DENIED" and "may not stop the daemon" in refused["message"]
+
+    d, _ = shared
+    channel = grpc.insecure_channel(f"unix:{d.dirs.socket}")
+    from trackd._connection import make_stub
+    from trackd.v1 import query_service_pb2
+
+    stub = make_stub(channel, query_service_pb2, "QueryService")
+    runs = stub.ListRuns(query_service_pb2.ListRunsRequest(entity="team", project="bob"), timeout=10)
+    assert [r.ref.run_id for r in runs.runs] == ["b1"]
+    channel.close()
+    assert d.proc is not None and d.proc.poll() is None  # Bob's Shutdown did not stop it
+
+
+@needs_root
+def test_files_are_owner_only_and_the_shared_socket_is_reachable(
+        shared: tuple[DaemonProcess, Path]) -> None:
+    d, _ = shared
+    ok(as_user(shared, ALICE, "create", entity="team", project="perm", run_id="p1", rows=1))
+    for top in (d.dirs.env["TRACKD_ROOT"], d.dirs.env["TRACKD_STATE_DIR"]):
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in [*dirnames, *filenames]:
+                mode = stat.S_IMODE(os.lstat(os.path.join(dirpath, name)).st_mode)
+                assert mode & 0o077 == 0, f"{dirpath}/{name} is {oct(mode)}"
+    assert stat.S_IMODE(d.dirs.socket.stat().st_mode) == 0o666
+    private = d.dirs.runtime / "private"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    # Others may traverse the runtime directory to the socket, but not list it.
+    assert stat.S_IMODE(d.dirs.runtime.stat().st_mode) & 0o007 == 0o001
