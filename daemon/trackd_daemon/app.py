@@ -40,8 +40,14 @@ from trackd_daemon.rpc.server import start_server
 from trackd_daemon.session import RunSession
 from trackd_daemon.store import MetadataStore, open_store
 from trackd_daemon.store.models import RUNNING
+from trackd_daemon.web import WebServer, start_dashboard
 
 log = logging.getLogger("trackd.daemon")
+
+#: While draining, calls that would start work are answered UNAVAILABLE with a retry hint for at
+#: least this long before the sockets close, so connected clients learn the daemon is going
+#: away (and when to retry) rather than meeting a closed socket.
+DRAIN_NOTICE_SECONDS = 0.5
 
 #: Exit status when another daemon holds the lock.
 EXIT_ALREADY_RUNNING = 3
@@ -96,6 +102,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
     history = HistoryActor(store, on_alerts=notifier.poke)
     registry: RunRegistry
+    web: WebServer | None = None  # the dashboard, once it serves
 
     async def crash(session: RunSession) -> None:
         await history.ask(lambda r: Crash(session, r))
@@ -103,7 +110,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
 
     heartbeat = HeartbeatActor(
         cfg.crash_grace_seconds, crash, cfg.idle_timeout_seconds,
-        is_idle=lambda: registry.runs_in_flight == 0, on_idle=stop.set,
+        is_idle=lambda: registry.runs_in_flight == 0 and not (web is not None and web.busy()),
+        on_idle=stop.set,
     )
     registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
     try:
@@ -113,6 +121,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(supervise, heartbeat.run, "heartbeat")
             core.start_soon(registry.run)
             await _recover(store, registry)
+            web = await start_dashboard(cfg, store)
             peers = PeerTable() if cfg.shared_socket else None
             guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")
@@ -126,6 +135,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 cfg, registry, [registry, history, heartbeat, notifier], addresses, stop.set,
                 guard,
             )
+            if web is not None:
+                servicers["trackd.v1.DaemonService"].dashboard = (web.url, str(web.token_file))
             listeners = await start_server(cfg, servicers, peers)
             addresses.extend(listeners.addresses)
             log.info("trackd %s serving on %s (store %s, pid %d)", __version__,
@@ -134,10 +145,14 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(_signals, stop)
             await stop.wait()
             log.info("stopping: draining queues")
+            if web is not None:
+                await web.stop()
             await listeners.health.enter_graceful_shutdown()
             registry.close()
+            notice_until = anyio.current_time() + DRAIN_NOTICE_SECONDS
             with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
                 await _wait_closed(registry, history, heartbeat)
+            await anyio.sleep_until(notice_until)
             await listeners.stop(grace=0.5)
             notifier.close()  # undelivered alerts stay in the store for the next daemon
             if scope.cancelled_caught:

@@ -18,6 +18,11 @@ from trackd_daemon.rpc.identity import Guard
 
 
 class DaemonServicer:
+    #: The web dashboard's base URL and the file holding its token ("" when it is off); set
+    #: by the composition root once the dashboard serves. Only the daemon's user can read the
+    #: token file, so giving its path to any caller gives the token to no one else.
+    dashboard: tuple[str, str] = ("", "")
+
     def __init__(
         self,
         cfg: DaemonConfig,
@@ -53,6 +58,8 @@ class DaemonServicer:
             ],
             root=str(self._cfg.root),
             log_file=str(self._cfg.log_file),
+            dashboard_url=self.dashboard[0],
+            dashboard_token_file=self.dashboard[1],
         )
 
     async def Shutdown(  # noqa: N802

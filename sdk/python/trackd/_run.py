@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trackd._config import Config
+from trackd import _dashboard
 from trackd._metric import Metric, make_metric
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._settings import Settings
@@ -198,16 +199,26 @@ class Run:
 
     @property
     def url(self) -> str | None:
-        """None: trackd has no web UI address for runs yet."""
-        return None
+        """The run's page in the daemon's dashboard (None offline or disabled)."""
+        return _dashboard.run_links(self, "run")
 
     @property
     def project_url(self) -> str | None:
-        return None
+        """The project's runs table in the dashboard (None offline or disabled)."""
+        return _dashboard.run_links(self, "project")
 
     @property
     def sweep_url(self) -> str | None:
-        return None
+        """The sweep's runs in the dashboard (None without a sweep, offline or disabled)."""
+        return _dashboard.run_links(self, "sweep")
+
+    def to_html(self, height: int = 420, hidden: bool = False) -> str:
+        """HTML with an iframe showing the run's dashboard page (for Jupyter)."""
+        return _dashboard.iframe(self.url, height, hidden, f"trackd run {self.path}")
+
+    def display(self, height: int = 420, hidden: bool = False) -> bool:
+        """Show the run's page in Jupyter; False when not in a notebook."""
+        return _dashboard.display(self.to_html(height, hidden))
 
     def get_url(self) -> str | None:
         """Deprecated: use ``run.url``."""

@@ -1,0 +1,33 @@
+"""The local dashboard the daemon serves over HTTP: projects, runs tables, run pages with
+charts, comparisons, live updates, and the JSON API they use (``/api/v1``).
+
+``server`` binds and serves, ``auth`` checks the token, ``scope`` decides what a request may
+see, ``api`` and ``live`` are the JSON and event-stream endpoints, ``pages`` the HTML,
+``runs_table`` and ``charts`` the pure logic behind them, ``assets`` the static files.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from trackd_daemon.config import DaemonConfig
+from trackd_daemon.store.base import MetadataStore
+from trackd_daemon.web.server import WebServer, start_web
+
+log = logging.getLogger("trackd.daemon.web")
+
+
+async def start_dashboard(cfg: DaemonConfig, store: MetadataStore) -> WebServer | None:
+    """Serve the dashboard unless it is turned off; a dashboard that cannot start is logged
+    and left out (the daemon serves runs without it)."""
+    if not cfg.ui:
+        return None
+    try:
+        return await start_web(cfg, store)
+    except Exception:
+        log.exception("the dashboard could not start (host %s, port %d); serving without it",
+                      cfg.ui_host, cfg.ui_port)
+        return None
+
+
+__all__ = ["WebServer", "start_dashboard", "start_web"]

@@ -1,0 +1,142 @@
+"""The dashboard's HTML pages: rendered on the server (jinja2, autoescaped), each with a small
+script that draws charts and tables from the JSON API.
+
+Pages and their paths follow W&B's: ``/`` (projects), ``/{entity}/{project}`` (runs table),
+``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep's runs)
+and ``/{entity}/{project}/compare?runs=a,b`` (runs side by side). The data a page starts with
+is embedded in it, so the first view needs no second round trip.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+
+from trackd._version import __version__
+from trackd_daemon.errors import TrackdError
+from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
+from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
+from trackd_daemon.web.auth import TOKEN_IN_URL, with_token
+from trackd_daemon.web.runs_table import flatten
+
+
+def _when(ts: float) -> str:
+    if not ts:
+        return "-"
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _span(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60}m"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
+        return f"{v:.6g}"
+    if v is None:
+        return "null"
+    return str(v)
+
+
+def make_env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(when=_when, span=_span, value=_value, q=lambda s: quote(str(s), safe=""))
+    return env
+
+
+class Pages:
+    """Page handlers over the API (the same reads, as HTML)."""
+
+    def __init__(self, api: Api, assets: Assets, token: str) -> None:
+        self._api = api
+        self._assets = assets
+        self._token = token
+        self._env = make_env()
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/", self.projects),
+            web.get("/{entity}/{project}", self.runs),
+            web.get("/{entity}/{project}/sweeps/{sweep_id}", self.sweep),
+            web.get("/{entity}/{project}/runs/{run_id}", self.run),
+            web.get("/{entity}/{project}/compare", self.compare),
+        ]
+
+    def render(self, request: web.Request, template: str, status: int = 200,
+               **context: Any) -> web.Response:
+        carry = bool(request.get(TOKEN_IN_URL))
+
+        def link(path: str) -> str:
+            return with_token(path, self._token) if carry else path
+
+        assets = {name: link(url) for name, url in self._assets.url.items()}
+        data = {"token": self._token, "carry_token": carry, "plotly": assets["plotly"],
+                **context.pop("data", {})}
+        html = self._env.get_template(template).render(
+            link=link, assets=assets, version=__version__, now=time.time(), data=data,
+            **context)
+        return web.Response(text=html, status=status, content_type="text/html",
+                            headers={"Cache-Control": "no-store"})
+
+    @web.middleware
+    async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Domain errors of pages as a short page with their HTTP status."""
+        try:
+            return await handler(request)
+        except TrackdError as exc:
+            if request.path.startswith("/api/"):
+                raise
+            return self.render(request, "message.html", status=error_status(exc),
+                               title="Not found" if error_status(exc) == 404 else "Error",
+                               message=exc.message)
+
+    async def projects(self, request: web.Request) -> web.Response:
+        return self.render(request, "projects.html",
+                           projects=await self._api.project_list(request))
+
+    async def runs(self, request: web.Request, sweep: str | None = None) -> web.Response:
+        m = request.match_info
+        defaults = {"sweep": sweep} if sweep else None
+        table = await self._api.runs_table(request, m["entity"], m["project"], defaults)
+        return self.render(request, "runs.html", entity=m["entity"], project=m["project"],
+                           sweep=sweep, table=table, data={
+                               "entity": m["entity"], "project": m["project"], "sweep": sweep,
+                               "table": table})
+
+    async def sweep(self, request: web.Request) -> web.Response:
+        return await self.runs(request, sweep=request.match_info["sweep_id"])
+
+    async def run(self, request: web.Request) -> web.Response:
+        run = await self._api.visible_run(request, run_key(request))
+        detail = run_detail(run)
+        return self.render(
+            request, "run.html", run=detail, config=flatten(run.config),
+            summary=flatten(run.summary), data={"run": {
+                k: detail[k] for k in ("entity", "project", "id", "name", "state",
+                                       "history_rows", "metrics")}})
+
+    async def compare(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        ids = [i for v in request.query.getall("runs", []) for i in v.split(",") if i]
+        table = await self._api.runs_table(request, m["entity"], m["project"],
+                                           {"ids": ",".join(ids)} if ids else None)
+        return self.render(request, "compare.html", entity=m["entity"], project=m["project"],
+                           ids=ids, table=table, data={
+                               "entity": m["entity"], "project": m["project"], "ids": ids,
+                               "runs": table.get("runs", [])})

@@ -1,0 +1,166 @@
+// The runs table: search, filters, sorting, columns, grouping, paging, selection for compare;
+// the state lives in the page's URL so that a view can be shared. Refreshes itself while runs
+// are running.
+"use strict";
+(() => {
+  const {entity, project, sweep} = TD.data;
+  const apiPath = `/projects/${TD.enc(entity)}/${TD.enc(project)}/runs`;
+  const url = new URL(location.href);
+  const q = {
+    q: url.searchParams.get("q") || "",
+    state: url.searchParams.get("state") || "",
+    tag: url.searchParams.get("tag") || "",
+    group: url.searchParams.get("group") || "",
+    filter: url.searchParams.getAll("filter"),
+    sort: url.searchParams.get("sort") || "-created",
+    group_by: url.searchParams.get("group_by") || "",
+    columns: url.searchParams.has("columns") ? url.searchParams.get("columns") : null,
+    page: Number(url.searchParams.get("page") || 1),
+    per_page: Number(url.searchParams.get("per_page") || TD.data.table.per_page),
+  };
+  const selected = new Set();
+  let table = TD.data.table;
+  const $ = (id) => document.getElementById(id);
+
+  $("search-input").value = q.q;
+  $("state-select").value = q.state;
+  $("tag-input").value = q.tag;
+  $("group-input").value = q.group;
+  $("filter-input").value = q.filter.join("; ");
+  $("per-page").value = String(q.per_page);
+
+  const BUILTIN = [["name", "Name"], ["state", "State"], ["created", "Created"], ["duration", "Duration"],
+                   ["tags", "Tags"], ["group", "Group"], ["job_type", "Job type"], ["user", "User"]];
+
+  function params() {
+    return {q: q.q, state: q.state, tag: q.tag, group: q.group, filter: q.filter, sort: q.sort,
+            group_by: q.group_by, columns: q.columns, page: q.page, per_page: q.per_page,
+            sweep: sweep || null};
+  }
+
+  async function load() {
+    try {
+      table = await TD.api(apiPath, params());
+      $("query-error").textContent = "";
+      show();
+    } catch (err) {
+      $("query-error").textContent = err.message;
+    }
+    const shown = new URLSearchParams();
+    for (const [k, v] of Object.entries(params())) {
+      if (k === "sweep" || v === null || v === "" || (k === "page" && v === 1) || (k === "sort" && v === "-created")) continue;
+      for (const item of Array.isArray(v) ? v : [v]) shown.append(k, item);
+    }
+    if (TD.data.carry_token) shown.append("token", TD.data.token);
+    history.replaceState(null, "", location.pathname + (shown.toString() ? "?" + shown : ""));
+  }
+
+  function header(key, label) {
+    const active = q.sort.replace(/^-/, "") === key;
+    const arrow = active ? (q.sort.startsWith("-") ? " \u25BC" : " \u25B2") : "";
+    return TD.el("th", {class: "sortable", dataset: {sort: key}, onclick: () => {
+      q.sort = active && !q.sort.startsWith("-") ? "-" + key : key;
+      q.page = 1;
+      load();
+    }}, label + arrow);
+  }
+
+  function cell(run, key) {
+    switch (key) {
+      case "name": return TD.el("td", {}, TD.el("a", {href: TD.link(TD.runPath(entity, project, run.id))}, run.name), " ", TD.el("span", {class: "run-id"}, run.id));
+      case "state": return TD.el("td", {}, TD.el("span", {class: "badge " + run.state}, run.state === "running" ? "\u25CF live" : run.state));
+      case "created": return TD.el("td", {}, TD.when(run.created_at));
+      case "duration": return TD.el("td", {class: "num"}, TD.span(run.duration));
+      case "tags": return TD.el("td", {}, ...run.tags.map((t) => TD.el("span", {class: "tag"}, t)));
+      default: return TD.el("td", {}, run[key] || "");
+    }
+  }
+
+  function row(run) {
+    const box = TD.el("input", {type: "checkbox", class: "select", checked: selected.has(run.id), onchange: (e) => {
+      if (e.target.checked) selected.add(run.id); else selected.delete(run.id);
+      updateCompare();
+    }});
+    return TD.el("tr", {class: "run-row", dataset: {id: run.id, state: run.state}},
+      TD.el("td", {}, box), ...BUILTIN.map(([k]) => cell(run, k)),
+      ...table.columns.map((c) => TD.el("td", {class: "num", dataset: {column: c}}, TD.value(run.values[c]))));
+  }
+
+  function show() {
+    const thead = $("runs-table").tHead;
+    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...BUILTIN.map(([k, l]) => header(k, l)),
+      ...table.columns.map((c) => header(c, c))));
+    const body = $("runs-table").tBodies[0];
+    const rows = [];
+    if (table.groups) {
+      for (const g of table.groups) {
+        const states = Object.entries(g.states).map(([s, n]) => `${n} ${s}`).join(", ");
+        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + BUILTIN.length + table.columns.length},
+          `${table.group_by} = ${TD.value(g.value) || "(none)"} \u2014 ${g.count} run${g.count === 1 ? "" : "s"} (${states})`)));
+        for (const r of g.runs) rows.push(row(r));
+      }
+    } else {
+      for (const r of table.runs) rows.push(row(r));
+    }
+    body.replaceChildren(...rows);
+    const what = table.groups ? `${table.groups.length} group(s) of ` : "";
+    $("total-count").textContent = `${what}${table.total} of ${table.total_in_project} runs` + (table.running ? ` \u00b7 ${table.running} running` : "");
+    $("page-info").textContent = `page ${table.page} of ${table.pages}`;
+    $("prev-page").disabled = table.page <= 1;
+    $("next-page").disabled = table.page >= table.pages;
+    const groupBy = $("group-by");
+    const options = [["", "no grouping"], ["group", "group"], ["job_type", "job type"],
+                     ...table.available.config.slice(0, 50).map((k) => ["config." + k, "config." + k])];
+    groupBy.replaceChildren(...options.map(([v, l]) => new Option(l, v, false, v === q.group_by)));
+    columnsPanel();
+    updateCompare();
+    scheduleLive();
+  }
+
+  function columnsPanel() {
+    const chosen = new Set(table.columns);
+    const box = (c) => TD.el("label", {}, TD.el("input", {type: "checkbox", checked: chosen.has(c), dataset: {column: c}, onchange: (e) => {
+      const now = new Set(table.columns);
+      if (e.target.checked) now.add(c); else now.delete(c);
+      q.columns = [...now].join(",");
+      load();
+    }}), " " + c);
+    $("columns-panel").replaceChildren(
+      TD.el("h3", {}, "Config"), ...table.available.config.slice(0, 200).map((k) => box("config." + k)),
+      TD.el("h3", {}, "Summary"), ...table.available.summary.slice(0, 200).map((k) => box("summary." + k)));
+  }
+
+  function updateCompare() {
+    const b = $("compare-button");
+    b.disabled = selected.size < 1;
+    b.textContent = selected.size ? `Compare selected (${selected.size})` : "Compare selected";
+  }
+
+  let liveTimer = null;
+  function scheduleLive() {
+    clearTimeout(liveTimer);
+    if (table.running) liveTimer = setTimeout(load, 5000);
+  }
+
+  let typing = null;
+  function onInput(key, transform) {
+    return (e) => {
+      clearTimeout(typing);
+      typing = setTimeout(() => { q[key] = transform ? transform(e.target.value) : e.target.value.trim(); q.page = 1; load(); }, 250);
+    };
+  }
+  $("search-input").addEventListener("input", onInput("q"));
+  $("tag-input").addEventListener("input", onInput("tag"));
+  $("group-input").addEventListener("input", onInput("group"));
+  $("filter-input").addEventListener("change", onInput("filter", (v) => v.split(";").map((s) => s.trim()).filter(Boolean)));
+  $("state-select").addEventListener("change", (e) => { q.state = e.target.value; q.page = 1; load(); });
+  $("group-by").addEventListener("change", (e) => { q.group_by = e.target.value; q.page = 1; load(); });
+  $("per-page").addEventListener("change", (e) => { q.per_page = Number(e.target.value); q.page = 1; load(); });
+  $("prev-page").addEventListener("click", () => { q.page -= 1; load(); });
+  $("next-page").addEventListener("click", () => { q.page += 1; load(); });
+  $("columns-button").addEventListener("click", () => { $("columns-panel").hidden = !$("columns-panel").hidden; });
+  $("compare-button").addEventListener("click", () => {
+    location.href = TD.link(`/${TD.enc(entity)}/${TD.enc(project)}/compare?runs=${[...selected].map(TD.enc).join(",")}`);
+  });
+  show();
+})();

@@ -1,0 +1,107 @@
+"""Links to the daemon's web dashboard: ``run.url``, ``run.project_url``, ``run.sweep_url``,
+``run.to_html()`` and ``run.display()``.
+
+The daemon says where its dashboard is (``GetDaemonInfo``: base URL and token file); the URLs
+carry the token read from that file, which only the daemon's user can read (anyone else gets
+URLs without it, and the dashboard asks for the token). Offline and disabled runs, and a daemon
+whose dashboard is off, have no URLs (None), as W&B's offline runs have none.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from typing import Any
+from urllib.parse import quote
+
+#: How long what a daemon said about its dashboard is reused.
+CACHE_SECONDS = 30.0
+
+_cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
+
+
+def dashboard(conn: Any) -> tuple[str, str] | None:
+    """(base URL, token) of the dashboard of the daemon ``conn`` talks to, or None when it
+    serves none (or cannot be asked)."""
+    from trackd.errors import CommError
+    from trackd.v1 import daemon_service_pb2 as pb
+
+    hit = _cache.get(conn.address)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    try:
+        info = conn.unary(conn.daemon.GetDaemonInfo, pb.GetDaemonInfoRequest(), timeout=10)
+    except (CommError, TimeoutError):
+        return None
+    found: tuple[str, str] | None = None
+    if info.dashboard_url:
+        try:
+            with open(info.dashboard_token_file) as f:
+                token = f.read().strip()
+        except OSError:
+            token = ""  # another user's daemon: the page will ask for the token
+        found = (info.dashboard_url, token)
+    _cache[conn.address] = (time.monotonic(), found)
+    return found
+
+
+def link(conn: Any, *parts: str) -> str | None:
+    """The dashboard URL of ``parts`` (path segments), with the token; None without one."""
+    if conn is None:
+        return None
+    found = dashboard(conn)
+    if found is None:
+        return None
+    base, token = found
+    url = base + "/".join(quote(p, safe="") for p in parts)
+    return f"{url}?token={quote(token, safe='')}" if token else url
+
+
+def run_links(run: Any, what: str) -> str | None:
+    """``run.url`` (what="run"), ``run.project_url`` ("project") or ``run.sweep_url``
+    ("sweep") of a :class:`trackd.Run`."""
+    backend = run._backend
+    if backend is None or run.offline or getattr(backend.sender, "went_offline", False):
+        return None
+    conn = getattr(backend, "_conn", None)
+    if what == "run":
+        return link(conn, run.entity, run.project, "runs", run.id)
+    if what == "project":
+        return link(conn, run.entity, run.project)
+    if not run.sweep_id:
+        return None
+    return link(conn, run.entity, run.project, "sweeps", run.sweep_id)
+
+
+def iframe(url: str | None, height: int, hidden: bool, label: str) -> str:
+    """HTML showing a dashboard page in an iframe (inside a closed <details> when hidden)."""
+    if url is None:
+        return (f"<p>{html.escape(label)} has no dashboard page (offline, disabled, or the "
+                "daemon's dashboard is off).</p>")
+    src = url + ("&" if "?" in url else "?") + "jupyter=true"
+    frame = (f'<iframe src="{html.escape(src)}" style="border:none;width:100%;'
+             f'height:{int(height)}px;" title="{html.escape(label)}"></iframe>')
+    if hidden:
+        return f"<details><summary>{html.escape(label)}</summary>{frame}</details>"
+    return frame
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's ZMQ shell)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()  # type: ignore[attr-defined]
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def display(page: str) -> bool:
+    """Show ``page`` (HTML) in the notebook; False outside one."""
+    if not in_notebook():
+        return False
+    from IPython.display import HTML
+    from IPython.display import display as show
+
+    show(HTML(page))
+    return True
