@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_KEYS = ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR", "TRACKD_ADDRESS",
-            "TRACKD_CRASH_GRACE")
+            "TRACKD_CRASH_GRACE", "TRACKD_UI_PORT")
 
 
 @dataclass
@@ -35,6 +35,8 @@ class DaemonDirs:
             "TRACKD_RUNTIME_DIR": str(runtime),
             "TRACKD_ADDRESS": f"unix:{runtime / 'trackd.sock'}",
             "TRACKD_CRASH_GRACE": str(crash_grace),
+            # The dashboard on any free port: tests never take the default one from a real daemon.
+            "TRACKD_UI_PORT": "0",
         }
         return cls(base, runtime, env)
 

@@ -16,6 +16,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after this many idle seconds (0: never)")
     parser.add_argument("--crash-grace", type=float, dest="crash_grace_seconds",
                         help="seconds before a run whose client vanished is marked crashed")
+    parser.add_argument("--ui-host", dest="ui_host",
+                        help="serve the dashboard on this address (default 127.0.0.1; "
+                        "another address makes it reachable from other machines)")
+    parser.add_argument("--ui-port", type=int, dest="ui_port",
+                        help="the dashboard's port (default 8470, or a free one when taken)")
+    parser.add_argument("--no-ui", dest="ui", action="store_const", const=False,
+                        help="serve no dashboard")
     parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from pathlib import Path

@@ -90,7 +90,7 @@ class Pages:
                 **context.pop("data", {})}
         html = self._env.get_template(template).render(
             link=link, assets=assets, version=__version__, now=time.time(), data=data,
-            **context)
+            embedded=request.query.get("jupyter") == "true", **context)
         return web.Response(text=html, status=status, content_type="text/html",
                             headers={"Cache-Control": "no-store"})
 

@@ -8,6 +8,7 @@ one machine). Every request needs the token (``auth.py``).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import logging
@@ -23,6 +24,7 @@ from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.web.api import Api, Handler, errors_middleware
 from trackd_daemon.web.assets import Assets
 from trackd_daemon.web.auth import load_or_create_token, token_middleware
+from trackd_daemon.web.indexer import index_finished_runs
 from trackd_daemon.web.live import LiveStreams
 from trackd_daemon.web.pages import Pages
 
@@ -87,6 +89,7 @@ class WebServer:
     token_file: Path
     runner: web.AppRunner
     live: LiveStreams
+    indexer: asyncio.Task[None]
     last_request: float = 0.0
 
     def busy(self) -> bool:
@@ -95,6 +98,7 @@ class WebServer:
 
     async def stop(self) -> None:
         self.live.close()
+        self.indexer.cancel()
         await self.runner.cleanup()
 
 
@@ -137,7 +141,8 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore) -> WebServer:
     shown = host if host not in ("0.0.0.0", "::") else ("127.0.0.1" if host == "0.0.0.0"
                                                         else "::1")
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    server = WebServer(url, token_file, runner, live)
+    server = WebServer(url, token_file, runner, live,
+                       asyncio.get_running_loop().create_task(index_finished_runs(store)))
     if loopback(host):
         log.info("dashboard at %s", url)
     else:

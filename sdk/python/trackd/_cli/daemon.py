@@ -96,6 +96,7 @@ def status(args: argparse.Namespace) -> int:
         ("version", info.version),
         ("address", address),
         ("listening on", ", ".join(info.addresses) or "-"),
+        ("dashboard", info.dashboard_url or "off"),
         ("store", info.store_url or "-"),
         ("data root", info.root or "-"),
         ("log file", info.log_file or "-"),

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trackd._cli import daemon, runs
+from trackd._cli import daemon, runs, ui
 from trackd._version import __version__
 from trackd.errors import Error
 
@@ -86,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-step", type=int, metavar="N", help="last step (exclusive)")
     p.set_defaults(func=runs.history)
 
+    p = commands.add_parser("ui", help="print and open the dashboard's URL",
+                            description="Print the URL of the daemon's web dashboard (it "
+                            "carries the dashboard's token) and open it in a browser. Starts a "
+                            "daemon when none is running; that one runs until `trackd daemon "
+                            "stop`.")
+    p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT[/RUN_ID]",
+                   help="open this project or run instead of the projects list")
+    p.add_argument("--entity", help="entity for a path without one (default: $TRACKD_ENTITY "
+                   "or your user name)")
+    p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for a daemon to start (default 30)")
+    p.set_defaults(func=ui.ui)
     p = commands.add_parser("sync", help="upload offline run directories to the daemon",
                             description="Send runs recorded offline (mode='offline') to the "
                             "daemon.")
