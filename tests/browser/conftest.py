@@ -1,0 +1,61 @@
+"""Browser tests: Playwright driving Debian's Chromium (``/usr/bin/chromium``), headless, on the
+loopback dashboard of the session's test daemon.
+
+Chromium is a system package (``apt-get install chromium``; ``.ci/run`` installs it). Without it
+these tests are skipped, saying so; with it they run. Screenshots of the main pages are kept in
+``test-artifacts/browser/`` (``$TRACKD_TEST_ARTIFACTS`` to put them elsewhere).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("TRACKD_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(os.environ.get("TRACKD_TEST_ARTIFACTS")
+                 or Path(__file__).resolve().parents[2] / "test-artifacts") / "browser"
+
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
+                ".ci/run installs it)", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.set_default_timeout(20_000)
+    yield pg
+    context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
+@pytest.fixture
+def shot() -> Any:
+    """shot(page, name): keep a full-page screenshot as a test artifact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
