@@ -136,7 +136,9 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 guard,
             )
             if web is not None:
-                servicers["trackd.v1.DaemonService"].dashboard = (web.url, str(web.token_file))
+                daemon_servicer = servicers["trackd.v1.DaemonService"]
+                daemon_servicer.dashboard = (web.url, str(web.token_file))
+                daemon_servicer.dashboard_busy = web.busy
             listeners = await start_server(cfg, servicers, peers)
             addresses.extend(listeners.addresses)
             log.info("trackd %s serving on %s (store %s, pid %d)", __version__,

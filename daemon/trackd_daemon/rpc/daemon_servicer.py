@@ -22,6 +22,8 @@ class DaemonServicer:
     #: by the composition root once the dashboard serves. Only the daemon's user can read the
     #: token file, so giving its path to any caller gives the token to no one else.
     dashboard: tuple[str, str] = ("", "")
+    #: Whether someone is using the dashboard: then a daemon is not idle (``if_idle``).
+    dashboard_busy: Callable[[], bool] = staticmethod(lambda: False)
 
     def __init__(
         self,
@@ -71,7 +73,7 @@ class DaemonServicer:
                 f"uid {caller.uid} may not stop the daemon: only its own user "
                 f"(uid {self._guard.policy.daemon_uid}) and root may", uid=str(caller.uid))
         busy = self._registry.runs_in_flight
-        if request.if_idle and busy:
+        if request.if_idle and (busy or self.dashboard_busy()):
             return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)
         self._stop()
         return pb.ShutdownResponse(stopping=True, runs_in_flight=busy)

@@ -63,6 +63,54 @@ def numeric_items(row: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[st
             yield from numeric_items(v, f"{prefix}{k}.")
 
 
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def columnize(rows: Sequence[tuple[int, Mapping[str, Any]]]) -> dict[str, tuple[np.ndarray,
+                                                                                  np.ndarray]]:
+    """The chartable values of ``rows`` (step order) as (steps int64, values float64) arrays per
+    key, in step order: what :func:`numeric_items` yields row by row, computed column-wise.
+    Rows with the same keys are transposed at once, so a column of plain numbers costs no
+    Python work per value."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, (_, row) in enumerate(rows):
+        groups.setdefault(tuple(row), []).append(i)
+    parts: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+    def add(key: str, steps: np.ndarray, values: np.ndarray) -> None:
+        got = parts.setdefault(key, ([], []))
+        got[0].append(steps)
+        got[1].append(values)
+
+    for keys, members in groups.items():
+        steps = np.fromiter((rows[i][0] for i in members), dtype=np.int64, count=len(members))
+        columns = zip(*(rows[i][1].values() for i in members), strict=True)
+        for key, column in zip(keys, columns, strict=True):
+            if key == STEP:
+                continue
+            if set(map(type, column)) <= _NUMBER_TYPES:
+                add(key, steps, np.asarray(column, dtype=np.float64))
+                continue
+            # Text, None, booleans, media, nested dicts: value by value.
+            found: dict[str, tuple[list[int], list[float]]] = {}
+            for step, v in zip(steps.tolist(), column, strict=True):
+                for k, x in numeric_items({key: v}):
+                    pair = found.setdefault(k, ([], []))
+                    pair[0].append(step)
+                    pair[1].append(x)
+            for k, (ks, kv) in found.items():
+                add(k, np.asarray(ks, dtype=np.int64), np.asarray(kv, dtype=np.float64))
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key, (step_parts, value_parts) in parts.items():
+        if len(step_parts) == 1:
+            out[key] = (step_parts[0], value_parts[0])
+            continue
+        key_steps, values = np.concatenate(step_parts), np.concatenate(value_parts)
+        order = np.argsort(key_steps, kind="stable")  # filled from several groups
+        out[key] = (key_steps[order], values[order])
+    return out
+
+
 def check_buckets(buckets: int) -> None:
     """:raises InvalidArgumentError: ``buckets`` is out of bounds."""
     if not MIN_BUCKETS <= buckets <= MAX_BUCKETS:

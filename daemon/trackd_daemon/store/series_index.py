@@ -21,12 +21,11 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
 
 import msgpack
 import numpy as np
 
-from trackd_daemon.store.series import numeric_items
+from trackd_daemon.store.series import columnize
 
 #: Points per stored chunk (512 KiB of steps and as much of values).
 CHUNK = 65_536
@@ -160,16 +159,16 @@ class SeriesIndex:
             args.append(through)
         cursor = conn.execute(sql + " ORDER BY step", args)
         unpack = msgpack.unpackb
-        steps: defaultdict[str, list[int]] = defaultdict(list)
-        vals: defaultdict[str, list[float]] = defaultdict(list)
+        steps: defaultdict[str, list[np.ndarray]] = defaultdict(list)
+        vals: defaultdict[str, list[np.ndarray]] = defaultdict(list)
         buffered = 0
         last: tuple[int, bytes] | None = None
         while batch := cursor.fetchmany(READ_BATCH):
-            for step, blob in batch:
-                for k, v in numeric_items(unpack(blob, raw=False)):
-                    steps[k].append(step)
-                    vals[k].append(v)
-                    buffered += 1
+            rows = [(step, unpack(blob, raw=False)) for step, blob in batch]
+            for k, (key_steps, key_vals) in columnize(rows).items():
+                steps[k].append(key_steps)
+                vals[k].append(key_vals)
+                buffered += len(key_steps)
             indexed += len(batch)
             last = batch[-1]
             if buffered >= FLUSH_POINTS:
@@ -189,8 +188,8 @@ class SeriesIndex:
             self._conn.execute("DELETE FROM indexed WHERE run = ?", (pk,))
             self._conn.execute("COMMIT")
 
-    def _append(self, pk: int, steps: dict[str, list[int]], vals: dict[str, list[float]],
-                last: tuple[int, bytes], indexed: int) -> None:
+    def _append(self, pk: int, steps: dict[str, list[np.ndarray]],
+                vals: dict[str, list[np.ndarray]], last: tuple[int, bytes], indexed: int) -> None:
         """Append points to each key's chunks and move the run's mark, in one transaction."""
         with self._lock:
             c = self._conn
@@ -206,13 +205,14 @@ class SeriesIndex:
                 raise
             c.execute("COMMIT")
 
-    def _append_key(self, pk: int, key: str, steps: Sequence[int], vals: Sequence[float]) -> None:
+    def _append_key(self, pk: int, key: str, steps: list[np.ndarray],
+                    vals: list[np.ndarray]) -> None:
         c = self._conn
         tail = c.execute(
             "SELECT chunk, n, steps, vals FROM chunks WHERE run = ? AND key = ?"
             " ORDER BY chunk DESC LIMIT 1", (pk, key)).fetchone()
-        new_steps = np.asarray(steps, dtype="<i8")
-        new_vals = np.asarray(vals, dtype="<f8")
+        new_steps = np.concatenate(steps).astype("<i8", copy=False)
+        new_vals = np.concatenate(vals).astype("<f8", copy=False)
         chunk = 0
         if tail is not None:
             chunk = tail[0]

@@ -134,7 +134,7 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore) -> WebServer:
         server.last_request = time.monotonic()
         return await handler(request)
 
-    app.middlewares.insert(0, touch)
+    app.middlewares.insert(1, touch)  # after the token check: only real use counts
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     await web.SockSite(runner, sock).start()

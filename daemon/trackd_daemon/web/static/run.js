@@ -64,7 +64,9 @@
   async function flush() {
     timer = null;
     const groups = new Map();
-    for (const rec of pending) {
+    const order = [...pending].sort((a, b) =>
+      a.div.compareDocumentPosition(b.div) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
+    for (const rec of order) {
       rec.stale = false;
       const k = xFor(rec) + "|" + (rec.range ? rec.range.join(",") : "");
       if (!groups.has(k)) groups.set(k, []);
@@ -85,8 +87,13 @@
           key: chunk.map((r) => r.key), x, buckets,
           x_min: range ? range[0] : null, x_max: range ? range[1] : null,
         });
+        performance.mark("td:series");
         const P = await TD.plotly();
-        for (const rec of chunk) draw(P, rec, body.series[rec.key], x);
+        performance.mark("td:plotly");
+        for (const rec of chunk) {
+          draw(P, rec, body.series[rec.key], x);
+          await new Promise((resolve) => setTimeout(resolve, 0));  // paint each chart as it comes
+        }
       } catch (err) {
         statusEl.textContent = "Could not load charts: " + err.message;
       }
@@ -118,6 +125,7 @@
     }
     Object.assign(rec.div.dataset, {x, points: String(s.x.length), total: String(s.total),
                                     sampled: String(s.sampled), drawn: "1"});
+    if (!performance.getEntriesByName("td:first-chart").length) performance.mark("td:first-chart");
   }
 
   function redrawAll() {
@@ -145,6 +153,7 @@
 
   async function loadLayout() {
     render(await TD.api(base + "/metrics"));
+    performance.mark("td:layout");
   }
 
   // -- live updates ------------------------------------------------------------------------
