@@ -95,8 +95,21 @@ class OnlineBackend:
             target.run_id, target.step = source, step
         req.config.SetInParent()
         fill_map(req.config, meta["config"])
+
+        async def reconnect() -> None:
+            # Called on the sender's own loop while the daemon is unreachable, so blocking it
+            # for a daemon start is fine; no executor (it may run at interpreter exit).
+            new = ensure_daemon(st, restart=True)
+            if new != conn.address:
+                await conn.reopen(new)
+
+        self._reconnect = reconnect
+        self._reconnect_timeout = float(settings.get("reconnect_timeout"))
         try:
-            resp = conn.unary(conn.runs.CreateRun, req, timeout=float(settings.get("init_timeout")))
+            # A retried CreateRun is safe (request_id): a daemon that is draining, or was
+            # replaced between the two calls, is waited out like a restart.
+            resp = self._unary_surviving_restarts(
+                conn.runs.CreateRun, req, float(settings.get("init_timeout")))
         except RunNotFoundError:
             if moment is not None:
                 raise UsageError(
@@ -121,15 +134,6 @@ class OnlineBackend:
         self.forked: Any = resp.run if moment is not None and moment[0] == "fork_from" else None
         self.starting_step: int = resp.starting_step
 
-        async def reconnect() -> None:
-            # Called on the sender's own loop while the daemon is unreachable, so blocking it
-            # for a daemon start is fine; no executor (it may run at interpreter exit).
-            new = ensure_daemon(st, restart=True)
-            if new != conn.address:
-                await conn.reopen(new)
-
-        self._reconnect = reconnect
-        self._reconnect_timeout = float(settings.get("reconnect_timeout"))
 
         self.sender: Sender = Sender(
             conn.loop, ref=self._ref, bound=int(settings.get("max_buffered_records")), conn=conn,
@@ -162,7 +166,8 @@ class OnlineBackend:
             except CommError as exc:
                 if isinstance(exc, RpcError) or time.monotonic() > deadline:
                     raise
-            time.sleep(delay)
+                hint = exc.retry_after  # a draining daemon says when the next one should be up
+            time.sleep(max(delay, min(hint or 0.0, 5.0)))
             delay = min(delay * 2, 1.0)
             try:
                 self._conn.call(self._reconnect(), timeout=self._reconnect_timeout)

@@ -437,7 +437,9 @@ class Sender:
             except Exception as exc:  # noqa: BLE001 - classified below
                 fatal = await self._classify(exc, call, reader)
                 if fatal is not None:
-                    if isinstance(fatal, RunFinishedError) and self._closed:
+                    if isinstance(fatal, RunFinishedError) and (
+                            self._closed or self._acked_seq >= self._next_seq):
+                        # Finished with everything delivered (a reconnect raced finish()).
                         return
                     raise fatal from None
             finally:

@@ -41,7 +41,10 @@ class ConfigError(UsageError):
 
 
 class CommError(Error):
-    """Communication with the daemon failed."""
+    """Communication with the daemon failed. ``retry_after`` is the daemon's hint (seconds)
+    when it said when to try again (it is draining, or its disk is full)."""
+
+    retry_after: float | None = None
 
     def __init__(self, message: str = "", exc: BaseException | None = None) -> None:
         super().__init__(message)
@@ -129,7 +132,7 @@ def from_grpc(exc: Any) -> CommError:
     code = exc.code() if hasattr(exc, "code") else None
     code_name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
     details = exc.details() if hasattr(exc, "details") else str(exc)
-    reason, metadata = "", {}
+    reason, metadata, retry_after = "", {}, None
     trailers = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
     for key, value in trailers or ():
         if key == "grpc-status-details-bin":
@@ -137,13 +140,20 @@ def from_grpc(exc: Any) -> CommError:
 
             status = status_pb2.Status.FromString(value)
             for detail in status.details:
-                info = error_details_pb2.ErrorInfo()
+                info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
                 if detail.Unpack(info):
                     reason, metadata = info.reason, dict(info.metadata)
-    if code_name in ("UNAVAILABLE", "CANCELLED", "DEADLINE_EXCEEDED") and not reason:
-        return CommError(f"daemon call failed ({code_name}): {details}", exc)
-    cls = _BY_REASON.get(reason) or _BY_CODE.get(code_name) or RpcError
-    return cls(details or code_name, reason=reason, code=code_name, metadata=metadata)
+                elif detail.Unpack(retry):
+                    retry_after = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
+    if code_name in ("UNAVAILABLE", "CANCELLED", "DEADLINE_EXCEEDED") and reason in (
+            "", "SHUTTING_DOWN"):
+        # The daemon is gone or going: worth retrying against the next one.
+        err = CommError(f"daemon call failed ({code_name}): {details}", exc)
+    else:
+        cls = _BY_REASON.get(reason) or _BY_CODE.get(code_name) or RpcError
+        err = cls(details or code_name, reason=reason, code=code_name, metadata=metadata)
+    err.retry_after = retry_after
+    return err
 
 
 __all__ = [

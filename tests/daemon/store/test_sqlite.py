@@ -65,3 +65,38 @@ async def test_a_v1_store_is_migrated_forward_once(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     db.close()
+
+
+@pytest.mark.anyio
+async def test_concurrent_opens_of_an_old_store_migrate_it_once(tmp_path: Path) -> None:
+    """Two daemons (say, one per node on a shared filesystem) open a v1 store at once: the
+    migration runs under SQLite's write lock, so exactly one of them applies it."""
+    import sqlite3
+
+    import anyio
+
+    from trackd_daemon.store.models import RunKey
+    from trackd_daemon.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    for stmt in V1_SCHEMA:
+        db.execute(stmt)
+    db.commit()
+    db.close()
+    stores = []
+
+    async def open_one() -> None:
+        stores.append(await open_store_url(f"sqlite:///{path}"))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(open_one)
+    for store in stores:
+        assert (await store.get_run(RunKey("e", "p", "old"))).owner_uid == -1
+        await store.aclose()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    columns = [r[1] for r in db.execute("PRAGMA table_info(runs)")]
+    assert columns.count("owner_uid") == 1 and columns.count("fork_run_id") == 1
+    db.close()
