@@ -26,8 +26,10 @@ if not CHROMIUM.exists():
                 ".ci/run installs it)", allow_module_level=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per module: Playwright's sync API keeps an event loop of its own running
+    while it is open, which must be gone before tests that run their own loops."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
