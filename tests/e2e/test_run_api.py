@@ -22,7 +22,9 @@ def test_init_defaults_and_properties(clean_sdk, tmp_path):
     assert run.dir.startswith(str(tmp_path / "wandb" / "run-")) and run.dir.endswith("files")
     assert run.tags == ("a", "b") and run.group == "g" and run.job_type == "train"
     assert run.notes == "first" and run.offline is False and run.disabled is False
-    assert run.url is None and run.project_url is None and run.sweep_url is None
+    # The daemon's dashboard (tests/web covers it): a run page and a project page, no sweep.
+    assert run.url.startswith("http://127.0.0.1:") and f"/runs/{run.id}?token=" in run.url
+    assert run.project_url.startswith("http://127.0.0.1:") and run.sweep_url is None
     with pytest.warns(DeprecationWarning, match="use run.url"):
         assert run.get_url() is None
     with pytest.warns(DeprecationWarning):
