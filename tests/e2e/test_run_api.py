@@ -26,7 +26,7 @@ def test_init_defaults_and_properties(clean_sdk, tmp_path):
     assert run.url.startswith("http://127.0.0.1:") and f"/runs/{run.id}?token=" in run.url
     assert run.project_url.startswith("http://127.0.0.1:") and run.sweep_url is None
     with pytest.warns(DeprecationWarning, match="use run.url"):
-        assert run.get_url() is None
+        assert run.get_url() == run.url
     with pytest.warns(DeprecationWarning):
         assert run.project_name() == run.project
     assert run.starting_step == 0 and run.resumed is False and run.start_time > 0
