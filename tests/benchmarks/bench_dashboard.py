@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.helpers import DaemonDirs, DaemonProcess  # noqa: E402
-from tests.web.dash import Dashboard  # noqa: E402
+from tests.helpers import DaemonDirs, DaemonProcess
+from tests.web.dash import Dashboard
 
 METRICS = [f"m{i}" for i in range(10)]
 CHROMIUM = "/usr/bin/chromium"

@@ -20,12 +20,13 @@ from trackd_daemon.web.runs_table import (
 
 
 def run(i: int, **kw: Any) -> RunInfo:
-    fields: dict[str, Any] = dict(
-        pk=i, key=RunKey("e", "p", f"r{i}"), name=f"run-{i}", notes="", tags=[], group="",
-        job_type="", state="finished", exit_code=0, created_at=1000.0 + i, updated_at=1000.0 + i,
-        finished_at=1100.0 + i, config={}, summary={}, metrics=[], history_rows=0, last_step=-1,
-        host="h", program="p.py", start_time=1000.0 + i, sweep_id="", request_id="",
-        ingested_seq=0)
+    fields: dict[str, Any] = {
+        "pk": i, "key": RunKey("e", "p", f"r{i}"), "name": f"run-{i}", "notes": "", "tags": [],
+        "group": "", "job_type": "", "state": "finished", "exit_code": 0,
+        "created_at": 1000.0 + i, "updated_at": 1000.0 + i, "finished_at": 1100.0 + i,
+        "config": {}, "summary": {}, "metrics": [], "history_rows": 0, "last_step": -1,
+        "host": "h", "program": "p.py", "start_time": 1000.0 + i, "sweep_id": "",
+        "request_id": "", "ingested_seq": 0}
     fields.update(kw)
     return RunInfo(**fields)
 

@@ -32,8 +32,8 @@ def _target(path: str | None, entity: str) -> list[str]:
 def ui(args: argparse.Namespace) -> int:
     from trackd._connection import drop_connection, get_connection
     from trackd._daemon import find_or_start, reachable, start_daemon
-    from trackd._init import default_entity
     from trackd._dashboard import dashboard, link
+    from trackd._init import default_entity
     from trackd._shared.paths import default_address
 
     explicit = os.environ.get(ADDRESS_ENV)
