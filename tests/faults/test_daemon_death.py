@@ -31,6 +31,22 @@ def _daemon_pid(dirs) -> int | None:  # type: ignore[no-untyped-def]
     return int(text) if text.isdigit() else None
 
 
+def clean_up_after_writers(own_daemon, writers) -> None:  # type: ignore[no-untyped-def]
+    """Kill writers still running, and stop the daemon they started in place of the test's."""
+    for w in writers:
+        if w.poll() is None:
+            w.kill()
+    import trackd
+
+    trackd.teardown()
+    pid = _daemon_pid(own_daemon.dirs)
+    if pid is not None and pid != own_daemon.pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
 def test_sigkill_while_four_processes_log(own_daemon, tmp_path):
     env = os.environ.copy()
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, f"death{k}", str(ROWS)],
@@ -51,18 +67,7 @@ def test_sigkill_while_four_processes_log(own_daemon, tmp_path):
             rows = list(run.scan_history())
             assert [r["i"] for r in rows] == list(range(ROWS))  # every row, once, in order
     finally:
-        for w in writers:
-            if w.poll() is None:
-                w.kill()
-        import trackd
-
-        trackd.teardown()
-        pid = _daemon_pid(own_daemon.dirs)
-        if pid is not None and pid != own_daemon.pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        clean_up_after_writers(own_daemon, writers)
 
 
 def test_a_damaged_log_is_recovered_around_the_damage_and_reported(own_daemon):

@@ -14,7 +14,7 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 
 from tests.faults.test_daemon_death import WRITER as DEATH_WRITER
-from tests.faults.test_daemon_death import _daemon_pid
+from tests.faults.test_daemon_death import clean_up_after_writers
 from tests.helpers import wait_for
 from trackd import Api
 from trackd._connection import make_stub
@@ -107,15 +107,4 @@ def test_sigterm_with_runs_in_flight(own_daemon, tmp_path):
             assert [r["i"] for r in run.scan_history()] == list(range(ROWS))
     finally:
         hammer.stop.set()
-        for w in writers:
-            if w.poll() is None:
-                w.kill()
-        import trackd
-
-        trackd.teardown()
-        pid = _daemon_pid(own_daemon.dirs)
-        if pid is not None and pid != own_daemon.pid:
-            try:
-                os.kill(pid, 15)
-            except ProcessLookupError:
-                pass
+        clean_up_after_writers(own_daemon, writers)

@@ -42,6 +42,17 @@ V1_SCHEMA = [
 ]
 
 
+def _v1_store(path: Path) -> Path:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    for stmt in V1_SCHEMA:
+        db.execute(stmt)
+    db.commit()
+    db.close()
+    return path
+
+
 @pytest.mark.anyio
 async def test_a_v1_store_is_migrated_forward_once(tmp_path: Path) -> None:
     import sqlite3
@@ -49,12 +60,7 @@ async def test_a_v1_store_is_migrated_forward_once(tmp_path: Path) -> None:
     from trackd_daemon.store.models import RunKey
     from trackd_daemon.store.sqlite import SCHEMA_VERSION
 
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for stmt in V1_SCHEMA:
-        db.execute(stmt)
-    db.commit()
-    db.close()
+    path = _v1_store(tmp_path / "old.db")
     for _ in range(2):  # the second open finds it migrated already
         store = await open_store_url(f"sqlite:///{path}")
         old = await store.get_run(RunKey("e", "p", "old"))
@@ -78,12 +84,7 @@ async def test_concurrent_opens_of_an_old_store_migrate_it_once(tmp_path: Path) 
     from trackd_daemon.store.models import RunKey
     from trackd_daemon.store.sqlite import SCHEMA_VERSION
 
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for stmt in V1_SCHEMA:
-        db.execute(stmt)
-    db.commit()
-    db.close()
+    path = _v1_store(tmp_path / "old.db")
     stores = []
 
     async def open_one() -> None:
