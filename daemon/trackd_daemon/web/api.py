@@ -183,7 +183,9 @@ class Api:
         return json_response(await self.runs_table(request, m["entity"], m["project"]))
 
     async def run(self, request: web.Request) -> web.Response:
-        return json_response(run_detail(await self.visible_run(request, run_key(request))))
+        run = await self.visible_run(request, run_key(request))
+        # In a thread: the owner's user name may come from NSS, which can block.
+        return json_response(await anyio.to_thread.run_sync(run_detail, run))
 
     async def metrics(self, request: web.Request) -> web.Response:
         run = await self.visible_run(request, run_key(request))

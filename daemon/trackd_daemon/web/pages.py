@@ -15,6 +15,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 import jinja2
 from aiohttp import web
 
@@ -124,7 +125,7 @@ class Pages:
 
     async def run(self, request: web.Request) -> web.Response:
         run = await self._api.visible_run(request, run_key(request))
-        detail = run_detail(run)
+        detail = await anyio.to_thread.run_sync(run_detail, run)  # NSS may block
         return self.render(
             request, "run.html", run=detail, config=flatten(run.config),
             summary=flatten(run.summary), data={"run": {
