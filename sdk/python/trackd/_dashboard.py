@@ -105,3 +105,60 @@ def display(page: str) -> bool:
 
     show(HTML(page))
     return True
+
+
+class RunLinks:
+    """The dashboard side of :class:`trackd.Run` (its base class): URLs and notebook views."""
+
+    _backend: Any
+    offline: bool
+    entity: str
+    project: str
+    id: str
+    path: str
+    sweep_id: str | None
+
+    @property
+    def url(self) -> str | None:
+        """The run's page in the daemon's dashboard (None offline or disabled)."""
+        return run_links(self, "run")
+
+    @property
+    def project_url(self) -> str | None:
+        """The project's runs table in the dashboard (None offline or disabled)."""
+        return run_links(self, "project")
+
+    @property
+    def sweep_url(self) -> str | None:
+        """The sweep's runs in the dashboard (None without a sweep, offline or disabled)."""
+        return run_links(self, "sweep")
+
+    def to_html(self, height: int = 420, hidden: bool = False) -> str:
+        """HTML with an iframe showing the run's dashboard page (for Jupyter)."""
+        return iframe(self.url, height, hidden, f"trackd run {self.path}")
+
+    def display(self, height: int = 420, hidden: bool = False) -> bool:
+        """Show the run's page in Jupyter; False when not in a notebook."""
+        return display(self.to_html(height, hidden))
+
+    def get_url(self) -> str | None:
+        """Deprecated: use ``run.url``."""
+        _deprecated("run.get_url()", "run.url")
+        return self.url
+
+    def get_project_url(self) -> str | None:
+        """Deprecated: use ``run.project_url``."""
+        _deprecated("run.get_project_url()", "run.project_url")
+        return self.project_url
+
+    def get_sweep_url(self) -> str | None:
+        """Deprecated: use ``run.sweep_url``."""
+        _deprecated("run.get_sweep_url()", "run.sweep_url")
+        return self.sweep_url
+
+
+def _deprecated(old: str, new: str) -> None:
+    import warnings
+
+    warnings.warn(f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
+                  stacklevel=3)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trackd._config import Config
-from trackd import _dashboard
+from trackd._dashboard import RunLinks
 from trackd._metric import Metric, make_metric
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._settings import Settings
@@ -25,7 +25,7 @@ from trackd._summary import Summary
 from trackd.errors import FinishTimeoutError, UsageError
 
 
-class Run:
+class Run(RunLinks):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,
@@ -196,44 +196,6 @@ class Run:
     @property
     def sweep_id(self) -> str | None:
         return self._settings.sweep_id
-
-    @property
-    def url(self) -> str | None:
-        """The run's page in the daemon's dashboard (None offline or disabled)."""
-        return _dashboard.run_links(self, "run")
-
-    @property
-    def project_url(self) -> str | None:
-        """The project's runs table in the dashboard (None offline or disabled)."""
-        return _dashboard.run_links(self, "project")
-
-    @property
-    def sweep_url(self) -> str | None:
-        """The sweep's runs in the dashboard (None without a sweep, offline or disabled)."""
-        return _dashboard.run_links(self, "sweep")
-
-    def to_html(self, height: int = 420, hidden: bool = False) -> str:
-        """HTML with an iframe showing the run's dashboard page (for Jupyter)."""
-        return _dashboard.iframe(self.url, height, hidden, f"trackd run {self.path}")
-
-    def display(self, height: int = 420, hidden: bool = False) -> bool:
-        """Show the run's page in Jupyter; False when not in a notebook."""
-        return _dashboard.display(self.to_html(height, hidden))
-
-    def get_url(self) -> str | None:
-        """Deprecated: use ``run.url``."""
-        _deprecated("run.get_url()", "run.url")
-        return self.url
-
-    def get_project_url(self) -> str | None:
-        """Deprecated: use ``run.project_url``."""
-        _deprecated("run.get_project_url()", "run.project_url")
-        return self.project_url
-
-    def get_sweep_url(self) -> str | None:
-        """Deprecated: use ``run.sweep_url``."""
-        _deprecated("run.get_sweep_url()", "run.sweep_url")
-        return self.sweep_url
 
     # -- start ---------------------------------------------------------------------------------
 
