@@ -12,6 +12,7 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import math
 import socket
 import time
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ class WebServer:
     runner: web.AppRunner
     live: LiveStreams
     indexer: asyncio.Task[None]
-    last_request: float = 0.0
+    last_request: float = -math.inf  # no request yet
 
     def busy(self) -> bool:
         """Whether someone is using the dashboard (a live page, or a recent request)."""
