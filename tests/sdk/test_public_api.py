@@ -15,6 +15,8 @@ import trackd.errors
 PUBLIC = [
     "AlertLevel",
     "Api",
+    "Artifact",
+    "ArtifactTTL",
     "CommError",
     "Error",
     "Metric",
@@ -28,12 +30,17 @@ PUBLIC = [
     "finish",
     "init",
     "join",
+    "link_model",
     "log",
+    "log_artifact",
+    "log_model",
     "require",
     "run",
     "setup",
     "summary",
     "teardown",
+    "use_artifact",
+    "use_model",
 ]
 
 

@@ -27,10 +27,13 @@ if TYPE_CHECKING:
     from trackd._api import Api
     from trackd._config import Config
     from trackd._summary import Summary
+    from trackd.artifacts.artifact import Artifact, ArtifactTTL
 
 __all__ = [
     "AlertLevel",
     "Api",
+    "Artifact",
+    "ArtifactTTL",
     "CommError",
     "Error",
     "Metric",
@@ -44,12 +47,17 @@ __all__ = [
     "finish",
     "init",
     "join",
+    "link_model",
     "log",
+    "log_artifact",
+    "log_model",
     "require",
     "run",
     "setup",
     "summary",
     "teardown",
+    "use_artifact",
+    "use_model",
 ]
 
 
@@ -135,6 +143,34 @@ def define_metric(name: str, step_metric: str | Metric | None = None, step_sync:
     )
 
 
+def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | None = None,
+                 aliases: list[str] | None = None, tags: list[str] | None = None) -> Artifact:
+    """``run.log_artifact`` on the current run."""
+    return _require_run("log_artifact").log_artifact(artifact_or_path, name, type, aliases, tags)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None,
+                 aliases: list[str] | None = None, use_as: str | None = None) -> Artifact:
+    """``run.use_artifact`` on the current run."""
+    return _require_run("use_artifact").use_artifact(artifact_or_name, type, aliases, use_as)
+
+
+def log_model(path: Any, name: str | None = None, aliases: list[str] | None = None) -> None:
+    """``run.log_model`` on the current run."""
+    _require_run("log_model").log_model(path, name, aliases)
+
+
+def use_model(name: str) -> str:
+    """``run.use_model`` on the current run."""
+    return _require_run("use_model").use_model(name)
+
+
+def link_model(path: Any, registered_model_name: str, name: str | None = None,
+               aliases: list[str] | None = None) -> Artifact | None:
+    """``run.link_model`` on the current run."""
+    return _require_run("link_model").link_model(path, registered_model_name, name, aliases)
+
+
 class _PreInit:
     """What ``trackd.config``/``trackd.summary`` are before ``init()``: any use raises."""
 
@@ -168,6 +204,10 @@ def __getattr__(name: str) -> Any:
         from trackd._api import Api
 
         return Api
+    if name in ("Artifact", "ArtifactTTL"):
+        from trackd.artifacts import artifact
+
+        return getattr(artifact, name)
     raise AttributeError(f"module 'trackd' has no attribute {name!r}")
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
 
 STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed",
@@ -23,7 +24,7 @@ def _connection() -> Any:
     return get_connection(ensure_daemon(state(), restart=True))
 
 
-class Api:
+class Api(ArtifactApi):
     """Reads runs from the daemon (starting it when needed, like ``init()``).
 
     ``overrides`` may set ``entity`` and ``project`` defaults for paths given without them.
@@ -114,7 +115,7 @@ class Api:
         return runs
 
 
-class PublicRun:
+class PublicRun(RunArtifactLists):
     """A stored run, as read through :class:`Api`."""
 
     def __init__(self, pb: Any, timeout: float = 60.0) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from trackd._config import Config
 from trackd._dashboard import RunLinks
+from trackd.artifacts.run_api import RunArtifacts
 from trackd._metric import Metric, make_metric
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._settings import Settings
@@ -25,7 +26,7 @@ from trackd._summary import Summary
 from trackd.errors import FinishTimeoutError, UsageError
 
 
-class Run(RunLinks):
+class Run(RunLinks, RunArtifacts):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,
@@ -472,6 +473,7 @@ class Run(RunLinks):
         backend = self._backend
         try:
             if backend is not None:
+                self._wait_artifacts(deadline)  # uploads of this run end before it does
                 sender = backend.sender
                 sender.put(("x", int(code)))
                 self._finished = True

@@ -92,6 +92,15 @@ class Settings:
     #: Seconds the SDK keeps trying to reach a daemon that went away before the run continues
     #: offline (records already buffered go to the offline log; nothing is dropped).
     reconnect_timeout: float | None = None
+    #: Artifacts: the download cache lives in ``<cache_dir>/artifacts`` (default ~/.cache/trackd).
+    cache_dir: str | None = None
+    #: Artifacts: staging copies of files being logged go to ``<data_dir>/staging``.
+    data_dir: str | None = None
+    #: Artifacts: where ``download()`` puts files without a root (default ./artifacts).
+    artifact_dir: str | None = None
+    #: Artifacts: the download cache's size bound: bytes, "20GB", "500MiB" or "10%" of the free
+    #: disk (default 10% of the free disk); least recently used files are evicted past it.
+    artifact_cache_max_size: str | None = None
     # Accepted for compatibility; no effect on a local daemon.
     api_key: str | None = None
     base_url: str | None = None

@@ -12,7 +12,18 @@
     │       ├── RunFinishedError     (FAILED_PRECONDITION, reason RUN_FINISHED)
     │       ├── FailedPreconditionError (FAILED_PRECONDITION)
     │       ├── PermissionDeniedError (PERMISSION_DENIED: another user's run)
-    │       └── AuthenticationError  (UNAUTHENTICATED: no valid token on a TCP address)
+    │       │   └── ArtifactPathUnreadableError  the daemon may not read a local file
+    │       ├── AuthenticationError  (UNAUTHENTICATED: no valid token on a TCP address)
+    │       ├── ArtifactNotFoundError (NOT_FOUND: no such artifact version, alias or link)
+    │       ├── ArtifactHasAliasesError (FAILED_PRECONDITION: delete(delete_aliases=True))
+    │       ├── BlobNotFoundError    (FAILED_PRECONDITION: bytes the daemon does not hold)
+    │       ├── UploadMismatchError  (INVALID_ARGUMENT: uploaded bytes differ from their header)
+    │       ├── ReferenceNotSupportedError (UNIMPLEMENTED: gs://, Azure)
+    │       └── ReferenceFailedError (FAILED_PRECONDITION: a reference could not be resolved)
+    ├── ArtifactStatusError   (also an AttributeError, as in W&B)
+    │   ├── ArtifactNotLoggedError   used before the artifact was logged (or wait()ed for)
+    │   └── ArtifactFinalizedError   changing an artifact that was logged
+    ├── WaitTimeoutError      artifact.wait(timeout) ran out of time
     └── FinishTimeoutError    finish() did not complete within ``finish_timeout``
 
 ``TypeError``/``ValueError`` are raised, as in W&B, for data of the wrong type or value.
@@ -106,6 +117,72 @@ class FinishTimeoutError(Error, TimeoutError):
     """finish() did not complete within the finish_timeout setting."""
 
 
+class ArtifactNotFoundError(RpcError):
+    """No artifact version (or link) matches the id, name, alias, version or digest."""
+
+    code = "NOT_FOUND"
+
+
+class ArtifactHasAliasesError(FailedPreconditionError):
+    """The version has aliases: delete them too (``delete(delete_aliases=True)``) or first."""
+
+
+class ArtifactPathUnreadableError(PermissionDeniedError):
+    """The daemon may not read a local file for this caller (its bytes are uploaded instead)."""
+
+
+class BlobNotFoundError(FailedPreconditionError):
+    """A manifest entry names bytes the daemon does not hold (or the caller may not use)."""
+
+
+class UploadMismatchError(InvalidArgumentError):
+    """Uploaded bytes disagree with the size or MD5 their header announced."""
+
+
+class ReferenceNotSupportedError(RpcError):
+    """A reference scheme the daemon cannot resolve yet (gs://, Azure blob URLs)."""
+
+    code = "UNIMPLEMENTED"
+
+
+class ReferenceFailedError(FailedPreconditionError):
+    """A reference could not be resolved (unreachable, missing, denied, or its client library
+    is not installed)."""
+
+
+class ArtifactStatusError(Error, AttributeError):
+    """An artifact is in the wrong state for what was asked (W&B makes this an
+    AttributeError too, so ``hasattr(draft, "version")`` is False)."""
+
+    def __init__(self, message: str = "Artifact is in an invalid state for the requested "
+                 "operation.", name: str | None = None, obj: Any = None) -> None:
+        super().__init__(message)
+        self.name = name or ""
+        self.obj = obj
+
+
+class ArtifactNotLoggedError(ArtifactStatusError):
+    """Used an attribute or method that needs a logged artifact on a draft."""
+
+    def __init__(self, fullname: str, obj: Any) -> None:
+        super().__init__(
+            f"{fullname!r} used prior to logging artifact or while in offline mode. "
+            "Call wait() before accessing logged artifact properties.",
+            fullname.rsplit(".", 1)[-1], obj)
+
+
+class ArtifactFinalizedError(ArtifactStatusError):
+    """Tried to change an artifact that was logged (it is finalized)."""
+
+    def __init__(self, fullname: str, obj: Any) -> None:
+        super().__init__(f"{fullname!r} used on logged artifact. Can't modify finalized artifact.",
+                         fullname.rsplit(".", 1)[-1], obj)
+
+
+class WaitTimeoutError(Error):
+    """``artifact.wait(timeout)`` ran out of time before the artifact was committed."""
+
+
 _BY_REASON: dict[str, type[RpcError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "RUN_NOT_FOUND": RunNotFoundError,
@@ -114,6 +191,13 @@ _BY_REASON: dict[str, type[RpcError]] = {
     "FAILED_PRECONDITION": FailedPreconditionError,
     "PERMISSION_DENIED": PermissionDeniedError,
     "UNAUTHENTICATED": AuthenticationError,
+    "ARTIFACT_NOT_FOUND": ArtifactNotFoundError,
+    "ARTIFACT_HAS_ALIASES": ArtifactHasAliasesError,
+    "ARTIFACT_PATH_UNREADABLE": ArtifactPathUnreadableError,
+    "BLOB_NOT_FOUND": BlobNotFoundError,
+    "UPLOAD_MISMATCH": UploadMismatchError,
+    "REFERENCE_NOT_SUPPORTED": ReferenceNotSupportedError,
+    "REFERENCE_FAILED": ReferenceFailedError,
 }
 _BY_CODE: dict[str, type[RpcError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
@@ -157,8 +241,11 @@ def from_grpc(exc: Any) -> CommError:
 
 
 __all__ = [
-    "AuthenticationError", "CommError", "ConfigError", "DaemonUnavailableError", "Error",
-    "FailedPreconditionError", "FinishTimeoutError", "InvalidArgumentError",
-    "PermissionDeniedError", "RpcError", "RunAlreadyExistsError", "RunFinishedError",
-    "RunNotFoundError", "UsageError", "from_grpc",
+    "ArtifactFinalizedError", "ArtifactHasAliasesError", "ArtifactNotFoundError",
+    "ArtifactNotLoggedError", "ArtifactPathUnreadableError", "ArtifactStatusError",
+    "AuthenticationError", "BlobNotFoundError", "CommError", "ConfigError",
+    "DaemonUnavailableError", "Error", "FailedPreconditionError", "FinishTimeoutError",
+    "InvalidArgumentError", "PermissionDeniedError", "ReferenceFailedError",
+    "ReferenceNotSupportedError", "RpcError", "RunAlreadyExistsError", "RunFinishedError",
+    "RunNotFoundError", "UploadMismatchError", "UsageError", "WaitTimeoutError", "from_grpc",
 ]

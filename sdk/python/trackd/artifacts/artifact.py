@@ -1,0 +1,739 @@
+"""``trackd.Artifact``: W&B's Artifact class, stored by the daemon.
+
+A draft (``Artifact(name, type)``) collects files and references; ``run.log_artifact`` (or
+``artifact.save()``) finalizes it and hands it to the background uploader, which returns at
+once; ``wait()`` blocks until the daemon committed the version. Artifacts read back
+(``use_artifact``, ``Api().artifact``) are logged ones: their manifest is read from the daemon
+when first needed, and ``download()`` goes through the content-keyed cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from enum import Enum
+from pathlib import PurePosixPath
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from trackd._shared import artifact_rules as rules
+from trackd.artifacts import local_files
+from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
+from trackd.artifacts.staging import StagingArea
+from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
+
+if TYPE_CHECKING:
+    from trackd._api import PublicRun
+    from trackd.artifacts.files import ArtifactFiles
+    from trackd.artifacts.upload import UploadJob
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MEDIA_NOT_YET = ("media objects (Table, Image, Audio, Video, Html, Object3D, ...) inside "
+                 "artifacts are not supported by this version of trackd yet; ")
+
+
+class ArtifactTTL(Enum):
+    """``artifact.ttl = ArtifactTTL.INHERIT``: use the team default (none exists yet, so the
+    version never expires)."""
+
+    INHERIT = 0
+
+
+def _logged(method: F) -> F:
+    """Raise ArtifactNotLoggedError when called on a draft."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: Artifact, *args: Any, **kwargs: Any) -> Any:
+        if self.is_draft():
+            raise ArtifactNotLoggedError(f"Artifact.{method.__name__}", self)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _draft(method: F) -> F:
+    """Raise ArtifactFinalizedError when called on a logged (finalized) artifact."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: Artifact, *args: Any, **kwargs: Any) -> Any:
+        if self._final:
+            raise ArtifactFinalizedError(f"Artifact.{method.__name__}", self)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Artifact:
+    """A versioned set of files and references: a dataset, a model, ...
+
+    :param name: letters, digits, ``-``, ``_`` and ``.``; at most 128 characters.
+    :param type: e.g. ``"dataset"`` or ``"model"``; ``job`` and ``wandb-*`` are reserved.
+    :param metadata: JSON-serialisable, at most 100 keys.
+    :raises ValueError: an invalid name, type or metadata.
+    """
+
+    def __init__(self, name: str, type: str, description: str | None = None,
+                 metadata: dict[str, Any] | None = None, incremental: bool = False,
+                 use_as: str | None = None) -> None:
+        rules.validate_name(name)
+        rules.validate_type(type, name)
+        self._init_state(name, type)
+        self._description = description
+        self._metadata = rules.normalize_metadata(metadata)
+        self._incremental = bool(incremental)
+        if incremental:
+            import warnings
+
+            warnings.warn("Artifact(incremental=True) is deprecated: use artifact.new_draft() to "
+                          "change a logged artifact", DeprecationWarning, stacklevel=2)
+        if use_as is not None:
+            import warnings
+
+            warnings.warn("the use_as argument of Artifact() is deprecated and has no effect",
+                          DeprecationWarning, stacklevel=2)
+
+    def _init_state(self, name: str, type_: str) -> None:
+        self._lock = threading.RLock()
+        self._id: str | None = None
+        self._entity: str | None = None
+        self._project: str | None = None
+        self._name = name
+        self._version: str | None = None
+        self._source_entity: str | None = None
+        self._source_project: str | None = None
+        self._source_name = name
+        self._source_version: str | None = None
+        self._type = type_
+        self._description: str | None = None
+        self._metadata: dict[str, Any] = {}
+        self._ttl_seconds: int | None = None
+        self._ttl_is_inherited = True
+        self._ttl_changed = False
+        self._aliases: list[str] = []
+        self._saved_aliases: list[str] = []
+        self._tags: list[str] = []
+        self._saved_tags: list[str] = []
+        self._distributed_id: str | None = None
+        self._incremental = False
+        self._use_as: str | None = None
+        self._state = "PENDING"
+        self._final = False
+        self._digest: str | None = None
+        self._size: int | None = None
+        self._file_count: int | None = None
+        self._commit_hash: str | None = None
+        self._created_at: str | None = None
+        self._updated_at: str | None = None
+        self._history_step: int | None = None
+        self._base_id: str | None = None
+        self._is_link = False
+        self._linked_pbs: list[Any] = []
+        self._logged_by: Any = None
+        self._manifest: ArtifactManifest | None = ArtifactManifest()
+        self._staging = StagingArea()
+        self._added_local_paths: dict[str, str] = {}
+        self._save_job: UploadJob | None = None
+        self._download_roots: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self._id or self._name}>"
+
+    # -- identity --------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str | None:
+        """The version's id (None for a draft)."""
+        return None if self.is_draft() else self._id
+
+    @property
+    @_logged
+    def entity(self) -> str:
+        """Entity of the collection (of the portfolio, for a link)."""
+        return self._entity or ""
+
+    @property
+    @_logged
+    def project(self) -> str:
+        """Project of the collection (of the portfolio, for a link)."""
+        return self._project or ""
+
+    @property
+    def name(self) -> str:
+        """``collection:vN`` once logged, the bare name before."""
+        return self._name
+
+    @property
+    def qualified_name(self) -> str:
+        """``entity/project/name``."""
+        return f"{self.entity}/{self.project}/{self.name}"
+
+    @property
+    @_logged
+    def version(self) -> str:
+        """``vN`` (the portfolio's version, for a link)."""
+        return self._version or ""
+
+    @property
+    @_logged
+    def collection(self) -> Any:
+        """The collection this artifact was read from (the portfolio, for a link)."""
+        from trackd.artifacts.files import ArtifactCollection
+
+        return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type)
+
+    @property
+    @_logged
+    def source_entity(self) -> str:
+        return self._source_entity or ""
+
+    @property
+    @_logged
+    def source_project(self) -> str:
+        return self._source_project or ""
+
+    @property
+    def source_name(self) -> str:
+        """``collection:vN`` of the source version (the bare name before logging)."""
+        return self._source_name
+
+    @property
+    def source_qualified_name(self) -> str:
+        return f"{self.source_entity}/{self.source_project}/{self.source_name}"
+
+    @property
+    @_logged
+    def source_version(self) -> str:
+        return self._source_version or ""
+
+    @property
+    @_logged
+    def source_collection(self) -> Any:
+        from trackd.artifacts.files import ArtifactCollection
+
+        return ArtifactCollection(self.source_entity, self.source_project,
+                                  self._source_name.split(":")[0], self._type)
+
+    @property
+    def is_link(self) -> bool:
+        """True when this describes a link into a portfolio (registry collection)."""
+        return self._is_link
+
+    @property
+    @_logged
+    def linked_artifacts(self) -> list[Artifact]:
+        """The links of a source version (at most 500); empty for a link."""
+        if self._is_link:
+            return []
+        from trackd.artifacts import client, convert
+
+        pb = client.get(artifact_id=self._id or "")
+        return [convert.from_pb(p) for p in pb.linked_artifacts]
+
+    @property
+    @_logged
+    def source_artifact(self) -> Artifact:
+        """The source version (this artifact itself when it is not a link)."""
+        if not self._is_link:
+            return self
+        from trackd.artifacts import client, convert
+
+        return convert.from_pb(client.get(path=self._source_name, entity=self.source_entity,
+                                          project=self.source_project))
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    @_logged
+    def url(self) -> str:
+        """The version's page in the daemon's dashboard ("" when it serves none)."""
+        from trackd import _dashboard
+        from trackd.artifacts import client
+
+        url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",
+                              self._type, self._name.split(":")[0], self.version)
+        return url or ""
+
+    # -- editable fields -------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str | None:
+        return self._description
+
+    @description.setter
+    def description(self, description: str | None) -> None:
+        self._description = description
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """User metadata (at most 100 keys); set it, then ``save()`` a logged artifact."""
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, metadata: dict[str, Any]) -> None:
+        self._metadata = rules.normalize_metadata(metadata)
+
+    @property
+    def ttl(self) -> _dt.timedelta | None:
+        """How long the version lives after it was created (None: forever).
+
+        :raises ArtifactNotLoggedError: the TTL is inherited and the artifact not logged yet.
+        """
+        if self._ttl_is_inherited and (self.is_draft() or self._ttl_changed):
+            raise ArtifactNotLoggedError("Artifact.ttl", self)
+        return None if self._ttl_seconds is None else _dt.timedelta(seconds=self._ttl_seconds)
+
+    @ttl.setter
+    def ttl(self, ttl: _dt.timedelta | ArtifactTTL | None) -> None:
+        if self._is_link:
+            raise ValueError("Cannot set TTL for link artifact. Unlink the artifact first then "
+                             "set the TTL for the source artifact")
+        if isinstance(ttl, ArtifactTTL):
+            self._ttl_is_inherited, self._ttl_seconds = True, None
+        elif ttl is None:
+            self._ttl_is_inherited, self._ttl_seconds = False, None
+        elif isinstance(ttl, _dt.timedelta):
+            seconds = int(ttl.total_seconds())
+            if seconds <= 0:
+                raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {ttl.total_seconds()}")
+            self._ttl_is_inherited, self._ttl_seconds = False, seconds
+        else:
+            raise TypeError(f"ttl must be a timedelta, None or ArtifactTTL.INHERIT, got {ttl!r}")
+        self._ttl_changed = True
+
+    def _ttl_wire(self) -> int:
+        if self._ttl_is_inherited:
+            return rules.TTL_INHERIT
+        return rules.TTL_DISABLED if self._ttl_seconds is None else self._ttl_seconds
+
+    @property
+    @_logged
+    def aliases(self) -> list[str]:
+        """The version's aliases (``latest`` included when it points here); set them, then
+        ``save()``."""
+        return self._aliases
+
+    @aliases.setter
+    @_logged
+    def aliases(self, aliases: list[str]) -> None:
+        self._aliases = rules.validate_aliases(aliases)
+
+    @property
+    @_logged
+    def tags(self) -> list[str]:
+        return self._tags
+
+    @tags.setter
+    @_logged
+    def tags(self, tags: list[str]) -> None:
+        self._tags = rules.validate_tags(tags)
+
+    @property
+    def distributed_id(self) -> str | None:
+        return self._distributed_id
+
+    @distributed_id.setter
+    def distributed_id(self, distributed_id: str | None) -> None:
+        self._distributed_id = distributed_id
+
+    @property
+    def incremental(self) -> bool:
+        return self._incremental
+
+    @property
+    def use_as(self) -> str | None:
+        """Deprecated."""
+        import warnings
+
+        warnings.warn("Artifact.use_as is deprecated", DeprecationWarning, stacklevel=2)
+        return self._use_as
+
+    # -- stored facts ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """"PENDING" (a draft, or being stored), "COMMITTED" or "DELETED"."""
+        return self._state
+
+    @property
+    def manifest(self) -> ArtifactManifest:
+        """The entries, by path (read from the daemon for a logged artifact)."""
+        with self._lock:
+            if self._manifest is None:
+                from trackd.artifacts import client, convert
+
+                self._manifest = convert.manifest_from_pb(client.manifest(self._id or ""), self)
+            return self._manifest
+
+    @property
+    def digest(self) -> str:
+        """The manifest digest (hex); equal digests mean equal contents."""
+        if self._manifest is None and self._digest is not None:
+            return self._digest
+        return self.manifest.digest()
+
+    @property
+    def size(self) -> int:
+        """Total bytes, references with a known size included."""
+        if self._manifest is None and self._size is not None:
+            return self._size
+        return self.manifest.size()
+
+    @property
+    @_logged
+    def commit_hash(self) -> str:
+        return self._commit_hash or ""
+
+    @property
+    @_logged
+    def file_count(self) -> int:
+        """Entries, references included."""
+        return int(self._file_count or 0)
+
+    @property
+    @_logged
+    def created_at(self) -> str:
+        return self._created_at or ""
+
+    @property
+    @_logged
+    def updated_at(self) -> str:
+        return self._updated_at or self._created_at or ""
+
+    @property
+    @_logged
+    def history_step(self) -> int | None:
+        """The nearest step at which the logging run logged history (None when unknown)."""
+        if self._history_step is None:
+            return None
+        return max(0, self._history_step - 1)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def finalize(self) -> None:
+        """No more changes (``log_artifact`` does this)."""
+        self._final = True
+
+    def is_draft(self) -> bool:
+        """True until the version is stored (and ``wait()`` or the upload has finished)."""
+        return self._state == "PENDING"
+
+    def save(self, project: str | None = None, settings: Any = None) -> None:
+        """Log a draft through the current run, or through a new run of job_type "auto" when
+        there is none (finished before this returns); for a logged artifact, store changed
+        description, metadata, aliases, tags and TTL."""
+        from trackd.artifacts import run_api
+
+        if self.is_draft():
+            run_api.save_draft(self, project, settings)
+        else:
+            run_api.update_logged(self)
+
+    def wait(self, timeout: float | None = None) -> Artifact:
+        """Block until the version is stored.
+
+        :raises ArtifactNotLoggedError: the artifact was never logged.
+        :raises trackd.errors.WaitTimeoutError: not stored within ``timeout`` seconds.
+        :raises trackd.errors.Error: storing failed (the daemon's error).
+        """
+        if self.is_draft():
+            job = self._save_job
+            if job is None:
+                raise ArtifactNotLoggedError("Artifact.wait", self)
+            job.wait(timeout)
+        return self
+
+    @_logged
+    def new_draft(self) -> Artifact:
+        """A draft with this version's files, to change and log as the next version (only the
+        changed files are stored again)."""
+        draft = Artifact(self._source_name.split(":")[0], self._type)
+        draft._source_entity, draft._source_project = self._source_entity, self._source_project
+        draft._entity, draft._project = self._source_entity, self._source_project
+        draft._base_id = self._id
+        draft._description = self._description
+        draft._metadata = dict(self._metadata)
+        draft._manifest = self.manifest.copy()
+        for e in draft._manifest.entries.values():
+            e._parent_artifact = None
+        return draft
+
+    # -- adding and removing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    @_draft
+    def new_file(self, name: str, mode: str = "x", encoding: str | None = None) -> Iterator[IO[Any]]:
+        """Open a new file to write; when closed it is added to the artifact as ``name``.
+
+        :raises ValueError: ``name`` exists already (mode "x").
+        """
+        path = rules.validate_path(name)
+        if "x" in mode and path in self.manifest.entries:
+            raise ValueError(f"File with name {name!r} already exists in the artifact")
+        dst = self._staging.new_path()
+        with open(dst, mode, encoding=encoding) as f:
+            yield f
+        entry = local_files.build_entries(self._staging, [(path, str(dst))], "immutable", True)[0]
+        entry._staged, entry._source = True, None
+        self.manifest.add_entry(entry, overwrite="x" not in mode)
+
+    @_draft
+    def add_file(self, local_path: str, name: str | None = None, is_tmp: bool | None = False,
+                 skip_cache: bool | None = False, policy: str | None = "mutable",
+                 overwrite: bool = False) -> ArtifactManifestEntry:
+        """Add a local file as ``name`` (default: its basename).
+
+        :raises ValueError: not a file, a bad policy, or ``name`` taken by other content.
+        """
+        policy = local_files.check_policy(policy)
+        if not os.path.isfile(local_path):
+            raise ValueError(f"Path is not a file: {local_path!r}")
+        path = rules.validate_path(name or os.path.basename(local_path))
+        entry = local_files.build_entries(self._staging, [(path, local_path)], policy,
+                                          bool(skip_cache))[0]
+        if is_tmp:
+            from trackd.artifacts.digests import b64_to_hex
+
+            p = PurePosixPath(entry.path)
+            _, dot, rest = p.name.partition(".")
+            entry.path = str(p.with_name(b64_to_hex(entry.digest)[:20] + dot + rest))
+        self.manifest.add_entry(entry, overwrite=overwrite)
+        self._added_local_paths[os.fspath(local_path)] = entry.path
+        return entry
+
+    @_draft
+    def add_dir(self, local_path: str, name: str | None = None, skip_cache: bool | None = False,
+                policy: str | None = "mutable", merge: bool = False) -> None:
+        """Add every file under a directory (under ``name`` in the artifact, if given).
+
+        :raises ValueError: not a directory, a bad policy, or (without ``merge``) a path
+            already added with different content.
+        """
+        policy = local_files.check_policy(policy)
+        if not os.path.isdir(local_path):
+            raise ValueError(f"Path is not a directory: {local_path!r}")
+        prefix = rules.validate_path(name) if name else None
+        files = local_files.walk(local_path, prefix)
+        entries = local_files.build_entries(self._staging, files, policy, bool(skip_cache))
+        manifest = self.manifest
+        if not merge:
+            clashes = [e for e in entries if e.path in manifest.entries]
+            local_files.resolve_digests(clashes + [manifest.entries[e.path] for e in clashes])
+        for (_, physical), entry in zip(files, entries, strict=True):
+            manifest.add_entry(entry, overwrite=merge)
+            self._added_local_paths[physical] = entry.path
+
+    @_draft
+    def add_reference(self, uri: ArtifactManifestEntry | str, name: str | None = None,
+                      checksum: bool = True, max_objects: int | None = None,
+                      ) -> Sequence[ArtifactManifestEntry]:
+        """Add what a URI points at without storing its bytes: ``file://``, ``http(s)://``,
+        ``s3://`` (resolved by the daemon), an entry of another artifact (``get_entry``), or
+        any other URI (its digest is the URI itself).
+
+        :raises ValueError: not a URI, or more than ``max_objects`` objects.
+        :raises trackd.errors.ReferenceNotSupportedError: ``gs://`` and Azure blob URLs.
+        :raises trackd.errors.ReferenceFailedError: the reference could not be resolved.
+        """
+        from trackd.artifacts import references
+
+        entries = references.resolve(self, uri, name, checksum, max_objects)
+        for e in entries:
+            self.manifest.add_entry(e, overwrite=True)
+        return entries
+
+    @_draft
+    def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
+        """Add a media object (Table, Image, ...).
+
+        :raises TypeError: always in this version (media objects are not supported yet).
+        """
+        raise TypeError(MEDIA_NOT_YET + "add its file with add_file() or new_file() instead "
+                        f"(got {type(obj).__name__} for {name!r})")
+
+    def __setitem__(self, name: str, item: Any) -> ArtifactManifestEntry:
+        return self.add(item, name)
+
+    @_draft
+    def remove(self, item: str | os.PathLike[str] | ArtifactManifestEntry) -> None:
+        """Remove an entry, or every entry under a directory.
+
+        :raises FileNotFoundError: nothing at that path.
+        """
+        manifest = self.manifest
+        if isinstance(item, ArtifactManifestEntry):
+            manifest.remove_entry(item)
+            return
+        path = str(PurePosixPath(os.fspath(item)))
+        entry = manifest.get_entry_by_path(path)
+        if entry is not None:
+            manifest.remove_entry(entry)
+            return
+        inside = manifest.get_entries_in_directory(path)
+        if not inside:
+            raise FileNotFoundError(f"No such file or directory: {path}")
+        for e in inside:
+            manifest.remove_entry(e)
+
+    # -- reading entries -------------------------------------------------------------------------
+
+    def get_path(self, name: str) -> ArtifactManifestEntry:
+        """Deprecated: use ``get_entry``."""
+        import warnings
+
+        warnings.warn("Artifact.get_path(name) is deprecated, use Artifact.get_entry(name) instead.",
+                      DeprecationWarning, stacklevel=2)
+        return self.get_entry(name)
+
+    @_logged
+    def get_entry(self, name: str | os.PathLike[str]) -> ArtifactManifestEntry:
+        """The entry at ``name``.
+
+        :raises KeyError: no such entry.
+        """
+        path = str(PurePosixPath(os.fspath(name)))
+        entry = self.manifest.entries.get(path)
+        if entry is None:
+            raise KeyError(f"Path not contained in artifact: {path}")
+        entry._parent_artifact = self
+        return entry
+
+    @_logged
+    def get(self, name: str) -> Any:
+        """The media object stored at ``name`` (None when there is none).
+
+        :raises TypeError: the entry is a media object (not supported in this version).
+        """
+        entries = self.manifest.entries
+        found = name if name in entries else next(
+            (p for p in entries if p.startswith(f"{name}.") and p.endswith(".json")), None)
+        if found is None:
+            return None
+        raise TypeError(MEDIA_NOT_YET + f"read {found!r} with get_entry({found!r}).download()")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name)
+
+    def get_added_local_path_name(self, local_path: str) -> str | None:
+        """The artifact path of a file added from ``local_path`` (None when not added)."""
+        return self._added_local_paths.get(os.fspath(local_path))
+
+    # -- downloading -----------------------------------------------------------------------------
+
+    @_logged
+    def download(self, root: str | os.PathLike[str] | None = None,
+                 allow_missing_references: bool = False, skip_cache: bool | None = None,
+                 path_prefix: str | os.PathLike[str] | None = None,
+                 multipart: bool | None = None) -> str:
+        """Download the files under ``root`` (default ``./artifacts/<name>:<version>``) through
+        the cache; files already there with the right content are left alone. Returns root."""
+        from trackd.artifacts import download
+
+        return download.download(self, root, allow_missing_references, skip_cache, path_prefix)
+
+    def _download_entry(self, entry: ArtifactManifestEntry, root: str | None,
+                        skip_cache: bool | None) -> str:
+        from trackd.artifacts import download
+
+        return download.download_entry(self, entry, root, skip_cache)
+
+    def _default_root(self, include_version: bool = True) -> str:
+        from trackd.artifacts import dirs
+
+        name = self._source_name if include_version else self._source_name.split(":")[0]
+        return str(dirs.artifact_dir() / name)
+
+    @_logged
+    def checkout(self, root: str | None = None) -> str:
+        """Make ``root`` (default ``./artifacts/<name>``) hold exactly this version: files not
+        in it are deleted, then it is downloaded."""
+        from trackd.artifacts import download
+
+        return download.checkout(self, root)
+
+    @_logged
+    def verify(self, root: str | None = None) -> None:
+        """Check that ``root`` holds exactly this version's files (references skipped).
+
+        :raises ValueError: a file that is not a member, or a digest mismatch.
+        """
+        from trackd.artifacts import download
+
+        download.verify(self, root)
+
+    @_logged
+    def file(self, root: str | None = None) -> str:
+        """Download a one-file artifact; returns the file's path.
+
+        :raises ValueError: the artifact has more than one file.
+        """
+        from trackd.artifacts import download
+
+        return download.single_file(self, root)
+
+    @_logged
+    def files(self, names: list[str] | None = None, per_page: int = 50) -> ArtifactFiles:
+        """The stored files (``names`` to pick some), with name, size, digest and download()."""
+        from trackd.artifacts.files import ArtifactFiles
+
+        return ArtifactFiles(self, names, per_page)
+
+    # -- on the daemon ---------------------------------------------------------------------------
+
+    @_logged
+    def delete(self, delete_aliases: bool = False) -> None:
+        """Delete the version (for a link: only the link).
+
+        :raises trackd.errors.ArtifactHasAliasesError: it has aliases and not ``delete_aliases``.
+        """
+        from trackd.artifacts import run_api
+
+        run_api.delete(self, delete_aliases)
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact | None:
+        """Link this version into a portfolio: ``portfolio``, ``project/portfolio`` or
+        ``entity/project/portfolio`` (``model-registry/<name>`` for the model registry). A draft
+        is logged first. Returns the link."""
+        from trackd.artifacts import run_api
+
+        return run_api.link(self, target_path, aliases)
+
+    @_logged
+    def unlink(self) -> None:
+        """Remove this link from its portfolio.
+
+        :raises ValueError: this is not a link.
+        """
+        from trackd.artifacts import run_api
+
+        run_api.unlink(self)
+
+    @_logged
+    def logged_by(self) -> PublicRun | None:
+        """The run that logged the version (None when none did)."""
+        from trackd.artifacts import run_api
+
+        return run_api.logged_by(self)
+
+    @_logged
+    def used_by(self) -> list[PublicRun]:
+        """The runs that used the version."""
+        from trackd.artifacts import run_api
+
+        return run_api.used_by(self)
+
+    @_logged
+    def json_encode(self) -> dict[str, Any]:
+        """The artifact as W&B's JSON reference (type ``artifactVersion``)."""
+        return {"_type": "artifactVersion", "_version": "v0", "id": self._id,
+                "version": self.source_version, "sequenceName": self._source_name.split(":")[0],
+                "usedAs": self._use_as, "entity": self.source_entity,
+                "project": self.source_project, "type": self._type, "digest": self.digest,
+                "metadata": json.loads(json.dumps(self._metadata))}

@@ -1,0 +1,272 @@
+"""Calls to the daemon's ArtifactService over this process's connection (see
+``proto/trackd/v1/artifact_service.proto``). Every function blocks the calling thread (never
+the connection's loop) and raises :mod:`trackd.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from trackd.v1 import artifact_pb2 as apb
+from trackd.v1 import artifact_service_pb2 as pb
+
+#: Seconds a unary artifact call may take (listing or resolving large references included).
+TIMEOUT = 120.0
+#: Bytes per UploadFile message (the protocol allows 4 MiB).
+UPLOAD_CHUNK = 4 << 20
+#: Stream messages read ahead of the caller: bounds memory while the caller writes a file.
+READ_AHEAD = 8
+
+_stubs: dict[int, Any] = {}
+_lock = threading.Lock()
+
+
+def connection() -> Any:
+    """This process's connection to its daemon (found or started as ``init()`` does)."""
+    from trackd._connection import get_connection
+    from trackd._setup import ensure_daemon, state
+
+    return get_connection(ensure_daemon(state(), restart=True))
+
+
+def stub(conn: Any) -> Any:
+    """The ArtifactService stub of ``conn``'s current channel."""
+    key = id(conn.channel)
+    with _lock:
+        s = _stubs.get(key)
+        if s is None:
+            from trackd._connection import make_stub
+
+            async def build() -> Any:
+                return make_stub(conn.channel, pb, "ArtifactService")
+
+            s = _stubs[key] = conn.call(build())
+        return s
+
+
+def is_local(conn: Any) -> bool:
+    """Whether the daemon runs on this machine (it can read files by path)."""
+    address = conn.address
+    if address.startswith("unix:"):
+        return True
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def unary(name: str, request: Any, timeout: float = TIMEOUT) -> Any:
+    conn = connection()
+    return conn.unary(getattr(stub(conn), name), request, timeout=timeout)
+
+
+def stream(name: str, request: Any, timeout: float | None = None) -> Iterator[Any]:
+    """The messages of a server-streaming call, read ahead by at most ``READ_AHEAD``."""
+    import grpc
+
+    from trackd.errors import from_grpc
+
+    conn = connection()
+    method = getattr(stub(conn), name)
+    done = object()
+
+    async def make_queue() -> asyncio.Queue[Any]:
+        return asyncio.Queue(maxsize=READ_AHEAD)
+
+    queue = conn.call(make_queue())
+
+    async def pump() -> None:
+        try:
+            async for msg in method(request, timeout=timeout):
+                await queue.put(msg)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            await queue.put(exc)
+        await queue.put(done)
+
+    fut = asyncio.run_coroutine_threadsafe(pump(), conn.loop)
+    try:
+        while True:
+            item = asyncio.run_coroutine_threadsafe(queue.get(), conn.loop).result()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                if isinstance(item, grpc.aio.AioRpcError):
+                    raise from_grpc(item) from None
+                raise item
+            yield item
+    finally:
+        fut.cancel()
+
+
+# -- calls -----------------------------------------------------------------------------------
+
+
+def log(request: pb.LogArtifactRequest) -> pb.LogArtifactResponse:
+    return unary("LogArtifact", request)
+
+
+def watch(artifact_id: str, on_progress: Callable[[apb.ArtifactProgress], None] | None = None,
+          timeout: float | None = None) -> pb.WatchArtifactResponse:
+    """Follow a version until it is stored; returns the last message (``done`` set)."""
+    last = None
+    for msg in stream("WatchArtifact", pb.WatchArtifactRequest(id=artifact_id), timeout):
+        if on_progress is not None:
+            on_progress(msg.progress)
+        last = msg
+        if msg.done:
+            return msg
+    from trackd.errors import CommError
+
+    raise CommError(f"the daemon stopped reporting on artifact {artifact_id} before it was "
+                    f"stored (last progress: {last.progress if last else 'none'})")
+
+
+def get(*, artifact_id: str = "", path: str = "", entity: str = "", project: str = "",
+        type_: str = "") -> apb.Artifact:
+    resp = unary("GetArtifact", pb.GetArtifactRequest(id=artifact_id, path=path, entity=entity,
+                                                     project=project, type=type_))
+    return resp.artifact
+
+
+def manifest(artifact_id: str, path_prefix: str = "", paths: list[str] | None = None,
+             ) -> list[apb.ManifestEntry]:
+    out: list[apb.ManifestEntry] = []
+    req = pb.GetManifestRequest(id=artifact_id, path_prefix=path_prefix, paths=paths or [])
+    for page in stream("GetManifest", req, TIMEOUT):
+        out.extend(page.entries)
+    return out
+
+
+def collections(entity: str, project: str, type_: str = "") -> list[apb.ArtifactCollection]:
+    return list(unary("ListArtifactCollections", pb.ListArtifactCollectionsRequest(
+        entity=entity, project=project, type=type_)).collections)
+
+
+def versions(entity: str, project: str, collection: str = "", type_: str = "",
+             limit: int = 0) -> list[apb.Artifact]:
+    return list(unary("ListArtifacts", pb.ListArtifactsRequest(
+        entity=entity, project=project, collection=collection, type=type_, limit=limit)).artifacts)
+
+
+def update(request: pb.UpdateArtifactRequest) -> apb.Artifact:
+    return unary("UpdateArtifact", request).artifact
+
+
+def delete(artifact_id: str, delete_aliases: bool = False,
+           link: apb.ArtifactSource | None = None) -> None:
+    unary("DeleteArtifact", pb.DeleteArtifactRequest(id=artifact_id, delete_aliases=delete_aliases,
+                                                     link=link))
+
+
+def link(artifact_id: str, entity: str, project: str, portfolio: str,
+         aliases: list[str]) -> apb.Artifact:
+    return unary("LinkArtifact", pb.LinkArtifactRequest(
+        id=artifact_id, entity=entity, project=project, portfolio=portfolio,
+        aliases=aliases)).artifact
+
+
+def unlink(artifact_id: str, target: apb.ArtifactSource) -> None:
+    unary("UnlinkArtifact", pb.UnlinkArtifactRequest(id=artifact_id, link=target))
+
+
+def use(artifact_id: str, run: Any, use_as: str = "") -> apb.Artifact:
+    return unary("UseArtifact", pb.UseArtifactRequest(id=artifact_id, run=run,
+                                                      use_as=use_as)).artifact
+
+
+def lineage(artifact_id: str) -> pb.GetArtifactLineageResponse:
+    return unary("GetArtifactLineage", pb.GetArtifactLineageRequest(id=artifact_id))
+
+
+def run_artifacts(run: Any, used: bool) -> list[apb.Artifact]:
+    kind = pb.RUN_ARTIFACTS_KIND_USED if used else pb.RUN_ARTIFACTS_KIND_LOGGED
+    return list(unary("ListRunArtifacts", pb.ListRunArtifactsRequest(run=run, kind=kind)).artifacts)
+
+
+def resolve_reference(uri: str, name: str, checksum: bool, max_objects: int,
+                      ) -> pb.ResolveReferenceResponse:
+    return unary("ResolveReference", pb.ResolveReferenceRequest(
+        uri=uri, name=name, checksum=checksum, max_objects=max_objects))
+
+
+def locate(artifact_id: str, paths: list[str]) -> list[apb.ArtifactFileLocation]:
+    return list(unary("LocateArtifactFiles", pb.LocateArtifactFilesRequest(
+        id=artifact_id, paths=paths)).files)
+
+
+def read_file(artifact_id: str, path: str, dest: str,
+              on_bytes: Callable[[int], None] | None = None) -> int:
+    """Stream one stored entry into the new file ``dest``; returns the bytes written."""
+    written = 0
+    with open(dest, "xb") as out:
+        for msg in stream("ReadArtifactFile", pb.ReadArtifactFileRequest(id=artifact_id, path=path),
+                          TIMEOUT * 10):
+            out.write(msg.chunk)
+            written += len(msg.chunk)
+            if on_bytes is not None:
+                on_bytes(len(msg.chunk))
+    return written
+
+
+def upload_file(path: str, md5: str = "", on_bytes: Callable[[int], None] | None = None,
+                ) -> pb.UploadFileResponse:
+    """Send a file's bytes to the daemon's blob store (client-streaming, 4 MiB chunks read in
+    this thread and handed to the loop through a small queue)."""
+    import grpc
+
+    from trackd.errors import from_grpc
+
+    conn = connection()
+    method = stub(conn).UploadFile
+    end = object()
+
+    async def make_queue() -> asyncio.Queue[Any]:
+        return asyncio.Queue(maxsize=4)  # chunks in flight: 16 MiB of memory at most
+
+    queue = conn.call(make_queue())
+
+    async def requests() -> Any:
+        while True:
+            item = await queue.get()
+            if item is end:
+                return
+            yield item
+
+    async def call() -> pb.UploadFileResponse:
+        return await method(requests(), timeout=TIMEOUT * 10)
+
+    fut = asyncio.run_coroutine_threadsafe(call(), conn.loop)
+
+    def put(item: Any) -> bool:
+        """Queue a message; False once the call has ended (its error is raised below)."""
+        while not fut.done():
+            try:
+                asyncio.run_coroutine_threadsafe(asyncio.wait_for(queue.put(item), 1.0),
+                                                 conn.loop).result()
+                return True
+            except TimeoutError:
+                continue
+        return False
+
+    try:
+        size = os.path.getsize(path)
+        ok = put(pb.UploadFileRequest(header=pb.UploadFileHeader(size=size, md5=md5,
+                                                                 name=os.path.basename(path))))
+        with open(path, "rb") as f:
+            while ok and (chunk := f.read(UPLOAD_CHUNK)):
+                ok = put(pb.UploadFileRequest(chunk=chunk))
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+        put(end)
+        return fut.result()
+    except grpc.aio.AioRpcError as exc:
+        raise from_grpc(exc) from None
+    finally:
+        if not fut.done():
+            fut.cancel()
+
+
+def collect_garbage(dry_run: bool = False) -> pb.CollectGarbageResponse:
+    return unary("CollectGarbage", pb.CollectGarbageRequest(dry_run=dry_run))

@@ -1,0 +1,140 @@
+"""Manifest entries for local files: what ``add_file``/``add_dir``/``new_file`` build.
+
+Adding a file costs a ``stat`` and a look-up in the checksum cache:
+
+* a file whose digest is cached (same path, size, mtime, ctime, inode) gets that digest at
+  once and is not copied: the daemon already holds those bytes when it was logged before (if
+  it does not, the upload stages and checks the file then);
+* otherwise, with the ``mutable`` policy, the file is copied into the artifact's staging
+  directory at once (a kernel-side copy, on a pool of threads), so later edits cannot change
+  the version; with ``immutable`` nothing is copied;
+* in both cases the MD5 is left to the daemon, which hashes while it stores (one pass over the
+  bytes). A digest asked for before that (``entry.digest``, ``artifact.digest``) is computed
+  here, on every core, and remembered in the checksum cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat as stat_mod
+from collections.abc import Sequence
+from pathlib import Path
+
+from trackd.artifacts import dirs
+from trackd.artifacts.digests import ChecksumCache, FileStat, md5_file_b64, parallel
+from trackd.artifacts.manifest import ArtifactManifestEntry
+from trackd.artifacts.staging import StagingArea
+
+POLICIES = ("mutable", "immutable")
+
+_checksums: ChecksumCache | None = None
+
+
+def checksums() -> ChecksumCache:
+    """The checksum cache (``<cache_dir>/artifacts/checksums.db``)."""
+    global _checksums
+    path = dirs.cache_dir() / "checksums.db"
+    if _checksums is None or _checksums.path != path:
+        _checksums = ChecksumCache(path)
+    return _checksums
+
+
+def check_policy(policy: str | None) -> str:
+    policy = policy or "mutable"
+    if policy not in POLICIES:
+        raise ValueError(f"Invalid policy {policy!r}. Policy may only be `mutable` or `immutable`.")
+    return policy
+
+
+def build_entries(staging: StagingArea, files: Sequence[tuple[str, str]], policy: str,
+                  skip_cache: bool) -> list[ArtifactManifestEntry]:
+    """Entries for ``(artifact path, local file)`` pairs, in order (see the module doc)."""
+    stats: list[tuple[str, FileStat]] = []
+    for _, local in files:
+        st = os.stat(local)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise ValueError(f"Path is not a file: {local!r}")
+        stats.append((os.path.abspath(local), FileStat.of(st)))
+    known = checksums().lookup(stats)
+    entries = []
+    to_stage = []
+    for (name, _), (src, fst) in zip(files, stats, strict=True):
+        digest = known.get(src)
+        entry = ArtifactManifestEntry(name, digest, size=fst.size, local_path=src,
+                                      skip_cache=skip_cache)
+        entry._source, entry._source_stat, entry._policy = src, fst, policy
+        if policy == "mutable" and digest is None:
+            to_stage.append(entry)
+        entries.append(entry)
+    if to_stage:
+        parallel(_stage_copy, [(staging, e) for e in to_stage])
+    return entries
+
+
+def _stage_copy(staging: StagingArea, entry: ArtifactManifestEntry) -> None:
+    src = entry._source
+    assert src is not None
+    dst = staging.new_path()
+    shutil.copyfile(src, dst)
+    os.chmod(dst, stat_mod.S_IRUSR)
+    after = FileStat.of(os.stat(src))
+    if after != entry._source_stat:
+        # Changed while being copied: the copy may mix old and new bytes of the source, and
+        # no digest may be remembered for the source's stat.
+        entry._source_stat = None
+    entry.size = os.stat(dst).st_size
+    entry.local_path, entry._staged = str(dst), True
+
+
+def walk(local_path: str, name: str | None) -> list[tuple[str, str]]:
+    """``(artifact path, file)`` for every file under a directory (symlinks followed)."""
+    out = []
+    root = Path(local_path)
+    prefix = name or ""
+    for dirpath, _, filenames in os.walk(local_path, followlinks=True):
+        for fname in filenames:
+            physical = os.path.join(dirpath, fname)
+            rel = Path(physical).relative_to(root).as_posix()
+            out.append((f"{prefix.rstrip('/')}/{rel}" if prefix else rel, physical))
+    return out
+
+
+def resolve_digests(entries: Sequence[ArtifactManifestEntry]) -> None:
+    """Hash the local files of entries whose digest is not known yet (in parallel), and
+    remember the digests of files that did not change since they were added."""
+    pending = [e for e in entries if e._digest is None]
+    if not pending:
+        return
+    for e in pending:
+        if not e.local_path:
+            raise ValueError(f"manifest entry {e.path!r} has neither a digest nor a local file")
+    digests = parallel(md5_file_b64, [(e.local_path,) for e in pending])
+    remember = []
+    for e, d in zip(pending, digests, strict=True):
+        e._digest = str(d)
+        if e._source and e._source_stat is not None:
+            if e._staged:
+                remember.append((e._source, e._source_stat, e._digest))
+            else:
+                try:
+                    now = FileStat.of(os.stat(e._source))
+                except OSError:
+                    continue
+                if now == e._source_stat:
+                    remember.append((e._source, now, e._digest))
+    checksums().store(remember)
+
+
+def remember_stored(entries: Sequence[ArtifactManifestEntry], digests: dict[str, str]) -> None:
+    """After the daemon stored a version: remember the digests it computed for files added
+    from local paths (``digests`` maps artifact paths to digests)."""
+    rows = []
+    for e in entries:
+        d = digests.get(e.path)
+        if d is None or not e._source or e._source_stat is None:
+            continue
+        if e._digest is None:
+            e._digest = d
+        rows.append((e._source, e._source_stat, d))
+    checksums().store(rows)
