@@ -27,13 +27,24 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from trackd_daemon.errors import PermissionDeniedError
 from trackd_daemon.store.models import RunInfo
 
 Mode = Literal["read", "write"]
 ROOT_UID = 0
+
+
+class Owned(Protocol):
+    """What the policy decides on: a run, or an artifact collection, version or link. Its
+    ``key`` has ``entity`` and ``project``."""
+
+    @property
+    def key(self) -> Any: ...
+
+    @property
+    def owner_uid(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ class Grant:
     gids: frozenset[int] = frozenset()
     access: Mode = "read"
 
-    def covers(self, caller: Caller, run: RunInfo) -> bool:
+    def covers(self, caller: Caller, run: Owned) -> bool:
         if caller.uid not in self.uids and not any(caller.in_group(g) for g in self.gids):
             return False
         full = f"{run.key.entity}/{run.key.project}"
@@ -122,7 +133,7 @@ class AccessPolicy:
         """Whether any grant names groups (then callers' supplementary groups are looked up)."""
         return any(g.gids for g in self.grants)
 
-    def allows(self, caller: Caller, run: RunInfo, mode: Mode) -> bool:
+    def allows(self, caller: Caller, run: Owned, mode: Mode) -> bool:
         if caller.uid in (ROOT_UID, self.daemon_uid):
             return True
         if run.owner_uid == caller.uid and run.owner_uid >= 0:
@@ -130,13 +141,14 @@ class AccessPolicy:
         return any(g.covers(caller, run) and (mode == "read" or g.access == "write")
                    for g in self.grants)
 
-    def require(self, caller: Caller, run: RunInfo, mode: Mode) -> None:
-        """:raises PermissionDeniedError: ``caller`` may not ``mode`` the run."""
+    def require(self, caller: Caller, run: Owned, mode: Mode, noun: str = "run") -> None:
+        """:raises PermissionDeniedError: ``caller`` may not ``mode`` the run (or the artifact
+        ``noun`` names)."""
         if not self.allows(caller, run, mode):
             raise PermissionDeniedError(
-                f"uid {caller.uid} may not {mode} run {run.key}: it belongs to uid "
+                f"uid {caller.uid} may not {mode} {noun} {run.key}: it belongs to uid "
                 f"{run.owner_uid} and no team policy grants {mode} access",
-                run=str(run.key), uid=str(caller.uid))
+                **{"run" if noun == "run" else "artifact": str(run.key)}, uid=str(caller.uid))
 
     def visible(self, caller: Caller, runs: Iterable[RunInfo]) -> list[RunInfo]:
         """The runs ``caller`` may read."""

@@ -23,6 +23,8 @@ from typing import IO
 import anyio
 
 from trackd._version import __version__
+from trackd_daemon.actors.artifact_gc import ArtifactCollector
+from trackd_daemon.actors.artifacts import ArtifactUploader
 from trackd_daemon.actors.base import supervise
 from trackd_daemon.actors.heartbeat import HeartbeatActor
 from trackd_daemon.actors.history import Crash, HistoryActor
@@ -30,6 +32,8 @@ from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.access import AccessPolicy
+from trackd_daemon.blobs import LocalBlobStore
+from trackd_daemon.rpc.artifact_servicer import ArtifactServicer
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.peer_proxy import PeerTable
@@ -101,6 +105,10 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     store = await open_store(cfg.store_url)
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
     history = HistoryActor(store, on_alerts=notifier.poke)
+    blobs = await anyio.to_thread.run_sync(LocalBlobStore, cfg.blob_dir)
+    uploader = ArtifactUploader(store, blobs)
+    collector = ArtifactCollector(store, blobs, cfg.artifact_gc_interval_seconds,
+                                  cfg.blob_grace_seconds)
     registry: RunRegistry
     web: WebServer | None = None  # the dashboard, once it serves
 
@@ -110,7 +118,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
 
     heartbeat = HeartbeatActor(
         cfg.crash_grace_seconds, crash, cfg.idle_timeout_seconds,
-        is_idle=lambda: registry.runs_in_flight == 0 and not (web is not None and web.busy()),
+        is_idle=lambda: registry.runs_in_flight == 0 and not uploader.busy()
+        and not (web is not None and web.busy()),
         on_idle=stop.set,
     )
     registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
@@ -120,6 +129,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(supervise, notifier.run, "notifier")
             core.start_soon(supervise, heartbeat.run, "heartbeat")
             core.start_soon(registry.run)
+            core.start_soon(supervise, uploader.run, "artifact-uploader")
+            core.start_soon(supervise, collector.run, "artifact-gc")
             await _recover(store, registry)
             web = await start_dashboard(cfg, store)
             peers = PeerTable() if cfg.shared_socket else None
@@ -129,10 +140,13 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 "trackd.v1.RunService": RunServicer(registry, history, store, guard),
                 "trackd.v1.RecordService": RecordServicer(registry, history, guard),
                 "trackd.v1.QueryService": QueryServicer(registry, store, guard),
+                "trackd.v1.ArtifactService": ArtifactServicer(store, blobs, uploader, collector,
+                                                              guard),
             }
             addresses: list[str] = []
             servicers["trackd.v1.DaemonService"] = DaemonServicer(
-                cfg, registry, [registry, history, heartbeat, notifier], addresses, stop.set,
+                cfg, registry, [registry, history, heartbeat, notifier, uploader, collector],
+                addresses, stop.set,
                 guard,
             )
             if web is not None:
@@ -151,6 +165,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 await web.stop()
             await listeners.health.enter_graceful_shutdown()
             registry.close()
+            uploader.close()  # versions still storing stay PENDING; the next daemon resumes them
+            collector.close()
             notice_until = anyio.current_time() + DRAIN_NOTICE_SECONDS
             with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
                 await _wait_closed(registry, history, heartbeat)

@@ -60,6 +60,10 @@ class DaemonConfig:
     #: TLS for the TCP listener: PEM certificate chain and private key.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: The artifact garbage collector runs this often (expired TTLs, unreferenced blobs).
+    artifact_gc_interval_seconds: float = 3600.0
+    #: Blobs no manifest holds are kept this long (an upload waiting for its LogArtifact).
+    blob_grace_seconds: float = 3600.0
 
     @property
     def socket_path(self) -> Path:
@@ -88,6 +92,11 @@ class DaemonConfig:
         return self.root / "wal"
 
     @property
+    def blob_dir(self) -> Path:
+        """The content-addressed blob store (artifact files, run files)."""
+        return self.root / "blobs"
+
+    @property
     def address(self) -> str:
         """The gRPC target clients use."""
         return f"unix:{self.socket_path}"
@@ -108,6 +117,8 @@ class DaemonConfig:
             idle_timeout_seconds=_float(env, "TRACKD_IDLE_TIMEOUT", 0.0),
             fsync_interval_seconds=_float(env, "TRACKD_FSYNC_INTERVAL", 1.0),
             drain_grace_seconds=_float(env, "TRACKD_DRAIN_GRACE", 20.0),
+            artifact_gc_interval_seconds=_float(env, "TRACKD_ARTIFACT_GC_INTERVAL", 3600.0),
+            blob_grace_seconds=_float(env, "TRACKD_BLOB_GRACE", 3600.0),
             log_level=env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
             alert_webhooks=_urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
             alert_slack_webhooks=_urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),

@@ -13,7 +13,14 @@ them into gRPC statuses.
     ├── ShuttingDownError         UNAVAILABLE        SHUTTING_DOWN
     ├── ResourceExhaustedError    RESOURCE_EXHAUSTED RESOURCE_EXHAUSTED
     ├── PermissionDeniedError     PERMISSION_DENIED  PERMISSION_DENIED
-    └── UnauthenticatedError      UNAUTHENTICATED    UNAUTHENTICATED
+    │   └── PathUnreadableError   PERMISSION_DENIED  ARTIFACT_PATH_UNREADABLE
+    ├── UnauthenticatedError      UNAUTHENTICATED    UNAUTHENTICATED
+    ├── ArtifactNotFoundError     NOT_FOUND          ARTIFACT_NOT_FOUND
+    ├── ArtifactHasAliasesError   FAILED_PRECONDITION ARTIFACT_HAS_ALIASES
+    ├── BlobNotFoundError         FAILED_PRECONDITION BLOB_NOT_FOUND
+    ├── UploadMismatchError       INVALID_ARGUMENT   UPLOAD_MISMATCH
+    ├── ReferenceNotSupportedError UNIMPLEMENTED     REFERENCE_NOT_SUPPORTED
+    └── ReferenceFailedError      FAILED_PRECONDITION REFERENCE_FAILED
 """
 
 from __future__ import annotations
@@ -105,3 +112,52 @@ class UnauthenticatedError(TrackdError):
 
     code = grpc.StatusCode.UNAUTHENTICATED
     reason = "UNAUTHENTICATED"
+
+
+class PathUnreadableError(PermissionDeniedError):
+    """The caller may not read a local path it asked the daemon to read; it uploads the bytes
+    (ArtifactService.UploadFile) instead."""
+
+    reason = "ARTIFACT_PATH_UNREADABLE"
+
+
+class ArtifactNotFoundError(TrackdError):
+    """No artifact version (or link) matches."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "ARTIFACT_NOT_FOUND"
+
+
+class ArtifactHasAliasesError(TrackdError):
+    """Deleting a version that has aliases without delete_aliases."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "ARTIFACT_HAS_ALIASES"
+
+
+class BlobNotFoundError(TrackdError):
+    """A manifest entry names bytes the daemon does not hold or the caller may not use."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "BLOB_NOT_FOUND"
+
+
+class UploadMismatchError(TrackdError):
+    """Uploaded bytes disagree with the size or MD5 their header announced."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "UPLOAD_MISMATCH"
+
+
+class ReferenceNotSupportedError(TrackdError):
+    """A reference scheme the daemon cannot resolve yet."""
+
+    code = grpc.StatusCode.UNIMPLEMENTED
+    reason = "REFERENCE_NOT_SUPPORTED"
+
+
+class ReferenceFailedError(TrackdError):
+    """A reference could not be resolved (unreachable, missing, denied, no client library)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "REFERENCE_FAILED"

@@ -89,6 +89,28 @@ def wrap_unary(fn: Callable[[Any, Any], Awaitable[Any]], method: str) -> Callabl
     return handler
 
 
+async def _parsed(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """A client stream's messages; one that could not be parsed ends it with its error."""
+    async for request in requests:
+        if isinstance(request, Malformed):
+            raise request.error
+        yield request
+
+
+def wrap_stream_unary(fn: Callable[[Any, Any], Awaitable[Any]], method: str) -> Callable[..., Any]:
+    """A client-streaming handler: ``fn`` gets the parsed request stream."""
+
+    async def handler(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await fn(_parsed(requests), context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - mapped to a status
+            await _abort(context, exc, method)
+
+    return handler
+
+
 def wrap_stream(fn: Callable[[Any, Any], AsyncIterator[Any]], method: str) -> Callable[..., Any]:
     async def handler(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:

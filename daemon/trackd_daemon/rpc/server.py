@@ -16,13 +16,19 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from trackd.v1 import (
+    artifact_service_pb2,
     daemon_service_pb2,
     query_service_pb2,
     record_service_pb2,
     run_service_pb2,
 )
 from trackd_daemon.config import DaemonConfig
-from trackd_daemon.rpc.errors import safe_deserializer, wrap_stream, wrap_unary
+from trackd_daemon.rpc.errors import (
+    safe_deserializer,
+    wrap_stream,
+    wrap_stream_unary,
+    wrap_unary,
+)
 from trackd_daemon.rpc.peer_proxy import PeerProxy, PeerTable
 from trackd_daemon.rpc.tcp_auth import (
     BearerTokenInterceptor,
@@ -40,6 +46,7 @@ SERVICES = {
     "trackd.v1.RecordService": record_service_pb2,
     "trackd.v1.QueryService": query_service_pb2,
     "trackd.v1.DaemonService": daemon_service_pb2,
+    "trackd.v1.ArtifactService": artifact_service_pb2,
 }
 
 
@@ -63,7 +70,8 @@ def _handler(servicer: Any, service_name: str, module: Any) -> grpc.GenericRpcHa
         elif not method.client_streaming:
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(wrap_unary(fn, full), **kw)
         else:
-            raise TypeError(f"{full}: client-streaming-only methods are not used")
+            handlers[method.name] = grpc.stream_unary_rpc_method_handler(
+                wrap_stream_unary(fn, full), **kw)
     return grpc.method_handlers_generic_handler(service_name, handlers)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from trackd_daemon.store.artifact_base import ArtifactStore
 from trackd_daemon.store.models import AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.series import STEP, Series
 
 
-class MetadataStore(Protocol):
-    """Runs, their metadata, config, summary, metric definitions and history rows."""
+class MetadataStore(ArtifactStore, Protocol):
+    """Runs, their metadata, config, summary, metric definitions and history rows; artifacts
+    (``artifact_base.py``)."""
 
     url: str
 

@@ -25,6 +25,10 @@ import msgpack
 from trackd_daemon.errors import ResourceExhaustedError, RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.names import generate_name
+from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
+from trackd_daemon.store.sqlite_artifact_rows import ARTIFACT_SCHEMA
+from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
+from trackd_daemon.store.sqlite_blobs import SqliteBlobs
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 
@@ -111,8 +115,9 @@ SCHEMA = [
     """,
     "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(delivered_at, suppressed)",
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    *ARTIFACT_SCHEMA,
 ]
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage; runs
 #: of a v3 store get owner -1, "made before runs had owners": only the daemon's user sees them).
 MIGRATIONS = {
@@ -122,6 +127,8 @@ MIGRATIONS = {
     ],
     3: ["ALTER TABLE runs ADD COLUMN writer_seqs TEXT NOT NULL DEFAULT '{}'"],
     4: ["ALTER TABLE runs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"],
+    # v5: artifacts, their blobs and the file-stamp digest cache (new tables only).
+    5: ARTIFACT_SCHEMA,
 }
 
 _RUN_COLUMNS = (
@@ -163,8 +170,9 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
     )
 
 
-class SqliteStore:
-    """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file."""
+class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs):
+    """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts and blob
+    records in the mixins' modules)."""
 
     def __init__(self, url: str, path: str) -> None:
         self.url = url

@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import pytest
 
+from tests.daemon.store.contract_artifacts import ArtifactContract
 from tests.daemon.store.contract_series import SeriesContract
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.base import MetadataStore
@@ -92,9 +93,10 @@ def new_run(run_id: str, project: str = "proj", entity: str = "ent", **kw: Any) 
 
 
 @pytest.mark.anyio
-class MetadataStoreContract(SeriesContract):
+class MetadataStoreContract(SeriesContract, ArtifactContract):
     """Subclass this and provide ``open_store``; see the module doc. The chart methods'
-    part of the contract is in ``contract_series.py``."""
+    part of the contract is in ``contract_series.py``, the artifacts' in
+    ``contract_artifacts.py``."""
 
     @pytest.fixture
     def open_store(self) -> Callable[[], Awaitable[MetadataStore]]:

@@ -1,0 +1,276 @@
+"""ArtifactUploader: stores the files of pending artifact versions and commits them.
+
+A version is PENDING in the store with entries naming local paths still to be stored. For each
+such version the actor runs a job: a feeder hands the entries (read from the store in pages) to
+``workers`` tasks, each of which copies one file into the blob store in a worker thread,
+hashing it (SHA-256 and MD5) in the same pass; a collector makes the written blobs' directory
+entries durable and records them in the store, a batch at a time. Once nothing is left to
+store and a commit was requested, the version is committed in one store transaction. A daemon
+killed at any point leaves the version PENDING (never half-committed): the next daemon resumes
+every pending version when the actor starts, storing only what was not recorded yet.
+
+Progress (files and bytes stored) is kept per version for ``WatchArtifact``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+from anyio.abc import TaskGroup
+
+from trackd_daemon.actors.base import Actor
+from trackd_daemon.blobs import BlobInfo, BlobStore
+from trackd_daemon.errors import FailedPreconditionError, ResourceExhaustedError, TrackdError
+from trackd_daemon.store.artifact_models import BlobRecord, Entry, FileStamp, VersionInfo
+from trackd_daemon.store.base import MetadataStore
+
+log = logging.getLogger("trackd.daemon.artifacts")
+
+#: Files copied and hashed at once: one per core (hashlib releases the GIL, so threads use
+#: every core), plus two so that a thread waiting on fsync does not leave a core idle.
+WORKERS = len(os.sched_getaffinity(0)) + 2 if hasattr(os, "sched_getaffinity") else 4
+#: Entries read from the store per page, and stored results recorded per transaction.
+PAGE = 512
+RECORD_BATCH = 64
+#: How often stored results are recorded even when a batch is not full (seconds).
+RECORD_EVERY = 0.2
+
+
+@dataclass
+class Progress:
+    """A version's storing, as WatchArtifact reports it."""
+
+    version_id: str
+    files_total: int = 0
+    bytes_total: int = 0
+    files_done: int = 0
+    bytes_done: int = 0
+    bytes_new: int = 0
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: VersionInfo | None = None
+    error: TrackdError | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_bytes(self, n: int) -> None:
+        """Called from worker threads for each chunk copied."""
+        with self._lock:
+            self.bytes_done += n
+
+    def finish(self, result: VersionInfo | None, error: TrackdError | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+@dataclass(frozen=True)
+class Store:
+    """Store (and, when requested, commit) a pending version; ``files``/``bytes`` are what the
+    caller found to store (for progress)."""
+
+    version_id: str
+    files: int = 0
+    bytes: int = 0
+
+
+def _stamp(path: str, st: os.stat_result) -> FileStamp:
+    return FileStamp(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _unchanged(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns) == (b.st_ino, b.st_dev, b.st_size,
+                                                            b.st_mtime_ns)
+
+
+def ingest_file(blobs: BlobStore, entry: Entry,
+                on_bytes: Callable[[int], None]) -> tuple[BlobInfo, FileStamp]:
+    """Copy one entry's file into the blob store (blocking; run in a worker thread). A file
+    that changes while it is copied is copied again (twice at most).
+
+    :raises FailedPreconditionError: the file is missing, unreadable or keeps changing.
+    :raises ResourceExhaustedError: the blob store's disk is full.
+    """
+    path = entry.local_path
+    for _ in range(3):
+        try:
+            before = os.stat(path)
+            if not os.path.isfile(path):
+                raise FailedPreconditionError(f"entry {entry.path!r}: {path} is not a regular file",
+                                              path=entry.path)
+            info = blobs.ingest(Path(path), on_bytes)
+            after = os.stat(path)
+        except FileNotFoundError:
+            raise FailedPreconditionError(f"entry {entry.path!r}: {path} no longer exists",
+                                          path=entry.path) from None
+        except PermissionError as exc:
+            raise FailedPreconditionError(f"entry {entry.path!r}: cannot read {path}: {exc}",
+                                          path=entry.path) from None
+        except OSError as exc:
+            if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+                raise ResourceExhaustedError(f"the blob store's disk is full storing {path}",
+                                             path=path) from None
+            raise FailedPreconditionError(f"entry {entry.path!r}: cannot store {path}: {exc}",
+                                          path=entry.path) from None
+        if _unchanged(before, after):
+            return info, _stamp(path, after)
+    raise FailedPreconditionError(f"entry {entry.path!r}: {path} kept changing while it was "
+                                  "being stored", path=entry.path)
+
+
+def _domain_error(exc: BaseException) -> TrackdError | None:
+    """The first domain error in ``exc`` (task groups wrap their children's errors)."""
+    if isinstance(exc, TrackdError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _domain_error(inner)
+            if found is not None:
+                return found
+    return None
+
+
+class ArtifactUploader(Actor[Store]):
+    #: One message per LogArtifact call (or resumed version): only a version id and two counts.
+    #: Jobs run beside the loop, so the mailbox drains as fast as messages come; 1,024 absorbs
+    #: a burst of distributed writers while a full mailbox still pushes back on LogArtifact.
+    mailbox_size = 1024
+    name = "artifact-uploader"
+
+    def __init__(self, store: MetadataStore, blobs: BlobStore, workers: int = WORKERS) -> None:
+        super().__init__()
+        self._store = store
+        self._blobs = blobs
+        self._workers = workers
+        #: Threads doing copies, shared by every job: at most ``workers`` files at once.
+        self._limiter = anyio.CapacityLimiter(workers)
+        self._progress: dict[str, Progress] = {}
+        self._again: dict[str, bool] = {}  # running jobs: whether to look again when done
+
+    # -- for the servicer ----------------------------------------------------------------------
+
+    def progress(self, version_id: str) -> Progress | None:
+        """The progress of a version being stored now (None when no job runs for it)."""
+        return self._progress.get(version_id)
+
+    def busy(self) -> bool:
+        return bool(self._again)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def loop(self) -> None:
+        removed = await anyio.to_thread.run_sync(self._blobs.clean_temp)
+        if removed:
+            log.info("removed %d partial blob write(s) left by an earlier daemon", removed)
+        async with anyio.create_task_group() as tg:
+            for v in await self._store.pending_versions():
+                log.info("resuming artifact version %s (%s)", v.id, v.key)
+                self._start(tg, Store(v.id))
+            async for msg in self._recv:
+                self._start(tg, msg)
+
+    def _start(self, tg: TaskGroup, msg: Store) -> None:
+        p = self._progress.get(msg.version_id)
+        if p is None or p.done.is_set():
+            p = self._progress[msg.version_id] = Progress(msg.version_id)
+        p.files_total += msg.files
+        p.bytes_total += msg.bytes
+        if msg.version_id in self._again:
+            self._again[msg.version_id] = True
+            return
+        self._again[msg.version_id] = False
+        tg.start_soon(self._job, p)
+
+    async def _job(self, p: Progress) -> None:
+        vid = p.version_id
+        try:
+            while True:
+                self._again[vid] = False
+                await self._store_all(p)
+                done = await self._store.try_commit(vid)
+                if done is not None:
+                    log.info("committed artifact %s:%s (%s)", done.key, done.version, done.id)
+                    p.finish(done)
+                    return
+                if not self._again[vid]:
+                    return  # waits for more files or a commit request (distributed versions)
+        except Exception as exc:  # every failure fails the version (kept PENDING)
+            err = _domain_error(exc)
+            if err is None:
+                log.exception("artifact version %s failed", vid)
+                err = FailedPreconditionError(f"storing artifact version {vid} failed: {exc!r}")
+            else:
+                log.warning("artifact version %s failed: %s", vid, err.message)
+            with anyio.CancelScope(shield=True):
+                await self._store.fail_version(vid, err.message)
+            p.finish(None, err)
+        finally:
+            self._again.pop(vid, None)
+            if p.done.is_set() and self._progress.get(vid) is p:
+                del self._progress[vid]
+
+    async def _store_all(self, p: Progress) -> None:
+        """Store every unstored entry of the version (pages until none is left)."""
+        while True:
+            page = await self._store.unstored_entries(p.version_id, PAGE)
+            if not page:
+                return
+            await self._store_page(p, page)
+
+    async def _store_page(self, p: Progress, page: list[Entry]) -> None:
+        send, recv = anyio.create_memory_object_stream[tuple[Entry, BlobInfo, FileStamp]](
+            self._workers)
+        todo = iter(page)
+
+        async def worker() -> None:
+            for entry in todo:  # shared iterator: each entry goes to exactly one worker
+                info, stamp = await anyio.to_thread.run_sync(
+                    ingest_file, self._blobs, entry, p.add_bytes, limiter=self._limiter)
+                await send.send((entry, info, stamp))
+
+        async def workers() -> None:
+            async with send, anyio.create_task_group() as tg:
+                for _ in range(self._workers):
+                    tg.start_soon(worker)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(workers)
+            await self._collect(p, recv)
+
+    async def _collect(self, p: Progress,
+                       recv: anyio.abc.ObjectReceiveStream[tuple[Entry, BlobInfo, FileStamp]],
+                       ) -> None:
+        batch: list[tuple[Entry, BlobInfo, FileStamp]] = []
+        last = time.monotonic()
+        async with recv:
+            async for item in recv:
+                batch.append(item)
+                p.files_done += 1
+                p.bytes_new += item[1].size if item[1].new else 0
+                if len(batch) >= RECORD_BATCH or time.monotonic() - last >= RECORD_EVERY:
+                    await self._record(p, batch)
+                    batch, last = [], time.monotonic()
+        if batch:
+            await self._record(p, batch)
+
+    async def _record(self, p: Progress, batch: list[tuple[Entry, BlobInfo, FileStamp]]) -> None:
+        await anyio.to_thread.run_sync(self._blobs.sync, [b.sha256 for _, b, _ in batch])
+        records = [(e.id, BlobRecord(b.sha256, b.md5, b.size)) for e, b, _ in batch]
+        await self._store.record_stored(p.version_id, records,
+                                        [(s, r) for (_, _, s), (_, r) in zip(batch, records,
+                                                                             strict=True)])
+
+
+async def wait_done(p: Progress, on_tick: Callable[[Progress], Awaitable[None]],
+                    interval: float = 0.1) -> None:
+    """Call ``on_tick`` every ``interval`` seconds until ``p`` is done."""
+    while not p.done.is_set():
+        with anyio.move_on_after(interval):
+            await p.done.wait()
+        if not p.done.is_set():
+            await on_tick(p)

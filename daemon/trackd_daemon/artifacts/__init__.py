@@ -1,0 +1,2 @@
+"""Artifact rules shared by the store, the upload actor and the servicer: validation of names,
+aliases, tags, metadata and entry paths; W&B's manifest digest; reference resolution."""

@@ -1,0 +1,209 @@
+"""Resolving reference URIs into manifest entries, as W&B's ``add_reference`` does.
+
+``file://`` (a file, or a directory walked recursively), ``http(s)://`` (a HEAD request with
+aiohttp), ``s3://`` (boto3, the ``s3`` extra; credentials and endpoint from the daemon's
+environment: ``AWS_*`` variables, ``AWS_ENDPOINT_URL``). ``gs://`` and Azure blob URLs are
+refused with the missing piece named; any other scheme gives one entry whose digest is the URI.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import anyio.to_thread
+
+from trackd_daemon.artifacts.local_files import ReadCheck
+from trackd_daemon.artifacts.validate import bad, entry_path
+from trackd_daemon.errors import (
+    FailedPreconditionError,
+    ReferenceFailedError,
+    ReferenceNotSupportedError,
+)
+from trackd_daemon.store.artifact_models import Entry
+
+#: W&B's default bound on the objects one reference may add.
+DEFAULT_MAX_OBJECTS = 10_000_000
+#: Seconds an HTTP HEAD may take.
+HTTP_TIMEOUT = 30.0
+S3_EXTRA_HINT = "pip install 'trackd[s3]'"
+
+
+@dataclass
+class Resolved:
+    """Entries (path, digest, size, ref, extra) and warnings for the user."""
+
+    entries: list[Entry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()  # W&B's digest rule
+
+
+def _md5_file_b64(path: str) -> str:
+    h = hashlib.md5()  # a content id, not security
+    with open(path, "rb", buffering=0) as f:
+        buf = bytearray(1 << 20)
+        while n := f.readinto(buf):
+            h.update(memoryview(buf)[:n])
+    return base64.b64encode(h.digest()).decode()
+
+
+def _join(name: str, rel: str) -> str:
+    return posixpath.join(name, rel) if name else rel
+
+
+def _too_many(uri: str, max_objects: int) -> Exception:
+    return bad("max_objects", f"{uri} holds more than {max_objects} objects; pass a larger "
+                              "max_objects to track them all")
+
+
+async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
+                  check: ReadCheck) -> Resolved:
+    """Entries for one reference; see ``ArtifactService.ResolveReference``."""
+    max_objects = max_objects or DEFAULT_MAX_OBJECTS
+    if name:
+        entry_path(name, "name")
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if scheme == "file":
+        return await anyio.to_thread.run_sync(_file, uri, parsed.path, name, checksum,
+                                              max_objects, check)
+    if scheme == "gs":
+        raise ReferenceNotSupportedError(
+            f"{uri}: gs:// references are not supported yet: the daemon has no Google Cloud "
+            "Storage client (google-cloud-storage) to read object generations and ETags",
+            uri=uri)
+    if scheme in ("http", "https") and (parsed.hostname or "").endswith(".blob.core.windows.net"):
+        raise ReferenceNotSupportedError(
+            f"{uri}: Azure Blob Storage references are not supported yet: the daemon has no "
+            "Azure client (azure-storage-blob) to read blob ETags and versions", uri=uri)
+    if scheme in ("http", "https"):
+        return await _http(uri, name, parsed.path)
+    if scheme == "s3":
+        return await anyio.to_thread.run_sync(_s3, uri, name, checksum, max_objects)
+    path = entry_path(name or posixpath.basename(parsed.path) or parsed.netloc or "reference",
+                      "name")
+    warning = f"Unable to resolve reference {uri}: it cannot be checksummed; its URI is its digest"
+    return Resolved([Entry(path=path, digest=uri, size=-1, ref=uri)], [warning])
+
+
+def _file(uri: str, raw_path: str, name: str, checksum: bool, max_objects: int,
+          check: ReadCheck) -> Resolved:
+    local = unquote(raw_path)
+    if os.path.isdir(local):
+        check.check_dir(local, uri)
+        out = Resolved()
+        for root, dirs, files in os.walk(local):
+            dirs.sort()
+            for f in sorted(files):
+                full = os.path.join(root, f)
+                rel = Path(full).relative_to(local).as_posix()
+                if len(out.entries) >= max_objects:
+                    raise _too_many(uri, max_objects)
+                out.entries.append(_file_entry(f"file://{full}", full, _join(name, rel),
+                                               checksum, check))
+        return out
+    try:
+        return Resolved([_file_entry(uri, local, name or posixpath.basename(local), checksum,
+                                     check)])
+    except FileNotFoundError:
+        raise ReferenceFailedError(f"{uri}: no such file or directory", uri=uri) from None
+
+
+def _file_entry(ref: str, path: str, name: str, checksum: bool, check: ReadCheck) -> Entry:
+    st = check.stat(path, ref)
+    digest = _md5_file_b64(path) if checksum else _md5_b64(ref.encode())
+    return Entry(path=entry_path(name, "name"), digest=digest, size=st.st_size, ref=ref)
+
+
+async def _http(uri: str, name: str, path: str) -> Resolved:
+    import aiohttp
+
+    try:
+        timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
+        async with (aiohttp.ClientSession(timeout=timeout) as s,
+                    s.head(uri, allow_redirects=True) as resp):
+            if resp.status >= 400:
+                raise ReferenceFailedError(f"{uri}: HEAD answered {resp.status} {resp.reason}",
+                                           uri=uri)
+            etag = resp.headers.get("ETag")
+            length = resp.headers.get("Content-Length")
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise ReferenceFailedError(f"{uri}: HEAD failed: {exc or type(exc).__name__}",
+                                   uri=uri) from None
+    digest = etag.strip('"') if etag else uri
+    if etag and etag.startswith("W/"):
+        digest = etag[2:].strip('"')
+    size = int(length) if length and length.isdigit() else -1
+    extra = json.dumps({"etag": etag}) if etag else ""
+    return Resolved([Entry(path=entry_path(name or posixpath.basename(path) or "index", "name"),
+                           digest=digest, size=size, ref=uri, extra=extra)])
+
+
+def _s3_client() -> Any:
+    try:
+        import boto3
+    except ImportError:
+        raise FailedPreconditionError(
+            f"s3:// references need boto3 in the daemon's environment: {S3_EXTRA_HINT}",
+            missing="boto3") from None
+    return boto3.client("s3")
+
+
+def _s3_entry(bucket: str, key: str, path: str, head: dict[str, Any]) -> Entry:
+    etag = str(head.get("ETag", "")).strip('"')
+    extra: dict[str, Any] = {"etag": etag}
+    if head.get("VersionId") and head.get("VersionId") != "null":
+        extra["versionID"] = head["VersionId"]
+    return Entry(path=entry_path(path, "name"), digest=etag,
+                 size=int(head.get("ContentLength", head.get("Size", -1))),
+                 ref=f"s3://{bucket}/{key}", extra=json.dumps(extra))
+
+
+def _s3(uri: str, name: str, checksum: bool, max_objects: int) -> Resolved:
+    parsed = urlparse(uri)
+    bucket, key = parsed.netloc, unquote(parsed.path.lstrip("/"))
+    version = parse_qs(parsed.query).get("versionId", [None])[0]
+    base = name or posixpath.basename(key.rstrip("/")) or bucket
+    if not checksum:
+        return Resolved([Entry(path=entry_path(base, "name"), digest=uri, size=-1, ref=uri)])
+    client = _s3_client()
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        if key:
+            try:
+                args: dict[str, Any] = {"Bucket": bucket, "Key": key}
+                if version:
+                    args["VersionId"] = version
+                head = client.head_object(**args)
+                head.setdefault("VersionId", version)
+                return Resolved([_s3_entry(bucket, key, name or posixpath.basename(key), head)])
+            except ClientError as exc:
+                if version or exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
+                    raise
+        out = Resolved()
+        prefix = key.rstrip("/") + "/" if key else ""
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                if len(out.entries) >= max_objects:
+                    raise _too_many(uri, max_objects)
+                rel = obj["Key"][len(prefix):]
+                out.entries.append(_s3_entry(bucket, obj["Key"], _join(name, rel), obj))
+        if not out.entries:
+            raise ReferenceFailedError(f"{uri}: no object has this key or prefix", uri=uri)
+        return out
+    except ClientError as exc:
+        raise ReferenceFailedError(f"{uri}: {exc}", uri=uri) from None
+    except BotoCoreError as exc:
+        raise ReferenceFailedError(f"{uri}: {exc}", uri=uri) from None
