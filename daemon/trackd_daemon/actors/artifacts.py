@@ -3,8 +3,8 @@
 A version is PENDING in the store with entries naming local paths still to be stored. For each
 such version the actor runs a job: a feeder hands the entries (read from the store in pages) to
 ``workers`` tasks, each of which copies one file into the blob store in a worker thread,
-hashing it (SHA-256 and MD5) in the same pass; a collector makes the written blobs' directory
-entries durable and records them in the store, a batch at a time. Once nothing is left to
+hashing it (SHA-256 and MD5) in the same pass, durably; a collector records the stored
+blobs in the store, a batch at a time. Once nothing is left to
 store and a commit was requested, the version is committed in one store transaction. A daemon
 killed at any point leaves the version PENDING (never half-committed): the next daemon resumes
 every pending version when the actor starts, storing only what was not recorded yet.
@@ -34,9 +34,9 @@ from trackd_daemon.store.base import MetadataStore
 
 log = logging.getLogger("trackd.daemon.artifacts")
 
-#: Files copied and hashed at once: one per core (hashlib releases the GIL, so threads use
-#: every core), plus two so that a thread waiting on fsync does not leave a core idle.
-WORKERS = len(os.sched_getaffinity(0)) + 2 if hasattr(os, "sched_getaffinity") else 4
+#: Files copied and hashed at once: two per core (hashlib releases the GIL, so threads use
+#: every core, and while one waits on fsync the other hashes), plus two.
+WORKERS = 2 * (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) + 2
 #: Entries read from the store per page, and stored results recorded per transaction.
 PAGE = 512
 RECORD_BATCH = 64
@@ -259,7 +259,6 @@ class ArtifactUploader(Actor[Store]):
             await self._record(p, batch)
 
     async def _record(self, p: Progress, batch: list[tuple[Entry, BlobInfo, FileStamp]]) -> None:
-        await anyio.to_thread.run_sync(self._blobs.sync, [b.sha256 for _, b, _ in batch])
         records = [(e.id, BlobRecord(b.sha256, b.md5, b.size)) for e, b, _ in batch]
         await self._store.record_stored(p.version_id, records,
                                         [(s, r) for (_, _, s), (_, r) in zip(batch, records,

@@ -49,7 +49,8 @@ class BlobWriter(Protocol):
     def write(self, chunk: bytes) -> None: ...
 
     def commit(self) -> BlobInfo:
-        """Make the bytes durable under their key (deduplicated) and return it."""
+        """Make the bytes durable under their key (deduplicated) and return it; durable when
+        it returns."""
         ...
 
     def abort(self) -> None:
@@ -62,8 +63,7 @@ class BlobStore(Protocol):
 
     def ingest(self, src: Path, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
         """Copy the file at ``src`` in, hashing (SHA-256 and MD5) while copying, one pass,
-        streaming; ``on_bytes`` is told each chunk's length. Durable when it returns (the
-        file; see :meth:`sync` for the directory entries).
+        streaming; ``on_bytes`` is told each chunk's length. Durable when it returns.
 
         :raises OSError: ``src`` cannot be read, or the store cannot be written.
         """
@@ -71,11 +71,6 @@ class BlobStore(Protocol):
 
     def writer(self) -> BlobWriter:
         """Start a streamed upload."""
-        ...
-
-    def sync(self, keys: list[str]) -> None:
-        """Make the directory entries of these blobs durable (once per batch, before a
-        manifest that names them is committed)."""
         ...
 
     def exists(self, key: str) -> bool: ...

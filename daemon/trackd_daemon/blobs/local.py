@@ -5,7 +5,8 @@ Layout under the root (``<data root>/blobs``)::
     sha256/ab/cdef...   a blob: named by its hex SHA-256, read-only (0400)
     tmp/<random>        writes in progress (a crash leaves them; clean_temp removes them)
 
-A write goes to ``tmp/``, is hashed while written, fsynced, then renamed onto its key. Two
+A write goes to ``tmp/``, is hashed while written, fsynced, then renamed onto its key and the
+key's directory fsynced: a blob is durable once the call that wrote it returns. Two
 writers of the same bytes both succeed: the second rename replaces an identical file, or (when
 the key exists already) the temp file is dropped and the blob is reported as not new.
 """
@@ -69,10 +70,14 @@ class _Writer:
                 new = False
             except FileNotFoundError:
                 new = True
-                final.parent.mkdir(parents=True, exist_ok=True)
+                self._store.make_dir(final.parent)
                 os.chmod(self._tmp, BLOB_MODE)
                 os.replace(self._tmp, final)
-        if not new:
+        if new:
+            # The rename is durable once its directory is: concurrent writers' directory
+            # fsyncs share the file system's journal commits.
+            _fsync_dir(final.parent)
+        else:
             self._tmp.unlink(missing_ok=True)
         return BlobInfo(key, md5_b64(self._md5.digest()), self._size, new)
 
@@ -119,11 +124,11 @@ class LocalBlobStore:
     def writer(self) -> _Writer:
         return _Writer(self)
 
-    def sync(self, keys: list[str]) -> None:
-        for d in sorted({self.path_of(k).parent for k in keys}):
-            _fsync_dir(d)
-        if keys:
-            _fsync_dir(self._objects)
+    def make_dir(self, directory: Path) -> None:
+        """Create a fan-out directory (``sha256/ab``) durably (called under ``lock``)."""
+        if not directory.exists():
+            directory.mkdir(mode=0o700)
+            _fsync_dir(directory.parent)
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).exists()

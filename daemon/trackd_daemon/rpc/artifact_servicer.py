@@ -112,7 +112,6 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         if head.md5 and head.md5 != info.md5:
             raise UploadMismatchError(f"{head.name or 'upload'}: MD5 of the bytes received is "
                                       f"{info.md5}, not {head.md5}", name=head.name)
-        await anyio.to_thread.run_sync(self._blobs.sync, [info.sha256])
         await self._store.put_blob(BlobRecord(info.sha256, info.md5, info.size),
                                    uploader_uid=caller.uid)
         return pb.UploadFileResponse(blob_sha256=info.sha256, md5=info.md5, size=info.size,

@@ -1,0 +1,153 @@
+"""The artifact upload actor and the garbage collector, against a real SQLite store and blob
+store (no daemon): storing, progress, failure, resuming, and what the collector frees."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from trackd_daemon.actors.artifact_gc import ArtifactCollector
+from trackd_daemon.actors.artifacts import ArtifactUploader, Store
+from trackd_daemon.blobs import LocalBlobStore
+from trackd_daemon.store.artifact_models import COMMITTED, CollectionKey, Entry, NewVersion
+from trackd_daemon.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.anyio
+KEY = CollectionKey("e", "p", "data")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = await SqliteStore.open(f"sqlite:///{tmp_path / 'trackd.db'}")
+    yield s
+    await s.aclose()
+
+
+def files(root: Path, n: int, size: int = 200_000) -> list[Entry]:
+    root.mkdir(exist_ok=True)
+    out = []
+    for i in range(n):
+        p = root / f"f{i}"
+        p.write_bytes(os.urandom(size))
+        out.append(Entry(path=f"f{i}", local_path=str(p)))
+    return out
+
+
+async def run_until(uploader: ArtifactUploader, version_id: str, timeout: float = 30) -> None:
+    """Wait until the job for the version has ended (committed, or failed)."""
+    store = uploader._store
+    with anyio.fail_after(timeout):
+        while True:
+            v = await store.get_version(version_id)
+            if (v.state != "PENDING" or v.error) and uploader.progress(version_id) is None:
+                return
+            await anyio.sleep(0.01)
+
+
+async def test_files_are_stored_in_parallel_and_committed(store: SqliteStore,
+                                                          tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    uploader = ArtifactUploader(store, blobs, workers=3)
+    res = await store.log_version(NewVersion(KEY, "dataset", 0), files(tmp_path / "src", 12))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uploader.run)
+        await uploader.tell(Store(res.version.id, 12, 12 * 200_000))
+        await run_until(uploader, res.version.id)
+        uploader.close()
+    v = await store.get_version(res.version.id)
+    assert (v.state, v.version, v.file_count, v.size) == (COMMITTED, "v0", 12, 12 * 200_000)
+    assert len(list(blobs.scan())) == 12
+    assert uploader.progress(v.id) is None and not uploader.busy()
+
+
+async def test_a_missing_file_fails_the_version_naming_it(store: SqliteStore,
+                                                          tmp_path: Path) -> None:
+    entries = files(tmp_path / "src", 3)
+    os.unlink(entries[1].local_path)
+    uploader = ArtifactUploader(store, LocalBlobStore(tmp_path / "blobs"), workers=2)
+    res = await store.log_version(NewVersion(KEY, "dataset", 0), entries)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uploader.run)
+        await uploader.tell(Store(res.version.id))
+        await run_until(uploader, res.version.id)
+        p = uploader.progress(res.version.id)
+        uploader.close()
+    v = await store.get_version(res.version.id)
+    assert v.state == "PENDING" and entries[1].local_path in v.error and "f1" in v.error
+    assert p is None  # finished jobs are forgotten; the error is in the store
+
+
+async def test_pending_versions_are_resumed_when_the_actor_starts(store: SqliteStore,
+                                                                  tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    entries = files(tmp_path / "src", 6)
+    res = await store.log_version(NewVersion(KEY, "dataset", 0), entries)
+    first = await store.unstored_entries(res.version.id, 2)
+    # A previous daemon stored two files and died; it also left a partial write behind.
+    stored = [(e.id, blobs.ingest(Path(e.local_path))) for e in first]
+    from trackd_daemon.store.artifact_models import BlobRecord
+
+    await store.record_stored(res.version.id, [(i, BlobRecord(b.sha256, b.md5, b.size))
+                                               for i, b in stored])
+    (blobs.tmp_dir / "partial").write_bytes(b"half")
+    uploader = ArtifactUploader(store, blobs, workers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uploader.run)
+        await run_until(uploader, res.version.id)
+        uploader.close()
+    v = await store.get_version(res.version.id)
+    assert v.state == COMMITTED and v.file_count == 6
+    assert not (blobs.tmp_dir / "partial").exists()
+
+
+async def test_the_collector_expires_versions_and_frees_unheld_blobs(store: SqliteStore,
+                                                                     tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "keep").write_bytes(b"kept bytes")
+    (src / "drop").write_bytes(b"dropped bytes")
+    kept = blobs.ingest(src / "keep")
+    dropped = blobs.ingest(src / "drop")
+    orphan_src = src / "orphan"
+    orphan_src.write_bytes(b"no record")
+    orphan = blobs.ingest(orphan_src)
+    from trackd_daemon.store.artifact_models import BlobRecord
+
+    for b in (kept, dropped):
+        await store.put_blob(BlobRecord(b.sha256, b.md5, b.size))
+    keep = await store.log_version(NewVersion(KEY, "dataset", 0, ttl_seconds=-2), [
+        Entry(path="k", digest=kept.md5, size=kept.size, blob_sha256=kept.sha256)])
+    short = await store.log_version(NewVersion(KEY, "dataset", 0, ttl_seconds=5), [
+        Entry(path="d", digest=dropped.md5, size=dropped.size, blob_sha256=dropped.sha256)])
+    gc = ArtifactCollector(store, blobs, grace=0.0)
+    later = time.time() + 10
+    dry = await gc.collect(dry_run=True, now=later)
+    assert dry.versions_expired == 1 and dry.blobs_freed == 1  # the orphan: dropped is held
+    assert blobs.exists(dropped.sha256) and blobs.exists(orphan.sha256)
+    freed = await gc.collect(now=later)
+    assert freed.versions_expired == 1 and freed.blobs_freed == 2
+    assert freed.bytes_freed == dropped.size + orphan.size
+    assert blobs.exists(kept.sha256) and not blobs.exists(dropped.sha256)
+    assert not blobs.exists(orphan.sha256)
+    assert (await store.get_version(short.version.id)).state == "DELETED"
+    assert (await store.get_version(keep.version.id)).state == COMMITTED
+    assert await gc.collect(now=later) == type(freed)()
+
+
+async def test_the_collector_keeps_young_uploads(store: SqliteStore, tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    w = blobs.writer()
+    w.write(b"uploaded, not yet in a manifest")
+    b = w.commit()
+    from trackd_daemon.store.artifact_models import BlobRecord
+
+    await store.put_blob(BlobRecord(b.sha256, b.md5, b.size), uploader_uid=1)
+    gc = ArtifactCollector(store, blobs, grace=3600.0)
+    assert (await gc.collect()).blobs_freed == 0 and blobs.exists(b.sha256)
+    assert (await gc.collect(now=time.time() + 7200)).blobs_freed == 1
