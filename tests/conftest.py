@@ -9,6 +9,7 @@ import os
 # state) start and exit cleanly. Tests import grpc directly, so set it before they do.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -64,4 +65,18 @@ def clean_sdk(daemon: DaemonProcess, tmp_path, monkeypatch: pytest.MonkeyPatch) 
     for k in ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY"):
         monkeypatch.delenv(k, raising=False)
     yield daemon
+    trackd.teardown()
+
+
+@pytest.fixture
+def art_sdk(clean_sdk: DaemonProcess, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    """``clean_sdk`` plus artifact dirs of the test's own (download cache, staging copies)
+    under tmp_path, which it yields."""
+    import trackd
+
+    trackd.teardown()
+    monkeypatch.setenv("TRACKD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRACKD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TRACKD_ARTIFACT_CACHE_MAX_SIZE", raising=False)
+    yield tmp_path
     trackd.teardown()

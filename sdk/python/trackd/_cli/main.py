@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trackd._cli import daemon, runs, ui
+from trackd._cli import artifacts, daemon, runs, ui
 from trackd._version import __version__
 from trackd.errors import Error
 
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-step", type=int, metavar="N", help="last step (exclusive)")
     p.set_defaults(func=runs.history)
 
+    artifacts.add_commands(commands)
     p = commands.add_parser("ui", help="print and open the dashboard's URL",
                             description="Print the URL of the daemon's web dashboard (it "
                             "carries the dashboard's token) and open it in a browser. Starts a "

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import stat
+import threading
 import weakref
 from pathlib import Path
 
@@ -26,23 +27,29 @@ class StagingArea:
     def __init__(self) -> None:
         self._dir: Path | None = None
         self._n = 0
+        self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
 
     @property
     def path(self) -> Path:
-        if self._dir is None:
-            root = dirs.staging_dir()
-            root.mkdir(parents=True, exist_ok=True)
-            self._dir = root / f"{os.getpid()}-{secrets.token_hex(6)}"
-            self._dir.mkdir(mode=0o700)
-            # Dropped (the artifact and any upload of it are gone): nothing reads the copies.
-            self._finalizer = weakref.finalize(self, _remove_tree, str(self._dir))
-        return self._dir
+        with self._lock:
+            if self._dir is None:
+                root = dirs.staging_dir()
+                root.mkdir(parents=True, exist_ok=True)
+                made = root / f"{os.getpid()}-{secrets.token_hex(6)}"
+                made.mkdir(mode=0o700)
+                # Dropped (the artifact and any upload of it are gone): nothing reads the copies.
+                self._finalizer = weakref.finalize(self, _remove_tree, str(made))
+                self._dir = made
+            return self._dir
 
     def new_path(self) -> Path:
-        """A fresh file name in this staging directory (thread-safe: names never repeat)."""
-        self._n += 1
-        return self.path / f"{self._n}-{secrets.token_hex(4)}"
+        """A fresh file name in this staging directory (safe from several threads)."""
+        base = self.path
+        with self._lock:
+            self._n += 1
+            n = self._n
+        return base / f"{n}-{secrets.token_hex(4)}"
 
     def stage(self, src: str) -> tuple[str, str, int]:
         """Copy ``src`` here, hashing it on the way: ``(staged path, b64 md5, size)``. The copy
@@ -53,10 +60,13 @@ class StagingArea:
         return str(dst), digest, size
 
     def release(self) -> None:
-        """Delete the staging directory (what the daemon did not take over)."""
-        if self._dir is not None:
-            _remove_tree(str(self._dir))
-            self._dir = None
+        """Delete the staging directory (once the version is stored)."""
+        with self._lock:
+            if self._dir is not None:
+                _remove_tree(str(self._dir))
+                self._dir = None
+                if self._finalizer is not None:
+                    self._finalizer.detach()
 
 
 def _remove_tree(path: str | None) -> None:
