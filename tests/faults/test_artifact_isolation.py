@@ -1,0 +1,130 @@
+"""Artifacts between users on one daemon (shared socket, as a system-wide install): versions
+belong to their creator, the daemon reads a local path only for a caller who could read it,
+bytes are usable only by those who uploaded them or may read a version holding them.
+
+Clients act as other uids through ``artifacts_as_user.py`` (needs root; skipped elsewhere).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import DaemonDirs, DaemonProcess
+
+AS_USER = Path(__file__).with_name("artifacts_as_user.py")
+ALICE, BOB = 61011, 61012
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="acting as several users needs root (setuid to test uids)")
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[DaemonProcess, Path]]:
+    dirs = DaemonDirs.make()
+    dirs.env.update(TRACKD_SOCKET_MODE="0666")
+    homes = dirs.base.parent / f"{dirs.base.name}-homes"
+    homes.mkdir(mode=0o755)
+    for uid in (ALICE, BOB):
+        (homes / str(uid)).mkdir(mode=0o700)
+        os.chown(homes / str(uid), uid, uid)
+    d = DaemonProcess(dirs)
+    d.start()
+    yield d, homes
+    d.stop()
+    dirs.cleanup()
+    subprocess.run(["rm", "-rf", str(homes)], check=False)
+
+
+def as_user(shared: tuple[DaemonProcess, Path], uid: int,
+            *calls: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    d, _ = shared
+    env = {**os.environ, "TRACKD_ADDRESS": f"unix:{d.dirs.socket}",
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, str(AS_USER), str(uid), str(uid), json.dumps(calls)],
+                         env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert out.stdout.strip(), out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def log(project: str, name: str, **entry: Any) -> tuple[str, dict[str, Any]]:
+    return ("LogArtifact", {"entity": "team", "project": project, "name": name,
+                            "type": "dataset", "entries": [{"path": "f", **entry}]})
+
+
+def owned_file(homes: Path, uid: int, data: bytes) -> Path:
+    p = homes / str(uid) / "secret.bin"
+    p.write_bytes(data)
+    os.chown(p, uid, uid)
+    os.chmod(p, 0o600)
+    return p
+
+
+def test_versions_paths_and_bytes_stay_with_their_owner(shared: tuple[DaemonProcess, Path]) -> None:
+    _, homes = shared
+    secret = os.urandom(1000)
+    path = owned_file(homes, ALICE, secret)
+    md5 = base64.b64encode(hashlib.md5(secret).digest()).decode()
+    (logged,) = as_user(shared, ALICE, log("alice", "a-data", local_path=str(path)))
+    assert "ok" in logged, logged
+    version_id = logged["ok"]["artifact"]["id"]
+    watched = as_user(shared, ALICE, ("WatchArtifact", {"id": version_id}))
+    assert watched[0]["ok"]["done"], watched
+
+    results = as_user(
+        shared, BOB,
+        ("GetArtifact", {"path": "team/alice/a-data:latest"}),
+        ("GetManifest", {"id": version_id}),
+        ("ReadArtifactFile", {"id": version_id, "path": "f"}),
+        log("bob", "steal", local_path=str(path)),
+        log("bob", "guess", digest=md5, size=len(secret)),
+        log("alice", "a-data", digest=md5, size=len(secret)),
+        ("CollectGarbage", {}),
+        ("DeleteArtifact", {"id": version_id, "delete_aliases": True}),
+    )
+    codes = [(r.get("code"), r.get("reason")) for r in results]
+    assert codes == [
+        ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+        ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+        ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+        ("PERMISSION_DENIED", "ARTIFACT_PATH_UNREADABLE"),
+        ("FAILED_PRECONDITION", "BLOB_NOT_FOUND"),
+        ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+        ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+        ("PERMISSION_DENIED", "PERMISSION_DENIED"),
+    ], results
+    assert str(path) in results[3]["message"] and "UploadFile" in results[3]["message"]
+
+
+def test_uploaded_bytes_serve_their_uploader(shared: tuple[DaemonProcess, Path]) -> None:
+    up, = as_user(shared, BOB, ("UploadFile", {"bytes": "bob's own bytes"}))
+    key = up["ok"]["blob_sha256"]
+    logged, got = as_user(
+        shared, BOB, log("bob", "mine", blob_sha256=key),
+        ("GetArtifact", {"path": "team/bob/mine:latest"}))
+    assert logged["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", logged
+    assert got["ok"]["artifact"]["id"] == logged["ok"]["artifact"]["id"]
+    version_id = logged["ok"]["artifact"]["id"]
+    files, = as_user(shared, BOB, ("LocateArtifactFiles", {"id": version_id}))
+    assert files["ok"]["files"][0]["path"] == "f"
+    assert "blob_path" not in files["ok"]["files"][0]  # the daemon's files are not his to read
+    stolen, = as_user(shared, ALICE, log("alice", "copy", blob_sha256=key))
+    assert stolen["reason"] == "BLOB_NOT_FOUND", stolen
+
+
+def test_a_caller_may_log_the_files_it_can_read(shared: tuple[DaemonProcess, Path]) -> None:
+    _, homes = shared
+    path = owned_file(homes, BOB, b"bob's file")
+    logged, = as_user(shared, BOB, log("bob", "own-file", local_path=str(path)))
+    version_id = logged["ok"]["artifact"]["id"]
+    watched, = as_user(shared, BOB, ("WatchArtifact", {"id": version_id}))
+    assert watched["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", watched
