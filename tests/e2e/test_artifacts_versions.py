@@ -255,3 +255,24 @@ def test_api_collections_and_types(art_sdk: Path) -> None:
     assert api.artifact_exists(f"{proj}/m1:v0", type="model")
     assert not api.artifact_exists(f"{proj}/m1:v0", type="dataset")
     assert [a.name for a in api.artifact_type("model", proj).collection("m1").artifacts()] == ["m1:v0"]
+
+
+def test_an_upload_survives_a_daemon_restart(own_daemon, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRACKD_DATA_DIR", str(tmp_path / "data"))
+    files = {f"f{i:03d}.bin": os.urandom(256 * 1024) for i in range(200)}  # 50 MiB
+    write_tree(tmp_path / "big", files)
+    with trackd.init(project="restart") as run:
+        art = run.log_artifact(str(tmp_path / "big"), name="big", type="dataset")
+        deadline = time.monotonic() + 30
+        while not art._save_job.progress.bytes_done and not art._save_job.done \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
+        own_daemon.kill()  # mid-upload (or just before/after: the outcome must be the same)
+        own_daemon.start()
+        art.wait(timeout=120)
+        assert art.version == "v0" and art.file_count == 200
+    assert read_tree(Api().artifact("restart/big:v0").download(str(tmp_path / "out"))) == files
+    assert not any((tmp_path / "data" / "staging").iterdir())  # staging copies deleted

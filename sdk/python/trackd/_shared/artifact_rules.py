@@ -184,9 +184,18 @@ def validate_path(path: Any) -> str:
     :raises ValueError: absolute, empty, or climbing out with ``..``.
     """
     raw = path.as_posix() if hasattr(path, "as_posix") else str(getattr(path, "__fspath__", lambda: path)())
+    if _plain(raw):  # already canonical (the common case, without pathlib's cost)
+        return raw
     canon = str(PurePosixPath(raw)) if raw else raw
     _raise(path_problem(canon))
     return canon
+
+
+def _plain(path: str) -> bool:
+    """Relative, "/"-separated, no empty, "." or ".." segment, no drive or backslash."""
+    if not path or path[0] == "/" or "\\" in path or ":" in path.split("/", 1)[0]:
+        return False
+    return all(seg not in ("", ".", "..") for seg in path.split("/"))
 
 
 def normalize_metadata(metadata: Mapping[str, Any] | str | None) -> dict[str, Any]:

@@ -76,7 +76,7 @@ class ArtifactApi:
             return bits[0], bits[1], bits[2]
         raise ValueError(f"invalid artifact collection path {name!r}")
 
-    def artifact(self, name: str, type: str | None = None) -> Artifact:  # noqa: A002
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
         """A version by ``[[entity/]project/]name[:alias|:vN|:digest]`` (``latest`` when no
         version is given).
 
@@ -90,7 +90,7 @@ class ArtifactApi:
         return convert.from_pb(client.get(path=name, entity=entity, project=project,
                                           type_=type or ""))
 
-    def artifact_exists(self, name: str, type: str | None = None) -> bool:  # noqa: A002
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """Whether :meth:`artifact` would find this version."""
         from trackd.errors import ArtifactNotFoundError
 
@@ -137,7 +137,7 @@ class ArtifactApi:
         entity, project, collection = self._collection_of(name)
         return ArtifactType(entity, project, type_name).collection(collection)
 
-    def artifact_collection_exists(self, name: str, type: str) -> bool:  # noqa: A002
+    def artifact_collection_exists(self, name: str, type: str) -> bool:
         from trackd.errors import ArtifactNotFoundError
 
         try:

@@ -19,7 +19,6 @@ import os
 import shutil
 import stat as stat_mod
 from collections.abc import Sequence
-from pathlib import Path
 
 from trackd.artifacts import dirs
 from trackd.artifacts.digests import ChecksumCache, FileStat, md5_file_b64, parallel
@@ -90,13 +89,12 @@ def _stage_copy(staging: StagingArea, entry: ArtifactManifestEntry) -> None:
 def walk(local_path: str, name: str | None) -> list[tuple[str, str]]:
     """``(artifact path, file)`` for every file under a directory (symlinks followed)."""
     out = []
-    root = Path(local_path)
-    prefix = name or ""
+    prefix = f"{name.rstrip('/')}/" if name else ""
     for dirpath, _, filenames in os.walk(local_path, followlinks=True):
+        rel_dir = os.path.relpath(dirpath, local_path)
+        rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         for fname in filenames:
-            physical = os.path.join(dirpath, fname)
-            rel = Path(physical).relative_to(root).as_posix()
-            out.append((f"{prefix.rstrip('/')}/{rel}" if prefix else rel, physical))
+            out.append((f"{prefix}{rel_dir}{fname}", os.path.join(dirpath, fname)))
     return out
 
 

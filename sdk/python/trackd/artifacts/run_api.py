@@ -31,6 +31,7 @@ class RunArtifacts:
     _step: int
     _mode: str
     _finished: bool
+    _settings: Any
     if TYPE_CHECKING:
         def _check_open(self, what: str) -> None: ...  # Run's
 
@@ -204,7 +205,8 @@ class RunArtifacts:
             artifact, entity=artifact._source_entity or self._entity,
             project=artifact._source_project or self._project, run_ref=self._run_ref(),
             aliases=alias_list, tags=tag_list, history_step=self._step,
-            distributed_id=distributed_id, finalize=finalize)
+            distributed_id=distributed_id, finalize=finalize,
+            reconnect_timeout=float(self._settings.get("reconnect_timeout")))
         artifact._save_job = job
         jobs: list[UploadJob] = self.__dict__.setdefault("_artifact_jobs", [])
         jobs.append(job)

@@ -23,8 +23,10 @@ import queue
 import secrets
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts import client, convert, local_files
@@ -33,7 +35,9 @@ from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.errors import (
     ArtifactPathUnreadableError,
     BlobNotFoundError,
+    CommError,
     Error,
+    RpcError,
     UsageError,
     WaitTimeoutError,
 )
@@ -42,6 +46,8 @@ from trackd.v1 import artifact_service_pb2 as pb
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
+
+T = TypeVar("T")
 
 #: Jobs queued behind the one being stored. Each holds a manifest in memory (and its staging
 #: copies on disk); past this, log_artifact waits for the uploads ahead of it rather than let
@@ -65,7 +71,8 @@ class UploadJob:
 
     def __init__(self, artifact: Artifact, *, entity: str, project: str, run_ref: Any,
                  aliases: list[str], tags: list[str], history_step: int,
-                 distributed_id: str | None, finalize: bool) -> None:
+                 distributed_id: str | None, finalize: bool,
+                 reconnect_timeout: float = 60.0) -> None:
         self.artifact = artifact
         self.entity, self.project = entity, project
         self.run_ref = run_ref
@@ -73,6 +80,7 @@ class UploadJob:
         self.history_step = history_step
         self.distributed_id = distributed_id
         self.finalize = finalize
+        self.reconnect_timeout = reconnect_timeout
         self.progress = Progress()
         self.deduplicated = False
         self.error: BaseException | None = None
@@ -111,7 +119,7 @@ class UploadJob:
             self._upload(e for e in entries if sources[e.path] == "local")
             sources.update({e.path: "blob" for e in entries if sources[e.path] == "local"})
         try:
-            resp = client.log(self._request(entries, sources))
+            resp = self._log(entries, sources)
         except BlobNotFoundError:
             # Bytes claimed by digest are not in the store (another daemon logged them, or
             # they were deleted): send those files after all.
@@ -123,22 +131,47 @@ class UploadJob:
         except ArtifactPathUnreadableError:
             self._upload(e for e in entries if sources[e.path] == "local")
             sources.update({e.path: "blob" for e in entries if sources[e.path] == "local"})
-            resp = client.log(self._request(entries, sources))
+            resp = self._log(entries, sources)
         self.deduplicated = resp.deduplicated
         final = resp.artifact
         if final.state != apb.ARTIFACT_STATE_COMMITTED and (self.finalize or not self.distributed_id):
-            final = client.watch(final.id, self._on_progress).artifact
+            final_id = final.id
+            final = self._retry(lambda: client.watch(final_id, self._on_progress)).artifact
         elif final.state != apb.ARTIFACT_STATE_COMMITTED:
             final = self._watch_own_files(final)
         self._finish(final, entries)
 
     def _log_or_upload(self, entries: list[ArtifactManifestEntry], sources: dict[str, str]) -> Any:
         try:
-            return client.log(self._request(entries, sources))
+            return self._log(entries, sources)
         except ArtifactPathUnreadableError:
             self._upload(e for e in entries if sources[e.path] == "local")
             sources.update({e.path: "blob" for e in entries if sources[e.path] == "local"})
-            return client.log(self._request(entries, sources))
+            return self._log(entries, sources)
+
+    def _log(self, entries: list[ArtifactManifestEntry], sources: dict[str, str]) -> Any:
+        request = self._request(entries, sources)  # one request_id: a retry is harmless
+        return self._retry(lambda: client.log(request))
+
+    def _retry(self, call: Callable[[], T]) -> T:
+        """``call()``, again after the daemon went away (restarted, draining, disk full) until
+        ``reconnect_timeout``: it resumes pending versions, and LogArtifact with the same
+        request_id returns the same version."""
+        deadline = time.monotonic() + self.reconnect_timeout
+        delay = 0.05
+        while True:
+            try:
+                return call()
+            except CommError as exc:
+                retryable = not isinstance(exc, RpcError) or exc.code == "RESOURCE_EXHAUSTED"
+                if not retryable or time.monotonic() > deadline:
+                    raise
+                time.sleep(max(delay, min(exc.retry_after or 0.0, 5.0)))
+                delay = min(delay * 2, 1.0)
+            try:
+                client.connection()  # find (or start) the daemon again
+            except CommError:
+                pass
 
     def _request(self, entries: list[ArtifactManifestEntry], sources: dict[str, str],
                  ) -> pb.LogArtifactRequest:
@@ -174,20 +207,24 @@ class UploadJob:
 
     def _watch_own_files(self, pending: Any) -> Any:
         """A distributed version not finished yet: wait until this writer's files are stored."""
-        for msg in client.stream("WatchArtifact", pb.WatchArtifactRequest(id=pending.id)):
-            self._on_progress(msg.progress)
-            if msg.done:
-                return msg.artifact
-            if msg.progress.files_done >= msg.progress.files_total:
-                break
-        return client.get(artifact_id=pending.id)
+        def follow() -> Any:
+            for msg in client.stream("WatchArtifact", pb.WatchArtifactRequest(id=pending.id)):
+                self._on_progress(msg.progress)
+                if msg.done:
+                    return msg.artifact
+                if msg.progress.files_done >= msg.progress.files_total:
+                    break
+            return client.get(artifact_id=pending.id)
+
+        return self._retry(follow)
 
     def _finish(self, final: Any, entries: list[ArtifactManifestEntry]) -> None:
         a = self.artifact
         committed = final.state == apb.ARTIFACT_STATE_COMMITTED
         if committed and any(e._digest is None for e in entries):
             # Learn the digests the daemon computed: the next log of these files is free.
-            local_files.remember_stored(entries, {m.path: m.digest for m in client.manifest(final.id)})
+            stored = self._retry(lambda: client.manifest(final.id))
+            local_files.remember_stored(entries, {m.path: m.digest for m in stored})
         with a._lock:
             convert.apply(a, final)
             if committed:
