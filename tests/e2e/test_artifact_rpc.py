@@ -163,11 +163,12 @@ def test_relogging_unchanged_is_the_same_version_and_one_change_stores_one_file(
     again = client.log(project, "ds", local_entries(paths), aliases=["again"])
     assert again.deduplicated and again.artifact.id == v0.id
     assert "again" in again.artifact.aliases
-    paths["f03"].write_bytes(b"changed")
+    changed = b"changed " + os.urandom(16)  # bytes no other test of the session stored
+    paths["f03"].write_bytes(changed)
     resp = client.log(project, "ds", local_entries(paths))
     v1, progress = client.wait(resp.artifact.id)
     assert v1.version == "v1" and v1.id != v0.id
-    assert progress[-1].files_total == 1 and progress[-1].bytes_new == len(b"changed")
+    assert progress[-1].files_total == 1 and progress[-1].bytes_new == len(changed)
     assert blob_count(daemon) == before + 1
     assert client.get("ds:latest", project).id == v1.id
     assert list(client.get("ds:v0", project).aliases) == ["again"]
