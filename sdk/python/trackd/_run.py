@@ -523,6 +523,7 @@ class Run(RunLinks, RunArtifacts):
         offline = backend.sender.went_offline or self._mode == "offline"
         print_footer(name=self._name, path=self.path, state=done.state, rows=done.rows,
                      summary=done.summary, history=history, quiet=quiet,
+                     artifacts=self.__dict__.get("_artifacts_stored", 0),
                      offline_dir=str(self._sync_dir) if offline else None)
 
     # -- other processes ---------------------------------------------------------------------

@@ -99,6 +99,8 @@ def _fetch_http(url: str, dest: str) -> None:
 
 
 def _fetch_s3(entry: ArtifactManifestEntry, dest: str) -> None:
+    """The object's version the entry names: its version id, else the version whose ETag is
+    the entry's digest (the current object when it still matches, as W&B does)."""
     try:
         import boto3
     except ImportError:
@@ -106,13 +108,34 @@ def _fetch_s3(entry: ArtifactManifestEntry, dest: str) -> None:
             f"reference {entry.ref}: downloading s3:// references needs boto3 "
             "(pip install 'trackd[s3]')", reason="REFERENCE_FAILED") from None
     parsed = urlparse(entry.ref or "")
-    extra = {}
-    version = entry.extra.get("versionID")
-    if version:
-        extra["VersionId"] = version
+    bucket, key = parsed.netloc, unquote(parsed.path.lstrip("/"))
     s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     try:
-        s3.download_file(parsed.netloc, parsed.path.lstrip("/"), dest, ExtraArgs=extra or None)
+        version = entry.extra.get("versionID") or _version_with_etag(s3, bucket, key, entry)
+        extra = {"VersionId": version} if version else None
+        s3.download_file(bucket, key, dest, ExtraArgs=extra)
+    except ReferenceFailedError:
+        raise
     except Exception as exc:  # noqa: BLE001 - botocore's errors are many; say what failed
         raise ReferenceFailedError(f"reference {entry.ref} could not be downloaded: {exc}",
                                    reason="REFERENCE_FAILED") from None
+
+
+def _version_with_etag(s3: object, bucket: str, key: str, entry: ArtifactManifestEntry,
+                       ) -> str | None:
+    """None when the current object has the entry's ETag; else the id of the version that
+    has it.
+
+    :raises ReferenceFailedError: no version has it.
+    """
+    etag = str(entry.extra.get("etag") or entry.digest).strip('"')
+    head = s3.head_object(Bucket=bucket, Key=key)  # type: ignore[attr-defined]
+    if head["ETag"].strip('"') == etag:
+        return None
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)  # type: ignore[attr-defined]
+    for page in pages:
+        for v in page.get("Versions", ()):
+            if v["Key"] == key and v["ETag"].strip('"') == etag:
+                return str(v["VersionId"])
+    raise ReferenceFailedError(f"reference {entry.ref}: the object changed and no version of it "
+                               f"has ETag {etag}", reason="REFERENCE_FAILED")

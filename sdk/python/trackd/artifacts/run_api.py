@@ -238,6 +238,7 @@ class RunArtifacts:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 job.wait(left)
+                self.__dict__["_artifacts_stored"] = self.__dict__.get("_artifacts_stored", 0) + 1
             except Exception as exc:  # noqa: BLE001 - finish() goes on; the artifact says why
                 print(f"trackd: artifact {job.artifact._source_name!r} of run {self._id} was not "
                       f"stored: {exc}", file=sys.stderr)

@@ -1,0 +1,77 @@
+"""References through the SDK: added with add_reference (resolved by the daemon), logged, then
+downloaded by the client itself — HTTP from a server on loopback, S3 from an S3-compatible
+server (moto) — plus allow_missing_references, a timed-out wait() and the staging clean-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import trackd
+from tests.e2e.artifact_helpers import project, read_tree
+from tests.e2e.test_artifact_references import http_server, s3  # noqa: F401 - fixtures
+from tests.helpers import DaemonProcess
+from trackd import Api, Artifact
+from trackd.errors import ReferenceFailedError, WaitTimeoutError
+
+
+def test_http_references_are_fetched_by_the_client(art_sdk: Path, http_server: str) -> None:  # noqa: F811
+    proj = project()
+    art = Artifact("web", "dataset")
+    (entry,) = art.add_reference(f"{http_server}/data/file.bin")
+    assert (entry.path, entry.digest, entry.size) == ("file.bin", "abc123", 10)
+    art.add_reference(f"{http_server}/plain", name="plain.txt")
+    (art_sdk / "later.txt").write_bytes(b"soon gone")
+    art.add_reference(f"file://{art_sdk / 'later.txt'}", name="gone.txt")
+    with trackd.init(project=proj) as run:
+        run.log_artifact(art).wait()
+    back = Api().artifact(f"{proj}/web:v0")
+    assert back.manifest.entries["file.bin"].ref == f"{http_server}/data/file.bin"
+    (art_sdk / "later.txt").unlink()
+    with pytest.raises(ReferenceFailedError, match="later.txt"):
+        back.download(str(art_sdk / "strict"))
+    with pytest.warns(UserWarning, match="skipped missing reference"):
+        root = back.download(str(art_sdk / "lenient"), allow_missing_references=True)
+    assert read_tree(root) == {"file.bin": b"0123456789", "plain.txt": b"xyz"}
+
+
+def test_s3_references_are_fetched_by_the_client(s3: Any, own_daemon: DaemonProcess,  # noqa: F811
+                                                 tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRACKD_DATA_DIR", str(tmp_path / "data"))
+    art = Artifact("s3-model", "model")
+    entries = art.add_reference("s3://bkt/models", name="m")
+    assert sorted(e.path for e in entries) == ["m/a.bin", "m/sub/b.bin"]
+    art.add_reference("s3://bkt/single.txt")  # one object: its version id is recorded
+    assert art.manifest.entries["single.txt"].extra.get("versionID")
+    with trackd.init(project="s3") as run:
+        run.log_artifact(art).wait()
+    # Newer objects: the logged ones are found again by version id or by ETag.
+    s3.put_object(Bucket="bkt", Key="models/a.bin", Body=b"newer")
+    s3.put_object(Bucket="bkt", Key="single.txt", Body=b"newer")
+    root = Api().artifact("s3/s3-model:latest").download(str(tmp_path / "out"))
+    assert read_tree(root) == {"m/a.bin": b"A" * 10, "m/sub/b.bin": b"B" * 20,
+                               "single.txt": b"one"}
+
+
+def test_wait_can_time_out_and_staging_copies_go_once_stored(art_sdk: Path) -> None:
+    proj = project()
+    (art_sdk / "src").mkdir()
+    for i in range(20):
+        (art_sdk / "src" / f"f{i}").write_bytes(os.urandom(100_000))
+    art = Artifact("staged", "dataset")
+    art.add_dir(str(art_sdk / "src"))  # mutable: copied into the staging area now
+    staging = art_sdk / "data" / "staging"
+    assert sum(1 for _ in staging.rglob("*") if _.is_file()) == 20
+    assert art.get_added_local_path_name(str(art_sdk / "src" / "f3")) == "f3"
+    with trackd.init(project=proj) as run:
+        run.log_artifact(art)
+        with pytest.raises(WaitTimeoutError, match="timed out"):
+            art.wait(timeout=1e-6)
+        art.wait()
+    assert not any(p.is_file() for p in staging.rglob("*"))
