@@ -49,6 +49,8 @@ class Progress:
     """A version's storing, as WatchArtifact reports it."""
 
     version_id: str
+    #: The version's owner: recorded as the writer of the blobs stored for it.
+    owner_uid: int | None = None
     files_total: int = 0
     bytes_total: int = 0
     files_done: int = 0
@@ -189,6 +191,7 @@ class ArtifactUploader(Actor[Store]):
     async def _job(self, p: Progress) -> None:
         vid = p.version_id
         try:
+            p.owner_uid = (await self._store.get_version(vid)).owner_uid
             while True:
                 self._again[vid] = False
                 await self._store_all(p)
@@ -262,7 +265,8 @@ class ArtifactUploader(Actor[Store]):
         records = [(e.id, BlobRecord(b.sha256, b.md5, b.size)) for e, b, _ in batch]
         await self._store.record_stored(p.version_id, records,
                                         [(s, r) for (_, _, s), (_, r) in zip(batch, records,
-                                                                             strict=True)])
+                                                                             strict=True)],
+                                        p.owner_uid)
 
 
 async def wait_done(p: Progress, on_tick: Callable[[Progress], Awaitable[None]],

@@ -6,15 +6,18 @@ stored, which files the upload actor must still read, and whether the caller may
   blob is reused without reading the file (W&B's checksum cache, on the daemon's side).
 - A local path whose digest the client computed is matched to a stored blob of the same MD5
   and size when the caller is trusted (the daemon's user or root, who may read every blob
-  anyway); for other callers the daemon reads the file.
-- A blob named by SHA-256, or bytes named by digest and size only, may be used by a caller that
-  is trusted, uploaded those bytes, or can read a committed version holding them.
+  anyway) and the blob was written by the caller or a trusted user (an MD5 match alone proves
+  nothing: another user could have stored colliding bytes); otherwise the daemon reads the file.
+- A blob named by SHA-256 may be used by a caller that is trusted, uploaded those bytes, or can
+  read a committed version holding them. Bytes named by digest and size only are looked up
+  among blobs the caller or a trusted user wrote, then among blobs a committed version the
+  caller may read holds (clients that know the blob key, from GetManifest, should send it).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import anyio.to_thread
@@ -57,7 +60,8 @@ def _stat_all(check: ReadCheck, entries: list[Entry]) -> dict[str, FileStamp]:
 
 
 async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, trusted: bool,
-                  may_read: Callable[[VersionInfo], bool], uid: int) -> Intake:
+                  may_read: Callable[[VersionInfo], bool], uid: int,
+                  writers: Sequence[int]) -> Intake:
     """Fill in stored bytes where they are known; see the module doc. A few store queries
     whatever the number of entries.
 
@@ -71,7 +75,7 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
     wanted = [(e.digest, stamps[e.local_path].size if e.local_path else e.size)
               for e in entries if e.digest and not e.ref and not e.blob_sha256
               and (trusted or not e.local_path)]
-    by_digest = await store.find_blobs(wanted) if wanted else {}
+    by_digest = await store.find_blobs(wanted, writers) if wanted else {}
     files = size = 0
     for e in entries:
         if e.ref:
@@ -90,7 +94,11 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
         if record is not None and e.blob_sha256 and e.digest and e.digest != record.md5:
             raise InvalidArgumentError(f"entry {e.path!r}: digest {e.digest} is not the MD5 of "
                                        f"blob {e.blob_sha256} ({record.md5})", field="digest")
-        if record is None or not await _may_use(store, record, trusted, may_read, uid):
+        own = record is not None and not e.blob_sha256
+        if record is None and not e.blob_sha256:
+            record = (await store.find_blobs([(e.digest, e.size)])).get((e.digest, e.size))
+        if record is None or not (own or await _may_use(store, record, trusted and bool(
+                e.blob_sha256), may_read, uid)):
             named = e.blob_sha256 or f"digest {e.digest} size {e.size}"
             raise BlobNotFoundError(
                 f"entry {e.path!r}: no bytes stored for {named} that uid {uid} may use; give "

@@ -12,6 +12,7 @@ import grpc
 
 from trackd._shared.artifact_rules import manifest_digest
 from trackd.v1 import artifact_service_pb2 as pb
+from trackd_daemon.access import ROOT_UID
 from trackd_daemon.actors.artifacts import Progress, Store
 from trackd_daemon.artifacts import validate
 from trackd_daemon.artifacts.intake import prepare
@@ -70,8 +71,9 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
             await self.version(context, new.base_id)
         trusted = self.trusted(caller)
         check = await anyio.to_thread.run_sync(ReadCheck, caller, trusted)
+        writers = sorted({caller.uid, ROOT_UID, self._guard.policy.daemon_uid})
         intake = await prepare(self._store, entries, check, trusted,
-                               lambda v: self.may(caller, v), caller.uid)
+                               lambda v: self.may(caller, v), caller.uid, writers)
         res = await self._store.log_version(new, intake.entries)
         if res.version.state == PENDING and res.to_store:
             await self._uploader.tell(Store(res.version.id, intake.files_to_store,

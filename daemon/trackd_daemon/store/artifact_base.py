@@ -55,9 +55,11 @@ class ArtifactStore(Protocol):
         ...
 
     async def record_stored(self, version_id: str, stored: Sequence[tuple[int, BlobRecord]],
-                            stamps: Sequence[tuple[FileStamp, BlobRecord]] = ()) -> None:
+                            stamps: Sequence[tuple[FileStamp, BlobRecord]] = (),
+                            uploader_uid: int | None = None) -> None:
         """Record blobs as the content of entries (by entry id; an entry replaced meanwhile is
-        left alone), record the blobs, and remember the files' stamps for reuse."""
+        left alone), record the blobs (and that ``uploader_uid`` wrote them), and remember the
+        files' stamps for reuse."""
         ...
 
     async def try_commit(self, version_id: str, now: float = 0.0) -> VersionInfo | None:
@@ -195,9 +197,11 @@ class ArtifactStore(Protocol):
         """The recorded blobs among ``keys``, by key."""
         ...
 
-    async def find_blobs(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int],
-                                                                         BlobRecord]:
-        """A recorded blob for each (MD5, size) that has one."""
+    async def find_blobs(self, wanted: Sequence[tuple[str, int]], uploaders: Sequence[int] = (),
+                         ) -> dict[tuple[str, int], BlobRecord]:
+        """A recorded blob for each (MD5, size) that has one; with ``uploaders``, only blobs one
+        of those uids wrote (an MD5 match alone does not prove the bytes are the same: another
+        user could have stored colliding bytes)."""
         ...
 
     async def blob_uploaded_by(self, sha256: str, uid: int) -> bool:

@@ -245,13 +245,18 @@ class SqliteArtifactLog:
             (version_id, limit)))
 
     async def record_stored(self, version_id: str, stored: Sequence[tuple[int, BlobRecord]],
-                            stamps: Sequence[tuple[FileStamp, BlobRecord]] = ()) -> None:
+                            stamps: Sequence[tuple[FileStamp, BlobRecord]] = (),
+                            uploader_uid: int | None = None) -> None:
         def record(conn: sqlite3.Connection) -> None:
             now = time.time()
             blobs = {b.sha256: b for _, b in stored} | {b.sha256: b for _, b in stamps}
             conn.executemany("INSERT OR IGNORE INTO blobs(sha256, md5, size, created_at)"
                              " VALUES (?, ?, ?, ?)",
                              [(b.sha256, b.md5, b.size, now) for b in blobs.values()])
+            if uploader_uid is not None:
+                conn.executemany("INSERT OR IGNORE INTO blob_uploads(sha256, uid, created_at)"
+                                 " VALUES (?, ?, ?)",
+                                 [(k, uploader_uid, now) for k in blobs])
             conn.executemany(
                 "UPDATE artifact_entries SET blob_sha256 = ?, digest = ?, size = ?"
                 " WHERE id = ? AND version_id = ? AND blob_sha256 = ''",

@@ -67,15 +67,17 @@ class SqliteBlobs:
 
         return await self._read(read)  # type: ignore[no-any-return]
 
-    async def find_blobs(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int],
-                                                                         BlobRecord]:
+    async def find_blobs(self, wanted: Sequence[tuple[str, int]], uploaders: Sequence[int] = (),
+                         ) -> dict[tuple[str, int], BlobRecord]:
         pairs = set(wanted)
+        only = f" AND sha256 IN (SELECT sha256 FROM blob_uploads WHERE uid IN" \
+               f" ({_marks(len(uploaders))}))" if uploaders else ""
 
         def read(conn: sqlite3.Connection) -> dict[tuple[str, int], BlobRecord]:
             out: dict[tuple[str, int], BlobRecord] = {}
             for chunk in _chunks(sorted({md5 for md5, _ in pairs})):
                 for r in conn.execute("SELECT sha256, md5, size FROM blobs WHERE md5 IN"
-                                      f" ({_marks(len(chunk))})", chunk):
+                                      f" ({_marks(len(chunk))}){only}", (*chunk, *uploaders)):
                     if (r[1], r[2]) in pairs:
                         out.setdefault((r[1], r[2]), BlobRecord(*r))
             return out

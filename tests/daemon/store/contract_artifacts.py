@@ -117,7 +117,9 @@ class ArtifactContract:
         await store.record_stored(v.id, [(todo[0].id, blob(b"x"))], [(stamp, blob(b"x"))])
         assert await store.try_commit(v.id) is None
         assert [e.path for e in await store.unstored_entries(v.id, 10)] == ["y"]
-        await store.record_stored(v.id, [(todo[1].id, blob(b"y"))])
+        await store.record_stored(v.id, [(todo[1].id, blob(b"y"))], uploader_uid=1000)
+        assert await store.blob_uploaded_by(blob(b"y").sha256, 1000)
+        assert not await store.blob_uploaded_by(blob(b"x").sha256, 1000)
         done = await store.try_commit(v.id)
         assert done is not None and (done.id, done.state, done.version) == (v.id, COMMITTED, "v0")
         assert done.digest == manifest_digest([("x", blob(b"x").md5), ("y", blob(b"y").md5)])
@@ -271,6 +273,9 @@ class ArtifactContract:
         assert await store.get_blobs([held.sha256, "0" * 64]) == {held.sha256: held}
         assert await store.find_blobs([(loose.md5, loose.size), (held.md5, held.size + 1)]) == {
             (loose.md5, loose.size): loose}
+        wanted = [(loose.md5, loose.size)]
+        assert await store.find_blobs(wanted, uploaders=[1001]) == {wanted[0]: loose}
+        assert await store.find_blobs(wanted, uploaders=[0, 1002]) == {}
         assert await store.blob_uploaded_by(loose.sha256, 1001)
         assert not await store.blob_uploaded_by(loose.sha256, 1002)
         v = (await store.log_version(new(), [stored("f", b"held")])).version
