@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -398,3 +399,30 @@ def test_lineage_of_logging_and_using_runs(client: Client, project: str, tmp_pat
 def test_collect_garbage_is_for_the_daemon_user(client: Client) -> None:
     resp = client.art.CollectGarbage(pb.CollectGarbageRequest(dry_run=True))
     assert resp.versions_expired >= 0
+
+
+def test_expired_versions_and_their_bytes_are_collected(
+        own_daemon: DaemonProcess, tmp_path: Path) -> None:
+    own_daemon.stop()
+    own_daemon.dirs.env["TRACKD_BLOB_GRACE"] = "0"
+    own_daemon.start()
+    client = Client(own_daemon)
+    try:
+        data = os.urandom(5000)
+        paths = make_dir(tmp_path, {"short": data, "kept": b"kept"})
+        short = client.log_and_wait("gc", "short", local_entries({"short": paths["short"]}),
+                                    ttl_seconds=1)
+        client.log_and_wait("gc", "kept", local_entries({"kept": paths["kept"]}))
+        assert short.expires_at == pytest.approx(short.created_at + 1)
+        (blob,) = client.art.LocateArtifactFiles(pb.LocateArtifactFilesRequest(
+            id=short.id)).files
+        time.sleep(1.2)
+        freed = client.art.CollectGarbage(pb.CollectGarbageRequest())
+        assert (freed.versions_expired, freed.blobs_freed, freed.bytes_freed) == (1, 1, 5000)
+        assert not Path(blob.blob_path).exists()
+        with pytest.raises(grpc.RpcError) as err:
+            client.get("short:latest", "gc")
+        assert reason(err.value) == "ARTIFACT_NOT_FOUND"
+        assert client.read(client.get("kept", "gc").id, "kept") == b"kept"
+    finally:
+        client.close()
