@@ -26,15 +26,18 @@ from trackd._version import __version__
 from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader
 from trackd_daemon.actors.base import supervise
+from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles
 from trackd_daemon.actors.heartbeat import HeartbeatActor
 from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
+from trackd_daemon.actors.system_metrics import SystemMetricsActor
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.access import AccessPolicy
 from trackd_daemon.blobs import LocalBlobStore
 from trackd_daemon.rpc.artifact_servicer import ArtifactServicer
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer
+from trackd_daemon.rpc.file_servicer import FileServicer
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.peer_proxy import PeerTable
 from trackd_daemon.rpc.query_servicer import QueryServicer
@@ -103,17 +106,24 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     """Run the daemon until a stop signal or a Shutdown call."""
     stop = anyio.Event()
     store = await open_store(cfg.store_url)
+    store.console_part_bytes = cfg.console_part_bytes
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
     history = HistoryActor(store, on_alerts=notifier.poke)
     blobs = await anyio.to_thread.run_sync(LocalBlobStore, cfg.blob_dir)
     uploader = ArtifactUploader(store, blobs)
     collector = ArtifactCollector(store, blobs, cfg.artifact_gc_interval_seconds,
                                   cfg.blob_grace_seconds)
+    files = FileSyncActor(store, blobs)
+    metrics = SystemMetricsActor(store)
     registry: RunRegistry
     web: WebServer | None = None  # the dashboard, once it serves
 
     async def crash(session: RunSession) -> None:
         await history.ask(lambda r: Crash(session, r))
+        try:  # what the run saved for its end is stored all the same
+            await files.ask(lambda r: FinishFiles(session, r))
+        except Exception:
+            log.exception("run %s: its end files could not be stored", session.key)
         await registry.tell(Retire(session))
 
     heartbeat = HeartbeatActor(
@@ -131,13 +141,17 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(registry.run)
             core.start_soon(supervise, uploader.run, "artifact-uploader")
             core.start_soon(supervise, collector.run, "artifact-gc")
+            core.start_soon(supervise, files.run, "file-sync")
+            core.start_soon(supervise, metrics.run, "system-metrics")
             await _recover(store, registry)
-            web = await start_dashboard(cfg, store)
+            web = await start_dashboard(cfg, store, blobs)
             peers = PeerTable() if cfg.shared_socket else None
             guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")
             servicers = {
-                "trackd.v1.RunService": RunServicer(registry, history, store, guard),
+                "trackd.v1.RunService": RunServicer(registry, history, store, guard, metrics,
+                                                    files),
+                "trackd.v1.FileService": FileServicer(registry, store, blobs, files, guard),
                 "trackd.v1.RecordService": RecordServicer(registry, history, guard),
                 "trackd.v1.QueryService": QueryServicer(registry, store, guard),
                 "trackd.v1.ArtifactService": ArtifactServicer(store, blobs, uploader, collector,
@@ -145,7 +159,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             }
             addresses: list[str] = []
             servicers["trackd.v1.DaemonService"] = DaemonServicer(
-                cfg, registry, [registry, history, heartbeat, notifier, uploader, collector],
+                cfg, registry, [registry, history, heartbeat, notifier, uploader, collector,
+                                files, metrics],
                 addresses, stop.set,
                 guard,
             )
@@ -167,11 +182,13 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             registry.close()
             uploader.close()  # versions still storing stay PENDING; the next daemon resumes them
             collector.close()
+            metrics.close()
             notice_until = anyio.current_time() + DRAIN_NOTICE_SECONDS
             with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
                 await _wait_closed(registry, history, heartbeat)
             await anyio.sleep_until(notice_until)
             await listeners.stop(grace=0.5)
+            files.close()  # saved files are registered in the store: a later FinishRun stores them
             notifier.close()  # undelivered alerts stay in the store for the next daemon
             if scope.cancelled_caught:
                 log.warning("drain did not finish in %.0fs; the rest stays in the logs",

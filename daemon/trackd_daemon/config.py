@@ -64,6 +64,8 @@ class DaemonConfig:
     artifact_gc_interval_seconds: float = 3600.0
     #: Blobs no manifest holds are kept this long (an upload waiting for its LogArtifact).
     blob_grace_seconds: float = 3600.0
+    #: A run's console log is split into parts of about this many bytes (multipart logs).
+    console_part_bytes: int = 10 << 20
 
     @property
     def socket_path(self) -> Path:
@@ -119,6 +121,7 @@ class DaemonConfig:
             drain_grace_seconds=_float(env, "TRACKD_DRAIN_GRACE", 20.0),
             artifact_gc_interval_seconds=_float(env, "TRACKD_ARTIFACT_GC_INTERVAL", 3600.0),
             blob_grace_seconds=_float(env, "TRACKD_BLOB_GRACE", 3600.0),
+            console_part_bytes=int(_float(env, "TRACKD_CONSOLE_PART_BYTES", 10 << 20)),
             log_level=env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
             alert_webhooks=_urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
             alert_slack_webhooks=_urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),

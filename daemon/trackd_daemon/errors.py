@@ -20,7 +20,8 @@ them into gRPC statuses.
     ├── BlobNotFoundError         FAILED_PRECONDITION BLOB_NOT_FOUND
     ├── UploadMismatchError       INVALID_ARGUMENT   UPLOAD_MISMATCH
     ├── ReferenceNotSupportedError UNIMPLEMENTED     REFERENCE_NOT_SUPPORTED
-    └── ReferenceFailedError      FAILED_PRECONDITION REFERENCE_FAILED
+    ├── ReferenceFailedError      FAILED_PRECONDITION REFERENCE_FAILED
+    └── RunFileNotFoundError      NOT_FOUND          RUN_FILE_NOT_FOUND
 """
 
 from __future__ import annotations
@@ -161,3 +162,10 @@ class ReferenceFailedError(TrackdError):
 
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "REFERENCE_FAILED"
+
+
+class RunFileNotFoundError(TrackdError):
+    """The run has no file of that name (or no such version of it)."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "RUN_FILE_NOT_FOUND"

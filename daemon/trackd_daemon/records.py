@@ -95,12 +95,24 @@ class Alert:
     timestamp: float
 
 
+@dataclass(frozen=True)
+class Console:
+    """Console lines (stream 1 stdout, 2 stderr; each line numbered in its stream)."""
+
+    seq: int
+    lines: list[tuple[int, int, float, str]]  # (stream, line, timestamp, text)
+
+
 ALERT_LEVELS = {0: "INFO", 1: "INFO", 2: "WARN", 3: "ERROR"}
+#: Console records: lines per record and bytes per line (the SDK splits longer lines).
+MAX_CONSOLE_LINES = 1000
+MAX_CONSOLE_LINE_BYTES = 64 << 10
 #: One record's encoded size limit: a row's limit plus room for its framing.
 MAX_RECORD_BYTES = MAX_ROW_BYTES + (1 << 20)
 
 Decoded = (
     History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting | Alert
+    | Console
 )
 
 
@@ -212,12 +224,35 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
                 raise InvalidRecordError(f"record {seq}: unknown alert level {a.level}")
             return Alert(seq, a.title, a.text, ALERT_LEVELS[a.level], max(0, a.wait_duration_ms),
                          a.timestamp)
+        if kind == "console":
+            return _console(seq, rec.console)
     except MalformedValueError as exc:
         raise InvalidRecordError(f"record {seq}: {exc}", seq=str(seq)) from None
     if kind is None:
         raise InvalidRecordError(f"record {seq} has no kind set (or a kind this daemon does not know)",
                                  seq=str(seq))
     raise InvalidRecordError(f"record {seq} has unknown kind {kind!r}", seq=str(seq))
+
+
+def _console(seq: int, c: record_pb2.ConsoleRecord) -> Console:
+    if len(c.lines) > MAX_CONSOLE_LINES:
+        raise InvalidRecordError(f"record {seq}: {len(c.lines)} console lines; at most "
+                                 f"{MAX_CONSOLE_LINES} per record", seq=str(seq),
+                                 field="console.lines")
+    lines = []
+    for ln in c.lines:
+        if ln.stream not in (0, 1, 2):
+            raise InvalidRecordError(f"record {seq}: unknown console stream {ln.stream}",
+                                     seq=str(seq), field="console.lines.stream")
+        if ln.line < 0:
+            raise InvalidRecordError(f"record {seq}: console line numbers start at 0, got "
+                                     f"{ln.line}", seq=str(seq), field="console.lines.line")
+        if len(ln.text) > MAX_CONSOLE_LINE_BYTES and len(ln.text.encode()) > MAX_CONSOLE_LINE_BYTES:
+            raise InvalidRecordError(f"record {seq}: a console line is at most "
+                                     f"{MAX_CONSOLE_LINE_BYTES >> 10} KiB", seq=str(seq),
+                                     field="console.lines.text")
+        lines.append((ln.stream or 1, ln.line, ln.timestamp, ln.text))
+    return Console(seq, lines)
 
 
 def _check_keys(data: dict[str, Any], seq: int) -> None:

@@ -19,13 +19,15 @@ import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.errors import ResourceExhaustedError
-from trackd_daemon.records import Alert, Config, Decoded, Exit, History, Metric, Preempting
+from trackd_daemon.records import Alert, Config, Console, Decoded, Exit, History, Metric
+from trackd_daemon.records import Preempting
 from trackd_daemon.records import Resume, Rewind, RunUpdate, Summary, alert_suppressed
 from trackd_daemon.records import metric_to_dict
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, KILLED, PREEMPTED, RUNNING
 from trackd_daemon.store.models import NewAlert, RunChanges
+from trackd_daemon.store.run_data_models import ConsoleLine
 
 log = logging.getLogger("trackd.daemon.history")
 
@@ -121,7 +123,7 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
         elif msg.writer:
             for rec in msg.records:
                 if not isinstance(rec, PRIMARY_ONLY):
-                    _apply_record(s, rec, ch, now)
+                    _apply_record(s, rec, ch, now, msg.writer)
             last = msg.records[-1].seq
             ch.writer_seqs[msg.writer] = max(ch.writer_seqs.get(msg.writer, 0), last)
         else:
@@ -136,7 +138,8 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
     return list(by_run.values()), list(touched.values())
 
 
-def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> None:
+def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float,
+                  writer: str = "") -> None:
     h = s.history
     if isinstance(rec, History):
         notice = h.on_history(rec.data, rec.step, rec.commit, rec.timestamp)
@@ -175,6 +178,9 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float) -> No
         suppressed = alert_suppressed(s.alert_last, rec)
         ch.alerts.append(NewAlert(rec.seq, rec.title, rec.text, rec.level, rec.timestamp,
                                   rec.wait_ms, suppressed))
+    elif isinstance(rec, Console):
+        ch.console.extend(ConsoleLine(stream, line, ts, text, writer)
+                          for stream, line, ts, text in rec.lines)
     elif isinstance(rec, Resume):
         s.preempting = s.stop_requested = False
         h.on_resume(rec.start_time, rec.next_step)

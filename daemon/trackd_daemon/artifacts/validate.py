@@ -51,8 +51,8 @@ def collection_key(entity: str, project: str, name: str, field: str = "name") ->
     return CollectionKey(entity, project, name)
 
 
-def artifact_type(type_: str, name: str) -> str:
-    check("type", type_problem(type_, name))
+def artifact_type(type_: str, name: str, internal: bool = False) -> str:
+    check("type", type_problem(type_, name, internal))
     return type_
 
 

@@ -45,7 +45,8 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
     ) -> pb.LogArtifactResponse:
         key = validate.collection_key(request.entity, request.project, request.name)
         new = NewVersion(
-            key=key, type=validate.artifact_type(request.type, request.name), owner_uid=-1,
+            key=key, type=validate.artifact_type(request.type, request.name, request.internal),
+            owner_uid=-1,
             description=request.description, metadata=validate.metadata(request.metadata_json),
             aliases=validate.aliases(request.aliases), tags=validate.tags(request.tags),
             ttl_seconds=validate.ttl(request.ttl_seconds), history_step=request.history_step,

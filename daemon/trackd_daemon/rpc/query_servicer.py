@@ -11,7 +11,9 @@ from trackd._shared.values import fill_map
 from trackd.v1 import query_service_pb2 as pb
 from trackd_daemon.actors.registry import Lookup, RunRegistry
 from trackd_daemon.records import ALERT_LEVELS
+from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
+from trackd_daemon.store.models import RunInfo
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.store.base import MetadataStore
 
@@ -70,6 +72,14 @@ class QueryServicer:
         info = await self._store.get_run(key_from_pb(request.ref))
         self._guard.require(context, info, "read")
         page = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
+        if request.stream not in ("", "default", "system"):
+            raise InvalidArgumentError(
+                f"unknown history stream {request.stream!r}: expected 'default' or 'system'",
+                field="stream")
+        if request.stream == "system":
+            async for resp in self._scan_system(request, info, page):
+                yield resp
+            return
         lo = request.min_step if request.HasField("min_step") else None
         hi = request.max_step if request.HasField("max_step") else None
         keys = list(request.keys)
@@ -95,3 +105,56 @@ class QueryServicer:
             if sampled or len(rows) < page or rows[-1][0] >= INT64_MAX:
                 return
             lo = rows[-1][0] + 1
+
+    async def _scan_system(self, request: pb.ScanHistoryRequest, info: RunInfo,
+                           page: int) -> AsyncIterator[pb.ScanHistoryResponse]:
+        """The system-metrics samples as rows (``_timestamp``, ``_runtime``, ``_writer`` for
+        another writer, ``system.*``); min_step/max_step count samples in time order."""
+        lo = request.min_step if request.HasField("min_step") else 0
+        hi = request.max_step if request.HasField("max_step") else None
+        keys = list(request.keys)
+        base = info.start_time or info.created_at
+        if request.samples > 0:
+            total = await self._store.count_system_metrics(info.pk)
+            n = max(2, request.samples)
+            if total > n:
+                picks = sorted({(i * (total - 1)) // (n - 1) for i in range(n)})
+            else:
+                picks = list(range(total))
+            picks = [i for i in picks if i >= lo and (hi is None or i < hi)]
+            found = []
+            for i in picks:
+                found += await self._store.scan_system_metrics(info.pk, i, 1)
+            chunks = [found]
+        else:
+            chunks = None
+        offset = max(0, lo)
+        while True:
+            if chunks is not None:
+                if not chunks:
+                    return
+                samples = chunks.pop()
+            else:
+                limit = page if hi is None else min(page, hi - offset)
+                if limit <= 0:
+                    return
+                samples = await self._store.scan_system_metrics(info.pk, offset, limit)
+                offset += len(samples)
+            if not samples:
+                return
+            resp = pb.ScanHistoryResponse()
+            for s in samples:
+                row: dict[str, object] = {"_timestamp": s.timestamp, "_runtime": s.timestamp - base}
+                if s.writer:
+                    row["_writer"] = s.writer
+                if keys:
+                    if not all(k in s.values for k in keys):
+                        continue
+                    row.update((k, s.values[k]) for k in keys)
+                else:
+                    row.update(s.values)
+                fill_map(resp.rows.add(), row)
+            if resp.rows:
+                yield resp
+            if chunks is None and len(samples) < page:
+                return

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import anyio
 import grpc
 
 from trackd.v1 import record_pb2, run_service_pb2 as pb
+from trackd_daemon.access import ROOT_UID, Caller
+from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles
 from trackd_daemon.actors.history import Barrier, HistoryActor, Ingest
 from trackd_daemon.actors.registry import Create, Lookup, Retire, RunRegistry
+from trackd_daemon.actors.system_metrics import SystemMetricsActor, Track
 from trackd_daemon.actors.wal import Append, Sync
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
 from trackd_daemon.records import Exit
@@ -16,6 +22,8 @@ from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES
+
+log = logging.getLogger("trackd.daemon.rpc")
 
 DEFAULT_FINISH_WAIT = 60.0
 RESUME_POLICIES = {
@@ -28,11 +36,14 @@ RESUME_POLICIES = {
 
 class RunServicer:
     def __init__(self, registry: RunRegistry, history: HistoryActor, store: MetadataStore,
-                 guard: Guard) -> None:
+                 guard: Guard, metrics: SystemMetricsActor | None = None,
+                 files: FileSyncActor | None = None) -> None:
         self._registry = registry
         self._history = history
         self._store = store
         self._guard = guard
+        self._metrics = metrics
+        self._files = files
 
     async def CreateRun(  # noqa: N802
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
@@ -62,10 +73,27 @@ class RunServicer:
                              allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
         if session is not None:
             info = session.info
+            self._track(request, session, caller)
         run = run_to_pb(info, session.acked_seq if session else 0, session)
         if request.writer:
             run.acked_seq = session.acked_of(request.writer) if session else 0
         return pb.CreateRunResponse(run=run, resumed=resumed, starting_step=start)
+
+    def _track(self, request: pb.CreateRunRequest, session: RunSession, caller: Caller) -> None:
+        """Start sampling the run's training process (a process on this machine only)."""
+        from trackd_daemon.sysmetrics.sampler import same_machine
+
+        if (self._metrics is None or request.stats_sampling_interval < 0
+                or not same_machine(request.host)):
+            return
+        peer_pid = caller.pid if caller.pid != os.getpid() else 0  # the daemon's own: unknown
+        trusted = caller.uid in (ROOT_UID, self._guard.policy.daemon_uid)
+        try:
+            self._metrics.tell_nowait(Track(session, request.writer, request.pid or peer_pid,
+                                            request.stats_sampling_interval, caller.uid,
+                                            trusted, peer_pid))
+        except anyio.WouldBlock:
+            log.warning("run %s: system metrics not sampled (the sampler is busy)", session.key)
 
     async def FinishRun(  # noqa: N802
         self, request: pb.FinishRunRequest, context: grpc.aio.ServicerContext
@@ -104,6 +132,8 @@ class RunServicer:
                 session.mark_acked(seq)
                 await self._history.tell(Ingest(session, fresh))
         await session.wait_ingested(session.exit_seq)
+        if self._files is not None:  # end files, and live files once more
+            await self._files.ask(lambda r: FinishFiles(session, r))
         await session.wal.ask(lambda r: Sync(r))
         await self._registry.tell(Retire(session))
         info = await self._store.get_run(key)

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from trackd.v1 import (
     artifact_service_pb2,
     daemon_service_pb2,
+    file_service_pb2,
     query_service_pb2,
     record_service_pb2,
     run_service_pb2,
@@ -47,6 +48,7 @@ SERVICES = {
     "trackd.v1.QueryService": query_service_pb2,
     "trackd.v1.DaemonService": daemon_service_pb2,
     "trackd.v1.ArtifactService": artifact_service_pb2,
+    "trackd.v1.FileService": file_service_pb2,
 }
 
 

@@ -12,12 +12,13 @@ from typing import Any, Protocol
 
 from trackd_daemon.store.artifact_base import ArtifactStore
 from trackd_daemon.store.models import AlertInfo, NewRun, RunChanges, RunInfo, RunKey
+from trackd_daemon.store.run_data_base import RunDataStore
 from trackd_daemon.store.series import STEP, Series
 
 
-class MetadataStore(ArtifactStore, Protocol):
+class MetadataStore(ArtifactStore, RunDataStore, Protocol):
     """Runs, their metadata, config, summary, metric definitions and history rows; artifacts
-    (``artifact_base.py``)."""
+    (``artifact_base.py``); run files, console logs and system metrics (``run_data_base.py``)."""
 
     url: str
 

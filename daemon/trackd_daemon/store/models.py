@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trackd_daemon.store.run_data_models import ConsoleLine
+
 RUNNING, FINISHED, FAILED, CRASHED = "running", "finished", "failed", "crashed"
 KILLED, PREEMPTED = "killed", "preempted"
 TERMINAL_STATES = frozenset((FINISHED, FAILED, CRASHED, KILLED, PREEMPTED))
@@ -139,3 +141,5 @@ class RunChanges:
     alerts: list[NewAlert] = field(default_factory=list)
     #: Other writers' ingested seqs (each only goes up).
     writer_seqs: dict[str, int] = field(default_factory=dict)
+    #: Console lines (a line already stored is replaced: its last state is kept).
+    console: list[ConsoleLine] = field(default_factory=list)

@@ -29,6 +29,11 @@ from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
 from trackd_daemon.store.sqlite_artifact_rows import ARTIFACT_SCHEMA
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
+from trackd_daemon.store.sqlite_run_data import (
+    RUN_DATA_SCHEMA,
+    SqliteRunData,
+    apply_console,
+)
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 
@@ -116,8 +121,9 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(delivered_at, suppressed)",
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
     *ARTIFACT_SCHEMA,
+    *RUN_DATA_SCHEMA,
 ]
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage; runs
 #: of a v3 store get owner -1, "made before runs had owners": only the daemon's user sees them).
 MIGRATIONS = {
@@ -129,6 +135,8 @@ MIGRATIONS = {
     4: ["ALTER TABLE runs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"],
     # v5: artifacts, their blobs and the file-stamp digest cache (new tables only).
     5: ARTIFACT_SCHEMA,
+    # v6: run files, console logs and system metrics (new tables only).
+    6: RUN_DATA_SCHEMA,
 }
 
 _RUN_COLUMNS = (
@@ -170,9 +178,9 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
     )
 
 
-class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs):
-    """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts and blob
-    records in the mixins' modules)."""
+class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData):
+    """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts, blob
+    records and run data in the mixins' modules)."""
 
     def __init__(self, url: str, path: str) -> None:
         self.url = url
@@ -365,6 +373,8 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs):
                         [(ch.pk, a.seq, a.title, a.text, a.level, a.timestamp, a.wait_ms,
                           int(a.suppressed)) for a in ch.alerts],
                     )
+                if ch.console:
+                    apply_console(conn, ch.pk, ch.console, self.console_part_bytes)
                 if ch.rows:
                     before = conn.total_changes
                     conn.executemany(

@@ -2,8 +2,7 @@
 garbage collector asks (a mixin of :class:`~trackd_daemon.store.sqlite.SqliteStore`).
 
 A blob is referenced while an entry of a version that is not DELETED names it (pending versions
-included, so bytes being stored are never collected). Run files (issue 7) will add their own
-references to :meth:`referenced_blobs` and :meth:`unreferenced_blobs`.
+included, so bytes being stored are never collected), or a version of a run file does.
 """
 
 from __future__ import annotations
@@ -138,6 +137,9 @@ class SqliteBlobs:
                 out.update(k for (k,) in conn.execute(
                     "SELECT DISTINCT blob_sha256 FROM artifact_entries"
                     f" WHERE blob_sha256 IN ({_marks(len(chunk))})", chunk))
+                out.update(k for (k,) in conn.execute(
+                    "SELECT DISTINCT sha256 FROM run_files"
+                    f" WHERE sha256 IN ({_marks(len(chunk))})", chunk))
             return out
 
         return await self._read(read)  # type: ignore[no-any-return]
@@ -145,7 +147,8 @@ class SqliteBlobs:
     async def unreferenced_blobs(self, created_before: float) -> list[BlobRecord]:
         rows = await self._read(lambda c: c.execute(
             "SELECT b.sha256, b.md5, b.size FROM blobs b WHERE b.created_at < ? AND NOT EXISTS"
-            " (SELECT 1 FROM artifact_entries e WHERE e.blob_sha256 = b.sha256)",
+            " (SELECT 1 FROM artifact_entries e WHERE e.blob_sha256 = b.sha256)"
+            " AND NOT EXISTS (SELECT 1 FROM run_files f WHERE f.sha256 = b.sha256)",
             (created_before,)).fetchall())
         return [BlobRecord(*r) for r in rows]
 
@@ -159,6 +162,9 @@ class SqliteBlobs:
                 held = {k for (k,) in conn.execute(
                     "SELECT DISTINCT blob_sha256 FROM artifact_entries"
                     f" WHERE blob_sha256 IN ({_marks(len(chunk))})", chunk)}
+                held.update(k for (k,) in conn.execute(
+                    "SELECT DISTINCT sha256 FROM run_files"
+                    f" WHERE sha256 IN ({_marks(len(chunk))})", chunk))
                 free = [k for k in chunk if k not in held]
                 if not free:
                     continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.web.server import WebServer, start_web
@@ -17,13 +18,14 @@ from trackd_daemon.web.server import WebServer, start_web
 log = logging.getLogger("trackd.daemon.web")
 
 
-async def start_dashboard(cfg: DaemonConfig, store: MetadataStore) -> WebServer | None:
+async def start_dashboard(cfg: DaemonConfig, store: MetadataStore,
+                          blobs: BlobStore | None = None) -> WebServer | None:
     """Serve the dashboard unless it is turned off; a dashboard that cannot start is logged
     and left out (the daemon serves runs without it)."""
     if not cfg.ui:
         return None
     try:
-        return await start_web(cfg, store)
+        return await start_web(cfg, store, blobs)
     except Exception:
         log.exception("the dashboard could not start (host %s, port %d); serving without it",
                       cfg.ui_host, cfg.ui_port)

@@ -20,7 +20,13 @@ from typing import Any
 import anyio.to_thread
 from aiohttp import web
 
-from trackd_daemon.errors import InvalidArgumentError, RunNotFoundError, TrackdError
+from trackd_daemon.blobs import BlobStore
+from trackd_daemon.errors import (
+    InvalidArgumentError,
+    RunFileNotFoundError,
+    RunNotFoundError,
+    TrackdError,
+)
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo, RunKey
 from trackd_daemon.store.series import STEP
@@ -43,7 +49,7 @@ DEFAULT_BUCKETS = 1000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_STATUS = {InvalidArgumentError: 400, RunNotFoundError: 404}
+_STATUS = {InvalidArgumentError: 400, RunNotFoundError: 404, RunFileNotFoundError: 404}
 _CODES = {400: "invalid_argument", 404: "not_found"}
 
 
@@ -112,14 +118,18 @@ def _float(request: web.Request, name: str) -> float | None:
 
 
 class Api:
-    """The ``/api/v1`` handlers over one store."""
+    """The ``/api/v1`` handlers over one store (and the blob store, for run files)."""
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore, blobs: BlobStore | None = None) -> None:
         self.store = store
+        self.blobs = blobs
         self.rows = RowCache()
 
     def routes(self) -> list[web.RouteDef]:
+        from trackd_daemon.web.run_files import RunFilesApi
+
         return [
+            *RunFilesApi(self, self.blobs).routes(),
             web.get("/api/v1/openapi.yaml", self.openapi),
             web.get("/api/v1/projects", self.projects),
             web.get("/api/v1/projects/{entity}/{project}/runs", self.runs),
@@ -168,7 +178,11 @@ class Api:
 
     async def chart_layout(self, run: RunInfo) -> dict[str, Any]:
         keys = await self.store.history_keys(run.pk)
-        return charts.layout(keys, run.metrics)
+        out = charts.layout(keys, run.metrics)
+        system = charts.system_section(await self.store.system_metric_keys(run.pk))
+        if system is not None:
+            out["sections"].append(system)
+        return out
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -207,7 +221,13 @@ class Api:
         x_key = request.query.get("x", STEP)
         x_min, x_max = _float(request, "x_min"), _float(request, "x_max")
         run = await self.visible_run(request, run_key(request))
-        got = await self.store.downsample_history(run.pk, keys, x_key, x_min, x_max, buckets)
+        system = [k for k in keys if charts.is_system_key(k)]
+        history = [k for k in keys if not charts.is_system_key(k)]
+        got = await self.store.downsample_history(run.pk, history, x_key, x_min, x_max,
+                                                  buckets) if history else {}
+        if system:
+            got.update(await self.store.system_series(run.pk, system, x_key, x_min, x_max,
+                                                      buckets))
         return json_response({
             "x": x_key, "history_rows": run.history_rows, "state": run.state,
             "series": {k: asdict(s) for k, s in got.items()},

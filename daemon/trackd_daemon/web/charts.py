@@ -9,6 +9,7 @@ the page picks another x axis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,3 +72,25 @@ def layout(keys: Mapping[str, int], metrics: Sequence[Mapping[str, Any]]) -> dic
         "hidden": hidden,
         "x_axes": [*BUILTIN_X, *sorted(step_metrics)],
     }
+
+
+#: The section of the system-metrics charts (``system.*`` keys, W&B's names).
+SYSTEM_SECTION = "System"
+SYSTEM_PREFIX = "system."
+#: Keys kept out of the System charts (still in the API): the per-CPU series (one chart per
+#: core would bury the rest) and ``memory``, the older name of ``memory_percent``.
+_SYSTEM_SKIP = re.compile(r"^system\.(cpu\.\d+\.cpu_percent|memory)(@.*)?$")
+
+
+def is_system_key(key: str) -> bool:
+    return key.startswith(SYSTEM_PREFIX)
+
+
+def system_section(keys: Mapping[str, int]) -> dict[str, Any] | None:
+    """The System section of the run page: one chart per system-metric key (``key@writer``
+    for another writer of a shared run), drawn against ``_runtime``."""
+    charts = [{"key": k, "points": n, "step_metric": "_runtime"}
+              for k, n in sorted(keys.items()) if not _SYSTEM_SKIP.match(k)]
+    if not charts:
+        return None
+    return {"name": SYSTEM_SECTION, "system": True, "charts": charts}

@@ -124,10 +124,13 @@ class Pages:
         return await self.runs(request, sweep=request.match_info["sweep_id"])
 
     async def run(self, request: web.Request) -> web.Response:
+        from trackd_daemon.web.run_files import read_environment
+
         run = await self._api.visible_run(request, run_key(request))
         detail = await anyio.to_thread.run_sync(run_detail, run)  # NSS may block
+        env = await read_environment(self._api.store, self._api.blobs, run)
         return self.render(
-            request, "run.html", run=detail, config=flatten(run.config),
+            request, "run.html", run=detail, env=env, config=flatten(run.config),
             summary=flatten(run.summary), data={"run": {
                 k: detail[k] for k in ("entity", "project", "id", "name", "state",
                                        "history_rows", "metrics")}})

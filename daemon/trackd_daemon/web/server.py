@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.web.api import Api, Handler, errors_middleware
@@ -103,9 +104,10 @@ class WebServer:
         await self.runner.cleanup()
 
 
-def make_app(store: MetadataStore, token: str, port: int) -> tuple[web.Application, LiveStreams]:
+def make_app(store: MetadataStore, token: str, port: int,
+             blobs: BlobStore | None = None) -> tuple[web.Application, LiveStreams]:
     """The aiohttp application (also used by tests without a daemon)."""
-    api = Api(store)
+    api = Api(store, blobs)
     live = LiveStreams(api)
     assets = Assets()
     pages = Pages(api, assets, token)
@@ -117,7 +119,8 @@ def make_app(store: MetadataStore, token: str, port: int) -> tuple[web.Applicati
     return app, live
 
 
-async def start_web(cfg: DaemonConfig, store: MetadataStore) -> WebServer:
+async def start_web(cfg: DaemonConfig, store: MetadataStore,
+                    blobs: BlobStore | None = None) -> WebServer:
     """Serve the dashboard.
 
     :raises DashboardConfigError: an unusable host setting.
@@ -127,7 +130,7 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore) -> WebServer:
     token, token_file = load_or_create_token(cfg.state_dir)
     sock = bind(host, cfg.ui_port)
     port = sock.getsockname()[1]
-    app, live = make_app(store, token, port)
+    app, live = make_app(store, token, port, blobs)
     server: WebServer
 
     @web.middleware

@@ -52,7 +52,9 @@ __all__ = [
     "log_artifact",
     "log_model",
     "require",
+    "restore",
     "run",
+    "save",
     "setup",
     "summary",
     "teardown",
@@ -163,6 +165,27 @@ def log_model(path: Any, name: str | None = None, aliases: list[str] | None = No
 def use_model(name: str) -> str:
     """``run.use_model`` on the current run."""
     return _require_run("use_model").use_model(name)
+
+
+def save(glob_str: Any = None, base_path: Any = None, policy: str = "live") -> bool | list[str]:
+    """``run.save`` on the current run: sync files matching ``glob_str`` with it."""
+    return _require_run("save").save(glob_str, base_path, policy)
+
+
+def restore(name: str, run_path: str | None = None, replace: bool = False,
+            root: str | None = None) -> Any:
+    """Fetch a file of the current run (or of ``run_path``) and return it open for reading;
+    None when the run has no such file (W&B's ``wandb.restore``).
+
+    :raises ValueError: no run and no ``run_path``, the run does not exist, or ``name`` would
+        leave ``root``.
+    """
+    from trackd._run_files import restore as _restore
+
+    run = _current()
+    if run is not None:
+        return run.restore(name, run_path, replace, root)
+    return _restore(name, run_path, replace, root)
 
 
 def link_model(path: Any, registered_model_name: str, name: str | None = None,

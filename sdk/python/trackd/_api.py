@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from trackd._api_files import RunFileReads
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
 
@@ -115,7 +116,7 @@ class Api(ArtifactApi):
         return runs
 
 
-class PublicRun(RunArtifactLists):
+class PublicRun(RunArtifactLists, RunFileReads):
     """A stored run, as read through :class:`Api`."""
 
     def __init__(self, pb: Any, timeout: float = 60.0) -> None:
@@ -201,13 +202,14 @@ class PublicRun(RunArtifactLists):
         return self._scan(keys, page_size, min_step, max_step, 0)
 
     def _scan(self, keys: Sequence[str] | None, page_size: int, min_step: int | None,
-              max_step: int | None, samples: int) -> Iterator[dict[str, Any]]:
+              max_step: int | None, samples: int, stream: str = "") -> Iterator[dict[str, Any]]:
         from trackd._shared.values import map_to_python
         from trackd.errors import from_grpc
         from trackd.v1 import query_service_pb2
 
         req = query_service_pb2.ScanHistoryRequest(ref=self._pb.ref, keys=list(keys or ()),
-                                                   page_size=page_size, samples=samples)
+                                                   page_size=page_size, samples=samples,
+                                                   stream=stream)
         if min_step is not None:
             req.min_step = min_step
         if max_step is not None:
@@ -251,8 +253,14 @@ class PublicRun(RunArtifactLists):
                 pandas: bool = False, stream: str = "default") -> Any:
         """Up to ``samples`` rows spread evenly over the run (all rows when there are fewer;
         sampled by the daemon), as a list of dicts, or a ``pandas.DataFrame`` with
-        ``pandas=True``. With ``keys``, the rows that have every key, with only those keys."""
-        rows = list(self._scan(keys, 1000, None, None, max(2, samples) if samples else 0))
+        ``pandas=True``. With ``keys``, the rows that have every key, with only those keys.
+        ``stream="system"`` (W&B's name; "events" too) reads the system-metrics samples
+        instead: ``system.cpu``, ``system.proc.memory.rssMB``, ``system.gpu.0.gpu``... with
+        ``_timestamp`` and ``_runtime``."""
+        if stream not in ("default", "system", "events"):
+            raise UsageError(f"stream must be 'default' or 'system', got {stream!r}")
+        rows = list(self._scan(keys, 1000, None, None, max(2, samples) if samples else 0,
+                               "system" if stream in ("system", "events") else ""))
         if pandas:
             import pandas as pd
 

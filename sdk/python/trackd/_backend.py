@@ -86,6 +86,10 @@ class OnlineBackend:
             host=meta["host"], program=meta["program"], sweep_id=meta["sweep_id"],
             request_id=f"{os.getpid()}-{id(self)}-{meta['start_time']}",
             resume=_policy(resume), shared=writer is not None, writer=writer or "",
+            # The daemon samples this process's tree (system metrics): nothing runs here.
+            pid=os.getpid(),
+            stats_sampling_interval=-1.0 if settings.get("x_disable_stats")
+            else float(settings.get("x_stats_sampling_interval")),
         )
         #: Shared mode: the writer this process streams as ("" for the primary writer).
         self.writer = writer or ""

@@ -25,6 +25,7 @@ from google.protobuf import message_factory
 
 from trackd.v1 import (
     daemon_service_pb2,
+    file_service_pb2,
     query_service_pb2,
     record_service_pb2,
     run_service_pb2,
@@ -152,6 +153,7 @@ class Connection:
         self.runs = make_stub(self.channel, run_service_pb2, "RunService")
         self.queries = make_stub(self.channel, query_service_pb2, "QueryService")
         self.daemon = make_stub(self.channel, daemon_service_pb2, "DaemonService")
+        self.files = make_stub(self.channel, file_service_pb2, "FileService")
         # Record batches are serialized once by the sender (and kept for resending), so the
         # stream takes bytes.
         self.record_stream = self.channel.stream_stream(

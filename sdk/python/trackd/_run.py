@@ -16,6 +16,7 @@ from typing import Any
 
 from trackd._config import Config
 from trackd._dashboard import RunLinks
+from trackd._run_files import RunFiles
 from trackd.artifacts.run_api import RunArtifacts
 from trackd._metric import Metric, make_metric
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
@@ -26,7 +27,7 @@ from trackd._summary import Summary
 from trackd.errors import FinishTimeoutError, UsageError
 
 
-class Run(RunLinks, RunArtifacts):
+class Run(RunLinks, RunArtifacts, RunFiles):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,
@@ -241,6 +242,7 @@ class Run(RunLinks, RunArtifacts):
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
+        self._start_extras()  # console capture, environment files, file saves
 
     def _continue(self, stored: Any) -> None:
         """This run resumed ``stored``: take over its step, config, tags and metadata; what
@@ -474,6 +476,7 @@ class Run(RunLinks, RunArtifacts):
         try:
             if backend is not None:
                 self._wait_artifacts(deadline)  # uploads of this run end before it does
+                self._finish_extras(deadline)  # last console lines, environment, file saves
                 sender = backend.sender
                 sender.put(("x", int(code)))
                 self._finished = True
@@ -523,6 +526,7 @@ class Run(RunLinks, RunArtifacts):
         offline = backend.sender.went_offline or self._mode == "offline"
         print_footer(name=self._name, path=self.path, state=done.state, rows=done.rows,
                      summary=done.summary, history=history, quiet=quiet,
+                     files=len(self._saved_names),
                      artifacts=self.__dict__.get("_artifacts_stored", 0),
                      offline_dir=str(self._sync_dir) if offline else None)
 

@@ -19,6 +19,7 @@ A record is a tuple whose first element is its kind:
 * ``("x", seq, exit_code)``                      exit
 * ``("p", seq)``                                 the run is about to be preempted
 * ``("a", seq, title, text, level, wait_ms, ts)`` an alert
+* ``("o", seq, [(stream, line, ts, text), ...])`` console lines
 
 While idle, the online sender sends an empty request every ``KEEPALIVE_SECONDS``: the daemon
 answers each request, and an answer may carry a stop request for the run.
@@ -112,6 +113,12 @@ def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
     elif kind == "a":
         a = rec.alert
         a.title, a.text, a.level, a.wait_duration_ms, a.timestamp = item[2:7]
+    elif kind == "o":
+        c = rec.console
+        c.SetInParent()
+        add = c.lines.add
+        for stream, line, ts, text in item[2]:
+            add(stream=stream, line=line, timestamp=ts, text=text)
     else:
         raise ValueError(f"unknown record kind {kind!r}")
 

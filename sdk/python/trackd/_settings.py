@@ -33,6 +33,7 @@ from trackd.errors import UsageError
 MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
          "disabled": "disabled", "shared": "shared"}
 REINIT = ("default", "return_previous", "finish_previous", "create_new")
+CONSOLE_MODES = ("auto", "off", "wrap", "redirect", "wrap_raw", "wrap_emu")
 
 # Environment names that are not simply the upper-cased field name.
 _ENV_NAMES = {
@@ -101,13 +102,29 @@ class Settings:
     #: Artifacts: the download cache's size bound: bytes, "20GB", "500MiB" or "10%" of the free
     #: disk (default 10% of the free disk); least recently used files are evicted past it.
     artifact_cache_max_size: str | None = None
+    #: Console capture into the run's output.log: "auto" (= "wrap"), "off", "wrap" (= "wrap_raw"),
+    #: "redirect" (the process's file descriptors 1 and 2, through a pipe: output of C code and
+    #: child processes too), "wrap_raw" (sys.stdout/sys.stderr writes; a line rewritten with
+    #: "\r" keeps its last state), "wrap_emu" (writes through a small terminal emulator: cursor
+    #: moves and erases too, for multi-line progress bars).
+    console: str | None = None
+    #: Store the main script (in the run's files, code/...) and record the git diff.
+    save_code: bool | None = None
+    #: Do not record the git state (commit, remote, diff.patch).
+    disable_git: bool | None = None
+    #: Do not record the environment at all (metadata, requirements, git).
+    disable_meta: bool | None = None
+    #: Glob patterns (relative to the run's files directory) of files run.save() leaves out.
+    ignore_globs: tuple[str, ...] | None = None
+    #: Seconds between system-metric samples of the run's process tree (default 15; at least 1).
+    x_stats_sampling_interval: float | None = None
+    #: Do not sample system metrics.
+    x_disable_stats: bool | None = None
     # Accepted for compatibility; no effect on a local daemon.
     api_key: str | None = None
     base_url: str | None = None
     start_method: str | None = None
     anonymous: str | None = None
-    console: str | None = None
-    save_code: bool | None = None
 
     DEFAULTS = {  # noqa: RUF012 - class constant
         "mode": "online",
@@ -120,6 +137,13 @@ class Settings:
         "finish_timeout": 0.0,
         "max_buffered_records": 10_000,
         "reconnect_timeout": 60.0,
+        "console": "auto",
+        "save_code": False,
+        "disable_git": False,
+        "disable_meta": False,
+        "ignore_globs": (),
+        "x_stats_sampling_interval": 15.0,
+        "x_disable_stats": False,
     }
 
     def __post_init__(self) -> None:
@@ -145,6 +169,19 @@ class Settings:
             )
         if self.max_buffered_records is not None and int(self.max_buffered_records) < 1:
             raise UsageError("Settings.max_buffered_records must be at least 1")
+        if self.console is not None and self.console not in CONSOLE_MODES:
+            raise UsageError(f"Settings.console must be one of {list(CONSOLE_MODES)}, got "
+                             f"{self.console!r}")
+        if isinstance(self.ignore_globs, str):
+            self.ignore_globs = tuple(g for g in self.ignore_globs.split(",") if g)
+        elif self.ignore_globs is not None:
+            self.ignore_globs = tuple(self.ignore_globs)
+        if self.x_stats_sampling_interval is not None:
+            interval = float(self.x_stats_sampling_interval)
+            if not interval >= 1.0:
+                raise UsageError("Settings.x_stats_sampling_interval must be at least 1 second, "
+                                 f"got {self.x_stats_sampling_interval!r}")
+            self.x_stats_sampling_interval = interval
 
     # -- building ------------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@
     │       ├── BlobNotFoundError    (FAILED_PRECONDITION: bytes the daemon does not hold)
     │       ├── UploadMismatchError  (INVALID_ARGUMENT: uploaded bytes differ from their header)
     │       ├── ReferenceNotSupportedError (UNIMPLEMENTED: gs://, Azure)
-    │       └── ReferenceFailedError (FAILED_PRECONDITION: a reference could not be resolved)
+    │       ├── ReferenceFailedError (FAILED_PRECONDITION: a reference could not be resolved)
+    │       └── RunFileNotFoundError (NOT_FOUND: the run has no file of that name)
     ├── ArtifactStatusError   (also an AttributeError, as in W&B)
     │   ├── ArtifactNotLoggedError   used before the artifact was logged (or wait()ed for)
     │   └── ArtifactFinalizedError   changing an artifact that was logged
@@ -150,6 +151,12 @@ class ReferenceFailedError(FailedPreconditionError):
     is not installed)."""
 
 
+class RunFileNotFoundError(RpcError):
+    """The run has no file of that name (``run.file(name)``, restore)."""
+
+    code = "NOT_FOUND"
+
+
 class ArtifactStatusError(Error, AttributeError):
     """An artifact is in the wrong state for what was asked (W&B makes this an
     AttributeError too, so ``hasattr(draft, "version")`` is False)."""
@@ -198,6 +205,7 @@ _BY_REASON: dict[str, type[RpcError]] = {
     "UPLOAD_MISMATCH": UploadMismatchError,
     "REFERENCE_NOT_SUPPORTED": ReferenceNotSupportedError,
     "REFERENCE_FAILED": ReferenceFailedError,
+    "RUN_FILE_NOT_FOUND": RunFileNotFoundError,
 }
 _BY_CODE: dict[str, type[RpcError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
@@ -247,5 +255,6 @@ __all__ = [
     "DaemonUnavailableError", "Error", "FailedPreconditionError", "FinishTimeoutError",
     "InvalidArgumentError", "PermissionDeniedError", "ReferenceFailedError",
     "ReferenceNotSupportedError", "RpcError", "RunAlreadyExistsError", "RunFinishedError",
-    "RunNotFoundError", "UploadMismatchError", "UsageError", "WaitTimeoutError", "from_grpc",
+    "RunFileNotFoundError", "RunNotFoundError", "UploadMismatchError", "UsageError",
+    "WaitTimeoutError", "from_grpc",
 ]

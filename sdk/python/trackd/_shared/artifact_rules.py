@@ -64,8 +64,9 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def type_problem(type_: str, name: str) -> str | None:
-    """Why ``type_`` cannot be the type of an artifact called ``name``."""
+def type_problem(type_: str, name: str, internal: bool = False) -> str | None:
+    """Why ``type_`` cannot be the type of an artifact called ``name`` (``internal``: one the
+    SDK makes itself, which may use the reserved types and names)."""
     if not isinstance(type_, str) or not type_:
         return "Artifact type must be a non-empty string"
     if SEP_CHARS & set(type_):
@@ -73,6 +74,8 @@ def type_problem(type_: str, name: str) -> str | None:
     if len(type_) > NAME_MAXLEN:
         return f"Artifact types must be less than or equal to {NAME_MAXLEN} characters"
     reserved = RESERVED_NAME_PREFIX_BY_TYPE.get(type_)
+    if internal:
+        return None
     if type_.startswith(RESERVED_TYPE_PREFIX) or (reserved is not None and name.startswith(reserved)):
         return f"Artifact type {type_!r} is reserved for internal use. Please use a different type."
     return None

@@ -98,6 +98,22 @@ class Artifact:
             warnings.warn("the use_as argument of Artifact() is deprecated and has no effect",
                           DeprecationWarning, stacklevel=2)
 
+    #: Made by the SDK itself (run.log_code): may use the reserved types and names.
+    _internal = False
+
+    @classmethod
+    def _make_internal(cls, name: str, type_: str) -> Artifact:
+        """An artifact of a type reserved for the SDK's own use (``code`` named ``source-...``
+        by ``run.log_code``); the daemon accepts it as internal."""
+        rules.validate_name(name)
+        problem = rules.type_problem(type_, name, internal=True)
+        if problem:
+            raise ValueError(problem)
+        art = cls(name, "trackd-internal-draft")
+        art._type = type_
+        art._internal = True
+        return art
+
     def _init_state(self, name: str, type_: str) -> None:
         self._lock = threading.RLock()
         self._id: str | None = None

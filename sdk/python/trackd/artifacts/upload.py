@@ -188,6 +188,7 @@ class UploadJob:
             history_step=self.history_step, distributed_id=self.distributed_id or "",
             finalize=self.finalize, base_id=a._base_id or "", incremental=a._incremental,
             request_id=f"{self._request_id}-{self._attempt}",
+            internal=a._internal,
         )
         if self.run_ref is not None:
             req.run.CopyFrom(self.run_ref)

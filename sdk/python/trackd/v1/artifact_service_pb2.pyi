@@ -25,7 +25,7 @@ class StringList(_message.Message):
     def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LogArtifactRequest(_message.Message):
-    __slots__ = ("entity", "project", "name", "type", "description", "metadata_json", "aliases", "tags", "ttl_seconds", "entries", "digest", "run", "history_step", "distributed_id", "finalize", "base_id", "incremental", "request_id")
+    __slots__ = ("entity", "project", "name", "type", "description", "metadata_json", "aliases", "tags", "ttl_seconds", "entries", "digest", "run", "history_step", "distributed_id", "finalize", "base_id", "incremental", "request_id", "internal")
     ENTITY_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class LogArtifactRequest(_message.Message):
     BASE_ID_FIELD_NUMBER: _ClassVar[int]
     INCREMENTAL_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    INTERNAL_FIELD_NUMBER: _ClassVar[int]
     entity: str
     project: str
     name: str
@@ -62,7 +63,8 @@ class LogArtifactRequest(_message.Message):
     base_id: str
     incremental: bool
     request_id: str
-    def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ..., metadata_json: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., ttl_seconds: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[_artifact_pb2.ManifestEntry, _Mapping]]] = ..., digest: _Optional[str] = ..., run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., history_step: _Optional[int] = ..., distributed_id: _Optional[str] = ..., finalize: _Optional[bool] = ..., base_id: _Optional[str] = ..., incremental: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+    internal: bool
+    def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., description: _Optional[str] = ..., metadata_json: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., ttl_seconds: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[_artifact_pb2.ManifestEntry, _Mapping]]] = ..., digest: _Optional[str] = ..., run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., history_step: _Optional[int] = ..., distributed_id: _Optional[str] = ..., finalize: _Optional[bool] = ..., base_id: _Optional[str] = ..., incremental: _Optional[bool] = ..., request_id: _Optional[str] = ..., internal: _Optional[bool] = ...) -> None: ...
 
 class LogArtifactResponse(_message.Message):
     __slots__ = ("artifact", "deduplicated")

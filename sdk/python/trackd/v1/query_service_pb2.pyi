@@ -74,20 +74,22 @@ class GetRunResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
 
 class ScanHistoryRequest(_message.Message):
-    __slots__ = ("ref", "keys", "min_step", "max_step", "page_size", "samples")
+    __slots__ = ("ref", "keys", "min_step", "max_step", "page_size", "samples", "stream")
     REF_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     MIN_STEP_FIELD_NUMBER: _ClassVar[int]
     MAX_STEP_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
     ref: _run_pb2.RunRef
     keys: _containers.RepeatedScalarFieldContainer[str]
     min_step: int
     max_step: int
     page_size: int
     samples: int
-    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., keys: _Optional[_Iterable[str]] = ..., min_step: _Optional[int] = ..., max_step: _Optional[int] = ..., page_size: _Optional[int] = ..., samples: _Optional[int] = ...) -> None: ...
+    stream: str
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., keys: _Optional[_Iterable[str]] = ..., min_step: _Optional[int] = ..., max_step: _Optional[int] = ..., page_size: _Optional[int] = ..., samples: _Optional[int] = ..., stream: _Optional[str] = ...) -> None: ...
 
 class ScanHistoryResponse(_message.Message):
     __slots__ = ("rows",)

@@ -9,19 +9,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ConsoleStream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONSOLE_STREAM_UNSPECIFIED: _ClassVar[ConsoleStream]
+    CONSOLE_STREAM_STDOUT: _ClassVar[ConsoleStream]
+    CONSOLE_STREAM_STDERR: _ClassVar[ConsoleStream]
+
 class AlertLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ALERT_LEVEL_UNSPECIFIED: _ClassVar[AlertLevel]
     ALERT_LEVEL_INFO: _ClassVar[AlertLevel]
     ALERT_LEVEL_WARN: _ClassVar[AlertLevel]
     ALERT_LEVEL_ERROR: _ClassVar[AlertLevel]
+CONSOLE_STREAM_UNSPECIFIED: ConsoleStream
+CONSOLE_STREAM_STDOUT: ConsoleStream
+CONSOLE_STREAM_STDERR: ConsoleStream
 ALERT_LEVEL_UNSPECIFIED: AlertLevel
 ALERT_LEVEL_INFO: AlertLevel
 ALERT_LEVEL_WARN: AlertLevel
 ALERT_LEVEL_ERROR: AlertLevel
 
 class Record(_message.Message):
-    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting", "alert")
+    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting", "alert", "console")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +42,7 @@ class Record(_message.Message):
     REWIND_FIELD_NUMBER: _ClassVar[int]
     PREEMPTING_FIELD_NUMBER: _ClassVar[int]
     ALERT_FIELD_NUMBER: _ClassVar[int]
+    CONSOLE_FIELD_NUMBER: _ClassVar[int]
     seq: int
     history: HistoryRecord
     summary: SummaryRecord
@@ -44,7 +54,8 @@ class Record(_message.Message):
     rewind: RewindRecord
     preempting: PreemptingRecord
     alert: AlertRecord
-    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
+    console: ConsoleRecord
+    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ..., console: _Optional[_Union[ConsoleRecord, _Mapping]] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
     __slots__ = ("data", "step", "commit", "timestamp")
@@ -153,6 +164,24 @@ class AlertRecord(_message.Message):
     wait_duration_ms: int
     timestamp: float
     def __init__(self, title: _Optional[str] = ..., text: _Optional[str] = ..., level: _Optional[_Union[AlertLevel, str]] = ..., wait_duration_ms: _Optional[int] = ..., timestamp: _Optional[float] = ...) -> None: ...
+
+class ConsoleRecord(_message.Message):
+    __slots__ = ("lines",)
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[ConsoleLine]
+    def __init__(self, lines: _Optional[_Iterable[_Union[ConsoleLine, _Mapping]]] = ...) -> None: ...
+
+class ConsoleLine(_message.Message):
+    __slots__ = ("stream", "line", "timestamp", "text")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    stream: ConsoleStream
+    line: int
+    timestamp: float
+    text: str
+    def __init__(self, stream: _Optional[_Union[ConsoleStream, str]] = ..., line: _Optional[int] = ..., timestamp: _Optional[float] = ..., text: _Optional[str] = ...) -> None: ...
 
 class WalEntry(_message.Message):
     __slots__ = ("run", "records", "writer")

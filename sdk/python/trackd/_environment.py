@@ -1,0 +1,202 @@
+"""The environment a run records once, in its files (W&B's names):
+
+* ``wandb-metadata.json``: Python and OS, host, user, program, args, working directory, git
+  remote, branch and commit, CPU and memory, GPU inventory (NVML, when a driver is present),
+  start time;
+* ``requirements.txt``: the installed distributions (``importlib.metadata``), ``name==version``;
+* ``diff.patch``: the uncommitted changes of the git repository the program runs in
+  (``git diff HEAD``), when there are any;
+* ``code/<path>``: the main script, with ``save_code``.
+
+Collected in a background thread when the run starts (git may take a moment), so ``init()``
+does not wait for it; ``finish()`` waits for it to end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+METADATA = "wandb-metadata.json"
+REQUIREMENTS = "requirements.txt"
+DIFF = "diff.patch"
+#: Seconds one git command may take (a huge repository should not hold a run's files back).
+GIT_TIMEOUT = 10.0
+#: A diff larger than this is not kept (a generated file committed by mistake, say).
+MAX_DIFF_BYTES = 100 << 20
+
+
+def _git(cwd: str, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=GIT_TIMEOUT,
+                             check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.decode("utf-8", "replace")
+
+
+def _clean_remote(url: str) -> str:
+    """A remote URL without the credentials some URLs carry (https://user:token@host/...)."""
+    return re.sub(r"^(\w+://)[^/@]+@", r"\1", url.strip())
+
+
+def git_state(cwd: str) -> tuple[dict[str, Any], bytes | None]:
+    """The repository around ``cwd``: (remote, commit, branch, root, dirty) and the diff of
+    uncommitted changes against HEAD (None when clean or not a repository)."""
+    root = _git(cwd, "rev-parse", "--show-toplevel")
+    if root is None or shutil.which("git") is None:
+        return {}, None
+    info: dict[str, Any] = {"root": root.strip()}
+    commit = _git(cwd, "rev-parse", "HEAD")
+    if commit:
+        info["commit"] = commit.strip()
+    branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
+    if branch and branch.strip() != "HEAD":
+        info["branch"] = branch.strip()
+    remote = _git(cwd, "remote", "get-url", "origin")
+    if remote:
+        info["remote"] = _clean_remote(remote)
+    diff = None
+    if commit:
+        raw = _git(cwd, "diff", "HEAD", "--submodule=diff", "--no-color", "--no-ext-diff")
+        if raw:
+            encoded = raw.encode("utf-8", "surrogateescape")
+            if len(encoded) <= MAX_DIFF_BYTES:
+                diff = encoded
+    info["dirty"] = diff is not None
+    return info, diff
+
+
+def requirements() -> str:
+    """``name==version`` of every installed distribution, sorted, one per line."""
+    from importlib import metadata
+
+    seen: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name") if dist.metadata else None
+        if name and name.lower() not in seen:
+            seen[name.lower()] = f"{name}=={dist.version}"
+    return "".join(line + "\n" for _, line in sorted(seen.items()))
+
+
+def _gpus() -> dict[str, Any]:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no library, driver or GPU: no inventory
+        return {}
+    try:
+        devices = []
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            name = pynvml.nvmlDeviceGetName(h)
+            devices.append({"name": name.decode() if isinstance(name, bytes) else name,
+                            "memory_total": int(pynvml.nvmlDeviceGetMemoryInfo(h).total)})
+        out: dict[str, Any] = {"gpu_count": len(devices), "gpu_nvidia": devices}
+        if devices:
+            out["gpu"] = devices[0]["name"]
+        try:
+            v = pynvml.nvmlSystemGetCudaDriverVersion()
+            out["cudaVersion"] = f"{v // 1000}.{v % 1000 // 10}"
+        except Exception:  # noqa: BLE001
+            pass
+        return out
+    except Exception:  # noqa: BLE001
+        return {}
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _memory_total() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def metadata(program: str, start_time: float, git: dict[str, Any],
+             code_path: str | None) -> dict[str, Any]:
+    """The contents of ``wandb-metadata.json``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        user = str(os.getuid())
+    doc: dict[str, Any] = {
+        "os": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "startedAt": datetime.datetime.fromtimestamp(start_time, datetime.timezone.utc)
+        .strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "args": list(sys.argv[1:]),
+        "program": program,
+        "host": socket.gethostname(),
+        "username": user,
+        "executable": sys.executable,
+        "cwd": os.getcwd(),
+        "cpu_count_logical": os.cpu_count(),
+    }
+    if code_path:
+        doc["codePath"] = code_path
+    if git:
+        doc["git"] = {k: git[k] for k in ("remote", "commit", "branch", "dirty") if k in git}
+        doc["root"] = git.get("root")
+    try:
+        import psutil
+
+        doc["cpu_count"] = psutil.cpu_count(logical=False)
+    except Exception:  # noqa: BLE001 - psutil is optional here
+        pass
+    total = _memory_total()
+    if total:
+        doc["memory"] = {"total": total}
+    doc.update(_gpus())
+    return doc
+
+
+def code_relpath(program: str, git_root: str | None) -> str | None:
+    """The program's path relative to the repository root (else the working directory), or
+    None when it is not a file below it."""
+    if not program or not os.path.isfile(program):
+        return None
+    base = Path(git_root or os.getcwd()).resolve()
+    try:
+        return Path(program).resolve().relative_to(base).as_posix()
+    except ValueError:
+        return Path(program).name
+
+
+def record(files_dir: Path, program: str, start_time: float, *, git: bool,
+           save_code: bool) -> list[str]:
+    """Write the environment files into ``files_dir``; returns their names."""
+    names = []
+    info, diff = git_state(os.getcwd()) if git else ({}, None)
+    rel = code_relpath(program, info.get("root"))
+    if save_code and rel:
+        target = files_dir / "code" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(program, target)
+        names.append(f"code/{rel}")
+    if diff is not None:
+        (files_dir / DIFF).write_bytes(diff)
+        names.append(DIFF)
+    (files_dir / REQUIREMENTS).write_text(requirements())
+    names.append(REQUIREMENTS)
+    doc = metadata(program, start_time, info, rel)
+    (files_dir / METADATA).write_text(json.dumps(doc, indent=2, default=str))
+    names.append(METADATA)
+    return names
