@@ -208,6 +208,7 @@ def init(
         "run_tags": tuple(tags) if tags is not None else None, "run_group": group,
         "run_job_type": job_type, "mode": mode, "reinit": reinit,
         "allow_val_change": allow_val_change, "resume": resume,
+        "save_code": legacy.get("save_code"),
     }
     s = s.merged({k: v for k, v in explicit.items() if v is not None})
 

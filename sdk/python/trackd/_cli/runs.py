@@ -61,6 +61,8 @@ def stop(args: argparse.Namespace) -> int:
 def show(args: argparse.Namespace) -> int:
     with _api() as api:
         run = _find_run(api, args.path)
+        env = run.metadata or {}
+        files = run.files()
     fields = [
         ("path", "/".join(run.path)),
         ("name", run.name),
@@ -83,6 +85,13 @@ def show(args: argparse.Namespace) -> int:
         print(f"{name + ':':<{width}} {lines[0]}")
         for line in lines[1:]:
             print(" " * (width + 1) + line)
+    print("environment:" if env else "environment: -")
+    for name, value in _environment(env):
+        print(f"  {name + ':':<{width}} {value}")
+    print("files:" if files else "files: -")
+    for f in files:
+        more = f", {f.versions} versions" if f.versions > 1 else ""
+        print(f"  {f.name} ({_size(f.size)}{more})")
     for title, doc in (("config", run.config), ("summary", run.summary)):
         print(f"{title}:")
         print(_indented(to_json(doc, indent=2)))
@@ -169,6 +178,37 @@ def _when(iso: str) -> str:
 
 def _last_step(run: PublicRun) -> str:
     return str(run.last_step) if run.history_rows else ""
+
+
+def _environment(env: dict[str, Any]) -> list[tuple[str, str]]:
+    """What ``runs show`` prints of a run's environment (wandb-metadata.json)."""
+    git = env.get("git") or {}
+    rows = [
+        ("python", env.get("python")),
+        ("os", env.get("os")),
+        ("host", env.get("host")),
+        ("program", " ".join([env.get("program") or "", *map(str, env.get("args") or [])]).strip()),
+        ("cwd", env.get("cwd")),
+        ("git commit", git.get("commit")),
+        ("git branch", git.get("branch")),
+        ("git remote", git.get("remote")),
+        ("git dirty", "yes (diff.patch)" if git.get("dirty") else ("no" if git else None)),
+        ("cpus", env.get("cpu_count_logical")),
+        ("memory", _size(env["memory"]["total"]) if (env.get("memory") or {}).get("total")
+         else None),
+        ("gpus", f"{env['gpu_count']} x {env.get('gpu', 'GPU')}" if env.get("gpu_count")
+         else None),
+    ]
+    return [(k, str(v)) for k, v in rows if v not in (None, "")]
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
 
 
 def _indented(text: str, prefix: str = "  ") -> str:

@@ -1,0 +1,71 @@
+"""System metrics: the daemon samples the training process tree (W&B's system.* keys)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import trackd
+
+SCRIPT = """
+import subprocess, sys, time
+import trackd
+
+run = trackd.init(project="sysmetrics", settings={"x_stats_sampling_interval": 1})
+# A child burning CPU and holding ~60 MB: the daemon samples the whole tree.
+child = subprocess.Popen([sys.executable, "-c",
+    "import time; block = bytearray(60 << 20)\\n"
+    "for i in range(0, len(block), 4096): block[i] = 1\\n"
+    "end = time.time() + 5\\n"
+    "while time.time() < end: pass"])
+child.wait()
+run.log({"done": 1})
+run.finish()
+print("PATH", run.path)
+"""
+
+
+def test_sampled_every_second_with_the_childs_cpu_and_rss(clean_sdk, tmp_path: Path) -> None:
+    script = tmp_path / "burn.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    path = proc.stdout.strip().splitlines()[-1].split()[-1]
+    rows = trackd.Api().run(path).history(stream="system", samples=0)
+    assert len(rows) >= 3, rows
+    gaps = [b["_timestamp"] - a["_timestamp"] for a, b in zip(rows, rows[1:])]
+    assert all(0.5 < g < 3.0 for g in gaps), gaps
+    cpu = max(r["system.cpu"] for r in rows)
+    rss = max(r["system.proc.memory.rssMB"] for r in rows)
+    ncpu = os.cpu_count() or 1
+    assert cpu > 40 / ncpu, rows  # one busy core of ncpu, shared with the test machine's load
+    assert rss > 60, rows  # the child's 60 MB are counted with the parent's
+    last = rows[-1]
+    for key in ("system.proc.cpu.threads", "system.proc.fds", "system.memory_percent",
+                "system.proc.memory.availableMB", "system.disk./.usagePercent",
+                "system.disk.in", "system.network.sent", "system.cpu.0.cpu_percent"):
+        assert key in last, key
+    assert all(r["_runtime"] >= 0 for r in rows)
+    only = trackd.Api().run(path).history(stream="system", keys=["system.cpu"], samples=0)
+    assert set(only[0]) == {"_timestamp", "_runtime", "system.cpu"}
+    assert trackd.Api().run(path).history(keys=["done"]) == [{"_step": 0, "done": 1}]
+    with pytest.raises(trackd.UsageError):
+        trackd.Api().run(path).history(stream="nope")
+
+
+def test_stats_can_be_turned_off(clean_sdk) -> None:
+    run = trackd.init(project="sysmetrics", settings={"x_disable_stats": True})
+    run.finish()
+    assert trackd.Api().run(run.path).history(stream="system") == []
+
+
+def test_interval_below_one_second_is_refused() -> None:
+    with pytest.raises(trackd.UsageError, match="at least 1 second"):
+        trackd.Settings(x_stats_sampling_interval=0.2)
