@@ -42,9 +42,3 @@ def read_tree(root: str | Path) -> dict[str, bytes]:
             full = Path(dirpath) / n
             out[full.relative_to(root).as_posix()] = full.read_bytes()
     return out
-
-
-def blob_bytes(daemon) -> int:  # type: ignore[no-untyped-def]
-    """Bytes in the daemon's blob store."""
-    root = Path(daemon.dirs.env["TRACKD_ROOT"]) / "blobs" / "sha256"
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
