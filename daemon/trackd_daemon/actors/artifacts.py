@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ PAGE = 512
 RECORD_BATCH = 64
 #: How often stored results are recorded even when a batch is not full (seconds).
 RECORD_EVERY = 0.2
+#: Finished versions whose final progress is kept for late watchers (a few hundred bytes each).
+RECENT = 1024
 
 
 @dataclass
@@ -152,13 +155,16 @@ class ArtifactUploader(Actor[Store]):
         #: Threads doing copies, shared by every job: at most ``workers`` files at once.
         self._limiter = anyio.CapacityLimiter(workers)
         self._progress: dict[str, Progress] = {}
+        #: Progress of versions whose job ended, for watchers that come late (the SDK's
+        #: ``wait()`` after a short job): the last RECENT of them, oldest dropped first.
+        self._recent: OrderedDict[str, Progress] = OrderedDict()
         self._again: dict[str, bool] = {}  # running jobs: whether to look again when done
 
     # -- for the servicer ----------------------------------------------------------------------
 
     def progress(self, version_id: str) -> Progress | None:
-        """The progress of a version being stored now (None when no job runs for it)."""
-        return self._progress.get(version_id)
+        """The progress of a version being stored now, or whose job ended recently."""
+        return self._progress.get(version_id) or self._recent.get(version_id)
 
     def busy(self) -> bool:
         return bool(self._again)
@@ -180,6 +186,7 @@ class ArtifactUploader(Actor[Store]):
         p = self._progress.get(msg.version_id)
         if p is None or p.done.is_set():
             p = self._progress[msg.version_id] = Progress(msg.version_id)
+            self._recent.pop(msg.version_id, None)
         p.files_total += msg.files
         p.bytes_total += msg.bytes
         if msg.version_id in self._again:
@@ -216,6 +223,9 @@ class ArtifactUploader(Actor[Store]):
             self._again.pop(vid, None)
             if p.done.is_set() and self._progress.get(vid) is p:
                 del self._progress[vid]
+                self._recent[vid] = p
+                while len(self._recent) > RECENT:
+                    self._recent.popitem(last=False)
 
     async def _store_all(self, p: Progress) -> None:
         """Store every unstored entry of the version (pages until none is left)."""

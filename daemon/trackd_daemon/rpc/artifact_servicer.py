@@ -126,12 +126,13 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         caller = self._guard.caller(context)
         v = await self._store.get_version(validate.short_id(request.id, "id"))
         self.require(caller, v, "read")
-        followed: Progress | None = None
+        first = v.id
         while True:
             if v.replaced_by:
                 v = await self._store.get_version(v.replaced_by)
             if v.state == COMMITTED:
-                yield pb.WatchArtifactResponse(progress=progress_to_pb(v.id, COMMITTED, followed),
+                last = self._uploader.progress(first)  # None when stored long ago, or elsewhere
+                yield pb.WatchArtifactResponse(progress=progress_to_pb(v.id, COMMITTED, last),
                                                done=True, artifact=artifact_to_pb(v))
                 return
             if v.state == DELETED:
@@ -144,7 +145,6 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
                 yield pb.WatchArtifactResponse(progress=progress_to_pb(v.id, PENDING))
                 await anyio.sleep(WATCH_IDLE_TICK)
             else:
-                followed = p
                 async for msg in self._follow(p):
                     yield msg
                 if p.error is not None:
