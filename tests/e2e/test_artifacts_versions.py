@@ -21,7 +21,7 @@ from tests.e2e.artifact_helpers import (
 )
 from trackd import Api, Artifact
 from trackd.artifacts.cache import get_cache
-from trackd.errors import ArtifactNotFoundError, UsageError
+from trackd.errors import ArtifactNotFoundError
 
 
 def test_same_directory_twice_is_one_version_and_one_changed_file_is_stored_alone(
@@ -230,12 +230,43 @@ def test_offline_and_disabled_runs(art_sdk: Path) -> None:
         art = run.log_artifact(str(art_sdk / "f"), name="x", type="t")
         assert art.is_draft()
     with trackd.init(mode="offline") as run:
-        with pytest.raises(UsageError, match="offline"):
-            run.log_artifact(str(art_sdk / "f"), name="x", type="t")
         with pytest.raises(TypeError, match="offline"):
             run.use_artifact("x:latest")
         with pytest.raises(RuntimeError, match="offline"):
             run.use_model("x:latest")
+
+
+def test_offline_artifacts_are_logged_by_sync(art_sdk: Path) -> None:
+    proj = project()
+    files = {"a.txt": b"a", "sub/b.bin": os.urandom(5000)}
+    write_tree(art_sdk / "data", files)
+    (art_sdk / "model.pt").write_bytes(b"weights")
+    with trackd.init(mode="offline", project=proj) as run:
+        run.log({"loss": 1.0})
+        art = run.log_artifact(str(art_sdk / "data"), name="ds", type="dataset", aliases=["raw"])
+        model = Artifact("net", "model")
+        model.add_file(str(art_sdk / "model.pt"), policy="immutable")
+        run.log_artifact(model)
+        with pytest.raises(trackd.errors.ArtifactNotLoggedError):
+            art.wait()  # a draft until synced, as in W&B offline
+        sync_dir = Path(run.settings.sync_dir)
+        run_id = run.id
+    (art_sdk / "data" / "a.txt").write_bytes(b"edited after log_artifact")  # mutable: not seen
+    out = subprocess.run([sys.executable, "-m", "trackd._cli.main", "sync", str(sync_dir)],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ),
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert "2 artifact(s) logged" in out.stdout
+    ds = Api().artifact(f"{proj}/ds:raw")
+    assert ds.version == "v0" and read_tree(ds.download(str(art_sdk / "out"))) == files
+    assert ds.logged_by().id == run_id and ds.history_step == 0
+    assert Api().artifact(f"{proj}/net:latest").download(str(art_sdk / "m")) == str(art_sdk / "m")
+    assert (art_sdk / "m" / "model.pt").read_bytes() == b"weights"
+    again = subprocess.run([sys.executable, "-m", "trackd._cli.main", "sync", str(sync_dir)],
+                           capture_output=True, text=True, timeout=120, env=dict(os.environ),
+                           check=False)
+    assert again.returncode == 0 and "already synced" in again.stdout
+    assert [a.version for a in Api().artifacts("dataset", f"{proj}/ds")] == ["v0"]
 
 
 def test_api_collections_and_types(art_sdk: Path) -> None:

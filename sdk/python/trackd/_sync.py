@@ -107,6 +107,9 @@ def sync_dir(run_dir: Path) -> str:
         sent = conn.call(_stream(conn, ref, records), timeout=600)
     except RunFinishedError:
         sent = 0
+    from trackd.artifacts.offline import sync_artifacts
+
+    artifacts = sync_artifacts(run_dir, ref)  # outputs of the run, logged before it finishes
     has_exit = any(r.WhichOneof("kind") == "exit" for r in records)
     state_name = "running"
     if has_exit:
@@ -117,7 +120,7 @@ def sync_dir(run_dir: Path) -> str:
         state_name = STATE_NAMES.get(resp.run.state, "unknown")
     marker.write_text(json.dumps({"seq": last, "synced_at": time.time()}))
     note = "" if has_exit else " (no exit record: the run ended without finishing)"
-    return f"{path}: synced {sent} new of {last} records, state {state_name}{note}"
+    return f"{path}: synced {sent} new of {last} records{artifacts}, state {state_name}{note}"
 
 
 async def _stream(conn: Any, ref: Any, records: list[Any]) -> int:

@@ -50,7 +50,11 @@ class ArtifactApi:
         def default_entity(self) -> str: ...
 
     def _where(self) -> tuple[str, str]:
-        return self.default_entity, self._overrides.get("project") or "uncategorized"
+        """Defaults for paths without them: the overrides, then the settings' project."""
+        from trackd.artifacts.dirs import settings
+
+        project = self._overrides.get("project") or settings().project or "uncategorized"
+        return self.default_entity, project
 
     def _project_of(self, path: str | None) -> tuple[str, str]:
         """``entity/project`` or ``project`` (default entity); None: the default project."""

@@ -32,6 +32,7 @@ class RunArtifacts:
     _mode: str
     _finished: bool
     _settings: Any
+    _sync_dir: Any
     if TYPE_CHECKING:
         def _check_open(self, what: str) -> None: ...  # Run's
 
@@ -198,9 +199,12 @@ class RunArtifacts:
         if self._mode == "disabled":
             return artifact
         if self._mode == "offline":
-            raise UsageError("artifacts are stored by the daemon: log_artifact() is not available "
-                             "in an offline run (log it from an online run, or with "
-                             "`trackd artifact put`)")
+            from trackd.artifacts import offline
+
+            offline.record(self._sync_dir, artifact, aliases=alias_list, tags=tag_list,
+                           history_step=self._step, distributed_id=distributed_id,
+                           finalize=finalize)
+            return artifact  # a draft until `trackd sync` logs it, as in W&B offline
         job = upload.UploadJob(
             artifact, entity=artifact._source_entity or self._entity,
             project=artifact._source_project or self._project, run_ref=self._run_ref(),
