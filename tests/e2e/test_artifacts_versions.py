@@ -247,6 +247,9 @@ def test_offline_artifacts_are_logged_by_sync(art_sdk: Path) -> None:
         model = Artifact("net", "model")
         model.add_file(str(art_sdk / "model.pt"), policy="immutable")
         run.log_artifact(model)
+        (art_sdk / "code").mkdir()
+        (art_sdk / "code" / "train.py").write_text("print('hi')\n")
+        code = run.log_code(str(art_sdk / "code"), name="source-train")  # a reserved type
         with pytest.raises(trackd.errors.ArtifactNotLoggedError):
             art.wait()  # a draft until synced, as in W&B offline
         sync_dir = Path(run.settings.sync_dir)
@@ -256,7 +259,8 @@ def test_offline_artifacts_are_logged_by_sync(art_sdk: Path) -> None:
                          capture_output=True, text=True, timeout=120, env=dict(os.environ),
                          check=False)
     assert out.returncode == 0, out.stderr
-    assert "2 artifact(s) logged" in out.stdout
+    assert "3 artifact(s) logged" in out.stdout
+    assert Api().artifact(f"{proj}/{code.name}:latest").type == "code"
     ds = Api().artifact(f"{proj}/ds:raw")
     assert ds.version == "v0" and read_tree(ds.download(str(art_sdk / "out"))) == files
     assert ds.logged_by().id == run_id and ds.history_step == 0

@@ -52,7 +52,8 @@ def record(sync_dir: Path, artifact: Artifact, *, aliases: list[str], tags: list
                "ttl_seconds": artifact._ttl_wire(), "history_step": history_step,
                "distributed_id": distributed_id or "", "finalize": finalize,
                "base_id": artifact._base_id or "", "incremental": artifact._incremental,
-               "entity": artifact._source_entity or "", "project": artifact._source_project or "",
+               "internal": artifact._internal, "entity": artifact._source_entity or "",
+               "project": artifact._source_project or "",
                "entries": entries}
     tmp = where / "request.json.tmp"
     tmp.write_text(json.dumps(request))
@@ -102,7 +103,7 @@ def _log(where: Path, run_ref: Any) -> Any:
         tags=r["tags"], ttl_seconds=r["ttl_seconds"], entries=wire,
         history_step=r["history_step"], distributed_id=r["distributed_id"],
         finalize=r["finalize"], base_id=r["base_id"], incremental=r["incremental"],
-        request_id=request_id)
+        internal=r.get("internal", False), request_id=request_id)
     req.run.CopyFrom(run_ref)
     resp = client.log(req)
     art = resp.artifact
