@@ -75,3 +75,25 @@ def test_wait_can_time_out_and_staging_copies_go_once_stored(art_sdk: Path) -> N
             art.wait(timeout=1e-6)
         art.wait()
     assert not any(p.is_file() for p in staging.rglob("*"))
+
+
+def test_a_daemon_on_another_machine_gets_bytes_uploaded_and_streams_them_back(
+        art_sdk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for a TCP address on another host: files go up with UploadFile and come back with
+    ReadArtifactFile (checked against their MD5), never by path."""
+    from trackd.artifacts import client
+
+    monkeypatch.setattr(client, "is_local", lambda conn: False)
+    proj = project()
+    files = {f"f{i}.bin": os.urandom(3 * 1024 * 1024 + i) for i in range(3)}  # several chunks
+    for name, data in files.items():
+        (art_sdk / "src").mkdir(exist_ok=True)
+        (art_sdk / "src" / name).write_bytes(data)
+    with trackd.init(project=proj) as run:
+        art = run.log_artifact(str(art_sdk / "src"), name="remote", type="dataset").wait()
+        again = run.log_artifact(str(art_sdk / "src"), name="remote", type="dataset").wait()
+    assert art.version == again.version == "v0"
+    root = Api().artifact(f"{proj}/remote:v0").download(str(art_sdk / "out"), skip_cache=True)
+    assert read_tree(root) == files
+    cached = Api().artifact(f"{proj}/remote:v0").download(str(art_sdk / "out2"))
+    assert read_tree(cached) == files

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts import client, convert, local_files
-from trackd.artifacts.digests import FileStat
+from trackd.artifacts.digests import FileStat, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.errors import (
     ArtifactPathUnreadableError,
@@ -127,6 +127,9 @@ class UploadJob:
                 if sources[e.path] == "digest" and e.local_path:
                     _restage(a, e)
                     sources[e.path] = "local"
+            if not local:
+                self._upload(e for e in entries if sources[e.path] == "local")
+                sources.update({e.path: "blob" for e in entries if sources[e.path] == "local"})
             resp = self._log_or_upload(entries, sources)
         except ArtifactPathUnreadableError:
             self._upload(e for e in entries if sources[e.path] == "local")
@@ -195,11 +198,14 @@ class UploadJob:
         return req
 
     def _upload(self, entries: Any) -> None:
-        """Send local files' bytes to the daemon (it cannot read them by path)."""
-        for e in entries:
-            resp = client.upload_file(e.local_path, e._digest or "")
+        """Send local files' bytes to the daemon (it cannot read them by path), several at
+        once."""
+        def one(e: ArtifactManifestEntry) -> None:
+            resp = self._retry(lambda: client.upload_file(e.local_path or "", e._digest or ""))
             e._blob, e._digest = resp.blob_sha256, resp.md5
             e.size = resp.size
+
+        parallel(one, [(e,) for e in entries])
 
     def _on_progress(self, p: Any) -> None:
         pr = self.progress
