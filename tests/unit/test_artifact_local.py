@@ -159,6 +159,9 @@ def test_checksum_cache_is_keyed_by_stat(tmp_path: Path) -> None:
     many = [(f"/nope/{i}", st) for i in range(1200)]  # more than one SQL chunk
     cache.store([(p, s, "X") for p, s in many])
     assert len(cache.lookup(many)) == 1200
+    cache.store([(str(f), FileStat.of(os.stat(f)), "D2")])
+    assert cache.prune() == 1200  # the files that are gone
+    assert cache.lookup([(str(f), FileStat.of(os.stat(f)))]) == {str(f): "D2"}
 
 
 def test_relogging_unchanged_files_reuses_their_digests(tmp_path: Path) -> None:

@@ -176,7 +176,7 @@ def _follow(artifact: Any) -> None:
 
 
 def cache_cleanup(args: argparse.Namespace) -> int:
-    from trackd.artifacts import staging
+    from trackd.artifacts import local_files, staging
     from trackd.artifacts.cache import get_cache
 
     cache = get_cache()
@@ -187,7 +187,10 @@ def cache_cleanup(args: argparse.Namespace) -> int:
 
         raise trackd.UsageError(str(exc)) from None
     stale = staging.remove_stale()
+    forgotten = local_files.checksums().prune()
     extra = f"; removed {stale} abandoned staging director{'y' if stale == 1 else 'ies'}" \
         if stale else ""
+    if forgotten:
+        extra += f"; forgot the checksums of {forgotten} changed or deleted file(s)"
     print(f"freed {_size(freed)}; the cache ({cache.root}) holds {_size(left)}{extra}")
     return 0

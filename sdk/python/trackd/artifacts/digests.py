@@ -158,6 +158,28 @@ class ChecksumCache:
                 except sqlite3.Error:
                     pass
 
+    def prune(self) -> int:
+        """Forget files that are gone or changed since; returns how many."""
+        with self._lock:
+            db = self._conn()
+            if db is None:
+                return 0
+            try:
+                rows = db.execute("SELECT path, size, mtime_ns, ctime_ns, ino, dev FROM sums").fetchall()
+                stale = []
+                for path, *stat in rows:
+                    try:
+                        if FileStat.of(os.stat(path)) != FileStat(*stat):
+                            stale.append((path,))
+                    except OSError:
+                        stale.append((path,))
+                db.execute("BEGIN")
+                db.executemany("DELETE FROM sums WHERE path = ?", stale)
+                db.execute("COMMIT")
+            except sqlite3.Error:
+                return 0
+        return len(stale)
+
 
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = -1
