@@ -4,12 +4,19 @@ It creates runs (store row, write-ahead log, history state), rebuilds runs that 
 running when the daemon last stopped (recovery from their logs), attaches and detaches client
 streams, and retires runs when they finish or crash. Each live run's WalActor runs in the
 registry's task group, so closing the registry drains and closes every log.
+
+Creates of different runs are handled concurrently (each waits on the store, and the store
+commits the writes queued together in one transaction), so a process starting a run does not
+queue behind dozens of others. Everything for one run key stays in order: while a create of a
+key is in progress, later messages for that key wait behind it, so a create, a resume and an
+attach of the same run never race.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +32,26 @@ from trackd_daemon.actors.base import Actor, MailboxStats, Reply
 from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import PRIMARY_ONLY, HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
-from trackd_daemon.errors import InvalidArgumentError, RunFinishedError, RunNotFoundError
-from trackd_daemon.records import Alert, Decoded, Exit, History, Metric, Preempting, Resume
-from trackd_daemon.records import Rewind, Summary, alert_suppressed
-from trackd_daemon.records import metric_to_pb
-from trackd_daemon.records import parse_batch
+from trackd_daemon.errors import (
+    InvalidArgumentError,
+    RunFinishedError,
+    RunNotFoundError,
+    ShuttingDownError,
+)
+from trackd_daemon.records import (
+    Alert,
+    Decoded,
+    Exit,
+    History,
+    Metric,
+    Preempting,
+    Resume,
+    Rewind,
+    Summary,
+    alert_suppressed,
+    metric_to_pb,
+    parse_batch,
+)
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import CRASHED, RUNNING, NewRun, RunChanges, RunInfo, RunKey
@@ -38,6 +60,11 @@ log = logging.getLogger("trackd.daemon.registry")
 
 #: Records per log entry when the daemon copies rows (fork, rewind): bounds one entry's size.
 COPY_BATCH = 1000
+#: Messages taken out of the mailbox and not yet handled: creates in progress, and messages
+#: waiting behind a create of the same run. Bounds the work in flight, so that under a storm
+#: the backlog stays in the bounded mailbox and its senders wait there. 64 creates share one
+#: store transaction (the group commit's size); more in flight would only queue at the store.
+MAX_IN_FLIGHT = 64
 
 
 def _number(value: object) -> float:
@@ -109,6 +136,16 @@ class Recover:
 RegistryMsg = Create | Attach | Detach | Lookup | Retire | Recover
 
 
+def _key(msg: RegistryMsg) -> RunKey:
+    if isinstance(msg, Create):
+        return msg.new.key
+    if isinstance(msg, Retire):
+        return msg.session.key
+    if isinstance(msg, Recover):
+        return msg.info.key
+    return msg.key
+
+
 class RunRegistry(Actor[RegistryMsg]):
     #: One message per CreateRun/stream open/close/FinishRun; 1,024 absorbs hundreds of
     #: processes starting at once while the registry opens logs.
@@ -131,6 +168,9 @@ class RunRegistry(Actor[RegistryMsg]):
         self._fsync_interval = fsync_interval
         self._sessions: dict[RunKey, RunSession] = {}
         self._tg: TaskGroup | None = None
+        #: Keys with a create in progress -> the messages for that key that came after it.
+        self._busy: dict[RunKey, deque[RegistryMsg]] = {}
+        self._in_flight = anyio.Semaphore(MAX_IN_FLIGHT)
 
     # -- views (read-only, safe from any task) --------------------------------------------------
 
@@ -144,18 +184,55 @@ class RunRegistry(Actor[RegistryMsg]):
     # -- loop ----------------------------------------------------------------------------------
 
     async def loop(self) -> None:
-        async with anyio.create_task_group() as tg:
+        async with anyio.create_task_group() as tg:  # the runs' log actors
             self._tg = tg
-            async for msg in self._recv:
-                try:
-                    await self._handle(msg)
-                except Exception as exc:
-                    reply = getattr(msg, "reply", None)
-                    if reply is None:
-                        raise
-                    reply.fail(exc)
+            async with anyio.create_task_group() as work:  # creates in progress
+                async for msg in self._recv:
+                    key = _key(msg)
+                    if not (isinstance(msg, Create) or key in self._busy):
+                        await self._handle_one(msg)  # quick: nothing of its run is in progress
+                        continue
+                    await self._in_flight.acquire()  # full: the backlog waits in the mailbox
+                    waiting = self._busy.get(key)  # (again: the acquire may have waited)
+                    if waiting is not None:
+                        waiting.append(msg)
+                    elif isinstance(msg, Create):
+                        self._busy[key] = deque()
+                        work.start_soon(self._serve, key, msg)
+                    else:
+                        self._in_flight.release()
+                        await self._handle_one(msg)
             for s in list(self._sessions.values()):
                 s.wal.close()
+
+    async def _serve(self, key: RunKey, msg: RegistryMsg) -> None:
+        """Handle a create, then the messages for its key that queued behind it, in order."""
+        waiting = self._busy[key]
+        try:
+            while True:
+                await self._handle_one(msg)
+                self._in_flight.release()
+                if not waiting:
+                    del self._busy[key]  # no await since the check: nothing is left behind
+                    return
+                msg = waiting.popleft()
+        except BaseException:
+            # Cancelled (the daemon is stopping) or failed: nobody may wait on a lost reply.
+            for m in (msg, *waiting):
+                reply = getattr(m, "reply", None)
+                if reply is not None:
+                    reply.fail(ShuttingDownError("the daemon is stopping; retry"))
+            self._busy.pop(key, None)
+            raise
+
+    async def _handle_one(self, msg: RegistryMsg) -> None:
+        try:
+            await self._handle(msg)
+        except Exception as exc:
+            reply = getattr(msg, "reply", None)
+            if reply is None:
+                raise
+            reply.fail(exc)
 
     async def _handle(self, msg: RegistryMsg) -> None:
         if isinstance(msg, Create):
@@ -248,11 +325,15 @@ class RunRegistry(Actor[RegistryMsg]):
     def _wal_path(self, info: RunInfo) -> Path:
         return self._wal_dir / f"{info.pk}-{info.key.run_id}.wal"
 
-    async def _open(self, info: RunInfo) -> RunSession:
+    async def _open(self, info: RunInfo, *, recovering: bool = False) -> RunSession:
+        """A session for a run, with its log actor running. A new run's log file is created
+        by its first append (off the path of CreateRun); a recovered run's is opened first,
+        its torn tail cut, before it is read."""
         assert self._tg is not None
         wal = WalActor(self._wal_path(info), self._fsync_interval)
-        await wal.open()
-        await self._tg.start(wal.run)
+        if recovering:
+            await wal.open()
+        self._tg.start_soon(wal.run)
         history = RunHistory(start_time=info.start_time)
         s = RunSession(info.key, info.pk, wal, history, info, ingested_seq=info.ingested_seq)
         self._sessions[info.key] = s
@@ -351,7 +432,7 @@ class RunRegistry(Actor[RegistryMsg]):
     async def _recover(self, info: RunInfo) -> RunSession:
         """Rebuild a run from its log: the state up to each writer's ingested seq silently,
         the rest is sent to the history actor as new work."""
-        s = await self._open(info)
+        s = await self._open(info, recovering=True)
         entries = await anyio.to_thread.run_sync(_read_wal, s.wal.path)
 
         def ingested(writer: str) -> int:

@@ -4,6 +4,9 @@ This is the durability boundary: a batch is acknowledged to the client once its 
 the log file (in the OS: they survive a crash of the daemon). Appends queued together are
 written with one system call, and the file is fsynced at most every ``fsync_interval`` seconds
 while it has unsynced data (group fsync) and always on :class:`Sync` (finish) and on stop.
+
+A new run's log file is created by its first append (in the same worker-thread call), not when
+the run is created: CreateRun does not wait for a file to be made.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from trackd._shared.walfile import WalWriter
+from trackd._shared.walfile import WalFormatError, WalWriter
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.errors import ResourceExhaustedError
 
@@ -55,11 +58,13 @@ class WalActor(Actor[WalMsg]):
         self._last_sync = 0.0
 
     async def open(self) -> None:
-        """Open (or create, or repair the tail of) the log file."""
+        """Open (or create, or repair the tail of) the log file now, rather than at the first
+        append (recovery does, before it reads the log)."""
         self._writer = await anyio.to_thread.run_sync(WalWriter, self.path)
         self._last_sync = anyio.current_time()
 
     async def loop(self) -> None:
+        self._last_sync = anyio.current_time()
         while True:
             msg = None
             if self._dirty:
@@ -84,25 +89,31 @@ class WalActor(Actor[WalMsg]):
         want_sync = any(isinstance(m, Sync) for m in batch) or (
             (self._dirty or payloads) and now - self._last_sync >= self._fsync_interval
         )
-        writer = self._writer
-        assert writer is not None
 
         def write() -> None:
+            if self._writer is None:  # the first append of a new run makes the file
+                self._writer = WalWriter(self.path)
             if payloads:
-                writer.append_many(payloads)
+                self._writer.append_many(payloads)
             if want_sync:
-                writer.sync()
+                self._writer.sync()
 
         try:
             await anyio.to_thread.run_sync(write)
         except OSError as exc:
             # A full disk (or a failing one): these appends are refused, nothing acknowledged is
-            # touched, and the actor keeps serving: the next append may succeed.
+            # touched, and the actor keeps serving: the next append may succeed (a log that
+            # could not be made is tried again).
             error = ResourceExhaustedError(
                 f"cannot write the log {self.path}: {exc.strerror or exc}", path=str(self.path))
             log.warning("%s", error.message)
             for m in batch:
                 m.reply.fail(error)
+            return
+        except WalFormatError as exc:  # a stray file where the new log should go
+            log.error("%s", exc)
+            for m in batch:
+                m.reply.fail(exc)
             return
         if want_sync:
             self._dirty, self._last_sync = False, now

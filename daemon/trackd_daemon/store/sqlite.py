@@ -1,7 +1,8 @@
 """The embedded store: SQLite in WAL mode.
 
 One write connection, used by one worker thread at a time (a capacity limiter of 1), so writes
-are serialised without blocking the event loop; reads use a small pool of read connections in
+are serialised without blocking the event loop; writes queued while another runs are committed
+together, one SAVEPOINT each (``group_commit.py``); reads use a small pool of read connections in
 worker threads. History rows are MessagePack blobs; run metadata, config and summary are JSON
 text (NaN and infinities as the ``NaN``/``Infinity`` tokens Python's json module reads back).
 """
@@ -22,7 +23,8 @@ import anyio
 import anyio.to_thread
 import msgpack
 
-from trackd_daemon.errors import ResourceExhaustedError, RunAlreadyExistsError, RunNotFoundError
+from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
+from trackd_daemon.store.group_commit import GroupCommit
 from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.names import generate_name
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
@@ -187,6 +189,7 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
         self._path = path
         self._writer = _connect(path)
         self._write_limiter = anyio.CapacityLimiter(1)
+        self._commits = GroupCommit(self._writer, path, self._write_limiter)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         for _ in range(READ_POOL_SIZE):
             self._readers.put(_connect(path))
@@ -232,28 +235,14 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            conn = self._writer
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                except BaseException:
-                    if conn.in_transaction:  # SQLite may have rolled back already (disk full)
-                        conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if "full" in str(exc) or "disk" in str(exc):
-                    raise ResourceExhaustedError(f"the store {self._path} cannot grow: {exc}",
-                                                 path=self._path) from None
-                raise
-            return result
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], *, urgent: bool = False) -> T:
+        """``fn(conn)`` in a write transaction, committed when this returns; it may share the
+        transaction with other writes (each in its own savepoint). ``urgent``: someone waits
+        on it interactively; it goes before queued bulk writes.
 
-        return await anyio.to_thread.run_sync(run, limiter=self._write_limiter)
+        :raises ResourceExhaustedError: the disk is full.
+        """
+        return await self._commits.write(fn, urgent=urgent)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -268,7 +257,12 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
     # -- runs ----------------------------------------------------------------------------------
 
     async def create_run(self, new: NewRun) -> RunInfo:
-        def create(conn: sqlite3.Connection) -> int:
+        def create(conn: sqlite3.Connection) -> RunInfo:
+            pk = insert(conn)
+            # Read back on the write connection, in the same transaction: no second round trip.
+            return _run_from_row(conn.execute(f"{_RUN_SELECT} WHERE r.id = ?", (pk,)).fetchone())
+
+        def insert(conn: sqlite3.Connection) -> int:
             key = new.key
             now = new.created_at or time.time()
             conn.execute(
@@ -303,16 +297,7 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
             )
             return int(cur.lastrowid or 0)
 
-        pk = await self._write(create)
-        return await self._get_by_pk(pk)
-
-    async def _get_by_pk(self, pk: int) -> RunInfo:
-        row = await self._read(
-            lambda c: c.execute(f"{_RUN_SELECT} WHERE r.id = ?", (pk,)).fetchone()
-        )
-        if row is None:
-            raise RunNotFoundError(f"run #{pk} not found")
-        return _run_from_row(row)
+        return await self._write(create, urgent=True)  # init() is waiting
 
     async def get_run(self, key: RunKey) -> RunInfo:
         row = await self._read(
