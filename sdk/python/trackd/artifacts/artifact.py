@@ -10,66 +10,32 @@ when first needed, and ``download()`` goes through the content-keyed cache.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from enum import Enum
+from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any
 
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts import local_files
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
+from trackd.artifacts.properties import ArtifactProperties, ArtifactTTL, _draft, _logged
 from trackd.artifacts.staging import StagingArea
-from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
+from trackd.errors import ArtifactNotLoggedError
 
 if TYPE_CHECKING:
     from trackd._api import PublicRun
     from trackd.artifacts.files import ArtifactFiles
     from trackd.artifacts.upload import UploadJob
 
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["Artifact", "ArtifactTTL"]
 
 MEDIA_NOT_YET = ("media objects (Table, Image, Audio, Video, Html, Object3D, ...) inside "
                  "artifacts are not supported by this version of trackd yet; ")
 
 
-class ArtifactTTL(Enum):
-    """``artifact.ttl = ArtifactTTL.INHERIT``: use the team default (none exists yet, so the
-    version never expires)."""
-
-    INHERIT = 0
-
-
-def _logged(method: F) -> F:
-    """Raise ArtifactNotLoggedError when called on a draft."""
-    import functools
-
-    @functools.wraps(method)
-    def wrapper(self: Artifact, *args: Any, **kwargs: Any) -> Any:
-        if self.is_draft():
-            raise ArtifactNotLoggedError(f"Artifact.{method.__name__}", self)
-        return method(self, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _draft(method: F) -> F:
-    """Raise ArtifactFinalizedError when called on a logged (finalized) artifact."""
-    import functools
-
-    @functools.wraps(method)
-    def wrapper(self: Artifact, *args: Any, **kwargs: Any) -> Any:
-        if self._final:
-            raise ArtifactFinalizedError(f"Artifact.{method.__name__}", self)
-        return method(self, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-class Artifact:
+class Artifact(ArtifactProperties):
     """A versioned set of files and references: a dataset, a model, ...
 
     :param name: letters, digits, ``-``, ``_`` and ``.``; at most 128 characters.
@@ -159,277 +125,6 @@ class Artifact:
 
     def __repr__(self) -> str:
         return f"<Artifact {self._id or self._name}>"
-
-    # -- identity --------------------------------------------------------------------------------
-
-    @property
-    def id(self) -> str | None:
-        """The version's id (None for a draft)."""
-        return None if self.is_draft() else self._id
-
-    @property
-    @_logged
-    def entity(self) -> str:
-        """Entity of the collection (of the portfolio, for a link)."""
-        return self._entity or ""
-
-    @property
-    @_logged
-    def project(self) -> str:
-        """Project of the collection (of the portfolio, for a link)."""
-        return self._project or ""
-
-    @property
-    def name(self) -> str:
-        """``collection:vN`` once logged, the bare name before."""
-        return self._name
-
-    @property
-    def qualified_name(self) -> str:
-        """``entity/project/name``."""
-        return f"{self.entity}/{self.project}/{self.name}"
-
-    @property
-    @_logged
-    def version(self) -> str:
-        """``vN`` (the portfolio's version, for a link)."""
-        return self._version or ""
-
-    @property
-    @_logged
-    def collection(self) -> Any:
-        """The collection this artifact was read from (the portfolio, for a link)."""
-        from trackd.artifacts.files import ArtifactCollection
-
-        return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type)
-
-    @property
-    @_logged
-    def source_entity(self) -> str:
-        return self._source_entity or ""
-
-    @property
-    @_logged
-    def source_project(self) -> str:
-        return self._source_project or ""
-
-    @property
-    def source_name(self) -> str:
-        """``collection:vN`` of the source version (the bare name before logging)."""
-        return self._source_name
-
-    @property
-    def source_qualified_name(self) -> str:
-        return f"{self.source_entity}/{self.source_project}/{self.source_name}"
-
-    @property
-    @_logged
-    def source_version(self) -> str:
-        return self._source_version or ""
-
-    @property
-    @_logged
-    def source_collection(self) -> Any:
-        from trackd.artifacts.files import ArtifactCollection
-
-        return ArtifactCollection(self.source_entity, self.source_project,
-                                  self._source_name.split(":")[0], self._type)
-
-    @property
-    def is_link(self) -> bool:
-        """True when this describes a link into a portfolio (registry collection)."""
-        return self._is_link
-
-    @property
-    @_logged
-    def linked_artifacts(self) -> list[Artifact]:
-        """The links of a source version (at most 500); empty for a link."""
-        if self._is_link:
-            return []
-        from trackd.artifacts import client, convert
-
-        pb = client.get(artifact_id=self._id or "")
-        return [convert.from_pb(p) for p in pb.linked_artifacts]
-
-    @property
-    @_logged
-    def source_artifact(self) -> Artifact:
-        """The source version (this artifact itself when it is not a link)."""
-        if not self._is_link:
-            return self
-        from trackd.artifacts import client, convert
-
-        return convert.from_pb(client.get(path=self._source_name, entity=self.source_entity,
-                                          project=self.source_project))
-
-    @property
-    def type(self) -> str:
-        return self._type
-
-    @property
-    @_logged
-    def url(self) -> str:
-        """The version's page in the daemon's dashboard ("" when it serves none)."""
-        from trackd import _dashboard
-        from trackd.artifacts import client
-
-        url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",
-                              self._type, self._name.split(":")[0], self.version)
-        return url or ""
-
-    # -- editable fields -------------------------------------------------------------------------
-
-    @property
-    def description(self) -> str | None:
-        return self._description
-
-    @description.setter
-    def description(self, description: str | None) -> None:
-        self._description = description
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """User metadata (at most 100 keys); set it, then ``save()`` a logged artifact."""
-        return self._metadata
-
-    @metadata.setter
-    def metadata(self, metadata: dict[str, Any]) -> None:
-        self._metadata = rules.normalize_metadata(metadata)
-
-    @property
-    def ttl(self) -> _dt.timedelta | None:
-        """How long the version lives after it was created (None: forever).
-
-        :raises ArtifactNotLoggedError: the TTL is inherited and the artifact not logged yet.
-        """
-        if self._ttl_is_inherited and (self.is_draft() or self._ttl_changed):
-            raise ArtifactNotLoggedError("Artifact.ttl", self)
-        return None if self._ttl_seconds is None else _dt.timedelta(seconds=self._ttl_seconds)
-
-    @ttl.setter
-    def ttl(self, ttl: _dt.timedelta | ArtifactTTL | None) -> None:
-        if self._is_link:
-            raise ValueError("Cannot set TTL for link artifact. Unlink the artifact first then "
-                             "set the TTL for the source artifact")
-        if isinstance(ttl, ArtifactTTL):
-            self._ttl_is_inherited, self._ttl_seconds = True, None
-        elif ttl is None:
-            self._ttl_is_inherited, self._ttl_seconds = False, None
-        elif isinstance(ttl, _dt.timedelta):
-            seconds = int(ttl.total_seconds())
-            if seconds <= 0:
-                raise ValueError(f"Artifact TTL Duration has to be positive. ttl: {ttl.total_seconds()}")
-            self._ttl_is_inherited, self._ttl_seconds = False, seconds
-        else:
-            raise TypeError(f"ttl must be a timedelta, None or ArtifactTTL.INHERIT, got {ttl!r}")
-        self._ttl_changed = True
-
-    def _ttl_wire(self) -> int:
-        if self._ttl_is_inherited:
-            return rules.TTL_INHERIT
-        return rules.TTL_DISABLED if self._ttl_seconds is None else self._ttl_seconds
-
-    @property
-    @_logged
-    def aliases(self) -> list[str]:
-        """The version's aliases (``latest`` included when it points here); set them, then
-        ``save()``."""
-        return self._aliases
-
-    @aliases.setter
-    @_logged
-    def aliases(self, aliases: list[str]) -> None:
-        self._aliases = rules.validate_aliases(aliases)
-
-    @property
-    @_logged
-    def tags(self) -> list[str]:
-        return self._tags
-
-    @tags.setter
-    @_logged
-    def tags(self, tags: list[str]) -> None:
-        self._tags = rules.validate_tags(tags)
-
-    @property
-    def distributed_id(self) -> str | None:
-        return self._distributed_id
-
-    @distributed_id.setter
-    def distributed_id(self, distributed_id: str | None) -> None:
-        self._distributed_id = distributed_id
-
-    @property
-    def incremental(self) -> bool:
-        return self._incremental
-
-    @property
-    def use_as(self) -> str | None:
-        """Deprecated."""
-        import warnings
-
-        warnings.warn("Artifact.use_as is deprecated", DeprecationWarning, stacklevel=2)
-        return self._use_as
-
-    # -- stored facts ----------------------------------------------------------------------------
-
-    @property
-    def state(self) -> str:
-        """"PENDING" (a draft, or being stored), "COMMITTED" or "DELETED"."""
-        return self._state
-
-    @property
-    def manifest(self) -> ArtifactManifest:
-        """The entries, by path (read from the daemon for a logged artifact)."""
-        with self._lock:
-            if self._manifest is None:
-                from trackd.artifacts import client, convert
-
-                self._manifest = convert.manifest_from_pb(client.manifest(self._id or ""), self)
-            return self._manifest
-
-    @property
-    def digest(self) -> str:
-        """The manifest digest (hex); equal digests mean equal contents."""
-        if self._manifest is None and self._digest is not None:
-            return self._digest
-        return self.manifest.digest()
-
-    @property
-    def size(self) -> int:
-        """Total bytes, references with a known size included."""
-        if self._manifest is None and self._size is not None:
-            return self._size
-        return self.manifest.size()
-
-    @property
-    @_logged
-    def commit_hash(self) -> str:
-        return self._commit_hash or ""
-
-    @property
-    @_logged
-    def file_count(self) -> int:
-        """Entries, references included."""
-        return int(self._file_count or 0)
-
-    @property
-    @_logged
-    def created_at(self) -> str:
-        return self._created_at or ""
-
-    @property
-    @_logged
-    def updated_at(self) -> str:
-        return self._updated_at or self._created_at or ""
-
-    @property
-    @_logged
-    def history_step(self) -> int | None:
-        """The nearest step at which the logging run logged history (None when unknown)."""
-        if self._history_step is None:
-            return None
-        return max(0, self._history_step - 1)
 
     # -- state -----------------------------------------------------------------------------------
 
