@@ -344,7 +344,14 @@ class Artifact(ArtifactProperties):
                  path_prefix: str | os.PathLike[str] | None = None,
                  multipart: bool | None = None) -> str:
         """Download the files under ``root`` (default ``./artifacts/<name>:<version>``) through
-        the cache; files already there with the right content are left alone. Returns root."""
+        the cache (``skip_cache=True``: straight to root); files already there with the right
+        content are left alone, changed ones are replaced. Files are fetched several at once;
+        ``multipart`` is accepted for W&B compatibility (each file is one transfer). Returns
+        root.
+
+        :raises trackd.errors.ReferenceFailedError: a reference could not be fetched (unless
+            ``allow_missing_references``).
+        """
         from trackd.artifacts import download
 
         return download.download(self, root, allow_missing_references, skip_cache, path_prefix)
