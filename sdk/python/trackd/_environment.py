@@ -79,16 +79,40 @@ def git_state(cwd: str) -> tuple[dict[str, Any], bytes | None]:
     return info, diff
 
 
+#: The last requirements() and what it was read from: each sys.path entry and its mtime.
+#: Reading every distribution's metadata costs tens of milliseconds of CPU, which a process
+#: making runs one after another would pay again at each; installing or removing a
+#: distribution changes its directory's mtime, and so the key.
+_requirements: tuple[tuple[tuple[str, int], ...], str] | None = None
+
+
+def _path_stamp() -> tuple[tuple[str, int], ...]:
+    stamps = []
+    for entry in sys.path:
+        try:
+            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            stamps.append((entry, -1))
+    return tuple(stamps)
+
+
 def requirements() -> str:
     """``name==version`` of every installed distribution, sorted, one per line."""
+    global _requirements
     from importlib import metadata
 
+    stamp = _path_stamp()
+    cached = _requirements
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     seen: dict[str, str] = {}
     for dist in metadata.distributions():
         name = dist.metadata.get("Name") if dist.metadata else None
         if name and name.lower() not in seen:
             seen[name.lower()] = f"{name}=={dist.version}"
-    return "".join(line + "\n" for _, line in sorted(seen.items()))
+    text = "".join(line + "\n" for _, line in sorted(seen.items()))
+    _requirements = (stamp, text)
+    return text
 
 
 def _gpus() -> dict[str, Any]:

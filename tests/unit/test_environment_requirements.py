@@ -1,0 +1,33 @@
+"""requirements.txt is read from the installed distributions once per process, and again
+when one is installed or removed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from trackd import _environment
+
+
+def test_requirements_are_read_again_only_when_a_path_changes(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path)])
+    first = _environment.requirements()
+    assert "trackd==" in first
+    reads = []
+    real = _environment._path_stamp
+
+    def counting() -> tuple[tuple[str, int], ...]:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(_environment, "_path_stamp", counting)
+    assert _environment.requirements() is first  # the same text: nothing was read again
+    dist = tmp_path / "fakepkg-1.2.3.dist-info"  # a distribution appears on the path
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.2.3\n")
+    after = _environment.requirements()
+    assert "fakepkg==1.2.3\n" in after and after != first
+    assert len(reads) == 2
