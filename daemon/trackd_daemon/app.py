@@ -119,11 +119,11 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     web: WebServer | None = None  # the dashboard, once it serves
 
     async def crash(session: RunSession) -> None:
-        await history.ask(lambda r: Crash(session, r))
-        try:  # what the run saved for its end is stored all the same
+        try:  # what the run saved for its end is stored all the same, before its end
             await files.ask(lambda r: FinishFiles(session, r))
         except Exception:
             log.exception("run %s: its end files could not be stored", session.key)
+        await history.ask(lambda r: Crash(session, r))
         await registry.tell(Retire(session))
 
     heartbeat = HeartbeatActor(

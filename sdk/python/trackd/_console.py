@@ -45,6 +45,7 @@ SCREEN_LINES = 256
 RECORD_LINES = 1000
 
 _CSI = re.compile(r"\x1b\[([0-9;?]*)([@-~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _Lines:
@@ -128,16 +129,17 @@ class Screen(_Lines):
     def _line(self) -> list[str]:
         return self.rows.setdefault(self.row, [])
 
-    def _put(self, ch: str) -> None:
+    def _put_text(self, text: str) -> None:
+        """Printable text at the cursor (the common case, in one step)."""
         line = self._line()
-        if self.col >= MAX_LINE_CHARS:
+        col = self.col
+        if col >= MAX_LINE_CHARS:
             return
-        if self.col < len(line):
-            line[self.col] = ch
-        else:
-            line.extend(" " * (self.col - len(line)))
-            line.append(ch)
-        self.col += 1
+        text = text[:MAX_LINE_CHARS - col]
+        if col > len(line):
+            line.extend(" " * (col - len(line)))
+        line[col:col + len(text)] = text
+        self.col = col + len(text)
         self.touch(self.row)
 
     def _down(self, n: int = 1) -> None:
@@ -180,6 +182,12 @@ class Screen(_Lines):
         i, end = 0, len(s)
         while i < end:
             ch = s[i]
+            if ch >= " " and ch != "\x7f":
+                m = _CONTROL.search(s, i)
+                stop = m.start() if m else end
+                self._put_text(s[i:stop])
+                i = stop
+                continue
             if ch == "\x1b":
                 if i + 1 >= end:
                     self._pending = s[i:]
@@ -224,9 +232,7 @@ class Screen(_Lines):
                 self.col = max(0, self.col - 1)
             elif ch == "\t":
                 self.col = min(MAX_LINE_CHARS, (self.col // 8 + 1) * 8)
-            elif ch >= " " or ch not in "\x00\x07\x0e\x0f":
-                self._put(ch)
-            i += 1
+            i += 1  # other control characters (bell, shifts...) show nothing
 
     def take(self) -> list[tuple[int, float, str]]:
         out = [(n, self.started.get(n, time.time()), "".join(self.rows.get(n, ())).rstrip())

@@ -109,7 +109,7 @@ class RunFiles:
             warnings.warn(f"trackd: the run's environment was not recorded: {exc}",
                           stacklevel=1)
             return
-        self._queue_files([(n, str(self._dir / n), "now") for n in names])
+        self._queue_files([(n, str(self._dir / n), "now") for n in names], counted=False)
 
     def _finish_extras(self, deadline: float | None) -> None:
         """Before the exit record: the environment written, the last console lines sent, the
@@ -129,8 +129,9 @@ class RunFiles:
                               "finish_timeout; the rest are not saved", stacklevel=1)
             self._files.close(0)
 
-    def _queue_files(self, files: list[tuple[str, str, str]]) -> None:
-        self._saved_names = self._saved_names | {name for name, _, _ in files}
+    def _queue_files(self, files: list[tuple[str, str, str]], counted: bool = True) -> None:
+        if counted:  # the footer counts the files the user saved
+            self._saved_names = self._saved_names | {name for name, _, _ in files}
         if self._files is not None and files:
             self._files.submit(files)
 
