@@ -67,7 +67,7 @@ print(json.dumps({{"steps_per_s": steps / elapsed, "path": run.path}}), file=sys
 def _script(code: str, cwd: Path) -> dict[str, float]:
     path = cwd / "bench_script.py"
     path.write_text(textwrap.dedent(code))
-    proc = subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, timeout=600, check=False)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr.decode())
     return json.loads(proc.stderr.decode().strip().splitlines()[-1])

@@ -178,3 +178,39 @@ def test_a_running_runs_chart_grows_while_it_logs(dash: Dashboard, page: Any, sh
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_run_page_system_charts_files_and_logs(dash: Dashboard, page: Any, shot: Any,
+                                               tmp_path: Path, monkeypatch: Any) -> None:
+    """A run with console output, a saved file and system metrics: the System section charts
+    the samples, the Files tab lists and serves the files, the Logs tab shows the output."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("saved file\n")
+    run = trackd.init(project="browser-files", name="files-run",
+                      settings={"console": "wrap", "x_stats_sampling_interval": 1})
+    run.save("notes.txt", policy="now")
+    for i in range(5):
+        print(f"epoch {i} done")
+        run.log({"loss": 1.0 / (i + 1)})
+        time.sleep(0.6)
+    run.finish()
+    page.goto(f"{dash.base}{run.entity}/browser-files/runs/{run.id}?token={dash.token}")
+    page.wait_for_selector('.chart[data-key="system.cpu"][data-drawn="1"]')
+    assert page.locator('details.section[data-section="System"] .chart').count() >= 5
+    assert "Python" in page.locator("#overview").inner_text()
+    for chart in page.locator('details.section[data-section="System"] .chart').all():
+        chart.scroll_into_view_if_needed()  # charts draw as they come into view
+    page.wait_for_selector('.chart[data-key="system.proc.memory.rssMB"][data-drawn="1"]')
+    shot(page, "run-system")
+    page.locator('#run-tabs .tab[data-tab="files-tab"]').click()
+    page.wait_for_selector('#files-table tr[data-name="notes.txt"]')
+    names = page.locator("#files-table tbody tr").evaluate_all("rs => rs.map(r => r.dataset.name)")
+    assert {"notes.txt", "output.log", "requirements.txt", "wandb-metadata.json"} <= set(names)
+    shot(page, "run-files")
+    page.locator('#run-tabs .tab[data-tab="logs-tab"]').click()
+    page.wait_for_selector("#logs .line")
+    text = page.locator("#logs").inner_text()
+    assert "epoch 0 done" in text and "epoch 4 done" in text
+    shot(page, "run-logs")
+    page.locator('#run-tabs .tab[data-tab="charts-area"]').click()
+    assert page.locator("#charts-area").is_visible()

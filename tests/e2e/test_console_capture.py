@@ -38,7 +38,7 @@ def _run_script(tmp_path: Path, mode: str) -> tuple[str, str, str]:
     script.write_text(textwrap.dedent(SCRIPT.format(mode=mode)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                          capture_output=True, timeout=120)  # bytes: keep the \r as written
+                          capture_output=True, timeout=120, check=False)  # bytes: keep the \r as written
     out, err = proc.stdout.decode(), proc.stderr.decode()
     assert proc.returncode == 0, err
     path = out.strip().splitlines()[-1].split()[-1]

@@ -44,7 +44,7 @@ def _repo(tmp_path: Path, save_code: bool) -> Path:
 def _run(repo: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     proc = subprocess.run([sys.executable, "src/train.py", *args], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()[-1].split()[-1]
 
@@ -71,7 +71,7 @@ def test_environment_with_git_diff_is_recorded(clean_sdk, tmp_path: Path) -> Non
     assert json.loads(files["wandb-metadata.json"].read_bytes()) == meta
 
     show = subprocess.run([sys.executable, "-m", "trackd._cli.main", "runs", "show", path],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert show.returncode == 0, show.stderr
     assert meta["git"]["commit"] in show.stdout
     assert "src/train.py --epochs 3" in show.stdout
@@ -88,7 +88,7 @@ def test_clean_repo_and_disable_git(clean_sdk, tmp_path: Path, monkeypatch) -> N
     monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
     env = {**os.environ}
     proc = subprocess.run([sys.executable, "src/train.py"], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     meta = trackd.Api().run(proc.stdout.strip().splitlines()[-1].split()[-1]).metadata
     assert meta is not None and "git" not in meta

@@ -49,12 +49,12 @@ def test_cgroup_limits_take_the_tightest_on_the_path(tmp_path: Path) -> None:
 def test_tree_sampler_counts_children_and_notices_the_end() -> None:
     machine_sampler = MachineSampler(gpus=False)
     proc = subprocess.Popen([sys.executable, "-c",
-                             "import subprocess, sys, time\n"
+                             ("import subprocess, sys, time\n"
                              "c = subprocess.Popen([sys.executable, '-c', "
                              "'import time\\nb = bytearray(40 << 20)\\n"
                              "for i in range(0, len(b), 4096): b[i] = 1\\n"
                              "time.sleep(30)'])\n"
-                             "time.sleep(30)"])
+                             "time.sleep(30)")])
     try:
         tree = TreeSampler(proc.pid, machine_sampler.read())
         deadline = time.monotonic() + 20

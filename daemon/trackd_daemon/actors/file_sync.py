@@ -249,7 +249,7 @@ class FileSyncActor(Actor[FileSyncMsg]):
                             await self._ingest(r, spec, trusted, "change", skip_same=True)
                         except (OSError, PathUnreadableError) as exc:
                             log.info("run %s: live file %r not stored: %s", r.key, spec.name, exc)
-        except Exception:  # noqa: BLE001 - a failed watcher leaves the finish store
+        except Exception:
             log.exception("run %s: watching live files failed; they are stored at finish",
                           r.key)
 

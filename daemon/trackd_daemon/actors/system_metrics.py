@@ -129,7 +129,7 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
         if samples:
             try:
                 await self._store.append_system_metrics(samples)
-            except Exception:  # noqa: BLE001 - a lost sample is not worth the actor
+            except Exception:
                 log.exception("could not store %d system-metric sample(s)", len(samples))
 
     # -- worker thread -------------------------------------------------------------------------
@@ -161,7 +161,7 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
                          f" (writer {t.msg.writer})" if t.msg.writer else "", exc)
                 gone.append(t)
                 continue
-            except Exception:  # noqa: BLE001 - one bad reading never stops the others
+            except Exception:
                 t.failures += 1
                 log.exception("run %s: system metrics sample failed", t.msg.session.key)
                 if t.failures >= 5:

@@ -59,7 +59,7 @@ class FileServicer:
         self._guard.require(context, info, "read")
         return info
 
-    async def SaveFiles(  # noqa: N802
+    async def SaveFiles(
         self, request: pb.SaveFilesRequest, context: grpc.aio.ServicerContext
     ) -> pb.SaveFilesResponse:
         key = key_from_pb(request.run)
@@ -103,7 +103,7 @@ class FileServicer:
             pb.SaveFileResult(name=s.name, version=s.version, unreadable=s.unreadable)
             for s in saved])
 
-    async def ListFiles(  # noqa: N802
+    async def ListFiles(
         self, request: pb.ListFilesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListFilesResponse:
         info = await self._readable(context, request.run)
@@ -121,7 +121,7 @@ class FileServicer:
         out.sort(key=lambda f: f.name)
         return pb.ListFilesResponse(files=out)
 
-    async def ReadFile(  # noqa: N802
+    async def ReadFile(
         self, request: pb.ReadFileRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ReadFileResponse]:
         info = await self._readable(context, request.run)
@@ -158,7 +158,7 @@ class FileServicer:
         finally:
             await anyio.to_thread.run_sync(f.close)
 
-    async def ReadConsole(  # noqa: N802
+    async def ReadConsole(
         self, request: pb.ReadConsoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReadConsoleResponse:
         info = await self._readable(context, request.run)

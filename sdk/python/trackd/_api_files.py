@@ -88,7 +88,7 @@ class File:
                              f"{root!r}")
         if os.path.exists(path) and not replace:
             if exist_ok:
-                return open(path)  # noqa: SIM115 - returned to the caller
+                return open(path)
             raise ValueError(f"File already exists, pass replace=True to overwrite or "
                              f"exist_ok=True to leave it as is and don't error: {path}")
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -100,7 +100,7 @@ class File:
         except BaseException:
             os.unlink(tmp)
             raise
-        return open(path)  # noqa: SIM115 - returned to the caller
+        return open(path)
 
 
 class RunFileReads:

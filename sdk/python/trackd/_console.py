@@ -403,9 +403,9 @@ class Capture:
             out = []
             for stream, lines in self._streams.items():
                 if lines.dropped:
-                    out.append((stream, lines.dropped_at, time.time(),
-                                f"[trackd: {lines.dropped} line(s) of output were dropped: the "
-                                "daemon did not take them fast enough]"))
+                    note = (f"[trackd: {lines.dropped} line(s) of output were dropped: the "
+                            "daemon did not take them fast enough]")
+                    out.append((stream, lines.dropped_at, time.time(), note))
                     lines.dropped = 0
                 out += [(stream, n, ts, text) for n, ts, text in lines.take()]
             return out

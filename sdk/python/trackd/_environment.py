@@ -164,7 +164,7 @@ def metadata(program: str, start_time: float, git: dict[str, Any],
     doc: dict[str, Any] = {
         "os": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "startedAt": datetime.datetime.fromtimestamp(start_time, datetime.timezone.utc)
+        "startedAt": datetime.datetime.fromtimestamp(start_time, datetime.UTC)
         .strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "args": list(sys.argv[1:]),
         "program": program,

@@ -168,7 +168,7 @@ class RunFiles:
         if policy not in POLICIES:
             raise ValueError('Only "live", "end" and "now" policies are currently supported.')
         if self._finished:
-            raise UsageError(f"run is finished; save() cannot be called after finish()")
+            raise UsageError("run is finished; save() cannot be called after finish()")
         glob_path = Path(text)
         resolved_glob = glob_path.absolute()
         if base_path is not None:
@@ -306,7 +306,7 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     root = root if root is not None else os.getcwd()
     path = os.path.join(root, name)
     if os.path.exists(path) and not replace:
-        return open(path)  # noqa: SIM115 - returned to the caller, as W&B does
+        return open(path)
     if disabled:
         return None
     from trackd._api import Api
