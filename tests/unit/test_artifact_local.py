@@ -392,3 +392,28 @@ def test_default_bound_is_a_fraction_of_free_disk(tmp_path: Path) -> None:
     cache = ArtifactFileCache(tmp_path / "c")
     free = shutil.disk_usage(tmp_path).free
     assert abs(cache.bound() - free * 0.10) < free * 0.01
+
+
+def test_files_go_by_path_only_to_a_daemon_that_can_read_them(tmp_path: Path) -> None:
+    """Same machine and this user's (or root's) daemon: by path; a daemon of another user (a
+    system-wide one) or on another machine: bytes are uploaded."""
+    from types import SimpleNamespace
+
+    from trackd.artifacts import client
+
+    def conn(address: str, root: Path) -> SimpleNamespace:
+        info = SimpleNamespace(root=str(root))
+        return SimpleNamespace(address=address, daemon=SimpleNamespace(GetDaemonInfo=None),
+                               unary=lambda *a, **k: info)
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    assert client.is_local(conn("unix:/tmp/a.sock", mine))
+    assert client.is_local(conn("127.0.0.1:7001", mine))
+    assert not client.is_local(conn("gpu-box:7001", mine))
+    if os.getuid() == 0:
+        other = tmp_path / "other"
+        other.mkdir()
+        os.chown(other, 4242, 4242)
+        assert not client.is_local(conn("unix:/tmp/b.sock", other))
+    assert not client.is_local(conn("unix:/tmp/c.sock", tmp_path / "no-such-root"))

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from trackd.errors import CommError
 from trackd.v1 import artifact_pb2 as apb
 from trackd.v1 import artifact_service_pb2 as pb
 
@@ -48,13 +49,30 @@ def stub(conn: Any) -> Any:
         return s
 
 
+_reads_here: dict[str, bool] = {}
+
+
 def is_local(conn: Any) -> bool:
-    """Whether the daemon runs on this machine (it can read files by path)."""
+    """Whether the daemon can read this user's files by path: it runs on this machine (a Unix
+    socket or loopback) as this user or as root. A system-wide daemon of its own user cannot
+    read private files, so their bytes are uploaded instead, as to another machine."""
     address = conn.address
-    if address.startswith("unix:"):
-        return True
+    known = _reads_here.get(address)
+    if known is not None:
+        return known
     host = address.rsplit(":", 1)[0].strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+    reads = False
+    if address.startswith("unix:") or host in ("127.0.0.1", "localhost", "::1"):
+        from trackd.v1 import daemon_service_pb2
+
+        try:
+            info = conn.unary(conn.daemon.GetDaemonInfo,
+                              daemon_service_pb2.GetDaemonInfoRequest(), timeout=10)
+            reads = os.stat(info.root).st_uid in (os.getuid(), 0)  # its data root is its own
+        except (OSError, CommError, TimeoutError):
+            reads = False
+    _reads_here[address] = reads
+    return reads
 
 
 def unary(name: str, request: Any, timeout: float = TIMEOUT) -> Any:
@@ -117,8 +135,6 @@ def watch(artifact_id: str, on_progress: Callable[[apb.ArtifactProgress], None] 
         last = msg
         if msg.done:
             return msg
-    from trackd.errors import CommError
-
     raise CommError(f"the daemon stopped reporting on artifact {artifact_id} before it was "
                     f"stored (last progress: {last.progress if last else 'none'})")
 
