@@ -70,3 +70,33 @@ def test_stats_can_be_turned_off(clean_sdk) -> None:
 def test_interval_below_one_second_is_refused() -> None:
     with pytest.raises(trackd.UsageError, match="at least 1 second"):
         trackd.Settings(x_stats_sampling_interval=0.2)
+
+
+SHARED_WRITER = """
+import sys, time, trackd
+run = trackd.init(id=sys.argv[1], project="sysmetrics", settings=trackd.Settings(
+    mode="shared", x_primary=False, x_label="worker-1", x_stats_sampling_interval=1,
+    console="wrap"))
+print("hello from the worker")
+time.sleep(3.5)
+run.finish()
+"""
+
+
+def test_each_writer_of_a_shared_run_is_sampled_and_captured(clean_sdk, tmp_path: Path) -> None:
+    run = trackd.init(project="sysmetrics", settings=trackd.Settings(
+        mode="shared", x_label="main", x_stats_sampling_interval=1, console="wrap"))
+    print("hello from the primary")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    worker = subprocess.run([sys.executable, "-c", textwrap.dedent(SHARED_WRITER), run.id],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert worker.returncode == 0, worker.stderr
+    run.finish()
+    stored = trackd.Api().run(run.path)
+    rows = stored.history(stream="system", samples=0)
+    writers = {r.get("_writer", "") for r in rows}
+    assert writers == {"", "worker-1"}, writers
+    assert all("system.cpu" in r for r in rows)
+    log = stored.file("output.log").read_bytes().decode()
+    assert "hello from the primary" in log and "hello from the worker" in log

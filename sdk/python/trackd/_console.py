@@ -79,6 +79,21 @@ class LineAssembler(_Lines):
         self._cr = False
 
     def feed(self, s: str) -> None:
+        if "\r" not in s and not self._cr:  # the common case: text and line ends
+            n, text = self.n, self.text
+            parts = s.split("\n")
+            for k, part in enumerate(parts):
+                if k:
+                    n += 1
+                if part or k < len(parts) - 1 or n in text:
+                    text[n] = (text.get(n, "") + part)[:MAX_LINE_CHARS]
+                    self.touch(n)
+            if len(parts) > 1 and not parts[-1]:
+                text.pop(n, None)  # the line after a final newline is not written yet
+                self.started.pop(n, None)
+                self.dirty.pop(n, None)
+            self.n = n
+            return
         start = 0
         n = self.n
         cur = self.text.get(n, "")
@@ -384,12 +399,14 @@ class Capture:
                 return not self._senders
             last = len(self._senders) == 1
         if last:
-            self.active = False
+            # Unhook first (a redirect's reader drains what is still in its pipe meanwhile),
+            # then stop capturing.
             for undo in reversed(self._undo):
                 try:
                     undo()
                 except OSError:
                     pass
+            self.active = False
             self._stop.set()
             if self._thread.is_alive():
                 self._thread.join(5)
