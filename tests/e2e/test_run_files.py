@@ -202,3 +202,33 @@ def test_log_code_with_include_and_exclude_functions(art_sdk: Path) -> None:
     assert named is not None and named.name.startswith("source-code-")
     with pytest.raises(ValueError, match="reserved for internal use"):
         trackd.Artifact("source-mine", "code")  # users cannot make these themselves
+
+
+def test_a_file_the_daemon_cannot_read_is_saved_by_its_bytes(clean_sdk, tmp_path: Path) -> None:
+    """What the daemon cannot read (another user's file, or a client on another machine) the
+    client uploads; saving bytes nobody uploaded is refused."""
+    from trackd._connection import get_connection
+    from trackd.artifacts import client
+    from trackd.errors import BlobNotFoundError
+    from trackd.v1 import file_service_pb2 as pb
+
+    local = _write(tmp_path / "elsewhere.txt", "bytes from the client")
+    run = trackd.init(project="files")
+    conn = get_connection(os.environ["TRACKD_ADDRESS"])
+    ref = trackd.Api().run(run.path)._pb.ref
+    resp = conn.unary(conn.files.SaveFiles, pb.SaveFilesRequest(run=ref, files=[
+        pb.SaveFile(name="elsewhere.txt", path="/no/such/dir/elsewhere.txt",
+                    policy=pb.FILE_POLICY_NOW)]), timeout=10)
+    assert resp.results[0].unreadable and resp.results[0].version == 0
+    up = client.upload_file(str(local))
+    resp = conn.unary(conn.files.SaveFiles, pb.SaveFilesRequest(run=ref, files=[
+        pb.SaveFile(name="elsewhere.txt", blob_sha256=up.blob_sha256,
+                    policy=pb.FILE_POLICY_LIVE)]), timeout=10)
+    assert resp.results[0].version == 1
+    with pytest.raises(BlobNotFoundError):
+        conn.unary(conn.files.SaveFiles, pb.SaveFilesRequest(run=ref, files=[
+            pb.SaveFile(name="x.txt", blob_sha256="f" * 64)]), timeout=10)
+    run.finish()
+    f = _files(run.path)["elsewhere.txt"]
+    assert f.read_bytes() == b"bytes from the client"
+    assert [h["reason"] for h in f.history] == ["upload"]  # saved by bytes: stored once

@@ -170,20 +170,18 @@ class FileSyncActor(Actor[FileSyncMsg]):
                 if item.policy == END:
                     try:  # refused now rather than at finish, when nobody can act on it
                         await anyio.to_thread.run_sync(self._check, spec, msg.trusted)
-                    except PathUnreadableError:
+                    except (PathUnreadableError, FileNotFoundError):
                         out.append(Saved(item.name, unreadable=True))
                         continue
                     out.append(Saved(item.name))
                     continue
                 try:
                     v = await self._ingest(r, spec, msg.trusted, item.policy)
-                except PathUnreadableError:
+                except (PathUnreadableError, FileNotFoundError):
+                    # Not readable here, or not here at all (a client on another machine):
+                    # the client sends the bytes.
                     out.append(Saved(item.name, unreadable=True))
                     continue
-                except FileNotFoundError:
-                    raise FailedPreconditionError(
-                        f"run {r.key}: cannot save {item.name!r}: {item.path} does not exist",
-                        path=item.path) from None
                 out.append(Saved(item.name, v.version if v else 0))
                 if item.policy == LIVE:
                     r.live[os.path.abspath(item.path)] = spec
