@@ -17,6 +17,7 @@ import logging.handlers
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from typing import IO
 
@@ -26,7 +27,7 @@ from trackd._version import __version__
 from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader
 from trackd_daemon.actors.base import supervise
-from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles
+from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles, WatchAgain
 from trackd_daemon.actors.heartbeat import HeartbeatActor
 from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
@@ -143,7 +144,12 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(supervise, collector.run, "artifact-gc")
             core.start_soon(supervise, files.run, "file-sync")
             core.start_soon(supervise, metrics.run, "system-metrics")
-            await _recover(store, registry)
+            async def recovered(session: RunSession) -> None:
+                # Sampling and watching go on for a run this daemon took over.
+                await metrics.resume(session)
+                await files.tell(WatchAgain(session))
+
+            await _recover(store, registry, recovered)
             web = await start_dashboard(cfg, store, blobs)
             peers = PeerTable() if cfg.shared_socket else None
             guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
@@ -213,13 +219,19 @@ async def _wait_closed(registry: RunRegistry, history: HistoryActor, heartbeat: 
     await heartbeat.wait_stopped()
 
 
-async def _recover(store: MetadataStore, registry: RunRegistry) -> None:
+async def _recover(store: MetadataStore, registry: RunRegistry,
+                   recovered: Callable[[RunSession], Awaitable[None]]) -> None:
     runs = await store.list_runs_in_state(RUNNING)
     for info in runs:
         try:
-            await registry.ask(lambda r, info=info: Recover(info, r))
+            session = await registry.ask(lambda r, info=info: Recover(info, r))
         except Exception:
             log.exception("run %s: recovery failed; its log is kept", info.key)
+            continue
+        try:
+            await recovered(session)
+        except Exception:
+            log.exception("run %s: system metrics and live files not resumed", info.key)
     if runs:
         log.info("recovered %d run(s) that were in flight", len(runs))
 

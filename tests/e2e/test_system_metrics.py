@@ -100,3 +100,34 @@ def test_each_writer_of_a_shared_run_is_sampled_and_captured(clean_sdk, tmp_path
     assert all("system.cpu" in r for r in rows)
     log = stored.file("output.log").read_bytes().decode()
     assert "hello from the primary" in log and "hello from the worker" in log
+
+
+def test_a_restarted_daemon_samples_and_watches_on(own_daemon, tmp_path: Path,
+                                                    monkeypatch) -> None:
+    """Killed mid-run and started again, the daemon recovers the run and goes on sampling its
+    process and watching its live file; the client reconnects as for any restart."""
+    import time
+
+    from tests.helpers import wait_for
+
+    monkeypatch.chdir(tmp_path)
+    live = tmp_path / "live.txt"
+    live.write_text("v0")
+    run = trackd.init(project="sysmetrics", settings={"x_stats_sampling_interval": 1})
+    run.save("live.txt", policy="live")
+    api = trackd.Api()
+    wait_for(lambda: len(api.run(run.path).history(stream="system", samples=0)) >= 2)
+    run._sender.flush(30)
+    own_daemon.kill()
+    own_daemon.start()
+    restarted = time.time()
+    assert "recovered 1 run(s)" in own_daemon.log_text()
+    wait_for(lambda: any(r["_timestamp"] > restarted + 1 for r in
+                         trackd.Api().run(run.path).history(stream="system", samples=0)))
+    time.sleep(1.0)
+    live.write_text("v1, written after the restart")
+    wait_for(lambda: trackd.Api().run(run.path).file("live.txt").versions >= 2, timeout=30)
+    run.finish()
+    f = trackd.Api().run(run.path).file("live.txt")
+    assert [h["reason"] for h in f.history] == ["live", "change", "finish"]
+    assert f.read_bytes() == b"v1, written after the restart"

@@ -8,6 +8,7 @@ the run's files.
   the last version's.
 - ``FinishFiles`` (FinishRun, or the run crashing) stops the run's watcher and stores its
   ``end`` files and, once more, its ``live`` files.
+- ``WatchAgain`` (a run recovered by a restarted daemon) watches its ``live`` files again.
 
 The daemon reads a path for a caller only when the caller could read it itself
 (``artifacts/local_files.ReadCheck``; checked again at every store, since a file may be
@@ -86,7 +87,14 @@ class FinishFiles:
     reply: Reply[None]
 
 
-FileSyncMsg = Save | FinishFiles
+@dataclass(frozen=True)
+class WatchAgain:
+    """A recovered run: watch its live files again (their registrations are in the store)."""
+
+    session: RunSession
+
+
+FileSyncMsg = Save | FinishFiles | WatchAgain
 
 
 @dataclass(eq=False)
@@ -132,11 +140,16 @@ class FileSyncActor(Actor[FileSyncMsg]):
         try:
             if isinstance(msg, Save):
                 msg.reply.set(await self._save(msg))
-            else:
+            elif isinstance(msg, FinishFiles):
                 await self._finish(msg.session)
                 msg.reply.set(None)
+            else:
+                await self._watch_again(msg.session)
         except Exception as exc:  # noqa: BLE001 - the caller gets it
-            msg.reply.fail(exc)
+            if isinstance(msg, WatchAgain):
+                log.exception("run %s: its live files are not watched again", msg.session.key)
+            else:
+                msg.reply.fail(exc)
         finally:
             self._slots.release()
 
@@ -185,8 +198,21 @@ class FileSyncActor(Actor[FileSyncMsg]):
                 out.append(Saved(item.name, v.version if v else 0))
                 if item.policy == LIVE:
                     r.live[os.path.abspath(item.path)] = spec
-            self._rewatch(r, msg.trusted)
+            self._rewatch(r)
         return out
+
+    async def _watch_again(self, session: RunSession) -> None:
+        r = self._run(session)
+        async with r.lock:
+            for spec in await self._store.file_specs(r.pk):
+                if spec.policy == LIVE:
+                    r.live[os.path.abspath(spec.path)] = spec
+            self._rewatch(r)
+
+    @staticmethod
+    def _trusted(spec: FileSpec) -> bool:
+        """Whether the spec's user is the daemon's own or root (who may read every file)."""
+        return spec.uid in (0, os.getuid())
 
     def _check(self, spec: FileSpec, trusted: bool) -> os.stat_result:
         """:raises PathUnreadableError: the file's owner-to-be may not read it."""
@@ -216,7 +242,7 @@ class FileSyncActor(Actor[FileSyncMsg]):
 
     # -- watching live files -------------------------------------------------------------------
 
-    def _rewatch(self, r: _Run, trusted: bool) -> None:
+    def _rewatch(self, r: _Run) -> None:
         """(Re)start the run's watcher when its live files' directories changed."""
         dirs = frozenset(os.path.dirname(p) for p in r.live)
         if dirs == r.dirs or self._tg is None:
@@ -225,9 +251,9 @@ class FileSyncActor(Actor[FileSyncMsg]):
             r.stop.set()
         r.dirs, r.stop = dirs, anyio.Event()
         if dirs:
-            self._tg.start_soon(self._watch, r, r.stop, sorted(dirs), trusted)
+            self._tg.start_soon(self._watch, r, r.stop, sorted(dirs))
 
-    async def _watch(self, r: _Run, stop: anyio.Event, dirs: Sequence[str], trusted: bool) -> None:
+    async def _watch(self, r: _Run, stop: anyio.Event, dirs: Sequence[str]) -> None:
         import watchfiles
 
         try:
@@ -244,7 +270,8 @@ class FileSyncActor(Actor[FileSyncMsg]):
                         if spec is None:
                             continue
                         try:
-                            await self._ingest(r, spec, trusted, "change", skip_same=True)
+                            await self._ingest(r, spec, self._trusted(spec), "change",
+                                               skip_same=True)
                         except (OSError, PathUnreadableError) as exc:
                             log.info("run %s: live file %r not stored: %s", r.key, spec.name, exc)
         except Exception:
@@ -259,17 +286,17 @@ class FileSyncActor(Actor[FileSyncMsg]):
             if r.stop is not None:
                 r.stop.set()
             r.finished = True
-            daemon_uid = os.getuid()
             for spec in await self._store.file_specs(r.pk):
                 if spec.policy not in (LIVE, END):
                     continue
-                trusted = spec.uid in (0, daemon_uid)
                 try:
-                    await self._ingest(r, spec, trusted, "end" if spec.policy == END else "finish")
+                    await self._ingest(r, spec, self._trusted(spec),
+                                       "end" if spec.policy == END else "finish")
                 except (OSError, PathUnreadableError) as exc:
                     log.warning("run %s: %s file %r not stored at finish: %s", r.key, spec.policy,
                                 spec.name, exc)
         self._runs.pop(r.pk, None)
 
 
-__all__ = ["END", "LIVE", "NOW", "FileSyncActor", "FinishFiles", "Save", "SaveItem", "Saved"]
+__all__ = ["END", "LIVE", "NOW", "FileSyncActor", "FinishFiles", "Save", "SaveItem", "Saved",
+           "WatchAgain"]

@@ -7,6 +7,10 @@ sampling (psutil, NVML) runs in one worker thread at a time, never on the event 
 the training process nothing: the daemon reads /proc and NVML from outside it. Each pass
 samples every tracked process that is due, once the machine-wide values are read, and stores
 the samples in one write.
+
+Which process a run is sampled from is kept in the store: a daemon restarted while the run goes
+on (its client reconnects) samples the same process again, unless that pid now belongs to a
+process started after the run.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import anyio.to_thread
 from trackd_daemon.actors.base import Actor
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.run_data_models import SystemSample
+from trackd_daemon.store.run_data_models import SamplerSpec, SystemSample
 
 log = logging.getLogger("trackd.daemon.system_metrics")
 
@@ -45,6 +49,9 @@ class Track:
     uid: int
     trusted: bool = False
     fallback_pid: int = 0
+    #: Resumed after a daemon restart: the pid must belong to a process started no later than
+    #: this (Unix seconds; the run's creation), else it was reused by another process.
+    started_by: float = 0.0
 
 
 SystemMetricsMsg = Track
@@ -103,15 +110,30 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
                     return
             if msg is not None:
                 self._on(msg)
+                if not msg.started_by:  # a new registration: kept for a restarted daemon
+                    try:
+                        await self._store.put_sampler(msg.session.pk, SamplerSpec(
+                            msg.writer, msg.pid or msg.fallback_pid, msg.interval, msg.uid,
+                            msg.trusted))
+                    except Exception:  # noqa: BLE001 - sampling goes on without it
+                        log.exception("run %s: could not record its sampled process",
+                                      msg.session.key)
                 continue
             await self._pass()
 
     def _on(self, msg: Track) -> None:
         interval = max(MIN_INTERVAL, msg.interval or DEFAULT_INTERVAL)
         msg = Track(msg.session, msg.writer, msg.pid, interval, msg.uid, msg.trusted,
-                    msg.fallback_pid)
+                    msg.fallback_pid, msg.started_by)
         # The first sample comes one interval after the start (CPU % needs two readings).
         self._tracked[(msg.session.pk, msg.writer)] = _Tracked(msg, anyio.current_time())
+
+    async def resume(self, session: RunSession) -> None:
+        """Sample a recovered run's processes again (after a daemon restart)."""
+        started_by = session.info.created_at or session.info.start_time
+        for spec in await self._store.samplers(session.pk):
+            await self.tell(Track(session, spec.writer, spec.pid, spec.interval, spec.uid,
+                                  spec.trusted, 0, started_by=started_by + 1.0))
 
     async def _pass(self) -> None:
         now = anyio.current_time()
@@ -179,9 +201,12 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
 
         :raises ProcessGone: neither can be sampled.
         """
-        from trackd_daemon.sysmetrics.sampler import ProcessGone, owner_of
+        from trackd_daemon.sysmetrics.sampler import ProcessGone, owner_of, started_at
 
         for pid in (msg.pid, msg.fallback_pid):
-            if pid > 0 and (msg.trusted or owner_of(pid) == msg.uid):
-                return pid
+            if pid <= 0 or not (msg.trusted or owner_of(pid) == msg.uid):
+                continue
+            if msg.started_by and started_at(pid) > msg.started_by:
+                raise ProcessGone(f"pid {pid} now belongs to a process started after the run")
+            return pid
         raise ProcessGone(f"no process of uid {msg.uid} to sample (pid {msg.pid})")

@@ -16,6 +16,7 @@ from trackd_daemon.store.run_data_models import (
     FileSpec,
     RunFileInfo,
     RunFileVersion,
+    SamplerSpec,
     SystemSample,
 )
 from trackd_daemon.store.series import Series
@@ -69,6 +70,14 @@ class RunDataStore(Protocol):
         ...
 
     # -- system metrics ------------------------------------------------------------------------
+
+    async def put_sampler(self, pk: int, spec: SamplerSpec) -> None:
+        """Remember which process a run's writer is sampled from (replacing the writer's)."""
+        ...
+
+    async def samplers(self, pk: int) -> list[SamplerSpec]:
+        """The processes run ``pk`` is sampled from, by writer."""
+        ...
 
     async def append_system_metrics(self, samples: Sequence[SystemSample]) -> None:
         """Store samples (a sample of the same run, writer and time again is ignored)."""

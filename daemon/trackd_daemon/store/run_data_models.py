@@ -73,3 +73,14 @@ class SystemSample:
     writer: str
     timestamp: float
     values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """A run's training process to sample (kept so that a restarted daemon samples it on)."""
+
+    writer: str
+    pid: int
+    interval: float
+    uid: int
+    trusted: bool

@@ -23,6 +23,7 @@ from trackd_daemon.store.run_data_models import (
     FileSpec,
     RunFileInfo,
     RunFileVersion,
+    SamplerSpec,
     SystemSample,
 )
 from trackd_daemon.store.series import Series, bucketize, check_buckets
@@ -77,6 +78,17 @@ RUN_DATA_SCHEMA = [
         bytes INTEGER NOT NULL,
         lines INTEGER NOT NULL,
         PRIMARY KEY (run, part)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS run_samplers (
+        run INTEGER NOT NULL,
+        writer TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        interval REAL NOT NULL,
+        uid INTEGER NOT NULL,
+        trusted INTEGER NOT NULL,
+        PRIMARY KEY (run, writer)
     ) WITHOUT ROWID
     """,
     """
@@ -223,6 +235,18 @@ class SqliteRunData:
         return [ConsoleLine(*r) for r in rows]
 
     # -- system metrics ------------------------------------------------------------------------
+
+    async def put_sampler(self, pk: int, spec: SamplerSpec) -> None:
+        await self._write(lambda c: c.execute(
+            "INSERT OR REPLACE INTO run_samplers(run, writer, pid, interval, uid, trusted)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (pk, spec.writer, spec.pid, spec.interval, spec.uid, int(spec.trusted))))
+
+    async def samplers(self, pk: int) -> list[SamplerSpec]:
+        rows = await self._read(lambda c: c.execute(
+            "SELECT writer, pid, interval, uid, trusted FROM run_samplers WHERE run = ?"
+            " ORDER BY writer", (pk,)).fetchall())
+        return [SamplerSpec(w, pid, interval, uid, bool(t)) for w, pid, interval, uid, t in rows]
 
     async def append_system_metrics(self, samples: Sequence[SystemSample]) -> None:
         if not samples:

@@ -185,6 +185,14 @@ def owner_of(pid: int) -> int | None:
         return None
 
 
+def started_at(pid: int) -> float:
+    """When process ``pid`` started (Unix seconds; infinity when it does not exist)."""
+    try:
+        return float(psutil.Process(pid).create_time())
+    except psutil.Error:
+        return float("inf")
+
+
 def same_machine(host: str) -> bool:
     """Whether a client's host name is this machine's (only then is its pid meaningful)."""
     return not host or host == os.uname().nodename

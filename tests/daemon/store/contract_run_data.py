@@ -13,6 +13,7 @@ from trackd_daemon.store.run_data_models import (
     STDOUT,
     ConsoleLine,
     FileSpec,
+    SamplerSpec,
     SystemSample,
 )
 
@@ -124,3 +125,12 @@ class RunDataContract:
         assert series["nope"].total == 0
         by_time = await store.system_series(pk, ["system.cpu"], "_timestamp", 1001.5, None, 100)
         assert by_time["system.cpu"].x == [1002.0]
+
+    async def test_samplers_replace_by_writer(self, store: MetadataStore) -> None:
+        pk = await _run(store)
+        await store.put_sampler(pk, SamplerSpec("", 100, 15.0, 1000, False))
+        await store.put_sampler(pk, SamplerSpec("w2", 200, 1.0, 1000, True))
+        await store.put_sampler(pk, SamplerSpec("", 101, 5.0, 1000, False))
+        assert await store.samplers(pk) == [SamplerSpec("", 101, 5.0, 1000, False),
+                                            SamplerSpec("w2", 200, 1.0, 1000, True)]
+        assert await store.samplers(await _run(store, "r2")) == []
