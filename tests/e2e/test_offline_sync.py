@@ -66,3 +66,19 @@ def test_sync_of_a_non_run_directory_fails_clearly(clean_sdk, tmp_path):
     out: list[str] = []
     assert sync_dirs([str(tmp_path)], echo=out.append) == 1
     assert "no offline run" in out[0]
+
+
+def test_an_offline_runs_files_are_stored_by_sync(clean_sdk, tmp_path):
+    (tmp_path / "model.txt").write_text("weights")
+    run = trackd.init(project="offline", mode="offline")
+    assert run.save("model.txt", policy="end") == [str(Path(run.dir) / "model.txt")]
+    run.log({"x": 1})
+    run.finish()
+    out: list[str] = []
+    assert sync_dirs([str(Path(run.dir).parent)], echo=out.append) == 0
+    assert "state finished" in out[0] and "file(s) stored" in out[0]
+    stored = Api().run(run.path)
+    files = {f.name: f for f in stored.files()}
+    assert files["model.txt"].read_bytes() == b"weights"
+    assert {"requirements.txt", "wandb-metadata.json"} <= set(files)
+    assert stored.metadata is not None and stored.metadata["program"]

@@ -87,6 +87,8 @@ class RunServicer:
                 or not same_machine(request.host)):
             return
         peer_pid = caller.pid if caller.pid != os.getpid() else 0  # the daemon's own: unknown
+        if not (request.pid or peer_pid):
+            return  # no process to sample (trackd sync of an offline run, say)
         trusted = caller.uid in (ROOT_UID, self._guard.policy.daemon_uid)
         try:
             self._metrics.tell_nowait(Track(session, request.writer, request.pid or peer_pid,

@@ -37,8 +37,9 @@ class FileClient:
         self._queue: queue.Queue[list[tuple[str, str, str]] | None] = queue.Queue(QUEUE_BOUND)
         self._thread = threading.Thread(target=self._run, name="trackd-files", daemon=True)
         self._thread.start()
-        #: Messages of saves that failed (also printed).
+        #: Messages of saves that failed (also printed), and the first failure.
         self.errors: list[str] = []
+        self.failure: Exception | None = None
 
     def submit(self, files: list[tuple[str, str, str]]) -> None:
         """Queue ``(name, absolute path, policy)`` files; waits only while the queue is full."""
@@ -68,6 +69,7 @@ class FileClient:
                     return
                 self._save(item)
             except Exception as exc:  # noqa: BLE001 - reported; the run goes on
+                self.failure = self.failure or exc
                 self._report(f"could not save {', '.join(n for n, _, _ in item)}: {exc}")
             finally:
                 self._queue.task_done()
@@ -109,3 +111,32 @@ class FileClient:
                 self._report(f"{name}: the daemon may not read {path}, so its bytes were sent "
                              f"once now; policy {policy!r} cannot apply")
         self._call(pb.SaveFilesRequest(run=self._ref, files=by_blob))
+
+
+def sync_files(files_dir: Any, conn: Any, ref: Any) -> int:
+    """``trackd sync`` of an offline run: store every file of its files directory once (saved
+    files, by their links, and the environment files); returns how many. Files the daemon may
+    not read are uploaded."""
+    import os
+    from pathlib import Path
+
+    from trackd._shared.run_files import name_problem
+
+    root = Path(files_dir)
+    if not root.is_dir():
+        return 0
+    found: list[tuple[str, str, str]] = []
+    for dirpath, _dirs, names in os.walk(root, followlinks=False):
+        for fname in sorted(names):
+            link = Path(dirpath) / fname
+            name = link.relative_to(root).as_posix()
+            target = link.resolve()
+            if name_problem(name) is None and target.is_file():
+                found.append((name, str(target), "now"))
+    client = FileClient(conn, ref)
+    for i in range(0, len(found), 500):
+        client.submit(found[i:i + 500])
+    client.close(None)
+    if client.failure is not None:
+        raise client.failure
+    return len(found)

@@ -110,6 +110,15 @@ def sync_dir(run_dir: Path) -> str:
     from trackd.artifacts.offline import sync_artifacts
 
     artifacts = sync_artifacts(run_dir, ref)  # outputs of the run, logged before it finishes
+    from trackd._file_sync import sync_files
+    from trackd.errors import CommError, FailedPreconditionError
+
+    try:  # the run's files: saved files and its environment, stored once, before it finishes
+        stored, files_note = sync_files(run_dir / "files", conn, ref), ""
+    except FailedPreconditionError:
+        stored, files_note = 0, ""  # finished by an earlier sync, which stored them
+    except CommError as exc:
+        stored, files_note = 0, f" (its files were not stored: {exc})"
     has_exit = any(r.WhichOneof("kind") == "exit" for r in records)
     state_name = "running"
     if has_exit:
@@ -120,7 +129,9 @@ def sync_dir(run_dir: Path) -> str:
         state_name = STATE_NAMES.get(resp.run.state, "unknown")
     marker.write_text(json.dumps({"seq": last, "synced_at": time.time()}))
     note = "" if has_exit else " (no exit record: the run ended without finishing)"
-    return f"{path}: synced {sent} new of {last} records{artifacts}, state {state_name}{note}"
+    files = f", {stored} file(s) stored" if stored else ""
+    return (f"{path}: synced {sent} new of {last} records{artifacts}, state {state_name}{note}"
+            f"{files}{files_note}")
 
 
 async def _stream(conn: Any, ref: Any, records: list[Any]) -> int:
