@@ -200,7 +200,12 @@
     }, 1000);
   }
 
+  // System metrics arrive without new history rows: while the run runs, look again now and
+  // then (the daemon samples every 15 s by default).
+  const SYSTEM_REFRESH_MS = 10000;
+
   function follow() {
+    const systemTimer = setInterval(scheduleRefresh, SYSTEM_REFRESH_MS);
     const events = new EventSource(TD.withToken("/api/v1" + base + "/events"));
     events.addEventListener("run", (e) => {
       const snap = JSON.parse(e.data);
@@ -210,7 +215,7 @@
         scheduleRefresh();
       }
     });
-    events.addEventListener("end", () => { events.close(); scheduleRefresh(); });
+    events.addEventListener("end", () => { events.close(); clearInterval(systemTimer); scheduleRefresh(); });
   }
 
   loadLayout().then(() => { if (run.state === "running") follow(); })
