@@ -145,7 +145,7 @@ class FileSyncActor(Actor[FileSyncMsg]):
                 msg.reply.set(None)
             else:
                 await self._watch_again(msg.session)
-        except Exception as exc:  # noqa: BLE001 - the caller gets it
+        except Exception as exc:  # the caller gets it
             if isinstance(msg, WatchAgain):
                 log.exception("run %s: its live files are not watched again", msg.session.key)
             else:

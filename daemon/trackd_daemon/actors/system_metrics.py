@@ -115,7 +115,7 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
                         await self._store.put_sampler(msg.session.pk, SamplerSpec(
                             msg.writer, msg.pid or msg.fallback_pid, msg.interval, msg.uid,
                             msg.trusted))
-                    except Exception:  # noqa: BLE001 - sampling goes on without it
+                    except Exception:  # sampling goes on without it
                         log.exception("run %s: could not record its sampled process",
                                       msg.session.key)
                 continue

@@ -40,6 +40,9 @@ CHANNEL_OPTIONS = [
     # Reconnect quickly when a restarted daemon comes back on the same socket.
     ("grpc.initial_reconnect_backoff_ms", 50),
     ("grpc.max_reconnect_backoff_ms", 1000),
+    # A connection of its own: a channel made after the daemon came back must not share the
+    # failed subchannel (and its backoff) of an earlier channel, and fail fast on it.
+    ("grpc.use_local_subchannel_pool", 1),
 ]
 
 

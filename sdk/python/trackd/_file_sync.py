@@ -58,8 +58,12 @@ class FileClient:
         return True
 
     def close(self, timeout: float | None = None) -> None:
+        """Flush (up to ``timeout``), then end the thread once the queue is done."""
         self.flush(timeout)
-        self._queue.put(None)
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass  # saves still queued: the (daemon) thread ends with the process
 
     def _run(self) -> None:
         while True:

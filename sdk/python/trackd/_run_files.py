@@ -123,7 +123,10 @@ class RunFiles:
 
             _console.stop(self._capture, self._sender)
             self._capture = None
-        if self._files is not None:
+        if self._files is not None and getattr(self._sender, "went_offline", False):
+            # The run went on offline: `trackd sync` stores its files with it.
+            self._files.close(0)
+        elif self._files is not None:
             if not self._files.flush(left()):
                 warnings.warn("trackd: saving the run's files did not finish within "
                               "finish_timeout; the rest are not saved", stacklevel=1)
