@@ -44,7 +44,7 @@ from trackd_daemon.rpc.peer_proxy import PeerTable
 from trackd_daemon.rpc.query_servicer import QueryServicer
 from trackd_daemon.rpc.record_servicer import RecordServicer
 from trackd_daemon.rpc.run_servicer import RunServicer
-from trackd_daemon.rpc.server import start_server
+from trackd_daemon.rpc.server import check_listeners, start_server
 from trackd_daemon.session import RunSession
 from trackd_daemon.store import MetadataStore, open_store
 from trackd_daemon.store.models import RUNNING
@@ -106,6 +106,7 @@ def setup_logging(cfg: DaemonConfig, foreground: bool) -> None:
 async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     """Run the daemon until a stop signal or a Shutdown call."""
     stop = anyio.Event()
+    check_listeners(cfg)  # a configuration that must not serve stops here, before any bind
     store = await open_store(cfg.store_url)
     store.console_part_bytes = cfg.console_part_bytes
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))

@@ -136,6 +136,19 @@ def _bind_unix(server: grpc.aio.Server, path: Path) -> None:
         os.umask(old_umask)
 
 
+def check_listeners(cfg: DaemonConfig) -> grpc.ServerCredentials | None:
+    """Refuse a listener configuration that must not serve (before anything is bound or
+    opened); returns the TCP listener's TLS credentials (None: plaintext).
+
+    :raises InvalidArgumentError: plaintext TCP off loopback, half a TLS pair, unreadable files.
+    """
+    if not cfg.tcp_address:
+        return None
+    tls = server_credentials(cfg.tls_cert, cfg.tls_key)
+    check_tcp_address(cfg.tcp_address, tls is not None)
+    return tls
+
+
 async def start_server(cfg: DaemonConfig, servicers: dict[str, Any],
                        peers: PeerTable | None) -> Listeners:
     """Create, bind and start the servers.
@@ -159,8 +172,7 @@ async def start_server(cfg: DaemonConfig, servicers: dict[str, Any],
                           lookup_groups=True)
     addresses = [cfg.address]
     if cfg.tcp_address:
-        tls = server_credentials(cfg.tls_cert, cfg.tls_key)
-        check_tcp_address(cfg.tcp_address, tls is not None)
+        tls = check_listeners(cfg)
         token = load_or_create_token(cfg.state_dir)
         tcp, tcp_health = _server(servicers, (BearerTokenInterceptor(token),))
         port = (tcp.add_secure_port(cfg.tcp_address, tls) if tls is not None
