@@ -21,7 +21,8 @@ import trackd and wait until all are ready, then:
    *kept up with* when the clients logged at least 97% of it (``log()`` blocks only under
    backpressure) and the rows not yet in the store at the end of the trial are at most one
    second's worth; it is *held* when, besides, the trial's ``init()`` 99th percentile is
-   within ``--init-p99-ms``. The search stops at the first rate not kept up with.
+   within ``--init-p99-ms``. The search stops at the first rate not kept up with, or after
+   two rates in a row not held.
 3. **soak**: the clients log for ``--soak`` seconds at the highest rate held (or ``--rate``)
    while runs keep being created at ``--soak-runs-per-minute`` (their ``init()`` latency is
    reported apart from the burst's). The daemon's RSS and its mailbox statistics
@@ -281,11 +282,12 @@ def _trial(sh: Shared, res: Results, entity: str, rate: float, seconds: float,
     logged0, t0 = sum(sh["logged"]), time.time()
     time.sleep(seconds)
     logged1, t1 = sum(sh["logged"]), time.time()
-    stored = _stored_rows(entity, res.clients)
+    stored = _stored_rows(entity, res.clients)  # 64 calls: the clients log meanwhile
+    behind = sum(sh["logged"]) - stored  # at most this many rows were not stored yet
+    asking = time.time() - t1
     achieved = (logged1 - logged0) / (t1 - t0)
-    behind = logged1 - stored
     p99 = _pct(res.soak_latencies(t0, t1), 0.99)
-    kept_up = achieved >= 0.97 * rate and behind <= rate
+    kept_up = achieved >= 0.97 * rate and behind <= rate * (1 + asking)
     held = kept_up and (p99 is None or p99 <= init_p99_ms)
     return {"rate": rate, "achieved": round(achieved), "behind": behind, "init_p99_ms": p99,
             "load_average": round(os.getloadavg()[0], 2), "kept_up": kept_up, "held": held}
@@ -293,11 +295,13 @@ def _trial(sh: Shared, res: Results, entity: str, rate: float, seconds: float,
 
 def _search(sh: Shared, res: Results, entity: str, args: argparse.Namespace) -> tuple[
         float, float, list[dict[str, Any]]]:
-    """The highest rate held and the highest kept up with (see the module doc)."""
+    """The highest rate held and the highest kept up with (see the module doc). Ends at the
+    first rate not kept up with, or after two rates in a row not held."""
     trials: list[dict[str, Any]] = []
     held = kept = 0.0
     rate = args.search_from
-    while True:
+    misses = 0
+    while misses < 2:
         t = _trial(sh, res, entity, rate, args.trial, args.init_p99_ms)
         trials.append(t)
         verdict = "held" if t["held"] else "kept up with" if t["kept_up"] else "not kept up with"
@@ -308,7 +312,9 @@ def _search(sh: Shared, res: Results, entity: str, args: argparse.Namespace) -> 
             break
         kept = rate
         if t["held"]:
-            held = rate
+            held, misses = rate, 0
+        else:
+            misses += 1
         rate = round(rate * args.search_step)
     return held or args.search_from, kept, trials
 
@@ -336,7 +342,7 @@ def main() -> int:
                          " rate held)")
     ap.add_argument("--soak-runs-per-minute", type=float, default=1000.0,
                     help="runs created during the search and the soak (0: none)")
-    ap.add_argument("--search-from", type=float, default=1000.0, help="first rate tried")
+    ap.add_argument("--search-from", type=float, default=250.0, help="first rate tried")
     ap.add_argument("--search-step", type=float, default=1.25, help="factor between rates tried")
     ap.add_argument("--trial", type=float, default=15.0, help="seconds per rate tried")
     ap.add_argument("--init-p99-ms", type=float, default=100.0,
@@ -477,6 +483,9 @@ def main() -> int:
             (round(t, 3), round(x * 1e3, 2), args.cold and i == 0) for r in burst
             for i, (t, x) in enumerate(zip(r["starts"], r["latencies"], strict=True)))
         figures["soak_rss_mib"] = [(round(t - soak_start, 1), mib(kib)) for t, kib, _ in in_soak]
+        figures["soak_inits"] = sorted(  # (s after the soak's start, latency ms)
+            (round(t - soak_start, 3), round(x * 1e3, 2)) for t, x, _ in res.soak_runs
+            if soak_start <= t < soak_end)
         Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0 if lost == 0 and extra == 0 else 1
 
