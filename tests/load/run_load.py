@@ -190,8 +190,9 @@ class Daemon:
                 raise SystemExit(f"the daemon exited ({self.proc.returncode}):\n"
                                  f"{self.stderr.read_text()[-4000:]}")
             time.sleep(0.05)
-        # (time, rss KiB, {mailbox: used}); per-run log mailboxes are folded into "wal:*".
-        self.samples: list[tuple[float, int, dict[str, int]]] = []
+        # (time, rss KiB, {mailbox: used}, load average); per-run log mailboxes are folded
+        # into "wal:*".
+        self.samples: list[tuple[float, int, dict[str, int], float]] = []
         self.capacity: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -210,7 +211,7 @@ class Daemon:
                 name = "wal:*" if q.name.startswith("wal:") else q.name
                 fill[name] = max(fill.get(name, 0), q.used)
                 self.capacity[name] = q.capacity
-            self.samples.append((time.time(), _rss_kib(self.proc.pid), fill))
+            self.samples.append((time.time(), _rss_kib(self.proc.pid), fill, os.getloadavg()[0]))
             self._stop.wait(1.0)
 
     def stop(self) -> None:
@@ -431,7 +432,7 @@ def main() -> int:
     lags = [x for r in burst for x in r["lags"]]
     in_soak = [s for s in daemon.samples if soak_start <= s[0] <= soak_end]
     peak_fill: dict[str, int] = {}
-    for _, _, fill in daemon.samples:
+    for _, _, fill, _ in daemon.samples:
         for name, used in fill.items():
             peak_fill[name] = max(peak_fill.get(name, 0), used)
     mib = lambda kib: round(kib / 1024, 1)
@@ -482,7 +483,10 @@ def main() -> int:
         figures["burst_inits"] = sorted(  # (s after the start, latency ms, a process's first)
             (round(t, 3), round(x * 1e3, 2), args.cold and i == 0) for r in burst
             for i, (t, x) in enumerate(zip(r["starts"], r["latencies"], strict=True)))
-        figures["soak_rss_mib"] = [(round(t - soak_start, 1), mib(kib)) for t, kib, _ in in_soak]
+        # Every second: (s after the soak's start, daemon RSS MiB, the machine's load average).
+        figures["soak_rss_mib"] = [(round(t - soak_start, 1), mib(kib), load)
+                                   for t, kib, _, load in in_soak]
+        figures["daemon_rss_mib"] = [(round(t - t0, 1), mib(kib)) for t, kib, _, _ in daemon.samples]
         figures["soak_inits"] = sorted(  # (s after the soak's start, latency ms)
             (round(t - soak_start, 3), round(x * 1e3, 2)) for t, x, _ in res.soak_runs
             if soak_start <= t < soak_end)
