@@ -82,6 +82,33 @@ async def test_a_missing_file_fails_the_version_naming_it(store: SqliteStore,
     v = await store.get_version(res.version.id)
     assert v.state == "PENDING" and entries[1].local_path in v.error and "f1" in v.error
     assert p is not None and p.error is not None and "f1" in p.error.message
+    assert not list((tmp_path / "blobs" / "tmp").iterdir())  # copies not published: dropped
+
+
+async def test_staged_files_are_taken_over_and_the_others_copied(store: SqliteStore,
+                                                                 tmp_path: Path) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    entries = files(tmp_path / "src", 6, size=10_000)
+    for e in entries[:4]:
+        e.staged = True
+    res = await store.log_version(NewVersion(KEY, "dataset", 0), entries)
+    assert [e.staged for e in await store.unstored_entries(res.version.id, 10)] == [
+        True] * 4 + [False] * 2
+    uploader = ArtifactUploader(store, blobs, workers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uploader.run)
+        await uploader.tell(Store(res.version.id, 6, 60_000))
+        await run_until(uploader, res.version.id)
+        uploader.close()
+    v = await store.get_version(res.version.id)
+    assert (v.state, v.file_count) == (COMMITTED, 6)
+    by_path = {e.path: e for e in await store.manifest(v.id)}
+    for e in entries:
+        blob = blobs.path_of(by_path[e.path].blob_sha256)
+        assert blob.read_bytes() == Path(e.local_path).read_bytes()
+        same_file = blob.stat().st_ino == os.stat(e.local_path).st_ino
+        assert same_file == e.staged
+    assert not list(blobs.tmp_dir.iterdir())
 
 
 async def test_pending_versions_are_resumed_when_the_actor_starts(store: SqliteStore,

@@ -1,4 +1,5 @@
-"""The local blob store: content addressing, dedup, durability steps, deletion rules."""
+"""The local blob store: content addressing, dedup, durability steps (one blob, or many
+published together), taking staged files over, deletion rules."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trackd_daemon.blobs import LocalBlobStore, md5_hex
+from trackd_daemon.blobs import BlobInfo, LocalBlobStore, md5_hex
 
 
 def test_ingest_keys_by_sha256_and_reports_md5(tmp_path: Path) -> None:
@@ -88,3 +89,124 @@ def test_keys_are_checked(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="not a blob key"):
             store.local_path(bad)
 
+
+
+def test_prepared_blobs_are_under_their_keys_only_once_published(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    datas = [os.urandom((1 << 20) + i) for i in range(3)] + [b"same", b"same"]
+    srcs = []
+    for i, data in enumerate(datas):
+        srcs.append(tmp_path / f"s{i}")
+        srcs[-1].write_bytes(data)
+    seen: list[int] = []
+    pending = [store.prepare(src, seen.append) for src in srcs]
+    assert sum(seen) == sum(map(len, datas)) and max(seen) <= 1 << 20
+    assert [p.sha256 for p in pending] == [hashlib.sha256(d).hexdigest() for d in datas]
+    assert [p.md5 for p in pending] == [base64.b64encode(hashlib.md5(d).digest()).decode()
+                                        for d in datas]
+    assert not any(p.taken for p in pending)  # not asked to: copied
+    assert list(store.scan()) == [] and len(list(store.tmp_dir.iterdir())) == 5
+    infos = store.publish(pending)
+    assert [(i.sha256, i.size, i.new) for i in infos] == [
+        (p.sha256, len(d), n) for p, d, n in zip(pending, datas, [1, 1, 1, 1, 0], strict=True)]
+    for info, data in zip(infos, datas, strict=True):
+        path = store.path_of(info.sha256)
+        assert path.read_bytes() == data and path.stat().st_mode & 0o777 == 0o400
+    assert not list(store.tmp_dir.iterdir()) and store.publish([]) == []
+    again = store.prepare(srcs[0])
+    assert store.publish([again]) == [BlobInfo(infos[0].sha256, infos[0].md5, infos[0].size)]
+    assert not list(store.tmp_dir.iterdir())  # held already: the copy is dropped
+
+
+def test_a_staged_file_is_taken_over_not_copied(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    staged = tmp_path / "staged"
+    staged.write_bytes(b"private copy")
+    staged.chmod(0o400)
+    old = time.time() - 7200
+    os.utime(staged, (old, old))  # staged two hours ago
+    p = store.prepare(staged, take=True)
+    assert p.taken and p.sha256 == hashlib.sha256(b"private copy").hexdigest()
+    assert store.clean_temp(older_than_seconds=3600) == 0  # just linked in: not a leftover
+    (info,) = store.publish([p])
+    blob = store.path_of(info.sha256)
+    assert info.new and blob.stat().st_ino == staged.stat().st_ino  # the same file
+    assert blob.stat().st_mtime > old + 3600  # the collector's grace counts from now
+    staged.unlink()  # the SDK deletes its staging copy
+    assert blob.read_bytes() == b"private copy"
+    assert not list(store.tmp_dir.iterdir())
+
+
+def test_files_with_other_names_are_copied_even_when_staged(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    original = tmp_path / "original"
+    original.write_bytes(b"a user's file")
+    os.link(original, tmp_path / "another-name")
+    p = store.prepare(original, take=True)
+    assert not p.taken
+    (info,) = store.publish([p])
+    assert store.path_of(info.sha256).stat().st_ino != original.stat().st_ino
+    original.write_bytes(b"edited later")  # the blob keeps what was logged
+    assert store.path_of(info.sha256).read_bytes() == b"a user's file"
+
+
+def test_discarded_blobs_leave_nothing_and_a_taken_source_stays(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    staged, plain = tmp_path / "staged", tmp_path / "plain"
+    staged.write_bytes(b"s")
+    plain.write_bytes(b"p")
+    pending = [store.prepare(staged, take=True), store.prepare(plain)]
+    store.discard(pending)
+    store.discard(pending)
+    assert not list(store.tmp_dir.iterdir()) and list(store.scan()) == []
+    assert staged.read_bytes() == b"s" and staged.stat().st_nlink == 1
+
+
+def test_without_a_kernel_copy_files_are_copied_and_hashed_in_one_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackd_daemon.blobs import local
+
+    monkeypatch.delattr(local.os, "copy_file_range", raising=False)  # as where it is missing
+    store = LocalBlobStore(tmp_path / "blobs")
+    data = os.urandom((2 << 20) + 3)
+    (tmp_path / "src").write_bytes(data)
+    seen: list[int] = []
+    (info,) = store.publish([store.prepare(tmp_path / "src", seen.append)])
+    assert info.sha256 == hashlib.sha256(data).hexdigest() and sum(seen) == len(data)
+    assert store.path_of(info.sha256).read_bytes() == data
+
+
+def test_a_source_the_kernel_cannot_copy_from_is_copied_in_user_space(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from trackd_daemon.blobs import local
+
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(local.os, "copy_file_range", refuse)
+    monkeypatch.setattr(local, "_no_kernel_copy", set())
+    store = LocalBlobStore(tmp_path / "blobs")
+    (tmp_path / "src").write_bytes(b"elsewhere")
+    (info,) = store.publish([store.prepare(tmp_path / "src")])
+    assert store.path_of(info.sha256).read_bytes() == b"elsewhere"
+    assert local._no_kernel_copy == {(tmp_path / "src").stat().st_dev}  # not tried again
+    assert not list(store.tmp_dir.iterdir())
+
+
+def test_without_syncfs_each_file_and_directory_is_fsynced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackd_daemon.blobs import local
+
+    synced: list[str] = []
+    monkeypatch.setattr(local, "sync_filesystem", lambda path: False)  # as where it is missing
+    monkeypatch.setattr(local, "_fsync_file", lambda path: synced.append(f"file {path.name}"))
+    monkeypatch.setattr(local, "fsync_dir", lambda path: synced.append(f"dir {path.name}"))
+    store = LocalBlobStore(tmp_path / "blobs")
+    synced.clear()  # making the store fsynced its fan-out directories
+    (tmp_path / "a").write_bytes(b"a")
+    pending = store.prepare(tmp_path / "a")
+    (info,) = store.publish([pending])
+    # Its bytes before its name, and its name before publish returns.
+    assert synced == [f"file {pending.token}", f"dir {info.sha256[:2]}"]

@@ -219,6 +219,27 @@ def test_uploaded_bytes_make_a_version_at_once(client: Client, project: str) -> 
     assert reason(err.value) == "BLOB_NOT_FOUND"
 
 
+def test_a_staging_copy_of_the_daemons_user_is_taken_into_the_store(
+        client: Client, project: str, tmp_path: Path) -> None:
+    files = {"staged.bin": os.urandom(300_000), "user.bin": os.urandom(300_000)}
+    paths = make_dir(tmp_path, files)
+    entries = [apb.ManifestEntry(path="staged.bin", local_path=str(paths["staged.bin"]),
+                                 staged=True),
+               apb.ManifestEntry(path="user.bin", local_path=str(paths["user.bin"]))]
+    art = client.log_and_wait(project, "staged", entries)
+    located = {f.path: Path(f.blob_path) for f in client.art.LocateArtifactFiles(
+        pb.LocateArtifactFilesRequest(id=art.id, paths=list(files))).files}
+    # This test runs as the daemon's user: the staged file became the blob (one read, no
+    # copy written); the user's own file was copied (a later edit must not reach the blob).
+    assert located["staged.bin"].stat().st_ino == paths["staged.bin"].stat().st_ino
+    assert located["user.bin"].stat().st_ino != paths["user.bin"].stat().st_ino
+    paths["staged.bin"].unlink()  # the client deletes its staging copy once committed
+    for rel, data in files.items():
+        assert client.read(art.id, rel) == data
+    assert {e.path: e.digest for e in client.manifest(art.id)} == {
+        k: md5_b64(v) for k, v in files.items()}
+
+
 def test_distributed_writers_make_one_version(client: Client, project: str,
                                               tmp_path: Path) -> None:
     paths = make_dir(tmp_path, {f"w{i}/part": f"part {i}".encode() for i in range(4)})

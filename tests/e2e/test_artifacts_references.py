@@ -1,6 +1,7 @@
 """References through the SDK: added with add_reference (resolved by the daemon), logged, then
 downloaded by the client itself — HTTP from a server on loopback, S3 from an S3-compatible
-server (moto) — plus allow_missing_references, a timed-out wait() and the staging clean-up."""
+server (moto) — plus allow_missing_references, a timed-out wait() and the staging copies (taken over by the
+daemon, then deleted)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.e2e.artifact_helpers import project, read_tree
 from tests.e2e.test_artifact_references import http_server, s3  # noqa: F401 - fixtures
 from tests.helpers import DaemonProcess
 from trackd import Api, Artifact
+from trackd.artifacts import client
 from trackd.errors import ReferenceFailedError, WaitTimeoutError
 
 
@@ -69,12 +71,16 @@ def test_wait_can_time_out_and_staging_copies_go_once_stored(art_sdk: Path) -> N
     staging = art_sdk / "data" / "staging"
     assert sum(1 for _ in staging.rglob("*") if _.is_file()) == 20
     assert art.get_added_local_path_name(str(art_sdk / "src" / "f3")) == "f3"
+    staged = {p.stat().st_ino for p in staging.rglob("*") if p.is_file()}
     with trackd.init(project=proj) as run:
         run.log_artifact(art)
         with pytest.raises(WaitTimeoutError, match="timed out"):
             art.wait(timeout=1e-6)
         art.wait()
     assert not any(p.is_file() for p in staging.rglob("*"))
+    # The daemon runs as this user: it took the staging copies over rather than copy them.
+    located = client.locate(art.id, [f"f{i}" for i in range(20)])
+    assert {os.stat(f.blob_path).st_ino for f in located} == staged
 
 
 def test_a_daemon_on_another_machine_gets_bytes_uploaded_and_streams_them_back(

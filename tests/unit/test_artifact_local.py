@@ -216,6 +216,8 @@ def test_mutable_policy_stages_a_copy(tmp_path: Path) -> None:
     e = art.add_file(str(src))  # mutable (the default): copied now
     assert e._staged and e.local_path != str(src)
     assert Path(e.local_path).read_bytes() == b"original"
+    staged = os.stat(e.local_path)  # a private copy, read-only, with no other name
+    assert (staged.st_mode & 0o777, staged.st_nlink, e.size) == (0o400, 1, len(b"original"))
     src.write_bytes(b"edited after add")
     assert e.digest == b64md5(b"original")
     imm = Artifact("ds2", "dataset")
@@ -227,6 +229,26 @@ def test_mutable_policy_stages_a_copy(tmp_path: Path) -> None:
 
     gc.collect()
     assert not staging.exists()  # a dropped draft leaves no staging copies
+
+
+def test_staging_copies_without_a_kernel_copy_go_through_a_buffer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from trackd.artifacts import local_files
+
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(local_files.os, "copy_file_range", refuse)
+    monkeypatch.setattr(local_files, "_no_kernel_copy", set())
+    data = os.urandom((3 << 20) + 1)  # several chunks
+    (tmp_path / "src").write_bytes(data)
+    size, after = local_files.copy_private(str(tmp_path / "src"), str(tmp_path / "dst"), (1, 2))
+    assert (tmp_path / "dst").read_bytes() == data and size == len(data)
+    assert after.ino == (tmp_path / "src").stat().st_ino and (1, 2) in local_files._no_kernel_copy
+    with pytest.raises(FileExistsError):  # never over an existing file
+        local_files.copy_private(str(tmp_path / "src"), str(tmp_path / "dst"), (1, 2))
 
 
 def test_add_dir_merge_rules(tmp_path: Path) -> None:

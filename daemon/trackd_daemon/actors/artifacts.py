@@ -2,12 +2,17 @@
 
 A version is PENDING in the store with entries naming local paths still to be stored. For each
 such version the actor runs a job: a feeder hands the entries (read from the store in pages) to
-``workers`` tasks, each of which copies one file into the blob store in a worker thread,
-hashing it (SHA-256 and MD5) in the same pass, durably; a collector records the stored
-blobs in the store, a batch at a time. Once nothing is left to
-store and a commit was requested, the version is committed in one store transaction. A daemon
-killed at any point leaves the version PENDING (never half-committed): the next daemon resumes
-every pending version when the actor starts, storing only what was not recorded yet.
+``workers`` tasks, each of which copies files into the blob store in a worker thread (a few
+small ones per trip), hashing each (SHA-256 and MD5) as it goes (a staged file, the SDK's
+private copy, is taken over instead of copied where the blob store can: read once, never
+written again); a collector
+publishes the prepared blobs a batch at a time (made durable together: a flush of the file
+system per batch rather than an fsync per file), then records them in the store. A blob is
+recorded only once it is durable, so a committed version's bytes are all on the disk. Once
+nothing is left to store and a commit was requested, the version is committed in one store
+transaction. A daemon killed at any point leaves the version PENDING (never half-committed):
+the next daemon resumes every pending version when the actor starts, storing only what was not
+recorded yet.
 
 Progress (files and bytes stored) is kept per version for ``WatchArtifact``.
 """
@@ -16,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +34,7 @@ import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from trackd_daemon.actors.base import Actor
-from trackd_daemon.blobs import BlobInfo, BlobStore
+from trackd_daemon.blobs import BlobInfo, BlobStore, PendingBlob
 from trackd_daemon.errors import FailedPreconditionError, ResourceExhaustedError, TrackdError
 from trackd_daemon.store.artifact_models import BlobRecord, Entry, FileStamp, VersionInfo
 from trackd_daemon.store.base import MetadataStore
@@ -36,12 +42,21 @@ from trackd_daemon.store.base import MetadataStore
 log = logging.getLogger("trackd.daemon.artifacts")
 
 #: Files copied and hashed at once: two per core (hashlib releases the GIL, so threads use
-#: every core, and while one waits on fsync the other hashes), plus two.
+#: every core, and while one waits on the disk another hashes), plus two.
 WORKERS = 2 * (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) + 2
-#: Entries read from the store per page, and stored results recorded per transaction.
+#: Entries read from the store per page.
 PAGE = 512
+#: Small files are handed to a worker thread a few at a time (a trip to a thread costs about
+#: as much CPU as hashing 50 KiB); a group ends at this many files or bytes, so that large
+#: files still spread over every thread.
+GROUP_FILES = 4
+GROUP_BYTES = 4 << 20
+#: A batch of files is published (made durable together: flushes of the file system) and
+#: recorded once it holds this many files or bytes, or is this old (seconds). Each flush
+#: stalls the file system's other writers a moment (a journal commit), so batches are not
+#: small; progress and resumption move in these steps.
 RECORD_BATCH = 64
-#: How often stored results are recorded even when a batch is not full (seconds).
+RECORD_BYTES = 64 << 20
 RECORD_EVERY = 0.2
 #: Finished versions whose final progress is kept for late watchers (a few hundred bytes each).
 RECENT = 1024
@@ -84,6 +99,10 @@ class Store:
     bytes: int = 0
 
 
+#: A file copied (or taken over) into the blob store, not published yet.
+Prepared = tuple[Entry, PendingBlob, FileStamp]
+
+
 def _stamp(path: str, st: os.stat_result) -> FileStamp:
     return FileStamp(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
@@ -93,39 +112,91 @@ def _unchanged(a: os.stat_result, b: os.stat_result) -> bool:
                                                             b.st_mtime_ns)
 
 
-def ingest_file(blobs: BlobStore, entry: Entry,
-                on_bytes: Callable[[int], None]) -> tuple[BlobInfo, FileStamp]:
-    """Copy one entry's file into the blob store (blocking; run in a worker thread). A file
-    that changes while it is copied is copied again (twice at most).
+def prepare_file(blobs: BlobStore, entry: Entry,
+                 on_bytes: Callable[[int], None]) -> tuple[PendingBlob, FileStamp]:
+    """Copy one entry's file into the blob store, not durable yet (blocking; run in a worker
+    thread); a staged entry's file is taken over where the store can. A file that changes
+    while it is copied is copied again (twice at most).
 
     :raises FailedPreconditionError: the file is missing, unreadable or keeps changing.
     :raises ResourceExhaustedError: the blob store's disk is full.
     """
     path = entry.local_path
     for _ in range(3):
+        pending: PendingBlob | None = None
         try:
             before = os.stat(path)
-            if not os.path.isfile(path):
+            if not stat.S_ISREG(before.st_mode):
                 raise FailedPreconditionError(f"entry {entry.path!r}: {path} is not a regular file",
                                               path=entry.path)
-            info = blobs.ingest(Path(path), on_bytes)
+            pending = blobs.prepare(Path(path), on_bytes, take=entry.staged)
             after = os.stat(path)
         except FileNotFoundError:
+            _discard(blobs, pending)
             raise FailedPreconditionError(f"entry {entry.path!r}: {path} no longer exists",
                                           path=entry.path) from None
         except PermissionError as exc:
+            _discard(blobs, pending)
             raise FailedPreconditionError(f"entry {entry.path!r}: cannot read {path}: {exc}",
                                           path=entry.path) from None
         except OSError as exc:
-            if exc.errno in (28, 122):  # ENOSPC, EDQUOT
-                raise ResourceExhaustedError(f"the blob store's disk is full storing {path}",
-                                             path=path) from None
-            raise FailedPreconditionError(f"entry {entry.path!r}: cannot store {path}: {exc}",
-                                          path=entry.path) from None
+            _discard(blobs, pending)
+            raise _os_error(exc, f"entry {entry.path!r}: cannot store {path}", entry.path) from None
         if _unchanged(before, after):
-            return info, _stamp(path, after)
+            return pending, _stamp(path, after)
+        _discard(blobs, pending)
     raise FailedPreconditionError(f"entry {entry.path!r}: {path} kept changing while it was "
                                   "being stored", path=entry.path)
+
+
+def prepare_files(blobs: BlobStore, entries: list[Entry],
+                  on_bytes: Callable[[int], None]) -> list[Prepared]:
+    """:func:`prepare_file` for a few entries in one trip to a worker thread; when one fails,
+    those prepared before it are dropped."""
+    done: list[Prepared] = []
+    try:
+        for entry in entries:
+            pending, stamp = prepare_file(blobs, entry, on_bytes)
+            done.append((entry, pending, stamp))
+    except BaseException:
+        blobs.discard([b for _, b, _ in done])
+        raise
+    return done
+
+
+def _next_group(todo: Iterator[Entry]) -> list[Entry]:
+    """The next entries for one worker thread: up to GROUP_FILES small files, or one large."""
+    group: list[Entry] = []
+    size = 0
+    for entry in todo:
+        group.append(entry)
+        size += max(entry.size, 0)
+        if len(group) >= GROUP_FILES or size >= GROUP_BYTES:
+            break
+    return group
+
+
+def _discard(blobs: BlobStore, pending: PendingBlob | None) -> None:
+    if pending is not None:
+        blobs.discard([pending])
+
+
+def _os_error(exc: OSError, what: str, path: str) -> TrackdError:
+    if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+        return ResourceExhaustedError(f"the blob store's disk is full ({what})", path=path)
+    return FailedPreconditionError(f"{what}: {exc}", path=path)
+
+
+def publish(blobs: BlobStore, pending: list[PendingBlob]) -> list[BlobInfo]:
+    """Make a batch of prepared blobs durable and put them under their keys (blocking).
+
+    :raises ResourceExhaustedError: the blob store's disk is full.
+    :raises FailedPreconditionError: the bytes could not be made durable.
+    """
+    try:
+        return blobs.publish(pending)
+    except OSError as exc:
+        raise _os_error(exc, "making stored files durable", str(exc.filename or "")) from None
 
 
 def _domain_error(exc: BaseException) -> TrackdError | None:
@@ -236,47 +307,72 @@ class ArtifactUploader(Actor[Store]):
             await self._store_page(p, page)
 
     async def _store_page(self, p: Progress, page: list[Entry]) -> None:
-        send, recv = anyio.create_memory_object_stream[tuple[Entry, BlobInfo, FileStamp]](
-            self._workers)
+        # Prepared files wait here while a batch is published (flushes: tens of milliseconds):
+        # a batch's worth, plus a group per worker, keeps the workers copying meanwhile; each
+        # is a few hundred bytes.
+        send, recv = anyio.create_memory_object_stream[Prepared](
+            RECORD_BATCH + GROUP_FILES * self._workers)
         todo = iter(page)
+        #: Prepared, not published yet: dropped if the page fails.
+        unpublished: dict[str, PendingBlob] = {}
 
         async def worker() -> None:
-            for entry in todo:  # shared iterator: each entry goes to exactly one worker
-                info, stamp = await anyio.to_thread.run_sync(
-                    ingest_file, self._blobs, entry, p.add_bytes, limiter=self._limiter)
-                await send.send((entry, info, stamp))
+            # Shared iterator: each entry goes to exactly one worker.
+            while group := _next_group(todo):
+                done = await anyio.to_thread.run_sync(
+                    prepare_files, self._blobs, group, p.add_bytes, limiter=self._limiter)
+                for item in done:
+                    unpublished[item[1].token] = item[1]
+                for item in done:
+                    await send.send(item)
 
         async def workers() -> None:
             async with send, anyio.create_task_group() as tg:
                 for _ in range(self._workers):
                     tg.start_soon(worker)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(workers)
-            await self._collect(p, recv)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(workers)
+                await self._collect(p, recv, unpublished)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                left = list(unpublished.values())
+                await anyio.to_thread.run_sync(self._blobs.discard, left)
+            raise
 
-    async def _collect(self, p: Progress,
-                       recv: anyio.abc.ObjectReceiveStream[tuple[Entry, BlobInfo, FileStamp]],
-                       ) -> None:
-        batch: list[tuple[Entry, BlobInfo, FileStamp]] = []
+    async def _collect(self, p: Progress, recv: anyio.abc.ObjectReceiveStream[Prepared],
+                       unpublished: dict[str, PendingBlob]) -> None:
+        batch: list[Prepared] = []
+        size = 0
         last = time.monotonic()
         async with recv:
             async for item in recv:
                 batch.append(item)
-                p.files_done += 1
-                p.bytes_new += item[1].size if item[1].new else 0
-                if len(batch) >= RECORD_BATCH or time.monotonic() - last >= RECORD_EVERY:
-                    await self._record(p, batch)
-                    batch, last = [], time.monotonic()
+                size += item[1].size
+                p.files_done += 1  # hashed and copied; durable with its batch
+                if (len(batch) >= RECORD_BATCH or size >= RECORD_BYTES
+                        or time.monotonic() - last >= RECORD_EVERY):
+                    await self._publish(p, batch, unpublished)
+                    batch, size, last = [], 0, time.monotonic()
         if batch:
-            await self._record(p, batch)
+            await self._publish(p, batch, unpublished)
 
-    async def _record(self, p: Progress, batch: list[tuple[Entry, BlobInfo, FileStamp]]) -> None:
-        records = [(e.id, BlobRecord(b.sha256, b.md5, b.size)) for e, b, _ in batch]
+    async def _publish(self, p: Progress, batch: list[Prepared],
+                       unpublished: dict[str, PendingBlob]) -> None:
+        """Make a batch durable, then record it: the store never names bytes that a power
+        loss could take away."""
+        pending = [b for _, b, _ in batch]
+        infos = await anyio.to_thread.run_sync(publish, self._blobs, pending)
+        for b in pending:
+            unpublished.pop(b.token, None)
+        records = [(e.id, BlobRecord(i.sha256, i.md5, i.size))
+                   for (e, _, _), i in zip(batch, infos, strict=True)]
         await self._store.record_stored(p.version_id, records,
                                         [(s, r) for (_, _, s), (_, r) in zip(batch, records,
                                                                              strict=True)],
                                         p.owner_uid)
+        p.bytes_new += sum(i.size for i in infos if i.new)
 
 
 async def wait_done(p: Progress, on_tick: Callable[[Progress], Awaitable[None]],

@@ -1,6 +1,9 @@
 """Turning a requested manifest into entries the store can hold: which bytes are already
 stored, which files the upload actor must still read, and whether the caller may use them.
 
+- A local path marked ``staged`` (a private copy the client made for this upload) stays
+  marked only for a trusted caller: the blob store may then take the file over instead of
+  copying it (see ``LocalBlobStore.prepare``); anyone else's files are always copied.
 - A local path is stat'ed (the caller must be able to read it, see ``local_files.py``); when
   its (path, device, inode, size, mtime) equals a stamp recorded when it was last stored, its
   blob is reused without reading the file (W&B's checksum cache, on the daemon's side).
@@ -78,6 +81,7 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
     by_digest = await store.find_blobs(wanted, writers) if wanted else {}
     files = size = 0
     for e in entries:
+        e.staged = e.staged and trusted
         if e.ref:
             continue
         if e.local_path:

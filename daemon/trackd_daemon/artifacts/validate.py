@@ -153,7 +153,8 @@ def entries(items: Iterable[Any]) -> list[Entry]:
         out.append(Entry(path=path, digest=e.digest, size=e.size if (e.ref or e.digest) else -1,
                          ref=e.ref, birth_artifact_id=e.birth_artifact_id,
                          extra=extra(e.extra_json, f"{where}.extra_json"),
-                         blob_sha256=e.blob_sha256, local_path=e.local_path))
+                         blob_sha256=e.blob_sha256, local_path=e.local_path,
+                         staged=e.staged and bool(e.local_path)))
     return out
 
 

@@ -4,6 +4,11 @@ Artifacts (and run files) name their bytes by key; the same bytes are stored onc
 many manifests hold them. Each blob's MD5 is computed in the same pass (W&B's file digest is
 its base64 form) and returned with the key, so callers never hash twice.
 
+A blob is durable when the call that stored it returns: :meth:`BlobStore.ingest` and a writer's
+``commit`` make each blob durable alone; :meth:`BlobStore.prepare` + :meth:`BlobStore.publish`
+store many files and make them durable together (one flush of the file system instead of one
+per file), which is how artifact versions are stored.
+
 The methods are synchronous and may block (disk, network): callers run them in worker
 threads. The local-disk backend is :class:`trackd_daemon.blobs.local.LocalBlobStore`; an
 S3-compatible backend would implement the same protocol with ``local_path`` returning ``None``
@@ -13,7 +18,7 @@ S3-compatible backend would implement the same protocol with ``local_path`` retu
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -31,6 +36,18 @@ class BlobInfo:
     md5: str  # base64 of the raw 16-byte MD5 (W&B's file digest)
     size: int
     new: bool = False  # False when the store already held these bytes
+
+
+@dataclass(frozen=True)
+class PendingBlob:
+    """Bytes hashed and written into the store (or a file taken over), neither durable nor
+    under their key yet: :meth:`BlobStore.publish` does both."""
+
+    sha256: str  # hex: the key it will have
+    md5: str  # base64 of the raw MD5
+    size: int
+    token: str  # the backend's handle (the local store: the name of its temporary file)
+    taken: bool = False  # the source file itself became the blob (no copy was written)
 
 
 def md5_b64(raw: bytes) -> str:
@@ -67,6 +84,34 @@ class BlobStore(Protocol):
 
         :raises OSError: ``src`` cannot be read, or the store cannot be written.
         """
+        ...
+
+    def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
+                take: bool = False) -> PendingBlob:
+        """Copy the file at ``src`` in, hashing it (SHA-256 and MD5) on the way, without
+        making it durable or visible under its key: :meth:`publish` does, for many at once.
+        With ``take``, ``src`` is a private copy that nobody changes any more (the SDK's
+        staging copy): where the store can, it takes the file itself over instead of copying
+        it (the local store: a hard link, when ``src`` is on its file system, belongs to the
+        daemon's user and has no other name), reading it once to hash it. ``on_bytes`` is
+        told each chunk's length.
+
+        :raises OSError: ``src`` cannot be read, or the store cannot be written.
+        """
+        ...
+
+    def publish(self, pending: Sequence[PendingBlob]) -> list[BlobInfo]:
+        """Make prepared blobs durable together, then put each under its key (durably);
+        their infos, in order (``new`` False for bytes the store held already). Durable when
+        it returns.
+
+        :raises OSError: the bytes could not be made durable (a write-back error).
+        """
+        ...
+
+    def discard(self, pending: Sequence[PendingBlob]) -> None:
+        """Drop prepared blobs that will not be published (idempotent; a taken file's
+        source is left where it was)."""
         ...
 
     def writer(self) -> BlobWriter:

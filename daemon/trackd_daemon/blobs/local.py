@@ -2,33 +2,163 @@
 
 Layout under the root (``<data root>/blobs``)::
 
-    sha256/ab/cdef...   a blob: named by its hex SHA-256, read-only (0400)
+    sha256/ab/cdef...   a blob: named by its hex SHA-256, read-only (0400); the 256 fan-out
+                        directories are made with the store
     tmp/<random>        writes in progress (a crash leaves them; clean_temp removes them)
 
-A write goes to ``tmp/``, is hashed while written, fsynced, then renamed onto its key and the
-key's directory fsynced: a blob is durable once the call that wrote it returns. Two
-writers of the same bytes both succeed: the second rename replaces an identical file, or (when
-the key exists already) the temp file is dropped and the blob is reported as not new.
+One blob (``ingest``, a writer's ``commit``): written to ``tmp/`` while hashed, fsynced, then
+renamed onto its key and the key's directory fsynced: durable once the call returns.
+
+Many blobs (``prepare`` each, then ``publish`` them together): each is copied to ``tmp/``
+inside the kernel (``copy_file_range``), the kernel is asked to start writing the copy to the
+disk at once (no fsync), and the copy is hashed while that goes on (what is hashed is what is
+stored; where the kernel cannot copy, the file is copied and hashed in one pass in user
+space). ``publish`` flushes the file system once (``syncfs``), renames every file onto its
+key, and flushes again so that the renames are durable too. A file is under its key only once
+its bytes are durable, so a file found under a key is always whole, even after a power loss.
+A staged file handed over with ``take`` is hard-linked into ``tmp/`` instead of copied, then
+hashed and published the same way. Where ``syncfs`` is missing, ``publish`` fsyncs each file
+and each directory it renamed into.
+
+Two writers of the same bytes both succeed: the second rename replaces an identical file, or
+(when the key exists already) the temp file is dropped and the blob is reported as not new.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import itertools
 import os
 import secrets
+import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from trackd_daemon.blobs.base import CHUNK_BYTES, BlobInfo, md5_b64
+from trackd_daemon.blobs.base import CHUNK_BYTES, BlobInfo, PendingBlob, md5_b64
+from trackd_daemon.blobs.flush import fsync_dir, start_writeback, sync_filesystem
 
 BLOB_MODE = 0o400
 
+_local = threading.local()
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+
+def _buffer() -> bytearray:
+    """This thread's copy buffer. Allocated once per thread: a fresh 1 MiB buffer per file is
+    memory the allocator maps and unmaps each time, which cost more system time than the copy
+    itself."""
+    buf: bytearray | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(CHUNK_BYTES)
+    return buf
+
+
+def _write_all(fd: int, chunk: memoryview) -> None:
+    while chunk:
+        n = os.write(fd, chunk)
+        chunk = chunk[n:]
+
+
+def _copy_hashing(src: Path, dst: Path,
+                  on_bytes: Callable[[int], None] | None) -> tuple[str, str, int]:
+    """Copy ``src`` to the new file ``dst``, hashing in the same pass: (sha256 hex, md5 b64,
+    size). The disk starts writing the copy before this returns."""
+    sha, md5 = hashlib.sha256(), hashlib.md5()  # MD5: W&B's digest (a content id)
+    buf = _buffer()
+    view = memoryview(buf)
+    size = 0
+    with open(src, "rb", buffering=0) as f:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            while n := f.readinto(buf):  # type: ignore[attr-defined]
+                chunk = view[:n]
+                sha.update(chunk)
+                md5.update(chunk)
+                _write_all(fd, chunk)
+                size += n
+                if on_bytes is not None:
+                    on_bytes(n)
+            start_writeback(fd)
+        finally:
+            os.close(fd)
+    return sha.hexdigest(), md5_b64(md5.digest()), size
+
+
+#: Devices of sources copy_file_range refused to copy from (another file system type): their
+#: files are copied in user space from then on. Only ever grows (set.add is atomic).
+_no_kernel_copy: set[int] = set()
+
+
+def _kernel_copy(src: Path, dst: Path) -> bool:
+    """Copy ``src`` to the new file ``dst`` inside the kernel (``copy_file_range``: no trip
+    through a user-space buffer; a shared extent where the file system has them). ``False``,
+    leaving no ``dst``, where that is not possible (not Linux, another file system type): the
+    caller then copies and hashes in user space."""
+    if not hasattr(os, "copy_file_range"):
+        return False
+    with open(src, "rb", buffering=0) as f:
+        st = os.fstat(f.fileno())
+        if st.st_dev in _no_kernel_copy:
+            return False
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            copied = 0
+            # To the end, even if the file grew meanwhile (the caller's stat check sees it).
+            while n := os.copy_file_range(f.fileno(), fd, max(st.st_size - copied, CHUNK_BYTES)):
+                copied += n
+        except OSError as exc:
+            os.close(fd)
+            dst.unlink(missing_ok=True)
+            if copied or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP,
+                                           errno.EINVAL):
+                raise
+            _no_kernel_copy.add(st.st_dev)
+            return False
+        os.close(fd)
+    return True
+
+
+def _hash_file(path: Path, on_bytes: Callable[[int], None] | None) -> tuple[str, str, int]:
+    """Hash a file that is to be kept as it is (a taken-over file): (sha256 hex, md5 b64,
+    size). The disk starts writing whatever of it is not on the disk yet first."""
+    sha, md5 = hashlib.sha256(), hashlib.md5()
+    buf = _buffer()
+    view = memoryview(buf)
+    size = 0
+    with open(path, "rb", buffering=0) as f:
+        start_writeback(f.fileno())
+        while n := f.readinto(buf):  # type: ignore[attr-defined]
+            chunk = view[:n]
+            sha.update(chunk)
+            md5.update(chunk)
+            size += n
+            if on_bytes is not None:
+                on_bytes(n)
+    return sha.hexdigest(), md5_b64(md5.digest()), size
+
+
+def _link_private(src: Path, dst: Path) -> bool:
+    """Hard-link ``src`` to ``dst`` when it is a regular file of the daemon's own user with
+    no other name (so nobody else can change it, and it is nobody's original); ``False``
+    (nothing done) when it is not, or when it cannot be linked (another file system)."""
+    try:
+        st = os.lstat(src)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
+        return False
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:  # EXDEV, EPERM (protected_hardlinks), EMLINK, ...: copy it instead
+        return False
+    return True
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -50,10 +180,7 @@ class _Writer:
     def write(self, chunk: bytes | memoryview) -> None:
         self._sha.update(chunk)
         self._md5.update(chunk)
-        view = memoryview(chunk)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        _write_all(self._fd, memoryview(chunk))
         self._size += len(chunk)
 
     def commit(self) -> BlobInfo:
@@ -73,12 +200,11 @@ class _Writer:
                 self._store.make_dir(final.parent)
                 os.chmod(self._tmp, BLOB_MODE)
                 os.replace(self._tmp, final)
-        if new:
-            # The rename is durable once its directory is: concurrent writers' directory
-            # fsyncs share the file system's journal commits.
-            _fsync_dir(final.parent)
-        else:
+        if not new:
             self._tmp.unlink(missing_ok=True)
+        # The rename is durable once its directory is (also when another writer renamed it
+        # and has not flushed yet); concurrent writers' fsyncs share journal commits.
+        fsync_dir(final.parent)
         return BlobInfo(key, md5_b64(self._md5.digest()), self._size, new)
 
     def abort(self) -> None:
@@ -98,8 +224,18 @@ class LocalBlobStore:
         #: Orders "blob exists, keep it" (a write of known bytes) against "delete it" (the
         #: collector): a blob rewritten after a collection began is never deleted by it.
         self.lock = threading.Lock()
+        #: Names of prepared files in tmp/: unique to this store object (a random prefix) and
+        #: cheaper than a random name each.
+        self._prefix = secrets.token_hex(8)
+        self._names = itertools.count()
         for d in (self.root, self.tmp_dir, self._objects):
             d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fan_out = [f"{i:02x}" for i in range(256)]
+        if not set(fan_out) <= set(os.listdir(self._objects)):
+            # Made once, so that storing many blobs never waits for a directory's creation.
+            for name in fan_out:
+                (self._objects / name).mkdir(mode=0o700, exist_ok=True)
+            fsync_dir(self._objects)
 
     def path_of(self, key: str) -> Path:
         if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
@@ -108,7 +244,7 @@ class LocalBlobStore:
 
     def ingest(self, src: Path, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
         w = _Writer(self)
-        buf = bytearray(CHUNK_BYTES)
+        buf = _buffer()
         view = memoryview(buf)
         try:
             with open(src, "rb", buffering=0) as f:
@@ -121,14 +257,67 @@ class LocalBlobStore:
             w.abort()
             raise
 
+    def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
+                take: bool = False) -> PendingBlob:
+        tmp = self.tmp_dir / f"{self._prefix}-{next(self._names)}"
+        taken = take and _link_private(src, tmp)
+        try:
+            if taken or _kernel_copy(src, tmp):
+                # Hashing what the store holds (the copy, or the file taken over): one read.
+                sha, md5, size = _hash_file(tmp, on_bytes)
+            else:
+                sha, md5, size = _copy_hashing(src, tmp, on_bytes)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return PendingBlob(sha, md5, size, tmp.name, taken)
+
+    def publish(self, pending: Sequence[PendingBlob]) -> list[BlobInfo]:
+        if not pending:
+            return []
+        tmps = [self.tmp_dir / p.token for p in pending]
+        if not sync_filesystem(self.root):
+            for tmp in tmps:
+                _fsync_file(tmp)
+        infos: list[BlobInfo] = []
+        dirs: set[Path] = set()
+        with self.lock:
+            for p, tmp in zip(pending, tmps, strict=True):
+                final = self.path_of(p.sha256)
+                try:
+                    os.utime(final)  # held again: the collector leaves blobs touched since
+                    new = False
+                except FileNotFoundError:
+                    new = True
+                    self.make_dir(final.parent)
+                    if p.taken:
+                        os.utime(tmp)  # the collector's grace counts from now, not the copy
+                    os.chmod(tmp, BLOB_MODE)
+                    os.replace(tmp, final)
+                dirs.add(final.parent)
+                infos.append(BlobInfo(p.sha256, p.md5, p.size, new))
+        for tmp, info in zip(tmps, infos, strict=True):
+            if not info.new:
+                tmp.unlink(missing_ok=True)
+        # The renames (and renames of the same keys by other writers not flushed yet).
+        if not sync_filesystem(self.root):
+            for d in dirs:
+                fsync_dir(d)
+        return infos
+
+    def discard(self, pending: Sequence[PendingBlob]) -> None:
+        for p in pending:
+            (self.tmp_dir / p.token).unlink(missing_ok=True)
+
     def writer(self) -> _Writer:
         return _Writer(self)
 
     def make_dir(self, directory: Path) -> None:
-        """Create a fan-out directory (``sha256/ab``) durably (called under ``lock``)."""
+        """Create a fan-out directory (``sha256/ab``) durably, should it be missing (called
+        under ``lock``)."""
         if not directory.exists():
             directory.mkdir(mode=0o700)
-            _fsync_dir(directory.parent)
+            fsync_dir(directory.parent)
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).exists()
@@ -164,7 +353,9 @@ class LocalBlobStore:
         removed = 0
         for entry in os.scandir(self.tmp_dir):
             try:
-                if entry.stat().st_mtime <= cutoff:
+                st = entry.stat()
+                # ctime too: a file just linked in (taken over) keeps its old mtime.
+                if max(st.st_mtime, st.st_ctime) <= cutoff:
                     os.unlink(entry.path)
                     removed += 1
             except FileNotFoundError:

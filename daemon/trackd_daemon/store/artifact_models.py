@@ -42,6 +42,9 @@ class Entry:
     local_path: str = ""
     #: Store row id (0 before it is stored); the actor uses it to record a stored file.
     id: int = 0
+    #: ``local_path`` is a private copy made for this version by a caller running as the
+    #: daemon's user (the SDK's staging copy): the blob store may take the file over.
+    staged: bool = False
 
     @property
     def stored(self) -> bool:

@@ -27,8 +27,10 @@ from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.group_commit import GroupCommit
 from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
 from trackd_daemon.store.names import generate_name
+from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
+from trackd_daemon.store.series_index import SeriesIndex
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
-from trackd_daemon.store.sqlite_artifact_rows import ARTIFACT_SCHEMA
+from trackd_daemon.store.sqlite_artifact_rows import ARTIFACT_SCHEMA, add_staged_column
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
 from trackd_daemon.store.sqlite_run_data import (
@@ -36,8 +38,6 @@ from trackd_daemon.store.sqlite_run_data import (
     SqliteRunData,
     apply_console,
 )
-from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
-from trackd_daemon.store.series_index import SeriesIndex
 
 T = TypeVar("T")
 
@@ -125,10 +125,11 @@ SCHEMA = [
     *ARTIFACT_SCHEMA,
     *RUN_DATA_SCHEMA,
 ]
-SCHEMA_VERSION = 6
-#: Forward-only migrations: version reached -> statements (a v1 store gains fork lineage; runs
-#: of a v3 store get owner -1, "made before runs had owners": only the daemon's user sees them).
-MIGRATIONS = {
+SCHEMA_VERSION = 7
+#: Forward-only migrations: version reached -> statements, or steps called with the connection
+#: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
+#: owners": only the daemon's user sees them).
+MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     2: [
         "ALTER TABLE runs ADD COLUMN fork_run_id TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE runs ADD COLUMN fork_step INTEGER NOT NULL DEFAULT -1",
@@ -136,9 +137,11 @@ MIGRATIONS = {
     3: ["ALTER TABLE runs ADD COLUMN writer_seqs TEXT NOT NULL DEFAULT '{}'"],
     4: ["ALTER TABLE runs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"],
     # v5: artifacts, their blobs and the file-stamp digest cache (new tables only).
-    5: ARTIFACT_SCHEMA,
+    5: [*ARTIFACT_SCHEMA],
     # v6: run files, console logs and system metrics (new tables only).
-    6: RUN_DATA_SCHEMA,
+    6: [*RUN_DATA_SCHEMA],
+    # v7: artifact entries say whether their local file is a staging copy the daemon may take.
+    7: [add_staged_column],
 }
 
 _RUN_COLUMNS = (
@@ -224,7 +227,10 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
                     version = SCHEMA_VERSION if fresh or row[0] is None else row[0]
                     for target in sorted(v for v in MIGRATIONS if v > version):
                         for stmt in MIGRATIONS[target]:
-                            conn.execute(stmt)
+                            if callable(stmt):
+                                stmt(conn)
+                            else:
+                                conn.execute(stmt)
                     conn.execute("DELETE FROM schema_version")
                     conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
             finally:

@@ -83,6 +83,7 @@ ARTIFACT_SCHEMA = [
         extra TEXT NOT NULL DEFAULT '',
         blob_sha256 TEXT NOT NULL DEFAULT '',
         local_path TEXT NOT NULL DEFAULT '',
+        staged INTEGER NOT NULL DEFAULT 0,
         UNIQUE (version_id, path)
     )
     """,
@@ -157,16 +158,24 @@ _VERSION_SELECT = (
     " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN runs r ON r.id = v.run_id LEFT JOIN projects rp ON rp.id = r.project_id"
 )
-_ENTRY_COLUMNS = "path, digest, size, ref, birth_artifact_id, extra, blob_sha256, local_path, id"
+_ENTRY_COLUMNS = ("path, digest, size, ref, birth_artifact_id, extra, blob_sha256, local_path, id,"
+                  " staged")
 VERSION_RE = re.compile(r"^v(\d+)$")
 
 dumps = json.dumps
 loads = json.loads
 
 
+def add_staged_column(conn: sqlite3.Connection) -> None:
+    """Migration to v7: ``artifact_entries.staged``, unless the table has it already (made by
+    this version's schema because the store predates artifacts)."""
+    if "staged" not in {r[1] for r in conn.execute("PRAGMA table_info(artifact_entries)")}:
+        conn.execute("ALTER TABLE artifact_entries ADD COLUMN staged INTEGER NOT NULL DEFAULT 0")
+
+
 def entry_from_row(r: tuple[Any, ...]) -> Entry:
     return Entry(path=r[0], digest=r[1], size=r[2], ref=r[3], birth_artifact_id=r[4],
-                 extra=r[5], blob_sha256=r[6], local_path=r[7], id=r[8])
+                 extra=r[5], blob_sha256=r[6], local_path=r[7], id=r[8], staged=bool(r[9]))
 
 
 def select_entries(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[Entry]:
@@ -176,11 +185,15 @@ def select_entries(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) 
 
 def insert_entries(conn: sqlite3.Connection, version_id: str, entries: list[Entry]) -> None:
     """Insert (replacing by path) entries of a version."""
+    rows = []
+    for e in entries:
+        local = "" if e.blob_sha256 or e.ref else e.local_path
+        rows.append((version_id, e.path, e.digest, e.size, e.ref, e.birth_artifact_id, e.extra,
+                     e.blob_sha256, local, int(e.staged and bool(local))))
     conn.executemany(
         "INSERT OR REPLACE INTO artifact_entries(version_id, path, digest, size, ref,"
-        " birth_artifact_id, extra, blob_sha256, local_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(version_id, e.path, e.digest, e.size, e.ref, e.birth_artifact_id, e.extra,
-          e.blob_sha256, "" if e.blob_sha256 or e.ref else e.local_path) for e in entries])
+        " birth_artifact_id, extra, blob_sha256, local_path, staged)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def project_id(conn: sqlite3.Connection, entity: str, project: str, create: bool) -> int | None:

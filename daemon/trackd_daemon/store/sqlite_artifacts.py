@@ -139,7 +139,8 @@ def commit_in(conn: sqlite3.Connection, version_id: str, now: float) -> tuple[st
         " WHERE id = ?",
         (COMMITTED, index, digest, sum(max(s, 0) for _, _, s in entries), len(entries),
          secrets.token_hex(6), created + ttl if ttl > 0 else 0.0, now, version_id))
-    conn.execute("UPDATE artifact_entries SET local_path = '' WHERE version_id = ?", (version_id,))
+    conn.execute("UPDATE artifact_entries SET local_path = '', staged = 0 WHERE version_id = ?",
+                 (version_id,))
     _apply_aliases(conn, cid, version_id, loads(aliases))
     return version_id, False
 

@@ -103,7 +103,7 @@ class ArtifactContract:
 
     async def test_files_to_store_leave_the_version_pending_until_recorded(
             self, store: MetadataStore) -> None:
-        res = await store.log_version(new(), [Entry(path="x", local_path="/tmp/x"),
+        res = await store.log_version(new(), [Entry(path="x", local_path="/tmp/x", staged=True),
                                               Entry(path="y", local_path="/tmp/y")])
         v = res.version
         assert (v.state, v.version_index, res.to_store) == (PENDING, -1, 2)
@@ -112,7 +112,8 @@ class ArtifactContract:
             await store.resolve_version(KEY, "latest")
         assert await store.try_commit(v.id) is None
         todo = await store.unstored_entries(v.id, 10)
-        assert [(e.path, e.local_path) for e in todo] == [("x", "/tmp/x"), ("y", "/tmp/y")]
+        assert [(e.path, e.local_path, e.staged) for e in todo] == [("x", "/tmp/x", True),
+                                                                     ("y", "/tmp/y", False)]
         stamp = FileStamp("/tmp/x", 1, 2, 1, 3)
         await store.record_stored(v.id, [(todo[0].id, blob(b"x"))], [(stamp, blob(b"x"))])
         assert await store.try_commit(v.id) is None

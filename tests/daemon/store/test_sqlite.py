@@ -101,3 +101,23 @@ async def test_concurrent_opens_of_an_old_store_migrate_it_once(tmp_path: Path) 
     columns = [r[1] for r in db.execute("PRAGMA table_info(runs)")]
     assert columns.count("owner_uid") == 1 and columns.count("fork_run_id") == 1
     db.close()
+
+
+@pytest.mark.anyio
+async def test_a_v6_store_gains_staged_artifact_entries(tmp_path: Path) -> None:
+    import sqlite3
+
+    from trackd_daemon.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "v6.db"
+    await (await open_store_url(f"sqlite:///{path}")).aclose()
+    db = sqlite3.connect(path)  # as a v6 daemon left it: entries without the staged column
+    db.execute("ALTER TABLE artifact_entries DROP COLUMN staged")
+    db.execute("UPDATE schema_version SET version = 6")
+    db.commit()
+    db.close()
+    await (await open_store_url(f"sqlite:///{path}")).aclose()
+    db = sqlite3.connect(path)
+    assert "staged" in [r[1] for r in db.execute("PRAGMA table_info(artifact_entries)")]
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()

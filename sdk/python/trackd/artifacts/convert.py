@@ -52,6 +52,7 @@ def entry_to_pb(entry: ArtifactManifestEntry, *, source: str) -> apb.ManifestEnt
     elif source == "local":
         out.local_path = entry.local_path or ""
         out.digest = entry._digest or ""
+        out.staged = entry._staged  # a staging copy: the daemon may take it over
     elif source == "blob":
         out.blob_sha256, out.digest = entry._blob, entry.digest
     else:

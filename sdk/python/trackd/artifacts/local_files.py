@@ -6,8 +6,9 @@ Adding a file costs a ``stat`` and a look-up in the checksum cache:
   once and is not copied: the daemon already holds those bytes when it was logged before (if
   it does not, the upload stages and checks the file then);
 * otherwise, with the ``mutable`` policy, the file is copied into the artifact's staging
-  directory at once (a kernel-side copy, on a pool of threads), so later edits cannot change
-  the version; with ``immutable`` nothing is copied;
+  directory at once (a clone or a kernel-side copy, on a pool of threads), so later edits
+  cannot change the version; with ``immutable`` nothing is copied. A daemon running as this
+  user takes the staging copies into its store as they are (no second copy);
 * in both cases the MD5 is left to the daemon, which hashes while it stores (one pass over the
   bytes). A digest asked for before that (``entry.digest``, ``artifact.digest``) is computed
   here, on every core, and remembered in the checksum cache.
@@ -15,13 +16,13 @@ Adding a file costs a ``stat`` and a look-up in the checksum cache:
 
 from __future__ import annotations
 
+import errno
 import os
-import shutil
 import stat as stat_mod
 from collections.abc import Sequence
 
 from trackd.artifacts import dirs
-from trackd.artifacts.digests import ChecksumCache, FileStat, md5_file_b64, parallel
+from trackd.artifacts.digests import CHUNK, ChecksumCache, FileStat, md5_file_b64, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.artifacts.staging import StagingArea
 
@@ -73,39 +74,78 @@ def build_entries(staging: StagingArea, files: Sequence[tuple[str, str]], policy
 
 def _stage_copy(staging: StagingArea, entry: ArtifactManifestEntry) -> None:
     src = entry._source
-    assert src is not None
+    assert src is not None and entry._source_stat is not None
     dst = staging.new_path()
-    clone_or_copy(src, str(dst))
-    os.chmod(dst, stat_mod.S_IRUSR)
-    after = FileStat.of(os.stat(src))
+    size, after = copy_private(src, str(dst), (entry._source_stat.dev, staging.dev))
     if after != entry._source_stat:
         # Changed while being copied: the copy may mix old and new bytes of the source, and
         # no digest may be remembered for the source's stat.
         entry._source_stat = None
-    entry.size = os.stat(dst).st_size
+    entry.size = size
     entry.local_path, entry._staged = str(dst), True
 
 
 #: ioctl(FICLONE): a copy-on-write clone (btrfs, XFS, ZFS 2.2+): instant, and no extra space.
 FICLONE = 0x40049409
-_can_clone: dict[tuple[int, int], bool] = {}
+#: (source device, destination device) pairs where cloning failed, and where the kernel
+#: refused copy_file_range (another file system type): copied the next way from then on.
+_no_clone: set[tuple[int, int]] = set()
+_no_kernel_copy: set[tuple[int, int]] = set()
 
 
-def clone_or_copy(src: str, dst: str) -> None:
-    """Copy ``src`` to the new file ``dst``: a copy-on-write clone where the filesystem has
-    them, else a kernel-side copy (``sendfile``)."""
-    devs = (os.stat(src).st_dev, os.stat(os.path.dirname(dst)).st_dev)
-    if _can_clone.get(devs, True):
-        import fcntl
+def copy_private(src: str, dst: str, devs: tuple[int, int]) -> tuple[int, FileStat]:
+    """Copy ``src`` to the new file ``dst``, created read-only for its owner: a copy-on-write
+    clone where the file system has them, else a copy inside the kernel (no trip through a
+    buffer here). ``devs`` are the two files' devices (where cloning is known not to work, it
+    is not tried again). Returns the bytes copied and the stat of the source as copied, for
+    checking it did not change meanwhile.
+    """
+    with open(src, "rb", buffering=0) as f:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, stat_mod.S_IRUSR)
+        try:
+            if devs not in _no_clone and _clone(f.fileno(), fd):
+                size = os.fstat(fd).st_size
+            else:
+                _no_clone.add(devs)
+                size = _copy_fd(f.fileno(), fd, devs)
+            after = FileStat.of(os.fstat(f.fileno()))
+        except BaseException:
+            os.close(fd)
+            os.unlink(dst)
+            raise
+        os.close(fd)
+    return size, after
 
-        with open(src, "rb") as fs, open(dst, "xb") as fd:
-            try:
-                fcntl.ioctl(fd.fileno(), FICLONE, fs.fileno())
-                return
-            except OSError:
-                _can_clone[devs] = False  # not between these (ext4, two devices): copy from now on
-        os.unlink(dst)
-    shutil.copyfile(src, dst)
+
+def _clone(src_fd: int, dst_fd: int) -> bool:
+    import fcntl
+
+    try:
+        fcntl.ioctl(dst_fd, FICLONE, src_fd)
+    except OSError:  # not between these (ext4, two devices)
+        return False
+    return True
+
+
+def _copy_fd(src_fd: int, dst_fd: int, devs: tuple[int, int]) -> int:
+    """Copy from ``src_fd``'s position to its end; returns the bytes copied."""
+    copied = 0
+    if hasattr(os, "copy_file_range") and devs not in _no_kernel_copy:
+        try:
+            while n := os.copy_file_range(src_fd, dst_fd, 1 << 30):
+                copied += n
+            return copied
+        except OSError as exc:
+            if copied or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP,
+                                           errno.EINVAL):
+                raise
+            _no_kernel_copy.add(devs)
+    while chunk := os.read(src_fd, CHUNK):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst_fd, view):]
+        copied += len(chunk)
+    return copied
 
 
 def walk(local_path: str, name: str | None) -> list[tuple[str, str]]:

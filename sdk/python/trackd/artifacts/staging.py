@@ -1,10 +1,11 @@
 """Staging copies for the ``mutable`` policy: a file added to an artifact is copied (and hashed
 in the same pass) into a private directory, so that editing or deleting the original before
 the upload ends cannot change the version. Each artifact has its own directory
-``<staging>/<pid>-<random>/``; it is deleted once the daemon has stored the version (the
-daemon may move staged files into its store instead of copying them), or when the artifact
-is dropped without being logged (an upload in progress holds on to it). Directories left by dead processes are removed by
-:func:`remove_stale` (``trackd artifact cache cleanup``).
+``<staging>/<pid>-<random>/``; it is deleted once the daemon has stored the version (a
+daemon running as the same user takes staged files into its store, a hard link, instead of
+copying them: deleting the staging copy then frees nothing), or when the artifact
+is dropped without being logged (an upload in progress holds on to it). Directories left by
+dead processes are removed by :func:`remove_stale` (``trackd artifact cache cleanup``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class StagingArea:
 
     def __init__(self) -> None:
         self._dir: Path | None = None
+        self._dev = -1
         self._n = 0
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
@@ -41,15 +43,23 @@ class StagingArea:
                 # Dropped (the artifact and any upload of it are gone): nothing reads the copies.
                 self._finalizer = weakref.finalize(self, _remove_tree, str(made))
                 self._dir = made
+                self._dev = made.stat().st_dev
             return self._dir
 
+    @property
+    def dev(self) -> int:
+        """The device the staging directory is on."""
+        _ = self.path
+        return self._dev
+
     def new_path(self) -> Path:
-        """A fresh file name in this staging directory (safe from several threads)."""
+        """A fresh file name in this staging directory (safe from several threads; the
+        directory is private to this artifact, so a counter is unique enough)."""
         base = self.path
         with self._lock:
             self._n += 1
             n = self._n
-        return base / f"{n}-{secrets.token_hex(4)}"
+        return base / str(n)
 
     def stage(self, src: str) -> tuple[str, str, int]:
         """Copy ``src`` here, hashing it on the way: ``(staged path, b64 md5, size)``. The copy

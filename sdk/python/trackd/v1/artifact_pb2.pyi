@@ -20,7 +20,7 @@ ARTIFACT_STATE_COMMITTED: ArtifactState
 ARTIFACT_STATE_DELETED: ArtifactState
 
 class ManifestEntry(_message.Message):
-    __slots__ = ("path", "digest", "size", "ref", "birth_artifact_id", "extra_json", "local_path", "blob_sha256")
+    __slots__ = ("path", "digest", "size", "ref", "birth_artifact_id", "extra_json", "local_path", "blob_sha256", "staged")
     PATH_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class ManifestEntry(_message.Message):
     EXTRA_JSON_FIELD_NUMBER: _ClassVar[int]
     LOCAL_PATH_FIELD_NUMBER: _ClassVar[int]
     BLOB_SHA256_FIELD_NUMBER: _ClassVar[int]
+    STAGED_FIELD_NUMBER: _ClassVar[int]
     path: str
     digest: str
     size: int
@@ -37,7 +38,8 @@ class ManifestEntry(_message.Message):
     extra_json: str
     local_path: str
     blob_sha256: str
-    def __init__(self, path: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., ref: _Optional[str] = ..., birth_artifact_id: _Optional[str] = ..., extra_json: _Optional[str] = ..., local_path: _Optional[str] = ..., blob_sha256: _Optional[str] = ...) -> None: ...
+    staged: bool
+    def __init__(self, path: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., ref: _Optional[str] = ..., birth_artifact_id: _Optional[str] = ..., extra_json: _Optional[str] = ..., local_path: _Optional[str] = ..., blob_sha256: _Optional[str] = ..., staged: _Optional[bool] = ...) -> None: ...
 
 class ArtifactSource(_message.Message):
     __slots__ = ("entity", "project", "collection", "version")
