@@ -31,3 +31,30 @@ def test_requirements_are_read_again_only_when_a_path_changes(tmp_path: Path,
     after = _environment.requirements()
     assert "fakepkg==1.2.3\n" in after and after != first
     assert len(reads) == 2
+
+
+def test_names_and_versions_agree_with_the_full_metadata_parser() -> None:
+    from importlib import metadata
+
+    _environment._requirements = None
+    listed = _environment.requirements().splitlines()
+    full: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and name.lower() not in full:
+            full[name.lower()] = f"{name}=={dist.version}"
+    assert listed == [line for _, line in sorted(full.items())]
+
+
+def test_only_the_headers_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dist = tmp_path / "odd-2.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: odd\nSummary: x\nVersion: 2.0\n\n"
+        "Name: not-this\nVersion: 9.9\n")
+    egg = tmp_path / "old.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: old\nVersion: 0.1\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    _environment._requirements = None
+    assert _environment.requirements() == "odd==2.0\nold==0.1\n"

@@ -107,12 +107,31 @@ def requirements() -> str:
         return cached[1]
     seen: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name") if dist.metadata else None
+        name, version = _name_version(dist)
         if name and name.lower() not in seen:
-            seen[name.lower()] = f"{name}=={dist.version}"
+            seen[name.lower()] = f"{name}=={version}"
     text = "".join(line + "\n" for _, line in sorted(seen.items()))
     _requirements = (stamp, text)
     return text
+
+
+def _name_version(dist: Any) -> tuple[str | None, str | None]:
+    """A distribution's ``Name`` and ``Version`` from the headers of its metadata file, read
+    line by line: ``dist.metadata`` runs the e-mail parser over the whole file (descriptions
+    included), and ``dist.version`` does it again, which made listing a hundred packages cost
+    tens of milliseconds of CPU at every process's first run."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.splitlines():
+        if not line:
+            break  # the end of the headers
+        if name is None and line.startswith("Name:"):
+            name = line[5:].strip()
+        elif version is None and line.startswith("Version:"):
+            version = line[8:].strip()
+        if name and version:
+            break
+    return name, version
 
 
 def _gpus() -> dict[str, Any]:
