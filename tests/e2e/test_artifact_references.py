@@ -103,6 +103,10 @@ def test_http_references_use_etag_and_content_length(client: Client, http_server
     with pytest.raises(grpc.RpcError) as err:
         resolve(client, f"{http_server}/missing")
     assert reason(err.value) == "REFERENCE_FAILED" and "404" in err.value.details()
+    # Without checksum nothing is asked (even of a URL that would fail): the URI is the digest.
+    (u,) = resolve(client, f"{http_server}/missing", checksum=False).entries
+    assert (u.path, u.digest, u.size, u.ref) == ("missing", f"{http_server}/missing", -1,
+                                                 f"{http_server}/missing")
 
 
 def test_unsupported_and_unknown_schemes(client: Client) -> None:

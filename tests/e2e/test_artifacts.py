@@ -265,3 +265,18 @@ def test_link_unlink_and_linked_properties(art_sdk: Path) -> None:
         art.unlink()
     link.unlink()
     assert art.linked_artifacts == []
+
+
+def test_a_backslash_is_part_of_a_file_name_as_in_w_and_b(art_sdk: Path) -> None:
+    files = {"a\\b.txt": b"one\n", "dir/c\\d": b"two\n"}
+    write_tree(art_sdk / "src", files)
+    art = Artifact("slashes", "dataset")
+    art.add_dir(str(art_sdk / "src"))
+    assert sorted(art.manifest.entries) == ["a\\b.txt", "dir/c\\d"]
+    with trackd.init(project=project()) as run:
+        run.log_artifact(art)
+        art.wait()
+    got = Api().artifact(f"{art.entity}/{art.project}/slashes:v0")
+    assert got.digest == wandb_digest(files)
+    root = got.download(str(art_sdk / "out"))
+    assert read_tree(Path(root)) == files

@@ -98,7 +98,8 @@ def test_type_aliases_tags_metadata_rules() -> None:
         Artifact("a", "t", metadata=[1, 2])  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("path", ["/abs", "../up", "a/../../b", "", "."])
+@pytest.mark.parametrize("path", ["/abs", "../up", "a/../../b", "", ".", "a\0b", "..\\up",
+                                  "C:\\x"])
 def test_bad_artifact_paths(path: str) -> None:
     with pytest.raises(ValueError, match="Invalid artifact path"):
         rules.validate_path(path)

@@ -87,7 +87,7 @@ async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
             f"{uri}: Azure Blob Storage references are not supported yet: the daemon has no "
             "Azure client (azure-storage-blob) to read blob ETags and versions", uri=uri)
     if scheme in ("http", "https"):
-        return await _http(uri, name, parsed.path)
+        return await _http(uri, name, parsed.path, checksum)
     if scheme == "s3":
         return await anyio.to_thread.run_sync(_s3, uri, name, checksum, max_objects)
     path = entry_path(name or posixpath.basename(parsed.path) or parsed.netloc or "reference",
@@ -125,9 +125,15 @@ def _file_entry(ref: str, path: str, name: str, checksum: bool, check: ReadCheck
     return Entry(path=entry_path(name, "name"), digest=digest, size=st.st_size, ref=ref)
 
 
-async def _http(uri: str, name: str, path: str) -> Resolved:
+async def _http(uri: str, name: str, path: str, checksum: bool) -> Resolved:
+    """An http(s) reference: size and digest from a HEAD's Content-Length and ETag (the URI
+    when there is no ETag). Without ``checksum`` nothing is asked: the URI is the digest and
+    the size is unknown, as W&B records it."""
     import aiohttp
 
+    entry_name = entry_path(name or posixpath.basename(path) or "index", "name")
+    if not checksum:
+        return Resolved([Entry(path=entry_name, digest=uri, size=-1, ref=uri)])
     try:
         timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
         async with (aiohttp.ClientSession(timeout=timeout) as s,
@@ -145,8 +151,7 @@ async def _http(uri: str, name: str, path: str) -> Resolved:
         digest = etag[2:].strip('"')
     size = int(length) if length and length.isdigit() else -1
     extra = json.dumps({"etag": etag}) if etag else ""
-    return Resolved([Entry(path=entry_path(name or posixpath.basename(path) or "index", "name"),
-                           digest=digest, size=size, ref=uri, extra=extra)])
+    return Resolved([Entry(path=entry_name, digest=digest, size=size, ref=uri, extra=extra)])
 
 
 def _s3_client() -> Any:

@@ -86,16 +86,18 @@ def ttl(seconds: int, field: str = "ttl_seconds") -> int:
 
 
 def entry_path(path: str, field: str) -> str:
-    """An artifact-relative path: canonical POSIX form, no ``..``, not absolute, no NUL."""
+    """An artifact-relative path: canonical POSIX form, no ``..``, not absolute, no NUL. A
+    backslash is part of a file name, as on the POSIX systems W&B accepts it from (a Windows
+    reading of the path may not climb out or be absolute either: see ``path_problem``)."""
     if "\0" in path:
         raise bad(field, f"Invalid artifact path: {path!r} contains NUL")
     check(field, path_problem(path))
     if len(path) > PATH_MAXLEN:
         raise bad(field, f"Invalid artifact path: longer than {PATH_MAXLEN} characters")
     canon = str(PurePosixPath(path))
-    if canon != path or "\\" in path:
+    if canon != path:
         raise bad(field, f"Invalid artifact path: {path!r} is not in canonical form "
-                         f"(use {canon.replace(chr(92), '/')!r})")
+                         f"(use {canon!r})")
     return path
 
 

@@ -136,9 +136,12 @@ def ttl_problem(seconds: int) -> str | None:
 
 
 def path_problem(path: str) -> str | None:
-    """Why ``path`` cannot name a file inside an artifact (absolute, ``..``, empty)."""
+    """Why ``path`` cannot name a file inside an artifact (absolute, ``..``, empty, NUL), read
+    as a POSIX path and as a Windows one."""
     if not isinstance(path, str) or not path or path in (".", "/"):
         return f"Invalid artifact path: {path!r}"
+    if "\0" in path:
+        return f"Invalid artifact path: {path!r} contains NUL"
     posix, windows = PurePosixPath(path), PureWindowsPath(path)
     if posix.anchor or windows.anchor or ".." in posix.parts or ".." in windows.parts:
         return f"Invalid artifact path: {path!r}"
@@ -195,8 +198,9 @@ def validate_path(path: Any) -> str:
 
 
 def _plain(path: str) -> bool:
-    """Relative, "/"-separated, no empty, "." or ".." segment, no drive or backslash."""
-    if not path or path[0] == "/" or "\\" in path or ":" in path.split("/", 1)[0]:
+    """Relative, "/"-separated, no empty, "." or ".." segment, no drive, backslash or NUL."""
+    if (not path or path[0] == "/" or "\\" in path or "\0" in path
+            or ":" in path.split("/", 1)[0]):
         return False
     return all(seg not in ("", ".", "..") for seg in path.split("/"))
 
