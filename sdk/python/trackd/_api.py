@@ -204,7 +204,6 @@ class PublicRun(RunArtifactLists, RunFileReads):
     def _scan(self, keys: Sequence[str] | None, page_size: int, min_step: int | None,
               max_step: int | None, samples: int, stream: str = "") -> Iterator[dict[str, Any]]:
         from trackd._shared.values import map_to_python
-        from trackd.errors import from_grpc
         from trackd.v1 import query_service_pb2
 
         req = query_service_pb2.ScanHistoryRequest(ref=self._pb.ref, keys=list(keys or ()),
@@ -215,39 +214,10 @@ class PublicRun(RunArtifactLists, RunFileReads):
         if max_step is not None:
             req.max_step = max_step
         conn = _connection()
-        import asyncio
-
-        done = object()
-
-        async def make_queue() -> asyncio.Queue[Any]:
-            return asyncio.Queue(maxsize=4)  # pages read ahead of the caller
-
-        pages = conn.call(make_queue())
-
-        async def pump() -> None:
-            # No executor threads here: this also runs at interpreter exit (the footer).
-            try:
-                async for page in conn.queries.ScanHistory(req, timeout=self._timeout * 10):
-                    await pages.put([map_to_python(r) for r in page.rows])
-            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                await pages.put(exc)
-            await pages.put(done)
-
-        fut = asyncio.run_coroutine_threadsafe(pump(), conn.loop)
-        try:
-            while True:
-                item = asyncio.run_coroutine_threadsafe(pages.get(), conn.loop).result()
-                if item is done:
-                    return
-                if isinstance(item, BaseException):
-                    import grpc
-
-                    if isinstance(item, grpc.aio.AioRpcError):
-                        raise from_grpc(item) from None
-                    raise item
-                yield from item
-        finally:
-            fut.cancel()
+        # At most 4 pages (page_size rows each) wait ahead of the caller: memory stays bounded
+        # however long the history, and the next page is on its way while one is used.
+        for page in conn.stream(conn.queries.ScanHistory, req, 4, self._timeout * 10):
+            yield from (map_to_python(r) for r in page.rows)
 
     def history(self, samples: int = 500, keys: Sequence[str] | None = None, x_axis: str = "_step",
                 pandas: bool = False, stream: str = "default") -> Any:

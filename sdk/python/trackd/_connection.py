@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 # A forked child never uses the gRPC state it inherits (see grpc_inherited), so gRPC's own
@@ -192,6 +192,44 @@ class Connection:
             return await method(request, timeout=timeout)
 
         return self.call(go(), None if timeout is None else timeout + 5)
+
+    def stream(self, method: Any, request: Any, read_ahead: int,
+               timeout: float | None = None) -> Iterator[Any]:
+        """The messages of a server-streaming RPC (``method`` is a stub attribute), read on
+        the loop at most ``read_ahead`` messages ahead of the caller's thread. Uses no
+        executor thread (it also runs at interpreter exit). Stopping the iteration cancels
+        the call.
+
+        :raises TrackdError: the call failed (mapped from its gRPC status).
+        """
+        done = object()
+
+        async def make_queue() -> asyncio.Queue[Any]:
+            return asyncio.Queue(maxsize=read_ahead)
+
+        queue = self.call(make_queue())
+
+        async def pump() -> None:
+            try:
+                async for msg in method(request, timeout=timeout):
+                    await queue.put(msg)
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                await queue.put(exc)
+            await queue.put(done)
+
+        fut = asyncio.run_coroutine_threadsafe(pump(), self.loop)
+        try:
+            while True:
+                item = asyncio.run_coroutine_threadsafe(queue.get(), self.loop).result()
+                if item is done:
+                    return
+                if isinstance(item, grpc.aio.AioRpcError):
+                    raise from_grpc(item) from None
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            fut.cancel()
 
     def close(self) -> None:
         """Close the channel (idempotent)."""

@@ -82,40 +82,8 @@ def unary(name: str, request: Any, timeout: float = TIMEOUT) -> Any:
 
 def stream(name: str, request: Any, timeout: float | None = None) -> Iterator[Any]:
     """The messages of a server-streaming call, read ahead by at most ``READ_AHEAD``."""
-    import grpc
-
-    from trackd.errors import from_grpc
-
     conn = connection()
-    method = getattr(stub(conn), name)
-    done = object()
-
-    async def make_queue() -> asyncio.Queue[Any]:
-        return asyncio.Queue(maxsize=READ_AHEAD)
-
-    queue = conn.call(make_queue())
-
-    async def pump() -> None:
-        try:
-            async for msg in method(request, timeout=timeout):
-                await queue.put(msg)
-        except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            await queue.put(exc)
-        await queue.put(done)
-
-    fut = asyncio.run_coroutine_threadsafe(pump(), conn.loop)
-    try:
-        while True:
-            item = asyncio.run_coroutine_threadsafe(queue.get(), conn.loop).result()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                if isinstance(item, grpc.aio.AioRpcError):
-                    raise from_grpc(item) from None
-                raise item
-            yield item
-    finally:
-        fut.cancel()
+    return conn.stream(getattr(stub(conn), name), request, READ_AHEAD, timeout)
 
 
 # -- calls -----------------------------------------------------------------------------------
