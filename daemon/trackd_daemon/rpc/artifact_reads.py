@@ -4,7 +4,7 @@ bytes (a mixin of :class:`~trackd_daemon.rpc.artifact_servicer.ArtifactServicer`
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import BinaryIO
+from contextlib import aclosing
 
 import anyio
 import anyio.to_thread
@@ -13,6 +13,7 @@ import grpc
 from trackd.v1 import artifact_service_pb2 as pb
 from trackd_daemon.artifacts import references, validate
 from trackd_daemon.artifacts.local_files import ReadCheck
+from trackd_daemon.blobs import reading
 from trackd_daemon.errors import ArtifactNotFoundError, FailedPreconditionError
 from trackd_daemon.rpc.artifact_base import ArtifactContext
 from trackd_daemon.rpc.artifact_convert import (
@@ -149,20 +150,12 @@ class ArtifactReads(ArtifactContext):
                 if entry.ref else f"{request.path!r} is not stored yet", path=request.path)
         if request.offset < 0 or request.offset > entry.size:
             raise validate.bad("offset", f"must be in [0, {entry.size}]")
-        f: BinaryIO = await anyio.to_thread.run_sync(self._blobs.open, entry.blob_sha256)
-        try:
-            await anyio.to_thread.run_sync(f.seek, request.offset)
-            first = True
-            while True:
-                chunk = await anyio.to_thread.run_sync(f.read, READ_CHUNK)
-                if not chunk and not first:
-                    return
+        first = True
+        async with aclosing(reading.chunks(self._blobs, entry.blob_sha256, READ_CHUNK,
+                                           request.offset)) as data:
+            async for chunk in data:
                 yield pb.ReadArtifactFileResponse(chunk=chunk, size=entry.size if first else 0)
                 first = False
-                if not chunk:
-                    return
-        finally:
-            await anyio.to_thread.run_sync(f.close)
 
     async def LocateArtifactFiles(
         self, request: pb.LocateArtifactFilesRequest, context: grpc.aio.ServicerContext

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
-import anyio
-import anyio.to_thread
 import grpc
 
 from trackd._shared.run_files import name_problem
@@ -16,7 +15,7 @@ from trackd_daemon import console_log
 from trackd_daemon.access import ROOT_UID, Caller
 from trackd_daemon.actors.file_sync import FileSyncActor, Save, SaveItem
 from trackd_daemon.actors.registry import Lookup, RunRegistry
-from trackd_daemon.blobs import BlobStore
+from trackd_daemon.blobs import BlobStore, reading
 from trackd_daemon.errors import (
     BlobNotFoundError,
     FailedPreconditionError,
@@ -144,19 +143,11 @@ class FileServicer:
             which = f"version {request.version} of " if request.version else ""
             raise RunFileNotFoundError(f"run {info.key} has no {which}file {request.name!r}",
                                        path=request.name)
-        f = await anyio.to_thread.run_sync(self._blobs.open, v.sha256)
-        try:
-            first = True
-            while True:
-                chunk = await anyio.to_thread.run_sync(f.read, CHUNK)
-                if not chunk and not first:
-                    return
+        first = True
+        async with aclosing(reading.chunks(self._blobs, v.sha256, CHUNK)) as data:
+            async for chunk in data:
                 yield pb.ReadFileResponse(chunk=chunk, size=v.size if first else 0)
                 first = False
-                if not chunk:
-                    return
-        finally:
-            await anyio.to_thread.run_sync(f.close)
 
     async def ReadConsole(
         self, request: pb.ReadConsoleRequest, context: grpc.aio.ServicerContext
