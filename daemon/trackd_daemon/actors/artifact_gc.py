@@ -76,12 +76,10 @@ class ArtifactCollector(Actor[Collect]):
 
     async def loop(self) -> None:
         while True:
-            msg: Collect | None = None
-            with anyio.move_on_after(self._interval):
-                try:
-                    msg = await self._recv.receive()
-                except anyio.EndOfStream:
-                    return
+            try:
+                msg = await self.receive_until(anyio.current_time() + self._interval)
+            except anyio.EndOfStream:
+                return
             try:
                 freed = await self.collect(dry_run=msg.dry_run if msg else False)
             except Exception as exc:

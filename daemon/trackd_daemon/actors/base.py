@@ -132,6 +132,20 @@ class Actor(ABC, Generic[M]):
         async for msg in self._recv:
             await self.handle(msg)
 
+    async def receive_until(self, deadline: float) -> M | None:
+        """The next message, or ``None`` once ``anyio.current_time()`` reaches ``deadline``
+        (``math.inf``: no deadline), for loops that also act on timers.
+
+        :raises anyio.EndOfStream: the mailbox is closed and drained: the loop ends.
+        """
+        delay = None if deadline == math.inf else max(0.0, deadline - anyio.current_time())
+        with anyio.move_on_after(delay):
+            try:
+                return await self._recv.receive()
+            except anyio.ClosedResourceError:
+                raise anyio.EndOfStream from None
+        return None
+
     def drain_nowait(self, limit: int) -> list[M]:
         """Take up to ``limit`` queued messages without waiting."""
         out: list[M] = []

@@ -62,16 +62,13 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
 
     async def loop(self) -> None:
         while True:
-            now = anyio.current_time()
             wake = min(self._deadlines.values(), default=math.inf)
             if self._idle_timeout > 0:
                 wake = min(wake, self._last_activity + self._idle_timeout)
-            msg = None
-            with anyio.move_on_after(max(0.0, wake - now) if wake != math.inf else None):
-                try:
-                    msg = await self._recv.receive()
-                except (anyio.EndOfStream, anyio.ClosedResourceError):
-                    return
+            try:
+                msg = await self.receive_until(wake)
+            except anyio.EndOfStream:
+                return
             if msg is not None:
                 self._on(msg)
             await self._expire()

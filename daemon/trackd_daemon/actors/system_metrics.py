@@ -100,14 +100,11 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
 
     async def loop(self) -> None:
         while True:
-            now = anyio.current_time()
             wake = min((t.due for t in self._tracked.values()), default=math.inf)
-            msg = None
-            with anyio.move_on_after(max(0.0, wake - now) if wake != math.inf else None):
-                try:
-                    msg = await self._recv.receive()
-                except (anyio.EndOfStream, anyio.ClosedResourceError):
-                    return
+            try:
+                msg = await self.receive_until(wake)
+            except anyio.EndOfStream:
+                return
             if msg is not None:
                 self._on(msg)
                 if not msg.started_by:  # a new registration: kept for a restarted daemon
