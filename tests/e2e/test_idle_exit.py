@@ -1,0 +1,46 @@
+"""A daemon with an idle timeout (as ``trackd.setup()`` starts them) stops once nothing has used
+it for that long: never while a run is live, and only after the run is finished."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import trackd
+from tests.helpers import DaemonDirs, DaemonProcess, wait_for
+from trackd import Api
+
+IDLE = 1.0
+
+
+@pytest.fixture
+def idle_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[DaemonProcess]:  # type: ignore[no-untyped-def]
+    trackd.teardown()
+    dirs = DaemonDirs.make()
+    dirs.env["TRACKD_IDLE_TIMEOUT"] = str(IDLE)
+    for k, v in dirs.env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.chdir(tmp_path)
+    d = DaemonProcess(dirs)
+    d.start()
+    yield d
+    trackd.teardown()
+    d.stop()
+    dirs.cleanup()
+
+
+def test_a_live_run_keeps_an_idle_daemon_up_and_it_stops_after_the_finish(idle_daemon):
+    run = trackd.init(project="idle", id="live1")
+    for i in range(3):
+        run.log({"i": i})
+        time.sleep(IDLE)  # three idle timeouts pass while the run is live
+    assert idle_daemon.proc.poll() is None, idle_daemon.log_text()[-2000:]
+    run.finish()
+    rows = [r["i"] for r in Api().run(f"{run.entity}/idle/live1").scan_history()]
+    assert rows == [0, 1, 2]
+    trackd.teardown()  # the SDK's connection closes: nothing uses the daemon any more
+    wait_for(lambda: idle_daemon.proc.poll() is not None, timeout=IDLE * 10)
+    assert idle_daemon.proc.returncode == 0
+    assert "idle for" in idle_daemon.log_text()
