@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import trackd
+from trackd._shared.processes import alive
 
 CLI = [sys.executable, "-m", "trackd._cli.main"]
 ENTITY = "tester"
@@ -95,29 +96,15 @@ class Sandbox:
             subprocess.run([*CLI, "daemon", "stop", "--timeout", "20"], env=self.env,
                            capture_output=True, timeout=40)
         pid = self.daemon_pid()
-        if pid is not None and _alive(pid):
+        if pid is not None and alive(pid):
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie nobody reaped yet has exited
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-        return stat[stat.rindex(b")") + 2:][:1] != b"Z"
-    except (OSError, ValueError):
-        return True
-
-
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
@@ -322,11 +309,11 @@ def test_daemon_start_status_stop(sandbox: Sandbox) -> None:
 
     assert f"unix:{sandbox.socket}" in sandbox.ok("daemon", "start")
     pid = sandbox.daemon_pid()
-    assert pid is not None and _alive(pid)
+    assert pid is not None and alive(pid)
     assert "already running" in sandbox.ok("daemon", "start")
     assert f"pid:            {pid}" in sandbox.ok("daemon", "status")
     assert f"stopped the trackd daemon (pid {pid})" in sandbox.ok("daemon", "stop")
-    assert not _alive(pid)  # stop waits for the process to exit
+    assert not alive(pid)  # stop waits for the process to exit
     assert not sandbox.answering()
     assert sandbox.cli("daemon", "status").returncode == 1
     # The lock is free again at once.

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from trackd._cli.output import print_table
+from trackd._shared.processes import alive
 from trackd.errors import DaemonUnavailableError, Error
 
 ADDRESS_ENV = "TRACKD_ADDRESS"
@@ -72,7 +73,7 @@ def stop(args: argparse.Namespace) -> int:
     # daemon started right after this finds the lock free. Only a local daemon's pid means
     # anything here.
     if address.startswith("unix:"):
-        while _alive(int(info.pid)):
+        while alive(int(info.pid)):
             if time.monotonic() > deadline:
                 print(f"trackd: the daemon (pid {info.pid}) stopped serving but is still "
                       "draining", file=sys.stderr)
@@ -150,19 +151,3 @@ def _connected(address: str) -> Iterator[Any]:
         yield get_connection(address)
     finally:
         drop_connection()
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's (a system daemon): it exists
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        return stat[stat.rindex(b")") + 2:][:1] != b"Z"
-    except (OSError, ValueError):
-        return True

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from trackd._shared.processes import alive
 from trackd.artifacts import dirs
 from trackd.artifacts.digests import b64_to_hex
 
@@ -211,7 +212,7 @@ class ArtifactFileCache:
                     pid = int(p.name.split("-", 1)[0])
                 except ValueError:
                     pid = -1
-                if pid != os.getpid() and not _alive(pid):
+                if pid != os.getpid() and not alive(pid):
                     try:
                         freed += p.stat().st_size
                         p.unlink()
@@ -233,18 +234,6 @@ class ArtifactFileCache:
             limit = self.bound()
         freed += self.evict(limit)
         return freed, self.size()
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _cache: ArtifactFileCache | None = None

@@ -18,6 +18,7 @@ import threading
 import weakref
 from pathlib import Path
 
+from trackd._shared.processes import alive
 from trackd.artifacts import dirs
 from trackd.artifacts.digests import copy_and_hash
 
@@ -94,18 +95,8 @@ def remove_stale() -> int:
         return 0
     for child in children:
         pid_text = child.name.split("-", 1)[0]
-        if pid_text.isdigit() and _alive(int(pid_text)):
+        if pid_text.isdigit() and alive(int(pid_text)):
             continue
         _remove_tree(str(child))
         removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
