@@ -181,17 +181,10 @@ def _fetch(artifact: Artifact, entry: ArtifactManifestEntry, dest: str, blob_pat
         references.fetch(entry, dest)
         return
     if blob_path:
-        try:
-            if link:
-                os.link(blob_path, dest)
-            else:
-                shutil.copyfile(blob_path, dest)
-            return
-        except OSError:
-            if os.path.exists(dest):
-                os.unlink(dest)
+        # A hard link where asked and possible, else a copy; else the bytes over gRPC.
+        for place in (os.link, shutil.copyfile) if link else (shutil.copyfile,):
             try:
-                shutil.copyfile(blob_path, dest)
+                place(blob_path, dest)
                 return
             except OSError:
                 if os.path.exists(dest):
