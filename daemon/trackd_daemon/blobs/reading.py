@@ -20,14 +20,11 @@ async def chunks(blobs: BlobStore, key: str, size: int,
     try:
         if offset:
             await anyio.to_thread.run_sync(f.seek, offset)
-        first = True
-        while True:
+        chunk = await anyio.to_thread.run_sync(f.read, size)
+        yield chunk  # the first, even when empty
+        while chunk:
             chunk = await anyio.to_thread.run_sync(f.read, size)
-            if not chunk and not first:
-                return
-            yield chunk
-            first = False
-            if not chunk:
-                return
+            if chunk:
+                yield chunk
     finally:
         await anyio.to_thread.run_sync(f.close)
