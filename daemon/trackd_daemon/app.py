@@ -36,6 +36,7 @@ from trackd_daemon.actors.system_metrics import SystemMetricsActor
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.access import AccessPolicy
 from trackd_daemon.blobs import LocalBlobStore
+from trackd_daemon.rpc.activity import CallActivity
 from trackd_daemon.rpc.artifact_servicer import ArtifactServicer
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer
 from trackd_daemon.rpc.file_servicer import FileServicer
@@ -118,6 +119,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     files = FileSyncActor(store, blobs)
     metrics = SystemMetricsActor(store)
     registry: RunRegistry
+    calls = CallActivity()  # gRPC calls served: a client reading keeps an idle daemon up
     web: WebServer | None = None  # the dashboard, once it serves
 
     async def crash(session: RunSession) -> None:
@@ -131,7 +133,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     heartbeat = HeartbeatActor(
         cfg.crash_grace_seconds, crash, cfg.idle_timeout_seconds,
         is_idle=lambda: registry.runs_in_flight == 0 and not uploader.busy()
-        and not (web is not None and web.busy()),
+        and not calls.busy(cfg.idle_timeout_seconds) and not (web is not None and web.busy()),
         on_idle=stop.set,
     )
     registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
@@ -175,7 +177,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 daemon_servicer = servicers["trackd.v1.DaemonService"]
                 daemon_servicer.dashboard = (web.url, str(web.token_file))
                 daemon_servicer.dashboard_busy = web.busy
-            listeners = await start_server(cfg, servicers, peers)
+            listeners = await start_server(cfg, servicers, peers, calls)
             addresses.extend(listeners.addresses)
             log.info("trackd %s serving on %s (store %s, pid %d)", __version__,
                      ", ".join(addresses), cfg.store_url, os.getpid())

@@ -6,7 +6,8 @@ period starts; if no stream re-attaches before it ends, the run is marked ``cras
 pending partial row is written first: every acknowledged record is kept.
 
 With an idle timeout configured, the daemon stops after that long with no live run and no
-stream (daemons started on demand by ``trackd.setup()`` use this).
+call being served (daemons started on demand by ``trackd.setup()`` use this); ``is_idle`` says
+whether anything else still uses it.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from trackd.v1 import (
     run_service_pb2,
 )
 from trackd_daemon.config import DaemonConfig
+from trackd_daemon.rpc.activity import CallActivity
 from trackd_daemon.rpc.errors import (
     safe_deserializer,
     wrap_stream,
@@ -52,8 +53,10 @@ SERVICES = {
 }
 
 
-def _handler(servicer: Any, service_name: str, module: Any) -> grpc.GenericRpcHandler:
-    """Method handlers for one service, built from its descriptor."""
+def _handler(servicer: Any, service_name: str, module: Any,
+             activity: CallActivity) -> grpc.GenericRpcHandler:
+    """Method handlers for one service, built from its descriptor, each counted in
+    ``activity``."""
     service = module.DESCRIPTOR.services_by_name[service_name.rsplit(".", 1)[1]]
     raw = getattr(servicer, "raw_requests", frozenset())
     handlers = {}
@@ -65,6 +68,7 @@ def _handler(servicer: Any, service_name: str, module: Any) -> grpc.GenericRpcHa
         kw = dict(request_deserializer=deserializer,
                   response_serializer=response_cls.SerializeToString)
         full = f"{service_name}.{method.name}"
+        fn = activity.streaming(fn) if method.server_streaming else activity.unary(fn)
         if method.client_streaming and method.server_streaming:
             handlers[method.name] = grpc.stream_stream_rpc_method_handler(wrap_stream(fn, full), **kw)
         elif method.server_streaming:
@@ -105,8 +109,8 @@ class Listeners:
             await server.stop(grace=grace)
 
 
-def _server(servicers: dict[str, Any], interceptors: tuple[Any, ...] = ()) -> tuple[
-        grpc.aio.Server, health.aio.HealthServicer]:
+def _server(servicers: dict[str, Any], activity: CallActivity,
+            interceptors: tuple[Any, ...] = ()) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -116,7 +120,7 @@ def _server(servicers: dict[str, Any], interceptors: tuple[Any, ...] = ()) -> tu
         interceptors=interceptors,
     )
     for name, module in SERVICES.items():
-        server.add_generic_rpc_handlers((_handler(servicers[name], name, module),))
+        server.add_generic_rpc_handlers((_handler(servicers[name], name, module, activity),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -150,15 +154,15 @@ def check_listeners(cfg: DaemonConfig) -> grpc.ServerCredentials | None:
 
 
 async def start_server(cfg: DaemonConfig, servicers: dict[str, Any],
-                       peers: PeerTable | None) -> Listeners:
+                       peers: PeerTable | None, activity: CallActivity) -> Listeners:
     """Create, bind and start the servers.
 
     With an owner-only socket (the default) gRPC listens on it directly. With a shared socket
     (``peers`` given), gRPC listens on a socket in the owner-only ``private_dir`` and
     :class:`PeerProxy` accepts on the public one, recording each connection's credentials in
-    ``peers``.
+    ``peers``. Every call on every listener is counted in ``activity``.
     """
-    server, health_servicer = _server(servicers)
+    server, health_servicer = _server(servicers, activity)
     servers, healths = [server], [health_servicer]
     proxy = None
     if peers is None:
@@ -174,7 +178,7 @@ async def start_server(cfg: DaemonConfig, servicers: dict[str, Any],
     if cfg.tcp_address:
         tls = check_listeners(cfg)
         token = load_or_create_token(cfg.state_dir)
-        tcp, tcp_health = _server(servicers, (BearerTokenInterceptor(token),))
+        tcp, tcp_health = _server(servicers, activity, (BearerTokenInterceptor(token),))
         port = (tcp.add_secure_port(cfg.tcp_address, tls) if tls is not None
                 else tcp.add_insecure_port(cfg.tcp_address))
         servers.append(tcp)
