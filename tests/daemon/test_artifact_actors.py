@@ -180,3 +180,34 @@ async def test_the_collector_keeps_young_uploads(store: SqliteStore, tmp_path: P
     gc = ArtifactCollector(store, blobs, grace=3600.0)
     assert (await gc.collect()).blobs_freed == 0 and blobs.exists(b.sha256)
     assert (await gc.collect(now=time.time() + 7200)).blobs_freed == 1
+
+
+async def test_pages_are_read_ahead_and_a_staged_files_md5_is_taken_from_its_entry(
+        store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from trackd_daemon.actors import artifacts
+    from trackd_daemon.blobs.base import md5_b64
+
+    monkeypatch.setattr(artifacts, "PAGE", 3)  # 10 files: four pages, read while storing
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    entries = files(tmp_path / "src", 10, size=5_000)
+    for e in entries[:2]:  # staging copies whose writer (a trusted caller) gave their MD5
+        e.staged = True
+        e.digest = md5_b64(hashlib.md5(Path(e.local_path).read_bytes()).digest())
+    # The MD5 given is not computed again (that is the point): shown with one that differs.
+    entries[1].digest = md5_b64(hashlib.md5(b"what the writer said").digest())
+    res = await store.log_version(NewVersion(KEY, "dataset", 0), entries)
+    uploader = ArtifactUploader(store, blobs, workers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uploader.run)
+        await uploader.tell(Store(res.version.id, 10, 50_000))
+        await run_until(uploader, res.version.id)
+        uploader.close()
+    v = await store.get_version(res.version.id)
+    assert (v.state, v.file_count) == (COMMITTED, 10)
+    for e in await store.manifest(v.id):
+        data = (tmp_path / "src" / e.path).read_bytes()
+        assert e.blob_sha256 == hashlib.sha256(data).hexdigest()  # the key: always computed
+        said = b"what the writer said" if e.path == entries[1].path else data
+        assert e.digest == md5_b64(hashlib.md5(said).digest())

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from trackd_daemon.blobs import BlobInfo, LocalBlobStore, md5_hex
+from trackd_daemon.blobs.base import md5_b64
 
 
 def test_ingest_keys_by_sha256_and_reports_md5(tmp_path: Path) -> None:
@@ -148,6 +149,24 @@ def test_files_with_other_names_are_copied_even_when_staged(tmp_path: Path) -> N
     assert store.path_of(info.sha256).stat().st_ino != original.stat().st_ino
     original.write_bytes(b"edited later")  # the blob keeps what was logged
     assert store.path_of(info.sha256).read_bytes() == b"a user's file"
+
+
+def test_a_taken_over_file_keeps_its_writers_md5_and_gets_its_key_from_its_bytes(
+        tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    staged = tmp_path / "staged"
+    staged.write_bytes(b"private copy")
+    given = md5_b64(hashlib.md5(b"private copy").digest())
+    p = store.prepare(staged, take=True, md5=given)
+    assert p.taken and (p.md5, p.sha256) == (given, hashlib.sha256(b"private copy").hexdigest())
+    # A file that cannot be taken over is copied, and the copy is hashed: nothing is taken
+    # on trust for bytes the store reads itself.
+    shared = tmp_path / "shared"
+    shared.write_bytes(b"two names")
+    os.link(shared, tmp_path / "other-name")
+    q = store.prepare(shared, take=True, md5="not its md5")
+    assert not q.taken and q.md5 == md5_b64(hashlib.md5(b"two names").digest())
+    store.discard([p, q])
 
 
 def test_discarded_blobs_leave_nothing_and_a_taken_source_stays(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ log = logging.getLogger("trackd.daemon.artifacts")
 #: Files copied and hashed at once: two per core (hashlib releases the GIL, so threads use
 #: every core, and while one waits on the disk another hashes), plus two.
 WORKERS = 2 * (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) + 2
-#: Entries read from the store per page.
+#: Entries read from the store per page (the next page is read while the last is stored).
 PAGE = 512
 #: Small files are handed to a worker thread a few at a time (a trip to a thread costs about
 #: as much CPU as hashing 50 KiB); a group ends at this many files or bytes, so that large
@@ -129,7 +129,8 @@ def prepare_file(blobs: BlobStore, entry: Entry,
             if not stat.S_ISREG(before.st_mode):
                 raise FailedPreconditionError(f"entry {entry.path!r}: {path} is not a regular file",
                                               path=entry.path)
-            pending = blobs.prepare(Path(path), on_bytes, take=entry.staged)
+            pending = blobs.prepare(Path(path), on_bytes, take=entry.staged,
+                                    md5=entry.digest if entry.staged else "")
             after = os.stat(path)
         except FileNotFoundError:
             _discard(blobs, pending)
@@ -299,26 +300,37 @@ class ArtifactUploader(Actor[Store]):
                     self._recent.popitem(last=False)
 
     async def _store_all(self, p: Progress) -> None:
-        """Store every unstored entry of the version (pages until none is left)."""
-        while True:
-            page = await self._store.unstored_entries(p.version_id, PAGE)
-            if not page:
-                return
-            await self._store_page(p, page)
+        """Store every unstored entry of the version: passes over its pages until a pass
+        finds none left (entries added meanwhile by another writer are found by the next)."""
+        while await self._store.unstored_entries(p.version_id, 1):
+            await self._store_pass(p)
 
-    async def _store_page(self, p: Progress, page: list[Entry]) -> None:
+    async def _store_pass(self, p: Progress) -> None:
+        """One pass over the unstored entries, page after page: the next page is read while
+        the files of the last are still copied, so the workers never wait for a batch to be
+        made durable at the end of a page."""
+        # Groups read ahead of the workers: one each, so none waits for the next page; each
+        # holds a few entries of a few hundred bytes.
+        groups_send, groups = anyio.create_memory_object_stream[list[Entry]](self._workers)
         # Prepared files wait here while a batch is published (flushes: tens of milliseconds):
         # a batch's worth, plus a group per worker, keeps the workers copying meanwhile; each
         # is a few hundred bytes.
         send, recv = anyio.create_memory_object_stream[Prepared](
             RECORD_BATCH + GROUP_FILES * self._workers)
-        todo = iter(page)
-        #: Prepared, not published yet: dropped if the page fails.
+        #: Prepared, not published yet: dropped if the pass fails.
         unpublished: dict[str, PendingBlob] = {}
 
+        async def feed() -> None:
+            async with groups_send:
+                after = 0
+                while page := await self._store.unstored_entries(p.version_id, PAGE, after):
+                    after = page[-1].id
+                    todo = iter(page)
+                    while group := _next_group(todo):
+                        await groups_send.send(group)
+
         async def worker() -> None:
-            # Shared iterator: each entry goes to exactly one worker.
-            while group := _next_group(todo):
+            async for group in groups:  # each group goes to exactly one worker
                 done = await anyio.to_thread.run_sync(
                     prepare_files, self._blobs, group, p.add_bytes, limiter=self._limiter)
                 for item in done:
@@ -327,12 +339,13 @@ class ArtifactUploader(Actor[Store]):
                     await send.send(item)
 
         async def workers() -> None:
-            async with send, anyio.create_task_group() as tg:
+            async with send, groups, anyio.create_task_group() as tg:
                 for _ in range(self._workers):
                     tg.start_soon(worker)
 
         try:
             async with anyio.create_task_group() as tg:
+                tg.start_soon(feed)
                 tg.start_soon(workers)
                 await self._collect(p, recv, unpublished)
         except BaseException:
@@ -363,7 +376,10 @@ class ArtifactUploader(Actor[Store]):
         """Make a batch durable, then record it: the store never names bytes that a power
         loss could take away."""
         pending = [b for _, b, _ in batch]
+        started = time.monotonic()
         infos = await anyio.to_thread.run_sync(publish, self._blobs, pending)
+        log.debug("version %s: %d files (%d bytes) made durable in %.3f s", p.version_id,
+                  len(pending), sum(b.size for b in pending), time.monotonic() - started)
         for b in pending:
             unpublished.pop(b.token, None)
         records = [(e.id, BlobRecord(i.sha256, i.md5, i.size))

@@ -3,7 +3,10 @@ stored, which files the upload actor must still read, and whether the caller may
 
 - A local path marked ``staged`` (a private copy the client made for this upload) stays
   marked only for a trusted caller: the blob store may then take the file over instead of
-  copying it (see ``LocalBlobStore.prepare``); anyone else's files are always copied.
+  copying it (see ``LocalBlobStore.prepare``), and the MD5 the client computed while making
+  the copy is kept, so the daemon computes only the blob key (SHA-256, from the bytes it
+  holds: deduplication never rests on a client's word); anyone else's files are always
+  copied and hashed by the daemon.
 - A local path is stat'ed (the caller must be able to read it, see ``local_files.py``); when
   its (path, device, inode, size, mtime) equals a stamp recorded when it was last stored, its
   blob is reused without reading the file (W&B's checksum cache, on the daemon's side).
@@ -92,7 +95,7 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
             else:
                 files += 1
                 size += st.size
-                e.digest, e.size = "", st.size
+                e.digest, e.size = (e.digest if e.staged else ""), st.size
             continue
         record = by_key.get(e.blob_sha256) if e.blob_sha256 else by_digest.get((e.digest, e.size))
         if record is not None and e.blob_sha256 and e.digest and e.digest != record.md5:

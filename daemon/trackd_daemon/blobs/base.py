@@ -87,14 +87,15 @@ class BlobStore(Protocol):
         ...
 
     def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
-                take: bool = False) -> PendingBlob:
+                take: bool = False, md5: str = "") -> PendingBlob:
         """Copy the file at ``src`` in, hashing it (SHA-256 and MD5) on the way, without
         making it durable or visible under its key: :meth:`publish` does, for many at once.
         With ``take``, ``src`` is a private copy that nobody changes any more (the SDK's
         staging copy): where the store can, it takes the file itself over instead of copying
         it (the local store: a hard link, when ``src`` is on its file system, belongs to the
-        daemon's user and has no other name), reading it once to hash it. ``on_bytes`` is
-        told each chunk's length.
+        daemon's user and has no other name), reading it once to hash it; ``md5`` (base64), when
+        given, is the MD5 the trusted caller computed while writing that copy, and a file
+        taken over is then hashed with SHA-256 only. ``on_bytes`` is told each chunk's length.
 
         :raises OSError: ``src`` cannot be read, or the store cannot be written.
         """

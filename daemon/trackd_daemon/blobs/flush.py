@@ -9,38 +9,19 @@ fall back to an ``fsync`` per file.
 
 ``syncfs`` reports write-back errors (EIO, ENOSPC) since Linux 5.8; an older kernel may not.
 
-:func:`start_writeback` asks the kernel to begin writing a file's dirty pages now, without
-waiting (``sync_file_range(SYNC_FILE_RANGE_WRITE)``): the disk then works while the CPU hashes
-the next files, and the flush at the end of a batch finds little left to write.
+Writers start the writeback of each file as they finish it
+(:func:`trackd._shared.writeback.start_writeback`), so that a flush finds little left to write.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
-#: ``sync_file_range`` flag: start writing dirty pages of the range, do not wait.
-SYNC_FILE_RANGE_WRITE = 2
+from trackd._shared.writeback import libc_function
 
-
-def _libc_function(name: str, argtypes: list[type]) -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = argtypes
-    fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
-
-
-_syncfs = _libc_function("syncfs", [ctypes.c_int])
-_sync_file_range = _libc_function(
-    "sync_file_range", [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint])
+_syncfs = libc_function("syncfs", [ctypes.c_int])
 
 
 def fsync_dir(path: Path) -> None:
@@ -71,10 +52,3 @@ def sync_filesystem(path: Path) -> bool:
     finally:
         os.close(fd)
     return True
-
-
-def start_writeback(fd: int) -> None:
-    """Start writing the file's dirty pages to the disk, without waiting (a hint: does
-    nothing where unsupported, and failures are left to the flush that follows)."""
-    if _sync_file_range is not None:
-        _sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)

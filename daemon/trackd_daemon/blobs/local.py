@@ -17,7 +17,8 @@ space). ``publish`` flushes the file system once (``syncfs``), renames every fil
 key, and flushes again so that the renames are durable too. A file is under its key only once
 its bytes are durable, so a file found under a key is always whole, even after a power loss.
 A staged file handed over with ``take`` is hard-linked into ``tmp/`` instead of copied, then
-hashed and published the same way. Where ``syncfs`` is missing, ``publish`` fsyncs each file
+hashed (SHA-256 only, when the caller gave the MD5 it computed while writing the copy) and
+published the same way. Where ``syncfs`` is missing, ``publish`` fsyncs each file
 and each directory it renamed into.
 
 Two writers of the same bytes both succeed: the second rename replaces an identical file, or
@@ -38,8 +39,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from trackd._shared.writeback import start_writeback
 from trackd_daemon.blobs.base import CHUNK_BYTES, BlobInfo, PendingBlob, md5_b64
-from trackd_daemon.blobs.flush import fsync_dir, start_writeback, sync_filesystem
+from trackd_daemon.blobs.flush import fsync_dir, sync_filesystem
 
 BLOB_MODE = 0o400
 
@@ -121,10 +123,12 @@ def _kernel_copy(src: Path, dst: Path) -> bool:
     return True
 
 
-def _hash_file(path: Path, on_bytes: Callable[[int], None] | None) -> tuple[str, str, int]:
+def _hash_file(path: Path, on_bytes: Callable[[int], None] | None,
+               known_md5: str = "") -> tuple[str, str, int]:
     """Hash a file that is to be kept as it is (a taken-over file): (sha256 hex, md5 b64,
-    size). The disk starts writing whatever of it is not on the disk yet first."""
-    sha, md5 = hashlib.sha256(), hashlib.md5()
+    size); with ``known_md5`` given, only SHA-256 is computed. The disk starts writing
+    whatever of it is not on the disk yet first."""
+    sha, md5 = hashlib.sha256(), None if known_md5 else hashlib.md5()
     buf = _buffer()
     view = memoryview(buf)
     size = 0
@@ -133,11 +137,12 @@ def _hash_file(path: Path, on_bytes: Callable[[int], None] | None) -> tuple[str,
         while n := f.readinto(buf):  # type: ignore[attr-defined]
             chunk = view[:n]
             sha.update(chunk)
-            md5.update(chunk)
+            if md5 is not None:
+                md5.update(chunk)
             size += n
             if on_bytes is not None:
                 on_bytes(n)
-    return sha.hexdigest(), md5_b64(md5.digest()), size
+    return sha.hexdigest(), known_md5 if md5 is None else md5_b64(md5.digest()), size
 
 
 def _link_private(src: Path, dst: Path) -> bool:
@@ -258,12 +263,14 @@ class LocalBlobStore:
             raise
 
     def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
-                take: bool = False) -> PendingBlob:
+                take: bool = False, md5: str = "") -> PendingBlob:
         tmp = self.tmp_dir / f"{self._prefix}-{next(self._names)}"
         taken = take and _link_private(src, tmp)
         try:
-            if taken or _kernel_copy(src, tmp):
-                # Hashing what the store holds (the copy, or the file taken over): one read.
+            if taken:  # the caller's MD5 of its own copy is trusted; the key is computed here
+                sha, md5, size = _hash_file(tmp, on_bytes, md5)
+            elif _kernel_copy(src, tmp):
+                # Hashing what the store holds (the copy): one read.
                 sha, md5, size = _hash_file(tmp, on_bytes)
             else:
                 sha, md5, size = _copy_hashing(src, tmp, on_bytes)

@@ -50,8 +50,11 @@ class ArtifactStore(Protocol):
         """
         ...
 
-    async def unstored_entries(self, version_id: str, limit: int) -> list[Entry]:
-        """Entries of a pending version still to be stored (with ``local_path``), by id."""
+    async def unstored_entries(self, version_id: str, limit: int,
+                               after_id: int = 0) -> list[Entry]:
+        """Entries of a pending version still to be stored (with ``local_path``), by id; only
+        those with an id above ``after_id`` (for reading page after page while earlier pages
+        are still being stored)."""
         ...
 
     async def record_stored(self, version_id: str, stored: Sequence[tuple[int, BlobRecord]],

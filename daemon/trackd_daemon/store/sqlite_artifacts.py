@@ -240,10 +240,11 @@ class SqliteArtifactLog:
 
         return await self._read(result)  # type: ignore[no-any-return]
 
-    async def unstored_entries(self, version_id: str, limit: int) -> list[Entry]:
+    async def unstored_entries(self, version_id: str, limit: int,
+                               after_id: int = 0) -> list[Entry]:
         return await self._read(lambda c: select_entries(  # type: ignore[no-any-return]
-            c, "version_id = ? AND blob_sha256 = '' AND ref = '' ORDER BY id LIMIT ?",
-            (version_id, limit)))
+            c, "version_id = ? AND blob_sha256 = '' AND ref = '' AND id > ? ORDER BY id LIMIT ?",
+            (version_id, after_id, limit)))
 
     async def record_stored(self, version_id: str, stored: Sequence[tuple[int, BlobRecord]],
                             stamps: Sequence[tuple[FileStamp, BlobRecord]] = (),

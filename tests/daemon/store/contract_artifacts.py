@@ -114,6 +114,8 @@ class ArtifactContract:
         todo = await store.unstored_entries(v.id, 10)
         assert [(e.path, e.local_path, e.staged) for e in todo] == [("x", "/tmp/x", True),
                                                                      ("y", "/tmp/y", False)]
+        assert await store.unstored_entries(v.id, 1, after_id=todo[0].id) == todo[1:]
+        assert await store.unstored_entries(v.id, 10, after_id=todo[1].id) == []
         stamp = FileStamp("/tmp/x", 1, 2, 1, 3)
         await store.record_stored(v.id, [(todo[0].id, blob(b"x"))], [(stamp, blob(b"x"))])
         assert await store.try_commit(v.id) is None

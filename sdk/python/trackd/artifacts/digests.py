@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from trackd._shared.writeback import start_writeback
+
 #: Bytes read per system call when hashing or copying: large enough that per-call overhead
 #: vanishes, small enough that a pool of workers stays a few MiB of memory.
 CHUNK = 1 << 20
@@ -71,7 +73,8 @@ def copy_and_hash(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> t
     """Copy ``src`` to a new file ``dst`` and hash what was copied, reading ``src`` once.
 
     Returns ``(base64 md5, size)`` of the bytes written: the copy is what the digest
-    describes, even if ``src`` changes meanwhile.
+    describes, even if ``src`` changes meanwhile. The disk starts writing the copy at once:
+    the daemon makes it durable when it stores it, and then finds little left to write.
     """
     h = hashlib.md5()
     buf = _buffer()
@@ -83,6 +86,7 @@ def copy_and_hash(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> t
             h.update(chunk)
             out.write(chunk)
             size += n
+        start_writeback(out.fileno())
     return b64_md5(h.digest()), size
 
 

@@ -21,6 +21,7 @@ import os
 import stat as stat_mod
 from collections.abc import Sequence
 
+from trackd._shared.writeback import start_writeback
 from trackd.artifacts import dirs
 from trackd.artifacts.digests import CHUNK, ChecksumCache, FileStat, md5_file_b64, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
@@ -97,8 +98,8 @@ def copy_private(src: str, dst: str, devs: tuple[int, int]) -> tuple[int, FileSt
     """Copy ``src`` to the new file ``dst``, created read-only for its owner: a copy-on-write
     clone where the file system has them, else a copy inside the kernel (no trip through a
     buffer here). ``devs`` are the two files' devices (where cloning is known not to work, it
-    is not tried again). Returns the bytes copied and the stat of the source as copied, for
-    checking it did not change meanwhile.
+    is not tried again). The disk starts writing the copy at once. Returns the bytes copied
+    and the stat of the source as copied, for checking it did not change meanwhile.
     """
     with open(src, "rb", buffering=0) as f:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, stat_mod.S_IRUSR)
@@ -109,6 +110,7 @@ def copy_private(src: str, dst: str, devs: tuple[int, int]) -> tuple[int, FileSt
                 _no_clone.add(devs)
                 size = _copy_fd(f.fileno(), fd, devs)
             after = FileStat.of(os.fstat(f.fileno()))
+            start_writeback(fd)  # the daemon makes the copy durable: it finds less to write
         except BaseException:
             os.close(fd)
             os.unlink(dst)
