@@ -14,7 +14,13 @@ import pytest
 from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader, Store
 from trackd_daemon.blobs import LocalBlobStore
-from trackd_daemon.store.artifact_models import COMMITTED, CollectionKey, Entry, NewVersion
+from trackd_daemon.store.artifact_models import (
+    COMMITTED,
+    CollectionKey,
+    Entry,
+    NewVersion,
+    VersionInfo,
+)
 from trackd_daemon.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
@@ -47,6 +53,18 @@ async def run_until(uploader: ArtifactUploader, version_id: str, timeout: float 
             if (v.state != "PENDING" or v.error) and not uploader.busy():
                 return
             await anyio.sleep(0.01)
+
+
+async def store_with_uploader(store: SqliteStore, blobs: LocalBlobStore, version_id: str,
+                              files: int, size: int) -> VersionInfo:
+    """Run an upload actor (two workers) until the version's job ended; the version then."""
+    uploader = ArtifactUploader(store, blobs, workers=2)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(uploader.run)
+        await uploader.tell(Store(version_id, files, size))
+        await run_until(uploader, version_id)
+        uploader.close()
+    return await store.get_version(version_id)
 
 
 async def test_files_are_stored_in_parallel_and_committed(store: SqliteStore,
@@ -94,13 +112,7 @@ async def test_staged_files_are_taken_over_and_the_others_copied(store: SqliteSt
     res = await store.log_version(NewVersion(KEY, "dataset", 0), entries)
     assert [e.staged for e in await store.unstored_entries(res.version.id, 10)] == [
         True] * 4 + [False] * 2
-    uploader = ArtifactUploader(store, blobs, workers=2)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(uploader.run)
-        await uploader.tell(Store(res.version.id, 6, 60_000))
-        await run_until(uploader, res.version.id)
-        uploader.close()
-    v = await store.get_version(res.version.id)
+    v = await store_with_uploader(store, blobs, res.version.id, 6, 60_000)
     assert (v.state, v.file_count) == (COMMITTED, 6)
     by_path = {e.path: e for e in await store.manifest(v.id)}
     for e in entries:
@@ -198,13 +210,7 @@ async def test_pages_are_read_ahead_and_a_staged_files_md5_is_taken_from_its_ent
     # The MD5 given is not computed again (that is the point): shown with one that differs.
     entries[1].digest = md5_b64(hashlib.md5(b"what the writer said").digest())
     res = await store.log_version(NewVersion(KEY, "dataset", 0), entries)
-    uploader = ArtifactUploader(store, blobs, workers=2)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(uploader.run)
-        await uploader.tell(Store(res.version.id, 10, 50_000))
-        await run_until(uploader, res.version.id)
-        uploader.close()
-    v = await store.get_version(res.version.id)
+    v = await store_with_uploader(store, blobs, res.version.id, 10, 50_000)
     assert (v.state, v.file_count) == (COMMITTED, 10)
     for e in await store.manifest(v.id):
         data = (tmp_path / "src" / e.path).read_bytes()
