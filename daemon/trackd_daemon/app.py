@@ -24,6 +24,7 @@ from typing import IO
 import anyio
 
 from trackd._version import __version__
+from trackd_daemon.access import AccessPolicy
 from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader
 from trackd_daemon.actors.base import supervise
@@ -33,9 +34,8 @@ from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
 from trackd_daemon.actors.system_metrics import SystemMetricsActor
-from trackd_daemon.config import DaemonConfig
-from trackd_daemon.access import AccessPolicy
 from trackd_daemon.blobs import LocalBlobStore
+from trackd_daemon.config import DaemonConfig
 from trackd_daemon.rpc.activity import CallActivity
 from trackd_daemon.rpc.artifact_servicer import ArtifactServicer
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer

@@ -109,31 +109,31 @@ class DaemonConfig:
         env = os.environ if env is None else env
         root, state, runtime = default_paths(env)
         store_url = env.get("TRACKD_STORE_URL") or f"sqlite:///{root / 'trackd.db'}"
-        values: dict[str, object] = dict(
-            root=root,
-            state_dir=state,
-            runtime_dir=runtime,
-            store_url=store_url,
-            tcp_address=env.get("TRACKD_TCP_ADDRESS") or None,
-            crash_grace_seconds=_float(env, "TRACKD_CRASH_GRACE", 30.0),
-            idle_timeout_seconds=_float(env, "TRACKD_IDLE_TIMEOUT", 0.0),
-            fsync_interval_seconds=_float(env, "TRACKD_FSYNC_INTERVAL", 1.0),
-            drain_grace_seconds=_float(env, "TRACKD_DRAIN_GRACE", 20.0),
-            artifact_gc_interval_seconds=_float(env, "TRACKD_ARTIFACT_GC_INTERVAL", 3600.0),
-            blob_grace_seconds=_float(env, "TRACKD_BLOB_GRACE", 3600.0),
-            console_part_bytes=int(_float(env, "TRACKD_CONSOLE_PART_BYTES", 10 << 20)),
-            log_level=env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
-            alert_webhooks=_urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
-            alert_slack_webhooks=_urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),
-            user=env.get("USER") or _user(),
-            ui=_flag(env, "TRACKD_UI", True),
-            ui_host=env.get("TRACKD_UI_HOST") or "127.0.0.1",
-            ui_port=_port(env.get("TRACKD_UI_PORT", "")),
-            socket_mode=_mode(env.get("TRACKD_SOCKET_MODE", "")),
-            policy_file=Path(env.get("TRACKD_POLICY") or state / "policy.toml"),
-            tls_cert=_path(env.get("TRACKD_TLS_CERT")),
-            tls_key=_path(env.get("TRACKD_TLS_KEY")),
-        )
+        values: dict[str, object] = {
+            "root": root,
+            "state_dir": state,
+            "runtime_dir": runtime,
+            "store_url": store_url,
+            "tcp_address": env.get("TRACKD_TCP_ADDRESS") or None,
+            "crash_grace_seconds": _float(env, "TRACKD_CRASH_GRACE", 30.0),
+            "idle_timeout_seconds": _float(env, "TRACKD_IDLE_TIMEOUT", 0.0),
+            "fsync_interval_seconds": _float(env, "TRACKD_FSYNC_INTERVAL", 1.0),
+            "drain_grace_seconds": _float(env, "TRACKD_DRAIN_GRACE", 20.0),
+            "artifact_gc_interval_seconds": _float(env, "TRACKD_ARTIFACT_GC_INTERVAL", 3600.0),
+            "blob_grace_seconds": _float(env, "TRACKD_BLOB_GRACE", 3600.0),
+            "console_part_bytes": int(_float(env, "TRACKD_CONSOLE_PART_BYTES", 10 << 20)),
+            "log_level": env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
+            "alert_webhooks": _urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
+            "alert_slack_webhooks": _urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),
+            "user": env.get("USER") or _user(),
+            "ui": _flag(env, "TRACKD_UI", True),
+            "ui_host": env.get("TRACKD_UI_HOST") or "127.0.0.1",
+            "ui_port": _port(env.get("TRACKD_UI_PORT", "")),
+            "socket_mode": _mode(env.get("TRACKD_SOCKET_MODE", "")),
+            "policy_file": Path(env.get("TRACKD_POLICY") or state / "policy.toml"),
+            "tls_cert": _path(env.get("TRACKD_TLS_CERT")),
+            "tls_key": _path(env.get("TRACKD_TLS_KEY")),
+        }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -12,8 +12,14 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from trackd._shared.history import SUMMARY_OPS, MetricDef
-from trackd._shared.values import MAX_KEYS, MAX_ROW_BYTES, MalformedValueError, check_keys
-from trackd._shared.values import map_to_python, to_python
+from trackd._shared.values import (
+    MAX_KEYS,
+    MAX_ROW_BYTES,
+    MalformedValueError,
+    check_keys,
+    map_to_python,
+    to_python,
+)
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
 

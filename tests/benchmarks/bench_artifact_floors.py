@@ -51,8 +51,7 @@ def main() -> int:
     def one_file_durable() -> None:
         with open(base / "one", "wb") as f:
             chunk = os.urandom(1 << 20)
-            for _ in range(mib):
-                f.write(chunk)
+            f.writelines(chunk for _ in range(mib))
             f.flush()
             os.fdatasync(f.fileno())
 

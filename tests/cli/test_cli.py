@@ -62,7 +62,7 @@ class Sandbox:
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([*CLI, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc
 
@@ -73,7 +73,7 @@ class Sandbox:
 
     def python(self, code: str) -> None:
         proc = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=60, check=False)
         assert proc.returncode == 0, proc.stderr
 
     def daemon_pid(self) -> int | None:
@@ -94,7 +94,7 @@ class Sandbox:
         """Stop whatever daemon this sandbox left running, and remove its files."""
         if self.answering():
             subprocess.run([*CLI, "daemon", "stop", "--timeout", "20"], env=self.env,
-                           capture_output=True, timeout=40)
+                           capture_output=True, timeout=40, check=False)
         pid = self.daemon_pid()
         if pid is not None and alive(pid):
             os.kill(pid, signal.SIGKILL)

@@ -28,7 +28,7 @@ CHILD = textwrap.dedent(
 
 def test_sigkilled_client_leaves_a_crashed_run_with_every_acked_row(clean_sdk, tmp_path):
     proc = subprocess.run([sys.executable, "-c", CHILD, "crashrun1"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, env=os.environ.copy())
+                          capture_output=True, text=True, timeout=60, env=os.environ.copy(), check=False)
     assert "ACKED" in proc.stdout, proc.stderr
     assert proc.returncode == -9
     api = Api()
@@ -167,14 +167,14 @@ def test_runs_stop_interrupts_the_training_and_the_run_ends_killed(clean_sdk, tm
     path = f"{api.default_entity}/states/stopme1"
     wait_for(lambda: api.run(path).history_rows > 10)
     cli = subprocess.run([sys.executable, "-m", "trackd._cli.main", "runs", "stop", path],
-                         capture_output=True, text=True, timeout=60, env=os.environ.copy())
+                         capture_output=True, text=True, timeout=60, env=os.environ.copy(), check=False)
     assert cli.returncode == 0 and "asked" in cli.stdout, cli.stderr
     out, err = proc.communicate(timeout=60)
     assert "INTERRUPTED" in out and "KeyboardInterrupt" in err
     stored = api.run(path)
     assert stored.state == "killed" and stored.history_rows > 10
     again = subprocess.run([sys.executable, "-m", "trackd._cli.main", "runs", "stop", path],
-                           capture_output=True, text=True, timeout=60, env=os.environ.copy())
+                           capture_output=True, text=True, timeout=60, env=os.environ.copy(), check=False)
     assert again.returncode == 1 and "killed" in again.stderr
 
 
@@ -192,7 +192,7 @@ PREEMPT = textwrap.dedent(
 
 def test_a_preempting_run_that_vanishes_ends_preempted(clean_sdk, tmp_path):
     proc = subprocess.run([sys.executable, "-c", PREEMPT], cwd=tmp_path, timeout=60,
-                          env=os.environ.copy())
+                          env=os.environ.copy(), check=False)
     assert proc.returncode == -9
     path = f"{Api().default_entity}/states/preempt1"
     stored = wait_for(lambda: (r := Api().run(path)).state == "preempted" and r, timeout=30)

@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
 
 def _run(*args: str) -> str:
     proc = subprocess.run([sys.executable, "-c", SCRIPT, *args], capture_output=True, text=True,
-                          timeout=60, env=os.environ.copy(), cwd=os.environ.get("TMPDIR", "/tmp"))
+                          timeout=60, env=os.environ.copy(), cwd=os.environ.get("TMPDIR", "/tmp"), check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stderr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def test_resume_allow_continues_step_summary_config_and_runtime(clean_sdk):
     assert stored.state == "finished" and stored.exit_code == 0 and stored.history_rows == 20
     rows = list(stored.scan_history())
     assert [r["_step"] for r in rows] == list(range(20)) and [r["i"] for r in rows] == list(range(20))
-    assert all(b["_runtime"] >= a["_runtime"] for a, b in zip(rows, rows[1:]))  # runtime goes on
+    assert all(b["_runtime"] >= a["_runtime"] for a, b in itertools.pairwise(rows))  # runtime goes on
     assert stored.summary["loss"] == {"min": 1 / 20}  # the aggregation survived the resume
     assert stored.config == {"lr": 0.05, "layers": 2}
 
@@ -92,7 +93,7 @@ def test_resume_a_crashed_run(clean_sdk, tmp_path):
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
-    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, timeout=60, env=os.environ.copy())
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, timeout=60, env=os.environ.copy(), check=False)
     path = f"{Api().default_entity}/resume/crashy1"
     wait_for(lambda: Api().run(path).state == "crashed")
     run = trackd.init(project="resume", id="crashy1", resume="must")
@@ -119,7 +120,7 @@ AUTO = textwrap.dedent(
 def test_resume_auto_continues_the_last_failed_run_of_this_directory(clean_sdk, tmp_path):
     def go(mode: str) -> tuple[str, str, str]:
         proc = subprocess.run([sys.executable, "-c", AUTO, mode], cwd=tmp_path, timeout=60,
-                              capture_output=True, text=True, env=os.environ.copy())
+                              capture_output=True, text=True, env=os.environ.copy(), check=False)
         line = next(x for x in proc.stdout.splitlines() if x.startswith("ID"))
         _, rid, resumed, start = line.split()
         return rid, resumed, start

@@ -84,7 +84,7 @@ def test_config_sources_and_errors(clean_sdk, tmp_path):
     run.config.setdefaults({"lr": 9, "new": "n"})
     assert run.config.lr == 0.2 and run.config.new == "n"
     run.config["_hidden"] = 1
-    assert "_hidden" not in run.config.keys() and run.config.get("_hidden") == 1
+    assert "_hidden" not in run.config.keys() and run.config.get("_hidden") == 1  # noqa: SIM118
     assert dict(run.config.items())["epochs"] == 3
     assert vars(run.config)["_items"]["lr"] == 0.2
     run.finish()
@@ -128,10 +128,9 @@ def test_reinit_modes(clean_sdk):
 
 
 def test_context_manager_marks_failed_on_exception(clean_sdk):
-    with pytest.raises(RuntimeError):
-        with trackd.init(project="ctx") as run:
-            run.log({"a": 1})
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), trackd.init(project="ctx") as run:
+        run.log({"a": 1})
+        raise RuntimeError("boom")
     stored = Api().run(run.path)
     assert stored.state == "failed" and stored.exit_code == 1 and stored.history_rows == 1
 

@@ -89,7 +89,7 @@ def test_trackd_settings_command_shows_sources(tmp_path):
     env = {**os.environ, **_files(tmp_path, user="project = from-user\n"),
            "TRACKD_ENTITY": "env-entity"}
     out = subprocess.run([sys.executable, "-m", "trackd._cli.main", "settings", "--json"],
-                         cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=60)
+                         cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["project"]["value"] == "from-user"
@@ -97,5 +97,5 @@ def test_trackd_settings_command_shows_sources(tmp_path):
     assert data["entity"] == {"value": "env-entity", "source": "TRACKD_* environment"}
     assert data["mode"] == {"value": "online", "source": "default"}
     table = subprocess.run([sys.executable, "-m", "trackd._cli.main", "settings"],
-                           cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=60)
+                           cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=60, check=False)
     assert "from-user" in table.stdout and "SOURCE" in table.stdout

@@ -31,7 +31,7 @@ def fresh_env():  # type: ignore[no-untyped-def]
 
 def _run(code: str, env: dict[str, str], cwd: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_setup_starts_and_teardown_stops_only_its_own_daemon(fresh_env, tmp_path):

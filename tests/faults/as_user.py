@@ -11,6 +11,7 @@ gRPC code name, "message": ...}``.
 
 from __future__ import annotations
 
+import configparser  # noqa: F401 - imported lazily by the SDK
 import importlib
 import json
 import os
@@ -19,7 +20,6 @@ import sys
 from typing import Any
 
 import grpc
-import configparser  # noqa: F401 - imported lazily by the SDK
 
 import trackd
 from trackd._connection import make_stub

@@ -128,7 +128,7 @@ def test_retryable_errors_carry_a_retry_hint():
 
     for err, seconds in ((ShuttingDownError("draining"), 1),
                          (ResourceExhaustedError("disk full", path="/x"), 2)):
-        (key, value), = _trailer(err)
+        (_key, value), = _trailer(err)
         status = status_pb2.Status.FromString(value)
         retry = error_details_pb2.RetryInfo()
         assert any(d.Unpack(retry) for d in status.details) and retry.retry_delay.seconds == seconds

@@ -21,12 +21,12 @@ def small_disk():  # type: ignore[no-untyped-def]
     """A 3 MiB tmpfs (needs root and mount rights; skipped where the sandbox forbids mounts)."""
     where = Path(tempfile.mkdtemp(prefix="trackd-small-"))
     proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         shutil.rmtree(where, ignore_errors=True)
         pytest.skip(f"cannot mount a small tmpfs here ({proc.stderr.strip() or 'not permitted'})")
     yield where
-    subprocess.run(["umount", "-l", str(where)], capture_output=True)
+    subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
     shutil.rmtree(where, ignore_errors=True)
 
 
@@ -61,7 +61,7 @@ def test_disk_full_refuses_appends_keeps_everything_and_resumes(small_disk, monk
         assert stored.state == "finished"
         assert [r["i"] for r in stored.scan_history(keys=["i"])] == list(range(300))
     finally:
-        subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], capture_output=True)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], capture_output=True, check=False)
         trackd.teardown()
         daemon.stop()
         dirs.cleanup()

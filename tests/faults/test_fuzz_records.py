@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from trackd._shared.history import SUMMARY_OPS, MetricDef
 from trackd._shared.values import (
     INT64_MAX,

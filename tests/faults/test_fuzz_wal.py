@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
 from trackd._shared import walfile
 from trackd._shared.walfile import (
     BLOCK_SIZE,

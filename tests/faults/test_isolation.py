@@ -70,7 +70,7 @@ def as_user(shared: tuple[DaemonProcess, Path], uid: int, action: str, **kwargs:
         env.pop(k, None)  # clients know only the socket's address
     out = subprocess.run([sys.executable, str(AS_USER), str(uid), str(gid), action,
                           json.dumps(kwargs)], env=env, capture_output=True, text=True, timeout=60,
-                         cwd=homes)
+                         cwd=homes, check=False)
     assert out.stdout.strip(), out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 

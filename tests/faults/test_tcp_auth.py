@@ -99,7 +99,7 @@ def _sdk(address: str, extra: dict[str, str], tmp_path: Path) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKD_")}
     env.update(TRACKD_ADDRESS=address, HOME=str(tmp_path), **extra)
     return subprocess.run([sys.executable, "-c", SDK_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)
+                          text=True, timeout=60, cwd=tmp_path, check=False)
 
 
 def test_the_sdk_logs_over_tcp_with_the_token(tcp: tuple[DaemonProcess, str, str],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from trackd_daemon.rpc.activity import CallActivity
@@ -33,7 +34,7 @@ async def test_a_stream_is_counted_until_it_ends_even_when_it_fails() -> None:
 
     async def handler(request: object, context: object):  # type: ignore[no-untyped-def]
         yield 1
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         raise RuntimeError("broken")
 
     stream = calls.streaming(handler)(None, None)

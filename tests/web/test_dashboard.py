@@ -181,9 +181,9 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     assert status == 200
     doc = yaml.safe_load(body)
     assert doc["openapi"].startswith("3.")
-    from trackd_daemon.web.api import Api
-
     import re
+
+    from trackd_daemon.web.api import Api
 
     # A path parameter with a pattern ({name:.+}) is documented by its name.
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))

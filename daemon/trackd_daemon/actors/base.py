@@ -30,7 +30,7 @@ log = logging.getLogger("trackd.daemon")
 class Reply(Generic[T]):
     """A one-shot answer to an ``ask``."""
 
-    __slots__ = ("_event", "_value", "_error")
+    __slots__ = ("_error", "_event", "_value")
 
     def __init__(self) -> None:
         self._event = anyio.Event()

@@ -19,14 +19,34 @@ import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.errors import ResourceExhaustedError
-from trackd_daemon.records import Alert, Config, Console, Decoded, Exit, History, Metric
-from trackd_daemon.records import Preempting
-from trackd_daemon.records import Resume, Rewind, RunUpdate, Summary, alert_suppressed
-from trackd_daemon.records import metric_to_dict
+from trackd_daemon.records import (
+    Alert,
+    Config,
+    Console,
+    Decoded,
+    Exit,
+    History,
+    Metric,
+    Preempting,
+    Resume,
+    Rewind,
+    RunUpdate,
+    Summary,
+    alert_suppressed,
+    metric_to_dict,
+)
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, KILLED, PREEMPTED, RUNNING
-from trackd_daemon.store.models import NewAlert, RunChanges
+from trackd_daemon.store.models import (
+    CRASHED,
+    FAILED,
+    FINISHED,
+    KILLED,
+    PREEMPTED,
+    RUNNING,
+    NewAlert,
+    RunChanges,
+)
 from trackd_daemon.store.run_data_models import ConsoleLine
 
 log = logging.getLogger("trackd.daemon.history")

@@ -9,8 +9,17 @@ from trackd._shared.values import fill_map, map_to_python
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import metric_to_pb
-from trackd_daemon.store.models import CRASHED, FAILED, FINISHED, KILLED, PREEMPTED, RUNNING
-from trackd_daemon.store.models import NewRun, RunInfo, RunKey
+from trackd_daemon.store.models import (
+    CRASHED,
+    FAILED,
+    FINISHED,
+    KILLED,
+    PREEMPTED,
+    RUNNING,
+    NewRun,
+    RunInfo,
+    RunKey,
+)
 
 STATE_TO_PB = {
     RUNNING: run_pb2.RUN_STATE_RUNNING,

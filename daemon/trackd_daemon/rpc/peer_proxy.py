@@ -89,10 +89,10 @@ class _Side(asyncio.Protocol):
         other.transport.write(data)
 
     def eof_received(self) -> bool:
-        if self.other is not None and self.other.transport is not None:
-            if self.other.transport.can_write_eof():
-                self.other.transport.write_eof()
-                return True
+        other = self.other.transport if self.other is not None else None
+        if other is not None and other.can_write_eof():
+            other.write_eof()
+            return True
         return False
 
     # The other end's send buffer is full: stop reading here until it drains.

@@ -10,12 +10,12 @@ import grpc
 from trackd._shared.values import fill_map
 from trackd.v1 import query_service_pb2 as pb
 from trackd_daemon.actors.registry import Lookup, RunRegistry
-from trackd_daemon.records import ALERT_LEVELS
 from trackd_daemon.errors import InvalidArgumentError
+from trackd_daemon.records import ALERT_LEVELS
 from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
-from trackd_daemon.store.models import RunInfo
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.store.base import MetadataStore
+from trackd_daemon.store.models import RunInfo
 
 INT64_MAX = 2**63 - 1
 ALERT_LEVEL_VALUES = {name: value for value, name in ALERT_LEVELS.items() if value}

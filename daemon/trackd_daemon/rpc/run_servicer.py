@@ -8,7 +8,8 @@ import os
 import anyio
 import grpc
 
-from trackd.v1 import record_pb2, run_service_pb2 as pb
+from trackd.v1 import record_pb2
+from trackd.v1 import run_service_pb2 as pb
 from trackd_daemon.access import ROOT_UID, Caller
 from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles
 from trackd_daemon.actors.history import Barrier, HistoryActor, Ingest
@@ -17,7 +18,13 @@ from trackd_daemon.actors.system_metrics import SystemMetricsActor, Track
 from trackd_daemon.actors.wal import Append, Sync
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
 from trackd_daemon.records import Exit
-from trackd_daemon.rpc.convert import STATE_TO_PB, key_from_pb, key_to_pb, new_run_from_pb, run_to_pb
+from trackd_daemon.rpc.convert import (
+    STATE_TO_PB,
+    key_from_pb,
+    key_to_pb,
+    new_run_from_pb,
+    run_to_pb,
+)
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore

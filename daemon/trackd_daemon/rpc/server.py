@@ -65,8 +65,8 @@ def _handler(servicer: Any, service_name: str, module: Any,
         request_cls = message_factory.GetMessageClass(method.input_type)
         response_cls = message_factory.GetMessageClass(method.output_type)
         deserializer = None if method.name in raw else safe_deserializer(request_cls)
-        kw = dict(request_deserializer=deserializer,
-                  response_serializer=response_cls.SerializeToString)
+        kw = {"request_deserializer": deserializer,
+              "response_serializer": response_cls.SerializeToString}
         full = f"{service_name}.{method.name}"
         fn = activity.streaming(fn) if method.server_streaming else activity.unary(fn)
         if method.client_streaming and method.server_streaming:

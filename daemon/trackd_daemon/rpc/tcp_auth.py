@@ -103,8 +103,8 @@ def _denying(handler: grpc.RpcMethodHandler, err: UnauthenticatedError) -> grpc.
         await abort_with(context, err)
         yield  # pragma: no cover - makes this an async generator
 
-    kw = dict(request_deserializer=handler.request_deserializer,
-              response_serializer=handler.response_serializer)
+    kw = {"request_deserializer": handler.request_deserializer,
+          "response_serializer": handler.response_serializer}
     if handler.request_streaming and handler.response_streaming:
         return grpc.stream_stream_rpc_method_handler(streaming, **kw)
     if handler.response_streaming:

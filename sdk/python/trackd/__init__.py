@@ -85,9 +85,9 @@ def teardown(exit_code: int | None = None) -> None:
 
 
 def _current() -> Run | None:
-    from trackd._setup import _state
-
     import os
+
+    from trackd._setup import _state
 
     st = _state
     if st is None or st.pid != os.getpid():

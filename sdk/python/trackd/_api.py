@@ -239,7 +239,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
 
 def _iso(ts: float) -> str:
-    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
 
 
 def _get(doc: dict[str, Any], dotted: str) -> Any:

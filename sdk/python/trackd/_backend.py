@@ -289,6 +289,7 @@ class OfflineBackend:
             proc = subprocess.run(
                 [sys.executable, "-m", "trackd._cli.main", "sync", str(self._sync_dir)],
                 capture_output=True, text=True, timeout=timeout,
+            check=False,
             )
             if proc.returncode != 0:
                 print(f"trackd: run saved in {self._sync_dir} could not be sent to the daemon "

@@ -19,10 +19,9 @@ from typing import Any, TypeVar
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
 import grpc  # noqa: E402
-
-from trackd.errors import CommError, from_grpc
 from google.protobuf import message_factory
 
+from trackd.errors import CommError, from_grpc
 from trackd.v1 import (
     daemon_service_pb2,
     file_service_pb2,

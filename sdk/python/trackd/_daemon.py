@@ -37,8 +37,7 @@ def reachable(address: str, timeout: float = 1.0) -> bool:
     try:
         if address.startswith("unix:"):
             path = address[5:]
-            if path.startswith("//"):
-                path = path[2:]
+            path = path.removeprefix("//")
             if not os.path.exists(path):
                 return False
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -102,7 +102,7 @@ def load_config(
     elif hasattr(config, "__dict__"):
         data = {k: v for k, v in vars(config).items() if not k.startswith("__")}
     elif hasattr(config, "keys"):
-        data = {k: config[k] for k in config.keys()}
+        data = {k: config[k] for k in config.keys()}  # noqa: SIM118 - a mapping by keys()
     else:
         raise TypeError(f"config must be a dict, a YAML path or an object with __dict__, got {type(config).__name__}")
     if include:

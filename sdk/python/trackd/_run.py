@@ -12,18 +12,19 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._config import Config
 from trackd._dashboard import RunLinks
-from trackd._run_files import RunFiles
-from trackd.artifacts.run_api import RunArtifacts
 from trackd._metric import Metric, make_metric
-from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
+from trackd._run_files import RunFiles
 from trackd._settings import Settings
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
 from trackd._summary import Summary
+from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import FinishTimeoutError, UsageError
 
 
@@ -378,7 +379,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         title: str,
         text: str,
         level: str | AlertLevel | None = None,
-        wait_duration: int | float | datetime.timedelta | None = None,
+        wait_duration: float | datetime.timedelta | None = None,
     ) -> None:
         """Raise an alert: stored with the run, listed by ``trackd alerts ls`` and posted by
         the daemon to the webhooks configured for it. Another alert with the same title within
@@ -554,7 +555,8 @@ class Run(RunLinks, RunArtifacts, RunFiles):
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
         self.finish(exit_code=1 if exc_type is not None else 0)
         return False
 

@@ -77,8 +77,8 @@ class _Agg:
         if numeric and not (isinstance(v, float) and math.isnan(v)):
             self.count += 1
             self.total += v
-            self.min = v if v < self.min else self.min
-            self.max = v if v > self.max else self.max
+            self.min = min(self.min, v)
+            self.max = max(self.max, v)
         if "none" in self.ops:
             return None
         out: dict[str, Any] = {}
