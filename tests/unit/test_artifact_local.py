@@ -232,30 +232,24 @@ def test_mutable_policy_stages_a_copy(tmp_path: Path) -> None:
     assert not staging.exists()  # a dropped draft leaves no staging copies
 
 
-def test_staging_copies_are_hashed_as_they_are_written(tmp_path: Path) -> None:
+def test_staging_copies_without_a_kernel_copy_go_through_a_buffer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
     from trackd.artifacts import local_files
 
+    def refuse(*args: object) -> int:
+        raise OSError(errno.EXDEV, "cross-device")
+
+    monkeypatch.setattr(local_files.os, "copy_file_range", refuse)
+    monkeypatch.setattr(local_files, "_no_kernel_copy", set())
     data = os.urandom((3 << 20) + 1)  # several chunks
     (tmp_path / "src").write_bytes(data)
-    size, after, digest = local_files.copy_private(str(tmp_path / "src"), str(tmp_path / "dst"),
-                                                   (1, 2))
+    size, after = local_files.copy_private(str(tmp_path / "src"), str(tmp_path / "dst"), (1, 2))
     assert (tmp_path / "dst").read_bytes() == data and size == len(data)
-    assert digest == b64md5(data) and after.ino == (tmp_path / "src").stat().st_ino
+    assert after.ino == (tmp_path / "src").stat().st_ino and (1, 2) in local_files._no_kernel_copy
     with pytest.raises(FileExistsError):  # never over an existing file
         local_files.copy_private(str(tmp_path / "src"), str(tmp_path / "dst"), (1, 2))
-
-
-def test_a_mutable_add_knows_its_digest_at_once_and_remembers_it(
-        tmp_path: Path) -> None:
-    src = tmp_path / "f.bin"
-    src.write_bytes(b"as added")
-    art = Artifact("ds", "dataset")
-    e = art.add_file(str(src))
-    assert e._digest == b64md5(b"as added")  # computed while copying, as W&B does on add
-    again = Artifact("ds", "dataset").add_file(str(src))  # remembered: not copied again
-    assert again._digest == e._digest and not again._staged
-    src.write_bytes(b"edited before the log")
-    assert Path(e.local_path).read_bytes() == b"as added"
 
 
 def test_add_dir_merge_rules(tmp_path: Path) -> None:

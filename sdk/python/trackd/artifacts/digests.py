@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from trackd._shared.writeback import start_writeback
 
@@ -50,7 +49,7 @@ def md5_bytes_b64(data: bytes) -> str:
 _local = threading.local()
 
 
-def thread_buffer() -> bytearray:
+def _buffer() -> bytearray:
     """This thread's read buffer: allocated once per thread (a fresh 1 MiB buffer per file is
     memory mapped and unmapped each time, which costs more system time than reading)."""
     buf: bytearray | None = getattr(_local, "buf", None)
@@ -62,7 +61,7 @@ def thread_buffer() -> bytearray:
 def md5_file_b64(path: str | os.PathLike[str]) -> str:
     """The base64 MD5 of a file's content, read in chunks (never the whole file at once)."""
     h = hashlib.md5()
-    buf = thread_buffer()
+    buf = _buffer()
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
         while n := f.readinto(buf):
@@ -70,32 +69,25 @@ def md5_file_b64(path: str | os.PathLike[str]) -> str:
     return b64_md5(h.digest())
 
 
-def copy_hashing(src: BinaryIO, dst_fd: int) -> tuple[int, str]:
-    """Copy from ``src``'s position to its end into ``dst_fd``, hashing what is written, one
-    pass over the bytes: ``(size, base64 md5)`` of the copy (what the digest describes, even
-    if the source changes meanwhile)."""
+def copy_and_hash(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> tuple[str, int]:
+    """Copy ``src`` to a new file ``dst`` and hash what was copied, reading ``src`` once.
+
+    Returns ``(base64 md5, size)`` of the bytes written: the copy is what the digest
+    describes, even if ``src`` changes meanwhile. The disk starts writing the copy at once:
+    the daemon makes it durable when it stores it, and then finds little left to write.
+    """
     h = hashlib.md5()
-    buf = thread_buffer()
+    buf = _buffer()
     view = memoryview(buf)
     size = 0
-    while n := src.readinto(buf):  # type: ignore[attr-defined]
-        chunk = view[:n]
-        h.update(chunk)
-        while chunk:
-            chunk = chunk[os.write(dst_fd, chunk):]
-        size += n
-    return size, b64_md5(h.digest())
-
-
-def copy_and_hash(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> tuple[str, int]:
-    """Copy ``src`` to a new file ``dst`` and hash what was copied (:func:`copy_hashing`):
-    ``(base64 md5, size)``. The disk starts writing the copy at once: the daemon makes it
-    durable when it stores it, and then finds little left to write.
-    """
     with open(src, "rb", buffering=0) as f, open(dst, "xb", buffering=0) as out:
-        size, digest = copy_hashing(f, out.fileno())  # type: ignore[arg-type]
+        while n := f.readinto(buf):
+            chunk = view[:n]
+            h.update(chunk)
+            out.write(chunk)
+            size += n
         start_writeback(out.fileno())
-    return digest, size
+    return b64_md5(h.digest()), size
 
 
 @dataclass(frozen=True)

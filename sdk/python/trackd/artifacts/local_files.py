@@ -6,24 +6,24 @@ Adding a file costs a ``stat`` and a look-up in the checksum cache:
   once and is not copied: the daemon already holds those bytes when it was logged before (if
   it does not, the upload stages and checks the file then);
 * otherwise, with the ``mutable`` policy, the file is copied into the artifact's staging
-  directory at once, on a pool of threads, so later edits cannot change the version: a clone
-  where the file system has them, else a copy hashed (MD5) as it is written, one pass over
-  the bytes. A daemon running as this user takes the staging copies into its store as they
-  are (no second copy) and computes only its own key;
-* with ``immutable`` nothing is copied, and the MD5 is left to the daemon, which hashes while
-  it stores (one pass over the bytes). A digest asked for before that (``entry.digest``,
-  ``artifact.digest``) is computed here, on every core, and remembered in the checksum cache.
+  directory at once (a clone or a kernel-side copy, on a pool of threads), so later edits
+  cannot change the version; with ``immutable`` nothing is copied. A daemon running as this
+  user takes the staging copies into its store as they are (no second copy);
+* in both cases the MD5 is left to the daemon, which hashes while it stores (one pass over the
+  bytes). A digest asked for before that (``entry.digest``, ``artifact.digest``) is computed
+  here, on every core, and remembered in the checksum cache.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat as stat_mod
 from collections.abc import Sequence
 
 from trackd._shared.writeback import start_writeback
 from trackd.artifacts import dirs
-from trackd.artifacts.digests import ChecksumCache, FileStat, copy_hashing, md5_file_b64, parallel
+from trackd.artifacts.digests import CHUNK, ChecksumCache, FileStat, md5_file_b64, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.artifacts.staging import StagingArea
 
@@ -70,11 +70,6 @@ def build_entries(staging: StagingArea, files: Sequence[tuple[str, str]], policy
         entries.append(entry)
     if to_stage:
         parallel(_stage_copy, [(staging, e) for e in to_stage])
-        # Digests of the copies, for sources that did not change while copied: adding the
-        # same files again costs a stat each (W&B's checksum cache does this on add too).
-        checksums().store([(e._source, e._source_stat, e._digest) for e in to_stage
-                           if e._digest is not None and e._source is not None
-                           and e._source_stat is not None])
     return entries
 
 
@@ -82,42 +77,38 @@ def _stage_copy(staging: StagingArea, entry: ArtifactManifestEntry) -> None:
     src = entry._source
     assert src is not None and entry._source_stat is not None
     dst = staging.new_path()
-    size, after, digest = copy_private(src, str(dst), (entry._source_stat.dev, staging.dev))
+    size, after = copy_private(src, str(dst), (entry._source_stat.dev, staging.dev))
     if after != entry._source_stat:
         # Changed while being copied: the copy may mix old and new bytes of the source, and
         # no digest may be remembered for the source's stat.
         entry._source_stat = None
     entry.size = size
     entry.local_path, entry._staged = str(dst), True
-    if digest is not None:
-        entry._digest = digest  # of the copy: what the version will hold
 
 
 #: ioctl(FICLONE): a copy-on-write clone (btrfs, XFS, ZFS 2.2+): instant, and no extra space.
 FICLONE = 0x40049409
-#: (source device, destination device) pairs where cloning failed: copied from then on.
+#: (source device, destination device) pairs where cloning failed, and where the kernel
+#: refused copy_file_range (another file system type): copied the next way from then on.
 _no_clone: set[tuple[int, int]] = set()
+_no_kernel_copy: set[tuple[int, int]] = set()
 
 
-def copy_private(src: str, dst: str,
-                 devs: tuple[int, int]) -> tuple[int, FileStat, str | None]:
+def copy_private(src: str, dst: str, devs: tuple[int, int]) -> tuple[int, FileStat]:
     """Copy ``src`` to the new file ``dst``, created read-only for its owner: a copy-on-write
-    clone where the file system has them (nothing read: the digest is left to the daemon),
-    else a copy hashed as it is written (one pass over the bytes: the daemon then computes
-    only its own key). ``devs`` are the two files' devices (where cloning is known not to
-    work, it is not tried again). The disk starts writing the copy at once. Returns the bytes
-    copied, the stat of the source as copied (for checking it did not change meanwhile) and
-    the base64 MD5 of the copy (``None`` for a clone).
+    clone where the file system has them, else a copy inside the kernel (no trip through a
+    buffer here). ``devs`` are the two files' devices (where cloning is known not to work, it
+    is not tried again). The disk starts writing the copy at once. Returns the bytes copied
+    and the stat of the source as copied, for checking it did not change meanwhile.
     """
     with open(src, "rb", buffering=0) as f:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, stat_mod.S_IRUSR)
         try:
-            digest = None
             if devs not in _no_clone and _clone(f.fileno(), fd):
                 size = os.fstat(fd).st_size
             else:
                 _no_clone.add(devs)
-                size, digest = copy_hashing(f, fd)
+                size = _copy_fd(f.fileno(), fd, devs)
             after = FileStat.of(os.fstat(f.fileno()))
             start_writeback(fd)  # the daemon makes the copy durable: it finds less to write
         except BaseException:
@@ -125,7 +116,7 @@ def copy_private(src: str, dst: str,
             os.unlink(dst)
             raise
         os.close(fd)
-    return size, after, digest
+    return size, after
 
 
 def _clone(src_fd: int, dst_fd: int) -> bool:
@@ -136,6 +127,27 @@ def _clone(src_fd: int, dst_fd: int) -> bool:
     except OSError:  # not between these (ext4, two devices)
         return False
     return True
+
+
+def _copy_fd(src_fd: int, dst_fd: int, devs: tuple[int, int]) -> int:
+    """Copy from ``src_fd``'s position to its end; returns the bytes copied."""
+    copied = 0
+    if hasattr(os, "copy_file_range") and devs not in _no_kernel_copy:
+        try:
+            while n := os.copy_file_range(src_fd, dst_fd, 1 << 30):
+                copied += n
+            return copied
+        except OSError as exc:
+            if copied or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP,
+                                           errno.EINVAL):
+                raise
+            _no_kernel_copy.add(devs)
+    while chunk := os.read(src_fd, CHUNK):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst_fd, view):]
+        copied += len(chunk)
+    return copied
 
 
 def walk(local_path: str, name: str | None) -> list[tuple[str, str]]:
