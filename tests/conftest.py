@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import helpers
 from tests.helpers import ENV_KEYS, DaemonDirs, DaemonProcess
 
 
@@ -40,18 +41,8 @@ def daemon() -> Iterator[DaemonProcess]:
 @pytest.fixture
 def own_daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[DaemonProcess]:
     """A daemon of this test's own (for tests that kill or restart it)."""
-    import trackd
-
-    trackd.teardown()
-    dirs = DaemonDirs.make()
-    for k, v in dirs.env.items():
-        monkeypatch.setenv(k, v)
-    d = DaemonProcess(dirs)
-    d.start()
-    yield d
-    trackd.teardown()
-    d.stop()
-    dirs.cleanup()
+    with helpers.own_daemon(monkeypatch) as d:
+        yield d
 
 
 @pytest.fixture

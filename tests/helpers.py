@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +103,27 @@ class DaemonProcess:
     def log_text(self) -> str:
         p = Path(self.dirs.env["TRACKD_STATE_DIR"]) / "daemon.log"
         return p.read_text() if p.exists() else ""
+
+
+@contextmanager
+def own_daemon(monkeypatch, env: dict[str, str] | None = None) -> Iterator[DaemonProcess]:  # type: ignore[no-untyped-def]
+    """A daemon of the caller's own (with ``env`` added to its settings), the SDK pointed at it
+    through ``monkeypatch``; the SDK torn down and the daemon stopped afterwards."""
+    import trackd
+
+    trackd.teardown()
+    dirs = DaemonDirs.make()
+    dirs.env.update(env or {})
+    for k, v in dirs.env.items():
+        monkeypatch.setenv(k, v)
+    d = DaemonProcess(dirs)
+    d.start()
+    try:
+        yield d
+    finally:
+        trackd.teardown()
+        d.stop()
+        dirs.cleanup()
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import trackd
-from tests.helpers import DaemonDirs, DaemonProcess, wait_for
+from tests.helpers import DaemonProcess, own_daemon, wait_for
 from trackd import Api
 
 IDLE = 2.0
@@ -18,18 +18,9 @@ IDLE = 2.0
 
 @pytest.fixture
 def idle_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[DaemonProcess]:  # type: ignore[no-untyped-def]
-    trackd.teardown()
-    dirs = DaemonDirs.make()
-    dirs.env["TRACKD_IDLE_TIMEOUT"] = str(IDLE)
-    for k, v in dirs.env.items():
-        monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
-    d = DaemonProcess(dirs)
-    d.start()
-    yield d
-    trackd.teardown()
-    d.stop()
-    dirs.cleanup()
+    with own_daemon(monkeypatch, {"TRACKD_IDLE_TIMEOUT": str(IDLE)}) as d:
+        yield d
 
 
 def test_a_live_run_keeps_an_idle_daemon_up_and_it_stops_after_the_finish(idle_daemon):
