@@ -10,6 +10,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from blake3 import blake3
 
 from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader, Store
@@ -116,7 +117,7 @@ async def test_staged_files_are_taken_over_and_the_others_copied(store: SqliteSt
     assert (v.state, v.file_count) == (COMMITTED, 6)
     by_path = {e.path: e for e in await store.manifest(v.id)}
     for e in entries:
-        blob = blobs.path_of(by_path[e.path].blob_sha256)
+        blob = blobs.path_of(by_path[e.path].blob_key)
         assert blob.read_bytes() == Path(e.local_path).read_bytes()
         same_file = blob.stat().st_ino == os.stat(e.local_path).st_ino
         assert same_file == e.staged
@@ -133,7 +134,7 @@ async def test_pending_versions_are_resumed_when_the_actor_starts(store: SqliteS
     stored = [(e.id, blobs.ingest(Path(e.local_path))) for e in first]
     from trackd_daemon.store.artifact_models import BlobRecord
 
-    await store.record_stored(res.version.id, [(i, BlobRecord(b.sha256, b.md5, b.size))
+    await store.record_stored(res.version.id, [(i, BlobRecord(b.key, b.md5, b.size))
                                                for i, b in stored])
     (blobs.tmp_dir / "partial").write_bytes(b"half")
     uploader = ArtifactUploader(store, blobs, workers=2)
@@ -161,21 +162,21 @@ async def test_the_collector_expires_versions_and_frees_unheld_blobs(store: Sqli
     from trackd_daemon.store.artifact_models import BlobRecord
 
     for b in (kept, dropped):
-        await store.put_blob(BlobRecord(b.sha256, b.md5, b.size))
+        await store.put_blob(BlobRecord(b.key, b.md5, b.size))
     keep = await store.log_version(NewVersion(KEY, "dataset", 0, ttl_seconds=-2), [
-        Entry(path="k", digest=kept.md5, size=kept.size, blob_sha256=kept.sha256)])
+        Entry(path="k", digest=kept.md5, size=kept.size, blob_key=kept.key)])
     short = await store.log_version(NewVersion(KEY, "dataset", 0, ttl_seconds=5), [
-        Entry(path="d", digest=dropped.md5, size=dropped.size, blob_sha256=dropped.sha256)])
+        Entry(path="d", digest=dropped.md5, size=dropped.size, blob_key=dropped.key)])
     gc = ArtifactCollector(store, blobs, grace=0.0)
     later = time.time() + 10
     dry = await gc.collect(dry_run=True, now=later)
     assert dry.versions_expired == 1 and dry.blobs_freed == 1  # the orphan: dropped is held
-    assert blobs.exists(dropped.sha256) and blobs.exists(orphan.sha256)
+    assert blobs.exists(dropped.key) and blobs.exists(orphan.key)
     freed = await gc.collect(now=later)
     assert freed.versions_expired == 1 and freed.blobs_freed == 2
     assert freed.bytes_freed == dropped.size + orphan.size
-    assert blobs.exists(kept.sha256) and not blobs.exists(dropped.sha256)
-    assert not blobs.exists(orphan.sha256)
+    assert blobs.exists(kept.key) and not blobs.exists(dropped.key)
+    assert not blobs.exists(orphan.key)
     assert (await store.get_version(short.version.id)).state == "DELETED"
     assert (await store.get_version(keep.version.id)).state == COMMITTED
     assert await gc.collect(now=later) == type(freed)()
@@ -188,9 +189,9 @@ async def test_the_collector_keeps_young_uploads(store: SqliteStore, tmp_path: P
     b = w.commit()
     from trackd_daemon.store.artifact_models import BlobRecord
 
-    await store.put_blob(BlobRecord(b.sha256, b.md5, b.size), uploader_uid=1)
+    await store.put_blob(BlobRecord(b.key, b.md5, b.size), uploader_uid=1)
     gc = ArtifactCollector(store, blobs, grace=3600.0)
-    assert (await gc.collect()).blobs_freed == 0 and blobs.exists(b.sha256)
+    assert (await gc.collect()).blobs_freed == 0 and blobs.exists(b.key)
     assert (await gc.collect(now=time.time() + 7200)).blobs_freed == 1
 
 
@@ -214,6 +215,6 @@ async def test_pages_are_read_ahead_and_a_staged_files_md5_is_taken_from_its_ent
     assert (v.state, v.file_count) == (COMMITTED, 10)
     for e in await store.manifest(v.id):
         data = (tmp_path / "src" / e.path).read_bytes()
-        assert e.blob_sha256 == hashlib.sha256(data).hexdigest()  # the key: always computed
+        assert e.blob_key == blake3(data).hexdigest()  # the key: always computed
         said = b"what the writer said" if e.path == entries[1].path else data
         assert e.digest == md5_b64(hashlib.md5(said).digest())

@@ -10,29 +10,52 @@ import time
 from pathlib import Path
 
 import pytest
+from blake3 import blake3
 
 from trackd_daemon.blobs import BlobInfo, LocalBlobStore, md5_hex
 from trackd_daemon.blobs.base import md5_b64
 
 
-def test_ingest_keys_by_sha256_and_reports_md5(tmp_path: Path) -> None:
+def test_ingest_keys_by_blake3_and_reports_md5(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     data = os.urandom((3 << 20) + 5)
     src = tmp_path / "src"
     src.write_bytes(data)
     seen: list[int] = []
     info = store.ingest(src, seen.append)
-    assert info.sha256 == hashlib.sha256(data).hexdigest() and info.new
+    assert info.key == blake3(data).hexdigest() and info.new
     assert info.md5 == base64.b64encode(hashlib.md5(data).digest()).decode()
     assert md5_hex(info.md5) == hashlib.md5(data).hexdigest()
     assert sum(seen) == len(data) and max(seen) <= 1 << 20
-    path = store.local_path(info.sha256)
-    assert path == tmp_path / "blobs" / "sha256" / info.sha256[:2] / info.sha256[2:]
+    path = store.local_path(info.key)
+    assert path == tmp_path / "blobs" / "blake3" / info.key[:2] / info.key[2:]
     assert path.read_bytes() == data and path.stat().st_mode & 0o777 == 0o400
-    with store.open(info.sha256) as f:
+    with store.open(info.key) as f:
         assert f.read() == data
-    assert list(store.scan()) == [(info.sha256, len(data), pytest.approx(path.stat().st_mtime))]
+    assert list(store.scan()) == [(info.key, len(data), pytest.approx(path.stat().st_mtime))]
     assert not list((tmp_path / "blobs" / "tmp").iterdir())
+
+
+def test_a_store_made_with_sha256_keys_keeps_them(tmp_path: Path) -> None:
+    """A store made before BLAKE3 keys (a sha256/ directory) goes on keying by SHA-256, so the
+    keys its metadata names still find their blobs; the same bytes are not stored twice."""
+    old = LocalBlobStore(tmp_path / "blobs")
+    assert old.key_hash == "blake3"
+    (tmp_path / "blobs" / "blake3").rename(tmp_path / "blobs" / "sha256")  # as it was made
+    data = os.urandom(5000)
+    blob = tmp_path / "blobs" / "sha256" / hashlib.sha256(data).hexdigest()[:2]
+    (blob / hashlib.sha256(data).hexdigest()[2:]).write_bytes(data)
+    store = LocalBlobStore(tmp_path / "blobs")
+    assert store.key_hash == "sha256" and not (tmp_path / "blobs" / "blake3").exists()
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    for info in (store.ingest(src), store.publish([store.prepare(src)])[0]):
+        assert info.key == hashlib.sha256(data).hexdigest() and not info.new
+    src.write_bytes(b"new bytes")
+    info = store.ingest(src)
+    assert info.new and info.key == hashlib.sha256(b"new bytes").hexdigest()
+    assert store.path_of(info.key).read_bytes() == b"new bytes"
+    assert len(list(store.scan())) == 2
 
 
 def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
@@ -41,7 +64,7 @@ def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
     a.write_bytes(b"same")
     b.write_bytes(b"same")
     first, second = store.ingest(a), store.ingest(b)
-    assert first.sha256 == second.sha256 and first.new and not second.new
+    assert first.key == second.key and first.new and not second.new
     w = store.writer()
     w.write(b"sa")
     w.write(b"me")
@@ -66,7 +89,7 @@ def test_delete_keeps_blobs_written_again_since(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     src = tmp_path / "s"
     src.write_bytes(b"x" * 10)
-    key = store.ingest(src).sha256
+    key = store.ingest(src).key
     old = time.time() - 100
     os.utime(store.local_path(key), (old, old))  # type: ignore[arg-type]
     began = time.time() - 50
@@ -102,20 +125,20 @@ def test_prepared_blobs_are_under_their_keys_only_once_published(tmp_path: Path)
     seen: list[int] = []
     pending = [store.prepare(src, seen.append) for src in srcs]
     assert sum(seen) == sum(map(len, datas)) and max(seen) <= 1 << 20
-    assert [p.sha256 for p in pending] == [hashlib.sha256(d).hexdigest() for d in datas]
+    assert [p.key for p in pending] == [blake3(d).hexdigest() for d in datas]
     assert [p.md5 for p in pending] == [base64.b64encode(hashlib.md5(d).digest()).decode()
                                         for d in datas]
     assert not any(p.taken for p in pending)  # not asked to: copied
     assert list(store.scan()) == [] and len(list(store.tmp_dir.iterdir())) == 5
     infos = store.publish(pending)
-    assert [(i.sha256, i.size, i.new) for i in infos] == [
-        (p.sha256, len(d), n) for p, d, n in zip(pending, datas, [1, 1, 1, 1, 0], strict=True)]
+    assert [(i.key, i.size, i.new) for i in infos] == [
+        (p.key, len(d), n) for p, d, n in zip(pending, datas, [1, 1, 1, 1, 0], strict=True)]
     for info, data in zip(infos, datas, strict=True):
-        path = store.path_of(info.sha256)
+        path = store.path_of(info.key)
         assert path.read_bytes() == data and path.stat().st_mode & 0o777 == 0o400
     assert not list(store.tmp_dir.iterdir()) and store.publish([]) == []
     again = store.prepare(srcs[0])
-    assert store.publish([again]) == [BlobInfo(infos[0].sha256, infos[0].md5, infos[0].size)]
+    assert store.publish([again]) == [BlobInfo(infos[0].key, infos[0].md5, infos[0].size)]
     assert not list(store.tmp_dir.iterdir())  # held already: the copy is dropped
 
 
@@ -127,10 +150,10 @@ def test_a_staged_file_is_taken_over_not_copied(tmp_path: Path) -> None:
     old = time.time() - 7200
     os.utime(staged, (old, old))  # staged two hours ago
     p = store.prepare(staged, take=True)
-    assert p.taken and p.sha256 == hashlib.sha256(b"private copy").hexdigest()
+    assert p.taken and p.key == blake3(b"private copy").hexdigest()
     assert store.clean_temp(older_than_seconds=3600) == 0  # just linked in: not a leftover
     (info,) = store.publish([p])
-    blob = store.path_of(info.sha256)
+    blob = store.path_of(info.key)
     assert info.new and blob.stat().st_ino == staged.stat().st_ino  # the same file
     assert blob.stat().st_mtime > old + 3600  # the collector's grace counts from now
     staged.unlink()  # the SDK deletes its staging copy
@@ -146,9 +169,9 @@ def test_files_with_other_names_are_copied_even_when_staged(tmp_path: Path) -> N
     p = store.prepare(original, take=True)
     assert not p.taken
     (info,) = store.publish([p])
-    assert store.path_of(info.sha256).stat().st_ino != original.stat().st_ino
+    assert store.path_of(info.key).stat().st_ino != original.stat().st_ino
     original.write_bytes(b"edited later")  # the blob keeps what was logged
-    assert store.path_of(info.sha256).read_bytes() == b"a user's file"
+    assert store.path_of(info.key).read_bytes() == b"a user's file"
 
 
 def test_a_taken_over_file_keeps_its_writers_md5_and_gets_its_key_from_its_bytes(
@@ -158,7 +181,7 @@ def test_a_taken_over_file_keeps_its_writers_md5_and_gets_its_key_from_its_bytes
     staged.write_bytes(b"private copy")
     given = md5_b64(hashlib.md5(b"private copy").digest())
     p = store.prepare(staged, take=True, md5=given)
-    assert p.taken and (p.md5, p.sha256) == (given, hashlib.sha256(b"private copy").hexdigest())
+    assert p.taken and (p.md5, p.key) == (given, blake3(b"private copy").hexdigest())
     # A file that cannot be taken over is copied, and the copy is hashed: nothing is taken
     # on trust for bytes the store reads itself.
     shared = tmp_path / "shared"
@@ -191,8 +214,8 @@ def test_without_a_kernel_copy_files_are_copied_and_hashed_in_one_pass(
     (tmp_path / "src").write_bytes(data)
     seen: list[int] = []
     (info,) = store.publish([store.prepare(tmp_path / "src", seen.append)])
-    assert info.sha256 == hashlib.sha256(data).hexdigest() and sum(seen) == len(data)
-    assert store.path_of(info.sha256).read_bytes() == data
+    assert info.key == blake3(data).hexdigest() and sum(seen) == len(data)
+    assert store.path_of(info.key).read_bytes() == data
 
 
 def test_a_source_the_kernel_cannot_copy_from_is_copied_in_user_space(
@@ -209,7 +232,7 @@ def test_a_source_the_kernel_cannot_copy_from_is_copied_in_user_space(
     store = LocalBlobStore(tmp_path / "blobs")
     (tmp_path / "src").write_bytes(b"elsewhere")
     (info,) = store.publish([store.prepare(tmp_path / "src")])
-    assert store.path_of(info.sha256).read_bytes() == b"elsewhere"
+    assert store.path_of(info.key).read_bytes() == b"elsewhere"
     assert local._no_kernel_copy == {(tmp_path / "src").stat().st_dev}  # not tried again
     assert not list(store.tmp_dir.iterdir())
 
@@ -228,4 +251,4 @@ def test_without_syncfs_each_file_and_directory_is_fsynced(
     pending = store.prepare(tmp_path / "a")
     (info,) = store.publish([pending])
     # Its bytes before its name, and its name before publish returns.
-    assert synced == [f"file {pending.token}", f"dir {info.sha256[:2]}"]
+    assert synced == [f"file {pending.token}", f"dir {info.key[:2]}"]

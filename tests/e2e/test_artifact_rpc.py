@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
+from blake3 import blake3
 
 from tests.helpers import DaemonProcess
 from trackd._connection import make_stub
@@ -121,7 +122,7 @@ def local_entries(paths: dict[str, Path]) -> list[apb.ManifestEntry]:
 
 
 def blob_count(daemon: DaemonProcess) -> int:
-    root = Path(daemon.dirs.env["TRACKD_ROOT"]) / "blobs" / "sha256"
+    root = Path(daemon.dirs.env["TRACKD_ROOT"]) / "blobs" / "blake3"
     return sum(len(files) for _, _, files in os.walk(root))
 
 
@@ -172,8 +173,8 @@ def test_relogging_unchanged_is_the_same_version_and_one_change_stores_one_file(
     assert v1.version == "v1" and v1.id != v0.id
     assert progress[-1].files_total == 1 and progress[-1].bytes_new == len(changed)
     assert blob_count(daemon) == before + 1
-    old = {e.path: e.blob_sha256 for e in client.manifest(v0.id)}
-    new = {e.path: e.blob_sha256 for e in client.manifest(v1.id)}
+    old = {e.path: e.blob_key for e in client.manifest(v0.id)}
+    new = {e.path: e.blob_key for e in client.manifest(v1.id)}
     assert {p for p in old if old[p] != new[p]} == {"f03"}
     assert client.get("ds:latest", project).id == v1.id
     assert list(client.get("ds:v0", project).aliases) == ["again"]
@@ -197,11 +198,9 @@ def test_client_digests_make_dedup_immediate(client: Client, project: str,
 def test_uploaded_bytes_make_a_version_at_once(client: Client, project: str) -> None:
     data = os.urandom((2 << 20) + 17)
     up = client.upload(data, md5=md5_b64(data), name="big.bin")
-    assert (up.md5, up.size, up.blob_sha256) == (md5_b64(data), len(data),
-                                                 hashlib.sha256(data).hexdigest())
+    assert (up.md5, up.size, up.blob_key) == (md5_b64(data), len(data), blake3(data).hexdigest())
     assert not client.upload(data).new
-    resp = client.log(project, "up", [apb.ManifestEntry(path="big.bin",
-                                                        blob_sha256=up.blob_sha256)])
+    resp = client.log(project, "up", [apb.ManifestEntry(path="big.bin", blob_key=up.blob_key)])
     assert resp.artifact.state == apb.ARTIFACT_STATE_COMMITTED
     assert client.read(resp.artifact.id, "big.bin") == data
     by_digest = client.log(project, "up2", [apb.ManifestEntry(path="copy", digest=up.md5,

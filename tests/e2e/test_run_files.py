@@ -222,12 +222,12 @@ def test_a_file_the_daemon_cannot_read_is_saved_by_its_bytes(clean_sdk, tmp_path
     assert resp.results[0].unreadable and resp.results[0].version == 0
     up = client.upload_file(str(local))
     resp = conn.unary(conn.files.SaveFiles, pb.SaveFilesRequest(run=ref, files=[
-        pb.SaveFile(name="elsewhere.txt", blob_sha256=up.blob_sha256,
+        pb.SaveFile(name="elsewhere.txt", blob_key=up.blob_key,
                     policy=pb.FILE_POLICY_LIVE)]), timeout=10)
     assert resp.results[0].version == 1
     with pytest.raises(BlobNotFoundError):
         conn.unary(conn.files.SaveFiles, pb.SaveFilesRequest(run=ref, files=[
-            pb.SaveFile(name="x.txt", blob_sha256="f" * 64)]), timeout=10)
+            pb.SaveFile(name="x.txt", blob_key="f" * 64)]), timeout=10)
     run.finish()
     f = _files(run.path)["elsewhere.txt"]
     assert f.read_bytes() == b"bytes from the client"

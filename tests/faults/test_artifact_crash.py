@@ -55,7 +55,7 @@ def test_sigkill_mid_upload_leaves_it_pending_and_the_restart_commits_it(
                               (version_id,)).fetchone()
     stored, aliases = db.execute(
         "SELECT (SELECT COUNT(*) FROM artifact_entries WHERE version_id = ?"
-        " AND blob_sha256 != ''), (SELECT COUNT(*) FROM artifact_aliases)",
+        " AND blob_key != ''), (SELECT COUNT(*) FROM artifact_aliases)",
         (version_id, )).fetchone()
     db.close()
     assert (state, index, aliases) == ("PENDING", -1, 0)

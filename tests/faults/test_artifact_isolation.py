@@ -107,9 +107,9 @@ def test_versions_paths_and_bytes_stay_with_their_owner(shared: tuple[DaemonProc
 
 def test_uploaded_bytes_serve_their_uploader(shared: tuple[DaemonProcess, Path]) -> None:
     up, = as_user(shared, BOB, ("UploadFile", {"bytes": "bob's own bytes"}))
-    key = up["ok"]["blob_sha256"]
+    key = up["ok"]["blob_key"]
     logged, got = as_user(
-        shared, BOB, log("bob", "mine", blob_sha256=key),
+        shared, BOB, log("bob", "mine", blob_key=key),
         ("GetArtifact", {"path": "team/bob/mine:latest"}))
     assert logged["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", logged
     assert got["ok"]["artifact"]["id"] == logged["ok"]["artifact"]["id"]
@@ -117,7 +117,7 @@ def test_uploaded_bytes_serve_their_uploader(shared: tuple[DaemonProcess, Path])
     files, = as_user(shared, BOB, ("LocateArtifactFiles", {"id": version_id}))
     assert files["ok"]["files"][0]["path"] == "f"
     assert "blob_path" not in files["ok"]["files"][0]  # the daemon's files are not his to read
-    stolen, = as_user(shared, ALICE, log("alice", "copy", blob_sha256=key))
+    stolen, = as_user(shared, ALICE, log("alice", "copy", blob_key=key))
     assert stolen["reason"] == "BLOB_NOT_FOUND", stolen
 
 

@@ -104,7 +104,7 @@ class ArtifactCollector(Actor[Collect]):
                     pass  # deleted meanwhile
         loose = await self._store.unreferenced_blobs(created_before=cutoff)
         blobs = bytes_ = 0
-        keys = [b.sha256 for b in loose]
+        keys = [b.key for b in loose]
         if dry_run:
             blobs, bytes_ = len(loose), sum(b.size for b in loose)
         else:

@@ -3,7 +3,7 @@
 A version is PENDING in the store with entries naming local paths still to be stored. For each
 such version the actor runs a job: a feeder hands the entries (read from the store in pages) to
 ``workers`` tasks, each of which copies files into the blob store in a worker thread (a few
-small ones per trip), hashing each (SHA-256 and MD5) as it goes (a staged file, the SDK's
+small ones per trip), hashing each (key and MD5) as it goes (a staged file, the SDK's
 private copy, is taken over instead of copied where the blob store can: read once, never
 written again); a collector
 publishes the prepared blobs a batch at a time (made durable together: a flush of the file
@@ -382,7 +382,7 @@ class ArtifactUploader(Actor[Store]):
                   len(pending), sum(b.size for b in pending), time.monotonic() - started)
         for b in pending:
             unpublished.pop(b.token, None)
-        records = [(e.id, BlobRecord(i.sha256, i.md5, i.size))
+        records = [(e.id, BlobRecord(i.key, i.md5, i.size))
                    for (e, _, _), i in zip(batch, infos, strict=True)]
         await self._store.record_stored(p.version_id, records,
                                         [(s, r) for (_, _, s), (_, r) in zip(batch, records,

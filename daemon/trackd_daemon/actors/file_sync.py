@@ -229,7 +229,7 @@ class FileSyncActor(Actor[FileSyncMsg]):
         def copy() -> BlobRecord:
             self._check(spec, trusted)
             info = self._blobs.ingest(Path(spec.path))
-            return BlobRecord(info.sha256, info.md5, info.size)
+            return BlobRecord(info.key, info.md5, info.size)
 
         blob = await anyio.to_thread.run_sync(copy, limiter=self._io)
         v = await self._store.add_run_file(r.pk, spec.name, blob, reason, time.time(), skip_same)

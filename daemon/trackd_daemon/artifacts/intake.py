@@ -4,8 +4,8 @@ stored, which files the upload actor must still read, and whether the caller may
 - A local path marked ``staged`` (a private copy the client made for this upload) stays
   marked only for a trusted caller: the blob store may then take the file over instead of
   copying it (see ``LocalBlobStore.prepare``), and the MD5 the client computed while making
-  the copy is kept, so the daemon computes only the blob key (SHA-256, from the bytes it
-  holds: deduplication never rests on a client's word); anyone else's files are always
+  the copy is kept, so the daemon computes only the blob key (its content hash, from the
+  bytes it holds: deduplication never rests on a client's word); anyone else's files are always
   copied and hashed by the daemon.
 - A local path is stat'ed (the caller must be able to read it, see ``local_files.py``); when
   its (path, device, inode, size, mtime) equals a stamp recorded when it was last stored, its
@@ -14,7 +14,7 @@ stored, which files the upload actor must still read, and whether the caller may
   and size when the caller is trusted (the daemon's user or root, who may read every blob
   anyway) and the blob was written by the caller or a trusted user (an MD5 match alone proves
   nothing: another user could have stored colliding bytes); otherwise the daemon reads the file.
-- A blob named by SHA-256 may be used by a caller that is trusted, uploaded those bytes, or can
+- A blob named by its key may be used by a caller that is trusted, uploaded those bytes, or can
   read a committed version holding them. Bytes named by digest and size only are looked up
   among blobs the caller or a trusted user wrote, then among blobs a committed version the
   caller may read holds (clients that know the blob key, from GetManifest, should send it).
@@ -77,9 +77,9 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
     """
     stamps = await anyio.to_thread.run_sync(_stat_all, check, entries)
     known = await store.file_digests(list(stamps.values()))
-    by_key = await store.get_blobs([e.blob_sha256 for e in entries if e.blob_sha256])
+    by_key = await store.get_blobs([e.blob_key for e in entries if e.blob_key])
     wanted = [(e.digest, stamps[e.local_path].size if e.local_path else e.size)
-              for e in entries if e.digest and not e.ref and not e.blob_sha256
+              for e in entries if e.digest and not e.ref and not e.blob_key
               and (trusted or not e.local_path)]
     by_digest = await store.find_blobs(wanted, writers) if wanted else {}
     files = size = 0
@@ -97,16 +97,16 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
                 size += st.size
                 e.digest, e.size = (e.digest if e.staged else ""), st.size
             continue
-        record = by_key.get(e.blob_sha256) if e.blob_sha256 else by_digest.get((e.digest, e.size))
-        if record is not None and e.blob_sha256 and e.digest and e.digest != record.md5:
+        record = by_key.get(e.blob_key) if e.blob_key else by_digest.get((e.digest, e.size))
+        if record is not None and e.blob_key and e.digest and e.digest != record.md5:
             raise InvalidArgumentError(f"entry {e.path!r}: digest {e.digest} is not the MD5 of "
-                                       f"blob {e.blob_sha256} ({record.md5})", field="digest")
-        own = record is not None and not e.blob_sha256
-        if record is None and not e.blob_sha256:
+                                       f"blob {e.blob_key} ({record.md5})", field="digest")
+        own = record is not None and not e.blob_key
+        if record is None and not e.blob_key:
             record = (await store.find_blobs([(e.digest, e.size)])).get((e.digest, e.size))
         if record is None or not (own or await _may_use(store, record, trusted and bool(
-                e.blob_sha256), may_read, uid)):
-            named = e.blob_sha256 or f"digest {e.digest} size {e.size}"
+                e.blob_key), may_read, uid)):
+            named = e.blob_key or f"digest {e.digest} size {e.size}"
             raise BlobNotFoundError(
                 f"entry {e.path!r}: no bytes stored for {named} that uid {uid} may use; give "
                 "local_path or upload them (UploadFile)", path=e.path)
@@ -115,11 +115,11 @@ async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, 
 
 
 def _use(e: Entry, blob: BlobRecord) -> None:
-    e.blob_sha256, e.digest, e.size = blob.sha256, blob.md5, blob.size
+    e.blob_key, e.digest, e.size = blob.key, blob.md5, blob.size
 
 
 async def _may_use(store: MetadataStore, blob: BlobRecord, trusted: bool,
                    may_read: Callable[[VersionInfo], bool], uid: int) -> bool:
-    if trusted or await store.blob_uploaded_by(blob.sha256, uid):
+    if trusted or await store.blob_uploaded_by(blob.key, uid):
         return True
-    return any(may_read(v) for v in await store.versions_holding(blob.sha256))
+    return any(may_read(v) for v in await store.versions_holding(blob.key))

@@ -22,6 +22,7 @@ from trackd._shared.artifact_rules import (
     ttl_problem,
     type_problem,
 )
+from trackd_daemon.blobs.keys import is_key
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.store.artifact_models import LATEST, CollectionKey, Entry
 
@@ -134,28 +135,29 @@ def entries(items: Iterable[Any]) -> list[Entry]:
         if path in seen:
             raise bad(f"{where}.path", f"duplicate path {path!r}")
         seen.add(path)
-        sources = [bool(e.local_path), bool(e.blob_sha256), bool(e.ref)]
+        sources = [bool(e.local_path), bool(e.blob_key), bool(e.ref)]
         if sum(sources) > 1:
-            raise bad(where, "give one of local_path, blob_sha256 or ref")
+            raise bad(where, "give one of local_path, blob_key or ref")
         if e.ref:
             if len(e.ref) > PATH_MAXLEN or not e.digest:
                 raise bad(f"{where}.digest", "a reference needs its digest (ResolveReference)")
         elif e.local_path:
             if "\0" in e.local_path or not e.local_path.startswith("/"):
                 raise bad(f"{where}.local_path", f"an absolute path is needed, not {e.local_path!r}")
-        elif e.blob_sha256:
-            if len(e.blob_sha256) != 64 or any(c not in "0123456789abcdef" for c in e.blob_sha256):
-                raise bad(f"{where}.blob_sha256", f"not a hex SHA-256: {e.blob_sha256!r}")
+        elif e.blob_key:
+            if not is_key(e.blob_key):
+                raise bad(f"{where}.blob_key", f"not a blob key (64 lowercase hex digits): "
+                                               f"{e.blob_key!r}")
         elif not e.digest:
-            raise bad(where, "an entry needs local_path, blob_sha256, ref, or digest and size")
+            raise bad(where, "an entry needs local_path, blob_key, ref, or digest and size")
         if e.digest and not e.ref:
             file_digest(e.digest, f"{where}.digest")
-        if not (e.ref or e.local_path or e.blob_sha256) and e.size < 0:
+        if not (e.ref or e.local_path or e.blob_key) and e.size < 0:
             raise bad(f"{where}.size", "the size of stored bytes is needed")
         out.append(Entry(path=path, digest=e.digest, size=e.size if (e.ref or e.digest) else -1,
                          ref=e.ref, birth_artifact_id=e.birth_artifact_id,
                          extra=extra(e.extra_json, f"{where}.extra_json"),
-                         blob_sha256=e.blob_sha256, local_path=e.local_path,
+                         blob_key=e.blob_key, local_path=e.local_path,
                          staged=e.staged and bool(e.local_path)))
     return out
 

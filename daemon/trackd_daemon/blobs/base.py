@@ -1,4 +1,5 @@
-"""The blob store interface: immutable byte strings keyed by the hex SHA-256 of their content.
+"""The blob store interface: immutable byte strings keyed by a hash of their content (their
+key: see ``keys.py``).
 
 Artifacts (and run files) name their bytes by key; the same bytes are stored once however
 many manifests hold them. Each blob's MD5 is computed in the same pass (W&B's file digest is
@@ -32,7 +33,7 @@ CHUNK_BYTES = 1 << 20
 class BlobInfo:
     """A stored blob."""
 
-    sha256: str  # hex: the key
+    key: str  # 64 hex digits: the content hash (keys.py)
     md5: str  # base64 of the raw 16-byte MD5 (W&B's file digest)
     size: int
     new: bool = False  # False when the store already held these bytes
@@ -43,7 +44,7 @@ class PendingBlob:
     """Bytes hashed and written into the store (or a file taken over), neither durable nor
     under their key yet: :meth:`BlobStore.publish` does both."""
 
-    sha256: str  # hex: the key it will have
+    key: str  # the key it will have
     md5: str  # base64 of the raw MD5
     size: int
     token: str  # the backend's handle (the local store: the name of its temporary file)
@@ -78,8 +79,11 @@ class BlobWriter(Protocol):
 class BlobStore(Protocol):
     """Content-addressed, deduplicated, durable bytes."""
 
+    #: The hash the store keys blobs by (a name in ``keys.KEY_HASHES``).
+    key_hash: str
+
     def ingest(self, src: Path, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
-        """Copy the file at ``src`` in, hashing (SHA-256 and MD5) while copying, one pass,
+        """Copy the file at ``src`` in, hashing (key and MD5) while copying, one pass,
         streaming; ``on_bytes`` is told each chunk's length. Durable when it returns.
 
         :raises OSError: ``src`` cannot be read, or the store cannot be written.
@@ -88,14 +92,14 @@ class BlobStore(Protocol):
 
     def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
                 take: bool = False, md5: str = "") -> PendingBlob:
-        """Copy the file at ``src`` in, hashing it (SHA-256 and MD5) on the way, without
+        """Copy the file at ``src`` in, hashing it (key and MD5) on the way, without
         making it durable or visible under its key: :meth:`publish` does, for many at once.
         With ``take``, ``src`` is a private copy that nobody changes any more (the SDK's
         staging copy): where the store can, it takes the file itself over instead of copying
         it (the local store: a hard link, when ``src`` is on its file system, belongs to the
         daemon's user and has no other name), reading it once to hash it; ``md5`` (base64), when
         given, is the MD5 the trusted caller computed while writing that copy, and a file
-        taken over is then hashed with SHA-256 only. ``on_bytes`` is told each chunk's length.
+        taken over is then hashed for its key only. ``on_bytes`` is told each chunk's length.
 
         :raises OSError: ``src`` cannot be read, or the store cannot be written.
         """

@@ -2,8 +2,10 @@
 
 Layout under the root (``<data root>/blobs``)::
 
-    sha256/ab/cdef...   a blob: named by its hex SHA-256, read-only (0400); the 256 fan-out
-                        directories are made with the store
+    blake3/ab/cdef...   a blob: named by its key, the hex BLAKE3 of its bytes, read-only
+                        (0400); the 256 fan-out directories are made with the store
+    sha256/ab/cdef...   the same, in a store made before BLAKE3 keys: its keys stay SHA-256
+                        (one of the two directories exists; see ``keys.py``)
     tmp/<random>        writes in progress (a crash leaves them; clean_temp removes them)
 
 One blob (``ingest``, a writer's ``commit``): written to ``tmp/`` while hashed, fsynced, then
@@ -17,7 +19,7 @@ space). ``publish`` flushes the file system once (``syncfs``), renames every fil
 key, and flushes again so that the renames are durable too. A file is under its key only once
 its bytes are durable, so a file found under a key is always whole, even after a power loss.
 A staged file handed over with ``take`` is hard-linked into ``tmp/`` instead of copied, then
-hashed (SHA-256 only, when the caller gave the MD5 it computed while writing the copy) and
+hashed (for its key only, when the caller gave the MD5 it computed while writing the copy) and
 published the same way. Where ``syncfs`` is missing, ``publish`` fsyncs each file
 and each directory it renamed into.
 
@@ -42,6 +44,7 @@ from typing import BinaryIO
 from trackd._shared.writeback import start_writeback
 from trackd_daemon.blobs.base import CHUNK_BYTES, BlobInfo, PendingBlob, md5_b64
 from trackd_daemon.blobs.flush import fsync_dir, sync_filesystem
+from trackd_daemon.blobs.keys import DEFAULT_KEY_HASH, KEY_HASHES, Hasher, is_key
 
 BLOB_MODE = 0o400
 
@@ -64,11 +67,12 @@ def _write_all(fd: int, chunk: memoryview) -> None:
         chunk = chunk[n:]
 
 
-def _copy_hashing(src: Path, dst: Path,
+def _copy_hashing(src: Path, dst: Path, key: Hasher,
                   on_bytes: Callable[[int], None] | None) -> tuple[str, str, int]:
-    """Copy ``src`` to the new file ``dst``, hashing in the same pass: (sha256 hex, md5 b64,
-    size). The disk starts writing the copy before this returns."""
-    sha, md5 = hashlib.sha256(), hashlib.md5()  # MD5: W&B's digest (a content id)
+    """Copy ``src`` to the new file ``dst``, hashing in the same pass: (key, md5 b64, size),
+    ``key`` being the store's new key hash. The disk starts writing the copy before this
+    returns."""
+    md5 = hashlib.md5()  # W&B's digest (a content id)
     buf = _buffer()
     view = memoryview(buf)
     size = 0
@@ -77,7 +81,7 @@ def _copy_hashing(src: Path, dst: Path,
         try:
             while n := f.readinto(buf):  # type: ignore[attr-defined]
                 chunk = view[:n]
-                sha.update(chunk)
+                key.update(chunk)
                 md5.update(chunk)
                 _write_all(fd, chunk)
                 size += n
@@ -86,7 +90,7 @@ def _copy_hashing(src: Path, dst: Path,
             start_writeback(fd)
         finally:
             os.close(fd)
-    return sha.hexdigest(), md5_b64(md5.digest()), size
+    return key.hexdigest(), md5_b64(md5.digest()), size
 
 
 #: Devices of sources copy_file_range refused to copy from (another file system type): their
@@ -123,12 +127,12 @@ def _kernel_copy(src: Path, dst: Path) -> bool:
     return True
 
 
-def _hash_file(path: Path, on_bytes: Callable[[int], None] | None,
+def _hash_file(path: Path, key: Hasher, on_bytes: Callable[[int], None] | None,
                known_md5: str = "") -> tuple[str, str, int]:
-    """Hash a file that is to be kept as it is (a taken-over file): (sha256 hex, md5 b64,
-    size); with ``known_md5`` given, only SHA-256 is computed. The disk starts writing
-    whatever of it is not on the disk yet first."""
-    sha, md5 = hashlib.sha256(), None if known_md5 else hashlib.md5()
+    """Hash a file that is to be kept as it is (a taken-over file): (key, md5 b64, size),
+    ``key`` being the store's new key hash; with ``known_md5`` given, only the key is
+    computed. The disk starts writing whatever of it is not on the disk yet first."""
+    md5 = None if known_md5 else hashlib.md5()
     buf = _buffer()
     view = memoryview(buf)
     size = 0
@@ -136,13 +140,13 @@ def _hash_file(path: Path, on_bytes: Callable[[int], None] | None,
         start_writeback(f.fileno())
         while n := f.readinto(buf):  # type: ignore[attr-defined]
             chunk = view[:n]
-            sha.update(chunk)
+            key.update(chunk)
             if md5 is not None:
                 md5.update(chunk)
             size += n
             if on_bytes is not None:
                 on_bytes(n)
-    return sha.hexdigest(), known_md5 if md5 is None else md5_b64(md5.digest()), size
+    return key.hexdigest(), known_md5 if md5 is None else md5_b64(md5.digest()), size
 
 
 def _link_private(src: Path, dst: Path) -> bool:
@@ -177,13 +181,13 @@ class _Writer:
         self._store = store
         self._tmp = store.tmp_dir / secrets.token_hex(16)
         self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._sha = hashlib.sha256()
+        self._key = store.new_key_hash()
         self._md5 = hashlib.md5()  # W&B's digest (a content id), not a security hash
         self._size = 0
         self._open = True
 
     def write(self, chunk: bytes | memoryview) -> None:
-        self._sha.update(chunk)
+        self._key.update(chunk)
         self._md5.update(chunk)
         _write_all(self._fd, memoryview(chunk))
         self._size += len(chunk)
@@ -194,7 +198,7 @@ class _Writer:
         finally:
             os.close(self._fd)
             self._open = False
-        key = self._sha.hexdigest()
+        key = self._key.hexdigest()
         final = self._store.path_of(key)
         with self._store.lock:
             try:
@@ -225,7 +229,10 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
-        self._objects = root / "sha256"
+        #: A store made before BLAKE3 keys has a sha256/ directory and keeps SHA-256 keys.
+        self.key_hash = "sha256" if (root / "sha256").is_dir() else DEFAULT_KEY_HASH
+        self.new_key_hash = KEY_HASHES[self.key_hash]
+        self._objects = root / self.key_hash
         #: Orders "blob exists, keep it" (a write of known bytes) against "delete it" (the
         #: collector): a blob rewritten after a collection began is never deleted by it.
         self.lock = threading.Lock()
@@ -243,8 +250,8 @@ class LocalBlobStore:
             fsync_dir(self._objects)
 
     def path_of(self, key: str) -> Path:
-        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
-            raise ValueError(f"not a blob key (hex SHA-256): {key!r}")
+        if not is_key(key):
+            raise ValueError(f"not a blob key (64 lowercase hex digits): {key!r}")
         return self._objects / key[:2] / key[2:]
 
     def ingest(self, src: Path, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
@@ -268,16 +275,16 @@ class LocalBlobStore:
         taken = take and _link_private(src, tmp)
         try:
             if taken:  # the caller's MD5 of its own copy is trusted; the key is computed here
-                sha, md5, size = _hash_file(tmp, on_bytes, md5)
+                key, md5, size = _hash_file(tmp, self.new_key_hash(), on_bytes, md5)
             elif _kernel_copy(src, tmp):
                 # Hashing what the store holds (the copy): one read.
-                sha, md5, size = _hash_file(tmp, on_bytes)
+                key, md5, size = _hash_file(tmp, self.new_key_hash(), on_bytes)
             else:
-                sha, md5, size = _copy_hashing(src, tmp, on_bytes)
+                key, md5, size = _copy_hashing(src, tmp, self.new_key_hash(), on_bytes)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return PendingBlob(sha, md5, size, tmp.name, taken)
+        return PendingBlob(key, md5, size, tmp.name, taken)
 
     def publish(self, pending: Sequence[PendingBlob]) -> list[BlobInfo]:
         if not pending:
@@ -290,7 +297,7 @@ class LocalBlobStore:
         dirs: set[Path] = set()
         with self.lock:
             for p, tmp in zip(pending, tmps, strict=True):
-                final = self.path_of(p.sha256)
+                final = self.path_of(p.key)
                 try:
                     os.utime(final)  # held again: the collector leaves blobs touched since
                     new = False
@@ -302,7 +309,7 @@ class LocalBlobStore:
                     os.chmod(tmp, BLOB_MODE)
                     os.replace(tmp, final)
                 dirs.add(final.parent)
-                infos.append(BlobInfo(p.sha256, p.md5, p.size, new))
+                infos.append(BlobInfo(p.key, p.md5, p.size, new))
         for tmp, info in zip(tmps, infos, strict=True):
             if not info.new:
                 tmp.unlink(missing_ok=True)
@@ -320,7 +327,7 @@ class LocalBlobStore:
         return _Writer(self)
 
     def make_dir(self, directory: Path) -> None:
-        """Create a fan-out directory (``sha256/ab``) durably, should it be missing (called
+        """Create a fan-out directory (``blake3/ab``) durably, should it be missing (called
         under ``lock``)."""
         if not directory.exists():
             directory.mkdir(mode=0o700)

@@ -42,7 +42,7 @@ def owned(v: VersionInfo) -> Owned:
 def entry_to_pb(e: Entry) -> apb.ManifestEntry:
     return apb.ManifestEntry(path=e.path, digest=e.digest, size=e.size, ref=e.ref,
                              birth_artifact_id=e.birth_artifact_id, extra_json=e.extra,
-                             blob_sha256=e.blob_sha256)
+                             blob_key=e.blob_key)
 
 
 def _source(v: VersionInfo) -> apb.ArtifactSource:

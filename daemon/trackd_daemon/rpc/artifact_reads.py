@@ -144,14 +144,14 @@ class ArtifactReads(ArtifactContext):
         if entry is None:
             raise ArtifactNotFoundError(f"artifact {v.key}:{v.version} has no file "
                                         f"{request.path!r}", path=request.path)
-        if entry.ref or not entry.blob_sha256:
+        if entry.ref or not entry.blob_key:
             raise FailedPreconditionError(
                 f"{request.path!r} is a reference to {entry.ref}; fetch it from there"
                 if entry.ref else f"{request.path!r} is not stored yet", path=request.path)
         if request.offset < 0 or request.offset > entry.size:
             raise validate.bad("offset", f"must be in [0, {entry.size}]")
         first = True
-        async with aclosing(reading.chunks(self._blobs, entry.blob_sha256, READ_CHUNK,
+        async with aclosing(reading.chunks(self._blobs, entry.blob_key, READ_CHUNK,
                                            request.offset)) as data:
             async for chunk in data:
                 yield pb.ReadArtifactFileResponse(chunk=chunk, size=entry.size if first else 0)
@@ -168,7 +168,7 @@ class ArtifactReads(ArtifactContext):
             page = await self._store.manifest(v.id, paths=list(request.paths), after=after,
                                               limit=MANIFEST_PAGE)
             for e in page:
-                path = self._blobs.local_path(e.blob_sha256) if trusted and e.blob_sha256 else None
+                path = self._blobs.local_path(e.blob_key) if trusted and e.blob_key else None
                 resp.files.add(path=e.path, blob_path=str(path) if path else "", size=e.size,
                                digest=e.digest)
             if len(page) < MANIFEST_PAGE:

@@ -115,9 +115,9 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         if head.md5 and head.md5 != info.md5:
             raise UploadMismatchError(f"{head.name or 'upload'}: MD5 of the bytes received is "
                                       f"{info.md5}, not {head.md5}", name=head.name)
-        await self._store.put_blob(BlobRecord(info.sha256, info.md5, info.size),
+        await self._store.put_blob(BlobRecord(info.key, info.md5, info.size),
                                    uploader_uid=caller.uid)
-        return pb.UploadFileResponse(blob_sha256=info.sha256, md5=info.md5, size=info.size,
+        return pb.UploadFileResponse(blob_key=info.key, md5=info.md5, size=info.size,
                                      new=info.new)
 
     async def WatchArtifact(

@@ -37,7 +37,7 @@ MAX_CONSOLE_PAGE = 10_000
 
 
 def _version(v: RunFileVersion) -> pb.FileVersion:
-    return pb.FileVersion(version=v.version, size=v.size, md5=v.md5, sha256=v.sha256,
+    return pb.FileVersion(version=v.version, size=v.size, md5=v.md5, blob_key=v.key,
                           stored_at=v.stored_at, reason=v.reason)
 
 
@@ -81,7 +81,7 @@ class FileServicer:
             if policy is None:
                 raise InvalidArgumentError(f"{f.name}: unknown file policy {f.policy}",
                                            field="files.policy")
-            if bool(f.path) == bool(f.blob_sha256):
+            if bool(f.path) == bool(f.blob_key):
                 raise InvalidArgumentError(f"{f.name}: give either a path or a blob",
                                            field="files.path")
             if f.path:
@@ -90,12 +90,12 @@ class FileServicer:
                                                f"{f.path!r}", field="files.path")
                 items.append(SaveItem(f.name, policy, path=f.path))
                 continue
-            blob = await self._store.get_blob(f.blob_sha256)
+            blob = await self._store.get_blob(f.blob_key)
             if blob is None or not (trusted or await self._store.blob_uploaded_by(
-                    f.blob_sha256, caller.uid)):
-                raise BlobNotFoundError(f"{f.name}: no uploaded bytes {f.blob_sha256[:12]}... "
+                    f.blob_key, caller.uid)):
+                raise BlobNotFoundError(f"{f.name}: no uploaded bytes {f.blob_key[:12]}... "
                                         "of this user", path=f.name)
-            items.append(SaveItem(f.name, policy, blob=BlobRecord(blob.sha256, blob.md5,
+            items.append(SaveItem(f.name, policy, blob=BlobRecord(blob.key, blob.md5,
                                                                   blob.size)))
         saved = await self._files.ask(lambda r: Save(session, items, caller, trusted, r))
         return pb.SaveFilesResponse(results=[
@@ -144,7 +144,7 @@ class FileServicer:
             raise RunFileNotFoundError(f"run {info.key} has no {which}file {request.name!r}",
                                        path=request.name)
         first = True
-        async with aclosing(reading.chunks(self._blobs, v.sha256, CHUNK)) as data:
+        async with aclosing(reading.chunks(self._blobs, v.key, CHUNK)) as data:
             async for chunk in data:
                 yield pb.ReadFileResponse(chunk=chunk, size=v.size if first else 0)
                 first = False

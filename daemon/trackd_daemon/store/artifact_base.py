@@ -6,7 +6,8 @@ collection are PENDING until committed, then numbered v0, v1, ... in commit orde
 deleted versions are never reused); aliases are unique per collection ("latest" follows the
 newest commit unless moved); a portfolio holds links to versions of other collections, with
 their own numbers and aliases. Blobs (content-addressed bytes, see ``trackd_daemon.blobs``) are
-recorded with their MD5 and size; entries of manifests name them by SHA-256.
+recorded with their MD5 and size; entries of manifests name them by key (the content hash
+the blob store keys by).
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ class ArtifactStore(Protocol):
         """Record a blob (idempotent), and that ``uploader_uid`` uploaded it."""
         ...
 
-    async def get_blob(self, sha256: str) -> BlobRecord | None: ...
+    async def get_blob(self, key: str) -> BlobRecord | None: ...
 
     async def get_blobs(self, keys: Sequence[str]) -> dict[str, BlobRecord]:
         """The recorded blobs among ``keys``, by key."""
@@ -207,11 +208,11 @@ class ArtifactStore(Protocol):
         user could have stored colliding bytes)."""
         ...
 
-    async def blob_uploaded_by(self, sha256: str, uid: int) -> bool:
+    async def blob_uploaded_by(self, key: str, uid: int) -> bool:
         """Whether ``uid`` uploaded these bytes."""
         ...
 
-    async def versions_holding(self, sha256: str, limit: int = 50) -> list[VersionInfo]:
+    async def versions_holding(self, key: str, limit: int = 50) -> list[VersionInfo]:
         """Committed versions whose manifest holds this blob."""
         ...
 

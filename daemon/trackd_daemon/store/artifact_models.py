@@ -29,7 +29,7 @@ class CollectionKey:
 
 @dataclass
 class Entry:
-    """One manifest entry. ``blob_sha256`` is empty for references and for files not stored
+    """One manifest entry. ``blob_key`` is empty for references and for files not stored
     yet (``local_path`` then says where the daemon reads them)."""
 
     path: str
@@ -38,7 +38,7 @@ class Entry:
     ref: str = ""
     birth_artifact_id: str = ""
     extra: str = ""  # JSON object text, "" when none
-    blob_sha256: str = ""
+    blob_key: str = ""
     local_path: str = ""
     #: Store row id (0 before it is stored); the actor uses it to record a stored file.
     id: int = 0
@@ -48,7 +48,7 @@ class Entry:
 
     @property
     def stored(self) -> bool:
-        return bool(self.ref or self.blob_sha256)
+        return bool(self.ref or self.blob_key)
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class LogResult:
 class BlobRecord:
     """A blob the store knows of."""
 
-    sha256: str
+    key: str
     md5: str
     size: int
 

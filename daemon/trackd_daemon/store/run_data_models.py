@@ -17,7 +17,7 @@ class RunFileVersion:
 
     name: str
     version: int
-    sha256: str
+    key: str
     md5: str
     size: int
     stored_at: float

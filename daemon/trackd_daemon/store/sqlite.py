@@ -30,7 +30,11 @@ from trackd_daemon.store.names import generate_name
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
-from trackd_daemon.store.sqlite_artifact_rows import ARTIFACT_SCHEMA, add_staged_column
+from trackd_daemon.store.sqlite_artifact_rows import (
+    ARTIFACT_SCHEMA,
+    add_staged_column,
+    rename_key_columns,
+)
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
 from trackd_daemon.store.sqlite_run_data import (
@@ -125,7 +129,7 @@ SCHEMA = [
     *ARTIFACT_SCHEMA,
     *RUN_DATA_SCHEMA,
 ]
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: Forward-only migrations: version reached -> statements, or steps called with the connection
 #: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
 #: owners": only the daemon's user sees them).
@@ -142,6 +146,8 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     6: [*RUN_DATA_SCHEMA],
     # v7: artifact entries say whether their local file is a staging copy the daemon may take.
     7: [add_staged_column],
+    # v8: blob key columns are named blob_key (new blob stores key by BLAKE3, see blobs/keys.py).
+    8: [rename_key_columns],
 }
 
 _RUN_COLUMNS = (

@@ -81,13 +81,13 @@ ARTIFACT_SCHEMA = [
         ref TEXT NOT NULL DEFAULT '',
         birth_artifact_id TEXT NOT NULL DEFAULT '',
         extra TEXT NOT NULL DEFAULT '',
-        blob_sha256 TEXT NOT NULL DEFAULT '',
+        blob_key TEXT NOT NULL DEFAULT '',
         local_path TEXT NOT NULL DEFAULT '',
         staged INTEGER NOT NULL DEFAULT 0,
         UNIQUE (version_id, path)
     )
     """,
-    "CREATE INDEX IF NOT EXISTS artifact_entries_blob ON artifact_entries(blob_sha256)",
+    "CREATE INDEX IF NOT EXISTS artifact_entries_blob ON artifact_entries(blob_key)",
     """
     CREATE TABLE IF NOT EXISTS artifact_aliases (
         collection_id INTEGER NOT NULL,
@@ -121,7 +121,7 @@ ARTIFACT_SCHEMA = [
     "CREATE INDEX IF NOT EXISTS artifact_runs_run ON artifact_runs(run_id, kind)",
     """
     CREATE TABLE IF NOT EXISTS blobs (
-        sha256 TEXT PRIMARY KEY,
+        blob_key TEXT PRIMARY KEY,
         md5 TEXT NOT NULL,
         size INTEGER NOT NULL,
         created_at REAL NOT NULL
@@ -130,10 +130,10 @@ ARTIFACT_SCHEMA = [
     "CREATE INDEX IF NOT EXISTS blobs_md5 ON blobs(md5, size)",
     """
     CREATE TABLE IF NOT EXISTS blob_uploads (
-        sha256 TEXT NOT NULL,
+        blob_key TEXT NOT NULL,
         uid INTEGER NOT NULL,
         created_at REAL NOT NULL,
-        PRIMARY KEY (sha256, uid)
+        PRIMARY KEY (blob_key, uid)
     ) WITHOUT ROWID
     """,
     """
@@ -143,7 +143,7 @@ ARTIFACT_SCHEMA = [
         inode INTEGER NOT NULL,
         size INTEGER NOT NULL,
         mtime_ns INTEGER NOT NULL,
-        sha256 TEXT NOT NULL
+        blob_key TEXT NOT NULL
     ) WITHOUT ROWID
     """,
 ]
@@ -158,7 +158,7 @@ _VERSION_SELECT = (
     " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN runs r ON r.id = v.run_id LEFT JOIN projects rp ON rp.id = r.project_id"
 )
-_ENTRY_COLUMNS = ("path, digest, size, ref, birth_artifact_id, extra, blob_sha256, local_path, id,"
+_ENTRY_COLUMNS = ("path, digest, size, ref, birth_artifact_id, extra, blob_key, local_path, id,"
                   " staged")
 VERSION_RE = re.compile(r"^v(\d+)$")
 
@@ -173,9 +173,23 @@ def add_staged_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE artifact_entries ADD COLUMN staged INTEGER NOT NULL DEFAULT 0")
 
 
+#: Columns holding blob keys, by table, as named before v8 (they held hex SHA-256 only then).
+_OLD_KEY_COLUMNS = {"artifact_entries": "blob_sha256", "blobs": "sha256", "blob_uploads": "sha256",
+                    "file_digests": "sha256", "run_files": "sha256"}
+
+
+def rename_key_columns(conn: sqlite3.Connection) -> None:
+    """Migration to v8: the columns of blob keys are named ``blob_key`` (a key is the hash the
+    blob store keys by, BLAKE3 in a new store; an existing store keeps its SHA-256 keys, so
+    the values stay). Tables made by this version's schema have the new name already."""
+    for table, old in _OLD_KEY_COLUMNS.items():
+        if old in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} RENAME COLUMN {old} TO blob_key")
+
+
 def entry_from_row(r: tuple[Any, ...]) -> Entry:
     return Entry(path=r[0], digest=r[1], size=r[2], ref=r[3], birth_artifact_id=r[4],
-                 extra=r[5], blob_sha256=r[6], local_path=r[7], id=r[8], staged=bool(r[9]))
+                 extra=r[5], blob_key=r[6], local_path=r[7], id=r[8], staged=bool(r[9]))
 
 
 def select_entries(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[Entry]:
@@ -187,12 +201,12 @@ def insert_entries(conn: sqlite3.Connection, version_id: str, entries: list[Entr
     """Insert (replacing by path) entries of a version."""
     rows = []
     for e in entries:
-        local = "" if e.blob_sha256 or e.ref else e.local_path
+        local = "" if e.blob_key or e.ref else e.local_path
         rows.append((version_id, e.path, e.digest, e.size, e.ref, e.birth_artifact_id, e.extra,
-                     e.blob_sha256, local, int(e.staged and bool(local))))
+                     e.blob_key, local, int(e.staged and bool(local))))
     conn.executemany(
         "INSERT OR REPLACE INTO artifact_entries(version_id, path, digest, size, ref,"
-        " birth_artifact_id, extra, blob_sha256, local_path, staged)"
+        " birth_artifact_id, extra, blob_key, local_path, staged)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 

@@ -92,12 +92,12 @@ def _drop_missing_blobs(conn: sqlite3.Connection, entries: list[Entry]) -> None:
     """Entries naming a blob whose record is gone (collected meanwhile) are stored again from
     their local path; without one they are refused."""
     for e in entries:
-        if e.blob_sha256 and not conn.execute("SELECT 1 FROM blobs WHERE sha256 = ?",
-                                              (e.blob_sha256,)).fetchone():
+        if e.blob_key and not conn.execute("SELECT 1 FROM blobs WHERE blob_key = ?",
+                                              (e.blob_key,)).fetchone():
             if not e.local_path:
                 raise BlobNotFoundError(f"entry {e.path!r}: the daemon holds no blob "
-                                        f"{e.blob_sha256}", path=e.path)
-            e.blob_sha256 = ""
+                                        f"{e.blob_key}", path=e.path)
+            e.blob_key = ""
 
 
 def commit_in(conn: sqlite3.Connection, version_id: str, now: float) -> tuple[str, bool] | None:
@@ -113,7 +113,7 @@ def commit_in(conn: sqlite3.Connection, version_id: str, now: float) -> tuple[st
         return version_id, False
     if state != PENDING or not requested:
         return None
-    if conn.execute("SELECT 1 FROM artifact_entries WHERE version_id = ? AND blob_sha256 = ''"
+    if conn.execute("SELECT 1 FROM artifact_entries WHERE version_id = ? AND blob_key = ''"
                     " AND ref = '' LIMIT 1", (version_id,)).fetchone():
         return None
     entries = conn.execute("SELECT path, digest, size FROM artifact_entries WHERE version_id = ?",
@@ -234,7 +234,7 @@ class SqliteArtifactLog:
         def result(conn: sqlite3.Connection) -> LogResult:
             v = must_version(conn, vid)
             (left,) = conn.execute(
-                "SELECT COUNT(*) FROM artifact_entries WHERE version_id = ? AND blob_sha256 = ''"
+                "SELECT COUNT(*) FROM artifact_entries WHERE version_id = ? AND blob_key = ''"
                 " AND ref = ''", (vid,)).fetchone()
             return LogResult(v, dedup, left)
 
@@ -243,7 +243,7 @@ class SqliteArtifactLog:
     async def unstored_entries(self, version_id: str, limit: int,
                                after_id: int = 0) -> list[Entry]:
         return await self._read(lambda c: select_entries(  # type: ignore[no-any-return]
-            c, "version_id = ? AND blob_sha256 = '' AND ref = '' AND id > ? ORDER BY id LIMIT ?",
+            c, "version_id = ? AND blob_key = '' AND ref = '' AND id > ? ORDER BY id LIMIT ?",
             (version_id, after_id, limit)))
 
     async def record_stored(self, version_id: str, stored: Sequence[tuple[int, BlobRecord]],
@@ -251,22 +251,22 @@ class SqliteArtifactLog:
                             uploader_uid: int | None = None) -> None:
         def record(conn: sqlite3.Connection) -> None:
             now = time.time()
-            blobs = {b.sha256: b for _, b in stored} | {b.sha256: b for _, b in stamps}
-            conn.executemany("INSERT OR IGNORE INTO blobs(sha256, md5, size, created_at)"
+            blobs = {b.key: b for _, b in stored} | {b.key: b for _, b in stamps}
+            conn.executemany("INSERT OR IGNORE INTO blobs(blob_key, md5, size, created_at)"
                              " VALUES (?, ?, ?, ?)",
-                             [(b.sha256, b.md5, b.size, now) for b in blobs.values()])
+                             [(b.key, b.md5, b.size, now) for b in blobs.values()])
             if uploader_uid is not None:
-                conn.executemany("INSERT OR IGNORE INTO blob_uploads(sha256, uid, created_at)"
+                conn.executemany("INSERT OR IGNORE INTO blob_uploads(blob_key, uid, created_at)"
                                  " VALUES (?, ?, ?)",
                                  [(k, uploader_uid, now) for k in blobs])
             conn.executemany(
-                "UPDATE artifact_entries SET blob_sha256 = ?, digest = ?, size = ?"
-                " WHERE id = ? AND version_id = ? AND blob_sha256 = ''",
-                [(b.sha256, b.md5, b.size, eid, version_id) for eid, b in stored])
+                "UPDATE artifact_entries SET blob_key = ?, digest = ?, size = ?"
+                " WHERE id = ? AND version_id = ? AND blob_key = ''",
+                [(b.key, b.md5, b.size, eid, version_id) for eid, b in stored])
             conn.executemany(
-                "INSERT OR REPLACE INTO file_digests(path, dev, inode, size, mtime_ns, sha256)"
+                "INSERT OR REPLACE INTO file_digests(path, dev, inode, size, mtime_ns, blob_key)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [(s.path, s.dev, s.inode, s.size, s.mtime_ns, b.sha256) for s, b in stamps])
+                [(s.path, s.dev, s.inode, s.size, s.mtime_ns, b.key) for s, b in stamps])
             conn.execute("UPDATE artifact_versions SET updated_at = ? WHERE id = ?",
                          (now, version_id))
 

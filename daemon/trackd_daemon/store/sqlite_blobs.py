@@ -42,17 +42,17 @@ class SqliteBlobs:
     async def put_blob(self, blob: BlobRecord, uploader_uid: int | None = None) -> None:
         def put(conn: sqlite3.Connection) -> None:
             now = time.time()
-            conn.execute("INSERT OR IGNORE INTO blobs(sha256, md5, size, created_at)"
-                         " VALUES (?, ?, ?, ?)", (blob.sha256, blob.md5, blob.size, now))
+            conn.execute("INSERT OR IGNORE INTO blobs(blob_key, md5, size, created_at)"
+                         " VALUES (?, ?, ?, ?)", (blob.key, blob.md5, blob.size, now))
             if uploader_uid is not None:
-                conn.execute("INSERT OR REPLACE INTO blob_uploads(sha256, uid, created_at)"
-                             " VALUES (?, ?, ?)", (blob.sha256, uploader_uid, now))
+                conn.execute("INSERT OR REPLACE INTO blob_uploads(blob_key, uid, created_at)"
+                             " VALUES (?, ?, ?)", (blob.key, uploader_uid, now))
 
         await self._write(put)
 
-    async def get_blob(self, sha256: str) -> BlobRecord | None:
+    async def get_blob(self, key: str) -> BlobRecord | None:
         row = await self._read(lambda c: c.execute(
-            "SELECT sha256, md5, size FROM blobs WHERE sha256 = ?", (sha256,)).fetchone())
+            "SELECT blob_key, md5, size FROM blobs WHERE blob_key = ?", (key,)).fetchone())
         return None if row is None else BlobRecord(*row)
 
     async def get_blobs(self, keys: Sequence[str]) -> dict[str, BlobRecord]:
@@ -60,7 +60,7 @@ class SqliteBlobs:
             out: dict[str, BlobRecord] = {}
             for chunk in _chunks(sorted(set(keys))):
                 out.update((r[0], BlobRecord(*r)) for r in conn.execute(
-                    f"SELECT sha256, md5, size FROM blobs WHERE sha256 IN ({_marks(len(chunk))})",
+                    f"SELECT blob_key, md5, size FROM blobs WHERE blob_key IN ({_marks(len(chunk))})",
                     chunk))
             return out
 
@@ -69,13 +69,13 @@ class SqliteBlobs:
     async def find_blobs(self, wanted: Sequence[tuple[str, int]], uploaders: Sequence[int] = (),
                          ) -> dict[tuple[str, int], BlobRecord]:
         pairs = set(wanted)
-        only = f" AND sha256 IN (SELECT sha256 FROM blob_uploads WHERE uid IN" \
+        only = f" AND blob_key IN (SELECT blob_key FROM blob_uploads WHERE uid IN" \
                f" ({_marks(len(uploaders))}))" if uploaders else ""
 
         def read(conn: sqlite3.Connection) -> dict[tuple[str, int], BlobRecord]:
             out: dict[tuple[str, int], BlobRecord] = {}
             for chunk in _chunks(sorted({md5 for md5, _ in pairs})):
-                for r in conn.execute("SELECT sha256, md5, size FROM blobs WHERE md5 IN"
+                for r in conn.execute("SELECT blob_key, md5, size FROM blobs WHERE md5 IN"
                                       f" ({_marks(len(chunk))}){only}", (*chunk, *uploaders)):
                     if (r[1], r[2]) in pairs:
                         out.setdefault((r[1], r[2]), BlobRecord(*r))
@@ -83,17 +83,17 @@ class SqliteBlobs:
 
         return await self._read(read)  # type: ignore[no-any-return]
 
-    async def blob_uploaded_by(self, sha256: str, uid: int) -> bool:
+    async def blob_uploaded_by(self, key: str, uid: int) -> bool:
         row = await self._read(lambda c: c.execute(
-            "SELECT 1 FROM blob_uploads WHERE sha256 = ? AND uid = ?", (sha256, uid)).fetchone())
+            "SELECT 1 FROM blob_uploads WHERE blob_key = ? AND uid = ?", (key, uid)).fetchone())
         return row is not None
 
-    async def versions_holding(self, sha256: str, limit: int = 50) -> list[VersionInfo]:
+    async def versions_holding(self, key: str, limit: int = 50) -> list[VersionInfo]:
         def read(conn: sqlite3.Connection) -> list[VersionInfo]:
             ids = conn.execute(
                 "SELECT DISTINCT e.version_id FROM artifact_entries e JOIN artifact_versions v"
-                " ON v.id = e.version_id WHERE e.blob_sha256 = ? AND v.state = ? LIMIT ?",
-                (sha256, COMMITTED, limit)).fetchall()
+                " ON v.id = e.version_id WHERE e.blob_key = ? AND v.state = ? LIMIT ?",
+                (key, COMMITTED, limit)).fetchall()
             found = (load_version(conn, vid) for (vid,) in ids)
             return [v for v in found if v is not None]
 
@@ -106,8 +106,8 @@ class SqliteBlobs:
             out: dict[str, BlobRecord] = {}
             for chunk in _chunks(list(by_path)):
                 for path, dev, inode, size, mtime_ns, sha, md5, bsize in conn.execute(
-                    "SELECT f.path, f.dev, f.inode, f.size, f.mtime_ns, b.sha256, b.md5, b.size"
-                    f" FROM file_digests f JOIN blobs b ON b.sha256 = f.sha256"
+                    "SELECT f.path, f.dev, f.inode, f.size, f.mtime_ns, b.blob_key, b.md5, b.size"
+                    f" FROM file_digests f JOIN blobs b ON b.blob_key = f.blob_key"
                     f" WHERE f.path IN ({_marks(len(chunk))})", chunk):
                     s = by_path[path]
                     if (s.dev, s.inode, s.size, s.mtime_ns) == (dev, inode, size, mtime_ns):
@@ -135,20 +135,20 @@ class SqliteBlobs:
             out: set[str] = set()
             for chunk in _chunks(list(keys)):
                 out.update(k for (k,) in conn.execute(
-                    "SELECT DISTINCT blob_sha256 FROM artifact_entries"
-                    f" WHERE blob_sha256 IN ({_marks(len(chunk))})", chunk))
+                    "SELECT DISTINCT blob_key FROM artifact_entries"
+                    f" WHERE blob_key IN ({_marks(len(chunk))})", chunk))
                 out.update(k for (k,) in conn.execute(
-                    "SELECT DISTINCT sha256 FROM run_files"
-                    f" WHERE sha256 IN ({_marks(len(chunk))})", chunk))
+                    "SELECT DISTINCT blob_key FROM run_files"
+                    f" WHERE blob_key IN ({_marks(len(chunk))})", chunk))
             return out
 
         return await self._read(read)  # type: ignore[no-any-return]
 
     async def unreferenced_blobs(self, created_before: float) -> list[BlobRecord]:
         rows = await self._read(lambda c: c.execute(
-            "SELECT b.sha256, b.md5, b.size FROM blobs b WHERE b.created_at < ? AND NOT EXISTS"
-            " (SELECT 1 FROM artifact_entries e WHERE e.blob_sha256 = b.sha256)"
-            " AND NOT EXISTS (SELECT 1 FROM run_files f WHERE f.sha256 = b.sha256)",
+            "SELECT b.blob_key, b.md5, b.size FROM blobs b WHERE b.created_at < ? AND NOT EXISTS"
+            " (SELECT 1 FROM artifact_entries e WHERE e.blob_key = b.blob_key)"
+            " AND NOT EXISTS (SELECT 1 FROM run_files f WHERE f.blob_key = b.blob_key)",
             (created_before,)).fetchall())
         return [BlobRecord(*r) for r in rows]
 
@@ -160,16 +160,16 @@ class SqliteBlobs:
             gone: list[str] = []
             for chunk in _chunks(list(keys)):
                 held = {k for (k,) in conn.execute(
-                    "SELECT DISTINCT blob_sha256 FROM artifact_entries"
-                    f" WHERE blob_sha256 IN ({_marks(len(chunk))})", chunk)}
+                    "SELECT DISTINCT blob_key FROM artifact_entries"
+                    f" WHERE blob_key IN ({_marks(len(chunk))})", chunk)}
                 held.update(k for (k,) in conn.execute(
-                    "SELECT DISTINCT sha256 FROM run_files"
-                    f" WHERE sha256 IN ({_marks(len(chunk))})", chunk))
+                    "SELECT DISTINCT blob_key FROM run_files"
+                    f" WHERE blob_key IN ({_marks(len(chunk))})", chunk))
                 free = [k for k in chunk if k not in held]
                 if not free:
                     continue
                 for table in ("blobs", "blob_uploads", "file_digests"):
-                    conn.execute(f"DELETE FROM {table} WHERE sha256 IN ({_marks(len(free))})",
+                    conn.execute(f"DELETE FROM {table} WHERE blob_key IN ({_marks(len(free))})",
                                  free)
                 gone += free
             return gone

@@ -38,7 +38,7 @@ RUN_DATA_SCHEMA = [
         run INTEGER NOT NULL,
         name TEXT NOT NULL,
         version INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
+        blob_key TEXT NOT NULL,
         md5 TEXT NOT NULL,
         size INTEGER NOT NULL,
         stored_at REAL NOT NULL,
@@ -46,7 +46,7 @@ RUN_DATA_SCHEMA = [
         PRIMARY KEY (run, name, version)
     ) WITHOUT ROWID
     """,
-    "CREATE INDEX IF NOT EXISTS run_files_blob ON run_files(sha256)",
+    "CREATE INDEX IF NOT EXISTS run_files_blob ON run_files(blob_key)",
     """
     CREATE TABLE IF NOT EXISTS run_file_specs (
         run INTEGER NOT NULL,
@@ -102,7 +102,7 @@ RUN_DATA_SCHEMA = [
     """,
 ]
 
-_VERSION_COLUMNS = "name, version, sha256, md5, size, stored_at, reason"
+_VERSION_COLUMNS = "name, version, blob_key, md5, size, stored_at, reason"
 _CONSOLE_ORDER = "ORDER BY part, ts, writer, stream, line"
 
 
@@ -165,17 +165,17 @@ class SqliteRunData:
     async def add_run_file(self, pk: int, name: str, blob: BlobRecord, reason: str,
                            stored_at: float, skip_same: bool = False) -> RunFileVersion | None:
         def add(conn: sqlite3.Connection) -> RunFileVersion | None:
-            last = conn.execute("SELECT version, sha256 FROM run_files WHERE run = ? AND name = ?"
+            last = conn.execute("SELECT version, blob_key FROM run_files WHERE run = ? AND name = ?"
                                 " ORDER BY version DESC LIMIT 1", (pk, name)).fetchone()
-            if skip_same and last is not None and last[1] == blob.sha256:
+            if skip_same and last is not None and last[1] == blob.key:
                 return None
             version = (last[0] if last is not None else 0) + 1
-            conn.execute("INSERT OR IGNORE INTO blobs(sha256, md5, size, created_at)"
-                         " VALUES (?, ?, ?, ?)", (blob.sha256, blob.md5, blob.size, time.time()))
+            conn.execute("INSERT OR IGNORE INTO blobs(blob_key, md5, size, created_at)"
+                         " VALUES (?, ?, ?, ?)", (blob.key, blob.md5, blob.size, time.time()))
             conn.execute(f"INSERT INTO run_files(run, {_VERSION_COLUMNS})"
                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (pk, name, version, blob.sha256, blob.md5, blob.size, stored_at, reason))
-            return RunFileVersion(name, version, blob.sha256, blob.md5, blob.size, stored_at,
+                         (pk, name, version, blob.key, blob.md5, blob.size, stored_at, reason))
+            return RunFileVersion(name, version, blob.key, blob.md5, blob.size, stored_at,
                                   reason)
 
         return await self._write(add)  # type: ignore[no-any-return]

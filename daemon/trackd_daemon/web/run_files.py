@@ -55,7 +55,7 @@ async def read_environment(store: MetadataStore, blobs: BlobStore | None,
         return {}
 
     def read() -> dict[str, Any]:
-        with blobs.open(v.sha256) as f:
+        with blobs.open(v.key) as f:
             try:
                 data = json.loads(f.read())
             except ValueError:
@@ -117,7 +117,7 @@ class RunFilesApi:
         if v is None or self._blobs is None:
             raise RunFileNotFoundError(f"run {run.key} has no file {name!r}")
         blobs = self._blobs
-        f = await anyio.to_thread.run_sync(blobs.open, v.sha256)
+        f = await anyio.to_thread.run_sync(blobs.open, v.key)
         try:
             resp = web.StreamResponse(headers={**headers, "Content-Length": str(v.size)})
             await resp.prepare(request)

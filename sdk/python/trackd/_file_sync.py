@@ -109,7 +109,7 @@ class FileClient:
         by_blob = []
         for name, path, policy in unreadable:
             up = client.upload_file(path)
-            by_blob.append(pb.SaveFile(name=name, blob_sha256=up.blob_sha256,
+            by_blob.append(pb.SaveFile(name=name, blob_key=up.blob_key,
                                        policy=_POLICY[policy]))
             if policy != "now":
                 self._report(f"{name}: the daemon may not read {path}, so its bytes were sent "

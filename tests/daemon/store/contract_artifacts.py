@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from blake3 import blake3
 
 from trackd._shared.artifact_rules import manifest_digest
 from trackd_daemon.errors import (
@@ -41,13 +42,13 @@ REGISTRY = CollectionKey("ent", "model-registry", "best")
 
 
 def blob(content: bytes) -> BlobRecord:
-    return BlobRecord(hashlib.sha256(content).hexdigest(),
+    return BlobRecord(blake3(content).hexdigest(),
                       base64.b64encode(hashlib.md5(content).digest()).decode(), len(content))
 
 
 def stored(path: str, content: bytes) -> Entry:
     b = blob(content)
-    return Entry(path=path, digest=b.md5, size=b.size, blob_sha256=b.sha256)
+    return Entry(path=path, digest=b.md5, size=b.size, blob_key=b.key)
 
 
 async def put(store: MetadataStore, *contents: bytes) -> None:
@@ -121,8 +122,8 @@ class ArtifactContract:
         assert await store.try_commit(v.id) is None
         assert [e.path for e in await store.unstored_entries(v.id, 10)] == ["y"]
         await store.record_stored(v.id, [(todo[1].id, blob(b"y"))], uploader_uid=1000)
-        assert await store.blob_uploaded_by(blob(b"y").sha256, 1000)
-        assert not await store.blob_uploaded_by(blob(b"x").sha256, 1000)
+        assert await store.blob_uploaded_by(blob(b"y").key, 1000)
+        assert not await store.blob_uploaded_by(blob(b"x").key, 1000)
         done = await store.try_commit(v.id)
         assert done is not None and (done.id, done.state, done.version) == (v.id, COMMITTED, "v0")
         assert done.digest == manifest_digest([("x", blob(b"x").md5), ("y", blob(b"y").md5)])
@@ -272,25 +273,25 @@ class ArtifactContract:
         held, loose = blob(b"held"), blob(b"loose")
         await store.put_blob(held)
         await store.put_blob(loose, uploader_uid=1001)
-        assert await store.get_blob(held.sha256) == held
-        assert await store.get_blobs([held.sha256, "0" * 64]) == {held.sha256: held}
+        assert await store.get_blob(held.key) == held
+        assert await store.get_blobs([held.key, "0" * 64]) == {held.key: held}
         assert await store.find_blobs([(loose.md5, loose.size), (held.md5, held.size + 1)]) == {
             (loose.md5, loose.size): loose}
         wanted = [(loose.md5, loose.size)]
         assert await store.find_blobs(wanted, uploaders=[1001]) == {wanted[0]: loose}
         assert await store.find_blobs(wanted, uploaders=[0, 1002]) == {}
-        assert await store.blob_uploaded_by(loose.sha256, 1001)
-        assert not await store.blob_uploaded_by(loose.sha256, 1002)
+        assert await store.blob_uploaded_by(loose.key, 1001)
+        assert not await store.blob_uploaded_by(loose.key, 1002)
         v = (await store.log_version(new(), [stored("f", b"held")])).version
-        assert [x.id for x in await store.versions_holding(held.sha256)] == [v.id]
-        assert await store.referenced_blobs([held.sha256, loose.sha256]) == {held.sha256}
+        assert [x.id for x in await store.versions_holding(held.key)] == [v.id]
+        assert await store.referenced_blobs([held.key, loose.key]) == {held.key}
         assert await store.unreferenced_blobs(created_before=0) == []
-        assert [b.sha256 for b in await store.unreferenced_blobs(created_before=2e9)] == [
-            loose.sha256]
-        assert await store.forget_blobs([held.sha256, loose.sha256]) == [loose.sha256]
-        assert await store.get_blob(loose.sha256) is None
+        assert [b.key for b in await store.unreferenced_blobs(created_before=2e9)] == [
+            loose.key]
+        assert await store.forget_blobs([held.key, loose.key]) == [loose.key]
+        assert await store.get_blob(loose.key) is None
         await store.delete_version(v.id, delete_aliases=True)
-        assert await store.forget_blobs([held.sha256]) == [held.sha256]
+        assert await store.forget_blobs([held.key]) == [held.key]
 
     async def test_expired_and_stale_versions(self, store: MetadataStore) -> None:
         await put(store, b"1", b"2")

@@ -42,22 +42,22 @@ class RunDataContract:
         files = await store.list_run_files(pk, versions=True)
         assert [f.latest.name for f in files] == ["model.pt", "other.txt"]
         model = files[0]
-        assert (model.versions, model.latest.sha256, model.latest.reason) == (3, B.sha256, "finish")
+        assert (model.versions, model.latest.key, model.latest.reason) == (3, B.key, "finish")
         assert [v.reason for v in model.history] == ["live", "change", "finish"]
         assert (await store.list_run_files(pk, ["other.txt"]))[0].history == []
         got = await store.get_run_file(pk, "model.pt", 1)
-        assert got is not None and (got.sha256, got.size, got.md5) == (A.sha256, 3, "md5a==")
+        assert got is not None and (got.key, got.size, got.md5) == (A.key, 3, "md5a==")
         assert (await store.get_run_file(pk, "model.pt")).version == 3  # type: ignore[union-attr]
         assert await store.get_run_file(pk, "missing") is None
         assert await store.get_run_file(pk, "model.pt", 9) is None
-        assert await store.get_blob(A.sha256) == A  # the blob is recorded with the version
+        assert await store.get_blob(A.key) == A  # the blob is recorded with the version
 
     async def test_run_files_hold_their_blobs(self, store: MetadataStore) -> None:
         pk = await _run(store)
         await store.add_run_file(pk, "f", A, "now", 1.0)
-        assert await store.referenced_blobs([A.sha256, B.sha256]) == {A.sha256}
-        assert A.sha256 not in {b.sha256 for b in await store.unreferenced_blobs(2e9)}
-        assert await store.forget_blobs([A.sha256]) == []
+        assert await store.referenced_blobs([A.key, B.key]) == {A.key}
+        assert A.key not in {b.key for b in await store.unreferenced_blobs(2e9)}
+        assert await store.forget_blobs([A.key]) == []
 
     async def test_file_specs_replace_by_name(self, store: MetadataStore) -> None:
         pk = await _run(store)

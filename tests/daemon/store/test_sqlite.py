@@ -121,3 +121,35 @@ async def test_a_v6_store_gains_staged_artifact_entries(tmp_path: Path) -> None:
     assert "staged" in [r[1] for r in db.execute("PRAGMA table_info(artifact_entries)")]
     assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     db.close()
+
+
+@pytest.mark.anyio
+async def test_a_v7_store_keeps_its_blob_keys_under_the_renamed_columns(tmp_path: Path) -> None:
+    """v8 names the key columns ``blob_key``; a v7 store's keys (SHA-256) stay as they were."""
+    import sqlite3
+
+    from trackd_daemon.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "v7.db"
+    await (await open_store_url(f"sqlite:///{path}")).aclose()
+    db = sqlite3.connect(path)  # as a v7 daemon left it: key columns named after SHA-256
+    old = {"artifact_entries": "blob_sha256", "blobs": "sha256", "blob_uploads": "sha256",
+           "file_digests": "sha256", "run_files": "sha256"}
+    for table, column in old.items():
+        db.execute(f"ALTER TABLE {table} RENAME COLUMN blob_key TO {column}")
+    key = "ab" * 32
+    db.execute("INSERT INTO blobs(sha256, md5, size, created_at) VALUES (?, 'bWQ1', 3, 0)", (key,))
+    db.execute("INSERT INTO blob_uploads(sha256, uid, created_at) VALUES (?, 1000, 0)", (key,))
+    db.execute("UPDATE schema_version SET version = 7")
+    db.commit()
+    db.close()
+    store = await open_store_url(f"sqlite:///{path}")
+    blob = await store.get_blob(key)
+    assert blob is not None and (blob.key, blob.md5, blob.size) == (key, "bWQ1", 3)
+    assert await store.blob_uploaded_by(key, 1000)
+    await store.aclose()
+    db = sqlite3.connect(path)
+    for table in old:
+        assert "blob_key" in [r[1] for r in db.execute(f"PRAGMA table_info({table})")], table
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()

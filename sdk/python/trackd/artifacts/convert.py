@@ -28,7 +28,7 @@ def entry_from_pb(e: apb.ManifestEntry) -> ArtifactManifestEntry:
     entry = ArtifactManifestEntry(
         e.path, e.digest, e.ref or None, e.birth_artifact_id or None,
         None if e.size < 0 else e.size, json.loads(e.extra_json) if e.extra_json else None)
-    entry._blob = e.blob_sha256
+    entry._blob = e.blob_key
     return entry
 
 
@@ -54,7 +54,7 @@ def entry_to_pb(entry: ArtifactManifestEntry, *, source: str) -> apb.ManifestEnt
         out.digest = entry._digest or ""
         out.staged = entry._staged  # a staging copy: the daemon may take it over
     elif source == "blob":
-        out.blob_sha256, out.digest = entry._blob, entry.digest
+        out.blob_key, out.digest = entry._blob, entry.digest
     else:
         out.digest = entry.digest
     return out

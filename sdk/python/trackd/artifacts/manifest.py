@@ -64,7 +64,7 @@ class ArtifactManifestEntry:
         self._staged = False
         #: "mutable" or "immutable": how the local file was added.
         self._policy = "immutable"
-        #: Hex SHA-256 of the stored bytes, for entries read from the daemon.
+        #: The blob key of the stored bytes (64 hex digits), for entries read from the daemon.
         self._blob = ""
 
     @property

@@ -57,7 +57,7 @@ def _artifact_entry(uri: str, name: str | None) -> ArtifactManifestEntry:
     entry = ArtifactManifestEntry(name or path, src.digest, ref=uri,
                                   size=None if src.size < 0 else src.size)
     entry.birth_artifact_id = src.birth_artifact_id or artifact_id
-    entry._blob = src.blob_sha256
+    entry._blob = src.blob_key
     return entry
 
 

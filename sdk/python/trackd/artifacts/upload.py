@@ -202,7 +202,7 @@ class UploadJob:
         once."""
         def one(e: ArtifactManifestEntry) -> None:
             resp = self._retry(lambda: client.upload_file(e.local_path or "", e._digest or ""))
-            e._blob, e._digest = resp.blob_sha256, resp.md5
+            e._blob, e._digest = resp.blob_key, resp.md5
             e.size = resp.size
 
         parallel(one, [(e,) for e in entries])

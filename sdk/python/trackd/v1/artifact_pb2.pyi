@@ -20,7 +20,7 @@ ARTIFACT_STATE_COMMITTED: ArtifactState
 ARTIFACT_STATE_DELETED: ArtifactState
 
 class ManifestEntry(_message.Message):
-    __slots__ = ("path", "digest", "size", "ref", "birth_artifact_id", "extra_json", "local_path", "blob_sha256", "staged")
+    __slots__ = ("path", "digest", "size", "ref", "birth_artifact_id", "extra_json", "local_path", "blob_key", "staged")
     PATH_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -28,7 +28,7 @@ class ManifestEntry(_message.Message):
     BIRTH_ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     EXTRA_JSON_FIELD_NUMBER: _ClassVar[int]
     LOCAL_PATH_FIELD_NUMBER: _ClassVar[int]
-    BLOB_SHA256_FIELD_NUMBER: _ClassVar[int]
+    BLOB_KEY_FIELD_NUMBER: _ClassVar[int]
     STAGED_FIELD_NUMBER: _ClassVar[int]
     path: str
     digest: str
@@ -37,9 +37,9 @@ class ManifestEntry(_message.Message):
     birth_artifact_id: str
     extra_json: str
     local_path: str
-    blob_sha256: str
+    blob_key: str
     staged: bool
-    def __init__(self, path: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., ref: _Optional[str] = ..., birth_artifact_id: _Optional[str] = ..., extra_json: _Optional[str] = ..., local_path: _Optional[str] = ..., blob_sha256: _Optional[str] = ..., staged: _Optional[bool] = ...) -> None: ...
+    def __init__(self, path: _Optional[str] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., ref: _Optional[str] = ..., birth_artifact_id: _Optional[str] = ..., extra_json: _Optional[str] = ..., local_path: _Optional[str] = ..., blob_key: _Optional[str] = ..., staged: _Optional[bool] = ...) -> None: ...
 
 class ArtifactSource(_message.Message):
     __slots__ = ("entity", "project", "collection", "version")

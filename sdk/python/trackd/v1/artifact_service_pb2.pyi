@@ -93,16 +93,16 @@ class UploadFileRequest(_message.Message):
     def __init__(self, header: _Optional[_Union[UploadFileHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class UploadFileResponse(_message.Message):
-    __slots__ = ("blob_sha256", "md5", "size", "new")
-    BLOB_SHA256_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("blob_key", "md5", "size", "new")
+    BLOB_KEY_FIELD_NUMBER: _ClassVar[int]
     MD5_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     NEW_FIELD_NUMBER: _ClassVar[int]
-    blob_sha256: str
+    blob_key: str
     md5: str
     size: int
     new: bool
-    def __init__(self, blob_sha256: _Optional[str] = ..., md5: _Optional[str] = ..., size: _Optional[int] = ..., new: _Optional[bool] = ...) -> None: ...
+    def __init__(self, blob_key: _Optional[str] = ..., md5: _Optional[str] = ..., size: _Optional[int] = ..., new: _Optional[bool] = ...) -> None: ...
 
 class WatchArtifactRequest(_message.Message):
     __slots__ = ("id",)

@@ -26,39 +26,39 @@ from trackd.v1 import record_pb2 as trackd_dot_v1_dot_record__pb2
 from trackd.v1 import run_pb2 as trackd_dot_v1_dot_run__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctrackd/v1/file_service.proto\x12\ttrackd.v1\x1a\x16trackd/v1/record.proto\x1a\x13trackd/v1/run.proto\"b\n\x08SaveFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0b\x62lob_sha256\x18\x03 \x01(\t\x12%\n\x06policy\x18\x04 \x01(\x0e\x32\x15.trackd.v1.FilePolicy\"V\n\x10SaveFilesRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\"\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x13.trackd.v1.SaveFile\"C\n\x0eSaveFileResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\nunreadable\x18\x03 \x01(\x08\"?\n\x11SaveFilesResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.trackd.v1.SaveFileResult\"l\n\x0b\x46ileVersion\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0b\n\x03md5\x18\x03 \x01(\t\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x11\n\tstored_at\x18\x05 \x01(\x01\x12\x0e\n\x06reason\x18\x06 \x01(\t\"z\n\x07RunFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x06latest\x18\x02 \x01(\x0b\x32\x16.trackd.v1.FileVersion\x12\x10\n\x08versions\x18\x03 \x01(\x03\x12\'\n\x07history\x18\x04 \x03(\x0b\x32\x16.trackd.v1.FileVersion\"S\n\x10ListFilesRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\r\n\x05names\x18\x02 \x03(\t\x12\x10\n\x08versions\x18\x03 \x01(\x08\"6\n\x11ListFilesResponse\x12!\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x12.trackd.v1.RunFile\"P\n\x0fReadFileRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"/\n\x10ReadFileResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\x12\x0c\n\x04size\x18\x02 \x01(\x03\"S\n\x12ReadConsoleRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x05\"K\n\x13ReadConsoleResponse\x12%\n\x05lines\x18\x01 \x03(\x0b\x32\x16.trackd.v1.ConsoleLine\x12\r\n\x05total\x18\x02 \x01(\x03*i\n\nFilePolicy\x12\x1b\n\x17\x46ILE_POLICY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46ILE_POLICY_NOW\x10\x01\x12\x14\n\x10\x46ILE_POLICY_LIVE\x10\x02\x12\x13\n\x0f\x46ILE_POLICY_END\x10\x03\x32\xb2\x02\n\x0b\x46ileService\x12\x46\n\tSaveFiles\x12\x1b.trackd.v1.SaveFilesRequest\x1a\x1c.trackd.v1.SaveFilesResponse\x12\x46\n\tListFiles\x12\x1b.trackd.v1.ListFilesRequest\x1a\x1c.trackd.v1.ListFilesResponse\x12\x45\n\x08ReadFile\x12\x1a.trackd.v1.ReadFileRequest\x1a\x1b.trackd.v1.ReadFileResponse0\x01\x12L\n\x0bReadConsole\x12\x1d.trackd.v1.ReadConsoleRequest\x1a\x1e.trackd.v1.ReadConsoleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctrackd/v1/file_service.proto\x12\ttrackd.v1\x1a\x16trackd/v1/record.proto\x1a\x13trackd/v1/run.proto\"_\n\x08SaveFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x10\n\x08\x62lob_key\x18\x03 \x01(\t\x12%\n\x06policy\x18\x04 \x01(\x0e\x32\x15.trackd.v1.FilePolicy\"V\n\x10SaveFilesRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\"\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x13.trackd.v1.SaveFile\"C\n\x0eSaveFileResult\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x12\n\nunreadable\x18\x03 \x01(\x08\"?\n\x11SaveFilesResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.trackd.v1.SaveFileResult\"n\n\x0b\x46ileVersion\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0b\n\x03md5\x18\x03 \x01(\t\x12\x10\n\x08\x62lob_key\x18\x04 \x01(\t\x12\x11\n\tstored_at\x18\x05 \x01(\x01\x12\x0e\n\x06reason\x18\x06 \x01(\t\"z\n\x07RunFile\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x06latest\x18\x02 \x01(\x0b\x32\x16.trackd.v1.FileVersion\x12\x10\n\x08versions\x18\x03 \x01(\x03\x12\'\n\x07history\x18\x04 \x03(\x0b\x32\x16.trackd.v1.FileVersion\"S\n\x10ListFilesRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\r\n\x05names\x18\x02 \x03(\t\x12\x10\n\x08versions\x18\x03 \x01(\x08\"6\n\x11ListFilesResponse\x12!\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x12.trackd.v1.RunFile\"P\n\x0fReadFileRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\"/\n\x10ReadFileResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\x12\x0c\n\x04size\x18\x02 \x01(\x03\"S\n\x12ReadConsoleRequest\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x05\"K\n\x13ReadConsoleResponse\x12%\n\x05lines\x18\x01 \x03(\x0b\x32\x16.trackd.v1.ConsoleLine\x12\r\n\x05total\x18\x02 \x01(\x03*i\n\nFilePolicy\x12\x1b\n\x17\x46ILE_POLICY_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46ILE_POLICY_NOW\x10\x01\x12\x14\n\x10\x46ILE_POLICY_LIVE\x10\x02\x12\x13\n\x0f\x46ILE_POLICY_END\x10\x03\x32\xb2\x02\n\x0b\x46ileService\x12\x46\n\tSaveFiles\x12\x1b.trackd.v1.SaveFilesRequest\x1a\x1c.trackd.v1.SaveFilesResponse\x12\x46\n\tListFiles\x12\x1b.trackd.v1.ListFilesRequest\x1a\x1c.trackd.v1.ListFilesResponse\x12\x45\n\x08ReadFile\x12\x1a.trackd.v1.ReadFileRequest\x1a\x1b.trackd.v1.ReadFileResponse0\x01\x12L\n\x0bReadConsole\x12\x1d.trackd.v1.ReadConsoleRequest\x1a\x1e.trackd.v1.ReadConsoleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackd.v1.file_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FILEPOLICY']._serialized_start=1078
-  _globals['_FILEPOLICY']._serialized_end=1183
+  _globals['_FILEPOLICY']._serialized_start=1077
+  _globals['_FILEPOLICY']._serialized_end=1182
   _globals['_SAVEFILE']._serialized_start=88
-  _globals['_SAVEFILE']._serialized_end=186
-  _globals['_SAVEFILESREQUEST']._serialized_start=188
-  _globals['_SAVEFILESREQUEST']._serialized_end=274
-  _globals['_SAVEFILERESULT']._serialized_start=276
-  _globals['_SAVEFILERESULT']._serialized_end=343
-  _globals['_SAVEFILESRESPONSE']._serialized_start=345
-  _globals['_SAVEFILESRESPONSE']._serialized_end=408
-  _globals['_FILEVERSION']._serialized_start=410
-  _globals['_FILEVERSION']._serialized_end=518
-  _globals['_RUNFILE']._serialized_start=520
-  _globals['_RUNFILE']._serialized_end=642
-  _globals['_LISTFILESREQUEST']._serialized_start=644
-  _globals['_LISTFILESREQUEST']._serialized_end=727
-  _globals['_LISTFILESRESPONSE']._serialized_start=729
-  _globals['_LISTFILESRESPONSE']._serialized_end=783
-  _globals['_READFILEREQUEST']._serialized_start=785
-  _globals['_READFILEREQUEST']._serialized_end=865
-  _globals['_READFILERESPONSE']._serialized_start=867
-  _globals['_READFILERESPONSE']._serialized_end=914
-  _globals['_READCONSOLEREQUEST']._serialized_start=916
-  _globals['_READCONSOLEREQUEST']._serialized_end=999
-  _globals['_READCONSOLERESPONSE']._serialized_start=1001
-  _globals['_READCONSOLERESPONSE']._serialized_end=1076
-  _globals['_FILESERVICE']._serialized_start=1186
-  _globals['_FILESERVICE']._serialized_end=1492
+  _globals['_SAVEFILE']._serialized_end=183
+  _globals['_SAVEFILESREQUEST']._serialized_start=185
+  _globals['_SAVEFILESREQUEST']._serialized_end=271
+  _globals['_SAVEFILERESULT']._serialized_start=273
+  _globals['_SAVEFILERESULT']._serialized_end=340
+  _globals['_SAVEFILESRESPONSE']._serialized_start=342
+  _globals['_SAVEFILESRESPONSE']._serialized_end=405
+  _globals['_FILEVERSION']._serialized_start=407
+  _globals['_FILEVERSION']._serialized_end=517
+  _globals['_RUNFILE']._serialized_start=519
+  _globals['_RUNFILE']._serialized_end=641
+  _globals['_LISTFILESREQUEST']._serialized_start=643
+  _globals['_LISTFILESREQUEST']._serialized_end=726
+  _globals['_LISTFILESRESPONSE']._serialized_start=728
+  _globals['_LISTFILESRESPONSE']._serialized_end=782
+  _globals['_READFILEREQUEST']._serialized_start=784
+  _globals['_READFILEREQUEST']._serialized_end=864
+  _globals['_READFILERESPONSE']._serialized_start=866
+  _globals['_READFILERESPONSE']._serialized_end=913
+  _globals['_READCONSOLEREQUEST']._serialized_start=915
+  _globals['_READCONSOLEREQUEST']._serialized_end=998
+  _globals['_READCONSOLERESPONSE']._serialized_start=1000
+  _globals['_READCONSOLERESPONSE']._serialized_end=1075
+  _globals['_FILESERVICE']._serialized_start=1185
+  _globals['_FILESERVICE']._serialized_end=1491
 # @@protoc_insertion_point(module_scope)

@@ -21,16 +21,16 @@ FILE_POLICY_LIVE: FilePolicy
 FILE_POLICY_END: FilePolicy
 
 class SaveFile(_message.Message):
-    __slots__ = ("name", "path", "blob_sha256", "policy")
+    __slots__ = ("name", "path", "blob_key", "policy")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
-    BLOB_SHA256_FIELD_NUMBER: _ClassVar[int]
+    BLOB_KEY_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     path: str
-    blob_sha256: str
+    blob_key: str
     policy: FilePolicy
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., blob_sha256: _Optional[str] = ..., policy: _Optional[_Union[FilePolicy, str]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., blob_key: _Optional[str] = ..., policy: _Optional[_Union[FilePolicy, str]] = ...) -> None: ...
 
 class SaveFilesRequest(_message.Message):
     __slots__ = ("run", "files")
@@ -57,20 +57,20 @@ class SaveFilesResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SaveFileResult, _Mapping]]] = ...) -> None: ...
 
 class FileVersion(_message.Message):
-    __slots__ = ("version", "size", "md5", "sha256", "stored_at", "reason")
+    __slots__ = ("version", "size", "md5", "blob_key", "stored_at", "reason")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     MD5_FIELD_NUMBER: _ClassVar[int]
-    SHA256_FIELD_NUMBER: _ClassVar[int]
+    BLOB_KEY_FIELD_NUMBER: _ClassVar[int]
     STORED_AT_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     version: int
     size: int
     md5: str
-    sha256: str
+    blob_key: str
     stored_at: float
     reason: str
-    def __init__(self, version: _Optional[int] = ..., size: _Optional[int] = ..., md5: _Optional[str] = ..., sha256: _Optional[str] = ..., stored_at: _Optional[float] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, version: _Optional[int] = ..., size: _Optional[int] = ..., md5: _Optional[str] = ..., blob_key: _Optional[str] = ..., stored_at: _Optional[float] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class RunFile(_message.Message):
     __slots__ = ("name", "latest", "versions", "history")
