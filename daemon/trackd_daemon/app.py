@@ -179,8 +179,9 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 daemon_servicer.dashboard_busy = web.busy
             listeners = await start_server(cfg, servicers, peers, calls)
             addresses.extend(listeners.addresses)
-            log.info("trackd %s serving on %s (store %s, pid %d)", __version__,
-                     ", ".join(addresses), cfg.store_url, os.getpid())
+            log.info("trackd %s serving on %s (store %s, blobs %s keyed by %s, pid %d)",
+                     __version__, ", ".join(addresses), cfg.store_url, cfg.blob_dir,
+                     blobs.key_hash, os.getpid())
             _notify_ready(ready_fd, cfg)
             core.start_soon(_signals, stop)
             await stop.wait()

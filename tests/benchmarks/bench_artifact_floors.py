@@ -6,7 +6,8 @@ flushes, and the daemon's own blob store (no gRPC, no metadata store), on every 
 
 Each line is one way of handling the whole tree, timed (the tree is in the page cache):
 W&B's work (copy and MD5, no flush), the same made durable (one ``syncfs``), and the blob
-store's ``prepare`` (copy, key hash and MD5) then ``publish`` in batches, twice.
+store's ``prepare`` (copy, key hash and MD5) then ``publish`` in batches, twice with each key
+hash (BLAKE3, the default; SHA-256, kept by stores made before BLAKE3 keys), taking turns.
 """
 
 from __future__ import annotations
@@ -87,8 +88,10 @@ def main() -> int:
     timed(f"MD5 + BLAKE3, {cores} threads", lambda: hash_all(cores, ["md5", "blake3"]))
     timed(f"copy + MD5 (W&B's work), {cores} threads", lambda: copy_md5(base / "c1", False))
     timed(f"copy + MD5, {cores} threads, then syncfs", lambda: copy_md5(base / "c2", True))
-    for n in range(2):
+    for n, key_hash in enumerate(("blake3", "sha256", "blake3", "sha256")):
+        (base / f"blobs{n}" / key_hash).mkdir(parents=True)  # sha256/: a store made before BLAKE3
         store = LocalBlobStore(base / f"blobs{n}")
+        assert store.key_hash == key_hash
         os.sync()
         t = time.perf_counter()
         with ThreadPoolExecutor(WORKERS) as pool:
@@ -99,7 +102,8 @@ def main() -> int:
             store.publish(pending[i:i + RECORD_BATCH])
         published = time.perf_counter() - t
         total = prepared + published
-        print(f"blob store: prepare (copy, key, MD5) {prepared:.3f} s, publish in batches of "
+        print(f"blob store, {key_hash} keys: prepare (copy, key, MD5) {prepared:.3f} s, publish "
+              f"in batches of "
               f"{RECORD_BATCH} {published:.3f} s; {total:.3f} s ({mib / total:.0f} MiB/s)",
               flush=True)
     shutil.rmtree(base, ignore_errors=True)
