@@ -15,7 +15,7 @@ import grpc
 import pytest
 from blake3 import blake3
 
-from tests.helpers import DaemonProcess
+from tests.helpers import DaemonProcess, wait_for
 from trackd._connection import make_stub
 from trackd._shared.artifact_rules import manifest_digest
 from trackd.v1 import artifact_pb2 as apb
@@ -451,3 +451,65 @@ def test_expired_versions_and_their_bytes_are_collected(
         assert client.read(client.get("kept", "gc").id, "kept") == b"kept"
     finally:
         client.close()
+
+
+# -- staging copies announced early (PrepareStagedFiles) ------------------------------------------
+
+
+def private_copies(root: Path, count: int, size: int = 40_000) -> dict[Path, bytes]:
+    """Files as the SDK's staging copies are: ours, read-only, one name each."""
+    root.mkdir(parents=True)
+    out = {}
+    for i in range(count):
+        p = root / str(i)
+        out[p] = os.urandom(size + i)
+        p.write_bytes(out[p])
+        p.chmod(0o400)
+    return out
+
+
+def test_copies_announced_early_are_stored_before_the_log_that_finds_them(
+        client: Client, daemon: DaemonProcess, project: str, tmp_path: Path) -> None:
+    copies = private_copies(tmp_path / "staging", 8)
+    before = blob_count(daemon)
+    resp = client.art.PrepareStagedFiles(pb.PrepareStagedFilesRequest(
+        local_paths=[str(p) for p in copies]))
+    assert resp.accepted == 8
+    # Taken into the blob store as they are (a second name), durable, before any LogArtifact.
+    wait_for(lambda: all(p.stat().st_nlink == 2 for p in copies))
+    wait_for(lambda: blob_count(daemon) == before + 8)
+    entries = [apb.ManifestEntry(path=p.name, local_path=str(p), staged=True) for p in copies]
+    logged = client.log(project, "early", entries)
+    assert logged.artifact.state == apb.ARTIFACT_STATE_COMMITTED  # nothing left to read
+    art, seen = client.wait(logged.artifact.id)
+    total = sum(map(len, copies.values()))
+    assert (seen[-1].files_done, seen[-1].bytes_done, seen[-1].bytes_new) == (8, total, total)
+    assert art.digest == manifest_digest((p.name, md5_b64(d)) for p, d in copies.items())
+    assert {e.path: e.digest for e in client.manifest(art.id)} == {
+        p.name: md5_b64(d) for p, d in copies.items()}
+    assert blob_count(daemon) == before + 8  # stored once
+    assert client.read(art.id, "3") == copies[tmp_path / "staging" / "3"]
+
+
+def test_only_private_copies_are_taken_early_and_paths_are_checked(
+        client: Client, daemon: DaemonProcess, project: str, tmp_path: Path) -> None:
+    copies = private_copies(tmp_path / "staging", 2)
+    shared, private = list(copies)
+    os.link(shared, tmp_path / "another-name")  # not a private copy: never taken over
+    resp = client.art.PrepareStagedFiles(pb.PrepareStagedFilesRequest(
+        local_paths=[str(shared), str(tmp_path / "missing")]))
+    assert resp.accepted == 2
+    # LogArtifact waits for the paths in hand, then stores the shared file by copying it.
+    entries = [apb.ManifestEntry(path="shared", local_path=str(shared), staged=True),
+               apb.ManifestEntry(path="private", local_path=str(private), staged=True)]
+    art = client.log_and_wait(project, "partly", entries)
+    assert art.state == apb.ARTIFACT_STATE_COMMITTED
+    assert shared.stat().st_nlink == 2 and private.stat().st_nlink == 2  # only private taken
+    assert client.read(art.id, "shared") == copies[shared]
+    for paths, field in (([f"rel/{i}" for i in range(1)], "local_paths[0]"),
+                         ([f"/tmp/{i}" for i in range(1025)], "local_paths")):
+        with pytest.raises(grpc.RpcError) as err:
+            client.art.PrepareStagedFiles(pb.PrepareStagedFilesRequest(local_paths=paths))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in err.value.details()
+    assert client.art.PrepareStagedFiles(pb.PrepareStagedFilesRequest()).accepted == 0

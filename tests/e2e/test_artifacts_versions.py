@@ -19,6 +19,7 @@ from tests.e2e.artifact_helpers import (
     wandb_digest,
     write_tree,
 )
+from tests.helpers import wait_for
 from trackd import Api, Artifact
 from trackd.artifacts.cache import get_cache
 from trackd.errors import ArtifactNotFoundError
@@ -50,6 +51,37 @@ def test_same_directory_twice_is_one_version_and_one_changed_file_is_stored_alon
     versions = Api().artifacts("dataset", f"{proj}/ds")
     assert [v.version for v in versions] == ["v1", "v0"]
     assert Api().artifact(f"{proj}/ds:latest").version == "v1"
+
+
+def test_staging_copies_are_stored_while_the_directory_is_added(art_sdk: Path) -> None:
+    """Under a run, each batch of staging copies ``add_dir`` makes is handed to the daemon at
+    once, which stores it while the rest are copied; ``log_artifact`` then finds it stored.
+    Without a connection to a daemon nothing is announced (stored when logged, as always)."""
+    files = {f"d{i // 40}/f{i:03d}.bin": os.urandom(3000 + i) for i in range(150)}
+    src = write_tree(art_sdk / "tree", files)
+    before_run = Artifact("quiet", type="dataset")
+    before_run.add_dir(str(src))  # no run yet: this process has no connection
+    with trackd.init(project=project()) as run:
+        art = Artifact("early", type="dataset")
+        art.add_dir(str(src))
+        staged = [Path(e.local_path) for e in art.manifest.entries.values()]
+        assert len(staged) == 150 and all(p.parent == staged[0].parent for p in staged)
+        wait_for(lambda: all(p.stat().st_nlink == 2 for p in staged))  # in the blob store
+        assert all(Path(e.local_path).stat().st_nlink == 1
+                   for e in before_run.manifest.entries.values())
+        run.log_artifact(art)
+        art.wait()
+        progress = art._save_job.progress
+        total = sum(map(len, files.values()))
+        assert (progress.files_done, progress.bytes_done, progress.bytes_new) == (150, total,
+                                                                                 total)
+        run.log_artifact(before_run)
+        before_run.wait()
+        assert before_run._save_job.deduplicated is False and before_run.digest == art.digest
+    assert art.digest == wandb_digest(files)
+    got = Api().artifact(f"{art.entity}/{art.project}/early:v0").download(
+        root=str(art_sdk / "dl"))
+    assert read_tree(got) == files
 
 
 def test_artifact_digest_is_wandbs_rule(art_sdk: Path) -> None:

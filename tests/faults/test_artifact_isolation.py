@@ -128,3 +128,17 @@ def test_a_caller_may_log_the_files_it_can_read(shared: tuple[DaemonProcess, Pat
     version_id = logged["ok"]["artifact"]["id"]
     watched, = as_user(shared, BOB, ("WatchArtifact", {"id": version_id}))
     assert watched["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", watched
+
+
+def test_only_the_daemons_own_user_may_announce_staging_copies(
+        shared: tuple[DaemonProcess, Path]) -> None:
+    _, homes = shared
+    path = owned_file(homes, BOB, b"bob's staging copy")
+    path.chmod(0o400)
+    hint, logged = as_user(shared, BOB, ("PrepareStagedFiles", {"local_paths": [str(path)]}),
+                           log("bob", "announced", local_path=str(path), staged=True))
+    assert hint["ok"].get("accepted", 0) == 0, hint  # not taken in hand
+    assert "ok" in logged, logged  # his file is stored as any other (copied)
+    watched, = as_user(shared, BOB, ("WatchArtifact", {"id": logged["ok"]["artifact"]["id"]}))
+    assert watched["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", watched
+    assert path.stat().st_nlink == 1

@@ -14,6 +14,12 @@ transaction. A daemon killed at any point leaves the version PENDING (never half
 the next daemon resumes every pending version when the actor starts, storing only what was not
 recorded yet.
 
+Staging copies announced before their version (``Prestage``, from PrepareStagedFiles) are
+taken into the blob store, hashed, made durable and recorded by their file stamps at once, a
+batch per message, while the client is still copying the rest; LogArtifact waits for those in
+hand (:meth:`ArtifactUploader.prestaged`) and then finds them stored. Only files the blob store
+can take over are handled so; the rest are left to the version's job.
+
 Progress (files and bytes stored) is kept per version for ``WatchArtifact``.
 """
 
@@ -60,6 +66,12 @@ RECORD_BYTES = 64 << 20
 RECORD_EVERY = 0.2
 #: Finished versions whose final progress is kept for late watchers (a few hundred bytes each).
 RECENT = 1024
+#: Paths per Prestage message (PrepareStagedFiles refuses more): with the mailbox bound, at
+#: most 1,024 x 1,024 paths are in hand, each an event and a path string.
+PRESTAGE_PATHS = 1024
+#: Staging copies taken in early whose sizes are kept until their LogArtifact claims them (for
+#: its progress); the oldest are forgotten first (a few dozen bytes each).
+PRESTAGED_KEPT = 16 * PRESTAGE_PATHS
 
 
 @dataclass
@@ -97,6 +109,27 @@ class Store:
     version_id: str
     files: int = 0
     bytes: int = 0
+    #: Of those, taken in before LogArtifact (Prestage): already stored, ``new`` bytes of them
+    #: new to the blob store.
+    early: HeadStart | None = None
+
+
+@dataclass(frozen=True)
+class HeadStart:
+    """Files of a version stored before it was logged (Prestage), for its progress."""
+
+    files: int = 0
+    bytes: int = 0
+    new: int = 0
+
+
+@dataclass(frozen=True)
+class Prestage:
+    """Staging copies a trusted caller (``uid``) has just made, to take in before the
+    LogArtifact that names them."""
+
+    paths: tuple[str, ...]
+    uid: int
 
 
 #: A file copied (or taken over) into the blob store, not published yet.
@@ -188,6 +221,41 @@ def _os_error(exc: OSError, what: str, path: str) -> TrackdError:
     return FailedPreconditionError(f"{what}: {exc}", path=path)
 
 
+def _takeable(entries: list[Entry]) -> list[Entry]:
+    """The entries whose file the blob store may take over as it is: a regular file of the
+    daemon's user with no other name (a private staging copy). Blocking."""
+    out = []
+    for e in entries:
+        try:
+            st = os.lstat(e.local_path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid():
+            out.append(e)
+    return out
+
+
+def _restamp(stamps: list[FileStamp]) -> list[FileStamp | None]:
+    """The stamps of files taken into the blob store, as they are now: publishing a taken file
+    sets its time (the blob's age for the collector), and the staging copy is the same inode.
+    ``None`` for a file that is not the same any more. Blocking."""
+    out: list[FileStamp | None] = []
+    for old in stamps:
+        try:
+            st = os.stat(old.path)
+        except OSError:
+            out.append(None)
+            continue
+        now = _stamp(old.path, st)
+        same = (now.dev, now.inode, now.size) == (old.dev, old.inode, old.size)
+        out.append(now if same else None)
+    return out
+
+
+def _ignore(n: int) -> None:
+    """Progress of a head start: not reported (no version yet)."""
+
+
 def publish(blobs: BlobStore, pending: list[PendingBlob]) -> list[BlobInfo]:
     """Make a batch of prepared blobs durable and put them under their keys (blocking).
 
@@ -212,10 +280,11 @@ def _domain_error(exc: BaseException) -> TrackdError | None:
     return None
 
 
-class ArtifactUploader(Actor[Store]):
-    #: One message per LogArtifact call (or resumed version): only a version id and two counts.
-    #: Jobs run beside the loop, so the mailbox drains as fast as messages come; 1,024 absorbs
-    #: a burst of distributed writers while a full mailbox still pushes back on LogArtifact.
+class ArtifactUploader(Actor[Store | Prestage]):
+    #: One message per LogArtifact call (or resumed version): only a version id and two counts;
+    #: or per PrepareStagedFiles call (a list of paths). Jobs run beside the loop, so the
+    #: mailbox drains as fast as messages come; 1,024 absorbs a burst of distributed writers
+    #: while a full mailbox still pushes back on LogArtifact (and drops hints).
     mailbox_size = 1024
     name = "artifact-uploader"
 
@@ -231,6 +300,10 @@ class ArtifactUploader(Actor[Store]):
         #: ``wait()`` after a short job): the last RECENT of them, oldest dropped first.
         self._recent: OrderedDict[str, Progress] = OrderedDict()
         self._again: dict[str, bool] = {}  # running jobs: whether to look again when done
+        #: Staging copies in hand (Prestage): set once each is stored, or left alone.
+        self._prestaging: dict[str, anyio.Event] = {}
+        #: Staging copies taken in early, not claimed yet: path -> (bytes, new bytes).
+        self._prestaged: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
     # -- for the servicer ----------------------------------------------------------------------
 
@@ -239,7 +312,46 @@ class ArtifactUploader(Actor[Store]):
         return self._progress.get(version_id) or self._recent.get(version_id)
 
     def busy(self) -> bool:
-        return bool(self._again)
+        return bool(self._again or self._prestaging)
+
+    def prestage(self, paths: list[str], uid: int) -> bool:
+        """Take staging copies in hand (see the module doc); ``False``, nothing done, when the
+        mailbox is full. Their paths are in hand from now on: a LogArtifact that comes next
+        waits for them even before the message is read."""
+        msg = Prestage(tuple(p for p in dict.fromkeys(paths) if p not in self._prestaging), uid)
+        try:
+            self.tell_nowait(msg)
+        except anyio.WouldBlock:
+            return False
+        for path in msg.paths:
+            self._prestaging[path] = anyio.Event()
+        return True
+
+    def claim_prestaged(self, paths: list[str]) -> HeadStart:
+        """What of ``paths`` was taken in early (and is not counted again)."""
+        files = size = new = 0
+        for path in paths:
+            got = self._prestaged.pop(path, None)
+            if got is not None:
+                files, size, new = files + 1, size + got[0], new + got[1]
+        return HeadStart(files, size, new)
+
+    def stored_early(self, version_id: str, early: HeadStart) -> None:
+        """The progress of a version all of whose files were stored before it was logged (no
+        job runs for it), for its watchers."""
+        p = Progress(version_id, files_total=early.files, bytes_total=early.bytes)
+        p.files_done, p.bytes_done, p.bytes_new = early.files, early.bytes, early.new
+        p.done.set()
+        self._recent[version_id] = p
+        while len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+
+    async def prestaged(self, paths: list[str]) -> None:
+        """Wait until none of ``paths`` is still in hand."""
+        for path in paths:
+            event = self._prestaging.get(path)
+            if event is not None:
+                await event.wait()
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -252,7 +364,10 @@ class ArtifactUploader(Actor[Store]):
                 log.info("resuming artifact version %s (%s)", v.id, v.key)
                 self._start(tg, Store(v.id))
             async for msg in self._recv:
-                self._start(tg, msg)
+                if isinstance(msg, Prestage):
+                    tg.start_soon(self._prestage, msg)
+                else:
+                    self._start(tg, msg)
 
     def _start(self, tg: TaskGroup, msg: Store) -> None:
         p = self._progress.get(msg.version_id)
@@ -261,6 +376,12 @@ class ArtifactUploader(Actor[Store]):
             self._recent.pop(msg.version_id, None)
         p.files_total += msg.files
         p.bytes_total += msg.bytes
+        if msg.early is not None:
+            p.files_total += msg.early.files
+            p.bytes_total += msg.early.bytes
+            p.files_done += msg.early.files
+            p.add_bytes(msg.early.bytes)
+            p.bytes_new += msg.early.new
         if msg.version_id in self._again:
             self._again[msg.version_id] = True
             return
@@ -298,6 +419,51 @@ class ArtifactUploader(Actor[Store]):
                 self._recent[vid] = p
                 while len(self._recent) > RECENT:
                     self._recent.popitem(last=False)
+
+    async def _prestage(self, msg: Prestage) -> None:
+        """Take in, hash, publish and record a batch of staging copies, on the job threads;
+        whatever fails is left to the version's job (this is a head start, never a source of
+        errors)."""
+        entries = [Entry(path=p, local_path=p, staged=True) for p in msg.paths]
+        prepared: list[Prepared] = []
+        try:
+            todo = iter(await anyio.to_thread.run_sync(_takeable, entries))
+
+            async def worker() -> None:
+                while group := _next_group(todo):
+                    try:
+                        prepared.extend(await anyio.to_thread.run_sync(
+                            prepare_files, self._blobs, group, _ignore, limiter=self._limiter))
+                    except TrackdError:
+                        pass  # gone, changed, unreadable: the version's job will say
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(self._workers):
+                    tg.start_soon(worker)
+            if prepared:
+                infos = await anyio.to_thread.run_sync(publish, self._blobs,
+                                                       [b for _, b, _ in prepared])
+                stamps = await anyio.to_thread.run_sync(_restamp, [s for _, _, s in prepared])
+                await self._store.record_files(
+                    [(s, BlobRecord(i.key, i.md5, i.size))
+                     for s, i in zip(stamps, infos, strict=True) if s is not None], msg.uid)
+                prepared = []
+                for s, i in zip(stamps, infos, strict=True):
+                    if s is not None:
+                        self._prestaged[s.path] = (i.size, i.size if i.new else 0)
+                while len(self._prestaged) > PRESTAGED_KEPT:
+                    self._prestaged.popitem(last=False)
+        except Exception as exc:  # noqa: BLE001 - a head start only: the version job stores them
+            log.debug("taking %d staging copies in early failed: %r", len(msg.paths), exc)
+        finally:
+            if prepared:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._blobs.discard,
+                                                   [b for _, b, _ in prepared])
+            for path in msg.paths:
+                event = self._prestaging.pop(path, None)
+                if event is not None:
+                    event.set()
 
     async def _store_all(self, p: Progress) -> None:
         """Store every unstored entry of the version: passes over its pages until a pass

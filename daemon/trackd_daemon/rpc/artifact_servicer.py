@@ -13,7 +13,7 @@ import grpc
 from trackd._shared.artifact_rules import manifest_digest
 from trackd.v1 import artifact_service_pb2 as pb
 from trackd_daemon.access import ROOT_UID
-from trackd_daemon.actors.artifacts import Progress, Store
+from trackd_daemon.actors.artifacts import PRESTAGE_PATHS, Progress, Store
 from trackd_daemon.artifacts import validate
 from trackd_daemon.artifacts.intake import prepare
 from trackd_daemon.artifacts.local_files import ReadCheck
@@ -71,16 +71,39 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         if new.base_id:
             await self.version(context, new.base_id)
         trusted = self.trusted(caller)
+        staged = [e.local_path for e in entries if e.staged] if trusted else []
+        # Staging copies taken in early (PrepareStagedFiles): found stored by their stamps.
+        await self._uploader.prestaged(staged)
         check = await anyio.to_thread.run_sync(ReadCheck, caller, trusted)
         writers = sorted({caller.uid, ROOT_UID, self._guard.policy.daemon_uid})
         intake = await prepare(self._store, entries, check, trusted,
                                lambda v: self.may(caller, v), caller.uid, writers)
         res = await self._store.log_version(new, intake.entries)
+        early = self._uploader.claim_prestaged(staged)
         if res.version.state == PENDING and res.to_store:
             await self._uploader.tell(Store(res.version.id, intake.files_to_store,
-                                            intake.bytes_to_store))
+                                            intake.bytes_to_store, early if early.files else None))
+        elif early.files:
+            self._uploader.stored_early(res.version.id, early)
         return pb.LogArtifactResponse(artifact=artifact_to_pb(res.version),
                                       deduplicated=res.deduplicated)
+
+    async def PrepareStagedFiles(
+        self, request: pb.PrepareStagedFilesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PrepareStagedFilesResponse:
+        paths = list(request.local_paths)
+        if len(paths) > PRESTAGE_PATHS:
+            raise InvalidArgumentError(f"local_paths: at most {PRESTAGE_PATHS} per call",
+                                       field="local_paths")
+        for i, path in enumerate(paths):
+            if not path.startswith("/") or "\0" in path:
+                raise InvalidArgumentError(f"local_paths[{i}]: not an absolute path: {path!r}",
+                                           field=f"local_paths[{i}]")
+        caller = self._guard.caller(context)
+        if not paths or not self.trusted(caller):
+            return pb.PrepareStagedFilesResponse(accepted=0)
+        taken = self._uploader.prestage(paths, caller.uid)
+        return pb.PrepareStagedFilesResponse(accepted=len(paths) if taken else 0)
 
     async def UploadFile(
         self, requests: AsyncIterator[pb.UploadFileRequest], context: grpc.aio.ServicerContext

@@ -66,6 +66,13 @@ class ArtifactStore(Protocol):
         files' stamps for reuse."""
         ...
 
+    async def record_files(self, stamps: Sequence[tuple[FileStamp, BlobRecord]],
+                           uploader_uid: int | None = None) -> None:
+        """Record blobs stored from files before any version names them (staging copies
+        taken in early): the blobs, that ``uploader_uid`` wrote them, and the files' stamps,
+        by which LogArtifact then finds them."""
+        ...
+
     async def try_commit(self, version_id: str, now: float = 0.0) -> VersionInfo | None:
         """Commit a pending version whose commit was requested and whose entries are all
         stored, in one transaction: the manifest digest is computed; when a committed version

@@ -251,26 +251,19 @@ class SqliteArtifactLog:
                             uploader_uid: int | None = None) -> None:
         def record(conn: sqlite3.Connection) -> None:
             now = time.time()
-            blobs = {b.key: b for _, b in stored} | {b.key: b for _, b in stamps}
-            conn.executemany("INSERT OR IGNORE INTO blobs(blob_key, md5, size, created_at)"
-                             " VALUES (?, ?, ?, ?)",
-                             [(b.key, b.md5, b.size, now) for b in blobs.values()])
-            if uploader_uid is not None:
-                conn.executemany("INSERT OR IGNORE INTO blob_uploads(blob_key, uid, created_at)"
-                                 " VALUES (?, ?, ?)",
-                                 [(k, uploader_uid, now) for k in blobs])
+            _record_blobs(conn, [b for _, b in stored], stamps, uploader_uid, now)
             conn.executemany(
                 "UPDATE artifact_entries SET blob_key = ?, digest = ?, size = ?"
                 " WHERE id = ? AND version_id = ? AND blob_key = ''",
                 [(b.key, b.md5, b.size, eid, version_id) for eid, b in stored])
-            conn.executemany(
-                "INSERT OR REPLACE INTO file_digests(path, dev, inode, size, mtime_ns, blob_key)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(s.path, s.dev, s.inode, s.size, s.mtime_ns, b.key) for s, b in stamps])
             conn.execute("UPDATE artifact_versions SET updated_at = ? WHERE id = ?",
                          (now, version_id))
 
         await self._write(record)
+
+    async def record_files(self, stamps: Sequence[tuple[FileStamp, BlobRecord]],
+                           uploader_uid: int | None = None) -> None:
+        await self._write(lambda conn: _record_blobs(conn, [], stamps, uploader_uid, time.time()))
 
     async def try_commit(self, version_id: str, now: float = 0.0) -> VersionInfo | None:
         done = await self._write(lambda c: commit_in(c, version_id, now or time.time()))
@@ -398,3 +391,19 @@ class SqliteArtifactLog:
             return select_entries(conn, f"{where} ORDER BY path LIMIT ?", (*args, limit))
 
         return await self._read(read)  # type: ignore[no-any-return]
+
+
+def _record_blobs(conn: sqlite3.Connection, blobs: Sequence[BlobRecord],
+                  stamps: Sequence[tuple[FileStamp, BlobRecord]], uploader_uid: int | None,
+                  now: float) -> None:
+    """Record blobs (those of ``stamps`` too), who wrote them, and the files' stamps."""
+    by_key = {b.key: b for b in blobs} | {b.key: b for _, b in stamps}
+    conn.executemany("INSERT OR IGNORE INTO blobs(blob_key, md5, size, created_at)"
+                     " VALUES (?, ?, ?, ?)", [(b.key, b.md5, b.size, now) for b in by_key.values()])
+    if uploader_uid is not None:
+        conn.executemany("INSERT OR IGNORE INTO blob_uploads(blob_key, uid, created_at)"
+                         " VALUES (?, ?, ?)", [(k, uploader_uid, now) for k in by_key])
+    conn.executemany(
+        "INSERT OR REPLACE INTO file_digests(path, dev, inode, size, mtime_ns, blob_key)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(s.path, s.dev, s.inode, s.size, s.mtime_ns, b.key) for s, b in stamps])

@@ -131,6 +131,19 @@ class ArtifactContract:
         assert await store.file_digests([stamp]) == {"/tmp/x": blob(b"x")}
         assert await store.file_digests([FileStamp("/tmp/x", 1, 2, 1, 4)]) == {}
 
+    async def test_files_recorded_before_any_version_are_found_by_their_stamps(
+            self, store: MetadataStore) -> None:
+        stamp = FileStamp("/tmp/staged/1", 1, 7, 1, 9)
+        await store.record_files([(stamp, blob(b"s"))], uploader_uid=1000)
+        assert await store.get_blob(blob(b"s").key) == blob(b"s")
+        assert await store.blob_uploaded_by(blob(b"s").key, 1000)
+        assert await store.file_digests([stamp]) == {"/tmp/staged/1": blob(b"s")}
+        # No manifest holds it: loose, for the collector once its grace is over.
+        assert [b.key for b in await store.unreferenced_blobs(created_before=2e9)] == [
+            blob(b"s").key]
+        assert await store.forget_blobs([blob(b"s").key]) == [blob(b"s").key]
+        assert await store.file_digests([stamp]) == {}
+
     async def test_a_pending_version_equal_to_a_committed_one_is_dropped_at_commit(
             self, store: MetadataStore) -> None:
         await put(store, b"x")

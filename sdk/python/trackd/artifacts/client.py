@@ -6,6 +6,7 @@ the connection's loop) and raises :mod:`trackd.errors` exceptions.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +22,8 @@ TIMEOUT = 120.0
 UPLOAD_CHUNK = 4 << 20
 #: Stream messages read ahead of the caller: bounds memory while the caller writes a file.
 READ_AHEAD = 8
+#: Seconds a PrepareStagedFiles hint may take (the daemon answers at once).
+HINT_TIMEOUT = 10.0
 
 _stubs: dict[int, Any] = {}
 _lock = threading.Lock()
@@ -73,6 +76,25 @@ def is_local(conn: Any) -> bool:
             reads = False
     _reads_here[address] = reads
     return reads
+
+
+def prepare_staged(paths: list[str]) -> concurrent.futures.Future[Any] | None:
+    """Tell the daemon about staging copies just made (PrepareStagedFiles: it hashes and
+    stores them while the rest are copied), without waiting for its answer; only over the
+    connection this process already has (a run's), to a daemon that reads this user's files.
+    ``None`` when there is none such: the copies are stored at LogArtifact as always."""
+    from trackd._connection import current_connection
+
+    conn = current_connection()
+    if conn is None or not paths or not is_local(conn):
+        return None
+    method = stub(conn).PrepareStagedFiles
+    request = pb.PrepareStagedFilesRequest(local_paths=paths)
+
+    async def send() -> Any:
+        return await method(request, timeout=HINT_TIMEOUT)
+
+    return asyncio.run_coroutine_threadsafe(send(), conn.loop)
 
 
 def unary(name: str, request: Any, timeout: float = TIMEOUT) -> Any:

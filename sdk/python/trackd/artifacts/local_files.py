@@ -8,7 +8,9 @@ Adding a file costs a ``stat`` and a look-up in the checksum cache:
 * otherwise, with the ``mutable`` policy, the file is copied into the artifact's staging
   directory at once (a clone or a kernel-side copy, on a pool of threads), so later edits
   cannot change the version; with ``immutable`` nothing is copied. A daemon running as this
-  user takes the staging copies into its store as they are (no second copy);
+  user takes the staging copies into its store as they are (no second copy), each batch as
+  soon as it is made (it is told over the run's connection), hashing them while the rest are
+  copied;
 * in both cases the MD5 is left to the daemon, which hashes while it stores (one pass over the
   bytes). A digest asked for before that (``entry.digest``, ``artifact.digest``) is computed
   here, on every core, and remembered in the checksum cache.
@@ -23,7 +25,14 @@ from collections.abc import Sequence
 
 from trackd._shared.writeback import start_writeback
 from trackd.artifacts import dirs
-from trackd.artifacts.digests import CHUNK, ChecksumCache, FileStat, md5_file_b64, parallel
+from trackd.artifacts.digests import (
+    CHUNK,
+    ChecksumCache,
+    FileStat,
+    md5_file_b64,
+    parallel,
+    pool,
+)
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.artifacts.staging import StagingArea
 
@@ -69,8 +78,32 @@ def build_entries(staging: StagingArea, files: Sequence[tuple[str, str]], policy
             to_stage.append(entry)
         entries.append(entry)
     if to_stage:
-        parallel(_stage_copy, [(staging, e) for e in to_stage])
+        _stage_all(staging, to_stage)
     return entries
+
+
+#: Staging copies announced to the daemon together (see StagingArea.announce): a batch ends at
+#: this many files or bytes, so that the daemon starts hashing early and a large file goes at
+#: once.
+ANNOUNCE_FILES = 64
+ANNOUNCE_BYTES = 64 << 20
+
+
+def _stage_all(staging: StagingArea, entries: list[ArtifactManifestEntry]) -> None:
+    """Make the staging copies of ``entries`` on the pool; the daemon is told about each
+    batch made, so that it hashes and stores them while the rest are copied."""
+    futures = [pool().submit(_stage_copy, staging, e) for e in entries]
+    batch: list[str] = []
+    size = 0
+    for e, fut in zip(entries, futures, strict=True):
+        fut.result()  # the first error is raised (as parallel() does)
+        batch.append(e.local_path)
+        size += e.size
+        if len(batch) >= ANNOUNCE_FILES or size >= ANNOUNCE_BYTES:
+            staging.announce(batch)
+            batch, size = [], 0
+    if batch:
+        staging.announce(batch)
 
 
 def _stage_copy(staging: StagingArea, entry: ArtifactManifestEntry) -> None:

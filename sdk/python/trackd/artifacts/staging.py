@@ -10,6 +10,7 @@ dead processes are removed by :func:`remove_stale` (``trackd artifact cache clea
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -17,10 +18,15 @@ import stat
 import threading
 import weakref
 from pathlib import Path
+from typing import Any
 
 from trackd._shared.processes import alive
 from trackd.artifacts import dirs
 from trackd.artifacts.digests import copy_and_hash
+from trackd.errors import CommError
+
+#: Seconds to wait for each answer to announce() before logging (the daemon answers at once).
+HINT_WAIT = 10.0
 
 
 class StagingArea:
@@ -32,6 +38,8 @@ class StagingArea:
         self._n = 0
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
+        #: Answers still to come from the daemon to announce().
+        self._announced: list[concurrent.futures.Future[Any]] = []
 
     @property
     def path(self) -> Path:
@@ -69,6 +77,31 @@ class StagingArea:
         digest, size = copy_and_hash(src, dst)
         os.chmod(dst, stat.S_IRUSR)
         return str(dst), digest, size
+
+    def announce(self, paths: list[str]) -> None:
+        """Tell the daemon about copies just made here, so that it hashes and stores them
+        while the rest are copied (see :func:`trackd.artifacts.client.prepare_staged`)."""
+        from trackd.artifacts import client
+
+        try:
+            sent = client.prepare_staged(paths)
+        except CommError:  # no daemon to tell: the copies are stored when logged
+            return
+        if sent is not None:
+            with self._lock:
+                self._announced.append(sent)
+
+    def settle(self) -> None:
+        """Wait for the daemon's answers to :meth:`announce` (it answers at once), so that
+        LogArtifact comes after them and waits for the copies it holds; errors are ignored
+        (the copies are then stored by LogArtifact as always)."""
+        with self._lock:
+            sent, self._announced = self._announced, []
+        for fut in sent:
+            try:
+                fut.result(HINT_WAIT)
+            except Exception:  # noqa: BLE001, S110 - a hint: nothing depends on it
+                pass
 
     def release(self) -> None:
         """Delete the staging directory (once the version is stored)."""

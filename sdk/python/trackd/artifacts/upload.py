@@ -118,6 +118,7 @@ class UploadJob:
         if not local:
             self._upload(e for e in entries if sources[e.path] == "local")
             sources.update({e.path: "blob" for e in entries if sources[e.path] == "local"})
+        a._staging.settle()  # copies announced while added: the daemon has them in hand
         try:
             resp = self._log(entries, sources)
         except BlobNotFoundError:
@@ -137,7 +138,10 @@ class UploadJob:
             resp = self._log(entries, sources)
         self.deduplicated = resp.deduplicated
         final = resp.artifact
-        if final.state != apb.ARTIFACT_STATE_COMMITTED and (self.finalize or not self.distributed_id):
+        early = final.state == apb.ARTIFACT_STATE_COMMITTED and not resp.deduplicated and any(
+            e._staged for e in entries)  # its staging copies were stored as they were made
+        if early or (final.state != apb.ARTIFACT_STATE_COMMITTED
+                     and (self.finalize or not self.distributed_id)):
             final_id = final.id
             final = self._retry(lambda: client.watch(final_id, self._on_progress)).artifact
         elif final.state != apb.ARTIFACT_STATE_COMMITTED:

@@ -92,6 +92,18 @@ class UploadFileRequest(_message.Message):
     chunk: bytes
     def __init__(self, header: _Optional[_Union[UploadFileHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
+class PrepareStagedFilesRequest(_message.Message):
+    __slots__ = ("local_paths",)
+    LOCAL_PATHS_FIELD_NUMBER: _ClassVar[int]
+    local_paths: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, local_paths: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PrepareStagedFilesResponse(_message.Message):
+    __slots__ = ("accepted",)
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    def __init__(self, accepted: _Optional[int] = ...) -> None: ...
+
 class UploadFileResponse(_message.Message):
     __slots__ = ("blob_key", "md5", "size", "new")
     BLOB_KEY_FIELD_NUMBER: _ClassVar[int]
