@@ -27,22 +27,30 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import anyio
 import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from trackd_daemon.actors.base import Actor
-from trackd_daemon.blobs import BlobInfo, BlobStore, PendingBlob
-from trackd_daemon.errors import FailedPreconditionError, ResourceExhaustedError, TrackdError
-from trackd_daemon.store.artifact_models import BlobRecord, Entry, FileStamp, VersionInfo
+from trackd_daemon.artifacts.storing import (
+    GROUP_FILES,
+    Prepared,
+    ignore_bytes,
+    next_group,
+    prepare_files,
+    publish,
+    restamp,
+    takeable,
+)
+from trackd_daemon.blobs import BlobStore, PendingBlob
+from trackd_daemon.errors import FailedPreconditionError, TrackdError
+from trackd_daemon.store.artifact_models import BlobRecord, Entry, VersionInfo
 from trackd_daemon.store.base import MetadataStore
 
 log = logging.getLogger("trackd.daemon.artifacts")
@@ -52,11 +60,6 @@ log = logging.getLogger("trackd.daemon.artifacts")
 WORKERS = 2 * (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2) + 2
 #: Entries read from the store per page (the next page is read while the last is stored).
 PAGE = 512
-#: Small files are handed to a worker thread a few at a time (a trip to a thread costs about
-#: as much CPU as hashing 50 KiB); a group ends at this many files or bytes, so that large
-#: files still spread over every thread.
-GROUP_FILES = 4
-GROUP_BYTES = 4 << 20
 #: A batch of files is published (made durable together: flushes of the file system) and
 #: recorded once it holds this many files or bytes, or is this old (seconds). Each flush
 #: stalls the file system's other writers a moment (a journal commit), so batches are not
@@ -130,142 +133,6 @@ class Prestage:
 
     paths: tuple[str, ...]
     uid: int
-
-
-#: A file copied (or taken over) into the blob store, not published yet.
-Prepared = tuple[Entry, PendingBlob, FileStamp]
-
-
-def _stamp(path: str, st: os.stat_result) -> FileStamp:
-    return FileStamp(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _unchanged(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns) == (b.st_ino, b.st_dev, b.st_size,
-                                                            b.st_mtime_ns)
-
-
-def prepare_file(blobs: BlobStore, entry: Entry,
-                 on_bytes: Callable[[int], None]) -> tuple[PendingBlob, FileStamp]:
-    """Copy one entry's file into the blob store, not durable yet (blocking; run in a worker
-    thread); a staged entry's file is taken over where the store can. A file that changes
-    while it is copied is copied again (twice at most).
-
-    :raises FailedPreconditionError: the file is missing, unreadable or keeps changing.
-    :raises ResourceExhaustedError: the blob store's disk is full.
-    """
-    path = entry.local_path
-    for _ in range(3):
-        pending: PendingBlob | None = None
-        try:
-            before = os.stat(path)
-            if not stat.S_ISREG(before.st_mode):
-                raise FailedPreconditionError(f"entry {entry.path!r}: {path} is not a regular file",
-                                              path=entry.path)
-            pending = blobs.prepare(Path(path), on_bytes, take=entry.staged,
-                                    md5=entry.digest if entry.staged else "")
-            after = os.stat(path)
-        except FileNotFoundError:
-            _discard(blobs, pending)
-            raise FailedPreconditionError(f"entry {entry.path!r}: {path} no longer exists",
-                                          path=entry.path) from None
-        except PermissionError as exc:
-            _discard(blobs, pending)
-            raise FailedPreconditionError(f"entry {entry.path!r}: cannot read {path}: {exc}",
-                                          path=entry.path) from None
-        except OSError as exc:
-            _discard(blobs, pending)
-            raise _os_error(exc, f"entry {entry.path!r}: cannot store {path}", entry.path) from None
-        if _unchanged(before, after):
-            return pending, _stamp(path, after)
-        _discard(blobs, pending)
-    raise FailedPreconditionError(f"entry {entry.path!r}: {path} kept changing while it was "
-                                  "being stored", path=entry.path)
-
-
-def prepare_files(blobs: BlobStore, entries: list[Entry],
-                  on_bytes: Callable[[int], None]) -> list[Prepared]:
-    """:func:`prepare_file` for a few entries in one trip to a worker thread; when one fails,
-    those prepared before it are dropped."""
-    done: list[Prepared] = []
-    try:
-        for entry in entries:
-            pending, stamp = prepare_file(blobs, entry, on_bytes)
-            done.append((entry, pending, stamp))
-    except BaseException:
-        blobs.discard([b for _, b, _ in done])
-        raise
-    return done
-
-
-def _next_group(todo: Iterator[Entry]) -> list[Entry]:
-    """The next entries for one worker thread: up to GROUP_FILES small files, or one large."""
-    group: list[Entry] = []
-    size = 0
-    for entry in todo:
-        group.append(entry)
-        size += max(entry.size, 0)
-        if len(group) >= GROUP_FILES or size >= GROUP_BYTES:
-            break
-    return group
-
-
-def _discard(blobs: BlobStore, pending: PendingBlob | None) -> None:
-    if pending is not None:
-        blobs.discard([pending])
-
-
-def _os_error(exc: OSError, what: str, path: str) -> TrackdError:
-    if exc.errno in (28, 122):  # ENOSPC, EDQUOT
-        return ResourceExhaustedError(f"the blob store's disk is full ({what})", path=path)
-    return FailedPreconditionError(f"{what}: {exc}", path=path)
-
-
-def _takeable(entries: list[Entry]) -> list[Entry]:
-    """The entries whose file the blob store may take over as it is: a regular file of the
-    daemon's user with no other name (a private staging copy). Blocking."""
-    out = []
-    for e in entries:
-        try:
-            st = os.lstat(e.local_path)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid():
-            out.append(e)
-    return out
-
-
-def _restamp(stamps: list[FileStamp]) -> list[FileStamp | None]:
-    """The stamps of files taken into the blob store, as they are now: publishing a taken file
-    sets its time (the blob's age for the collector), and the staging copy is the same inode.
-    ``None`` for a file that is not the same any more. Blocking."""
-    out: list[FileStamp | None] = []
-    for old in stamps:
-        try:
-            st = os.stat(old.path)
-        except OSError:
-            out.append(None)
-            continue
-        now = _stamp(old.path, st)
-        same = (now.dev, now.inode, now.size) == (old.dev, old.inode, old.size)
-        out.append(now if same else None)
-    return out
-
-
-def _ignore(n: int) -> None:
-    """Progress of a head start: not reported (no version yet)."""
-
-
-def publish(blobs: BlobStore, pending: list[PendingBlob]) -> list[BlobInfo]:
-    """Make a batch of prepared blobs durable and put them under their keys (blocking).
-
-    :raises ResourceExhaustedError: the blob store's disk is full.
-    :raises FailedPreconditionError: the bytes could not be made durable.
-    """
-    try:
-        return blobs.publish(pending)
-    except OSError as exc:
-        raise _os_error(exc, "making stored files durable", str(exc.filename or "")) from None
 
 
 def _domain_error(exc: BaseException) -> TrackdError | None:
@@ -427,13 +294,13 @@ class ArtifactUploader(Actor[Store | Prestage]):
         entries = [Entry(path=p, local_path=p, staged=True) for p in msg.paths]
         prepared: list[Prepared] = []
         try:
-            todo = iter(await anyio.to_thread.run_sync(_takeable, entries))
+            todo = iter(await anyio.to_thread.run_sync(takeable, entries))
 
             async def worker() -> None:
-                while group := _next_group(todo):
+                while group := next_group(todo):
                     try:
                         prepared.extend(await anyio.to_thread.run_sync(
-                            prepare_files, self._blobs, group, _ignore, limiter=self._limiter))
+                            prepare_files, self._blobs, group, ignore_bytes, limiter=self._limiter))
                     except TrackdError:
                         pass  # gone, changed, unreadable: the version's job will say
 
@@ -443,7 +310,7 @@ class ArtifactUploader(Actor[Store | Prestage]):
             if prepared:
                 infos = await anyio.to_thread.run_sync(publish, self._blobs,
                                                        [b for _, b, _ in prepared])
-                stamps = await anyio.to_thread.run_sync(_restamp, [s for _, _, s in prepared])
+                stamps = await anyio.to_thread.run_sync(restamp, [s for _, _, s in prepared])
                 await self._store.record_files(
                     [(s, BlobRecord(i.key, i.md5, i.size))
                      for s, i in zip(stamps, infos, strict=True) if s is not None], msg.uid)
@@ -492,7 +359,7 @@ class ArtifactUploader(Actor[Store | Prestage]):
                 while page := await self._store.unstored_entries(p.version_id, PAGE, after):
                     after = page[-1].id
                     todo = iter(page)
-                    while group := _next_group(todo):
+                    while group := next_group(todo):
                         await groups_send.send(group)
 
         async def worker() -> None:
