@@ -440,3 +440,36 @@ def test_files_go_by_path_only_to_a_daemon_that_can_read_them(tmp_path: Path) ->
         os.chown(other, 4242, 4242)
         assert not client.is_local(conn("unix:/tmp/b.sock", other))
     assert not client.is_local(conn("unix:/tmp/c.sock", tmp_path / "no-such-root"))
+
+
+def test_announcing_staging_copies_never_fails_add_dir(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The announcement is a hint: a daemon that cannot be told, or never answers, costs
+    ``add_dir`` nothing and ``log_artifact`` at most one wait of HINT_WAIT."""
+    import concurrent.futures
+
+    from trackd.artifacts import client, staging
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"{i}.bin").write_bytes(os.urandom(100))
+    told: list[list[str]] = []
+
+    def broken(paths: list[str]) -> None:
+        told.append(paths)
+        raise RuntimeError("the connection's loop is closed")
+
+    monkeypatch.setattr(client, "prepare_staged", broken)
+    art = Artifact("hint", type="dataset")
+    art.add_dir(str(src))
+    assert [sorted(paths) for paths in told] == [
+        sorted(e.local_path for e in art.manifest.entries.values())]  # one batch: the copies
+    never: concurrent.futures.Future[object] = concurrent.futures.Future()
+    monkeypatch.setattr(client, "prepare_staged", lambda paths: never)
+    monkeypatch.setattr(staging, "HINT_WAIT", 0.2)
+    art.add_file(str(src / "0.bin"), name="again.bin")
+    art.add_file(str(src / "1.bin"), name="twice.bin")
+    t = time.monotonic()
+    art._staging.settle()
+    assert 0.2 <= time.monotonic() - t < 1.0  # once for both, not once each

@@ -174,8 +174,8 @@ def add_staged_column(conn: sqlite3.Connection) -> None:
 
 
 #: Columns holding blob keys, by table, as named before v8 (they held hex SHA-256 only then).
-_OLD_KEY_COLUMNS = {"artifact_entries": "blob_sha256", "blobs": "sha256", "blob_uploads": "sha256",
-                    "file_digests": "sha256", "run_files": "sha256"}
+_OLD_KEY_COLUMNS = {"artifact_entries": "blob_sha256", "blobs": "sha256",
+                    "blob_uploads": "sha256", "file_digests": "sha256", "run_files": "sha256"}
 
 
 def rename_key_columns(conn: sqlite3.Connection) -> None:

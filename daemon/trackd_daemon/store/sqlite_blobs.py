@@ -60,7 +60,8 @@ class SqliteBlobs:
             out: dict[str, BlobRecord] = {}
             for chunk in _chunks(sorted(set(keys))):
                 out.update((r[0], BlobRecord(*r)) for r in conn.execute(
-                    f"SELECT blob_key, md5, size FROM blobs WHERE blob_key IN ({_marks(len(chunk))})",
+                    "SELECT blob_key, md5, size FROM blobs"
+                    f" WHERE blob_key IN ({_marks(len(chunk))})",
                     chunk))
             return out
 

@@ -1,9 +1,10 @@
-"""Staging copies for the ``mutable`` policy: a file added to an artifact is copied (and hashed
-in the same pass) into a private directory, so that editing or deleting the original before
-the upload ends cannot change the version. Each artifact has its own directory
-``<staging>/<pid>-<random>/``; it is deleted once the daemon has stored the version (a
-daemon running as the same user takes staged files into its store, a hard link, instead of
-copying them: deleting the staging copy then frees nothing), or when the artifact
+"""Staging copies for the ``mutable`` policy: a file added to an artifact is copied into a
+private directory, so that editing or deleting the original before the upload ends cannot
+change the version; under a run the daemon is told about the copies as they are made, and
+stores them while the rest are copied (:meth:`StagingArea.announce`). Each artifact has its
+own directory ``<staging>/<pid>-<random>/``; it is deleted once the daemon has stored the
+version (a daemon running as the same user takes staged files into its store, a hard link,
+instead of copying them: deleting the staging copy then frees nothing), or when the artifact
 is dropped without being logged (an upload in progress holds on to it). Directories left by
 dead processes are removed by :func:`remove_stale` (``trackd artifact cache cleanup``).
 """
@@ -23,9 +24,8 @@ from typing import Any
 from trackd._shared.processes import alive
 from trackd.artifacts import dirs
 from trackd.artifacts.digests import copy_and_hash
-from trackd.errors import CommError
 
-#: Seconds to wait for each answer to announce() before logging (the daemon answers at once).
+#: Seconds to wait for the answers to announce() before logging (the daemon answers at once).
 HINT_WAIT = 10.0
 
 
@@ -85,7 +85,7 @@ class StagingArea:
 
         try:
             sent = client.prepare_staged(paths)
-        except CommError:  # no daemon to tell: the copies are stored when logged
+        except Exception:  # noqa: BLE001 - a hint: the copies are stored when logged anyway
             return
         if sent is not None:
             with self._lock:
@@ -97,11 +97,8 @@ class StagingArea:
         (the copies are then stored by LogArtifact as always)."""
         with self._lock:
             sent, self._announced = self._announced, []
-        for fut in sent:
-            try:
-                fut.result(HINT_WAIT)
-            except Exception:  # noqa: BLE001, S110 - a hint: nothing depends on it
-                pass
+        if sent:  # all together: a connection lost meanwhile costs HINT_WAIT once, not each
+            concurrent.futures.wait(sent, timeout=HINT_WAIT)
 
     def release(self) -> None:
         """Delete the staging directory (once the version is stored)."""
