@@ -149,6 +149,7 @@ def test_a_staged_file_is_taken_over_not_copied(tmp_path: Path) -> None:
     staged.chmod(0o400)
     old = time.time() - 7200
     os.utime(staged, (old, old))  # staged two hours ago
+    assert store.can_take(staged) and not store.can_take(tmp_path / "missing")
     p = store.prepare(staged, take=True)
     assert p.taken and p.key == blake3(b"private copy").hexdigest()
     assert store.clean_temp(older_than_seconds=3600) == 0  # just linked in: not a leftover
@@ -166,6 +167,7 @@ def test_files_with_other_names_are_copied_even_when_staged(tmp_path: Path) -> N
     original = tmp_path / "original"
     original.write_bytes(b"a user's file")
     os.link(original, tmp_path / "another-name")
+    assert not store.can_take(original) and not store.can_take(tmp_path)
     p = store.prepare(original, take=True)
     assert not p.taken
     (info,) = store.publish([p])

@@ -294,7 +294,7 @@ class ArtifactUploader(Actor[Store | Prestage]):
         entries = [Entry(path=p, local_path=p, staged=True) for p in msg.paths]
         prepared: list[Prepared] = []
         try:
-            todo = iter(await anyio.to_thread.run_sync(takeable, entries))
+            todo = iter(await anyio.to_thread.run_sync(takeable, self._blobs, entries))
 
             async def worker() -> None:
                 while group := next_group(todo):

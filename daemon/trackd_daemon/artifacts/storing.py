@@ -112,18 +112,10 @@ def _os_error(exc: OSError, what: str, path: str) -> TrackdError:
     return FailedPreconditionError(f"{what}: {exc}", path=path)
 
 
-def takeable(entries: list[Entry]) -> list[Entry]:
-    """The entries whose file the blob store may take over as it is: a regular file of the
-    daemon's user with no other name (a private staging copy). Blocking."""
-    out = []
-    for e in entries:
-        try:
-            st = os.lstat(e.local_path)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid():
-            out.append(e)
-    return out
+def takeable(blobs: BlobStore, entries: list[Entry]) -> list[Entry]:
+    """The entries whose file the blob store would take over as it is (a private staging
+    copy). Blocking."""
+    return [e for e in entries if blobs.can_take(Path(e.local_path))]
 
 
 def restamp(stamps: list[FileStamp]) -> list[FileStamp | None]:

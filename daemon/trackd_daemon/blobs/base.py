@@ -105,6 +105,11 @@ class BlobStore(Protocol):
         """
         ...
 
+    def can_take(self, src: Path) -> bool:
+        """Whether :meth:`prepare` with ``take`` would take ``src`` over rather than copy it
+        (``False`` for a store that never takes files over)."""
+        ...
+
     def publish(self, pending: Sequence[PendingBlob]) -> list[BlobInfo]:
         """Make prepared blobs durable together, then put each under its key (durably);
         their infos, in order (``new`` False for bytes the store held already). Durable when

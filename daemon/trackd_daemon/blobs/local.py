@@ -149,15 +149,20 @@ def _hash_file(path: Path, key: Hasher, on_bytes: Callable[[int], None] | None,
     return key.hexdigest(), known_md5 if md5 is None else md5_b64(md5.digest()), size
 
 
-def _link_private(src: Path, dst: Path) -> bool:
-    """Hard-link ``src`` to ``dst`` when it is a regular file of the daemon's own user with
-    no other name (so nobody else can change it, and it is nobody's original); ``False``
-    (nothing done) when it is not, or when it cannot be linked (another file system)."""
+def _private(src: Path) -> bool:
+    """Whether ``src`` is a regular file of the daemon's own user with no other name (so
+    nobody else can change it, and it is nobody's original)."""
     try:
         st = os.lstat(src)
     except OSError:
         return False
-    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid()
+
+
+def _link_private(src: Path, dst: Path) -> bool:
+    """Hard-link ``src`` to ``dst`` when it is :func:`_private`; ``False`` (nothing done) when
+    it is not, or when it cannot be linked (another file system)."""
+    if not _private(src):
         return False
     try:
         os.link(src, dst, follow_symlinks=False)
@@ -285,6 +290,9 @@ class LocalBlobStore:
             tmp.unlink(missing_ok=True)
             raise
         return PendingBlob(key, md5, size, tmp.name, taken)
+
+    def can_take(self, src: Path) -> bool:
+        return _private(src)
 
     def publish(self, pending: Sequence[PendingBlob]) -> list[BlobInfo]:
         if not pending:
