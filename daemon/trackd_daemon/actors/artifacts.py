@@ -204,8 +204,8 @@ class ArtifactUploader(Actor[Store | Prestage]):
         return HeadStart(files, size, new)
 
     def stored_early(self, version_id: str, early: HeadStart) -> None:
-        """The progress of a version all of whose files were stored before it was logged (no
-        job runs for it), for its watchers."""
+        """The progress of a version committed at once because all of its files were stored
+        before it was logged (no job runs for it), for its watchers."""
         p = Progress(version_id, files_total=early.files, bytes_total=early.bytes)
         p.files_done, p.bytes_done, p.bytes_new = early.files, early.bytes, early.new
         p.done.set()

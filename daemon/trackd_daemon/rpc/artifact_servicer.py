@@ -83,7 +83,7 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         if res.version.state == PENDING and res.to_store:
             await self._uploader.tell(Store(res.version.id, intake.files_to_store,
                                             intake.bytes_to_store, early if early.files else None))
-        elif early.files:
+        elif early.files and res.version.state == COMMITTED:
             self._uploader.stored_early(res.version.id, early)
         return pb.LogArtifactResponse(artifact=artifact_to_pb(res.version),
                                       deduplicated=res.deduplicated)
