@@ -195,6 +195,39 @@ async def test_the_collector_keeps_young_uploads(store: SqliteStore, tmp_path: P
     assert (await gc.collect(now=time.time() + 7200)).blobs_freed == 1
 
 
+async def test_the_collector_forgets_stamps_of_files_gone_or_changed(
+        store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackd_daemon.actors import artifact_gc
+    from trackd_daemon.store.artifact_models import BlobRecord, FileStamp
+
+    monkeypatch.setattr(artifact_gc, "STAMP_PAGE", 2)
+    monkeypatch.setattr(artifact_gc, "STAMPS_PER_ROUND", 4)  # two pages per round
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"f{i}")
+        paths[-1].write_bytes(b"x" * i)
+    b = blobs.ingest(paths[0])
+    record = BlobRecord(b.key, b.md5, b.size)
+
+    def stamp(p: Path) -> FileStamp:
+        st = p.stat()
+        return FileStamp(str(p), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    await store.record_files([(stamp(p), record) for p in paths])
+    paths[1].unlink()  # a staging copy deleted once stored
+    paths[4].write_bytes(b"changed")
+    gc = ArtifactCollector(store, blobs, grace=3600.0)
+    await gc.collect()  # f0..f3 checked: f1 forgotten
+    assert [s.path for s in await store.file_stamps("", 10)] == [
+        str(paths[i]) for i in (0, 2, 3, 4, 5)]
+    await gc.collect()  # f4, f5 checked: f4 forgotten; then it starts again
+    await gc.collect()
+    left = await store.file_stamps("", 10)
+    assert [s.path for s in left] == [str(paths[i]) for i in (0, 2, 3, 5)]
+    assert await store.file_digests([stamp(paths[2])]) == {str(paths[2]): record}
+
+
 async def test_pages_are_read_ahead_and_a_staged_files_md5_is_taken_from_its_entry(
         store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib

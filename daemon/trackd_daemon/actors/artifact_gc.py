@@ -10,7 +10,10 @@ A round, every ``interval`` seconds or on request (CollectGarbage):
    deleted unless written again since ``start - grace`` (a writer that found the bytes stored
    refreshes them; see ``LocalBlobStore.delete``);
 4. blob files without a record (a daemon killed between writing and recording them), older than
-   ``grace``, are deleted the same way, and leftovers of interrupted writes are removed.
+   ``grace``, are deleted the same way, and leftovers of interrupted writes are removed;
+5. file stamps (the daemon's checksum cache) of files that are gone or changed are forgotten,
+   ``STAMPS_PER_ROUND`` of them per round from where the last round stopped: the SDK deletes
+   its staging copies once stored, and their stamps would otherwise pile up.
 
 Uploads (UploadFile) not yet named by a manifest are kept for ``grace`` (one hour).
 """
@@ -18,6 +21,7 @@ Uploads (UploadFile) not yet named by a manifest are kept for ``grace`` (one hou
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -27,6 +31,7 @@ import anyio.to_thread
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import ArtifactNotFoundError
+from trackd_daemon.store.artifact_models import FileStamp
 from trackd_daemon.store.base import MetadataStore
 
 log = logging.getLogger("trackd.daemon.gc")
@@ -41,6 +46,9 @@ FAILED_KEEP_SECONDS = 24 * 3600.0
 INTERVAL_SECONDS = 3600.0
 #: Blob keys checked against the store per query while sweeping files.
 SWEEP_BATCH = 500
+#: File stamps checked per round (a stat each, in a worker thread), a page at a time.
+STAMPS_PER_ROUND = 50_000
+STAMP_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class ArtifactCollector(Actor[Collect]):
         self._blobs = blobs
         self._interval = interval
         self._grace = grace
+        self._stamps_after = ""  # where the next round goes on checking file stamps
 
     async def loop(self) -> None:
         while True:
@@ -115,11 +124,30 @@ class ArtifactCollector(Actor[Collect]):
         n, size = await self._sweep_files(cutoff, dry_run)
         if not dry_run:
             await anyio.to_thread.run_sync(self._blobs.clean_temp, self._grace)
+            stale = await self._prune_stamps()
+            if stale:
+                log.debug("forgot %d file stamp(s) of files gone or changed", stale)
         result = Freed(len(expired), blobs + n, bytes_ + size)
         if result != Freed():
             log.info("garbage collection%s: %d expired version(s), %d blob(s), %d bytes",
                      " (dry run)" if dry_run else "", *result.__dict__.values())
         return result
+
+    async def _prune_stamps(self) -> int:
+        """Forget the stamps of files gone or changed, up to STAMPS_PER_ROUND of them checked
+        from where the last round stopped; returns how many were forgotten."""
+        checked = forgotten = 0
+        while checked < STAMPS_PER_ROUND:
+            page = await self._store.file_stamps(self._stamps_after, STAMP_PAGE)
+            if not page:
+                self._stamps_after = ""  # the end: the next round starts again
+                break
+            self._stamps_after = page[-1].path
+            checked += len(page)
+            stale = await anyio.to_thread.run_sync(_stale, page)
+            if stale:
+                forgotten += await self._store.forget_file_stamps(stale)
+        return forgotten
 
     async def _sweep_files(self, cutoff: float, dry_run: bool) -> tuple[int, int]:
         """Blob files older than ``cutoff`` that no record names."""
@@ -139,3 +167,18 @@ class ArtifactCollector(Actor[Collect]):
                 n = await anyio.to_thread.run_sync(self._blobs.delete, key, cutoff)
                 count, freed = count + (n > 0), freed + n
         return count, freed
+
+
+def _stale(stamps: list[FileStamp]) -> list[FileStamp]:
+    """The stamps whose file is gone, or is not the file stamped any more. Blocking."""
+    out = []
+    for s in stamps:
+        try:
+            st = os.stat(s.path)
+        except OSError:
+            out.append(s)
+            continue
+        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (s.dev, s.inode, s.size,
+                                                                  s.mtime_ns):
+            out.append(s)
+    return out

@@ -228,6 +228,15 @@ class ArtifactStore(Protocol):
         they were stored, by path."""
         ...
 
+    async def file_stamps(self, after: str, limit: int) -> list[FileStamp]:
+        """Recorded file stamps by path, those after ``after`` (a page at a time)."""
+        ...
+
+    async def forget_file_stamps(self, stamps: Sequence[FileStamp]) -> int:
+        """Forget these file stamps (a stamp recorded again since, with another file there, is
+        kept); returns how many were forgotten."""
+        ...
+
     # -- garbage collection ---------------------------------------------------------------------
 
     async def expired_versions(self, now: float) -> list[str]:

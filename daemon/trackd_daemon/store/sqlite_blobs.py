@@ -117,6 +117,21 @@ class SqliteBlobs:
 
         return await self._read(read)  # type: ignore[no-any-return]
 
+    async def file_stamps(self, after: str, limit: int) -> list[FileStamp]:
+        rows = await self._read(lambda c: c.execute(
+            "SELECT path, dev, inode, size, mtime_ns FROM file_digests WHERE path > ?"
+            " ORDER BY path LIMIT ?", (after, limit)).fetchall())
+        return [FileStamp(*r) for r in rows]
+
+    async def forget_file_stamps(self, stamps: Sequence[FileStamp]) -> int:
+        def forget(conn: sqlite3.Connection) -> int:
+            return sum(conn.execute(
+                "DELETE FROM file_digests WHERE path = ? AND dev = ? AND inode = ? AND size = ?"
+                " AND mtime_ns = ?", (s.path, s.dev, s.inode, s.size, s.mtime_ns)).rowcount
+                for s in stamps)
+
+        return await self._write(forget)  # type: ignore[no-any-return]
+
     # -- garbage collection ---------------------------------------------------------------------
 
     async def expired_versions(self, now: float) -> list[str]:

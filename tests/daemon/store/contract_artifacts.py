@@ -144,6 +144,17 @@ class ArtifactContract:
         assert await store.forget_blobs([blob(b"s").key]) == [blob(b"s").key]
         assert await store.file_digests([stamp]) == {}
 
+    async def test_file_stamps_are_listed_by_path_and_forgotten_only_as_recorded(
+            self, store: MetadataStore) -> None:
+        stamps = [FileStamp(f"/s/{c}", 1, i, 1, 9) for i, c in enumerate("abc")]
+        await store.record_files([(s, blob(b"s")) for s in stamps])
+        assert await store.file_stamps("", 2) == stamps[:2]
+        assert await store.file_stamps("/s/b", 2) == stamps[2:]
+        newer = FileStamp("/s/a", 1, 7, 1, 10)  # recorded again since: another file there
+        await store.record_files([(newer, blob(b"s"))])
+        assert await store.forget_file_stamps(stamps) == 2
+        assert await store.file_stamps("", 10) == [newer]
+
     async def test_a_pending_version_equal_to_a_committed_one_is_dropped_at_commit(
             self, store: MetadataStore) -> None:
         await put(store, b"x")
