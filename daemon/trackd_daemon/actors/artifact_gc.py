@@ -21,7 +21,6 @@ Uploads (UploadFile) not yet named by a manifest are kept for ``grace`` (one hou
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
+from trackd_daemon.artifacts.storing import current_stamp
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import ArtifactNotFoundError
 from trackd_daemon.store.artifact_models import FileStamp
@@ -171,14 +171,4 @@ class ArtifactCollector(Actor[Collect]):
 
 def _stale(stamps: list[FileStamp]) -> list[FileStamp]:
     """The stamps whose file is gone, or is not the file stamped any more. Blocking."""
-    out = []
-    for s in stamps:
-        try:
-            st = os.stat(s.path)
-        except OSError:
-            out.append(s)
-            continue
-        if (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) != (s.dev, s.inode, s.size,
-                                                                  s.mtime_ns):
-            out.append(s)
-    return out
+    return [s for s in stamps if current_stamp(s.path) != s]

@@ -118,19 +118,23 @@ def takeable(blobs: BlobStore, entries: list[Entry]) -> list[Entry]:
     return [e for e in entries if blobs.can_take(Path(e.local_path))]
 
 
+def current_stamp(path: str) -> FileStamp | None:
+    """The stamp of the file at ``path`` now; ``None`` when there is none. Blocking."""
+    try:
+        return _stamp(path, os.stat(path))
+    except OSError:
+        return None
+
+
 def restamp(stamps: list[FileStamp]) -> list[FileStamp | None]:
     """The stamps of files taken into the blob store, as they are now: publishing a taken file
     sets its time (the blob's age for the collector), and the staging copy is the same inode.
     ``None`` for a file that is not the same any more. Blocking."""
     out: list[FileStamp | None] = []
     for old in stamps:
-        try:
-            st = os.stat(old.path)
-        except OSError:
-            out.append(None)
-            continue
-        now = _stamp(old.path, st)
-        same = (now.dev, now.inode, now.size) == (old.dev, old.inode, old.size)
+        now = current_stamp(old.path)
+        same = now is not None and (now.dev, now.inode, now.size) == (old.dev, old.inode,
+                                                                      old.size)
         out.append(now if same else None)
     return out
 
