@@ -1,6 +1,7 @@
 """Artifacts between users on one daemon (shared socket, as a system-wide install): versions
-belong to their creator, the daemon reads a local path only for a caller who could read it,
-bytes are usable only by those who uploaded them or may read a version holding them.
+belong to their creator, the daemon opens no path of another user than its own (they upload
+the bytes), bytes are usable only by those who uploaded them or may read a version holding
+them.
 
 Clients act as other uids through ``artifacts_as_user.py`` (needs root; skipped elsewhere).
 """
@@ -71,10 +72,13 @@ def owned_file(homes: Path, uid: int, data: bytes) -> Path:
 
 def test_versions_paths_and_bytes_stay_with_their_owner(shared: tuple[DaemonProcess, Path]) -> None:
     _, homes = shared
-    secret = os.urandom(1000)
-    path = owned_file(homes, ALICE, secret)
-    md5 = base64.b64encode(hashlib.md5(secret).digest()).decode()
-    (logged,) = as_user(shared, ALICE, log("alice", "a-data", local_path=str(path)))
+    secret = os.urandom(500).hex()
+    path = owned_file(homes, ALICE, secret.encode())
+    md5 = base64.b64encode(hashlib.md5(secret.encode()).digest()).decode()
+    refused, up = as_user(shared, ALICE, log("alice", "a-data", local_path=str(path)),
+                          ("UploadFile", {"bytes": secret}))
+    assert refused["reason"] == "ARTIFACT_PATH_UNREADABLE", refused  # her own file too
+    (logged,) = as_user(shared, ALICE, log("alice", "a-data", blob_key=up["ok"]["blob_key"]))
     assert "ok" in logged, logged
     version_id = logged["ok"]["artifact"]["id"]
     watched = as_user(shared, ALICE, ("WatchArtifact", {"id": version_id}))
@@ -121,13 +125,17 @@ def test_uploaded_bytes_serve_their_uploader(shared: tuple[DaemonProcess, Path])
     assert stolen["reason"] == "BLOB_NOT_FOUND", stolen
 
 
-def test_a_caller_may_log_the_files_it_can_read(shared: tuple[DaemonProcess, Path]) -> None:
+def test_no_other_users_path_is_opened_even_one_they_may_read(
+        shared: tuple[DaemonProcess, Path]) -> None:
+    """A check that the caller may read a path, then an open by name, loses to a symlink
+    swapped in between: the daemon opens no path of another user; the SDK uploads instead."""
     _, homes = shared
     path = owned_file(homes, BOB, b"bob's file")
-    logged, = as_user(shared, BOB, log("bob", "own-file", local_path=str(path)))
-    version_id = logged["ok"]["artifact"]["id"]
-    watched, = as_user(shared, BOB, ("WatchArtifact", {"id": version_id}))
-    assert watched["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", watched
+    path.chmod(0o644)
+    logged, ref = as_user(shared, BOB, log("bob", "own-file", local_path=str(path)),
+                          ("ResolveReference", {"uri": f"file://{path}", "checksum": True}))
+    assert logged["reason"] == "ARTIFACT_PATH_UNREADABLE", logged
+    assert ref["reason"] == "ARTIFACT_PATH_UNREADABLE", ref
 
 
 def test_only_the_daemons_own_user_may_announce_staging_copies(
@@ -138,7 +146,5 @@ def test_only_the_daemons_own_user_may_announce_staging_copies(
     hint, logged = as_user(shared, BOB, ("PrepareStagedFiles", {"local_paths": [str(path)]}),
                            log("bob", "announced", local_path=str(path), staged=True))
     assert hint["ok"].get("accepted", 0) == 0, hint  # not taken in hand
-    assert "ok" in logged, logged  # his file is stored as any other (copied)
-    watched, = as_user(shared, BOB, ("WatchArtifact", {"id": logged["ok"]["artifact"]["id"]}))
-    assert watched["ok"]["artifact"]["state"] == "ARTIFACT_STATE_COMMITTED", watched
+    assert logged["reason"] == "ARTIFACT_PATH_UNREADABLE", logged  # not even copied
     assert path.stat().st_nlink == 1

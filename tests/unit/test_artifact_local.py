@@ -417,29 +417,24 @@ def test_default_bound_is_a_fraction_of_free_disk(tmp_path: Path) -> None:
     assert abs(cache.bound() - free * 0.10) < free * 0.01
 
 
-def test_files_go_by_path_only_to_a_daemon_that_can_read_them(tmp_path: Path) -> None:
-    """Same machine and this user's (or root's) daemon: by path; a daemon of another user (a
-    system-wide one) or on another machine: bytes are uploaded."""
+def test_files_go_by_path_only_to_a_daemon_that_opens_them() -> None:
+    """Same machine and a daemon that opens this caller's paths (its own user's or root's):
+    by path; a daemon that does not (a system-wide one of its own user) or on another
+    machine: bytes are uploaded."""
     from types import SimpleNamespace
 
     from trackd.artifacts import client
 
-    def conn(address: str, root: Path) -> SimpleNamespace:
-        info = SimpleNamespace(root=str(root))
+    def conn(address: str, reads: bool) -> SimpleNamespace:
+        info = SimpleNamespace(reads_caller_paths=reads)
         return SimpleNamespace(address=address, daemon=SimpleNamespace(GetDaemonInfo=None),
                                unary=lambda *a, **k: info)
 
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    assert client.is_local(conn("unix:/tmp/a.sock", mine))
-    assert client.is_local(conn("127.0.0.1:7001", mine))
-    assert not client.is_local(conn("gpu-box:7001", mine))
-    if os.getuid() == 0:
-        other = tmp_path / "other"
-        other.mkdir()
-        os.chown(other, 4242, 4242)
-        assert not client.is_local(conn("unix:/tmp/b.sock", other))
-    assert not client.is_local(conn("unix:/tmp/c.sock", tmp_path / "no-such-root"))
+    assert client.is_local(conn("unix:/tmp/a.sock", True))
+    assert client.is_local(conn("127.0.0.1:7001", True))
+    assert not client.is_local(conn("gpu-box:7001", True))
+    assert not client.is_local(conn("unix:/tmp/b.sock", False))
+    assert not client.is_local(conn("[::1]:7002", False))
 
 
 def test_announcing_staging_copies_never_fails_add_dir(tmp_path: Path,

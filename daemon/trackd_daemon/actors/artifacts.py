@@ -50,6 +50,7 @@ from trackd_daemon.artifacts.storing import (
 )
 from trackd_daemon.blobs import BlobStore, PendingBlob
 from trackd_daemon.errors import FailedPreconditionError, TrackdError
+from trackd_daemon.local_paths import trusted_uid
 from trackd_daemon.store.artifact_models import BlobRecord, Entry, VersionInfo
 from trackd_daemon.store.base import MetadataStore
 
@@ -259,6 +260,13 @@ class ArtifactUploader(Actor[Store | Prestage]):
         vid = p.version_id
         try:
             p.owner_uid = (await self._store.get_version(vid)).owner_uid
+            if not trusted_uid(p.owner_uid) and await self._store.unstored_entries(vid, 1):
+                # Files named by path for another user: only a daemon from before paths were
+                # opened for the daemon's user and root alone could have accepted them.
+                raise FailedPreconditionError(
+                    f"artifact version {vid} names local files of uid {p.owner_uid}, whose paths "
+                    "this daemon does not open; log the artifact again (its bytes are uploaded)",
+                    id=vid)
             while True:
                 self._again[vid] = False
                 await self._store_all(p)

@@ -10,10 +10,12 @@ the run's files.
   ``end`` files and, once more, its ``live`` files.
 - ``WatchAgain`` (a run recovered by a restarted daemon) watches its ``live`` files again.
 
-The daemon reads a path for a caller only when the caller could read it itself
-(``artifacts/local_files.ReadCheck``; checked again at every store, since a file may be
-replaced). Copies and hashes run in worker threads (``IO_THREADS`` at a time); the work of one
-run is serialised by the run's lock, so a finish never overtakes a save.
+The daemon opens a path only for its own user and root (``local_paths.py``): anyone else's
+paths are answered ``unreadable`` without being touched, and the client sends their bytes (and
+keeps their policy itself). So a registered file, read again later on its owner's behalf,
+always belongs to one of those two users. Copies and hashes run in worker threads
+(``IO_THREADS`` at a time); the work of one run is serialised by the run's lock, so a finish
+never overtakes a save.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from anyio.abc import TaskGroup
 
 from trackd_daemon.access import Caller
 from trackd_daemon.actors.base import Actor, Reply
-from trackd_daemon.artifacts.local_files import ReadCheck
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import FailedPreconditionError, PathUnreadableError
+from trackd_daemon.local_paths import LocalPaths, trusted_uid
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.artifact_models import BlobRecord
 from trackd_daemon.store.base import MetadataStore
@@ -167,8 +169,10 @@ class FileSyncActor(Actor[FileSyncMsg]):
         async with r.lock:
             if r.finished:
                 raise FailedPreconditionError(f"run {r.key} has finished; files cannot be saved")
+            # Paths of anyone but the daemon's user and root are never opened, nor registered
+            # to be read later: they come back unreadable and the client sends the bytes.
             specs = [FileSpec(i.name, i.path, i.policy, msg.caller.uid, msg.caller.gid)
-                     for i in msg.items if i.blob is None]
+                     for i in msg.items if i.blob is None] if msg.trusted else []
             if specs:
                 await self._store.put_file_specs(r.pk, specs)
             for item in msg.items:
@@ -177,6 +181,9 @@ class FileSyncActor(Actor[FileSyncMsg]):
                                                        time.time())
                     self._count("upload")
                     out.append(Saved(item.name, v.version if v else 0))
+                    continue
+                if not msg.trusted:
+                    out.append(Saved(item.name, unreadable=True))
                     continue
                 spec = FileSpec(item.name, item.path, item.policy, msg.caller.uid,
                                 msg.caller.gid)
@@ -205,19 +212,20 @@ class FileSyncActor(Actor[FileSyncMsg]):
         r = self._run(session)
         async with r.lock:
             for spec in await self._store.file_specs(r.pk):
-                if spec.policy == LIVE:
+                if spec.policy == LIVE and self._trusted(spec):
                     r.live[os.path.abspath(spec.path)] = spec
             self._rewatch(r)
 
     @staticmethod
     def _trusted(spec: FileSpec) -> bool:
-        """Whether the spec's user is the daemon's own or root (who may read every file)."""
-        return spec.uid in (0, os.getuid())
+        """Whether the spec's user is the daemon's own or root (a spec of anyone else can only
+        come from a store written before the daemon stopped opening their paths)."""
+        return trusted_uid(spec.uid)
 
     def _check(self, spec: FileSpec, trusted: bool) -> os.stat_result:
-        """:raises PathUnreadableError: the file's owner-to-be may not read it."""
-        check = ReadCheck(Caller(spec.uid, spec.gid), trusted)
-        return check.stat(spec.path, f"run file {spec.name!r}")
+        """:raises PathUnreadableError: the daemon does not open the spec's user's paths."""
+        return LocalPaths(Caller(spec.uid, spec.gid), trusted).stat(spec.path,
+                                                                     f"run file {spec.name!r}")
 
     async def _ingest(self, r: _Run, spec: FileSpec, trusted: bool, reason: str,
                       skip_same: bool = False) -> RunFileVersion | None:

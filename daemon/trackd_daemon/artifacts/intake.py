@@ -7,7 +7,8 @@ stored, which files the upload actor must still read, and whether the caller may
   the copy is kept, so the daemon computes only the blob key (its content hash, from the
   bytes it holds: deduplication never rests on a client's word); anyone else's files are always
   copied and hashed by the daemon.
-- A local path is stat'ed (the caller must be able to read it, see ``local_files.py``); when
+- A local path is stat'ed (only for the daemon's user and root: anyone else's paths are
+  refused untouched and the client uploads the bytes, see ``local_paths.py``); when
   its (path, device, inode, size, mtime) equals a stamp recorded when it was last stored, its
   blob is reused without reading the file (W&B's checksum cache, on the daemon's side).
 - A local path whose digest the client computed is matched to a stored blob of the same MD5
@@ -22,14 +23,14 @@ stored, which files the upload actor must still read, and whether the caller may
 
 from __future__ import annotations
 
-import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import anyio.to_thread
 
-from trackd_daemon.artifacts.local_files import ReadCheck
 from trackd_daemon.errors import BlobNotFoundError, FailedPreconditionError, InvalidArgumentError
+from trackd_daemon.local_paths import LocalPaths
 from trackd_daemon.store.artifact_models import BlobRecord, Entry, FileStamp, VersionInfo
 from trackd_daemon.store.base import MetadataStore
 
@@ -43,7 +44,7 @@ class Intake:
     bytes_to_store: int
 
 
-def _stat_all(check: ReadCheck, entries: list[Entry]) -> dict[str, FileStamp]:
+def _stat_all(check: LocalPaths, entries: list[Entry]) -> dict[str, FileStamp]:
     stamps: dict[str, FileStamp] = {}
     for i, e in enumerate(entries):
         if not e.local_path or e.local_path in stamps:
@@ -57,7 +58,7 @@ def _stat_all(check: ReadCheck, entries: list[Entry]) -> dict[str, FileStamp]:
         except NotADirectoryError:
             raise FailedPreconditionError(f"{what}: {e.local_path} does not exist",
                                           path=e.local_path) from None
-        if not os.path.isfile(e.local_path):
+        if not stat.S_ISREG(st.st_mode):
             raise InvalidArgumentError(f"{what}: {e.local_path} is not a regular file",
                                        field=f"entries[{i}].local_path")
         stamps[e.local_path] = FileStamp(e.local_path, st.st_dev, st.st_ino, st.st_size,
@@ -65,7 +66,7 @@ def _stat_all(check: ReadCheck, entries: list[Entry]) -> dict[str, FileStamp]:
     return stamps
 
 
-async def prepare(store: MetadataStore, entries: list[Entry], check: ReadCheck, trusted: bool,
+async def prepare(store: MetadataStore, entries: list[Entry], check: LocalPaths, trusted: bool,
                   may_read: Callable[[VersionInfo], bool], uid: int,
                   writers: Sequence[int]) -> Intake:
     """Fill in stored bytes where they are known; see the module doc. A few store queries

@@ -8,25 +8,22 @@ refused with the missing piece named; any other scheme gives one entry whose dig
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import anyio.to_thread
 
-from trackd_daemon.artifacts.local_files import ReadCheck
+from trackd._shared import file_references
 from trackd_daemon.artifacts.validate import bad, entry_path
 from trackd_daemon.errors import (
     FailedPreconditionError,
     ReferenceFailedError,
     ReferenceNotSupportedError,
 )
+from trackd_daemon.local_paths import LocalPaths
 from trackd_daemon.store.artifact_models import Entry
 
 #: W&B's default bound on the objects one reference may add.
@@ -44,19 +41,6 @@ class Resolved:
     warnings: list[str] = field(default_factory=list)
 
 
-def _md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()  # W&B's digest rule
-
-
-def _md5_file_b64(path: str) -> str:
-    h = hashlib.md5()  # a content id, not security
-    with open(path, "rb", buffering=0) as f:
-        buf = bytearray(1 << 20)
-        while n := f.readinto(buf):
-            h.update(memoryview(buf)[:n])
-    return base64.b64encode(h.digest()).decode()
-
-
 def _join(name: str, rel: str) -> str:
     return posixpath.join(name, rel) if name else rel
 
@@ -67,7 +51,7 @@ def _too_many(uri: str, max_objects: int) -> Exception:
 
 
 async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
-                  check: ReadCheck) -> Resolved:
+                  paths: LocalPaths) -> Resolved:
     """Entries for one reference; see ``ArtifactService.ResolveReference``."""
     max_objects = max_objects or DEFAULT_MAX_OBJECTS
     if name:
@@ -76,7 +60,7 @@ async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
     scheme = parsed.scheme.lower()
     if scheme == "file":
         return await anyio.to_thread.run_sync(_file, uri, parsed.path, name, checksum,
-                                              max_objects, check)
+                                              max_objects, paths)
     if scheme == "gs":
         raise ReferenceNotSupportedError(
             f"{uri}: gs:// references are not supported yet: the daemon has no Google Cloud "
@@ -97,32 +81,18 @@ async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
 
 
 def _file(uri: str, raw_path: str, name: str, checksum: bool, max_objects: int,
-          check: ReadCheck) -> Resolved:
-    local = unquote(raw_path)
-    if os.path.isdir(local):
-        check.check_dir(local, uri)
-        out = Resolved()
-        for root, dirs, files in os.walk(local):
-            dirs.sort()
-            for f in sorted(files):
-                full = os.path.join(root, f)
-                rel = Path(full).relative_to(local).as_posix()
-                if len(out.entries) >= max_objects:
-                    raise _too_many(uri, max_objects)
-                out.entries.append(_file_entry(f"file://{full}", full, _join(name, rel),
-                                               checksum, check))
-        return out
+          paths: LocalPaths) -> Resolved:
+    paths.require(unquote(raw_path), uri)  # nothing is looked at for anyone else
     try:
-        return Resolved([_file_entry(uri, local, name or posixpath.basename(local), checksum,
-                                     check)])
+        found = file_references.resolve(uri, raw_path, name, checksum, max_objects)
+    except file_references.TooManyObjects as exc:
+        raise bad("max_objects", str(exc)) from None
     except FileNotFoundError:
         raise ReferenceFailedError(f"{uri}: no such file or directory", uri=uri) from None
-
-
-def _file_entry(ref: str, path: str, name: str, checksum: bool, check: ReadCheck) -> Entry:
-    st = check.stat(path, ref)
-    digest = _md5_file_b64(path) if checksum else _md5_b64(ref.encode())
-    return Entry(path=entry_path(name, "name"), digest=digest, size=st.st_size, ref=ref)
+    except OSError as exc:
+        raise ReferenceFailedError(f"{uri}: {exc.strerror or exc}", uri=uri) from None
+    return Resolved([Entry(path=entry_path(f.name, "name"), digest=f.digest, size=f.size,
+                           ref=f.ref) for f in found])
 
 
 async def _http(uri: str, name: str, path: str, checksum: bool) -> Resolved:

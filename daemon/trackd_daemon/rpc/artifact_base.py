@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grpc
 
-from trackd_daemon.access import ROOT_UID, Caller, Mode
+from trackd_daemon.access import Caller, Mode
 from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader
 from trackd_daemon.blobs import BlobStore
@@ -30,8 +30,9 @@ class ArtifactContext:
         self._guard = guard
 
     def trusted(self, caller: Caller) -> bool:
-        """The daemon's own user and root may read every file and blob the daemon holds."""
-        return caller.uid in (ROOT_UID, self._guard.policy.daemon_uid)
+        """The daemon's own user and root may read every file and blob the daemon holds (and
+        only their paths are opened: ``local_paths.py``)."""
+        return self._guard.policy.trusted(caller)
 
     def may(self, caller: Caller, v: VersionInfo, mode: Mode = "read") -> bool:
         return self._guard.policy.allows(caller, owned(v), mode)

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-import anyio
-import anyio.to_thread
 import grpc
 
 from trackd.v1 import artifact_service_pb2 as pb
 from trackd_daemon.artifacts import references, validate
-from trackd_daemon.artifacts.local_files import ReadCheck
 from trackd_daemon.blobs import reading
 from trackd_daemon.errors import ArtifactNotFoundError, FailedPreconditionError
+from trackd_daemon.local_paths import LocalPaths
 from trackd_daemon.rpc.artifact_base import ArtifactContext
 from trackd_daemon.rpc.artifact_convert import (
     Owned,
@@ -130,7 +128,7 @@ class ArtifactReads(ArtifactContext):
         if request.max_objects < 0:
             raise validate.bad("max_objects", "must be >= 0")
         caller = self._guard.caller(context)
-        check = await anyio.to_thread.run_sync(ReadCheck, caller, self.trusted(caller))
+        check = LocalPaths(caller, self.trusted(caller))
         found = await references.resolve(request.uri, request.name, request.checksum,
                                          request.max_objects, check)
         return pb.ResolveReferenceResponse(entries=[entry_to_pb(e) for e in found.entries],

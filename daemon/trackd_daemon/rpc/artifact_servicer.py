@@ -16,13 +16,13 @@ from trackd_daemon.access import ROOT_UID
 from trackd_daemon.actors.artifacts import PRESTAGE_PATHS, Progress, Store
 from trackd_daemon.artifacts import validate
 from trackd_daemon.artifacts.intake import prepare
-from trackd_daemon.artifacts.local_files import ReadCheck
 from trackd_daemon.blobs import BlobInfo
 from trackd_daemon.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
     UploadMismatchError,
 )
+from trackd_daemon.local_paths import LocalPaths
 from trackd_daemon.rpc.artifact_changes import ArtifactChanges
 from trackd_daemon.rpc.artifact_convert import artifact_to_pb, progress_to_pb
 from trackd_daemon.rpc.artifact_reads import ArtifactReads
@@ -74,7 +74,7 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         staged = [e.local_path for e in entries if e.staged] if trusted else []
         # Staging copies taken in early (PrepareStagedFiles): found stored by their stamps.
         await self._uploader.prestaged(staged)
-        check = await anyio.to_thread.run_sync(ReadCheck, caller, trusted)
+        check = LocalPaths(caller, trusted)
         writers = sorted({caller.uid, ROOT_UID, self._guard.policy.daemon_uid})
         intake = await prepare(self._store, entries, check, trusted,
                                lambda v: self.may(caller, v), caller.uid, writers)

@@ -62,6 +62,7 @@ class DaemonServicer:
             log_file=str(self._cfg.log_file),
             dashboard_url=self.dashboard[0],
             dashboard_token_file=self.dashboard[1],
+            reads_caller_paths=self._guard.policy.trusted(self._guard.caller(context)),
         )
 
     async def Shutdown(  # noqa: N802

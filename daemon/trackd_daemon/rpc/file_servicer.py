@@ -12,7 +12,6 @@ from trackd._shared.run_files import name_problem
 from trackd.v1 import file_service_pb2 as pb
 from trackd.v1 import record_pb2
 from trackd_daemon import console_log
-from trackd_daemon.access import ROOT_UID, Caller
 from trackd_daemon.actors.file_sync import FileSyncActor, Save, SaveItem
 from trackd_daemon.actors.registry import Lookup, RunRegistry
 from trackd_daemon.blobs import BlobStore, reading
@@ -50,9 +49,6 @@ class FileServicer:
         self._files = files
         self._guard = guard
 
-    def _trusted(self, caller: Caller) -> bool:
-        return caller.uid in (ROOT_UID, self._guard.policy.daemon_uid)
-
     async def _readable(self, context: grpc.aio.ServicerContext, ref: object) -> RunInfo:
         info = await self._store.get_run(key_from_pb(ref))  # type: ignore[arg-type]
         self._guard.require(context, info, "read")
@@ -71,7 +67,7 @@ class FileServicer:
         caller = self._guard.require(context, session.info, "write")
         if len(request.files) > MAX_FILES_PER_SAVE:
             raise InvalidArgumentError(f"at most {MAX_FILES_PER_SAVE} files per SaveFiles call")
-        trusted = self._trusted(caller)
+        trusted = self._guard.policy.trusted(caller)
         items = []
         for f in request.files:
             problem = name_problem(f.name)

@@ -113,7 +113,8 @@ class RunFiles:
 
     def _finish_extras(self, deadline: float | None) -> None:
         """Before the exit record: the environment written, the last console lines sent, the
-        queued file saves done (end files are stored by the daemon's finish)."""
+        queued file saves done (end files are stored by the daemon's finish, or sent now when
+        the daemon does not open this user's paths)."""
         left = (lambda: None if deadline is None else max(0.0, deadline - time.monotonic()))
         if self._env_thread is not None:
             wait = ENVIRONMENT_WAIT if deadline is None else min(ENVIRONMENT_WAIT, left() or 0)
@@ -127,7 +128,7 @@ class RunFiles:
             # The run went on offline: `trackd sync` stores its files with it.
             self._files.close(0)
         elif self._files is not None:
-            if not self._files.flush(left()):
+            if not self._files.finish(left()):
                 warnings.warn("trackd: saving the run's files did not finish within "
                               "finish_timeout; the rest are not saved", stacklevel=1)
             self._files.close(0)

@@ -56,9 +56,11 @@ _reads_here: dict[str, bool] = {}
 
 
 def is_local(conn: Any) -> bool:
-    """Whether the daemon can read this user's files by path: it runs on this machine (a Unix
-    socket or loopback) as this user or as root. A system-wide daemon of its own user cannot
-    read private files, so their bytes are uploaded instead, as to another machine."""
+    """Whether the daemon opens this user's files by path: it runs on this machine (a Unix
+    socket or loopback) and says it reads this caller's paths (``GetDaemonInfo``'s
+    ``reads_caller_paths``: it does for its own user and root only). A system-wide daemon of
+    its own user never opens another user's files, so their bytes are uploaded instead, as to
+    another machine."""
     address = conn.address
     known = _reads_here.get(address)
     if known is not None:
@@ -71,8 +73,8 @@ def is_local(conn: Any) -> bool:
         try:
             info = conn.unary(conn.daemon.GetDaemonInfo,
                               daemon_service_pb2.GetDaemonInfoRequest(), timeout=10)
-            reads = os.stat(info.root).st_uid in (os.getuid(), 0)  # its data root is its own
-        except (OSError, CommError, TimeoutError):
+            reads = bool(info.reads_caller_paths)
+        except (CommError, TimeoutError):
             reads = False
     _reads_here[address] = reads
     return reads

@@ -2,7 +2,10 @@
 
 Adding: the daemon resolves ``file://``, ``http(s)://``, ``s3://`` and unknown schemes
 (``ResolveReference``); an entry of another artifact (``wandb-artifact://<id>/<path>``, what
-``get_entry(...).ref_url()`` gives) is looked up in that artifact's manifest here.
+``get_entry(...).ref_url()`` gives) is looked up in that artifact's manifest here. A
+``file://`` reference is resolved here, with the daemon's rules (``trackd._shared.
+file_references``), when the daemon does not open this user's paths (it opens only its own
+user's and root's) or runs on another machine.
 
 Downloading: the client fetches references itself — ``file://`` by copying, ``http(s)://``
 with a GET, ``s3://`` with boto3 (the ``s3`` extra), artifact entries from the daemon.
@@ -16,9 +19,14 @@ import warnings
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from trackd._shared import file_references
 from trackd.artifacts import client, convert
 from trackd.artifacts.manifest import ARTIFACT_SCHEMES, ArtifactManifestEntry
-from trackd.errors import ReferenceFailedError, ReferenceNotSupportedError
+from trackd.errors import (
+    ArtifactPathUnreadableError,
+    ReferenceFailedError,
+    ReferenceNotSupportedError,
+)
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
@@ -39,11 +47,38 @@ def resolve(artifact: Artifact, uri: ArtifactManifestEntry | str, name: str | No
         raise ValueError("References must be URIs. To reference a local file, use file://")
     if parsed.scheme in ARTIFACT_SCHEMES:
         return [_artifact_entry(uri_str, name)]
-    resp = client.resolve_reference(uri_str, name or "", checksum,
-                                    max_objects if max_objects is not None else 0)
+    local_file = parsed.scheme.lower() == "file"
+    if local_file and not client.is_local(client.connection()):
+        return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
+    try:
+        resp = client.resolve_reference(uri_str, name or "", checksum,
+                                        max_objects if max_objects is not None else 0)
+    except ArtifactPathUnreadableError:
+        if not local_file:
+            raise
+        return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
     for w in resp.warnings:
         warnings.warn(w, UserWarning, stacklevel=4)
     return [convert.entry_from_pb(e) for e in resp.entries]
+
+
+def _file_entries(uri: str, raw_path: str, name: str | None, checksum: bool,
+                  max_objects: int | None) -> list[ArtifactManifestEntry]:
+    """A ``file://`` reference resolved in this process, as this user.
+
+    :raises ReferenceFailedError: nothing is at the path, or a file cannot be read.
+    :raises ValueError: more than ``max_objects`` files.
+    """
+    try:
+        found = file_references.resolve(uri, raw_path, name or "", checksum,
+                                        max_objects or DEFAULT_MAX_OBJECTS)
+    except FileNotFoundError:
+        raise ReferenceFailedError(f"{uri}: no such file or directory",
+                                   reason="REFERENCE_FAILED") from None
+    except OSError as exc:
+        raise ReferenceFailedError(f"{uri}: {exc.strerror or exc}",
+                                   reason="REFERENCE_FAILED") from None
+    return [ArtifactManifestEntry(f.name, f.digest, ref=f.ref, size=f.size) for f in found]
 
 
 def _artifact_entry(uri: str, name: str | None) -> ArtifactManifestEntry:
