@@ -76,8 +76,46 @@ def shutdown() -> bool:
         return stub.Shutdown(daemon_service_pb2.ShutdownRequest(), timeout=10).stopping
 
 
+def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
+    """Save files with each policy and log a directory and a file:// reference, as a user
+    whose paths the daemon does not open: the SDK sends the bytes and keeps the policies.
+    Returns every stored version of each file (text) and the artifacts' manifests."""
+    import time
+    from pathlib import Path
+
+    from trackd import _file_sync
+
+    home = Path(os.environ["HOME"])
+    (home / "data").mkdir(exist_ok=True)
+    (home / "data" / "a.txt").write_text("alpha")
+    (home / "data" / "b.txt").write_text("beta")
+    for name, text in (("now.txt", "now"), ("live.txt", "live 1"), ("end.txt", "end draft")):
+        (home / name).write_text(text)
+    run = trackd.init(entity=entity, project=project, id=run_id,
+                      settings=trackd.Settings(silent=True))
+    for name, policy in (("now.txt", "now"), ("live.txt", "live"), ("end.txt", "end")):
+        run.save(str(home / name), base_path=str(home), policy=policy)
+    run._files.flush()
+    (home / "live.txt").write_text("live 2")
+    time.sleep(2.5 * _file_sync.LIVE_POLL)  # changed, then quiet for a look: sent again
+    (home / "live.txt").write_text("live 3")  # sent at finish
+    (home / "end.txt").write_text("end final")
+    stored = run.log_artifact(str(home / "data"), name="data", type="dataset").wait()
+    ref = trackd.Artifact("refs", type="dataset")
+    ref.add_reference(f"file://{home / 'data'}")
+    refs = run.log_artifact(ref).wait()
+    run.finish()
+    api_run = trackd.Api().run(f"{entity}/{project}/{run_id}")
+    files = {f.name: [f.read_bytes(v["version"]).decode() for v in f.history]
+             for f in api_run.files() if f.name in ("now.txt", "live.txt", "end.txt")}
+    root = Path(stored.download(str(home / "out")))
+    return {"files": files,
+            "stored_text": {p.name: p.read_text() for p in sorted(root.iterdir())},
+            "refs": {e.path: [e.ref, e.digest, e.size] for e in refs.manifest.entries.values()}}
+
+
 ACTIONS = {"create": create, "list": list_runs, "history": history_rows, "resume": resume,
-           "stream": stream, "shutdown": shutdown}
+           "stream": stream, "shutdown": shutdown, "keep_files": keep_files}
 
 
 def main() -> None:
