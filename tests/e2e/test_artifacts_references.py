@@ -103,3 +103,29 @@ def test_a_daemon_on_another_machine_gets_bytes_uploaded_and_streams_them_back(
     assert read_tree(root) == files
     cached = Api().artifact(f"{proj}/remote:v0").download(str(art_sdk / "out2"))
     assert read_tree(cached) == files
+
+
+@pytest.mark.parametrize("checksum", [True, False])
+def test_file_references_resolve_alike_in_the_daemon_and_in_the_sdk(
+        art_sdk: Path, monkeypatch: pytest.MonkeyPatch, checksum: bool) -> None:
+    """The SDK resolves file:// references itself for a daemon that does not open this user's
+    paths (or runs elsewhere): with the daemon's rules, entry for entry."""
+    tree = art_sdk / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "a.txt").write_bytes(b"alpha")
+    (tree / "sub" / "b.bin").write_bytes(os.urandom(3 << 20))
+
+    def entries() -> list[tuple[str, str | None, str | None, int | None]]:
+        art = Artifact("refs", "dataset")
+        art.add_reference(f"file://{tree}", name="d", checksum=checksum)
+        art.add_reference(f"file://{tree / 'a.txt'}", checksum=checksum)
+        return sorted((e.path, e.ref, e.digest, e.size) for e in art.manifest.entries.values())
+
+    by_daemon = entries()
+    monkeypatch.setattr(client, "is_local", lambda conn: False)
+    assert entries() == by_daemon
+    assert [p for p, *_ in by_daemon] == ["a.txt", "d/a.txt", "d/sub/b.bin"]
+    with pytest.raises(ReferenceFailedError, match="no such file"):
+        Artifact("gone", "dataset").add_reference(f"file://{tree / 'missing'}")
+    with pytest.raises(ValueError, match="max_objects"):
+        Artifact("many", "dataset").add_reference(f"file://{tree}", max_objects=1)

@@ -155,6 +155,8 @@ class FileClient:
         from trackd.artifacts import client
         from trackd.v1 import file_service_pb2 as pb
 
+        for name, _, _ in files:  # saved again: the newest save's policy holds
+            self._kept.pop(name, None)
         if client.is_local(self._conn):
             req = pb.SaveFilesRequest(run=self._ref, files=[
                 pb.SaveFile(name=name, path=path, policy=_POLICY[policy])
@@ -162,7 +164,6 @@ class FileClient:
             resp = self._call(req)
             files = [f for f, r in zip(files, resp.results, strict=True) if r.unreadable]
         for name, path, policy in files:  # the daemon does not open these: kept here
-            self._kept.pop(name, None)
             if policy == "now":
                 self._send([(name, path)])
             else:
