@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+from trackd._terminal import visible
 from trackd.errors import CommError
 
 #: SaveFiles calls waiting to be sent; each is one save() call's files. Past this, save()
@@ -80,7 +81,7 @@ class FileClient:
 
     def _report(self, message: str) -> None:
         self.errors.append(message)
-        print(f"trackd: {message}", file=sys.stderr)
+        print(f"trackd: {visible(message, multiline=True)}", file=sys.stderr)
 
     def _call(self, request: Any) -> Any:
         for attempt in range(RETRIES):

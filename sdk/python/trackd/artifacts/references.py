@@ -16,6 +16,7 @@ import warnings
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from trackd._terminal import visible
 from trackd.artifacts import client, convert
 from trackd.artifacts.manifest import ARTIFACT_SCHEMES, ArtifactManifestEntry
 from trackd.errors import ReferenceFailedError, ReferenceNotSupportedError
@@ -41,8 +42,8 @@ def resolve(artifact: Artifact, uri: ArtifactManifestEntry | str, name: str | No
         return [_artifact_entry(uri_str, name)]
     resp = client.resolve_reference(uri_str, name or "", checksum,
                                     max_objects if max_objects is not None else 0)
-    for w in resp.warnings:
-        warnings.warn(w, UserWarning, stacklevel=4)
+    for w in resp.warnings:  # they quote paths and URIs
+        warnings.warn(visible(w), UserWarning, stacklevel=4)
     return [convert.entry_from_pb(e) for e in resp.entries]
 
 
