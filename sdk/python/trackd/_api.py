@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from trackd._api_files import RunFileReads
+from trackd._terminal import visible
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
 
@@ -172,7 +173,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         return None
 
     def __repr__(self) -> str:
-        return f"<PublicRun {'/'.join(self.path)} ({self.state})>"
+        return visible(f"<PublicRun {'/'.join(self.path)} ({self.state})>")
 
     def _doc(self) -> dict[str, Any]:
         return {

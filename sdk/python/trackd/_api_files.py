@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from trackd._shared.run_files import name_problem
+from trackd._terminal import visible
 
 #: W&B's name of the environment file (``run.metadata``).
 METADATA = "wandb-metadata.json"
@@ -39,7 +40,7 @@ class File:
              "reason": v.reason} for v in pb.history]
 
     def __repr__(self) -> str:
-        return f"<File {self.name} ({self.size} bytes, {self.versions} version(s))>"
+        return visible(f"<File {self.name} ({self.size} bytes, {self.versions} version(s))>")
 
     def read_bytes(self, version: int = 0) -> bytes:
         """The file's bytes (its latest version, or ``version``)."""

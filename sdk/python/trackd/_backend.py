@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from trackd._api import STATE_NAMES
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
+from trackd._terminal import visible
 from trackd.errors import CommError, RunAlreadyExistsError, RunNotFoundError, UsageError
 
 if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
@@ -152,7 +153,7 @@ class OnlineBackend:
         """The daemon says the run was asked to stop: interrupt the training (as W&B does)."""
         import _thread
 
-        print(f"trackd: run {self._meta['run_id']} was asked to stop (trackd runs stop); "
+        print(f"trackd: run {visible(self._meta['run_id'])} was asked to stop (trackd runs stop); "
               "interrupting the training", file=sys.stderr)
         _thread.interrupt_main()
 
@@ -219,8 +220,8 @@ class OnlineBackend:
         from trackd.v1 import run_service_pb2
 
         if self.sender.went_offline:
-            print(f"trackd: run {self._meta['run_id']} was saved offline; upload it with: "
-                  f"trackd sync {self._sync_dir}", file=sys.stderr)
+            print(visible(f"trackd: run {self._meta['run_id']} was saved offline; upload it "
+                          f"with: trackd sync {self._sync_dir}"), file=sys.stderr)
             return Finished("finished" if code == 0 else "failed", {})
         req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code,
                                                last_seq=self.sender.last_seq,
@@ -292,7 +293,7 @@ class OfflineBackend:
             check=False,
             )
             if proc.returncode != 0:
-                print(f"trackd: run saved in {self._sync_dir} could not be sent to the daemon "
-                      f"({(proc.stderr or proc.stdout).strip()}); retry with: trackd sync "
-                      f"{self._sync_dir}", file=sys.stderr)
+                print(visible(f"trackd: run saved in {self._sync_dir} could not be sent to the "
+                              f"daemon ({(proc.stderr or proc.stdout).strip()}); retry with: "
+                              f"trackd sync {self._sync_dir}", multiline=True), file=sys.stderr)
         return Finished(state, summary, self._history.rows_written)

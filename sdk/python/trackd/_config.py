@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from trackd._shared.values import normalize, values_equal
+from trackd._terminal import visible
 from trackd.errors import ConfigError, UsageError
 
 
@@ -91,8 +92,8 @@ class Config:
             if key in self._locked:
                 import warnings
 
-                warnings.warn(f"Config item '{key}' was locked by '{self._locked[key]}' (ignored update).",
-                              stacklevel=3)
+                warnings.warn(visible(f"Config item '{key}' was locked by '{self._locked[key]}' "
+                                      "(ignored update)."), stacklevel=3)
                 continue
             value = config_value(v)
             if key in self._items and not allow and not values_equal(self._items[key], value):

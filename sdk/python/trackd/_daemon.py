@@ -4,16 +4,23 @@ Rule: an address in ``TRACKD_ADDRESS`` (or ``Settings.daemon_address``) names a 
 and is never started by the SDK; otherwise the default per-user socket is tried, and if nothing
 answers there a daemon is started detached (own session, so Ctrl-C in a terminal does not
 reach it) with an idle timeout, and the caller becomes its *owner*.
+
+The state directory holds the daemon's log, tokens and ``daemon.out`` (its stderr, which may
+quote user data): before starting a daemon the SDK makes the directory 0700 and
+``daemon.out`` 0600 whatever the umask, tightens them when an earlier version or another
+tool made them wider, and refuses a directory or file that belongs to another user.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import stat
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from trackd._shared.paths import default_address, default_paths
 from trackd.errors import DaemonUnavailableError
@@ -22,6 +29,9 @@ from trackd.errors import DaemonUnavailableError
 #: detached service); ``teardown()`` in the owner stops it sooner when it is idle.
 AUTO_IDLE_TIMEOUT = 600.0
 EXIT_ALREADY_RUNNING = 3
+#: Modes of the state directory and of ``daemon.out``: the daemon's user's alone.
+STATE_DIR_MODE = 0o700
+DAEMON_OUT_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -74,11 +84,15 @@ def find_or_start(explicit: str | None, start_timeout: float, *, start: bool = T
 
 
 def start_daemon(timeout: float, idle_timeout: float = AUTO_IDLE_TIMEOUT) -> DaemonHandle:
-    """Start a detached daemon and wait until it serves."""
+    """Start a detached daemon and wait until it serves.
+
+    :raises DaemonUnavailableError: the state directory or ``daemon.out`` cannot be used (see
+        :func:`open_daemon_out`), or the daemon did not come up within ``timeout``.
+    """
     address = default_address(os.environ)
-    out_path = default_paths(os.environ)[1] / "daemon.out"
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out = open(out_path, "ab")  # noqa: SIM115 - handed to the child
+    state_dir = default_paths(os.environ)[1]
+    out_path = state_dir / "daemon.out"
+    out = open_daemon_out(state_dir)
     r, w = os.pipe()
     cmd = [sys.executable, "-m", "trackd_daemon", "--ready-fd", str(w),
            "--idle-timeout", str(idle_timeout)]
@@ -89,7 +103,7 @@ def start_daemon(timeout: float, idle_timeout: float = AUTO_IDLE_TIMEOUT) -> Dae
         )
     finally:
         os.close(w)
-        out.close()
+        os.close(out)
     deadline = time.monotonic() + timeout
     line = b""
     try:
@@ -114,6 +128,55 @@ def start_daemon(timeout: float, idle_timeout: float = AUTO_IDLE_TIMEOUT) -> Dae
     finally:
         os.close(r)
     raise DaemonUnavailableError(f"the trackd daemon did not start within {timeout:.0f}s")
+
+
+def open_daemon_out(state_dir: Path) -> int:
+    """Make ``state_dir`` owner-only and open ``daemon.out`` in it, owner-only, for appending;
+    returns the descriptor (see the module doc).
+
+    Both are checked and tightened through descriptors, so what is checked is what is used;
+    ``daemon.out`` is never followed through a symlink.
+
+    :raises DaemonUnavailableError: either belongs to another user, is not a directory or a
+        regular file, or cannot be made or opened.
+    """
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=STATE_DIR_MODE)
+        dir_fd = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise DaemonUnavailableError(f"cannot use the state directory {state_dir}: {exc}") from None
+    try:
+        _own_only(dir_fd, STATE_DIR_MODE, f"the state directory {state_dir}", directory=True)
+        try:
+            fd = os.open("daemon.out", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, DAEMON_OUT_MODE, dir_fd=dir_fd)
+        except OSError as exc:
+            raise DaemonUnavailableError(
+                f"cannot open {state_dir / 'daemon.out'} (a symlink is refused): {exc}") from None
+    finally:
+        os.close(dir_fd)
+    try:
+        _own_only(fd, DAEMON_OUT_MODE, str(state_dir / "daemon.out"), directory=False)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _own_only(fd: int, mode: int, what: str, *, directory: bool) -> None:
+    """Give the open directory or file ``fd`` exactly ``mode`` unless it has it already.
+
+    :raises DaemonUnavailableError: it belongs to another user or is of the wrong kind.
+    """
+    st = os.fstat(fd)
+    if not (stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)):
+        raise DaemonUnavailableError(f"{what} is not a {'directory' if directory else 'file'}")
+    if st.st_uid != os.geteuid():
+        raise DaemonUnavailableError(
+            f"{what} belongs to uid {st.st_uid}, not to this user (uid {os.geteuid()}): trackd "
+            "starts no daemon there; set TRACKD_STATE_DIR to a directory of your own")
+    if stat.S_IMODE(st.st_mode) != mode:
+        os.fchmod(fd, mode)
 
 
 def _wait_reachable(address: str, deadline: float) -> DaemonHandle:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trackd._terminal import visible
 from trackd.errors import CommError
 
 #: SaveFiles calls waiting to be sent; each is one save() call's files. Past this, save()
@@ -137,7 +138,7 @@ class FileClient:
 
     def _report(self, message: str) -> None:
         self.errors.append(message)
-        print(f"trackd: {message}", file=sys.stderr)
+        print(f"trackd: {visible(message, multiline=True)}", file=sys.stderr)
 
     def _call(self, request: Any) -> Any:
         for attempt in range(RETRIES):

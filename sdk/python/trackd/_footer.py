@@ -3,6 +3,10 @@
 It shows the run's name, path and state, a sparkline per logged metric (from history rows
 sampled by the daemon), the summary, counts of files and artifacts, and the CLI command to see
 the run. On a terminal it is a rich table; otherwise plain ``trackd:`` lines (for logs).
+
+The name, path, metric names and summary values are user data: they are printed through
+:func:`trackd._terminal.visible`, and handed to rich as ``Text``, never as markup (a run
+named ``[link=...]`` or ``:smile:`` prints as it is written).
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import math
 import sys
 from typing import Any, TextIO
+
+from trackd._terminal import visible
 
 SPARKS = "▁▂▃▄▅▆▇█"
 #: Sampled rows per sparkline, and how many metrics the footer shows at most.
@@ -44,12 +50,17 @@ def series(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
 
 
 def _fmt(value: Any) -> str:
+    """A summary value in one short line, escaped for the terminal."""
+    return visible(_short(value))
+
+
+def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, dict):
         if "_type" in value:
             return f"<{value['_type']}>"
-        return " ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+        return " ".join(f"{k}={_short(v)}" for k, v in value.items())
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -60,9 +71,12 @@ def print_footer(*, name: str | None, path: str, state: str, rows: int, summary:
                  stream: TextIO | None = None) -> None:
     """Print the footer (``quiet``: the first line only)."""
     out = stream or sys.stderr
-    head = f"Run {name or path} ({path}) {state}: {rows:,} history row{'s' * (rows != 1)}"
-    look = f"trackd sync {offline_dir}" if offline_dir else f"trackd runs show {path}"
+    head = visible(f"Run {name or path} ({path}) {state}: {rows:,} history "
+                   f"row{'s' * (rows != 1)}")
+    look = visible(f"trackd sync {offline_dir}" if offline_dir else f"trackd runs show {path}")
     items = [(k, v) for k, v in summary.items() if not k.startswith("_")][:MAX_METRICS]
+    history = {visible(k): v for k, v in history.items()}
+    items = [(visible(k), v) for k, v in items]
     if quiet:
         print(f"trackd: {head}", file=out)
         return
@@ -87,9 +101,12 @@ def _rich(out: TextIO, head: str, history: dict[str, list[float]],
           items: list[tuple[str, Any]], files: int, artifacts: int, look: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(file=out, highlight=False)
-    console.print(f"[bold]trackd:[/bold] {head}")
+    # Text cells, and no markup or emoji codes even in the fixed parts: nothing user-written
+    # is ever parsed by rich.
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    console.print(Text.assemble(("trackd:", "bold"), " ", head))
     if history or items:
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         table.add_column("metric")
@@ -98,7 +115,8 @@ def _rich(out: TextIO, head: str, history: dict[str, list[float]],
         keys = list(dict.fromkeys([*history, *(k for k, _ in items)]))[:MAX_METRICS]
         summary = dict(items)
         for k in keys:
-            table.add_row(k, sparkline(history.get(k, [])),
-                          _fmt(summary[k]) if k in summary else "")
+            table.add_row(Text(k), Text(sparkline(history.get(k, []))),
+                          Text(_fmt(summary[k]) if k in summary else ""))
         console.print(table)
-    console.print(f"Files: {files}, artifacts: {artifacts}. See it: [cyan]{look}[/cyan]")
+    console.print(Text.assemble(f"Files: {files}, artifacts: {artifacts}. See it: ",
+                                (look, "cyan")))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from trackd._shared.run_files import name_problem
+from trackd._terminal import visible
 from trackd.errors import UsageError
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ class RunFiles:
             glob_str = glob_str.decode("utf-8")
         text = os.fspath(glob_str)
         if text.startswith(("gs://", "s3://")):
-            print(f"trackd: {text} is a cloud storage URL; files there cannot be saved with "
+            print(f"trackd: {visible(text)} is a cloud storage URL; files there cannot be saved with "
                   "save(): add them to an artifact with add_reference()")
             return []
         if policy not in POLICIES:

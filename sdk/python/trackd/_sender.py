@@ -39,6 +39,7 @@ import grpc
 
 from trackd._shared.values import fill_map, fill_value
 from trackd._shared.walfile import WalWriter
+from trackd._terminal import visible
 from trackd.errors import CommError, RunFinishedError, from_grpc
 from trackd.v1 import record_pb2, record_service_pb2, run_pb2
 
@@ -331,7 +332,8 @@ class Sender:
                 encode(rec, item)
             except (ValueError, TypeError, UnicodeError) as exc:
                 # Never let one bad record stop the run: keep its seq with an empty record.
-                log.warning("trackd: record %d could not be sent and was dropped: %s", item[1], exc)
+                log.warning("trackd: record %d could not be sent and was dropped: %s", item[1],
+                            visible(str(exc)))
                 rec.Clear()
                 rec.seq = item[1]
                 rec.summary.SetInParent()
@@ -355,7 +357,7 @@ class Sender:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - surfaced to the caller through error
-            log.error("trackd: sending records failed: %s", exc)
+            log.error("trackd: sending records failed: %s", visible(str(exc)))
             self._fail(exc if isinstance(exc, CommError) else CommError(str(exc), exc))
 
     async def _next_batch(self, reader: Any = None, keepalive: float | None = None) -> Any:
@@ -466,7 +468,8 @@ class Sender:
                     log.warning(
                         "trackd: the daemon has been unreachable for %.0fs; run %s continues "
                         "offline in %s (upload it later with: trackd sync %s)",
-                        now - failing_since, self._ref.run_id, path.parent, path.parent,
+                        now - failing_since, visible(self._ref.run_id), visible(str(path.parent)),
+                        visible(str(path.parent)),
                     )
                     self.went_offline = True
                     self._offline_path = path
@@ -495,7 +498,7 @@ class Sender:
             if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and not self._told_full:
                 self._told_full = True
                 log.warning("trackd: the daemon cannot store records now (%s); they are kept "
-                            "here and sent again when it can", err.details())
+                            "here and sent again when it can", visible(err.details() or ""))
             if err.code() in _RETRYABLE:
                 log.debug("record stream broke: %s", err.code())
                 return None

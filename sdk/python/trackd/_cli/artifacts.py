@@ -1,7 +1,9 @@
 """``trackd artifact ls|get|put`` and ``trackd artifact cache cleanup``.
 
 ``put`` logs through a run of job_type "cli_put" (as W&B's CLI does), so the version records
-who logged it. Long transfers show a progress bar on a terminal (rich).
+who logged it. Long transfers show a progress bar on a terminal (rich). Names, types, aliases
+and paths are printed through :func:`trackd._terminal.visible`, and the progress bar's text is
+not read as rich markup.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from trackd._cli.output import print_table
+from trackd._terminal import visible
 
 
 def add_commands(commands: Any) -> None:
@@ -90,7 +93,7 @@ def _progress() -> Any:
     )
 
     console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                     TransferSpeedColumn(), TimeRemainingColumn(), console=console,
                     disable=not console.is_terminal, transient=True)
 
@@ -104,7 +107,7 @@ def ls(args: argparse.Namespace) -> int:
         entity, project = api._project_of(args.path)
         found = [convert.from_pb(p) for p in client.versions(entity, project, type_=args.type or "")]
         if not found:
-            print(f"no artifacts in {entity}/{project}", file=sys.stderr)
+            print(f"no artifacts in {visible(f'{entity}/{project}')}", file=sys.stderr)
             return 0
         print_table(["NAME", "TYPE", "ALIASES", "SIZE", "FILES", "CREATED", "DIGEST"],
                     [[a.name, a.type, ",".join(a._aliases), _size(a._size or 0),
@@ -120,9 +123,9 @@ def get(args: argparse.Namespace) -> int:
     with _session():
         artifact = trackd.Api().artifact(args.name, type=args.type)
         with _progress() as bar:
-            task = bar.add_task(f"{artifact.name}", total=artifact.size)
+            task = bar.add_task(visible(artifact.name), total=artifact.size)
             root = download.download(artifact, args.root, on_file=lambda _p, n: bar.advance(task, n))
-        print(root)
+        print(visible(str(root)))
     return 0
 
 
@@ -158,7 +161,8 @@ def put(args: argparse.Namespace) -> int:
             _follow(artifact)
         verb = "stored" if not artifact._save_job or not artifact._save_job.deduplicated \
             else "unchanged: same content as"
-        print(f"{verb} {artifact.qualified_name} ({', '.join(artifact._aliases)})")
+        print(f"{verb} {visible(artifact.qualified_name)} "
+              f"({visible(', '.join(artifact._aliases))})")
     return 0
 
 
@@ -166,7 +170,7 @@ def _follow(artifact: Any) -> None:
     """Show the upload's progress until the version is committed (or fails)."""
     job = artifact._save_job
     with _progress() as bar:
-        task = bar.add_task(f"{artifact.name}", total=None)
+        task = bar.add_task(visible(artifact.name), total=None)
         while not job.done:
             p = job.progress
             if p.bytes_total:
@@ -192,5 +196,6 @@ def cache_cleanup(args: argparse.Namespace) -> int:
         if stale else ""
     if forgotten:
         extra += f"; forgot the checksums of {forgotten} changed or deleted file(s)"
-    print(f"freed {_size(freed)}; the cache ({cache.root}) holds {_size(left)}{extra}")
+    print(f"freed {_size(freed)}; the cache ({visible(str(cache.root))}) holds "
+          f"{_size(left)}{extra}")
     return 0

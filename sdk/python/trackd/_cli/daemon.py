@@ -17,6 +17,7 @@ from typing import Any
 
 from trackd._cli.output import print_table
 from trackd._shared.processes import alive
+from trackd._terminal import visible
 from trackd.errors import DaemonUnavailableError, Error
 
 ADDRESS_ENV = "TRACKD_ADDRESS"
@@ -105,8 +106,8 @@ def status(args: argparse.Namespace) -> int:
         ("runs in flight", str(info.runs_in_flight)),
     ]
     width = max(len(name) for name, _ in fields) + 1
-    for name, value in fields:
-        print(f"{name + ':':<{width}} {value}")
+    for name, value in fields:  # what a daemon answers is printed escaped, as user data is
+        print(f"{name + ':':<{width}} {visible(value)}")
     if info.queues:
         print("queues:")
         print_table(

@@ -4,6 +4,8 @@ Exit status: 0 on success, 1 when a command fails (the message goes to stderr as
 ``trackd: <message>``), 2 for usage errors (argparse), 130 after Ctrl-C.
 
 Nothing here imports grpc or the daemon: each command imports what it needs when it runs.
+Error messages are escaped for the terminal like everything else printed: they often quote
+user data (a run path, a key, a file name), sometimes as the daemon wrote it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from trackd._cli import artifacts, daemon, runs, ui
+from trackd._terminal import visible
 from trackd._version import __version__
 from trackd.errors import Error
 
@@ -140,6 +143,7 @@ def _alerts(args: argparse.Namespace) -> int:
     def when(ts: float) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
 
+    # print_table escapes the cells: a multi-line alert text shows its line breaks as \n.
     print_table(["TIME", "LEVEL", "RUN", "TITLE", "TEXT", "STATUS"],
                 [[when(a["timestamp"]), a["level"], a["run"], a["title"], a["text"],
                   "suppressed" if a["suppressed"] else
@@ -189,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(args_list)
         return int(args.func(args) or 0)
     except Error as exc:
-        print(f"trackd: {exc.message or exc}", file=sys.stderr)
+        print(f"trackd: {visible(exc.message or str(exc), multiline=True)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

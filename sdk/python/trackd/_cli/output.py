@@ -1,12 +1,21 @@
-"""Rendering for the CLI: aligned tables and one-cell text for stored values."""
+"""Rendering for the CLI: aligned tables and one-cell text for stored values.
+
+Every table cell and header goes through :func:`trackd._terminal.visible`: what the tables
+show is user data (see that module for why and how it is escaped). JSON output is exact and
+still safe for a terminal (:func:`to_json`); CSV is exact unless written to a terminal
+(:func:`csv_line`).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Collection, Sequence
 from typing import Any, TextIO
+
+from trackd._terminal import json_escapes, visible
 
 #: Table cells longer than this are cut (a histogram or a long string would hide the rest).
 MAX_CELL = 40
@@ -21,8 +30,11 @@ def print_table(
     out: TextIO | None = None,
 ) -> None:
     """Print ``rows`` under ``headers`` in columns two spaces apart; the columns whose index
-    is in ``right`` are right-aligned (numbers)."""
+    is in ``right`` are right-aligned (numbers). Cells are escaped for the terminal here
+    (escaping twice changes nothing), so no caller can forget it."""
     out = out or sys.stdout
+    headers = [visible(h) for h in headers]
+    rows = [[visible(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -36,10 +48,14 @@ def print_table(
 
 
 def to_json(value: Any, *, indent: int | None = None) -> str:
-    """JSON text of a stored value; NaN and infinities stay (as ``NaN``/``Infinity``)."""
+    """JSON text of a stored value; NaN and infinities stay (as ``NaN``/``Infinity``).
+
+    Non-ASCII text stays readable, except the characters that could act on a terminal or
+    hide text, which are written as ``\\u`` escapes: the output is exact for a JSON reader and
+    safe to print."""
     separators = None if indent is not None else (",", ":")
-    return json.dumps(value, indent=indent, allow_nan=True, ensure_ascii=False, default=str,
-                      separators=separators)
+    return json_escapes(json.dumps(value, indent=indent, allow_nan=True, ensure_ascii=False,
+                                   default=str, separators=separators))
 
 
 def csv_cell(value: Any) -> str:
@@ -56,10 +72,27 @@ def csv_cell(value: Any) -> str:
     return to_json(value)
 
 
+#: A CSV field with one of these is quoted (RFC 4180). Python's csv module would leave a lone
+#: CR unquoted when lines end in LF, and a reader then splits the record there.
+_CSV_QUOTED = re.compile(r'[,"\r\n]')
+
+
+def csv_line(cells: Sequence[str], *, to_terminal: bool) -> str:
+    """One CSV record, LF-terminated. The fields are exact, unless they go to a terminal,
+    where a person reads them and control characters would act on the terminal: there they
+    are escaped as in tables (``ls`` makes the same choice for file names)."""
+    fields = [visible(c) for c in cells] if to_terminal else cells
+    quoted = ['"' + f.replace('"', '""') + '"' if _CSV_QUOTED.search(f) else f for f in fields]
+    if quoted == [""]:
+        quoted = ['""']  # a record of one empty field would read as an empty line
+    return ",".join(quoted) + "\n"
+
+
 def table_cell(value: Any) -> str:
-    """A value for a table: floats to 6 significant digits, long text cut."""
+    """A value for a table: floats to 6 significant digits, long text cut, and escaped
+    before it is cut (a line feed shows as ``\\n``: one row stays one line)."""
     text = _short_float(value) if isinstance(value, float) else csv_cell(value)
-    text = text.replace("\n", " ")
+    text = visible(text)
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 

@@ -2,18 +2,22 @@
 
 Like ``trackd.Api``, these start a daemon when none is running; ``trackd.teardown()`` at the
 end stops a daemon this command started as soon as it is idle.
+
+Everything printed of a run is user data and goes through :func:`trackd._terminal.visible`
+(tables do it themselves). A run's notes keep their line breaks in ``show``, where they get
+lines of their own; in a table a line break shows as ``\\n``, so that one run stays one row.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from trackd._cli.output import csv_cell, is_number, print_table, table_cell, to_json
+from trackd._cli.output import csv_cell, csv_line, is_number, print_table, table_cell, to_json
+from trackd._terminal import visible
 
 if TYPE_CHECKING:
     from trackd._api import Api, PublicRun
@@ -34,7 +38,7 @@ def ls(args: argparse.Namespace) -> int:
         found = api.runs(args.path)
         if not found:
             where = args.path or f"entity {api.default_entity}"
-            print(f"no runs in {where}", file=sys.stderr)
+            print(f"no runs in {visible(where)}", file=sys.stderr)
             return 0
         print_table(
             ["ID", "NAME", "STATE", "PROJECT", "CREATED", "ROWS", "LAST STEP"],
@@ -49,7 +53,7 @@ def stop(args: argparse.Namespace) -> int:
     with _api() as api:
         run = _find_run(api, args.path)
         told = run.stop()
-        path = "/".join(run.path)
+        path = visible("/".join(run.path))
         if told:
             print(f"asked {path} to stop; its training process is being interrupted")
         else:
@@ -81,26 +85,28 @@ def show(args: argparse.Namespace) -> int:
     ]
     width = max(len(name) for name, _ in fields) + 1
     for name, value in fields:
-        lines = (value or "-").splitlines() or ["-"]
+        # Only the notes may span lines; split on line feeds alone (str.splitlines would also
+        # break at the form feeds and separators that visible() shows as escapes).
+        lines = visible(value or "-", multiline=name == "notes").split("\n")
         print(f"{name + ':':<{width}} {lines[0]}")
         for line in lines[1:]:
             print(" " * (width + 1) + line)
     print("environment:" if env else "environment: -")
     for name, value in _environment(env):
-        print(f"  {name + ':':<{width}} {value}")
+        print(f"  {name + ':':<{width}} {visible(value)}")
     print("files:" if files else "files: -")
     for f in files:
         more = f", {f.versions} versions" if f.versions > 1 else ""
-        print(f"  {f.name} ({_size(f.size)}{more})")
+        print(f"  {visible(f.name)} ({_size(f.size)}{more})")
     for title, doc in (("config", run.config), ("summary", run.summary)):
         print(f"{title}:")
-        print(_indented(to_json(doc, indent=2)))
+        print(_indented(to_json(doc, indent=2)))  # JSON: control characters come \u-escaped
     print("metrics:" if run.metrics else "metrics: -")
     for m in run.metrics:
         extra = [f"step metric {m['step_metric']}"] if m["step_metric"] else []
         if m["summary"]:
             extra.append("summary " + ", ".join(m["summary"]))
-        print(f"  {m['name']}" + (f" ({'; '.join(extra)})" if extra else ""))
+        print(visible(f"  {m['name']}" + (f" ({'; '.join(extra)})" if extra else "")))
     return 0
 
 
@@ -155,15 +161,15 @@ def _write_csv(rows: Iterable[dict[str, Any]], columns: list[str] | None) -> Non
     if columns is None:  # the header needs every key: read everything first
         rows = list(rows)
         columns = _union(rows)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
+    tty = sys.stdout.isatty()
+    sys.stdout.write(csv_line(columns, to_terminal=tty))
     for row in rows:
-        writer.writerow([csv_cell(row.get(c)) for c in columns])
+        sys.stdout.write(csv_line([csv_cell(row.get(c)) for c in columns], to_terminal=tty))
 
 
 def _write_table(run: PublicRun, rows: list[dict[str, Any]], columns: list[str] | None) -> None:
     if not rows:
-        print(f"no history rows in {'/'.join(run.path)}", file=sys.stderr)
+        print(f"no history rows in {visible('/'.join(run.path))}", file=sys.stderr)
         return
     columns = columns or _union(rows)
     numeric = {i for i, c in enumerate(columns)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trackd._shared import artifact_rules as rules
+from trackd._terminal import visible
 from trackd.artifacts import client, references
 from trackd.artifacts.cache import ArtifactFileCache, get_cache
 from trackd.artifacts.digests import FileStat, md5_file_b64, parallel
@@ -97,7 +98,8 @@ def fetch_entries(artifact: Artifact, entries: Sequence[ArtifactManifestEntry], 
         except CommError as exc:
             if entry.ref is not None and allow_missing_references:
                 report.missing_references.append(entry.ref)
-                warnings.warn(f"skipped missing reference {entry.ref}: {exc}", stacklevel=2)
+                warnings.warn(visible(f"skipped missing reference {entry.ref}: {exc}"),
+                              stacklevel=2)
                 return
             raise
         report.files += 1

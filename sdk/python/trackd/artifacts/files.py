@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from trackd._terminal import visible
+
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
     from trackd.artifacts.manifest import ArtifactManifestEntry
@@ -43,7 +45,7 @@ class ArtifactFile:
         return self._artifact._download_entry(self._entry, root, None)
 
     def __repr__(self) -> str:
-        return f"<ArtifactFile {self.name} ({self.size} bytes)>"
+        return visible(f"<ArtifactFile {self.name} ({self.size} bytes)>")
 
 
 def _mimetype(path: str) -> str | None:
@@ -126,4 +128,4 @@ class ArtifactCollection:
         return self.artifacts()
 
     def __repr__(self) -> str:
-        return f"<ArtifactCollection {self.entity}/{self.project}/{self.name} ({self.type})>"
+        return visible(f"<ArtifactCollection {self.entity}/{self.project}/{self.name} ({self.type})>")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from trackd._shared import file_references
+from trackd._terminal import visible
 from trackd.artifacts import client, convert
 from trackd.artifacts.manifest import ARTIFACT_SCHEMES, ArtifactManifestEntry
 from trackd.errors import (
@@ -57,8 +58,8 @@ def resolve(artifact: Artifact, uri: ArtifactManifestEntry | str, name: str | No
         if not local_file:
             raise
         return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
-    for w in resp.warnings:
-        warnings.warn(w, UserWarning, stacklevel=4)
+    for w in resp.warnings:  # they quote paths and URIs
+        warnings.warn(visible(w), UserWarning, stacklevel=4)
     return [convert.entry_from_pb(e) for e in resp.entries]
 
 

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from trackd._shared import artifact_rules as rules
+from trackd._terminal import visible
 from trackd.errors import CommError, UsageError
 
 if TYPE_CHECKING:
@@ -244,8 +245,8 @@ class RunArtifacts:
                 job.wait(left)
                 self.__dict__["_artifacts_stored"] = self.__dict__.get("_artifacts_stored", 0) + 1
             except Exception as exc:  # noqa: BLE001 - finish() goes on; the artifact says why
-                print(f"trackd: artifact {job.artifact._source_name!r} of run {self._id} was not "
-                      f"stored: {exc}", file=sys.stderr)
+                print(visible(f"trackd: artifact {job.artifact._source_name!r} of run {self._id} "
+                              f"was not stored: {exc}", multiline=True), file=sys.stderr)
         self.__dict__["_artifact_jobs"] = []
 
 

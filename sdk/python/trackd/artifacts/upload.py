@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trackd._shared import artifact_rules as rules
+from trackd._terminal import visible
 from trackd.artifacts import client, convert, local_files
 from trackd.artifacts.digests import FileStat, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
@@ -294,8 +295,8 @@ class Uploader:
             job = self._queue.get()
             job.run()
             if job.error is not None and not isinstance(job.error, Error):
-                print(f"trackd: storing artifact {job.artifact._source_name!r} failed: "
-                      f"{job.error!r}", file=sys.stderr)
+                print(visible(f"trackd: storing artifact {job.artifact._source_name!r} failed: "
+                              f"{job.error!r}"), file=sys.stderr)
 
 
 _uploader: Uploader | None = None
