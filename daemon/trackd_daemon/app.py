@@ -40,6 +40,7 @@ from trackd_daemon.rpc.activity import CallActivity
 from trackd_daemon.rpc.artifact_servicer import ArtifactServicer
 from trackd_daemon.rpc.daemon_servicer import DaemonServicer
 from trackd_daemon.rpc.file_servicer import FileServicer
+from trackd_daemon.rpc.handoff import HandOffServer
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.peer_proxy import PeerTable
 from trackd_daemon.rpc.query_servicer import QueryServicer
@@ -179,6 +180,10 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 daemon_servicer.dashboard_busy = web.busy
             listeners = await start_server(cfg, servicers, peers, calls)
             addresses.extend(listeners.addresses)
+            if cfg.shared_socket:  # other users hand their files over open
+                handoff = HandOffServer(cfg.handoff_path, cfg.socket_mode, store, blobs)
+                await core.start(handoff.serve)
+                servicers["trackd.v1.DaemonService"].handoff_socket = str(handoff.path)
             log.info("trackd %s serving on %s (store %s, blobs %s keyed by %s, pid %d)",
                      __version__, ", ".join(addresses), cfg.store_url, cfg.blob_dir,
                      blobs.key_hash, os.getpid())

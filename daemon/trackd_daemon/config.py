@@ -72,6 +72,11 @@ class DaemonConfig:
         return self.runtime_dir / "trackd.sock"
 
     @property
+    def handoff_path(self) -> Path:
+        """Where a shared daemon takes open files from other users (``rpc/handoff.py``)."""
+        return self.runtime_dir / "trackd-handoff.sock"
+
+    @property
     def lock_path(self) -> Path:
         return self.runtime_dir / "trackd.lock"
 

@@ -6,8 +6,10 @@ daemon's own user or root, who can read whatever the daemon can read anyway: for
 crosses a boundary between users.
 
 Anyone else's paths are refused before the daemon touches them (not even a ``stat``), and the
-client sends the bytes instead (``ArtifactService.UploadFile``; ``GetDaemonInfo`` tells a client
-in advance, ``reads_caller_paths``). Checking whether another user may read a path and then
+client gives the file itself instead: open, over the hand-over socket (``rpc/handoff.py``:
+the daemon reads what the client opened, so only what the client could read), or its bytes
+(``ArtifactService.UploadFile``). ``GetDaemonInfo`` tells a client in advance
+(``reads_caller_paths``, ``handoff_socket``). Checking whether another user may read a path and then
 opening it by name cannot be made safe: between the check and the open, the caller can swap a
 symlink (or a directory on the way) from a file of their own to one that only the daemon may
 read, and the daemon would copy that file into a run the caller reads back. The same holds for
@@ -61,5 +63,6 @@ def refused(uid: int, path: str, what: str) -> PathUnreadableError:
     """The error for a path of a caller whose paths the daemon does not open."""
     return PathUnreadableError(
         f"{what}: {path} is not opened: the daemon opens files by path only for its own user "
-        f"and root, not for uid {uid}; send the bytes instead (ArtifactService.UploadFile)",
+        f"and root, not for uid {uid}; hand the file over open (GetDaemonInfo.handoff_socket)"
+        " or send its bytes (ArtifactService.UploadFile)",
         path=path)

@@ -84,7 +84,16 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
     from pathlib import Path
 
     from trackd import _file_sync
+    from trackd.artifacts import handoff
 
+    handed: list[str] = []
+    hand_over = handoff.hand_over
+
+    def counted(socket_path: str, path: str, md5: str = "") -> Any:
+        handed.append(os.path.basename(path))
+        return hand_over(socket_path, path, md5)
+
+    handoff.hand_over = counted  # type: ignore[assignment]
     home = Path(os.environ["HOME"])
     (home / "data").mkdir(exist_ok=True)
     (home / "data" / "a.txt").write_text("alpha")
@@ -109,7 +118,7 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
     files = {f.name: [f.read_bytes(v["version"]).decode() for v in f.history]
              for f in api_run.files() if f.name in ("now.txt", "live.txt", "end.txt")}
     root = Path(stored.download(str(home / "out")))
-    return {"files": files,
+    return {"files": files, "handed_over": sorted(set(handed)),
             "stored_text": {p.name: p.read_text() for p in sorted(root.iterdir())},
             "refs": {e.path: [e.ref, e.digest, e.size] for e in refs.manifest.entries.values()}}
 

@@ -156,8 +156,8 @@ def test_files_are_owner_only_and_the_shared_socket_is_reachable(
 
 def test_a_user_whose_paths_the_daemon_does_not_open_keeps_every_policy(
         shared: tuple[DaemonProcess, Path]) -> None:
-    """The daemon opens no other user's path (see test_path_swap.py): the SDK sends the bytes
-    and keeps the policies itself: a live file is stored at once, after a change and at
+    """The daemon opens no other user's path (see test_path_swap.py): the SDK hands the files
+    over open and keeps the policies itself: a live file is stored at once, after a change and at
     finish; an end file at finish; a directory and a file:// reference are logged as usual."""
     import base64
     import hashlib
@@ -168,6 +168,8 @@ def test_a_user_whose_paths_the_daemon_does_not_open_keeps_every_policy(
     assert files["live.txt"] == ["live 1", "live 2", "live 3"]
     assert files["end.txt"] == ["end final"]
     assert out["stored_text"] == {"a.txt": "alpha", "b.txt": "beta"}
+    # The bytes went over as open files (the daemon's hand-over socket), not streamed.
+    assert {"now.txt", "live.txt", "end.txt"} <= set(out["handed_over"]), out
     _, homes = shared
     md5 = base64.b64encode(hashlib.md5(b"alpha").digest()).decode()
     assert out["refs"]["a.txt"] == [f"file://{homes / str(BOB) / 'data' / 'a.txt'}", md5, 5]

@@ -426,7 +426,7 @@ def test_files_go_by_path_only_to_a_daemon_that_opens_them() -> None:
     from trackd.artifacts import client
 
     def conn(address: str, reads: bool) -> SimpleNamespace:
-        info = SimpleNamespace(reads_caller_paths=reads)
+        info = SimpleNamespace(reads_caller_paths=reads, handoff_socket="")
         return SimpleNamespace(address=address, daemon=SimpleNamespace(GetDaemonInfo=None),
                                unary=lambda *a, **k: info)
 

@@ -82,21 +82,23 @@ class BlobStore(Protocol):
     #: The hash the store keys blobs by (a name in ``keys.KEY_HASHES``).
     key_hash: str
 
-    def ingest(self, src: Path, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
-        """Copy the file at ``src`` in, hashing (key and MD5) while copying, one pass,
-        streaming; ``on_bytes`` is told each chunk's length. Durable when it returns.
+    def ingest(self, src: Path | int, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
+        """Copy the file at ``src`` (a path, or a descriptor open for reading: read from its
+        start, left open) in, hashing (key and MD5) while copying, one pass, streaming;
+        ``on_bytes`` is told each chunk's length. Durable when it returns.
 
         :raises OSError: ``src`` cannot be read, or the store cannot be written.
         """
         ...
 
-    def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
+    def prepare(self, src: Path | int, on_bytes: Callable[[int], None] | None = None,
                 take: bool = False, md5: str = "") -> PendingBlob:
-        """Copy the file at ``src`` in, hashing it (key and MD5) on the way, without
+        """Copy the file at ``src`` (a path, or a descriptor open for reading: read from its
+        start, left open) in, hashing it (key and MD5) on the way, without
         making it durable or visible under its key: :meth:`publish` does, for many at once.
         With ``take``, ``src`` is a private copy that nobody changes any more (the SDK's
         staging copy): where the store can, it takes the file itself over instead of copying
-        it (the local store: a hard link, when ``src`` is on its file system, belongs to the
+        it (the local store: a hard link, when ``src`` is a path on its file system, belongs to the
         daemon's user and has no other name), reading it once to hash it; ``md5`` (base64), when
         given, is the MD5 the trusted caller computed while writing that copy, and a file
         taken over is then hashed for its key only. ``on_bytes`` is told each chunk's length.

@@ -8,8 +8,9 @@ Layout under the root (``<data root>/blobs``)::
                         (one of the two directories exists; see ``keys.py``)
     tmp/<random>        writes in progress (a crash leaves them; clean_temp removes them)
 
-One blob (``ingest``, a writer's ``commit``): written to ``tmp/`` while hashed, fsynced, then
-renamed onto its key and the key's directory fsynced: durable once the call returns.
+One blob (``ingest``, a writer's ``commit``): written to ``tmp/`` (``ingest``: copied there as
+``prepare`` copies, from a path or an open descriptor) and hashed, fsynced, then renamed onto
+its key and the key's directory fsynced: durable once the call returns.
 
 Many blobs (``prepare`` each, then ``publish`` them together): each is copied to ``tmp/``
 inside the kernel (``copy_file_range``), the kernel is asked to start writing the copy to the
@@ -67,7 +68,16 @@ def _write_all(fd: int, chunk: memoryview) -> None:
         chunk = chunk[n:]
 
 
-def _copy_hashing(src: Path, dst: Path, key: Hasher,
+def _open_source(src: Path | int) -> BinaryIO:
+    """``src`` for reading from its start: a path opened here, or a descriptor (read from
+    offset 0, left open when the file object closes)."""
+    if isinstance(src, int):
+        os.lseek(src, 0, os.SEEK_SET)
+        return open(src, "rb", buffering=0, closefd=False)  # noqa: SIM115 - the caller closes
+    return open(src, "rb", buffering=0)  # noqa: SIM115 - the caller closes
+
+
+def _copy_hashing(src: Path | int, dst: Path, key: Hasher,
                   on_bytes: Callable[[int], None] | None) -> tuple[str, str, int]:
     """Copy ``src`` to the new file ``dst``, hashing in the same pass: (key, md5 b64, size),
     ``key`` being the store's new key hash. The disk starts writing the copy before this
@@ -76,7 +86,7 @@ def _copy_hashing(src: Path, dst: Path, key: Hasher,
     buf = _buffer()
     view = memoryview(buf)
     size = 0
-    with open(src, "rb", buffering=0) as f:
+    with _open_source(src) as f:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             while n := f.readinto(buf):  # type: ignore[attr-defined]
@@ -98,14 +108,14 @@ def _copy_hashing(src: Path, dst: Path, key: Hasher,
 _no_kernel_copy: set[int] = set()
 
 
-def _kernel_copy(src: Path, dst: Path) -> bool:
+def _kernel_copy(src: Path | int, dst: Path) -> bool:
     """Copy ``src`` to the new file ``dst`` inside the kernel (``copy_file_range``: no trip
     through a user-space buffer; a shared extent where the file system has them). ``False``,
     leaving no ``dst``, where that is not possible (not Linux, another file system type): the
     caller then copies and hashes in user space."""
     if not hasattr(os, "copy_file_range"):
         return False
-    with open(src, "rb", buffering=0) as f:
+    with _open_source(src) as f:
         st = os.fstat(f.fileno())
         if st.st_dev in _no_kernel_copy:
             return False
@@ -259,25 +269,30 @@ class LocalBlobStore:
             raise ValueError(f"not a blob key (64 lowercase hex digits): {key!r}")
         return self._objects / key[:2] / key[2:]
 
-    def ingest(self, src: Path, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
-        w = _Writer(self)
-        buf = _buffer()
-        view = memoryview(buf)
+    def ingest(self, src: Path | int, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
+        pending = self.prepare(src, on_bytes)
+        tmp = self.tmp_dir / pending.token
         try:
-            with open(src, "rb", buffering=0) as f:
-                while n := f.readinto(buf):  # type: ignore[attr-defined]
-                    w.write(view[:n])
-                    if on_bytes is not None:
-                        on_bytes(n)
-            return w.commit()
-        except BaseException:
-            w.abort()
-            raise
+            _fsync_file(tmp)  # one file: its own flush, not the whole file system's
+            final = self.path_of(pending.key)
+            with self.lock:
+                try:
+                    os.utime(final)  # held again: the collector leaves blobs touched since
+                    new = False
+                except FileNotFoundError:
+                    new = True
+                    self.make_dir(final.parent)
+                    os.chmod(tmp, BLOB_MODE)
+                    os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)  # still there: the store held these bytes already
+        fsync_dir(final.parent)
+        return BlobInfo(pending.key, pending.md5, pending.size, new)
 
-    def prepare(self, src: Path, on_bytes: Callable[[int], None] | None = None,
+    def prepare(self, src: Path | int, on_bytes: Callable[[int], None] | None = None,
                 take: bool = False, md5: str = "") -> PendingBlob:
         tmp = self.tmp_dir / f"{self._prefix}-{next(self._names)}"
-        taken = take and _link_private(src, tmp)
+        taken = take and isinstance(src, Path) and _link_private(src, tmp)
         try:
             if taken:  # the caller's MD5 of its own copy is trusted; the key is computed here
                 key, md5, size = _hash_file(tmp, self.new_key_hash(), on_bytes, md5)

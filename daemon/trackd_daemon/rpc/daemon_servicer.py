@@ -22,6 +22,9 @@ class DaemonServicer:
     #: by the composition root once the dashboard serves. Only the daemon's user can read the
     #: token file, so giving its path to any caller gives the token to no one else.
     dashboard: tuple[str, str] = ("", "")
+    #: The socket taking open files from other users (``rpc/handoff.py``; "" when the daemon's
+    #: socket is not shared); set by the composition root once it listens.
+    handoff_socket: str = ""
     #: Whether someone is using the dashboard: then a daemon is not idle (``if_idle``).
     dashboard_busy: Callable[[], bool] = staticmethod(lambda: False)
 
@@ -63,6 +66,7 @@ class DaemonServicer:
             dashboard_url=self.dashboard[0],
             dashboard_token_file=self.dashboard[1],
             reads_caller_paths=self._guard.policy.trusted(self._guard.caller(context)),
+            handoff_socket=self.handoff_socket,
         )
 
     async def Shutdown(  # noqa: N802

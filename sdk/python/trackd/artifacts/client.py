@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from trackd.artifacts import handoff
 from trackd.errors import CommError
 from trackd.v1 import artifact_pb2 as apb
 from trackd.v1 import artifact_service_pb2 as pb
@@ -52,32 +53,43 @@ def stub(conn: Any) -> Any:
         return s
 
 
-_reads_here: dict[str, bool] = {}
+#: What each daemon (by address) said about this caller: whether it opens its paths, and
+#: its hand-over socket ("" when none, or when it is not on this machine).
+_daemon_here: dict[str, tuple[bool, str]] = {}
 
 
-def is_local(conn: Any) -> bool:
-    """Whether the daemon opens this user's files by path: it runs on this machine (a Unix
-    socket or loopback) and says it reads this caller's paths (``GetDaemonInfo``'s
-    ``reads_caller_paths``: it does for its own user and root only). A system-wide daemon of
-    its own user never opens another user's files, so their bytes are uploaded instead, as to
-    another machine."""
+def _here(conn: Any) -> tuple[bool, str]:
     address = conn.address
-    known = _reads_here.get(address)
+    known = _daemon_here.get(address)
     if known is not None:
         return known
     host = address.rsplit(":", 1)[0].strip("[]")
-    reads = False
+    found = (False, "")
     if address.startswith("unix:") or host in ("127.0.0.1", "localhost", "::1"):
         from trackd.v1 import daemon_service_pb2
 
         try:
             info = conn.unary(conn.daemon.GetDaemonInfo,
                               daemon_service_pb2.GetDaemonInfoRequest(), timeout=10)
-            reads = bool(info.reads_caller_paths)
+            found = (bool(info.reads_caller_paths), info.handoff_socket)
         except (CommError, TimeoutError):
-            reads = False
-    _reads_here[address] = reads
-    return reads
+            pass
+    _daemon_here[address] = found
+    return found
+
+
+def is_local(conn: Any) -> bool:
+    """Whether the daemon opens this user's files by path: it runs on this machine (a Unix
+    socket or loopback) and says it reads this caller's paths (``GetDaemonInfo``'s
+    ``reads_caller_paths``: it does for its own user and root only). A system-wide daemon of
+    its own user never opens another user's files: they are handed to it open, or their bytes
+    are uploaded, as to another machine."""
+    return _here(conn)[0]
+
+
+def handoff_socket(conn: Any) -> str:
+    """The daemon's socket taking open files (``handoff.py``), when it is on this machine."""
+    return _here(conn)[1]
 
 
 def prepare_staged(paths: list[str]) -> concurrent.futures.Future[Any] | None:
@@ -220,13 +232,24 @@ def read_file(artifact_id: str, path: str, dest: str,
 
 def upload_file(path: str, md5: str = "", on_bytes: Callable[[int], None] | None = None,
                 ) -> pb.UploadFileResponse:
-    """Send a file's bytes to the daemon's blob store (client-streaming, 4 MiB chunks read in
+    """Send a file's bytes to the daemon's blob store: handed over open where the daemon
+    takes open files (``handoff.py``), else streamed (client-streaming, 4 MiB chunks read in
     this thread and handed to the loop through a small queue)."""
     import grpc
 
     from trackd.errors import from_grpc
 
     conn = connection()
+    sock = handoff_socket(conn)
+    if sock:
+        try:
+            resp = handoff.hand_over(sock, path, md5)
+        except (OSError, handoff.HandOffFailed):
+            pass  # streamed below, which says what is wrong if anything still is
+        else:
+            if on_bytes is not None:
+                on_bytes(resp.size)
+            return resp
     method = stub(conn).UploadFile
     end = object()
 

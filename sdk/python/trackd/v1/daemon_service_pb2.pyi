@@ -23,7 +23,7 @@ class QueueStats(_message.Message):
     def __init__(self, name: _Optional[str] = ..., used: _Optional[int] = ..., capacity: _Optional[int] = ..., waiting_senders: _Optional[int] = ...) -> None: ...
 
 class GetDaemonInfoResponse(_message.Message):
-    __slots__ = ("version", "pid", "store_url", "uptime_seconds", "runs_in_flight", "addresses", "queues", "root", "log_file", "dashboard_url", "dashboard_token_file", "reads_caller_paths")
+    __slots__ = ("version", "pid", "store_url", "uptime_seconds", "runs_in_flight", "addresses", "queues", "root", "log_file", "dashboard_url", "dashboard_token_file", "reads_caller_paths", "handoff_socket")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
     STORE_URL_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +36,7 @@ class GetDaemonInfoResponse(_message.Message):
     DASHBOARD_URL_FIELD_NUMBER: _ClassVar[int]
     DASHBOARD_TOKEN_FILE_FIELD_NUMBER: _ClassVar[int]
     READS_CALLER_PATHS_FIELD_NUMBER: _ClassVar[int]
+    HANDOFF_SOCKET_FIELD_NUMBER: _ClassVar[int]
     version: str
     pid: int
     store_url: str
@@ -48,7 +49,8 @@ class GetDaemonInfoResponse(_message.Message):
     dashboard_url: str
     dashboard_token_file: str
     reads_caller_paths: bool
-    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., store_url: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., runs_in_flight: _Optional[int] = ..., addresses: _Optional[_Iterable[str]] = ..., queues: _Optional[_Iterable[_Union[QueueStats, _Mapping]]] = ..., root: _Optional[str] = ..., log_file: _Optional[str] = ..., dashboard_url: _Optional[str] = ..., dashboard_token_file: _Optional[str] = ..., reads_caller_paths: _Optional[bool] = ...) -> None: ...
+    handoff_socket: str
+    def __init__(self, version: _Optional[str] = ..., pid: _Optional[int] = ..., store_url: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., runs_in_flight: _Optional[int] = ..., addresses: _Optional[_Iterable[str]] = ..., queues: _Optional[_Iterable[_Union[QueueStats, _Mapping]]] = ..., root: _Optional[str] = ..., log_file: _Optional[str] = ..., dashboard_url: _Optional[str] = ..., dashboard_token_file: _Optional[str] = ..., reads_caller_paths: _Optional[bool] = ..., handoff_socket: _Optional[str] = ...) -> None: ...
 
 class ShutdownRequest(_message.Message):
     __slots__ = ("if_idle",)
