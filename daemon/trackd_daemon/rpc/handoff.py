@@ -166,7 +166,8 @@ class HandOffServer:
         while True:
             try:
                 data, ancdata, flags, _ = conn.recvmsg(
-                    MAX_REQUEST_BYTES, socket.CMSG_SPACE(MAX_FILES * array.array("i").itemsize))
+                    MAX_REQUEST_BYTES, socket.CMSG_SPACE(MAX_FILES * array.array("i").itemsize),
+                    socket.MSG_CMSG_CLOEXEC)  # never inherited by a process the daemon starts
                 break
             except InterruptedError:
                 continue
