@@ -169,10 +169,13 @@ class AuthGate:
                 problem = str(exc)
         elif not self._is_token(old):
             problem = "the link's token is not this dashboard's (it was rotated?)"
+        embedded = request.query.get("jupyter") == "true"
         if problem and session is None:
+            if embedded:  # the notebook's frame shows why, with nothing in it to click
+                request[FRAMEABLE] = True
             return self._refuse(request, problem, reload=False)
         self._on_authenticated(request)
-        if request.query.get("jupyter") == "true":
+        if embedded:
             # A notebook view: no cookie would be kept in another site's iframe, so the page
             # gets its session id to send in a header (the spent ticket stays in the iframe's
             # URL, which is all the notebook saves).
