@@ -15,6 +15,7 @@ import fcntl
 import logging
 import logging.handlers
 import os
+import resource
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -86,6 +87,20 @@ def acquire_lock(cfg: DaemonConfig) -> IO[str]:
     f.write(f"{os.getpid()}\n")
     f.flush()
     return f
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise the soft limit on open files to the hard one (the soft limit is commonly 1,024,
+    which connections could use up; the hard one is what an administrator allows). Returns
+    the soft limit before and after (unchanged when it cannot be raised)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft >= hard:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        return soft, soft
+    return soft, hard
 
 
 def setup_logging(cfg: DaemonConfig, foreground: bool) -> None:
@@ -178,6 +193,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 daemon_servicer = servicers["trackd.v1.DaemonService"]
                 daemon_servicer.dashboard = (web.url, str(web.token_file))
                 daemon_servicer.dashboard_busy = web.busy
+                daemon_servicer.rotate_dashboard_token = web.rotate_token
             listeners = await start_server(cfg, servicers, peers, calls)
             addresses.extend(listeners.addresses)
             if cfg.shared_socket:  # other users hand their files over open
@@ -286,6 +302,11 @@ def run(cfg: DaemonConfig, *, foreground: bool = True, ready_fd: int | None = No
             return EXIT_ALREADY_RUNNING
         stack.callback(lock.close)
         setup_logging(cfg, foreground)
+        before, after = raise_open_files_limit()
+        if after != before:
+            log.info("open files limit raised from %d to %d (the hard limit)", before, after)
+        else:
+            log.info("open files limit: %d", after)
         cfg.root.mkdir(parents=True, exist_ok=True)
         try:
             anyio.run(serve, cfg, ready_fd, backend="asyncio",

@@ -51,6 +51,14 @@ class DaemonConfig:
     ui: bool = True
     ui_host: str = "127.0.0.1"
     ui_port: int = 8470
+    #: A dashboard connection without a request in progress (silent, sending its headers, or
+    #: idle between requests) is closed after this long, and a request body must arrive
+    #: within it (``TRACKD_UI_REQUEST_TIMEOUT``; see ``web/connections.py``).
+    ui_request_timeout_seconds: float = 30.0
+    #: Host names the dashboard answers to besides localhost and its addresses
+    #: (``TRACKD_UI_ALLOWED_HOSTS``, comma-separated: a name it is reached by through a proxy
+    #: or a DNS name of this machine). Any other Host header is refused (DNS rebinding).
+    ui_allowed_hosts: tuple[str, ...] = ()
     #: The Unix socket's mode. 0600: only the daemon's user may connect. Anything wider (0660
     #: for a group, 0666 for everyone, as a system-wide daemon uses) makes the daemon check
     #: each connection's peer credentials and each run's owner (``trackd_daemon.access``).
@@ -134,6 +142,9 @@ class DaemonConfig:
             "ui": _flag(env, "TRACKD_UI", True),
             "ui_host": env.get("TRACKD_UI_HOST") or "127.0.0.1",
             "ui_port": _port(env.get("TRACKD_UI_PORT", "")),
+            "ui_request_timeout_seconds": _positive(env, "TRACKD_UI_REQUEST_TIMEOUT", 30.0),
+            "ui_allowed_hosts": tuple(h.strip() for h in env.get(
+                "TRACKD_UI_ALLOWED_HOSTS", "").split(",") if h.strip()),
             "socket_mode": _mode(env.get("TRACKD_SOCKET_MODE", "")),
             "policy_file": Path(env.get("TRACKD_POLICY") or state / "policy.toml"),
             "tls_cert": _path(env.get("TRACKD_TLS_CERT")),
@@ -141,6 +152,13 @@ class DaemonConfig:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value < float("inf"):
+        raise SystemExit(f"{name} must be a positive number of seconds, got {value!r}")
+    return value
 
 
 def _mode(raw: str) -> int:

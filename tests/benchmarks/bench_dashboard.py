@@ -115,7 +115,7 @@ def browser_figures(dash: Dashboard, report: dict[str, str], opens: int) -> None
                 page = context.new_page()
                 page.set_default_timeout(120_000)
                 t = time.perf_counter()
-                page.goto(f"{dash.base}bench/charts/runs/big?token={dash.token}")
+                page.goto(dash.ticket_url("/bench/charts/runs/big"))
                 page.wait_for_selector('.chart[data-drawn="1"]')
                 ms = (time.perf_counter() - t) * 1000
                 marks = page.evaluate("""() => Object.fromEntries(performance
@@ -138,7 +138,7 @@ def browser_figures(dash: Dashboard, report: dict[str, str], opens: int) -> None
             times = []
             for _ in range(3):
                 t = time.perf_counter()
-                page.goto(f"{dash.base}bench/table?token={dash.token}")
+                page.goto(dash.ticket_url("/bench/table"))
                 page.wait_for_selector("tr.run-row")
                 times.append(time.perf_counter() - t)
             report["runs table: browser, navigation to first row (median of 3)"] = (

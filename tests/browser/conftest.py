@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import DaemonProcess
+from tests.web.dash import Dashboard
+
 CHROMIUM = Path(os.environ.get("TRACKD_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -24,6 +27,12 @@ ARTIFACTS = Path(os.environ.get("TRACKD_TEST_ARTIFACTS")
 if not CHROMIUM.exists():
     pytest.skip(f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
                 ".ci/run installs it)", allow_module_level=True)
+
+
+@pytest.fixture
+def dash(clean_sdk: DaemonProcess) -> Dashboard:
+    """The session daemon's dashboard, with a fresh SDK state."""
+    return Dashboard.of(clean_sdk)
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +47,24 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+#: Reports every Content-Security-Policy violation of a page on its console: the dashboard's
+#: pages must run under their policy without one (plotly.js included).
+CSP_PROBE = """document.addEventListener("securitypolicyviolation", (e) => console.error(
+  "CSP violation: " + e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile + ":" + e.lineNumber));"""
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.add_init_script(CSP_PROBE)
+    pg.on("console", lambda m: errors.append(m.text) if m.text.startswith("CSP violation") else None)
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    assert not errors, f"script errors or policy violations on the page: {errors}"
 
 
 @pytest.fixture

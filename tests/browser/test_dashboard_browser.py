@@ -11,18 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import trackd
-from tests.helpers import DaemonProcess
 from tests.web.dash import Dashboard
 
 STEPS = 300
-
-
-@pytest.fixture
-def dash(clean_sdk: DaemonProcess) -> Dashboard:
-    return Dashboard.of(clean_sdk)
 
 
 def make_run(project: str, lr: float, name: str) -> trackd.Run:
@@ -51,7 +43,7 @@ def lines(page: Any, key: str) -> list[dict[str, Any]]:
 
 def test_projects_then_a_run_with_its_charts(dash: Dashboard, page: Any, shot: Any) -> None:
     run = make_run("browser-demo", 0.1, "first-run")
-    page.goto(f"{dash.base}?token={dash.token}")
+    page.goto(dash.ticket_url("/"))
     row = page.locator('tr.project-row[data-project="browser-demo"]')
     assert row.locator("td").nth(2).inner_text() == "1"
     shot(page, "projects")
@@ -75,7 +67,7 @@ def test_projects_then_a_run_with_its_charts(dash: Dashboard, page: Any, shot: A
 
 def test_x_axis_smoothing_and_log_scale(dash: Dashboard, page: Any) -> None:
     run = make_run("browser-axes", 0.1, "axes-run")
-    page.goto(f"{dash.base}{run.entity}/browser-axes/runs/{run.id}?token={dash.token}")
+    page.goto(dash.ticket_url(f"/{run.entity}/browser-axes/runs/{run.id}"))
     page.wait_for_selector('.chart[data-key="loss"][data-drawn="1"][data-x="_step"]')
     assert lines(page, "loss")[0]["x0"] == 0
     page.select_option("#x-axis", "_runtime")
@@ -99,7 +91,7 @@ def test_x_axis_smoothing_and_log_scale(dash: Dashboard, page: Any) -> None:
 
 def test_filter_the_runs_table_and_compare_two_runs(dash: Dashboard, page: Any, shot: Any) -> None:
     runs = [make_run("browser-compare", lr, f"lr-{lr}") for lr in (0.3, 0.1, 0.01)]
-    page.goto(f"{dash.base}{runs[0].entity}/browser-compare?token={dash.token}")
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/browser-compare"))
     page.wait_for_selector("tr.run-row")
     assert page.locator("tr.run-row").count() == 3
     page.locator("#filter-input").fill("lr > 0.05")
@@ -120,8 +112,7 @@ def test_filter_the_runs_table_and_compare_two_runs(dash: Dashboard, page: Any, 
     assert sorted(t["name"] for t in lines(page, "loss")) == ["lr-0.1", "lr-0.3"]
     assert all(t["points"] == STEPS for t in lines(page, "loss"))
     page.wait_for_selector("#parcoords[data-dimensions]")
-    dims = page.evaluate("() => document.getElementById('parcoords').data[0].dimensions"
-                         ".map(d => d.label)")
+    dims = page.evaluate("() => document.getElementById('parcoords').layout.xaxis.ticktext")
     assert dims[:2] == ["lr", "optimizer"] and "loss" in dims
     shot(page, "compare")
 
@@ -153,7 +144,7 @@ def test_a_running_runs_chart_grows_while_it_logs(dash: Dashboard, page: Any, sh
         assert proc.stdout is not None
         run_id = proc.stdout.readline().strip()
         entity = trackd.Api().default_entity
-        page.goto(f"{dash.base}{entity}/browser-live/runs/{run_id}?token={dash.token}")
+        page.goto(dash.ticket_url(f"/{entity}/browser-live/runs/{run_id}"))
         page.wait_for_selector('.chart[data-key="loss"][data-drawn="1"]', timeout=30_000)
         assert page.locator("#run-state").inner_text() == "running"
         seen = [lines(page, "loss")[0]["points"]]
@@ -194,7 +185,7 @@ def test_run_page_system_charts_files_and_logs(dash: Dashboard, page: Any, shot:
         run.log({"loss": 1.0 / (i + 1)})
         time.sleep(0.6)
     run.finish()
-    page.goto(f"{dash.base}{run.entity}/browser-files/runs/{run.id}?token={dash.token}")
+    page.goto(dash.ticket_url(f"/{run.entity}/browser-files/runs/{run.id}"))
     page.wait_for_selector('.chart[data-key="system.cpu"][data-drawn="1"]')
     assert page.locator('details.section[data-section="System"] .chart').count() >= 5
     assert "Python" in page.locator("#overview").inner_text()

@@ -1,4 +1,5 @@
-"""Test helpers for the dashboard: where a test daemon serves it, and a small HTTP client."""
+"""Test helpers for the dashboard: where a test daemon serves it, and a small HTTP client that
+logs in as a browser does (a ticket URL, then the session cookie)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.helpers import DaemonProcess
+from trackd._shared.ui_auth import mint_ticket
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 @dataclass
 class Dashboard:
-    """A daemon's dashboard: base URL (ending in /) and token."""
+    """A daemon's dashboard: base URL (ending in /) and token, and a cookie jar."""
 
     base: str
     token: str
@@ -34,25 +41,63 @@ class Dashboard:
         assert found is not None, "the daemon serves no dashboard"
         return cls(*found)
 
-    def request(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None,
-                token: str | None = "header", accept: str = "*/*") -> tuple[int, dict[str, str],
-                                                                           bytes]:
-        """GET ``path``; ``token``: "header" (bearer), "query", None (none) or a wrong value."""
-        items = list(params.items() if isinstance(params, dict) else params or [])
-        headers = {"Accept": accept}
-        if token == "header":
-            headers["Authorization"] = f"Bearer {self.token}"
-        elif token == "query":
-            items.append(("token", self.token))
-        elif token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        url = self.base.rstrip("/") + path + ("?" + urlencode(items) if items else "")
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+    @property
+    def port(self) -> int:
+        return int(self.base.rstrip("/").rsplit(":", 1)[1])
+
+    @property
+    def cookie_name(self) -> str:
+        return f"trackd-ui-{self.port}"
+
+    def ticket_url(self, path: str = "/", *, seconds: int | None = None, now: float | None = None,
+                   **query: str) -> str:
+        """A URL of ``path`` that logs a browser in (a fresh ticket), as `trackd ui` prints."""
+        ticket = mint_ticket(self.token, now) if seconds is None else mint_ticket(
+            self.token, now, seconds)
+        items = [*query.items(), ("ticket", ticket)]
+        return self.base.rstrip("/") + path + "?" + urlencode(items)
+
+    def session(self) -> str | None:
+        """The session id in the jar's dashboard cookie (None before logging in)."""
+        for cookie in self.jar:
+            if cookie.name == self.cookie_name:
+                return cookie.value
+        return None
+
+    def login(self) -> str:
+        """Log the jar in with a ticket; returns the session id."""
+        status, _, _ = self.open(self.ticket_url("/"))
+        session = self.session()
+        assert status == 200 and session, (status, session)
+        return session
+
+    def open(self, url: str, *, method: str = "GET", headers: dict[str, str] | None = None,
+             data: bytes | None = None, follow: bool = True) -> tuple[int, dict[str, str], bytes]:
+        """One request with the jar's cookies; ``follow``: follow redirects."""
+        handlers: list[Any] = [urllib.request.HTTPCookieProcessor(self.jar)]
+        if not follow:
+            handlers.append(_NoRedirect())
+        opener = urllib.request.build_opener(*handlers)
+        req = urllib.request.Request(url, headers=headers or {}, data=data, method=method)
         try:
-            with opener.open(urllib.request.Request(url, headers=headers), timeout=30) as r:
+            with opener.open(req, timeout=30) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+    def request(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+                token: str | None = "header", accept: str = "*/*", **kw: Any) -> tuple[
+                    int, dict[str, str], bytes]:
+        """``path`` with the jar's cookies; ``token``: "header" (bearer), None (none) or a
+        wrong value (as a bearer token)."""
+        items = list(params.items() if isinstance(params, dict) else params or [])
+        headers = {"Accept": accept, **kw.pop("headers", {})}
+        if token == "header":
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        url = self.base.rstrip("/") + path + ("?" + urlencode(items) if items else "")
+        return self.open(url, headers=headers, **kw)
 
     def json(self, path: str, params: Any = None, status: int = 200) -> Any:
         code, _, body = self.request(path, params)

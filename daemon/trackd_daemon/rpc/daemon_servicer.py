@@ -1,19 +1,21 @@
-"""DaemonService: information about the daemon, and shutting it down."""
+"""DaemonService: information about the daemon, shutting it down, and a new dashboard token."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+import anyio.to_thread
 import grpc
 
+from trackd._shared.ui_auth import TOKEN_FILE, rotate_files
 from trackd._version import __version__
 from trackd.v1 import daemon_service_pb2 as pb
 from trackd_daemon.actors.base import Actor
 from trackd_daemon.actors.registry import RunRegistry
 from trackd_daemon.config import DaemonConfig
-from trackd_daemon.errors import PermissionDeniedError
+from trackd_daemon.errors import FailedPreconditionError, PermissionDeniedError
 from trackd_daemon.rpc.identity import Guard
 
 
@@ -27,6 +29,9 @@ class DaemonServicer:
     handoff_socket: str = ""
     #: Whether someone is using the dashboard: then a daemon is not idle (``if_idle``).
     dashboard_busy: Callable[[], bool] = staticmethod(lambda: False)
+    #: Replaces the serving dashboard's token, ending its sessions (how many it ended); set
+    #: by the composition root once the dashboard serves.
+    rotate_dashboard_token: Callable[[], Awaitable[int]] | None = None
 
     def __init__(
         self,
@@ -45,7 +50,7 @@ class DaemonServicer:
         self._guard = guard
         self._started = time.monotonic()
 
-    async def GetDaemonInfo(  # noqa: N802
+    async def GetDaemonInfo(
         self, request: pb.GetDaemonInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetDaemonInfoResponse:
         stats = [a.statistics() for a in self._actors] + self._registry.session_stats()
@@ -69,14 +74,35 @@ class DaemonServicer:
             handoff_socket=self.handoff_socket,
         )
 
-    async def Shutdown(  # noqa: N802
-        self, request: pb.ShutdownRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ShutdownResponse:
+    def _require_admin(self, context: grpc.aio.ServicerContext, what: str) -> None:
+        """:raises PermissionDeniedError: the caller is neither the daemon's user nor root."""
         caller = self._guard.caller(context)
         if not self._guard.policy.may_administer(caller):
             raise PermissionDeniedError(
-                f"uid {caller.uid} may not stop the daemon: only its own user "
+                f"uid {caller.uid} may not {what}: only its own user "
                 f"(uid {self._guard.policy.daemon_uid}) and root may", uid=str(caller.uid))
+
+    async def RotateDashboardToken(
+        self, request: pb.RotateDashboardTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateDashboardTokenResponse:
+        self._require_admin(context, "rotate the daemon's dashboard token")
+        token_file = self._cfg.state_dir / TOKEN_FILE
+        try:
+            if self.rotate_dashboard_token is not None:
+                ended = await self.rotate_dashboard_token()
+            else:  # no dashboard serves: its files alone hold the token and the sessions
+                await anyio.to_thread.run_sync(rotate_files, self._cfg.state_dir)
+                ended = 0
+        except OSError as exc:
+            raise FailedPreconditionError(
+                f"cannot write the dashboard token file {token_file}: {exc}") from None
+        return pb.RotateDashboardTokenResponse(dashboard_token_file=str(token_file),
+                                               sessions_ended=ended)
+
+    async def Shutdown(
+        self, request: pb.ShutdownRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ShutdownResponse:
+        self._require_admin(context, "stop the daemon")
         busy = self._registry.runs_in_flight
         if request.if_idle and (busy or self.dashboard_busy()):
             return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)

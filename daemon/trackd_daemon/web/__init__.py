@@ -1,9 +1,12 @@
 """The local dashboard the daemon serves over HTTP: projects, runs tables, run pages with
 charts, comparisons, live updates, and the JSON API they use (``/api/v1``).
 
-``server`` binds and serves, ``auth`` checks the token, ``scope`` decides what a request may
-see, ``api`` and ``live`` are the JSON and event-stream endpoints, ``pages`` the HTML,
-``runs_table`` and ``charts`` the pure logic behind them, ``assets`` the static files.
+``server`` binds and serves; ``connections`` bounds connections and their idle time,
+``security`` sets the security headers and checks Host, origin and body deadline, ``auth``
+checks logins (the token, sessions kept by ``sessions``, tickets); ``scope`` decides what a
+request may see; ``api`` and ``live`` are the JSON and event-stream endpoints, ``run_files``
+the Files and Logs tabs, serving what users logged through ``user_content``; ``pages`` the
+HTML, ``runs_table`` and ``charts`` the pure logic behind them, ``assets`` the static files.
 """
 
 from __future__ import annotations

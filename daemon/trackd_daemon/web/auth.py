@@ -1,28 +1,67 @@
-"""The dashboard's token, Jupyter style.
+"""Who may use the dashboard: holders of its token, and the browsers they logged in.
 
-A random token is made at the daemon's first start and kept in ``<state dir>/ui-token``, readable
-by the daemon's user only (the SDK of that user reads it to print URLs; other users cannot).
-Every request must carry it: in the URL (``?token=...``, as the URLs trackd prints do), as
-``Authorization: Bearer <token>``, or in the cookie the dashboard sets after a request that had
-it in the URL. Anything else is answered 401.
+The token (``<state dir>/ui-token``, owner-only; see ``trackd._shared.ui_auth``) is made at the
+daemon's first start. A request is let through when it carries:
+
+- ``Authorization: Bearer <token>`` (scripts);
+- a live session id (``sessions.py``) in the dashboard's cookie, ``trackd-ui-<port>`` (a cookie
+  per port, since browsers scope cookies by host only): ``HttpOnly; SameSite=Strict; Path=/``,
+  ``Secure`` over https. It never holds the token;
+- the same id in the ``X-Trackd-Session`` header: a page shown in a notebook's iframe, where
+  the browser keeps no cookie of another site, holds its id in memory and sends it so. A page of
+  another origin cannot send a custom header here (that needs CORS, which the dashboard never
+  grants), so the header is as safe from cross-site requests as the strict cookie.
+
+A browser logs in with a URL carrying a single-use ticket (``?ticket=``, what ``trackd ui``
+prints) or, for links made before tickets, the token (``?token=``), in a GET (a HEAD, as link
+previews send, spends no ticket): the daemon makes a session,
+sets the cookie and answers 303 to the same URL without the credential, so it stays in neither
+the address bar nor the history. A notebook view (``?jupyter=true``) gets the page itself, its
+session id in the page's data (see above), and may be framed: the ticket proves the daemon's
+user asked for that view. Without any of these, a page answers with the login page (run
+``trackd ui``, or paste the token into its form) and the API with 401.
 """
 
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio.to_thread
 from aiohttp import web
 
-TOKEN_FILE = "ui-token"
-#: Request key: True when the token came in the URL (pages then carry it in their links, for
-#: browsers that keep no cookie, such as an iframe in a notebook of another origin).
-TOKEN_IN_URL = "trackd.token_in_url"
+from trackd._shared.ui_auth import (
+    TICKET_PARAM,
+    TOKEN_FILE,
+    TicketError,
+    check_ticket,
+    new_token,
+    read_token,
+    write_token,
+)
+from trackd_daemon.web.sessions import SessionStore
+
+#: The header a page in a notebook's iframe sends its session id in.
+SESSION_HEADER = "X-Trackd-Session"
+#: Request keys: the cookie session the request came with; the session id a notebook view's
+#: page is given; whether the response may be shown in a frame (a notebook view).
+SESSION = "trackd.session"
+EMBEDDED_SESSION = "trackd.embedded_session"
+FRAMEABLE = "trackd.frameable"
+#: Paths anyone may fetch: the dashboard's own scripts and styles (no user data; a notebook's
+#: iframe loads them without a cookie) and the login and logout forms.
+PUBLIC_PREFIX = "/static/"
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
+#: The longest token the login form compares (ours are 43 characters).
+MAX_TOKEN_LENGTH = 200
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Renders the login page: (request, HTTP status, what went wrong or "", the path to go to
+#: after logging in, whether to reload once to pick up a strict cookie).
+LoginRenderer = Callable[[web.Request, int, str, str, bool], web.Response]
 
 
 class TokenFileError(RuntimeError):
@@ -37,23 +76,16 @@ def load_or_create_token(state_dir: Path) -> tuple[str, Path]:
     path = state_dir / TOKEN_FILE
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        try:
-            if path.stat().st_mode & 0o077:
-                os.chmod(path, 0o600)  # keep it the owner's alone
-            token = path.read_text().strip()
-        except OSError as exc:
-            raise TokenFileError(f"cannot read the dashboard token {path}: {exc}") from None
-        if not token:
-            raise TokenFileError(f"the dashboard token file {path} is empty; delete it and "
-                                 "restart the daemon to make a new token")
-        return token, path
+        if not path.exists():
+            write_token(path, new_token())
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # keep it the owner's alone
+        token = read_token(path)
     except OSError as exc:
-        raise TokenFileError(f"cannot create the dashboard token {path}: {exc}") from None
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
+        raise TokenFileError(f"cannot create or read the dashboard token {path}: {exc}") from None
+    if not token:
+        raise TokenFileError(f"the dashboard token file {path} is empty; delete it and "
+                             "restart the daemon to make a new token")
     return token, path
 
 
@@ -62,55 +94,156 @@ def cookie_name(port: int) -> str:
     return f"trackd-ui-{port}"
 
 
-def token_middleware(token: str, port: int) -> Callable[[web.Request, Handler],
-                                                        Awaitable[web.StreamResponse]]:
-    """Checks every request for the token (see the module doc)."""
-    expected = token.encode()
-    cookie = cookie_name(port)
+def safe_next(path: str | None) -> str:
+    """A path on this dashboard to go to after logging in (anything else: the projects page),
+    so the login form cannot be made to send a browser to another site."""
+    if not path or not path.startswith("/") or path.startswith(("//", "/\\")) or len(path) > 4096:
+        return "/"
+    return path
 
-    def matches(given: str | None) -> bool:
-        return bool(given) and hmac.compare_digest(str(given).encode(), expected)
+
+def _unauthorized_json(reason: str) -> web.Response:
+    text = (f"this trackd dashboard needs a login and the request had {reason}: send "
+            "'Authorization: Bearer <token>' (the token is in the file ui-token of the daemon's "
+            "state directory, readable by the daemon's user only), or open the URL that "
+            "`trackd ui` prints in a browser")
+    return web.Response(
+        text=json.dumps({"error": {"code": "unauthenticated", "message": text}}), status=401,
+        content_type="application/json", headers={"WWW-Authenticate": "Bearer"})
+
+
+class AuthGate:
+    """The token, the sessions, the check every request passes, and the login routes."""
+
+    def __init__(self, token: str, token_file: Path, sessions: SessionStore, port: int,
+                 secure: bool, render: LoginRenderer,
+                 on_authenticated: Callable[[web.Request], None] = lambda request: None) -> None:
+        self._token = token
+        self.token_file = token_file
+        self.sessions = sessions
+        self.cookie = cookie_name(port)
+        self._secure = secure
+        self._render = render
+        self._on_authenticated = on_authenticated
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(LOGIN_PATH, self.login_page), web.post(LOGIN_PATH, self.login),
+                web.post(LOGOUT_PATH, self.logout)]
+
+    def _is_token(self, given: str | None) -> bool:
+        return bool(given) and len(str(given)) <= MAX_TOKEN_LENGTH and hmac.compare_digest(
+            str(given).encode(), self._token.encode())
+
+    # -- the check ---------------------------------------------------------------------------
 
     @web.middleware
-    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        auth = request.headers.get("Authorization", "")
-        bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        in_url = request.query.get("token")
-        if matches(bearer) or matches(request.cookies.get(cookie)):
-            request[TOKEN_IN_URL] = False
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Lets a request through with a credential (see the module doc); logs a browser in
+        from a ticket or an old link's token."""
+        if request.path.startswith(PUBLIC_PREFIX) or request.path in (LOGIN_PATH, LOGOUT_PATH):
             return await handler(request)
-        if not matches(in_url):
-            raise unauthorized(request, "a wrong token" if (bearer or in_url) else "no token")
-        request[TOKEN_IN_URL] = True
-        response = await handler(request)
-        if response.prepared:  # a stream already sent its headers
-            return response
-        response.set_cookie(cookie, token, httponly=True, samesite="Lax", path="/")
+        cookie = request.cookies.get(self.cookie)
+        session = cookie if self.sessions.check(cookie) else None
+        if session is None and self.sessions.check(request.headers.get(SESSION_HEADER)):
+            session = request.headers[SESSION_HEADER]
+        ticket, old = request.query.get(TICKET_PARAM), request.query.get("token")
+        if (ticket is not None or old is not None) and request.method == "GET":
+            return await self._log_in(request, handler, ticket, old, session)
+        if session is None:
+            auth = request.headers.get("Authorization", "")
+            bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+            if not self._is_token(bearer):
+                return self._refuse(request, "a wrong token" if bearer else "no login")
+        if session is not None and session == cookie:
+            request[SESSION] = session
+        self._on_authenticated(request)
+        return await handler(request)
+
+    async def _log_in(self, request: web.Request, handler: Handler, ticket: str | None,
+                      old: str | None, session: str | None) -> web.StreamResponse:
+        problem = ""
+        if ticket is not None:
+            try:
+                self.sessions.spend(check_ticket(self._token, ticket))
+            except TicketError as exc:
+                problem = str(exc)
+        elif not self._is_token(old):
+            problem = "the link's token is not this dashboard's (it was rotated?)"
+        embedded = request.query.get("jupyter") == "true"
+        if problem and session is None:
+            if embedded:  # the notebook's frame shows why, with nothing in it to click
+                request[FRAMEABLE] = True
+            return self._refuse(request, problem, reload=False)
+        self._on_authenticated(request)
+        if embedded:
+            # A notebook view: no cookie would be kept in another site's iframe, so the page
+            # gets its session id to send in a header (the spent ticket stays in the iframe's
+            # URL, which is all the notebook saves).
+            if not problem:
+                session, _ = self.sessions.create()
+                await self.sessions.save()
+                request[FRAMEABLE] = True
+            request[EMBEDDED_SESSION] = session
+            return await handler(request)
+        clean = request.rel_url.with_query(
+            [(k, v) for k, v in request.query.items() if k not in (TICKET_PARAM, "token")])
+        response = web.HTTPSeeOther(location=str(clean))
+        if not problem:
+            self._set_cookie(response, *self.sessions.create())
+            await self.sessions.save()
         return response
 
-    return check
+    def _set_cookie(self, response: web.StreamResponse, session: str, seconds: int) -> None:
+        response.set_cookie(self.cookie, session, max_age=seconds, path="/", httponly=True,
+                            samesite="Strict", secure=self._secure)
 
+    def _refuse(self, request: web.Request, reason: str, reload: bool = True) -> web.Response:
+        """401: JSON for the API; the login page for a browser. A page reached from another
+        site (a link in a notebook or a chat) arrives without the strict cookie even when the
+        browser holds one: that page reloads itself once, which sends it."""
+        if request.path.startswith("/api/"):
+            return _unauthorized_json(reason)
+        cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
+        response = self._render(request, 401, "" if reason == "no login" else reason,
+                                safe_next(str(request.rel_url)), reload and cross_site)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
-def unauthorized(request: web.Request, reason: str) -> web.HTTPUnauthorized:
-    """401, as JSON for the API and as a short page for a browser."""
-    text = (f"this trackd dashboard needs its token and the request had {reason}: open the "
-            "URL that `trackd ui` prints (it carries the token), or send "
-            "'Authorization: Bearer <token>' (the token is in the daemon's state directory, "
-            f"file {TOKEN_FILE}, readable by the daemon's user only)")
-    if request.path.startswith("/api/"):
-        import json
+    # -- the login form and logging out --------------------------------------------------------
 
-        return web.HTTPUnauthorized(
-            text=json.dumps({"error": {"code": "unauthenticated", "message": text}}),
-            content_type="application/json", headers={"WWW-Authenticate": "Bearer"})
-    from html import escape
+    async def login_page(self, request: web.Request) -> web.Response:
+        return self._render(request, 200, "", safe_next(request.query.get("next")), False)
 
-    return web.HTTPUnauthorized(
-        text=f"<!doctype html><title>trackd: token needed</title><h1>Token needed</h1>"
-             f"<p>{escape(text)}</p>", content_type="text/html",
-        headers={"WWW-Authenticate": "Bearer"})
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        """The login form's POST (the same-origin check has let only this dashboard's own page
+        send it): the token makes a session."""
+        form = await request.post()
+        token, target = form.get("token"), safe_next(str(form.get("next") or "/"))
+        if not isinstance(token, str) or not self._is_token(token.strip()):
+            return self._render(request, 401, "that is not this dashboard's token", target, False)
+        response = web.HTTPSeeOther(location=target)
+        self._set_cookie(response, *self.sessions.create())
+        await self.sessions.save()
+        return response
 
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        if self.sessions.end(request.cookies.get(self.cookie)):
+            await self.sessions.save()
+        response = web.HTTPSeeOther(location=LOGIN_PATH)
+        response.del_cookie(self.cookie, path="/")
+        return response
 
-def with_token(url: str, token: str) -> str:
-    """``url`` carrying the token."""
-    return f"{url}{'&' if '?' in url else '?'}token={token}"
+    # -- a new token ---------------------------------------------------------------------------
+
+    async def rotate(self) -> int:
+        """A new token in the token file; every session and outstanding ticket of the old one
+        is refused from now on. Returns how many sessions ended.
+
+        :raises OSError: the token file cannot be written (the old token stays).
+        """
+        token = new_token()
+        await anyio.to_thread.run_sync(write_token, self.token_file, token)
+        self._token = token
+        ended = self.sessions.rotate(token)
+        await self.sessions.save()
+        return ended

@@ -3,8 +3,11 @@ script that draws charts and tables from the JSON API.
 
 Pages and their paths follow W&B's: ``/`` (projects), ``/{entity}/{project}`` (runs table),
 ``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep's runs)
-and ``/{entity}/{project}/compare?runs=a,b`` (runs side by side). The data a page starts with
-is embedded in it, so the first view needs no second round trip.
+and ``/{entity}/{project}/compare?runs=a,b`` (runs side by side), and the login page
+(``auth.py``). The data a page starts with is embedded in it, so the first view needs no second
+round trip; it never holds the token (a notebook view's holds its session id, see ``auth.py``).
+Pages run no inline script (``security.py``'s policy forbids it): each loads its scripts from
+``/static/``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from trackd._version import __version__
 from trackd_daemon.errors import TrackdError
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
-from trackd_daemon.web.auth import TOKEN_IN_URL, with_token
+from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.runs_table import flatten
 
 
@@ -64,10 +67,9 @@ def make_env() -> jinja2.Environment:
 class Pages:
     """Page handlers over the API (the same reads, as HTML)."""
 
-    def __init__(self, api: Api, assets: Assets, token: str) -> None:
+    def __init__(self, api: Api, assets: Assets) -> None:
         self._api = api
         self._assets = assets
-        self._token = token
         self._env = make_env()
 
     def routes(self) -> list[web.RouteDef]:
@@ -81,19 +83,22 @@ class Pages:
 
     def render(self, request: web.Request, template: str, status: int = 200,
                **context: Any) -> web.Response:
-        carry = bool(request.get(TOKEN_IN_URL))
-
-        def link(path: str) -> str:
-            return with_token(path, self._token) if carry else path
-
-        assets = {name: link(url) for name, url in self._assets.url.items()}
-        data = {"token": self._token, "carry_token": carry, "plotly": assets["plotly"],
-                **context.pop("data", {})}
+        assets = dict(self._assets.url)
+        data = {"plotly": assets["plotly"], **context.pop("data", {})}
+        if request.get(EMBEDDED_SESSION):
+            data["session"] = request[EMBEDDED_SESSION]
         html = self._env.get_template(template).render(
-            link=link, assets=assets, version=__version__, now=time.time(), data=data,
-            embedded=request.query.get("jupyter") == "true", **context)
+            assets=assets, version=__version__, now=time.time(), data=data,
+            embedded=request.query.get("jupyter") == "true",
+            logged_in=bool(request.get(SESSION)), **context)
         return web.Response(text=html, status=status, content_type="text/html",
                             headers={"Cache-Control": "no-store"})
+
+    def login(self, request: web.Request, status: int, problem: str, target: str,
+              reload: bool) -> web.Response:
+        """The login page (``auth.LoginRenderer``)."""
+        return self.render(request, "login.html", status=status, problem=problem,
+                           target=target, reload=reload, action=LOGIN_PATH)
 
     @web.middleware
     async def errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -2,7 +2,8 @@
 handlers under ``/api/v1/runs/{entity}/{project}/{run_id}/``:
 
 - ``files``: the run's files (saved files, the environment files, the console log);
-- ``files/{name}``: a file's bytes (``?version=N`` for an older version);
+- ``files/{name}``: a file's bytes (``?version=N`` for an older version), as user content
+  (``user_content.py``);
 - ``logs``: console lines with their stream and time, a page at a time;
 - ``environment``: what the run recorded about its machine and code (``wandb-metadata.json``).
 """
@@ -10,7 +11,7 @@ handlers under ``/api/v1/runs/{entity}/{project}/{run_id}/``:
 from __future__ import annotations
 
 import json
-import mimetypes
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
@@ -22,6 +23,7 @@ from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import InvalidArgumentError, RunFileNotFoundError
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo
+from trackd_daemon.web import user_content
 from trackd_daemon.web.api import Api, json_response, run_key
 
 #: Console lines per page of the Logs tab.
@@ -30,8 +32,6 @@ MAX_LOG_LINES = 5000
 METADATA_FILE = "wandb-metadata.json"
 #: Largest environment file read for the run page.
 MAX_METADATA_BYTES = 4 << 20
-TEXT_SUFFIXES = (".log", ".txt", ".py", ".json", ".yaml", ".yml", ".patch", ".md", ".csv",
-                 ".toml", ".cfg", ".ini", ".sh")
 CHUNK = 1 << 20
 
 
@@ -95,36 +95,28 @@ class RunFilesApi:
         return json_response({"files": out})
 
     async def file(self, request: web.Request) -> web.StreamResponse:
+        """A file's bytes, as user content (``user_content.py``: never run as a page)."""
         run = await self._api.visible_run(request, run_key(request))
         name = request.match_info["name"]
         problem = name_problem(name)
         if problem:
             raise InvalidArgumentError(problem)
-        ctype = "text/plain; charset=utf-8" if name.endswith(TEXT_SUFFIXES) else (
-            mimetypes.guess_type(name)[0] or "application/octet-stream")
-        headers = {"Cache-Control": "no-store", "Content-Type": ctype,
-                   "X-Content-Type-Options": "nosniff",
-                   "Content-Disposition": f"inline; filename=\"{name.rsplit('/', 1)[-1]}\""}
         found, part, _ = console_log.lookup(name, await self._store.console_parts(run.pk))
         if found:
-            resp = web.StreamResponse(headers=headers)
-            await resp.prepare(request)
-            async for text in console_log.render(self._store, run.pk, part):
-                await resp.write(text)
-            await resp.write_eof()
-            return resp
+            return await user_content.send(request, name,
+                                           console_log.render(self._store, run.pk, part))
         v = await self._store.get_run_file(run.pk, name, _int(request, "version", 0))
         if v is None or self._blobs is None:
             raise RunFileNotFoundError(f"run {run.key} has no file {name!r}")
         blobs = self._blobs
         f = await anyio.to_thread.run_sync(blobs.open, v.key)
-        try:
-            resp = web.StreamResponse(headers={**headers, "Content-Length": str(v.size)})
-            await resp.prepare(request)
+
+        async def blob() -> AsyncIterator[bytes]:
             while chunk := await anyio.to_thread.run_sync(f.read, CHUNK):
-                await resp.write(chunk)
-            await resp.write_eof()
-            return resp
+                yield chunk
+
+        try:
+            return await user_content.send(request, name, blob(), v.size)
         finally:
             await anyio.to_thread.run_sync(f.close)
 

@@ -1,10 +1,13 @@
 """Links to the daemon's web dashboard: ``run.url``, ``run.project_url``, ``run.sweep_url``,
 ``run.to_html()`` and ``run.display()``.
 
-The daemon says where its dashboard is (``GetDaemonInfo``: base URL and token file); the URLs
-carry the token read from that file, which only the daemon's user can read (anyone else gets
-URLs without it, and the dashboard asks for the token). Offline and disabled runs, and a daemon
-whose dashboard is off, have no URLs (None), as W&B's offline runs have none.
+The daemon says where its dashboard is (``GetDaemonInfo``: base URL and token file). As W&B's
+``run.url``, the URLs are stable and carry no credential: a browser logged in to the dashboard
+opens them, any other gets the login page. The links that log a browser in — what ``trackd ui``
+opens, and a notebook view's iframe — carry a single-use ticket instead, minted from the token
+in that file (``trackd._shared.ui_auth``), which only the daemon's user can read: anyone else
+gets the plain URL. Offline and disabled runs, and a daemon whose dashboard is off, have no
+URLs (None), as W&B's offline runs have none.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import sys
 import time
 from typing import Any
 from urllib.parse import quote
+
+from trackd._shared.ui_auth import TICKET_PARAM, mint_ticket
 
 #: How long what a daemon said about its dashboard is reused.
 CACHE_SECONDS = 30.0
@@ -46,8 +51,10 @@ def dashboard(conn: Any) -> tuple[str, str] | None:
     return found
 
 
-def link(conn: Any, *parts: str) -> str | None:
-    """The dashboard URL of ``parts`` (path segments), with the token; None without one."""
+def link(conn: Any, *parts: str, login: bool = False, embedded: bool = False) -> str | None:
+    """The dashboard URL of ``parts`` (path segments); None without a dashboard. ``login``: a
+    URL that logs a browser in (a fresh ticket, when this user can read the token);
+    ``embedded``: the page as a notebook view (``jupyter=true``)."""
     if conn is None:
         return None
     found = dashboard(conn)
@@ -55,31 +62,36 @@ def link(conn: Any, *parts: str) -> str | None:
         return None
     base, token = found
     url = base + "/".join(quote(p, safe="") for p in parts)
-    return f"{url}?token={quote(token, safe='')}" if token else url
+    query = ["jupyter=true"] if embedded else []
+    if login and token:
+        query.append(f"{TICKET_PARAM}={mint_ticket(token)}")
+    return url + ("?" + "&".join(query) if query else "")
 
 
-def run_links(run: Any, what: str) -> str | None:
+def run_links(run: Any, what: str, login: bool = False, embedded: bool = False) -> str | None:
     """``run.url`` (what="run"), ``run.project_url`` ("project") or ``run.sweep_url``
-    ("sweep") of a :class:`trackd.Run`."""
+    ("sweep") of a :class:`trackd.Run` (``login``, ``embedded``: as :func:`link`)."""
     backend = run._backend
     if backend is None or run.offline or getattr(backend.sender, "went_offline", False):
         return None
     conn = getattr(backend, "_conn", None)
     if what == "run":
-        return link(conn, run.entity, run.project, "runs", run.id)
-    if what == "project":
-        return link(conn, run.entity, run.project)
-    if not run.sweep_id:
+        parts = [run.entity, run.project, "runs", run.id]
+    elif what == "project":
+        parts = [run.entity, run.project]
+    elif run.sweep_id:
+        parts = [run.entity, run.project, "sweeps", run.sweep_id]
+    else:
         return None
-    return link(conn, run.entity, run.project, "sweeps", run.sweep_id)
+    return link(conn, *parts, login=login, embedded=embedded)
 
 
-def iframe(url: str | None, height: int, hidden: bool, label: str) -> str:
-    """HTML showing a dashboard page in an iframe (inside a closed <details> when hidden)."""
-    if url is None:
+def iframe(src: str | None, height: int, hidden: bool, label: str) -> str:
+    """HTML showing a dashboard page (a notebook view's URL) in an iframe (inside a closed
+    <details> when hidden)."""
+    if src is None:
         return (f"<p>{html.escape(label)} has no dashboard page (offline, disabled, or the "
                 "daemon's dashboard is off).</p>")
-    src = url + ("&" if "?" in url else "?") + "jupyter=true"
     frame = (f'<iframe src="{html.escape(src)}" style="border:none;width:100%;'
              f'height:{int(height)}px;" title="{html.escape(label)}"></iframe>')
     if hidden:
@@ -120,7 +132,9 @@ class RunLinks:
 
     @property
     def url(self) -> str | None:
-        """The run's page in the daemon's dashboard (None offline or disabled)."""
+        """The run's page in the daemon's dashboard (None offline or disabled): a stable URL
+        with no credential in it; a browser logged in to the dashboard (``trackd ui``) opens
+        it."""
         return run_links(self, "run")
 
     @property
@@ -134,8 +148,12 @@ class RunLinks:
         return run_links(self, "sweep")
 
     def to_html(self, height: int = 420, hidden: bool = False) -> str:
-        """HTML with an iframe showing the run's dashboard page (for Jupyter)."""
-        return iframe(self.url, height, hidden, f"trackd run {self.path}")
+        """HTML with an iframe showing the run's dashboard page (for Jupyter). Its URL holds a
+        single-use login ticket, valid for 15 minutes, never the token: a notebook saved with
+        this output gives no one access (the view shows the login page once the ticket is
+        spent; call it again for a fresh one)."""
+        return iframe(run_links(self, "run", login=True, embedded=True), height, hidden,
+                      f"trackd run {self.path}")
 
     def display(self, height: int = 420, hidden: bool = False) -> bool:
         """Show the run's page in Jupyter; False when not in a notebook."""

@@ -1,14 +1,15 @@
-// Shared by the dashboard's pages: the page's data, API calls with the token, formatting.
+// Shared by the dashboard's pages: the page's data, API calls, live events, formatting.
+// API calls carry the browser's session cookie; a notebook view (in another site's iframe,
+// where the browser keeps no cookie of ours) has its session id in the page's data instead and
+// sends it in a header.
 "use strict";
 const TD = (() => {
   const data = JSON.parse(document.getElementById("page-data").textContent);
+  const headers = data.session ? {"X-Trackd-Session": data.session} : {};
 
-  function withToken(path) {
-    return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(data.token);
-  }
-
-  function link(path) {
-    return data.carry_token ? withToken(path) : path;
+  // The pages' control forms act as their fields change; none is ever submitted.
+  for (const form of document.querySelectorAll("form.controls")) {
+    form.addEventListener("submit", (e) => e.preventDefault());
   }
 
   function query(params) {
@@ -22,12 +23,46 @@ const TD = (() => {
   }
 
   async function api(path, params) {
-    const res = await fetch("/api/v1" + path + query(params), {
-      headers: {Authorization: "Bearer " + data.token},
-    });
+    const res = await fetch("/api/v1" + path + query(params), {headers, credentials: "same-origin"});
     const body = await res.json();
     if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
     return body;
+  }
+
+  // Server-sent events of an API path: handlers by event name. Read with fetch (EventSource
+  // cannot send a header); reconnects after a dropped connection until the stream ends itself.
+  function events(path, handlers) {
+    let stopped = false;
+    const controller = new AbortController();
+    async function read() {
+      const res = await fetch("/api/v1" + path, {headers, credentials: "same-origin", signal: controller.signal});
+      if (!res.ok) throw new Error(res.statusText);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = "message", body = "";
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) name = line.slice(6).trim();
+            else if (line.startsWith("data:")) body += line.slice(5).trim();
+          }
+          if (handlers[name]) handlers[name]({data: body});
+        }
+      }
+    }
+    (async () => {
+      while (!stopped) {
+        try { await read(); } catch (err) { if (stopped) return; }
+        if (!stopped) await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
+    })();
+    return {close() { stopped = true; controller.abort(); }};
   }
 
   let plotlyLoading = null;
@@ -146,6 +181,6 @@ const TD = (() => {
 
   function sectionTitle(name) { return name || "Charts"; }
 
-  return {data, api, link, withToken, plotly, runPath, when, span, value, el, smooth, traces,
+  return {data, api, events, plotly, runPath, when, span, value, el, smooth, traces,
           COLORS, xTitle, relayoutRange, sectionTitle, enc};
 })();

@@ -20,17 +20,31 @@
     return out;
   }
 
+  // Text plotly shows as given (it reads a few HTML tags in labels).
+  const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+  // One axis of the parallel coordinates: each run's value scaled to [0, 1] (numbers from
+  // their minimum to their maximum, other values by their sorted position), and the labels
+  // along the axis.
   function dimension(label, values) {
     const numeric = values.every((v) => typeof v === "number" || v === undefined || v === null);
     if (numeric) {
-      const vals = values.map((v) => (typeof v === "number" ? v : NaN));
-      return {label, values: vals};
+      const nums = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+      const lo = Math.min(...nums), hi = Math.max(...nums);
+      const pos = (v) => (typeof v !== "number" || !Number.isFinite(v) ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5);
+      const ticks = !nums.length ? [] : hi > lo ? [[0, lo], [1, hi]] : [[0.5, lo]];
+      return {label, pos: values.map(pos), shown: values.map((v) => TD.value(v)),
+              ticks: ticks.map(([y, v]) => [y, TD.value(v)])};
     }
     const cats = [...new Set(values.map((v) => TD.value(v)))].sort();
-    return {label, values: values.map((v) => cats.indexOf(TD.value(v))),
-            tickvals: cats.map((_, i) => i), ticktext: cats};
+    const pos = (c) => (cats.length > 1 ? cats.indexOf(c) / (cats.length - 1) : 0.5);
+    return {label, pos: values.map((v) => pos(TD.value(v))), shown: values.map((v) => TD.value(v)),
+            ticks: cats.map((c) => [pos(c), c])};
   }
 
+  // Config -> summary across the runs as parallel coordinates, drawn with plain SVG lines (one
+  // per run, in the run's colour of the charts below): plotly's own parcoords needs WebGL
+  // shaders compiled with eval, which the dashboard's policy does not allow.
   async function parallel(details) {
     const configs = details.map((d) => flatten(d.config, "", {}));
     const summaries = details.map((d) => flatten(d.summary, "", {}));
@@ -41,11 +55,26 @@
     for (const k of summaryDims) dims.push(dimension(k, summaries.map((s) => s[k])));
     const div = document.getElementById("parcoords");
     if (!dims.length) { div.textContent = "These runs have no config or numeric summary values."; return; }
-    const color = summaryDims.length ? dims[dims.length - summaryDims.length].values : details.map((_, i) => i);
+    const xs = dims.map((_, i) => i);
+    const data = details.map((d, r) => ({
+      type: "scatter", mode: "lines+markers", x: xs, y: dims.map((dim) => dim.pos[r]),
+      name: runs[r].name, line: {color: TD.COLORS[r % TD.COLORS.length], width: 2},
+      customdata: dims.map((dim) => [plain(dim.label), plain(dim.shown[r])]),
+      hovertemplate: "%{customdata[0]}: %{customdata[1]}<extra>" + plain(runs[r].name) + "</extra>",
+    }));
+    const axisLine = {color: "#9aa1ad", width: 1};
+    const layout = {
+      height: 340, margin: {l: 50, r: 50, t: 40, b: 20}, hovermode: "closest",
+      showlegend: true, legend: {orientation: "h", y: -0.02},
+      xaxis: {tickvals: xs, ticktext: dims.map((d) => plain(d.label)), side: "top", showgrid: false,
+              zeroline: false, fixedrange: true, range: [-0.3, dims.length - 0.7]},
+      yaxis: {visible: false, range: [-0.08, 1.08], fixedrange: true},
+      shapes: xs.map((x) => ({type: "line", x0: x, x1: x, y0: 0, y1: 1, line: axisLine})),
+      annotations: dims.flatMap((dim, i) => dim.ticks.map(([y, text]) => ({
+        x: i, y, text: plain(text), showarrow: false, xanchor: "right", xshift: -4, font: {size: 10, color: "#687083"}}))),
+    };
     const P = await TD.plotly();
-    P.newPlot(div, [{type: "parcoords", dimensions: dims,
-                     line: {color, colorscale: "Viridis", showscale: summaryDims.length > 0}}],
-              {margin: {l: 60, r: 60, t: 40, b: 20}, height: 320}, {responsive: true, displaylogo: false});
+    P.newPlot(div, data, layout, {responsive: true, displaylogo: false, displayModeBar: false});
     div.dataset.dimensions = String(dims.length);
   }
 

@@ -213,16 +213,17 @@
 
   function follow() {
     const systemTimer = setInterval(scheduleRefresh, SYSTEM_REFRESH_MS);
-    const events = new EventSource(TD.withToken("/api/v1" + base + "/events"));
-    events.addEventListener("run", (e) => {
-      const snap = JSON.parse(e.data);
-      showRun(snap);
-      if (snap.history_rows !== state.rows) {
-        state.rows = snap.history_rows;
-        scheduleRefresh();
-      }
+    const events = TD.events(base + "/events", {
+      run: (e) => {
+        const snap = JSON.parse(e.data);
+        showRun(snap);
+        if (snap.history_rows !== state.rows) {
+          state.rows = snap.history_rows;
+          scheduleRefresh();
+        }
+      },
+      end: () => { events.close(); clearInterval(systemTimer); scheduleRefresh(); },
     });
-    events.addEventListener("end", () => { events.close(); clearInterval(systemTimer); scheduleRefresh(); });
   }
 
   loadLayout().then(() => { if (run.state === "running") follow(); })

@@ -18,7 +18,7 @@
     const body = await TD.api(base + "/files");
     const tbody = document.querySelector("#files-table tbody");
     tbody.replaceChildren(...body.files.map((f) => TD.el("tr", {dataset: {name: f.name}},
-      TD.el("td", {}, TD.el("a", {href: TD.withToken(`/api/v1${base}/files/${f.name.split("/").map(TD.enc).join("/")}`),
+      TD.el("td", {}, TD.el("a", {href: `/api/v1${base}/files/${f.name.split("/").map(TD.enc).join("/")}`,
                                   target: "_blank", rel: "noopener"}, f.name)),
       TD.el("td", {class: "num"}, size(f.size)),
       TD.el("td", {class: "num"}, String(f.versions)),

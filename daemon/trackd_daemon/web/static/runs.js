@@ -51,7 +51,6 @@
       if (k === "sweep" || v === null || v === "" || (k === "page" && v === 1) || (k === "sort" && v === "-created")) continue;
       for (const item of Array.isArray(v) ? v : [v]) shown.append(k, item);
     }
-    if (TD.data.carry_token) shown.append("token", TD.data.token);
     history.replaceState(null, "", location.pathname + (shown.toString() ? "?" + shown : ""));
   }
 
@@ -67,7 +66,7 @@
 
   function cell(run, key) {
     switch (key) {
-      case "name": return TD.el("td", {}, TD.el("a", {href: TD.link(TD.runPath(entity, project, run.id))}, run.name), " ", TD.el("span", {class: "run-id"}, run.id));
+      case "name": return TD.el("td", {}, TD.el("a", {href: TD.runPath(entity, project, run.id)}, run.name), " ", TD.el("span", {class: "run-id"}, run.id));
       case "state": return TD.el("td", {}, TD.el("span", {class: "badge " + run.state}, run.state === "running" ? "\u25CF live" : run.state));
       case "created": return TD.el("td", {}, TD.when(run.created_at));
       case "duration": return TD.el("td", {class: "num"}, TD.span(run.duration));
@@ -160,7 +159,7 @@
   $("next-page").addEventListener("click", () => { q.page += 1; load(); });
   $("columns-button").addEventListener("click", () => { $("columns-panel").hidden = !$("columns-panel").hidden; });
   $("compare-button").addEventListener("click", () => {
-    location.href = TD.link(`/${TD.enc(entity)}/${TD.enc(project)}/compare?runs=${[...selected].map(TD.enc).join(",")}`);
+    location.href = `/${TD.enc(entity)}/${TD.enc(project)}/compare?runs=${[...selected].map(TD.enc).join(",")}`;
   });
   show();
 })();

@@ -90,16 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=runs.history)
 
     artifacts.add_commands(commands)
-    p = commands.add_parser("ui", help="print and open the dashboard's URL",
-                            description="Print the URL of the daemon's web dashboard (it "
-                            "carries the dashboard's token) and open it in a browser. Starts a "
-                            "daemon when none is running; that one runs until `trackd daemon "
-                            "stop`.")
+    p = commands.add_parser("ui", help="log a browser in to the dashboard",
+                            description="Print a URL that logs a browser in to the daemon's web "
+                            "dashboard (it carries a one-time ticket, valid for 15 minutes) and "
+                            "open it in a browser. Starts a daemon when none is running; that "
+                            "one runs until `trackd daemon stop`.")
     p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT[/RUN_ID]",
                    help="open this project or run instead of the projects list")
     p.add_argument("--entity", help="entity for a path without one (default: $TRACKD_ENTITY "
                    "or your user name)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.add_argument("--rotate-token", action="store_true",
+                   help="first replace the dashboard's token: every browser logged in before, "
+                   "every login link and the old token are refused from then on")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="seconds to wait for a daemon to start (default 30)")
     p.set_defaults(func=ui.ui)

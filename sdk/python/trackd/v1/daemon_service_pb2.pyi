@@ -58,6 +58,18 @@ class ShutdownRequest(_message.Message):
     if_idle: bool
     def __init__(self, if_idle: _Optional[bool] = ...) -> None: ...
 
+class RotateDashboardTokenRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RotateDashboardTokenResponse(_message.Message):
+    __slots__ = ("dashboard_token_file", "sessions_ended")
+    DASHBOARD_TOKEN_FILE_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_ENDED_FIELD_NUMBER: _ClassVar[int]
+    dashboard_token_file: str
+    sessions_ended: int
+    def __init__(self, dashboard_token_file: _Optional[str] = ..., sessions_ended: _Optional[int] = ...) -> None: ...
+
 class ShutdownResponse(_message.Message):
     __slots__ = ("stopping", "runs_in_flight")
     STOPPING_FIELD_NUMBER: _ClassVar[int]
