@@ -22,6 +22,7 @@ from trackd._shared.values import (
 )
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
+from trackd_daemon.run_limits import check_record_fields
 
 _GOAL_NAMES = {
     run_pb2.METRIC_GOAL_UNSPECIFIED: "",
@@ -166,6 +167,20 @@ def parse_batch(raw: bytes) -> Batch:
         prev = rec.seq
         out.append(decode_record(rec))
     return Batch(entry.run if entry.HasField("run") else None, out, entry.writer)
+
+
+def parse_intake(raw: bytes) -> Batch:
+    """:func:`parse_batch` for a request arriving on a record stream: run updates are held to
+    the run field limits too (a log entry already accepted is never refused again: a log
+    written before a limit existed still replays).
+
+    :raises InvalidRecordError: see :func:`parse_batch`; or a run update over a limit.
+    """
+    batch = parse_batch(raw)
+    for rec in batch.records:
+        if isinstance(rec, RunUpdate):
+            check_record_fields(rec.seq, rec.fields)
+    return batch
 
 
 def with_writer(raw: bytes, writer: str) -> bytes:

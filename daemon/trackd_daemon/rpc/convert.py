@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from trackd._shared.ids import id_problem
-from trackd._shared.values import fill_map, map_to_python
+from trackd._shared.values import MalformedValueError, fill_map, map_to_python
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import metric_to_pb
+from trackd_daemon.run_limits import check_config, check_fields
 from trackd_daemon.store.models import (
     CRASHED,
     FAILED,
@@ -52,13 +53,36 @@ def key_to_pb(key: RunKey) -> run_pb2.RunRef:
 
 
 def new_run_from_pb(req: Any) -> NewRun:
-    """CreateRunRequest -> NewRun."""
+    """CreateRunRequest -> NewRun (blocking for a large config: call it from a worker thread).
+
+    :raises InvalidArgumentError: an invalid reference, a malformed config map (keys and
+        values of different lengths, a value of no kind, duplicate keys), or a field over its
+        limit (``trackd._shared.run_fields``); the error's ``field`` names it.
+    """
+    key = key_from_pb(req.ref)
+    check_fields({"name": req.name, "notes": req.notes, "tags": req.tags, "group": req.group,
+                  "job_type": req.job_type, "host": req.host, "program": req.program,
+                  "sweep_id": req.sweep_id, "request_id": req.request_id,
+                  "writer": req.writer})
+    config = decode_map(req.config, "config")
+    check_config(config)
     return NewRun(
-        key=key_from_pb(req.ref), name=req.name, notes=req.notes, tags=list(req.tags),
-        group=req.group, job_type=req.job_type, config=map_to_python(req.config),
+        key=key, name=req.name, notes=req.notes, tags=list(req.tags),
+        group=req.group, job_type=req.job_type, config=config,
         start_time=req.start_time, host=req.host, program=req.program, sweep_id=req.sweep_id,
         request_id=req.request_id,
     )
+
+
+def decode_map(mv: Any, field: str) -> dict[str, Any]:
+    """A request's MapValue as a dict.
+
+    :raises InvalidArgumentError: the map is malformed, naming ``field``.
+    """
+    try:
+        return map_to_python(mv)
+    except MalformedValueError as exc:
+        raise InvalidArgumentError(f"malformed {field}: {exc}", field=field) from None
 
 
 def run_to_pb(info: RunInfo, acked_seq: int = 0, session: Any = None) -> run_pb2.Run:

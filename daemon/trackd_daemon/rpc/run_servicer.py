@@ -6,6 +6,7 @@ import logging
 import os
 
 import anyio
+import anyio.to_thread
 import grpc
 
 from trackd.v1 import record_pb2
@@ -55,7 +56,8 @@ class RunServicer:
     async def CreateRun(  # noqa: N802
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateRunResponse:
-        new = new_run_from_pb(request)
+        # In a worker thread: a config may hold up to MAX_CONFIG_BYTES to decode and measure.
+        new = await anyio.to_thread.run_sync(new_run_from_pb, request)
         caller = self._guard.caller(context)
         new.owner_uid = caller.uid
         policy = RESUME_POLICIES.get(request.resume)
