@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.to_thread
 import grpc
 
 from trackd._shared.values import fill_map
@@ -14,6 +15,7 @@ from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import ALERT_LEVELS
 from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
 from trackd_daemon.rpc.identity import Guard
+from trackd_daemon.rpc.run_pages import MAX_SCANNED, PAGE_BYTES, Page, decode_token, page_size
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo
 
@@ -34,8 +36,21 @@ class QueryServicer:
     async def ListRuns(  # noqa: N802
         self, request: pb.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRunsResponse:
-        runs = self._guard.visible(context, await self._store.list_runs(request.entity, request.project))
-        return pb.ListRunsResponse(runs=[run_to_pb(r) for r in runs])
+        """A page of runs (see ``rpc/run_pages.py``): the store is read a bounded slice at a
+        time, and the runs the caller may not read are skipped."""
+        limit = page_size(request.page_size)
+        after = decode_token(request.page_token)
+        caller = self._guard.caller(context)
+        page = Page(limit, lambda info: self._guard.policy.allows(caller, info, "read"))
+        while True:
+            runs, cursor = await self._store.list_runs_page(
+                request.entity, request.project, after, page.wanted, PAGE_BYTES)
+            await anyio.to_thread.run_sync(page.fill, runs)
+            if cursor is None and not page.full:
+                return page.response(more=False)
+            if page.full or page.scanned >= MAX_SCANNED:
+                return page.response(more=True)
+            after = cursor
 
     async def GetRun(  # noqa: N802
         self, request: pb.GetRunRequest, context: grpc.aio.ServicerContext

@@ -29,9 +29,13 @@ def _api(entity: str | None = None) -> Iterator[Api]:
         trackd.teardown()
 
 
+#: Runs per page that ``runs ls`` asks the daemon for (the daemon's largest page is 1,000).
+LS_PAGE = 500
+
+
 def ls(args: argparse.Namespace) -> int:
     with _api(args.entity) as api:
-        found = api.runs(args.path)
+        found = api.runs(args.path, per_page=LS_PAGE)  # read page by page as it is printed
         if not found:
             where = args.path or f"entity {api.default_entity}"
             print(f"no runs in {where}", file=sys.stderr)
