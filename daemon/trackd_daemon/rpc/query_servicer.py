@@ -13,7 +13,7 @@ from trackd.v1 import query_service_pb2 as pb
 from trackd_daemon.actors.registry import Lookup, RunRegistry
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import ALERT_LEVELS
-from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
+from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, page_limit, run_to_pb
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.run_pages import MAX_SCANNED, PAGE_BYTES, Page, decode_token, page_size
 from trackd_daemon.store.base import MetadataStore
@@ -68,7 +68,7 @@ class QueryServicer:
         self, request: pb.ListAlertsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAlertsResponse:
         alerts = await self._store.list_alerts(request.entity, request.project, request.run_id,
-                                               min(request.limit or 100, 10_000))
+                                               page_limit(request.limit, 100, 10_000, "limit"))
         caller = self._guard.caller(context)
         if not self._guard.policy.may_administer(caller):
             readable = {r.key for r in self._guard.policy.visible(
@@ -86,7 +86,7 @@ class QueryServicer:
     ) -> AsyncIterator[pb.ScanHistoryResponse]:
         info = await self._store.get_run(key_from_pb(request.ref))
         self._guard.require(context, info, "read")
-        page = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
+        page = page_limit(request.page_size, DEFAULT_PAGE, MAX_PAGE, "page_size")
         if request.stream not in ("", "default", "system"):
             raise InvalidArgumentError(
                 f"unknown history stream {request.stream!r}: expected 'default' or 'system'",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from trackd.v1 import query_service_pb2 as pb
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
-from trackd_daemon.rpc.convert import run_to_pb
+from trackd_daemon.rpc.convert import page_limit, run_to_pb
 from trackd_daemon.store.models import RunCursor, RunInfo
 
 #: Runs per page when the request says 0 (W&B's Api lists 50 per page), and at most.
@@ -37,9 +37,7 @@ _TOKEN_VERSION = 1
 
 def page_size(requested: int) -> int:
     """:raises InvalidArgumentError: a negative page size."""
-    if requested < 0:
-        raise InvalidArgumentError(f"page_size must be >= 0, got {requested}", field="page_size")
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return page_limit(requested, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, "page_size")
 
 
 def encode_token(cursor: RunCursor) -> str:
