@@ -132,7 +132,7 @@ def _find_run(api: Api, path: str) -> PublicRun:
 
     if "/" in path.strip("/") or ":" in path:
         return api.run(path)
-    matches = [r for r in api.runs() if r.id == path.strip("/")]
+    matches = [r for r in api.runs(per_page=LS_PAGE) if r.id == path.strip("/")]
     if len(matches) > 1:
         projects = ", ".join(sorted(r.project for r in matches))
         raise UsageError(f"run id {path!r} exists in several projects ({projects}): "
