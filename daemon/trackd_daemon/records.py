@@ -6,6 +6,7 @@ record fails the whole batch with :class:`InvalidRecordError` and nothing of it 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from trackd._shared.values import (
 )
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
+from trackd_daemon.run_limits import check_record_fields
 
 _GOAL_NAMES = {
     run_pb2.METRIC_GOAL_UNSPECIFIED: "",
@@ -168,6 +170,20 @@ def parse_batch(raw: bytes) -> Batch:
     return Batch(entry.run if entry.HasField("run") else None, out, entry.writer)
 
 
+def parse_intake(raw: bytes) -> Batch:
+    """:func:`parse_batch` for a request arriving on a record stream: run updates are held to
+    the run field limits too (a log entry already accepted is never refused again: a log
+    written before a limit existed still replays).
+
+    :raises InvalidRecordError: see :func:`parse_batch`; or a run update over a limit.
+    """
+    batch = parse_batch(raw)
+    for rec in batch.records:
+        if isinstance(rec, RunUpdate):
+            check_record_fields(rec.seq, rec.fields)
+    return batch
+
+
 def with_writer(raw: bytes, writer: str) -> bytes:
     """A request's bytes as a log entry of ``writer`` (another writer than the primary)."""
     entry = record_pb2.WalEntry.FromString(raw)
@@ -228,6 +244,7 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
                 raise InvalidRecordError(f"record {seq}: an alert needs a title", seq=str(seq))
             if a.level not in ALERT_LEVELS:
                 raise InvalidRecordError(f"record {seq}: unknown alert level {a.level}")
+            _check_time(seq, a.timestamp, "alert.timestamp")
             return Alert(seq, a.title, a.text, ALERT_LEVELS[a.level], max(0, a.wait_duration_ms),
                          a.timestamp)
         if kind == "console":
@@ -253,12 +270,21 @@ def _console(seq: int, c: record_pb2.ConsoleRecord) -> Console:
         if ln.line < 0:
             raise InvalidRecordError(f"record {seq}: console line numbers start at 0, got "
                                      f"{ln.line}", seq=str(seq), field="console.lines.line")
+        _check_time(seq, ln.timestamp, "console.lines.timestamp")
         if len(ln.text) > MAX_CONSOLE_LINE_BYTES and len(ln.text.encode()) > MAX_CONSOLE_LINE_BYTES:
             raise InvalidRecordError(f"record {seq}: a console line is at most "
                                      f"{MAX_CONSOLE_LINE_BYTES >> 10} KiB", seq=str(seq),
                                      field="console.lines.text")
         lines.append((ln.stream or 1, ln.line, ln.timestamp, ln.text))
     return Console(seq, lines)
+
+
+def _check_time(seq: int, timestamp: float, field: str) -> None:
+    """:raises InvalidRecordError: a timestamp the store cannot keep (NaN) or that is no time
+    (infinite)."""
+    if not math.isfinite(timestamp):
+        raise InvalidRecordError(f"record {seq}: {field} must be Unix seconds, got {timestamp}",
+                                 seq=str(seq), field=field)
 
 
 def _check_keys(data: dict[str, Any], seq: int) -> None:

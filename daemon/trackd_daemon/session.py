@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import anyio
 
 from trackd._shared.history import RunHistory
+from trackd._shared.run_fields import ConfigChange, ConfigSize
 from trackd_daemon.errors import RunFinishedError, SequenceGapError
-from trackd_daemon.records import Decoded, Exit
+from trackd_daemon.records import Config, Decoded, Exit
+from trackd_daemon.run_limits import measure_config
 from trackd_daemon.store.models import RunInfo, RunKey
 
 if TYPE_CHECKING:
@@ -55,6 +57,10 @@ class RunSession:
     preempting: bool = False  # if the client vanishes now, the run ends preempted
     stop_requested: bool = False  # StopRun was called: the run ends killed
     alert_last: dict[str, float] = field(default_factory=dict)  # rate limit: title -> time
+    #: The size of the config as accepted into the log (stored or not yet), measured from the
+    #: first config record on: until then no config record waits to be stored, so
+    #: ``info.config`` is exact. Recovery sets it when its log holds config not yet stored.
+    config_size: ConfigSize | None = None
     _progress: anyio.Event = field(default_factory=anyio.Event)
     _acked: anyio.Event = field(default_factory=anyio.Event)
 
@@ -80,6 +86,20 @@ class RunSession:
                     raise RunFinishedError(f"run {self.key}: records follow the exit record")
                 self.exit_seq, self.exit_code = r.seq, r.exit_code
         return fresh
+
+    def measure_config(self, records: list[Decoded]) -> ConfigChange | None:
+        """What the primary writer's new config records among ``records`` change in the
+        config's size (None: they hold none); committed once they are in the log. Blocking
+        (values are measured): call it from a worker thread.
+
+        :raises InvalidRecordError: the config would grow over its limits.
+        """
+        configs = [r for r in records if isinstance(r, Config) and r.seq > self.acked_seq]
+        if not configs:
+            return None
+        if self.config_size is None:
+            self.config_size = ConfigSize(self.info.config)
+        return measure_config(self.config_size, configs)
 
     def accept_from(self, writer: str, records: list[Decoded]) -> list[Decoded]:
         """:meth:`accept` for any writer: another writer's exit record ends only that writer."""

@@ -26,6 +26,7 @@ import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from trackd._shared.history import RunHistory
+from trackd._shared.run_fields import ConfigSize
 from trackd._shared.walfile import read_records
 from trackd.v1 import record_pb2
 from trackd_daemon.actors.base import Actor, MailboxStats, Reply
@@ -40,6 +41,7 @@ from trackd_daemon.errors import (
 )
 from trackd_daemon.records import (
     Alert,
+    Config,
     Decoded,
     Exit,
     History,
@@ -52,6 +54,7 @@ from trackd_daemon.records import (
     metric_to_pb,
     parse_batch,
 )
+from trackd_daemon.run_limits import check_config
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import CRASHED, RUNNING, NewRun, RunChanges, RunInfo, RunKey
@@ -380,6 +383,7 @@ class RunRegistry(Actor[RegistryMsg]):
         src = await self._store.get_run(RunKey(new.key.entity, new.key.project, source_id))
         allow(src, "read")
         new.config = {**src.config, **new.config}
+        await anyio.to_thread.run_sync(check_config, new.config)  # each fit; together too?
         new.start_time = src.start_time
         new.fork_run_id, new.fork_step = source_id, step
         info = await self._store.create_run(new)
@@ -442,6 +446,9 @@ class RunRegistry(Actor[RegistryMsg]):
                 and not (w and isinstance(r, PRIMARY_ONLY))]
         rest = [(w, r) for w, r in entries if r.seq > ingested(w)]
         await anyio.to_thread.run_sync(_replay, s.history, done)
+        pending = [r for w, r in rest if not w and isinstance(r, Config)]
+        if pending:  # config in the log, not stored yet: the run's size counts it already
+            s.config_size = await anyio.to_thread.run_sync(_config_size, info.config, pending)
         for w, r in entries:
             if w:
                 state = s.writers.setdefault(w, WriterState())
@@ -497,6 +504,16 @@ def _read_wal(path: Path) -> list[tuple[str, Decoded]]:
                     sum(n for _, n in skipped), ", ".join(str(o) for o, _ in skipped[:10]),
                     missing)
     return out
+
+
+def _config_size(config: dict[str, object], pending: list[Config]) -> ConfigSize:
+    """The size of ``config`` once the logged (already accepted) ``pending`` records apply."""
+    size = ConfigSize(config)
+    change = size.change()
+    for r in pending:
+        change.add(r.update, r.remove, check=False)
+    change.commit()
+    return size
 
 
 def _replay(h: RunHistory, records: list[Decoded]) -> None:

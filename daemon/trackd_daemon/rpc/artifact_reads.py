@@ -20,7 +20,7 @@ from trackd_daemon.rpc.artifact_convert import (
     collection_to_pb,
     entry_to_pb,
 )
-from trackd_daemon.rpc.convert import key_to_pb
+from trackd_daemon.rpc.convert import key_to_pb, page_limit
 from trackd_daemon.store.artifact_models import LATEST, LOGGED, USED, CollectionKey
 
 #: Manifest entries per GetManifest message.
@@ -95,7 +95,7 @@ class ArtifactReads(ArtifactContext):
         caller = self._guard.caller(context)
         found = await self._store.list_versions(request.entity, request.project,
                                                 request.collection, request.type,
-                                                min(request.limit or 1000, MAX_LIST))
+                                                page_limit(request.limit, 1000, MAX_LIST, "limit"))
         return pb.ListArtifactsResponse(artifacts=[
             artifact_to_pb(v) for v in found if self.may(caller, v)])
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from trackd._shared.ids import id_problem
-from trackd._shared.values import fill_map, map_to_python
+from trackd._shared.values import MalformedValueError, fill_map, map_to_python
 from trackd.v1 import run_pb2
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import metric_to_pb
+from trackd_daemon.run_limits import check_config, check_fields
 from trackd_daemon.store.models import (
     CRASHED,
     FAILED,
@@ -47,18 +49,54 @@ def key_from_pb(ref: run_pb2.RunRef) -> RunKey:
     return RunKey(ref.entity, ref.project, ref.run_id)
 
 
+def page_limit(requested: int, default: int, maximum: int, field: str) -> int:
+    """A request's page size or limit: 0 means ``default``; above ``maximum``, ``maximum``.
+
+    :raises InvalidArgumentError: a negative one (a store would read it as no limit at all).
+    """
+    if requested < 0:
+        raise InvalidArgumentError(f"{field} must be >= 0, got {requested}", field=field)
+    return min(requested or default, maximum)
+
+
 def key_to_pb(key: RunKey) -> run_pb2.RunRef:
     return run_pb2.RunRef(entity=key.entity, project=key.project, run_id=key.run_id)
 
 
 def new_run_from_pb(req: Any) -> NewRun:
-    """CreateRunRequest -> NewRun."""
+    """CreateRunRequest -> NewRun (blocking for a large config: call it from a worker thread).
+
+    :raises InvalidArgumentError: an invalid reference, a start time that is not a finite
+        number, a malformed config map (keys and values of different lengths, a value of no
+        kind, duplicate keys), or a field over its limit (``trackd._shared.run_fields``); the error's ``field`` names it.
+    """
+    key = key_from_pb(req.ref)
+    check_fields({"name": req.name, "notes": req.notes, "tags": req.tags, "group": req.group,
+                  "job_type": req.job_type, "host": req.host, "program": req.program,
+                  "sweep_id": req.sweep_id, "request_id": req.request_id,
+                  "writer": req.writer})
+    if not math.isfinite(req.start_time):  # NaN cannot be stored; infinity is no time
+        raise InvalidArgumentError(f"start_time must be Unix seconds, got {req.start_time}",
+                                   field="start_time")
+    config = decode_map(req.config, "config")
+    check_config(config)
     return NewRun(
-        key=key_from_pb(req.ref), name=req.name, notes=req.notes, tags=list(req.tags),
-        group=req.group, job_type=req.job_type, config=map_to_python(req.config),
+        key=key, name=req.name, notes=req.notes, tags=list(req.tags),
+        group=req.group, job_type=req.job_type, config=config,
         start_time=req.start_time, host=req.host, program=req.program, sweep_id=req.sweep_id,
         request_id=req.request_id,
     )
+
+
+def decode_map(mv: Any, field: str) -> dict[str, Any]:
+    """A request's MapValue as a dict.
+
+    :raises InvalidArgumentError: the map is malformed, naming ``field``.
+    """
+    try:
+        return map_to_python(mv)
+    except MalformedValueError as exc:
+        raise InvalidArgumentError(f"malformed {field}: {exc}", field=field) from None
 
 
 def run_to_pb(info: RunInfo, acked_seq: int = 0, session: Any = None) -> run_pb2.Run:

@@ -21,7 +21,7 @@ from trackd_daemon.errors import (
     InvalidArgumentError,
     RunFileNotFoundError,
 )
-from trackd_daemon.rpc.convert import key_from_pb
+from trackd_daemon.rpc.convert import key_from_pb, page_limit
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.store.artifact_models import BlobRecord
 from trackd_daemon.store.base import MetadataStore
@@ -149,7 +149,7 @@ class FileServicer:
         self, request: pb.ReadConsoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReadConsoleResponse:
         info = await self._readable(context, request.run)
-        limit = min(request.limit or 1000, MAX_CONSOLE_PAGE)
+        limit = page_limit(request.limit, 1000, MAX_CONSOLE_PAGE, "limit")
         lines = await self._store.read_console(info.pk, max(0, request.offset), limit)
         total = sum(p.lines for p in await self._store.console_parts(info.pk))
         return pb.ReadConsoleResponse(total=total, lines=[

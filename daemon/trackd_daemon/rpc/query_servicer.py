@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
+import anyio.to_thread
 import grpc
 
 from trackd._shared.values import fill_map
@@ -12,8 +13,9 @@ from trackd.v1 import query_service_pb2 as pb
 from trackd_daemon.actors.registry import Lookup, RunRegistry
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.records import ALERT_LEVELS
-from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, run_to_pb
+from trackd_daemon.rpc.convert import key_from_pb, key_to_pb, page_limit, run_to_pb
 from trackd_daemon.rpc.identity import Guard
+from trackd_daemon.rpc.run_pages import MAX_SCANNED, PAGE_BYTES, Page, decode_token, page_size
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo
 
@@ -34,8 +36,21 @@ class QueryServicer:
     async def ListRuns(  # noqa: N802
         self, request: pb.ListRunsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRunsResponse:
-        runs = self._guard.visible(context, await self._store.list_runs(request.entity, request.project))
-        return pb.ListRunsResponse(runs=[run_to_pb(r) for r in runs])
+        """A page of runs (see ``rpc/run_pages.py``): the store is read a bounded slice at a
+        time, and the runs the caller may not read are skipped."""
+        limit = page_size(request.page_size)
+        after = decode_token(request.page_token)
+        caller = self._guard.caller(context)
+        page = Page(limit, lambda info: self._guard.policy.allows(caller, info, "read"))
+        while True:
+            runs, cursor = await self._store.list_runs_page(
+                request.entity, request.project, after, page.wanted, PAGE_BYTES)
+            await anyio.to_thread.run_sync(page.fill, runs)
+            if cursor is None and not page.full:
+                return page.response(more=False)
+            if page.full or page.scanned >= MAX_SCANNED:
+                return page.response(more=True)
+            after = cursor
 
     async def GetRun(  # noqa: N802
         self, request: pb.GetRunRequest, context: grpc.aio.ServicerContext
@@ -53,7 +68,7 @@ class QueryServicer:
         self, request: pb.ListAlertsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAlertsResponse:
         alerts = await self._store.list_alerts(request.entity, request.project, request.run_id,
-                                               min(request.limit or 100, 10_000))
+                                               page_limit(request.limit, 100, 10_000, "limit"))
         caller = self._guard.caller(context)
         if not self._guard.policy.may_administer(caller):
             readable = {r.key for r in self._guard.policy.visible(
@@ -71,7 +86,7 @@ class QueryServicer:
     ) -> AsyncIterator[pb.ScanHistoryResponse]:
         info = await self._store.get_run(key_from_pb(request.ref))
         self._guard.require(context, info, "read")
-        page = min(request.page_size or DEFAULT_PAGE, MAX_PAGE)
+        page = page_limit(request.page_size, DEFAULT_PAGE, MAX_PAGE, "page_size")
         if request.stream not in ("", "default", "system"):
             raise InvalidArgumentError(
                 f"unknown history stream {request.stream!r}: expected 'default' or 'system'",

@@ -14,14 +14,16 @@ from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.registry import Attach, Detach, RunRegistry
 from trackd_daemon.actors.wal import Append
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
-from trackd_daemon.records import parse_batch, with_writer
+from trackd_daemon.records import Config, parse_intake, with_writer
 from trackd_daemon.rpc.convert import key_from_pb
 from trackd_daemon.rpc.identity import Guard
+from trackd_daemon.run_limits import check_fields
 from trackd_daemon.session import RunSession
 
 
 class RecordServicer:
-    """Each request is parsed and validated in a worker thread, appended to the run's log,
+    """Each request is parsed and validated in a worker thread (run updates and the config's
+    growth against the run field limits too), appended to the run's log,
     acknowledged (every request is answered, the first one — the handshake — and keepalives
     without records too), and handed to the history actor (whose bounded mailbox is the backpressure:
     while it is full this stream stops reading, and the client's buffer fills)."""
@@ -43,13 +45,14 @@ class RecordServicer:
         token = object()
         try:
             async for raw in requests:
-                batch = await anyio.to_thread.run_sync(parse_batch, raw)
+                batch = await anyio.to_thread.run_sync(parse_intake, raw)
                 records = batch.records
                 if session is None:
                     if batch.ref is None:
                         raise InvalidArgumentError("the first request of a stream must name the run")
                     key = key_from_pb(batch.ref)
                     writer = batch.writer
+                    check_fields({"writer": writer})
                     caller = self._guard.caller(context)
                     session = await self._registry.ask(lambda r: Attach(
                         key, token, r, writer,
@@ -58,6 +61,11 @@ class RecordServicer:
                     raise FailedPreconditionError(
                         f"run {session.key} (writer {writer!r}) is now written by a newer stream"
                     )
+                # The config's limits hold for what it grows to (only the primary writer's
+                # config records apply); measured before anything of the batch is accepted.
+                config = None
+                if not writer and any(isinstance(r, Config) for r in records):
+                    config = await anyio.to_thread.run_sync(session.measure_config, records)
                 fresh = session.accept_from(writer, records)
                 if fresh:
                     payload = raw if not writer else await anyio.to_thread.run_sync(
@@ -65,6 +73,8 @@ class RecordServicer:
                     async with session.lock:
                         await session.wal.ask(lambda r: Append(payload, r))
                         session.mark_acked_of(writer, fresh[-1].seq)
+                        if config is not None:
+                            config.commit()
                         await self._history.tell(Ingest(session, fresh, writer))
                 yield pb.StreamRecordsResponse(acked_seq=session.acked_of(writer),
                                                stop_requested=session.stop_requested)

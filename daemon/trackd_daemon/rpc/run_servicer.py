@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 
 import anyio
+import anyio.to_thread
 import grpc
 
 from trackd.v1 import record_pb2
@@ -33,12 +35,24 @@ from trackd_daemon.store.models import TERMINAL_STATES
 log = logging.getLogger("trackd.daemon.rpc")
 
 DEFAULT_FINISH_WAIT = 60.0
+INT64_MAX = 2**63 - 1
 RESUME_POLICIES = {
     pb.RESUME_POLICY_UNSPECIFIED: "never",
     pb.RESUME_POLICY_NEVER: "never",
     pb.RESUME_POLICY_ALLOW: "allow",
     pb.RESUME_POLICY_MUST: "must",
 }
+
+
+def _finish_wait(request: pb.FinishRunRequest) -> float:
+    """Seconds FinishRun waits for the records.
+
+    :raises InvalidArgumentError: NaN.
+    """
+    if math.isnan(request.timeout_seconds):
+        raise InvalidArgumentError("timeout_seconds must be a number of seconds",
+                                   field="timeout_seconds")
+    return request.timeout_seconds or DEFAULT_FINISH_WAIT
 
 
 class RunServicer:
@@ -55,7 +69,8 @@ class RunServicer:
     async def CreateRun(  # noqa: N802
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateRunResponse:
-        new = new_run_from_pb(request)
+        # In a worker thread: a config may hold up to MAX_CONFIG_BYTES to decode and measure.
+        new = await anyio.to_thread.run_sync(new_run_from_pb, request)
         caller = self._guard.caller(context)
         new.owner_uid = caller.uid
         policy = RESUME_POLICIES.get(request.resume)
@@ -70,8 +85,15 @@ class RunServicer:
             rewind, policy = request.rewind_to.step, "must"
         if fork is not None and (rewind is not None or policy != "never"):
             raise InvalidArgumentError("fork_from excludes resume and rewind_to")
-        if (fork and fork[1] < 0) or (rewind is not None and rewind < 0):
-            raise InvalidArgumentError("a fork or rewind step must be >= 0")
+        for step, field in ((fork and fork[1], "fork_from.step"), (rewind, "rewind_to.step")):
+            # History goes on at step + 1, which must be a step too.
+            if step is not None and not 0 <= step < INT64_MAX:
+                raise InvalidArgumentError(
+                    f"a fork or rewind step must be >= 0 and < {INT64_MAX}, got {step}",
+                    field=field)
+        if math.isnan(request.stats_sampling_interval):
+            raise InvalidArgumentError("stats_sampling_interval must be a number of seconds",
+                                       field="stats_sampling_interval")
         if request.shared and (fork is not None or rewind is not None or policy != "never"):
             raise InvalidArgumentError("shared excludes resume, fork_from and rewind_to")
         info, session, resumed, start = await self._registry.ask(
@@ -119,7 +141,7 @@ class RunServicer:
             if info.state not in TERMINAL_STATES:
                 raise FailedPreconditionError(f"run {key} is {info.state} on another daemon")
             return pb.FinishRunResponse(run=run_to_pb(info))
-        wait = request.timeout_seconds or DEFAULT_FINISH_WAIT
+        wait = _finish_wait(request)
         with anyio.move_on_after(wait):
             await session.wait_acked(request.last_seq)
         if session.acked_seq < request.last_seq:
@@ -152,7 +174,7 @@ class RunServicer:
         self, session: RunSession, request: pb.FinishRunRequest
     ) -> pb.FinishRunResponse:
         """Another writer of a shared run is done: its records are stored; the run goes on."""
-        wait = request.timeout_seconds or DEFAULT_FINISH_WAIT
+        wait = _finish_wait(request)
         with anyio.move_on_after(wait):
             await session.wait_acked_of(request.writer, request.last_seq)
         if session.acked_of(request.writer) < request.last_seq:

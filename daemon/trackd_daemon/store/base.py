@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from trackd_daemon.store.artifact_base import ArtifactStore
-from trackd_daemon.store.models import AlertInfo, NewRun, RunChanges, RunInfo, RunKey
+from trackd_daemon.store.models import (
+    AlertInfo,
+    NewRun,
+    RunChanges,
+    RunCursor,
+    RunInfo,
+    RunKey,
+)
 from trackd_daemon.store.run_data_base import RunDataStore
 from trackd_daemon.store.series import STEP, Series
 
@@ -41,6 +48,15 @@ class MetadataStore(ArtifactStore, RunDataStore, Protocol):
     async def list_runs(self, entity: str = "", project: str = "") -> list[RunInfo]:
         """Runs of a project (empty project: every project of the entity; empty entity: all),
         newest first."""
+        ...
+
+    async def list_runs_page(
+        self, entity: str, project: str, after: RunCursor | None, limit: int, max_bytes: int,
+    ) -> tuple[list[RunInfo], RunCursor | None]:
+        """A page of :meth:`list_runs`: up to ``limit`` runs following ``after`` (None: from
+        the newest), ending early once the runs read hold ``max_bytes`` of stored text (at
+        least one run), so that memory stays bounded however large runs are. Returns the runs
+        and the cursor of the last one, or None when no run follows it."""
         ...
 
     async def list_runs_in_state(self, state: str) -> list[RunInfo]:

@@ -48,6 +48,15 @@ class NewRun:
     owner_uid: int = -1
 
 
+@dataclass(frozen=True)
+class RunCursor:
+    """A place in the listing order of runs (newest first: ``created_at``, then ``pk``, both
+    descending): listing after it goes on with the next older run."""
+
+    created_at: float
+    pk: int
+
+
 @dataclass
 class RunInfo:
     """A stored run."""

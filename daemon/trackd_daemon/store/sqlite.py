@@ -25,7 +25,15 @@ import msgpack
 
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.group_commit import GroupCommit
-from trackd_daemon.store.models import RUNNING, AlertInfo, NewRun, RunChanges, RunInfo, RunKey
+from trackd_daemon.store.models import (
+    RUNNING,
+    AlertInfo,
+    NewRun,
+    RunChanges,
+    RunCursor,
+    RunInfo,
+    RunKey,
+)
 from trackd_daemon.store.names import generate_name
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
@@ -93,6 +101,10 @@ SCHEMA = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS runs_state ON runs(state)",
+    # The listing order (newest first), per project and overall: a page of ListRuns reads
+    # its runs in order, never sorting (or reading) the others.
+    "CREATE INDEX IF NOT EXISTS runs_listing ON runs(project_id, created_at, id)",
+    "CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at, id)",
     """
     CREATE TABLE IF NOT EXISTS history (
         run INTEGER NOT NULL,
@@ -187,6 +199,18 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
         fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
     )
+
+
+def _project_clauses(entity: str, project: str) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (and their arguments) narrowing a listing to an entity and project."""
+    clauses, args = [], []
+    if entity:
+        clauses.append("p.entity = ?")
+        args.append(entity)
+    if project:
+        clauses.append("p.name = ?")
+        args.append(project)
+    return clauses, args
 
 
 class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData):
@@ -323,19 +347,41 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
         return _run_from_row(row)
 
     async def list_runs(self, entity: str = "", project: str = "") -> list[RunInfo]:
-        clauses, args = [], []
-        if entity:
-            clauses.append("p.entity = ?")
-            args.append(entity)
-        if project:
-            clauses.append("p.name = ?")
-            args.append(project)
+        clauses, args = _project_clauses(entity, project)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._read(
             lambda c: c.execute(f"{_RUN_SELECT}{where} ORDER BY r.created_at DESC, r.id DESC", args)
             .fetchall()
         )
         return [_run_from_row(r) for r in rows]
+
+    async def list_runs_page(
+        self, entity: str, project: str, after: RunCursor | None, limit: int, max_bytes: int,
+    ) -> tuple[list[RunInfo], RunCursor | None]:
+        clauses, args = _project_clauses(entity, project)
+        if after is not None:
+            clauses.append("(r.created_at, r.id) < (?, ?)")
+            args += [after.created_at, after.pk]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        # Within a project the planner reads runs_listing; across projects, a CROSS JOIN
+        # makes it walk runs_created in order instead of sorting every run of the entity.
+        select = _RUN_SELECT if project else (
+            f"SELECT {_RUN_COLUMNS} FROM runs r CROSS JOIN projects p ON p.id = r.project_id")
+        sql = f"{select}{where} ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
+
+        def page(c: sqlite3.Connection) -> tuple[list[RunInfo], bool]:
+            runs: list[RunInfo] = []
+            size = 0
+            for row in c.execute(sql, [*args, limit]):  # row by row: stops at the budget
+                runs.append(_run_from_row(row))
+                size += sum(len(v) for v in row if type(v) is str)
+                if size >= max_bytes:
+                    return runs, True
+            return runs, len(runs) == limit
+
+        runs, more = await self._read(page)
+        last = runs[-1] if runs and more else None
+        return runs, RunCursor(last.created_at, last.pk) if last else None
 
     async def list_runs_in_state(self, state: str) -> list[RunInfo]:
         rows = await self._read(

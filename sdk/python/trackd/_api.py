@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from trackd._api_files import RunFileReads
+from trackd._api_runs import Runs
 from trackd._terminal import visible
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
 
+#: The daemon's largest page (ListRunsRequest.page_size).
+MAX_PER_PAGE = 1000
 STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed",
                6: "preempted"}
 
@@ -97,24 +99,30 @@ class Api(ArtifactApi):
                 for a in resp.alerts]
 
     def runs(self, path: str | None = None, filters: dict[str, Any] | None = None,
-             order: str = "-created_at", per_page: int = 50) -> list[PublicRun]:
+             order: str = "-created_at", per_page: int = 50) -> Runs:
         """Runs of ``entity/project`` (newest first), optionally filtered with MongoDB-style
         ``filters`` over ``state``, ``name``/``display_name``, ``tags``, ``group``,
         ``job_type``, ``created_at``, ``config.KEY`` and ``summary_metrics.KEY`` using
-        ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex $and $or $not``."""
+        ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex $and $or $not``. A lazy list
+        (:class:`trackd._api_runs.Runs`): the daemon is asked for ``per_page`` runs at a time
+        (at most 1000), as they are used."""
         from trackd.v1 import query_service_pb2
 
+        if not isinstance(per_page, int) or per_page < 1:
+            raise UsageError(f"per_page must be a positive integer, got {per_page!r}")
         entity, project = self._split(path, 2)
-        conn = _connection()
-        resp = conn.unary(conn.queries.ListRuns, query_service_pb2.ListRunsRequest(
-            entity=entity, project=project), timeout=self._timeout)
-        runs = [PublicRun(r, self._timeout) for r in resp.runs]
-        if filters:
-            runs = [r for r in runs if _matches(r._doc(), filters)]
-        key = order.lstrip("+-")
-        if key != "created_at" or not order.startswith("-"):
-            runs.sort(key=lambda r: _get(r._doc(), key) or 0, reverse=order.startswith("-"))
-        return runs
+        request = query_service_pb2.ListRunsRequest(entity=entity, project=project,
+                                                    page_size=min(per_page, MAX_PER_PAGE))
+        timeout = self._timeout
+
+        def fetch(token: str) -> tuple[list[Any], str]:
+            request.page_token = token
+            conn = _connection()
+            resp = conn.unary(conn.queries.ListRuns, request, timeout=timeout)
+            return list(resp.runs), resp.next_page_token
+
+        return Runs(fetch, lambda pb: PublicRun(pb, timeout), "/".join(filter(None, (entity, project))),
+                    filters, order, per_page)
 
 
 class PublicRun(RunArtifactLists, RunFileReads):
@@ -141,16 +149,13 @@ class PublicRun(RunArtifactLists, RunFileReads):
         self.stop_requested: bool = pb.stop_requested
         self.exit_code: int = pb.exit_code
         self.config: dict[str, Any] = map_to_python(pb.config)
-        self.summary: dict[str, Any] = map_to_python(pb.summary)
         self.history_rows: int = pb.history_rows
         self.last_step: int = pb.last_step
         self.host: str = pb.host
         self.program: str = pb.program
         self.sweep_id: str = pb.sweep_id
-        self.metrics: list[dict[str, Any]] = [
-            {"name": m.name, "step_metric": m.step_metric, "summary": list(m.summary)}
-            for m in pb.metrics
-        ]
+        self._summary: dict[str, Any] | None = None
+        self._metrics: list[dict[str, Any]] | None = None
         #: For a fork: ``{"run_id": source, "step": N}``; None otherwise.
         self.forked_from: dict[str, Any] | None = (
             {"run_id": pb.forked_from.run_id, "step": pb.forked_from.step}
@@ -163,6 +168,35 @@ class PublicRun(RunArtifactLists, RunFileReads):
     @property
     def path(self) -> list[str]:
         return [self.entity, self.project, self.id]
+
+    def _whole(self) -> Any:
+        """The run's message with its summary and metrics: a page of runs leaves them out of
+        a run too large to list whole (``summary_omitted``); then the run is read alone."""
+        if self._pb.summary_omitted:
+            from trackd.v1 import query_service_pb2
+
+            conn = _connection()
+            self._pb = conn.unary(conn.queries.GetRun, query_service_pb2.GetRunRequest(
+                ref=self._pb.ref), timeout=self._timeout).run
+        return self._pb
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        if self._summary is None:
+            from trackd._shared.values import map_to_python
+
+            self._summary = map_to_python(self._whole().summary)
+        return self._summary
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        """Metric definitions (define_metric): name, step_metric and summary of each."""
+        if self._metrics is None:
+            self._metrics = [
+                {"name": m.name, "step_metric": m.step_metric, "summary": list(m.summary)}
+                for m in self._whole().metrics
+            ]
+        return self._metrics
 
     @property
     def summary_metrics(self) -> dict[str, Any]:
@@ -241,68 +275,3 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
 def _iso(ts: float) -> str:
     return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
-
-
-def _get(doc: dict[str, Any], dotted: str) -> Any:
-    cur: Any = doc
-    for part in dotted.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return _MISSING
-    return cur
-
-
-_MISSING = object()
-
-
-def _matches(doc: dict[str, Any], flt: dict[str, Any]) -> bool:
-    for key, cond in flt.items():
-        if key == "$and":
-            if not all(_matches(doc, c) for c in cond):
-                return False
-        elif key == "$or":
-            if not any(_matches(doc, c) for c in cond):
-                return False
-        elif key == "$nor":
-            if any(_matches(doc, c) for c in cond):
-                return False
-        else:
-            value = _get(doc, key)
-            if not _cond(value, cond):
-                return False
-    return True
-
-
-def _cond(value: Any, cond: Any) -> bool:
-    if not (isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond)):
-        if isinstance(value, list) and not isinstance(cond, list):
-            return cond in value
-        return value is not _MISSING and value == cond
-    for op, arg in cond.items():
-        if op == "$eq":
-            ok = _cond(value, arg)
-        elif op == "$ne":
-            ok = not _cond(value, arg)
-        elif op in ("$gt", "$gte", "$lt", "$lte"):
-            try:
-                ok = value is not _MISSING and {
-                    "$gt": value > arg, "$gte": value >= arg, "$lt": value < arg, "$lte": value <= arg,
-                }[op]
-            except TypeError:
-                ok = False
-        elif op == "$in":
-            ok = any(_cond(value, a) for a in arg)
-        elif op == "$nin":
-            ok = not any(_cond(value, a) for a in arg)
-        elif op == "$exists":
-            ok = (value is not _MISSING) == bool(arg)
-        elif op == "$regex":
-            ok = isinstance(value, str) and re.search(arg, value) is not None
-        elif op == "$not":
-            ok = not _cond(value, arg)
-        else:
-            raise UsageError(f"unsupported filter operator {op!r}")
-        if not ok:
-            return False
-    return True

@@ -2,7 +2,8 @@
 
 Every change is sent to the daemon as a config record. Changing a key's value needs
 ``allow_val_change`` (as in W&B); setting the same value again is fine. Keys starting with
-``_`` are kept but hidden from ``keys()``/``items()``.
+``_`` are kept but hidden from ``keys()``/``items()``. A change that would take the config over
+its size limits (``trackd._shared.run_fields``) raises FieldTooLargeError and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from trackd._limits import add_config
+from trackd._shared.run_fields import ConfigSize
 from trackd._shared.values import normalize, values_equal
 from trackd._terminal import visible
 from trackd.errors import ConfigError, UsageError
@@ -62,6 +65,7 @@ class Config:
         object.__setattr__(self, "_locked", {})
         object.__setattr__(self, "_callback", None)
         object.__setattr__(self, "_allow_val_change", False)
+        object.__setattr__(self, "_size", ConfigSize())
 
     # -- wiring (used by Run) -------------------------------------------------------------------
 
@@ -72,9 +76,30 @@ class Config:
         object.__setattr__(self, "_allow_val_change", bool(allow))
 
     def _load(self, data: Mapping[str, Any]) -> None:
-        """Set items without checks or records (init's initial config)."""
-        for k, v in data.items():
-            self._items[_clean_key(k)] = config_value(v)
+        """Set items without value-change checks or records (init's initial config).
+
+        :raises FieldTooLargeError: the config would be over its size limits.
+        """
+        self._apply({_clean_key(k): config_value(v) for k, v in data.items()})
+
+    def _reset(self, data: Mapping[str, Any]) -> None:
+        """Replace every item (the stored config of a resumed or forked run); see :meth:`_load`."""
+        self._items.clear()
+        object.__setattr__(self, "_size", ConfigSize())
+        self._load(data)
+
+    def _set_quietly(self, key: str, value: Any) -> None:
+        """Set one item without a record (the caller sends it); see :meth:`_load`."""
+        self._apply({key: value})
+
+    def _apply(self, update: dict[str, Any], remove: tuple[str, ...] = ()) -> None:
+        """Change items once the change is known to fit the limits (all or nothing)."""
+        change = self._size.change()
+        add_config(change, update, remove)
+        self._items.update(update)
+        for key in remove:
+            self._items.pop(key, None)
+        change.commit()
 
     # -- mapping API ----------------------------------------------------------------------------
 
@@ -83,6 +108,7 @@ class Config:
         ``__dict__``.
 
         :raises ConfigError: a key would change value without ``allow_val_change``.
+        :raises FieldTooLargeError: the config would be over its size limits (nothing is set).
         """
         data = _as_dict(d)
         allow = self._allow_val_change if allow_val_change is None else allow_val_change
@@ -105,7 +131,7 @@ class Config:
             changes[key] = value
         if not changes:
             return
-        self._items.update(changes)
+        self._apply(changes)
         if self._callback is not None:
             self._callback(changes, [])
 
@@ -142,7 +168,9 @@ class Config:
         self.update({key: value})
 
     def __delitem__(self, key: str) -> None:
-        del self._items[key]
+        if key not in self._items:
+            raise KeyError(key)
+        self._apply({}, (key,))
         if self._callback is not None:
             self._callback({}, [key])
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from trackd._limits import check_fields
 from trackd._run import Run
 from trackd._settings import REINIT, Settings
 from trackd._setup import state
@@ -261,6 +262,12 @@ def init(
         "project": _validate_name("project", s.project) if s.project else default_project(program),
         "entity": _validate_name("entity", s.entity) if s.entity else default_entity(),
     })
+    # The run field limits, before anything starts (the config's in Run: it measures it).
+    check_fields({field: [str(t) for t in value] if field == "tags" else str(value)
+                  for field, value in (("name", resolved.run_name), ("notes", resolved.run_notes),
+                                       ("tags", resolved.run_tags), ("group", resolved.run_group),
+                                       ("job_type", resolved.run_job_type))
+                  if value is not None})
     cfg = load_config(config, config_include_keys, config_exclude_keys, s.config_paths)
     run = Run(resolved, config=cfg)
     run._resume_policy = policy_name

@@ -18,6 +18,7 @@ from typing import Any
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._config import Config
 from trackd._dashboard import RunLinks
+from trackd._limits import check_fields
 from trackd._metric import Metric, make_metric
 from trackd._run_files import RunFiles
 from trackd._settings import Settings
@@ -90,6 +91,8 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     @name.setter
     def name(self, value: str) -> None:
+        """:raises FieldTooLargeError: longer than the run field limit (nothing changes)."""
+        check_fields({"name": str(value)})
         self._name = str(value)
         self._send_update(name=self._name)
 
@@ -100,6 +103,8 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     @notes.setter
     def notes(self, value: str) -> None:
+        """:raises FieldTooLargeError: over the run field limit (nothing changes)."""
+        check_fields({"notes": str(value)})
         self._notes = str(value)
         self._send_update(notes=self._notes)
 
@@ -110,9 +115,12 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     @tags.setter
     def tags(self, value: Sequence[str]) -> None:
+        """:raises FieldTooLargeError: too many tags, or one too long (nothing changes)."""
         if isinstance(value, str):
             raise TypeError("tags must be a sequence of strings, not a string")
-        self._tags = tuple(str(t) for t in value)
+        tags = tuple(str(t) for t in value)
+        check_fields({"tags": tags})
+        self._tags = tags
         self._send_update(tags=list(self._tags))
 
     @property
@@ -237,8 +245,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         elif getattr(self._backend, "forked", None) is not None:
             from trackd._shared.values import map_to_python
 
-            self._config._items.clear()
-            self._config._load(map_to_python(self._backend.forked.config))
+            self._config._reset(map_to_python(self._backend.forked.config))
         self._starting_step = self._step = getattr(self._backend, "starting_step", 0)
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
@@ -252,8 +259,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
         self._resumed = True
         given = self._config.as_dict()
-        self._config._items.clear()
-        self._config._load({**map_to_python(stored.config), **given})
+        self._config._reset({**map_to_python(stored.config), **given})
         if given:
             self._sender.put(("c", given, []))
         updates: dict[str, Any] = {}

@@ -288,7 +288,7 @@ class RunFiles:
             try:
                 wandb_cfg = dict(config.as_dict().get("_wandb") or {})
                 wandb_cfg["code_path"] = f"code/{art.name}"
-                config._items["_wandb"] = wandb_cfg
+                config._set_quietly("_wandb", wandb_cfg)
                 self._send_config({"_wandb": wandb_cfg}, [])  # type: ignore[attr-defined]
             except Exception:  # noqa: BLE001 - the artifact is logged all the same
                 pass

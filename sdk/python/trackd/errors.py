@@ -2,7 +2,8 @@
 
     Error
     ├── UsageError            the API was called wrongly (bad argument, log after finish, ...)
-    │   └── ConfigError       changing a config value without allow_val_change
+    │   ├── ConfigError       changing a config value without allow_val_change
+    │   └── FieldTooLargeError  a run field over its size limit (also a ValueError)
     ├── CommError             talking to the daemon failed
     │   ├── DaemonUnavailableError   no daemon could be reached or started
     │   └── RpcError          the daemon answered with an error (``.code``, ``.reason``)
@@ -50,6 +51,16 @@ class UsageError(Error):
 
 class ConfigError(UsageError):
     """A config value was changed without ``allow_val_change``."""
+
+
+class FieldTooLargeError(UsageError, ValueError):
+    """A run's name, notes, tags, group, job type or config is over its size limit
+    (``trackd._shared.run_fields``); ``field`` names it. Nothing of the change was made.
+    A ValueError too, as W&B raises for an over-long tag."""
+
+    def __init__(self, message: str = "", field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class CommError(Error):
@@ -262,6 +273,7 @@ __all__ = [
     "DaemonUnavailableError",
     "Error",
     "FailedPreconditionError",
+    "FieldTooLargeError",
     "FinishTimeoutError",
     "InvalidArgumentError",
     "PermissionDeniedError",

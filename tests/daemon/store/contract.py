@@ -235,6 +235,39 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract):
         (listed,) = await store.list_runs("ent", "proj")
         assert listed == await store.get_run(info.key)
 
+    async def test_list_runs_page_walks_the_listing_order(self, store: MetadataStore) -> None:
+        """Pages of any size, followed by their cursors, give exactly list_runs (ties on
+        created_at included), for a project, an entity and everything."""
+        for i in range(23):
+            await store.create_run(new_run(f"r{i:02d}", project=("proj", "p2")[i % 2],
+                                           created_at=100.0 + i // 3))  # ties of three
+        await store.create_run(new_run("theirs", entity="e2", created_at=110.0))
+        for entity, project in (("ent", "proj"), ("ent", ""), ("", ""), ("ent", "missing")):
+            whole = await store.list_runs(entity, project)
+            for limit in (1, 2, 5, 100):
+                paged: list[RunInfo] = []
+                after = None
+                while True:
+                    runs, after = await store.list_runs_page(entity, project, after, limit,
+                                                             1 << 30)
+                    assert len(runs) <= limit
+                    paged += runs
+                    if after is None:
+                        break
+                    assert (after.created_at, after.pk) == (runs[-1].created_at, runs[-1].pk)
+                assert paged == whole, (entity, project, limit)
+
+    async def test_list_runs_page_stops_at_its_byte_budget(self, store: MetadataStore) -> None:
+        for i in range(5):
+            await store.create_run(new_run(f"r{i}", notes="n" * 1000, created_at=100.0 + i))
+        runs, after = await store.list_runs_page("ent", "proj", None, 100, 2500)
+        assert [r.key.run_id for r in runs] == ["r4", "r3", "r2"]  # the budget is reached
+        assert after is not None
+        runs, after = await store.list_runs_page("ent", "proj", after, 100, 1)  # one at least
+        assert [r.key.run_id for r in runs] == ["r1"]
+        runs, after = await store.list_runs_page("ent", "proj", after, 100, 1 << 20)
+        assert [r.key.run_id for r in runs] == ["r0"] and after is None
+
     async def test_list_runs_in_state(self, store: MetadataStore) -> None:
         a = await store.create_run(new_run("a"))
         b = await store.create_run(new_run("b", project="p2"))

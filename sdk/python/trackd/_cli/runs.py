@@ -33,9 +33,13 @@ def _api(entity: str | None = None) -> Iterator[Api]:
         trackd.teardown()
 
 
+#: Runs per page that ``runs ls`` asks the daemon for (the daemon's largest page is 1,000).
+LS_PAGE = 500
+
+
 def ls(args: argparse.Namespace) -> int:
     with _api(args.entity) as api:
-        found = api.runs(args.path)
+        found = api.runs(args.path, per_page=LS_PAGE)  # read page by page as it is printed
         if not found:
             where = args.path or f"entity {api.default_entity}"
             print(f"no runs in {visible(where)}", file=sys.stderr)
@@ -134,7 +138,7 @@ def _find_run(api: Api, path: str) -> PublicRun:
 
     if "/" in path.strip("/") or ":" in path:
         return api.run(path)
-    matches = [r for r in api.runs() if r.id == path.strip("/")]
+    matches = [r for r in api.runs(per_page=LS_PAGE) if r.id == path.strip("/")]
     if len(matches) > 1:
         projects = ", ".join(sorted(r.project for r in matches))
         raise UsageError(f"run id {path!r} exists in several projects ({projects}): "
