@@ -12,49 +12,31 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import DaemonDirs, DaemonProcess
+from tests.faults.shared import client_env, needs_root, run_as, shared_daemon
+from tests.helpers import DaemonProcess
 
 AS_USER = Path(__file__).with_name("artifacts_as_user.py")
 ALICE, BOB = 61011, 61012
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="acting as several users needs root (setuid to test uids)")
+pytestmark = needs_root
 
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[tuple[DaemonProcess, Path]]:
-    dirs = DaemonDirs.make()
-    dirs.env.update(TRACKD_SOCKET_MODE="0666")
-    homes = dirs.base.parent / f"{dirs.base.name}-homes"
-    homes.mkdir(mode=0o755)
-    for uid in (ALICE, BOB):
-        (homes / str(uid)).mkdir(mode=0o700)
-        os.chown(homes / str(uid), uid, uid)
-    d = DaemonProcess(dirs)
-    d.start()
-    yield d, homes
-    d.stop()
-    dirs.cleanup()
-    subprocess.run(["rm", "-rf", str(homes)], check=False)
+    with shared_daemon({ALICE: ALICE, BOB: BOB}, home_mode=0o700) as found:
+        yield found
 
 
 def as_user(shared: tuple[DaemonProcess, Path], uid: int,
             *calls: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    d, _ = shared
-    env = {**os.environ, "TRACKD_ADDRESS": f"unix:{d.dirs.socket}",
-           "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run([sys.executable, str(AS_USER), str(uid), str(uid), json.dumps(calls)],
-                         env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert out.stdout.strip(), out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_as(AS_USER, uid, uid, json.dumps(calls),  # type: ignore[no-any-return]
+                  env=client_env(shared[0]))
 
 
 def log(project: str, name: str, **entry: Any) -> tuple[str, dict[str, Any]]:

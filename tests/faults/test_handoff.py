@@ -10,59 +10,39 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import DaemonDirs, DaemonProcess
+from tests.faults.shared import client_env, needs_root, run_as, shared_daemon
+from tests.helpers import DaemonProcess
 from trackd_daemon.rpc.handoff import PER_USER
 
 HANDOFF = Path(__file__).with_name("handoff_as_user.py")
 ARTIFACTS = Path(__file__).with_name("artifacts_as_user.py")
 ALICE, BOB = 61041, 61042
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="acting as other users needs root (setuid to test uids)")
+pytestmark = needs_root
 
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[tuple[DaemonProcess, Path]]:
-    dirs = DaemonDirs.make()
-    dirs.env.update(TRACKD_SOCKET_MODE="0666")
-    files = dirs.base.parent / f"{dirs.base.name}-files"
-    files.mkdir(mode=0o755)
-    d = DaemonProcess(dirs)
-    d.start()
-    yield d, files
-    d.stop()
-    dirs.cleanup()
-    subprocess.run(["rm", "-rf", str(files)], check=False)
+    with shared_daemon({}) as (d, files):
+        yield d, files
 
 
 def hand_over(shared: tuple[DaemonProcess, Path], uid: int, *cases: dict[str, Any],
               ) -> list[Any]:
-    d, _ = shared
-    sock = Path(d.dirs.runtime) / "trackd-handoff.sock"
-    out = subprocess.run([sys.executable, str(HANDOFF), str(uid), str(sock), json.dumps(cases)],
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-                         capture_output=True, text=True, timeout=60, check=False)
-    assert out.stdout.strip(), out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    sock = Path(shared[0].dirs.runtime) / "trackd-handoff.sock"
+    return run_as(HANDOFF, uid, sock, json.dumps(cases))  # type: ignore[no-any-return]
 
 
 def artifact_calls(shared: tuple[DaemonProcess, Path], uid: int,
                    *calls: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    d, _ = shared
-    env = {**os.environ, "TRACKD_ADDRESS": f"unix:{d.dirs.socket}",
-           "PYTHONPATH": os.pathsep.join(sys.path)}
-    out = subprocess.run([sys.executable, str(ARTIFACTS), str(uid), str(uid), json.dumps(calls)],
-                         env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert out.stdout.strip(), out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_as(ARTIFACTS, uid, uid, json.dumps(calls),  # type: ignore[no-any-return]
+                  env=client_env(shared[0]))
 
 
 def made(files: Path, name: str, data: bytes, uid: int, mode: int) -> Path:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,8 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.helpers import DaemonDirs, DaemonProcess
+from tests.faults.shared import client_env, needs_root, run_as, shared_daemon
+from tests.helpers import DaemonProcess
 
 AS_USER = Path(__file__).with_name("as_user.py")
 ALICE, BOB, CAROL = 61001, 61002, 61003
@@ -37,42 +36,22 @@ users = [{BOB}]
 access = "write"
 """
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0, reason="acting as several users needs root (setuid to test uids)")
-
 
 @pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[DaemonProcess, Path]]:
-    dirs = DaemonDirs.make()
-    policy = dirs.base / "policy.toml"
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DaemonProcess, Path]]:
+    policy = tmp_path_factory.mktemp("policy") / "policy.toml"
     policy.write_text(POLICY)
-    dirs.env.update(TRACKD_SOCKET_MODE="0666", TRACKD_POLICY=str(policy))
-    homes = dirs.base.parent / f"{dirs.base.name}-homes"
-    homes.mkdir(mode=0o755)
-    for uid, gid in ((ALICE, ALICE), (BOB, BOB), (CAROL, TEAM_GID)):
-        home = homes / str(uid)
-        home.mkdir()
-        os.chown(home, uid, gid)
-    d = DaemonProcess(dirs)
-    d.start()
-    yield d, homes
-    d.stop()
-    dirs.cleanup()
-    subprocess.run(["rm", "-rf", str(homes)], check=False)
+    with shared_daemon({ALICE: ALICE, BOB: BOB, CAROL: TEAM_GID},
+                       {"TRACKD_POLICY": str(policy)}) as found:
+        yield found
 
 
-def as_user(shared: tuple[DaemonProcess, Path], uid: int, action: str, **kwargs: Any) -> dict[str, Any]:
+def as_user(shared: tuple[DaemonProcess, Path], uid: int, action: str,
+            **kwargs: Any) -> dict[str, Any]:
     d, homes = shared
     gid = TEAM_GID if uid == CAROL else uid
-    env = {**os.environ, **d.dirs.env, "HOME": str(homes / str(uid)),
-           "PYTHONPATH": os.pathsep.join(sys.path)}
-    for k in ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR", "XDG_RUNTIME_DIR"):
-        env.pop(k, None)  # clients know only the socket's address
-    out = subprocess.run([sys.executable, str(AS_USER), str(uid), str(gid), action,
-                          json.dumps(kwargs)], env=env, capture_output=True, text=True, timeout=60,
-                         cwd=homes, check=False)
-    assert out.stdout.strip(), out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_as(AS_USER, uid, gid, action, json.dumps(kwargs),  # type: ignore[no-any-return]
+                  env=client_env(d, homes / str(uid)), cwd=homes)
 
 
 def ok(result: dict[str, Any]) -> Any:

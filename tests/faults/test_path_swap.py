@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import DaemonDirs, DaemonProcess
+from tests.faults.shared import client_env, needs_root, run_as, shared_daemon
+from tests.helpers import DaemonProcess
 
 ATTACKER = Path(__file__).with_name("path_swap_as_user.py")
 MALLORY = 61031
@@ -35,23 +33,13 @@ MALLORY = 61031
 #: the path again after checking it.
 SECONDS = 3.0
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0, reason="acting as another user needs root (setuid to a test uid)")
+pytestmark = needs_root
 
 
 @pytest.fixture
 def shared() -> Iterator[tuple[DaemonProcess, Path]]:
-    dirs = DaemonDirs.make()
-    dirs.env.update(TRACKD_SOCKET_MODE="0666")
-    home = dirs.base.parent / f"{dirs.base.name}-mallory"
-    home.mkdir(mode=0o755)
-    os.chown(home, MALLORY, MALLORY)
-    d = DaemonProcess(dirs)
-    d.start()
-    yield d, home
-    d.stop()
-    dirs.cleanup()
-    subprocess.run(["rm", "-rf", str(home)], check=False)
+    with shared_daemon({MALLORY: MALLORY}) as (d, homes):
+        yield d, homes / str(MALLORY)
 
 
 def secrets_of(d: DaemonProcess) -> dict[str, bytes]:
@@ -82,15 +70,8 @@ def run_attack(shared: tuple[DaemonProcess, Path], kind: str, target: str) -> di
         p.unlink(missing_ok=True)
     link.symlink_to(decoy)
     Path(f"{link}.target").symlink_to(target)
-    env = {**os.environ, "TRACKD_ADDRESS": f"unix:{d.dirs.socket}", "HOME": str(home),
-           "PYTHONPATH": os.pathsep.join(sys.path)}
-    for k in ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR", "XDG_RUNTIME_DIR"):
-        env.pop(k, None)  # the attacker knows only the socket's address
-    out = subprocess.run([sys.executable, str(ATTACKER), str(MALLORY), kind, str(SECONDS),
-                          str(link), str(decoy)], env=env, capture_output=True, text=True,
-                         timeout=120, check=False)
-    assert out.stdout.strip(), out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_as(ATTACKER, MALLORY, kind, SECONDS, link,  # type: ignore[no-any-return]
+                  decoy, env=client_env(d, home), timeout=120)
 
 
 def md5_b64(data: bytes) -> str:

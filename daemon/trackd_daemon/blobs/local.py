@@ -214,22 +214,8 @@ class _Writer:
             os.close(self._fd)
             self._open = False
         key = self._key.hexdigest()
-        final = self._store.path_of(key)
-        with self._store.lock:
-            try:
-                os.utime(final)  # held again: the collector leaves blobs touched since it began
-                new = False
-            except FileNotFoundError:
-                new = True
-                self._store.make_dir(final.parent)
-                os.chmod(self._tmp, BLOB_MODE)
-                os.replace(self._tmp, final)
-        if not new:
-            self._tmp.unlink(missing_ok=True)
-        # The rename is durable once its directory is (also when another writer renamed it
-        # and has not flushed yet); concurrent writers' fsyncs share journal commits.
-        fsync_dir(final.parent)
-        return BlobInfo(key, md5_b64(self._md5.digest()), self._size, new)
+        return BlobInfo(key, md5_b64(self._md5.digest()), self._size,
+                        self._store.place_durably(self._tmp, key))
 
     def abort(self) -> None:
         if self._open:
@@ -274,20 +260,39 @@ class LocalBlobStore:
         tmp = self.tmp_dir / pending.token
         try:
             _fsync_file(tmp)  # one file: its own flush, not the whole file system's
-            final = self.path_of(pending.key)
-            with self.lock:
-                try:
-                    os.utime(final)  # held again: the collector leaves blobs touched since
-                    new = False
-                except FileNotFoundError:
-                    new = True
-                    self.make_dir(final.parent)
-                    os.chmod(tmp, BLOB_MODE)
-                    os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)  # still there: the store held these bytes already
-        fsync_dir(final.parent)
+            new = self.place_durably(tmp, pending.key)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return BlobInfo(pending.key, pending.md5, pending.size, new)
+
+    def place_durably(self, tmp: Path, key: str) -> bool:
+        """Put the flushed file ``tmp`` under ``key`` (dropped when the key is there already),
+        durably once this returns; whether the blob is new."""
+        with self.lock:
+            new = self._place(tmp, key)
+        if not new:
+            tmp.unlink(missing_ok=True)
+        # The rename is durable once its directory is (also when another writer renamed it
+        # and has not flushed yet); concurrent writers' fsyncs share journal commits.
+        fsync_dir(self.path_of(key).parent)
+        return new
+
+    def _place(self, tmp: Path, key: str, taken: bool = False) -> bool:
+        """Rename ``tmp`` onto ``key`` unless the key is there (then it is touched: held
+        again, the collector leaves blobs touched since it began); whether it was renamed.
+        Called under ``lock``."""
+        final = self.path_of(key)
+        try:
+            os.utime(final)
+            return False
+        except FileNotFoundError:
+            self.make_dir(final.parent)
+            if taken:
+                os.utime(tmp)  # the collector's grace counts from now, not from the copy
+            os.chmod(tmp, BLOB_MODE)
+            os.replace(tmp, final)
+            return True
 
     def prepare(self, src: Path | int, on_bytes: Callable[[int], None] | None = None,
                 take: bool = False, md5: str = "") -> PendingBlob:
@@ -320,18 +325,8 @@ class LocalBlobStore:
         dirs: set[Path] = set()
         with self.lock:
             for p, tmp in zip(pending, tmps, strict=True):
-                final = self.path_of(p.key)
-                try:
-                    os.utime(final)  # held again: the collector leaves blobs touched since
-                    new = False
-                except FileNotFoundError:
-                    new = True
-                    self.make_dir(final.parent)
-                    if p.taken:
-                        os.utime(tmp)  # the collector's grace counts from now, not the copy
-                    os.chmod(tmp, BLOB_MODE)
-                    os.replace(tmp, final)
-                dirs.add(final.parent)
+                new = self._place(tmp, p.key, p.taken)
+                dirs.add(self.path_of(p.key).parent)
                 infos.append(BlobInfo(p.key, p.md5, p.size, new))
         for tmp, info in zip(tmps, infos, strict=True):
             if not info.new:
