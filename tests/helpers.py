@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,16 +54,19 @@ class DaemonDirs:
 class DaemonProcess:
     """A daemon started by the test (not by the SDK, so no test process owns it)."""
 
-    def __init__(self, dirs: DaemonDirs) -> None:
+    def __init__(self, dirs: DaemonDirs, preexec_fn: Callable[[], None] | None = None) -> None:
         self.dirs = dirs
         self.proc: subprocess.Popen[bytes] | None = None
+        #: Run in the daemon's process before it starts (limits of its own, say).
+        self.preexec_fn = preexec_fn
 
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, **self.dirs.env}
         env.pop("TRACKD_ADDRESS", None)
         log = open(self.dirs.base / "daemon.out", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "trackd_daemon"], env=env,
-                                     stdout=log, stderr=log, start_new_session=True)
+                                     stdout=log, stderr=log, start_new_session=True,
+                                     preexec_fn=self.preexec_fn)
         log.close()
         deadline = time.monotonic() + timeout
         from trackd._daemon import reachable
@@ -106,9 +109,11 @@ class DaemonProcess:
 
 
 @contextmanager
-def own_daemon(monkeypatch, env: dict[str, str] | None = None) -> Iterator[DaemonProcess]:  # type: ignore[no-untyped-def]
-    """A daemon of the caller's own (with ``env`` added to its settings), the SDK pointed at it
-    through ``monkeypatch``; the SDK torn down and the daemon stopped afterwards."""
+def own_daemon(monkeypatch, env: dict[str, str] | None = None,  # type: ignore[no-untyped-def]
+               preexec_fn: Callable[[], None] | None = None) -> Iterator[DaemonProcess]:
+    """A daemon of the caller's own (with ``env`` added to its settings, ``preexec_fn`` run in
+    its process first), the SDK pointed at it through ``monkeypatch``; the SDK torn down and
+    the daemon stopped afterwards."""
     import trackd
 
     trackd.teardown()
@@ -116,7 +121,7 @@ def own_daemon(monkeypatch, env: dict[str, str] | None = None) -> Iterator[Daemo
     dirs.env.update(env or {})
     for k, v in dirs.env.items():
         monkeypatch.setenv(k, v)
-    d = DaemonProcess(dirs)
+    d = DaemonProcess(dirs, preexec_fn)
     d.start()
     try:
         yield d
