@@ -105,8 +105,12 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
     for name, policy in (("now.txt", "now"), ("live.txt", "live"), ("end.txt", "end")):
         run.save(str(home / name), base_path=str(home), policy=policy)
     run._files.flush()
-    (home / "live.txt").write_text("live 2")
-    time.sleep(2.5 * _file_sync.LIVE_POLL)  # changed, then quiet for a look: sent again
+    (home / "live.txt").write_text("live 2")  # changed, then quiet for a look: sent again
+    deadline = time.monotonic() + 10 * _file_sync.LIVE_POLL
+    while time.monotonic() < deadline and not any(
+            f.name == "live.txt" and f.versions >= 2
+            for f in trackd.Api().run(f"{entity}/{project}/{run_id}").files()):
+        time.sleep(0.1)
     (home / "live.txt").write_text("live 3")  # sent at finish
     (home / "end.txt").write_text("end final")
     stored = run.log_artifact(str(home / "data"), name="data", type="dataset").wait()
