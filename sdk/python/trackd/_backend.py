@@ -20,7 +20,15 @@ from trackd._api import STATE_NAMES
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
 from trackd._terminal import visible
-from trackd.errors import CommError, RunAlreadyExistsError, RunNotFoundError, UsageError
+from trackd.errors import (
+    CommError,
+    DaemonUnavailableError,
+    InitTimeoutError,
+    RpcError,
+    RunAlreadyExistsError,
+    RunNotFoundError,
+    UsageError,
+)
 
 if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
     from trackd._sender import Sender
@@ -63,12 +71,34 @@ def _ref(meta: dict[str, Any]) -> Any:
     return run_pb2.RunRef(entity=meta["entity"], project=meta["project"], run_id=meta["run_id"])
 
 
+class InitClock:
+    """What is left of ``init_timeout``: every wait of init() (finding or starting the daemon,
+    creating the run, waiting out a daemon restart) takes its time from here."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limit = float(settings.get("init_timeout"))
+        self.deadline = time.monotonic() + self.limit
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def expired(self, doing: str, address: str | None) -> InitTimeoutError:
+        where = f" at {address}" if address else ""
+        return InitTimeoutError(
+            f"trackd.init() timed out after {self.limit:g} s (the init_timeout setting) "
+            f"{doing}{where}. The daemon may be stopped, overloaded or stuck: `trackd daemon "
+            "status` shows its state, and its log is in its state directory. To wait longer, "
+            "raise the limit: trackd.init(settings=trackd.Settings("
+            f"init_timeout={max(120, 2 * self.limit):g}))."
+        )
+
+
 class OnlineBackend:
     """Creates the run in the daemon and streams records to it."""
 
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  resume: str | None = None, moment: tuple[str, str, int] | None = None,
-                 writer: str | None = None) -> None:
+                 writer: str | None = None, clock: InitClock | None = None) -> None:
         from trackd._connection import get_connection
         from trackd._sender import Sender
         from trackd._setup import ensure_daemon, state
@@ -76,7 +106,14 @@ class OnlineBackend:
         from trackd.v1 import run_service_pb2
 
         st = state()
-        conn = get_connection(ensure_daemon(st))
+        clock = clock or InitClock(settings)
+        try:
+            address = ensure_daemon(st, timeout=clock.left())
+        except DaemonUnavailableError:
+            if clock.left() <= 0:
+                raise clock.expired("waiting for a daemon to start", st.address) from None
+            raise
+        conn = get_connection(address)
         self._conn = conn
         self._ref = _ref(meta)
         self._meta = meta
@@ -113,8 +150,8 @@ class OnlineBackend:
         try:
             # A retried CreateRun is safe (request_id): a daemon that is draining, or was
             # replaced between the two calls, is waited out like a restart.
-            resp = self._unary_surviving_restarts(
-                conn.runs.CreateRun, req, float(settings.get("init_timeout")))
+            resp = self._unary_surviving_restarts(conn.runs.CreateRun, req, clock.left(),
+                                                  deadline=clock.deadline)
         except RunNotFoundError:
             if moment is not None:
                 raise UsageError(
@@ -132,6 +169,10 @@ class OnlineBackend:
                     "and resume='never' forbids continuing it"
                 ) from None
             raise
+        except CommError as exc:
+            if isinstance(exc, RpcError) or clock.left() > 0:
+                raise
+            raise clock.expired("waiting for the daemon to create the run", conn.address) from None
         self.name: str = resp.run.name
         #: The stored run when an existing run was continued (its config, tags, last step...).
         self.resumed_from: Any = resp.run if resp.resumed else None
@@ -157,26 +198,34 @@ class OnlineBackend:
               "interrupting the training", file=sys.stderr)
         _thread.interrupt_main()
 
-    def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None) -> Any:
+    def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None,
+                                  deadline: float | None = None) -> Any:
         """A unary call that outlives a daemon restart: when the daemon is gone (UNAVAILABLE),
         reconnect (starting one on the default socket) and call again; the new daemon has
-        recovered the run from its log. Gives up after ``reconnect_timeout``."""
-        from trackd.errors import RpcError
-
-        deadline = time.monotonic() + self._reconnect_timeout
+        recovered the run from its log. Gives up after ``reconnect_timeout``, or at
+        ``deadline`` (a ``time.monotonic()`` value) when that comes first: then each call's
+        timeout is what is left of it too."""
+        give_up = time.monotonic() + self._reconnect_timeout
+        if deadline is not None:
+            give_up = min(give_up, deadline)
         delay = 0.05
         while True:
+            call_timeout = timeout
+            if deadline is not None:
+                call_timeout = max(0.0, deadline - time.monotonic())
             try:
-                return self._conn.unary(method, request, timeout=timeout)
+                return self._conn.unary(method, request, timeout=call_timeout)
             except CommError as exc:
-                if isinstance(exc, RpcError) or time.monotonic() > deadline:
+                if isinstance(exc, RpcError) or time.monotonic() >= give_up:
                     raise
                 hint = exc.retry_after  # a draining daemon says when the next one should be up
-            time.sleep(max(delay, min(hint or 0.0, 5.0)))
+            time.sleep(min(max(delay, min(hint or 0.0, 5.0)), max(0.0, give_up - time.monotonic())))
             delay = min(delay * 2, 1.0)
             try:
-                self._conn.call(self._reconnect(), timeout=self._reconnect_timeout)
-            except CommError:
+                self._conn.call(self._reconnect(),
+                                timeout=max(0.01, min(self._reconnect_timeout,
+                                                      give_up - time.monotonic())))
+            except (CommError, TimeoutError):
                 pass
 
     def _go_offline(self) -> Path:

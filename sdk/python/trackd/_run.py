@@ -22,6 +22,7 @@ from trackd._limits import check_fields
 from trackd._metric import Metric, make_metric
 from trackd._run_files import RunFiles
 from trackd._settings import Settings
+from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
 from trackd._summary import Summary
@@ -563,7 +564,17 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
-        self.finish(exit_code=1 if exc_type is not None else 0)
+        """Finish with 0, or 1 after an exception; ``sys.exit(code)`` inside the block
+        finishes with the status it gives the process, Ctrl-C with 255."""
+        if exc is None:
+            code = 0
+        elif isinstance(exc, SystemExit):
+            code = exit_status(exc.code)
+        elif isinstance(exc, KeyboardInterrupt):
+            code = 255
+        else:
+            code = 1
+        self.finish(exit_code=code)
         return False
 
     def __repr__(self) -> str:

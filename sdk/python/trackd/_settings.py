@@ -9,7 +9,8 @@ Precedence, lowest first:
 4. the workspace settings file (``./trackd/settings`` in the working directory);
 5. ``WANDB_*`` environment variables (so existing W&B scripts keep working);
 6. ``TRACKD_*`` environment variables (same names with the other prefix; they win over WANDB_*);
-7. ``trackd.setup(settings=...)``;
+7. ``trackd.setup(settings=...)``, in this process or in a parent: setup() exports the settings
+   it was given as JSON in ``TRACKD_SETUP_SETTINGS``, which child processes inherit;
 8. ``trackd.init(settings=...)``;
 9. explicit ``trackd.init(...)`` keyword arguments.
 
@@ -327,7 +328,40 @@ def setting_layers(env: Mapping[str, str] | None = None,
         {k: v for k, v in env.items() if k.startswith("WANDB_")})))
     layers.append(("TRACKD_* environment", Settings.from_env(
         {k: v for k, v in env.items() if k.startswith("TRACKD_")})))
+    layers.append((f"setup() of a parent process ({SETUP_SETTINGS_ENV})", inherited_setup(env)))
     return layers
+
+
+#: Where setup() puts the settings it was given, for child processes (JSON of the fields set).
+SETUP_SETTINGS_ENV = "TRACKD_SETUP_SETTINGS"
+
+
+def export_setup(settings: Settings) -> str:
+    """The ``TRACKD_SETUP_SETTINGS`` value carrying the fields ``settings`` sets."""
+    import json
+
+    values = {name: value for name, value in settings.to_dict().items() if value is not None}
+    return json.dumps(values, default=str, sort_keys=True)
+
+
+def inherited_setup(env: Mapping[str, str]) -> Settings:
+    """The settings a parent process gave setup() (empty when there are none).
+
+    :raises UsageError: the variable is not what :func:`export_setup` writes.
+    """
+    import json
+
+    raw = env.get(SETUP_SETTINGS_ENV)
+    if not raw:
+        return Settings()
+    try:
+        values = json.loads(raw)
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+        return Settings(**values)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"{SETUP_SETTINGS_ENV} holds no settings trackd.setup() wrote: {exc}; "
+                         "unset it") from None
 
 
 def base_settings(env: Mapping[str, str] | None = None, cwd: str | None = None) -> Settings:

@@ -2,12 +2,16 @@
 
 ``setup()`` finds a running daemon (``TRACKD_ADDRESS``, then the default per-user socket) or
 starts one, and exports its address as ``TRACKD_ADDRESS`` so that child processes (fork or
-spawn, multiprocessing, torchrun) use the same daemon. ``init()`` calls it.
+spawn, multiprocessing, torchrun) use the same daemon. ``init()`` calls it. The settings given
+to ``setup()`` are exported too (``TRACKD_SETUP_SETTINGS``): a child's ``init()`` starts from
+them, as the parent's does, and its own ``init()`` arguments win over them.
 
 ``teardown(exit_code)`` finishes the runs this process left open. It stops the daemon only if
 this very process started it (it is its *owner*), and only when no other process has a run in
 flight there; a daemon left running stops by itself after its idle timeout. It is also called
-at interpreter exit, with exit code 1 after an uncaught exception and 255 after Ctrl-C.
+at interpreter exit with the process's exit status: the code given to ``sys.exit()`` (which
+is wrapped to record it: 0 for None, 1 for a message), 1 after an uncaught exception and 255
+after Ctrl-C. ``os._exit()`` runs no hook at all: the daemon marks such a run crashed.
 
 State is per process id: a forked child starts with no runs and its own connection.
 """
@@ -21,7 +25,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trackd._settings import Settings, base_settings
+from trackd._settings import (
+    SETUP_SETTINGS_ENV,
+    Settings,
+    base_settings,
+    export_setup,
+    inherited_setup,
+)
 
 if TYPE_CHECKING:
     from trackd._run import Run
@@ -40,6 +50,8 @@ class ProcessState:
     runs: list[Run] = field(default_factory=list)
     current: Run | None = None
     exit_code: int | None = None
+    #: What setup() put in TRACKD_SETUP_SETTINGS, and the value it replaced (for teardown).
+    exported: tuple[str, str | None] | None = None
 
 
 _state: ProcessState | None = None
@@ -66,14 +78,26 @@ def setup(settings: Settings | dict[str, Any] | None = None) -> ProcessState:
     with _lock:
         if settings is not None:
             st.settings = st.settings.merged(settings)
+            _export(st, settings)
         if st.settings.get("mode") == "online":
             ensure_daemon(st)
     return st
 
 
-def ensure_daemon(st: ProcessState, *, restart: bool = False) -> str:
+def _export(st: ProcessState, given: Settings | dict[str, Any]) -> None:
+    """Put the settings setup() was given (with those a parent exported) where children find
+    them."""
+    inherited = inherited_setup(os.environ)
+    value = export_setup(inherited.merged(given))
+    previous = st.exported[1] if st.exported is not None else os.environ.get(SETUP_SETTINGS_ENV)
+    os.environ[SETUP_SETTINGS_ENV] = value
+    st.exported = (value, previous)
+
+
+def ensure_daemon(st: ProcessState, *, restart: bool = False, timeout: float | None = None) -> str:
     """Make sure ``st.address`` names a live daemon. With ``restart`` (the daemon went away),
     a daemon on the default socket is started again; an explicit address is only re-checked.
+    ``timeout`` caps the wait for a daemon this call starts (below ``daemon_start_timeout``).
 
     :raises trackd.errors.DaemonUnavailableError: none could be reached or started.
     """
@@ -85,7 +109,10 @@ def ensure_daemon(st: ProcessState, *, restart: bool = False) -> str:
         explicit = os.environ.get(ADDRESS_ENV) or st.settings.daemon_address
         if explicit and _is_default(explicit):
             explicit = None  # the default socket: (re)start a daemon there when needed
-        handle = find_or_start(explicit, float(st.settings.get("daemon_start_timeout")))
+        start_timeout = float(st.settings.get("daemon_start_timeout"))
+        if timeout is not None:
+            start_timeout = max(0.0, min(start_timeout, timeout))
+        handle = find_or_start(explicit, start_timeout)
         st.address = handle.address
         if handle.pid is not None:
             st.owned_daemon_pid = handle.pid
@@ -128,6 +155,11 @@ def teardown(exit_code: int | None = None) -> None:
         except Exception:  # noqa: BLE001 - the daemon may be gone already
             pass
     drop_connection()
+    if st.exported is not None and os.environ.get(SETUP_SETTINGS_ENV) == st.exported[0]:
+        if st.exported[1] is None:
+            del os.environ[SETUP_SETTINGS_ENV]
+        else:
+            os.environ[SETUP_SETTINGS_ENV] = st.exported[1]
     with _lock:
         _state = None
 
@@ -149,12 +181,33 @@ def _wait_exit(pid: int, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def exit_status(code: object) -> int:
+    """The process exit status ``sys.exit(code)`` gives: None is 0, an int is itself, anything
+    else (a message) is 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    return 1
+
+
 def _install_hooks() -> None:
     global _hooks_installed
     if _hooks_installed:
         return
     _hooks_installed = True
     atexit.register(_at_exit)
+    previous_exit = sys.exit
+
+    def exit(code: object = None) -> None:  # noqa: A001 - stands in for sys.exit
+        """``sys.exit``, recording the status for the runs this process leaves open."""
+        st = _state
+        if st is not None and st.pid == os.getpid():
+            st.exit_code = exit_status(code)
+        previous_exit(code)
+
+    exit.__wrapped__ = previous_exit  # type: ignore[attr-defined]
+    sys.exit = exit
     previous = sys.excepthook
 
     def excepthook(tp: type[BaseException], value: BaseException, tb: Any) -> None:

@@ -78,6 +78,10 @@ class DaemonUnavailableError(CommError):
     """No daemon could be reached or started."""
 
 
+class InitTimeoutError(CommError, TimeoutError):
+    """``init()`` did not get its run from the daemon within the ``init_timeout`` setting."""
+
+
 class RpcError(CommError):
     """The daemon rejected a call. ``code`` is the gRPC status name, ``reason`` the stable
     trackd reason (``trackd.v1.ErrorReason`` without its prefix)."""
@@ -275,6 +279,7 @@ __all__ = [
     "FailedPreconditionError",
     "FieldTooLargeError",
     "FinishTimeoutError",
+    "InitTimeoutError",
     "InvalidArgumentError",
     "PermissionDeniedError",
     "ReferenceFailedError",
