@@ -146,7 +146,8 @@ class OnlineBackend:
             # Another writer of a shared run keeps retrying rather than going offline: its log
             # would not belong to the run's own seq space.
             # So does a run started with init(force=True): it must reach the daemon.
-            go_offline=None if self.writer or getattr(settings, "force", None) else self._go_offline,
+            go_offline=(None if self.writer or getattr(settings, "force", None)
+                        else self._go_offline),
             start_seq=resp.run.acked_seq, on_stop=self._stopped, writer=self.writer,
         )
 
