@@ -311,7 +311,10 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
 
 def _frame(rows: list[dict[str, Any]]) -> Any:
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError("pandas=True needs pandas (pip install pandas)") from None
 
     return pd.DataFrame(rows)
 
