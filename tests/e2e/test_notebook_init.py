@@ -39,8 +39,10 @@ def run_cell(kc: Any, code: str) -> tuple[str, dict[str, Any]]:
             out.append(msg["content"]["text"])
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
-    reply = kc.get_shell_msg(timeout=60)
-    return "".join(out), reply["content"]
+    while True:  # skip replies to earlier requests (the kernel_info of the start)
+        reply = kc.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return "".join(out), reply["content"]
 
 
 def test_a_config_value_may_change_in_a_notebook(kernel):
