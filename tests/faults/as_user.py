@@ -44,6 +44,11 @@ def list_runs(project: str) -> list[str]:
     return sorted(r.id for r in trackd.Api().runs(project))
 
 
+def list_projects(entity: str) -> dict[str, int]:
+    """The projects of ``entity`` the caller sees, with how many runs it sees in each."""
+    return {p.name: p.run_count for p in trackd.Api().projects(entity)}
+
+
 def history_rows(path: str) -> int:
     return len(trackd.Api().run(path).history(pandas=False))
 
@@ -128,7 +133,8 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
 
 
 ACTIONS = {"create": create, "list": list_runs, "history": history_rows, "resume": resume,
-           "stream": stream, "shutdown": shutdown, "keep_files": keep_files}
+           "stream": stream, "shutdown": shutdown, "keep_files": keep_files,
+           "projects": list_projects}
 
 
 def main() -> None:

@@ -98,6 +98,21 @@ def test_the_team_policy_grants_read_or_write(shared: tuple[DaemonProcess, Path]
 
 
 @needs_root
+def test_projects_list_only_what_the_caller_may_read(shared: tuple[DaemonProcess, Path]) -> None:
+    ok(as_user(shared, ALICE, "create", entity="team", project="shared", run_id="ps1", rows=1))
+    ok(as_user(shared, ALICE, "create", entity="team", project="hidden-p", run_id="h1", rows=1))
+    ok(as_user(shared, CAROL, "create", entity="team", project="hidden-p", run_id="h2", rows=1))
+    alice = ok(as_user(shared, ALICE, "projects", entity="team"))
+    assert alice["hidden-p"] == 1 and alice["shared"] >= 1
+    # Carol's group may read team/shared; of team/hidden-p she sees her own run only.
+    carol = ok(as_user(shared, CAROL, "projects", entity="team"))
+    assert carol["hidden-p"] == 1 and carol["shared"] == alice["shared"]
+    # Bob has no grant on either and no run in them: neither is listed.
+    bob = ok(as_user(shared, BOB, "projects", entity="team"))
+    assert "shared" not in bob and "hidden-p" not in bob
+
+
+@needs_root
 def test_the_daemons_own_user_sees_every_run_and_only_it_may_stop_the_daemon(
         shared: tuple[DaemonProcess, Path]) -> None:
     ok(as_user(shared, BOB, "create", entity="team", project="bob", run_id="b1", rows=2))

@@ -81,6 +81,18 @@ class QueryServicer:
             for a in alerts
         ])
 
+    async def ListProjects(  # noqa: N802
+        self, request: pb.ListProjectsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProjectsResponse:
+        """The projects with runs the caller may read (a project it sees no run of is not
+        listed, as the dashboard's project list), counting only those runs."""
+        if request.project and not request.entity:
+            raise InvalidArgumentError("a project needs its entity", field="entity")
+        runs = await self._store.list_runs(request.entity, request.project)
+        caller = self._guard.caller(context)
+        return await anyio.to_thread.run_sync(lambda: _projects(
+            self._guard.policy.visible(caller, runs)))
+
     async def ScanHistory(  # noqa: N802
         self, request: pb.ScanHistoryRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ScanHistoryResponse]:
@@ -101,9 +113,8 @@ class QueryServicer:
         sampled = request.samples > 0
         while True:
             if sampled:
-                rows = await self._store.sample_history(info.pk, max(2, request.samples))
-                rows = [(st, row) for st, row in rows
-                        if (lo is None or st >= lo) and (hi is None or st < hi)]
+                rows = await self._store.sample_history(info.pk, max(2, request.samples), lo, hi,
+                                                        keys)
             else:
                 rows = await self._store.scan_history(info.pk, lo, hi, page)
             if not rows:
@@ -173,3 +184,18 @@ class QueryServicer:
                 yield resp
             if chunks is None and len(samples) < page:
                 return
+
+
+def _projects(runs: list[RunInfo]) -> pb.ListProjectsResponse:
+    found: dict[tuple[str, str], pb.Project] = {}
+    for r in runs:
+        p = found.get((r.key.entity, r.key.project))
+        if p is None:
+            p = found[(r.key.entity, r.key.project)] = pb.Project(
+                entity=r.key.entity, name=r.key.project, created_at=r.created_at)
+        p.created_at = min(p.created_at, r.created_at)
+        p.updated_at = max(p.updated_at, r.updated_at)
+        p.run_count += 1
+        p.running += r.state == "running"
+    return pb.ListProjectsResponse(
+        projects=sorted(found.values(), key=lambda p: (-p.updated_at, p.entity, p.name)))

@@ -74,9 +74,13 @@ class MetadataStore(ArtifactStore, RunDataStore, Protocol):
         """Up to ``limit`` rows with ``min_step <= step < max_step``, in step order."""
         ...
 
-    async def sample_history(self, pk: int, n: int) -> list[tuple[int, dict[str, Any]]]:
-        """At most ``n`` (>= 2) rows spread evenly over the run's history, in step order,
-        the first and the last row included."""
+    async def sample_history(
+        self, pk: int, n: int, min_step: int | None = None, max_step: int | None = None,
+        keys: Sequence[str] = (),
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """At most ``n`` (>= 2) rows spread evenly over the rows with ``min_step <= step <
+        max_step`` that have every key of ``keys``, in step order, the first and the last of
+        them included."""
         ...
 
     async def history_keys(self, pk: int) -> dict[str, int]:

@@ -478,10 +478,23 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
         )
         return [(step, _unpack_row(blob)) for step, blob in rows]
 
-    async def sample_history(self, pk: int, n: int) -> list[tuple[int, dict[str, Any]]]:
+    async def sample_history(
+        self, pk: int, n: int, min_step: int | None = None, max_step: int | None = None,
+        keys: Sequence[str] = (),
+    ) -> list[tuple[int, dict[str, Any]]]:
+        lo = -(2**63) if min_step is None else min_step
+        hi = 2**63 - 1 if max_step is None else max_step
+        bound = "step >= ? AND " + ("step <= ?" if max_step is None else "step < ?")
+
         def sample(c: sqlite3.Connection) -> list[tuple[int, bytes]]:
-            steps = [r[0] for r in c.execute(
-                "SELECT step FROM history WHERE run = ? ORDER BY step", (pk,))]
+            if keys:  # only rows holding every key count (each row is read to know)
+                steps = [st for st, blob in c.execute(
+                    f"SELECT step, row FROM history WHERE run = ? AND {bound} ORDER BY step",
+                    (pk, lo, hi)) if all(k in _unpack_row(blob) for k in keys)]
+            else:
+                steps = [r[0] for r in c.execute(
+                    f"SELECT step FROM history WHERE run = ? AND {bound} ORDER BY step",
+                    (pk, lo, hi))]
             if len(steps) > n:
                 last = len(steps) - 1
                 steps = sorted({steps[(i * last) // (n - 1)] for i in range(n)})

@@ -13,7 +13,8 @@ run (``run`` is None before ``init()``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trackd import errors
@@ -63,11 +64,41 @@ __all__ = [
 ]
 
 
-def init(*args: Any, **kwargs: Any) -> Run:
-    """Start a run; see :func:`trackd._init.init` for the arguments (W&B's ``wandb.init``)."""
+def init(
+    entity: str | None = None,
+    project: str | None = None,
+    dir: str | os.PathLike[str] | None = None,  # noqa: A002 - W&B's argument name
+    id: str | None = None,  # noqa: A002
+    name: str | None = None,
+    notes: str | None = None,
+    tags: Sequence[str] | None = None,
+    config: Any = None,
+    config_exclude_keys: list[str] | None = None,
+    config_include_keys: list[str] | None = None,
+    allow_val_change: bool | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    mode: str | None = None,
+    force: bool | None = None,
+    anonymous: str | None = None,
+    reinit: bool | str | None = None,
+    resume: bool | str | None = None,
+    resume_from: str | None = None,
+    fork_from: str | None = None,
+    save_code: bool | None = None,
+    tensorboard: bool | None = None,
+    sync_tensorboard: bool | None = None,
+    monitor_gym: bool | None = None,
+    settings: Settings | dict[str, Any] | None = None,
+) -> Run:
+    """Start a run and return it (W&B's ``wandb.init``); :func:`trackd._init.init` describes
+    the arguments."""
     from trackd._init import init as _init
 
-    return _init(*args, **kwargs)
+    return _init(entity, project, dir, id, name, notes, tags, config, config_exclude_keys,
+                 config_include_keys, allow_val_change, group, job_type, mode, force, anonymous,
+                 reinit, resume, resume_from, fork_from, save_code, tensorboard,
+                 sync_tensorboard, monitor_gym, settings)
 
 
 def setup(settings: Settings | dict[str, Any] | None = None) -> Any:
@@ -85,8 +116,6 @@ def teardown(exit_code: int | None = None) -> None:
 
 
 def _current() -> Run | None:
-    import os
-
     from trackd._setup import _state
 
     st = _state

@@ -8,7 +8,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from trackd._api_files import RunFileReads
+from trackd._api_projects import Project, list_projects
 from trackd._api_runs import Runs
+from trackd._dashboard import forget, link
 from trackd._terminal import visible
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
@@ -76,6 +78,28 @@ class Api(ArtifactApi):
         resp = conn.unary(conn.queries.GetRun, query_service_pb2.GetRunRequest(
             ref=run_pb2.RunRef(entity=entity, project=project, run_id=run_id)), timeout=self._timeout)
         return PublicRun(resp.run, self._timeout)
+
+    def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
+        """The projects of ``entity`` (default: the default entity) holding runs you may
+        read, most recently updated first (``per_page``: accepted; all are read at once)."""
+        return list_projects(self, _name("entity", entity) if entity else self.default_entity)
+
+    def project(self, name: str, entity: str | None = None) -> Project:
+        """The project ``name`` of ``entity`` (default: the default entity). As in W&B, a
+        project is not checked for existence: one with no run you may read is empty
+        (``run_count == 0``)."""
+        entity = _name("entity", entity) if entity else self.default_entity
+        found = list_projects(self, entity, _name("project", name))
+        return found[0] if found else Project(self, entity, name)
+
+    def flush(self) -> None:
+        """Drop what this process keeps from earlier reads, so the next read is fresh.
+
+        ``run()``, ``runs()``, ``projects()`` and ``project()`` ask the daemon on every call,
+        and objects they returned keep what they read (read them again for newer values);
+        the one thing kept between calls is what the daemon said about its dashboard (for
+        ``url``, reused for a few seconds), which this forgets."""
+        forget()
 
     def alerts(self, path: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Alerts, newest first, of ``entity/project[/run_id]`` (or of every project of the
@@ -204,7 +228,9 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
     @property
     def url(self) -> str | None:
-        return None
+        """The run's page in the daemon's dashboard: the same credential-free URL as the live
+        run's ``run.url`` (None when the daemon serves no dashboard)."""
+        return link(_connection(), self.entity, self.project, "runs", self.id)
 
     def __repr__(self) -> str:
         return visible(f"<PublicRun {'/'.join(self.path)} ({self.state})>")
@@ -254,6 +280,21 @@ class PublicRun(RunArtifactLists, RunFileReads):
         for page in conn.stream(conn.queries.ScanHistory, req, 4, self._timeout * 10):
             yield from (map_to_python(r) for r in page.rows)
 
+    def sample_history(self, keys: Sequence[str] | None = None, samples: int = 500,
+                       min_step: int | None = None, max_step: int | None = None,
+                       pandas: bool = False) -> Any:
+        """Up to ``samples`` history rows spread evenly over the rows with ``min_step <= _step
+        < max_step`` (the first and last of them included; all of them when there are
+        fewer), sampled by the daemon. With ``keys``, only rows that have every key count,
+        and each holds only those keys and ``_step``. A list of dicts, or a
+        ``pandas.DataFrame`` with ``pandas=True``."""
+        if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+            raise UsageError(f"samples must be a positive integer, got {samples!r}")
+        rows = list(self._scan(keys, 1000, min_step, max_step, max(2, samples)))
+        if len(rows) > samples:  # samples=1: the daemon samples at least 2 rows
+            rows = rows[:samples]
+        return _frame(rows) if pandas else rows
+
     def history(self, samples: int = 500, keys: Sequence[str] | None = None, x_axis: str = "_step",
                 pandas: bool = False, stream: str = "default") -> Any:
         """Up to ``samples`` rows spread evenly over the run (all rows when there are fewer;
@@ -266,11 +307,22 @@ class PublicRun(RunArtifactLists, RunFileReads):
             raise UsageError(f"stream must be 'default' or 'system', got {stream!r}")
         rows = list(self._scan(keys, 1000, None, None, max(2, samples) if samples else 0,
                                "system" if stream in ("system", "events") else ""))
-        if pandas:
-            import pandas as pd
+        return _frame(rows) if pandas else rows
 
-            return pd.DataFrame(rows)
-        return rows
+
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UsageError("pandas=True needs pandas (pip install pandas)") from None
+
+    return pd.DataFrame(rows)
+
+
+def _name(kind: str, value: str) -> str:
+    from trackd._init import _validate_name
+
+    return _validate_name(kind, value)
 
 
 def _iso(ts: float) -> str:

@@ -186,7 +186,9 @@ class OnlineBackend:
             reconnect_timeout=float(settings.get("reconnect_timeout")), reconnect=reconnect,
             # Another writer of a shared run keeps retrying rather than going offline: its log
             # would not belong to the run's own seq space.
-            go_offline=None if self.writer else self._go_offline,
+            # So does a run started with init(force=True): it must reach the daemon.
+            go_offline=(None if self.writer or getattr(settings, "force", None)
+                        else self._go_offline),
             start_seq=resp.run.acked_seq, on_stop=self._stopped, writer=self.writer,
         )
 

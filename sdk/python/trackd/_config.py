@@ -104,8 +104,8 @@ class Config:
     # -- mapping API ----------------------------------------------------------------------------
 
     def update(self, d: Any, allow_val_change: bool | None = None) -> None:
-        """Set several keys. ``d`` may be a dict, an ``argparse.Namespace`` or any object with
-        ``__dict__``.
+        """Set several keys. ``d`` may be a dict, an ``argparse.Namespace``,
+        ``absl.flags.FLAGS`` or any object with ``__dict__``.
 
         :raises ConfigError: a key would change value without ``allow_val_change``.
         :raises FieldTooLargeError: the config would be over its size limits (nothing is set).
@@ -198,6 +198,54 @@ class Config:
         return repr(dict(self.items()))
 
 
+class ConfigStatic:
+    """``run.config_static``: a read-only view of the config as it was when read, with
+    attribute and item access (``run.config_static.lr``, ``["lr"]``). Changing it raises
+    AttributeError; change ``run.config`` instead."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, config: Config) -> None:
+        object.__setattr__(self, "_items", config.as_dict())
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._items[key]
+        except KeyError:
+            raise AttributeError(f"config has no key {key!r}") from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def _readonly(self, *_: Any) -> None:
+        raise AttributeError("run.config_static is read-only; change run.config instead")
+
+    __setattr__ = __delattr__ = __setitem__ = __delitem__ = _readonly
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def keys(self) -> list[str]:
+        return [k for k in self._items if not k.startswith("_")]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, v) for k, v in self._items.items() if not k.startswith("_")]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 def _as_dict(d: Any) -> dict[str, Any]:
     if d is None:
         return {}
@@ -205,6 +253,8 @@ def _as_dict(d: Any) -> dict[str, Any]:
         return d.as_dict()
     if isinstance(d, Mapping):
         return dict(d)
+    if callable(getattr(d, "flag_values_dict", None)):  # absl.flags.FLAGS: the flags' values
+        return dict(d.flag_values_dict())
     if hasattr(d, "__dict__"):
         return {k: v for k, v in vars(d).items() if not k.startswith("__")}
     raise TypeError(f"config must be a dict, a Namespace or an object with __dict__, got {type(d).__name__}")

@@ -51,6 +51,11 @@ def dashboard(conn: Any) -> tuple[str, str] | None:
     return found
 
 
+def forget() -> None:
+    """Drop what daemons said about their dashboards (``Api().flush()``)."""
+    _cache.clear()
+
+
 def link(conn: Any, *parts: str, login: bool = False, embedded: bool = False) -> str | None:
     """The dashboard URL of ``parts`` (path segments); None without a dashboard. ``login``: a
     URL that logs a browser in (a fresh ticket, when this user can read the token);

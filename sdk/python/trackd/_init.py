@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -70,11 +71,52 @@ def default_entity() -> str:
 
 
 def _in_notebook() -> bool:
+    """Whether this process is a notebook kernel: IPython's ZMQ shell (Jupyter) or Colab's."""
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return False
     shell = getattr(ipython, "get_ipython", lambda: None)()
-    return shell is not None and "ZMQ" in type(shell).__name__
+    if shell is None:
+        return False
+    cls = type(shell)
+    return "ZMQ" in cls.__name__ or cls.__module__.startswith("google.colab")
+
+
+_SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
+ANONYMOUS = ("never", "allow", "must")
+
+
+def _check_login_args(force: Any, anonymous: Any) -> tuple[bool | None, str | None]:
+    """Validate ``force`` and ``anonymous`` (see :func:`init`).
+
+    :raises UsageError: force is not a bool, or anonymous not one of ANONYMOUS.
+    """
+    if force is not None and not isinstance(force, bool):
+        raise UsageError(f"force must be True, False or None, got {force!r}")
+    if anonymous is not None and anonymous not in ANONYMOUS:
+        raise UsageError(f"anonymous must be one of {list(ANONYMOUS)} or None, got {anonymous!r}")
+    if anonymous == "must":
+        warnings.warn("init(anonymous='must'): a trackd daemon has no anonymous account; the run "
+                      "belongs to your user as always", UserWarning, stacklevel=3)
+    return force, anonymous
+
+
+def _check_unsupported(tensorboard: Any, sync_tensorboard: Any, monitor_gym: Any) -> bool | None:
+    """Warn for the capture arguments trackd accepts but does not act on yet; returns the
+    effective ``sync_tensorboard`` (``tensorboard`` is its deprecated alias)."""
+    if tensorboard is not None:
+        warnings.warn("init(tensorboard=...) is deprecated; use sync_tensorboard",
+                      DeprecationWarning, stacklevel=3)
+        if sync_tensorboard is None:
+            sync_tensorboard = tensorboard
+    if sync_tensorboard:
+        warnings.warn("init(sync_tensorboard=True): trackd does not sync TensorBoard event files "
+                      "yet; nothing written by TensorBoard is recorded in this run", UserWarning,
+                      stacklevel=3)
+    if monitor_gym:
+        warnings.warn("init(monitor_gym=True): trackd does not record Gym environment videos "
+                      "yet; no video is logged", UserWarning, stacklevel=3)
+    return None if sync_tensorboard is None else bool(sync_tensorboard)
 
 
 def load_config(
@@ -82,7 +124,8 @@ def load_config(
     config_paths: Sequence[str] | None,
 ) -> dict[str, Any]:
     """Merge config sources in W&B's order: ``config-defaults.yaml`` in the working directory,
-    ``config_paths`` files, then ``config=`` (a dict, Namespace, object or YAML path)."""
+    ``config_paths`` files, then ``config=`` (a dict, Namespace, ``absl.flags.FLAGS``, object
+    or YAML path)."""
     if include and exclude:
         raise UsageError("config_include_keys and config_exclude_keys are mutually exclusive")
     merged: dict[str, Any] = {}
@@ -100,6 +143,8 @@ def load_config(
         data = {}
     elif isinstance(config, dict):
         data = dict(config)
+    elif callable(getattr(config, "flag_values_dict", None)):  # absl.flags.FLAGS
+        data = dict(config.flag_values_dict())
     elif hasattr(config, "__dict__"):
         data = {k: v for k, v in vars(config).items() if not k.startswith("__")}
     elif hasattr(config, "keys"):
@@ -189,18 +234,45 @@ def init(
     group: str | None = None,
     job_type: str | None = None,
     mode: str | None = None,
+    force: bool | None = None,
+    anonymous: str | None = None,
     reinit: bool | str | None = None,
     resume: bool | str | None = None,
     resume_from: str | None = None,
     fork_from: str | None = None,
+    save_code: bool | None = None,
+    tensorboard: bool | None = None,
+    sync_tensorboard: bool | None = None,
+    monitor_gym: bool | None = None,
     settings: Settings | dict[str, Any] | None = None,
-    **legacy: Any,
 ) -> Run:
-    """Start a run and return it (see the seed reference for every argument)."""
-    for key in legacy:
-        if key not in ("force", "anonymous", "save_code", "monitor_gym", "magic", "tensorboard",
-                       "sync_tensorboard"):
-            raise TypeError(f"init() got an unexpected keyword argument {key!r}")
+    """Start a run and return it. The arguments are W&B's, in its order; the seed reference
+    describes each. Where trackd differs:
+
+    - ``allow_val_change``: unset, it is True in a notebook (a Jupyter/IPython kernel) and
+      False in a script.
+    - ``config``: a dict, an ``argparse.Namespace``, ``absl.flags.FLAGS`` (its flags' values),
+      any object with ``__dict__``, or the path of a YAML file.
+    - ``force``: trackd's counterpart of being logged in is reaching the daemon. An online run
+      never starts offline: when no daemon can be reached or started, init raises
+      :class:`~trackd.errors.DaemonUnavailableError` whatever ``force`` is. With
+      ``force=True`` the run also never continues offline later: a daemon that goes away
+      mid-run is retried until it is back (``log()`` blocks once ``max_buffered_records`` are
+      waiting) instead of the records being kept in an offline log for ``trackd sync``.
+      Offline and disabled runs do not use the daemon, and ``force`` does not apply to them
+      (as W&B skips its login there).
+    - ``anonymous``: "never", "allow" or "must" (validated). A local daemon has no accounts:
+      every run belongs to the OS user who creates it, so "never" and "allow" change nothing,
+      and "must" warns that no anonymous account exists to log to.
+    - ``tensorboard`` (deprecated alias of ``sync_tensorboard``), ``sync_tensorboard`` and
+      ``monitor_gym``: accepted; trackd does not yet sync TensorBoard event files or record
+      Gym videos, so True warns that nothing is captured.
+
+    :raises UsageError: an invalid argument.
+    :raises DaemonUnavailableError: an online run and no daemon can be reached or started.
+    """
+    force, anonymous = _check_login_args(force, anonymous)
+    sync_tensorboard = _check_unsupported(tensorboard, sync_tensorboard, monitor_gym)
     st = state()
     s = st.settings.merged(settings)
     explicit = {
@@ -208,10 +280,15 @@ def init(
         "run_id": id, "run_name": name, "run_notes": notes,
         "run_tags": tuple(tags) if tags is not None else None, "run_group": group,
         "run_job_type": job_type, "mode": mode, "reinit": reinit,
-        "allow_val_change": allow_val_change, "resume": resume,
-        "save_code": legacy.get("save_code"),
+        "allow_val_change": allow_val_change, "resume": resume, "save_code": save_code,
+        "anonymous": anonymous,
     }
+    # Fields another part of the SDK may not have yet are set only when Settings has them.
+    explicit.update({k: v for k, v in (("force", force), ("sync_tensorboard", sync_tensorboard))
+                     if k in _SETTINGS_FIELDS})
     s = s.merged({k: v for k, v in explicit.items() if v is not None})
+    if s.allow_val_change is None and _in_notebook():
+        s = s.merged({"allow_val_change": True})  # W&B's notebook default
 
     active = [r for r in st.runs if not r._finished]
     policy = s.get("reinit")

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
-from trackd._config import Config
+from trackd._config import Config, ConfigStatic
 from trackd._dashboard import RunLinks
 from trackd._limits import check_fields
 from trackd._metric import Metric, make_metric
@@ -160,13 +160,9 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         return self._config
 
     @property
-    def config_static(self) -> Any:
-        """A read-only snapshot of the config with attribute access."""
-        from types import MappingProxyType, SimpleNamespace
-
-        ns = SimpleNamespace(**self._config.as_dict())
-        ns.__dict__ = MappingProxyType(dict(ns.__dict__))  # type: ignore[assignment]
-        return ns
+    def config_static(self) -> ConfigStatic:
+        """A read-only snapshot of the config with attribute access (``.lr``, ``["lr"]``)."""
+        return ConfigStatic(self._config)
 
     @property
     def summary(self) -> Summary:

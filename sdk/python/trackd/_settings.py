@@ -126,6 +126,8 @@ class Settings:
     base_url: str | None = None
     start_method: str | None = None
     anonymous: str | None = None
+    #: init(force=True): an online run never continues offline (see trackd.init).
+    force: bool | None = None
 
     DEFAULTS = {  # noqa: RUF012 - class constant
         "mode": "online",

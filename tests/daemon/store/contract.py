@@ -444,6 +444,20 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract):
         empty = await store.create_run(new_run("r2"))
         assert await store.sample_history(empty.pk, 5) == []
 
+    async def test_sample_history_within_steps_and_keys(self, store: MetadataStore) -> None:
+        info = await store.create_run(new_run("r1"))
+        rows = [(s, {"v": s, **({"rare": -s} if s % 10 == 0 else {})}) for s in range(100)]
+        await store.apply([RunChanges(info.pk, 1, rows=rows)])
+        # Sampled within [40, 61): the bounds' rows are the first and last (61 is exclusive).
+        got = await store.sample_history(info.pk, 3, 40, 61)
+        assert [s for s, _ in got] == [40, 50, 60]
+        # A key in every tenth row: the sample is taken among the rows that have it.
+        got = await store.sample_history(info.pk, 4, keys=["rare"])
+        assert [s for s, _ in got] == [0, 30, 60, 90]
+        assert got[1][1] == {"v": 30, "rare": -30}
+        assert [s for s, _ in await store.sample_history(info.pk, 50, 35, 36)] == [35]
+        assert await store.sample_history(info.pk, 5, 35, 36, ["rare"]) == []
+
     async def test_scan_history_of_a_run_without_rows(self, store: MetadataStore) -> None:
         info = await store.create_run(new_run("r1"))
         assert await store.scan_history(info.pk, None, None, 10) == []

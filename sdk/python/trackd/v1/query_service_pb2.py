@@ -27,31 +27,37 @@ from trackd.v1 import run_pb2 as trackd_dot_v1_dot_run__pb2
 from trackd.v1 import value_pb2 as trackd_dot_v1_dot_value__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtrackd/v1/query_service.proto\x12\ttrackd.v1\x1a\x16trackd/v1/record.proto\x1a\x13trackd/v1/run.proto\x1a\x15trackd/v1/value.proto\"S\n\x11ListAlertsRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"\xa7\x01\n\x05\x41lert\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12$\n\x05level\x18\x04 \x01(\x0e\x32\x15.trackd.v1.AlertLevel\x12\x11\n\ttimestamp\x18\x05 \x01(\x01\x12\x12\n\nsuppressed\x18\x06 \x01(\x08\x12\x14\n\x0c\x64\x65livered_at\x18\x07 \x01(\x01\"6\n\x12ListAlertsResponse\x12 \n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x10.trackd.v1.Alert\"Y\n\x0fListRunsRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"I\n\x10ListRunsResponse\x12\x1c\n\x04runs\x18\x01 \x03(\x0b\x32\x0e.trackd.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"I\n\rGetRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x18\n\x10min_ingested_seq\x18\x02 \x01(\x03\"-\n\x0eGetRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\"\xbe\x01\n\x12ScanHistoryRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0c\n\x04keys\x18\x02 \x03(\t\x12\x15\n\x08min_step\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x15\n\x08max_step\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x0f\n\x07samples\x18\x06 \x01(\x05\x12\x0e\n\x06stream\x18\x07 \x01(\tB\x0b\n\t_min_stepB\x0b\n\t_max_step\"8\n\x13ScanHistoryResponse\x12!\n\x04rows\x18\x01 \x03(\x0b\x32\x13.trackd.v1.MapValue2\xad\x02\n\x0cQueryService\x12\x43\n\x08ListRuns\x12\x1a.trackd.v1.ListRunsRequest\x1a\x1b.trackd.v1.ListRunsResponse\x12=\n\x06GetRun\x12\x18.trackd.v1.GetRunRequest\x1a\x19.trackd.v1.GetRunResponse\x12N\n\x0bScanHistory\x12\x1d.trackd.v1.ScanHistoryRequest\x1a\x1e.trackd.v1.ScanHistoryResponse0\x01\x12I\n\nListAlerts\x12\x1c.trackd.v1.ListAlertsRequest\x1a\x1d.trackd.v1.ListAlertsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtrackd/v1/query_service.proto\x12\ttrackd.v1\x1a\x16trackd/v1/record.proto\x1a\x13trackd/v1/run.proto\x1a\x15trackd/v1/value.proto\"6\n\x13ListProjectsRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\"s\n\x07Project\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\ncreated_at\x18\x03 \x01(\x01\x12\x12\n\nupdated_at\x18\x04 \x01(\x01\x12\x11\n\trun_count\x18\x05 \x01(\x03\x12\x0f\n\x07running\x18\x06 \x01(\x03\"<\n\x14ListProjectsResponse\x12$\n\x08projects\x18\x01 \x03(\x0b\x32\x12.trackd.v1.Project\"S\n\x11ListAlertsRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x0e\n\x06run_id\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"\xa7\x01\n\x05\x41lert\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12$\n\x05level\x18\x04 \x01(\x0e\x32\x15.trackd.v1.AlertLevel\x12\x11\n\ttimestamp\x18\x05 \x01(\x01\x12\x12\n\nsuppressed\x18\x06 \x01(\x08\x12\x14\n\x0c\x64\x65livered_at\x18\x07 \x01(\x01\"6\n\x12ListAlertsResponse\x12 \n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x10.trackd.v1.Alert\"Y\n\x0fListRunsRequest\x12\x0e\n\x06\x65ntity\x18\x01 \x01(\t\x12\x0f\n\x07project\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"I\n\x10ListRunsResponse\x12\x1c\n\x04runs\x18\x01 \x03(\x0b\x32\x0e.trackd.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"I\n\rGetRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x18\n\x10min_ingested_seq\x18\x02 \x01(\x03\"-\n\x0eGetRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\"\xbe\x01\n\x12ScanHistoryRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0c\n\x04keys\x18\x02 \x03(\t\x12\x15\n\x08min_step\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x15\n\x08max_step\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x0f\n\x07samples\x18\x06 \x01(\x05\x12\x0e\n\x06stream\x18\x07 \x01(\tB\x0b\n\t_min_stepB\x0b\n\t_max_step\"8\n\x13ScanHistoryResponse\x12!\n\x04rows\x18\x01 \x03(\x0b\x32\x13.trackd.v1.MapValue2\xfe\x02\n\x0cQueryService\x12\x43\n\x08ListRuns\x12\x1a.trackd.v1.ListRunsRequest\x1a\x1b.trackd.v1.ListRunsResponse\x12=\n\x06GetRun\x12\x18.trackd.v1.GetRunRequest\x1a\x19.trackd.v1.GetRunResponse\x12N\n\x0bScanHistory\x12\x1d.trackd.v1.ScanHistoryRequest\x1a\x1e.trackd.v1.ScanHistoryResponse0\x01\x12I\n\nListAlerts\x12\x1c.trackd.v1.ListAlertsRequest\x1a\x1d.trackd.v1.ListAlertsResponse\x12O\n\x0cListProjects\x12\x1e.trackd.v1.ListProjectsRequest\x1a\x1f.trackd.v1.ListProjectsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackd.v1.query_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTALERTSREQUEST']._serialized_start=112
-  _globals['_LISTALERTSREQUEST']._serialized_end=195
-  _globals['_ALERT']._serialized_start=198
-  _globals['_ALERT']._serialized_end=365
-  _globals['_LISTALERTSRESPONSE']._serialized_start=367
-  _globals['_LISTALERTSRESPONSE']._serialized_end=421
-  _globals['_LISTRUNSREQUEST']._serialized_start=423
-  _globals['_LISTRUNSREQUEST']._serialized_end=512
-  _globals['_LISTRUNSRESPONSE']._serialized_start=514
-  _globals['_LISTRUNSRESPONSE']._serialized_end=587
-  _globals['_GETRUNREQUEST']._serialized_start=589
-  _globals['_GETRUNREQUEST']._serialized_end=662
-  _globals['_GETRUNRESPONSE']._serialized_start=664
-  _globals['_GETRUNRESPONSE']._serialized_end=709
-  _globals['_SCANHISTORYREQUEST']._serialized_start=712
-  _globals['_SCANHISTORYREQUEST']._serialized_end=902
-  _globals['_SCANHISTORYRESPONSE']._serialized_start=904
-  _globals['_SCANHISTORYRESPONSE']._serialized_end=960
-  _globals['_QUERYSERVICE']._serialized_start=963
-  _globals['_QUERYSERVICE']._serialized_end=1264
+  _globals['_LISTPROJECTSREQUEST']._serialized_start=112
+  _globals['_LISTPROJECTSREQUEST']._serialized_end=166
+  _globals['_PROJECT']._serialized_start=168
+  _globals['_PROJECT']._serialized_end=283
+  _globals['_LISTPROJECTSRESPONSE']._serialized_start=285
+  _globals['_LISTPROJECTSRESPONSE']._serialized_end=345
+  _globals['_LISTALERTSREQUEST']._serialized_start=347
+  _globals['_LISTALERTSREQUEST']._serialized_end=430
+  _globals['_ALERT']._serialized_start=433
+  _globals['_ALERT']._serialized_end=600
+  _globals['_LISTALERTSRESPONSE']._serialized_start=602
+  _globals['_LISTALERTSRESPONSE']._serialized_end=656
+  _globals['_LISTRUNSREQUEST']._serialized_start=658
+  _globals['_LISTRUNSREQUEST']._serialized_end=747
+  _globals['_LISTRUNSRESPONSE']._serialized_start=749
+  _globals['_LISTRUNSRESPONSE']._serialized_end=822
+  _globals['_GETRUNREQUEST']._serialized_start=824
+  _globals['_GETRUNREQUEST']._serialized_end=897
+  _globals['_GETRUNRESPONSE']._serialized_start=899
+  _globals['_GETRUNRESPONSE']._serialized_end=944
+  _globals['_SCANHISTORYREQUEST']._serialized_start=947
+  _globals['_SCANHISTORYREQUEST']._serialized_end=1137
+  _globals['_SCANHISTORYRESPONSE']._serialized_start=1139
+  _globals['_SCANHISTORYRESPONSE']._serialized_end=1195
+  _globals['_QUERYSERVICE']._serialized_start=1198
+  _globals['_QUERYSERVICE']._serialized_end=1580
 # @@protoc_insertion_point(module_scope)

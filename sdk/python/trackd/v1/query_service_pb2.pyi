@@ -9,6 +9,36 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ListProjectsRequest(_message.Message):
+    __slots__ = ("entity", "project")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    project: str
+    def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
+
+class Project(_message.Message):
+    __slots__ = ("entity", "name", "created_at", "updated_at", "run_count", "running")
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RUN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    entity: str
+    name: str
+    created_at: float
+    updated_at: float
+    run_count: int
+    running: int
+    def __init__(self, entity: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., run_count: _Optional[int] = ..., running: _Optional[int] = ...) -> None: ...
+
+class ListProjectsResponse(_message.Message):
+    __slots__ = ("projects",)
+    PROJECTS_FIELD_NUMBER: _ClassVar[int]
+    projects: _containers.RepeatedCompositeFieldContainer[Project]
+    def __init__(self, projects: _Optional[_Iterable[_Union[Project, _Mapping]]] = ...) -> None: ...
+
 class ListAlertsRequest(_message.Message):
     __slots__ = ("entity", "project", "run_id", "limit")
     ENTITY_FIELD_NUMBER: _ClassVar[int]
