@@ -91,6 +91,8 @@ class OnlineBackend:
             pid=os.getpid(),
             stats_sampling_interval=-1.0 if settings.get("x_disable_stats")
             else float(settings.get("x_stats_sampling_interval")),
+            # heartbeat_seconds: how long the daemon waits for a vanished client (0: its own).
+            crash_grace_seconds=float(settings.heartbeat_seconds or 0),
         )
         #: Shared mode: the writer this process streams as ("" for the primary writer).
         self.writer = writer or ""
@@ -184,17 +186,26 @@ class OnlineBackend:
         (self._sync_dir / "run.json").write_text(json.dumps({**self._meta, "name": self.name}))
         return self._sync_dir / f"run-{self._meta['run_id']}.wal"
 
-    def read_summary(self, seq: int) -> dict[str, Any]:
+    def read_summary(self, seq: int, timeout: float = SUMMARY_READ_TIMEOUT) -> dict[str, Any]:
+        """The summary once the daemon has ingested record ``seq``.
+
+        :raises TimeoutError: not within ``timeout`` seconds.
+        """
         from trackd._shared.values import map_to_python
         from trackd.v1 import query_service_pb2
 
         if self.sender.went_offline:
             return {}
-        resp = self._conn.unary(
-            self._conn.queries.GetRun,
-            query_service_pb2.GetRunRequest(ref=self._ref, min_ingested_seq=seq),
-            timeout=SUMMARY_READ_TIMEOUT,
-        )
+        try:
+            resp = self._conn.unary(
+                self._conn.queries.GetRun,
+                query_service_pb2.GetRunRequest(ref=self._ref, min_ingested_seq=seq),
+                timeout=timeout,
+            )
+        except CommError as exc:
+            if "DEADLINE_EXCEEDED" in str(getattr(exc, "code", "")) or "deadline" in str(exc).lower():
+                raise TimeoutError(str(exc)) from None
+            raise
         return map_to_python(resp.run.summary)
 
     def status(self) -> RunStatus:
@@ -271,7 +282,7 @@ class OfflineBackend:
                 h.on_exit()
             h.take_rows()
 
-    def read_summary(self, seq: int) -> dict[str, Any]:
+    def read_summary(self, seq: int, timeout: float = SUMMARY_READ_TIMEOUT) -> dict[str, Any]:
         with self._lock:
             return json.loads(json.dumps(self._history.summary))
 

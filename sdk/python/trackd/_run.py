@@ -20,6 +20,7 @@ from trackd._config import Config
 from trackd._dashboard import RunLinks
 from trackd._limits import check_fields
 from trackd._metric import Metric, make_metric
+from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._settings import Settings
 from trackd._shared.history import BACKWARDS_STEP
@@ -76,6 +77,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._sender: Any = None
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
+        self._logs: RunLogs | None = None
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -199,10 +201,16 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     @property
     def settings(self) -> Settings:
-        """A copy of the run's settings, knowing the run's directories (``sync_dir``,
-        ``files_dir``, ``sync_file``, ``timespec``...)."""
+        """A frozen copy of the run's settings, knowing the run's directories (``sync_dir``,
+        ``files_dir``, ``log_dir``, ``sync_file``, ``timespec``...), its dashboard URLs and
+        whether it was resumed. Setting a field of it raises
+        :class:`trackd._settings.FrozenSettingsError` (a ``UsageError`` and an
+        ``AttributeError``); it never changes the run."""
         return self._settings._for_run(
-            str(self._sync_dir) if self._sync_dir else None, self._start_time)
+            str(self._sync_dir) if self._sync_dir else None, self._start_time,
+            resumed=self._resumed,
+            urls={"run_url": self.url, "project_url": self.project_url,
+                  "sweep_url": self.sweep_url})
 
     @property
     def sweep_id(self) -> str | None:
@@ -250,6 +258,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
+        self._print_header()
         self._start_extras()  # console capture, environment files, file saves
 
     def _continue(self, stored: Any) -> None:
@@ -290,21 +299,32 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         wandb_dir = Path(self._settings.root_dir or os.getcwd()) / "wandb"
         stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(self._start_time))
         prefix = "offline-run" if self._mode == "offline" else "run"
-        sync_dir = wandb_dir / f"{prefix}-{stamp}-{self._id}"
-        n = 0
-        while sync_dir.exists() and self._mode == "offline":
-            n += 1
-            sync_dir = wandb_dir / f"{prefix}-{stamp}-{self._id}-{n}"
-        (sync_dir / "files").mkdir(parents=True, exist_ok=True)
+        sync_dir = make_dirs(wandb_dir, prefix, stamp, self._id, unique=self._mode == "offline")
         self._sync_dir = sync_dir
         self._dir = sync_dir / "files"
-        latest = wandb_dir / "latest-run"
-        try:
-            if latest.is_symlink():
-                latest.unlink()
-            latest.symlink_to(sync_dir.name)
-        except OSError:
-            pass
+        self._logs = RunLogs(sync_dir)
+        self._logs.note(f"run {self._id} of {self.path} ({self._mode}) starting in pid "
+                        f"{os.getpid()}, directory {sync_dir}")
+        if self._settings.get("symlink"):
+            link_latest(wandb_dir, sync_dir)
+
+    def _print_header(self) -> None:
+        """The lines init prints (unless silent, quiet or show_info=False)."""
+        from trackd import _messages
+        from trackd._terminal import visible
+        from trackd._version import __version__
+
+        backend = self._backend
+        conn = getattr(backend, "_conn", None)
+        if self._logs is not None:
+            self._logs.event(f"run {self._id}: created ({'daemon ' + conn.address if conn else self._mode}"
+                             f"{', resumed' if self._resumed else ''})")
+        if not _messages.enabled(self._settings, _messages.INFO):
+            return
+        _messages.header(self._settings, name=visible(self._name or self._id),
+                         path=visible(self.path), sync_dir=str(self._sync_dir),
+                         offline=self._mode == "offline", version=__version__,
+                         project_url=self.project_url, run_url=self.url)
 
     def _metadata(self) -> dict[str, Any]:
         return {
@@ -312,7 +332,8 @@ class Run(RunLinks, RunArtifacts, RunFiles):
             "name": self._name or "", "notes": self._notes or "", "tags": list(self._tags),
             "group": self._group or "", "job_type": self._job_type or "",
             "config": self._config.as_dict(), "start_time": self._start_time,
-            "host": socket.gethostname(), "program": _program(),
+            "host": self._settings.host or socket.gethostname(),
+            "program": self._settings.program or _program(),
             "sweep_id": self._settings.sweep_id or "",
         }
 
@@ -452,8 +473,14 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         cache = self._summary_cache
         if cache is not None and (cache[0] == seq or self._finished):
             return cache[1]
-        self._sender.flush(SUMMARY_READ_TIMEOUT)
-        data = self._backend.read_summary(seq)
+        timeout = float(self._settings.get("summary_timeout"))
+        deadline = time.monotonic() + timeout
+        try:
+            self._sender.flush(timeout)
+            data = self._backend.read_summary(seq, max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise TimeoutError(f"reading the summary of run {self._id} took longer than "
+                               f"summary_timeout={timeout:g}s (is the daemon answering?)") from None
         self._summary_cache = (seq, data)
         return data
 
@@ -498,7 +525,11 @@ class Run(RunLinks, RunArtifacts, RunFiles):
                 self._print_footer(backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
                     self._resume_file.unlink(missing_ok=True)
+                if self._logs is not None:
+                    self._logs.event(f"run {self._id}: finished, {done.state}, exit code {code}")
         finally:
+            if self._logs is not None:
+                self._logs.close()
             self._finished = True
             if self in st.runs:
                 st.runs.remove(self)
@@ -521,7 +552,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     def _print_footer(self, backend: Any, done: Any, quiet: bool) -> None:
         """The closing summary of the run (unless the silent setting is on)."""
-        if self._settings.get("silent"):
+        if self._settings.get("silent") or not self._settings.get("show_info"):
             return
         from trackd._footer import SAMPLES, print_footer, series
 

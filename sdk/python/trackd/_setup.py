@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trackd._settings import Settings, base_settings
+from trackd._settings import Settings, apply, base_settings
 
 if TYPE_CHECKING:
     from trackd._run import Run
@@ -65,7 +65,7 @@ def setup(settings: Settings | dict[str, Any] | None = None) -> ProcessState:
     st = state()
     with _lock:
         if settings is not None:
-            st.settings = st.settings.merged(settings)
+            st.settings = apply(st.settings, settings)
         if st.settings.get("mode") == "online":
             ensure_daemon(st)
     return st
