@@ -184,14 +184,15 @@ def _check(name: str, value: Any) -> Any:
             return items
         raise _bad("a sequence of strings (or one comma-separated string)", value)
     if kind == MAPPING:
+        given = value
         if isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
-                raise _bad("a mapping of strings to strings (or its JSON)", value) from None
+                raise _bad("a mapping of strings to strings (or its JSON)", given) from None
         if not isinstance(value, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            raise _bad("a mapping of strings to strings", value)
+            raise _bad("a mapping of strings to strings", given)
         return dict(value)
     if kind == MOMENT:
         if isinstance(value, RunMoment):
@@ -200,7 +201,7 @@ def _check(name: str, value: Any) -> Any:
             try:
                 return RunMoment.from_uri(value)
             except UsageError as exc:
-                raise UsageError(f"is not a run moment ({exc.message})") from None
+                raise UsageError(f"got {value!r}, which is not a run moment: {exc.message}") from None
         raise _bad("a RunMoment or '{run_id}?_step={N}'", value)
     if name in _PATHS and isinstance(value, os.PathLike):
         value = os.fspath(value)
