@@ -65,7 +65,8 @@ def test_log_files_and_links_exist_and_symlink_false_makes_none(clean_sdk, tmp_p
     assert f"run {run.id}" in Path(s.log_user).read_text()
     assert "finished" in Path(s.log_internal).read_text()
     latest = os.readlink(s.sync_symlink_latest)
-    with trackd.init(project="logs", dir=str(tmp_path / "nolinks"), settings={"symlink": False}) as run2:
+    with trackd.init(project="logs", dir=str(tmp_path / "nolinks"),
+                     settings={"symlink": False}) as run2:
         s2 = run2.settings
         assert os.path.exists(s2.log_user) and os.path.exists(s2.log_internal)
     assert not os.path.lexists(tmp_path / "nolinks" / "wandb" / "latest-run")

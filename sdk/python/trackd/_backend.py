@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackd import _messages
 from trackd._api import STATE_NAMES
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
@@ -78,6 +79,7 @@ class OnlineBackend:
         st = state()
         conn = get_connection(ensure_daemon(st))
         self._conn = conn
+        self._settings = settings
         self._ref = _ref(meta)
         self._meta = meta
         self._sync_dir = sync_dir
@@ -155,8 +157,8 @@ class OnlineBackend:
         """The daemon says the run was asked to stop: interrupt the training (as W&B does)."""
         import _thread
 
-        print(f"trackd: run {visible(self._meta['run_id'])} was asked to stop (trackd runs stop); "
-              "interrupting the training", file=sys.stderr)
+        _messages.warning(self._settings, f"run {visible(self._meta['run_id'])} was asked to "
+                          "stop (trackd runs stop); interrupting the training")
         _thread.interrupt_main()
 
     def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None) -> Any:
@@ -203,7 +205,7 @@ class OnlineBackend:
                 timeout=timeout,
             )
         except CommError as exc:
-            if "DEADLINE_EXCEEDED" in str(getattr(exc, "code", "")) or "deadline" in str(exc).lower():
+            if "DEADLINE_EXCEEDED" in f"{getattr(exc, 'code', '')} {exc}".upper():
                 raise TimeoutError(str(exc)) from None
             raise
         return map_to_python(resp.run.summary)
@@ -231,8 +233,9 @@ class OnlineBackend:
         from trackd.v1 import run_service_pb2
 
         if self.sender.went_offline:
-            print(visible(f"trackd: run {self._meta['run_id']} was saved offline; upload it "
-                          f"with: trackd sync {self._sync_dir}"), file=sys.stderr)
+            _messages.warning(self._settings, visible(
+                f"run {self._meta['run_id']} was saved offline; upload it with: "
+                f"trackd sync {self._sync_dir}"), force=True)
             return Finished("finished" if code == 0 else "failed", {})
         req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code,
                                                last_seq=self.sender.last_seq,
@@ -255,6 +258,7 @@ class OfflineBackend:
         from trackd._sender import Sender
 
         self.name: str | None = meta["name"] or None
+        self._settings = settings
         self._sync_dir = sync_dir
         self._sync_at_finish = sync_at_finish
         (sync_dir / "run.json").write_text(json.dumps(meta))
@@ -304,7 +308,8 @@ class OfflineBackend:
             check=False,
             )
             if proc.returncode != 0:
-                print(visible(f"trackd: run saved in {self._sync_dir} could not be sent to the "
-                              f"daemon ({(proc.stderr or proc.stdout).strip()}); retry with: "
-                              f"trackd sync {self._sync_dir}", multiline=True), file=sys.stderr)
+                _messages.error(self._settings, visible(
+                    f"run saved in {self._sync_dir} could not be sent to the daemon "
+                    f"({(proc.stderr or proc.stdout).strip()}); retry with: "
+                    f"trackd sync {self._sync_dir}", multiline=True))
         return Finished(state, summary, self._history.rows_written)

@@ -101,3 +101,40 @@ def header(settings: Any, *, name: str, path: str, sync_dir: str, offline: bool,
         info(settings, f"{rocket}View run at {run_url}")
     else:
         info(settings, f"See it with: trackd runs show {path}")
+
+
+def run_header(run: Any) -> None:
+    """The header of a run that just started (unless silent, quiet or show_info=False); the
+    run's connection log notes where it was created."""
+    from trackd._terminal import visible
+    from trackd._version import __version__
+
+    conn = getattr(run._backend, "_conn", None)
+    if run._logs is not None:
+        where = f"daemon {conn.address}" if conn is not None else run._mode
+        run._logs.event(f"run {run.id}: created ({where}{', resumed' if run.resumed else ''})")
+    if not enabled(run._settings, INFO):
+        return
+    header(run._settings, name=visible(run.name or run.id), path=visible(run.path),
+           sync_dir=str(run._sync_dir), offline=run._mode == "offline", version=__version__,
+           project_url=run.project_url, run_url=run.url)
+
+
+def run_footer(run: Any, backend: Any, done: Any, quiet: bool) -> None:
+    """The closing summary of a finished run (unless silent or show_info=False; ``quiet``
+    or the quiet setting: its first line only)."""
+    settings = run._settings
+    if settings.get("silent") or not settings.get("show_info"):
+        return
+    from trackd._footer import SAMPLES, print_footer, series
+
+    quiet = quiet or bool(settings.get("quiet"))
+    try:
+        history = {} if quiet else series(backend.sample_rows(SAMPLES))
+    except Exception:  # noqa: BLE001 - the footer never fails a finish
+        history = {}
+    offline = backend.sender.went_offline or run._mode == "offline"
+    print_footer(name=run.name, path=run.path, state=done.state, rows=done.rows,
+                 summary=done.summary, history=history, quiet=quiet,
+                 files=len(run._saved_names), artifacts=run.__dict__.get("_artifacts_stored", 0),
+                 offline_dir=str(run._sync_dir) if offline else None)

@@ -258,7 +258,9 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
-        self._print_header()
+        from trackd._messages import run_header
+
+        run_header(self)
         self._start_extras()  # console capture, environment files, file saves
 
     def _continue(self, stored: Any) -> None:
@@ -307,24 +309,6 @@ class Run(RunLinks, RunArtifacts, RunFiles):
                         f"{os.getpid()}, directory {sync_dir}")
         if self._settings.get("symlink"):
             link_latest(wandb_dir, sync_dir)
-
-    def _print_header(self) -> None:
-        """The lines init prints (unless silent, quiet or show_info=False)."""
-        from trackd import _messages
-        from trackd._terminal import visible
-        from trackd._version import __version__
-
-        backend = self._backend
-        conn = getattr(backend, "_conn", None)
-        if self._logs is not None:
-            self._logs.event(f"run {self._id}: created ({'daemon ' + conn.address if conn else self._mode}"
-                             f"{', resumed' if self._resumed else ''})")
-        if not _messages.enabled(self._settings, _messages.INFO):
-            return
-        _messages.header(self._settings, name=visible(self._name or self._id),
-                         path=visible(self.path), sync_dir=str(self._sync_dir),
-                         offline=self._mode == "offline", version=__version__,
-                         project_url=self.project_url, run_url=self.url)
 
     def _metadata(self) -> dict[str, Any]:
         return {
@@ -522,7 +506,9 @@ class Run(RunLinks, RunArtifacts, RunFiles):
                 sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
-                self._print_footer(backend, done, bool(quiet))
+                from trackd._messages import run_footer
+
+                run_footer(self, backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
                     self._resume_file.unlink(missing_ok=True)
                 if self._logs is not None:
@@ -549,24 +535,6 @@ class Run(RunLinks, RunArtifacts, RunFiles):
             return f"{message} (every record was acknowledged; the daemon is still storing them)"
         return (f"{message}: {pending} record(s) were not acknowledged by the daemon; they are "
                 f"saved in {self._sync_dir} (upload them with: trackd sync {self._sync_dir})")
-
-    def _print_footer(self, backend: Any, done: Any, quiet: bool) -> None:
-        """The closing summary of the run (unless the silent setting is on)."""
-        if self._settings.get("silent") or not self._settings.get("show_info"):
-            return
-        from trackd._footer import SAMPLES, print_footer, series
-
-        quiet = quiet or bool(self._settings.get("quiet"))
-        try:
-            history = {} if quiet else series(backend.sample_rows(SAMPLES))
-        except Exception:  # noqa: BLE001 - the footer never fails a finish
-            history = {}
-        offline = backend.sender.went_offline or self._mode == "offline"
-        print_footer(name=self._name, path=self.path, state=done.state, rows=done.rows,
-                     summary=done.summary, history=history, quiet=quiet,
-                     files=len(self._saved_names),
-                     artifacts=self.__dict__.get("_artifacts_stored", 0),
-                     offline_dir=str(self._sync_dir) if offline else None)
 
     # -- other processes ---------------------------------------------------------------------
 

@@ -28,7 +28,8 @@ CONSOLE_MODES = ("auto", "off", "wrap", "redirect", "wrap_raw", "wrap_emu")
 ANONYMOUS = ("allow", "must", "never")
 JOB_SOURCES = ("repo", "artifact", "image")
 
-BOOL, INT, FLOAT, STR, STRS, MAPPING, MOMENT = "bool", "int", "float", "str", "strs", "map", "moment"
+BOOL, INT, FLOAT, STR = "bool", "int", "float", "str"
+STRS, MAPPING, MOMENT = "strs", "map", "moment"
 
 #: The kind of every field not listed in a special set below is ``str``.
 _BOOLS = {
@@ -201,7 +202,8 @@ def _check(name: str, value: Any) -> Any:
             try:
                 return RunMoment.from_uri(value)
             except UsageError as exc:
-                raise UsageError(f"got {value!r}, which is not a run moment: {exc.message}") from None
+                raise UsageError(
+                    f"got {value!r}, which is not a run moment: {exc.message}") from None
         raise _bad("a RunMoment or '{run_id}?_step={N}'", value)
     if name in _PATHS and isinstance(value, os.PathLike):
         value = os.fspath(value)

@@ -201,23 +201,25 @@ class Settings:
     label_disable: bool | None = None
 
     # -- login (a local daemon needs none) -----------------------------------------------------
-    #: Seconds ``trackd.login()`` may take to reach the daemon (default: init_timeout).
+    #: The login settings: trackd's SDK reaches its daemon by OS user (or the daemon's token
+    #: file) and has no ``login()`` step of its own yet, so these four are accepted and checked
+    #: but change nothing today: seconds a login may take,
     login_timeout: float | None = None
-    #: Passed to ``login(force=...)`` by init: fail when the daemon cannot be reached.
+    #: fail when not logged in (W&B's ``login(force=...)``),
     force: bool | None = None
-    #: Passed to ``login(relogin=...)``: a daemon has no stored key to renew, so no effect.
+    #: ask for a key again (W&B's ``login(relogin=...)``),
     relogin: bool | None = None
-    #: "allow", "must" or "never": a local daemon has no anonymous accounts; no effect.
+    #: "allow", "must" or "never" (a daemon has no anonymous accounts).
     anonymous: str | None = None
     #: Cloud-only: a W&B API key; the daemon authenticates by OS user (or its token file).
     api_key: str | None = None
     #: Cloud-only: the W&B server URL; trackd talks to ``daemon_address``.
     base_url: str | None = None
-    #: Proxy for the plain-HTTP requests trackd makes for the run (alert webhooks the daemon
-    #: posts for it, and http:// artifact references it downloads); default: the
-    #: ``HTTP_PROXY`` environment of the process making the request.
+    #: Proxies for HTTP and HTTPS requests to W&B's servers. trackd talks to its daemon over a
+    #: local socket or loopback TCP, never through a proxy; the HTTP requests trackd makes
+    #: (alert webhooks, posted by the daemon) do not use these yet: accepted and checked, no
+    #: effect today.
     http_proxy: str | None = None
-    #: Proxy for the HTTPS requests trackd makes for the run (as ``http_proxy``).
     https_proxy: str | None = None
 
     # -- cloud-only, accepted for compatibility --------------------------------------------------
