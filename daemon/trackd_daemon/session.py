@@ -56,6 +56,9 @@ class RunSession:
     retired: bool = False
     preempting: bool = False  # if the client vanishes now, the run ends preempted
     stop_requested: bool = False  # StopRun was called: the run ends killed
+    #: Seconds without a stream before the run is marked crashed (0: the daemon's default);
+    #: set by CreateRun from the client's heartbeat_seconds.
+    crash_grace: float = 0.0
     alert_last: dict[str, float] = field(default_factory=dict)  # rate limit: title -> time
     #: The size of the config as accepted into the log (stored or not yet), measured from the
     #: first config record on: until then no config record waits to be stored, so

@@ -32,6 +32,10 @@ def _run(*args: str) -> str:
 def test_footer_shows_state_sparklines_summary_and_next_step(clean_sdk):
     err = _run()
     lines = [line for line in err.splitlines() if line.startswith("trackd:")]
+    start = next(i for i, line in enumerate(lines) if "history rows" in line)
+    header, lines = lines[:start], lines[start:]
+    assert any("Syncing run" in line and "footer/foot1" in line for line in header)
+    assert any(line.startswith("trackd: Run data is saved locally in ") for line in header)
     assert "footer/foot1) finished: 100 history rows" in lines[0]
     history = {line.split()[1]: line.split()[2] for line in lines
                if line.startswith("trackd:   ") and set(line.split()[-1]) <= set("▁▂▃▄▅▆▇█")}
@@ -45,6 +49,26 @@ def test_quiet_and_silent(clean_sdk):
     quiet = [line for line in _run("quiet").splitlines() if line.startswith("trackd:")]
     assert len(quiet) == 1 and "finished" in quiet[0]
     assert "trackd:" not in _run("silent")
+
+
+def test_show_info_false_prints_neither_header_nor_footer(clean_sdk):
+    script = SCRIPT.replace("settings=settings", "settings={**settings, 'show_info': False}"
+                            ).replace('"foot1"', '"foot-noinfo"')
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=os.environ.copy(), cwd=os.environ.get("TMPDIR", "/tmp"),
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "trackd:" not in proc.stderr
+    # The same script with show_info left alone prints both (quiet: the footer's first line).
+    assert "Syncing run" in proc_stderr_of(SCRIPT.replace('"foot1"', '"foot-info"'))
+
+
+def proc_stderr_of(script: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=os.environ.copy(), cwd=os.environ.get("TMPDIR", "/tmp"),
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
 
 
 def test_rich_footer_on_a_terminal():

@@ -277,3 +277,168 @@ def test_bad_boolean_environment_values_are_errors() -> None:
 
 def test_config_paths_become_a_tuple() -> None:
     assert Settings(config_paths=["a.yaml", "b.yaml"]).config_paths == ("a.yaml", "b.yaml")
+
+
+# -- every documented field ----------------------------------------------------------------------
+
+SEED_FIELDS = (
+    "allow_offline_artifacts allow_val_change anonymous api_key azure_account_url_to_access_key "
+    "base_url code_dir config_paths console console_multipart credentials_file disable_code "
+    "disable_git disable_job_creation docker email entity organization force fork_from git_commit "
+    "git_remote git_remote_url git_root heartbeat_seconds host http_proxy https_proxy "
+    "identity_token_file ignore_globs init_timeout insecure_disable_ssl job_name job_source "
+    "label_disable launch launch_config_path login_timeout mode notebook_name program "
+    "program_abspath program_relpath project quiet reinit relogin resume resume_from resumed "
+    "root_dir run_group run_id run_job_type run_name run_notes run_tags sagemaker_disable "
+    "save_code settings_system show_colors show_emoji show_errors show_info show_warnings silent "
+    "start_method strict summary_timeout summary_warnings sweep_id sweep_param_path symlink "
+    "sync_tensorboard table_raise_on_max_row_limit_exceeded username"
+).split()
+
+GOOD = {
+    "bool": True, "int": 7, "float": 2.5, "strs": ("a", "b"), "str": "x",
+    "map": {"https://acct.blob.core.windows.net": "key"}, "moment": "abc?_step=3",
+}
+
+
+def test_every_seed_field_is_a_field() -> None:
+    from trackd._settings import FIELD_NAMES
+
+    missing = [f for f in SEED_FIELDS if f not in FIELD_NAMES]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", SEED_FIELDS)
+def test_every_seed_field_is_accepted_everywhere(name: str, tmp_path, recwarn) -> None:
+    from trackd._settings import read_settings_file
+    from trackd._settings.fields import ENV_NAMES, kind_of
+
+    if name in ("mode", "console", "anonymous", "job_source", "reinit", "resume"):
+        value = {"mode": "offline", "console": "wrap", "anonymous": "never",
+                 "job_source": "repo", "reinit": "create_new", "resume": "allow"}[name]
+    else:
+        value = GOOD[kind_of(name)]
+    s = Settings(**{name: value})
+    assert name in s.model_fields_set
+    got = getattr(s, name)
+    assert got is not None
+    t = Settings()
+    t.update_from_dict({name: value})
+    assert getattr(t, name) == got
+    text = {True: "true"}.get(value, value) if isinstance(value, bool) else value
+    if isinstance(text, tuple):
+        text = ",".join(text)
+    elif isinstance(text, dict):
+        import json
+
+        text = json.dumps(text)
+    text = str(text)
+    suffix = ENV_NAMES.get(name, name.upper())
+    assert getattr(Settings.from_env({"WANDB_" + suffix: text}), name) == got
+    assert getattr(Settings.from_env({"TRACKD_" + suffix: text}), name) == got
+    path = tmp_path / "settings"
+    path.write_text(f"[default]\n{name} = {text}\n")
+    assert getattr(read_settings_file(str(path)), name) == got
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [("show_info", "maybe"), ("heartbeat_seconds", 0), ("heartbeat_seconds", "soon"),
+     ("summary_timeout", -1), ("summary_warnings", 1.5), ("login_timeout", "x"),
+     ("job_source", "git"), ("anonymous", "sometimes"), ("fork_from", "abc"),
+     ("resume_from", "abc?loss=3"), ("fork_from", "abc?_step=-1"), ("git_commit", 123),
+     ("azure_account_url_to_access_key", {"u": 1}), ("azure_account_url_to_access_key", "[1]"),
+     ("symlink", 2), ("strict", "perhaps"), ("run_tags", [1, 2]),
+     ("resume", "sometimes"), ("reinit", "again")],
+)
+def test_bad_values_name_the_field_and_the_value(name: str, bad: object) -> None:
+    import re
+
+    with pytest.raises(UsageError, match=f"Settings.{name} .*{re.escape(repr(bad)[:3])}"):
+        Settings(**{name: bad})
+    s = Settings()
+    with pytest.raises(UsageError, match=f"Settings.{name}"):
+        setattr(s, name, bad)
+
+
+def test_w_and_b_environment_names() -> None:
+    s = Settings.from_env({"WANDB_USER_EMAIL": "a@b.c", "WANDB_USERNAME": "ann",
+                           "WANDB_DOCKER": "img:1", "WANDB_PROGRAM": "train.py",
+                           "WANDB_NOTEBOOK_NAME": "nb.ipynb", "WANDB_HOST": "h1",
+                           "WANDB_HTTP_PROXY": "http://p:1", "WANDB_HTTPS_PROXY": "http://p:2",
+                           "WANDB__STATS_SAMPLING_INTERVAL": "5", "WANDB_HEARTBEAT_SECONDS": "9",
+                           "WANDB_SETTINGS_SYSTEM": "/x/settings"})
+    assert (s.email, s.username, s.docker, s.program, s.notebook_name, s.host) == (
+        "a@b.c", "ann", "img:1", "train.py", "nb.ipynb", "h1")
+    assert (s.http_proxy, s.https_proxy) == ("http://p:1", "http://p:2")
+    assert s.x_stats_sampling_interval == 5.0 and s.heartbeat_seconds == 9
+    assert s.settings_system == "/x/settings"
+    with pytest.raises(UsageError, match="WANDB_HEARTBEAT_SECONDS"):
+        Settings.from_env({"WANDB_HEARTBEAT_SECONDS": "often"})
+
+
+def test_catch_private_settings_maps_old_private_names() -> None:
+    assert Settings.catch_private_settings({"_stats_sampling_interval": 3, "project": "p"}) == {
+        "x_stats_sampling_interval": 3, "project": "p"}
+    s = Settings(_stats_sampling_interval=3, _disable_stats=True)
+    assert s.x_stats_sampling_interval == 3.0 and s.x_disable_stats is True
+    s.update_from_dict({"_label": "w1"})
+    assert s.x_label == "w1"
+
+
+def test_model_fields_set_and_extra() -> None:
+    s = Settings(project="p", quiet=False)
+    assert s.model_fields_set == {"project", "quiet"}
+    s.run_name = "n"
+    assert s.model_fields_set == {"project", "quiet", "run_name"}
+    assert s.merged({"entity": "e"}).model_fields_set == {"project", "quiet", "run_name", "entity"}
+    assert Settings().model_fields_set == set()
+    assert s.model_extra is None
+
+
+def test_defaults_of_the_new_fields() -> None:
+    s = Settings()
+    assert (s.get("show_info"), s.get("show_warnings"), s.get("show_errors")) == (True, True, True)
+    assert (s.get("heartbeat_seconds"), s.get("summary_timeout"), s.get("summary_warnings")) == (
+        30, 60, 5)
+    assert s.get("symlink") is True and s.get("git_remote") == "origin"
+    assert s.get("disable_code") is False and s.show_colors is None
+    assert s.is_local is True and s.deployment == "local"
+    assert s.sync_dir is None and s.log_user is None and s.run_url is None and s.colab_url is None
+    assert s.settings_workspace.endswith("trackd/settings")
+
+
+def test_run_moments() -> None:
+    from trackd._settings import RunMoment
+
+    m = Settings(fork_from="abc?_step=3").fork_from
+    assert m == RunMoment("abc", 3) and str(m) == "abc?_step=3"
+    assert Settings(resume_from=RunMoment("r1", 10)).resume_from.value == 10
+    with pytest.raises(UsageError, match="_step"):
+        RunMoment("abc", 1, metric="loss")
+
+
+def test_sync_tensorboard_true_warns_that_it_is_not_acted_on() -> None:
+    with pytest.warns(UserWarning, match="sync_tensorboard"):
+        Settings(sync_tensorboard=True)
+
+
+def test_frozen_settings_refuse_changes() -> None:
+    from trackd._settings import FrozenSettingsError
+
+    frozen = Settings(project="p")._for_run("/tmp/x", 0.0)
+    for action in (lambda: setattr(frozen, "project", "q"),
+                   lambda: frozen.update_from_dict({"project": "q"}),
+                   lambda: delattr(frozen, "project")):
+        with pytest.raises(FrozenSettingsError, match="frozen"):
+            action()
+    assert frozen.project == "p"
+    assert issubclass(FrozenSettingsError, UsageError)
+    assert issubclass(FrozenSettingsError, AttributeError)
+    # A copy made from it is not frozen.
+    assert frozen.merged({"project": "q"}).project == "q"
+
+
+def test_unknown_attribute_is_refused() -> None:
+    with pytest.raises(AttributeError):
+        Settings().no_such = 1  # type: ignore[attr-defined]

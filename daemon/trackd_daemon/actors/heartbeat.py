@@ -2,7 +2,8 @@
 
 A run's client holds a stream open while the run lives. When the last stream of a run that
 has not exited closes (the process finished badly, was killed, or lost the daemon), a grace
-period starts; if no stream re-attaches before it ends, the run is marked ``crashed``. The
+period starts (the run's own ``crash_grace``, from its client's heartbeat_seconds, else the
+daemon's); if no stream re-attaches before it ends, the run is marked ``crashed``. The
 pending partial row is written first: every acknowledged record is kept.
 
 With an idle timeout configured, the daemon stops after that long with no live run and no
@@ -82,7 +83,7 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
             s = msg.session
             log.debug("run %s: stream detached (%d left)", s.key, s.streams)
             if s.streams == 0 and not s.retired and not s.exit_seq:
-                self._deadlines[s] = anyio.current_time() + self._grace
+                self._deadlines[s] = anyio.current_time() + (s.crash_grace or self._grace)
 
     async def _expire(self) -> None:
         now = anyio.current_time()
@@ -92,7 +93,7 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
             del self._deadlines[s]
             if s.streams == 0 and not s.retired and not s.exit_seq:
                 log.warning("run %s: client gone for %.1fs without finishing; marking crashed",
-                            s.key, self._grace)
+                            s.key, s.crash_grace or self._grace)
                 try:
                     await self._crash(s)
                 except Exception:

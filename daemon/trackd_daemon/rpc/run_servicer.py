@@ -94,6 +94,10 @@ class RunServicer:
         if math.isnan(request.stats_sampling_interval):
             raise InvalidArgumentError("stats_sampling_interval must be a number of seconds",
                                        field="stats_sampling_interval")
+        grace = request.crash_grace_seconds
+        if math.isnan(grace) or grace < 0 or 0 < grace < 1 or grace > 86400:
+            raise InvalidArgumentError("crash_grace_seconds must be 0 or 1 to 86400 seconds",
+                                       field="crash_grace_seconds")
         if request.shared and (fork is not None or rewind is not None or policy != "never"):
             raise InvalidArgumentError("shared excludes resume, fork_from and rewind_to")
         info, session, resumed, start = await self._registry.ask(
@@ -102,6 +106,8 @@ class RunServicer:
                              allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
         if session is not None:
             info = session.info
+            if grace:
+                session.crash_grace = grace
             self._track(request, session, caller)
         run = run_to_pb(info, session.acked_seq if session else 0, session)
         if request.writer:

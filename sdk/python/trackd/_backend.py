@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackd import _messages
 from trackd._api import STATE_NAMES
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
@@ -115,6 +116,7 @@ class OnlineBackend:
             raise
         conn = get_connection(address)
         self._conn = conn
+        self._settings = settings
         self._ref = _ref(meta)
         self._meta = meta
         self._sync_dir = sync_dir
@@ -128,6 +130,8 @@ class OnlineBackend:
             pid=os.getpid(),
             stats_sampling_interval=-1.0 if settings.get("x_disable_stats")
             else float(settings.get("x_stats_sampling_interval")),
+            # heartbeat_seconds: how long the daemon waits for a vanished client (0: its own).
+            crash_grace_seconds=float(settings.heartbeat_seconds or 0),
         )
         #: Shared mode: the writer this process streams as ("" for the primary writer).
         self.writer = writer or ""
@@ -196,8 +200,8 @@ class OnlineBackend:
         """The daemon says the run was asked to stop: interrupt the training (as W&B does)."""
         import _thread
 
-        print(f"trackd: run {visible(self._meta['run_id'])} was asked to stop (trackd runs stop); "
-              "interrupting the training", file=sys.stderr)
+        _messages.warning(self._settings, f"run {visible(self._meta['run_id'])} was asked to "
+                          "stop (trackd runs stop); interrupting the training")
         _thread.interrupt_main()
 
     def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None,
@@ -235,17 +239,26 @@ class OnlineBackend:
         (self._sync_dir / "run.json").write_text(json.dumps({**self._meta, "name": self.name}))
         return self._sync_dir / f"run-{self._meta['run_id']}.wal"
 
-    def read_summary(self, seq: int) -> dict[str, Any]:
+    def read_summary(self, seq: int, timeout: float = SUMMARY_READ_TIMEOUT) -> dict[str, Any]:
+        """The summary once the daemon has ingested record ``seq``.
+
+        :raises TimeoutError: not within ``timeout`` seconds.
+        """
         from trackd._shared.values import map_to_python
         from trackd.v1 import query_service_pb2
 
         if self.sender.went_offline:
             return {}
-        resp = self._conn.unary(
-            self._conn.queries.GetRun,
-            query_service_pb2.GetRunRequest(ref=self._ref, min_ingested_seq=seq),
-            timeout=SUMMARY_READ_TIMEOUT,
-        )
+        try:
+            resp = self._conn.unary(
+                self._conn.queries.GetRun,
+                query_service_pb2.GetRunRequest(ref=self._ref, min_ingested_seq=seq),
+                timeout=timeout,
+            )
+        except CommError as exc:
+            if "DEADLINE_EXCEEDED" in f"{getattr(exc, 'code', '')} {exc}".upper():
+                raise TimeoutError(str(exc)) from None
+            raise
         return map_to_python(resp.run.summary)
 
     def status(self) -> RunStatus:
@@ -271,8 +284,9 @@ class OnlineBackend:
         from trackd.v1 import run_service_pb2
 
         if self.sender.went_offline:
-            print(visible(f"trackd: run {self._meta['run_id']} was saved offline; upload it "
-                          f"with: trackd sync {self._sync_dir}"), file=sys.stderr)
+            _messages.warning(self._settings, visible(
+                f"run {self._meta['run_id']} was saved offline; upload it with: "
+                f"trackd sync {self._sync_dir}"), force=True)
             return Finished("finished" if code == 0 else "failed", {})
         req = run_service_pb2.FinishRunRequest(ref=self._ref, exit_code=code,
                                                last_seq=self.sender.last_seq,
@@ -295,6 +309,7 @@ class OfflineBackend:
         from trackd._sender import Sender
 
         self.name: str | None = meta["name"] or None
+        self._settings = settings
         self._sync_dir = sync_dir
         self._sync_at_finish = sync_at_finish
         (sync_dir / "run.json").write_text(json.dumps(meta))
@@ -322,7 +337,7 @@ class OfflineBackend:
                 h.on_exit()
             h.take_rows()
 
-    def read_summary(self, seq: int) -> dict[str, Any]:
+    def read_summary(self, seq: int, timeout: float = SUMMARY_READ_TIMEOUT) -> dict[str, Any]:
         with self._lock:
             return json.loads(json.dumps(self._history.summary))
 
@@ -344,7 +359,8 @@ class OfflineBackend:
             check=False,
             )
             if proc.returncode != 0:
-                print(visible(f"trackd: run saved in {self._sync_dir} could not be sent to the "
-                              f"daemon ({(proc.stderr or proc.stdout).strip()}); retry with: "
-                              f"trackd sync {self._sync_dir}", multiline=True), file=sys.stderr)
+                _messages.error(self._settings, visible(
+                    f"run saved in {self._sync_dir} could not be sent to the daemon "
+                    f"({(proc.stderr or proc.stdout).strip()}); retry with: "
+                    f"trackd sync {self._sync_dir}", multiline=True))
         return Finished(state, summary, self._history.rows_written)

@@ -6,7 +6,12 @@
 * ``requirements.txt``: the installed distributions (``importlib.metadata``), ``name==version``;
 * ``diff.patch``: the uncommitted changes of the git repository the program runs in
   (``git diff HEAD``), when there are any;
-* ``code/<path>``: the main script, with ``save_code``.
+* ``code/<path>``: the main script, with ``save_code`` (not with ``disable_code``).
+
+The settings ``git_commit``, ``git_remote`` (the remote whose URL is read), ``git_remote_url``,
+``git_root``, ``program``, ``program_abspath``, ``program_relpath``, ``code_dir``, ``host``,
+``username``, ``email``, ``docker`` and ``notebook_name`` replace what the process and git say
+(:data:`OVERRIDES`).
 
 Collected in a background thread when the run starts (git may take a moment), so ``init()``
 does not wait for it; ``finish()`` waits for it to end.
@@ -24,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,15 @@ DIFF = "diff.patch"
 GIT_TIMEOUT = 10.0
 #: A diff larger than this is not kept (a generated file committed by mistake, say).
 MAX_DIFF_BYTES = 100 << 20
+#: The settings that replace what the environment says.
+OVERRIDES = ("git_commit", "git_remote", "git_remote_url", "git_root", "program",
+             "program_abspath", "program_relpath", "code_dir", "host", "username", "email",
+             "docker", "notebook_name")
+
+
+def overrides_from(settings: Any) -> dict[str, str]:
+    """The :data:`OVERRIDES` ``settings`` sets."""
+    return {k: getattr(settings, k) for k in OVERRIDES if getattr(settings, k, None) is not None}
 
 
 def _git(cwd: str, *args: str) -> str | None:
@@ -52,9 +67,10 @@ def _clean_remote(url: str) -> str:
     return re.sub(r"^(\w+://)[^/@]+@", r"\1", url.strip())
 
 
-def git_state(cwd: str) -> tuple[dict[str, Any], bytes | None]:
+def git_state(cwd: str, remote_name: str = "origin") -> tuple[dict[str, Any], bytes | None]:
     """The repository around ``cwd``: (remote, commit, branch, root, dirty) and the diff of
-    uncommitted changes against HEAD (None when clean or not a repository)."""
+    uncommitted changes against HEAD (None when clean or not a repository); ``remote`` is the
+    URL of the remote ``remote_name``."""
     root = _git(cwd, "rev-parse", "--show-toplevel")
     if root is None or shutil.which("git") is None:
         return {}, None
@@ -65,7 +81,7 @@ def git_state(cwd: str) -> tuple[dict[str, Any], bytes | None]:
     branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
     if branch and branch.strip() != "HEAD":
         info["branch"] = branch.strip()
-    remote = _git(cwd, "remote", "get-url", "origin")
+    remote = _git(cwd, "remote", "get-url", remote_name)
     if remote:
         info["remote"] = _clean_remote(remote)
     diff = None
@@ -174,8 +190,9 @@ def _memory_total() -> int | None:
 
 
 def metadata(program: str, start_time: float, git: dict[str, Any],
-             code_path: str | None) -> dict[str, Any]:
-    """The contents of ``wandb-metadata.json``."""
+             code_path: str | None, overrides: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The contents of ``wandb-metadata.json`` (``overrides``: see :data:`OVERRIDES`)."""
+    over = dict(overrides or {})
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
@@ -208,6 +225,13 @@ def metadata(program: str, start_time: float, git: dict[str, Any],
     if total:
         doc["memory"] = {"total": total}
     doc.update(_gpus())
+    for key in ("host", "username", "email", "docker"):
+        if key in over:
+            doc[key] = over[key]
+    if "program_abspath" in over:
+        doc["programAbspath"] = over["program_abspath"]
+    if "notebook_name" in over:
+        doc["notebook"] = over["notebook_name"]
     return doc
 
 
@@ -224,22 +248,33 @@ def code_relpath(program: str, git_root: str | None) -> str | None:
 
 
 def record(files_dir: Path, program: str, start_time: float, *, git: bool,
-           save_code: bool) -> list[str]:
-    """Write the environment files into ``files_dir``; returns their names."""
+           save_code: bool, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Write the environment files into ``files_dir``; returns their names. ``overrides``
+    (see :data:`OVERRIDES`) replace what the process and git say."""
+    over = dict(overrides or {})
     names = []
-    info, diff = git_state(os.getcwd()) if git else ({}, None)
-    rel = code_relpath(program, info.get("root"))
-    if save_code and rel:
+    info, diff = (git_state(os.getcwd(), over.get("git_remote", "origin")) if git
+                  else ({}, None))
+    if git:
+        for key, field in (("commit", "git_commit"), ("remote", "git_remote_url"),
+                           ("root", "git_root")):
+            if field in over:
+                info[key] = over[field]
+    program = over.get("program", program)
+    source = over.get("program_abspath", program)
+    rel = over.get("program_relpath") or code_relpath(source, over.get("code_dir")
+                                                      or info.get("root"))
+    if save_code and rel and os.path.isfile(source):
         target = files_dir / "code" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(program, target)
+        shutil.copyfile(source, target)
         names.append(f"code/{rel}")
     if diff is not None:
         (files_dir / DIFF).write_bytes(diff)
         names.append(DIFF)
     (files_dir / REQUIREMENTS).write_text(requirements())
     names.append(REQUIREMENTS)
-    doc = metadata(program, start_time, info, rel)
+    doc = metadata(program, start_time, info, rel, over)
     (files_dir / METADATA).write_text(json.dumps(doc, indent=2, default=str))
     names.append(METADATA)
     return names

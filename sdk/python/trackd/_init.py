@@ -17,7 +17,7 @@ from typing import Any
 
 from trackd._limits import check_fields
 from trackd._run import Run
-from trackd._settings import REINIT, Settings
+from trackd._settings import REINIT, Settings, apply
 from trackd._setup import state
 from trackd._shared.ids import id_problem
 from trackd.errors import UsageError
@@ -274,7 +274,7 @@ def init(
     force, anonymous = _check_login_args(force, anonymous)
     sync_tensorboard = _check_unsupported(tensorboard, sync_tensorboard, monitor_gym)
     st = state()
-    s = st.settings.merged(settings)
+    s = apply(st.settings, settings)
     explicit = {
         "entity": entity, "project": project, "root_dir": os.fspath(dir) if dir is not None else None,
         "run_id": id, "run_name": name, "run_notes": notes,
@@ -308,6 +308,11 @@ def init(
         for r in reversed(active):
             r.finish()
 
+    # The settings' resume_from/fork_from work as the arguments (which win).
+    if resume_from is None and s.resume_from is not None:
+        resume_from = str(s.resume_from)
+    if fork_from is None and s.fork_from is not None:
+        fork_from = str(s.fork_from)
     if sum(x is not None and x is not False for x in (s.resume, resume_from, fork_from)) > 1:
         raise UsageError("resume, resume_from and fork_from cannot be used together")
     moment: tuple[str, str, int] | None = None

@@ -20,6 +20,7 @@ from trackd._config import Config, ConfigStatic
 from trackd._dashboard import RunLinks
 from trackd._limits import check_fields
 from trackd._metric import Metric, make_metric
+from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._settings import Settings
 from trackd._setup import exit_status
@@ -77,6 +78,7 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._sender: Any = None
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
+        self._logs: RunLogs | None = None
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -196,10 +198,16 @@ class Run(RunLinks, RunArtifacts, RunFiles):
 
     @property
     def settings(self) -> Settings:
-        """A copy of the run's settings, knowing the run's directories (``sync_dir``,
-        ``files_dir``, ``sync_file``, ``timespec``...)."""
+        """A frozen copy of the run's settings, knowing the run's directories (``sync_dir``,
+        ``files_dir``, ``log_dir``, ``sync_file``, ``timespec``...), its dashboard URLs and
+        whether it was resumed. Setting a field of it raises
+        :class:`trackd._settings.FrozenSettingsError` (a ``UsageError`` and an
+        ``AttributeError``); it never changes the run."""
         return self._settings._for_run(
-            str(self._sync_dir) if self._sync_dir else None, self._start_time)
+            str(self._sync_dir) if self._sync_dir else None, self._start_time,
+            resumed=self._resumed,
+            urls={"run_url": self.url, "project_url": self.project_url,
+                  "sweep_url": self.sweep_url})
 
     @property
     def sweep_id(self) -> str | None:
@@ -222,19 +230,27 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._make_dirs()
         assert self._sync_dir is not None
         meta = self._metadata()
-        if self._mode == "offline":
-            self._backend = OfflineBackend(meta, self._settings, self._sync_dir)
-        elif grpc_inherited():
-            # A child forked from a process with an open gRPC channel cannot use gRPC: record
-            # the run offline and let a fresh process ingest it at finish().
-            self._backend = OfflineBackend(meta, self._settings, self._sync_dir, sync_at_finish=True)
-        else:
-            writer = None
-            if self._mode == "shared":
-                writer = "" if self._primary else self._label
-            self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
-                                          resume=self._resume_policy, moment=self._moment,
-                                          writer=writer)
+        try:
+            if self._mode == "offline":
+                self._backend = OfflineBackend(meta, self._settings, self._sync_dir)
+            elif grpc_inherited():
+                # A child forked from a process with an open gRPC channel cannot use gRPC:
+                # record the run offline and let a fresh process ingest it at finish().
+                self._backend = OfflineBackend(meta, self._settings, self._sync_dir,
+                                               sync_at_finish=True)
+            else:
+                writer = None
+                if self._mode == "shared":
+                    writer = "" if self._primary else self._label
+                self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
+                                              resume=self._resume_policy, moment=self._moment,
+                                              writer=writer)
+        except BaseException as exc:
+            if self._logs is not None:  # the run never started: say why, and let go of its logs
+                self._logs.event(f"run {self._id}: could not start: {exc}")
+                self._logs.close()
+                self._logs = None
+            raise
         self._name = self._backend.name
         self._sender = self._backend.sender
         if getattr(self._backend, "resumed_from", None) is not None:
@@ -247,6 +263,9 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
+        from trackd._messages import run_header
+
+        run_header(self)
         self._start_extras()  # console capture, environment files, file saves
 
     def _continue(self, stored: Any) -> None:
@@ -287,21 +306,14 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         wandb_dir = Path(self._settings.root_dir or os.getcwd()) / "wandb"
         stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(self._start_time))
         prefix = "offline-run" if self._mode == "offline" else "run"
-        sync_dir = wandb_dir / f"{prefix}-{stamp}-{self._id}"
-        n = 0
-        while sync_dir.exists() and self._mode == "offline":
-            n += 1
-            sync_dir = wandb_dir / f"{prefix}-{stamp}-{self._id}-{n}"
-        (sync_dir / "files").mkdir(parents=True, exist_ok=True)
+        sync_dir = make_dirs(wandb_dir, prefix, stamp, self._id, unique=self._mode == "offline")
         self._sync_dir = sync_dir
         self._dir = sync_dir / "files"
-        latest = wandb_dir / "latest-run"
-        try:
-            if latest.is_symlink():
-                latest.unlink()
-            latest.symlink_to(sync_dir.name)
-        except OSError:
-            pass
+        self._logs = RunLogs(sync_dir)
+        self._logs.note(f"run {self._id} of {self.path} ({self._mode}) starting in pid "
+                        f"{os.getpid()}, directory {sync_dir}")
+        if self._settings.get("symlink"):
+            link_latest(wandb_dir, sync_dir)
 
     def _metadata(self) -> dict[str, Any]:
         return {
@@ -309,7 +321,8 @@ class Run(RunLinks, RunArtifacts, RunFiles):
             "name": self._name or "", "notes": self._notes or "", "tags": list(self._tags),
             "group": self._group or "", "job_type": self._job_type or "",
             "config": self._config.as_dict(), "start_time": self._start_time,
-            "host": socket.gethostname(), "program": _program(),
+            "host": self._settings.host or socket.gethostname(),
+            "program": self._settings.program or _program(),
             "sweep_id": self._settings.sweep_id or "",
         }
 
@@ -449,8 +462,14 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         cache = self._summary_cache
         if cache is not None and (cache[0] == seq or self._finished):
             return cache[1]
-        self._sender.flush(SUMMARY_READ_TIMEOUT)
-        data = self._backend.read_summary(seq)
+        timeout = float(self._settings.get("summary_timeout"))
+        deadline = time.monotonic() + timeout
+        try:
+            self._sender.flush(timeout)
+            data = self._backend.read_summary(seq, max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            raise TimeoutError(f"reading the summary of run {self._id} took longer than "
+                               f"summary_timeout={timeout:g}s (is the daemon answering?)") from None
         self._summary_cache = (seq, data)
         return data
 
@@ -492,10 +511,16 @@ class Run(RunLinks, RunArtifacts, RunFiles):
                 sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
-                self._print_footer(backend, done, bool(quiet))
+                from trackd._messages import run_footer
+
+                run_footer(self, backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
                     self._resume_file.unlink(missing_ok=True)
+                if self._logs is not None:
+                    self._logs.event(f"run {self._id}: finished, {done.state}, exit code {code}")
         finally:
+            if self._logs is not None:
+                self._logs.close()
             self._finished = True
             if self in st.runs:
                 st.runs.remove(self)
@@ -515,24 +540,6 @@ class Run(RunLinks, RunArtifacts, RunFiles):
             return f"{message} (every record was acknowledged; the daemon is still storing them)"
         return (f"{message}: {pending} record(s) were not acknowledged by the daemon; they are "
                 f"saved in {self._sync_dir} (upload them with: trackd sync {self._sync_dir})")
-
-    def _print_footer(self, backend: Any, done: Any, quiet: bool) -> None:
-        """The closing summary of the run (unless the silent setting is on)."""
-        if self._settings.get("silent"):
-            return
-        from trackd._footer import SAMPLES, print_footer, series
-
-        quiet = quiet or bool(self._settings.get("quiet"))
-        try:
-            history = {} if quiet else series(backend.sample_rows(SAMPLES))
-        except Exception:  # noqa: BLE001 - the footer never fails a finish
-            history = {}
-        offline = backend.sender.went_offline or self._mode == "offline"
-        print_footer(name=self._name, path=self.path, state=done.state, rows=done.rows,
-                     summary=done.summary, history=history, quiet=quiet,
-                     files=len(self._saved_names),
-                     artifacts=self.__dict__.get("_artifacts_stored", 0),
-                     offline_dir=str(self._sync_dir) if offline else None)
 
     # -- other processes ---------------------------------------------------------------------
 

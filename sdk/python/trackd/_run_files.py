@@ -96,6 +96,11 @@ class RunFiles:
             self._env_thread = threading.Thread(target=self._record_environment,
                                                 name="trackd-environment", daemon=True)
             self._env_thread.start()
+        code_dir = self._settings.code_dir
+        if (code_dir and self._settings.get("save_code") and not self._settings.get("disable_code")
+                and self._mode != "offline"):
+            # As W&B: with save_code, the code under code_dir is kept as a code artifact.
+            self.log_code(code_dir)
 
     def _record_environment(self) -> None:
         from trackd import _environment
@@ -103,9 +108,11 @@ class RunFiles:
 
         assert self._dir is not None
         try:
-            names = _environment.record(self._dir, _program(), self._start_time,
-                                        git=not self._settings.get("disable_git"),
-                                        save_code=bool(self._settings.get("save_code")))
+            settings = self._settings
+            names = _environment.record(
+                self._dir, _program(), self._start_time, git=not settings.get("disable_git"),
+                save_code=bool(settings.get("save_code")) and not settings.get("disable_code"),
+                overrides=_environment.overrides_from(settings))
         except Exception as exc:  # noqa: BLE001 - a run never fails for its environment
             warnings.warn(f"trackd: the run's environment was not recorded: {exc}",
                           stacklevel=1)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from trackd._settings import (
     SETUP_SETTINGS_ENV,
     Settings,
+    apply,
     base_settings,
     export_setup,
     inherited_setup,
@@ -77,7 +78,7 @@ def setup(settings: Settings | dict[str, Any] | None = None) -> ProcessState:
     st = state()
     with _lock:
         if settings is not None:
-            st.settings = st.settings.merged(settings)
+            st.settings = apply(st.settings, settings)
             _export(st, settings)
         if st.settings.get("mode") == "online":
             ensure_daemon(st)

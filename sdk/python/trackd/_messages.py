@@ -1,0 +1,140 @@
+"""The lines the SDK prints for a run (``trackd: ...`` on stderr), governed by its settings.
+
+``silent`` prints nothing; ``show_info``, ``show_warnings`` and ``show_errors`` switch each
+level off; ``quiet`` drops the informational lines (the footer keeps one line: see
+:mod:`trackd._footer`); ``show_colors`` colours the prefix (default: on a terminal);
+``show_emoji`` puts an emoji before the header's links (default: on a UTF-8 terminal). Every
+printed line is also kept in the SDK log of the process's open runs (``logs/debug.log``).
+Text that holds user data must already be made safe with :func:`trackd._terminal.visible`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from trackd._run_dirs import note_all
+
+INFO, WARNING, ERROR = "info", "warning", "error"
+_SWITCH = {INFO: "show_info", WARNING: "show_warnings", ERROR: "show_errors"}
+_COLOR = {INFO: "34", WARNING: "33", ERROR: "31"}
+_LABEL = {INFO: "", WARNING: "WARNING ", ERROR: "ERROR "}
+
+
+def enabled(settings: Any, level: str) -> bool:
+    """Whether a line of ``level`` is printed under ``settings``."""
+    if settings is None:
+        return True
+    if settings.get("silent"):
+        return False
+    if level == INFO and settings.get("quiet"):
+        return False
+    return bool(settings.get(_SWITCH[level]))
+
+
+def _tty(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def colors(settings: Any, out: TextIO) -> bool:
+    value = None if settings is None else settings.show_colors
+    return _tty(out) if value is None else bool(value)
+
+
+def emoji(settings: Any, out: TextIO) -> bool:
+    value = None if settings is None else settings.show_emoji
+    if value is None:
+        return _tty(out) and "utf" in (getattr(out, "encoding", "") or "").lower()
+    return bool(value)
+
+
+def emit(settings: Any, level: str, text: str, *, stream: TextIO | None = None,
+         force: bool = False) -> bool:
+    """Print ``trackd: <text>`` at ``level`` unless the settings switch it off (``force``:
+    print whatever the level switches say; ``silent`` still wins). Returns whether it was
+    printed; the line goes to the runs' SDK logs either way."""
+    note_all(f"{level.upper()} {text}")
+    if settings is not None and settings.get("silent"):
+        return False
+    if not force and not enabled(settings, level):
+        return False
+    out = stream or sys.stderr
+    prefix = "trackd:"
+    if colors(settings, out):
+        prefix = f"\x1b[{_COLOR[level]};1m{prefix}\x1b[0m"
+    try:
+        print(f"{prefix} {_LABEL[level]}{text}", file=out)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def info(settings: Any, text: str, **kw: Any) -> bool:
+    return emit(settings, INFO, text, **kw)
+
+
+def warning(settings: Any, text: str, **kw: Any) -> bool:
+    return emit(settings, WARNING, text, **kw)
+
+
+def error(settings: Any, text: str, **kw: Any) -> bool:
+    return emit(settings, ERROR, text, **kw)
+
+
+def header(settings: Any, *, name: str, path: str, sync_dir: str, offline: bool,
+           version: str, project_url: str | None, run_url: str | None) -> None:
+    """What init prints once the run exists (W&B's header): where its data is, where to see it."""
+    out = sys.stderr
+    star, rocket = ("\u2b50\ufe0f ", "\U0001f680 ") if emoji(settings, out) else ("", "")
+    info(settings, f"Tracking run with trackd {version}")
+    info(settings, f"Run data is saved locally in {sync_dir}")
+    if offline:
+        info(settings, f"Run is offline: upload it later with: trackd sync {sync_dir}")
+        return
+    info(settings, f"Syncing run {name} ({path})")
+    if project_url:
+        info(settings, f"{star}View project at {project_url}")
+    if run_url:
+        info(settings, f"{rocket}View run at {run_url}")
+    else:
+        info(settings, f"See it with: trackd runs show {path}")
+
+
+def run_header(run: Any) -> None:
+    """The header of a run that just started (unless silent, quiet or show_info=False); the
+    run's connection log notes where it was created."""
+    from trackd._terminal import visible
+    from trackd._version import __version__
+
+    conn = getattr(run._backend, "_conn", None)
+    if run._logs is not None:
+        where = f"daemon {conn.address}" if conn is not None else run._mode
+        run._logs.event(f"run {run.id}: created ({where}{', resumed' if run.resumed else ''})")
+    if not enabled(run._settings, INFO):
+        return
+    header(run._settings, name=visible(run.name or run.id), path=visible(run.path),
+           sync_dir=str(run._sync_dir), offline=run._mode == "offline", version=__version__,
+           project_url=run.project_url, run_url=run.url)
+
+
+def run_footer(run: Any, backend: Any, done: Any, quiet: bool) -> None:
+    """The closing summary of a finished run (unless silent or show_info=False; ``quiet``
+    or the quiet setting: its first line only)."""
+    settings = run._settings
+    if settings.get("silent") or not settings.get("show_info"):
+        return
+    from trackd._footer import SAMPLES, print_footer, series
+
+    quiet = quiet or bool(settings.get("quiet"))
+    try:
+        history = {} if quiet else series(backend.sample_rows(SAMPLES))
+    except Exception:  # noqa: BLE001 - the footer never fails a finish
+        history = {}
+    offline = backend.sender.went_offline or run._mode == "offline"
+    print_footer(name=run.name, path=run.path, state=done.state, rows=done.rows,
+                 summary=done.summary, history=history, quiet=quiet,
+                 files=len(run._saved_names), artifacts=run.__dict__.get("_artifacts_stored", 0),
+                 offline_dir=str(run._sync_dir) if offline else None)
