@@ -73,12 +73,13 @@ def wanted(multipart: bool | None, size: int | None) -> bool:
     return multipart is True or size >= AUTO_THRESHOLD
 
 
-def parts(size: int, part_size: int = PART_SIZE) -> list[tuple[int, int]]:
-    """``(offset, length)`` of each part of a ``size``-byte file."""
+def parts(size: int, part_size: int | None = None) -> list[tuple[int, int]]:
+    """``(offset, length)`` of each part of a ``size``-byte file (parts of ``PART_SIZE``)."""
+    part_size = part_size or PART_SIZE
     return [(off, min(part_size, size - off)) for off in range(0, size, part_size)]
 
 
-def download(dest: str, size: int, read_part: ReadPart, part_size: int = PART_SIZE) -> None:
+def download(dest: str, size: int, read_part: ReadPart, part_size: int | None = None) -> None:
     """Write the ``size`` bytes of a source to the new file ``dest``, in parts at once.
 
     :raises OSError: a part came back short or long (the source changed or broke off), or

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import os
 import posixpath
 import threading
@@ -35,7 +36,7 @@ _lock = threading.Lock()
 def _client(uri: str) -> Any:
     """This process's client (the library's clients are safe to share between threads)."""
     try:
-        from google.cloud import storage
+        storage = importlib.import_module("google.cloud.storage")
     except ImportError:
         raise missing_library(uri, "google-cloud-storage", "gcs") from None
     with _lock:
