@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import DaemonDirs, DaemonProcess
+from tests.helpers import DaemonDirs, DaemonProcess  # noqa: E402 - after the path is set
 
 
 def md5(path: Path) -> str:

@@ -80,8 +80,8 @@ def _gcs_app(store: FakeGcs) -> Any:
         bucket = unquote(parts[4])
         if len(parts) == 6 or parts[6] == "":
             prefix = q.get("prefix", "")
-            items = [v[-1].resource(bucket) for n, v in sorted(store.buckets.get(bucket, {}).items())
-                     if n.startswith(prefix)]
+            objects = sorted(store.buckets.get(bucket, {}).items())
+            items = [v[-1].resource(bucket) for n, v in objects if n.startswith(prefix)]
             return web.json_response({"kind": "storage#objects", "items": items})
         obj = store.find(bucket, unquote("/".join(parts[6:])), q.get("generation"))
         if obj is None:

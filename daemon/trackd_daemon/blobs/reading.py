@@ -12,9 +12,10 @@ from trackd_daemon.blobs.base import BlobStore
 async def chunks(blobs: BlobStore, key: str, size: int,
                  offset: int = 0, length: int = 0) -> AsyncIterator[bytes]:
     """The bytes of blob ``key`` from ``offset`` on (``length`` of them at most, 0: through
-    the end), ``size`` at most per chunk, each read in a worker thread. At least one chunk comes, empty for an empty blob (or an offset at its
-    end), so that a reply always has a first message. Use it under ``aclosing`` so the file
-    is closed when the reader stops early.
+    the end), ``size`` at most per chunk, each read in a worker thread. At least one chunk
+    comes, empty for an empty blob (or an offset at its end), so that a reply always has a
+    first message. Use it under ``aclosing`` so the file is closed when the reader stops
+    early.
     """
     f = await anyio.to_thread.run_sync(blobs.open, key)
     try:

@@ -157,8 +157,8 @@ def fetch(entry: ArtifactManifestEntry, dest: str, multipart: bool | None,
         if checked and not version and props.etag.strip('"') != entry.digest:
             version = _version_with_etag(service, container, blob, entry)
             props = client.get_blob_properties(version_id=version)
-        pin: dict[str, Any] = ({"version_id": version} if version else
-                               {"etag": props.etag, "match_condition": MatchConditions.IfNotModified})
+        pin: dict[str, Any] = {"version_id": version} if version else {
+            "etag": props.etag, "match_condition": MatchConditions.IfNotModified}
 
         def read(out: Any, offset: int | None = None, length: int | None = None) -> None:
             for chunk in client.download_blob(offset=offset, length=length, **pin).chunks():
