@@ -1,5 +1,6 @@
 """ArtifactService.ResolveReference against real servers on loopback: file://, an HTTP server
-(aiohttp), an S3-compatible server (moto's server mode); gs:// and Azure are refused."""
+(aiohttp), an S3-compatible server (moto's server mode); gs:// and Azure are refused (the SDK
+resolves those itself: test_artifact_references_cloud.py)."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def test_unsupported_and_unknown_schemes(client: Client) -> None:
             resolve(client, uri)
         assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
         assert reason(err.value) == "REFERENCE_NOT_SUPPORTED"
-        assert missing in err.value.details() and "not supported yet" in err.value.details()
+        assert missing in err.value.details() and "the SDK resolves them" in err.value.details()
     other = resolve(client, "ftp://host/dir/x.csv")
     assert [(e.path, e.digest, e.size) for e in other.entries] == [
         ("x.csv", "ftp://host/dir/x.csv", -1)]

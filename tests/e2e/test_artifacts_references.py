@@ -124,7 +124,9 @@ def test_file_references_resolve_alike_in_the_daemon_and_in_the_sdk(
     by_daemon = entries()
     monkeypatch.setattr(client, "is_local", lambda conn: False)
     assert entries() == by_daemon
-    assert [p for p, *_ in by_daemon] == ["a.txt", "d/a.txt", "d/sub/b.bin"]
+    # Without checksum the directory is one entry, not walked (its size unknown).
+    assert [p for p, *_ in by_daemon] == (["a.txt", "d/a.txt", "d/sub/b.bin"] if checksum
+                                          else ["a.txt", "d"])
     with pytest.raises(ReferenceFailedError, match="no such file"):
         Artifact("gone", "dataset").add_reference(f"file://{tree / 'missing'}")
     with pytest.raises(ValueError, match="max_objects"):

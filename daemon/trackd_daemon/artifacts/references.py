@@ -3,7 +3,8 @@
 ``file://`` (a file, or a directory walked recursively), ``http(s)://`` (a HEAD request with
 aiohttp), ``s3://`` (boto3, the ``s3`` extra; credentials and endpoint from the daemon's
 environment: ``AWS_*`` variables, ``AWS_ENDPOINT_URL``). ``gs://`` and Azure blob URLs are
-refused with the missing piece named; any other scheme gives one entry whose digest is the URI.
+refused: the SDK resolves them in the caller's process, with the caller's cloud credentials
+(``trackd.artifacts.stores``); any other scheme gives one entry whose digest is the URI.
 """
 
 from __future__ import annotations
@@ -63,13 +64,14 @@ async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
                                               max_objects, paths)
     if scheme == "gs":
         raise ReferenceNotSupportedError(
-            f"{uri}: gs:// references are not supported yet: the daemon has no Google Cloud "
-            "Storage client (google-cloud-storage) to read object generations and ETags",
+            f"{uri}: the daemon does not resolve gs:// references: the SDK resolves them in "
+            "the caller's process with google-cloud-storage and the caller's credentials",
             uri=uri)
     if scheme in ("http", "https") and (parsed.hostname or "").endswith(".blob.core.windows.net"):
         raise ReferenceNotSupportedError(
-            f"{uri}: Azure Blob Storage references are not supported yet: the daemon has no "
-            "Azure client (azure-storage-blob) to read blob ETags and versions", uri=uri)
+            f"{uri}: the daemon does not resolve Azure Blob Storage references: the SDK "
+            "resolves them in the caller's process with azure-storage-blob and the caller's "
+            "credentials", uri=uri)
     if scheme in ("http", "https"):
         return await _http(uri, name, parsed.path, checksum)
     if scheme == "s3":

@@ -10,20 +10,30 @@ from trackd_daemon.blobs.base import BlobStore
 
 
 async def chunks(blobs: BlobStore, key: str, size: int,
-                 offset: int = 0) -> AsyncIterator[bytes]:
-    """The bytes of blob ``key`` from ``offset`` on, ``size`` at most per chunk, each read in
-    a worker thread. At least one chunk comes, empty for an empty blob (or an offset at its
-    end), so that a reply always has a first message. Use it under ``aclosing`` so the file
-    is closed when the reader stops early.
+                 offset: int = 0, length: int = 0) -> AsyncIterator[bytes]:
+    """The bytes of blob ``key`` from ``offset`` on (``length`` of them at most, 0: through
+    the end), ``size`` at most per chunk, each read in a worker thread. At least one chunk
+    comes, empty for an empty blob (or an offset at its end), so that a reply always has a
+    first message. Use it under ``aclosing`` so the file is closed when the reader stops
+    early.
     """
     f = await anyio.to_thread.run_sync(blobs.open, key)
     try:
         if offset:
             await anyio.to_thread.run_sync(f.seek, offset)
-        chunk = await anyio.to_thread.run_sync(f.read, size)
+        left = length if length > 0 else -1  # -1: no bound
+
+        def want() -> int:
+            return size if left < 0 else min(size, left)
+
+        chunk = await anyio.to_thread.run_sync(f.read, want())
         yield chunk  # the first, even when empty
         while chunk:
-            chunk = await anyio.to_thread.run_sync(f.read, size)
+            if left > 0:
+                left -= len(chunk)
+                if left == 0:
+                    return
+            chunk = await anyio.to_thread.run_sync(f.read, want())
             if chunk:
                 yield chunk
     finally:

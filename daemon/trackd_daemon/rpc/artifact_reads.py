@@ -148,9 +148,11 @@ class ArtifactReads(ArtifactContext):
                 if entry.ref else f"{request.path!r} is not stored yet", path=request.path)
         if request.offset < 0 or request.offset > entry.size:
             raise validate.bad("offset", f"must be in [0, {entry.size}]")
+        if request.length < 0:
+            raise validate.bad("length", "must be >= 0 (0: through the end)")
         first = True
         async with aclosing(reading.chunks(self._blobs, entry.blob_key, READ_CHUNK,
-                                           request.offset)) as data:
+                                           request.offset, request.length)) as data:
             async for chunk in data:
                 yield pb.ReadArtifactFileResponse(chunk=chunk, size=entry.size if first else 0)
                 first = False

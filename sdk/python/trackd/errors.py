@@ -156,7 +156,9 @@ class UploadMismatchError(InvalidArgumentError):
 
 
 class ReferenceNotSupportedError(RpcError):
-    """A reference scheme the daemon cannot resolve yet (gs://, Azure blob URLs)."""
+    """A reference the daemon does not resolve or the client cannot download (``gs://`` and
+    Azure blob URLs sent to the daemon: the SDK resolves those itself; unknown schemes on
+    download)."""
 
     code = "UNIMPLEMENTED"
 

@@ -1,7 +1,8 @@
 """``file://`` references: the manifest entries a local file or directory stands for, as W&B's
-``add_reference`` makes them (one entry per file, a directory walked recursively in name
-order; the digest is the MD5 of the file's bytes, or of the reference's URI when ``checksum``
-is off).
+``add_reference`` makes them: with ``checksum``, one entry per file (a directory walked
+recursively in name order) whose digest is the MD5 of the file's bytes; without it, one entry
+for the URI whatever it names (a directory is not walked: its files are listed when the
+artifact is downloaded), whose digest is the MD5 of the URI and whose size is unknown.
 
 Both sides resolve them with this module: the daemon for its own user and root, whose paths
 it opens; the SDK itself for everyone else (the daemon never opens another user's paths).
@@ -65,6 +66,15 @@ def _entry(ref: str, path: str, name: str, checksum: bool) -> FileReference:
     return FileReference(name, ref, digest, size)
 
 
+def _unchecked(uri: str, local: str, name: str) -> FileReference:
+    """The one entry of a reference recorded without checksum: nothing is read but whether
+    the path exists (a file's size is known from that ``stat``; a directory's is not)."""
+    st = os.stat(local)  # FileNotFoundError when nothing is there, as with checksum
+    size = -1 if os.path.isdir(local) else st.st_size
+    return FileReference(name or posixpath.basename(local.rstrip("/")) or "root", uri,
+                         md5_b64(uri.encode()), size)
+
+
 def resolve(uri: str, raw_path: str, name: str, checksum: bool,
             max_objects: int) -> list[FileReference]:
     """The entries of ``uri`` (``raw_path`` is its path part, still percent-encoded).
@@ -74,6 +84,8 @@ def resolve(uri: str, raw_path: str, name: str, checksum: bool,
     :raises OSError: a file cannot be read.
     """
     local = unquote(raw_path)
+    if not checksum:
+        return [_unchecked(uri, local, name)]
     if os.path.isdir(local):
         out: list[FileReference] = []
         for root, dirs, files in os.walk(local):

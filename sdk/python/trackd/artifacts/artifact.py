@@ -246,12 +246,20 @@ class Artifact(ArtifactProperties):
                       checksum: bool = True, max_objects: int | None = None,
                       ) -> Sequence[ArtifactManifestEntry]:
         """Add what a URI points at without storing its bytes: ``file://``, ``http(s)://``,
-        ``s3://`` (resolved by the daemon), an entry of another artifact (``get_entry``), or
-        any other URI (its digest is the URI itself).
+        ``s3://`` (resolved by the daemon), ``gs://`` and Azure blob URLs
+        (``https://<account>.blob.core.windows.net/<container>/<path>``, resolved in this
+        process with this user's credentials; extras ``gcs`` and ``azure``), an entry of
+        another artifact (``get_entry``), or any other URI (its digest is the URI itself).
+
+        A URI naming a directory or prefix adds one entry per object under it, at most
+        ``max_objects`` (default 10,000,000). With ``checksum=False`` nothing is read or
+        listed: the URI is one entry (its digest the URI; for ``file://`` the URI's MD5), so
+        a new version comes only from a changed URI, and downloading it fetches what the URI
+        holds then (for a directory or prefix, every file under it).
 
         :raises ValueError: not a URI, or more than ``max_objects`` objects.
-        :raises trackd.errors.ReferenceNotSupportedError: ``gs://`` and Azure blob URLs.
-        :raises trackd.errors.ReferenceFailedError: the reference could not be resolved.
+        :raises trackd.errors.ReferenceFailedError: the reference could not be resolved
+            (nothing there, denied, or the scheme's library is not installed).
         """
         from trackd.artifacts import references
 
@@ -346,15 +354,19 @@ class Artifact(ArtifactProperties):
         """Download the files under ``root`` (default ``./artifacts/<name>:<version>``) through
         the cache (``skip_cache=True``: straight to root); files already there with the right
         content are left alone, changed ones are replaced. Files are fetched several at once;
-        ``multipart`` is accepted for W&B compatibility (each file is one transfer). Returns
-        root.
+        a large file that must travel (streamed from a daemon on another machine, or from S3,
+        GCS or Azure) comes as byte ranges at once when ``multipart`` is True, or when it is
+        None (the default) and the file has 2 GiB or more; ``False`` fetches each file as one
+        stream. A reference recorded without checksum is fetched as it is now (a directory
+        or prefix: every file under it). Returns root.
 
         :raises trackd.errors.ReferenceFailedError: a reference could not be fetched (unless
             ``allow_missing_references``).
         """
         from trackd.artifacts import download
 
-        return download.download(self, root, allow_missing_references, skip_cache, path_prefix)
+        return download.download(self, root, allow_missing_references, skip_cache, path_prefix,
+                                 multipart=multipart)
 
     def _download_entry(self, entry: ArtifactManifestEntry, root: str | None,
                         skip_cache: bool | None) -> str:

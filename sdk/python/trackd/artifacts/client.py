@@ -230,6 +230,15 @@ def read_file(artifact_id: str, path: str, dest: str,
     return written
 
 
+def read_range(artifact_id: str, path: str, offset: int, length: int,
+               out: Any) -> None:
+    """Stream ``length`` bytes of one stored entry from byte ``offset`` into ``out`` (anything
+    with ``write``): one part of a multipart download."""
+    req = pb.ReadArtifactFileRequest(id=artifact_id, path=path, offset=offset, length=length)
+    for msg in stream("ReadArtifactFile", req, TIMEOUT * 10):
+        out.write(msg.chunk)
+
+
 def upload_file(path: str, md5: str = "", on_bytes: Callable[[int], None] | None = None,
                 ) -> pb.UploadFileResponse:
     """Send a file's bytes to the daemon's blob store: handed over open where the daemon

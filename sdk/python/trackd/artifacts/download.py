@@ -5,8 +5,18 @@ digest is remembered in the checksum cache, so this costs a ``stat`` next time);
 bytes come from the cache, or into the cache first — from the daemon's blob file when the
 daemon is on this machine and lets this user read it (a hard link when both are on one disk),
 else streamed from the daemon and checked against the entry's MD5 — and are copied under the
-root. References are fetched by the client (see :mod:`trackd.artifacts.references`). Files are
+root. References are fetched by the client (see :mod:`trackd.artifacts.references`); one
+recorded without checksum is fetched anew each time (nothing pins its bytes, so it is not
+cached), and one naming a directory or prefix brings every file it holds then. Files are
 handled in parallel; afterwards the cache is trimmed to its bound.
+
+``multipart``: a large file is fetched as byte ranges at once (:mod:`trackd.artifacts.ranged`:
+``True`` any file over one part, ``None`` from 2 GiB, ``False`` never) when its bytes travel:
+streamed from the daemon (a daemon on another machine, or one whose blob files this user may
+not read) or from S3, GCS or Azure. A file the daemon's blob store holds on this machine is
+linked or copied, which no split makes faster. Parts land in a temporary file that is checked
+(MD5 against the manifest for stored files; one object version for references) before it
+enters the cache, and deleted if anything fails.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from trackd._shared import artifact_rules as rules
 from trackd._terminal import visible
-from trackd.artifacts import client, references
+from trackd.artifacts import client, ranged, references
 from trackd.artifacts.cache import ArtifactFileCache, get_cache
 from trackd.artifacts.digests import FileStat, md5_file_b64, parallel
 from trackd.artifacts.local_files import checksums
@@ -51,12 +61,13 @@ OnFile = Callable[[str, int], None]
 def download(artifact: Artifact, root: str | os.PathLike[str] | None,
              allow_missing_references: bool = False, skip_cache: bool | None = None,
              path_prefix: str | os.PathLike[str] | None = None,
-             on_file: OnFile | None = None) -> str:
+             on_file: OnFile | None = None, multipart: bool | None = None) -> str:
     root_str = os.fspath(root) if root is not None else artifact._default_root()
     artifact._download_roots.add(os.path.abspath(root_str))
     prefix = str(path_prefix).replace(os.sep, "/") if path_prefix is not None else ""
     entries = [e for p, e in artifact.manifest.entries.items() if p.startswith(prefix)]
-    fetch_entries(artifact, entries, root_str, bool(skip_cache), allow_missing_references, on_file)
+    fetch_entries(artifact, entries, root_str, bool(skip_cache), allow_missing_references, on_file,
+                  multipart)
     return root_str
 
 
@@ -70,10 +81,11 @@ def download_entry(artifact: Artifact, entry: ArtifactManifestEntry, root: str |
 
 def fetch_entries(artifact: Artifact, entries: Sequence[ArtifactManifestEntry], root: str,
                   skip_cache: bool, allow_missing_references: bool,
-                  on_file: OnFile | None) -> Report:
+                  on_file: OnFile | None, multipart: bool | None = None) -> Report:
     """Make ``root`` hold ``entries`` (see the module doc)."""
     report = Report()
     cache = get_cache()
+    entries = _expanded(entries, allow_missing_references, report)
     todo: list[tuple[ArtifactManifestEntry, str]] = []
     present = _already_there(entries, root)
     for e in entries:
@@ -94,7 +106,8 @@ def fetch_entries(artifact: Artifact, entries: Sequence[ArtifactManifestEntry], 
 
     def one(entry: ArtifactManifestEntry, dest: str) -> None:
         try:
-            hit = _place(artifact, cache, entry, dest, skip_cache, blobs.get(entry.path))
+            hit = _place(artifact, cache, entry, dest, skip_cache, blobs.get(entry.path),
+                         multipart)
         except CommError as exc:
             if entry.ref is not None and allow_missing_references:
                 report.missing_references.append(entry.ref)
@@ -113,6 +126,25 @@ def fetch_entries(artifact: Artifact, entries: Sequence[ArtifactManifestEntry], 
     finally:
         cache.evict()
     return report
+
+
+def _expanded(entries: Sequence[ArtifactManifestEntry], allow_missing_references: bool,
+              report: Report) -> list[ArtifactManifestEntry]:
+    """``entries`` with each unchecked directory or prefix reference replaced by the files it
+    holds now (:func:`references.expand`)."""
+    out: list[ArtifactManifestEntry] = []
+    for e in entries:
+        if not references.is_unchecked(e):
+            out.append(e)
+            continue
+        try:
+            out.extend(references.expand(e))
+        except CommError as exc:
+            if not allow_missing_references:
+                raise
+            report.missing_references.append(e.ref or "")
+            warnings.warn(visible(f"skipped missing reference {e.ref}: {exc}"), stacklevel=3)
+    return out
 
 
 def _already_there(entries: Sequence[ArtifactManifestEntry], root: str) -> set[str]:
@@ -144,14 +176,15 @@ def _md5_or_none(path: str) -> str | None:
 
 
 def _place(artifact: Artifact, cache: ArtifactFileCache, entry: ArtifactManifestEntry,
-           dest: str, skip_cache: bool, blob_path: str | None) -> bool:
+           dest: str, skip_cache: bool, blob_path: str | None,
+           multipart: bool | None = None) -> bool:
     """Write one entry at ``dest``; True when its bytes came from the cache."""
     Path(dest).parent.mkdir(parents=True, exist_ok=True)
     tmp = f"{dest}.trackd-{secrets.token_hex(4)}"
     hit = False
     try:
-        if skip_cache:
-            _fetch(artifact, entry, tmp, blob_path, link=False)
+        if skip_cache or references.is_unchecked(entry):
+            _fetch(artifact, entry, tmp, blob_path, link=False, multipart=multipart)
         else:
             cached = (cache.md5_path(entry.digest) if entry.ref is None
                       else cache.ref_path(entry.ref, entry.digest))
@@ -159,14 +192,15 @@ def _place(artifact: Artifact, cache: ArtifactFileCache, entry: ArtifactManifest
             if not hit:
                 ctmp = cache.tmp_path()
                 try:
-                    _fetch(artifact, entry, str(ctmp), blob_path, link=True)
+                    _fetch(artifact, entry, str(ctmp), blob_path, link=True,
+                           multipart=multipart)
                     cache.insert(ctmp, cached)
                 finally:
                     ctmp.unlink(missing_ok=True)
             try:
                 shutil.copyfile(cached, tmp)
             except FileNotFoundError:  # evicted by another process meanwhile
-                _fetch(artifact, entry, tmp, blob_path, link=False)
+                _fetch(artifact, entry, tmp, blob_path, link=False, multipart=multipart)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -177,10 +211,10 @@ def _place(artifact: Artifact, cache: ArtifactFileCache, entry: ArtifactManifest
 
 
 def _fetch(artifact: Artifact, entry: ArtifactManifestEntry, dest: str, blob_path: str | None,
-           link: bool) -> None:
+           link: bool, multipart: bool | None = None) -> None:
     """Write an entry's bytes to the new file ``dest``, checking the MD5 of streamed bytes."""
     if entry.ref is not None:
-        references.fetch(entry, dest)
+        references.fetch(entry, dest, multipart)
         return
     if blob_path:
         # A hard link where asked and possible, else a copy; else the bytes over gRPC.
@@ -191,7 +225,17 @@ def _fetch(artifact: Artifact, entry: ArtifactManifestEntry, dest: str, blob_pat
             except OSError:
                 if os.path.exists(dest):
                     os.unlink(dest)
-    client.read_file(artifact._id or "", entry.path, dest)
+    if ranged.wanted(multipart, entry.size):
+        artifact_id, path = artifact._id or "", entry.path
+        try:
+            ranged.download(dest, entry.size or 0,
+                            lambda off, n, out: client.read_range(artifact_id, path, off, n, out))
+        except BaseException:
+            if os.path.exists(dest):
+                os.unlink(dest)
+            raise
+    else:
+        client.read_file(artifact._id or "", entry.path, dest)
     got = md5_file_b64(dest)
     if got != entry.digest:
         os.unlink(dest)

@@ -1,28 +1,39 @@
 """References: entries whose bytes live elsewhere.
 
 Adding: the daemon resolves ``file://``, ``http(s)://``, ``s3://`` and unknown schemes
-(``ResolveReference``); an entry of another artifact (``wandb-artifact://<id>/<path>``, what
-``get_entry(...).ref_url()`` gives) is looked up in that artifact's manifest here. A
-``file://`` reference is resolved here, with the daemon's rules (``trackd._shared.
-file_references``), when the daemon does not open this user's paths (it opens only its own
-user's and root's) or runs on another machine.
+(``ResolveReference``); ``gs://`` and Azure blob URLs are resolved here, in the user's process
+with the user's credentials (:mod:`trackd.artifacts.stores`); an entry of another artifact
+(``wandb-artifact://<id>/<path>``, what ``get_entry(...).ref_url()`` gives) is looked up in
+that artifact's manifest here. A ``file://`` reference is resolved here, with the daemon's
+rules (``trackd._shared.file_references``), when the daemon does not open this user's paths
+(it opens only its own user's and root's) or runs on another machine.
+
+Without ``checksum`` a reference is one entry whatever it names: a directory or prefix is not
+walked, and its digest is the URI (for ``file://``, the MD5 of the URI), so only a changed
+URI makes a new version. Downloading such an entry takes what the URI holds then: the object,
+or every object under the prefix (every file under the directory), placed below the entry's
+path.
 
 Downloading: the client fetches references itself — ``file://`` by copying, ``http(s)://``
-with a GET, ``s3://`` with boto3 (the ``s3`` extra), artifact entries from the daemon.
+with a GET, ``s3://``, ``gs://`` and Azure through their libraries (in byte ranges at once for
+large objects, see :mod:`trackd.artifacts.ranged`), artifact entries from the daemon.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import warnings
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from trackd._shared import artifact_rules as rules
 from trackd._shared import file_references
 from trackd._terminal import visible
 from trackd.artifacts import client, convert
 from trackd.artifacts.manifest import ARTIFACT_SCHEMES, ArtifactManifestEntry
+from trackd.artifacts.stores import Listed, azure, gcs, s3
 from trackd.errors import (
     ArtifactPathUnreadableError,
     ReferenceFailedError,
@@ -48,6 +59,14 @@ def resolve(artifact: Artifact, uri: ArtifactManifestEntry | str, name: str | No
         raise ValueError("References must be URIs. To reference a local file, use file://")
     if parsed.scheme in ARTIFACT_SCHEMES:
         return [_artifact_entry(uri_str, name)]
+    if name:
+        rules.validate_path(str(name))
+    if parsed.scheme.lower() == "gs":
+        return gcs.resolve(uri_str, name and str(name), checksum,
+                           max_objects or DEFAULT_MAX_OBJECTS)
+    if azure.is_azure(uri_str):
+        return azure.resolve(uri_str, name and str(name), checksum,
+                             max_objects or DEFAULT_MAX_OBJECTS)
     local_file = parsed.scheme.lower() == "file"
     if local_file and not client.is_local(client.connection()):
         return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
@@ -79,7 +98,8 @@ def _file_entries(uri: str, raw_path: str, name: str | None, checksum: bool,
     except OSError as exc:
         raise ReferenceFailedError(f"{uri}: {exc.strerror or exc}",
                                    reason="REFERENCE_FAILED") from None
-    return [ArtifactManifestEntry(f.name, f.digest, ref=f.ref, size=f.size) for f in found]
+    return [ArtifactManifestEntry(f.name, f.digest, ref=f.ref, size=None if f.size < 0 else f.size)
+            for f in found]
 
 
 def _artifact_entry(uri: str, name: str | None) -> ArtifactManifestEntry:
@@ -97,32 +117,96 @@ def _artifact_entry(uri: str, name: str | None) -> ArtifactManifestEntry:
     return entry
 
 
-def fetch(entry: ArtifactManifestEntry, dest: str) -> None:
-    """Write what the reference ``entry`` points at to the new file ``dest``.
+def is_unchecked(entry: ArtifactManifestEntry) -> bool:
+    """Whether a reference entry was recorded without checksum (its digest is its URI; for
+    ``file://``, the MD5 of its URI): nothing pins its bytes."""
+    ref = entry.ref
+    if ref is None or urlparse(ref).scheme in ARTIFACT_SCHEMES:
+        return False
+    if ref.startswith("file://"):
+        return entry.digest == file_references.md5_b64(ref.encode())
+    return entry.digest == ref
 
-    :raises ReferenceFailedError: it cannot be fetched (gone, unreachable, denied).
+
+def expand(entry: ArtifactManifestEntry) -> list[ArtifactManifestEntry]:
+    """An unchecked reference to a directory or prefix as one unchecked entry per file it
+    holds now (below the entry's path); any other entry as itself.
+
+    :raises ReferenceFailedError: the directory or prefix cannot be listed, or holds nothing.
+    """
+    if not is_unchecked(entry):
+        return [entry]
+    ref = entry.ref or ""
+    scheme = urlparse(ref).scheme.lower()
+    if scheme == "file":
+        found = _local_listing(ref)
+    elif scheme in ("s3", "gs") or azure.is_azure(ref):
+        store = s3 if scheme == "s3" else gcs if scheme == "gs" else azure
+        found = store.listing(ref, DEFAULT_MAX_OBJECTS)
+    else:
+        return [entry]
+    if found is None:
+        return [entry]
+    out = []
+    for item in found:
+        digest = (file_references.md5_b64(item.uri.encode()) if scheme == "file"
+                  else item.uri)
+        child = ArtifactManifestEntry(posixpath.join(entry.path, item.rel), digest,
+                                      ref=item.uri, size=item.size)
+        child._parent_artifact = entry._parent_artifact
+        out.append(child)
+    return out
+
+
+def _local_listing(ref: str) -> list[Listed] | None:
+    root = unquote(urlparse(ref).path)
+    if not os.path.isdir(root):
+        return None
+    out = []
+    for dirpath, dirs, files in os.walk(root):
+        dirs.sort()
+        for f in sorted(files):
+            full = os.path.join(dirpath, f)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            out.append(Listed(rel, f"file://{full}", os.path.getsize(full)))
+    return out
+
+
+def fetch(entry: ArtifactManifestEntry, dest: str, multipart: bool | None = None) -> None:
+    """Write what the reference ``entry`` points at to the new file ``dest`` (large objects of
+    S3, GCS and Azure in byte ranges at once, as ``multipart`` asks; see
+    :func:`trackd.artifacts.ranged.wanted`).
+
+    :raises ReferenceFailedError: it cannot be fetched (gone, changed, unreachable, denied).
     :raises ReferenceNotSupportedError: a scheme the client cannot fetch.
     """
     ref = entry.ref or ""
     parsed = urlparse(ref)
     scheme = parsed.scheme
+    checked = not is_unchecked(entry)
     try:
         if scheme in ARTIFACT_SCHEMES:
             client.read_file(parsed.netloc, unquote(parsed.path.lstrip("/")), dest)
         elif scheme == "file":
             shutil.copyfile(unquote(parsed.path), dest)
+        elif scheme == "gs":
+            gcs.fetch(entry, dest, multipart, checked)
+        elif azure.is_azure(ref):
+            azure.fetch(entry, dest, multipart, checked)
         elif scheme in ("http", "https"):
             _fetch_http(ref, dest)
         elif scheme == "s3":
-            _fetch_s3(entry, dest)
+            s3.fetch(entry, dest, multipart, checked)
         else:
             raise ReferenceNotSupportedError(
                 f"cannot download reference {ref}: the {scheme}:// scheme is not supported "
-                "(only file://, http(s)://, s3:// and artifact entries are)",
-                reason="REFERENCE_NOT_SUPPORTED")
-    except (OSError, ValueError) as exc:
+                "(only file://, http(s)://, s3://, gs://, Azure blob URLs and artifact "
+                "entries are)", reason="REFERENCE_NOT_SUPPORTED")
+    except (OSError, ValueError, ReferenceFailedError) as exc:
         if os.path.exists(dest):
             os.unlink(dest)
+        if isinstance(exc, ReferenceFailedError):
+            raise
         raise ReferenceFailedError(f"reference {ref} could not be downloaded: {exc}",
                                    reason="REFERENCE_FAILED") from None
 
@@ -132,46 +216,3 @@ def _fetch_http(url: str, dest: str) -> None:
 
     with urllib.request.urlopen(url, timeout=60) as resp, open(dest, "xb") as out:
         shutil.copyfileobj(resp, out, 1 << 20)
-
-
-def _fetch_s3(entry: ArtifactManifestEntry, dest: str) -> None:
-    """The object's version the entry names: its version id, else the version whose ETag is
-    the entry's digest (the current object when it still matches, as W&B does)."""
-    try:
-        import boto3
-    except ImportError:
-        raise ReferenceFailedError(
-            f"reference {entry.ref}: downloading s3:// references needs boto3 "
-            "(pip install 'trackd[s3]')", reason="REFERENCE_FAILED") from None
-    parsed = urlparse(entry.ref or "")
-    bucket, key = parsed.netloc, unquote(parsed.path.lstrip("/"))
-    s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    try:
-        version = entry.extra.get("versionID") or _version_with_etag(s3, bucket, key, entry)
-        extra = {"VersionId": version} if version else None
-        s3.download_file(bucket, key, dest, ExtraArgs=extra)
-    except ReferenceFailedError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - botocore's errors are many; say what failed
-        raise ReferenceFailedError(f"reference {entry.ref} could not be downloaded: {exc}",
-                                   reason="REFERENCE_FAILED") from None
-
-
-def _version_with_etag(s3: object, bucket: str, key: str, entry: ArtifactManifestEntry,
-                       ) -> str | None:
-    """None when the current object has the entry's ETag; else the id of the version that
-    has it.
-
-    :raises ReferenceFailedError: no version has it.
-    """
-    etag = str(entry.extra.get("etag") or entry.digest).strip('"')
-    head = s3.head_object(Bucket=bucket, Key=key)  # type: ignore[attr-defined]
-    if head["ETag"].strip('"') == etag:
-        return None
-    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key)  # type: ignore[attr-defined]
-    for page in pages:
-        for v in page.get("Versions", ()):
-            if v["Key"] == key and v["ETag"].strip('"') == etag:
-                return str(v["VersionId"])
-    raise ReferenceFailedError(f"reference {entry.ref}: the object changed and no version of it "
-                               f"has ETag {etag}", reason="REFERENCE_FAILED")

@@ -339,14 +339,16 @@ class ResolveReferenceResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[_artifact_pb2.ManifestEntry, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReadArtifactFileRequest(_message.Message):
-    __slots__ = ("id", "path", "offset")
+    __slots__ = ("id", "path", "offset", "length")
     ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
     id: str
     path: str
     offset: int
-    def __init__(self, id: _Optional[str] = ..., path: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
+    length: int
+    def __init__(self, id: _Optional[str] = ..., path: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
 
 class ReadArtifactFileResponse(_message.Message):
     __slots__ = ("chunk", "size")
