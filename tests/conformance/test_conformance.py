@@ -43,6 +43,9 @@ def check_argument(e: Element) -> None:
     sig = inspect.signature(resolve(owner_name))
     params = sig.parameters
     if e.default == UNSIGNED:
+        cls = resolve(owner_name.split(".")[0]) if owner_name.endswith(".__init__") else None
+        if cls is not None and isinstance(inspect.getattr_static(cls, param, None), property):
+            return  # a class's Args list naming one of its properties (Artifact's is_link)
         assert param in params or any(p.kind is p.VAR_KEYWORD for p in params.values()), (
             f"{owner_name}() does not accept the documented argument {param!r}")
         return

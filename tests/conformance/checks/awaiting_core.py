@@ -80,12 +80,20 @@ def _(ctx):  # type: ignore[no-untyped-def]
 
 @check("Settings.init_timeout", awaiting=BRANCH)
 def _(ctx):  # type: ignore[no-untyped-def]
+    prog = ("import trackd\n"
+            "trackd.init(project='conformance', settings=trackd.Settings(init_timeout=3))\n")
     with helpers.own_daemon(ctx.monkeypatch) as d:
         d.proc.send_signal(signal.SIGSTOP)
         try:
             start = time.monotonic()
-            with pytest.raises(trackd.errors.CommError, match="init_timeout"):
-                trackd.init(project=ctx.project, settings=trackd.Settings(init_timeout=3))
-            assert time.monotonic() - start < 4
+            # In a child process, so that a wait that ignores init_timeout costs 10 s, not 60.
+            try:
+                p = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                                   cwd=ctx.tmp, timeout=10)
+            except subprocess.TimeoutExpired:
+                pytest.fail("init(init_timeout=3) against a stopped daemon still waiting at 10 s")
+            elapsed = time.monotonic() - start
         finally:
             d.proc.send_signal(signal.SIGCONT)
+    assert p.returncode != 0 and "CommError" in p.stderr and "init_timeout" in p.stderr, p.stderr
+    assert elapsed < 4 + 2, elapsed  # 4 s, plus the child's interpreter start and import
