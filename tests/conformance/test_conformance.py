@@ -67,21 +67,24 @@ def check_argument(e: Element) -> None:
     if p.kind is p.POSITIONAL_OR_KEYWORD:
         positional = [n for n, q in params.items() if q.kind is q.POSITIONAL_OR_KEYWORD
                       and n not in ("self", "cls")]
-        assert positional[: documented.index(param) + 1] == documented[: documented.index(param) + 1]
+        upto = documented.index(param) + 1
+        assert positional[:upto] == documented[:upto], f"{owner_name}() positional order"
 
 
 def check_setting(e: Element) -> None:
     field = e.name.split(".", 1)[1]
     value = good_value(field, e.type)
     s = trackd.Settings(**{field: value})
-    assert same(getattr(s, field), value), f"Settings({field}={value!r}).{field} = {getattr(s, field)!r}"
+    got = getattr(s, field)
+    assert same(got, value), f"Settings({field}={value!r}).{field} = {got!r}"
     s2 = trackd.Settings()
     s2.update_from_dict({field: value})
     assert same(getattr(s2, field), value)
 
 
 @pytest.mark.parametrize("element", ELEMENTS, ids=lambda e: e.name)
-def test_element(element: Element, art_sdk, monkeypatch, record_property) -> None:  # type: ignore[no-untyped-def]
+def test_element(element: Element, art_sdk, monkeypatch,  # type: ignore[no-untyped-def]
+                 record_property) -> None:
     record_property("seed_element", element.name)
     checks = CHECKS.get(element.name, [])
     if element.kind == "argument":
@@ -117,7 +120,8 @@ SETTINGS = [e for e in ELEMENTS if e.kind == "setting"]
 
 
 @pytest.mark.parametrize("element", SETTINGS, ids=lambda e: e.name)
-def test_setting_refuses_bad_value(element: Element, record_property) -> None:  # type: ignore[no-untyped-def]
+def test_setting_refuses_bad_value(element: Element,  # type: ignore[no-untyped-def]
+                                   record_property) -> None:
     """A value of the wrong type (or outside the documented choices) is refused."""
     record_property("seed_element", element.name)
     field = element.name.split(".", 1)[1]

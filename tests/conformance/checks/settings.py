@@ -203,7 +203,8 @@ def _(ctx):  # type: ignore[no-untyped-def]
     import sys
 
     prog = ("import trackd\n"
-            "with trackd.init(project='conformance', settings=trackd.Settings(console={!r})) as r:\n"
+            "s = trackd.Settings(console={!r})\n"
+            "with trackd.init(project='conformance', settings=s) as r:\n"
             "    print('hello-console', flush=True)\n"
             "    print(r.path)\n")
     for console, captured in (("wrap", True), ("off", False)):
