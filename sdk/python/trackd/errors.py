@@ -39,7 +39,7 @@ from typing import Any
 class Error(Exception):
     """Base of every trackd error."""
 
-    def __init__(self, message: str = "", context: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, context: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.context = context
