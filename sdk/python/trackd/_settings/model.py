@@ -235,8 +235,9 @@ class Settings:
     insecure_disable_ssl: bool | None = None
     #: Cloud-only: the W&B organization; a daemon has users, no organizations; no effect.
     organization: str | None = None
-    #: Cloud-only: Azure account URL -> access key for W&B's Azure references; not read by
-    #: trackd (checked to be a str -> str mapping).
+    #: Azure references (``https://<account>.blob.core.windows.net/...`` in artifacts): account
+    #: URL -> access key, used to list and download such references before the environment's
+    #: own credentials (checked to be a str -> str mapping).
     azure_account_url_to_access_key: dict[str, str] | None = None
     #: Cloud-only (W&B Launch): trackd has no Launch; these are recorded nowhere, no effect.
     launch: bool | None = None
