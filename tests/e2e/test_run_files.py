@@ -59,6 +59,12 @@ def test_save_refuses_bad_arguments(clean_sdk, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="may not walk above the base path"):
         run.save(str(tmp_path / "a.txt"), base_path=str(tmp_path / "elsewhere"))
     assert run.save("s3://bucket/key") == []
+    with pytest.raises(TypeError, match="glob_str"):  # required: no argument-less form
+        run.save()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="glob_str"):
+        run.save(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="glob_str"):
+        trackd.save()  # type: ignore[call-arg]
     run.finish()
     with pytest.raises(trackd.UsageError):
         run.save("a.txt")

@@ -196,7 +196,7 @@ def use_model(name: str) -> str:
     return _require_run("use_model").use_model(name)
 
 
-def save(glob_str: Any = None, base_path: Any = None, policy: str = "live") -> bool | list[str]:
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> bool | list[str]:
     """``run.save`` on the current run: sync files matching ``glob_str`` with it."""
     return _require_run("save").save(glob_str, base_path, policy)
 

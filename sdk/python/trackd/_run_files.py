@@ -149,7 +149,7 @@ class RunFiles:
 
     # -- save ----------------------------------------------------------------------------------
 
-    def save(self, glob_str: str | os.PathLike[str] | None = None,
+    def save(self, glob_str: str | os.PathLike[str],
              base_path: str | os.PathLike[str] | None = None,
              policy: str = "live") -> bool | list[str]:
         """Sync files matching ``glob_str`` with the run (W&B's ``run.save``): the glob is
@@ -163,15 +163,14 @@ class RunFiles:
 
         :raises ValueError: an unknown policy, or a ``base_path`` that is not a prefix of the
             glob.
+        :raises TypeError: ``glob_str`` is not a path or glob.
         :raises trackd.UsageError: the run is finished.
         """
-        if glob_str is None:
-            warnings.warn("Calling run.save without any arguments is deprecated: files in the "
-                          "run's directory are not saved by themselves; pass a glob",
-                          DeprecationWarning, stacklevel=2)
-            return True
         if isinstance(glob_str, bytes):
             glob_str = glob_str.decode("utf-8")
+        if not isinstance(glob_str, (str, os.PathLike)):
+            raise TypeError(f"save() needs glob_str, a path or Unix glob (str or os.PathLike), "
+                            f"got {glob_str!r}")
         text = os.fspath(glob_str)
         if text.startswith(("gs://", "s3://")):
             print(f"trackd: {visible(text)} is a cloud storage URL; files there cannot be saved with "
