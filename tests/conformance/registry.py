@@ -15,9 +15,6 @@ bad-value check; a registered check adds what the field does.
 Issues 16-18 add their elements' checks here by registering them in a module of ``checks/``
 (and listing that module in ``MODULES``); an element owned by a later issue that has a check is
 counted as checked.
-
-``AWAITING`` names the checks of features being built on other branches of issue 15: they are
-expected to fail until those branches are merged (see ``checks/awaiting_*.py``).
 """
 
 from __future__ import annotations
@@ -30,27 +27,21 @@ from typing import Any
 Check = Callable[[Any], None]
 
 CHECKS: dict[str, list[Check]] = defaultdict(list)
-#: check function -> the branch whose merge makes it pass.
-AWAITING: dict[Check, str] = {}
 
 MODULES = (
     "tests.conformance.checks.artifact",
+    "tests.conformance.checks.artifact_files",
     "tests.conformance.checks.run",
     "tests.conformance.checks.settings",
+    "tests.conformance.checks.settings_fields",
     "tests.conformance.checks.functions",
-    "tests.conformance.checks.awaiting_settings",
-    "tests.conformance.checks.awaiting_api",
-    "tests.conformance.checks.awaiting_artifacts",
-    "tests.conformance.checks.awaiting_core",
 )
 
 
-def check(*names: str, awaiting: str | None = None) -> Callable[[Check], Check]:
+def check(*names: str) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         for name in names:
             CHECKS[name].append(fn)
-        if awaiting:
-            AWAITING[fn] = awaiting
         return fn
 
     return register

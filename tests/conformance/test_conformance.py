@@ -19,7 +19,7 @@ from tests.conformance import registry
 from tests.conformance.context import Ctx
 from tests.conformance.inventory import Element, by_name, elements
 from tests.conformance.seed import REQUIRED, UNSIGNED
-from tests.conformance.values import bad_value, good_value, same
+from tests.conformance.values import bad_value, good_value, read_back, same
 
 CHECKS = registry.load()
 ELEMENTS = [e for e in elements() if e.owner is None or e.name in CHECKS]
@@ -74,12 +74,15 @@ def check_argument(e: Element) -> None:
 def check_setting(e: Element) -> None:
     field = e.name.split(".", 1)[1]
     value = good_value(field, e.type)
+    want = read_back(field, value)
     s = trackd.Settings(**{field: value})
     got = getattr(s, field)
-    assert same(got, value), f"Settings({field}={value!r}).{field} = {got!r}"
+    assert same(got, want), f"Settings({field}={value!r}).{field} = {got!r}, expected {want!r}"
     s2 = trackd.Settings()
     s2.update_from_dict({field: value})
-    assert same(getattr(s2, field), value)
+    assert same(getattr(s2, field), want)
+    if want is not value:  # the parsed form is accepted as it is
+        assert same(getattr(trackd.Settings(**{field: want}), field), want)
 
 
 @pytest.mark.parametrize("element", ELEMENTS, ids=lambda e: e.name)

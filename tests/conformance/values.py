@@ -41,6 +41,17 @@ def good_value(field: str, kind: str) -> Any:
     return "value"
 
 
+def read_back(field: str, value: Any) -> Any:
+    """What ``Settings(field=value).field`` gives: ``value``, except for the two fields typed
+    ``RunMoment``, which parse their ``"{run}?_step={N}"`` form into one (as W&B's do)."""
+    if field in ("fork_from", "resume_from"):
+        from trackd._settings import RunMoment
+
+        run, _, step = value.partition("?_step=")
+        return RunMoment(run=run, value=int(step), metric="_step")
+    return value
+
+
 def bad_value(field: str, kind: str) -> Any:
     if field in ("fork_from", "resume_from"):
         return "not a moment"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,21 @@ def _(ctx):  # type: ignore[no-untyped-def]
     assert ctx.stored(c).state == "finished"
 
 
+@check("wandb.teardown.exit_code", "Run.finish.exit_code")
+def _(ctx):  # type: ignore[no-untyped-def]
+    # A script's exit status is its run's: sys.exit(3) -> failed with 3; sys.exit(0) -> finished.
+    prog = ("import sys, trackd\n"
+            "run = trackd.init(project='conformance')\n"
+            "print(run.path, flush=True)\n"
+            "sys.exit({code})\n")
+    for code, state in ((3, "failed"), (0, "finished")):
+        p = subprocess.run([sys.executable, "-c", prog.format(code=code)], text=True,
+                           capture_output=True, cwd=ctx.tmp, timeout=60)
+        assert p.returncode == code, p.stderr
+        s = trackd.Api().run(p.stdout.split()[-1])
+        assert (s.state, s.exit_code) == (state, code)
+
+
 # -- 2.7 setup ---------------------------------------------------------------------------------
 
 
@@ -56,6 +72,55 @@ def _(ctx):  # type: ignore[no-untyped-def]
     trackd.setup(settings={"project": "conf-setup-dict"})
     with trackd.init() as run:
         assert run.project == "conf-setup-dict"
+
+
+SETUP_EXAMPLE = '''
+import multiprocessing
+
+import trackd as wandb
+
+
+def run_experiment(params):
+   with wandb.init(config=params):
+        # Run experiment
+        pass
+
+
+if __name__ == "__main__":
+   # Start backend and set global config
+   wandb.setup(settings={"project": "my_project"})
+
+   # Define experiment parameters
+   experiment_params = [
+        {"learning_rate": 0.01, "epochs": 10},
+        {"learning_rate": 0.001, "epochs": 20},
+   ]
+
+   # Start multiple processes, each running a separate experiment
+   processes = []
+   for params in experiment_params:
+        p = multiprocessing.Process(target=run_experiment, args=(params,))
+        p.start()
+        processes.append(p)
+
+   # Wait for all processes to complete
+   for p in processes:
+        p.join()
+
+   # Optional: Explicitly shut down the backend
+   wandb.teardown()
+'''
+
+
+@check("wandb.setup.settings")
+def _(ctx):  # type: ignore[no-untyped-def]
+    # The seed's example, verbatim: setup()'s settings reach the child processes' runs.
+    before = {r.id for r in trackd.Api().runs("my_project")}
+    script = ctx.write("setup_example.py", SETUP_EXAMPLE)
+    subprocess.run([sys.executable, script], check=True, cwd=ctx.tmp, timeout=60)
+    new = [r for r in trackd.Api().runs("my_project") if r.id not in before]
+    assert sorted(r.config["learning_rate"] for r in new) == [0.001, 0.01]
+    assert all(r.state == "finished" for r in new)
 
 
 # -- 2.4 init ----------------------------------------------------------------------------------
@@ -232,6 +297,42 @@ def _(ctx):  # type: ignore[no-untyped-def]
                      settings=trackd.Settings(run_notes="obj")) as run:
         pass
     assert ctx.stored(run).notes == "explicit"  # an explicit argument wins
+
+
+@check("wandb.init.force", "wandb.init.anonymous")
+def _(ctx):  # type: ignore[no-untyped-def]
+    with trackd.init(project=ctx.project, force=False, anonymous="allow") as run:
+        run.log({"a": 1})
+    assert ctx.stored(run).state == "finished"
+    with pytest.raises((trackd.errors.UsageError, ValueError)):
+        trackd.init(project=ctx.project, anonymous="sometimes")
+
+
+@check("wandb.init.allow_val_change")
+def _(ctx):  # type: ignore[no-untyped-def]
+    class ZMQInteractiveShell:  # what a Jupyter kernel's IPython shell is called
+        pass
+
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: ZMQInteractiveShell()  # type: ignore[attr-defined]
+    ctx.monkeypatch.setitem(sys.modules, "IPython", fake)
+    with trackd.init(project=ctx.project, config={"lr": 1}) as run:
+        run.config.update({"lr": 2})  # True by default in a notebook
+    assert ctx.stored(run).config == {"lr": 2}
+
+
+@check("wandb.init.config")
+def _(ctx):  # type: ignore[no-untyped-def]
+    from absl import flags
+
+    fv = flags.FlagValues()
+    flags.DEFINE_float("learning_rate", 0.01, "lr", flag_values=fv)
+    flags.DEFINE_integer("epochs", 3, "epochs", flag_values=fv)
+    fv(["prog", "--epochs=5"])
+    with trackd.init(project=ctx.project, config=fv) as run:
+        pass
+    cfg = ctx.stored(run).config
+    assert cfg["learning_rate"] == 0.01 and cfg["epochs"] == 5
 
 
 # -- 2.6 restore, 3.6 save ---------------------------------------------------------------------

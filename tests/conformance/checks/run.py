@@ -10,6 +10,7 @@ import pytest
 
 import trackd
 from tests.conformance.registry import check
+from trackd._settings import FrozenSettingsError
 
 
 @check("Run", "Run.__init__", "Run.__init__.settings", "Run.__init__.config",
@@ -100,8 +101,11 @@ def _(ctx):  # type: ignore[no-untyped-def]
         s = run.settings
         assert isinstance(s, trackd.Settings) and s.run_notes == "from-settings"
         assert s.project == ctx.project and s.run_id == run.id
-        s.run_notes = "changed"
-        assert run.settings.run_notes == "from-settings"  # a copy
+        with pytest.raises(FrozenSettingsError):  # a frozen copy refuses assignment
+            s.run_notes = "changed"
+        with pytest.raises(FrozenSettingsError):
+            run.settings.project = "other"
+        assert run.settings.run_notes == "from-settings" and run.project == ctx.project
 
 
 @check("Run.start_time")
@@ -131,6 +135,18 @@ def _(ctx):  # type: ignore[no-untyped-def]
             assert run.get_url() == run.url
         with pytest.warns(DeprecationWarning):
             assert run.get_project_url() == run.project_url
+        url = run.url
+    assert ctx.stored(run).url == url  # the same page, read back through Api()
+
+
+@check("Run.config_static")
+def _(ctx):  # type: ignore[no-untyped-def]
+    with ctx.init(config={"lr": 0.1}) as run:
+        static = run.config_static
+        assert static.lr == 0.1
+        with pytest.raises(Exception):  # noqa: B017 - static: not writable
+            static.lr = 0.2
+        assert run.config.lr == 0.1
 
 
 @check("Run.alert", "Run.alert.title", "Run.alert.text", "Run.alert.level",

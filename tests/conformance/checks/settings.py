@@ -1,6 +1,6 @@
-"""Section 1.5 Settings: the class, the computed properties trackd has, update_from_dict, and
-what the fields trackd already has do to a run (read back through ``Api()``). Every field also
-gets the construct/read-back and bad-value checks of ``test_conformance.py``."""
+"""Section 1.5 Settings: the class, update_from_dict, catch_private_settings and the computed
+properties. What the fields do to a run is in ``settings_fields.py``; every field also gets the
+construct/read-back and bad-value checks of ``test_conformance.py``."""
 
 from __future__ import annotations
 
@@ -67,162 +67,68 @@ def _(ctx):  # type: ignore[no-untyped-def]
         assert Path(fname).is_file()
 
 
-# -- what fields do --------------------------------------------------------------------------
-
-
-@check("Settings.project", "Settings.entity", "Settings.run_id", "Settings.run_name",
-       "Settings.run_notes", "Settings.run_tags", "Settings.run_group", "Settings.run_job_type")
+@check("Settings.log_dir", "Settings.log_internal", "Settings.log_user", "Settings.sync_file",
+       "Settings.log_symlink_internal", "Settings.log_symlink_user",
+       "Settings.sync_symlink_latest")
 def _(ctx):  # type: ignore[no-untyped-def]
-    s = trackd.Settings(project="conf-sp", entity="conf-se", run_id="confsid1", run_name="sn",
-                        run_notes="no", run_tags=("t1", "t2"), run_group="sg",
-                        run_job_type="sj")
-    with trackd.init(settings=s, reinit="create_new"):
-        pass
-    r = trackd.Api().run("conf-se/conf-sp/confsid1")
-    assert (r.name, r.notes, r.tags, r.group, r.job_type) == ("sn", "no", ["t1", "t2"], "sg",
-                                                              "sj")
-
-
-@check("Settings.mode")
-def _(ctx):  # type: ignore[no-untyped-def]
-    for mode, offline, disabled in (("online", False, False), ("run", False, False),
-                                    ("offline", True, False), ("dryrun", True, False),
-                                    ("disabled", False, True)):
-        with ctx.init(settings=trackd.Settings(mode=mode)) as run:
-            assert (run.offline, run.disabled) == (offline, disabled), mode
-
-
-@check("Settings.root_dir")
-def _(ctx):  # type: ignore[no-untyped-def]
-    root = ctx.tmp / "elsewhere"
-    root.mkdir()
-    with ctx.init(settings=trackd.Settings(root_dir=str(root))) as run:
-        assert run.dir.startswith(str(root / "wandb"))
-
-
-@check("Settings.config_paths")
-def _(ctx):  # type: ignore[no-untyped-def]
-    path = ctx.write("extra.yaml", "lr: 0.5\n")
-    with ctx.init(settings=trackd.Settings(config_paths=(path,))) as run:
-        assert run.config.lr == 0.5
-    assert ctx.stored(run).config == {"lr": 0.5}
-
-
-@check("Settings.allow_val_change")
-def _(ctx):  # type: ignore[no-untyped-def]
-    with ctx.init(config={"a": 1}, settings=trackd.Settings(allow_val_change=True)) as run:
-        run.config.a = 2
-    assert ctx.stored(run).config == {"a": 2}
-
-
-@check("Settings.reinit")
-def _(ctx):  # type: ignore[no-untyped-def]
-    first = trackd.init(project=ctx.project, settings=trackd.Settings(reinit="finish_previous"))
-    second = trackd.init(project=ctx.project,
-                         settings=trackd.Settings(reinit="finish_previous"))
-    assert first is not second and ctx.stored(first).state == "finished"
-    same = trackd.init(project=ctx.project, settings=trackd.Settings(reinit="return_previous"))
-    assert same is second
-    other = trackd.init(project=ctx.project, settings=trackd.Settings(reinit="create_new"))
-    assert other is not second and trackd.run is second
-    other.finish()
-    second.finish()
-
-
-@check("Settings.resume")
-def _(ctx):  # type: ignore[no-untyped-def]
-    with ctx.init(id="confres1") as run:
+    with ctx.init(mode="offline") as run:
         run.log({"a": 1})
-    with ctx.init(id="confres1", settings=trackd.Settings(resume="must")) as run:
-        assert run.resumed
-    with pytest.raises(trackd.Error):
-        ctx.init(id="confres-none", settings=trackd.Settings(resume="must"))
-    with pytest.raises(trackd.Error):
-        ctx.init(id="confres1", settings=trackd.Settings(resume="never"))
+        s = run.settings
+        assert Path(s.log_dir) == Path(s.sync_dir, "logs") and Path(s.log_dir).is_dir()
+        assert Path(s.log_user) == Path(s.log_dir, "debug.log")
+        assert Path(s.log_internal) == Path(s.log_dir, "debug-internal.log")
+        assert Path(s.sync_file) == Path(s.sync_dir, f"run-{run.id}.wal")
+    # The files exist and hold the run: the SDK's log, the connection log, the record log.
+    assert f"run {run.id}" in Path(s.log_user).read_text()
+    assert "finished" in Path(s.log_internal).read_text()
+    assert Path(s.sync_file).stat().st_size > 0  # offline: every record is written there
+    # The links in wandb_dir point at the newest run: its two logs, and (latest-run) its
+    # directory, through which its transaction log is reached.
+    wandb_dir = Path(s.wandb_dir)
+    for link, target in ((s.log_symlink_user, s.log_user),
+                         (s.log_symlink_internal, s.log_internal),
+                         (s.sync_symlink_latest, s.sync_dir)):
+        assert Path(link).parent == wandb_dir and Path(link).is_symlink(), link
+        assert os.path.samefile(link, target), (link, target)
+    assert Path(s.sync_symlink_latest).name == "latest-run"
+    assert os.path.samefile(Path(s.sync_symlink_latest, Path(s.sync_file).name), s.sync_file)
 
 
-@check("Settings.ignore_globs")
+@check("Settings.colab_url", "Settings.deployment", "Settings.is_local")
 def _(ctx):  # type: ignore[no-untyped-def]
-    ctx.write("keep.txt", "k")
-    ctx.write("drop.tmp", "d")
-    with ctx.init(settings=trackd.Settings(ignore_globs=("*.tmp",))) as run:
-        run.save("keep.txt", policy="now")
-        run.save("drop.tmp", policy="now")
-    names = {f.name for f in ctx.stored(run).files()}
-    assert "keep.txt" in names and "drop.tmp" not in names
+    s = trackd.Settings()
+    assert s.colab_url is None  # not in Colab
+    assert s.is_local is True and isinstance(s.deployment, str)
 
 
-@check("Settings.save_code", "Settings.disable_git")
+@check("Settings.project_url", "Settings.run_url", "Settings.sweep_url")
 def _(ctx):  # type: ignore[no-untyped-def]
-    import subprocess
-    import sys
-
-    script = ctx.write("prog.py", (
-        "import trackd\n"
-        "import sys\n"
-        "save_code, disable_git = sys.argv[1] == '1', sys.argv[2] == '1'\n"
-        "with trackd.init(project='conformance', settings=trackd.Settings(\n"
-        "        save_code=save_code, disable_git=disable_git)) as run:\n"
-        "    print(run.path)\n"))
-    subprocess.run(["git", "init", "-q", str(ctx.tmp)], check=True)
-    subprocess.run(["git", "-C", str(ctx.tmp), "-c", "user.email=a@b", "-c", "user.name=a",
-                    "commit", "-q", "--allow-empty", "-m", "c"], check=True)
-
-    def run(save: str, nogit: str) -> set[str]:
-        out = subprocess.run([sys.executable, script, save, nogit], check=True,
-                             capture_output=True, text=True, cwd=ctx.tmp).stdout.split()[-1]
-        return {f.name for f in trackd.Api().run(out).files()}
-
-    with_code = run("1", "0")
-    assert "code/prog.py" in with_code
-    without = run("0", "1")
-    assert "code/prog.py" not in without and "diff.patch" not in without
+    with ctx.init(settings=trackd.Settings(sweep_id="conf-sw")) as run:
+        s = run.settings
+        assert s.run_url == run.url and s.project_url == run.project_url
+        assert s.sweep_url == run.sweep_url and "conf-sw" in s.sweep_url
 
 
-@check("Settings.quiet", "Settings.silent")
+@check("Settings.settings_workspace")
 def _(ctx):  # type: ignore[no-untyped-def]
-    import subprocess
-    import sys
-
-    prog = ("import trackd\n"
-            "with trackd.init(project='conformance', settings=trackd.Settings({})) as run:\n"
-            "    run.log({{'a': 1}})\n")
-    outs = {}
-    for key in ("", "quiet=True", "silent=True"):
-        p = subprocess.run([sys.executable, "-c", prog.format(key)], check=True,
-                           capture_output=True, text=True, cwd=ctx.tmp)
-        outs[key] = p.stdout + p.stderr
-    assert "trackd:" in outs[""]
-    assert len(outs["quiet=True"]) < len(outs[""])
-    assert "trackd:" not in outs["silent=True"]
+    s = trackd.Settings()
+    assert Path(s.settings_workspace).is_relative_to(ctx.tmp)
+    Path(s.settings_workspace).parent.mkdir(parents=True, exist_ok=True)
+    Path(s.settings_workspace).write_text("[default]\nrun_notes = from-workspace\n")
+    with ctx.init() as run:
+        pass
+    assert ctx.stored(run).notes == "from-workspace"
 
 
-@check("Settings.console")
+@check("Settings.model_extra", "Settings.model_fields_set")
 def _(ctx):  # type: ignore[no-untyped-def]
-    import subprocess
-    import sys
-
-    prog = ("import trackd\n"
-            "s = trackd.Settings(console={!r})\n"
-            "with trackd.init(project='conformance', settings=s) as r:\n"
-            "    print('hello-console', flush=True)\n"
-            "    print(r.path)\n")
-    for console, captured in (("wrap", True), ("off", False)):
-        out = subprocess.run([sys.executable, "-c", prog.format(console)], check=True,
-                             capture_output=True, text=True, cwd=ctx.tmp).stdout
-        path = [ln for ln in out.split() if ln.count("/") == 2][-1]
-        lines = [row.get("line", row) for row in trackd.Api().run(path).console()]
-        assert any("hello-console" in str(x) for x in lines) is captured, console
+    s = trackd.Settings(project="p", run_name="n")
+    assert {"project", "run_name"} <= set(s.model_fields_set)
+    assert "entity" not in s.model_fields_set
+    assert s.model_extra in (None, {})
 
 
-@check("Settings.init_timeout")
+@check("Settings.catch_private_settings")
 def _(ctx):  # type: ignore[no-untyped-def]
-    with ctx.init(settings=trackd.Settings(init_timeout=30)) as run:
-        assert run.settings.init_timeout == 30
-
-
-@check("Settings.sweep_id")
-def _(ctx):  # type: ignore[no-untyped-def]
-    with ctx.init(settings=trackd.Settings(sweep_id="conf-sweep")) as run:
-        assert run.sweep_id == "conf-sweep"
-    assert ctx.stored(run).sweep_id == "conf-sweep"
+    out = trackd.Settings.catch_private_settings({"_disable_stats": True, "project": "p"})
+    assert out.get("x_disable_stats") is True and "_disable_stats" not in out
