@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.inventory import elements
+# The checks are plain modules imported by registry.load(): have pytest explain their failed
+# asserts as it does a test's.
+pytest.register_assert_rewrite("tests.conformance.checks")
+
+from tests.conformance.inventory import elements  # noqa: E402
 
 _results: dict[str, list[str]] = defaultdict(list)
 _PLURAL = {"class": "classes", "method": "methods", "property": "properties",

@@ -143,10 +143,15 @@ def _(ctx):  # type: ignore[no-untyped-def]
 def _(ctx):  # type: ignore[no-untyped-def]
     with ctx.init(config={"lr": 0.1}) as run:
         static = run.config_static
-        assert static.lr == 0.1
-        with pytest.raises(Exception):  # noqa: B017 - static: not writable
+        assert static.lr == 0.1 and static["lr"] == 0.1
+        with pytest.raises(AttributeError):  # read-only
             static.lr = 0.2
-        assert run.config.lr == 0.1
+        with pytest.raises((AttributeError, TypeError)):
+            static["lr"] = 0.2
+        # Static: the config as it was read, not the live one.
+        run.config.update({"lr": 0.5}, allow_val_change=True)
+        assert static.lr == 0.1 and run.config_static.lr == 0.5
+    assert ctx.stored(run).config == {"lr": 0.5}
 
 
 @check("Run.alert", "Run.alert.title", "Run.alert.text", "Run.alert.level",
