@@ -10,18 +10,18 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
-from trackd._config import Config, ConfigStatic
+from trackd._config import Config
 from trackd._dashboard import RunLinks
-from trackd._limits import check_fields
 from trackd._metric import Metric, make_metric
 from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
+from trackd._run_identity import RunIdentity
 from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
@@ -31,7 +31,7 @@ from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import FinishTimeoutError, UsageError
 
 
-class Run(RunLinks, RunArtifacts, RunFiles):
+class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,
@@ -79,139 +79,6 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         self._dir: Path | None = None
         self._sync_dir: Path | None = None
         self._logs: RunLogs | None = None
-
-    # -- identity ------------------------------------------------------------------------------
-
-    @property
-    def id(self) -> str:
-        """The run id."""
-        return self._id
-
-    @property
-    def name(self) -> str | None:
-        """Display name (settable)."""
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        """:raises FieldTooLargeError: longer than the run field limit (nothing changes)."""
-        check_fields({"name": str(value)})
-        self._name = str(value)
-        self._send_update(name=self._name)
-
-    @property
-    def notes(self) -> str | None:
-        """Notes (settable)."""
-        return self._notes
-
-    @notes.setter
-    def notes(self, value: str) -> None:
-        """:raises FieldTooLargeError: over the run field limit (nothing changes)."""
-        check_fields({"notes": str(value)})
-        self._notes = str(value)
-        self._send_update(notes=self._notes)
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """Tags (settable; ``run.tags += ("x",)`` adds one)."""
-        return self._tags
-
-    @tags.setter
-    def tags(self, value: Sequence[str]) -> None:
-        """:raises FieldTooLargeError: too many tags, or one too long (nothing changes)."""
-        if isinstance(value, str):
-            raise TypeError("tags must be a sequence of strings, not a string")
-        tags = tuple(str(t) for t in value)
-        check_fields({"tags": tags})
-        self._tags = tags
-        self._send_update(tags=list(self._tags))
-
-    @property
-    def group(self) -> str | None:
-        return self._group
-
-    @property
-    def job_type(self) -> str | None:
-        return self._job_type
-
-    @property
-    def project(self) -> str:
-        return self._project
-
-    def project_name(self) -> str:
-        """Deprecated: use ``run.project``."""
-        _deprecated("run.project_name()", "run.project")
-        return self._project
-
-    @property
-    def entity(self) -> str:
-        return self._entity
-
-    @property
-    def path(self) -> str:
-        """``entity/project/run_id``."""
-        return f"{self._entity}/{self._project}/{self._id}"
-
-    @property
-    def dir(self) -> str:
-        """The directory for the run's files."""
-        return str(self._dir) if self._dir else ""
-
-    @property
-    def config(self) -> Config:
-        return self._config
-
-    @property
-    def config_static(self) -> ConfigStatic:
-        """A read-only snapshot of the config with attribute access (``.lr``, ``["lr"]``)."""
-        return ConfigStatic(self._config)
-
-    @property
-    def summary(self) -> Summary:
-        return self._summary
-
-    @property
-    def step(self) -> int:
-        """The current step (advanced by log)."""
-        return self._step
-
-    @property
-    def starting_step(self) -> int:
-        return self._starting_step
-
-    @property
-    def start_time(self) -> float:
-        return self._start_time
-
-    @property
-    def offline(self) -> bool:
-        return self._mode == "offline"
-
-    @property
-    def disabled(self) -> bool:
-        return self._mode == "disabled"
-
-    @property
-    def resumed(self) -> bool:
-        """True when ``init(resume=...)`` continued an existing run."""
-        return self._resumed
-
-    @property
-    def settings(self) -> Settings:
-        """A frozen copy of the run's settings, knowing the run's directories (``sync_dir``,
-        ``files_dir``, ``log_dir``, ``sync_file``, ``timespec``...), its dashboard URLs and
-        whether it was resumed. Setting a field of it raises
-        :class:`trackd._settings.FrozenSettingsError` (a ``UsageError`` and an
-        ``AttributeError``); it never changes the run."""
-        return self._settings._for_run(
-            str(self._sync_dir) if self._sync_dir else None, self._start_time,
-            resumed=self._resumed,
-            urls={"run_url": self.url, "project_url": self.project_url,
-                  "sweep_url": self.sweep_url})
-
-    @property
-    def sweep_id(self) -> str | None:
-        return self._settings.sweep_id
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -603,11 +470,6 @@ def _disabled_copy(run_id: str) -> Run:
 
 _SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
                "job_type": "run_job_type"}
-
-
-def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
-                  stacklevel=3)
 
 
 def _left(deadline: float | None) -> float | None:
