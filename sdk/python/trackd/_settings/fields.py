@@ -51,6 +51,9 @@ _MINIMUM = {"max_buffered_records": 1, "heartbeat_seconds": 1, "summary_timeout"
             "summary_warnings": 0, "x_stats_sampling_interval": 1.0, "daemon_start_timeout": 0.0,
             "finish_timeout": 0.0, "init_timeout": 0.0, "login_timeout": 0.0,
             "reconnect_timeout": 0.0}
+#: Numeric fields counted in seconds (their bounds say so).
+_SECONDS = {"heartbeat_seconds", "summary_timeout", "daemon_start_timeout", "finish_timeout",
+            "init_timeout", "login_timeout", "reconnect_timeout", "x_stats_sampling_interval"}
 #: Largest allowed value of numeric fields (inclusive).
 _MAXIMUM = {"heartbeat_seconds": 86400}
 #: Fields that name a file or directory: an ``os.PathLike`` is accepted too.
@@ -169,11 +172,16 @@ def _check(name: str, value: Any) -> Any:
     if kind in (INT, FLOAT):
         number = _to_int(value) if kind == INT else _to_float(value)
         low = _MINIMUM.get(name)
+        def bound(limit: float) -> str:
+            if name not in _SECONDS:
+                return f"{limit:g}"
+            return f"{limit:g} second" + ("" if limit == 1 else "s")
+
         if low is not None and number < low:
-            raise _bad(f"at least {low}", value)
+            raise _bad(f"at least {bound(low)}", value)
         high = _MAXIMUM.get(name)
         if high is not None and number > high:
-            raise _bad(f"at most {high}", value)
+            raise _bad(f"at most {bound(high)}", value)
         return number
     if kind == STRS:
         if isinstance(value, str):
