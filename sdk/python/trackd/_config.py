@@ -57,7 +57,49 @@ def _clean_key(key: Any) -> str:
     return key
 
 
-class Config:
+class _ConfigItems:
+    """Reading a config's items (``_items``): by key, by attribute, and as a mapping whose
+    keys starting with ``_`` are hidden. Shared by :class:`Config` and :class:`ConfigStatic`."""
+
+    _items: dict[str, Any]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def keys(self) -> list[str]:
+        return [k for k in self._items if not k.startswith("_")]
+
+    def values(self) -> list[Any]:
+        return [v for k, v in self._items.items() if not k.startswith("_")]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, v) for k, v in self._items.items() if not k.startswith("_")]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._items[key]
+        except KeyError:
+            raise AttributeError(f"config has no key {key!r}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+class Config(_ConfigItems):
     """The config of a run (see the module doc)."""
 
     def __init__(self) -> None:
@@ -142,27 +184,12 @@ class Config:
         if missing:
             self.update(missing)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items.get(key, default)
-
-    def keys(self) -> list[str]:
-        return [k for k in self._items if not k.startswith("_")]
-
-    def values(self) -> list[Any]:
-        return [v for k, v in self._items.items() if not k.startswith("_")]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, v) for k, v in self._items.items() if not k.startswith("_")]
-
     def as_dict(self) -> dict[str, Any]:
         """A copy of every item (hidden ones included)."""
         return dict(self._items)
 
     def persist(self) -> None:
         """Kept for W&B compatibility: every change is sent as it is made."""
-
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
@@ -174,31 +201,11 @@ class Config:
         if self._callback is not None:
             self._callback({}, [key])
 
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._items[key]
-        except KeyError:
-            raise AttributeError(f"config has no key {key!r}") from None
-
     def __setattr__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __repr__(self) -> str:
-        return repr(dict(self.items()))
-
-
-class ConfigStatic:
+class ConfigStatic(_ConfigItems):
     """``run.config_static``: a read-only view of the config as it was when read, with
     attribute and item access (``run.config_static.lr``, ``["lr"]``). Changing it raises
     AttributeError; change ``run.config`` instead."""
@@ -208,42 +215,10 @@ class ConfigStatic:
     def __init__(self, config: Config) -> None:
         object.__setattr__(self, "_items", config.as_dict())
 
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._items[key]
-        except KeyError:
-            raise AttributeError(f"config has no key {key!r}") from None
-
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
     def _readonly(self, *_: Any) -> None:
         raise AttributeError("run.config_static is read-only; change run.config instead")
 
     __setattr__ = __delattr__ = __setitem__ = __delitem__ = _readonly
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items.get(key, default)
-
-    def keys(self) -> list[str]:
-        return [k for k in self._items if not k.startswith("_")]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, v) for k, v in self._items.items() if not k.startswith("_")]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __repr__(self) -> str:
-        return repr(dict(self.items()))
 
 
 def _as_dict(d: Any) -> dict[str, Any]:

@@ -122,9 +122,14 @@ class LoopThread:
         self.loop.run_forever()
 
     def stop(self) -> None:
+        """Stop the loop and, once its thread is gone, close it (its selector and wake-up
+        socket pair are descriptors: a process that sets up and tears down many times would
+        otherwise keep three per round)."""
         if self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=5)
+        if not self.thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()
 
 
 _loop_thread: LoopThread | None = None

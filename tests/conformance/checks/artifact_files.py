@@ -11,8 +11,7 @@ import pytest
 import trackd
 from tests.conformance.checks.artifact import log_alone, new_draft
 from tests.conformance.registry import check
-from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
-
+from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError, ReferenceFailedError
 
 # -- adding ------------------------------------------------------------------------------------
 
@@ -161,7 +160,7 @@ def _(ctx):  # type: ignore[no-untyped-def]
     art.add_reference(f"file://{gone}")
     logged = log_alone(ctx, art)
     os.remove(gone)
-    with pytest.raises(Exception):  # noqa: B017 - any error naming the reference
+    with pytest.raises(ReferenceFailedError, match="could not be downloaded"):
         logged.download(root=str(ctx.tmp / "m1"))
     logged.download(root=str(ctx.tmp / "m2"), allow_missing_references=True)
     with pytest.raises(ArtifactNotLoggedError):

@@ -13,6 +13,7 @@ import pytest
 
 import trackd
 from tests.conformance.registry import check
+from tests.seed_examples import SEED_SETUP_EXAMPLE
 
 # -- 2.3 finish, 2.9 teardown ------------------------------------------------------------------
 
@@ -74,49 +75,11 @@ def _(ctx):  # type: ignore[no-untyped-def]
         assert run.project == "conf-setup-dict"
 
 
-SETUP_EXAMPLE = '''
-import multiprocessing
-
-import trackd as wandb
-
-
-def run_experiment(params):
-   with wandb.init(config=params):
-        # Run experiment
-        pass
-
-
-if __name__ == "__main__":
-   # Start backend and set global config
-   wandb.setup(settings={"project": "my_project"})
-
-   # Define experiment parameters
-   experiment_params = [
-        {"learning_rate": 0.01, "epochs": 10},
-        {"learning_rate": 0.001, "epochs": 20},
-   ]
-
-   # Start multiple processes, each running a separate experiment
-   processes = []
-   for params in experiment_params:
-        p = multiprocessing.Process(target=run_experiment, args=(params,))
-        p.start()
-        processes.append(p)
-
-   # Wait for all processes to complete
-   for p in processes:
-        p.join()
-
-   # Optional: Explicitly shut down the backend
-   wandb.teardown()
-'''
-
-
 @check("wandb.setup.settings")
 def _(ctx):  # type: ignore[no-untyped-def]
     # The seed's example, verbatim: setup()'s settings reach the child processes' runs.
     before = {r.id for r in trackd.Api().runs("my_project")}
-    script = ctx.write("setup_example.py", SETUP_EXAMPLE)
+    script = ctx.write("setup_example.py", SEED_SETUP_EXAMPLE)
     subprocess.run([sys.executable, script], check=True, cwd=ctx.tmp, timeout=60)
     new = [r for r in trackd.Api().runs("my_project") if r.id not in before]
     assert sorted(r.config["learning_rate"] for r in new) == [0.001, 0.01]

@@ -389,7 +389,7 @@ def _(ctx):  # type: ignore[no-untyped-def]
         b = run.use_artifact(f"{got.entity}/{ctx.project}/conf-data:best")
         assert b.id == a.id
         run.use_artifact("conf-data:latest", use_as="ignored")
-        with pytest.raises(Exception):  # noqa: B017 - wrong type is refused
+        with pytest.raises(ValueError, match="does not match type"):
             run.use_artifact("conf-data:v0", type="model")
         rid = run.id
     assert "used" in trackd.Api().artifact(f"{ctx.project}/conf-use-draft:v0").aliases
