@@ -70,6 +70,13 @@ def state() -> ProcessState:
         return _state
 
 
+def current_settings() -> Settings:
+    """The settings that govern what this process does now: the current run's, else those
+    of ``setup()`` (and the environment)."""
+    st = state()
+    return st.current._settings if st.current is not None else st.settings
+
+
 def setup(settings: Settings | dict[str, Any] | None = None) -> ProcessState:
     """Prepare trackd for this process and its children; see the module doc.
 

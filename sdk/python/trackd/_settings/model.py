@@ -109,7 +109,7 @@ class Settings:
     summary_timeout: int | None = None
     #: Seconds the daemon waits for a run's process to come back once its connection is gone
     #: before it marks the run ``crashed`` (default 30, the daemon's ``TRACKD_CRASH_GRACE``
-    #: when unset).
+    #: when unset); kept with the run, so it holds after a daemon restart too.
     heartbeat_seconds: int | None = None
     #: Records log() may buffer before it blocks the caller (the memory bound of the SDK).
     max_buffered_records: int | None = None
@@ -218,10 +218,16 @@ class Settings:
     api_key: str | None = None
     #: Cloud-only: the W&B server URL; trackd talks to ``daemon_address``.
     base_url: str | None = None
-    #: Proxies for HTTP and HTTPS requests to W&B's servers. trackd talks to its daemon over a
-    #: local socket or loopback TCP, never through a proxy; the HTTP requests trackd makes
-    #: (alert webhooks, posted by the daemon) do not use these yet: accepted and checked, no
-    #: effect today.
+    #: Proxies (``http://[user:password@]host:port``; ``host:port`` means ``http://``) for the
+    #: HTTP requests trackd makes for the run: ``http_proxy`` for ``http://`` URLs,
+    #: ``https_proxy`` for ``https://`` ones. The daemon posts the run's alert webhooks
+    #: (``TRACKD_ALERT_WEBHOOK``, ``TRACKD_ALERT_SLACK_WEBHOOK``) through them, also when it
+    #: retries after the run ended or the daemon restarted (they are kept with the run), and
+    #: HEADs ``http(s)://`` artifact references through them; the SDK downloads such references
+    #: through them (the current run's settings, else setup()'s). Unset, the standard
+    #: ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` environment applies (the daemon's for its
+    #: requests, this process's for downloads). The daemon itself is reached over a local
+    #: socket or loopback TCP, never through a proxy. Credentials never appear in messages.
     http_proxy: str | None = None
     https_proxy: str | None = None
 

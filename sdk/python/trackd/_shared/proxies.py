@@ -17,13 +17,10 @@ MAX_PROXY_CHARS = 4096
 
 
 def pick(url: str, http_proxy: str | None, https_proxy: str | None) -> str | None:
-    """The proxy the settings name for ``url`` (None: none; the environment decides)."""
+    """The proxy URL the settings name for ``url`` (None: none; the environment decides)."""
     scheme = urlsplit(url).scheme.lower()
-    if scheme == "https":
-        return https_proxy or None
-    if scheme == "http":
-        return http_proxy or None
-    return None
+    proxy = https_proxy if scheme == "https" else http_proxy if scheme == "http" else None
+    return normalize(proxy) if proxy else None
 
 
 def redact(proxy: str) -> str:
@@ -50,9 +47,15 @@ def scrub(text: str, *proxies: str | None) -> str:
     return text
 
 
+def normalize(proxy: str) -> str:
+    """``proxy`` as a URL: ``host:port`` (no scheme, as many tools accept it) means
+    ``http://host:port``."""
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
 def check(proxy: str) -> str:
-    """``proxy`` when it is a usable proxy URL (``http://`` or ``https://``, with a host, at
-    most :data:`MAX_PROXY_CHARS`), "" for "".
+    """``proxy`` as given when it is a usable proxy: an ``http://`` or ``https://`` URL with a
+    host (or ``host[:port]``, meaning ``http://``), at most :data:`MAX_PROXY_CHARS`; "" for "".
 
     :raises ValueError: naming what is wrong (credentials redacted).
     """
@@ -60,12 +63,14 @@ def check(proxy: str) -> str:
         return ""
     if len(proxy) > MAX_PROXY_CHARS:
         raise ValueError(f"a proxy URL has at most {MAX_PROXY_CHARS} characters")
+    url = normalize(proxy)
     try:
-        parts = urlsplit(proxy)
+        parts = urlsplit(url)
         parts.port  # noqa: B018 - a bad port raises here
     except ValueError:
-        raise ValueError(f"{redact(proxy)!r} is not a URL") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{redact(proxy)!r} is not an http:// or https:// proxy URL "
+        raise ValueError(f"{redact(url)!r} is not a URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(
+            c.isspace() for c in proxy):
+        raise ValueError(f"{redact(url)!r} is not an http:// or https:// proxy URL "
                          "with a host (like http://proxy.example:3128)")
     return proxy
