@@ -39,7 +39,8 @@ class Origin:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 origin.requests.append(("POST", self.path))
-                origin.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                length = int(self.headers["Content-Length"])
+                origin.posts.append(json.loads(self.rfile.read(length)))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

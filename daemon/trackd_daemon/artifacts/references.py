@@ -2,10 +2,10 @@
 
 ``file://`` (a file, or a directory walked recursively), ``http(s)://`` (a HEAD request with
 aiohttp, through the caller's ``http_proxy`` / ``https_proxy`` when it names one, else as the
-daemon's environment says), ``s3://`` (boto3, the ``s3`` extra; credentials and endpoint from the daemon's
-environment: ``AWS_*`` variables, ``AWS_ENDPOINT_URL``). ``gs://`` and Azure blob URLs are
-refused: the SDK resolves them in the caller's process, with the caller's cloud credentials
-(``trackd.artifacts.stores``); any other scheme gives one entry whose digest is the URI.
+daemon's environment says), ``s3://`` (boto3, the ``s3`` extra; credentials and endpoint from
+the daemon's environment: ``AWS_*`` variables, ``AWS_ENDPOINT_URL``). ``gs://`` and Azure
+blob URLs are refused: the SDK resolves them in the caller's process, with the caller's cloud
+credentials (``trackd.artifacts.stores``); any other scheme gives one entry whose digest is the URI.
 """
 
 from __future__ import annotations

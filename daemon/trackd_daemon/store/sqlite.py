@@ -566,7 +566,8 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
 
     _ALERT_SELECT = (
         "SELECT a.id, p.entity, p.name, r.run_id, r.name, a.title, a.text, a.level, a.timestamp,"
-        " a.suppressed, a.delivered_at, r.http_proxy, r.https_proxy FROM alerts a JOIN runs r ON r.id = a.run"
+        " a.suppressed, a.delivered_at, r.http_proxy, r.https_proxy"
+        " FROM alerts a JOIN runs r ON r.id = a.run"
         " JOIN projects p ON p.id = r.project_id"
     )
 

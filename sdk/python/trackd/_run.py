@@ -9,12 +9,12 @@ import os
 import socket
 import sys
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from trackd import _messages as messages
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._config import Config, ConfigStatic
 from trackd._dashboard import RunLinks
@@ -23,7 +23,7 @@ from trackd._metric import Metric, make_metric
 from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._settings import Settings
-from trackd._setup import exit_status
+from trackd._setup import current_settings, exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
 from trackd._summary import Summary
@@ -354,8 +354,9 @@ class Run(RunLinks, RunArtifacts, RunFiles):
         if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
             if step is not None and not self._warned_shared_step:
                 self._warned_shared_step = True
-                warnings.warn("step is ignored in shared mode: each log() call is its own row",
-                              stacklevel=2)
+                messages.warn(self._settings,
+                    "step is ignored in shared mode: each log() call is its own row",
+                    stacklevel=2)
             step = commit = None
             row["_writer"] = self._label
         if step is not None:
@@ -365,7 +366,8 @@ class Run(RunLinks, RunArtifacts, RunFiles):
             if step < 0:
                 raise ValueError(f"step must be >= 0, got {step}")
             if step < self._step:
-                warnings.warn(BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
+                messages.warn(self._settings,
+                    BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
                 return
             self._step = step
         if commit or (commit is None and step is None):
@@ -606,7 +608,8 @@ _SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
 
 
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
+    messages.warn(current_settings(), f"{old} is deprecated and will be removed; use {new}",
+                  DeprecationWarning,
                   stacklevel=3)
 
 

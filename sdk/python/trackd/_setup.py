@@ -25,6 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from trackd import _messages as messages
 from trackd._settings import (
     SETUP_SETTINGS_ENV,
     Settings,
@@ -145,7 +146,7 @@ def teardown(exit_code: int | None = None) -> None:
         try:
             run.finish(exit_code=code)
         except Exception as exc:  # noqa: BLE001 - teardown must go on
-            print(f"trackd: could not finish run {run.id}: {exc}", file=sys.stderr)
+            messages.error(run._settings, f"could not finish run {run.id}: {exc}")
     from trackd._connection import current_connection, drop_connection, get_connection
 
     conn = current_connection()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from trackd import _messages as messages
 from trackd._settings.fields import ENV_NAMES, RunMoment, catch_private_settings, validate
 from trackd.errors import UsageError
 
@@ -85,10 +85,13 @@ class Settings:
     silent: bool | None = None
     #: Print the informational lines (the header at init, the footer at finish); default True.
     show_info: bool | None = None
-    #: Print the SDK's warning lines (``trackd: WARNING ...``); default True. Python warnings
-    #: (``warnings.warn``) follow the ``warnings`` filters instead.
+    #: Print the SDK's warnings: its ``trackd: WARNING ...`` lines and the Python warnings it
+    #: issues (deprecations, arguments with no effect; these also follow Python's ``warnings``
+    #: filters); default True.
     show_warnings: bool | None = None
-    #: Print the SDK's error lines (``trackd: ERROR ...``); default True.
+    #: Print the SDK's error lines (``trackd: ERROR ...``: a run that could not be finished,
+    #: files or artifacts that could not be stored); default True. Errors that stop a call are
+    #: raised either way.
     show_errors: bool | None = None
     #: Colour the SDK's lines (default: only on a terminal).
     show_colors: bool | None = None
@@ -314,11 +317,13 @@ class Settings:
             d[name] = validate(name, value)
             d["_set"].add(name)
         if d.get("start_method") is not None:
-            warnings.warn("Settings(start_method=...) has no effect: trackd runs no process per "
-                          "run (every run talks to the one daemon)", UserWarning, stacklevel=2)
+            messages.warn(self,
+                "Settings(start_method=...) has no effect: trackd runs no process per "
+                "run (every run talks to the one daemon)", UserWarning, stacklevel=2)
         if d.get("sync_tensorboard"):
-            warnings.warn("Settings(sync_tensorboard=True) is not acted on yet: trackd does not "
-                          "sync TensorBoard event files", UserWarning, stacklevel=2)
+            messages.warn(self,
+                "Settings(sync_tensorboard=True) is not acted on yet: trackd does not "
+                "sync TensorBoard event files", UserWarning, stacklevel=2)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self.__dict__.get("_frozen"):

@@ -30,12 +30,12 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import warnings
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from trackd._shared import artifact_rules as rules
+from trackd import _messages as messages
 from trackd._setup import current_settings
+from trackd._shared import artifact_rules as rules
 from trackd._shared import file_references, proxies
 from trackd._terminal import visible
 from trackd.artifacts import client, convert
@@ -87,7 +87,7 @@ def resolve(artifact: Artifact, uri: ArtifactManifestEntry | str, name: str | No
             raise
         return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
     for w in resp.warnings:  # they quote paths and URIs
-        warnings.warn(visible(w), UserWarning, stacklevel=4)
+        messages.warn(current_settings(), visible(w), UserWarning, stacklevel=4)
     return [convert.entry_from_pb(e) for e in resp.entries]
 
 
