@@ -41,7 +41,8 @@ def test_warnings_are_shown_by_default(clean_sdk, capsys):
     assert any("step" in m and "3" in m for m in messages), messages
     assert any("incremental=True" in m for m in messages), messages
     assert any("sync_tensorboard" in m for m in messages), messages
-    assert "trackd: WARNING gs://bucket/weights.pt is a cloud storage URL" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "trackd: WARNING gs://bucket/weights.pt is a cloud storage URL" in err
 
 
 def test_setup_settings_govern_warnings_outside_a_run(clean_sdk):
