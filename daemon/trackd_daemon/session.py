@@ -57,7 +57,7 @@ class RunSession:
     preempting: bool = False  # if the client vanishes now, the run ends preempted
     stop_requested: bool = False  # StopRun was called: the run ends killed
     #: Seconds without a stream before the run is marked crashed (0: the daemon's default);
-    #: set by CreateRun from the client's heartbeat_seconds.
+    #: the stored run's (``info.crash_grace``, from its client's heartbeat_seconds).
     crash_grace: float = 0.0
     alert_last: dict[str, float] = field(default_factory=dict)  # rate limit: title -> time
     #: The size of the config as accepted into the log (stored or not yet), measured from the

@@ -133,6 +133,49 @@ def test_heartbeat_seconds_is_the_runs_crash_grace(monkeypatch, tmp_path):
         assert stored.history_rows == 1
 
 
+RESTARTED = textwrap.dedent(
+    """
+    import os, sys
+    import trackd
+    run = trackd.init(project="hb", id=sys.argv[1], settings={"heartbeat_seconds": 2})
+    run.log({"a": 1})
+    run._sender.flush(30)
+    print("ACKED", flush=True)
+    sys.stdin.readline()  # the daemon restarts meanwhile
+    run.log({"a": 2})
+    run._sender.flush(60)  # acknowledged by the new daemon: the run is attached again
+    print("ACKED2", flush=True)
+    os._exit(0)
+    """
+)
+
+
+def test_heartbeat_seconds_survives_a_daemon_restart(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    # The daemon's own grace is 10 minutes: only the run's heartbeat_seconds, recovered from
+    # the store by the restarted daemon, can mark it crashed within the test.
+    with own_daemon(monkeypatch, env={"TRACKD_CRASH_GRACE": "600"}) as daemon:
+        proc = subprocess.Popen([sys.executable, "-c", RESTARTED, "hb2"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=os.environ.copy())
+        try:
+            assert proc.stdout.readline().strip() == "ACKED", proc.stderr.read()
+            daemon.stop()
+            daemon.start()
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "ACKED2", proc.stderr.read()
+            proc.wait(30)
+        finally:
+            proc.kill()
+            proc.wait(10)
+        api = trackd.Api()
+        stored = wait_for(lambda: (r := api.run(f"{api.default_entity}/hb/hb2")).state
+                          == "crashed" and r, timeout=60)
+        assert stored.history_rows == 2
+        assert "marking crashed" in daemon.log_text() and "gone for 2.0s" in daemon.log_text()
+
+
 def test_settings_system_names_the_system_file(clean_sdk, tmp_path):
     system = tmp_path / "system-settings"
     system.write_text("[default]\nproject = from-system-file\nrun_notes = sys-notes\n")

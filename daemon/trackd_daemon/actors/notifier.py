@@ -6,6 +6,11 @@ several URLs separated by commas. Alerts are read from the store (every alert is
 first), so nothing is lost when a sink is down or the daemon restarts: each undelivered alert is
 posted with retries and backoff, and tried again every ``RETRY_PERIOD`` seconds until every sink
 took it. Training never waits for any of this.
+
+Each alert is posted through the proxy its run's settings name (``http_proxy`` for http://
+sinks, ``https_proxy`` for https:// ones; kept with the run, so a retry after the run ended
+uses it too), else as the daemon's environment says (``HTTP_PROXY``, ``HTTPS_PROXY``,
+``NO_PROXY``). A proxy's credentials never reach the log.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from dataclasses import dataclass
 
 import anyio
 
+from trackd._shared import proxies
 from trackd_daemon.actors.base import Actor
+from trackd_daemon.http_proxies import request_kwargs
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import AlertInfo
 
@@ -80,7 +87,7 @@ class NotifierActor(Actor[Poke]):
         import aiohttp
 
         async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT)
+            timeout=aiohttp.ClientTimeout(total=POST_TIMEOUT), trust_env=True
         ) as http:
             pending = True  # alerts left undelivered by an earlier daemon
             while True:
@@ -111,17 +118,19 @@ class NotifierActor(Actor[Poke]):
         import aiohttp
 
         body = json.dumps(payload(sink, alert), allow_nan=False, default=str)
+        via = request_kwargs(sink.url, alert.http_proxy, alert.https_proxy)
         delay = BACKOFF_FIRST
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with http.post(  # type: ignore[attr-defined]
-                    sink.url, data=body, headers={"Content-Type": "application/json"}
+                    sink.url, data=body, headers={"Content-Type": "application/json"}, **via
                 ) as resp:
                     if resp.status < 300:
                         return True
                     problem = f"HTTP {resp.status}"
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = proxies.scrub(f"{type(exc).__name__}: {exc}", alert.http_proxy,
+                                        alert.https_proxy)
             log.warning("alert %r to %s failed (attempt %d/%d): %s", alert.title, sink.url,
                         attempt, ATTEMPTS, problem)
             if attempt < ATTEMPTS:

@@ -338,7 +338,8 @@ class RunRegistry(Actor[RegistryMsg]):
             await wal.open()
         self._tg.start_soon(wal.run)
         history = RunHistory(start_time=info.start_time)
-        s = RunSession(info.key, info.pk, wal, history, info, ingested_seq=info.ingested_seq)
+        s = RunSession(info.key, info.pk, wal, history, info, ingested_seq=info.ingested_seq,
+                       crash_grace=info.crash_grace)
         self._sessions[info.key] = s
         # A run without a stream yet is "detached": it must attach within the grace period.
         await self._heartbeat.tell(Detached(s))

@@ -1,10 +1,11 @@
 """Resolving reference URIs into manifest entries, as W&B's ``add_reference`` does.
 
 ``file://`` (a file, or a directory walked recursively), ``http(s)://`` (a HEAD request with
-aiohttp), ``s3://`` (boto3, the ``s3`` extra; credentials and endpoint from the daemon's
-environment: ``AWS_*`` variables, ``AWS_ENDPOINT_URL``). ``gs://`` and Azure blob URLs are
-refused: the SDK resolves them in the caller's process, with the caller's cloud credentials
-(``trackd.artifacts.stores``); any other scheme gives one entry whose digest is the URI.
+aiohttp, through the caller's ``http_proxy`` / ``https_proxy`` when it names one, else as the
+daemon's environment says), ``s3://`` (boto3, the ``s3`` extra; credentials and endpoint from
+the daemon's environment: ``AWS_*`` variables, ``AWS_ENDPOINT_URL``). ``gs://`` and Azure
+blob URLs are refused: the SDK resolves them in the caller's process, with the caller's cloud
+credentials (``trackd.artifacts.stores``); any other scheme gives one entry whose digest is the URI.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import anyio.to_thread
 
-from trackd._shared import file_references
+from trackd._shared import file_references, proxies
 from trackd_daemon.artifacts.validate import bad, entry_path
 from trackd_daemon.errors import (
     FailedPreconditionError,
     ReferenceFailedError,
     ReferenceNotSupportedError,
 )
+from trackd_daemon.http_proxies import request_kwargs
 from trackd_daemon.local_paths import LocalPaths
 from trackd_daemon.store.artifact_models import Entry
 
@@ -52,7 +54,7 @@ def _too_many(uri: str, max_objects: int) -> Exception:
 
 
 async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
-                  paths: LocalPaths) -> Resolved:
+                  paths: LocalPaths, http_proxy: str = "", https_proxy: str = "") -> Resolved:
     """Entries for one reference; see ``ArtifactService.ResolveReference``."""
     max_objects = max_objects or DEFAULT_MAX_OBJECTS
     if name:
@@ -73,7 +75,7 @@ async def resolve(uri: str, name: str, checksum: bool, max_objects: int,
             "resolves them in the caller's process with azure-storage-blob and the caller's "
             "credentials", uri=uri)
     if scheme in ("http", "https"):
-        return await _http(uri, name, parsed.path, checksum)
+        return await _http(uri, name, parsed.path, checksum, http_proxy, https_proxy)
     if scheme == "s3":
         return await anyio.to_thread.run_sync(_s3, uri, name, checksum, max_objects)
     path = entry_path(name or posixpath.basename(parsed.path) or parsed.netloc or "reference",
@@ -97,7 +99,8 @@ def _file(uri: str, raw_path: str, name: str, checksum: bool, max_objects: int,
                            ref=f.ref) for f in found])
 
 
-async def _http(uri: str, name: str, path: str, checksum: bool) -> Resolved:
+async def _http(uri: str, name: str, path: str, checksum: bool, http_proxy: str,
+                https_proxy: str) -> Resolved:
     """An http(s) reference: size and digest from a HEAD's Content-Length and ETag (the URI
     when there is no ETag). Without ``checksum`` nothing is asked: the URI is the digest and
     the size is unknown, as W&B records it."""
@@ -108,16 +111,17 @@ async def _http(uri: str, name: str, path: str, checksum: bool) -> Resolved:
         return Resolved([Entry(path=entry_name, digest=uri, size=-1, ref=uri)])
     try:
         timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT)
-        async with (aiohttp.ClientSession(timeout=timeout) as s,
-                    s.head(uri, allow_redirects=True) as resp):
+        async with (aiohttp.ClientSession(timeout=timeout, trust_env=True) as s,
+                    s.head(uri, allow_redirects=True,
+                           **request_kwargs(uri, http_proxy, https_proxy)) as resp):
             if resp.status >= 400:
                 raise ReferenceFailedError(f"{uri}: HEAD answered {resp.status} {resp.reason}",
                                            uri=uri)
             etag = resp.headers.get("ETag")
             length = resp.headers.get("Content-Length")
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise ReferenceFailedError(f"{uri}: HEAD failed: {exc or type(exc).__name__}",
-                                   uri=uri) from None
+        problem = proxies.scrub(str(exc) or type(exc).__name__, http_proxy, https_proxy)
+        raise ReferenceFailedError(f"{uri}: HEAD failed: {problem}", uri=uri) from None
     digest = etag.strip('"') if etag else uri
     if etag and etag.startswith("W/"):
         digest = etag[2:].strip('"')

@@ -20,7 +20,7 @@ from trackd_daemon.rpc.artifact_convert import (
     collection_to_pb,
     entry_to_pb,
 )
-from trackd_daemon.rpc.convert import key_to_pb, page_limit
+from trackd_daemon.rpc.convert import key_to_pb, page_limit, proxies_from_pb
 from trackd_daemon.store.artifact_models import LATEST, LOGGED, USED, CollectionKey
 
 #: Manifest entries per GetManifest message.
@@ -129,8 +129,9 @@ class ArtifactReads(ArtifactContext):
             raise validate.bad("max_objects", "must be >= 0")
         caller = self._guard.caller(context)
         check = LocalPaths(caller, self.trusted(caller))
+        http_proxy, https_proxy = proxies_from_pb(request)
         found = await references.resolve(request.uri, request.name, request.checksum,
-                                         request.max_objects, check)
+                                         request.max_objects, check, http_proxy, https_proxy)
         return pb.ResolveReferenceResponse(entries=[entry_to_pb(e) for e in found.entries],
                                            warnings=found.warnings)
 

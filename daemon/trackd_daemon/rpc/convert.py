@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from trackd._shared import proxies
 from trackd._shared.ids import id_problem
 from trackd._shared.values import MalformedValueError, fill_map, map_to_python
 from trackd.v1 import run_pb2
@@ -80,12 +81,28 @@ def new_run_from_pb(req: Any) -> NewRun:
                                    field="start_time")
     config = decode_map(req.config, "config")
     check_config(config)
+    http_proxy, https_proxy = proxies_from_pb(req)
     return NewRun(
         key=key, name=req.name, notes=req.notes, tags=list(req.tags),
         group=req.group, job_type=req.job_type, config=config,
         start_time=req.start_time, host=req.host, program=req.program, sweep_id=req.sweep_id,
-        request_id=req.request_id,
+        request_id=req.request_id, crash_grace=req.crash_grace_seconds,
+        http_proxy=http_proxy, https_proxy=https_proxy,
     )
+
+
+def proxies_from_pb(req: Any) -> tuple[str, str]:
+    """A request's ``http_proxy`` and ``https_proxy``, checked.
+
+    :raises InvalidArgumentError: one is not an http(s) proxy URL (its credentials redacted).
+    """
+    out = []
+    for name in ("http_proxy", "https_proxy"):
+        try:
+            out.append(proxies.check(getattr(req, name)))
+        except ValueError as exc:
+            raise InvalidArgumentError(f"{name}: {exc}", field=name) from None
+    return out[0], out[1]
 
 
 def decode_map(mv: Any, field: str) -> dict[str, Any]:

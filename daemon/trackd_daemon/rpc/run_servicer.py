@@ -30,7 +30,7 @@ from trackd_daemon.rpc.convert import (
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.models import TERMINAL_STATES
+from trackd_daemon.store.models import TERMINAL_STATES, NewRun, RunChanges
 
 log = logging.getLogger("trackd.daemon.rpc")
 
@@ -105,14 +105,25 @@ class RunServicer:
                              shared=request.shared,
                              allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
         if session is not None:
+            await self._keep_options(session, new)
             info = session.info
-            if grace:
-                session.crash_grace = grace
             self._track(request, session, caller)
         run = run_to_pb(info, session.acked_seq if session else 0, session)
         if request.writer:
             run.acked_seq = session.acked_of(request.writer) if session else 0
         return pb.CreateRunResponse(run=run, resumed=resumed, starting_step=start)
+
+    async def _keep_options(self, session: RunSession, new: NewRun) -> None:
+        """The creating (or resuming) client's crash grace and proxies become the run's, in
+        the store too: a daemon that restarts recovers the run with them."""
+        info = session.info
+        wanted = (new.crash_grace, new.http_proxy, new.https_proxy)
+        if (info.crash_grace, info.http_proxy, info.https_proxy) != wanted:
+            await self._store.apply([RunChanges(
+                info.pk, 0, crash_grace=new.crash_grace, http_proxy=new.http_proxy,
+                https_proxy=new.https_proxy)])
+            info.crash_grace, info.http_proxy, info.https_proxy = wanted
+        session.crash_grace = info.crash_grace
 
     def _track(self, request: pb.CreateRunRequest, session: RunSession, caller: Caller) -> None:
         """Start sampling the run's training process (a process on this machine only)."""

@@ -46,6 +46,12 @@ class NewRun:
     #: The uid of the process that created the run (-1: unknown, e.g. a run from before
     #: runs had owners); see ``trackd_daemon.access``.
     owner_uid: int = -1
+    #: Seconds without a client before the run is marked crashed (0: the daemon's default).
+    crash_grace: float = 0.0
+    #: Proxies for the daemon's HTTP requests on the run's behalf (its alert webhooks): "" is
+    #: none (the daemon's environment decides). Never returned to clients.
+    http_proxy: str = ""
+    https_proxy: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,10 @@ class RunInfo:
     #: Shared runs: each other writer's ingested seq (the primary's is ``ingested_seq``).
     writer_seqs: dict[str, int] = field(default_factory=dict)
     owner_uid: int = -1
+    #: As in :class:`NewRun` (the latest creating or resuming client's).
+    crash_grace: float = 0.0
+    http_proxy: str = ""
+    https_proxy: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,9 @@ class AlertInfo:
     timestamp: float
     suppressed: bool
     delivered_at: float
+    #: The run's proxies (see :class:`NewRun`): webhooks are posted through them.
+    http_proxy: str = ""
+    https_proxy: str = ""
 
 
 @dataclass
@@ -152,3 +165,7 @@ class RunChanges:
     writer_seqs: dict[str, int] = field(default_factory=dict)
     #: Console lines (a line already stored is replaced: its last state is kept).
     console: list[ConsoleLine] = field(default_factory=list)
+    #: The run's crash grace and proxies (see :class:`NewRun`): a resuming client's.
+    crash_grace: float | None = None
+    http_proxy: str | None = None
+    https_proxy: str | None = None

@@ -97,6 +97,9 @@ SCHEMA = [
         fork_step INTEGER NOT NULL DEFAULT -1,
         writer_seqs TEXT NOT NULL DEFAULT '{}',
         owner_uid INTEGER NOT NULL DEFAULT -1,
+        crash_grace REAL NOT NULL DEFAULT 0,
+        http_proxy TEXT NOT NULL DEFAULT '',
+        https_proxy TEXT NOT NULL DEFAULT '',
         UNIQUE (project_id, run_id)
     )
     """,
@@ -141,7 +144,22 @@ SCHEMA = [
     *ARTIFACT_SCHEMA,
     *RUN_DATA_SCHEMA,
 ]
-SCHEMA_VERSION = 8
+#: Columns added in v9 (see :func:`add_run_option_columns`).
+_RUN_OPTION_COLUMNS = {"crash_grace": "REAL NOT NULL DEFAULT 0",
+                       "http_proxy": "TEXT NOT NULL DEFAULT ''",
+                       "https_proxy": "TEXT NOT NULL DEFAULT ''"}
+
+
+def add_run_option_columns(conn: sqlite3.Connection) -> None:
+    """Migration to v9: a run's crash grace and proxies, each unless the table has it already
+    (a store made by this version's schema)."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+    for column, kind in _RUN_OPTION_COLUMNS.items():
+        if column not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+
+
+SCHEMA_VERSION = 9
 #: Forward-only migrations: version reached -> statements, or steps called with the connection
 #: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
 #: owners": only the daemon's user sees them).
@@ -160,13 +178,17 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     7: [add_staged_column],
     # v8: blob key columns are named blob_key (new blob stores key by BLAKE3, see blobs/keys.py).
     8: [rename_key_columns],
+    # v9: a run keeps its crash grace and proxies (its client's heartbeat_seconds and
+    # http(s)_proxy) across daemon restarts.
+    9: [add_run_option_columns],
 }
 
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
-    " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid"
+    " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid, r.crash_grace,"
+    " r.http_proxy, r.https_proxy"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -198,6 +220,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
         fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
+        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31],
     )
 
 
@@ -322,13 +345,15 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
             cur = conn.execute(
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
-                " request_id, fork_run_id, fork_step, owner_uid)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " request_id, fork_run_id, fork_step, owner_uid, crash_grace, http_proxy,"
+                " https_proxy)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project_id, key.run_id, new.name or generate_name(count), new.notes,
                     _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                     _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
                     new.request_id, new.fork_run_id, new.fork_step, new.owner_uid,
+                    new.crash_grace, new.http_proxy, new.https_proxy,
                 ),
             )
             return int(cur.lastrowid or 0)
@@ -447,7 +472,8 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
                 for column, value in (
                     ("name", ch.name), ("notes", ch.notes), ("group_name", ch.group),
                     ("job_type", ch.job_type), ("state", ch.state), ("exit_code", ch.exit_code),
-                    ("finished_at", ch.finished_at),
+                    ("finished_at", ch.finished_at), ("crash_grace", ch.crash_grace),
+                    ("http_proxy", ch.http_proxy), ("https_proxy", ch.https_proxy),
                 ):
                     if value is not None:
                         sets.append(f"{column} = ?")
@@ -540,7 +566,8 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
 
     _ALERT_SELECT = (
         "SELECT a.id, p.entity, p.name, r.run_id, r.name, a.title, a.text, a.level, a.timestamp,"
-        " a.suppressed, a.delivered_at FROM alerts a JOIN runs r ON r.id = a.run"
+        " a.suppressed, a.delivered_at, r.http_proxy, r.https_proxy"
+        " FROM alerts a JOIN runs r ON r.id = a.run"
         " JOIN projects p ON p.id = r.project_id"
     )
 
@@ -548,7 +575,7 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
     def _alert(r: tuple[Any, ...]) -> AlertInfo:
         return AlertInfo(id=r[0], run=RunKey(r[1], r[2], r[3]), run_name=r[4], title=r[5],
                          text=r[6], level=r[7], timestamp=r[8], suppressed=bool(r[9]),
-                         delivered_at=r[10])
+                         delivered_at=r[10], http_proxy=r[11], https_proxy=r[12])
 
     async def list_alerts(
         self, entity: str = "", project: str = "", run_id: str = "", limit: int = 100

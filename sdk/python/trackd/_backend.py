@@ -132,6 +132,8 @@ class OnlineBackend:
             else float(settings.get("x_stats_sampling_interval")),
             # heartbeat_seconds: how long the daemon waits for a vanished client (0: its own).
             crash_grace_seconds=float(settings.heartbeat_seconds or 0),
+            # The daemon posts the run's alert webhooks through them ("": its environment).
+            http_proxy=settings.http_proxy or "", https_proxy=settings.https_proxy or "",
         )
         #: Shared mode: the writer this process streams as ("" for the primary writer).
         self.writer = writer or ""

@@ -13,6 +13,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from trackd import _messages as messages
 from trackd._limits import add_config
 from trackd._shared.run_fields import ConfigSize
 from trackd._shared.values import normalize, values_equal
@@ -158,10 +159,9 @@ class Config(_ConfigItems):
         for k, v in data.items():
             key = _clean_key(k)
             if key in self._locked:
-                import warnings
-
-                warnings.warn(visible(f"Config item '{key}' was locked by '{self._locked[key]}' "
-                                      "(ignored update)."), stacklevel=3)
+                messages.warn(self._settings,
+                    visible(f"Config item '{key}' was locked by '{self._locked[key]}' "
+                    "(ignored update)."), stacklevel=3)
                 continue
             value = config_value(v)
             if key in self._items and not allow and not values_equal(self._items[key], value):

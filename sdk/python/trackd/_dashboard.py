@@ -18,6 +18,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared.ui_auth import TICKET_PARAM, mint_ticket
 
 #: How long what a daemon said about its dashboard is reused.
@@ -181,7 +183,6 @@ class RunLinks:
 
 
 def _deprecated(old: str, new: str) -> None:
-    import warnings
-
-    warnings.warn(f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
-                  stacklevel=3)
+    messages.warn(current_settings(),
+        f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
+        stacklevel=3)

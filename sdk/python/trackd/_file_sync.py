@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import os
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from trackd import _messages as messages
 from trackd._terminal import visible
 from trackd.errors import CommError
 
@@ -63,9 +63,11 @@ def _stamp(path: str) -> tuple[int, int, int] | None:
 class FileClient:
     """The queue and thread of one run's file saves."""
 
-    def __init__(self, conn: Any, ref: Any) -> None:
+    def __init__(self, conn: Any, ref: Any, settings: Any = None) -> None:
         self._conn = conn
         self._ref = ref
+        #: The run's settings: they govern the error lines printed (show_errors, silent).
+        self._settings = settings
         self._queue: queue.Queue[list[tuple[str, str, str]] | str | None] = queue.Queue(
             QUEUE_BOUND)
         #: Live and end files kept here, by name (touched by the thread only).
@@ -138,7 +140,7 @@ class FileClient:
 
     def _report(self, message: str) -> None:
         self.errors.append(message)
-        print(f"trackd: {visible(message, multiline=True)}", file=sys.stderr)
+        messages.error(self._settings, visible(message, multiline=True))
 
     def _call(self, request: Any) -> Any:
         for attempt in range(RETRIES):

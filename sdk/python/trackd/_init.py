@@ -10,11 +10,11 @@ import re
 import secrets
 import string
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from trackd import _messages as messages
 from trackd._limits import check_fields
 from trackd._run import Run
 from trackd._settings import REINIT, Settings, apply
@@ -86,7 +86,8 @@ _SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 ANONYMOUS = ("never", "allow", "must")
 
 
-def _check_login_args(force: Any, anonymous: Any) -> tuple[bool | None, str | None]:
+def _check_login_args(s: Settings, force: Any, anonymous: Any,
+                      ) -> tuple[bool | None, str | None]:
     """Validate ``force`` and ``anonymous`` (see :func:`init`).
 
     :raises UsageError: force is not a bool, or anonymous not one of ANONYMOUS.
@@ -96,25 +97,28 @@ def _check_login_args(force: Any, anonymous: Any) -> tuple[bool | None, str | No
     if anonymous is not None and anonymous not in ANONYMOUS:
         raise UsageError(f"anonymous must be one of {list(ANONYMOUS)} or None, got {anonymous!r}")
     if anonymous == "must":
-        warnings.warn("init(anonymous='must'): a trackd daemon has no anonymous account; the run "
-                      "belongs to your user as always", UserWarning, stacklevel=3)
+        messages.warn(s,
+            "init(anonymous='must'): a trackd daemon has no anonymous account; the run "
+            "belongs to your user as always", UserWarning, stacklevel=3)
     return force, anonymous
 
 
-def _check_unsupported(tensorboard: Any, sync_tensorboard: Any, monitor_gym: Any) -> bool | None:
+def _check_unsupported(s: Settings, tensorboard: Any, sync_tensorboard: Any,
+                       monitor_gym: Any) -> bool | None:
     """Warn for the capture arguments trackd accepts but does not act on yet; returns the
     effective ``sync_tensorboard`` (``tensorboard`` is its deprecated alias)."""
     if tensorboard is not None:
-        warnings.warn("init(tensorboard=...) is deprecated; use sync_tensorboard",
+        messages.warn(s, "init(tensorboard=...) is deprecated; use sync_tensorboard",
                       DeprecationWarning, stacklevel=3)
         if sync_tensorboard is None:
             sync_tensorboard = tensorboard
     if sync_tensorboard:
-        warnings.warn("init(sync_tensorboard=True): trackd does not sync TensorBoard event files "
-                      "yet; nothing written by TensorBoard is recorded in this run", UserWarning,
-                      stacklevel=3)
+        messages.warn(s,
+            "init(sync_tensorboard=True): trackd does not sync TensorBoard event files "
+            "yet; nothing written by TensorBoard is recorded in this run", UserWarning,
+            stacklevel=3)
     if monitor_gym:
-        warnings.warn("init(monitor_gym=True): trackd does not record Gym environment videos "
+        messages.warn(s, "init(monitor_gym=True): trackd does not record Gym environment videos "
                       "yet; no video is logged", UserWarning, stacklevel=3)
     return None if sync_tensorboard is None else bool(sync_tensorboard)
 
@@ -212,7 +216,7 @@ def _normalize_resume(value: Any) -> str | None:
 def _resume_policy(s: Settings) -> tuple[str | None, Path]:
     """The resume policy of these settings and where resume="auto" keeps its file."""
     if isinstance(s.resume, bool):
-        warnings.warn(f"resume={s.resume} is deprecated; use resume='auto' or leave it unset",
+        messages.warn(s, f"resume={s.resume} is deprecated; use resume='auto' or leave it unset",
                       DeprecationWarning, stacklevel=3)
     policy = _normalize_resume(s.resume)
     root = Path(s.root_dir or os.getcwd()) / "wandb"
@@ -271,10 +275,11 @@ def init(
     :raises UsageError: an invalid argument.
     :raises DaemonUnavailableError: an online run and no daemon can be reached or started.
     """
-    force, anonymous = _check_login_args(force, anonymous)
-    sync_tensorboard = _check_unsupported(tensorboard, sync_tensorboard, monitor_gym)
     st = state()
     s = apply(st.settings, settings)
+    # Their warnings follow the settings given so far (show_warnings, silent).
+    force, anonymous = _check_login_args(s, force, anonymous)
+    sync_tensorboard = _check_unsupported(s, tensorboard, sync_tensorboard, monitor_gym)
     explicit = {
         "entity": entity, "project": project, "root_dir": os.fspath(dir) if dir is not None else None,
         "run_id": id, "run_name": name, "run_notes": notes,
@@ -295,8 +300,8 @@ def init(
     if policy is True:
         policy = "finish_previous"
     elif policy is False:
-        warnings.warn("reinit=False is deprecated; use reinit='return_previous'", DeprecationWarning,
-                      stacklevel=2)
+        messages.warn(s, "reinit=False is deprecated; use reinit='return_previous'",
+                      DeprecationWarning, stacklevel=2)
         policy = "return_previous"
     if policy not in REINIT:
         raise UsageError(f"reinit must be one of {list(REINIT)} or a bool, got {policy!r}")

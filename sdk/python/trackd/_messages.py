@@ -5,12 +5,19 @@ level off; ``quiet`` drops the informational lines (the footer keeps one line: s
 :mod:`trackd._footer`); ``show_colors`` colours the prefix (default: on a terminal);
 ``show_emoji`` puts an emoji before the header's links (default: on a UTF-8 terminal). Every
 printed line is also kept in the SDK log of the process's open runs (``logs/debug.log``).
+
+Every console message of the SDK goes through here (the ``trackd`` command line's own output
+does not): lines with :func:`info`, :func:`warning` and :func:`error`, Python warnings
+(deprecations, arguments with no effect) with :func:`warn`, which issues them only where
+``show_warnings`` (and ``silent``) allow. Errors that stop an operation are raised, never only
+printed.
 Text that holds user data must already be made safe with :func:`trackd._terminal.visible`.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, TextIO
 
 from trackd._run_dirs import note_all
@@ -82,6 +89,19 @@ def warning(settings: Any, text: str, **kw: Any) -> bool:
 
 def error(settings: Any, text: str, **kw: Any) -> bool:
     return emit(settings, ERROR, text, **kw)
+
+
+def warn(settings: Any, text: str, category: type[Warning] = UserWarning,
+         stacklevel: int = 1) -> bool:
+    """``warnings.warn(text, category)`` (``stacklevel`` as the caller would give it) unless
+    ``settings`` switch warnings off (``silent`` or ``show_warnings=False``); Python's warning
+    filters then apply as usual. Returns whether it was issued; the runs' SDK logs note it
+    either way."""
+    note_all(f"WARNING {text}")
+    if not enabled(settings, WARNING):
+        return False
+    warnings.warn(text, category, stacklevel=stacklevel + 1)
+    return True
 
 
 def header(settings: Any, *, name: str, path: str, sync_dir: str, offline: bool,

@@ -9,12 +9,12 @@ import os
 import socket
 import sys
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from trackd import _messages as messages
 from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
 from trackd._config import Config
 from trackd._dashboard import RunLinks
@@ -221,8 +221,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
             if step is not None and not self._warned_shared_step:
                 self._warned_shared_step = True
-                warnings.warn("step is ignored in shared mode: each log() call is its own row",
-                              stacklevel=2)
+                messages.warn(self._settings,
+                    "step is ignored in shared mode: each log() call is its own row",
+                    stacklevel=2)
             step = commit = None
             row["_writer"] = self._label
         if step is not None:
@@ -232,7 +233,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
             if step < 0:
                 raise ValueError(f"step must be >= 0, got {step}")
             if step < self._step:
-                warnings.warn(BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
+                messages.warn(self._settings,
+                    BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
                 return
             self._step = step
         if commit or (commit is None and step is None):

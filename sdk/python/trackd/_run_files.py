@@ -10,11 +10,11 @@ import os
 import shutil
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from trackd import _messages as messages
 from trackd._shared.run_files import name_problem
 from trackd._terminal import visible
 from trackd.errors import UsageError
@@ -88,7 +88,7 @@ class RunFiles:
         if conn is not None:
             from trackd._file_sync import FileClient
 
-            self._files = FileClient(conn, self._backend._ref)
+            self._files = FileClient(conn, self._backend._ref, self._settings)
         self._capture = _console.start(str(self._settings.get("console")), self._sender)
         if self._mode == "shared" and not self._primary:
             return  # the primary writer records the run's environment
@@ -114,7 +114,7 @@ class RunFiles:
                 save_code=bool(settings.get("save_code")) and not settings.get("disable_code"),
                 overrides=_environment.overrides_from(settings))
         except Exception as exc:  # noqa: BLE001 - a run never fails for its environment
-            warnings.warn(f"trackd: the run's environment was not recorded: {exc}",
+            messages.warn(self._settings, f"trackd: the run's environment was not recorded: {exc}",
                           stacklevel=1)
             return
         self._queue_files([(n, str(self._dir / n), "now") for n in names], counted=False)
@@ -137,8 +137,9 @@ class RunFiles:
             self._files.close(0)
         elif self._files is not None:
             if not self._files.finish(left()):
-                warnings.warn("trackd: saving the run's files did not finish within "
-                              "finish_timeout; the rest are not saved", stacklevel=1)
+                messages.warn(self._settings,
+                    "trackd: saving the run's files did not finish within "
+                    "finish_timeout; the rest are not saved", stacklevel=1)
             self._files.close(0)
 
     def _queue_files(self, files: list[tuple[str, str, str]], counted: bool = True) -> None:
@@ -173,8 +174,9 @@ class RunFiles:
                             f"got {glob_str!r}")
         text = os.fspath(glob_str)
         if text.startswith(("gs://", "s3://")):
-            print(f"trackd: {visible(text)} is a cloud storage URL; files there cannot be saved with "
-                  "save(): add them to an artifact with add_reference()")
+            messages.warning(self._settings, f"{visible(text)} is a cloud storage URL; files "
+                             "there cannot be saved with save(): add them to an artifact with "
+                             "add_reference()")
             return []
         if policy not in POLICIES:
             raise ValueError('Only "live", "end" and "now" policies are currently supported.')
@@ -187,7 +189,7 @@ class RunFiles:
         elif not glob_path.is_absolute():
             base = Path.cwd()
         else:
-            warnings.warn(
+            messages.warn(self._settings,
                 "Saving files without folders. If you want to preserve subdirectories pass "
                 f"base_path to trackd.save, i.e. trackd.save({text!r}, base_path=\"/mnt\")",
                 UserWarning, stacklevel=2)
@@ -285,8 +287,9 @@ class RunFiles:
                 art.add_file(path, name=os.path.relpath(path, root_dir).replace(os.sep, "/"))
                 count += 1
         if count == 0:
-            warnings.warn("No relevant files were detected in the specified directory. No code "
-                          "will be logged to your run.", UserWarning, stacklevel=2)
+            messages.warn(self._settings,
+                "No relevant files were detected in the specified directory. No code "
+                "will be logged to your run.", UserWarning, stacklevel=2)
             return None
         logged: Artifact = self.log_artifact(art)  # type: ignore[attr-defined]
         config = getattr(self, "_config", None)

@@ -7,14 +7,15 @@ change to the daemon through the run's ``_send_update``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from trackd import _messages as messages
 from trackd._config import Config, ConfigStatic
 from trackd._limits import check_fields
 from trackd._settings import Settings
+from trackd._setup import current_settings
 from trackd._summary import Summary
 
 
@@ -180,5 +181,5 @@ class RunIdentity:
 
 
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"{old} is deprecated and will be removed; use {new}", DeprecationWarning,
-                  stacklevel=3)
+    messages.warn(current_settings(), f"{old} is deprecated and will be removed; use {new}",
+                  DeprecationWarning, stacklevel=3)

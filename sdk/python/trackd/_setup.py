@@ -25,6 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from trackd import _messages as messages
 from trackd._settings import (
     SETUP_SETTINGS_ENV,
     Settings,
@@ -68,6 +69,13 @@ def state() -> ProcessState:
             _state = ProcessState(pid=os.getpid(), settings=base_settings())
             _install_hooks()
         return _state
+
+
+def current_settings() -> Settings:
+    """The settings that govern what this process does now: the current run's, else those
+    of ``setup()`` (and the environment)."""
+    st = state()
+    return st.current._settings if st.current is not None else st.settings
 
 
 def setup(settings: Settings | dict[str, Any] | None = None) -> ProcessState:
@@ -138,7 +146,7 @@ def teardown(exit_code: int | None = None) -> None:
         try:
             run.finish(exit_code=code)
         except Exception as exc:  # noqa: BLE001 - teardown must go on
-            print(f"trackd: could not finish run {run.id}: {exc}", file=sys.stderr)
+            messages.error(run._settings, f"could not finish run {run.id}: {exc}")
     from trackd._connection import current_connection, drop_connection, get_connection
 
     conn = current_connection()

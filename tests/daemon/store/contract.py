@@ -32,6 +32,7 @@ from trackd_daemon.store.models import (
     CRASHED,
     FINISHED,
     RUNNING,
+    NewAlert,
     NewRun,
     RunChanges,
     RunInfo,
@@ -324,6 +325,42 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract):
         await store.apply([RunChanges(info.pk, 1, notes="", tags=[], config={}, summary={})])
         got = await store.get_run(info.key)
         assert (got.notes, got.tags, got.config, got.summary) == ("", [], {}, {})
+
+    async def test_crash_grace_and_proxies_are_kept_and_changed(
+            self, store: MetadataStore, open_store: Callable[[], Awaitable[MetadataStore]]
+    ) -> None:
+        proxy = "http://user:secret@proxy.example:3128"
+        info = await store.create_run(new_run("r1", crash_grace=2.5, http_proxy=proxy,
+                                              https_proxy="http://p2.example:8080"))
+        assert (info.crash_grace, info.http_proxy, info.https_proxy) == (
+            2.5, proxy, "http://p2.example:8080")
+        await store.apply([RunChanges(info.pk, 3, summary={"s": 1})])  # left alone
+        again = await open_store()  # what a restarted daemon reads
+        try:
+            got = await again.get_run(info.key)
+        finally:
+            await again.aclose()
+        assert (got.crash_grace, got.http_proxy, got.https_proxy) == (
+            2.5, proxy, "http://p2.example:8080")
+        await store.apply([RunChanges(info.pk, 0, crash_grace=0.0, http_proxy="",
+                                      https_proxy="http://p3.example:1")])
+        got = await store.get_run(info.key)
+        assert (got.crash_grace, got.http_proxy, got.https_proxy) == (
+            0.0, "", "http://p3.example:1")
+        assert got.ingested_seq == 3  # a lower seq never moves it back
+        plain = await store.create_run(new_run("r2"))
+        assert (plain.crash_grace, plain.http_proxy, plain.https_proxy) == (0.0, "", "")
+
+    async def test_pending_alerts_carry_their_runs_proxies(self, store: MetadataStore) -> None:
+        info = await store.create_run(new_run("r1", http_proxy="http://p.example:1",
+                                              https_proxy="http://q.example:2"))
+        await store.apply([RunChanges(info.pk, 1, alerts=[
+            NewAlert(1, "t", "x", "WARN", 1.0, 0, False)])])
+        (alert,) = await store.pending_alerts()
+        assert (alert.run, alert.http_proxy, alert.https_proxy) == (
+            info.key, "http://p.example:1", "http://q.example:2")
+        await store.mark_alert_delivered(alert.id, 2.0)
+        assert await store.pending_alerts() == []
 
     async def test_apply_nothing_is_harmless(self, store: MetadataStore) -> None:
         info = await store.create_run(new_run("r1"))

@@ -153,3 +153,29 @@ async def test_a_v7_store_keeps_its_blob_keys_under_the_renamed_columns(tmp_path
         assert "blob_key" in [r[1] for r in db.execute(f"PRAGMA table_info({table})")], table
     assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     db.close()
+
+
+@pytest.mark.anyio
+async def test_a_v8_store_gains_run_crash_grace_and_proxies(tmp_path: Path) -> None:
+    import sqlite3
+
+    from trackd_daemon.store.models import NewRun, RunKey
+    from trackd_daemon.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "v8.db"
+    store = await open_store_url(f"sqlite:///{path}")
+    await store.create_run(NewRun(RunKey("e", "p", "old")))
+    await store.aclose()
+    db = sqlite3.connect(path)  # as a v8 daemon left it: runs without the three columns
+    for column in ("crash_grace", "http_proxy", "https_proxy"):
+        db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    db.execute("UPDATE schema_version SET version = 8")
+    db.commit()
+    db.close()
+    store = await open_store_url(f"sqlite:///{path}")
+    old = await store.get_run(RunKey("e", "p", "old"))
+    assert (old.crash_grace, old.http_proxy, old.https_proxy) == (0.0, "", "")
+    await store.aclose()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trackd._shared import proxies
 from trackd.errors import UsageError
 
 MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
@@ -130,6 +131,8 @@ class RunMoment:
 
     def __str__(self) -> str:
         return f"{self.run}?{self.metric}={self.value}"
+#: Fields that hold a proxy URL (checked by :func:`trackd._shared.proxies.check`).
+_PROXIES = {"http_proxy", "https_proxy"}
 
 
 _MOMENT = re.compile(r"^(?P<run>[^?]+)\?(?P<metric>[^=]+)=(?P<value>.+)$")
@@ -217,6 +220,11 @@ def _check(name: str, value: Any) -> Any:
         value = os.fspath(value)
     if not isinstance(value, str):
         raise _bad("a string", value)
+    if name in _PROXIES:
+        try:
+            return proxies.check(value)
+        except ValueError as exc:  # the message hides the proxy's credentials
+            raise UsageError(f"must be a proxy URL: {exc}") from None
     return value
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from trackd import _messages as messages
 from trackd._settings.fields import ENV_NAMES, RunMoment, catch_private_settings, validate
 from trackd.errors import UsageError
 
@@ -85,10 +85,13 @@ class Settings:
     silent: bool | None = None
     #: Print the informational lines (the header at init, the footer at finish); default True.
     show_info: bool | None = None
-    #: Print the SDK's warning lines (``trackd: WARNING ...``); default True. Python warnings
-    #: (``warnings.warn``) follow the ``warnings`` filters instead.
+    #: Print the SDK's warnings: its ``trackd: WARNING ...`` lines and the Python warnings it
+    #: issues (deprecations, arguments with no effect; these also follow Python's ``warnings``
+    #: filters); default True.
     show_warnings: bool | None = None
-    #: Print the SDK's error lines (``trackd: ERROR ...``); default True.
+    #: Print the SDK's error lines (``trackd: ERROR ...``: a run that could not be finished,
+    #: files or artifacts that could not be stored); default True. Errors that stop a call are
+    #: raised either way.
     show_errors: bool | None = None
     #: Colour the SDK's lines (default: only on a terminal).
     show_colors: bool | None = None
@@ -109,7 +112,7 @@ class Settings:
     summary_timeout: int | None = None
     #: Seconds the daemon waits for a run's process to come back once its connection is gone
     #: before it marks the run ``crashed`` (default 30, the daemon's ``TRACKD_CRASH_GRACE``
-    #: when unset).
+    #: when unset); kept with the run, so it holds after a daemon restart too.
     heartbeat_seconds: int | None = None
     #: Records log() may buffer before it blocks the caller (the memory bound of the SDK).
     max_buffered_records: int | None = None
@@ -218,10 +221,16 @@ class Settings:
     api_key: str | None = None
     #: Cloud-only: the W&B server URL; trackd talks to ``daemon_address``.
     base_url: str | None = None
-    #: Proxies for HTTP and HTTPS requests to W&B's servers. trackd talks to its daemon over a
-    #: local socket or loopback TCP, never through a proxy; the HTTP requests trackd makes
-    #: (alert webhooks, posted by the daemon) do not use these yet: accepted and checked, no
-    #: effect today.
+    #: Proxies (``http://[user:password@]host:port``; ``host:port`` means ``http://``) for the
+    #: HTTP requests trackd makes for the run: ``http_proxy`` for ``http://`` URLs,
+    #: ``https_proxy`` for ``https://`` ones. The daemon posts the run's alert webhooks
+    #: (``TRACKD_ALERT_WEBHOOK``, ``TRACKD_ALERT_SLACK_WEBHOOK``) through them, also when it
+    #: retries after the run ended or the daemon restarted (they are kept with the run), and
+    #: HEADs ``http(s)://`` artifact references through them; the SDK downloads such references
+    #: through them (the current run's settings, else setup()'s). Unset, the standard
+    #: ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` environment applies (the daemon's for its
+    #: requests, this process's for downloads). The daemon itself is reached over a local
+    #: socket or loopback TCP, never through a proxy. Credentials never appear in messages.
     http_proxy: str | None = None
     https_proxy: str | None = None
 
@@ -308,11 +317,13 @@ class Settings:
             d[name] = validate(name, value)
             d["_set"].add(name)
         if d.get("start_method") is not None:
-            warnings.warn("Settings(start_method=...) has no effect: trackd runs no process per "
-                          "run (every run talks to the one daemon)", UserWarning, stacklevel=2)
+            messages.warn(self,
+                "Settings(start_method=...) has no effect: trackd runs no process per "
+                "run (every run talks to the one daemon)", UserWarning, stacklevel=2)
         if d.get("sync_tensorboard"):
-            warnings.warn("Settings(sync_tensorboard=True) is not acted on yet: trackd does not "
-                          "sync TensorBoard event files", UserWarning, stacklevel=2)
+            messages.warn(self,
+                "Settings(sync_tensorboard=True) is not acted on yet: trackd does not "
+                "sync TensorBoard event files", UserWarning, stacklevel=2)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self.__dict__.get("_frozen"):

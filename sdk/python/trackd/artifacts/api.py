@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
+
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
     from trackd.artifacts.files import ArtifactCollection
@@ -121,10 +124,10 @@ class ArtifactApi:
 
     def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> list[Artifact]:
         """Deprecated: use :meth:`artifacts`."""
-        import warnings
 
-        warnings.warn("Api.artifact_versions() is deprecated, use Api.artifacts() instead",
-                      DeprecationWarning, stacklevel=2)
+        messages.warn(current_settings(),
+            "Api.artifact_versions() is deprecated, use Api.artifacts() instead",
+            DeprecationWarning, stacklevel=2)
         return self.artifacts(type_name, name, per_page)
 
     def artifact_collections(self, project_name: str, type_name: str,

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts import local_files
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
@@ -54,15 +56,13 @@ class Artifact(ArtifactProperties):
         self._metadata = rules.normalize_metadata(metadata)
         self._incremental = bool(incremental)
         if incremental:
-            import warnings
-
-            warnings.warn("Artifact(incremental=True) is deprecated: use artifact.new_draft() to "
-                          "change a logged artifact", DeprecationWarning, stacklevel=2)
+            messages.warn(current_settings(),
+                "Artifact(incremental=True) is deprecated: use artifact.new_draft() to "
+                "change a logged artifact", DeprecationWarning, stacklevel=2)
         if use_as is not None:
-            import warnings
-
-            warnings.warn("the use_as argument of Artifact() is deprecated and has no effect",
-                          DeprecationWarning, stacklevel=2)
+            messages.warn(current_settings(),
+                "the use_as argument of Artifact() is deprecated and has no effect",
+                DeprecationWarning, stacklevel=2)
 
     #: Made by the SDK itself (run.log_code): may use the reserved types and names.
     _internal = False
@@ -305,10 +305,10 @@ class Artifact(ArtifactProperties):
 
     def get_path(self, name: str) -> ArtifactManifestEntry:
         """Deprecated: use ``get_entry``."""
-        import warnings
 
-        warnings.warn("Artifact.get_path(name) is deprecated, use Artifact.get_entry(name) instead.",
-                      DeprecationWarning, stacklevel=2)
+        messages.warn(current_settings(),
+            "Artifact.get_path(name) is deprecated, use Artifact.get_entry(name) instead.",
+            DeprecationWarning, stacklevel=2)
         return self.get_entry(name)
 
     @_logged

@@ -206,9 +206,11 @@ def run_artifacts(run: Any, used: bool) -> list[apb.Artifact]:
 
 
 def resolve_reference(uri: str, name: str, checksum: bool, max_objects: int,
+                      http_proxy: str = "", https_proxy: str = "",
                       ) -> pb.ResolveReferenceResponse:
     return unary("ResolveReference", pb.ResolveReferenceRequest(
-        uri=uri, name=name, checksum=checksum, max_objects=max_objects))
+        uri=uri, name=name, checksum=checksum, max_objects=max_objects,
+        http_proxy=http_proxy, https_proxy=https_proxy))
 
 
 def locate(artifact_id: str, paths: list[str]) -> list[apb.ArtifactFileLocation]:

@@ -24,12 +24,13 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared import artifact_rules as rules
 from trackd._terminal import visible
 from trackd.artifacts import client, ranged, references
@@ -111,8 +112,9 @@ def fetch_entries(artifact: Artifact, entries: Sequence[ArtifactManifestEntry], 
         except CommError as exc:
             if entry.ref is not None and allow_missing_references:
                 report.missing_references.append(entry.ref)
-                warnings.warn(visible(f"skipped missing reference {entry.ref}: {exc}"),
-                              stacklevel=2)
+                messages.warn(current_settings(),
+                    visible(f"skipped missing reference {entry.ref}: {exc}"),
+                    stacklevel=2)
                 return
             raise
         report.files += 1
@@ -143,7 +145,8 @@ def _expanded(entries: Sequence[ArtifactManifestEntry], allow_missing_references
             if not allow_missing_references:
                 raise
             report.missing_references.append(e.ref or "")
-            warnings.warn(visible(f"skipped missing reference {e.ref}: {exc}"), stacklevel=3)
+            messages.warn(current_settings(),
+                visible(f"skipped missing reference {e.ref}: {exc}"), stacklevel=3)
     return out
 
 
@@ -277,7 +280,7 @@ def verify(artifact: Artifact, root: str | None) -> None:
 
     parallel(check, [(e,) for e in stored])
     if refs:
-        warnings.warn(f"skipped verification of {refs} refs", stacklevel=3)
+        messages.warn(current_settings(), f"skipped verification of {refs} refs", stacklevel=3)
 
 
 def single_file(artifact: Artifact, root: str | None) -> str:

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared import artifact_rules as rules
 
 if TYPE_CHECKING:
@@ -86,10 +88,10 @@ class ArtifactManifestEntry:
     @property
     def name(self) -> str:
         """Deprecated: use ``path``."""
-        import warnings
 
-        warnings.warn("ArtifactManifestEntry.name is deprecated, use .path instead.",
-                      DeprecationWarning, stacklevel=2)
+        messages.warn(current_settings(),
+            "ArtifactManifestEntry.name is deprecated, use .path instead.",
+            DeprecationWarning, stacklevel=2)
         return self.path
 
     def parent_artifact(self) -> Artifact:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts.manifest import ArtifactManifest
 from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
@@ -298,9 +300,9 @@ class ArtifactProperties:
     @property
     def use_as(self) -> str | None:
         """Deprecated."""
-        import warnings
 
-        warnings.warn("Artifact.use_as is deprecated", DeprecationWarning, stacklevel=2)
+        messages.warn(current_settings(),
+            "Artifact.use_as is deprecated", DeprecationWarning, stacklevel=2)
         return self._use_as
 
     # -- stored facts ----------------------------------------------------------------------------

@@ -17,6 +17,12 @@ path.
 Downloading: the client fetches references itself — ``file://`` by copying, ``http(s)://``
 with a GET, ``s3://``, ``gs://`` and Azure through their libraries (in byte ranges at once for
 large objects, see :mod:`trackd.artifacts.ranged`), artifact entries from the daemon.
+
+Proxies: an ``http(s)://`` reference's HEAD (by the daemon) and GET (here) go through the
+proxy the current run's settings name (``http_proxy`` for http:// URLs, ``https_proxy`` for
+https:// ones; without a run, those of ``setup()`` and the environment's ``WANDB_HTTP_PROXY``
+/ ``WANDB_HTTPS_PROXY``); without one, as the standard ``HTTP_PROXY``, ``HTTPS_PROXY`` and
+``NO_PROXY`` variables say (of this process for the GET, of the daemon for the HEAD).
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import warnings
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared import artifact_rules as rules
-from trackd._shared import file_references
+from trackd._shared import file_references, proxies
 from trackd._terminal import visible
 from trackd.artifacts import client, convert
 from trackd.artifacts.manifest import ARTIFACT_SCHEMES, ArtifactManifestEntry
@@ -71,14 +78,16 @@ def resolve(artifact: Artifact, uri: ArtifactManifestEntry | str, name: str | No
     if local_file and not client.is_local(client.connection()):
         return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
     try:
+        settings = current_settings()
         resp = client.resolve_reference(uri_str, name or "", checksum,
-                                        max_objects if max_objects is not None else 0)
+                                        max_objects if max_objects is not None else 0,
+                                        settings.http_proxy or "", settings.https_proxy or "")
     except ArtifactPathUnreadableError:
         if not local_file:
             raise
         return _file_entries(uri_str, parsed.path, name, checksum, max_objects)
     for w in resp.warnings:  # they quote paths and URIs
-        warnings.warn(visible(w), UserWarning, stacklevel=4)
+        messages.warn(current_settings(), visible(w), UserWarning, stacklevel=4)
     return [convert.entry_from_pb(e) for e in resp.entries]
 
 
@@ -212,7 +221,23 @@ def fetch(entry: ArtifactManifestEntry, dest: str, multipart: bool | None = None
 
 
 def _fetch_http(url: str, dest: str) -> None:
+    """GET ``url`` into ``dest`` (through the settings' proxy: see the module doc)."""
+    import urllib.error
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=60) as resp, open(dest, "xb") as out:
-        shutil.copyfileobj(resp, out, 1 << 20)
+    settings = current_settings()
+    http_proxy, https_proxy = settings.http_proxy, settings.https_proxy
+    chosen = proxies.pick(url, http_proxy, https_proxy)
+    if chosen is None:  # urllib's default opener: the environment's proxies and NO_PROXY
+        opener = urllib.request.build_opener()
+    else:
+        scheme = urlparse(url).scheme.lower()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({scheme: chosen}))
+    try:
+        with opener.open(url, timeout=60) as resp, open(dest, "xb") as out:
+            shutil.copyfileobj(resp, out, 1 << 20)
+    except (urllib.error.URLError, OSError) as exc:
+        raise ReferenceFailedError(
+            f"reference {url} could not be downloaded: "
+            f"{proxies.scrub(str(exc), http_proxy, https_proxy)}",
+            reason="REFERENCE_FAILED") from None

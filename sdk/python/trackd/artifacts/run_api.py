@@ -8,10 +8,10 @@ Nothing here imports gRPC at import time (``trackd`` imports this module).
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from trackd import _messages as messages
 from trackd._shared import artifact_rules as rules
 from trackd._terminal import visible
 from trackd.errors import CommError, UsageError
@@ -245,8 +245,9 @@ class RunArtifacts:
                 job.wait(left)
                 self.__dict__["_artifacts_stored"] = self.__dict__.get("_artifacts_stored", 0) + 1
             except Exception as exc:  # noqa: BLE001 - finish() goes on; the artifact says why
-                print(visible(f"trackd: artifact {job.artifact._source_name!r} of run {self._id} "
-                              f"was not stored: {exc}", multiline=True), file=sys.stderr)
+                messages.error(self._settings, visible(
+                    f"artifact {job.artifact._source_name!r} of run {self._id} was not stored: "
+                    f"{exc}", multiline=True))
         self.__dict__["_artifact_jobs"] = []
 
 

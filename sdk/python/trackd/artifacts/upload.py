@@ -21,13 +21,14 @@ import json
 import os
 import queue
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from trackd import _messages as messages
+from trackd._setup import current_settings
 from trackd._shared import artifact_rules as rules
 from trackd._terminal import visible
 from trackd.artifacts import client, convert, local_files
@@ -295,8 +296,8 @@ class Uploader:
             job = self._queue.get()
             job.run()
             if job.error is not None and not isinstance(job.error, Error):
-                print(visible(f"trackd: storing artifact {job.artifact._source_name!r} failed: "
-                              f"{job.error!r}"), file=sys.stderr)
+                messages.error(current_settings(), visible(
+                    f"storing artifact {job.artifact._source_name!r} failed: {job.error!r}"))
 
 
 _uploader: Uploader | None = None

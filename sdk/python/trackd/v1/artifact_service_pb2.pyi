@@ -319,16 +319,20 @@ class ListRunArtifactsResponse(_message.Message):
     def __init__(self, artifacts: _Optional[_Iterable[_Union[_artifact_pb2.Artifact, _Mapping]]] = ...) -> None: ...
 
 class ResolveReferenceRequest(_message.Message):
-    __slots__ = ("uri", "name", "checksum", "max_objects")
+    __slots__ = ("uri", "name", "checksum", "max_objects", "http_proxy", "https_proxy")
     URI_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CHECKSUM_FIELD_NUMBER: _ClassVar[int]
     MAX_OBJECTS_FIELD_NUMBER: _ClassVar[int]
+    HTTP_PROXY_FIELD_NUMBER: _ClassVar[int]
+    HTTPS_PROXY_FIELD_NUMBER: _ClassVar[int]
     uri: str
     name: str
     checksum: bool
     max_objects: int
-    def __init__(self, uri: _Optional[str] = ..., name: _Optional[str] = ..., checksum: _Optional[bool] = ..., max_objects: _Optional[int] = ...) -> None: ...
+    http_proxy: str
+    https_proxy: str
+    def __init__(self, uri: _Optional[str] = ..., name: _Optional[str] = ..., checksum: _Optional[bool] = ..., max_objects: _Optional[int] = ..., http_proxy: _Optional[str] = ..., https_proxy: _Optional[str] = ...) -> None: ...
 
 class ResolveReferenceResponse(_message.Message):
     __slots__ = ("entries", "warnings")

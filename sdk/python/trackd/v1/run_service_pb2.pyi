@@ -33,7 +33,7 @@ class StopRunResponse(_message.Message):
     def __init__(self, streams: _Optional[int] = ...) -> None: ...
 
 class CreateRunRequest(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume", "fork_from", "rewind_to", "shared", "writer", "pid", "stats_sampling_interval", "crash_grace_seconds")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "config", "start_time", "host", "program", "request_id", "sweep_id", "resume", "fork_from", "rewind_to", "shared", "writer", "pid", "stats_sampling_interval", "crash_grace_seconds", "http_proxy", "https_proxy")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,8 @@ class CreateRunRequest(_message.Message):
     PID_FIELD_NUMBER: _ClassVar[int]
     STATS_SAMPLING_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     CRASH_GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    HTTP_PROXY_FIELD_NUMBER: _ClassVar[int]
+    HTTPS_PROXY_FIELD_NUMBER: _ClassVar[int]
     ref: _run_pb2.RunRef
     name: str
     notes: str
@@ -74,7 +76,9 @@ class CreateRunRequest(_message.Message):
     pid: int
     stats_sampling_interval: float
     crash_grace_seconds: float
-    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ..., fork_from: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., rewind_to: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., shared: _Optional[bool] = ..., writer: _Optional[str] = ..., pid: _Optional[int] = ..., stats_sampling_interval: _Optional[float] = ..., crash_grace_seconds: _Optional[float] = ...) -> None: ...
+    http_proxy: str
+    https_proxy: str
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., start_time: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., request_id: _Optional[str] = ..., sweep_id: _Optional[str] = ..., resume: _Optional[_Union[ResumePolicy, str]] = ..., fork_from: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., rewind_to: _Optional[_Union[_run_pb2.RunMoment, _Mapping]] = ..., shared: _Optional[bool] = ..., writer: _Optional[str] = ..., pid: _Optional[int] = ..., stats_sampling_interval: _Optional[float] = ..., crash_grace_seconds: _Optional[float] = ..., http_proxy: _Optional[str] = ..., https_proxy: _Optional[str] = ...) -> None: ...
 
 class CreateRunResponse(_message.Message):
     __slots__ = ("run", "resumed", "starting_step")
