@@ -97,10 +97,11 @@ def test_unreachable_daemon_sends_the_run_offline_and_sync_completes_it(own_daem
     for i in range(500):
         run.log({"i": i})
     run._sender.flush(30)
-    own_daemon.kill()
     # The address in TRACKD_ADDRESS is no longer this user's default socket: the SDK must not
-    # start a daemon there, so it cannot reconnect and the run continues offline.
+    # start a daemon there, so it cannot reconnect and the run continues offline. (Set before
+    # the kill: the sender may notice the daemon gone at once and look for one to start.)
     monkeypatch.setenv("TRACKD_RUNTIME_DIR", str(tmp_path / "elsewhere"))
+    own_daemon.kill()
     for i in range(500, 1000):
         run.log({"i": i})
     run.finish()

@@ -79,10 +79,11 @@ def test_force_keeps_a_run_online_when_the_daemon_goes_away(own_daemon, tmp_path
     for i in range(200):
         run.log({"i": i})
     run._sender.flush(30)
-    own_daemon.kill()
     # Not the default socket any more: the SDK cannot start a daemon there (as in
-    # test_durability), so without force the run would go offline after 0.5 s.
+    # test_durability), so without force the run would go offline after 0.5 s. (Set before the
+    # kill: the sender may notice the daemon gone at once and look for one to start.)
     monkeypatch.setenv("TRACKD_RUNTIME_DIR", str(tmp_path / "elsewhere"))
+    own_daemon.kill()
     for i in range(200, 400):
         run.log({"i": i})
     time.sleep(2.0)  # four times reconnect_timeout: the point where it would have gone offline

@@ -179,7 +179,12 @@ class Connection:
     def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run ``coro`` on the loop and wait for it from another thread."""
         if threading.current_thread() is self._thread:
+            coro.close()
             raise RuntimeError("Connection.call() from the sender thread would deadlock")
+        if self.loop.is_closed():
+            coro.close()
+            raise CommError("this connection to the trackd daemon was closed by "
+                            "trackd.teardown(); objects made before it cannot call the daemon")
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return fut.result(timeout)
