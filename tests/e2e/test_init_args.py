@@ -70,6 +70,37 @@ def test_force_is_validated_and_an_unreachable_daemon_raises(clean_sdk, tmp_path
     assert all(wal.stat().st_size == 0 for wal in (tmp_path / "wandb").glob("*/*.wal"))
 
 
+def test_without_force_an_unreachable_daemon_means_an_offline_run(clean_sdk, tmp_path,
+                                                                  monkeypatch, capsys):
+    """init(force=False), the default: as W&B goes on offline without a login, a run whose
+    daemon cannot be reached goes on offline, loses nothing, and `trackd sync` stores it."""
+    from trackd._sync import sync_dirs
+
+    address = clean_sdk.dirs.env["TRACKD_ADDRESS"]
+    trackd.teardown()
+    monkeypatch.setenv("TRACKD_ADDRESS", f"unix:{tmp_path / 'nobody-listens.sock'}")
+    run = trackd.init(project="no-daemon", config={"lr": 0.1})
+    assert run.offline
+    for i in range(50):
+        run.log({"i": i})
+    run.summary["best"] = 7
+    run.finish()
+    err = capsys.readouterr().err
+    assert "goes on offline" in err and f"trackd sync {Path(run.dir).parent}" in err
+    for what in ({"project": "no-daemon", "resume": "allow", "id": "r1"},
+                 {"project": "no-daemon", "force": True}):
+        with pytest.raises(DaemonUnavailableError):  # these need the daemon: no fallback
+            trackd.init(**what)
+    trackd.teardown()
+    monkeypatch.setenv("TRACKD_ADDRESS", address)
+    out: list[str] = []
+    assert sync_dirs([str(Path(run.dir).parent)], echo=out.append) == 0, out
+    stored = Api().run(run.path)
+    assert stored.state == "finished" and stored.config["lr"] == 0.1
+    assert [r["i"] for r in stored.scan_history()] == list(range(50))
+    assert stored.summary["best"] == 7
+
+
 def test_force_keeps_a_run_online_when_the_daemon_goes_away(own_daemon, tmp_path, monkeypatch):
     """The contrast of test_durability's offline fallback: with force=True the run does not
     continue offline; it waits for the daemon and delivers everything to it."""

@@ -257,9 +257,11 @@ def init(
       False in a script.
     - ``config``: a dict, an ``argparse.Namespace``, ``absl.flags.FLAGS`` (its flags' values),
       any object with ``__dict__``, or the path of a YAML file.
-    - ``force``: trackd's counterpart of being logged in is reaching the daemon. An online run
-      never starts offline: when no daemon can be reached or started, init raises
-      :class:`~trackd.errors.DaemonUnavailableError` whatever ``force`` is. With
+    - ``force``: trackd's counterpart of being logged in is reaching the daemon. As W&B goes
+      on offline without a login, an online run whose daemon cannot be reached or started goes
+      on offline (a warning names ``trackd sync`` to store it later); with ``force=True``
+      init raises :class:`~trackd.errors.DaemonUnavailableError` instead. (Shared writers,
+      resume, resume_from and fork_from need the daemon and raise either way.) With
       ``force=True`` the run also never continues offline later: a daemon that goes away
       mid-run is retried until it is back (``log()`` blocks once ``max_buffered_records`` are
       waiting) instead of the records being kept in an offline log for ``trackd sync``.

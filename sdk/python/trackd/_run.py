@@ -27,8 +27,9 @@ from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
 from trackd._summary import Summary
+from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
-from trackd.errors import FinishTimeoutError, UsageError
+from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
 
 
 class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
@@ -109,9 +110,14 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                 writer = None
                 if self._mode == "shared":
                     writer = "" if self._primary else self._label
-                self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
-                                              resume=self._resume_policy, moment=self._moment,
-                                              writer=writer)
+                try:
+                    self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
+                                                  resume=self._resume_policy,
+                                                  moment=self._moment, writer=writer)
+                except DaemonUnavailableError as exc:
+                    if not self._may_go_offline():
+                        raise
+                    self._backend = self._offline_instead(meta, exc)
         except BaseException as exc:
             if self._logs is not None:  # the run never started: say why, and let go of its logs
                 self._logs.event(f"run {self._id}: could not start: {exc}")
@@ -134,6 +140,27 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
 
         run_header(self)
         self._start_extras()  # console capture, environment files, file saves
+
+    def _may_go_offline(self) -> bool:
+        """Whether a run whose daemon cannot be reached at init may go on offline, as W&B's
+        ``init(force=False)`` goes on offline without a login: not with ``force``, not for a
+        shared run's other writers, and not for resume/fork (they need the stored run)."""
+        return not (self._settings.get("force") or self._mode == "shared"
+                    or self._resume_policy is not None or self._moment is not None)
+
+    def _offline_instead(self, meta: dict[str, Any], exc: Exception) -> Any:
+        """No daemon could be reached or started: record the run in its directory (nothing
+        logged is lost; ``trackd sync`` stores it later) and say so once."""
+        from trackd._backend import OfflineBackend
+
+        assert self._sync_dir is not None
+        messages.warning(self._settings, visible(
+            f"{exc}; run {self._id} goes on offline in {self._sync_dir} (store it later with: "
+            f"trackd sync {self._sync_dir}; pass init(force=True) to fail instead)"), force=True)
+        if self._logs is not None:
+            self._logs.event(f"run {self._id}: no daemon ({exc}); recording offline")
+        self._mode = "offline"
+        return OfflineBackend(meta, self._settings, self._sync_dir)
 
     def _continue(self, stored: Any) -> None:
         """This run resumed ``stored``: take over its step, config, tags and metadata; what

@@ -209,9 +209,10 @@ class Settings:
     #: ``anonymous`` are accepted and checked but change nothing today: seconds a login may
     #: take,
     login_timeout: float | None = None
-    #: the run must reach its daemon (W&B's "must be logged in"): a run whose daemon stays
+    #: the run must reach its daemon (W&B's "must be logged in"): init() fails when no daemon
+    #: can be reached (without it the run goes on offline), and a run whose daemon stays
     #: unreachable past ``reconnect_timeout`` keeps retrying instead of going on in an offline
-    #: log (init() fails at once when no daemon can be reached, with or without it),
+    #: log,
     force: bool | None = None
     #: ask for a key again (W&B's ``login(relogin=...)``),
     relogin: bool | None = None
