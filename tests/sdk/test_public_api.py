@@ -19,6 +19,7 @@ PUBLIC = [
     "ArtifactTTL",
     "CommError",
     "Error",
+    "Histogram",
     "Metric",
     "Run",
     "Settings",

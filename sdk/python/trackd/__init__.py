@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from trackd._config import Config
     from trackd._summary import Summary
     from trackd.artifacts.artifact import Artifact, ArtifactTTL
+    from trackd.media import Histogram
 
 __all__ = [
     "AlertLevel",
@@ -37,6 +38,7 @@ __all__ = [
     "ArtifactTTL",
     "CommError",
     "Error",
+    "Histogram",
     "Metric",
     "Run",
     "Settings",
@@ -260,6 +262,14 @@ def __getattr__(name: str) -> Any:
         from trackd.artifacts import artifact
 
         return getattr(artifact, name)
+    if name == "Histogram":
+        from trackd.media import Histogram
+
+        return Histogram
+    if name == "data_types":  # W&B's module of the data types, used as wandb.data_types.X
+        import importlib
+
+        return importlib.import_module("trackd.data_types")
     raise AttributeError(f"module 'trackd' has no attribute {name!r}")
 
 

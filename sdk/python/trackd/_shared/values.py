@@ -128,6 +128,9 @@ def normalize(value: Any, where: str = "value") -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [normalize(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    to_json = getattr(t, "_trackd_json", None)
+    if to_json is not None:  # a data type (trackd.Histogram...): its W&B JSON dict
+        return normalize(to_json(value), where)
     module = t.__module__.split(".", 1)[0]
     if module == "numpy":
         return _normalize_numpy(value, where)
@@ -155,12 +158,21 @@ def _normalize_numpy(value: Any, where: str) -> Any:
         return normalize(value.item(), where)
     arr = np.asarray(value)
     if arr.size > ARRAY_HISTOGRAM_THRESHOLD and arr.dtype.kind in "biuf":
-        flat = arr.astype(np.float64).ravel()
-        finite = flat[np.isfinite(flat)]
-        counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS,
-                                     range=None if finite.size else (0.0, 1.0))
-        return {"_type": "histogram", "values": counts.tolist(), "bins": edges.tolist()}
+        counts, edges = histogram(arr, HISTOGRAM_BINS)
+        return {"_type": "histogram", "values": counts, "bins": edges}
     return normalize(arr.tolist(), where)
+
+
+def histogram(values: Any, bins: int) -> tuple[list[int], list[float]]:
+    """Counts and edges (``bins + 1`` of them, spanning the values' minimum and maximum, as
+    ``numpy.histogram``) of the finite numbers in ``values`` (any array-like); NaN and
+    infinities are left out rather than making the whole histogram fail."""
+    import numpy as np
+
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    finite = flat[np.isfinite(flat)]
+    counts, edges = np.histogram(finite, bins=bins, range=None if finite.size else (0.0, 1.0))
+    return counts.tolist(), edges.tolist()
 
 
 # ---------------------------------------------------------------------------------------------
