@@ -99,7 +99,7 @@ class OnlineBackend:
 
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  resume: str | None = None, moment: tuple[str, str, int] | None = None,
-                 writer: str | None = None, clock: InitClock | None = None) -> None:
+                 writer: str | None = None) -> None:
         from trackd._connection import get_connection
         from trackd._sender import Sender
         from trackd._setup import ensure_daemon, state
@@ -107,7 +107,7 @@ class OnlineBackend:
         from trackd.v1 import run_service_pb2
 
         st = state()
-        clock = clock or InitClock(settings)
+        clock = InitClock(settings)  # init()'s waits start here: nothing before them blocks
         try:
             address = ensure_daemon(st, timeout=clock.left())
         except DaemonUnavailableError:
@@ -156,7 +156,7 @@ class OnlineBackend:
         try:
             # A retried CreateRun is safe (request_id): a daemon that is draining, or was
             # replaced between the two calls, is waited out like a restart.
-            resp = self._unary_surviving_restarts(conn.runs.CreateRun, req, clock.left(),
+            resp = self._unary_surviving_restarts(conn.runs.CreateRun, req, None,
                                                   deadline=clock.deadline)
         except RunNotFoundError:
             if moment is not None:
