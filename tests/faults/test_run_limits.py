@@ -249,8 +249,9 @@ def test_config_limits_hold_across_a_daemon_restart(own_daemon):
         assert _acked(stub, _config_batch(ref, 4, {f"c{i}": i for i in range(5)})) == 4
     finally:
         channel.close()
-    run = wait_for(lambda: (r := Api().run("raw/limits/restart")).history_rows == 2 and r)
-    assert len(run.config) == MAX_CONFIG_KEYS
+    # Acked means durable, not yet applied: wait for the last config record to reach the store.
+    run = wait_for(lambda: (r := Api().run("raw/limits/restart")).config.get("c4") == 4 and r)
+    assert len(run.config) == MAX_CONFIG_KEYS and run.history_rows == 2
 
 
 # -- the SDK -----------------------------------------------------------------------------------
