@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trackd import errors
+from trackd import media as _media
 from trackd._metric import Metric
 from trackd._run import AlertLevel, Run
 from trackd._settings import Settings
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from trackd._config import Config
     from trackd._summary import Summary
     from trackd.artifacts.artifact import Artifact, ArtifactTTL
-    from trackd.media import Histogram
+    from trackd.media import Histogram, Image
 
 __all__ = [
     "AlertLevel",
@@ -39,6 +40,7 @@ __all__ = [
     "CommError",
     "Error",
     "Histogram",
+    "Image",
     "Metric",
     "Run",
     "Settings",
@@ -262,14 +264,12 @@ def __getattr__(name: str) -> Any:
         from trackd.artifacts import artifact
 
         return getattr(artifact, name)
-    if name == "Histogram":
-        from trackd.media import Histogram
-
-        return Histogram
-    if name == "data_types":  # W&B's module of the data types, used as wandb.data_types.X
+    if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
+        return getattr(_media, name)
+    if name in ("data_types", "plot"):  # W&B's wandb.data_types.X and wandb.plot.line(...)
         import importlib
 
-        return importlib.import_module("trackd.data_types")
+        return importlib.import_module(f"trackd.{name}")
     raise AttributeError(f"module 'trackd' has no attribute {name!r}")
 
 

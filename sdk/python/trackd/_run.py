@@ -26,6 +26,7 @@ from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
+from trackd.media.pipeline import Jobs
 from trackd._summary import Summary
 from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
@@ -244,7 +245,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
             raise UsageError(f"run {self._id} is finished; log() cannot be called after finish()")
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of values, got {type(data).__name__}")
-        row = normalize_row(data)
+        jobs = Jobs()  # the data types stored as files (trackd.Image...), encoded later
+        row = normalize_row(data, jobs)
         if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
             if step is not None and not self._warned_shared_step:
                 self._warned_shared_step = True
@@ -264,10 +266,12 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                     BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
                 return
             self._step = step
+        media = self._encode_media(jobs, self._step) if jobs else None
         if commit or (commit is None and step is None):
             self._step += 1
         if self._sender is not None:
-            self._sender.put(("h", row, step, None if commit is None else bool(commit), time.time()))
+            self._sender.put(("h", row, step, None if commit is None else bool(commit), time.time()),
+                             media)
 
     def define_metric(
         self,
@@ -339,7 +343,11 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
             self._sender.put(("c", update, remove))
 
     def _write_summary(self, updates: list[tuple[tuple[str, ...], Any]],
-                       removes: list[tuple[str, ...]]) -> None:
+                       removes: list[tuple[str, ...]], jobs: Jobs | None = None) -> None:
+        if jobs and self._sender is not None:
+            self._check_open("summary update")
+            self._sender.put(("s", updates, removes), self._encode_media(jobs, self._step))
+            return
         if self._sender is None:
             from trackd._shared.history import _del_path, _set_path
 

@@ -4,6 +4,7 @@ capture, the environment files, the file-save queue)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import fnmatch
 import glob as globlib
 import os
@@ -18,6 +19,7 @@ from trackd import _messages as messages
 from trackd._shared.run_files import name_problem
 from trackd._terminal import visible
 from trackd.errors import UsageError
+from trackd.media.pipeline import Jobs, MediaEncoder
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
@@ -71,6 +73,7 @@ class RunFiles:
     _primary: bool
     #: The file-save queue (online runs), the console capture, the environment thread.
     _files: Any = None
+    _media: MediaEncoder | None = None  # encodes logged data types off the caller's thread
     _capture: Any = None
     _env_thread: threading.Thread | None = None
     _saved_names: frozenset[str] = frozenset()  # names saved so far (the footer counts them)
@@ -89,6 +92,9 @@ class RunFiles:
             from trackd._file_sync import FileClient
 
             self._files = FileClient(conn, self._backend._ref, self._settings)
+        if self._dir is not None:
+            self._media = MediaEncoder(self._dir, self._files.submit if self._files else None,
+                                       lambda text: messages.error(self._settings, text))
         self._capture = _console.start(str(self._settings.get("console")), self._sender)
         if self._mode == "shared" and not self._primary:
             return  # the primary writer records the run's environment
@@ -127,6 +133,11 @@ class RunFiles:
         if self._env_thread is not None:
             wait = ENVIRONMENT_WAIT if deadline is None else min(ENVIRONMENT_WAIT, left() or 0)
             self._env_thread.join(wait)
+        if self._media is not None:  # the files of the last logged media, then their rows
+            if not self._media.close(left()):
+                messages.warn(self._settings,
+                    "trackd: encoding the logged media did not finish within finish_timeout; "
+                    "the rest are not stored", stacklevel=1)
         if self._capture is not None:
             from trackd import _console
 
@@ -141,6 +152,13 @@ class RunFiles:
                     "trackd: saving the run's files did not finish within "
                     "finish_timeout; the rest are not saved", stacklevel=1)
             self._files.close(0)
+
+    def _encode_media(self, jobs: Jobs, step: int) -> concurrent.futures.Future[None] | None:
+        """Hand one row's data types to the background encoder (waits only while its bounds
+        are full); the future the sender waits for before sending the row."""
+        if self._media is None:
+            raise UsageError("this run cannot store media: it has no files directory")
+        return self._media.submit(jobs, step)
 
     def _queue_files(self, files: list[tuple[str, str, str]], counted: bool = True) -> None:
         if counted:  # the footer counts the files the user saved

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import logging
 import threading
 import time
@@ -63,6 +64,17 @@ _RETRYABLE = {
 
 GOALS = {"": run_pb2.METRIC_GOAL_UNSPECIFIED, "minimize": run_pb2.METRIC_GOAL_MINIMIZE,
          "maximize": run_pb2.METRIC_GOAL_MAXIMIZE}
+
+
+class _AfterMedia(tuple):  # type: ignore[type-arg]
+    """A buffered record sent once ``media`` (its data types' encoding) is done."""
+
+    media: concurrent.futures.Future[None]
+
+    def __new__(cls, item: tuple[Any, ...], media: concurrent.futures.Future[None]) -> _AfterMedia:
+        self = super().__new__(cls, item)
+        self.media = media
+        return self
 
 
 def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
@@ -179,8 +191,11 @@ class Sender:
 
     # -- caller side (any thread but the loop's) ------------------------------------------------
 
-    def put(self, item_without_seq: tuple[Any, ...]) -> int:
-        """Queue a record; returns its seq. Blocks only while the buffer is full.
+    def put(self, item_without_seq: tuple[Any, ...],
+            media: concurrent.futures.Future[None] | None = None) -> int:
+        """Queue a record; returns its seq. Blocks only while the buffer is full. A record
+        whose data types are being encoded (``media``, the encoder's future) is sent once they
+        are, and holds back the records after it (their order is kept).
 
         :raises CommError: delivery failed for good (the error is kept in ``error``).
         """
@@ -191,7 +206,8 @@ class Sender:
             self._wait_for_room()
         with self._put_lock:  # seq order must be buffer order, whatever thread logs
             self._next_seq = seq = self._next_seq + 1
-            buf.append((item_without_seq[0], seq, *item_without_seq[1:]))
+            item = (item_without_seq[0], seq, *item_without_seq[1:])
+            buf.append(item if media is None else _AfterMedia(item, media))
         if self._idle:
             self._idle = False
             self._loop.call_soon_threadsafe(self._wake_up)
@@ -264,8 +280,13 @@ class Sender:
             for seq, data in list(self._unacked):
                 if seq > self._acked_seq:
                     wal.append(data)
-            while (batch := self._take_batch()) is not None:
-                wal.append(batch[0])
+            while self._buf:
+                head = self._buf[0]
+                if type(head) is _AfterMedia:
+                    concurrent.futures.wait([head.media])
+                batch = self._take_batch()
+                if batch is not None:
+                    wal.append(batch[0])
             wal.sync()
         finally:
             wal.close()
@@ -326,7 +347,10 @@ class Sender:
         n = 0
         last = 0
         while buf and n < MAX_BATCH_RECORDS:
-            item = buf.popleft()
+            item = buf[0]
+            if type(item) is _AfterMedia and not item.media.done():
+                break  # sent once its data types are encoded; the records after it wait
+            buf.popleft()
             rec = add()
             try:
                 encode(rec, item)
@@ -343,6 +367,8 @@ class Sender:
             n += 1
             if n % 100 == 0 and req.ByteSize() > MAX_BATCH_BYTES:
                 break
+        if n == 0:
+            return None
         if self._waiting_room:
             with self._room:
                 self._room.notify_all()
@@ -373,6 +399,13 @@ class Sender:
             batch = self._take_batch()
             if batch is not None:
                 return batch
+            if self._buf and type(head := self._buf[0]) is _AfterMedia:
+                try:  # the next record waits for its data types to be encoded
+                    await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(head.media)),
+                                           keepalive)
+                except TimeoutError:
+                    return _KEEPALIVE
+                continue
             if self._closed:
                 return None
             self._idle = True

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from trackd._shared.values import normalize
+from trackd.media.pipeline import Jobs
 
 
 class Summary:
@@ -20,7 +21,7 @@ class Summary:
     def __init__(
         self,
         fetch: Callable[[], dict[str, Any]],
-        send: Callable[[list[tuple[tuple[str, ...], Any]], list[tuple[str, ...]]], None],
+        send: Callable[..., None],  # (updates, removes[, jobs]): the run's summary writer
     ) -> None:
         object.__setattr__(self, "_fetch", fetch)
         object.__setattr__(self, "_send", send)
@@ -34,7 +35,8 @@ class Summary:
         for k in data:
             if not isinstance(k, str):
                 raise TypeError(f"summary keys must be strings, got {k!r}")
-        self._send([((k,), normalize(v, k)) for k, v in data.items()], [])
+        jobs = Jobs()  # data types stored as files (trackd.Image...): encoded in the background
+        self._send([((k,), normalize(v, k, jobs)) for k, v in data.items()], [], jobs)
 
     def get(self, key: str, default: Any = None) -> Any:
         data = self._fetch()
@@ -103,7 +105,8 @@ class SummarySubDict(dict):  # type: ignore[type-arg]
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
-        self._owner._send([(self._path + (key,), normalize(value, key))], [])
+        jobs = Jobs()
+        self._owner._send([(self._path + (key,), normalize(value, key, jobs))], [], jobs)
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)

@@ -2,6 +2,5 @@
 
 from __future__ import annotations
 
-from trackd.media import Histogram
-
-__all__ = ["Histogram"]
+from trackd.media import *  # noqa: F403 - this module is the same names under W&B's name
+from trackd.media import __all__  # noqa: F401

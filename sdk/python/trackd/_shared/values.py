@@ -31,8 +31,13 @@ MAX_KEY_LENGTH = 256  # characters in one key, nested keys included
 MAX_ROW_BYTES = 16 * 1024 * 1024  # about the encoded size of one row
 
 
-def normalize_row(data: Mapping[str, Any]) -> dict[str, Any]:
+def normalize_row(data: Mapping[str, Any], media: Any = None) -> dict[str, Any]:
     """Return a validated copy of one ``log()`` payload.
+
+    Data types stored as files (``trackd.Image``...) are added to ``media`` (a
+    :class:`trackd.media.pipeline.Jobs`) as encoder jobs, each with the empty dict the row
+    holds in its place until the job fills it; without ``media`` they cannot be logged
+    (TypeError).
 
     :raises TypeError: a key is not a ``str``, or a value has a type that cannot be logged.
     :raises ValueError: an integer does not fit in 64 bits, or the row breaks a limit
@@ -54,7 +59,7 @@ def normalize_row(data: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if t is int and INT64_MIN <= value <= INT64_MAX:
             continue
-        value = out[key] = normalize(value, key)
+        value = out[key] = normalize(value, key, media)
         size += approx_size(value)
     if out:
         check_keys(out, "logged data")
@@ -101,7 +106,7 @@ def approx_size(value: Any) -> int:
     return 9
 
 
-def normalize(value: Any, where: str = "value") -> Any:
+def normalize(value: Any, where: str = "value", media: Any = None) -> Any:
     """Convert one value to plain JSON-like Python; see :func:`normalize_row`."""
     t = type(value)
     if t in _SCALARS:
@@ -122,12 +127,17 @@ def normalize(value: Any, where: str = "value") -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"{where}: nested key {k!r} is not a string (got {type(k).__name__})")
-            out[str(k)] = normalize(v, f"{where}.{k}")
+            out[str(k)] = normalize(v, f"{where}.{k}", media)
         if out:
             check_keys(out, where)
         return out
     if isinstance(value, (list, tuple)):
-        return [normalize(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if value and getattr(type(value[0]), "_trackd_media", False) \
+                and all(type(v) is type(value[0]) for v in value):
+            return _media_job(list(value), where, media)  # logged together (images/separated)
+        return [normalize(v, f"{where}[{i}]", media) for i, v in enumerate(value)]
+    if getattr(t, "_trackd_media", False):  # a data type stored as files (trackd.Image...)
+        return _media_job(value, where, media)
     to_json = getattr(t, "_trackd_json", None)
     if to_json is not None:  # a data type (trackd.Histogram...): its W&B JSON dict
         return normalize(to_json(value), where)
@@ -149,6 +159,16 @@ def normalize(value: Any, where: str = "value") -> Any:
     if hasattr(value, "__float__") and t.__name__ in ("Decimal", "Fraction"):
         return float(value)
     raise TypeError(f"{where}: values of type {t.__module__}.{t.__qualname__} cannot be logged")
+
+
+def _media_job(value: Any, where: str, media: Any) -> Any:
+    """Queue ``value`` (a data type, or a list of one type) with ``media`` (a
+    :class:`trackd.media.pipeline.Jobs`); returns the empty slot its JSON will fill."""
+    if media is None:
+        first = value[0] if isinstance(value, list) else value
+        raise TypeError(f"{where}: a {type(first).__name__} can be logged with run.log() or "
+                        "put in a run's summary, not stored here")
+    return media.add(value, where.split("[", 1)[0])
 
 
 def _normalize_numpy(value: Any, where: str) -> Any:

@@ -1,11 +1,14 @@
 """Data types a run can log besides numbers and text (W&B's ``wandb.<Type>``), each turned
 into the JSON dict W&B writes for it in the run's history and summary.
 
-Today: :class:`Histogram`.
+Data types stored inline (:class:`Histogram`) become a dict in the row; those stored as files
+(:class:`Image`...) derive from :class:`~trackd.media.base.Media` and are encoded off the
+caller's thread by :mod:`trackd.media.pipeline`.
 """
 
 from __future__ import annotations
 
 from trackd.media.histogram import MAX_BINS, Histogram
+from trackd.media.image import Image
 
-__all__ = ["MAX_BINS", "Histogram"]
+__all__ = ["MAX_BINS", "Histogram", "Image"]

@@ -1,0 +1,83 @@
+"""What every data type stored as files has in common (W&B's ``wandb.sdk.data_types.Media``).
+
+A data type is made in the caller's thread: its constructor validates the input (errors reach
+the caller) and keeps a private copy of what it needs (a later change to the caller's array
+does not change what is logged), but encodes nothing. The encoding (PNG, GIF, WAV, JSON...)
+runs later in :meth:`Media._encode`, on a background worker of the run
+(:mod:`trackd.media.pipeline`) or, for ``Artifact.add``, in the call. ``_encode`` writes each
+file it makes through a :class:`MediaOut` and returns W&B's JSON dict for the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+
+class MediaOut(Protocol):
+    """Where an encoded data type puts its files: a run's files directory (named
+    ``media/<subdir>/<key>_<step>_<sha256[:20]>.<ext>``) or an artifact (named by content)."""
+
+    def put(self, subdir: str, ext: str, data: bytes) -> dict[str, Any]:
+        """Store ``data`` as one file; returns ``{"path", "sha256", "size"}`` for the JSON."""
+        ...
+
+
+class Media:
+    """Base of the data types logged as files.
+
+    Subclasses set ``_log_type`` (W&B's ``_type``, such as ``"image-file"``) and implement
+    ``_encode``; ``_raw_size`` is what the value holds in memory until it is encoded (the
+    run's encoder bounds the sum of these).
+    """
+
+    #: Marks the data types stored as files, for code that cannot import this module.
+    _trackd_media: ClassVar[bool] = True
+    _log_type: ClassVar[str] = ""
+    #: W&B's ``_type`` of a list of this type logged under one key (``None``: a plain list).
+    _list_type: ClassVar[str | None] = None
+
+    def _encode(self, out: MediaOut) -> dict[str, Any]:
+        """Encode this value, write its files through ``out``; returns its JSON dict.
+        Runs on a background thread: it must not touch the caller's objects."""
+        raise TypeError(f"{type(self).__name__} does not define how it is stored")
+
+    def _raw_size(self) -> int:
+        """Bytes this value holds until it is encoded (for the encoder's memory bound)."""
+        return 0
+
+    def _spill(self, directory: str) -> None:
+        """Move what this value holds in memory to a file under ``directory`` (the run's
+        staging directory), keeping only a handle; the default keeps it in memory."""
+
+    @classmethod
+    def _encode_list(cls, items: Sequence[Media], out: MediaOut) -> Any:
+        """A list of values of this type logged under one key: W&B's grouped dict where it
+        has one (``images/separated``, ``videos``...), else a list of the values' dicts."""
+        return [item._encode(out) for item in items]
+
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Media:
+        """Make the value again from its JSON dict as read back; ``source`` opens the files
+        its ``path`` names (a run's or an artifact's)."""
+        raise TypeError(f"{cls.__name__} cannot be made again from what was logged")
+
+
+def digest(data: bytes) -> str:
+    """The SHA-256 hex digest W&B puts in a media dict (and, cut to 20, in its file name)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class MemoryOut:
+    """A :class:`MediaOut` that keeps the files in memory (``files``: name -> bytes), named
+    ``media/<subdir>/<sha256[:20]>.<ext>``: what ``Artifact.add`` and tests use."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def put(self, subdir: str, ext: str, data: bytes) -> dict[str, Any]:
+        sha = digest(data)
+        path = f"media/{subdir}/{sha[:20]}.{ext}"
+        self.files[path] = data
+        return {"path": path, "sha256": sha, "size": len(data)}
