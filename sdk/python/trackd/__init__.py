@@ -30,21 +30,25 @@ if TYPE_CHECKING:
     from trackd._config import Config
     from trackd._summary import Summary
     from trackd.artifacts.artifact import Artifact, ArtifactTTL
-    from trackd.media import Histogram, Image
+    from trackd.media import Audio, Histogram, Html, Image, Object3D, Video
 
 __all__ = [
     "AlertLevel",
     "Api",
     "Artifact",
     "ArtifactTTL",
+    "Audio",
     "CommError",
     "Error",
     "Histogram",
+    "Html",
     "Image",
     "Metric",
+    "Object3D",
     "Run",
     "Settings",
     "UsageError",
+    "Video",
     "__version__",
     "config",
     "define_metric",

@@ -8,7 +8,11 @@ caller's thread by :mod:`trackd.media.pipeline`.
 
 from __future__ import annotations
 
+from trackd.media.audio import Audio
 from trackd.media.histogram import MAX_BINS, Histogram
+from trackd.media.html import Html
 from trackd.media.image import Image
+from trackd.media.object3d import Object3D, box3d
+from trackd.media.video import Video
 
-__all__ = ["MAX_BINS", "Histogram", "Image"]
+__all__ = ["MAX_BINS", "Audio", "Histogram", "Html", "Image", "Object3D", "Video", "box3d"]
