@@ -57,6 +57,9 @@ class Video(Media):
             raise ValueError(f"Video: fps must be a positive number, got {fps!r}")
         self.fps = fps if fps is not None else DEFAULT_FPS
         path = file_path(data_or_path)
+        if fps is not None and (path is not None or hasattr(data_or_path, "read")):
+            log.warning("trackd: `fps` does not change the frame rate of a video given as a "
+                        "file or stream")
         if path is not None:
             ext = os.path.splitext(path)[1][1:].lower()
             if ext not in EXTS:
