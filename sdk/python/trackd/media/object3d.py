@@ -148,9 +148,9 @@ def box3d(*, center: Any, size: Any, orientation: Any, color: Sequence[float],
     :param color: its colour (r, g, b).
     :raises ValueError: an argument of the wrong length, or a zero quaternion.
     """
-    c = _vector(center, 3, "center")
-    s = _vector(size, 3, "size")
-    q = _vector(orientation, 4, "orientation")
+    c = _vector(center, 3, "box3d: center")
+    s = _vector(size, 3, "box3d: size")
+    q = _vector(orientation, 4, "box3d: orientation")
     norm = math.sqrt(sum(v * v for v in q))
     if norm == 0 or not math.isfinite(norm):
         raise ValueError(f"box3d: orientation {tuple(q)} is not a rotation (a zero quaternion)")
@@ -163,7 +163,8 @@ def box3d(*, center: Any, size: Any, orientation: Any, color: Sequence[float],
         local = [sign * extent / 2 for sign, extent in zip(signs, s, strict=True)]
         corners.append([c[i] + sum(rotation[i][j] * local[j] for j in range(3))
                         for i in range(3)])
-    return {"corners": corners, "color": list(_vector(color, 3, "color")), "label": label,
+    _vector(color, 3, "box3d: color")
+    return {"corners": corners, "color": [_plain(v) for v in color], "label": label,
             "score": score}
 
 
@@ -230,7 +231,8 @@ def _box(box: Any, i: int) -> dict[str, Any]:
     if corners.shape != (8, 3):
         raise ValueError(f"Object3D.from_point_cloud: boxes[{i}] has corners of shape "
                          f"{corners.shape}, not (8, 3)")
-    out = {"corners": corners.tolist(), "color": list(_vector(box["color"], 3, "color"))}
+    _vector(box["color"], 3, f"Object3D.from_point_cloud: boxes[{i}].color")
+    out = {"corners": corners.tolist(), "color": [_plain(c) for c in box["color"]]}
     for key in ("label", "score"):
         if key in box:
             out[key] = _plain(box[key])
@@ -241,8 +243,9 @@ def _vector_item(vector: Any, i: int) -> dict[str, Any]:
     if not isinstance(vector, Mapping) or "start" not in vector or "end" not in vector:
         raise ValueError(f"Object3D.from_point_cloud: vectors[{i}] must be a dict with start "
                          "and end")
-    return {"start": _vector(vector["start"], 3, f"vectors[{i}].start"),
-            "end": _vector(vector["end"], 3, f"vectors[{i}].end")}
+    where = f"Object3D.from_point_cloud: vectors[{i}]"
+    return {"start": _vector(vector["start"], 3, f"{where}.start"),
+            "end": _vector(vector["end"], 3, f"{where}.end")}
 
 
 def _vector(value: Any, n: int, what: str) -> list[float]:
