@@ -12,7 +12,6 @@ import io
 import logging
 import numbers
 import os
-import wave
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -143,6 +142,8 @@ def _pcm16(samples: Any) -> Any:
 
 
 def _wav(samples: Any, sample_rate: int) -> bytes:
+    import wave
+
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(samples.shape[1])
@@ -155,6 +156,8 @@ def _wav(samples: Any, sample_rate: int) -> bytes:
 def _probe(data: bytes, fmt: str) -> tuple[float | None, int | None]:
     """Duration (seconds) and sample rate of an audio file's bytes, or None where they
     cannot be read (a format neither ``wave`` nor an installed soundfile reads)."""
+    import wave
+
     try:
         with wave.open(io.BytesIO(data), "rb") as w:
             rate = w.getframerate()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import uuid
 from typing import Any
 
 from trackd.errors import Error
@@ -36,7 +35,8 @@ class Held:
     def spill(self, directory: str) -> None:
         if self._staged is not None:
             return
-        path = os.path.join(directory, uuid.uuid4().hex + (".bin" if self._is_bytes else ".npy"))
+        name = os.urandom(16).hex() + (".bin" if self._is_bytes else ".npy")
+        path = os.path.join(directory, name)
         if self._is_bytes:
             with open(path, "wb") as f:
                 f.write(self._value)

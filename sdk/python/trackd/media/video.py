@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -197,6 +196,8 @@ def _gif(frames: Any, fps: float) -> bytes:
 
 def _ffmpeg(frames: Any, fps: float, fmt: str) -> bytes:
     """``frames`` encoded by ffmpeg (imageio-ffmpeg's build) as ``fmt``, in yuv420p."""
+    import tempfile
+
     import imageio_ffmpeg
     import numpy as np
 
@@ -224,6 +225,8 @@ def _ffmpeg(frames: Any, fps: float, fmt: str) -> bytes:
 def _probe_size(data: bytes, fmt: str) -> tuple[int | None, int | None]:
     """Width and height of a stored video file, where Pillow (GIF) or imageio-ffmpeg can
     read them; (None, None) otherwise."""
+    import tempfile
+
     try:
         if fmt == "gif":
             from PIL import Image as PILImage
