@@ -66,3 +66,41 @@ def test_video_grids_follow_the_batch_size():
     # W&B's grid: the batch padded to a power of two, 2**((bits - 1) // 2) rows.
     assert sizes == {1: (20, 10), 2: (40, 10), 3: (80, 10), 4: (40, 20), 5: (80, 20),
                      8: (80, 20), 16: (80, 40)}
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_gifs_keep_every_frame_identical_ones_too(tmp_path, channels):
+    import imageio_ffmpeg
+    from PIL import Image as PILImage
+
+    frames = np.zeros((10, channels, 12, 16), dtype=np.uint8)
+    frames[4:7] = 255  # runs of identical frames: black, white, black
+    out = MemoryOut()
+    data = out.files[trackd.Video(frames, fps=5)._encode(out)["path"]]
+    with PILImage.open(io.BytesIO(data)) as im:
+        assert (im.n_frames, im.size, im.info.get("loop")) == (10, (16, 12), 0)
+        for i in range(10):
+            im.seek(i)
+            assert im.info["duration"] == 200
+            pixels = np.asarray(im.convert("RGBA"))  # opaque: an alpha channel is dropped
+            assert (pixels == [frames[i, 0, 0, 0]] * 3 + [255]).all()
+    path = tmp_path / "v.gif"
+    path.write_bytes(data)
+    assert imageio_ffmpeg.count_frames_and_secs(str(path)) == (10, 2.0)
+
+
+def test_gif_frames_with_transparent_pixels_do_not_show_through_each_other():
+    from PIL import Image as PILImage
+
+    from trackd.media.gif import animated_gif
+
+    first = np.zeros((4, 8, 4), np.uint8)
+    first[:, :4] = [255, 0, 0, 255]  # red left half, right half transparent
+    second = np.zeros((4, 8, 4), np.uint8)
+    second[:, 4:] = [0, 0, 255, 255]  # blue right half, left half transparent
+    data = animated_gif([PILImage.fromarray(f) for f in (first, second)], 100)
+    with PILImage.open(io.BytesIO(data)) as im:
+        assert im.n_frames == 2
+        im.seek(1)
+        pixels = np.asarray(im.convert("RGBA"))
+    assert pixels[0, 0, 3] == 0 and list(pixels[0, 7]) == [0, 0, 255, 255]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
+from trackd.media.gif import animated_gif
 from trackd.media.held import Held, file_path, read_file, read_stream, require, to_numpy
 
 log = logging.getLogger("trackd")
@@ -28,8 +29,9 @@ DEFAULT_FPS = 4
 class Video(Media):
     """A video from a NumPy array (or tensor) of uint8 frames, axes (time, channel, height,
     width) or (batch, time, channel, height, width) with 1, 3 or 4 channels (a batch is
-    tiled into a grid, as W&B does), encoded at ``fps`` frames a second (default 4) as
-    ``format`` (gif, the default, mp4, webm or ogg); or a video file, a path or a file
+    tiled into a grid, as W&B does; an alpha channel is dropped), encoded at ``fps``
+    frames a second (default 4) as ``format`` (gif, the default, mp4, webm or ogg; every
+    frame is kept); or a video file, a path or a file
     object, stored as it is (its format is its extension, or ``format`` for a stream).
 
     ``width`` and ``height`` are those of the stored frames (None for a file whose size
@@ -182,16 +184,16 @@ def _tile(frames: Any) -> Any:
 
 
 def _gif(frames: Any, fps: float) -> bytes:
-    """``frames`` as a looping GIF, each shown 1/fps s (Pillow writes a run of identical
-    frames as one frame shown as long as they would be)."""
+    """``frames`` as a looping GIF, each frame shown 1/fps s (every frame kept, identical
+    ones too: the frame count is the video's)."""
+    import numpy as np
     from PIL import Image as PILImage
 
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[frames.shape[-1]]
-    images = [PILImage.fromarray(f[..., 0] if mode == "L" else f, mode) for f in frames]
-    buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
-                   duration=round(1000 / fps), loop=0)
-    return buf.getvalue()
+    if frames.shape[-1] == 1:
+        images = [PILImage.fromarray(f[..., 0], "L") for f in frames]
+    else:  # as in the other formats, an alpha channel is dropped
+        images = [PILImage.fromarray(np.ascontiguousarray(f[..., :3]), "RGB") for f in frames]
+    return animated_gif(images, round(1000 / fps))
 
 
 def _ffmpeg(frames: Any, fps: float, fmt: str) -> bytes:
