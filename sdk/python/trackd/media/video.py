@@ -31,8 +31,8 @@ class Video(Media):
     width) or (batch, time, channel, height, width) with 1, 3 or 4 channels (a batch is
     tiled into a grid, as W&B does; an alpha channel is dropped), encoded at ``fps``
     frames a second (default 4) as ``format`` (gif, the default, mp4, webm or ogg; every
-    frame is kept); or a video file, a path or a file
-    object, stored as it is (its format is its extension, or ``format`` for a stream).
+    frame is kept); or a video file, a path or a file object, stored as it is (its format
+    is its extension, or ``format`` for a stream).
 
     ``width`` and ``height`` are those of the stored frames (None for a file whose size
     could not be read).
