@@ -26,11 +26,11 @@ from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
-from trackd.media.pipeline import Jobs
 from trackd._summary import Summary
 from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
+from trackd.media.pipeline import Jobs
 
 
 class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
@@ -270,8 +270,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         if commit or (commit is None and step is None):
             self._step += 1
         if self._sender is not None:
-            self._sender.put(("h", row, step, None if commit is None else bool(commit), time.time()),
-                             media)
+            commit = None if commit is None else bool(commit)
+            self._sender.put(("h", row, step, commit, time.time()), media)
 
     def define_metric(
         self,
