@@ -26,11 +26,12 @@ from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
-from trackd.media.pipeline import Jobs
 from trackd._summary import Summary
 from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
+from trackd.media.overlays import class_labels_config
+from trackd.media.pipeline import Jobs
 
 
 class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
@@ -266,6 +267,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                     BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
                 return
             self._step = step
+        if jobs:  # masks and boxes name their classes in the config, as W&B's do
+            self._add_class_labels(jobs)
         media = self._encode_media(jobs, self._step) if jobs else None
         if commit or (commit is None and step is None):
             self._step += 1
@@ -335,6 +338,21 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
     def _send_update(self, **fields: Any) -> None:
         if self._sender is not None and not self._finished:
             self._sender.put(("u", fields))
+
+    def _add_class_labels(self, jobs: Jobs) -> None:
+        """Keep the class names of logged masks and boxes in ``config._wandb`` (W&B's
+        ``mask/class_labels`` and ``bounding_box/class_labels``); sent only when they change."""
+        found = class_labels_config((job.key, item) for job in jobs for item in job.items())
+        if not found:
+            return
+        wandb_cfg = dict(self._config.as_dict().get("_wandb") or {})
+        changed = {kind: {**(wandb_cfg.get(kind) or {}), **entries}
+                   for kind, entries in found.items()
+                   if any((wandb_cfg.get(kind) or {}).get(k) != v for k, v in entries.items())}
+        if changed:
+            wandb_cfg.update(changed)
+            self._config._set_quietly("_wandb", wandb_cfg)
+            self._send_config({"_wandb": wandb_cfg}, [])
 
     def _send_config(self, update: dict[str, Any], remove: list[str]) -> None:
         if self._mode == "shared" and not self._primary:
