@@ -191,6 +191,8 @@ def test_files_pil_modes_figures_and_file_types(clean_sdk, tmp_path):
     PILImage.fromarray(pixels).save(jpeg, quality=60)
     gif = tmp_path / "anim.GIF"
     PILImage.fromarray(pixels).save(gif)
+    unnamed = tmp_path / "upload-7f3a"  # no extension: named for what it holds
+    PILImage.fromarray(pixels).save(unnamed, format="JPEG")
     palette = PILImage.fromarray(pixels).convert("P", palette=PILImage.Palette.ADAPTIVE)
     import matplotlib
 
@@ -201,6 +203,7 @@ def test_files_pil_modes_figures_and_file_types(clean_sdk, tmp_path):
     ax.plot([0, 1], [1, 0])
     with trackd.init(project="img-files") as run:
         run.log({"jpeg_file": trackd.Image(str(jpeg)), "gif_file": trackd.Image(gif),
+                 "unnamed": trackd.Image(unnamed),
                  "palette": trackd.Image(palette), "figure": trackd.Image(fig),
                  "copy": trackd.Image(trackd.Image(pixels, caption="first"), caption="second")})
         for file_type in ("png", "jpg", "jpeg", "bmp", "gif", "webp"):
@@ -214,6 +217,8 @@ def test_files_pil_modes_figures_and_file_types(clean_sdk, tmp_path):
     assert (first["jpeg_file"]["width"], first["jpeg_file"]["height"]) == (12, 10)
     assert download(run.path, first["gif_file"]["path"], tmp_path) == gif.read_bytes()
     assert first["gif_file"]["format"] == "gif"
+    assert first["unnamed"]["format"] == "jpg" and first["unnamed"]["path"].endswith(".jpg")
+    assert download(run.path, first["unnamed"]["path"], tmp_path) == unnamed.read_bytes()
     got = PILImage.open(io.BytesIO(download(run.path, first["palette"]["path"], tmp_path)))
     assert got.mode == "P" and np.array_equal(np.asarray(got.convert("RGB")),
                                               np.asarray(palette.convert("RGB")))
@@ -279,6 +284,8 @@ def png_header_only(width: int, height: int) -> bytes:
     (lambda p: trackd.Image(np.zeros((4, 4)), mode="XYZ"), ValueError, "PIL image mode"),
     (lambda p: trackd.Image(np.zeros((0, 4))), ValueError, "is empty"),
     (lambda p: trackd.Image("s3://bucket/a.png"), ValueError, "reference to external storage"),
+    (lambda p: trackd.Image(None), TypeError, "cannot make an image from a NoneType"),
+    (lambda p: trackd.Image({"a": 1}), TypeError, "cannot make an image from a dict"),
 ])
 def test_bad_images_are_refused_and_lose_nothing(clean_sdk, tmp_path, make, error, match):
     with trackd.init(project="img-bad") as run:
@@ -290,6 +297,14 @@ def test_bad_images_are_refused_and_lose_nothing(clean_sdk, tmp_path, make, erro
     assert [r["loss"] for r in rows] == [1.0, 0.5]
     assert rows[0]["ok"]["_type"] == "image-file" and "img" not in rows[1]
     assert decoded(run.path, rows[0]["ok"]["path"], tmp_path).tolist() == [[0, 0], [0, 0]]
+
+
+def test_a_list_keeps_w_and_b_s_108_images(clean_sdk, caplog):
+    with trackd.init(project="img-many") as run:
+        run.log({"many": [trackd.Image(np.full((2, 2), i, np.uint8)) for i in range(110)]})
+    (row,) = rows_of(run.path)
+    assert row["many"]["count"] == 108 and len(row["many"]["filenames"]) == 108
+    assert "Only 108 Image will be uploaded." in caplog.text
 
 
 def test_what_was_logged_is_a_copy_made_at_log_time(clean_sdk, tmp_path):

@@ -102,6 +102,18 @@ def test_a_list_carries_all_masks_and_all_boxes(clean_sdk, tmp_path):
         "7": "class_7"}
 
 
+def test_an_image_with_a_mask_in_the_summary(clean_sdk, tmp_path):
+    mask = np.eye(4, dtype=np.uint8)
+    with trackd.init(project="overlays-summary") as run:
+        run.summary["best"] = trackd.Image(np.zeros((4, 4), np.uint8), masks={
+            "m": {"mask_data": mask, "class_labels": {0: "bg", 1: "diag"}}})
+    best = Api().run(run.path).summary["best"]
+    got = PILImage.open(io.BytesIO(download(run.path, best["masks"]["m"]["path"], tmp_path)))
+    assert np.array_equal(np.asarray(got), mask)
+    assert Api().run(run.path).config["_wandb"]["mask/class_labels"][
+        "best_wandb_delimeter_m"]["value"] == {"0": "bg", "1": "diag"}
+
+
 def test_classes_and_artifact_json(tmp_path):
     classes = trackd.Classes([{"name": "person", "id": 0}, {"name": "car", "id": 1}])
     assert classes.to_json() == {"_type": "classes", "class_set": [

@@ -351,7 +351,11 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                    if any((wandb_cfg.get(kind) or {}).get(k) != v for k, v in entries.items())}
         if changed:
             wandb_cfg.update(changed)
-            self._config._set_quietly("_wandb", wandb_cfg)
+            try:
+                self._config._set_quietly("_wandb", wandb_cfg)
+            except ValueError as exc:  # past the config's limits: the images are logged still
+                messages.warn(self._settings, f"trackd: class labels not kept: {exc}", stacklevel=3)
+                return
             self._send_config({"_wandb": wandb_cfg}, [])
 
     def _send_config(self, update: dict[str, Any], remove: list[str]) -> None:
@@ -364,6 +368,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                        removes: list[tuple[str, ...]], jobs: Jobs | None = None) -> None:
         if jobs and self._sender is not None:
             self._check_open("summary update")
+            self._add_class_labels(jobs)
             self._sender.put(("s", updates, removes), self._encode_media(jobs, self._step))
             return
         if self._sender is None:

@@ -96,6 +96,7 @@ def array_pixels(data: Any) -> Any:
 
     :raises ValueError: another shape (naming it), a dtype that is not numbers, or an image
         past the size limit.
+    :raises TypeError: ``data`` is not an array of numbers at all (None, a dict...).
     """
     import numpy as np
 
@@ -106,6 +107,10 @@ def array_pixels(data: Any) -> Any:
         data = data.numpy()
     arr = np.asarray(data)
     shape = arr.shape
+    if not isinstance(data, np.ndarray) and (arr.dtype.kind not in "buif" or arr.ndim == 0):
+        raise TypeError(f"Image: cannot make an image from a {type(data).__name__}: give a "
+                        "NumPy array, a torch tensor, a PIL image, a matplotlib figure or the "
+                        "path of an image file")
     if arr.dtype.kind not in "buif":
         raise ValueError(f"Image: an array of dtype {arr.dtype} is not an image: its values "
                          "must be numbers (uint8, or floats in [0, 1])")
@@ -202,8 +207,9 @@ def open_bytes(data: bytes, what: str) -> Any:
 
 
 def read_file(path: str) -> tuple[bytes, str, int, int]:
-    """A file's bytes (kept as they are), its format (the extension, as W&B names it, else
-    Pillow's name for it) and its width and height from its header.
+    """A file's bytes (kept as they are), its format (its extension, as W&B names it; for a
+    name without an image extension, what Pillow finds it holds) and its width and height
+    from its header.
 
     :raises FileNotFoundError: no file at ``path``.
     :raises ValueError: a directory, not an image Pillow can read, or past the size limit.
@@ -215,7 +221,9 @@ def read_file(path: str) -> tuple[bytes, str, int, int]:
     with open(path, "rb") as f:
         data = f.read()
     im = open_bytes(data, f"the file {path!r}")
-    ext = os.path.splitext(path)[1][1:].lower() or (im.format or "png").lower()
+    ext = os.path.splitext(path)[1][1:].lower()
+    if ext not in FILE_TYPES and ext not in ("tif", "tiff", "ico"):  # named for what it holds
+        ext = {"JPEG": "jpg", "TIFF": "tiff"}.get(im.format or "", (im.format or "png").lower())
     return data, ext, im.width, im.height
 
 
