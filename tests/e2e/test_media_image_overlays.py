@@ -48,7 +48,9 @@ def test_masks_and_boxes_are_w_and_b_s_files_and_json(clean_sdk, tmp_path):
     (row,) = Api().run(run.path).scan_history()
     value = row["driving_scene"]
     assert value["_type"] == "image-file" and "classes" not in value  # a run has no class file
+    assert value["path"].startswith(trackd.Image.get_media_subdir() + "/driving_scene_0_")
     pred, truth = value["masks"]["predictions"], value["masks"]["ground_truth"]
+    assert pred["path"].startswith(ImageMask.get_media_subdir() + "/")
     assert pred["_type"] == truth["_type"] == "mask"
     assert pred["path"] == f"media/images/mask/driving_scene_0_{pred['sha256'][:20]}.mask.png"
     assert truth["path"] == f"media/images/mask/driving_scene_0_{truth['sha256'][:20]}.png"
@@ -58,7 +60,7 @@ def test_masks_and_boxes_are_w_and_b_s_files_and_json(clean_sdk, tmp_path):
     assert pred["size"] == len(download(run.path, pred["path"], tmp_path))
     boxes = value["boxes"]["predictions"]
     assert boxes["_type"] == "boxes2D" and set(boxes) == {"_type", "path", "sha256", "size"}
-    assert boxes["path"].startswith("media/metadata/boxes2D/driving_scene_0_")
+    assert boxes["path"].startswith(BoundingBoxes2D.get_media_subdir() + "/driving_scene_0_")
     assert boxes["path"].endswith(".boxes2D.json")
     stored = json.loads(download(run.path, boxes["path"], tmp_path))
     assert stored["box_data"] == BOXES["box_data"]

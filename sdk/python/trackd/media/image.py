@@ -201,6 +201,11 @@ class Image(Media):
     def classes(self) -> Classes | None:
         return self._classes
 
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps image files (W&B's layout)."""
+        return "media/images"
+
     def to_data_array(self) -> list[list[Any]]:
         """The pixels as rows of values (W&B's ``to_data_array``)."""
         import numpy as np

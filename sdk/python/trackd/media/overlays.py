@@ -99,6 +99,15 @@ class ImageMask(Media):
     def class_labels(self) -> dict[Any, str] | None:
         return None if self._class_labels is None else dict(self._class_labels)
 
+    @classmethod
+    def type_name(cls) -> str:
+        return cls._log_type
+
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps mask files (W&B's layout)."""
+        return "media/images/mask"
+
     def _raw_size(self) -> int:
         return len(self._file) if self._file is not None else int(self._mask.nbytes)
 
@@ -255,6 +264,15 @@ class BoundingBoxes2D(Media):
     @property
     def class_labels(self) -> dict[Any, str]:
         return dict(self._class_labels)
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls._log_type
+
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps box files (W&B's layout)."""
+        return "media/metadata/boxes2D"
 
     def _encode(self, out: MediaOut, artifact: bool = False) -> Any:
         if artifact:  # inline in an artifact, as W&B writes it there
