@@ -407,6 +407,8 @@ def test_made_again_from_what_was_read_back(clean_sdk, tmp_path):
                  row["img"]["boxes"]["gt"]["path"]):
         download(run.path, name, tmp_path / "dl")
     assert trackd.Image._from_json(row["img"], tmp_path / "dl") == again
+    with pytest.raises(ValueError, match="outside"):
+        trackd.Image._from_json({**row["img"], "path": "../secret.png"}, tmp_path / "dl")
     out = MemoryOut()
     json = again._encode(out)
     made = trackd.Image._from_json(json, out)

@@ -79,8 +79,8 @@ class Image(Media):
             if isinstance(path, str) and _REFERENCE.match(path):
                 raise ValueError(f"Image: {path!r} is a reference to external storage; an Image "
                                  "logged to a run needs the image itself (download it first)")
-            self._file, self.format, self._width, self._height = image_data.read_file(path)
-            self._file_mode = open_bytes(self._file, path).mode
+            self._file, self.format, header = image_data.read_file(path)
+            self._width, self._height, self._file_mode = header.width, header.height, header.mode
         elif _is_pil(data_or_path):
             self.format = check_file_type(file_type)
             self._pil = pil_copy(data_or_path, self._mode)

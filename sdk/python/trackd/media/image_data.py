@@ -206,10 +206,10 @@ def open_bytes(data: bytes, what: str) -> Any:
     return im
 
 
-def read_file(path: str) -> tuple[bytes, str, int, int]:
+def read_file(path: str) -> tuple[bytes, str, Any]:
     """A file's bytes (kept as they are), its format (its extension, as W&B names it; for a
-    name without an image extension, what Pillow finds it holds) and its width and height
-    from its header.
+    name without an image extension, what Pillow finds it holds) and the PIL image of its
+    header (its size and mode; the pixels not decoded).
 
     :raises FileNotFoundError: no file at ``path``.
     :raises ValueError: a directory, not an image Pillow can read, or past the size limit.
@@ -224,7 +224,7 @@ def read_file(path: str) -> tuple[bytes, str, int, int]:
     ext = os.path.splitext(path)[1][1:].lower()
     if ext not in FILE_TYPES and ext not in ("tif", "tiff", "ico"):  # named for what it holds
         ext = {"JPEG": "jpg", "TIFF": "tiff"}.get(im.format or "", (im.format or "png").lower())
-    return data, ext, im.width, im.height
+    return data, ext, im
 
 
 def encode(image: Any, file_type: str) -> bytes:

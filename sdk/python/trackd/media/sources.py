@@ -23,7 +23,11 @@ def read_source(source: Any, path: str) -> bytes:
         data = (source if isinstance(source, Mapping) else files)[path]
         return bytes(data)
     if isinstance(source, (str, os.PathLike)):
-        return (Path(source) / path).read_bytes()
+        root = Path(source).resolve()
+        file = (root / path).resolve()
+        if not file.is_relative_to(root):
+            raise ValueError(f"refusing to read {path!r}: it is outside {os.fspath(source)!r}")
+        return file.read_bytes()
     if hasattr(source, "get_entry"):  # an artifact
         return Path(source.get_entry(path).download()).read_bytes()
     if callable(getattr(source, "file", None)):  # a run from trackd.Api()
