@@ -30,6 +30,7 @@ from trackd._summary import Summary
 from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
+from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
 
 
@@ -266,6 +267,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                     BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
                 return
             self._step = step
+        if jobs:  # masks and boxes name their classes in the config, as W&B's do
+            self._add_class_labels(jobs)
         media = self._encode_media(jobs, self._step) if jobs else None
         if commit or (commit is None and step is None):
             self._step += 1
@@ -336,6 +339,25 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         if self._sender is not None and not self._finished:
             self._sender.put(("u", fields))
 
+    def _add_class_labels(self, jobs: Jobs) -> None:
+        """Keep the class names of logged masks and boxes in ``config._wandb`` (W&B's
+        ``mask/class_labels`` and ``bounding_box/class_labels``); sent only when they change."""
+        found = class_labels_config((job.key, item) for job in jobs for item in job.items())
+        if not found:
+            return
+        wandb_cfg = dict(self._config.as_dict().get("_wandb") or {})
+        changed = {kind: {**(wandb_cfg.get(kind) or {}), **entries}
+                   for kind, entries in found.items()
+                   if any((wandb_cfg.get(kind) or {}).get(k) != v for k, v in entries.items())}
+        if changed:
+            wandb_cfg.update(changed)
+            try:
+                self._config._set_quietly("_wandb", wandb_cfg)
+            except ValueError as exc:  # past the config's limits: the images are logged still
+                messages.warn(self._settings, f"trackd: class labels not kept: {exc}", stacklevel=3)
+                return
+            self._send_config({"_wandb": wandb_cfg}, [])
+
     def _send_config(self, update: dict[str, Any], remove: list[str]) -> None:
         if self._mode == "shared" and not self._primary:
             return  # the primary writer owns the run's config; this copy stays local
@@ -346,6 +368,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                        removes: list[tuple[str, ...]], jobs: Jobs | None = None) -> None:
         if jobs and self._sender is not None:
             self._check_open("summary update")
+            self._add_class_labels(jobs)
             self._sender.put(("s", updates, removes), self._encode_media(jobs, self._step))
             return
         if self._sender is None:
