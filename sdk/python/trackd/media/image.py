@@ -88,6 +88,14 @@ class Image(Media):
             json["captions"] = [image.get("caption", "") for image in images]
         return json
 
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Image:
+        from PIL import Image as PILImage
+
+        with PILImage.open(source(json["path"])) as im:
+            im.load()
+            return cls(im, caption=json.get("caption"))
+
     def __repr__(self) -> str:
         return f"<trackd.Image {self.width}x{self.height} {self.mode}>"
 
