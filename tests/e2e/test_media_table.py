@@ -276,3 +276,27 @@ def test_run_table_is_accepted_from_a_logged_table_and_refused_from_users(clean_
     versions = Api().artifacts("run_table", f"tables-reserved/run-{run.id}-t")
     assert [v.version for v in versions] == ["v0"]
     assert versions[0].get("t").data == [[1]]
+
+
+def test_an_offline_table_and_its_run_table_are_stored_by_sync(clean_sdk):
+    import os
+    import subprocess
+    import sys
+
+    table = trackd.Table(columns=["a", "img"], data=[[1, trackd.Image(_pixels(9))]])
+    with trackd.init(project="tables-offline", mode="offline") as run:
+        run.log({"t": table})
+        run.summary["kept"] = table  # a summary value: the rows it has then
+        sync_dir, run_id = run.settings.sync_dir, run.id
+    assert table.data[0][0] == 1  # the caller's table keeps its rows
+    out = subprocess.run([sys.executable, "-m", "trackd._cli.main", "sync", str(sync_dir)],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ),
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert "1 artifact(s) logged" in out.stdout
+    stored = Api().run(f"tables-offline/{run_id}")
+    assert stored.summary["kept"]["_type"] == "table-file"
+    assert stored.summary["t"]["path"].startswith("media/table/t_0_")
+    got = Api().artifact(f"tables-offline/run-{run_id}-t:latest").get("t")
+    assert got.get_column("a") == [1]
+    assert np.array_equal(np.asarray(got.data[0][1]._pixels), _pixels(9))

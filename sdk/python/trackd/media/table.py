@@ -298,6 +298,7 @@ class Table(Media):
             end = None if limit is None else first + limit
             copy.data = self.data[first:end]
             copy._total_rows = len(self.data)
+            copy._is_snapshot = True
             return copy
 
     #: Set on a snapshot logged to a run: more fields for its JSON, and what to do once its
@@ -306,6 +307,7 @@ class Table(Media):
     _on_stored: Callable[[MediaOut, dict[str, Any]], None] | None = None
     _encoded: dict[str, Any] | None = None
     _total_rows: int | None = None
+    _is_snapshot = False
 
     def _raw_size(self) -> int:
         return sum(c._raw_size() for row in self.data for c in row if isinstance(c, Media))
@@ -326,6 +328,8 @@ class Table(Media):
         }
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
+        if not self._is_snapshot:  # not through run.log() (a summary value...): its rows now
+            return self._snapshot()._encode(out)
         with self._lock:  # a snapshot logged under several rows is stored once
             if self._encoded is None:
                 body = json.dumps(self._artifact_json(out), separators=(",", ":")).encode()
