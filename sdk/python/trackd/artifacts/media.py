@@ -86,6 +86,8 @@ def get(artifact: Artifact, name: str) -> Any:
 
     with open(source(found), encoding="utf-8") as f:
         body = json.load(f)
-    if not isinstance(body, dict) or "_type" not in body:
+    if not isinstance(body, dict):
         raise ValueError(f"Artifact.get: {found!r} does not hold a data type's JSON")
+    if "_type" not in body:  # written elsewhere: the type its name gives (<name>.<type>.json)
+        body = {**body, "_type": found.removesuffix(".json").rsplit(".", 1)[-1]}
     return from_json(body, source)
