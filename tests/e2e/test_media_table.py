@@ -273,6 +273,11 @@ def test_run_table_is_accepted_from_a_logged_table_and_refused_from_users(clean_
         sneaky.add(trackd.Table(columns=["a"], data=[[2]]), "t")
         with pytest.raises(trackd.errors.Error, match="reserved for internal use"):
             run.log_artifact(sneaky).wait()
+        # Internal, but another run's tables: the daemon takes a run_table only from its run.
+        other = trackd.Artifact._make_internal("run-someoneelse-t", "run_table")
+        other.add(trackd.Table(columns=["a"], data=[[3]]), "t")
+        with pytest.raises(trackd.errors.Error, match="must be logged by the run it is named"):
+            run.log_artifact(other).wait()
     versions = Api().artifacts("run_table", f"tables-reserved/run-{run.id}-t")
     assert [v.version for v in versions] == ["v0"]
     assert versions[0].get("t").data == [[1]]
