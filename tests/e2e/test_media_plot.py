@@ -177,6 +177,9 @@ def test_table_charts_and_their_panels(clean_sdk, tmp_path):
                            [1, "down", 3], [2, "down", 2], [3, "down", 1]]
     line = _table(run.path, "line_table", tmp_path / "line")
     assert line.data == table.data
+    split = Api().artifact(f"plot-charts/run-{run.id}-Custom_Chart_Tables_split_table:latest")
+    assert split.type == "run_table"
+    assert split.get("Custom Chart Tables/split_table").data == table.data
 
 
 def test_line_series_arguments():

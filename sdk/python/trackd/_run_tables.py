@@ -50,20 +50,23 @@ def prepare(run: Any, row: dict[str, Any], jobs: list[Job]) -> None:
     :raises ValueError: a table over ``Table.MAX_ROWS`` rows while the run's settings ask
         for an error (``table_raise_on_max_row_limit_exceeded`` or ``strict``).
     """
-    tables = [(job, _table_of(job.media)) for job in jobs]
-    tables = [(job, table) for job, table in tables if table is not None]
-    if not tables:
-        return
-    for _, table in tables:
-        _check_rows(run, table)
-    for job, table in tables:
+    found = []
+    for job in jobs:
+        table = _table_of(job.media)
+        if table is None:
+            continue
         chart = job.media if getattr(type(job.media), "_trackd_chart", False) else None
-        if chart is not None and row.get(job.key) is job.slot:
-            table_key = chart._table_key(job.key)
-            row[table_key] = row.pop(job.key)
-            _visualize(run, job.key, chart._panel_config(table_key))
-            job.key = table_key
-        job.media = _snapshot(run, table, job.key)
+        top = chart is not None and row.get(job.key) is job.slot  # not nested in a dict
+        found.append((job, table, chart if top else None,
+                      chart._table_key(job.key) if top else job.key))
+    for _, table, _, key in found:
+        _check_rows(run, table, key)
+    for job, table, chart, key in found:
+        if chart is not None:
+            row[key] = row.pop(job.key)
+            _visualize(run, job.key, chart._panel_config(key))
+            job.key = key
+        job.media = _snapshot(run, table, key)
 
 
 def _table_of(media: Any) -> Table | None:
@@ -79,8 +82,8 @@ def _rows_to_log(table: Table, state: dict[str, Any]) -> int:
         else len(table.data)
 
 
-def _check_rows(run: Any, table: Table) -> None:
-    rows = _rows_to_log(table, table._log_state.get(run._id, {}))
+def _check_rows(run: Any, table: Table, key: str) -> None:
+    rows = _rows_to_log(table, table._log_state.get((run._id, key), {}))
     limit = Table.MAX_ROWS
     if rows > limit and (run._settings.get("table_raise_on_max_row_limit_exceeded")
                          or run._settings.get("strict")):
@@ -105,7 +108,7 @@ def _visualize(run: Any, key: str, panel: dict[str, Any]) -> None:
 def _snapshot(run: Any, table: Table, key: str) -> Table:
     """What this log() of ``table`` stores, per its log mode."""
     with table._lock:
-        state = table._log_state.setdefault(run._id, {})
+        state = table._log_state.setdefault((run._id, key), {})  # each key its own artifact
         last: Table | None = state.get("last")
         if table.log_mode == "INCREMENTAL":
             first = state.get("next_row", 0)
