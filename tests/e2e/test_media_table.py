@@ -192,6 +192,11 @@ def test_a_dataframe_in_log_is_a_table(clean_sdk, tmp_path):
     assert table.get_column("feature_01") == [1, 117, 42]
     assert table.get_dataframe().equals(frame)
     assert trackd.Table(data=frame).columns == ["users", "feature_01"]
+    gaps = pd.DataFrame({"name": ["a", None, float("nan")], "x": [1.0, float("nan"), 3.0],
+                         "when": pd.to_datetime(["2000-12-01", None, "2000-12-02"])})
+    holed = trackd.Table(dataframe=gaps)  # missing values are None, whatever the column
+    assert holed.data == [["a", 1.0, 975628800000], [None, None, None],
+                          [None, 3.0, 975715200000]]
 
 
 def test_constructor_variants_and_accessors():

@@ -74,7 +74,8 @@ class Table(Media):
             dataframe, data = data, None
         if dataframe is not None:
             columns = [str(c) if not isinstance(c, int) else c for c in dataframe.columns]
-            data = dataframe.values.tolist() if hasattr(dataframe, "values") else list(dataframe)
+            data = [[None if _missing(v) else v for v in row]  # pandas' NaN/NaT/NA: None
+                    for row in dataframe.itertuples(index=False, name=None)]
         elif data is None:
             data = rows
         if columns is None:
@@ -366,6 +367,15 @@ class Table(Media):
             table.data.append([from_json(c, source) if isinstance(c, dict) and "_type" in c
                                else c for c in row])
         return table
+
+
+def _missing(value: Any) -> bool:
+    """A missing value as pandas writes it (NaN, NaT, NA)."""
+    if isinstance(value, float):
+        return value != value
+    return type(value).__name__ in ("NaTType", "NAType") or (
+        type(value).__module__.split(".", 1)[0] == "numpy" and getattr(value, "ndim", 1) == 0
+        and value != value)
 
 
 def _is_dataframe(value: Any) -> bool:
