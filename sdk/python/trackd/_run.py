@@ -22,6 +22,7 @@ from trackd._metric import Metric, make_metric
 from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._run_identity import RunIdentity
+from trackd._run_tables import prepare as prepare_tables
 from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
@@ -248,6 +249,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
             raise TypeError(f"log() takes a dict of values, got {type(data).__name__}")
         jobs = Jobs()  # the data types stored as files (trackd.Image...), encoded later
         row = normalize_row(data, jobs)
+        if jobs:  # tables and charts: their log modes, row limit and run_table artifacts
+            prepare_tables(self, row, jobs)
         if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
             if step is not None and not self._warned_shared_step:
                 self._warned_shared_step = True
@@ -425,6 +428,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         backend = self._backend
         try:
             if backend is not None:
+                if self._media is not None:  # encoded tables log their run_table artifacts
+                    self._media.flush(_left(deadline))
                 self._wait_artifacts(deadline)  # uploads of this run end before it does
                 self._finish_extras(deadline)  # last console lines, environment, file saves
                 sender = backend.sender
