@@ -24,6 +24,11 @@ HISTOGRAM_BINS = 32
 
 _SCALARS = frozenset((float, str, bool, type(None)))
 
+#: Values of other libraries' types that are logged as a data type, by (top-level module, type
+#: name): filled by the data types' modules (``pandas.DataFrame`` -> ``trackd.Table``), so that
+#: nothing here imports them.
+CONVERTERS: dict[tuple[str, str], Any] = {}
+
 
 #: Limits on one logged row, checked by the SDK (ValueError) and the daemon (INVALID_ARGUMENT).
 MAX_KEYS = 10_000  # keys at the top level of a row
@@ -146,6 +151,9 @@ def normalize(value: Any, where: str = "value", media: Any = None) -> Any:
         return _normalize_numpy(value, where)
     if module == "torch" and hasattr(value, "detach"):
         return _normalize_numpy(value.detach().cpu().numpy(), where)
+    convert = CONVERTERS.get((module, t.__name__))
+    if convert is not None:
+        return normalize(convert(value), where, media)
     if isinstance(value, enum.Enum):
         return normalize(value.value, where)
     if isinstance(value, str):

@@ -13,6 +13,9 @@ from trackd.media.histogram import MAX_BINS, Histogram
 from trackd.media.html import Html
 from trackd.media.image import Image
 from trackd.media.object3d import Object3D, box3d
+from trackd.media.overlays import BoundingBoxes2D, Classes, ImageMask
+from trackd.media.table import Table
 from trackd.media.video import Video
 
-__all__ = ["MAX_BINS", "Audio", "Histogram", "Html", "Image", "Object3D", "Video", "box3d"]
+__all__ = ["MAX_BINS", "Audio", "BoundingBoxes2D", "Classes", "Histogram", "Html", "Image",
+           "ImageMask", "Object3D", "Table", "Video", "box3d"]
