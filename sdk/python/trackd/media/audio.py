@@ -35,7 +35,8 @@ class Audio(Media):
 
     :raises ValueError: samples without ``sample_rate``; a ``sample_rate`` that is not a
         positive integer; an array whose shape or dtype is not audio's (naming it); a
-        missing file.
+        directory.
+    :raises FileNotFoundError: no file at the path given.
     """
 
     _log_type: ClassVar[str] = "audio-file"

@@ -76,10 +76,13 @@ def file_path(data: Any) -> str | None:
 def read_file(path: str, what: str) -> bytes:
     """The bytes of the file at ``path``.
 
-    :raises ValueError: there is no such file (or it is a directory), naming it.
+    :raises FileNotFoundError: there is no such file (as W&B), naming it.
+    :raises ValueError: it is a directory.
     """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: no such file: {path!r}")
     if not os.path.isfile(path):
-        raise ValueError(f"{what}: no such file {path!r}")
+        raise ValueError(f"{what}: {path!r} is not a file")
     with open(path, "rb") as f:
         return f.read()
 

@@ -31,9 +31,10 @@ class Object3D(Media):
     N×6), or a ``{"type": "lidar/beta", "points": ..., "boxes": ..., "vectors": ...}``
     scene.
 
-    :raises ValueError: an unsupported file type, a missing file, a stream without
+    :raises ValueError: an unsupported file type, a directory, a stream without
         ``file_type``, an array whose shape is not a point cloud's (naming it), or a scene
         whose boxes or vectors are malformed.
+    :raises FileNotFoundError: no file at the path given.
     """
 
     _log_type: ClassVar[str] = "object3D-file"

@@ -38,7 +38,8 @@ class Video(Media):
     could not be read).
 
     :raises ValueError: a format that is not one of gif, mp4, webm, ogg; an array whose
-        shape is not a video's (naming it); a missing file; ``fps`` not positive.
+        shape is not a video's (naming it); a directory; ``fps`` not positive.
+    :raises FileNotFoundError: no file at the path given.
     :raises trackd.errors.Error: mp4, webm or ogg from frames without imageio-ffmpeg.
     """
 
