@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
 from trackd.media.held import Held, file_path, read_file, to_numpy
+from trackd.media.sources import read_source
 
 log = logging.getLogger("trackd")
 
@@ -104,6 +105,28 @@ class Audio(Media):
         if any(c is not None for c in captions):
             json["captions"] = ["" if c is None else c for c in captions]
         return json
+
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps audio files (W&B's layout)."""
+        return "media/audio"
+
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Audio:
+        """The Audio again from its JSON dict as read back (its duration and sample rate
+        read from the file), its file read through ``source`` (see
+        :func:`~trackd.media.sources.read_source`)."""
+        data = read_source(source, json["path"])
+        audio = cls.__new__(cls)
+        audio.caption, audio._samples, audio._file = json.get("caption"), None, Held(data)
+        audio.format = os.path.splitext(json["path"])[1][1:].lower() or "wav"
+        audio.duration, audio.sample_rate = _probe(data, audio.format)
+        return audio
+
+    @classmethod
+    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Audio:
+        """W&B's name for :meth:`_from_json`."""
+        return cls._from_json(json_obj, source_artifact)
 
     def __repr__(self) -> str:
         rate = f" {self.sample_rate} Hz" if self.sample_rate else ""

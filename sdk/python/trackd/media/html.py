@@ -7,11 +7,13 @@ the start of its head; the stylesheet is inline, so the page needs nothing from 
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
 from trackd.media.held import file_path, read_file, read_stream
+from trackd.media.sources import read_source
 
 #: What ``inject=True`` adds at the start of the page's head.
 INJECTED = ('<base target="_blank"><style>html{line-height:1.15;-webkit-text-size-adjust:100%}'
@@ -61,6 +63,23 @@ class Html(Media):
     def _encode_list(cls, items: Any, out: MediaOut) -> Any:
         pages = [item._encode(out) for item in items]
         return {"_type": cls._list_type, "count": len(pages), "html": pages}
+
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps HTML files (W&B's layout)."""
+        return "media/html"
+
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Html:
+        """The Html again from its JSON dict as read back (its file as stored, nothing
+        injected again), read through ``source`` (see
+        :func:`~trackd.media.sources.read_source`)."""
+        return cls(io.BytesIO(read_source(source, json["path"])), inject=False)
+
+    @classmethod
+    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Html:
+        """W&B's name for :meth:`_from_json`."""
+        return cls._from_json(json_obj, source_artifact)
 
     def __repr__(self) -> str:
         return f"<trackd.Html {len(self._data)} bytes>"

@@ -10,6 +10,7 @@ orientation.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
 from trackd.media.held import Held, file_path, read_file, read_stream, to_numpy
+from trackd.media.sources import read_source
 
 #: File types an Object3D stores (W&B's ``Object3D.SUPPORTED_TYPES``).
 SUPPORTED_TYPES = frozenset({"obj", "gltf", "glb", "babylon", "stl", "pts.json"})
@@ -134,6 +136,24 @@ class Object3D(Media):
         return {"_type": cls._list_type,
                 "filenames": [o["path"].removeprefix("media/object3D/") for o in objects],
                 "count": len(objects), "objects": objects}
+
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps 3D files (W&B's layout)."""
+        return "media/object3D"
+
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Object3D:
+        """The Object3D again from its JSON dict as read back, its file read through
+        ``source`` (see :func:`~trackd.media.sources.read_source`)."""
+        data = read_source(source, json["path"])
+        return cls(io.BytesIO(data), caption=json.get("caption"),
+                   file_type=_type_of(json["path"]))
+
+    @classmethod
+    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Object3D:
+        """W&B's name for :meth:`_from_json`."""
+        return cls._from_json(json_obj, source_artifact)
 
     def __repr__(self) -> str:
         return f"<trackd.Object3D {self.file_type}>"

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from trackd.media.base import Media, MediaOut
 from trackd.media.gif import animated_gif
 from trackd.media.held import Held, file_path, read_file, read_stream, require, to_numpy
+from trackd.media.sources import read_source
 
 log = logging.getLogger("trackd")
 
@@ -123,6 +124,26 @@ class Video(Media):
         return {"_type": cls._list_type, "count": len(videos), "videos": videos,
                 "captions": ["" if c is None else c for c in captions]
                 if any(c is not None for c in captions) else False}
+
+    @classmethod
+    def get_media_subdir(cls) -> str:
+        """Where a run keeps video files (W&B's layout)."""
+        return "media/videos"
+
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Video:
+        """The Video again from its JSON dict as read back, its file read through ``source``
+        (see :func:`~trackd.media.sources.read_source`)."""
+        data = read_source(source, json["path"])
+        video = cls(io.BytesIO(data), caption=json.get("caption"),
+                    format=os.path.splitext(json["path"])[1][1:])
+        video.width, video.height = json.get("width"), json.get("height")
+        return video
+
+    @classmethod
+    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Video:
+        """W&B's name for :meth:`_from_json`."""
+        return cls._from_json(json_obj, source_artifact)
 
     def __repr__(self) -> str:
         size = f" {self.width}x{self.height}" if self.width is not None else ""
