@@ -87,3 +87,25 @@ def test_tables_hold_them_and_rows_make_them_again(clean_sdk, tmp_path):
                                             trackd.Object3D]
     assert [list(_stored(cell).values()) for cell in row] == [
         list(_stored(value).values()) for value in values.values()]
+
+
+def test_an_offline_run_keeps_its_media_and_sync_stores_them(clean_sdk):
+    import os
+    import subprocess
+    import sys
+
+    values = _values()
+    with trackd.init(project="av3d-offline", mode="offline") as run:
+        run.log(dict(values))
+        sync_dir, run_id = run.settings.sync_dir, run.id
+    out = subprocess.run([sys.executable, "-m", "trackd._cli.main", "sync", str(sync_dir)],
+                         capture_output=True, text=True, timeout=120, env=dict(os.environ),
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    api_run = Api().run(f"av3d-offline/{run_id}")
+    (row,) = api_run.scan_history()
+    assert [row[k]["_type"] for k in values] == ["video-file", "audio-file", "html-file",
+                                                  "object3D-file"]
+    for name, value in values.items():
+        (data,) = _stored(value).values()
+        assert api_run.file(row[name]["path"]).read_bytes() == data
