@@ -83,7 +83,7 @@ def test_video_formats_grids_lists_and_files(clean_sdk, tmp_path):
     with trackd.init(project="video") as run:
         run.log({"grey": made})
         run.log({"mp4": trackd.Video(batch, fps=5, format="mp4", caption="batch")})
-        run.log({"webm": trackd.Video(batch[0], format="webm")})
+        run.log({"webm": trackd.Video(batch[0], format="webm", fps=np.int64(4))})
         run.log({"ogg": trackd.Video(batch[0], format="ogg")})
         run.log({"file": trackd.Video(str(gif_file)), "stream": trackd.Video(
             io.BytesIO(gif_file.read_bytes()), format="gif")})

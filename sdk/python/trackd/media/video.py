@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import numbers
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -55,10 +57,10 @@ class Video(Media):
         self.height: int | None = None
         self._frames: Held | None = None
         self._file: Held | None = None
-        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
-                                or not fps > 0):
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, numbers.Real)
+                                or not 0 < fps < math.inf):
             raise ValueError(f"Video: fps must be a positive number, got {fps!r}")
-        self.fps = fps if fps is not None else DEFAULT_FPS
+        self.fps = float(fps) if fps is not None else DEFAULT_FPS
         path = file_path(data_or_path)
         if fps is not None and (path is not None or hasattr(data_or_path, "read")):
             log.warning("trackd: `fps` does not change the frame rate of a video given as a "
