@@ -10,5 +10,6 @@ from __future__ import annotations
 
 from trackd.media.histogram import MAX_BINS, Histogram
 from trackd.media.image import Image
+from trackd.media.plotly import Plotly
 
-__all__ = ["MAX_BINS", "Histogram", "Image"]
+__all__ = ["MAX_BINS", "Histogram", "Image", "Plotly"]
