@@ -14,6 +14,7 @@ import pytest
 
 import trackd
 from trackd import Api
+from trackd.media.base import MemoryOut
 
 
 def _stored(run_path: str, name: str, root: Path) -> bytes:
@@ -55,6 +56,10 @@ def test_the_seed_matplotlib_example_is_a_plotly_chart_of_the_points(clean_sdk, 
     assert trace["y"] == pytest.approx((x * x).tolist())
     assert stored.summary["chart"] == chart
     assert chart["path"] in {f.name for f in stored.files()}
+    again = trackd.Plotly._from_json(chart, lambda p: stored.file(p).download(
+        root=str(tmp_path / "again")).name)  # made again from what was read back
+    assert again._figure == json.loads(data)
+    assert again._encode(MemoryOut())["sha256"] == chart["sha256"]
 
 
 def test_plotly_figures_logged_directly_or_wrapped_keep_what_they_held(clean_sdk, tmp_path):
@@ -87,11 +92,15 @@ def test_a_figure_plotly_cannot_draw_is_logged_as_an_image_of_it(clean_sdk, tmp_
     ax.imshow(np.arange(16.0).reshape(4, 4))  # plotly's converter would drop the image
     polar = plt.figure(figsize=(2, 2), dpi=50)
     polar.add_subplot(projection="polar").plot([0, 1, 2], [1, 2, 3])  # its converter fails
+    three = plt.figure(figsize=(2, 2), dpi=50)
+    ax3 = three.add_subplot(projection="3d")
+    ax3.plot([0, 1], [0, 1], [0, 1])
     with trackd.init(project="plotly-img") as run:
-        run.log({"shown": shown, "polar": polar, "axes": ax})
+        run.log({"shown": shown, "polar": polar, "axes": ax, "three": ax3})
     plt.close("all")
     (row,) = Api().run(run.path).history(pandas=False)
-    for key, size in (("shown", (200, 150)), ("polar", (100, 100)), ("axes", (200, 150))):
+    for key, size in (("shown", (200, 150)), ("polar", (100, 100)), ("axes", (200, 150)),
+                      ("three", (100, 100))):
         image = row[key]
         assert image["_type"] == "image-file", row
         assert image["path"].startswith(f"media/images/{key}_0_") and image["format"] == "png"
@@ -127,6 +136,7 @@ def test_the_conversion_runs_on_the_encoder_and_an_unpicklable_figure_in_log(cle
     ax2.set_title(FuncFormatter(lambda v, _: f"<{v}>").format_data(1))
     ax2.lines[0].set_gid(lambda: None)  # a lambda: the figure cannot be pickled
     assert figures.snapshot(odd) is None
+    before = set(plt.get_fignums())
     with trackd.init(project="plotly-threads") as run:
         run.log({"plain": plain})  # only a snapshot is taken here
         run.log({"odd": odd})  # converted here, as it is
@@ -134,7 +144,7 @@ def test_the_conversion_runs_on_the_encoder_and_an_unpicklable_figure_in_log(cle
         run.log({"odd": odd})
     # As W&B's conversion does, log() closed the pyplot figures (they stay usable); the
     # encoder's copies never became pyplot figures.
-    assert plt.get_fignums() == []
+    assert set(plt.get_fignums()) == before - {plain.number, odd.number}
     main = threading.current_thread().name
     assert threads.count(main) == 2, threads
     assert [t for t in threads if t != main][0].startswith("trackd-media"), threads
@@ -155,3 +165,19 @@ def test_what_is_not_a_figure_is_refused_and_loses_nothing(clean_sdk):
             trackd.data_types.Plotly(np.zeros(3))
         run.log({"loss": 2.0})
     assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 2.0]
+
+
+def test_pyplot_itself_logs_its_current_figure(clean_sdk, tmp_path):
+    import sys as sys_
+
+    from matplotlib import pyplot as plt
+
+    plt.figure()
+    plt.plot([1, 2, 3], [3, 2, 1])
+    with trackd.init(project="plotly-plt") as run:
+        run.log({"chart": plt})  # W&B's own examples log pyplot itself
+        with pytest.raises(TypeError, match="cannot be logged"):
+            run.log({"module": sys_})
+    (row,) = Api().run(run.path).history(pandas=False)
+    (trace,) = json.loads(_stored(run.path, row["chart"]["path"], tmp_path))["data"]
+    assert trace["y"] == [3.0, 2.0, 1.0]

@@ -12,7 +12,7 @@ import datetime as _dt
 import enum
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 INT64_MIN = -(2**63)
@@ -24,10 +24,10 @@ HISTOGRAM_BINS = 32
 
 _SCALARS = frozenset((float, str, bool, type(None)))
 
-#: Values of other libraries that ``log()`` turns into data types, by their type's top-level
-#: module: a function returning the data type, or None for a value it does not take. Filled
-#: by the data types' modules (matplotlib and plotly figures: :mod:`trackd.media.plotly`).
-FOREIGN: dict[str, Callable[[Any], Any]] = {}
+#: Values of other libraries' types that are logged as a data type, by (top-level module, type
+#: name): filled by the data types' modules (``pandas.DataFrame`` -> ``trackd.Table``), so that
+#: nothing here imports them.
+CONVERTERS: dict[tuple[str, str], Any] = {}
 
 
 #: Limits on one logged row, checked by the SDK (ValueError) and the daemon (INVALID_ARGUMENT).
@@ -147,13 +147,13 @@ def normalize(value: Any, where: str = "value", media: Any = None) -> Any:
     if to_json is not None:  # a data type (trackd.Histogram...): its W&B JSON dict
         return normalize(to_json(value), where)
     module = t.__module__.split(".", 1)[0]
-    convert = FOREIGN.get(module)
-    if convert is not None and (converted := convert(value)) is not None:
-        return normalize(converted, where, media)
     if module == "numpy":
         return _normalize_numpy(value, where)
     if module == "torch" and hasattr(value, "detach"):
         return _normalize_numpy(value.detach().cpu().numpy(), where)
+    convert = CONVERTERS.get((module, t.__name__))
+    if convert is not None:
+        return normalize(convert(value), where, media)
     if isinstance(value, enum.Enum):
         return normalize(value.value, where)
     if isinstance(value, str):

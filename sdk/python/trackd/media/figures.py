@@ -19,8 +19,8 @@ from typing import Any
 
 
 def is_matplotlib(value: Any) -> bool:
-    """Whether ``value`` is a matplotlib figure, axes, or the ``pyplot`` module itself."""
-    if type(value).__module__.split(".", 1)[0] == "matplotlib":
+    """Whether ``value`` is a matplotlib figure, axes (3D axes too), or ``pyplot`` itself."""
+    if type(value).__module__.split(".", 1)[0] in ("matplotlib", "mpl_toolkits"):
         return True
     return getattr(value, "__name__", None) == "matplotlib.pyplot" and \
         value is sys.modules.get("matplotlib.pyplot")
@@ -100,13 +100,17 @@ def contains_images(figure: Any) -> bool:
 
 
 def to_plotly(figure: Any) -> dict[str, Any]:
-    """``figure`` converted by plotly's ``mpl_to_plotly``, as a plotly figure dict.
+    """``figure`` converted by plotly's matplotlib exporter (what ``mpl_to_plotly`` runs),
+    as a plotly figure dict; the figure is left open (and pyplot left unimported: this runs
+    on the encoder's thread).
 
     :raises Exception: whatever the converter raises for a figure it cannot convert.
     """
-    from plotly.tools import mpl_to_plotly
+    from plotly.matplotlylib import Exporter, PlotlyRenderer
 
-    return mpl_to_plotly(figure).to_plotly_json()
+    renderer = PlotlyRenderer()
+    Exporter(renderer, close_mpl=False).run(figure)
+    return renderer.plotly_fig.to_plotly_json()  # type: ignore[no-any-return]
 
 
 def render_png(figure: Any) -> bytes:

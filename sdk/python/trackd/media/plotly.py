@@ -12,9 +12,10 @@ media encoder.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any, ClassVar
 
-from trackd._shared.values import FOREIGN
+from trackd._shared.values import CONVERTERS
 from trackd.media import figures
 from trackd.media.base import Media, MediaOut
 from trackd.media.image import Image
@@ -90,6 +91,18 @@ class Plotly(Media):
         data = plotly.io.to_json(figure, validate=False).encode()
         return {"_type": self._log_type, **out.put("plotly", "plotly.json", data)}
 
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any) -> Plotly:
+        """The chart again from its ``plotly-file`` dict; ``source(path)`` gives the local
+        path (or the bytes) of the file the dict names."""
+        import json as json_
+
+        got = source(json["path"])
+        data = got if isinstance(got, bytes) else Path(got).read_bytes()
+        plot = cls.__new__(cls)
+        plot._figure, plot._snapshot, plot._image_fallback = json_.loads(data), None, False
+        return plot
+
     def __repr__(self) -> str:
         return "<trackd.Plotly>"
 
@@ -103,11 +116,16 @@ def _figure_image(png: bytes) -> Image:
         return Image(im)
 
 
-def _plot_media(value: Any) -> Media | None:
-    """``log()``'s conversion of a plotly or matplotlib value (None: not a figure)."""
-    if figures.is_plotly(value) or figures.is_matplotlib(value):
-        return Plotly.make_plot_media(value)
-    return None
+def _plot_media(value: Any) -> Media:
+    """``log()``'s conversion of a plotly or matplotlib value (``pyplot`` itself included, as
+    in W&B's ``run.log({"chart": plt})``)."""
+    if not (figures.is_plotly(value) or figures.is_matplotlib(value)):
+        raise TypeError(f"values of type {type(value).__module__}.{type(value).__qualname__} "
+                        "cannot be logged")
+    return Plotly.make_plot_media(value)
 
 
-FOREIGN["matplotlib"] = FOREIGN["plotly"] = _plot_media
+for _type in (("matplotlib", "Figure"), ("matplotlib", "SubFigure"), ("matplotlib", "Axes"),
+              ("matplotlib", "PolarAxes"), ("mpl_toolkits", "Axes3D"), ("plotly", "Figure"),
+              ("plotly", "FigureWidget"), ("builtins", "module")):
+    CONVERTERS[_type] = _plot_media
