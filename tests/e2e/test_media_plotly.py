@@ -96,11 +96,12 @@ def test_a_figure_plotly_cannot_draw_is_logged_as_an_image_of_it(clean_sdk, tmp_
     ax3 = three.add_subplot(projection="3d")
     ax3.plot([0, 1], [0, 1], [0, 1])
     with trackd.init(project="plotly-img") as run:
-        run.log({"shown": shown, "polar": polar, "axes": ax, "three": ax3})
+        run.log({"shown": shown, "polar": polar, "axes": ax, "three": ax3,
+                 "wrapped": trackd.Plotly(polar)})
     plt.close("all")
     (row,) = Api().run(run.path).history(pandas=False)
     for key, size in (("shown", (200, 150)), ("polar", (100, 100)), ("axes", (200, 150)),
-                      ("three", (100, 100))):
+                      ("three", (100, 100)), ("wrapped", (100, 100))):
         image = row[key]
         assert image["_type"] == "image-file", row
         assert image["path"].startswith(f"media/images/{key}_0_") and image["format"] == "png"

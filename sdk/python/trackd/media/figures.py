@@ -45,9 +45,9 @@ def figure_of(value: Any) -> Any:
     if isinstance(value, Figure):
         return value
     fig = getattr(value, "figure", None)
-    while fig is not None and not isinstance(fig, Figure):  # a subfigure's: its figure's
-        fig = getattr(fig, "figure", None) if fig is not getattr(fig, "figure", None) else None
-    if fig is None:
+    if fig is not None and not isinstance(fig, Figure):  # an axes of a subfigure
+        fig = getattr(fig, "figure", None)
+    if not isinstance(fig, Figure):
         raise ValueError(f"a {type(value).__module__}.{type(value).__qualname__} that belongs "
                          "to no matplotlib figure cannot be logged")
     return fig

@@ -23,7 +23,8 @@ from trackd.media.image import Image
 
 class Plotly(Media):
     """A plotly figure, or a matplotlib figure (or axes, or ``pyplot``) converted to one by
-    plotly's ``mpl_to_plotly``.
+    plotly's ``mpl_to_plotly``; a matplotlib figure that shows an image, or that the
+    converter fails on, is stored as an :class:`~trackd.media.image.Image` of it instead.
 
     :raises ValueError: ``val`` is neither.
     """
@@ -32,60 +33,36 @@ class Plotly(Media):
 
     def __init__(self, val: Any) -> None:
         self._figure: dict[str, Any] | None = None  # the plotly figure dict, once known
-        self._snapshot: bytes | None = None  # a pickled copy of a matplotlib figure
-        self._image_fallback = False  # make_plot_media's: an Image where plotly cannot do
+        self._snapshot: bytes | None = None  # or a pickled copy of a matplotlib figure
+        self._png: bytes | None = None  # or the figure drawn, where plotly cannot draw it
         if figures.is_plotly(val):
             self._figure = val.to_plotly_json()  # a deep copy: later changes do not reach it
         elif figures.is_matplotlib(val):
-            self._take(figures.figure_of(val))
+            fig = figures.figure_of(val)
+            self._snapshot = figures.snapshot(fig)
+            if self._snapshot is None:  # not picklable: convert it now, while it is as logged
+                self._figure, self._png = _convert(fig)
+            figures.close(fig)  # as W&B's conversion does: pyplot lets it go, it stays usable
         else:
             raise ValueError("Logged plots must be plotly figures, or matplotlib plots "
                              "convertible to plotly via mpl_to_plotly; got a "
                              f"{type(val).__module__}.{type(val).__qualname__}")
 
-    def _take(self, fig: Any) -> None:
-        """Capture matplotlib figure ``fig`` as it is now; as W&B's conversion does, a pyplot
-        figure is then closed (pyplot lets it go; the object stays usable)."""
-        self._snapshot = figures.snapshot(fig)
-        if self._snapshot is None:  # not picklable: convert it now, while it is as logged
-            self._figure = figures.to_plotly(fig)
-        figures.close(fig)
-
     @classmethod
     def make_plot_media(cls, val: Any) -> Media:
-        """What ``log()`` stores for a plotly or matplotlib figure: a :class:`Plotly`, or for a
-        matplotlib figure that cannot be one (it shows an image, or the converter fails on
-        it), an :class:`~trackd.media.image.Image` of it, as W&B does."""
-        if not figures.is_matplotlib(val):
-            return cls(val)
-        fig = figures.figure_of(val)
-        plot = cls.__new__(cls)
-        plot._figure, plot._snapshot, plot._image_fallback = None, None, True
-        if figures.contains_images(fig):  # drawn as a PNG, from a copy if it can be made
-            plot._snapshot = figures.snapshot(fig)
-            return plot if plot._snapshot is not None else \
-                _figure_image(figures.render_png(fig))
-        try:
-            plot._take(fig)
-        except Exception:  # noqa: BLE001 - W&B's fallback: the figure as an image
-            return _figure_image(figures.render_png(fig))
-        return plot
+        """What ``log()`` stores for a plotly or matplotlib figure (W&B's name): a
+        :class:`Plotly`, which holds an image of a figure plotly cannot draw."""
+        return cls(val)
 
     def _raw_size(self) -> int:
-        return len(self._snapshot or b"")
+        return len(self._snapshot or self._png or b"")
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
-        figure = self._figure
-        if figure is None:
-            copy = figures.restore(self._snapshot or b"")
-            if self._image_fallback and figures.contains_images(copy):
-                return _figure_image(figures.render_png(copy))._encode(out)
-            try:
-                figure = figures.to_plotly(copy)
-            except Exception:
-                if not self._image_fallback:
-                    raise
-                return _figure_image(figures.render_png(copy))._encode(out)
+        figure, png = self._figure, self._png
+        if self._snapshot is not None:
+            figure, png = _convert(figures.restore(self._snapshot))
+        if png is not None:
+            return _figure_image(png)._encode(out)
         import plotly.io
 
         data = plotly.io.to_json(figure, validate=False).encode()
@@ -100,11 +77,23 @@ class Plotly(Media):
         got = source(json["path"])
         data = got if isinstance(got, bytes) else Path(got).read_bytes()
         plot = cls.__new__(cls)
-        plot._figure, plot._snapshot, plot._image_fallback = json_.loads(data), None, False
+        plot._figure, plot._snapshot, plot._png = json_.loads(data), None, None
         return plot
 
     def __repr__(self) -> str:
         return "<trackd.Plotly>"
+
+
+def _convert(fig: Any) -> tuple[dict[str, Any] | None, bytes | None]:
+    """Matplotlib figure ``fig`` as a plotly figure dict, or where plotly cannot draw it (it
+    shows an image, which the converter would leave out, or the converter fails on it), as a
+    PNG: W&B's choice for logged figures."""
+    if not figures.contains_images(fig):
+        try:
+            return figures.to_plotly(fig), None
+        except Exception:  # noqa: BLE001 - any failure of the converter: draw it instead
+            pass
+    return None, figures.render_png(fig)
 
 
 def _figure_image(png: bytes) -> Image:
