@@ -38,3 +38,108 @@ if __name__ == "__main__":
    # Optional: Explicitly shut down the backend
    wandb.teardown()
 '''
+
+
+#: The examples of ``Run.log`` ("method Run.log"), by their titles in the seed.
+SEED_LOG_EXAMPLES = {
+    'Basic usage': '''\
+import trackd as wandb
+
+run = wandb.init()
+run.log({"accuracy": 0.9, "epoch": 5})
+''',
+    'Incremental logging': '''\
+import trackd as wandb
+
+run = wandb.init()
+run.log({"loss": 0.2}, commit=False)
+# Somewhere else when I'm ready to report this step:
+run.log({"accuracy": 0.8})
+''',
+    'Histogram': '''\
+import numpy as np
+import trackd as wandb
+
+# sample gradients at random from normal distribution
+gradients = np.random.randn(100, 100)
+run = wandb.init()
+run.log({"gradients": wandb.Histogram(gradients)})
+''',
+    'Image from NumPy': '''\
+import numpy as np
+import trackd as wandb
+
+run = wandb.init()
+examples = []
+for i in range(3):
+    pixels = np.random.randint(low=0, high=256, size=(100, 100, 3))
+    image = wandb.Image(pixels, caption=f"random field {i}")
+    examples.append(image)
+run.log({"examples": examples})
+''',
+    'Image from PIL': '''\
+import numpy as np
+from PIL import Image as PILImage
+import trackd as wandb
+
+run = wandb.init()
+examples = []
+for i in range(3):
+    pixels = np.random.randint(
+         low=0,
+         high=256,
+         size=(100, 100, 3),
+         dtype=np.uint8,
+    )
+    pil_image = PILImage.fromarray(pixels, mode="RGB")
+    image = wandb.Image(pil_image, caption=f"random field {i}")
+    examples.append(image)
+run.log({"examples": examples})
+''',
+    'Video from NumPy': '''\
+import numpy as np
+import trackd as wandb
+
+run = wandb.init()
+# axes are (time, channel, height, width)
+frames = np.random.randint(
+    low=0,
+    high=256,
+    size=(10, 3, 100, 100),
+    dtype=np.uint8,
+)
+run.log({"video": wandb.Video(frames, fps=4)})
+''',
+    'Matplotlib plot': '''\
+from matplotlib import pyplot as plt
+import numpy as np
+import trackd as wandb
+
+run = wandb.init()
+fig, ax = plt.subplots()
+x = np.linspace(0, 10)
+y = x * x
+ax.plot(x, y)  # plot y = x^2
+run.log({"chart": fig})
+''',
+    'PR Curve': '''\
+import trackd as wandb
+
+run = wandb.init()
+run.log({"pr": wandb.plot.pr_curve(y_test, y_probas, labels)})
+''',
+    '3D Object': '''\
+import trackd as wandb
+
+run = wandb.init()
+run.log(
+    {
+         "generated_samples": [
+             wandb.Object3D(open("sample.obj")),
+             wandb.Object3D(open("sample.gltf")),
+             wandb.Object3D(open("sample.glb")),
+         ]
+    }
+)
+''',
+}

@@ -91,7 +91,7 @@ CALLABLES: tuple[Element, ...] = (
     E('1.1 Artifact', 'property', 'Artifact.version'),
     E('1.1 Artifact', 'method', 'Artifact.add', params=(
         ('obj', R), ('name', R), ('overwrite', 'False'),
-    ), owner=16),
+    )),
     E('1.1 Artifact', 'method', 'Artifact.add_dir', params=(
         ('local_path', R), ('name', 'None'), ('skip_cache', 'False'), ('policy', "'mutable'"),
         ('merge', 'False'),
@@ -112,7 +112,7 @@ CALLABLES: tuple[Element, ...] = (
     E('1.1 Artifact', 'method', 'Artifact.file', params=(('root', 'None'),)),
     E('1.1 Artifact', 'method', 'Artifact.files', params=(('names', 'None'), ('per_page', '50'),)),
     E('1.1 Artifact', 'method', 'Artifact.finalize'),
-    E('1.1 Artifact', 'method', 'Artifact.get', params=(('name', R),), owner=16),
+    E('1.1 Artifact', 'method', 'Artifact.get', params=(('name', R),)),
     E('1.1 Artifact', 'method', 'Artifact.get_added_local_path_name', params=(('local_path', R),)),
     E('1.1 Artifact', 'method', 'Artifact.get_entry', params=(('name', R),)),
     E('1.1 Artifact', 'method', 'Artifact.get_path', params=(('name', R),)),

@@ -132,11 +132,14 @@ def test_read_back_download_verify_checkout_file_files(art_sdk: Path) -> None:
     assert Path(path).read_bytes() == b"weights"
 
 
-def test_media_get_says_not_yet(art_sdk: Path) -> None:
+def test_get_reads_a_table_file_written_by_hand(art_sdk: Path) -> None:
     proj = project()
-    art = logged(art_sdk, proj, {"table.table.json": b'{"columns": []}'})
-    with pytest.raises(TypeError, match="not supported by this version of trackd yet"):
-        art.get("table")
+    art = logged(art_sdk, proj, {"table.table.json": b'{"columns": ["a"], "data": [[1], [2]]}',
+                                 "bad.table.json": b'{"columns": []}'})
+    table = art.get("table")  # no _type: the type its name gives
+    assert isinstance(table, trackd.Table) and table.get_column("a") == [1, 2]
+    with pytest.raises(ValueError, match="no columns and data"):
+        art.get("bad")
 
 
 def test_aliases_tags_description_metadata_ttl_persist_with_save(art_sdk: Path) -> None:

@@ -20,6 +20,7 @@ PUBLIC = [
     "CommError",
     "Error",
     "Histogram",
+    "Image",
     "Metric",
     "Run",
     "Settings",

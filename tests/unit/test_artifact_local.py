@@ -321,12 +321,13 @@ def test_a_finalized_artifact_refuses_changes(tmp_path: Path) -> None:
             call(*args)
 
 
-def test_media_objects_say_they_are_not_supported_yet() -> None:
+def test_only_data_types_can_be_added_by_name() -> None:
     art = Artifact("ds", "dataset")
-    with pytest.raises(TypeError, match="not supported by this version of trackd yet"):
+    with pytest.raises(TypeError, match="takes a data type"):
         art.add(object(), "table")
-    with pytest.raises(TypeError, match="not supported"):
+    with pytest.raises(TypeError, match="takes a data type"):
         art["x"] = object()
+    assert art.manifest.entries == {}
 
 
 def test_ttl_and_editable_fields() -> None:

@@ -18,6 +18,7 @@ from trackd._shared.artifact_rules import (
     normalize_metadata,
     path_problem,
     project_problem,
+    run_table_problem,
     tag_problem,
     ttl_problem,
     type_problem,
@@ -55,6 +56,12 @@ def collection_key(entity: str, project: str, name: str, field: str = "name") ->
 def artifact_type(type_: str, name: str, internal: bool = False) -> str:
     check("type", type_problem(type_, name, internal))
     return type_
+
+
+def run_table(type_: str, name: str, run_id: str) -> None:
+    """An internal artifact of a run's tables must be logged by that run (``run_id``: the
+    run the request names, empty for none)."""
+    check("type", run_table_problem(type_, name, run_id))
 
 
 def aliases(values: Iterable[str], field: str = "aliases") -> list[str]:

@@ -67,6 +67,8 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
         new.owner_uid = caller.uid
         if request.HasField("run") and request.run.run_id:
             new.run = await self.run_for(context, request.run, "write")
+        if request.internal:  # a run_table comes from the run that logged the Table
+            validate.run_table(request.type, request.name, request.run.run_id if new.run else "")
         await self.collection_writable(caller, key)
         if new.base_id:
             await self.version(context, new.base_id)

@@ -67,7 +67,7 @@ def _short(value: Any) -> str:
 
 def print_footer(*, name: str | None, path: str, state: str, rows: int, summary: dict[str, Any],
                  history: dict[str, list[float]], files: int = 0, artifacts: int = 0,
-                 offline_dir: str | None = None, quiet: bool = False,
+                 media: int = 0, offline_dir: str | None = None, quiet: bool = False,
                  stream: TextIO | None = None) -> None:
     """Print the footer (``quiet``: the first line only)."""
     out = stream or sys.stderr
@@ -81,7 +81,7 @@ def print_footer(*, name: str | None, path: str, state: str, rows: int, summary:
         print(f"trackd: {head}", file=out)
         return
     if out.isatty():
-        _rich(out, head, history, items, files, artifacts, look)
+        _rich(out, head, history, items, _counts(files, media, artifacts), look)
         return
     print(f"trackd: {head}", file=out)
     if history:
@@ -94,11 +94,17 @@ def print_footer(*, name: str | None, path: str, state: str, rows: int, summary:
         width = max(len(k) for k, _ in items)
         for k, v in items:
             print(f"trackd:   {k:<{width}} {_fmt(v)}", file=out)
-    print(f"trackd: Files: {files}, artifacts: {artifacts}. See it: {look}", file=out)
+    print(f"trackd: {_counts(files, media, artifacts)}. See it: {look}", file=out)
+
+
+def _counts(files: int, media: int, artifacts: int) -> str:
+    """``Files: 2, media files: 30, artifacts: 1`` (media only when some were logged)."""
+    return f"Files: {files}, " + (f"media files: {media}, " if media else "") + \
+        f"artifacts: {artifacts}"
 
 
 def _rich(out: TextIO, head: str, history: dict[str, list[float]],
-          items: list[tuple[str, Any]], files: int, artifacts: int, look: str) -> None:
+          items: list[tuple[str, Any]], counts: str, look: str) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -118,5 +124,5 @@ def _rich(out: TextIO, head: str, history: dict[str, list[float]],
             table.add_row(Text(k), Text(sparkline(history.get(k, []))),
                           Text(_fmt(summary[k]) if k in summary else ""))
         console.print(table)
-    console.print(Text.assemble(f"Files: {files}, artifacts: {artifacts}. See it: ",
+    console.print(Text.assemble(f"{counts}. See it: ",
                                 (look, "cyan")))

@@ -157,4 +157,5 @@ def run_footer(run: Any, backend: Any, done: Any, quiet: bool) -> None:
     print_footer(name=run.name, path=run.path, state=done.state, rows=done.rows,
                  summary=done.summary, history=history, quiet=quiet,
                  files=len(run._saved_names), artifacts=run.__dict__.get("_artifacts_stored", 0),
+                 media=run._media.stored if run._media is not None else 0,
                  offline_dir=str(run._sync_dir) if offline else None)

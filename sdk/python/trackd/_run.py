@@ -22,15 +22,17 @@ from trackd._metric import Metric, make_metric
 from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._run_identity import RunIdentity
+from trackd._run_tables import prepare as prepare_tables
 from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
-from trackd.media.pipeline import Jobs
 from trackd._summary import Summary
 from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
+from trackd.media.overlays import class_labels_config
+from trackd.media.pipeline import Jobs
 
 
 class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
@@ -247,6 +249,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
             raise TypeError(f"log() takes a dict of values, got {type(data).__name__}")
         jobs = Jobs()  # the data types stored as files (trackd.Image...), encoded later
         row = normalize_row(data, jobs)
+        if jobs:  # tables and charts: their log modes, row limit and run_table artifacts
+            prepare_tables(self, row, jobs)
         if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
             if step is not None and not self._warned_shared_step:
                 self._warned_shared_step = True
@@ -266,12 +270,14 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                     BACKWARDS_STEP.format(step=step, current=self._step), stacklevel=2)
                 return
             self._step = step
+        if jobs:  # masks and boxes name their classes in the config, as W&B's do
+            self._add_class_labels(jobs)
         media = self._encode_media(jobs, self._step) if jobs else None
         if commit or (commit is None and step is None):
             self._step += 1
         if self._sender is not None:
-            self._sender.put(("h", row, step, None if commit is None else bool(commit), time.time()),
-                             media)
+            commit = None if commit is None else bool(commit)
+            self._sender.put(("h", row, step, commit, time.time()), media)
 
     def define_metric(
         self,
@@ -336,6 +342,25 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         if self._sender is not None and not self._finished:
             self._sender.put(("u", fields))
 
+    def _add_class_labels(self, jobs: Jobs) -> None:
+        """Keep the class names of logged masks and boxes in ``config._wandb`` (W&B's
+        ``mask/class_labels`` and ``bounding_box/class_labels``); sent only when they change."""
+        found = class_labels_config((job.key, item) for job in jobs for item in job.items())
+        if not found:
+            return
+        wandb_cfg = dict(self._config.as_dict().get("_wandb") or {})
+        changed = {kind: {**(wandb_cfg.get(kind) or {}), **entries}
+                   for kind, entries in found.items()
+                   if any((wandb_cfg.get(kind) or {}).get(k) != v for k, v in entries.items())}
+        if changed:
+            wandb_cfg.update(changed)
+            try:
+                self._config._set_quietly("_wandb", wandb_cfg)
+            except ValueError as exc:  # past the config's limits: the images are logged still
+                messages.warn(self._settings, f"trackd: class labels not kept: {exc}", stacklevel=3)
+                return
+            self._send_config({"_wandb": wandb_cfg}, [])
+
     def _send_config(self, update: dict[str, Any], remove: list[str]) -> None:
         if self._mode == "shared" and not self._primary:
             return  # the primary writer owns the run's config; this copy stays local
@@ -346,6 +371,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                        removes: list[tuple[str, ...]], jobs: Jobs | None = None) -> None:
         if jobs and self._sender is not None:
             self._check_open("summary update")
+            self._add_class_labels(jobs)
             self._sender.put(("s", updates, removes), self._encode_media(jobs, self._step))
             return
         if self._sender is None:
@@ -402,6 +428,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         backend = self._backend
         try:
             if backend is not None:
+                if self._media is not None:  # encoded tables log their run_table artifacts
+                    self._media.flush(_left(deadline))
                 self._wait_artifacts(deadline)  # uploads of this run end before it does
                 self._finish_extras(deadline)  # last console lines, environment, file saves
                 sender = backend.sender

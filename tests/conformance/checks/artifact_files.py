@@ -241,3 +241,36 @@ def _(ctx):  # type: ignore[no-untyped-def]
     art.add_file(path, name="in/art.txt")
     assert art.get_added_local_path_name(path) == "in/art.txt"
     assert art.get_added_local_path_name(str(ctx.tmp / "never.txt")) is None
+
+
+# -- data types ----------------------------------------------------------------------------------
+
+
+@check("Artifact.add", "Artifact.add.obj", "Artifact.add.name", "Artifact.add.overwrite",
+       "Artifact.get", "Artifact.get.name")
+def _(ctx):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    pixels = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    table = trackd.Table(columns=["id", "img"], data=[[1, trackd.Image(pixels)], [2, None]])
+    art = new_draft(ctx, "conf-add-media")
+    assert art.add(table, "samples").path == "samples.table.json"
+    assert art.add(trackd.Image(pixels, caption="c"), "cat").path == "cat.image-file.json"
+    assert art.add(trackd.Histogram([1, 2, 2, 3], num_bins=3), "h").path == "h.histogram.json"
+    with pytest.raises(ValueError):
+        art.add(trackd.Table(columns=["a"]), "samples")  # taken
+    art.add(trackd.Table(columns=["id"], data=[[7]]), "samples", overwrite=True)
+    with pytest.raises(TypeError):
+        art.add({"not": "a data type"}, "d")
+    assert any(p.startswith("media/images/") and p.endswith(".png") for p in art.manifest.entries)
+    with pytest.raises(ArtifactNotLoggedError):
+        art.get("cat")
+    got = log_alone(ctx, art)
+    samples = got.get("samples")
+    assert isinstance(samples, trackd.Table) and samples.columns == ["id"]
+    assert samples.data == [[7]]
+    cat = got.get("cat")
+    assert isinstance(cat, trackd.Image) and (cat.width, cat.height) == (6, 4)
+    assert got.get("h").histogram == [1, 2, 1]
+    assert got.get("cat.image-file.json").width == 6  # the entry's own path works too
+    assert got.get("missing") is None

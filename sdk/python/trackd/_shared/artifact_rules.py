@@ -81,6 +81,19 @@ def type_problem(type_: str, name: str, internal: bool = False) -> str | None:
     return None
 
 
+#: Types of the artifacts a run logs for the tables it logs (``run-<run id>-<key>``).
+RUN_TABLE_TYPES = frozenset(("run_table", "wandb-run-incremental-table"))
+
+
+def run_table_problem(type_: str, name: str, run_id: str) -> str | None:
+    """Why an internal artifact of ``type_`` named ``name``, logged by run ``run_id`` (empty:
+    by no run), may not be stored: a run's table artifacts come from that run only."""
+    if type_ in RUN_TABLE_TYPES and (not run_id or not name.startswith(f"run-{run_id}-")):
+        return (f"Artifact type {type_!r} holds the tables a run logs: it must be logged by "
+                f"the run it is named for (run-<run id>-<key>), not {name!r}")
+    return None
+
+
 def alias_problem(alias: str) -> str | None:
     """Why ``alias`` cannot be set by a user (``vN`` is the daemon's to assign)."""
     if not isinstance(alias, str) or not alias:

@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Artifact", "ArtifactTTL"]
 
-MEDIA_NOT_YET = ("media objects (Table, Image, Audio, Video, Html, Object3D, ...) inside "
-                 "artifacts are not supported by this version of trackd yet; ")
-
-
 class Artifact(ArtifactProperties):
     """A versioned set of files and references: a dataset, a model, ...
 
@@ -270,12 +266,16 @@ class Artifact(ArtifactProperties):
 
     @_draft
     def add(self, obj: Any, name: str, overwrite: bool = False) -> ArtifactManifestEntry:
-        """Add a media object (Table, Image, ...).
+        """Add a data type (``trackd.Table``, ``trackd.Image``, ``trackd.Histogram``...) as
+        ``<name>.<type>.json`` (``name.table.json``...), with its files under ``media/``.
+        ``get(name)`` gives it back.
 
-        :raises TypeError: always in this version (media objects are not supported yet).
+        :raises TypeError: ``obj`` is not a data type.
+        :raises ValueError: ``name`` is taken (and not ``overwrite``).
         """
-        raise TypeError(MEDIA_NOT_YET + "add its file with add_file() or new_file() instead "
-                        f"(got {type(obj).__name__} for {name!r})")
+        from trackd.artifacts import media
+
+        return media.add(self, obj, name, overwrite)
 
     def __setitem__(self, name: str, item: Any) -> ArtifactManifestEntry:
         return self.add(item, name)
@@ -326,16 +326,11 @@ class Artifact(ArtifactProperties):
 
     @_logged
     def get(self, name: str) -> Any:
-        """The media object stored at ``name`` (None when there is none).
+        """The data type added as ``name`` (``add(obj, name)``), made again as its type
+        (``trackd.Table``, ``trackd.Image``...); None when there is none."""
+        from trackd.artifacts import media
 
-        :raises TypeError: the entry is a media object (not supported in this version).
-        """
-        entries = self.manifest.entries
-        found = name if name in entries else next(
-            (p for p in entries if p.startswith(f"{name}.") and p.endswith(".json")), None)
-        if found is None:
-            return None
-        raise TypeError(MEDIA_NOT_YET + f"read {found!r} with get_entry({found!r}).download()")
+        return media.get(self, name)
 
     def __getitem__(self, name: str) -> Any:
         return self.get(name)

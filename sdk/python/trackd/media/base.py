@@ -59,8 +59,8 @@ class Media:
 
     @classmethod
     def _from_json(cls, json: dict[str, Any], source: Any) -> Media:
-        """Make the value again from its JSON dict as read back; ``source`` opens the files
-        its ``path`` names (a run's or an artifact's)."""
+        """Make the value again from its JSON dict as read back; ``source(path)`` returns the
+        local path of the file a ``path`` names (a run's or an artifact's, fetched when needed)."""
         raise TypeError(f"{cls.__name__} cannot be made again from what was logged")
 
 

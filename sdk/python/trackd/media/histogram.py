@@ -1,23 +1,28 @@
 """``trackd.Histogram``: a distribution logged as counts per bin.
 
 ``run.log({"grads": trackd.Histogram(values)})`` stores W&B's ``{"_type": "histogram",
-"values": [...counts], "bins": [...edges]}`` in the row: the counts are computed when the
-object is made, so later changes to ``values`` do not change what is logged.
+"values": [...counts], "bins": [...edges]}`` in the row. The constructor keeps a copy of
+``values`` (later changes to them do not change what is logged) and the counting runs on the
+run's media encoder, off the training loop's thread; reading ``histogram`` or ``bins`` counts
+at once.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from trackd._shared.values import histogram
+from trackd.media.base import Media, MediaOut
 
 #: Bins a Histogram may have (as W&B), and the default.
 MAX_BINS = 512
 DEFAULT_BINS = 64
 
 
-class Histogram:
+class Histogram(Media):
     """A histogram of ``sequence`` (numbers, a NumPy array or a tensor, any shape) in
     ``num_bins`` equal bins spanning its minimum and maximum, or one made already:
     ``np_histogram=(counts, edges)`` as ``numpy.histogram`` returns it. NaN and infinities in
@@ -29,6 +34,8 @@ class Histogram:
         not in 1..512, ``np_histogram`` not a pair, or edges that are not one more than the
         counts.
     """
+
+    _log_type: ClassVar[str] = "histogram"
 
     def __init__(self, sequence: Any = None, np_histogram: tuple[Any, Any] | None = None,
                  num_bins: int = DEFAULT_BINS) -> None:
@@ -47,7 +54,10 @@ class Histogram:
         elif sequence is not None:
             if hasattr(sequence, "detach"):  # a torch tensor, wherever it lives
                 sequence = sequence.detach().cpu().numpy()
-            self.histogram, self.bins = histogram(sequence, num_bins)
+            self._values: Any = _numbers(sequence)
+            self._num_bins = num_bins
+            self._staged: str | None = None
+            return
         else:
             raise ValueError("Histogram: give a sequence of numbers or np_histogram=(counts, "
                              "bin edges)")
@@ -55,12 +65,67 @@ class Histogram:
             raise ValueError(f"Histogram: there must be one more bin edge than counts, got "
                              f"{len(self.histogram)} counts and {len(self.bins)} edges")
 
-    def _trackd_json(self) -> dict[str, Any]:
-        """What a row holds for this value (W&B's encoding)."""
+    def _count(self) -> None:
+        """Count the kept values into ``histogram`` and ``bins`` (once)."""
+        if "histogram" not in self.__dict__:
+            self.histogram, self.bins = histogram(self._values, self._num_bins)
+            self._values = None
+            if self._staged is not None:
+                os.unlink(self._staged)
+                self._staged = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("histogram", "bins") and "_values" in self.__dict__:
+            self._count()
+            return self.__dict__[name]
+        raise AttributeError(f"'Histogram' object has no attribute {name!r}")
+
+    def _raw_size(self) -> int:
+        values = self.__dict__.get("_values")
+        return 0 if values is None else int(values.nbytes)
+
+    def _spill(self, directory: str) -> None:
+        import numpy as np
+
+        if self.__dict__.get("_values") is None:
+            return
+        path = os.path.join(directory, f"{uuid.uuid4().hex}.npy")
+        np.save(path, self._values)
+        self._values = np.load(path, mmap_mode="r")
+        self._staged = path
+
+    def _encode(self, out: MediaOut) -> dict[str, Any]:
+        """What a row holds for this value (W&B's encoding): inline, no file."""
+        self._count()
         return {"_type": "histogram", "values": list(self.histogram), "bins": list(self.bins)}
 
+    @classmethod
+    def _from_json(cls, json: dict[str, Any], source: Any = None) -> Histogram:
+        return cls(np_histogram=(json["values"], json["bins"]))
+
     def __repr__(self) -> str:
-        return f"<trackd.Histogram of {len(self.histogram)} bins>"
+        bins = self._num_bins if "_values" in self.__dict__ and "histogram" not in self.__dict__ \
+            else len(self.histogram)
+        return f"<trackd.Histogram of {bins} bins>"
+
+
+def _numbers(sequence: Any) -> Any:
+    """A private copy of ``sequence`` as a NumPy array of numbers.
+
+    :raises ValueError: it holds something that is not a number."""
+    import numpy as np
+
+    try:
+        values = np.array(sequence, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Histogram: sequence must hold numbers: {exc}") from None
+    if values.dtype.kind not in "biuf":
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"Histogram: sequence must hold numbers, got values of type "
+                             f"{values.dtype}") from None
+    return values
 
 
 def _flat(values: Any) -> list[Any]:

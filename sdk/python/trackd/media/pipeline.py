@@ -23,7 +23,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +141,7 @@ class MediaEncoder:
         self._staged = 0
         self._pending: set[concurrent.futures.Future[None]] = set()
         self.failures = 0
+        self.stored = 0  # media files written (the run's footer counts them)
 
     def submit(self, jobs: list[Job], step: int) -> concurrent.futures.Future[None]:
         """Encode ``jobs`` (one row's values, logged at ``step``) in the background; the
@@ -207,6 +208,8 @@ class MediaEncoder:
                 self._release(job)
                 job.media = ()
             saved.extend(out.saved)
+        with self._room:
+            self.stored += len(saved)
         if saved and self._save is not None:
             self._save(saved)
 
