@@ -182,3 +182,22 @@ def test_pyplot_itself_logs_its_current_figure(clean_sdk, tmp_path):
     (row,) = Api().run(run.path).history(pandas=False)
     (trace,) = json.loads(_stored(run.path, row["chart"]["path"], tmp_path))["data"]
     assert trace["y"] == [3.0, 2.0, 1.0]
+
+
+def test_artifact_add_and_get_round_trip_a_chart(clean_sdk):
+    import plotly.graph_objects as go
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [1, 4, 9])
+    art = trackd.Artifact("charts", "dataset")
+    art.add(trackd.Plotly(go.Figure(go.Scatter(x=[1, 2], y=[5, 6]))), "direct")
+    art.add(trackd.Plotly(fig), "converted")
+    assert {"direct.plotly-file.json", "converted.plotly-file.json"} <= set(art.manifest.entries)
+    with trackd.init(project="plotly-art") as run:
+        run.log_artifact(art).wait()
+    got = Api().artifact("plotly-art/charts:latest")
+    direct, converted = got.get("direct"), got.get("converted")
+    assert isinstance(direct, trackd.Plotly) and isinstance(converted, trackd.Plotly)
+    assert direct._figure["data"][0]["y"] == [5, 6]
+    assert converted._figure["data"][0]["y"] == [1.0, 4.0, 9.0]
