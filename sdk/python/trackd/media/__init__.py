@@ -11,6 +11,8 @@ from __future__ import annotations
 from trackd.media.histogram import MAX_BINS, Histogram
 from trackd.media.image import Image
 from trackd.media.overlays import BoundingBoxes2D, Classes, ImageMask
+from trackd.media.plotly import Plotly
 from trackd.media.table import Table
 
-__all__ = ["MAX_BINS", "BoundingBoxes2D", "Classes", "Histogram", "Image", "ImageMask", "Table"]
+__all__ = ["MAX_BINS", "BoundingBoxes2D", "Classes", "Histogram", "Image", "ImageMask", "Plotly",
+           "Table"]
