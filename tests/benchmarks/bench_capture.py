@@ -131,7 +131,8 @@ def main() -> int:
                                       seconds=args.seconds), work)
             daemon_cpu = _cpu_seconds(daemon.pid) - before
             rate["on"] = max(rate["on"], on["steps_per_s"])
-            samples = len(trackd.Api().run(on["path"]).history(stream="system", samples=0))
+            samples = len(trackd.Api().run(on["path"]).history(stream="system", samples=0,
+                                                                      pandas=False))
             daemon_ms.append(daemon_cpu / max(samples, 1) * 1000)
         print(f"  off       {rate['off']:.1f} steps/s")
         print(f"  every 1 s {rate['on']:.1f} steps/s ({rate['on'] / rate['off']:.3f}x), "

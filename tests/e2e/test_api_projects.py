@@ -66,7 +66,8 @@ def test_sample_history_spreads_rows_over_the_range_and_the_keys(clean_sdk):
     with pytest.raises(UsageError, match="samples"):
         stored.sample_history(samples=0)
     # history(keys=...) samples among the rows that have the keys as well.
-    assert [r["_step"] for r in stored.history(samples=4, keys=["rare"])] == [0, 60, 120, 180]
+    assert [r["_step"] for r in stored.history(samples=4, keys=["rare"],
+                                                          pandas=False)] == [0, 60, 120, 180]
 
 
 def test_projects_and_project(clean_sdk):

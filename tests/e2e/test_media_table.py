@@ -67,7 +67,7 @@ def test_rows_columns_and_media_cells_read_back_three_ways(clean_sdk, tmp_path):
     again = trackd.Table._from_json(value, from_run)
     assert again.columns == table.columns
     assert [row[:3] for row in again.data] == [[1, "cat", 0.5], [2, "dog", None]]
-    assert np.array_equal(np.asarray(again.data[0][3]._pixels), _pixels(10))
+    assert np.array_equal(np.asarray(again.data[0][3].image), _pixels(10))
 
     # The run_table artifact gives the Table back.
     with trackd.init(project="tables") as reader:
@@ -77,7 +77,7 @@ def test_rows_columns_and_media_cells_read_back_three_ways(clean_sdk, tmp_path):
     assert isinstance(got, trackd.Table)
     assert got.get_column("label") == ["cat", "dog"]
     assert isinstance(got.data[1][3], trackd.Image)
-    assert np.array_equal(np.asarray(got.data[1][3]._pixels), _pixels(200))
+    assert np.array_equal(np.asarray(got.data[1][3].image), _pixels(200))
     assert isinstance(got.data[0][4], trackd.Histogram) and sum(got.data[0][4].histogram) == 3
 
 
@@ -257,10 +257,10 @@ def test_artifact_add_and_get_round_trip_tables_images_and_histograms(clean_sdk)
     got = Api().artifact("tables-art/media:latest")
     again = got.get("my_table")
     assert again.columns == ["img", "n"] and again.get_column("n") == [1]
-    assert np.array_equal(np.asarray(again.data[0][0]._pixels), pixels)
+    assert np.array_equal(np.asarray(again.data[0][0].image), pixels)
     image = got.get("x")
     assert isinstance(image, trackd.Image) and image.caption == "seven wide"
-    assert np.array_equal(np.asarray(image._pixels), pixels)
+    assert np.array_equal(np.asarray(image.image), pixels)
     hist = got.get("h")
     assert isinstance(hist, trackd.Histogram)
     assert (hist.histogram, hist.bins) == ([1, 2], [0.0, 0.5, 1.0])
@@ -309,4 +309,4 @@ def test_an_offline_table_and_its_run_table_are_stored_by_sync(clean_sdk):
     assert stored.summary["t"]["path"].startswith("media/table/t_0_")
     got = Api().artifact(f"tables-offline/run-{run_id}-t:latest").get("t")
     assert got.get_column("a") == [1]
-    assert np.array_equal(np.asarray(got.data[0][1]._pixels), _pixels(9))
+    assert np.array_equal(np.asarray(got.data[0][1].image), _pixels(9))

@@ -211,8 +211,10 @@ def test_api_runs_filters_and_history_sampling(clean_sdk):
     assert {r.config["lr"] for r in api.runs(f"{run.entity}/api-filters", {"config.lr": {"$gte": 0.2}})} == {0.2, 0.3}
     assert len(api.runs(f"{run.entity}/api-filters", {"tags": "t"})) == 2
     assert len(api.runs(f"{run.entity}/api-filters", {"state": "finished"})) == 3
-    h = runs[0].history(samples=5)
-    assert len(h) == 5 and h[0]["_step"] == 0 and h[-1]["_step"] == 19
+    h = runs[0].history(samples=5)  # a pandas.DataFrame, as W&B's
+    assert list(h["_step"]) == [0, 4, 9, 14, 19] and list(h["i"]) == [0, 4, 9, 14, 19]
+    last = runs[0].history(samples=5, pandas=False)[-1]
+    assert (last["_step"], last["loss"], last["i"]) == (19, 0.3 * 19, 19)
     rows = list(runs[0].scan_history(keys=["i"], min_step=5, max_step=8))
     assert rows == [{"_step": 5, "i": 5}, {"_step": 6, "i": 6}, {"_step": 7, "i": 7}]
     with pytest.raises(trackd.errors.RunNotFoundError):

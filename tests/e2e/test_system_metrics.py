@@ -39,7 +39,7 @@ def test_sampled_every_second_with_the_childs_cpu_and_rss(clean_sdk, tmp_path: P
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     path = proc.stdout.strip().splitlines()[-1].split()[-1]
-    rows = trackd.Api().run(path).history(stream="system", samples=0)
+    rows = trackd.Api().run(path).history(stream="system", samples=0, pandas=False)
     assert len(rows) >= 3, rows
     gaps = [b["_timestamp"] - a["_timestamp"] for a, b in itertools.pairwise(rows)]
     assert all(0.5 < g < 3.0 for g in gaps), gaps
@@ -54,9 +54,10 @@ def test_sampled_every_second_with_the_childs_cpu_and_rss(clean_sdk, tmp_path: P
                 "system.disk.in", "system.network.sent", "system.cpu.0.cpu_percent"):
         assert key in last, key
     assert all(r["_runtime"] >= 0 for r in rows)
-    only = trackd.Api().run(path).history(stream="system", keys=["system.cpu"], samples=0)
+    only = trackd.Api().run(path).history(stream="system", keys=["system.cpu"], samples=0,
+                                              pandas=False)
     assert set(only[0]) == {"_timestamp", "_runtime", "system.cpu"}
-    assert trackd.Api().run(path).history(keys=["done"]) == [{"_step": 0, "done": 1}]
+    assert trackd.Api().run(path).history(keys=["done"], pandas=False) == [{"_step": 0, "done": 1}]
     with pytest.raises(trackd.UsageError):
         trackd.Api().run(path).history(stream="nope")
 
@@ -64,7 +65,7 @@ def test_sampled_every_second_with_the_childs_cpu_and_rss(clean_sdk, tmp_path: P
 def test_stats_can_be_turned_off(clean_sdk) -> None:
     run = trackd.init(project="sysmetrics", settings={"x_disable_stats": True})
     run.finish()
-    assert trackd.Api().run(run.path).history(stream="system") == []
+    assert trackd.Api().run(run.path).history(stream="system", pandas=False) == []
 
 
 def test_interval_below_one_second_is_refused() -> None:
@@ -94,7 +95,7 @@ def test_each_writer_of_a_shared_run_is_sampled_and_captured(clean_sdk, tmp_path
     assert worker.returncode == 0, worker.stderr
     run.finish()
     stored = trackd.Api().run(run.path)
-    rows = stored.history(stream="system", samples=0)
+    rows = stored.history(stream="system", samples=0, pandas=False)
     writers = {r.get("_writer", "") for r in rows}
     assert writers == {"", "worker-1"}, writers
     assert all("system.cpu" in r for r in rows)
@@ -116,14 +117,14 @@ def test_a_restarted_daemon_samples_and_watches_on(own_daemon, tmp_path: Path,
     run = trackd.init(project="sysmetrics", settings={"x_stats_sampling_interval": 1})
     run.save("live.txt", policy="live")
     api = trackd.Api()
-    wait_for(lambda: len(api.run(run.path).history(stream="system", samples=0)) >= 2)
+    wait_for(lambda: len(api.run(run.path).history(stream="system", samples=0, pandas=False)) >= 2)
     run._sender.flush(30)
     own_daemon.kill()
     own_daemon.start()
     restarted = time.time()
     assert "recovered 1 run(s)" in own_daemon.log_text()
-    wait_for(lambda: any(r["_timestamp"] > restarted + 1 for r in
-                         trackd.Api().run(run.path).history(stream="system", samples=0)))
+    wait_for(lambda: any(r["_timestamp"] > restarted + 1 for r in trackd.Api().run(
+        run.path).history(stream="system", samples=0, pandas=False)))
     time.sleep(1.0)
     live.write_text("v1, written after the restart")
     wait_for(lambda: trackd.Api().run(run.path).file("live.txt").versions >= 2, timeout=30)

@@ -68,7 +68,7 @@ def test_gpu_utilisation_and_memory_rise_under_a_cuda_workload(clean_sdk, tmp_pa
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     path = proc.stdout.strip().splitlines()[-1].split()[-1]
-    rows = trackd.Api().run(path).history(stream="system", samples=0)
+    rows = trackd.Api().run(path).history(stream="system", samples=0, pandas=False)
     assert len(rows) >= 8, rows
     util = [r.get("system.gpu.0.gpu", 0.0) for r in rows]
     used = [r.get("system.gpu.0.memoryAllocatedBytes", 0.0) for r in rows]

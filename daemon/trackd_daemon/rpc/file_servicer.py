@@ -145,6 +145,37 @@ class FileServicer:
                 yield pb.ReadFileResponse(chunk=chunk, size=v.size if first else 0)
                 first = False
 
+    async def DeleteFiles(
+        self, request: pb.DeleteFilesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteFilesResponse:
+        key = key_from_pb(request.run)
+        info = await self._store.get_run(key)
+        self._guard.require(context, info, "write")
+        if not request.names:
+            raise InvalidArgumentError("name at least one file to delete", field="names")
+        if len(request.names) > MAX_FILES_PER_SAVE:
+            raise InvalidArgumentError(f"at most {MAX_FILES_PER_SAVE} files per DeleteFiles "
+                                       "call", field="names")
+        if await self._registry.ask(lambda r: Lookup(key, r)) is not None:
+            raise FailedPreconditionError(f"run {key} is running; its files can be deleted "
+                                          "once it has finished")
+        parts = await self._store.console_parts(info.pk)
+        names = list(dict.fromkeys(request.names))
+        for name in names:
+            problem = name_problem(name)
+            if problem:
+                raise InvalidArgumentError(problem, field="names", path=name)
+            if console_log.lookup(name, parts)[0]:
+                raise InvalidArgumentError(f"{name!r} is the run's console log, which cannot "
+                                           "be deleted", field="names", path=name)
+        stored = {f.latest.name for f in await self._store.list_run_files(info.pk, names)}
+        missing = [n for n in names if n not in stored]
+        if missing:
+            raise RunFileNotFoundError(f"run {info.key} has no file {missing[0]!r}",
+                                       path=missing[0])
+        return pb.DeleteFilesResponse(versions=await self._store.delete_run_files(info.pk,
+                                                                                  names))
+
     async def ReadConsole(
         self, request: pb.ReadConsoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReadConsoleResponse:

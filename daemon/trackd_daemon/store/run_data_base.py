@@ -49,6 +49,12 @@ class RunDataStore(Protocol):
         """A version of a file (0: the latest), or None."""
         ...
 
+    async def delete_run_files(self, pk: int, names: Sequence[str]) -> int:
+        """Forget files ``names`` of run ``pk`` (every version, and their registrations);
+        returns how many versions were deleted. Their blobs stay recorded until the garbage
+        collector finds nothing else holds them."""
+        ...
+
     async def put_file_specs(self, pk: int, specs: Sequence[FileSpec]) -> None:
         """Remember saved files' registrations (a name saved again replaces its spec)."""
         ...

@@ -206,6 +206,17 @@ class SqliteRunData:
             args).fetchone())
         return None if row is None else _version(row)
 
+    async def delete_run_files(self, pk: int, names: Sequence[str]) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            gone = 0
+            for name in dict.fromkeys(names):
+                gone += conn.execute("DELETE FROM run_files WHERE run = ? AND name = ?",
+                                     (pk, name)).rowcount
+                conn.execute("DELETE FROM run_file_specs WHERE run = ? AND name = ?", (pk, name))
+            return gone
+
+        return await self._write(delete)  # type: ignore[no-any-return]
+
     async def put_file_specs(self, pk: int, specs: Sequence[FileSpec]) -> None:
         await self._write(lambda c: c.executemany(
             "INSERT OR REPLACE INTO run_file_specs(run, name, path, policy, uid, gid)"

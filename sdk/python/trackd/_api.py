@@ -11,6 +11,7 @@ from trackd._api_files import RunFileReads
 from trackd._api_projects import Project, list_projects
 from trackd._api_runs import Runs
 from trackd._dashboard import forget, link
+from trackd._messages import warning
 from trackd._terminal import visible
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
@@ -296,10 +297,11 @@ class PublicRun(RunArtifactLists, RunFileReads):
         return _frame(rows) if pandas else rows
 
     def history(self, samples: int = 500, keys: Sequence[str] | None = None, x_axis: str = "_step",
-                pandas: bool = False, stream: str = "default") -> Any:
+                pandas: bool = True, stream: str = "default") -> Any:
         """Up to ``samples`` rows spread evenly over the run (all rows when there are fewer;
-        sampled by the daemon), as a list of dicts, or a ``pandas.DataFrame`` with
-        ``pandas=True``. With ``keys``, the rows that have every key, with only those keys.
+        sampled by the daemon), as a ``pandas.DataFrame`` (W&B's default; without pandas
+        installed: a warning and the list), or a list of dicts with ``pandas=False``.
+        With ``keys``, the rows that have every key, with only those keys.
         ``stream="system"`` (W&B's name; "events" too) reads the system-metrics samples
         instead: ``system.cpu``, ``system.proc.memory.rssMB``, ``system.gpu.0.gpu``... with
         ``_timestamp`` and ``_runtime``."""
@@ -307,7 +309,14 @@ class PublicRun(RunArtifactLists, RunFileReads):
             raise UsageError(f"stream must be 'default' or 'system', got {stream!r}")
         rows = list(self._scan(keys, 1000, None, None, max(2, samples) if samples else 0,
                                "system" if stream in ("system", "events") else ""))
-        return _frame(rows) if pandas else rows
+        if not pandas:
+            return rows
+        try:
+            import pandas as pd
+        except ImportError:  # W&B's behaviour: say so and give the rows as they are
+            warning(None, "Unable to load pandas, call history with pandas=False")
+            return rows
+        return pd.DataFrame.from_records(rows)
 
 
 def _frame(rows: list[dict[str, Any]]) -> Any:

@@ -103,6 +103,21 @@ class File:
             raise
         return open(path)
 
+    def delete(self) -> None:
+        """Delete the file from its run, every version of it (W&B's ``File.delete``). Its
+        bytes are freed by the daemon's garbage collector once no other file or artifact
+        holds them.
+
+        :raises trackd.errors.FailedPreconditionError: the run is still running.
+        :raises trackd.errors.RunFileNotFoundError: the file was deleted already.
+        """
+        from trackd.v1 import file_service_pb2 as pb
+
+        conn = _connection()
+        conn.unary(conn.files.DeleteFiles, pb.DeleteFilesRequest(run=self._ref,
+                                                                 names=[self.name]),
+                   timeout=self._timeout)
+
 
 class RunFileReads:
     """Mixed into :class:`trackd._api.PublicRun` (which has ``_pb`` and ``_timeout``)."""

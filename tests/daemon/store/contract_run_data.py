@@ -59,6 +59,21 @@ class RunDataContract:
         assert A.key not in {b.key for b in await store.unreferenced_blobs(2e9)}
         assert await store.forget_blobs([A.key]) == []
 
+    async def test_deleted_files_let_go_of_their_blobs(self, store: MetadataStore) -> None:
+        pk, other = await _run(store), await _run(store, "r2")
+        await store.add_run_file(pk, "f", A, "now", 1.0)
+        await store.add_run_file(pk, "f", B, "change", 2.0)
+        await store.add_run_file(pk, "g", B, "now", 3.0)
+        await store.add_run_file(other, "f", B, "now", 4.0)
+        await store.put_file_specs(pk, [FileSpec("f", "/x/f", "live", 1, 2)])
+        assert await store.delete_run_files(pk, ["f", "f", "missing"]) == 2  # every version
+        assert [f.latest.name for f in await store.list_run_files(pk)] == ["g"]
+        assert await store.file_specs(pk) == []
+        assert {b.key for b in await store.unreferenced_blobs(2e9)} == {A.key}
+        assert await store.delete_run_files(pk, ["g"]) == 1
+        assert await store.referenced_blobs([A.key, B.key]) == {B.key}  # the other run's
+        assert await store.forget_blobs([A.key, B.key]) == [A.key]
+
     async def test_file_specs_replace_by_name(self, store: MetadataStore) -> None:
         pk = await _run(store)
         await store.put_file_specs(pk, [FileSpec("b", "/x/b", "end", 1, 2),

@@ -14,8 +14,9 @@ from trackd.media.html import Html
 from trackd.media.image import Image
 from trackd.media.object3d import Object3D, box3d
 from trackd.media.overlays import BoundingBoxes2D, Classes, ImageMask
+from trackd.media.plotly import Plotly
 from trackd.media.table import Table
 from trackd.media.video import Video
 
 __all__ = ["MAX_BINS", "Audio", "BoundingBoxes2D", "Classes", "Histogram", "Html", "Image",
-           "ImageMask", "Object3D", "Table", "Video", "box3d"]
+           "ImageMask", "Object3D", "Plotly", "Table", "Video", "box3d"]

@@ -135,3 +135,17 @@ class ReadConsoleResponse(_message.Message):
     lines: _containers.RepeatedCompositeFieldContainer[_record_pb2.ConsoleLine]
     total: int
     def __init__(self, lines: _Optional[_Iterable[_Union[_record_pb2.ConsoleLine, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
+
+class DeleteFilesRequest(_message.Message):
+    __slots__ = ("run", "names")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.RunRef
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DeleteFilesResponse(_message.Message):
+    __slots__ = ("versions",)
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    versions: int
+    def __init__(self, versions: _Optional[int] = ...) -> None: ...
