@@ -30,7 +30,21 @@ if TYPE_CHECKING:
     from trackd._config import Config
     from trackd._summary import Summary
     from trackd.artifacts.artifact import Artifact, ArtifactTTL
-    from trackd.media import Audio, Histogram, Html, Image, Object3D, Video
+    from trackd import data_types, plot
+    from trackd.media import (
+        Audio,
+        BoundingBoxes2D,
+        Classes,
+        Histogram,
+        Html,
+        Image,
+        ImageMask,
+        Object3D,
+        Plotly,
+        Table,
+        Video,
+        box3d,
+    )
 
 __all__ = [
     "AlertLevel",
@@ -38,19 +52,26 @@ __all__ = [
     "Artifact",
     "ArtifactTTL",
     "Audio",
+    "BoundingBoxes2D",
+    "Classes",
     "CommError",
     "Error",
     "Histogram",
     "Html",
     "Image",
+    "ImageMask",
     "Metric",
     "Object3D",
+    "Plotly",
     "Run",
     "Settings",
+    "Table",
     "UsageError",
     "Video",
     "__version__",
+    "box3d",
     "config",
+    "data_types",
     "define_metric",
     "errors",
     "finish",
@@ -60,6 +81,7 @@ __all__ = [
     "log",
     "log_artifact",
     "log_model",
+    "plot",
     "require",
     "restore",
     "run",
