@@ -132,19 +132,11 @@ class Image(Media):
         """Masks, boxes and the class set (all their classes, as W&B gathers them)."""
         names: dict[Any, str] = {}
         if boxes:
-            if not isinstance(boxes, Mapping):
-                raise ValueError('Images "boxes" argument must be a dictionary')
-            self._boxes = {str(k): v if isinstance(v, BoundingBoxes2D) else BoundingBoxes2D(v, k)
-                           for k, v in boxes.items()}
-            for b in self._boxes.values():
-                names.update(b._class_labels)
+            self._boxes = _overlays("boxes", boxes, BoundingBoxes2D)
         if masks:
-            if not isinstance(masks, Mapping):
-                raise ValueError('Images "masks" argument must be a dictionary')
-            self._masks = {str(k): v if isinstance(v, ImageMask) else ImageMask(v, k)
-                           for k, v in masks.items()}
-            for m in self._masks.values():
-                names.update(m._class_labels or {})
+            self._masks = _overlays("masks", masks, ImageMask)
+        for overlay in (*(self._boxes or {}).values(), *(self._masks or {}).values()):
+            names.update(overlay._class_labels or {})
         if classes is not None:
             given = classes if isinstance(classes, Classes) else Classes(classes)
             names.update({c["id"]: c["name"] for c in given._class_set})
@@ -340,6 +332,17 @@ class Image(Media):
         """W&B's name for :meth:`_from_json`: the Image of a media dict read back from a run
         (``source_artifact`` a run from ``trackd.Api()``) or an artifact."""
         return cls._from_json(json_obj, source_artifact)
+
+
+def _overlays(argument: str, given: Any, kind: type[Any]) -> dict[str, Any]:
+    """The masks or boxes given as ``argument``: each made a ``kind`` (named by its key) unless
+    it is one.
+
+    :raises ValueError: ``given`` is not a dict (W&B's error).
+    """
+    if not isinstance(given, Mapping):
+        raise ValueError(f'Images "{argument}" argument must be a dictionary')
+    return {str(k): v if isinstance(v, kind) else kind(v, k) for k, v in given.items()}
 
 
 def _is_pil(value: Any) -> bool:
