@@ -1,6 +1,10 @@
 """Examples printed in the seed reference, kept word for word but for the import line
 (``import trackd as wandb``), for the tests that run them."""
 
+from __future__ import annotations
+
+from typing import Any
+
 #: The setup() example ("2.7 - setup()").
 SEED_SETUP_EXAMPLE = '''\
 import multiprocessing
@@ -143,3 +147,12 @@ run.log(
 )
 ''',
 }
+
+
+def run_log_example(title: str, **given: Any) -> dict[str, Any]:
+    """Run the ``Run.log`` example titled ``title`` as written, in this process and directory,
+    leaving its run open; its namespace (``run``, its arrays...), which holds ``given`` first:
+    the names the example uses but does not define (``y_test``...)."""
+    namespace: dict[str, Any] = dict(given)
+    exec(compile(SEED_LOG_EXAMPLES[title], f"<seed: {title}>", "exec"), namespace)  # noqa: S102
+    return namespace

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import trackd
+from tests.e2e.refusals import refused_losing_nothing
 from trackd import Api
 
 
@@ -54,9 +55,4 @@ def test_variants_and_later_changes_to_the_input(clean_sdk):
     ({"np_histogram": (["a"], [0, 1])}, "must be a number"),
 ])
 def test_bad_arguments_are_refused_and_lose_nothing(clean_sdk, kwargs, match):
-    with trackd.init(project="hist-bad") as run:
-        run.log({"loss": 1.0})
-        with pytest.raises(ValueError, match=match):
-            run.log({"h": trackd.Histogram(**kwargs)})
-        run.log({"loss": 0.5})
-    assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 0.5]
+    refused_losing_nothing("hist-bad", lambda: trackd.Histogram(**kwargs), ValueError, match)

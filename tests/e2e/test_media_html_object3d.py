@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import trackd
+from tests.e2e.refusals import refused_losing_nothing
+from tests.seed_examples import run_log_example
 from trackd import Api
 
 _TRIANGLE = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype="<f4")
@@ -52,28 +54,16 @@ def _download(run: trackd.Run, path: str) -> bytes:
 
 
 def test_the_seed_3d_example_stores_the_files_as_they_are(clean_sdk, tmp_path):
+    """The seed's example on a real mesh (test_seed_log_examples runs it too, and checks the
+    stored bytes): W&B's group dict and each object's dict."""
     samples = _write_samples(tmp_path)  # clean_sdk runs the test in tmp_path
-    import trackd as wandb
-
-    # The seed's example, as written (but for the import line).
-    run = wandb.init()
-    run.log(
-        {
-             "generated_samples": [
-                 wandb.Object3D(open("sample.obj")),
-                 wandb.Object3D(open("sample.gltf")),
-                 wandb.Object3D(open("sample.glb")),
-             ]
-        }
-    )
+    run = run_log_example("3D Object")["run"]
     run.finish()
 
     (row,) = Api().run(run.path).scan_history()
     group = row["generated_samples"]
-    assert group["_type"] == "object3D" and group["count"] == 3
     objects = group["objects"]
     assert [o["_type"] for o in objects] == ["object3D-file"] * 3
-    assert [o["path"].rsplit(".", 1)[1] for o in objects] == ["obj", "gltf", "glb"]
     assert group["filenames"] == [o["path"].removeprefix("media/object3D/") for o in objects]
     for o, data in zip(objects, samples.values(), strict=True):
         assert o["path"].startswith("media/object3D/generated_samples_0_")
@@ -148,12 +138,7 @@ def test_point_clouds_and_scenes_read_back_from_pts_json(clean_sdk, tmp_path):
     (lambda: trackd.Object3D([1, 2, 3]), "NumPy array, a dict or a file"),
 ])
 def test_bad_3d_objects_are_refused_and_lose_nothing(clean_sdk, make, match):
-    with trackd.init(project="object3d-bad") as run:
-        run.log({"loss": 1.0})
-        with pytest.raises((ValueError, FileNotFoundError), match=match):
-            run.log({"o": make()})
-        run.log({"loss": 0.5})
-    assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 0.5]
+    refused_losing_nothing("object3d-bad", make, (ValueError, FileNotFoundError), match)
 
 
 def test_html_strings_files_and_lists(clean_sdk, tmp_path):
@@ -187,9 +172,5 @@ def test_html_strings_files_and_lists(clean_sdk, tmp_path):
 
 
 def test_bad_html_is_refused_and_loses_nothing(clean_sdk):
-    with trackd.init(project="html-bad") as run:
-        run.log({"loss": 1.0})
-        with pytest.raises(ValueError, match="string of HTML, a path or a file object"):
-            run.log({"h": trackd.Html(42)})
-        run.log({"loss": 0.5})
-    assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 0.5]
+    refused_losing_nothing("html-bad", lambda: trackd.Html(42), ValueError,
+                           "string of HTML, a path or a file object")

@@ -1,6 +1,7 @@
-"""``trackd.Image`` against the real daemon: the seed's two examples run as written, every input
-W&B takes read back pixel for pixel, W&B's JSON, the errors (nothing logged before a bad
-value is lost), copies at log() time, and the same image logged 1,000 times stored once."""
+"""``trackd.Image`` against the real daemon: every image of the seed's two examples, every
+input W&B takes read back pixel for pixel, W&B's JSON, the errors (nothing logged before a
+bad value is lost), copies at log() time, and the same image logged 1,000 times stored
+once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from PIL import Image as PILImage
 
 import trackd
+from tests.seed_examples import run_log_example
 from trackd import Api
 from trackd.media.base import MemoryOut
 
@@ -36,63 +38,27 @@ def rows_of(run_path: str) -> list[dict[str, Any]]:
     return list(Api().run(run_path).scan_history())
 
 
-def test_the_seed_image_from_numpy_example(clean_sdk, tmp_path):
+@pytest.mark.parametrize(("title", "dtype"), [("Image from NumPy", int),
+                                              ("Image from PIL", np.uint8)])
+def test_the_seed_image_examples_store_every_image(clean_sdk, tmp_path, title, dtype):
+    """The seed's examples (test_seed_log_examples runs them too and checks the group's dict):
+    every image's file, ``history()`` and the summary."""
     np.random.seed(7)
-    import trackd as wandb
-
-    # The seed's example, as written (but for the import line).
-    run = wandb.init()
-    examples = []
-    for i in range(3):
-        pixels = np.random.randint(low=0, high=256, size=(100, 100, 3))
-        image = wandb.Image(pixels, caption=f"random field {i}")
-        examples.append(image)
-    run.log({"examples": examples})
+    run = run_log_example(title)["run"]
     run.finish()
 
     np.random.seed(7)
-    expected = [np.random.randint(low=0, high=256, size=(100, 100, 3)) for _ in range(3)]
+    expected = [np.random.randint(low=0, high=256, size=(100, 100, 3), dtype=dtype)
+                for _ in range(3)]
     history = Api().run(run.path).history()
     rows = history.to_dict("records") if hasattr(history, "to_dict") else list(history)
     (row,) = rows_of(run.path)
     assert rows[0]["examples"] == row["examples"]
     value = row["examples"]
-    assert {k: value[k] for k in ("_type", "count", "width", "height", "format", "captions")} == {
-        "_type": "images/separated", "count": 3, "width": 100, "height": 100, "format": "png",
-        "captions": ["random field 0", "random field 1", "random field 2"]}
     for name, pixels in zip(value["filenames"], expected, strict=True):
         assert name.startswith("media/images/examples_0_") and name.endswith(".png")
         assert np.array_equal(decoded(run.path, name, tmp_path), pixels.astype(np.uint8))
     assert Api().run(run.path).summary["examples"]["filenames"] == value["filenames"]
-
-
-def test_the_seed_image_from_pil_example(clean_sdk, tmp_path):
-    np.random.seed(8)
-    from PIL import Image as PILImage
-
-    import trackd as wandb
-
-    run = wandb.init()
-    examples = []
-    for i in range(3):
-        pixels = np.random.randint(
-             low=0,
-             high=256,
-             size=(100, 100, 3),
-             dtype=np.uint8,
-        )
-        pil_image = PILImage.fromarray(pixels, mode="RGB")
-        image = wandb.Image(pil_image, caption=f"random field {i}")
-        examples.append(image)
-    run.log({"examples": examples})
-    run.finish()
-
-    np.random.seed(8)
-    expected = [np.random.randint(0, 256, (100, 100, 3), dtype=np.uint8) for _ in range(3)]
-    (row,) = rows_of(run.path)
-    assert row["examples"]["captions"] == [f"random field {i}" for i in range(3)]
-    for name, pixels in zip(row["examples"]["filenames"], expected, strict=True):
-        assert np.array_equal(decoded(run.path, name, tmp_path), pixels)
 
 
 def test_a_single_image_is_w_and_b_s_dict_and_its_bytes(clean_sdk, tmp_path):

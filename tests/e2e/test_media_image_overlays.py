@@ -13,6 +13,7 @@ import pytest
 from PIL import Image as PILImage
 
 import trackd
+from tests.e2e.refusals import refused_losing_nothing
 from trackd import Api
 from trackd.media.base import MemoryOut
 from trackd.media.overlays import BoundingBoxes2D, Classes, ImageMask
@@ -166,12 +167,9 @@ def box(**position) -> dict:
     ({"classes": [{"id": 1}]}, ValueError, "'id' and 'name'"),
 ])
 def test_bad_overlays_are_refused_and_lose_nothing(clean_sdk, kwargs, error, match):
-    with trackd.init(project="overlays-bad") as run:
-        run.log({"loss": 1.0})
-        with pytest.raises(error, match=match):
-            run.log({"img": trackd.Image(np.zeros((2, 2), np.uint8), **kwargs)})
-        run.log({"loss": 0.5})
-    assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 0.5]
+    refused_losing_nothing("overlays-bad",
+                           lambda: trackd.Image(np.zeros((2, 2), np.uint8), **kwargs), error,
+                           match)
 
 
 def test_later_changes_to_box_and_mask_inputs_do_not_change_what_is_logged(clean_sdk,

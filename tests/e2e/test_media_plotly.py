@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import trackd
+from tests.seed_examples import run_log_example
 from trackd import Api
 from trackd.media.base import MemoryOut
 
@@ -24,17 +25,12 @@ def _stored(run_path: str, name: str, root: Path) -> bytes:
 
 
 def test_the_seed_matplotlib_example_is_a_plotly_chart_of_the_points(clean_sdk, tmp_path):
-    # The seed's example, as written (but for the import line).
-    from matplotlib import pyplot as plt  # noqa: I001 - the seed's lines, in its order
-    import numpy as np
-    import trackd as wandb
+    """The seed's example (test_seed_log_examples runs it too), its figure drawn again after
+    ``log()``: W&B's dict, the file, history(), the summary and the chart made again."""
+    from matplotlib import pyplot as plt
 
-    run = wandb.init()
-    fig, ax = plt.subplots()
-    x = np.linspace(0, 10)
-    y = x * x
-    ax.plot(x, y)  # plot y = x^2
-    run.log({"chart": fig})
+    example = run_log_example("Matplotlib plot")
+    run, fig, ax, x = example["run"], example["fig"], example["ax"], example["x"]
     ax.clear()  # the figure drawn again after log(): what was logged stays as it was
     ax.plot([0, 1], [5, 5])
     run.finish()

@@ -16,6 +16,8 @@ import pytest
 from PIL import Image as PILImage
 
 import trackd
+from tests.e2e.refusals import refused_losing_nothing
+from tests.seed_examples import run_log_example
 from trackd import Api
 
 
@@ -45,23 +47,13 @@ def _ffmpeg_frames(data: bytes, fmt: str, tmp: Path) -> tuple[int, tuple[int, in
 
 
 def test_the_seed_video_example_stores_a_gif_of_ten_frames_at_250_ms(clean_sdk):
-    import trackd as wandb
-
-    # The seed's example, as written (but for the import line).
-    run = wandb.init()
-    # axes are (time, channel, height, width)
-    frames = np.random.randint(
-        low=0,
-        high=256,
-        size=(10, 3, 100, 100),
-        dtype=np.uint8,
-    )
-    run.log({"video": wandb.Video(frames, fps=4)})
+    """The seed's example (test_seed_log_examples runs it too): W&B's dict, every frame's
+    duration, the file's size and the summary."""
+    run = run_log_example("Video from NumPy")["run"]
     run.finish()
 
     (row,) = Api().run(run.path).scan_history()
     video = row["video"]
-    assert video["_type"] == "video-file"
     assert (video["width"], video["height"]) == (100, 100)
     assert video["path"] == f"media/videos/video_0_{video['sha256'][:20]}.gif"
     data = _download(run, video["path"])
@@ -130,12 +122,7 @@ def test_video_formats_grids_lists_and_files(clean_sdk, tmp_path):
     (lambda: trackd.Video([1, 2, 3]), ValueError, "NumPy array"),
 ])
 def test_bad_videos_are_refused_and_lose_nothing(clean_sdk, make, error, match):
-    with trackd.init(project="video-bad") as run:
-        run.log({"loss": 1.0})
-        with pytest.raises(error, match=match):
-            run.log({"v": make()})
-        run.log({"loss": 0.5})
-    assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 0.5]
+    refused_losing_nothing("video-bad", make, error, match)
 
 
 def test_mp4_without_imageio_ffmpeg_names_the_package(clean_sdk, monkeypatch):
@@ -210,9 +197,4 @@ def test_audio_from_numpy_and_files(clean_sdk, tmp_path):
     (lambda: trackd.Audio("missing.wav"), "no such file: 'missing.wav'"),
 ])
 def test_bad_audio_is_refused_and_loses_nothing(clean_sdk, make, match):
-    with trackd.init(project="audio-bad") as run:
-        run.log({"loss": 1.0})
-        with pytest.raises((ValueError, FileNotFoundError), match=match):
-            run.log({"a": make()})
-        run.log({"loss": 0.5})
-    assert [r["loss"] for r in Api().run(run.path).scan_history()] == [1.0, 0.5]
+    refused_losing_nothing("audio-bad", make, (ValueError, FileNotFoundError), match)

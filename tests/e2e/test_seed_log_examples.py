@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.seed_examples import SEED_LOG_EXAMPLES
+from tests.seed_examples import run_log_example
 from trackd import Api
 
 
@@ -22,8 +22,7 @@ def _run(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     """Run the example titled ``name`` in ``tmp_path``; its namespace and its run as read back."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    ns: dict[str, Any] = dict(given)
-    exec(compile(SEED_LOG_EXAMPLES[name], f"<seed: {name}>", "exec"), ns)  # noqa: S102
+    ns = run_log_example(name, **given)
     ns["run"].finish()
     return ns, Api().run(ns["run"].path)
 

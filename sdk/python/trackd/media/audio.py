@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
-from trackd.media.held import Held, file_path, read_file, to_numpy
+from trackd.media.inputs import file_path, read_file, to_numpy
 from trackd.media.sources import read_source
+from trackd.media.staging import Held
 
 log = logging.getLogger("trackd")
 
@@ -72,21 +73,15 @@ class Audio(Media):
         self.duration = copy.shape[0] / float(self.sample_rate)
         self._samples = Held(copy)
 
-    def _raw_size(self) -> int:
-        held = self._samples or self._file
-        return held.size if held is not None else 0
-
-    def _spill(self, directory: str) -> None:
-        held = self._samples or self._file
-        if held is not None:
-            held.spill(directory)
+    def _held(self) -> Sequence[Held]:
+        return [held for held in (self._samples, self._file) if held is not None]
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
         if self._samples is not None:
             data = _wav(self._samples.take(), int(self.sample_rate or 0))
         else:
             assert self._file is not None
-            data = self._file.take()
+            data = bytes(self._file.take())
             if self.duration is None:
                 self.duration, rate = _probe(data, self.format)
                 self.sample_rate = self.sample_rate or rate

@@ -14,6 +14,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
+from trackd.media.staging import Held
+
 
 class MediaOut(Protocol):
     """Where an encoded data type puts its files: a run's files directory (named
@@ -28,8 +30,9 @@ class Media:
     """Base of the data types logged as files.
 
     Subclasses set ``_log_type`` (W&B's ``_type``, such as ``"image-file"``) and implement
-    ``_encode``; ``_raw_size`` is what the value holds in memory until it is encoded (the
-    run's encoder bounds the sum of these).
+    ``_encode``; what they keep until then is in :class:`~trackd.media.staging.Held` copies
+    that ``_held`` lists: the run's encoder bounds the memory they take (``_raw_size``) and
+    stages them to disk past that bound (``_spill``); ``_encode`` reads each with ``take``.
     """
 
     #: Marks the data types stored as files, for code that cannot import this module.
@@ -43,13 +46,21 @@ class Media:
         Runs on a background thread: it must not touch the caller's objects."""
         raise TypeError(f"{type(self).__name__} does not define how it is stored")
 
+    def _held(self) -> Sequence[Held]:
+        """The private copies this value keeps until it is encoded (its pixels, samples, a
+        file's bytes...); what :meth:`_raw_size` counts and :meth:`_spill` stages."""
+        return ()
+
     def _raw_size(self) -> int:
-        """Bytes this value holds until it is encoded (for the encoder's memory bound)."""
-        return 0
+        """Bytes this value holds in memory until it is encoded (for the encoder's memory
+        bound)."""
+        return sum(held.size for held in self._held())
 
     def _spill(self, directory: str) -> None:
-        """Move what this value holds in memory to a file under ``directory`` (the run's
-        staging directory), keeping only a handle; the default keeps it in memory."""
+        """Stage what this value holds in memory to files under ``directory`` (the run's
+        staging directory, see :class:`~trackd.media.staging.Held`)."""
+        for held in self._held():
+            held.spill(directory)
 
     @classmethod
     def _encode_list(cls, items: Sequence[Media], out: MediaOut) -> Any:

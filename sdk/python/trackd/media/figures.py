@@ -4,8 +4,10 @@ A figure is mutable (a training loop typically clears and redraws it), so what i
 be captured in the caller's thread; converting it (plotly's ``mpl_to_plotly`` draws the whole
 figure) is the slow part. :func:`snapshot` pickles the figure, a few milliseconds, and
 :func:`restore` makes an independent copy of it on the run's media encoder, where the copy is
-converted to a plotly figure dict (:func:`to_plotly`) or drawn as a PNG (:func:`render_png`).
-A figure that cannot be pickled is converted in the caller's thread instead.
+converted to a plotly figure dict (:func:`to_plotly`) or drawn as a PNG (:func:`render`).
+A figure that cannot be pickled is converted in the caller's thread instead. A figure given to
+``trackd.Image`` is drawn (:func:`render`) in the caller's thread (matplotlib is not
+thread-safe).
 
 Matplotlib is never imported here unless a figure was given (the value's type tells).
 """
@@ -113,8 +115,9 @@ def to_plotly(figure: Any) -> dict[str, Any]:
     return renderer.plotly_fig.to_plotly_json()  # type: ignore[no-any-return]
 
 
-def render_png(figure: Any) -> bytes:
-    """``figure`` drawn as a PNG (at its own size and dpi, as ``savefig`` draws it)."""
+def render(figure: Any, file_type: str = "png") -> bytes:
+    """``figure`` drawn as a ``file_type`` file (png, jpg...: ``trackd.Image``'s file types),
+    at its own size and dpi, as ``savefig`` draws it."""
     buf = io.BytesIO()
-    figure.savefig(buf, format="png")
+    figure.savefig(buf, format="jpeg" if file_type == "jpg" else file_type)
     return buf.getvalue()

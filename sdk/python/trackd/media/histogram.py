@@ -9,13 +9,13 @@ at once.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from trackd._shared.values import histogram
 from trackd.media.base import Media, MediaOut
+from trackd.media.inputs import to_numpy
+from trackd.media.staging import Held
 
 #: Bins a Histogram may have (as W&B), and the default.
 MAX_BINS = 512
@@ -52,11 +52,9 @@ class Histogram(Media):
             self.histogram = [_number(c, "count") for c in _flat(np_histogram[0])]
             self.bins = [float(_number(b, "bin edge")) for b in _flat(np_histogram[1])]
         elif sequence is not None:
-            if hasattr(sequence, "detach"):  # a torch tensor, wherever it lives
-                sequence = sequence.detach().cpu().numpy()
-            self._values: Any = _numbers(sequence)
+            tensor = to_numpy(sequence)
+            self._values: Held | None = Held(_numbers(sequence if tensor is None else tensor))
             self._num_bins = num_bins
-            self._staged: str | None = None
             return
         else:
             raise ValueError("Histogram: give a sequence of numbers or np_histogram=(counts, "
@@ -67,12 +65,10 @@ class Histogram(Media):
 
     def _count(self) -> None:
         """Count the kept values into ``histogram`` and ``bins`` (once)."""
-        if "histogram" not in self.__dict__:
-            self.histogram, self.bins = histogram(self._values, self._num_bins)
+        values = self.__dict__.get("_values")
+        if "histogram" not in self.__dict__ and values is not None:
+            self.histogram, self.bins = histogram(values.take(), self._num_bins)
             self._values = None
-            if self._staged is not None:
-                os.unlink(self._staged)
-                self._staged = None
 
     def __getattr__(self, name: str) -> Any:
         if name in ("histogram", "bins") and "_values" in self.__dict__:
@@ -80,19 +76,9 @@ class Histogram(Media):
             return self.__dict__[name]
         raise AttributeError(f"'Histogram' object has no attribute {name!r}")
 
-    def _raw_size(self) -> int:
+    def _held(self) -> Sequence[Held]:
         values = self.__dict__.get("_values")
-        return 0 if values is None else int(values.nbytes)
-
-    def _spill(self, directory: str) -> None:
-        import numpy as np
-
-        if self.__dict__.get("_values") is None:
-            return
-        path = os.path.join(directory, f"{uuid.uuid4().hex}.npy")
-        np.save(path, self._values)
-        self._values = np.load(path, mmap_mode="r")
-        self._staged = path
+        return () if values is None else (values,)
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
         """What a row holds for this value (W&B's encoding): inline, no file."""

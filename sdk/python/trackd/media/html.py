@@ -12,7 +12,7 @@ import os
 from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
-from trackd.media.held import file_path, read_file, read_stream
+from trackd.media.inputs import file_path, read_file, read_stream
 from trackd.media.sources import read_source
 
 #: What ``inject=True`` adds at the start of the page's head.

@@ -14,14 +14,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from trackd.media import image_data
+from trackd.media import figures, image_data
 from trackd.media.base import Media, MediaOut
 from trackd.media.image_data import (
     CHANNEL_MODES,
     array_pixels,
     check_file_type,
     check_mode,
-    is_matplotlib,
     open_bytes,
     pil_copy,
     pixels_to_pil,
@@ -29,7 +28,7 @@ from trackd.media.image_data import (
 from trackd.media.overlays import BoundingBoxes2D, Classes, ImageMask
 from trackd.media.pipeline import RunOut
 from trackd.media.sources import read_source
-from trackd.media.staging import Staged
+from trackd.media.staging import Held
 
 log = logging.getLogger("trackd")
 
@@ -79,19 +78,22 @@ class Image(Media):
             if isinstance(path, str) and _REFERENCE.match(path):
                 raise ValueError(f"Image: {path!r} is a reference to external storage; an Image "
                                  "logged to a run needs the image itself (download it first)")
-            self._file, self.format, header = image_data.read_file(path)
+            data, self.format, header = image_data.read_file(path)
+            self._file = Held(data)
             self._width, self._height, self._file_mode = header.width, header.height, header.mode
         elif _is_pil(data_or_path):
             self.format = check_file_type(file_type)
             self._pil = pil_copy(data_or_path, self._mode)
             self._width, self._height = self._pil.size
-        elif is_matplotlib(data_or_path):
+        elif figures.is_matplotlib(data_or_path):  # drawn now, as it is (W&B's way)
             self.format = check_file_type(file_type)
-            self._set_bytes(image_data.figure_png(data_or_path, self.format), "the figure")
+            drawn = figures.render(figures.figure_of(data_or_path), self.format)
+            self._set_bytes(drawn, "the figure")
         else:
             self.format = check_file_type(file_type)
-            self._pixels = array_pixels(data_or_path)
-            self._height, self._width = (int(n) for n in self._pixels.shape[:2])
+            pixels = array_pixels(data_or_path)
+            self._pixels = Held(pixels)
+            self._height, self._width = (int(n) for n in pixels.shape[:2])
         self._set_overlays(classes, boxes, masks)
 
     def _reset(self, caption: Any, grouping: Any, normalize: bool) -> None:
@@ -100,16 +102,15 @@ class Image(Media):
         self._normalize = bool(normalize)
         self._mode: str | None = None
         self.format = "png"
-        self._pixels: Any = None  # an array from array_pixels, or
+        self._pixels: Held | None = None  # an array from array_pixels, or
         self._pil: Any = None  # a PIL image, or
-        self._pil_raw: tuple[str, tuple[int, int], Any, Any] | None = None  # one staged, or
-        self._file: Any = None  # a file's bytes (bytes, or a mapping of its staged copy)
+        self._pil_raw: tuple[str, tuple[int, int], Any, Held] | None = None  # one staged, or
+        self._file: Held | None = None  # a file's bytes
         self._file_mode = ""
         self._width = self._height = 0
         self._classes: Classes | None = None
         self._boxes: dict[str, BoundingBoxes2D] | None = None
         self._masks: dict[str, ImageMask] | None = None
-        self._staged = Staged()
 
     def _copy_from(self, other: Image) -> None:
         """The pixels (shared: neither changes them), format and caption of ``other``."""
@@ -124,26 +125,18 @@ class Image(Media):
 
     def _set_bytes(self, data: bytes, what: str) -> None:
         im = open_bytes(data, what)
-        self._file, self._width, self._height, self._file_mode = data, im.width, im.height, \
-            im.mode
+        self._file, self._width, self._height, self._file_mode = Held(data), im.width, \
+            im.height, im.mode
 
     def _set_overlays(self, classes: Any, boxes: Any, masks: Any) -> None:
         """Masks, boxes and the class set (all their classes, as W&B gathers them)."""
         names: dict[Any, str] = {}
         if boxes:
-            if not isinstance(boxes, Mapping):
-                raise ValueError('Images "boxes" argument must be a dictionary')
-            self._boxes = {str(k): v if isinstance(v, BoundingBoxes2D) else BoundingBoxes2D(v, k)
-                           for k, v in boxes.items()}
-            for b in self._boxes.values():
-                names.update(b._class_labels)
+            self._boxes = _overlays("boxes", boxes, BoundingBoxes2D)
         if masks:
-            if not isinstance(masks, Mapping):
-                raise ValueError('Images "masks" argument must be a dictionary')
-            self._masks = {str(k): v if isinstance(v, ImageMask) else ImageMask(v, k)
-                           for k, v in masks.items()}
-            for m in self._masks.values():
-                names.update(m._class_labels or {})
+            self._masks = _overlays("masks", masks, ImageMask)
+        for overlay in (*(self._boxes or {}).values(), *(self._masks or {}).values()):
+            names.update(overlay._class_labels or {})
         if classes is not None:
             given = classes if isinstance(classes, Classes) else Classes(classes)
             names.update({c["id"]: c["name"] for c in given._class_set})
@@ -160,11 +153,11 @@ class Image(Media):
         from PIL import Image as PILImage
 
         if self._file is not None:
-            im = PILImage.open(io.BytesIO(bytes(self._file)))
+            im = PILImage.open(io.BytesIO(bytes(self._file.value)))
             im.load()
             return im
         if self._pixels is not None:
-            return pixels_to_pil(self._pixels, self._normalize, self._mode)
+            return pixels_to_pil(self._pixels.value, self._normalize, self._mode)
         return self._pil_image().copy()
 
     @property
@@ -185,8 +178,8 @@ class Image(Media):
         if self._file is not None:
             return self._file_mode
         if self._pixels is not None:
-            return self._mode or ("L" if self._pixels.ndim == 2
-                                  else CHANNEL_MODES[self._pixels.shape[-1]])
+            shape = self._pixels.value.shape
+            return self._mode or ("L" if len(shape) == 2 else CHANNEL_MODES[shape[-1]])
         return self._pil_image().mode
 
     @property
@@ -233,7 +226,7 @@ class Image(Media):
             from PIL import Image as PILImage
 
             mode, size, palette, raw = self._pil_raw
-            self._pil = PILImage.frombytes(mode, size, bytes(raw))
+            self._pil = PILImage.frombytes(mode, size, bytes(raw.value))
             if palette is not None:
                 self._pil.putpalette(palette)
         return self._pil
@@ -241,47 +234,42 @@ class Image(Media):
     def _overlays(self) -> list[Media]:
         return [*(self._masks or {}).values()]
 
+    def _held(self) -> Sequence[Held]:
+        raw = self._pil_raw[3] if self._pil_raw is not None else None
+        return [held for held in (self._file, self._pixels, raw) if held is not None]
+
     def _raw_size(self) -> int:
-        if self._file is not None:
-            size = len(self._file)
-        elif self._pixels is not None:
-            size = int(self._pixels.nbytes)
-        elif self._pil is not None:
-            size = self._width * self._height * 4
-        else:
-            size = 0
-        return size + sum(m._raw_size() for m in self._overlays())
+        pil = self._width * self._height * 4 if self._pil is not None else 0
+        return super()._raw_size() + pil + sum(m._raw_size() for m in self._overlays())
 
     def _spill(self, directory: str) -> None:
-        if self._file is not None:
-            self._file = self._staged.put_bytes(directory, self._file)
-        elif self._pixels is not None:
-            self._pixels = self._staged.put_array(directory, self._pixels)
-        elif self._pil is not None:
-            im = self._pil
-            palette = im.getpalette() if im.mode in ("P", "PA") else None
-            self._pil_raw = (im.mode, im.size, palette,
-                             self._staged.put_bytes(directory, im.tobytes()))
+        if self._pil is not None:  # staged as its raw pixels (and palette)
+            if self._pil_raw is None:
+                im = self._pil
+                raw = Held(im.tobytes())
+                raw.spill(directory)
+                palette = im.getpalette() if im.mode in ("P", "PA") else None
+                self._pil_raw = (im.mode, im.size, palette, raw)
             self._pil = None
+        super()._spill(directory)
         for overlay in self._overlays():
             overlay._spill(directory)
 
     def _bytes(self) -> bytes:
         """The image file's bytes (encoded now, but for a file given as it was)."""
         if self._file is not None:
-            return bytes(self._file)
+            return bytes(self._file.take())
         if self._pixels is not None:
-            im = pixels_to_pil(self._pixels, self._normalize, self._mode)
+            im = pixels_to_pil(self._pixels.take(), self._normalize, self._mode)
         else:
+            if self._pil_raw is not None:
+                self._pil_raw[3].take()
             im = self._pil_image()
         return image_data.encode(im, self.format)
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
-        try:
-            json = {"_type": self._log_type, **out.put("images", self.format, self._bytes()),
-                    "format": self.format, "width": self._width, "height": self._height}
-        finally:
-            self._staged.remove()
+        json = {"_type": self._log_type, **out.put("images", self.format, self._bytes()),
+                "format": self.format, "width": self._width, "height": self._height}
         if self._grouping:
             json["grouping"] = self._grouping
         if self._caption is not None:
@@ -344,6 +332,17 @@ class Image(Media):
         """W&B's name for :meth:`_from_json`: the Image of a media dict read back from a run
         (``source_artifact`` a run from ``trackd.Api()``) or an artifact."""
         return cls._from_json(json_obj, source_artifact)
+
+
+def _overlays(argument: str, given: Any, kind: type[Any]) -> dict[str, Any]:
+    """The masks or boxes given as ``argument``: each made a ``kind`` (named by its key) unless
+    it is one.
+
+    :raises ValueError: ``given`` is not a dict (W&B's error).
+    """
+    if not isinstance(given, Mapping):
+        raise ValueError(f'Images "{argument}" argument must be a dictionary')
+    return {str(k): v if isinstance(v, kind) else kind(v, k) for k, v in given.items()}
 
 
 def _is_pil(value: Any) -> bool:

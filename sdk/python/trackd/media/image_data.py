@@ -2,8 +2,8 @@
 PIL image copy) or a file's bytes, checked against the size limit; and the encoding of those
 pixels into a file, as W&B does (its normalisation of values, its modes, its file types).
 
-NumPy and Pillow are imported inside the functions (``import trackd`` stays light); torch is
-never imported: a tensor is told apart by the module of its type.
+NumPy and Pillow are imported inside the functions (``import trackd`` stays light); tensors
+are turned into arrays by :func:`trackd.media.inputs.to_numpy` (torch is never imported).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import io
 import os
 import warnings
 from typing import Any
+
+from trackd.media import inputs
 
 #: ``file_type`` values (W&B takes png, jpg, jpeg and bmp; gif and webp are what browsers show
 #: besides) and the Pillow format that writes each.
@@ -30,18 +32,6 @@ CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 #: The modes Pillow writes in these formats as they are (others are converted first).
 _MODES = {"PNG": ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"),
           "BMP": ("1", "L", "P", "RGB", "RGBA")}
-
-
-def is_torch(value: Any) -> bool:
-    """Whether ``value`` is a torch tensor (without importing torch)."""
-    module = type(value).__module__
-    return module == "torch" or module.startswith("torch.")
-
-
-def is_matplotlib(value: Any) -> bool:
-    """Whether ``value`` is a matplotlib figure, artist or the ``pyplot`` module."""
-    name = getattr(value, "__name__", "") if isinstance(value, type(os)) else ""
-    return name == "matplotlib.pyplot" or type(value).__module__.startswith("matplotlib")
 
 
 def check_file_type(file_type: str | None) -> str:
@@ -100,11 +90,10 @@ def array_pixels(data: Any) -> Any:
     """
     import numpy as np
 
-    torch = is_torch(data)
-    if torch:  # any device; what the graph holds is not needed
-        data = data.detach().cpu().numpy()
-    elif not isinstance(data, np.ndarray) and hasattr(data, "numpy"):  # TensorFlow eager tensors
-        data = data.numpy()
+    torch = inputs.is_torch(data)
+    tensor = inputs.to_numpy(data)
+    if tensor is not None:
+        data = tensor
     arr = np.asarray(data)
     shape = arr.shape
     if not isinstance(data, np.ndarray) and (arr.dtype.kind not in "buif" or arr.ndim == 0):
@@ -173,20 +162,6 @@ def pil_copy(image: Any, mode: str | None) -> Any:
     return image.convert(mode) if mode and image.mode != mode else image.copy()
 
 
-def figure_png(figure: Any, file_type: str) -> bytes:
-    """A matplotlib figure (an artist of one, or ``pyplot``'s current figure) drawn into
-    ``file_type`` bytes, in the caller's thread (matplotlib is not thread-safe)."""
-    if hasattr(figure, "gcf"):
-        figure = figure.gcf()
-    while not hasattr(figure, "savefig") and getattr(figure, "figure", None) is not None:
-        figure = figure.figure
-    if not hasattr(figure, "savefig"):
-        raise ValueError(f"Image: {type(figure).__name__} is not a matplotlib figure")
-    buf = io.BytesIO()
-    figure.savefig(buf, format="jpeg" if file_type == "jpg" else file_type)
-    return buf.getvalue()
-
-
 def open_bytes(data: bytes, what: str) -> Any:
     """The PIL image in ``data`` (only its header read), checked against the size limit.
 
@@ -214,12 +189,7 @@ def read_file(path: str) -> tuple[bytes, str, Any]:
     :raises FileNotFoundError: no file at ``path``.
     :raises ValueError: a directory, not an image Pillow can read, or past the size limit.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Image: no such file: {path!r}")
-    if not os.path.isfile(path):
-        raise ValueError(f"Image: {path!r} is not a file")
-    with open(path, "rb") as f:
-        data = f.read()
+    data = inputs.read_file(path, "Image")
     im = open_bytes(data, f"the file {path!r}")
     ext = os.path.splitext(path)[1][1:].lower()
     if ext not in FILE_TYPES and ext not in ("tif", "tiff", "ico"):  # named for what it holds

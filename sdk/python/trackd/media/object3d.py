@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
-from trackd.media.held import Held, file_path, read_file, read_stream, to_numpy
+from trackd.media.inputs import file_path, read_file, read_stream, to_numpy
 from trackd.media.sources import read_source
+from trackd.media.staging import Held
 
 #: File types an Object3D stores (W&B's ``Object3D.SUPPORTED_TYPES``).
 SUPPORTED_TYPES = frozenset({"obj", "gltf", "glb", "babylon", "stl", "pts.json"})
@@ -107,18 +108,12 @@ class Object3D(Media):
         return cls({"type": point_cloud_type, "points": points, "boxes": boxes,
                     "vectors": vectors if vectors is not None else []})
 
-    def _raw_size(self) -> int:
-        held = self._file or self._points
-        return held.size if held is not None else 0
-
-    def _spill(self, directory: str) -> None:
-        held = self._file or self._points
-        if held is not None:
-            held.spill(directory)
+    def _held(self) -> Sequence[Held]:
+        return [held for held in (self._file, self._points) if held is not None]
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
         if self._file is not None:
-            data = self._file.take()
+            data = bytes(self._file.take())
         else:
             assert self._points is not None
             points = self._points.take().tolist()

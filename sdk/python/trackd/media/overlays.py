@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
-from trackd.media.image_data import is_torch, open_bytes
+from trackd.media.image_data import open_bytes
+from trackd.media.inputs import read_file, to_numpy
 from trackd.media.sources import read_source
-from trackd.media.staging import Staged
+from trackd.media.staging import Held
 
 #: The config keys (under ``_wandb``) that hold the class names of masks and boxes, and the
 #: word W&B puts between the logged key and the mask's or boxes' name.
@@ -75,24 +76,22 @@ class ImageMask(Media):
         if not isinstance(val, Mapping):
             raise TypeError(f"An image mask must be a dictionary, got {type(val).__name__}")
         self._key = key
-        self._staged = Staged()
         self._ext = "mask.png"
-        self._mask: Any = None
-        self._file: Any = None
+        self._mask: Held | None = None  # the ids, or
+        self._file: Held | None = None  # a mask file's bytes
         if "path" in val:
             path = os.fspath(val["path"])
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"Image mask {key!r}: no such file: {path!r}")
-            with open(path, "rb") as f:
-                self._file = f.read()
-            open_bytes(self._file, f"the mask file {path!r}")
+            data = read_file(path, f"Image mask {key!r}")
+            open_bytes(data, f"the mask file {path!r}")
+            self._file = Held(data)
             self._ext = os.path.splitext(path)[1][1:].lower() or "png"
             self._class_labels = (check_class_labels(val["class_labels"])
                                   if "class_labels" in val else None)
         else:
-            self._mask = _mask_array(val)
+            mask = _mask_array(val)
+            self._mask = Held(mask)
             self._class_labels = (check_class_labels(val["class_labels"])
-                                  if "class_labels" in val else _default_labels(self._mask))
+                                  if "class_labels" in val else _default_labels(mask))
         self._val = {"class_labels": self._class_labels}  # W&B's attribute
 
     @property
@@ -108,39 +107,30 @@ class ImageMask(Media):
         """Where a run keeps mask files (W&B's layout)."""
         return "media/images/mask"
 
-    def _raw_size(self) -> int:
-        return len(self._file) if self._file is not None else int(self._mask.nbytes)
-
-    def _spill(self, directory: str) -> None:
-        if self._file is not None:
-            self._file = self._staged.put_bytes(directory, self._file)
-        else:
-            self._mask = self._staged.put_array(directory, self._mask)
+    def _held(self) -> Sequence[Held]:
+        return [held for held in (self._mask, self._file) if held is not None]
 
     def _png(self) -> bytes:
         if self._file is not None:
-            return bytes(self._file)
+            return bytes(self._file.take())
         import io
 
         from PIL import Image as PILImage
 
+        assert self._mask is not None
         buf = io.BytesIO()
-        PILImage.fromarray(self._mask).save(buf, format="PNG")
+        PILImage.fromarray(self._mask.take()).save(buf, format="PNG")
         return buf.getvalue()
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
-        try:
-            return {"_type": self._log_type, **out.put("images/mask", self._ext, self._png())}
-        finally:
-            self._staged.remove()
+        return {"_type": self._log_type, **out.put("images/mask", self._ext, self._png())}
 
     @classmethod
     def _from_json(cls, json: dict[str, Any], source: Any) -> ImageMask:
         mask = cls.__new__(cls)
         mask._key = ""
-        mask._staged = Staged()
         mask._mask = None
-        mask._file = read_source(source, json["path"])
+        mask._file = Held(read_source(source, json["path"]))
         name = json["path"].rsplit("/", 1)[-1]
         mask._ext = "mask.png" if name.endswith(".mask.png") else \
             (os.path.splitext(name)[1][1:] or "png")
@@ -152,13 +142,14 @@ class ImageMask(Media):
     def mask_data(self) -> Any:
         """The mask as an H×W uint8 NumPy array (its ids)."""
         if self._mask is not None:
-            return self._mask.copy()
+            return self._mask.value.copy()
         import io
 
         import numpy as np
         from PIL import Image as PILImage
 
-        return np.asarray(PILImage.open(io.BytesIO(bytes(self._file))))
+        assert self._file is not None
+        return np.asarray(PILImage.open(io.BytesIO(bytes(self._file.value))))
 
     def __repr__(self) -> str:
         return f"<trackd.ImageMask {self._key!r}>"
@@ -172,9 +163,8 @@ def _mask_array(val: Mapping[str, Any]) -> Any:
         raise TypeError('Missing key "mask_data": An image mask requires mask data: a 2D array '
                         "representing the predictions")
     data = val["mask_data"]
-    if is_torch(data):
-        data = data.detach().cpu().numpy()
-    arr = np.asarray(data)
+    tensor = to_numpy(data)
+    arr = np.asarray(data if tensor is None else tensor)
     if arr.ndim != 2:
         raise TypeError(f"mask_data must be a 2D array, got an array of shape {arr.shape}")
     if arr.dtype.kind not in "buif":

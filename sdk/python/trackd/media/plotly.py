@@ -93,7 +93,7 @@ def _convert(fig: Any) -> tuple[dict[str, Any] | None, bytes | None]:
             return figures.to_plotly(fig), None
         except Exception:  # noqa: BLE001 - any failure of the converter: draw it instead
             pass
-    return None, figures.render_png(fig)
+    return None, figures.render(fig)
 
 
 def _figure_image(png: bytes) -> Image:

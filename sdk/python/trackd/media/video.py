@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 from trackd.media.base import Media, MediaOut
 from trackd.media.gif import animated_gif
-from trackd.media.held import Held, file_path, read_file, read_stream, require, to_numpy
+from trackd.media.inputs import file_path, read_file, read_stream, require, to_numpy
 from trackd.media.sources import read_source
+from trackd.media.staging import Held
 
 log = logging.getLogger("trackd")
 
@@ -92,18 +93,12 @@ class Video(Media):
         if self.format != "gif":  # the encoders want even sizes: the frames are padded
             self.height, self.width = _even(self.height), _even(self.width)
 
-    def _raw_size(self) -> int:
-        held = self._frames or self._file
-        return held.size if held is not None else 0
-
-    def _spill(self, directory: str) -> None:
-        held = self._frames or self._file
-        if held is not None:
-            held.spill(directory)
+    def _held(self) -> Sequence[Held]:
+        return [held for held in (self._frames, self._file) if held is not None]
 
     def _encode(self, out: MediaOut) -> dict[str, Any]:
         if self._file is not None:
-            data = self._file.take()
+            data = bytes(self._file.take())
             if self.width is None:
                 self.width, self.height = _probe_size(data, self.format)
         else:

@@ -1,10 +1,10 @@
-"""What a data type holds between its constructor and its encoding, and how it gets it.
+"""What the data types are given, read: files and streams, arrays and tensors.
 
-:class:`Held` keeps a private copy (bytes read from a file, or a NumPy array) in memory until
-the run's encoder asks for it to be staged on disk (``Media._spill``). :func:`read_file`
-reads what a data type is given as a file: a path, or a file object (read by its name in
-binary when it has one, so a file opened in text mode is stored byte for byte).
-:func:`to_numpy` turns a tensor into an array without importing its library.
+:func:`file_path` and :func:`read_file` read what a data type is given as a file: a path, or a
+file object (read by its name in binary when it has one, so a file opened in text mode is
+stored byte for byte); :func:`read_stream` a file object with no file behind it.
+:func:`to_numpy` turns a tensor into an array without importing its library (torch is never
+imported: a tensor is told apart by the module of its type, :func:`is_torch`).
 """
 
 from __future__ import annotations
@@ -14,51 +14,6 @@ import os
 from typing import Any
 
 from trackd.errors import Error
-
-
-class Held:
-    """Bytes or a NumPy array kept for a later encoding; :meth:`spill` moves it to a staging
-    file, :meth:`take` gives it back (read again once, the staging file removed)."""
-
-    def __init__(self, value: bytes | Any) -> None:
-        self._value: Any = value
-        self._staged: str | None = None
-        self._is_bytes = isinstance(value, bytes)
-
-    @property
-    def size(self) -> int:
-        """Bytes held in memory (0 once staged)."""
-        if self._staged is not None:
-            return 0
-        return len(self._value) if self._is_bytes else int(self._value.nbytes)
-
-    def spill(self, directory: str) -> None:
-        if self._staged is not None:
-            return
-        name = os.urandom(16).hex() + (".bin" if self._is_bytes else ".npy")
-        path = os.path.join(directory, name)
-        if self._is_bytes:
-            with open(path, "wb") as f:
-                f.write(self._value)
-        else:
-            import numpy as np
-
-            np.save(path, self._value, allow_pickle=False)
-        self._staged, self._value = path, None
-
-    def take(self) -> Any:
-        """The value (read back from its staging file, which is then removed)."""
-        if self._staged is not None:
-            if self._is_bytes:
-                with open(self._staged, "rb") as f:
-                    self._value = f.read()
-            else:
-                import numpy as np
-
-                self._value = np.load(self._staged, allow_pickle=False)
-            os.unlink(self._staged)
-            self._staged = None
-        return self._value
 
 
 def file_path(data: Any) -> str | None:
@@ -98,16 +53,22 @@ def read_stream(stream: Any) -> bytes:
     return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
 
+def is_torch(value: Any) -> bool:
+    """Whether ``value`` is a torch tensor (without importing torch)."""
+    return type(value).__module__.split(".", 1)[0] == "torch"
+
+
 def to_numpy(data: Any) -> Any:
     """``data`` as a NumPy array if it is one or a tensor (torch, TensorFlow, JAX), else None;
-    torch is detected by its type's module and never imported."""
+    torch is detected by its type's module and never imported. A torch tensor may be on any
+    device, and what its graph holds is not needed."""
     import numpy as np
 
     if isinstance(data, np.ndarray):
         return data
-    module = type(data).__module__.split(".", 1)[0]
-    if module == "torch" and hasattr(data, "detach"):
+    if is_torch(data) and hasattr(data, "detach"):
         return data.detach().cpu().numpy()
+    module = type(data).__module__.split(".", 1)[0]
     if module in ("tensorflow", "jax", "jaxlib") and hasattr(data, "__array__"):
         return np.asarray(data)
     if hasattr(data, "numpy") and callable(data.numpy):  # other eager tensors, as W&B
