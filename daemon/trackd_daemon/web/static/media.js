@@ -1,0 +1,124 @@
+// Media panels (run page and run comparison): one panel per media key of the runs (images,
+// tables, histograms, video, audio, Html, 3D, plotly charts) and one per custom chart
+// (trackd.plot). Each kind of panel lives in a media_<kind>.js file that registers itself
+// here; this file finds the keys, lays the panels out and gives them what they share: file
+// URLs, the values of a key over steps, a step slider.
+"use strict";
+const TDMedia = (() => {
+  const kinds = new Map();  // _type -> render({run, key, type, el, info})
+  const chartKinds = [];    // render({run, chart, el})
+
+  function register(types, render) { for (const t of types) kinds.set(t, render); }
+  function registerChart(render) { chartKinds.push(render); }
+
+  function runBase(run) { return `/runs/${TD.enc(run.entity)}/${TD.enc(run.project)}/${TD.enc(run.id)}`; }
+  function filePath(path) { return String(path).split("/").map(TD.enc).join("/"); }
+  // A run file's bytes (images load from it; the browser sends the session cookie).
+  function fileUrl(run, path) { return "/api/v1" + runBase(run) + "/files/" + filePath(path); }
+  // Logged Html, as a page in its own sandbox (only for an iframe with sandbox="allow-scripts").
+  function htmlUrl(run, path) { return "/api/v1" + runBase(run) + "/html/" + filePath(path); }
+
+  const sessionHeaders = TD.data.session ? {"X-Trackd-Session": TD.data.session} : {};
+  async function fetchFile(run, path) {
+    const res = await fetch(fileUrl(run, path), {headers: sessionHeaders, credentials: "same-origin"});
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${res.statusText}`);
+    return res;
+  }
+  async function json(run, path) { return (await fetchFile(run, path)).json(); }
+  async function bytes(run, path) { return (await fetchFile(run, path)).arrayBuffer(); }
+
+  // A key's values at up to `limit` steps: {steps, values}.
+  function values(run, key, limit) {
+    return TD.api(runBase(run) + "/media/values", {key, limit: limit || 500});
+  }
+
+  // A step slider over `steps` (starting at the last); onChange(index). Returns {el, set(i)}.
+  function stepper(steps, onChange) {
+    const input = TD.el("input", {type: "range", min: 0, max: Math.max(0, steps.length - 1),
+                                  step: 1, value: Math.max(0, steps.length - 1), class: "media-step"});
+    const out = TD.el("output", {class: "media-step-value"});
+    const show = () => {
+      const i = Number(input.value);
+      out.textContent = `step ${steps[i]}`;
+      input.dataset.step = String(steps[i]);
+      Promise.resolve().then(() => onChange(i)).catch((err) => {
+        input.dataset.error = err.message;
+        console.error(`step ${steps[i]}: ${err.message}`);
+      });
+    };
+    input.addEventListener("input", show);
+    const el = TD.el("label", {class: "media-stepper"}, input, out);
+    if (steps.length < 2) input.disabled = true;
+    return {el, input, show, set(i) { input.value = String(i); show(); }};
+  }
+
+  function message(el, text, cls) { el.replaceChildren(TD.el("p", {class: cls || "empty"}, text)); }
+
+  function section(root, name, title) {
+    const sec = TD.el("details", {class: "section media-section", open: true, dataset: {section: name}},
+                      TD.el("summary", {}, title), TD.el("div", {class: "media-grid"}));
+    root.append(sec);
+    return sec.querySelector(".media-grid");
+  }
+
+  function panel(grid, title, attrs, runs) {
+    const body = TD.el("div", {class: "media-runs"});
+    const box = TD.el("div", {class: "media-panel", ...attrs}, TD.el("div", {class: "chart-title"}, title), body);
+    grid.append(box);
+    return runs.map((run) => {
+      const el = TD.el("div", {class: "media-run", dataset: {run: run.id}});
+      if (runs.length > 1) body.append(TD.el("div", {class: "media-run-name"}, run.name || run.id));
+      body.append(el);
+      return el;
+    });
+  }
+
+  async function draw(render, ctx) {
+    try {
+      await render(ctx);
+    } catch (err) {
+      message(ctx.el, "Could not show this: " + err.message, "error");
+    }
+  }
+
+  // The media and custom chart panels of `runs` ({entity, project, id, name}) in `root`.
+  async function mount(root, runs) {
+    const infos = await Promise.all(runs.map((r) => TD.api(runBase(r) + "/media")));
+    const keys = new Map();
+    const charts = new Map();
+    infos.forEach((info) => {
+      for (const k of info.keys) if (kinds.has(k.type) && !keys.has(k.key)) keys.set(k.key, k);
+      for (const c of info.charts) if (!charts.has(c.key)) charts.set(c.key, c);
+    });
+    const tableKeys = new Set([...charts.values()].map((c) => c.table_key));
+    const shown = [...keys.values()].filter((k) => !tableKeys.has(k.key));
+    if (shown.length) {
+      const grid = section(root, "media", "Media");
+      for (const k of shown) {
+        const els = panel(grid, k.key, {dataset: {key: k.key, type: k.type}}, runs);
+        runs.forEach((run, i) => {
+          const own = infos[i].keys.find((x) => x.key === k.key);
+          if (!own) { message(els[i], "Not logged in this run."); return; }
+          draw(kinds.get(own.type), {run, key: k.key, type: own.type, el: els[i], info: infos[i]});
+        });
+      }
+    }
+    if (charts.size) {
+      const grid = section(root, "custom-charts", "Custom charts");
+      for (const c of charts.values()) {
+        const title = ((c.panel_config.stringSettings || {}).title) || c.key;
+        const els = panel(grid, title, {dataset: {chart: c.key}}, runs);
+        runs.forEach((run, i) => {
+          const own = infos[i].charts.find((x) => x.key === c.key);
+          if (!own || !own.table) { message(els[i], "No table logged for this chart yet."); return; }
+          const render = chartKinds.find((r) => r.accepts(own));
+          if (!render) { message(els[i], `Charts of kind ${own.panel_config.panelDefId} are not drawn here.`); return; }
+          draw(render.render, {run, chart: own, el: els[i], info: infos[i]});
+        });
+      }
+    }
+    return {keys: shown.length, charts: charts.size};
+  }
+
+  return {register, registerChart, mount, fileUrl, htmlUrl, json, bytes, values, stepper, message};
+})();

@@ -1,0 +1,210 @@
+"""The dashboard's media panels in a real browser: images of the chosen step with the slider,
+masks and boxes toggled by class, a table sorted and filtered, a histogram heat map, a point
+cloud, a confusion matrix drawn from its table, and logged Html that runs in a sandbox where
+it can neither read the dashboard's cookie nor call its API — in one run, and compared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ARGS, CHROMIUM
+from tests.browser.media_runs import STEP_COLOURS, media_run
+from tests.web.dash import Dashboard
+
+
+@pytest.fixture
+def media(dash: Dashboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.chdir(tmp_path)
+    return media_run("browser-media")
+
+
+def panel(page: Any, key: str) -> Any:
+    return page.locator(f'.media-panel[data-key="{key}"] .media-run').first
+
+
+def pixel(page: Any, selector: str) -> list[int]:
+    """The RGB of an image's top-left pixel, as the browser decoded it."""
+    return page.evaluate("""sel => { const img = document.querySelector(sel);
+        const c = document.createElement("canvas"); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const x = c.getContext("2d"); x.drawImage(img, 0, 0);
+        return Array.from(x.getImageData(0, 0, 1, 1).data.slice(0, 3)); }""", selector)
+
+
+def test_images_follow_the_step_slider(dash: Dashboard, page: Any, media: Any,
+                                       shot: Any) -> None:
+    page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
+    images = panel(page, "examples")
+    page.wait_for_selector('.media-panel[data-key="examples"] .media-run[data-step="2"]')
+    assert images.get_attribute("data-images") == "2"
+    page.wait_for_function("""() => [...document.querySelectorAll('.media-panel[data-key="examples"] img')]
+                              .every(i => i.complete && i.naturalWidth === 32)""")
+    captions = images.locator("figcaption").all_inner_texts()
+    assert captions == ["s2a", "s2b"]
+    sel = '.media-panel[data-key="examples"] figure:first-child img'
+    assert pixel(page, sel) == list(STEP_COLOURS[2])
+    for step in (0, 1):
+        slider = images.locator("input.media-step")
+        slider.fill(str(step))  # a range input: fill sets its value and fires input
+        page.wait_for_selector(f'.media-panel[data-key="examples"] .media-run[data-step="{step}"]')
+        page.wait_for_function("""sel => { const i = document.querySelector(sel);
+                                  return i && i.complete && i.naturalWidth === 32; }""", arg=sel)
+        assert images.locator("figcaption").all_inner_texts() == [f"s{step}a", f"s{step}b"]
+        assert pixel(page, sel) == list(STEP_COLOURS[step])
+        assert images.locator("output").inner_text() == f"step {step}"
+    shot(page, "media-run")
+
+
+def test_masks_and_boxes_toggle_by_class(dash: Dashboard, page: Any, media: Any) -> None:
+    page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
+    seg = panel(page, "seg")
+    page.wait_for_selector('.media-panel[data-key="seg"] svg.media-boxes[data-visible]')
+    page.wait_for_selector('.media-panel[data-key="seg"] canvas.media-mask[data-painted]')
+    mask = seg.locator("canvas.media-mask")
+    boxes = seg.locator("svg.media-boxes")
+    w, h = 32, 24
+    everything = (w // 2) * h + (w - w // 2) * (h // 2) + (w - w // 2) * (h - h // 2)
+    assert int(mask.get_attribute("data-painted")) == everything  # background is labelled too
+    assert boxes.get_attribute("data-visible") == "3"
+    # Labels come from the config (masks) and the boxes' file.
+    labels = seg.locator(".media-toggle").all_inner_texts()
+    assert [t.strip() for t in labels] == ["background", "cat", "dog", "cat", "dog"]
+    # One class of the boxes off, then the whole set.
+    seg.locator('input[data-kind="box"][data-class="2"]').uncheck()
+    assert boxes.get_attribute("data-visible") == "1"
+    assert seg.locator('g.media-box[data-class="2"]').first.is_hidden()
+    assert seg.locator('g.media-box[data-class="1"]').is_visible()
+    seg.locator('input[data-kind="box"]:not([data-class])').uncheck()
+    assert boxes.get_attribute("data-visible") == "0"
+    seg.locator('input[data-kind="box"]:not([data-class])').check()
+    seg.locator('input[data-kind="box"][data-class="2"]').check()
+    assert boxes.get_attribute("data-visible") == "3"
+    # Mask classes: cat off leaves the rest painted; the set off paints nothing.
+    seg.locator('input[data-kind="mask"][data-class="1"]').uncheck()
+    assert int(mask.get_attribute("data-painted")) == everything - (w // 2) * h
+    painted = page.evaluate("""() => { const c = document.querySelector('.media-panel[data-key="seg"] canvas.media-mask');
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        return [d[3], d[(c.height - 1) * c.width * 4 + (c.width - 1) * 4 + 3]]; }""")
+    assert painted[0] == 0 and painted[1] > 0  # the left half (cat) is clear, the dog is not
+    seg.locator('input[data-kind="mask"]:not([data-class])').uncheck()
+    assert mask.get_attribute("data-painted") == "0"
+
+
+def test_a_table_sorts_and_filters(dash: Dashboard, page: Any, media: Any) -> None:
+    page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
+    table = panel(page, "samples").locator(".media-table-body")
+    page.wait_for_selector('.media-panel[data-key="samples"] table.media-table tbody tr')
+    assert table.get_attribute("data-rows") == "23"
+    assert table.locator("tbody tr").count() == 10  # the first page
+    assert "1–10 of 23 rows" in table.locator(".media-table-info").inner_text()
+    # Media cells inline: the images of the first rows.
+    page.wait_for_function("""() => [...document.querySelectorAll('.media-panel[data-key="samples"] img.media-cell-img')]
+                              .filter(i => i.complete && i.naturalWidth === 8).length === 3""")
+    col = lambda j: table.locator(f"tbody tr td:nth-child({j})").all_inner_texts()  # noqa: E731
+    table.locator('th[data-col="2"]').click()  # score, ascending
+    scores = [float(s) for s in col(3)]
+    assert scores == sorted(scores) and len(scores) == 10
+    table.locator('th[data-col="2"]').click()  # descending
+    desc = [float(s) for s in col(3)]
+    assert desc == sorted(desc, reverse=True)
+    everything = sorted((round((i * 37) % 23 / 23, 3) for i in range(23)), reverse=True)
+    assert desc == everything[:10]
+    table.locator(".media-table-next").click()
+    assert [float(s) for s in col(3)] == everything[10:20]
+    table.locator("input.media-table-filter").fill("bird")
+    assert table.get_attribute("data-rows") == "7"
+    assert set(col(2)) == {"bird"} and table.locator("tbody tr").count() == 7
+    table.locator("input.media-table-filter").fill("nothing like it")
+    assert table.get_attribute("data-rows") == "0"
+
+
+def test_histograms_point_clouds_and_a_confusion_matrix_draw(dash: Dashboard, page: Any,
+                                                             media: Any, shot: Any) -> None:
+    page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
+    page.wait_for_selector('.media-panel[data-key="weights"] .media-histogram[data-drawn="1"]')
+    heat = page.evaluate("""() => { const d = document.querySelector('.media-panel[data-key="weights"] .media-histogram');
+        const t = d.data[0]; return {type: t.type, x: t.x, rows: t.z.length,
+          totals: t.x.map((_, s) => t.z.reduce((a, row) => a + row[s], 0))}; }""")
+    assert heat["type"] == "heatmap" and heat["x"] == [0, 1, 2] and heat["rows"] == 64
+    assert [round(t, 6) for t in heat["totals"]] == [17.0, 17.0, 17.0]  # every count placed
+    page.wait_for_selector('.media-panel[data-key="cloud"] .media-3d[data-drawn="1"]')
+    cloud = page.evaluate("""() => { const d = document.querySelector('.media-panel[data-key="cloud"] .media-3d');
+        return {type: d.data[0].type, n: d.data[0].x.length, canvases: d.querySelectorAll("canvas").length}; }""")
+    assert cloud == {"type": "scatter3d", "n": 60, "canvases": cloud["canvases"]}
+    assert cloud["canvases"] >= 1  # drawn with WebGL
+    page.wait_for_selector('.media-panel[data-chart="cm"] .media-custom-chart[data-drawn="1"]')
+    title = page.locator('.media-panel[data-chart="cm"] .chart-title').inner_text()
+    assert title == "Confusion Matrix Curve"
+    cm = page.evaluate("""() => { const t = document.querySelector('.media-panel[data-chart="cm"] .media-custom-chart').data[0];
+        return {type: t.type, x: t.x, y: t.y, z: t.z}; }""")
+    assert cm == {"type": "heatmap", "x": ["cat", "dog"], "y": ["cat", "dog"], "z": [[8, 2], [1, 9]]}
+    # The chart's table is drawn as the chart, not as a panel of its own.
+    assert page.locator('.media-panel[data-key="cm_table"]').count() == 0
+    shot(page, "media-charts")
+
+
+def test_logged_html_runs_sandboxed_without_the_dashboards_cookie_or_api(
+        dash: Dashboard, browser: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page of its own (the shared ``page`` fixture fails on the policy violations that the
+    blocked request of the Html's script reports, by design)."""
+    monkeypatch.chdir(tmp_path)
+    media = media_run("browser-media", html=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        pg.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
+        # The dashboard holds a session, and its own page can call the API.
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert dash.cookie_name in cookies
+        status = pg.evaluate("() => fetch('/api/v1/projects').then(r => r.status)")
+        assert status == 200
+        frame_el = pg.wait_for_selector('.media-panel[data-key="page"] iframe.media-html')
+        assert frame_el.get_attribute("sandbox") == "allow-scripts"
+        frame = frame_el.content_frame()
+        assert frame is not None
+        frame.wait_for_function("() => document.body && document.body.dataset.report")
+        report = json.loads(frame.evaluate("() => document.body.dataset.report"))
+        assert report["ran"] is True  # its script runs ...
+        assert report["origin"] == "null"  # ... in an opaque origin
+        assert report["cookie"] == "blocked: SecurityError"
+        assert report["storage"] == "blocked: SecurityError"
+        assert report["parent"] == "blocked: SecurityError"
+        assert report["api"].startswith("blocked: "), report["api"]
+        assert frame.locator("#hello").inner_text() == "logged html"
+        # Opened by itself (not framed), the Html is still sandboxed by its own policy.
+        direct = context.new_page()
+        direct.goto(dash.base.rstrip("/") + f"/api/v1/runs/{media.entity}/browser-media/"
+                    f"{media.id}/html/media/html/page_4.html")
+        direct.wait_for_function("() => document.body && document.body.dataset.report")
+        alone = json.loads(direct.evaluate("() => document.body.dataset.report"))
+        assert alone["origin"] == "null" and alone["cookie"] == "blocked: SecurityError"
+        assert alone["api"].startswith("blocked: "), alone["api"]
+    finally:
+        context.close()
+
+
+def test_compared_runs_show_their_media_side_by_side(dash: Dashboard, page: Any,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    a = media_run("browser-media-compare")
+    b = media_run("browser-media-compare")
+    page.goto(dash.ticket_url("/" + a.entity + "/browser-media-compare/compare",
+                              runs=f"{a.id},{b.id}"))
+    for run in (a, b):
+        page.wait_for_selector(f'.media-panel[data-key="examples"] .media-run[data-run="{run.id}"]'
+                               '[data-step="2"]')
+        page.wait_for_selector(f'.media-panel[data-chart="cm"] .media-run[data-run="{run.id}"] '
+                               '.media-custom-chart[data-drawn="1"]')
+        page.wait_for_selector(f'.media-panel[data-key="weights"] .media-run[data-run="{run.id}"]'
+                               ' .media-histogram[data-drawn="1"]')
+    names = page.locator('.media-panel[data-key="examples"] .media-run-name').all_inner_texts()
+    assert names == ["media-run", "media-run"]
+
+
+def test_chromium_is_the_one_the_tests_use() -> None:
+    assert CHROMIUM.exists() and "--disable-gpu" in ARGS  # WebGL falls back to software
