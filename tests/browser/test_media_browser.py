@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARGS, CHROMIUM
-from tests.browser.media_runs import STEP_COLOURS, media_run
 from tests.web.dash import Dashboard
+from tests.web.media_runs import STEP_COLOURS, media_run
 
 
 @pytest.fixture
@@ -29,7 +29,8 @@ def panel(page: Any, key: str) -> Any:
 def pixel(page: Any, selector: str) -> list[int]:
     """The RGB of an image's top-left pixel, as the browser decoded it."""
     return page.evaluate("""sel => { const img = document.querySelector(sel);
-        const c = document.createElement("canvas"); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const c = document.createElement("canvas");
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
         const x = c.getContext("2d"); x.drawImage(img, 0, 0);
         return Array.from(x.getImageData(0, 0, 1, 1).data.slice(0, 3)); }""", selector)
 
@@ -40,8 +41,9 @@ def test_images_follow_the_step_slider(dash: Dashboard, page: Any, media: Any,
     images = panel(page, "examples")
     page.wait_for_selector('.media-panel[data-key="examples"] .media-run[data-step="2"]')
     assert images.get_attribute("data-images") == "2"
-    page.wait_for_function("""() => [...document.querySelectorAll('.media-panel[data-key="examples"] img')]
-                              .every(i => i.complete && i.naturalWidth === 32)""")
+    page.wait_for_function("""sel => [...document.querySelectorAll(sel)]
+                              .every(i => i.complete && i.naturalWidth === 32)""",
+                           arg='.media-panel[data-key="examples"] img')
     captions = images.locator("figcaption").all_inner_texts()
     assert captions == ["s2a", "s2b"]
     sel = '.media-panel[data-key="examples"] figure:first-child img'
@@ -85,9 +87,10 @@ def test_masks_and_boxes_toggle_by_class(dash: Dashboard, page: Any, media: Any)
     # Mask classes: cat off leaves the rest painted; the set off paints nothing.
     seg.locator('input[data-kind="mask"][data-class="1"]').uncheck()
     assert int(mask.get_attribute("data-painted")) == everything - (w // 2) * h
-    painted = page.evaluate("""() => { const c = document.querySelector('.media-panel[data-key="seg"] canvas.media-mask');
+    painted = page.evaluate("""sel => { const c = document.querySelector(sel);
         const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-        return [d[3], d[(c.height - 1) * c.width * 4 + (c.width - 1) * 4 + 3]]; }""")
+        return [d[3], d[(c.height - 1) * c.width * 4 + (c.width - 1) * 4 + 3]]; }""",
+                            '.media-panel[data-key="seg"] canvas.media-mask')
     assert painted[0] == 0 and painted[1] > 0  # the left half (cat) is clear, the dog is not
     seg.locator('input[data-kind="mask"]:not([data-class])').uncheck()
     assert mask.get_attribute("data-painted") == "0"
@@ -101,8 +104,9 @@ def test_a_table_sorts_and_filters(dash: Dashboard, page: Any, media: Any) -> No
     assert table.locator("tbody tr").count() == 10  # the first page
     assert "1–10 of 23 rows" in table.locator(".media-table-info").inner_text()
     # Media cells inline: the images of the first rows.
-    page.wait_for_function("""() => [...document.querySelectorAll('.media-panel[data-key="samples"] img.media-cell-img')]
-                              .filter(i => i.complete && i.naturalWidth === 8).length === 3""")
+    page.wait_for_function("""sel => [...document.querySelectorAll(sel)]
+                              .filter(i => i.complete && i.naturalWidth === 8).length === 3""",
+                           arg='.media-panel[data-key="samples"] img.media-cell-img')
     col = lambda j: table.locator(f"tbody tr td:nth-child({j})").all_inner_texts()  # noqa: E731
     table.locator('th[data-col="2"]').click()  # score, ascending
     scores = [float(s) for s in col(3)]
@@ -125,22 +129,27 @@ def test_histograms_point_clouds_and_a_confusion_matrix_draw(dash: Dashboard, pa
                                                              media: Any, shot: Any) -> None:
     page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
     page.wait_for_selector('.media-panel[data-key="weights"] .media-histogram[data-drawn="1"]')
-    heat = page.evaluate("""() => { const d = document.querySelector('.media-panel[data-key="weights"] .media-histogram');
+    heat = page.evaluate("""sel => { const d = document.querySelector(sel);
         const t = d.data[0]; return {type: t.type, x: t.x, rows: t.z.length,
-          totals: t.x.map((_, s) => t.z.reduce((a, row) => a + row[s], 0))}; }""")
+          totals: t.x.map((_, s) => t.z.reduce((a, row) => a + row[s], 0))}; }""",
+                         '.media-panel[data-key="weights"] .media-histogram')
     assert heat["type"] == "heatmap" and heat["x"] == [0, 1, 2] and heat["rows"] == 64
     assert [round(t, 6) for t in heat["totals"]] == [17.0, 17.0, 17.0]  # every count placed
     page.wait_for_selector('.media-panel[data-key="cloud"] .media-3d[data-drawn="1"]')
-    cloud = page.evaluate("""() => { const d = document.querySelector('.media-panel[data-key="cloud"] .media-3d');
-        return {type: d.data[0].type, n: d.data[0].x.length, canvases: d.querySelectorAll("canvas").length}; }""")
+    cloud = page.evaluate("""sel => { const d = document.querySelector(sel);
+        return {type: d.data[0].type, n: d.data[0].x.length,
+                canvases: d.querySelectorAll("canvas").length}; }""",
+                          '.media-panel[data-key="cloud"] .media-3d')
     assert cloud == {"type": "scatter3d", "n": 60, "canvases": cloud["canvases"]}
     assert cloud["canvases"] >= 1  # drawn with WebGL
     page.wait_for_selector('.media-panel[data-chart="cm"] .media-custom-chart[data-drawn="1"]')
     title = page.locator('.media-panel[data-chart="cm"] .chart-title').inner_text()
     assert title == "Confusion Matrix Curve"
-    cm = page.evaluate("""() => { const t = document.querySelector('.media-panel[data-chart="cm"] .media-custom-chart').data[0];
-        return {type: t.type, x: t.x, y: t.y, z: t.z}; }""")
-    assert cm == {"type": "heatmap", "x": ["cat", "dog"], "y": ["cat", "dog"], "z": [[8, 2], [1, 9]]}
+    cm = page.evaluate("""sel => { const t = document.querySelector(sel).data[0];
+        return {type: t.type, x: t.x, y: t.y, z: t.z}; }""",
+                       '.media-panel[data-chart="cm"] .media-custom-chart')
+    assert cm == {"type": "heatmap", "x": ["cat", "dog"], "y": ["cat", "dog"],
+                  "z": [[8, 2], [1, 9]]}
     # The chart's table is drawn as the chart, not as a panel of its own.
     assert page.locator('.media-panel[data-key="cm_table"]').count() == 0
     shot(page, "media-charts")

@@ -137,7 +137,7 @@
         const scores = Object.entries(b.scores || {}).map(([k, s]) => `${k}: ${TD.value(s)}`).join(" ");
         const text = [b.box_caption || names[cls] || names[String(cls)] || "", scores].filter(Boolean).join(" ");
         if (text) {
-          const t = svg("text", {x: x + 2, y: Math.max(y - 3, 10), fill: color(cls), "font-size": Math.max(10, w / 25)});
+          const t = svg("text", {x: x + 2, y: Math.max(y - 3, 10), fill: color(cls), "font-size": Math.max(2, h / 12)});
           t.textContent = text;
           g.append(t);
         }

@@ -18,12 +18,16 @@ MASK_LABELS = {"0": "background", "1": "cat", "2": "dog"}
 BOX_LABELS = {"1": "cat", "2": "dog"}
 TABLE_COLUMNS = ["id", "label", "score", "image"]
 #: What the logged Html's script reports, once it tried to reach the dashboard.
-HTML_PROBE = """<!doctype html><html><head><title>logged</title></head><body><p id="hello">logged html</p>
+HTML_PROBE = """<!doctype html><html><head><title>logged</title></head>
+<body><p id="hello">logged html</p>
 <script>
 const report = {ran: true};
-try { report.cookie = "read: " + document.cookie; } catch (e) { report.cookie = "blocked: " + e.name; }
-try { report.storage = "read: " + localStorage.length; } catch (e) { report.storage = "blocked: " + e.name; }
-try { report.parent = "read: " + parent.document.cookie; } catch (e) { report.parent = "blocked: " + e.name; }
+function attempt(name, read) {
+  try { report[name] = "read: " + read(); } catch (e) { report[name] = "blocked: " + e.name; }
+}
+attempt("cookie", () => document.cookie);
+attempt("storage", () => localStorage.length);
+attempt("parent", () => parent.document.cookie);
 report.origin = String(self.origin);
 fetch("/api/v1/projects", {credentials: "include"}).then(
   (r) => r.text().then((t) => { report.api = "read: " + r.status + " " + t.slice(0, 80); done(); }),
