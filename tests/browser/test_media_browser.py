@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.web.dash import Dashboard
-from tests.web.media_runs import STEP_COLOURS, media_run
+from tests.web.media_runs import STEP_COLOURS, media_run, players_and_charts_run
 
 
 @pytest.fixture
@@ -217,3 +217,61 @@ def test_compared_runs_show_their_media_side_by_side(dash: Dashboard, page: Any,
 
 def test_chromium_is_the_one_the_tests_use() -> None:
     assert CHROMIUM.exists() and "--disable-gpu" in ARGS  # WebGL falls back to software
+
+
+def test_meshes_players_plotly_and_every_custom_chart(dash: Dashboard, page: Any,
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      shot: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = players_and_charts_run("browser-players")
+    page.goto(dash.ticket_url(f"/{run.entity}/browser-players/runs/{run.id}"))
+    # Every mesh format parsed in the browser into the same tetrahedron.
+    meshes = page.locator('.media-panel[data-key="meshes"] .media-3d')
+    page.wait_for_function("""sel => { const d = document.querySelectorAll(sel);
+        return d.length === 4 && [...d].every(e => e.dataset.drawn === "1"); }""",
+                           arg='.media-panel[data-key="meshes"] .media-3d')
+    got = meshes.evaluate_all("""ds => ds.map(d => { const t = d.data[0];
+        const key = (n) => [t.x[n], t.y[n], t.z[n]].join(",");
+        const tri = (n) => [t.i[n], t.j[n], t.k[n]].map(key).sort().join(" ");
+        return {path: d.dataset.path, type: t.type,
+                tris: Array.from(t.i, (_, n) => tri(n)).sort()}; })""")
+    assert [g["path"].rsplit(".", 1)[1] for g in got] == ["obj", "stl", "gltf", "glb"]
+    assert {g["type"] for g in got} == {"mesh3d"}
+    tris = got[0]["tris"]
+    assert len(tris) == 4 and all(g["tris"] == tris for g in got)
+    # Video: a GIF as an image, WebM in a player; audio in a player, of its length.
+    page.wait_for_selector('.media-panel[data-key="gif"] img.media-video')
+    page.wait_for_function("""sel => { const i = document.querySelector(sel);
+        return i.complete && i.naturalWidth === 20; }""",
+                           arg='.media-panel[data-key="gif"] img.media-video')
+    assert page.locator('.media-panel[data-key="gif"] figcaption').inner_text() == "a gif"
+    page.wait_for_function("""sel => { const v = document.querySelector(sel);
+        return v && v.readyState >= 1 && v.videoWidth === 48; }""",
+                           arg='.media-panel[data-key="webm"] video.media-video')
+    page.wait_for_function("""sel => { const a = document.querySelector(sel);
+        return a && a.readyState >= 1 && Math.abs(a.duration - 0.5) < 0.01; }""",
+                           arg='.media-panel[data-key="tone"] audio.media-audio')
+    # A plotly figure, as logged (its width left to the panel).
+    page.wait_for_selector('.media-panel[data-key="figure"] .media-plotly[data-drawn="1"]')
+    fig = page.evaluate("""sel => { const d = document.querySelector(sel);
+        return {types: d.data.map(t => t.type), title: d.layout.title.text}; }""",
+                        '.media-panel[data-key="figure"] .media-plotly')
+    assert fig == {"types": ["scatter", "bar"], "title": "from matplotlib"}
+    # Each trackd.plot preset drawn from its table.
+    expected = {"line": ("scatter", 1, 10), "scatter": ("scatter", 1, 8), "bar": ("bar", 1, 3),
+                "hist": ("histogram", 1, 20), "series": ("scatter", 2, 5),
+                "pr": ("scatter", 2, 5)}
+    for key, (kind, traces, points) in expected.items():
+        sel = f'.media-panel[data-chart="{key}"] .media-custom-chart'
+        page.wait_for_selector(sel + '[data-drawn="1"]')
+        drawn = page.evaluate("""sel => document.querySelector(sel).data.map(
+            t => ({type: t.type, n: (t.x || []).length, name: t.name}))""", sel)
+        assert [(t["type"], t["n"]) for t in drawn] == [(kind, points)] * traces, key
+        title = page.locator(f'.media-panel[data-chart="{key}"] .chart-title').inner_text()
+        assert title == f"{key} chart"
+    names = page.evaluate("""sel => document.querySelector(sel).data.map(t => t.name)""",
+                          '.media-panel[data-chart="pr"] .media-custom-chart')
+    assert names == ["cat", "dog"]
+    assert page.locator('.media-panel[data-key$="_table"]').count() == 0
+    shot(page, "media-players")

@@ -152,3 +152,165 @@ def media_run(project: str, html: bool = False) -> trackd.Run:
         allow_val_change=True)
     run.finish()
     return run
+
+
+#: A tetrahedron: 4 vertices, 4 triangles.
+TETRA = ([(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)],
+         [(0, 2, 1), (0, 1, 3), (0, 3, 2), (1, 2, 3)])
+
+
+def obj_file() -> bytes:
+    vertices, faces = TETRA
+    return ("# tetrahedron\n" + "".join(f"v {x} {y} {z}\n" for x, y, z in vertices)
+            + "".join(f"f {a + 1}/{a + 1} {b + 1} {c + 1}\n" for a, b, c in faces)).encode()
+
+
+def stl_file() -> bytes:
+    """Binary STL."""
+    import struct
+
+    vertices, faces = TETRA
+    out = b"trackd test".ljust(80, b" ") + struct.pack("<I", len(faces))
+    for face in faces:
+        out += struct.pack("<3f", 0, 0, 0)
+        for v in face:
+            out += struct.pack("<3f", *vertices[v])
+        out += b"\0\0"
+    return out
+
+
+def gltf_parts() -> tuple[dict[str, Any], bytes]:
+    """A glTF document of the tetrahedron (positions float32, indices uint16) and its buffer."""
+    import struct
+
+    vertices, faces = TETRA
+    positions = b"".join(struct.pack("<3f", *v) for v in vertices)
+    indices = b"".join(struct.pack("<3H", *f) for f in faces)
+    buffer = positions + indices
+    doc = {"asset": {"version": "2.0"}, "buffers": [{"byteLength": len(buffer)}],
+           "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": len(positions)},
+                           {"buffer": 0, "byteOffset": len(positions),
+                            "byteLength": len(indices)}],
+           "accessors": [{"bufferView": 0, "componentType": 5126, "count": len(vertices),
+                          "type": "VEC3"},
+                         {"bufferView": 1, "componentType": 5123, "count": 3 * len(faces),
+                          "type": "SCALAR"}],
+           "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}]}
+    return doc, buffer
+
+
+def gltf_file() -> bytes:
+    import base64
+
+    doc, buffer = gltf_parts()
+    doc["buffers"][0]["uri"] = ("data:application/octet-stream;base64,"
+                                + base64.b64encode(buffer).decode())
+    return json.dumps(doc).encode()
+
+
+def glb_file() -> bytes:
+    import struct
+
+    doc, buffer = gltf_parts()
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    buffer += b"\0" * (-len(buffer) % 4)
+    body = (struct.pack("<II", len(text), 0x4E4F534A) + text
+            + struct.pack("<II", len(buffer), 0x004E4942) + buffer)
+    return struct.pack("<III", 0x46546C67, 2, 12 + len(body)) + body
+
+
+def wav_file(seconds: float, rate: int = 8000) -> bytes:
+    import math
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(
+            int(8000 * math.sin(2 * math.pi * 440 * i / rate)).to_bytes(2, "little", signed=True)
+            for i in range(int(seconds * rate))))
+    return buf.getvalue()
+
+
+def gif_file(frames: int, w: int = 20, h: int = 16) -> bytes:
+    from PIL import Image
+
+    images = [Image.new("RGB", (w, h), (40 * i, 0, 0)) for i in range(frames)]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=250,
+                   loop=0)
+    return buf.getvalue()
+
+
+def webm_file(frames: int, w: int = 48, h: int = 32) -> bytes:
+    import tempfile
+
+    import imageio
+    import numpy as np
+
+    pixels = np.zeros((frames, h, w, 3), dtype=np.uint8)
+    pixels[:, :, :, 1] = np.arange(frames, dtype=np.uint8)[:, None, None] * 40
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "clip.webm")
+        imageio.mimwrite(path, pixels, fps=4, format="FFMPEG", codec="libvpx")
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def chart(key: str, spec: str, fields: dict[str, Any], strings: dict[str, Any]
+          ) -> dict[str, Any]:
+    """A custom chart's ``_wandb.visualize`` entry (its table under ``<key>_table``)."""
+    return {key: {"panel_type": "Vega2", "panel_config": {
+        "panelDefId": spec, "fieldSettings": fields, "stringSettings": strings,
+        "transform": {"name": "tableWithLeafColNames"}}}}
+
+
+def players_and_charts_run(project: str) -> trackd.Run:
+    """A run with meshes of each format, video, audio, a plotly chart and every preset of
+    trackd.plot's custom charts."""
+    run = trackd.init(project=project, name="players-run")
+    meshes = {"obj": obj_file(), "stl": stl_file(), "gltf": gltf_file(), "glb": glb_file()}
+    objects = [{"_type": "object3D-file", **put(run, "object3D", f"mesh_0.{ext}", data)}
+               for ext, data in meshes.items()]
+    figure = {"data": [{"type": "scatter", "mode": "lines", "x": [1, 2, 3], "y": [3, 1, 2]},
+                       {"type": "bar", "x": [1, 2, 3], "y": [1, 1, 1]}],
+              "layout": {"title": {"text": "from matplotlib"}, "width": 640}}
+    row: dict[str, Any] = {
+        "meshes": {"_type": "object3D", "count": len(objects), "objects": objects},
+        "gif": {"_type": "video-file", **put(run, "videos", "gif_0.gif", gif_file(4)),
+                "format": "gif", "width": 20, "height": 16, "caption": "a gif"},
+        "webm": {"_type": "video-file", **put(run, "videos", "webm_0.webm", webm_file(4)),
+                 "format": "webm", "width": 48, "height": 32},
+        "tone": {"_type": "audio-file", **put(run, "audio", "tone_0.wav", wav_file(0.5)),
+                 "caption": "440 Hz"},
+        "figure": {"_type": "plotly-file", **put(run, "plotly", "figure_0.plotly.json",
+                                                 json.dumps(figure).encode())},
+    }
+    visualize: dict[str, Any] = {}
+    tables = {
+        "line": (["step", "height"], [[i, i * i] for i in range(10)],
+                 "wandb/line/v0", {"x": "step", "y": "height", "stroke": None}),
+        "scatter": (["a", "b"], [[i, 10 - i] for i in range(8)],
+                    "wandb/scatter/v0", {"x": "a", "y": "b"}),
+        "bar": (["label", "value"], [["x", 3], ["y", 5], ["z", 1]],
+                "wandb/bar/v0", {"label": "label", "value": "value"}),
+        "hist": (["scores"], [[v / 10] for v in range(20)],
+                 "wandb/histogram/v0", {"value": "scores"}),
+        "series": (["step", "lineKey", "lineVal"],
+                   [[x, k, x * m] for k, m in (("y1", 1), ("y2", 2)) for x in range(5)],
+                   "wandb/lineseries/v0", {"step": "step", "lineKey": "lineKey",
+                                           "lineVal": "lineVal"}),
+        "pr": (["class", "recall", "precision"],
+               [[c, r / 4, 1 - r / 8] for c in ("cat", "dog") for r in range(5)],
+               "wandb/area-under-curve/v0", {"x": "recall", "y": "precision", "class": "class"}),
+    }
+    for key, (columns, rows, spec, fields) in tables.items():
+        row[key + "_table"] = table(run, key + "_table", 0, columns, rows)
+        visualize.update(chart(key, spec, fields, {"title": f"{key} chart"}))
+    run.log(row, step=0)
+    run.config.update({"_wandb": {"visualize": visualize}}, allow_val_change=True)
+    run.finish()
+    return run

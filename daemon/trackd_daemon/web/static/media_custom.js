@@ -27,7 +27,7 @@
     return [{type: "scatter", mode, x: xs, y: ys, name: f[yName]}];
   }
 
-  // panelDefId -> (table, fieldSettings) -> {data, layout}
+  // panelDefId -> (table, fieldSettings, stringSettings) -> {data, layout}
   const PRESETS = {
     "wandb/line/v0": (t, f) => ({data: lines(t, f, "x", "y", "stroke", "lines"), layout: {xaxis: {title: {text: f.x}}, yaxis: {title: {text: f.y}}}}),
     "wandb/scatter/v0": (t, f) => ({data: lines(t, f, "x", "y", "color", "markers"), layout: {xaxis: {title: {text: f.x}}, yaxis: {title: {text: f.y}}}}),
@@ -35,8 +35,8 @@
                                 layout: {xaxis: {title: {text: f.label}}, yaxis: {title: {text: f.value}}}}),
     "wandb/histogram/v0": (t, f) => ({data: [{type: "histogram", x: column(t, f.value)}],
                                       layout: {xaxis: {title: {text: f.value}}, yaxis: {title: {text: "count"}}}}),
-    "wandb/lineseries/v0": (t, f) => ({data: lines(t, {x: f.step || "step", y: f.lineVal || "lineVal", k: f.lineKey || "lineKey"}, "x", "y", "k", "lines"),
-                                       layout: {xaxis: {title: {text: "step"}}}}),
+    "wandb/lineseries/v0": (t, f, s) => ({data: lines(t, {x: f.step || "step", y: f.lineVal || "lineVal", k: f.lineKey || "lineKey"}, "x", "y", "k", "lines"),
+                                          layout: {xaxis: {title: {text: s.xname || "x"}}}}),
     "wandb/area-under-curve/v0": (t, f) => ({data: lines(t, f, "x", "y", "class", "lines"),
                                              layout: {xaxis: {title: {text: f.x}, range: [0, 1]}, yaxis: {title: {text: f.y}, range: [0, 1.05]}}}),
     "wandb/confusion_matrix/v1": (t, f) => {
@@ -58,8 +58,8 @@
     render: async ({run, chart, el}) => {
       const cfg = chart.panel_config;
       const [table, P] = await Promise.all([TDMedia.json(run, chart.table.path), TD.plotly()]);
-      const {data, layout} = PRESETS[cfg.panelDefId](table, cfg.fieldSettings || {});
       const s = cfg.stringSettings || {};
+      const {data, layout} = PRESETS[cfg.panelDefId](table, cfg.fieldSettings || {}, s);
       if (s["x-axis-title"]) layout.xaxis = {...layout.xaxis, title: {text: s["x-axis-title"]}};
       if (s["y-axis-title"]) layout.yaxis = {...layout.yaxis, title: {text: s["y-axis-title"]}};
       const div = TD.el("div", {class: "media-custom-chart", dataset: {spec: cfg.panelDefId}});
