@@ -23,7 +23,16 @@ def media(dash: Dashboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> A
 
 
 def panel(page: Any, key: str) -> Any:
-    return page.locator(f'.media-panel[data-key="{key}"] .media-run').first
+    """The first run's part of a media key's panel, scrolled to (panels are drawn as they
+    come near the viewport)."""
+    return near(page, f'.media-panel[data-key="{key}"]').locator(".media-run").first
+
+
+def near(page: Any, selector: str) -> Any:
+    """The panel of ``selector``, scrolled into view."""
+    box = page.locator(selector).first
+    box.scroll_into_view_if_needed()
+    return box
 
 
 def pixel(page: Any, selector: str) -> list[int]:
@@ -128,6 +137,7 @@ def test_a_table_sorts_and_filters(dash: Dashboard, page: Any, media: Any) -> No
 def test_histograms_point_clouds_and_a_confusion_matrix_draw(dash: Dashboard, page: Any,
                                                              media: Any, shot: Any) -> None:
     page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
+    near(page, '.media-panel[data-key="weights"]')
     page.wait_for_selector('.media-panel[data-key="weights"] .media-histogram[data-drawn="1"]')
     heat = page.evaluate("""sel => { const d = document.querySelector(sel);
         const t = d.data[0]; return {type: t.type, x: t.x, rows: t.z.length,
@@ -135,6 +145,7 @@ def test_histograms_point_clouds_and_a_confusion_matrix_draw(dash: Dashboard, pa
                          '.media-panel[data-key="weights"] .media-histogram')
     assert heat["type"] == "heatmap" and heat["x"] == [0, 1, 2] and heat["rows"] == 64
     assert [round(t, 6) for t in heat["totals"]] == [17.0, 17.0, 17.0]  # every count placed
+    near(page, '.media-panel[data-key="cloud"]')
     page.wait_for_selector('.media-panel[data-key="cloud"] .media-3d[data-drawn="1"]')
     cloud = page.evaluate("""sel => { const d = document.querySelector(sel);
         return {type: d.data[0].type, n: d.data[0].x.length,
@@ -142,6 +153,7 @@ def test_histograms_point_clouds_and_a_confusion_matrix_draw(dash: Dashboard, pa
                           '.media-panel[data-key="cloud"] .media-3d')
     assert cloud == {"type": "scatter3d", "n": 60, "canvases": cloud["canvases"]}
     assert cloud["canvases"] >= 1  # drawn with WebGL
+    near(page, '.media-panel[data-chart="cm"]')
     page.wait_for_selector('.media-panel[data-chart="cm"] .media-custom-chart[data-drawn="1"]')
     title = page.locator('.media-panel[data-chart="cm"] .chart-title').inner_text()
     assert title == "Confusion Matrix Curve"
@@ -171,6 +183,7 @@ def test_logged_html_runs_sandboxed_without_the_dashboards_cookie_or_api(
         assert dash.cookie_name in cookies
         status = pg.evaluate("() => fetch('/api/v1/projects').then(r => r.status)")
         assert status == 200
+        near(pg, '.media-panel[data-key="page"]')
         frame_el = pg.wait_for_selector('.media-panel[data-key="page"] iframe.media-html')
         assert frame_el.get_attribute("sandbox") == "allow-scripts"
         frame = frame_el.content_frame()
@@ -205,10 +218,13 @@ def test_compared_runs_show_their_media_side_by_side(dash: Dashboard, page: Any,
     page.goto(dash.ticket_url("/" + a.entity + "/browser-media-compare/compare",
                               runs=f"{a.id},{b.id}"))
     for run in (a, b):
+        near(page, '.media-panel[data-key="examples"]')
         page.wait_for_selector(f'.media-panel[data-key="examples"] .media-run[data-run="{run.id}"]'
                                '[data-step="2"]')
+        near(page, '.media-panel[data-chart="cm"]')
         page.wait_for_selector(f'.media-panel[data-chart="cm"] .media-run[data-run="{run.id}"] '
                                '.media-custom-chart[data-drawn="1"]')
+        near(page, '.media-panel[data-key="weights"]')
         page.wait_for_selector(f'.media-panel[data-key="weights"] .media-run[data-run="{run.id}"]'
                                ' .media-histogram[data-drawn="1"]')
     names = page.locator('.media-panel[data-key="examples"] .media-run-name').all_inner_texts()
@@ -226,8 +242,11 @@ def test_meshes_players_plotly_and_every_custom_chart(dash: Dashboard, page: Any
     monkeypatch.chdir(tmp_path)
     run = players_and_charts_run("browser-players")
     page.goto(dash.ticket_url(f"/{run.entity}/browser-players/runs/{run.id}"))
+    # Panels far below the viewport wait until they come near it.
+    page.wait_for_selector('.media-panel[data-chart="series"] .media-run[data-state="waiting"]',
+                           state="attached")
     # Every mesh format parsed in the browser into the same tetrahedron.
-    meshes = page.locator('.media-panel[data-key="meshes"] .media-3d')
+    meshes = near(page, '.media-panel[data-key="meshes"]').locator(".media-3d")
     page.wait_for_function("""sel => { const d = document.querySelectorAll(sel);
         return d.length === 4 && [...d].every(e => e.dataset.drawn === "1"); }""",
                            arg='.media-panel[data-key="meshes"] .media-3d')
@@ -241,6 +260,8 @@ def test_meshes_players_plotly_and_every_custom_chart(dash: Dashboard, page: Any
     tris = got[0]["tris"]
     assert len(tris) == 4 and all(g["tris"] == tris for g in got)
     # Video: a GIF as an image, WebM in a player; audio in a player, of its length.
+    for key in ("gif", "webm", "tone", "figure"):
+        near(page, f'.media-panel[data-key="{key}"]')
     page.wait_for_selector('.media-panel[data-key="gif"] img.media-video')
     page.wait_for_function("""sel => { const i = document.querySelector(sel);
         return i.complete && i.naturalWidth === 20; }""",
@@ -264,6 +285,7 @@ def test_meshes_players_plotly_and_every_custom_chart(dash: Dashboard, page: Any
                 "pr": ("scatter", 2, 5)}
     for key, (kind, traces, points) in expected.items():
         sel = f'.media-panel[data-chart="{key}"] .media-custom-chart'
+        near(page, f'.media-panel[data-chart="{key}"]')
         page.wait_for_selector(sel + '[data-drawn="1"]')
         drawn = page.evaluate("""sel => document.querySelector(sel).data.map(
             t => ({type: t.type, n: (t.x || []).length, name: t.name}))""", sel)

@@ -73,12 +73,34 @@ const TDMedia = (() => {
     });
   }
 
-  async function draw(render, ctx) {
+  async function guarded(render, ctx) {
     try {
       await render(ctx);
     } catch (err) {
       message(ctx.el, "Could not show this: " + err.message, "error");
     }
+  }
+
+  // Panels are drawn as they come near the viewport: a run may log many media keys, and a
+  // page holds only so many WebGL contexts (3D panels) and image decodes at once.
+  const waiting = new Map();  // element -> start()
+  const observer = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting || !waiting.has(e.target)) continue;
+      const start = waiting.get(e.target);
+      waiting.delete(e.target);
+      observer.unobserve(e.target);
+      start();
+    }
+  }, {rootMargin: "600px 0px"});
+
+  function draw(render, ctx) {
+    ctx.el.dataset.state = "waiting";
+    waiting.set(ctx.el, () => {
+      ctx.el.dataset.state = "drawing";
+      guarded(render, ctx).then(() => { ctx.el.dataset.state = "shown"; });
+    });
+    observer.observe(ctx.el);
   }
 
   // The media and custom chart panels of `runs` ({entity, project, id, name}) in `root`.
@@ -96,10 +118,10 @@ const TDMedia = (() => {
       const grid = section(root, "media", "Media");
       for (const k of shown) {
         const els = panel(grid, k.key, {dataset: {key: k.key, type: k.type}}, runs);
-        runs.forEach((run, i) => {
+        runs.forEach((r, i) => {
           const own = infos[i].keys.find((x) => x.key === k.key);
           if (!own) { message(els[i], "Not logged in this run."); return; }
-          draw(kinds.get(own.type), {run, key: k.key, type: own.type, el: els[i], info: infos[i]});
+          draw(kinds.get(own.type), {run: r, key: k.key, type: own.type, el: els[i], info: infos[i]});
         });
       }
     }
@@ -108,12 +130,12 @@ const TDMedia = (() => {
       for (const c of charts.values()) {
         const title = ((c.panel_config.stringSettings || {}).title) || c.key;
         const els = panel(grid, title, {dataset: {chart: c.key}}, runs);
-        runs.forEach((run, i) => {
+        runs.forEach((r, i) => {
           const own = infos[i].charts.find((x) => x.key === c.key);
           if (!own || !own.table) { message(els[i], "No table logged for this chart yet."); return; }
           const render = chartKinds.find((r) => r.accepts(own));
           if (!render) { message(els[i], `Charts of kind ${own.panel_config.panelDefId} are not drawn here.`); return; }
-          draw(render.render, {run, chart: own, el: els[i], info: infos[i]});
+          draw(render.render, {run: r, chart: own, el: els[i], info: infos[i]});
         });
       }
     }
