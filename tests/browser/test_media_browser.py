@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+import trackd
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.web.dash import Dashboard
-from tests.web.media_runs import STEP_COLOURS, media_run, players_and_charts_run
+from tests.web.media_runs import STEP_COLOURS, image, media_run, players_and_charts_run
 
 
 @pytest.fixture
@@ -297,3 +298,39 @@ def test_meshes_players_plotly_and_every_custom_chart(dash: Dashboard, page: Any
     assert names == ["cat", "dog"]
     assert page.locator('.media-panel[data-key$="_table"]').count() == 0
     shot(page, "media-players")
+
+
+def test_a_running_runs_media_panels_follow_what_it_logs(dash: Dashboard, page: Any,
+                                                         tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = trackd.init(project="browser-media-live", name="live-media")
+    try:
+        run.log({"live": image(run, "live", 0, (255, 0, 0), "first")}, step=0, commit=True)
+        page.goto(dash.ticket_url(f"/{run.entity}/browser-media-live/runs/{run.id}"))
+        live = panel(page, "live")
+        page.wait_for_selector('.media-panel[data-key="live"] .media-run[data-step="0"]')
+        # A new step of the key, and a new key: both show without a reload.
+        run.log({"live": image(run, "live", 1, (0, 255, 0), "second"),
+                 "later": {"_type": "histogram", "values": [1, 2], "bins": [0, 1, 2]}},
+                step=1, commit=True)
+        page.wait_for_selector('.media-panel[data-key="live"] .media-run[data-step="1"]',
+                               timeout=30_000)
+        assert live.locator("figcaption").all_inner_texts() == ["second"]
+        near(page, '.media-panel[data-key="later"]')
+        page.wait_for_selector('.media-panel[data-key="later"] .media-histogram[data-drawn="1"]',
+                               timeout=30_000)
+        # A slider moved back to an earlier step stays there while the run logs on.
+        near(page, '.media-panel[data-key="live"]')
+        live.locator("input.media-step").fill("0")
+        page.wait_for_selector('.media-panel[data-key="live"] .media-run[data-step="0"]')
+        run.log({"live": image(run, "live", 2, (0, 0, 255), "third"),
+                 "last": {"_type": "histogram", "values": [3], "bins": [0, 1]}},
+                step=2, commit=True)
+        near(page, '.media-panel[data-key="last"]')
+        page.wait_for_selector('.media-panel[data-key="last"] .media-histogram[data-drawn="1"]',
+                               timeout=30_000)
+        assert live.get_attribute("data-step") == "0"
+        assert live.locator("figcaption").all_inner_texts() == ["first"]
+    finally:
+        run.finish()

@@ -18,6 +18,8 @@ served as user content: images inline, video and audio inline as themselves, JSO
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -66,6 +68,13 @@ def _dig(value: Any, path: tuple[str, ...]) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def version(value: Any) -> str:
+    """A short digest of a key's last value: it changes when a new value is logged, so that a
+    page redraws the panel."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _table_key(key: str, panel_config: Mapping[str, Any]) -> str:
@@ -120,7 +129,7 @@ def custom_charts(config: Mapping[str, Any], summary: Mapping[str, Any]) -> list
         if table is None:
             table = summary.get(f"Custom Chart Tables/{table_key}")
         out.append({"key": key, "panel_type": spec.get("panel_type"), "panel_config": panel,
-                    "table_key": table_key,
+                    "table_key": table_key, "version": version([spec, table]),
                     "table": table if isinstance(table, dict)
                     and table.get("_type") == "table-file" else None})
     return out
@@ -158,7 +167,8 @@ class MediaApi:
     async def media(self, request: web.Request) -> web.Response:
         run = await self._api.visible_run(request, run_key(request))
         summary = jsonable(run.summary)
-        keys = [{"key": ".".join(path), "path": list(path), "type": kind}
+        keys = [{"key": ".".join(path), "path": list(path), "type": kind,
+                 "version": version(_dig(summary, path))}
                 for path, kind in media_paths(summary)]
         keys.sort(key=lambda k: str(k["key"]))
         config = jsonable(run.config)

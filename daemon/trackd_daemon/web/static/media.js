@@ -46,7 +46,11 @@ const TDMedia = (() => {
         console.error(`step ${steps[i]}: ${err.message}`);
       });
     };
-    input.addEventListener("input", show);
+    input.addEventListener("input", () => {
+      if (Number(input.value) === steps.length - 1) delete input.dataset.pinned;
+      else input.dataset.pinned = "1";
+      show();
+    });
     const el = TD.el("label", {class: "media-stepper"}, input, out);
     if (steps.length < 2) input.disabled = true;
     return {el, input, show, set(i) { input.value = String(i); show(); }};
@@ -95,51 +99,86 @@ const TDMedia = (() => {
   }, {rootMargin: "600px 0px"});
 
   function draw(render, ctx) {
+    if (ctx.el.dataset.state === "shown") ctx.el.style.minHeight = ctx.el.offsetHeight + "px";
     ctx.el.dataset.state = "waiting";
     waiting.set(ctx.el, () => {
       ctx.el.dataset.state = "drawing";
-      guarded(render, ctx).then(() => { ctx.el.dataset.state = "shown"; });
+      guarded(render, ctx).then(() => {
+        ctx.el.dataset.state = "shown";
+        ctx.el.style.minHeight = "";
+      });
     });
     observer.observe(ctx.el);
   }
 
   // The media and custom chart panels of `runs` ({entity, project, id, name}) in `root`.
-  async function mount(root, runs) {
-    const infos = await Promise.all(runs.map((r) => TD.api(runBase(r) + "/media")));
-    const keys = new Map();
-    const charts = new Map();
-    infos.forEach((info) => {
-      for (const k of info.keys) if (kinds.has(k.type) && !keys.has(k.key)) keys.set(k.key, k);
-      for (const c of info.charts) if (!charts.has(c.key)) charts.set(c.key, c);
-    });
-    const tableKeys = new Set([...charts.values()].map((c) => c.table_key));
-    const shown = [...keys.values()].filter((k) => !tableKeys.has(k.key));
-    if (shown.length) {
-      const grid = section(root, "media", "Media");
-      for (const k of shown) {
-        const els = panel(grid, k.key, {dataset: {key: k.key, type: k.type}}, runs);
-        runs.forEach((r, i) => {
-          const own = infos[i].keys.find((x) => x.key === k.key);
-          if (!own) { message(els[i], "Not logged in this run."); return; }
-          draw(kinds.get(own.type), {run: r, key: k.key, type: own.type, el: els[i], info: infos[i]});
-        });
+  // Returns {update()}: call it again (a running run) to add the keys logged since and to
+  // redraw the panels whose last value changed — unless their step slider was moved.
+  function mount(root, runs) {
+    const grids = {};
+    const seen = new Map();  // panel id -> {els, versions: per run}
+
+    function gridOf(name, title) {
+      if (!grids[name]) {
+        grids[name] = section(root, name, title);
+        const media = root.querySelector('[data-section="media"]');
+        const custom = root.querySelector('[data-section="custom-charts"]');
+        if (media && custom) root.insertBefore(media, custom);  // media first
       }
+      return grids[name];
     }
-    if (charts.size) {
-      const grid = section(root, "custom-charts", "Custom charts");
+
+    function place(id, grid, title, attrs, own, start) {
+      let p = seen.get(id);
+      if (!p) {
+        p = {els: panel(grid, title, attrs, runs), versions: runs.map(() => null)};
+        seen.set(id, p);
+      }
+      runs.forEach((r, i) => {
+        const el = p.els[i];
+        const o = own(i);
+        const version = o ? o.version : null;
+        if (version === p.versions[i]) return;
+        const moved = el.querySelector("input.media-step[data-pinned]");
+        if (p.versions[i] !== null && moved) return;  // the user looks at another step
+        p.versions[i] = version;
+        start(r, i, el, o);
+      });
+    }
+
+    async function update() {
+      const infos = await Promise.all(runs.map((r) => TD.api(runBase(r) + "/media")));
+      const keys = new Map();
+      const charts = new Map();
+      infos.forEach((info) => {
+        for (const k of info.keys) if (kinds.has(k.type) && !keys.has(k.key)) keys.set(k.key, k);
+        for (const c of info.charts) if (!charts.has(c.key)) charts.set(c.key, c);
+      });
+      const tableKeys = new Set([...charts.values()].map((c) => c.table_key));
+      const shown = [...keys.values()].filter((k) => !tableKeys.has(k.key));
+      for (const k of shown) {
+        place("k:" + k.key, gridOf("media", "Media"), k.key, {dataset: {key: k.key, type: k.type}},
+              (i) => infos[i].keys.find((x) => x.key === k.key),
+              (r, i, el, own) => {
+                if (!own) { message(el, "Not logged in this run."); return; }
+                draw(kinds.get(own.type), {run: r, key: k.key, type: own.type, el, info: infos[i]});
+              });
+      }
       for (const c of charts.values()) {
         const title = ((c.panel_config.stringSettings || {}).title) || c.key;
-        const els = panel(grid, title, {dataset: {chart: c.key}}, runs);
-        runs.forEach((r, i) => {
-          const own = infos[i].charts.find((x) => x.key === c.key);
-          if (!own || !own.table) { message(els[i], "No table logged for this chart yet."); return; }
-          const render = chartKinds.find((r) => r.accepts(own));
-          if (!render) { message(els[i], `Charts of kind ${own.panel_config.panelDefId} are not drawn here.`); return; }
-          draw(render.render, {run: r, chart: own, el: els[i], info: infos[i]});
-        });
+        place("c:" + c.key, gridOf("custom-charts", "Custom charts"), title, {dataset: {chart: c.key}},
+              (i) => infos[i].charts.find((x) => x.key === c.key),
+              (r, i, el, own) => {
+                if (!own || !own.table) { message(el, "No table logged for this chart yet."); return; }
+                const kind = chartKinds.find((k) => k.accepts(own));
+                if (!kind) { message(el, `Charts of kind ${own.panel_config.panelDefId} are not drawn here.`); return; }
+                draw(kind.render, {run: r, chart: own, el, info: infos[i]});
+              });
       }
+      return {keys: shown.length, charts: charts.size};
     }
-    return {keys: shown.length, charts: charts.size};
+
+    return {update};
   }
 
   return {register, registerChart, mount, fileUrl, htmlUrl, json, bytes, values, stepper, message};
