@@ -47,6 +47,8 @@ def pixel(page: Any, selector: str) -> list[int]:
 
 def test_images_follow_the_step_slider(dash: Dashboard, page: Any, media: Any,
                                        shot: Any) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}"))
     images = panel(page, "examples")
     page.wait_for_selector('.media-panel[data-key="examples"] .media-run[data-step="2"]')
@@ -68,6 +70,11 @@ def test_images_follow_the_step_slider(dash: Dashboard, page: Any, media: Any,
         assert pixel(page, sel) == list(STEP_COLOURS[step])
         assert images.locator("output").inner_text() == f"step {step}"
     shot(page, "media-run")
+    # A file name that would leave the run's files is refused, not fetched.
+    escape = panel(page, "escape")
+    page.wait_for_selector('.media-panel[data-key="escape"] .media-run .error')
+    assert "not a run file name" in escape.inner_text()
+    assert not [u for u in requested if "/projects" in u], requested
 
 
 def test_masks_and_boxes_toggle_by_class(dash: Dashboard, page: Any, media: Any) -> None:
@@ -201,7 +208,7 @@ def test_logged_html_runs_sandboxed_without_the_dashboards_cookie_or_api(
         # Opened by itself (not framed), the Html is still sandboxed by its own policy.
         direct = context.new_page()
         direct.goto(dash.base.rstrip("/") + f"/api/v1/runs/{media.entity}/browser-media/"
-                    f"{media.id}/html/media/html/page_4.html")
+                    f"{media.id}/html/media/html/page_5.html")
         direct.wait_for_function("() => document.body && document.body.dataset.report")
         alone = json.loads(direct.evaluate("() => document.body.dataset.report"))
         assert alone["origin"] == "null" and alone["cookie"] == "blocked: SecurityError"

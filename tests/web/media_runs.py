@@ -136,9 +136,12 @@ def media_run(project: str, html: bool = False) -> trackd.Run:
                                                   json.dumps(points).encode())},
         "cm_table": table(run, "cm_table", 3, ["Actual", "Predicted", "nPredictions"], cm_rows),
     }, step=3)
+    # A value whose file name would leave the run's files: refused by the page, never fetched.
+    run.log({"escape": {"_type": "image-file", "path": "media/../../../../../projects",
+                        "format": "png", "width": 1, "height": 1}}, step=4)
     if html:
-        run.log({"page": {"_type": "html-file", **put(run, "html", "page_4.html",
-                                                       HTML_PROBE.encode())}}, step=4)
+        run.log({"page": {"_type": "html-file", **put(run, "html", "page_5.html",
+                                                       HTML_PROBE.encode())}}, step=5)
     run.config.update({"_wandb": {"visualize": {"cm": {"panel_type": "Vega2", "panel_config": {
         "panelDefId": "wandb/confusion_matrix/v1",
         "fieldSettings": {"Actual": "Actual", "Predicted": "Predicted",

@@ -37,9 +37,9 @@ def base(run: trackd.Run) -> str:
 def test_media_lists_keys_charts_and_class_labels(dash: Dashboard, run: trackd.Run) -> None:
     got = dash.json(base(run) + "/media")
     assert [(k["key"], k["type"]) for k in got["keys"]] == [
-        ("cloud", "object3D-file"), ("cm_table", "table-file"), ("examples", "images/separated"),
-        ("page", "html-file"), ("samples", "table-file"), ("seg", "image-file"),
-        ("weights", "histogram")]
+        ("cloud", "object3D-file"), ("cm_table", "table-file"), ("escape", "image-file"),
+        ("examples", "images/separated"), ("page", "html-file"), ("samples", "table-file"),
+        ("seg", "image-file"), ("weights", "histogram")]
     [chart] = got["charts"]
     assert chart["key"] == "cm" and chart["panel_type"] == "Vega2"
     assert chart["table_key"] == "cm_table"  # from its query's tableKey
@@ -66,7 +66,7 @@ def test_values_come_in_step_order_bounded_by_limit(dash: Dashboard, run: trackd
 
 
 def test_logged_html_is_a_page_only_in_its_own_sandbox(dash: Dashboard, run: trackd.Run) -> None:
-    status, headers, body = dash.request(base(run) + "/html/media/html/page_4.html")
+    status, headers, body = dash.request(base(run) + "/html/media/html/page_5.html")
     assert status == 200 and body == HTML_PROBE.encode()
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     csp = [d.strip() for d in headers["Content-Security-Policy"].split(";")]
@@ -79,7 +79,7 @@ def test_logged_html_is_a_page_only_in_its_own_sandbox(dash: Dashboard, run: tra
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Cross-Origin-Resource-Policy"] == "same-origin"
     # The same file through files/ stays a download; only Html goes through html/.
-    status, headers, _ = dash.request(base(run) + "/files/media/html/page_4.html")
+    status, headers, _ = dash.request(base(run) + "/files/media/html/page_5.html")
     assert status == 200 and headers["Content-Disposition"].startswith("attachment")
     for name, code in (("media/table/samples_3.table.json", 400), ("media/html/none.html", 404),
                        ("../page.html", 400)):
@@ -89,7 +89,7 @@ def test_logged_html_is_a_page_only_in_its_own_sandbox(dash: Dashboard, run: tra
 
 
 def test_media_routes_need_a_login_and_a_visible_run(dash: Dashboard, run: trackd.Run) -> None:
-    for path in ("/media", "/media/values?key=examples", "/html/media/html/page_4.html"):
+    for path in ("/media", "/media/values?key=examples", "/html/media/html/page_5.html"):
         status, headers, body = dash.request(base(run) + path, token=None)
         assert status == 401, path
         assert b"Content-Security-Policy" not in body

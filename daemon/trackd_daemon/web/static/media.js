@@ -12,7 +12,17 @@ const TDMedia = (() => {
   function registerChart(render) { chartKinds.push(render); }
 
   function runBase(run) { return `/runs/${TD.enc(run.entity)}/${TD.enc(run.project)}/${TD.enc(run.id)}`; }
-  function filePath(path) { return String(path).split("/").map(TD.enc).join("/"); }
+  // A run file's name as URL path segments; a name that would leave the run's files (an
+  // absolute name, or "." and ".." segments, which the browser resolves) is refused.
+  function filePath(path) {
+    const parts = String(path).split("/");
+    if (!parts.length || parts.some((p) => p === "" || p === "." || p === ".." || /^%2e/i.test(p))) {
+      throw new Error(`not a run file name: ${JSON.stringify(path)}`);
+    }
+    return parts.map(TD.enc).join("/");
+  }
+  // Text for plotly's labels, which read a few HTML tags: shown as written.
+  const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   // A run file's bytes (images load from it; the browser sends the session cookie).
   function fileUrl(run, path) { return "/api/v1" + runBase(run) + "/files/" + filePath(path); }
   // Logged Html, as a page in its own sandbox (only for an iframe with sandbox="allow-scripts").
@@ -41,9 +51,10 @@ const TDMedia = (() => {
       const i = Number(input.value);
       out.textContent = `step ${steps[i]}`;
       input.dataset.step = String(steps[i]);
+      problem.hidden = true;
       Promise.resolve().then(() => onChange(i)).catch((err) => {
-        input.dataset.error = err.message;
-        console.error(`step ${steps[i]}: ${err.message}`);
+        problem.textContent = `Could not show step ${steps[i]}: ${err.message}`;
+        problem.hidden = false;
       });
     };
     input.addEventListener("input", () => {
@@ -51,7 +62,8 @@ const TDMedia = (() => {
       else input.dataset.pinned = "1";
       show();
     });
-    const el = TD.el("label", {class: "media-stepper"}, input, out);
+    const problem = TD.el("p", {class: "error", hidden: true});
+    const el = TD.el("div", {}, TD.el("label", {class: "media-stepper"}, input, out), problem);
     if (steps.length < 2) input.disabled = true;
     return {el, input, show, set(i) { input.value = String(i); show(); }};
   }
@@ -181,5 +193,5 @@ const TDMedia = (() => {
     return {update};
   }
 
-  return {register, registerChart, mount, fileUrl, htmlUrl, json, bytes, values, stepper, message};
+  return {register, registerChart, mount, fileUrl, htmlUrl, json, bytes, values, stepper, message, plain};
 })();

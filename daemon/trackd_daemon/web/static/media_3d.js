@@ -25,12 +25,12 @@
       const lx = [], ly = [], lz = [];
       for (const [a, b] of EDGES) { lx.push(c[a][0], c[b][0], null); ly.push(c[a][1], c[b][1], null); lz.push(c[a][2], c[b][2], null); }
       const col = box.color ? `rgb(${box.color.join(",")})` : "#d62728";
-      traces.push({type: "scatter3d", mode: "lines", x: lx, y: ly, z: lz, line: {color: col, width: 4}, name: box.label || "box"});
+      traces.push({type: "scatter3d", mode: "lines", x: lx, y: ly, z: lz, line: {color: col, width: 4}, name: TDMedia.plain(box.label || "box")});
     }
     for (const v of (Array.isArray(doc) ? [] : doc.vectors || [])) {
       if (!v.start || !v.end) continue;
       traces.push({type: "scatter3d", mode: "lines", x: [v.start[0], v.end[0]], y: [v.start[1], v.end[1]],
-                   z: [v.start[2], v.end[2]], line: {color: "#2ca02c", width: 5}, name: v.label || "vector"});
+                   z: [v.start[2], v.end[2]], line: {color: "#2ca02c", width: 5}, name: TDMedia.plain(v.label || "vector")});
     }
     return {traces, points: points.length};
   }

@@ -3,6 +3,9 @@
 // drawn with plotly.js from the latest table of the chart's <key>_table history key.
 "use strict";
 (() => {
+  const P = (text) => TDMedia.plain(text ?? "");
+  const title = (text) => ({title: {text: P(text)}});
+
   function column(table, name) {
     const j = (table.columns || []).indexOf(name);
     if (j < 0) throw new Error(`the chart's table has no column ${JSON.stringify(name)}`);
@@ -22,26 +25,26 @@
   function lines(table, f, xName, yName, keyName, mode) {
     const xs = column(table, f[xName]), ys = column(table, f[yName]);
     if (keyName && f[keyName] && (table.columns || []).includes(f[keyName])) {
-      return [...groups(column(table, f[keyName]), xs, ys)].map(([name, g]) => ({type: "scatter", mode, name, ...g}));
+      return [...groups(column(table, f[keyName]), xs, ys)].map(([name, g]) => ({type: "scatter", mode, name: P(name), ...g}));
     }
-    return [{type: "scatter", mode, x: xs, y: ys, name: f[yName]}];
+    return [{type: "scatter", mode, x: xs, y: ys, name: P(f[yName])}];
   }
 
   // panelDefId -> (table, fieldSettings, stringSettings) -> {data, layout}
   const PRESETS = {
-    "wandb/line/v0": (t, f) => ({data: lines(t, f, "x", "y", "stroke", "lines"), layout: {xaxis: {title: {text: f.x}}, yaxis: {title: {text: f.y}}}}),
-    "wandb/scatter/v0": (t, f) => ({data: lines(t, f, "x", "y", "color", "markers"), layout: {xaxis: {title: {text: f.x}}, yaxis: {title: {text: f.y}}}}),
-    "wandb/bar/v0": (t, f) => ({data: [{type: "bar", x: column(t, f.label).map(String), y: column(t, f.value)}],
-                                layout: {xaxis: {title: {text: f.label}}, yaxis: {title: {text: f.value}}}}),
+    "wandb/line/v0": (t, f) => ({data: lines(t, f, "x", "y", "stroke", "lines"), layout: {xaxis: title(f.x), yaxis: title(f.y)}}),
+    "wandb/scatter/v0": (t, f) => ({data: lines(t, f, "x", "y", "color", "markers"), layout: {xaxis: title(f.x), yaxis: title(f.y)}}),
+    "wandb/bar/v0": (t, f) => ({data: [{type: "bar", x: column(t, f.label).map(P), y: column(t, f.value)}],
+                                layout: {xaxis: title(f.label), yaxis: title(f.value)}}),
     "wandb/histogram/v0": (t, f) => ({data: [{type: "histogram", x: column(t, f.value)}],
-                                      layout: {xaxis: {title: {text: f.value}}, yaxis: {title: {text: "count"}}}}),
+                                      layout: {xaxis: title(f.value), yaxis: title("count")}}),
     "wandb/lineseries/v0": (t, f, s) => ({data: lines(t, {x: f.step || "step", y: f.lineVal || "lineVal", k: f.lineKey || "lineKey"}, "x", "y", "k", "lines"),
-                                          layout: {xaxis: {title: {text: s.xname || "x"}}}}),
+                                          layout: {xaxis: title(s.xname || "x")}}),
     "wandb/area-under-curve/v0": (t, f) => ({data: lines(t, f, "x", "y", "class", "lines"),
-                                             layout: {xaxis: {title: {text: f.x}, range: [0, 1]}, yaxis: {title: {text: f.y}, range: [0, 1.05]}}}),
+                                             layout: {xaxis: {...title(f.x), range: [0, 1]}, yaxis: {...title(f.y), range: [0, 1.05]}}}),
     "wandb/confusion_matrix/v1": (t, f) => {
-      const actual = column(t, f.Actual || "Actual").map(String);
-      const predicted = column(t, f.Predicted || "Predicted").map(String);
+      const actual = column(t, f.Actual || "Actual").map(P);
+      const predicted = column(t, f.Predicted || "Predicted").map(P);
       const counts = column(t, f.nPredictions || "nPredictions");
       const classes = [...new Set([...actual, ...predicted])];
       const z = classes.map(() => classes.map(() => 0));
@@ -60,8 +63,8 @@
       const [table, P] = await Promise.all([TDMedia.json(run, chart.table.path), TD.plotly()]);
       const s = cfg.stringSettings || {};
       const {data, layout} = PRESETS[cfg.panelDefId](table, cfg.fieldSettings || {}, s);
-      if (s["x-axis-title"]) layout.xaxis = {...layout.xaxis, title: {text: s["x-axis-title"]}};
-      if (s["y-axis-title"]) layout.yaxis = {...layout.yaxis, title: {text: s["y-axis-title"]}};
+      if (s["x-axis-title"]) layout.xaxis = {...layout.xaxis, ...title(s["x-axis-title"])};
+      if (s["y-axis-title"]) layout.yaxis = {...layout.yaxis, ...title(s["y-axis-title"])};
       const div = TD.el("div", {class: "media-custom-chart", dataset: {spec: cfg.panelDefId}});
       el.replaceChildren(div);
       await P.newPlot(div, data, {height: 300, margin: {l: 60, r: 12, t: 8, b: 48}, showlegend: data.length > 1, ...layout},

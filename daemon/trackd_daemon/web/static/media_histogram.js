@@ -54,7 +54,7 @@
       hovertemplate: "step %{x}<br>value %{y:.4g}<br>count %{z:.4g}<extra></extra>",
     }], {
       height: 260, margin: {l: 55, r: 12, t: 8, b: 42},
-      xaxis: {title: {text: "Step"}}, yaxis: {title: {text: key}},
+      xaxis: {title: {text: "Step"}}, yaxis: {title: {text: TDMedia.plain(key)}},
     }, {responsive: true, displaylogo: false});
     Object.assign(div.dataset, {drawn: "1", steps: String(got.steps.length), rows: String(centers.length)});
   });
