@@ -341,3 +341,32 @@ def test_a_running_runs_media_panels_follow_what_it_logs(dash: Dashboard, page: 
         assert live.locator("figcaption").all_inner_texts() == ["first"]
     finally:
         run.finish()
+
+
+def test_a_notebook_view_loads_media_with_its_session_header(dash: Dashboard, browser: Any,
+                                                             media: Any) -> None:
+    """A notebook's iframe keeps no cookie of the dashboard: the view's images come as data:
+    URLs of what it fetched with its session header (here, a context whose cookies are
+    cleared after the page loaded proves no cookie was needed)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.goto(dash.ticket_url(f"/{media.entity}/browser-media/runs/{media.id}",
+                                jupyter="true"))
+        context.clear_cookies()
+        near(pg, '.media-panel[data-key="examples"]')
+        pg.wait_for_selector('.media-panel[data-key="examples"] .media-run[data-step="2"]')
+        srcs = pg.locator('.media-panel[data-key="examples"] img').evaluate_all(
+            "is => is.map(i => i.src.slice(0, 22))")
+        assert srcs == ["data:image/png;base64,"] * 2
+        pg.wait_for_function("""sel => [...document.querySelectorAll(sel)]
+                                .every(i => i.complete && i.naturalWidth === 32)""",
+                             arg='.media-panel[data-key="examples"] img')
+        near(pg, '.media-panel[data-key="seg"]')
+        pg.wait_for_selector('.media-panel[data-key="seg"] canvas.media-mask[data-painted]')
+        assert not errors
+    finally:
+        context.close()

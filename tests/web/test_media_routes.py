@@ -116,5 +116,5 @@ def test_audio_and_video_are_served_as_themselves(dash: Dashboard, tmp_path: Pat
 
 def test_pages_may_play_media_and_frame_their_own_origin_only() -> None:
     directives = dict(d.strip().split(" ", 1) for d in PAGE_CSP.split(";"))
-    assert directives["media-src"] == "'self'" and directives["frame-src"] == "'self'"
+    assert directives["media-src"] == "'self' data:" and directives["frame-src"] == "'self'"
     assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"

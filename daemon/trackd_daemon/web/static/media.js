@@ -34,6 +34,21 @@ const TDMedia = (() => {
     if (!res.ok) throw new Error(`${path}: ${res.status} ${res.statusText}`);
     return res;
   }
+  // The URL an <img>, <video> or <audio> loads a run file from: the file's own, or, in a
+  // notebook view (whose frame has no cookie of the dashboard, only a session header), its
+  // bytes fetched with that header, as a data: URL.
+  async function src(run, path) {
+    if (!TD.data.session) return fileUrl(run, path);
+    const blob = await (await fetchFile(run, path)).blob();
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(blob);
+    });
+  }
+  // Whether the page is a notebook view (see src).
+  const embedded = Boolean(TD.data.session);
   async function json(run, path) { return (await fetchFile(run, path)).json(); }
   async function bytes(run, path) { return (await fetchFile(run, path)).arrayBuffer(); }
 
@@ -193,5 +208,6 @@ const TDMedia = (() => {
     return {update};
   }
 
-  return {register, registerChart, mount, fileUrl, htmlUrl, json, bytes, values, stepper, message, plain};
+  return {register, registerChart, mount, fileUrl, htmlUrl, src, embedded, json, bytes, values,
+          stepper, message, plain};
 })();

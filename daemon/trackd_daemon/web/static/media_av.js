@@ -9,8 +9,8 @@
     return own.map((c, i) => ({...c, caption: c.caption ?? (v.captions || [])[i]}));
   }
 
-  function player(run, clip, kind) {
-    const src = TDMedia.fileUrl(run, clip.path);
+  async function player(run, clip, kind) {
+    const src = await TDMedia.src(run, clip.path);
     if (kind === "video" && /\.gif$/i.test(clip.path)) {
       return TD.el("img", {class: "media-video", src, alt: clip.caption || "video"});
     }
@@ -23,10 +23,14 @@
       const got = await TDMedia.values(run, key, 500);
       if (!got.steps.length) { TDMedia.message(el, "Nothing logged."); return; }
       const box = TD.el("div", {class: "media-players"});
-      const slider = TDMedia.stepper(got.steps, (i) => {
-        box.replaceChildren(...clips(got.values[i], single, list).map((clip) =>
-          TD.el("figure", {class: "media-clip", dataset: {path: clip.path}}, player(run, clip, kind),
+      let seq = 0;
+      const slider = TDMedia.stepper(got.steps, async (i) => {
+        const mine = ++seq;
+        const figures = await Promise.all(clips(got.values[i], single, list).map(async (clip) =>
+          TD.el("figure", {class: "media-clip", dataset: {path: clip.path}}, await player(run, clip, kind),
                 clip.caption ? TD.el("figcaption", {}, clip.caption) : null)));
+        if (mine !== seq) return;
+        box.replaceChildren(...figures);
         el.dataset.step = String(got.steps[i]);
       });
       el.replaceChildren(slider.el, box);

@@ -6,6 +6,10 @@
   TDMedia.register(["html-file"], async ({run, key, el}) => {
     const got = await TDMedia.values(run, key, 500);
     if (!got.steps.length) { TDMedia.message(el, "No Html logged."); return; }
+    if (TDMedia.embedded) {  // its frame would load without the session: no cookie here
+      TDMedia.message(el, "Logged Html is shown on the run's page in the dashboard itself.");
+      return;
+    }
     const frame = TD.el("iframe", {class: "media-html", sandbox: "allow-scripts",
                                    referrerpolicy: "no-referrer", title: key});
     const slider = TDMedia.stepper(got.steps, (i) => {

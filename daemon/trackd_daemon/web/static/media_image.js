@@ -81,7 +81,7 @@
 
     async function mask(frame, entry, name) {
       const loaded = entry.path ? null : entry;
-      const img = await loadImage(TDMedia.fileUrl(run, entry.path));
+      const img = await loadImage(await TDMedia.src(run, entry.path));
       const names = labelsOf(entry, loaded, labels.masks || {}, key, name);
       const src = TD.el("canvas", {width: img.naturalWidth, height: img.naturalHeight});
       const sctx = src.getContext("2d", {willReadFrequently: true});
@@ -164,7 +164,7 @@
       const drawn = [];  // this step's layers
       const figures = await Promise.all(items(v).map(async (item, n) => {
         const w = item.width, h = item.height;
-        const img = TD.el("img", {src: TDMedia.fileUrl(run, item.path), alt: item.caption || `${key} ${n}`,
+        const img = TD.el("img", {src: await TDMedia.src(run, item.path), alt: item.caption || `${key} ${n}`,
                                   class: "media-img", loading: "lazy"});
         const frame = TD.el("div", {class: "media-frame"}, img);
         const fig = TD.el("figure", {class: "media-image", dataset: {path: item.path, step: String(got.steps[i])}}, frame,

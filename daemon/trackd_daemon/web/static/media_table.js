@@ -1,6 +1,6 @@
 // Table panels (table-file): the table of one step, paged, sorted by a column (click its
 // header; again for descending) and filtered by text, all in the browser; media cells (images)
-// shown inline, other media cells by their type.
+// (images, video, audio) shown inline, other media cells by their type.
 "use strict";
 const TDTable = (() => {
   const PAGE_SIZES = [10, 25, 50, 100];
@@ -19,9 +19,22 @@ const TDTable = (() => {
     return cellText(a).localeCompare(cellText(b), undefined, {numeric: true});
   }
 
+  // A media element of a cell, its source set once known (a notebook view fetches it).
+  function load(run, v, media) {
+    TDMedia.src(run, v.path).then((url) => { media.src = url; }, (err) => { media.title = err.message; });
+    return media;
+  }
+
   function cell(run, v) {
     if (v && typeof v === "object" && v._type === "image-file" && v.path) {
-      return TD.el("img", {class: "media-cell-img", src: TDMedia.fileUrl(run, v.path), alt: v.caption || "image", loading: "lazy"});
+      return load(run, v, TD.el("img", {class: "media-cell-img", alt: v.caption || "image"}));
+    }
+    if (v && typeof v === "object" && v._type === "video-file" && v.path) {
+      return load(run, v, /\.gif$/i.test(v.path) ? TD.el("img", {class: "media-cell-img", alt: v.caption || "video"})
+        : TD.el("video", {class: "media-cell-video", controls: true, muted: true, preload: "metadata"}));
+    }
+    if (v && typeof v === "object" && v._type === "audio-file" && v.path) {
+      return load(run, v, TD.el("audio", {class: "media-cell-audio", controls: true, preload: "metadata"}));
     }
     return cellText(v);
   }
