@@ -7,7 +7,8 @@
   run config, and its custom charts (``trackd.plot``: config
   ``_wandb.visualize``, each drawn from the table its history key ``<key>_table`` holds);
 - ``media/values?key=K``: that key's values at up to ``limit`` steps spread evenly over the run
-  (the first and the last included), with their steps, for a panel's step slider or heat map;
+  (the first and the last included), with their steps, for a panel's step slider or heat map
+  (``media_index.py`` keeps them per run, read once);
 - ``html/{name}``: a logged Html file, the one kind of user content shown as a page — only in
   a sandbox of its own (``user_content.html_headers``): an opaque origin, which can neither read
   the dashboard's cookie nor call its API.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -32,13 +33,9 @@ from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import InvalidArgumentError, RunFileNotFoundError
 from trackd_daemon.web import user_content
 from trackd_daemon.web.api import Api, json_response, run_key
+from trackd_daemon.web.media_index import MediaIndex, dig, media_paths
 from trackd_daemon.web.runs_table import jsonable
 
-#: The media types the dashboard draws (W&B's ``_type`` values).
-MEDIA_TYPES = frozenset({
-    "image-file", "images/separated", "table-file", "histogram", "video-file", "videos",
-    "audio-file", "audio", "html-file", "object3D-file", "object3D", "plotly-file",
-})
 #: Steps one values request returns at most (a slider or heat map needs no more; a panel asks
 #: for fewer).
 MAX_VALUES = 1000
@@ -46,28 +43,6 @@ DEFAULT_VALUES = 500
 #: Custom chart key suffix (W&B's): ``trackd.plot`` logs its table under ``<key>_table``.
 TABLE_SUFFIX = "_table"
 CHUNK = 1 << 20
-
-
-def media_paths(value: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[
-        tuple[tuple[str, ...], str]]:
-    """(key path, media type) of every media value in a summary (nested dicts without
-    ``_type`` are walked; top-level keys starting with ``_`` are not media)."""
-    for k, v in value.items():
-        if not isinstance(v, dict) or (not prefix and k.startswith("_")):
-            continue
-        kind = v.get("_type")
-        if kind is None:
-            yield from media_paths(v, (*prefix, k))
-        elif isinstance(kind, str) and kind in MEDIA_TYPES:
-            yield (*prefix, k), kind
-
-
-def _dig(value: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 def version(value: Any) -> str:
@@ -155,6 +130,7 @@ class MediaApi:
         self._api = api
         self._store = api.store
         self._blobs = blobs
+        self._index = MediaIndex(api.store)
 
     def routes(self) -> list[web.RouteDef]:
         base = "/api/v1/runs/{entity}/{project}/{run_id}"
@@ -168,7 +144,7 @@ class MediaApi:
         run = await self._api.visible_run(request, run_key(request))
         summary = jsonable(run.summary)
         keys = [{"key": ".".join(path), "path": list(path), "type": kind,
-                 "version": version(_dig(summary, path))}
+                 "version": version(dig(summary, path))}
                 for path, kind in media_paths(summary)]
         keys.sort(key=lambda k: str(k["key"]))
         config = jsonable(run.config)
@@ -181,18 +157,11 @@ class MediaApi:
             raise InvalidArgumentError("name the media key with the 'key' parameter")
         limit = _limit(request)
         run = await self._api.visible_run(request, run_key(request))
-        paths = {".".join(p): p for p, _ in media_paths(jsonable(run.summary))}
-        path = paths.get(key)
-        if path is None:
+        got = await self._index.values(run, key, limit)
+        if got is None:
             raise RunFileNotFoundError(f"run {run.key} has no media key {key!r}")
-        rows = await self._store.sample_history(run.pk, limit, keys=[path[0]])
-        steps, values = [], []
-        for step, row in rows:
-            value = _dig(row, path)
-            if isinstance(value, dict) and value.get("_type") in MEDIA_TYPES:
-                steps.append(step)
-                values.append(value)
-        return json_response({"key": key, "steps": steps, "values": jsonable(values)})
+        return json_response({"key": key, "steps": [step for step, _ in got],
+                              "values": jsonable([value for _, value in got])})
 
     async def html(self, request: web.Request) -> web.StreamResponse:
         """A logged Html file as a page in a sandbox of its own (see the module doc)."""
