@@ -89,7 +89,7 @@ def test_masks_and_boxes_toggle_by_class(dash: Dashboard, page: Any, media: Any)
     assert int(mask.get_attribute("data-painted")) == everything  # background is labelled too
     assert boxes.get_attribute("data-visible") == "3"
     # Labels come from the config (masks) and the boxes' file.
-    labels = seg.locator(".media-toggle").all_inner_texts()
+    labels = seg.locator(".media-toggle:has(input[type=checkbox])").all_inner_texts()
     assert [t.strip() for t in labels] == ["background", "cat", "dog", "cat", "dog"]
     # One class of the boxes off, then the whole set.
     seg.locator('input[data-kind="box"][data-class="2"]').uncheck()
@@ -100,6 +100,13 @@ def test_masks_and_boxes_toggle_by_class(dash: Dashboard, page: Any, media: Any)
     assert boxes.get_attribute("data-visible") == "0"
     seg.locator('input[data-kind="box"]:not([data-class])').check()
     seg.locator('input[data-kind="box"][data-class="2"]').check()
+    assert boxes.get_attribute("data-visible") == "3"
+    # A minimum score hides the boxes scored below it (a box without that score stays).
+    score = seg.locator('input.media-score[data-score="acc"]')
+    score.fill("0.8")
+    assert boxes.get_attribute("data-visible") == "2"  # acc 0.9 and the unscored box
+    assert seg.locator('g.media-box[data-class="1"]').is_visible()
+    score.fill("0")
     assert boxes.get_attribute("data-visible") == "3"
     # Mask classes: cat off leaves the rest painted; the set off paints nothing.
     seg.locator('input[data-kind="mask"][data-class="1"]').uncheck()

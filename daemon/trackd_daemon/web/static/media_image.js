@@ -1,6 +1,6 @@
 // Image panels (image-file, images/separated): the images of one step as a grid, a step
 // slider, captions, and segmentation masks and bounding boxes drawn over each image, with a
-// toggle per mask or box set and per class.
+// toggle per mask or box set and per class, and a minimum per box score.
 "use strict";
 (() => {
   const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
@@ -58,7 +58,9 @@
     const labels = info.class_labels || {masks: {}, boxes: {}};
     // Toggles, shared by the images of the panel: sets and classes switched off.
     const off = new Set();  // "mask|name", "mask|name|class", "box|name", "box|name|class"
-    const rows = {mask: TD.el("div", {class: "media-toggles"}), box: TD.el("div", {class: "media-toggles"})};
+    const rows = {mask: TD.el("div", {class: "media-toggles"}), box: TD.el("div", {class: "media-toggles"}),
+                  score: TD.el("div", {class: "media-toggles"})};
+    const minScore = new Map();  // score name -> {input, value}: boxes scored below it are hidden
     const grid = TD.el("div", {class: "media-images"});
     const known = new Map();  // toggle id -> checkbox
     let overlays = [];        // apply() of each mask and box layer shown
@@ -78,6 +80,28 @@
       rows[kind].append(label);
     }
     const shown = (kind, name, cls) => !off.has(`${kind}|${name}`) && !off.has(`${kind}|${name}|${cls}`);
+    const scored = (scores) => [...minScore].every(([k, m]) => !(k in scores) || !(Number(scores[k]) < m.value));
+
+    // A slider per score name of the boxes ("acc ≥ 0.50"), over the scores seen (0 to 1 at least).
+    function scoreSlider(name, value) {
+      let m = minScore.get(name);
+      if (!m) {
+        const input = TD.el("input", {type: "range", min: 0, max: 1, step: "any", value: 0,
+                                      class: "media-score", dataset: {score: name}});
+        const out = TD.el("output", {}, "0");
+        m = {input, value: 0};
+        input.addEventListener("input", () => {
+          m.value = Number(input.value);
+          out.textContent = TD.value(m.value);
+          for (const apply of overlays) apply();
+        });
+        minScore.set(name, m);
+        rows.score.append(TD.el("label", {class: "media-toggle"}, `${name} ≥`, input, out));
+      }
+      const v = Number(value);
+      if (v < Number(m.input.min)) m.input.min = String(v);
+      if (v > Number(m.input.max)) m.input.max = String(v);
+    }
 
     async function mask(frame, entry, name) {
       const loaded = entry.path ? null : entry;
@@ -134,6 +158,7 @@
         const g = svg("g", {class: "media-box", "data-class": String(cls)});
         g.append(svg("rect", {x, y, width: bw, height: bh, fill: "none", stroke: color(cls),
                               "stroke-width": Math.max(1, w / 150)}));
+        for (const [k, v] of Object.entries(b.scores || {})) scoreSlider(k, v);
         const scores = Object.entries(b.scores || {}).map(([k, s]) => `${k}: ${TD.value(s)}`).join(" ");
         const text = [b.box_caption || names[cls] || names[String(cls)] || "", scores].filter(Boolean).join(" ");
         if (text) {
@@ -142,12 +167,12 @@
           g.append(t);
         }
         layer.append(g);
-        rects.push([g, cls]);
+        rects.push([g, cls, b.scores || {}]);
       }
       const apply = () => {
         let visible = 0;
-        for (const [g, cls] of rects) {
-          const on = shown("box", name, cls);
+        for (const [g, cls, scores] of rects) {
+          const on = shown("box", name, cls) && scored(scores);
           g.style.display = on ? "" : "none";
           visible += on;
         }
@@ -187,7 +212,7 @@
     }
 
     const slider = TDMedia.stepper(got.steps, show);
-    el.replaceChildren(slider.el, rows.mask, rows.box, grid);
+    el.replaceChildren(slider.el, rows.mask, rows.box, rows.score, grid);
     slider.show();
   });
 })();
