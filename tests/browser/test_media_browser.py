@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 import trackd
-from tests.browser.conftest import ARGS, CHROMIUM
 from tests.web.dash import Dashboard
 from tests.web.media_runs import STEP_COLOURS, image, media_run, players_and_charts_run
 
@@ -245,9 +244,6 @@ def test_compared_runs_show_their_media_side_by_side(dash: Dashboard, page: Any,
     names = page.locator('.media-panel[data-key="examples"] .media-run-name').all_inner_texts()
     assert names == ["media-run", "media-run"]
 
-
-def test_chromium_is_the_one_the_tests_use() -> None:
-    assert CHROMIUM.exists() and "--disable-gpu" in ARGS  # WebGL falls back to software
 
 
 def test_meshes_players_plotly_and_every_custom_chart(dash: Dashboard, page: Any,
