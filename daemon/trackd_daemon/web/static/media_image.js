@@ -13,8 +13,9 @@
   function items(v) {
     if (v._type === "image-file") return [v];
     const files = v.filenames || [];
-    return files.map((path, i) => ({
-      path, caption: (v.captions || [])[i], width: v.width, height: v.height,
+    return files.map((name, i) => ({
+      path: String(name).includes("/") ? name : "media/images/" + name,  // older lists: bare names
+      caption: (v.captions || [])[i], width: v.width, height: v.height,
       masks: (v.all_masks || [])[i], boxes: (v.all_boxes || [])[i]}));
   }
 
