@@ -45,6 +45,7 @@ def test_media_paths_walk_nested_dicts_and_skip_other_values() -> None:
 @dataclass
 class Run:
     pk: int = 1
+    created_at: float = 1.0
     history_rows: int = 0
     last_step: int = -1
 

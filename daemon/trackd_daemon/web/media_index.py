@@ -110,16 +110,18 @@ class MediaIndex:
 
     def __init__(self, store: MetadataStore) -> None:
         self._store = store
-        self._runs: OrderedDict[int, RunMedia] = OrderedDict()
+        #: By run: its row id and creation time (a row id of a deleted run may come back).
+        self._runs: OrderedDict[tuple[int, float], RunMedia] = OrderedDict()
 
     async def values(self, run: RunInfo, key: str, limit: int) -> list[tuple[int, Any]] | None:
         """``key``'s values at up to ``limit`` steps of ``run`` (None: no media under it)."""
-        entry = self._runs.get(run.pk)
+        ident = (run.pk, run.created_at)
+        entry = self._runs.get(ident)
         if entry is None or run.history_rows < entry.rows or (  # new, or rewound
                 entry.last_step is not None and run.last_step is not None
                 and run.last_step < entry.last_step):
-            entry = self._runs[run.pk] = RunMedia()
-        self._runs.move_to_end(run.pk)
+            entry = self._runs[ident] = RunMedia()
+        self._runs.move_to_end(ident)
         while len(self._runs) > RUNS:
             self._runs.popitem(last=False)
         async with entry.lock:
