@@ -105,9 +105,8 @@
     }
 
     async function mask(frame, entry, name) {
-      const loaded = entry.path ? null : entry;
       const img = await loadImage(await TDMedia.src(run, entry.path));
-      const names = labelsOf(entry, loaded, labels.masks || {}, key, name);
+      const names = labelsOf(entry, null, labels.masks || {}, key, name);
       const src = TD.el("canvas", {width: img.naturalWidth, height: img.naturalHeight});
       const sctx = src.getContext("2d", {willReadFrequently: true});
       sctx.drawImage(img, 0, 0);
@@ -189,9 +188,13 @@
       const v = got.values[i];
       const drawn = [];  // this step's layers
       const figures = await Promise.all(items(v).map(async (item, n) => {
-        const w = item.width, h = item.height;
-        const img = TD.el("img", {src: await TDMedia.src(run, item.path), alt: item.caption || `${key} ${n}`,
-                                  class: "media-img", loading: "lazy"});
+        const url = await TDMedia.src(run, item.path);
+        let w = item.width, h = item.height;
+        if (!(w > 0 && h > 0) && (item.boxes || item.masks)) {  // boxes need the image's size
+          const probe = await loadImage(url);
+          w = probe.naturalWidth; h = probe.naturalHeight;
+        }
+        const img = TD.el("img", {src: url, alt: item.caption || `${key} ${n}`, class: "media-img", loading: "lazy"});
         const frame = TD.el("div", {class: "media-frame"}, img);
         const fig = TD.el("figure", {class: "media-image", dataset: {path: item.path, step: String(got.steps[i])}}, frame,
                           item.caption ? TD.el("figcaption", {}, item.caption) : null);
