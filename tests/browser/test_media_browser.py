@@ -373,3 +373,43 @@ def test_a_notebook_view_loads_media_with_its_session_header(dash: Dashboard, br
         assert not errors
     finally:
         context.close()
+
+
+def test_what_the_sdks_data_types_log_shows(dash: Dashboard, page: Any, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """trackd.Image (NumPy, alone and as a list) and trackd.Histogram, logged by the SDK and
+    encoded by its media pipeline: the panels show the pixels and counts it wrote."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    run = trackd.init(project="browser-media-sdk")
+    rng = np.random.default_rng(0)
+    for step in range(3):
+        pixels = np.zeros((12, 16, 3), dtype=np.uint8)
+        pixels[:, :, step] = 200
+        run.log({"single": trackd.Image(pixels, caption=f"step {step}"),
+                 "batch": [trackd.Image(pixels // (k + 1)) for k in range(3)],
+                 "dist": trackd.Histogram(rng.normal(step, 1.0, 1000))})
+    run.finish()
+    page.goto(dash.ticket_url(f"/{run.entity}/browser-media-sdk/runs/{run.id}"))
+    single = panel(page, "single")
+    page.wait_for_selector('.media-panel[data-key="single"] .media-run[data-step="2"]')
+    sel = '.media-panel[data-key="single"] img'
+    page.wait_for_function("""sel => { const i = document.querySelector(sel);
+                              return i && i.complete && i.naturalWidth === 16; }""", arg=sel)
+    assert pixel(page, sel) == [0, 0, 200]
+    assert single.locator("figcaption").all_inner_texts() == ["step 2"]
+    single.locator("input.media-step").fill("0")
+    page.wait_for_selector('.media-panel[data-key="single"] .media-run[data-step="0"]')
+    page.wait_for_function("""sel => { const i = document.querySelector(sel);
+                              return i && i.complete && i.naturalWidth === 16; }""", arg=sel)
+    assert pixel(page, sel) == [200, 0, 0]
+    batch = panel(page, "batch")
+    page.wait_for_selector('.media-panel[data-key="batch"] .media-run[data-step="2"]')
+    assert batch.get_attribute("data-images") == "3"
+    near(page, '.media-panel[data-key="dist"]')
+    page.wait_for_selector('.media-panel[data-key="dist"] .media-histogram[data-drawn="1"]')
+    totals = page.evaluate("""sel => { const t = document.querySelector(sel).data[0];
+        return t.x.map((_, s) => t.z.reduce((a, row) => a + row[s], 0)); }""",
+                           '.media-panel[data-key="dist"] .media-histogram')
+    assert [round(t) for t in totals] == [1000, 1000, 1000]
