@@ -224,7 +224,7 @@ def test_logged_html_runs_sandboxed_without_the_dashboards_cookie_or_api(
 
 
 def test_compared_runs_show_their_media_side_by_side(dash: Dashboard, page: Any,
-                                                     tmp_path: Path,
+                                                     tmp_path: Path, shot: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     a = media_run("browser-media-compare")
@@ -243,6 +243,7 @@ def test_compared_runs_show_their_media_side_by_side(dash: Dashboard, page: Any,
                                ' .media-histogram[data-drawn="1"]')
     names = page.locator('.media-panel[data-key="examples"] .media-run-name').all_inner_texts()
     assert names == ["media-run", "media-run"]
+    shot(page, "media-compare")
 
 
 

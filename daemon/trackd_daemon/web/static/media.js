@@ -96,9 +96,12 @@ const TDMedia = (() => {
     const body = TD.el("div", {class: "media-runs"});
     const box = TD.el("div", {class: "media-panel", ...attrs}, TD.el("div", {class: "chart-title"}, title), body);
     grid.append(box);
-    return runs.map((run) => {
+    return runs.map((run, i) => {
       const el = TD.el("div", {class: "media-run", dataset: {run: run.id}});
-      if (runs.length > 1) body.append(TD.el("div", {class: "media-run-name"}, run.name || run.id));
+      if (runs.length > 1) {  // in the run's colour of the compared charts
+        body.append(TD.el("div", {class: "media-run-name", style: `border-left-color: ${TD.COLORS[i % TD.COLORS.length]}`},
+                          run.name || run.id));
+      }
       body.append(el);
       return el;
     });
