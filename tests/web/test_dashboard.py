@@ -190,10 +190,12 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     import re
 
     from trackd_daemon.web.api import Api
+    from trackd_daemon.web.media import MediaApi
 
     # A path parameter with a pattern ({name:.+}) is documented by its name.
+    api = Api(None)  # type: ignore[arg-type]
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
-              for r in Api(None).routes()}  # type: ignore[arg-type]
+              for r in [*api.routes(), *MediaApi(api, None).routes()]}
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes
 

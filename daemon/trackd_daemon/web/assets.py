@@ -66,7 +66,11 @@ class Assets:
             if path.suffix in (".js", ".css"):
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
                 self._add(path.name, path, f"/static/{path.stem}-{digest}{path.suffix}")
-        missing = {"app.css", "common.js", "runs.js", "run.js", "compare.js"} - set(self.url)
+        #: The media panels' scripts (``media_<kind>.js``), loaded after ``media.js``.
+        self.media_scripts = sorted(n for n in self.url if n.startswith("media_")
+                                    and n != "media_start.js")
+        missing = {"app.css", "common.js", "runs.js", "run.js", "compare.js", "media.js",
+                   "media_start.js"} - set(self.url)
         if missing:
             raise AssetError(f"dashboard files missing from {STATIC_DIR}: {sorted(missing)}")
 

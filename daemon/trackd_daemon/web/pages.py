@@ -88,7 +88,8 @@ class Pages:
         if request.get(EMBEDDED_SESSION):
             data["session"] = request[EMBEDDED_SESSION]
         html = self._env.get_template(template).render(
-            assets=assets, version=__version__, now=time.time(), data=data,
+            assets=assets, media_scripts=self._assets.media_scripts, version=__version__,
+            now=time.time(), data=data,
             embedded=request.query.get("jupyter") == "true",
             logged_in=bool(request.get(SESSION)), **context)
         return web.Response(text=html, status=status, content_type="text/html",

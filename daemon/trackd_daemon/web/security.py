@@ -5,7 +5,9 @@ a request body may take.
 - **Headers** (set when any response is prepared, errors and 404s included): a strict
   Content-Security-Policy (scripts only from the dashboard itself: plotly.js is one of its
   static files; no inline script, no eval; inline styles, which plotly.js needs; nothing but
-  its own API to connect to),
+  its own API to connect to; its own audio, video and frames: the media panels play the run's
+  files (a notebook view, which has no cookie, as data: URLs of what it fetched) and frame
+  logged Html, which runs in a sandbox of its own, see ``user_content.py``),
   ``X-Frame-Options: DENY`` with ``frame-ancestors 'none'`` (only a notebook view opened by a
   ticket may be framed, see ``auth.py``), ``Referrer-Policy: no-referrer``,
   ``Cross-Origin-Opener-Policy`` and ``Cross-Origin-Resource-Policy`` ``same-origin``,
@@ -41,8 +43,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: their styling. That allows no script, and the pages have no place where user data could
 #: become markup (templates are autoescaped, scripts set text, not HTML).
 _POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-           "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'self'; "
-           "form-action 'self'")
+           "img-src 'self' data:; media-src 'self' data:; frame-src 'self'; connect-src 'self'; "
+           "font-src 'self'; base-uri 'self'; form-action 'self'")
 #: Every page's policy: nothing inline, nothing from elsewhere, no frames around it.
 PAGE_CSP = _POLICY + "; frame-ancestors 'none'"
 #: A notebook view opened with a ticket: the same, shown in the notebook's frame.

@@ -38,6 +38,7 @@ from trackd_daemon.web.auth import AuthGate, load_or_create_token
 from trackd_daemon.web.connections import MAX_CONNECTIONS, ConnectionGuard
 from trackd_daemon.web.indexer import index_finished_runs
 from trackd_daemon.web.live import LiveStreams
+from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
@@ -190,6 +191,7 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         gate.middleware, body_deadline(guard.timeout), errors_middleware, pages.errors])
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
+                    *MediaApi(api, blobs).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
                     *pages.routes()])
     return app, live, gate

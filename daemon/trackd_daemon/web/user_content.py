@@ -6,8 +6,9 @@ with the viewer's session (on a shared daemon: the owner opening another user's
 ``report.html``). So:
 
 - only types that cannot run script are shown in the browser: text-like files (by suffix;
-  shown as ``text/plain``, whatever they contain) and raster images (PNG, JPEG, GIF, WebP, BMP;
-  not SVG, which is a script-capable document). Everything else — HTML, SVG, XML, XHTML, PDF,
+  shown as ``text/plain``, whatever they contain), raster images (PNG, JPEG, GIF, WebP, BMP;
+  not SVG, which is a script-capable document) and audio and video (what the media panels
+  play: MP4, WebM, Ogg, WAV, MP3, FLAC). Everything else — HTML, SVG, XML, XHTML, PDF,
   unknown — is a download: ``Content-Disposition: attachment``, typed
   ``application/octet-stream``;
 - every such response carries ``Content-Security-Policy: sandbox; default-src 'none'`` (a
@@ -16,6 +17,12 @@ with the viewer's session (on a shared daemon: the owner opening another user's
   ``X-Content-Type-Options: nosniff`` (the declared type is final) and ``Cache-Control:
   no-store``; the file name is given RFC 6266 style (an ASCII fallback, and ``filename*`` in
   UTF-8).
+
+Logged Html (``trackd.Html``) is the one exception, and only through its own route
+(``media.py``): it is served as a page, with ``html_headers``' policy ``sandbox allow-scripts``
+and no ``allow-same-origin``: its scripts run, in a unique opaque origin, which reads no cookie
+of the dashboard's and whose requests to the dashboard carry none (nor may it make any:
+``connect-src 'none'``); nothing is loaded from elsewhere, and only the dashboard may frame it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,15 @@ TEXT_SUFFIXES = frozenset({
 #: Shown as images: raster formats, which run no script.
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp", ".bmp": "image/bmp"}
+#: Played by the media panels: audio and video, which run no script.
+AV_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg", ".ogg": "audio/ogg",
+            ".oga": "audio/ogg", ".wav": "audio/wav", ".mp3": "audio/mpeg", ".flac": "audio/flac"}
+#: Logged Html, shown as a page in its own sandbox by ``html_headers``.
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+HTML_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' "
+            "'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; media-src data: "
+            "blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'; "
+            "frame-ancestors 'self'")
 CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
@@ -44,6 +60,8 @@ def content_type(name: str) -> tuple[str, bool]:
         return "text/plain; charset=utf-8", True
     if suffix in IMAGE_TYPES:
         return IMAGE_TYPES[suffix], True
+    if suffix in AV_TYPES:
+        return AV_TYPES[suffix], True
     return "application/octet-stream", False
 
 
@@ -65,10 +83,21 @@ def headers(name: str) -> dict[str, str]:
             "Cache-Control": "no-store"}
 
 
+def html_headers(name: str) -> dict[str, str]:
+    """The headers of logged Html shown as a page, in its sandbox (see the module doc);
+    framed by the dashboard's own pages only."""
+    return {"Content-Type": "text/html; charset=utf-8",
+            "Content-Disposition": disposition(name, True), "Content-Security-Policy": HTML_CSP,
+            "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store"}
+
+
 async def send(request: web.Request, name: str, chunks: AsyncIterator[bytes],
-               size: int | None = None) -> web.StreamResponse:
-    """Stream the user's file ``name`` (``size`` bytes, when known) to the browser."""
-    response = web.StreamResponse(headers=headers(name))
+               size: int | None = None, labels: dict[str, str] | None = None,
+               ) -> web.StreamResponse:
+    """Stream the user's file ``name`` (``size`` bytes, when known) to the browser, with
+    ``labels`` for headers (by default :func:`headers` of the name)."""
+    response = web.StreamResponse(headers=labels or headers(name))
     if size is not None:
         response.content_length = size
     await response.prepare(request)

@@ -220,9 +220,15 @@
         if (snap.history_rows !== state.rows) {
           state.rows = snap.history_rows;
           scheduleRefresh();
+          document.dispatchEvent(new CustomEvent("td:history", {detail: snap}));  // media panels
         }
       },
-      end: () => { events.close(); clearInterval(systemTimer); scheduleRefresh(); },
+      end: () => {
+        events.close();
+        clearInterval(systemTimer);
+        scheduleRefresh();
+        document.dispatchEvent(new CustomEvent("td:history", {detail: null}));
+      },
     });
   }
 
