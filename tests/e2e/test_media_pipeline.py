@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import plotly.graph_objects as go
 from PIL import Image as PILImage
 
 import trackd
@@ -57,3 +58,20 @@ def test_the_summary_can_hold_an_image(clean_sdk):
     assert summary["worst"]["height"] == 2
     names = {f.name for f in Api().run(run.path).files()}
     assert summary["best"]["path"] in names and summary["worst"]["path"] in names
+
+
+def test_every_data_type_is_made_again_with_wandbs_from_json(clean_sdk):
+    pixels = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    with trackd.init(project="media-from-json") as run:
+        run.log({"t": trackd.Table(columns=["a", "img"], data=[[1, trackd.Image(pixels)]]),
+                 "h": trackd.Histogram([1, 2, 2, 3], num_bins=3),
+                 "c": trackd.Plotly(go.Figure(go.Scatter(x=[0, 1], y=[1, 3])))})
+    api_run = Api().run(run.path)
+    (row,) = api_run.scan_history()
+    table = trackd.Table.from_json(row["t"], api_run)
+    assert table.columns == ["a", "img"] and table.data[0][0] == 1
+    assert np.array_equal(np.asarray(table.data[0][1].image), pixels)
+    hist = trackd.Histogram.from_json(row["h"], api_run)
+    chart = trackd.Plotly.from_json(row["c"], api_run)
+    assert chart._figure["data"][0]["y"] == [1, 3]
+    assert hist.histogram == [1, 2, 1] and len(hist.bins) == 4

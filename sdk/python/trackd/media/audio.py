@@ -118,11 +118,6 @@ class Audio(Media):
         audio.duration, audio.sample_rate = _probe(data, audio.format)
         return audio
 
-    @classmethod
-    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Audio:
-        """W&B's name for :meth:`_from_json`."""
-        return cls._from_json(json_obj, source_artifact)
-
     def __repr__(self) -> str:
         rate = f" {self.sample_rate} Hz" if self.sample_rate else ""
         return f"<trackd.Audio {self.format}{rate}>"

@@ -69,6 +69,13 @@ class Media:
         return [item._encode(out) for item in items]
 
     @classmethod
+    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Media:
+        """W&B's name for making a value again from its JSON dict as read back:
+        ``source_artifact`` is where its files are (a run from ``trackd.Api()``, an artifact,
+        a directory...; see :func:`trackd.media.sources.read_source`)."""
+        return cls._from_json(json_obj, source_artifact)
+
+    @classmethod
     def _from_json(cls, json: dict[str, Any], source: Any) -> Media:
         """Make the value again from its JSON dict as read back; ``source(path)`` returns the
         local path of the file a ``path`` names (a run's or an artifact's, fetched when needed)."""

@@ -76,11 +76,6 @@ class Html(Media):
         :func:`~trackd.media.sources.read_source`)."""
         return cls(io.BytesIO(read_source(source, json["path"])), inject=False)
 
-    @classmethod
-    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Html:
-        """W&B's name for :meth:`_from_json`."""
-        return cls._from_json(json_obj, source_artifact)
-
     def __repr__(self) -> str:
         return f"<trackd.Html {len(self._data)} bytes>"
 

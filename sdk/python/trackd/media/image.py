@@ -327,12 +327,6 @@ class Image(Media):
         image._set_overlays(classes, boxes or None, masks or None)
         return image
 
-    @classmethod
-    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Image:
-        """W&B's name for :meth:`_from_json`: the Image of a media dict read back from a run
-        (``source_artifact`` a run from ``trackd.Api()``) or an artifact."""
-        return cls._from_json(json_obj, source_artifact)
-
 
 def _overlays(argument: str, given: Any, kind: type[Any]) -> dict[str, Any]:
     """The masks or boxes given as ``argument``: each made a ``kind`` (named by its key) unless

@@ -145,11 +145,6 @@ class Object3D(Media):
         return cls(io.BytesIO(data), caption=json.get("caption"),
                    file_type=_type_of(json["path"]))
 
-    @classmethod
-    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Object3D:
-        """W&B's name for :meth:`_from_json`."""
-        return cls._from_json(json_obj, source_artifact)
-
     def __repr__(self) -> str:
         return f"<trackd.Object3D {self.file_type}>"
 

@@ -12,13 +12,13 @@ media encoder.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any, ClassVar
 
 from trackd._shared.values import CONVERTERS
 from trackd.media import figures
 from trackd.media.base import Media, MediaOut
 from trackd.media.image import Image
+from trackd.media.sources import read_source
 
 
 class Plotly(Media):
@@ -70,12 +70,11 @@ class Plotly(Media):
 
     @classmethod
     def _from_json(cls, json: dict[str, Any], source: Any) -> Plotly:
-        """The chart again from its ``plotly-file`` dict; ``source(path)`` gives the local
-        path (or the bytes) of the file the dict names."""
+        """The chart again from its ``plotly-file`` dict, its file read from ``source`` (see
+        :func:`~trackd.media.sources.read_source`)."""
         import json as json_
 
-        got = source(json["path"])
-        data = got if isinstance(got, bytes) else Path(got).read_bytes()
+        data = read_source(source, json["path"])
         plot = cls.__new__(cls)
         plot._figure, plot._snapshot, plot._png = json_.loads(data), None, None
         return plot

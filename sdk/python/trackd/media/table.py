@@ -23,6 +23,7 @@ from trackd.errors import Error
 from trackd.media import table_cells as cells
 from trackd.media.base import Media, MediaOut
 from trackd.media.registry import from_json
+from trackd.media.sources import read_source
 
 #: W&B's log modes: logged once (IMMUTABLE), logged again after each change (MUTABLE), or
 #: logged as the rows added since the last log (INCREMENTAL).
@@ -346,12 +347,11 @@ class Table(Media):
 
     @classmethod
     def _from_json(cls, json_: dict[str, Any], source: Any) -> Table:
-        """The table from a ``table-file`` dict (its file read through ``source``) or a
-        table file's content."""
+        """The table from a ``table-file`` dict (its file read from ``source``, see
+        :func:`~trackd.media.sources.read_source`) or a table file's content."""
         body = json_
         if json_.get("_type") in ("table-file", "incremental-table-file"):
-            with open(source(json_["path"]), encoding="utf-8") as f:
-                body = json.load(f)
+            body = json.loads(read_source(source, json_["path"]))
         columns = body.get("columns")
         if not isinstance(columns, list) or not isinstance(body.get("data"), list):
             raise ValueError("Table: the table file has no columns and data")

@@ -137,11 +137,6 @@ class Video(Media):
         video.width, video.height = json.get("width"), json.get("height")
         return video
 
-    @classmethod
-    def from_json(cls, json_obj: dict[str, Any], source_artifact: Any) -> Video:
-        """W&B's name for :meth:`_from_json`."""
-        return cls._from_json(json_obj, source_artifact)
-
     def __repr__(self) -> str:
         size = f" {self.width}x{self.height}" if self.width is not None else ""
         return f"<trackd.Video {self.format}{size}>"
