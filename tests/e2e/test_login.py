@@ -269,3 +269,24 @@ def test_a_login_file_others_can_read_is_made_owner_only(tcp: tuple[str, str],
     assert out.returncode == 0, out.stderr
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     shutil.rmtree(path.parent)
+
+
+def test_login_then_init_in_the_same_process(tcp: tuple[str, str], home: Path) -> None:
+    host, token = tcp
+    code = f"import trackd; assert trackd.login(key={token!r}, host={host!r})\n"
+    out = _py(home, code + LOG_SCRIPT.format(run_id="same1"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "20"
+    assert "logged in to " + host in out.stderr
+
+
+def test_a_host_alone_is_stored_without_the_environment_token(tcp: tuple[str, str],
+                                                              home: Path) -> None:
+    # The token came from the environment: it stays there, only the host is stored.
+    host, token = tcp
+    out = _cli(home, "login", "--host", host, TRACKD_TOKEN=token)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(_login_file(home).read_text()) == {"host": host}
+    out = _py(home, LOG_SCRIPT.format(run_id="hostonly"), TRACKD_TOKEN=token)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "20"

@@ -47,6 +47,7 @@ PUBLIC = [
     "log",
     "log_artifact",
     "log_model",
+    "login",
     "plot",
     "require",
     "restore",

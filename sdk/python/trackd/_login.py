@@ -128,9 +128,11 @@ def _read_hidden(prompt: str, timeout: float | None) -> str | None:
     old = termios.tcgetattr(fd)
     quiet = termios.tcgetattr(fd)
     quiet[3] &= ~termios.ECHO
+    # Echo goes off before the prompt shows: what is typed once it shows is never echoed nor
+    # flushed away.
+    termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
     sys.stderr.write(prompt)
     sys.stderr.flush()
-    termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
     deadline = None if timeout is None else time.monotonic() + timeout
     line = b""
     try:
@@ -144,7 +146,7 @@ def _read_hidden(prompt: str, timeout: float | None) -> str | None:
                 break
             line += chunk
     finally:
-        termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
         sys.stderr.write("\n")
         sys.stderr.flush()
     return line.split(b"\n", 1)[0].decode(errors="replace")
@@ -204,5 +206,7 @@ def _store(stored: credentials.Stored | None, host: str | None, key: str | None)
     from trackd import _messages as messages
     from trackd._setup import current_settings
 
-    messages.info(current_settings(), f"logged in to {host or 'the daemon in use'}; "
-                  f"stored in {path} (trackd logout forgets it)")
+    where = host or ("the TCP daemon in use (TRACKD_ADDRESS); this machine's own socket "
+                     "needs no key")
+    messages.info(current_settings(), f"logged in to {where}; stored in {path} (trackd logout "
+                  "forgets it)")
