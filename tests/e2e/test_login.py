@@ -290,3 +290,22 @@ def test_a_host_alone_is_stored_without_the_environment_token(tcp: tuple[str, st
     out = _py(home, LOG_SCRIPT.format(run_id="hostonly"), TRACKD_TOKEN=token)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "20"
+
+
+def test_trackd_settings_does_not_print_the_key(home: Path) -> None:
+    out = _cli(home, "settings", "--json", WANDB_API_KEY="secret-token-value")
+    assert out.returncode == 0, out.stderr
+    assert "secret-token-value" not in out.stdout
+    shown = json.loads(out.stdout)["api_key"]
+    assert shown == {"value": "(set, hidden)", "source": "WANDB_* environment"}
+
+
+def test_a_key_without_a_host_serves_the_tcp_address_in_use(tcp: tuple[str, str],
+                                                            home: Path) -> None:
+    host, token = tcp
+    out = _py(home, f"import trackd; print(trackd.login(key={token!r}))")
+    assert out.returncode == 0 and out.stdout.split()[-1] == "True", out.stderr
+    assert json.loads(_login_file(home).read_text()) == {"key": token}
+    out = _py(home, LOG_SCRIPT.format(run_id="nohost"), TRACKD_ADDRESS=host.split("://")[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "20"

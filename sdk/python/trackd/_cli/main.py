@@ -162,7 +162,9 @@ def _settings(args: argparse.Namespace) -> int:
     from trackd._cli.output import print_table
     from trackd._settings import explain, setting_layers
 
-    rows = explain(setting_layers())
+    # A token is not printed: only that one is set, and where it came from.
+    rows = [(name, "(set, hidden)" if name == "api_key" and value else value, source)
+            for name, value, source in explain(setting_layers())]
     if args.json:
         print(json.dumps({name: {"value": value, "source": source}
                           for name, value, source in rows}, indent=2, default=str))
