@@ -36,7 +36,7 @@ def _start(env: dict[str, str]) -> Iterator[tuple[DaemonProcess, str, str]]:
     dirs = DaemonDirs.make()
     dirs.env.update(env)
     d = DaemonProcess(dirs)
-    d.start()
+    d.start(timeout=60)  # a loaded machine (other suites running) can be slow to start it
     try:
         token = (Path(dirs.env["TRACKD_STATE_DIR"]) / "token").read_text().strip()
         yield d, _tcp_address(d), token
