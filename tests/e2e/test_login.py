@@ -148,15 +148,17 @@ def test_a_wrong_token_is_refused_by_verify_and_at_init(tcp: tuple[str, str], ho
     assert "AuthenticationError" in out.stderr and "token" in out.stderr
 
 
-def test_environment_variables_win_over_the_stored_login(tcp: tuple[str, str],
-                                                         home: Path) -> None:
+def test_trackd_variables_win_over_the_stored_login_and_wandbs_come_after_it(
+        tcp: tuple[str, str], home: Path) -> None:
     host, token = tcp
     assert _cli(home, "login", "--host", host, token).returncode == 0
-    # A wrong key in the environment is used instead of the stored one.
-    for var in ("TRACKD_API_KEY", "WANDB_API_KEY"):
-        out = _py(home, LOG_SCRIPT.format(run_id="env-bad"), **{var: "wrong"},
-                  TRACKD_INIT_TIMEOUT="20")
-        assert out.returncode != 0 and "AuthenticationError" in out.stderr, (var, out.stderr)
+    # A wrong key in trackd's variable is used instead of the stored one.
+    out = _py(home, LOG_SCRIPT.format(run_id="env-bad"), TRACKD_API_KEY="wrong",
+              TRACKD_INIT_TIMEOUT="20")
+    assert out.returncode != 0 and "AuthenticationError" in out.stderr, out.stderr
+    # A key only in W&B's variable (a W&B cloud key left there) comes after the stored login.
+    out = _py(home, LOG_SCRIPT.format(run_id="env-wandb"), WANDB_API_KEY="a-wandb-cloud-key")
+    assert out.returncode == 0, out.stderr
     # W&B's variables alone (no stored login) reach the daemon.
     _login_file(home).unlink()
     out = _py(home, LOG_SCRIPT.format(run_id="env-ok"), WANDB_BASE_URL=host, WANDB_API_KEY=token)

@@ -12,7 +12,9 @@ lowest layer: the address in use is ``$TRACKD_ADDRESS`` or ``Settings.daemon_add
 ``Settings.base_url`` (``TRACKD_BASE_URL``/``WANDB_BASE_URL``), else the stored host, else the
 own daemon's socket; the token is ``$TRACKD_TOKEN``, else ``Settings.api_key``
 (``TRACKD_API_KEY``/``WANDB_API_KEY``), else the key stored for that host, else the own
-daemon's token file, else a key stored without a host. A ``base_url`` naming W&B's own service
+daemon's token file, else a key stored without a host, else a key that only
+``$WANDB_API_KEY`` gives (a W&B cloud key there never shadows the own daemon's token). A
+``base_url`` naming W&B's own service
 (``api.wandb.ai``) is not a daemon and is skipped. Nothing here imports grpc.
 """
 
@@ -185,8 +187,12 @@ def use_api_key(key: str | None) -> None:
 def token_for(address: str) -> str:
     """The token to send to the TCP daemon at ``address`` ("" when there is none):
     ``$TRACKD_TOKEN``, the ``api_key`` setting, the key stored for that host, the own daemon's
-    token file, then a key stored without a host."""
-    token = os.environ.get(TOKEN_ENV) or _api_key
+    token file, a key stored without a host, then a key set only by ``$WANDB_API_KEY``."""
+    # A key only in $WANDB_API_KEY is most often a W&B cloud key left in the environment: it
+    # comes after every trackd source, so it never shadows the own daemon's token.
+    wandb_only = _api_key is not None and not os.environ.get("TRACKD_API_KEY") \
+        and _api_key == os.environ.get("WANDB_API_KEY")
+    token = os.environ.get(TOKEN_ENV) or (None if wandb_only else _api_key)
     if token:
         return token
     try:
@@ -196,7 +202,7 @@ def token_for(address: str) -> str:
     stored = s.key_for(address) if s is not None else None
     if stored and s is not None and s.host is not None:
         return stored
-    return _own_daemon_token() or stored or ""
+    return _own_daemon_token() or stored or (_api_key if wandb_only else None) or ""
 
 
 def tls_ca_for(address: str) -> str | None:
