@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Audio,
         BoundingBoxes2D,
         Classes,
+        Graph,
         Histogram,
         Html,
         Image,
@@ -56,6 +57,7 @@ __all__ = [
     "Classes",
     "CommError",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
@@ -89,8 +91,10 @@ __all__ = [
     "setup",
     "summary",
     "teardown",
+    "unwatch",
     "use_artifact",
     "use_model",
+    "watch",
 ]
 
 
@@ -251,6 +255,24 @@ def link_model(path: Any, registered_model_name: str, name: str | None = None,
                aliases: list[str] | None = None) -> Artifact | None:
     """``run.link_model`` on the current run."""
     return _require_run("link_model").link_model(path, registered_model_name, name, aliases)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+          idx: int | None = None, log_graph: bool = False) -> None:
+    """``run.watch`` on the current run: histograms of a PyTorch model's gradients and
+    parameters, and its graph.
+
+    :raises ValueError: no run (``init()`` not called), or what ``run.watch`` refuses.
+    """
+    run = _current()
+    if run is None:
+        raise ValueError("You must call trackd.init() before trackd.watch()")
+    run.watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """``run.unwatch`` on the current run: remove the hooks of ``models`` (all when None)."""
+    _require_run("unwatch").unwatch(models)
 
 
 class _PreInit:
