@@ -58,8 +58,10 @@ def _count(flat: Any, weights: Any) -> Any:
     finite = torch.isfinite(flat)
     lo = torch.where(finite, flat, torch.inf).min()
     hi = torch.where(finite, flat, -torch.inf).max()
-    span = (hi - lo).clamp(min=torch.finfo(flat.dtype).tiny)
-    position = torch.where(finite, (flat - lo) * (NUM_BINS / span), 0.0)
+    # all values equal (a span of 0) or none finite: NaN positions, made 0 (the caller takes
+    # such a histogram's count, not its bins)
+    position = torch.nan_to_num((flat - lo) * (NUM_BINS / (hi - lo)), nan=0.0,
+                                posinf=float(NUM_BINS - 1), neginf=0.0)
     index = position.floor().clamp_(0, NUM_BINS - 1).long()
     index = torch.where(finite, index, NUM_BINS)  # not finite: the slot dropped
     counts = torch.zeros(NUM_BINS + 1, dtype=torch.int64, device=flat.device)
