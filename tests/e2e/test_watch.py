@@ -22,7 +22,10 @@ from trackd import Api
 
 torch = pytest.importorskip("torch", reason="watch() needs PyTorch: pip install torch (CPU build)")
 import trackd.torch_watch as torch_watch  # noqa: E402 - after the skip
-from trackd.torch_watch.device_histogram import device_histogram  # noqa: E402
+from trackd.torch_watch.device_histogram import (  # noqa: E402
+    _device_histogram,
+    device_histogram,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -212,6 +215,24 @@ def test_nan_and_infinities_are_left_out_and_all_nan_logs_nothing(clean_sdk):
     sparse = torch.sparse_coo_tensor([[0, 3]], [1.0, 2.0], (10,), check_invariants=True)
     counts, edges = device_histogram(sparse)  # the unstored zeros count too
     assert sum(counts) == 10 and counts[0] == 8 and edges[0] == 0.0
+
+
+def test_the_accelerator_count_matches_the_cpu_count():
+    """The counting that runs on a GPU (one copy back), run here on the CPU, counts as the
+    CPU's ``torch.histc`` does (a value on a bin's edge may fall on either side)."""
+    g = torch.Generator().manual_seed(1)
+    values = torch.randn(10_000, generator=g)
+    values[::97] = float("nan")
+    values[5] = float("inf")
+    for t in (values, values.double(), torch.full((7,), 2.5),
+              torch.tensor([float("nan"), float("-inf")])):
+        on_cpu, packed = device_histogram(t), _device_histogram(t.reshape(-1), None)
+        if on_cpu is None:
+            assert packed is None
+            continue
+        assert packed[1] == pytest.approx(on_cpu[1], rel=1e-6)
+        assert np.abs(np.array(packed[0]) - np.array(on_cpu[0])).sum() <= 2
+        assert sum(packed[0]) == sum(on_cpu[0]) == int(torch.isfinite(t).sum())
 
 
 @pytest.mark.parametrize(("call", "error", "match"), [
