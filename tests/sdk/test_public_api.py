@@ -22,6 +22,7 @@ PUBLIC = [
     "Classes",
     "CommError",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
@@ -55,8 +56,10 @@ PUBLIC = [
     "setup",
     "summary",
     "teardown",
+    "unwatch",
     "use_artifact",
     "use_model",
+    "watch",
 ]
 
 
