@@ -267,6 +267,12 @@ def test_finished_run_hooks_log_nothing_and_watch_refuses(clean_sdk):
     model(torch.randn(2, 4)).sum().backward()  # the run is over: the hooks log nothing
     with pytest.raises(trackd.UsageError, match="finished"):
         run.watch(_mlp())
+    fresh = _mlp()
+    with trackd.init(mode="disabled") as off:  # nothing is logged: no hooks at all
+        off.watch(fresh, log="all", log_graph=True)
+        assert not fresh._forward_hooks and not any(p._backward_hooks for p in fresh.parameters())
+        with pytest.raises(ValueError, match="torch.nn.Module"):  # still checked
+            off.watch("model")
 
 
 def test_no_torch_is_imported_for_what_is_not_a_torch_model(clean_sdk, tmp_path):
