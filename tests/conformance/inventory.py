@@ -362,7 +362,7 @@ CALLABLES: tuple[Element, ...] = (
     E('2.5 login', 'function', 'wandb.login', params=(
         ('anonymous', 'None'), ('key', 'None'), ('relogin', 'None'), ('host', 'None'),
         ('force', 'None'), ('timeout', 'None'), ('verify', 'False'), ('referrer', 'None'),
-    ), owner=17),
+    )),
     # 2.6 restore
     E('2.6 restore', 'function', 'wandb.restore', params=(
         ('name', R), ('run_path', 'None'), ('replace', 'False'), ('root', 'None'),

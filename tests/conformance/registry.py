@@ -36,6 +36,7 @@ MODULES = (
     "tests.conformance.checks.settings_fields",
     "tests.conformance.checks.functions",
     "tests.conformance.checks.watch",
+    "tests.conformance.checks.login",
 )
 
 

@@ -48,6 +48,7 @@ PUBLIC = [
     "log",
     "log_artifact",
     "log_model",
+    "login",
     "plot",
     "require",
     "restore",
