@@ -212,7 +212,7 @@ CALLABLES: tuple[Element, ...] = (
     )),
     E('1.4 Run', 'method', 'Run.status'),
     E('1.4 Run', 'method', 'Run.to_html', params=(('height', '420'), ('hidden', 'False'),)),
-    E('1.4 Run', 'method', 'Run.unwatch', params=(('models', 'None'),), owner=17),
+    E('1.4 Run', 'method', 'Run.unwatch', params=(('models', 'None'),)),
     E('1.4 Run', 'method', 'Run.upsert_artifact', params=(
         ('artifact_or_path', R), ('name', 'None'), ('type', 'None'), ('aliases', 'None'),
         ('distributed_id', 'None'),
@@ -224,7 +224,7 @@ CALLABLES: tuple[Element, ...] = (
     E('1.4 Run', 'method', 'Run.watch', params=(
         ('models', R), ('criterion', 'None'), ('log', "'gradients'"), ('log_freq', '1000'),
         ('idx', 'None'), ('log_graph', 'False'),
-    ), owner=17),
+    )),
     # 1.5 Settings
     E('1.5 Settings', 'class', 'Settings'),
     E('1.5 Settings', 'setting', 'Settings.allow_offline_artifacts', type='bool'),
@@ -402,7 +402,7 @@ CALLABLES: tuple[Element, ...] = (
         ('glob_str', R), ('base_path', 'None'), ('policy', "'live'"),
     )),
     # 3.7 unwatch
-    E('3.7 unwatch', 'function', 'wandb.unwatch', params=(('models', 'None'),), owner=17),
+    E('3.7 unwatch', 'function', 'wandb.unwatch', params=(('models', 'None'),)),
     # 3.8 use_artifact
     E('3.8 use_artifact', 'function', 'wandb.use_artifact', params=(
         ('artifact_or_name', R), ('type', 'None'), ('aliases', 'None'), ('use_as', 'None'),
@@ -413,7 +413,7 @@ CALLABLES: tuple[Element, ...] = (
     E('3.10 watch', 'function', 'wandb.watch', params=(
         ('models', R), ('criterion', 'None'), ('log', "'gradients'"), ('log_freq', '1000'),
         ('idx', 'None'), ('log_graph', 'False'),
-    ), owner=17),
+    )),
 )
 
 

@@ -22,6 +22,7 @@ PUBLIC = [
     "Classes",
     "CommError",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
@@ -56,8 +57,10 @@ PUBLIC = [
     "setup",
     "summary",
     "teardown",
+    "unwatch",
     "use_artifact",
     "use_model",
+    "watch",
 ]
 
 

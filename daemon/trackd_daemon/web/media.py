@@ -2,8 +2,9 @@
 ``/api/v1/runs/{entity}/{project}/{run_id}/``:
 
 - ``media``: the run's media keys (history keys whose values are W&B's media dicts: images,
-  tables, histograms, video, audio, Html, 3D objects, plotly charts), found in the run's summary
-  (which holds each key's last value), the class labels of image masks and boxes kept in the
+  tables, histograms, video, audio, Html, 3D objects, plotly charts, model graphs), found in
+  the run's summary (which holds each key's last value; a model graph, kept only there, comes
+  with its value), the class labels of image masks and boxes kept in the
   run config, and its custom charts (``trackd.plot``: config
   ``_wandb.visualize``, each drawn from the table its history key ``<key>_table`` holds);
 - ``media/values?key=K``: that key's values at up to ``limit`` steps spread evenly over the run
@@ -33,7 +34,7 @@ from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import InvalidArgumentError, RunFileNotFoundError
 from trackd_daemon.web import user_content
 from trackd_daemon.web.api import Api, json_response, run_key
-from trackd_daemon.web.media_index import MediaIndex, dig, media_paths
+from trackd_daemon.web.media_index import SUMMARY_TYPES, MediaIndex, dig, media_paths
 from trackd_daemon.web.runs_table import jsonable
 
 #: Steps one values request returns at most (a slider or heat map needs no more; a panel asks
@@ -144,7 +145,8 @@ class MediaApi:
         run = await self._api.visible_run(request, run_key(request))
         summary = jsonable(run.summary)
         keys = [{"key": ".".join(path), "path": list(path), "type": kind,
-                 "version": version(dig(summary, path))}
+                 "version": version(dig(summary, path)),
+                 **({"value": dig(summary, path)} if kind in SUMMARY_TYPES else {})}
                 for path, kind in media_paths(summary)]
         keys.sort(key=lambda k: str(k["key"]))
         config = jsonable(run.config)

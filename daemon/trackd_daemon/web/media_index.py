@@ -27,7 +27,11 @@ from trackd_daemon.store.models import RunInfo
 MEDIA_TYPES = frozenset({
     "image-file", "images/separated", "table-file", "histogram", "video-file", "videos",
     "audio-file", "audio", "html-file", "object3D-file", "object3D", "plotly-file",
+    "graph-file",
 })
+#: Media types kept in the summary only (``watch(log_graph=True)`` stores the model's graph
+#: there, as W&B does): the media list gives their value itself.
+SUMMARY_TYPES = frozenset({"graph-file"})
 #: Values kept per key: twice what one request may return (``media.MAX_VALUES``), so that an
 #: even spread of that many is always there.
 KEEP = 2000

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Audio,
         BoundingBoxes2D,
         Classes,
+        Graph,
         Histogram,
         Html,
         Image,
@@ -56,6 +57,7 @@ __all__ = [
     "Classes",
     "CommError",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
@@ -90,8 +92,10 @@ __all__ = [
     "setup",
     "summary",
     "teardown",
+    "unwatch",
     "use_artifact",
     "use_model",
+    "watch",
 ]
 
 
@@ -267,6 +271,24 @@ def login(anonymous: str | None = None, key: str | None = None, relogin: bool | 
     from trackd._login import login as _login
 
     return _login(anonymous, key, relogin, host, force, timeout, verify, referrer)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+          idx: int | None = None, log_graph: bool = False) -> None:
+    """``run.watch`` on the current run: histograms of a PyTorch model's gradients and
+    parameters, and its graph.
+
+    :raises ValueError: no run (``init()`` not called), or what ``run.watch`` refuses.
+    """
+    run = _current()
+    if run is None:
+        raise ValueError("You must call trackd.init() before trackd.watch()")
+    run.watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """``run.unwatch`` on the current run: remove the hooks of ``models`` (all when None)."""
+    _require_run("unwatch").unwatch(models)
 
 
 class _PreInit:

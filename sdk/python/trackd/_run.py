@@ -33,9 +33,10 @@ from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
 from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
+from trackd.torch_watch import RunWatch
 
 
-class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
+class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,

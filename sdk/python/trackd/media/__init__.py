@@ -9,6 +9,7 @@ caller's thread by :mod:`trackd.media.pipeline`.
 from __future__ import annotations
 
 from trackd.media.audio import Audio
+from trackd.media.graph import Graph
 from trackd.media.histogram import MAX_BINS, Histogram
 from trackd.media.html import Html
 from trackd.media.image import Image
@@ -18,5 +19,5 @@ from trackd.media.plotly import Plotly
 from trackd.media.table import Table
 from trackd.media.video import Video
 
-__all__ = ["MAX_BINS", "Audio", "BoundingBoxes2D", "Classes", "Histogram", "Html", "Image",
+__all__ = ["MAX_BINS", "Audio", "BoundingBoxes2D", "Classes", "Graph", "Histogram", "Html", "Image",
            "ImageMask", "Object3D", "Plotly", "Table", "Video", "box3d"]
