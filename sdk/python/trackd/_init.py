@@ -334,6 +334,13 @@ def init(
             raise UsageError("fork_from needs a new run id: id is the same as the source run's")
         moment = (kind, source, step)
     policy_name, resume_file = _resume_policy(s)
+    if policy_name is not None and s.get("mode") == "offline":
+        # As W&B: an offline run cannot look its run up, so resume is ignored with a warning
+        # (Lightning's WandbLogger always passes resume="allow").
+        resume_ignored = True
+        policy_name = None
+    else:
+        resume_ignored = False
     if policy_name == "auto":
         if s.run_id is None and resume_file.is_file():
             try:
@@ -341,10 +348,13 @@ def init(
             except (ValueError, KeyError, TypeError):
                 pass  # an unreadable resume file: start a new run
         policy_name = "allow"
-    if (policy_name is not None or moment is not None) and s.get("mode") == "offline":
-        raise UsageError("resume, resume_from and fork_from need the daemon to look the run up; "
+    if moment is not None and s.get("mode") == "offline":
+        raise UsageError("resume_from and fork_from need the daemon to look the run up; "
                          "they cannot be used offline")
     run_id = validate_id(s.run_id) if s.run_id is not None else generate_id()
+    if resume_ignored:
+        messages.warning(s, "`resume` will be ignored since trackd is set to `offline`. "
+                            f"Starting a new run with run id {run_id}.")
     program = sys.modules["__main__"].__dict__.get("__file__") if "__main__" in sys.modules else None
     resolved = s.merged({
         "run_id": run_id,
@@ -361,7 +371,8 @@ def init(
     run = Run(resolved, config=cfg)
     run._resume_policy = policy_name
     run._moment = moment
-    if resolved.resume is not None and _normalize_resume(resolved.resume) == "auto":
+    if (resolved.resume is not None and _normalize_resume(resolved.resume) == "auto"
+            and policy_name is not None):
         run._resume_file = resume_file
     run._start()
     st.runs.append(run)

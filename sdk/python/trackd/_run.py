@@ -6,6 +6,7 @@ import datetime
 import enum
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -33,6 +34,8 @@ from trackd.artifacts.run_api import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
 from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
+
+_LABEL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
@@ -76,8 +79,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         self._resume_file: Path | None = None  # resume="auto": deleted when finished cleanly
         self._moment: tuple[str, str, int] | None = None  # ("fork_from"|"resume_from", id, step)
         # Shared mode: this writer's label (kept in its rows) and whether it is the primary.
-        self._label: str = settings.x_label or f"{socket.gethostname()}-{os.getpid()}"
+        self._writer_label: str = settings.x_label or f"{socket.gethostname()}-{os.getpid()}"
         self._primary: bool = settings.x_primary is not False
+        self._labels: dict[str, str] = {}  # run._label(code=..., repo=..., code_version=...)
         self._warned_shared_step = False
         self._sender: Any = None
         self._dir: Path | None = None
@@ -112,7 +116,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
             else:
                 writer = None
                 if self._mode == "shared":
-                    writer = "" if self._primary else self._label
+                    writer = "" if self._primary else self._writer_label
                 try:
                     self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
                                                   resume=self._resume_policy,
@@ -258,7 +262,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
                     "step is ignored in shared mode: each log() call is its own row",
                     stacklevel=2)
             step = commit = None
-            row["_writer"] = self._label
+            row["_writer"] = self._writer_label
         if step is not None:
             if isinstance(step, bool) or not hasattr(step, "__index__"):
                 raise TypeError(f"step must be an int, got {type(step).__name__}")
@@ -333,6 +337,26 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         if self._sender is not None:
             self._sender.put(("p",))
             self._sender.flush(SUMMARY_READ_TIMEOUT)
+
+    def _label(self, code: str | None = None, repo: str | None = None,
+                code_version: str | None = None, **kwargs: Any) -> None:
+        """Label the run with the code that drives it (W&B's private ``_label``, called by
+        integrations: ``run._label(code="transformers_trainer")``, ``repo="torchtune"``). The
+        labels are kept in ``run._labels``; a value that is not an identifier (letters,
+        digits, ``_``, ``-``) or an unknown key is ignored with a warning, as in W&B."""
+        if self._settings.get("label_disable"):
+            return
+        for key, value in (("code", code), ("repo", repo), ("code_version", code_version)):
+            if value is None:
+                continue
+            if isinstance(value, str) and _LABEL.fullmatch(value):
+                self._labels[key] = value[:32]
+            else:
+                messages.warning(self._settings, f"Label added for {key!r} with invalid "
+                                 f"identifier {value!r} (ignored).")
+        for key in kwargs:
+            messages.warning(self._settings,
+                             f"Label added for unsupported key {key!r} (ignored).")
 
     def _check_open(self, what: str) -> None:
         if self._finished:
