@@ -105,18 +105,13 @@ def _check_login_args(s: Settings, force: Any, anonymous: Any,
 
 def _check_unsupported(s: Settings, tensorboard: Any, sync_tensorboard: Any,
                        monitor_gym: Any) -> bool | None:
-    """Warn for the capture arguments trackd accepts but does not act on yet; returns the
-    effective ``sync_tensorboard`` (``tensorboard`` is its deprecated alias)."""
+    """Warn for the capture arguments trackd accepts but does not act on yet (monitor_gym);
+    returns the effective ``sync_tensorboard`` (``tensorboard`` is its deprecated alias)."""
     if tensorboard is not None:
         messages.warn(s, "init(tensorboard=...) is deprecated; use sync_tensorboard",
                       DeprecationWarning, stacklevel=3)
         if sync_tensorboard is None:
             sync_tensorboard = tensorboard
-    if sync_tensorboard:
-        messages.warn(s,
-            "init(sync_tensorboard=True): trackd does not sync TensorBoard event files "
-            "yet; nothing written by TensorBoard is recorded in this run", UserWarning,
-            stacklevel=3)
     if monitor_gym:
         messages.warn(s, "init(monitor_gym=True): trackd does not record Gym environment videos "
                       "yet; no video is logged", UserWarning, stacklevel=3)
@@ -270,9 +265,10 @@ def init(
     - ``anonymous``: "never", "allow" or "must" (validated). A local daemon has no accounts:
       every run belongs to the OS user who creates it, so "never" and "allow" change nothing,
       and "must" warns that no anonymous account exists to log to.
-    - ``tensorboard`` (deprecated alias of ``sync_tensorboard``), ``sync_tensorboard`` and
-      ``monitor_gym``: accepted; trackd does not yet sync TensorBoard event files or record
-      Gym videos, so True warns that nothing is captured.
+    - ``sync_tensorboard`` (``tensorboard`` is its deprecated alias): what TensorBoard
+      writers opened during the run write is logged as history rows and their event files
+      are stored (see :mod:`trackd.tensorboard`; needs the ``tensorboard`` package).
+      ``monitor_gym``: accepted; trackd does not record Gym videos, so True warns.
 
     :raises UsageError: an invalid argument.
     :raises DaemonUnavailableError: an online run and no daemon can be reached or started.

@@ -24,6 +24,7 @@ from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._run_identity import RunIdentity
 from trackd._run_tables import prepare as prepare_tables
+from trackd._run_tensorboard import RunTensorBoard
 from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
@@ -38,7 +39,7 @@ from trackd.media.pipeline import Jobs
 _LABEL = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
+class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,
@@ -102,6 +103,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         from trackd._backend import OfflineBackend, OnlineBackend
         from trackd._connection import grpc_inherited
 
+        self._check_tensorboard()  # sync_tensorboard without the tensorboard package
         self._make_dirs()
         assert self._sync_dir is not None
         meta = self._metadata()
@@ -147,6 +149,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
 
         run_header(self)
         self._start_extras()  # console capture, environment files, file saves
+        self._start_tensorboard()  # sync_tensorboard: the writers tell the run their logdir
 
     def _may_go_offline(self) -> bool:
         """Whether a run whose daemon cannot be reached at init may go on offline, as W&B's
@@ -452,6 +455,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles):
         backend = self._backend
         try:
             if backend is not None:
+                self._finish_tensorboard(deadline)  # the last TensorBoard rows, then the rest
                 if self._media is not None:  # encoded tables log their run_table artifacts
                     self._media.flush(_left(deadline))
                 self._wait_artifacts(deadline)  # uploads of this run end before it does
