@@ -330,7 +330,7 @@ def __getattr__(name: str) -> Any:
         return getattr(artifact, name)
     if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
         return getattr(_media, name)
-    if name in ("data_types", "plot"):  # W&B's wandb.data_types.X and wandb.plot.line(...)
+    if name in ("data_types", "plot", "tensorboard"):  # W&B's wandb.plot.line(...), ...
         import importlib
 
         return importlib.import_module(f"trackd.{name}")
