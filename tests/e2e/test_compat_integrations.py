@@ -5,6 +5,7 @@ Each needs its library (and PyTorch's CPU build) installed."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -138,3 +139,68 @@ def test_fabric_logger_metrics_media_and_checkpoints(clean_sdk, wandb_site, tmp_
     assert model.metadata["SimpleNamespace"]["monitor"] == "loss"
     assert set(model.aliases) >= {"latest", "best"}
     assert [f.name for f in model.files()] == ["model.ckpt"]
+
+
+def test_keras_callbacks_on_the_torch_backend(clean_sdk, wandb_site, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("torch")
+    if importlib.util.find_spec("keras") is None:  # importing it here would pick a backend
+        pytest.skip("keras is not installed")
+    path = _run_script("""
+        import os
+        os.environ["KERAS_BACKEND"] = "torch"
+        import keras
+        import numpy as np
+        import wandb
+        from wandb.integration.keras import (
+            WandbEvalCallback, WandbMetricsLogger, WandbModelCheckpoint)
+
+        run = wandb.init(project="compat-keras")
+        x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+        y = (x.sum(axis=1) > 0).astype("float32")
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+
+        class Eval(WandbEvalCallback):
+            def add_ground_truth(self, logs=None):
+                for i in range(4):
+                    self.data_table.add_data(i, float(y[i]))
+
+            def add_model_predictions(self, epoch, logs=None):
+                preds = model.predict(x[:4], verbose=0)
+                for i in range(4):
+                    self.pred_table.add_data(epoch, self.data_table_ref.data[i][0],
+                                             float(preds[i][0]))
+
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, validation_data=(x, y), callbacks=[
+            WandbMetricsLogger(log_freq=2), WandbModelCheckpoint("model.keras"),
+            Eval(["idx", "label"], ["epoch", "idx", "pred"])])
+        print("RUN", run.path)
+        run.finish()
+        """, wandb_site, tmp_path / "work")
+
+    import trackd
+
+    api = trackd.Api()
+    stored = api.run(path)
+    rows = list(stored.scan_history())
+    batches = [r for r in rows if r.get("batch/batch_step") is not None]
+    epochs = [r for r in rows if r.get("epoch/epoch") is not None]
+    assert [r["batch/batch_step"] for r in batches] == [0, 2, 4, 6]  # 4 batches an epoch, every 2nd
+    assert all(r["batch/learning_rate"] == pytest.approx(0.1) for r in batches)
+    assert [r["epoch/epoch"] for r in epochs] == [0, 1]
+    assert all({"epoch/loss", "epoch/accuracy", "epoch/val_loss", "epoch/val_accuracy"} <= set(r)
+               for r in epochs)
+    assert stored.summary["epoch/epoch"] == 1
+
+    prefix = f"{stored.entity}/{stored.project}"
+    model = api.artifact(f"{prefix}/run_{stored.id}_model:epoch_1", type="model")
+    assert "latest" in model.aliases and [f.name for f in model.files()] == ["model.keras"]
+    assert api.artifact(f"{prefix}/run_{stored.id}_model:epoch_0", type="model").version == "v0"
+    preds = api.artifact(f"{prefix}/run_{stored.id}_pred:latest", type="evaluation")
+    table = preds.get("eval_data")
+    assert table.columns == ["epoch", "idx", "pred"]
+    assert [row[:2] for row in table.data] == [[1, i] for i in range(4)]
+    data = api.artifact(f"{prefix}/val:latest", type="dataset").get("val_data")
+    assert [row[0] for row in data.data] == [0, 1, 2, 3]
+    assert f"{prefix}/val:v0" in [a.qualified_name for a in stored.used_artifacts()]
