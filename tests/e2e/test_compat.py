@@ -234,6 +234,17 @@ def test_default_target_is_the_environment_and_pip_removes_it(tmp_path: Path) ->
     assert seen.returncode == 0, seen.stderr
     assert seen.stdout.split() == [WANDB_VERSION, str(purelib / "wandb" / "__init__.py")]
 
+    # A wandb earlier on the path would win over it: installing says so.
+    shadow = tmp_path / "shadow" / "wandb"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    again = _python("from trackd._cli.main import main; "
+                    "raise SystemExit(main(['compat', 'install']))", tmp_path, None,
+                    python=python, extra_path=os.pathsep.join([str(shadow.parent), deps]))
+    assert again.returncode == 0, again.stderr
+    assert f"another wandb comes first on this Python's path: {shadow / '__init__.py'}" \
+        in again.stderr
+
     pip = subprocess.run([python, "-m", "pip", "uninstall", "-y", "wandb"], capture_output=True,
                          text=True, timeout=120, check=False)
     assert pip.returncode == 0, pip.stdout + pip.stderr
