@@ -165,6 +165,13 @@ def test_install_is_trackd_under_wandbs_names(clean_sdk, tmp_path: Path) -> None
     assert {p for p in _tree(target) if (target / p).is_file()} - {
         p for p in _tree(target) if "__pycache__" in p} == on_disk
 
+    # A file someone left in the package survives reinstalling, and is not recorded as ours.
+    (target / "wandb" / "notes.txt").write_text("mine")
+    kept = _cli("compat", "install", "--target", str(target))
+    assert kept.returncode == 0, kept.stderr
+    assert "wandb/notes.txt" not in (info / "RECORD").read_text()
+    (target / "wandb" / "notes.txt").unlink()
+
     gone = _cli("compat", "uninstall", "--target", str(target))
     assert gone.returncode == 0, gone.stderr
     assert _tree(target) == []  # byte code Python wrote is removed too
