@@ -201,7 +201,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
             self._sync_dir = Path(tempfile.gettempdir()) / "wandb" / f"run-{self._id}"
             self._dir = self._sync_dir / "files"
             return
-        wandb_dir = Path(self._settings.root_dir or os.getcwd()) / "wandb"
+        # Absolute, as W&B's: files saved from run.dir are sent by path (init(dir=".") is
+        # Lightning's default).
+        wandb_dir = Path(os.path.abspath(self._settings.root_dir or os.getcwd())) / "wandb"
         stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(self._start_time))
         prefix = "offline-run" if self._mode == "offline" else "run"
         sync_dir = make_dirs(wandb_dir, prefix, stamp, self._id, unique=self._mode == "offline")
