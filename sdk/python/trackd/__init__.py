@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from trackd import errors
 from trackd import media as _media
+from trackd._api_name import api_name as _api_name
 from trackd._metric import Metric
 from trackd._run import AlertLevel, Run
 from trackd._settings import Settings
+from trackd._termlog import termerror, termlog, termwarn
 from trackd._version import __version__
 from trackd.errors import CommError, Error, UsageError
 
@@ -71,10 +73,12 @@ __all__ = [
     "UsageError",
     "Video",
     "__version__",
+    "attach",
     "box3d",
     "config",
     "data_types",
     "define_metric",
+    "ensure_configured",
     "errors",
     "finish",
     "init",
@@ -84,6 +88,7 @@ __all__ = [
     "log_artifact",
     "log_model",
     "plot",
+    "plot_table",
     "require",
     "restore",
     "run",
@@ -91,6 +96,9 @@ __all__ = [
     "setup",
     "summary",
     "teardown",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
     "use_artifact",
     "use_model",
@@ -161,7 +169,8 @@ def _current() -> Run | None:
 def _require_run(what: str) -> Run:
     run = _current()
     if run is None:
-        raise Error(f"You must call trackd.init() before trackd.{what}()")
+        name = _api_name()
+        raise Error(f"You must call {name}.init() before {name}.{what}()")
     return run
 
 
@@ -192,6 +201,15 @@ def _attach(attach_id: str | None = None, run_id: str | None = None) -> Run:
     if not target:
         raise UsageError("_attach needs the attach id of a run (run._attach_id)")
     return attach(target)
+
+
+attach = _attach  # W&B's public spelling of ``_attach``
+
+
+def ensure_configured() -> None:
+    """Accepted for W&B compatibility (``wandb.ensure_configured()``, which older libraries
+    call before ``init``): trackd reads its settings when a run starts, so there is nothing
+    to load ahead."""
 
 
 def require(requirement: str | list[str] | None = None, experiment: Any = None) -> None:
@@ -282,7 +300,8 @@ class _PreInit:
         object.__setattr__(self, "_name", name)
 
     def _fail(self, *_: Any, **__: Any) -> Any:
-        raise Error(f"You must call trackd.init() before trackd.{self._name}")
+        name = _api_name()
+        raise Error(f"You must call {name}.init() before {name}.{self._name}")
 
     __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = __contains__ = _fail
 
@@ -295,7 +314,7 @@ class _PreInit:
         self._fail()
 
     def __repr__(self) -> str:
-        return f"<trackd.{self._name} before init()>"
+        return f"<{_api_name()}.{self._name} before init()>"
 
 
 def __getattr__(name: str) -> Any:
@@ -314,6 +333,10 @@ def __getattr__(name: str) -> Any:
         return getattr(artifact, name)
     if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
         return getattr(_media, name)
+    if name == "plot_table":  # W&B's top-level wandb.plot_table (a custom chart)
+        from trackd.plot import plot_table
+
+        return plot_table
     if name in ("data_types", "plot"):  # W&B's wandb.data_types.X and wandb.plot.line(...)
         import importlib
 

@@ -2,6 +2,7 @@
 
     Error
     ├── UsageError            the API was called wrongly (bad argument, log after finish, ...)
+    │   ├── UnsupportedError  a W&B feature trackd does not offer
     │   ├── ConfigError       changing a config value without allow_val_change
     │   └── FieldTooLargeError  a run field over its size limit (also a ValueError)
     ├── CommError             talking to the daemon failed
@@ -47,6 +48,10 @@ class Error(Exception):
 
 class UsageError(Error):
     """The API was used wrongly."""
+
+
+class UnsupportedError(UsageError):
+    """Something the W&B API offers that this trackd does not (W&B's ``UnsupportedError``)."""
 
 
 class ConfigError(UsageError):
@@ -291,6 +296,7 @@ __all__ = [
     "RunFileNotFoundError",
     "RunFinishedError",
     "RunNotFoundError",
+    "UnsupportedError",
     "UploadMismatchError",
     "UsageError",
     "WaitTimeoutError",
