@@ -42,10 +42,7 @@ class Element:
 E = Element
 
 #: Arguments owned by a later issue although their callable is not.
-ARGUMENT_OWNERS = {
-    "wandb.init.tensorboard": 17,
-    "wandb.init.sync_tensorboard": 17,
-}
+ARGUMENT_OWNERS: dict[str, int] = {}
 
 CALLABLES: tuple[Element, ...] = (
     # 1.1 Artifact
@@ -307,7 +304,7 @@ CALLABLES: tuple[Element, ...] = (
     E('1.5 Settings', 'setting', 'Settings.sweep_id', type='Optional[str]'),
     E('1.5 Settings', 'setting', 'Settings.sweep_param_path', type='Optional[str]'),
     E('1.5 Settings', 'setting', 'Settings.symlink', type='bool'),
-    E('1.5 Settings', 'setting', 'Settings.sync_tensorboard', type='Optional[bool]', owner=17),
+    E('1.5 Settings', 'setting', 'Settings.sync_tensorboard', type='Optional[bool]'),
     E('1.5 Settings', 'setting', 'Settings.table_raise_on_max_row_limit_exceeded', type='bool'),
     E('1.5 Settings', 'setting', 'Settings.username', type='Optional[str]'),
     E('1.5 Settings', 'property', 'Settings.colab_url'),

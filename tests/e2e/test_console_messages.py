@@ -25,7 +25,7 @@ def test_switched_off_warnings_print_nothing(clean_sdk, capsys, settings):
         warnings.simplefilter("always")
         with trackd.init(project="msgs", settings=settings) as run:
             _situations(run)
-        trackd.Settings(sync_tensorboard=True, **settings)
+        trackd.Settings(start_method="fork", **settings)
     assert [str(w.message) for w in caught] == []
     err = capsys.readouterr().err
     assert "WARNING" not in err and "cloud storage URL" not in err
@@ -36,11 +36,11 @@ def test_warnings_are_shown_by_default(clean_sdk, capsys):
         warnings.simplefilter("always")
         with trackd.init(project="msgs") as run:
             _situations(run)
-        trackd.Settings(sync_tensorboard=True)
+        trackd.Settings(start_method="fork")
     messages = [str(w.message) for w in caught]
     assert any("step" in m and "3" in m for m in messages), messages
     assert any("incremental=True" in m for m in messages), messages
-    assert any("sync_tensorboard" in m for m in messages), messages
+    assert any("start_method" in m for m in messages), messages
     err = capsys.readouterr().err
     assert "trackd: WARNING gs://bucket/weights.pt is a cloud storage URL" in err
 

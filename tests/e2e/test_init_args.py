@@ -129,7 +129,6 @@ def test_force_keeps_a_run_online_when_the_daemon_goes_away(own_daemon, tmp_path
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"sync_tensorboard": True}, "does not sync TensorBoard"),
     ({"monitor_gym": True}, "does not record Gym"),
 ])
 def test_capture_arguments_warn_that_nothing_is_captured(clean_sdk, kwargs, match):
@@ -139,8 +138,7 @@ def test_capture_arguments_warn_that_nothing_is_captured(clean_sdk, kwargs, matc
 
 
 def test_tensorboard_is_the_deprecated_alias_of_sync_tensorboard(clean_sdk):
-    with pytest.warns(DeprecationWarning, match="use sync_tensorboard"), \
-            pytest.warns(UserWarning, match="does not sync TensorBoard"):
+    with pytest.warns(DeprecationWarning, match="use sync_tensorboard"):
         run = trackd.init(project="capture", tensorboard=True)
     if hasattr(run.settings, "sync_tensorboard"):
         assert run.settings.sync_tensorboard is True

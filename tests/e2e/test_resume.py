@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -65,7 +66,7 @@ def test_resume_allow_creates_a_missing_run(clean_sdk):
     assert Api().run(run.path).history_rows == 1
 
 
-def test_resume_must_and_never_errors(clean_sdk):
+def test_resume_must_and_never_errors(clean_sdk, capsys):
     with pytest.raises(UsageError, match="resume='must'"):
         trackd.init(project="resume", id="nosuchrun", resume="must")
     with trackd.init(project="resume", id="resume4") as run:
@@ -74,8 +75,15 @@ def test_resume_must_and_never_errors(clean_sdk):
         trackd.init(project="resume", id="resume4", resume="never")
     with pytest.raises(UsageError):
         trackd.init(project="resume", resume="sometimes")
+    for policy in ("allow", "must", "never", "auto", True):  # offline: ignored, as in W&B
+        with pytest.warns(Warning) if policy is True else contextlib.nullcontext():
+            with trackd.init(project="resume", id="resume4", resume=policy,
+                             mode="offline") as off:
+                assert not off.resumed and off.id == "resume4" and off.starting_step == 0
+                off.log({"x": 2})
+    assert "ignored since trackd is set to `offline`" in capsys.readouterr().err
     with pytest.raises(UsageError, match="offline"):
-        trackd.init(project="resume", id="resume4", resume="allow", mode="offline")
+        trackd.init(project="resume", resume_from="resume4?_step=0", mode="offline")
     with pytest.warns(DeprecationWarning):
         run = trackd.init(project="resume", id="resume4", resume=True)  # True means "auto"
     assert run.resumed

@@ -418,9 +418,12 @@ def test_run_moments() -> None:
         RunMoment("abc", 1, metric="loss")
 
 
-def test_sync_tensorboard_true_warns_that_it_is_not_acted_on() -> None:
-    with pytest.warns(UserWarning, match="sync_tensorboard"):
-        Settings(sync_tensorboard=True)
+def test_sync_tensorboard_true_is_taken_quietly() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Settings(sync_tensorboard=True).sync_tensorboard is True
 
 
 def test_frozen_settings_refuse_changes() -> None:

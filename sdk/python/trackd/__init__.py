@@ -337,7 +337,7 @@ def __getattr__(name: str) -> Any:
         from trackd.plot import plot_table
 
         return plot_table
-    if name in ("data_types", "plot"):  # W&B's wandb.data_types.X and wandb.plot.line(...)
+    if name in ("data_types", "plot", "tensorboard"):  # W&B's wandb.plot.line(...), ...
         import importlib
 
         return importlib.import_module(f"trackd.{name}")

@@ -207,13 +207,33 @@ class Config(_ConfigItems):
 
 class ConfigStatic(_ConfigItems):
     """``run.config_static``: a read-only view of the config as it was when read, with
-    attribute and item access (``run.config_static.lr``, ``["lr"]``). Changing it raises
-    AttributeError; change ``run.config`` instead."""
+    attribute and item access (``run.config_static.lr``, ``["lr"]``). As in W&B, its items are
+    the object's ``__dict__`` (``vars(run.config_static)``), and it can be copied and pickled.
+    Changing it raises AttributeError; change ``run.config`` instead."""
 
-    __slots__ = ("_items",)
+    def __init__(self, config: Config | Mapping[str, Any]) -> None:
+        items = config.as_dict() if isinstance(config, Config) else dict(config)
+        object.__setattr__(self, "__dict__", items)
 
-    def __init__(self, config: Config) -> None:
-        object.__setattr__(self, "_items", config.as_dict())
+    @property
+    def _items(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.__dict__
+
+    def __getattr__(self, key: str) -> Any:  # only reached for names not in __dict__
+        if key.startswith("__"):
+            raise AttributeError(key)
+        raise AttributeError(f"config has no key {key!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ConfigStatic, (dict(self.__dict__),))
+
+    def __copy__(self) -> ConfigStatic:
+        return ConfigStatic(self.__dict__)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ConfigStatic:
+        import copy
+
+        return ConfigStatic(copy.deepcopy(self.__dict__, memo))
 
     def _readonly(self, *_: Any) -> None:
         raise AttributeError("run.config_static is read-only; change run.config instead")

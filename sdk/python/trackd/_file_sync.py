@@ -77,10 +77,13 @@ class FileClient:
         #: Messages of saves that failed (also printed), and the first failure.
         self.errors: list[str] = []
         self.failure: Exception | None = None
+        #: Every name queued so far (the files of run.dir not among them are stored at finish).
+        self.names: set[str] = set()
 
     def submit(self, files: list[tuple[str, str, str]]) -> None:
         """Queue ``(name, absolute path, policy)`` files; waits only while the queue is full."""
         if files:
+            self.names.update(name for name, _, _ in files)
             self._queue.put(files)
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -213,25 +216,41 @@ class FileClient:
         self._call(pb.SaveFilesRequest(run=self._ref, files=by_blob))
 
 
-def sync_files(files_dir: Any, conn: Any, ref: Any) -> int:
-    """``trackd sync`` of an offline run: store every file of its files directory once (saved
-    files, by their links, and the environment files); returns how many. Files the daemon may
-    not read are uploaded."""
+def unsaved_files(files_dir: Any, known: set[str] | frozenset[str],
+                  ignore_globs: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """The files under ``files_dir`` (``run.dir``) not among ``known`` names, as ``(name,
+    path)``: W&B stores what the user wrote there at the end of the run. Subdirectories that
+    are links are not entered; a file link is stored by its target's content when the target is
+    a file; names matching ``ignore_globs`` and names a run file cannot have are left out."""
+    import fnmatch
     from pathlib import Path
 
     from trackd._shared.run_files import name_problem
 
     root = Path(files_dir)
     if not root.is_dir():
-        return 0
-    found: list[tuple[str, str, str]] = []
-    for dirpath, _dirs, names in os.walk(root, followlinks=False):
+        return []
+    found: list[tuple[str, str]] = []
+    for dirpath, dirs, names in os.walk(root, followlinks=False):
+        dirs.sort()
         for fname in sorted(names):
             link = Path(dirpath) / fname
             name = link.relative_to(root).as_posix()
+            if name in known or name_problem(name) is not None:
+                continue
+            if any(fnmatch.fnmatch(name, g) for g in ignore_globs):
+                continue
             target = link.resolve()
-            if name_problem(name) is None and target.is_file():
-                found.append((name, str(target), "now"))
+            if target.is_file():
+                found.append((name, str(target)))
+    return found
+
+
+def sync_files(files_dir: Any, conn: Any, ref: Any) -> int:
+    """``trackd sync`` of an offline run: store every file of its files directory once (saved
+    files, by their links, the environment files and whatever the user wrote there); returns
+    how many. Files the daemon may not read are uploaded."""
+    found = [(name, path, "now") for name, path in unsaved_files(files_dir, frozenset())]
     client = FileClient(conn, ref)
     for i in range(0, len(found), 500):
         client.submit(found[i:i + 500])

@@ -105,18 +105,13 @@ def _check_login_args(s: Settings, force: Any, anonymous: Any,
 
 def _check_unsupported(s: Settings, tensorboard: Any, sync_tensorboard: Any,
                        monitor_gym: Any) -> bool | None:
-    """Warn for the capture arguments trackd accepts but does not act on yet; returns the
-    effective ``sync_tensorboard`` (``tensorboard`` is its deprecated alias)."""
+    """Warn for the capture arguments trackd accepts but does not act on yet (monitor_gym);
+    returns the effective ``sync_tensorboard`` (``tensorboard`` is its deprecated alias)."""
     if tensorboard is not None:
         messages.warn(s, "init(tensorboard=...) is deprecated; use sync_tensorboard",
                       DeprecationWarning, stacklevel=3)
         if sync_tensorboard is None:
             sync_tensorboard = tensorboard
-    if sync_tensorboard:
-        messages.warn(s,
-            "init(sync_tensorboard=True): trackd does not sync TensorBoard event files "
-            "yet; nothing written by TensorBoard is recorded in this run", UserWarning,
-            stacklevel=3)
     if monitor_gym:
         messages.warn(s, "init(monitor_gym=True): trackd does not record Gym environment videos "
                       "yet; no video is logged", UserWarning, stacklevel=3)
@@ -270,9 +265,10 @@ def init(
     - ``anonymous``: "never", "allow" or "must" (validated). A local daemon has no accounts:
       every run belongs to the OS user who creates it, so "never" and "allow" change nothing,
       and "must" warns that no anonymous account exists to log to.
-    - ``tensorboard`` (deprecated alias of ``sync_tensorboard``), ``sync_tensorboard`` and
-      ``monitor_gym``: accepted; trackd does not yet sync TensorBoard event files or record
-      Gym videos, so True warns that nothing is captured.
+    - ``sync_tensorboard`` (``tensorboard`` is its deprecated alias): what TensorBoard
+      writers opened during the run write is logged as history rows and their event files
+      are stored (see :mod:`trackd.tensorboard`; needs the ``tensorboard`` package).
+      ``monitor_gym``: accepted; trackd does not record Gym videos, so True warns.
 
     :raises UsageError: an invalid argument.
     :raises DaemonUnavailableError: an online run and no daemon can be reached or started.
@@ -334,6 +330,13 @@ def init(
             raise UsageError("fork_from needs a new run id: id is the same as the source run's")
         moment = (kind, source, step)
     policy_name, resume_file = _resume_policy(s)
+    if policy_name is not None and s.get("mode") == "offline":
+        # As W&B: an offline run cannot look its run up, so resume is ignored with a warning
+        # (Lightning's WandbLogger always passes resume="allow").
+        resume_ignored = True
+        policy_name = None
+    else:
+        resume_ignored = False
     if policy_name == "auto":
         if s.run_id is None and resume_file.is_file():
             try:
@@ -341,10 +344,13 @@ def init(
             except (ValueError, KeyError, TypeError):
                 pass  # an unreadable resume file: start a new run
         policy_name = "allow"
-    if (policy_name is not None or moment is not None) and s.get("mode") == "offline":
-        raise UsageError("resume, resume_from and fork_from need the daemon to look the run up; "
+    if moment is not None and s.get("mode") == "offline":
+        raise UsageError("resume_from and fork_from need the daemon to look the run up; "
                          "they cannot be used offline")
     run_id = validate_id(s.run_id) if s.run_id is not None else generate_id()
+    if resume_ignored:
+        messages.warning(s, "`resume` will be ignored since trackd is set to `offline`. "
+                            f"Starting a new run with run id {run_id}.")
     program = sys.modules["__main__"].__dict__.get("__file__") if "__main__" in sys.modules else None
     resolved = s.merged({
         "run_id": run_id,
@@ -361,7 +367,8 @@ def init(
     run = Run(resolved, config=cfg)
     run._resume_policy = policy_name
     run._moment = moment
-    if resolved.resume is not None and _normalize_resume(resolved.resume) == "auto":
+    if (resolved.resume is not None and _normalize_resume(resolved.resume) == "auto"
+            and policy_name is not None):
         run._resume_file = resume_file
     run._start()
     st.runs.append(run)

@@ -6,6 +6,7 @@ import datetime
 import enum
 import json
 import os
+import re
 import socket
 import sys
 import time
@@ -23,6 +24,7 @@ from trackd._run_dirs import RunLogs, link_latest, make_dirs
 from trackd._run_files import RunFiles
 from trackd._run_identity import RunIdentity
 from trackd._run_tables import prepare as prepare_tables
+from trackd._run_tensorboard import RunTensorBoard
 from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
@@ -35,8 +37,10 @@ from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
 from trackd.torch_watch import RunWatch
 
+_LABEL = re.compile(r"[A-Za-z0-9_-]+")
 
-class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
+
+class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatch):
     """A run: log to it, configure it, read its summary, finish it.
 
     Made by :func:`trackd.init`; the constructor only holds settings. Every mode (online,
@@ -77,8 +81,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
         self._resume_file: Path | None = None  # resume="auto": deleted when finished cleanly
         self._moment: tuple[str, str, int] | None = None  # ("fork_from"|"resume_from", id, step)
         # Shared mode: this writer's label (kept in its rows) and whether it is the primary.
-        self._label: str = settings.x_label or f"{socket.gethostname()}-{os.getpid()}"
+        self._writer_label: str = settings.x_label or f"{socket.gethostname()}-{os.getpid()}"
         self._primary: bool = settings.x_primary is not False
+        self._labels: dict[str, str] = {}  # run._label(code=..., repo=..., code_version=...)
         self._warned_shared_step = False
         self._sender: Any = None
         self._dir: Path | None = None
@@ -99,6 +104,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
         from trackd._backend import OfflineBackend, OnlineBackend
         from trackd._connection import grpc_inherited
 
+        self._check_tensorboard()  # sync_tensorboard without the tensorboard package
         self._make_dirs()
         assert self._sync_dir is not None
         meta = self._metadata()
@@ -113,7 +119,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
             else:
                 writer = None
                 if self._mode == "shared":
-                    writer = "" if self._primary else self._label
+                    writer = "" if self._primary else self._writer_label
                 try:
                     self._backend = OnlineBackend(meta, self._settings, self._sync_dir,
                                                   resume=self._resume_policy,
@@ -144,6 +150,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
 
         run_header(self)
         self._start_extras()  # console capture, environment files, file saves
+        self._start_tensorboard()  # sync_tensorboard: the writers tell the run their logdir
 
     def _may_go_offline(self) -> bool:
         """Whether a run whose daemon cannot be reached at init may go on offline, as W&B's
@@ -261,7 +268,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
                     "step is ignored in shared mode: each log() call is its own row",
                     stacklevel=2)
             step = commit = None
-            row["_writer"] = self._label
+            row["_writer"] = self._writer_label
         if step is not None:
             if isinstance(step, bool) or not hasattr(step, "__index__"):
                 raise TypeError(f"step must be an int, got {type(step).__name__}")
@@ -336,6 +343,26 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
         if self._sender is not None:
             self._sender.put(("p",))
             self._sender.flush(SUMMARY_READ_TIMEOUT)
+
+    def _label(self, code: str | None = None, repo: str | None = None,
+                code_version: str | None = None, **kwargs: Any) -> None:
+        """Label the run with the code that drives it (W&B's private ``_label``, called by
+        integrations: ``run._label(code="transformers_trainer")``, ``repo="torchtune"``). The
+        labels are kept in ``run._labels``; a value that is not an identifier (letters,
+        digits, ``_``, ``-``) or an unknown key is ignored with a warning, as in W&B."""
+        if self._settings.get("label_disable"):
+            return
+        for key, value in (("code", code), ("repo", repo), ("code_version", code_version)):
+            if value is None:
+                continue
+            if isinstance(value, str) and _LABEL.fullmatch(value):
+                self._labels[key] = value[:32]
+            else:
+                messages.warning(self._settings, f"Label added for {key!r} with invalid "
+                                 f"identifier {value!r} (ignored).")
+        for key in kwargs:
+            messages.warning(self._settings,
+                             f"Label added for unsupported key {key!r} (ignored).")
 
     def _check_open(self, what: str) -> None:
         if self._finished:
@@ -431,6 +458,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunWatch):
         backend = self._backend
         try:
             if backend is not None:
+                self._finish_tensorboard(deadline)  # the last TensorBoard rows, then the rest
                 if self._media is not None:  # encoded tables log their run_table artifacts
                     self._media.flush(_left(deadline))
                 self._wait_artifacts(deadline)  # uploads of this run end before it does

@@ -4,7 +4,9 @@
 (``run.dir``), ``logs/debug.log`` (the SDK's log of the run: what it printed and did),
 ``logs/debug-internal.log`` (its connection log: the daemon it used, reconnects, refused
 records, the finish) and ``run-<id>.wal`` (the record log an offline run, or a run that lost its
-daemon, writes; empty otherwise). With the ``symlink`` setting (the default),
+daemon, writes; empty otherwise), and ``run-<id>.wandb``, a link to it under W&B's name (code
+that finds a run by globbing ``run-*.wandb``, as ultralytics does to resume, takes the id from
+it). With the ``symlink`` setting (the default),
 ``<wandb_dir>/latest-run``, ``debug.log`` and ``debug-internal.log`` are links to the newest
 run's directory and logs.
 """
@@ -35,7 +37,20 @@ def make_dirs(wandb_dir: Path, prefix: str, stamp: str, run_id: str, *, unique: 
     (sync_dir / "files").mkdir(parents=True, exist_ok=True)
     (sync_dir / "logs").mkdir(exist_ok=True)
     (sync_dir / f"run-{run_id}.wal").touch()
+    _link_wandb_name(sync_dir, run_id)
     return sync_dir
+
+
+def _link_wandb_name(sync_dir: Path, run_id: str) -> None:
+    """``run-<id>.wandb`` next to ``run-<id>.wal``: a relative link, or an empty file where
+    the file system has no links (only its name is read)."""
+    name = sync_dir / f"run-{run_id}.wandb"
+    if name.exists() or name.is_symlink():
+        return
+    try:
+        name.symlink_to(f"run-{run_id}.wal")
+    except OSError:
+        name.touch()
 
 
 def link_latest(wandb_dir: Path, sync_dir: Path) -> None:

@@ -147,11 +147,24 @@ class RunFiles:
             # The run went on offline: `trackd sync` stores its files with it.
             self._files.close(0)
         elif self._files is not None:
+            self._store_run_dir()
             if not self._files.finish(left()):
                 messages.warn(self._settings,
                     "trackd: saving the run's files did not finish within "
                     "finish_timeout; the rest are not saved", stacklevel=1)
             self._files.close(0)
+
+    def _store_run_dir(self) -> None:
+        """Queue the files written into ``run.dir`` that were not saved otherwise (W&B's
+        ``end`` policy for the files directory: Lightning, transformers and ultralytics write
+        there), leaving out the ``ignore_globs`` setting's names."""
+        from trackd._file_sync import unsaved_files
+
+        if self._dir is None or self._files is None:
+            return
+        ignore = tuple(self._settings.get("ignore_globs") or ())
+        found = unsaved_files(self._dir, self._files.names, ignore)
+        self._queue_files([(name, path, "now") for name, path in found])
 
     def _encode_media(self, jobs: Jobs, step: int) -> concurrent.futures.Future[None] | None:
         """Hand one row's data types to the background encoder (waits only while its bounds

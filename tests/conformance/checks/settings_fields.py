@@ -87,6 +87,24 @@ def _(ctx):  # type: ignore[no-untyped-def]
         ctx.init(id="confres1", settings=trackd.Settings(resume="never"))
 
 
+@check("Settings.sync_tensorboard")
+def _(ctx):  # type: ignore[no-untyped-def]
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    with ctx.init(settings=trackd.Settings(sync_tensorboard=True)) as run:
+        writer = EventFileWriter(str(ctx.tmp / "tb"))
+        for step in range(2):
+            writer.add_event(event_pb2.Event(step=step, wall_time=1.0 + step, summary=(
+                summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+                    tag="loss", simple_value=float(step))]))))
+        writer.close()
+    rows = ctx.stored(run).history(pandas=False)
+    assert [(r["loss"], r["global_step"]) for r in rows] == [(0.0, 0), (1.0, 1)]
+    assert not trackd.tensorboard.patched()
+
+
 @check("Settings.ignore_globs")
 def _(ctx):  # type: ignore[no-untyped-def]
     ctx.write("keep.txt", "k")

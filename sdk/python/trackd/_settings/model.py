@@ -181,7 +181,8 @@ class Settings:
     #: The path of the system settings file (the lowest settings layer; default
     #: ``/etc/trackd/settings``): given to setup() or init(), that file is read in its place.
     settings_system: str | None = None
-    #: Not acted on yet: trackd does not yet sync TensorBoard event files, so True only warns.
+    #: Sync TensorBoard: the event files writers write during the run become history rows
+    #: and are stored with it (:mod:`trackd.tensorboard`; needs the ``tensorboard`` package).
     sync_tensorboard: bool | None = None
     #: Seconds between system-metric samples of the run's process tree (default 15; at least 1).
     x_stats_sampling_interval: float | None = None
@@ -321,10 +322,6 @@ class Settings:
             messages.warn(self,
                 "Settings(start_method=...) has no effect: trackd runs no process per "
                 "run (every run talks to the one daemon)", UserWarning, stacklevel=2)
-        if d.get("sync_tensorboard"):
-            messages.warn(self,
-                "Settings(sync_tensorboard=True) is not acted on yet: trackd does not "
-                "sync TensorBoard event files", UserWarning, stacklevel=2)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self.__dict__.get("_frozen"):
