@@ -17,9 +17,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from trackd import errors
+from trackd import _api_name, errors
 from trackd import media as _media
-from trackd._api_name import api_name as _api_name
 from trackd._metric import Metric
 from trackd._run import AlertLevel, Run
 from trackd._settings import Settings
@@ -169,7 +168,7 @@ def _current() -> Run | None:
 def _require_run(what: str) -> Run:
     run = _current()
     if run is None:
-        name = _api_name()
+        name = _api_name.api_name()
         raise Error(f"You must call {name}.init() before {name}.{what}()")
     return run
 
@@ -300,7 +299,7 @@ class _PreInit:
         object.__setattr__(self, "_name", name)
 
     def _fail(self, *_: Any, **__: Any) -> Any:
-        name = _api_name()
+        name = _api_name.api_name()
         raise Error(f"You must call {name}.init() before {name}.{self._name}")
 
     __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = __contains__ = _fail
@@ -314,7 +313,7 @@ class _PreInit:
         self._fail()
 
     def __repr__(self) -> str:
-        return f"<{_api_name()}.{self._name} before init()>"
+        return f"<{_api_name.api_name()}.{self._name} before init()>"
 
 
 def __getattr__(name: str) -> Any:

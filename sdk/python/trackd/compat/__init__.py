@@ -8,7 +8,7 @@ modules are thin aliases of trackd's: ``import wandb`` is then trackd (``wandb.r
 ``wandb.sdk.wandb_run.Run``, ``wandb.integration.sb3``... are where those libraries look.
 It is never installed by default, and never over the real ``wandb``.
 
-The package's source is the directory ``package/wandb`` next to this file, copied as it is;
+The package's source is the directory ``wandb_package`` next to this file, copied as it is;
 W&B's helpers that trackd has no other use for (telemetry, the disabled-run placeholder,
 ``wandb.util``, ``wandb.env``) live in this package's modules, which the copied files import.
 """

@@ -2,7 +2,7 @@
 
 What is written, into site-packages or ``target``::
 
-    wandb/...                       a copy of trackd/compat/package/wandb
+    wandb/...                       a copy of trackd/compat/wandb_package
     wandb-<WANDB_VERSION>.dist-info/
         METADATA  Name: wandb, the W&B version trackd follows, Requires-Dist: trackd
         INSTALLER trackd (how this module tells its own installation from W&B's)
@@ -32,7 +32,9 @@ WANDB_VERSION = "0.31.0"
 #: The INSTALLER of a distribution this module wrote.
 INSTALLER = "trackd"
 
-_SOURCE = Path(__file__).resolve().parent / "package" / "wandb"
+#: The package's source, installed as ``wandb`` (the directory has another name here, so that
+#: nothing mistakes it for a run directory ``wandb/``).
+_SOURCE = Path(__file__).resolve().parent / "wandb_package"
 
 
 class CompatInstallError(UsageError):

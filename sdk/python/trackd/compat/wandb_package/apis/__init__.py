@@ -1,0 +1,3 @@
+"""W&B's ``wandb.apis``: ``PublicApi`` is ``trackd.Api``."""
+
+from trackd._api import Api as PublicApi  # noqa: F401

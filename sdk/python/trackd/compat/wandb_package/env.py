@@ -1,0 +1,3 @@
+"""W&B's ``wandb.env``."""
+
+from trackd.compat.env import *  # noqa: F403

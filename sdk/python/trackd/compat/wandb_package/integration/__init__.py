@@ -1,0 +1,1 @@
+"""W&B's ``wandb.integration``: the integrations W&B ships, written for trackd."""

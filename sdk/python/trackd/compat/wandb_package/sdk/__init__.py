@@ -1,0 +1,3 @@
+"""W&B's ``wandb.sdk``."""
+
+from trackd import Run, Settings, finish, init, log  # noqa: F401

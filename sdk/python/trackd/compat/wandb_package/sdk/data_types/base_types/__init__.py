@@ -1,0 +1,1 @@
+"""W&B's ``wandb.sdk.data_types.base_types``."""

@@ -1,0 +1,3 @@
+"""W&B's ``wandb.sdk.wandb_config``."""
+
+from trackd._config import Config  # noqa: F401
