@@ -209,7 +209,7 @@ CALLABLES: tuple[Element, ...] = (
     )),
     E('1.4 Run', 'method', 'Run.status'),
     E('1.4 Run', 'method', 'Run.to_html', params=(('height', '420'), ('hidden', 'False'),)),
-    E('1.4 Run', 'method', 'Run.unwatch', params=(('models', 'None'),), owner=17),
+    E('1.4 Run', 'method', 'Run.unwatch', params=(('models', 'None'),)),
     E('1.4 Run', 'method', 'Run.upsert_artifact', params=(
         ('artifact_or_path', R), ('name', 'None'), ('type', 'None'), ('aliases', 'None'),
         ('distributed_id', 'None'),
@@ -221,7 +221,7 @@ CALLABLES: tuple[Element, ...] = (
     E('1.4 Run', 'method', 'Run.watch', params=(
         ('models', R), ('criterion', 'None'), ('log', "'gradients'"), ('log_freq', '1000'),
         ('idx', 'None'), ('log_graph', 'False'),
-    ), owner=17),
+    )),
     # 1.5 Settings
     E('1.5 Settings', 'class', 'Settings'),
     E('1.5 Settings', 'setting', 'Settings.allow_offline_artifacts', type='bool'),
@@ -359,7 +359,7 @@ CALLABLES: tuple[Element, ...] = (
     E('2.5 login', 'function', 'wandb.login', params=(
         ('anonymous', 'None'), ('key', 'None'), ('relogin', 'None'), ('host', 'None'),
         ('force', 'None'), ('timeout', 'None'), ('verify', 'False'), ('referrer', 'None'),
-    ), owner=17),
+    )),
     # 2.6 restore
     E('2.6 restore', 'function', 'wandb.restore', params=(
         ('name', R), ('run_path', 'None'), ('replace', 'False'), ('root', 'None'),
@@ -399,7 +399,7 @@ CALLABLES: tuple[Element, ...] = (
         ('glob_str', R), ('base_path', 'None'), ('policy', "'live'"),
     )),
     # 3.7 unwatch
-    E('3.7 unwatch', 'function', 'wandb.unwatch', params=(('models', 'None'),), owner=17),
+    E('3.7 unwatch', 'function', 'wandb.unwatch', params=(('models', 'None'),)),
     # 3.8 use_artifact
     E('3.8 use_artifact', 'function', 'wandb.use_artifact', params=(
         ('artifact_or_name', R), ('type', 'None'), ('aliases', 'None'), ('use_as', 'None'),
@@ -410,7 +410,7 @@ CALLABLES: tuple[Element, ...] = (
     E('3.10 watch', 'function', 'wandb.watch', params=(
         ('models', R), ('criterion', 'None'), ('log', "'gradients'"), ('log_freq', '1000'),
         ('idx', 'None'), ('log_graph', 'False'),
-    ), owner=17),
+    )),
 )
 
 

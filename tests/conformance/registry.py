@@ -35,6 +35,8 @@ MODULES = (
     "tests.conformance.checks.settings",
     "tests.conformance.checks.settings_fields",
     "tests.conformance.checks.functions",
+    "tests.conformance.checks.watch",
+    "tests.conformance.checks.login",
 )
 
 

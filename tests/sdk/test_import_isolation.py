@@ -10,7 +10,8 @@ import textwrap
 
 import pytest
 
-HEAVY = ["grpc", "google.protobuf", "anyio", "aiohttp", "uvloop", "numpy", "yaml", "trackd_daemon"]
+HEAVY = ["grpc", "google.protobuf", "anyio", "aiohttp", "uvloop", "numpy", "yaml", "trackd_daemon",
+         "torch"]
 
 PROBE = textwrap.dedent(
     """

@@ -22,6 +22,7 @@ PUBLIC = [
     "Classes",
     "CommError",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
@@ -47,6 +48,7 @@ PUBLIC = [
     "log",
     "log_artifact",
     "log_model",
+    "login",
     "plot",
     "require",
     "restore",
@@ -55,8 +57,10 @@ PUBLIC = [
     "setup",
     "summary",
     "teardown",
+    "unwatch",
     "use_artifact",
     "use_model",
+    "watch",
 ]
 
 

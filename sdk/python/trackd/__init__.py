@@ -86,6 +86,7 @@ __all__ = [
     "log",
     "log_artifact",
     "log_model",
+    "login",
     "plot",
     "plot_table",
     "require",
@@ -272,6 +273,21 @@ def link_model(path: Any, registered_model_name: str, name: str | None = None,
                aliases: list[str] | None = None) -> Artifact | None:
     """``run.link_model`` on the current run."""
     return _require_run("link_model").link_model(path, registered_model_name, name, aliases)
+
+
+def login(anonymous: str | None = None, key: str | None = None, relogin: bool | None = None,
+          host: str | None = None, force: bool | None = None, timeout: float | None = None,
+          verify: bool = False, referrer: str | None = None) -> bool:
+    """Set the daemon (``host``: its TCP listener) and its token (``key``) for this user's later
+    runs, stored owner-only; see :func:`trackd._login.login`. True when a key is configured
+    (or none is needed: the own daemon's socket).
+
+    :raises trackd.errors.AuthenticationError: ``verify=True`` and the daemon refused the key.
+    :raises UsageError: a key must be asked for and there is no terminal.
+    """
+    from trackd._login import login as _login
+
+    return _login(anonymous, key, relogin, host, force, timeout, verify, referrer)
 
 
 def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,

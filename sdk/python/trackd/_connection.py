@@ -21,6 +21,7 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 import grpc  # noqa: E402
 from google.protobuf import message_factory
 
+from trackd._credentials import split_address, tls_ca_for, token_for
 from trackd.errors import CommError, from_grpc
 from trackd.v1 import (
     daemon_service_pb2,
@@ -66,42 +67,33 @@ def make_stub(channel: Any, module: Any, service: str) -> Any:
     return SimpleNamespace(**methods)
 
 
-TOKEN_ENV = "TRACKD_TOKEN"
-TLS_CA_ENV = "TRACKD_TLS_CA"
-
-
-def open_channel(address: str) -> Any:
+def open_channel(address: str, token: str | None = None) -> Any:
     """A grpc.aio channel to ``address``.
 
     A Unix socket needs no credentials: the daemon knows who connected from the socket itself.
-    A TCP address carries the daemon's bearer token — ``$TRACKD_TOKEN``, else the token file of
-    this user's own daemon — and uses TLS when ``$TRACKD_TLS_CA`` names the CA certificate to
-    trust (``TRACKD_TLS_CA=system`` trusts the system's roots); plaintext otherwise (loopback
-    only).
+    A TCP address (``https://host:port``, ``http://host:port`` or ``host:port``) carries the
+    daemon's bearer token — ``token``, else the one :func:`trackd._credentials.token_for`
+    finds (``$TRACKD_TOKEN``, the ``api_key`` setting, the key stored by ``login()``, the
+    token file of this user's own daemon). ``https://`` uses TLS with the CA certificate of
+    ``$TRACKD_TLS_CA`` (or the one stored at login; the system's roots without either);
+    ``http://`` is plaintext (loopback only); a bare ``host:port`` uses TLS when
+    ``$TRACKD_TLS_CA`` names the CA to trust (``system``: the system's roots).
     """
     if address.startswith("unix:"):
         return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
-    ca = os.environ.get(TLS_CA_ENV)
-    if ca:
+    scheme, target = split_address(address)
+    ca = tls_ca_for(address) if scheme != "http" else None
+    if ca or scheme == "https":
         from pathlib import Path
 
-        roots = None if ca == "system" else Path(ca).read_bytes()
+        roots = None if ca in (None, "system") else Path(ca).read_bytes()
         transport = grpc.ssl_channel_credentials(root_certificates=roots)
     else:
         transport = grpc.local_channel_credentials(grpc.LocalConnectionType.LOCAL_TCP)
-    token = os.environ.get(TOKEN_ENV) or _own_daemon_token()
-    creds = (grpc.composite_channel_credentials(transport, grpc.access_token_call_credentials(token))
-             if token else transport)
-    return grpc.aio.secure_channel(address, creds, options=CHANNEL_OPTIONS)
-
-
-def _own_daemon_token() -> str:
-    from trackd._shared.paths import default_paths
-
-    try:
-        return (default_paths(os.environ)[1] / "token").read_text().strip()
-    except OSError:
-        return ""
+    token = token if token is not None else token_for(address)
+    creds = (grpc.composite_channel_credentials(
+        transport, grpc.access_token_call_credentials(token)) if token else transport)
+    return grpc.aio.secure_channel(target, creds, options=CHANNEL_OPTIONS)
 
 
 class LoopThread:

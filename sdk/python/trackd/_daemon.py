@@ -1,9 +1,10 @@
 """Finding and starting the daemon (used by ``setup()`` and the CLI). Synchronous, no grpc.
 
-Rule: an address in ``TRACKD_ADDRESS`` (or ``Settings.daemon_address``) names a daemon to use
-and is never started by the SDK; otherwise the default per-user socket is tried, and if nothing
-answers there a daemon is started detached (own session, so Ctrl-C in a terminal does not
-reach it) with an idle timeout, and the caller becomes its *owner*.
+Rule: an address in ``TRACKD_ADDRESS`` (or ``Settings.daemon_address``, ``Settings.base_url``,
+the host stored by ``trackd login``) names a daemon to use and is never started by the SDK;
+otherwise the default per-user socket is tried, and if nothing answers there a daemon is
+started detached (own session, so Ctrl-C in a terminal does not reach it) with an idle
+timeout, and the caller becomes its *owner*.
 
 The state directory holds the daemon's log, tokens and ``daemon.out`` (its stderr, which may
 quote user data): before starting a daemon the SDK makes the directory 0700 and
@@ -22,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from trackd._credentials import split_address
 from trackd._shared.paths import default_address, default_paths
 from trackd.errors import DaemonUnavailableError
 
@@ -55,7 +57,7 @@ def reachable(address: str, timeout: float = 1.0) -> bool:
             with s:
                 s.connect(path)
             return True
-        host, _, port = address.rpartition(":")
+        host, _, port = split_address(address)[1].rpartition(":")
         with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout):
             return True
     except (OSError, ValueError):
@@ -73,7 +75,8 @@ def find_or_start(explicit: str | None, start_timeout: float, *, start: bool = T
             return DaemonHandle(explicit)
         if explicit != default_address(os.environ):
             raise DaemonUnavailableError(
-                f"no trackd daemon answers at {explicit} (from TRACKD_ADDRESS or settings)"
+                f"no trackd daemon answers at {explicit} (from TRACKD_ADDRESS, the settings or "
+                "trackd login)"
             )
     address = default_address(os.environ)
     if reachable(address):

@@ -1,9 +1,10 @@
 """``trackd.setup()`` / ``trackd.teardown()`` and the per-process state behind them.
 
-``setup()`` finds a running daemon (``TRACKD_ADDRESS``, then the default per-user socket) or
-starts one, and exports its address as ``TRACKD_ADDRESS`` so that child processes (fork or
-spawn, multiprocessing, torchrun) use the same daemon. ``init()`` calls it. The settings given
-to ``setup()`` are exported too (``TRACKD_SETUP_SETTINGS``): a child's ``init()`` starts from
+``setup()`` finds a running daemon (``TRACKD_ADDRESS``, the settings' ``daemon_address`` or
+``base_url``, the host stored by ``login()``, then the default per-user socket) or starts one,
+and exports its address as ``TRACKD_ADDRESS`` so that child processes (fork or spawn,
+multiprocessing, torchrun) use the same daemon. ``init()`` calls it. The settings given to
+``setup()`` are exported too (``TRACKD_SETUP_SETTINGS``): a child's ``init()`` starts from
 them, as the parent's does, and its own ``init()`` arguments win over them.
 
 ``teardown(exit_code)`` finishes the runs this process left open. It stops the daemon only if
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trackd import _messages as messages
+from trackd._credentials import daemon_url, stored_host, use_api_key
 from trackd._settings import (
     SETUP_SETTINGS_ENV,
     Settings,
@@ -115,7 +117,9 @@ def ensure_daemon(st: ProcessState, *, restart: bool = False, timeout: float | N
     with _lock:
         if st.address and (not restart or reachable(st.address)):
             return st.address
-        explicit = os.environ.get(ADDRESS_ENV) or st.settings.daemon_address
+        use_api_key(st.settings.api_key)
+        explicit = (os.environ.get(ADDRESS_ENV) or st.settings.daemon_address
+                    or daemon_url(st.settings.base_url) or stored_host())
         if explicit and _is_default(explicit):
             explicit = None  # the default socket: (re)start a daemon there when needed
         start_timeout = float(st.settings.get("daemon_start_timeout"))

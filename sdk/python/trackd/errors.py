@@ -129,7 +129,9 @@ class PermissionDeniedError(RpcError):
 
 
 class AuthenticationError(RpcError):
-    """The daemon's TCP listener refused the call: no token, or a wrong one (``TRACKD_TOKEN``)."""
+    """The daemon's TCP listener refused the call: no token, or a wrong one (``TRACKD_TOKEN``,
+    ``TRACKD_API_KEY``/``WANDB_API_KEY``, the key of ``trackd.login()``); also raised by
+    ``login(verify=True)`` for a key the daemon refuses."""
 
     code = "UNAUTHENTICATED"
 

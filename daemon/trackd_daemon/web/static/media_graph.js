@@ -9,17 +9,24 @@
   const count = (node) => (node.num_parameters || []).reduce((a, b) => a + Number(b || 0), 0);
   const shape = (s) => JSON.stringify(s === undefined ? [] : s);
 
-  // {children: Map(name -> group), nodes: []} from the nodes' dotted names.
+  // {children: Map(name -> group), nodes: [], order: [group or node]} from the nodes' dotted
+  // names, in the order of the forward pass.
   function tree(nodes) {
-    const root = {name: "", children: new Map(), nodes: []};
+    const make = (name) => ({name, children: new Map(), nodes: [], order: []});
+    const root = make("");
     for (const node of nodes) {
       const parts = String(node.name || node.id).split(".");
       let group = root;
       for (const part of parts.slice(0, -1)) {
-        if (!group.children.has(part)) group.children.set(part, {name: part, children: new Map(), nodes: []});
+        if (!group.children.has(part)) {
+          const g = make(part);
+          group.children.set(part, g);
+          group.order.push(g);
+        }
         group = group.children.get(part);
       }
       group.nodes.push(node);
+      group.order.push(node);
     }
     return root;
   }
@@ -51,15 +58,14 @@
   }
 
   function groupEl(group, ins, outs, byId, prefix) {
-    const items = [];
-    for (const [name, g] of group.children) {
-      const full = prefix ? `${prefix}.${name}` : name;
-      items.push(TD.el("details", {class: "graph-group", dataset: {group: full}},
+    const items = group.order.map((item) => {
+      if (!item.children) return nodeEl(item, ins, outs, byId);
+      const full = prefix ? `${prefix}.${item.name}` : item.name;
+      return TD.el("details", {class: "graph-group", dataset: {group: full}},
         TD.el("summary", {}, TD.el("span", {class: "graph-name"}, full), " ",
-              TD.el("span", {class: "graph-count"}, `${total(g).toLocaleString()} params`)),
-        groupEl(g, ins, outs, byId, full)));
-    }
-    for (const node of group.nodes) items.push(nodeEl(node, ins, outs, byId));
+              TD.el("span", {class: "graph-count"}, `${total(item).toLocaleString()} params`)),
+        groupEl(item, ins, outs, byId, full));
+    });
     return TD.el("div", {class: "graph-items"}, ...items);
   }
 

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trackd._cli import artifacts, compat, daemon, runs, ui
+from trackd._cli import artifacts, compat, daemon, login, runs, ui
 from trackd._terminal import visible
 from trackd._version import __version__
 from trackd.errors import Error
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     artifacts.add_commands(commands)
     compat.add_commands(commands)
+    login.add_commands(commands)
     p = commands.add_parser("ui", help="log a browser in to the dashboard",
                             description="Print a URL that logs a browser in to the daemon's web "
                             "dashboard (it carries a one-time ticket, valid for 15 minutes) and "
@@ -162,7 +163,9 @@ def _settings(args: argparse.Namespace) -> int:
     from trackd._cli.output import print_table
     from trackd._settings import explain, setting_layers
 
-    rows = explain(setting_layers())
+    # A token is not printed: only that one is set, and where it came from.
+    rows = [(name, "(set, hidden)" if name == "api_key" and value else value, source)
+            for name, value, source in explain(setting_layers())]
     if args.json:
         print(json.dumps({name: {"value": value, "source": source}
                           for name, value, source in rows}, indent=2, default=str))

@@ -23,11 +23,17 @@ def system_file(env: Mapping[str, str]) -> str:
     return env.get("TRACKD_SETTINGS_SYSTEM") or env.get("WANDB_SETTINGS_SYSTEM") or SYSTEM_FILE
 
 
+def user_config_dir(env: Mapping[str, str]) -> str:
+    """This user's trackd directory: ``$TRACKD_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/trackd``,
+    else ``~/.config/trackd`` (the user settings file, the stored login)."""
+    home = env.get("HOME") or os.path.expanduser("~")
+    return env.get("TRACKD_CONFIG_DIR") or os.path.join(
+        env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "trackd")
+
+
 def settings_files(env: Mapping[str, str], cwd: str) -> list[tuple[str, str]]:
     """Where settings files are read from, lowest precedence first: (layer name, path)."""
-    home = env.get("HOME") or os.path.expanduser("~")
-    user_dir = env.get("TRACKD_CONFIG_DIR") or os.path.join(
-        env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "trackd")
+    user_dir = user_config_dir(env)
     return [
         ("system settings file", system_file(env)),
         ("user settings file", os.path.join(user_dir, "settings")),

@@ -205,10 +205,9 @@ class Settings:
     label_disable: bool | None = None
 
     # -- login (a local daemon needs none) -----------------------------------------------------
-    #: The login settings: trackd's SDK reaches its daemon by OS user (or the daemon's token
-    #: file) and has no ``login()`` step of its own yet, so ``login_timeout``, ``relogin`` and
-    #: ``anonymous`` are accepted and checked but change nothing today: seconds a login may
-    #: take,
+    #: The login settings: ``trackd.login()`` stores a daemon's TCP address and token; init()
+    #: itself never asks for a key, so ``login_timeout``, ``relogin`` and ``anonymous`` are
+    #: accepted and checked but change nothing in init(): seconds a login may take,
     login_timeout: float | None = None
     #: the run must reach its daemon (W&B's "must be logged in"): init() fails when no daemon
     #: can be reached (without it the run goes on offline), and a run whose daemon stays
@@ -219,9 +218,13 @@ class Settings:
     relogin: bool | None = None
     #: "allow", "must" or "never" (a daemon has no anonymous accounts).
     anonymous: str | None = None
-    #: Cloud-only: a W&B API key; the daemon authenticates by OS user (or its token file).
+    #: The token of a daemon reached over TCP (``TRACKD_API_KEY``/``WANDB_API_KEY``): below
+    #: ``$TRACKD_TOKEN``, above the key stored by ``trackd.login()`` and the own daemon's token
+    #: file. A daemon on a Unix socket needs none (it knows the OS user).
     api_key: str | None = None
-    #: Cloud-only: the W&B server URL; trackd talks to ``daemon_address``.
+    #: A daemon's TCP listener, ``https://host:port`` or ``http://host:port``
+    #: (``TRACKD_BASE_URL``/``WANDB_BASE_URL``): used when ``daemon_address`` is unset, above the
+    #: host stored by ``trackd.login()``; W&B's own service (``api.wandb.ai``) is skipped.
     base_url: str | None = None
     #: Proxies (``http://[user:password@]host:port``; ``host:port`` means ``http://``) for the
     #: HTTP requests trackd makes for the run: ``http_proxy`` for ``http://`` URLs,

@@ -1,6 +1,7 @@
 """A tensor's histogram counted where the tensor lives (W&B's 64 bins between its finite
-minimum and maximum), copying back to the host only the counts and the range: one copy of 67
-numbers per tensor, the one point where a GPU waits for it.
+minimum and maximum). On an accelerator only the counts and the range come back to the host:
+one copy of 67 numbers per tensor, the one point where the device is waited for. On the CPU,
+where nothing is copied, two passes over the tensor: its range, then ``torch.histc``.
 
 NaN and infinities are left out (as W&B does, which has no way to show them); a tensor with no
 finite value gives no histogram; one whose finite values are all equal gives W&B's single bin
@@ -10,6 +11,7 @@ values and the zeros it does not store.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -37,19 +39,40 @@ def device_histogram(tensor: Any) -> tuple[list[float], list[float]] | None:
         return None
     if flat.dtype not in (torch.float32, torch.float64):
         flat = flat.float()  # half, bfloat16 and integers are counted as float32
+    if flat.device.type == "cpu" and weights is None:
+        return _host_histogram(flat)
+    return _device_histogram(flat, weights)
+
+
+def _device_histogram(flat: Any, weights: Any) -> tuple[list[float], list[float]] | None:
+    """Counted on ``flat``'s device; one copy of the counts and the range comes back."""
     packed = _count(flat, weights)
     out = packed.cpu().tolist()  # the one copy back: NUM_BINS + 1 counts, minimum, maximum
     counts, lo, hi = out[:NUM_BINS], out[NUM_BINS + 1], out[NUM_BINS + 2]
     total = sum(counts)
     if total == 0:
         return None  # no finite value
-    if lo > hi:
-        lo, hi = hi, lo
     if lo == hi:
         return [float(total)], [lo, hi]
     step = (hi - lo) / NUM_BINS
-    edges = [lo + i * step for i in range(NUM_BINS)] + [hi]
-    return [float(c) for c in counts], edges
+    return [float(c) for c in counts], [lo + i * step for i in range(NUM_BINS)] + [hi]
+
+
+def _host_histogram(flat: Any) -> tuple[list[float], list[float]] | None:
+    """Counted on the CPU as W&B counts (``torch.histc`` between the finite extremes)."""
+    lo_t, hi_t = torch.aminmax(flat)  # NaN or an infinity among the values shows here
+    lo, hi = float(lo_t), float(hi_t)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        flat = flat[torch.isfinite(flat)]
+        if flat.numel() == 0:
+            return None
+        lo_t, hi_t = torch.aminmax(flat)
+        lo, hi = float(lo_t), float(hi_t)
+    if lo == hi:
+        return [float(flat.numel())], [lo, hi]
+    counts = torch.histc(flat, bins=NUM_BINS, min=lo, max=hi).tolist()
+    step = (hi - lo) / NUM_BINS
+    return [float(c) for c in counts], [lo + i * step for i in range(NUM_BINS)] + [hi]
 
 
 def _count(flat: Any, weights: Any) -> Any:
@@ -58,8 +81,10 @@ def _count(flat: Any, weights: Any) -> Any:
     finite = torch.isfinite(flat)
     lo = torch.where(finite, flat, torch.inf).min()
     hi = torch.where(finite, flat, -torch.inf).max()
-    span = (hi - lo).clamp(min=torch.finfo(flat.dtype).tiny)
-    position = torch.where(finite, (flat - lo) * (NUM_BINS / span), 0.0)
+    # all values equal (a span of 0) or none finite: NaN positions, made 0 (the caller takes
+    # such a histogram's count, not its bins)
+    position = torch.nan_to_num((flat - lo) * (NUM_BINS / (hi - lo)), nan=0.0,
+                                posinf=float(NUM_BINS - 1), neginf=0.0)
     index = position.floor().clamp_(0, NUM_BINS - 1).long()
     index = torch.where(finite, index, NUM_BINS)  # not finite: the slot dropped
     counts = torch.zeros(NUM_BINS + 1, dtype=torch.int64, device=flat.device)
