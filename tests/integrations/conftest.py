@@ -19,9 +19,6 @@ import pytest
 
 from tests.helpers import DaemonProcess
 
-# Every test here runs a library's own training loop; they are one group (``-m integrations``).
-LIBRARIES_HINT = "pip install '.[integrations]' (the test extra includes it)"
-
 
 def trackd_cli() -> list[str]:
     """The trackd command of this environment."""
@@ -77,7 +74,7 @@ class Integration:
         env.update(extra)
         return env
 
-    def run(self, script: str, *args: str, timeout: float = 240, name: str = "train.py",
+    def run(self, script: str, *args: str, timeout: float = 300, name: str = "train.py",
             **extra_env: str) -> subprocess.CompletedProcess[str]:
         """Write ``script`` into the work folder and run it there; it must exit 0."""
         path = self.workdir / name

@@ -17,7 +17,7 @@ from tests.integrations.conftest import Integration, history
 
 pytest.importorskip("accelerate")
 pytest.importorskip("torch")
-pytestmark = [pytest.mark.integrations, pytest.mark.slow]
+pytestmark = [pytest.mark.integrations, pytest.mark.slow, pytest.mark.timeout(360)]
 
 TRAIN = """
 import sys

@@ -20,7 +20,7 @@ from tests.integrations.conftest import Integration, history
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("gymnasium")
 pytest.importorskip("tensorboard")
-pytestmark = [pytest.mark.integrations, pytest.mark.slow]
+pytestmark = [pytest.mark.integrations, pytest.mark.slow, pytest.mark.timeout(360)]
 
 TRAIN = """
 import wandb

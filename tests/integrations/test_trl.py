@@ -18,7 +18,7 @@ from tests.integrations.conftest import Integration, history
 pytest.importorskip("trl")
 pytest.importorskip("datasets")
 pytest.importorskip("torch")
-pytestmark = [pytest.mark.integrations, pytest.mark.slow]
+pytestmark = [pytest.mark.integrations, pytest.mark.slow, pytest.mark.timeout(360)]
 
 MODEL = """
 import torch
