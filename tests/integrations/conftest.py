@@ -70,6 +70,10 @@ class Integration:
             "OMP_NUM_THREADS": "1",
             "YOLO_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
+            # Whatever still tries the network (over HTTP) meets a closed port at once.
+            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+            "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+            "NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1",
         })
         env.update(extra)
         return env
