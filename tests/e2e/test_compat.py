@@ -165,6 +165,13 @@ def test_install_is_trackd_under_wandbs_names(clean_sdk, tmp_path: Path) -> None
     assert {p for p in _tree(target) if (target / p).is_file()} - {
         p for p in _tree(target) if "__pycache__" in p} == on_disk
 
+    # A file someone left in the package survives reinstalling, and is not recorded as ours.
+    (target / "wandb" / "notes.txt").write_text("mine")
+    kept = _cli("compat", "install", "--target", str(target))
+    assert kept.returncode == 0, kept.stderr
+    assert "wandb/notes.txt" not in (info / "RECORD").read_text()
+    (target / "wandb" / "notes.txt").unlink()
+
     gone = _cli("compat", "uninstall", "--target", str(target))
     assert gone.returncode == 0, gone.stderr
     assert _tree(target) == []  # byte code Python wrote is removed too
@@ -233,6 +240,17 @@ def test_default_target_is_the_environment_and_pip_removes_it(tmp_path: Path) ->
                    None, python=python, extra_path=deps)
     assert seen.returncode == 0, seen.stderr
     assert seen.stdout.split() == [WANDB_VERSION, str(purelib / "wandb" / "__init__.py")]
+
+    # A wandb earlier on the path would win over it: installing says so.
+    shadow = tmp_path / "shadow" / "wandb"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    again = _python("from trackd._cli.main import main; "
+                    "raise SystemExit(main(['compat', 'install']))", tmp_path, None,
+                    python=python, extra_path=os.pathsep.join([str(shadow.parent), deps]))
+    assert again.returncode == 0, again.stderr
+    assert f"another wandb comes first on this Python's path: {shadow / '__init__.py'}" \
+        in again.stderr
 
     pip = subprocess.run([python, "-m", "pip", "uninstall", "-y", "wandb"], capture_output=True,
                          text=True, timeout=120, check=False)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackd import _messages
 from trackd._api import STATE_NAMES
+from trackd._api_name import api_name
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
 from trackd._terminal import visible
@@ -85,11 +86,12 @@ class InitClock:
 
     def expired(self, doing: str, address: str | None) -> InitTimeoutError:
         where = f" at {address}" if address else ""
+        name = api_name()
         return InitTimeoutError(
-            f"trackd.init() timed out after {self.limit:g} s (the init_timeout setting) "
+            f"{name}.init() timed out after {self.limit:g} s (the init_timeout setting) "
             f"{doing}{where}. The daemon may be stopped, overloaded or stuck: `trackd daemon "
             "status` shows its state, and its log is in its state directory. To wait longer, "
-            "raise the limit: trackd.init(settings=trackd.Settings("
+            f"raise the limit: {name}.init(settings={name}.Settings("
             f"init_timeout={max(120, 2 * self.limit):g}))."
         )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from trackd import _messages as messages
+from trackd._api_name import api_name
 from trackd._shared.run_files import name_problem
 from trackd._terminal import visible
 from trackd.errors import UsageError
@@ -222,7 +223,8 @@ class RunFiles:
         else:
             messages.warn(self._settings,
                 "Saving files without folders. If you want to preserve subdirectories pass "
-                f"base_path to trackd.save, i.e. trackd.save({text!r}, base_path=\"/mnt\")",
+                f"base_path to {api_name()}.save, i.e. {api_name()}.save({text!r}, "
+                "base_path=\"/mnt\")",
                 UserWarning, stacklevel=2)
             base = resolved_glob.parent.parent
         if not resolved_glob.is_relative_to(base):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import sys
+from pathlib import Path
 from typing import Any
 
 _TARGET_HELP = ("a directory to install into instead of this Python environment's "
@@ -41,6 +43,12 @@ def install(args: argparse.Namespace) -> int:
     print(f"installed wandb {WANDB_VERSION} (trackd's package) in {package.parent}: "
           "`import wandb` now runs trackd; remove it with: trackd compat uninstall"
           + (f" --target {args.target}" if args.target else ""), file=sys.stderr)
+    if args.target is None:
+        found = importlib.machinery.PathFinder.find_spec("wandb", sys.path)
+        origin = Path(found.origin) if found is not None and found.origin else None
+        if origin is not None and package not in origin.parents:
+            print(f"trackd: WARNING another wandb comes first on this Python's path: {origin} "
+                  "(`import wandb` finds that one, not trackd's)", file=sys.stderr)
     return 0
 
 

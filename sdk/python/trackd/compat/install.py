@@ -144,7 +144,8 @@ def install(target: str | os.PathLike[str] | None = None) -> Path:
     try:
         root.mkdir(parents=True, exist_ok=True)
         package = root / "wandb"
-        shutil.copytree(_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                        dirs_exist_ok=True)
         info = root / f"wandb-{WANDB_VERSION}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(_metadata())
@@ -153,7 +154,8 @@ def install(target: str | os.PathLike[str] | None = None) -> Path:
         (info / "WHEEL").write_text(
             f"Wheel-Version: 1.0\nGenerator: trackd {__version__}\nRoot-Is-Purelib: true\n"
             "Tag: py3-none-any\n")
-        files = sorted(p for p in package.rglob("*") if p.is_file())
+        files = sorted(package / p.relative_to(_SOURCE) for p in _SOURCE.rglob("*")
+                       if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
         files += sorted(p for p in info.iterdir() if p.is_file())
         lines = [_record_line(root, p) for p in files]
         lines.append(f"{info.name}/RECORD,,")
