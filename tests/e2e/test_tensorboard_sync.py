@@ -105,8 +105,8 @@ def test_settings_sync_tensorboard_offline_then_trackd_sync(clean_sdk, tmp_path:
 
 
 def test_tensorboards_own_writer_without_torch(clean_sdk, tmp_path: Path) -> None:
-    """tensorboard's EventFileWriter with TF1-style summaries (simple_value, histo), as Keras
-    and older code write them."""
+    """tensorboard's EventFileWriter with TF1-style summaries (simple_value, histo), as older
+    code writes them."""
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
@@ -128,3 +128,45 @@ def test_tensorboards_own_writer_without_torch(clean_sdk, tmp_path: Path) -> Non
         (pytest.approx(0.5), 0, 0), (pytest.approx(0.6), 10, 10), (pytest.approx(0.7), 20, 20)]
     assert [r["_timestamp"] for r in rows] == [1000.0, 1001.0, 1002.0]
     assert sum(rows[0]["train/acts"]["values"]) == 6
+
+
+def test_tensorboardx_writer_is_synced(clean_sdk, tmp_path: Path) -> None:
+    tbx = pytest.importorskip("tensorboardX")
+    run = trackd.init(project="tb", sync_tensorboard=True)
+    writer = tbx.SummaryWriter(str(tmp_path / "tbx"))
+    for step in range(3):
+        writer.add_scalar("score", step * 2.0, step)
+    writer.close()
+    run.finish()
+    rows = _rows(run.path)
+    assert [(r["score"], r["global_step"]) for r in rows] == [(0.0, 0), (2.0, 1), (4.0, 2)]
+    assert any(f.name.startswith("tbx/events.out.tfevents.") for f in Api().run(run.path).files())
+
+
+
+def test_unreadable_files_and_values_leave_the_rest_synced(clean_sdk, tmp_path: Path,
+                                                          capsys) -> None:
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    run = trackd.init(project="tb", sync_tensorboard=True)
+    logdir = tmp_path / "mixed"
+    logdir.mkdir()
+    (logdir / "events.out.tfevents.0.broken").write_bytes(b"\xff" * 64)  # not records
+    bad_image = summary_pb2.Summary.Value(
+        tag="picture", metadata=summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="images")),
+        tensor=tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING,
+                                      string_val=[b"8", b"8", b"not an image"]))
+    writer = EventFileWriter(str(logdir))
+    for step in range(2):
+        values = [summary_pb2.Summary.Value(tag="v", simple_value=step)]
+        writer.add_event(event_pb2.Event(step=step, wall_time=10.0 + step,
+                                         summary=summary_pb2.Summary(value=values)))
+    writer.add_event(event_pb2.Event(step=1, wall_time=12.0,
+                                     summary=summary_pb2.Summary(value=[bad_image])))
+    writer.close()
+    run.finish()
+    rows = _rows(run.path)
+    assert [r["v"] for r in rows] == [0.0, 1.0] and not any("picture" in r for r in rows)
+    assert "TensorBoard value at step 1 is not logged" in capsys.readouterr().err

@@ -2,11 +2,12 @@
 ``wandb.tensorboard``).
 
 :func:`patch` makes every TensorBoard event file writer tell the current run where it writes:
-tensorboard's own writer (used by ``torch.utils.tensorboard.SummaryWriter`` and Keras) and
-tensorboardX's, when installed. The run then reads the event files of that directory as they
-are written, in a background thread, and logs their scalars, histograms and images as history
-rows (see :mod:`trackd.tensorboard._watcher`); with ``save`` the event files are stored with the
-run. ``init(sync_tensorboard=True)`` calls :func:`patch` (unless it was called already) and
+tensorboard's own writer (used by ``torch.utils.tensorboard.SummaryWriter``) and
+tensorboardX's, when installed; TensorFlow's own writer (``tf.summary``) is not patched. The
+run then reads the event files of that directory as they are written, in a background thread,
+and logs their scalars, histograms and images as history rows (see
+:mod:`trackd.tensorboard._watcher`); with ``save`` the event files are stored with the run.
+``init(sync_tensorboard=True)`` calls :func:`patch` (unless it was called already) and
 :func:`unpatch` when the run finishes. A writer opened while no run is current is not synced,
 as in W&B: start the run first. Needs the ``tensorboard`` package
 (``pip install 'trackd[tensorboard]'``).
@@ -21,8 +22,8 @@ from typing import Any
 from trackd._setup import state
 from trackd.errors import Error
 
-#: The writer classes patched: (module, class name). tensorboard's is the one torch and
-#: Keras write through; tensorboardX has its own.
+#: The writer classes patched: (module, class name). tensorboard's is the one torch writes
+#: through; tensorboardX has its own.
 WRITERS = {
     "tensorboard": ("tensorboard.summary.writer.event_file_writer", "EventFileWriter"),
     "tensorboardX": ("tensorboardX.event_file_writer", "EventFileWriter"),

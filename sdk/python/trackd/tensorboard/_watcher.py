@@ -63,7 +63,8 @@ class Watcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="trackd-tensorboard", daemon=True)
         self._thread.start()
-        self.failure: Exception | None = None
+        self.failure: Exception | None = None  # the first problem (printed)
+        self.failures = 0
 
     # -- called from the user's thread -----------------------------------------------------------
 
@@ -88,9 +89,6 @@ class Watcher:
                 pass
         self._stop.set()
         self._thread.join(STOP_WAIT if timeout is None else min(timeout, STOP_WAIT))
-        if self.failure is not None:
-            messages.error(self._settings,
-                           f"reading TensorBoard event files failed: {self.failure}")
 
     # -- the thread --------------------------------------------------------------------------------
 
@@ -100,11 +98,26 @@ class Watcher:
                 self._look()
             while self._look():  # the last look reads everything left
                 pass
-            if self._row:
-                self._log(self._row)
-                self._row = {}
-        except Exception as exc:  # noqa: BLE001 - reported at finish; the run goes on
+            self._commit()
+        except Exception as exc:  # noqa: BLE001 - reported; the run goes on
+            self._problem("reading TensorBoard event files stopped", exc)
+
+    def _commit(self) -> None:
+        row, self._row = self._row, {}
+        if row:
+            try:
+                self._log(row)
+            except Exception as exc:  # noqa: BLE001 - this row; the next ones go on
+                self._problem(f"a TensorBoard row (global_step {row.get('global_step')}) is "
+                              "not logged", exc)
+
+    def _problem(self, what: str, exc: Exception) -> None:
+        """Report the first problem (a file that cannot be read, a value that cannot be
+        logged); the others only count in ``failures``."""
+        self.failures += 1
+        if self.failure is None:
             self.failure = exc
+            messages.error(self._settings, f"{what}: {exc}")
 
     def _look(self) -> bool:
         """Read the new events of every file (at most ``EVENTS_PER_LOOK`` a file) and log the
@@ -115,13 +128,16 @@ class Watcher:
         order = itertools.count()
         for d in dirs:
             for path in _event_files(d.logdir):
-                loader = d.loaders.get(path)
-                if loader is None:
-                    loader = d.loaders[path] = _loader(path)
-                    if d.save:
-                        self._save(path, d.base)
-                for event in itertools.islice(loader.Load(), EVENTS_PER_LOOK):
-                    events.append((event.wall_time, next(order), event, d))
+                try:
+                    loader = d.loaders.get(path)
+                    if loader is None:
+                        loader = d.loaders[path] = _loader(path)
+                        if d.save:
+                            self._save(path, d.base)
+                    for event in itertools.islice(loader.Load(), EVENTS_PER_LOOK):
+                        events.append((event.wall_time, next(order), event, d))
+                except Exception as exc:  # noqa: BLE001 - this file; the others go on
+                    self._problem(f"cannot read TensorBoard event file {path}", exc)
         events.sort(key=lambda e: (e[0], e[1]))
         for _, _, event, d in events:
             self._add_event(event, d.namespace)
@@ -130,7 +146,11 @@ class Watcher:
     def _add_event(self, event: Any, namespace: str | None) -> None:
         """W&B's rule: a namespace's larger step ends the row, unless that step is the largest
         seen already (another directory is at it: same row)."""
-        values = event_values(event, namespace)
+        try:
+            values = event_values(event, namespace)
+        except Exception as exc:  # noqa: BLE001 - this event's values; the others go on
+            self._problem(f"a TensorBoard value at step {event.step} is not logged", exc)
+            return
         if not values:
             return
         step = int(event.step)
@@ -139,9 +159,8 @@ class Watcher:
         if namespace:
             values["global_step"] = self._global_step
         self._last_step[namespace] = step
-        if commit and self._row:
-            self._log(self._row)
-            self._row = {}
+        if commit:
+            self._commit()
         for key, value in values.items():
             if isinstance(value, list) and isinstance(self._row.get(key), list):
                 self._row[key] = self._row[key] + value
