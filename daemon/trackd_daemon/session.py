@@ -90,14 +90,14 @@ class RunSession:
                 self.exit_seq, self.exit_code = r.seq, r.exit_code
         return fresh
 
-    def measure_config(self, records: list[Decoded]) -> ConfigChange | None:
-        """What the primary writer's new config records among ``records`` change in the
-        config's size (None: they hold none); committed once they are in the log. Blocking
-        (values are measured): call it from a worker thread.
+    def measure_config(self, records: list[Decoded], acked: int) -> ConfigChange | None:
+        """What the new config records among ``records`` (of a writer that has ``acked``
+        acknowledged) change in the config's size (None: they hold none); committed once they
+        are in the log. Blocking (values are measured): call it from a worker thread.
 
         :raises InvalidRecordError: the config would grow over its limits.
         """
-        configs = [r for r in records if isinstance(r, Config) and r.seq > self.acked_seq]
+        configs = [r for r in records if isinstance(r, Config) and r.seq > acked]
         if not configs:
             return None
         if self.config_size is None:

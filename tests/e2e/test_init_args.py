@@ -212,3 +212,19 @@ def test_allow_val_change_is_false_in_a_script(clean_sdk):
     with pytest.raises(ConfigError):
         run.config.lr = 2
     run.finish()
+
+
+def test_a_relative_dir_keeps_media_and_saved_files(clean_sdk, tmp_path):
+    """init(dir=".") (Lightning's default): run.dir is absolute and what is written there
+    (media, run.save) reaches the daemon."""
+    (tmp_path / "sub").mkdir()
+    with trackd.init(project="reldir", dir="sub") as run:
+        assert Path(run.dir).is_absolute()
+        assert Path(run.dir).is_relative_to(tmp_path / "sub" / "wandb")
+        run.log({"t": trackd.Table(columns=["a"], data=[[1]])})
+        (Path(run.dir) / "notes.txt").write_text("hi")
+        run.save(str(Path(run.dir) / "notes.txt"), policy="now")
+    stored = Api().run(run.path)
+    path = stored.summary["t"]["path"]
+    assert b'"columns"' in stored.file(path).read_bytes()
+    assert stored.file("notes.txt").read_bytes() == b"hi"

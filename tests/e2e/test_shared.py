@@ -89,6 +89,29 @@ def test_a_pickled_run_keeps_logging_from_a_spawned_child(clean_sdk):
     assert run._attach_id == run.path
 
 
+def _configure(run: trackd.Run, q: mp.Queue) -> None:  # type: ignore[type-arg]
+    seen = dict(run.config)
+    run.config.update({"hidden": 8, "lr": 0.5}, allow_val_change=True)
+    run.finish()
+    q.put(seen)
+
+
+def test_an_attached_process_config_updates_are_the_runs(clean_sdk):
+    """Lightning's ddp_spawn: the spawned rank 0 logs the hyperparameters to the run it
+    re-attached to; they are stored with what the parent gave, and the child sees the
+    parent's config."""
+    run = trackd.init(project="attach", config={"world": 2, "lr": 0.1})
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_configure, args=(run, q))
+    p.start()
+    p.join(120)
+    assert p.exitcode == 0
+    assert q.get(timeout=5) == {"world": 2, "lr": 0.1}
+    run.finish()
+    assert Api().run(run.path).config == {"world": 2, "lr": 0.5, "hidden": 8}
+
+
 def test_writers_survive_a_daemon_crash(own_daemon, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     primary = trackd.init(project="shared-crash",
@@ -97,14 +120,17 @@ def test_writers_survive_a_daemon_crash(own_daemon, tmp_path, monkeypatch):
     for i in range(3000):
         primary.log({"i": i})
         other.log({"i": i})
+    other.config.update({"before": 1})  # an attached writer's config, kept through recovery
     primary._sender.flush(30)
     other._sender.flush(30)
     own_daemon.kill()  # both writers' acknowledged records are in the one log
     for i in range(3000, 4000):
         primary.log({"i": i})
         other.log({"i": i})
+    other.config.update({"after": 2})
     other.finish()  # the SDK starts a daemon again; it recovers both seq spaces
     primary.finish()
+    assert Api().run(primary.path).config == {"before": 1, "after": 2}
     rows = list(Api().run(primary.path).scan_history())
     assert len(rows) == 8000 and len({r["_step"] for r in rows}) == 8000
     for label in ("main", f"attach-{os.getpid()}"):

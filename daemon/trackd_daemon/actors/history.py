@@ -82,8 +82,10 @@ class Barrier:
 HistoryMsg = Ingest | Crash | Barrier
 
 #: Records another writer of a shared run may not apply: the primary writer owns the run's
-#: config, metadata and end (another writer's exit record ends only that writer).
-PRIMARY_ONLY = (Config, RunUpdate, Exit, Resume, Rewind, Preempting)
+#: metadata and end (another writer's exit record ends only that writer). Config records merge
+#: key by key from any writer: a process attached to the run (trackd._attach) sends its updates
+#: as the run's, while shared mode's other writers keep their config local and send none.
+PRIMARY_ONLY = (RunUpdate, Exit, Resume, Rewind, Preempting)
 
 
 class HistoryActor(Actor[HistoryMsg]):

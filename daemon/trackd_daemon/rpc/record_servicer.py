@@ -61,11 +61,12 @@ class RecordServicer:
                     raise FailedPreconditionError(
                         f"run {session.key} (writer {writer!r}) is now written by a newer stream"
                     )
-                # The config's limits hold for what it grows to (only the primary writer's
-                # config records apply); measured before anything of the batch is accepted.
+                # The config's limits hold for what it grows to; measured before anything of
+                # the batch is accepted.
                 config = None
-                if not writer and any(isinstance(r, Config) for r in records):
-                    config = await anyio.to_thread.run_sync(session.measure_config, records)
+                if any(isinstance(r, Config) for r in records):
+                    config = await anyio.to_thread.run_sync(
+                        session.measure_config, records, session.acked_of(writer))
                 fresh = session.accept_from(writer, records)
                 if fresh:
                     payload = raw if not writer else await anyio.to_thread.run_sync(

@@ -184,6 +184,8 @@ class OnlineBackend:
         self.name: str = resp.run.name
         #: The stored run when an existing run was continued (its config, tags, last step...).
         self.resumed_from: Any = resp.run if resp.resumed else None
+        #: The run as the daemon holds it (its config, for a process attached to it).
+        self.stored: Any = resp.run
         #: The stored run when this is a fork (its config includes the source's).
         self.forked: Any = resp.run if moment is not None and moment[0] == "fork_from" else None
         self.starting_step: int = resp.starting_step

@@ -20,6 +20,7 @@ from trackd._run import Run
 from trackd._settings import REINIT, Settings, apply
 from trackd._setup import state
 from trackd._shared.ids import id_problem
+from trackd._shared.values import map_to_python
 from trackd.errors import UsageError
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -385,5 +386,10 @@ def attach(attach_id: str) -> Run:
     except ValueError:
         raise UsageError(f"invalid attach id {attach_id!r}: expected entity/project/run_id") from None
     label = f"attach-{os.getpid()}"
-    return init(entity=entity, project=project, id=run_id, reinit="create_new",
-                settings=Settings(mode="shared", x_primary=False, x_label=label))
+    run = init(entity=entity, project=project, id=run_id, reinit="create_new",
+               settings=Settings(mode="shared", x_primary=False, x_label=label))
+    # The other process's run: its config as stored, and this process's updates sent too
+    # (Lightning's spawned rank 0 logs the hyperparameters).
+    run._config._reset({**map_to_python(run._backend.stored.config), **run._config.as_dict()})
+    run._attached = True
+    return run

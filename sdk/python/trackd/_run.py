@@ -83,6 +83,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         # Shared mode: this writer's label (kept in its rows) and whether it is the primary.
         self._writer_label: str = settings.x_label or f"{socket.gethostname()}-{os.getpid()}"
         self._primary: bool = settings.x_primary is not False
+        #: Set by trackd._attach: this process writes the run of the process it came from
+        #: (W&B's attach), so its config updates are the run's, as the primary writer's are.
+        self._attached = False
         self._labels: dict[str, str] = {}  # run._label(code=..., repo=..., code_version=...)
         self._warned_shared_step = False
         self._sender: Any = None
@@ -208,7 +211,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
             self._sync_dir = Path(tempfile.gettempdir()) / "wandb" / f"run-{self._id}"
             self._dir = self._sync_dir / "files"
             return
-        wandb_dir = Path(self._settings.root_dir or os.getcwd()) / "wandb"
+        # Absolute, as W&B's: files saved from run.dir are sent by path (init(dir=".") is
+        # Lightning's default).
+        wandb_dir = Path(os.path.abspath(self._settings.root_dir or os.getcwd())) / "wandb"
         stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(self._start_time))
         prefix = "offline-run" if self._mode == "offline" else "run"
         sync_dir = make_dirs(wandb_dir, prefix, stamp, self._id, unique=self._mode == "offline")
@@ -390,7 +395,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
             self._send_config({"_wandb": wandb_cfg}, [])
 
     def _send_config(self, update: dict[str, Any], remove: list[str]) -> None:
-        if self._mode == "shared" and not self._primary:
+        if self._mode == "shared" and not self._primary and not self._attached:
             return  # the primary writer owns the run's config; this copy stays local
         if self._sender is not None and not self._finished:
             self._sender.put(("c", update, remove))
