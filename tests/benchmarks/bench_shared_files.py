@@ -29,11 +29,10 @@ from tests.helpers import DaemonDirs, DaemonProcess  # noqa: E402
 OTHER_UID = 61099
 
 CLIENT = """
-import configparser, importlib, json, os, pkgutil, sys, time
+import configparser, json, os, sys, time
 import trackd
-for mod in pkgutil.walk_packages(trackd.__path__, "trackd."):
-    if "._cli" not in mod.name:
-        importlib.import_module(mod.name)
+from tests.faults.sdk_modules import import_sdk_modules
+import_sdk_modules()
 uid = int(sys.argv[2])
 if uid:
     os.setgroups([])

@@ -12,36 +12,19 @@ gRPC code name, "message": ...}``.
 from __future__ import annotations
 
 import configparser  # noqa: F401 - imported lazily by the SDK
-import importlib
 import json
 import os
-import pkgutil
 import sys
 from typing import Any
 
 import grpc
+from sdk_modules import import_sdk_modules  # beside this script (sys.path[0])
 
 import trackd
 from trackd._connection import make_stub
 from trackd.v1 import daemon_service_pb2, record_service_pb2, run_pb2
 
-#: Left out: the CLI, and the modules written for one training library (W&B's
-#: wandb.integration.*), which import that library (and it may write to the home directory).
-_LEFT_OUT = ("trackd._cli", "trackd.integrations", "trackd.compat.wandb_package.integration")
-
-
-def _import_all(path: list[str], prefix: str) -> None:
-    """Import every module below ``path`` but those left out (pkgutil.walk_packages would
-    import the packages left out to look inside them)."""
-    for mod in pkgutil.iter_modules(path, prefix):
-        if mod.name.startswith(_LEFT_OUT):
-            continue
-        module = importlib.import_module(mod.name)
-        if mod.ispkg:
-            _import_all(module.__path__, mod.name + ".")
-
-
-_import_all(trackd.__path__, "trackd.")
+import_sdk_modules()
 
 
 def create(entity: str, project: str, run_id: str, rows: int) -> str:

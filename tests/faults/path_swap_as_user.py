@@ -20,10 +20,8 @@ in some of those requests. Prints one JSON line: what the daemon answered (``dig
 from __future__ import annotations
 
 import configparser  # noqa: F401 - imported lazily by the SDK
-import importlib
 import json
 import os
-import pkgutil
 import random
 import sys
 import threading
@@ -32,6 +30,7 @@ from collections import Counter
 from typing import Any
 
 import grpc
+from sdk_modules import import_sdk_modules  # beside this script (sys.path[0])
 
 import trackd
 from trackd._connection import make_stub
@@ -42,9 +41,7 @@ from trackd.v1 import run_pb2
 
 # Python and the project may live where the attacker cannot read (root's home): everything the
 # SDK imports lazily is imported before dropping to the attacker's uid.
-for _mod in pkgutil.walk_packages(trackd.__path__, "trackd."):
-    if "._cli" not in _mod.name:
-        importlib.import_module(_mod.name)
+import_sdk_modules()
 
 #: Copies of the link per request: each is one more chance that the swap lands between the
 #: daemon's check and its read.
