@@ -35,14 +35,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-watch-", ignore_cleanup_errors=True) as tmp:
         # a private daemon and run directory (nothing of the user's is touched)
         os.environ.pop("TRACKD_ADDRESS", None)
         os.environ.update(TRACKD_ROOT=f"{tmp}/root", TRACKD_STATE_DIR=f"{tmp}/state",
                           TRACKD_RUNTIME_DIR=tempfile.mkdtemp(prefix="tdw", dir="/tmp"),
                           TRACKD_UI_PORT="0", TRACKD_SILENT="true")
         os.chdir(tmp)
-        run_bench(args)
+        import trackd
+
+        trackd.setup()  # the daemon this benchmark starts, stopped before its files go
+        try:
+            run_bench(args)
+        finally:
+            trackd.teardown()
 
 
 def run_bench(args: argparse.Namespace) -> None:

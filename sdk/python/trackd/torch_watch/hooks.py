@@ -39,12 +39,14 @@ class Cadence:
         return True
 
 
-def _histograms(named: list[tuple[str, Any]]) -> dict[str, Histogram]:
+def _histograms(named: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
+    """W&B's histogram dicts of the tensors, counted already: logged inline, they need
+    nothing from the run's media encoder (a ``trackd.Histogram`` would be queued there)."""
     out = {}
     for name, tensor in named:
         got = device_histogram(tensor)
         if got is not None:  # no finite value: nothing logged (W&B's rule)
-            out[name] = Histogram(np_histogram=got)
+            out[name] = {"_type": Histogram._log_type, "values": got[0], "bins": got[1]}
     return out
 
 
