@@ -21,11 +21,14 @@ them into gRPC statuses.
     ├── UploadMismatchError       INVALID_ARGUMENT   UPLOAD_MISMATCH
     ├── ReferenceNotSupportedError UNIMPLEMENTED     REFERENCE_NOT_SUPPORTED
     ├── ReferenceFailedError      FAILED_PRECONDITION REFERENCE_FAILED
-    └── RunFileNotFoundError      NOT_FOUND          RUN_FILE_NOT_FOUND
+    ├── RunFileNotFoundError      NOT_FOUND          RUN_FILE_NOT_FOUND
+    ├── SweepNotFoundError        NOT_FOUND          SWEEP_NOT_FOUND
+    └── SweepConfigError          INVALID_ARGUMENT   SWEEP_CONFIG_INVALID
 """
 
 from __future__ import annotations
 
+import json
 import grpc
 
 
@@ -169,3 +172,24 @@ class RunFileNotFoundError(TrackdError):
 
     code = grpc.StatusCode.NOT_FOUND
     reason = "RUN_FILE_NOT_FOUND"
+
+
+class SweepNotFoundError(TrackdError):
+    """No sweep has this id."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "SWEEP_NOT_FOUND"
+
+
+class SweepConfigError(InvalidArgumentError):
+    """A sweep configuration breaks the schema. ``violations`` lists every one, each naming
+    its field (sent as JSON in the metadata "violations")."""
+
+    reason = "SWEEP_CONFIG_INVALID"
+
+    def __init__(self, violations: list[str]) -> None:
+        lines = "\n".join(f"  - {v}" for v in violations)
+        super().__init__(f"invalid sweep configuration ({len(violations)} "
+                         f"violation{'s' if len(violations) != 1 else ''}):\n{lines}",
+                         violations=json.dumps(violations))
+        self.violations = list(violations)

@@ -22,7 +22,9 @@
     │       ├── UploadMismatchError  (INVALID_ARGUMENT: uploaded bytes differ from their header)
     │       ├── ReferenceNotSupportedError (UNIMPLEMENTED: gs://, Azure)
     │       ├── ReferenceFailedError (FAILED_PRECONDITION: a reference could not be resolved)
-    │       └── RunFileNotFoundError (NOT_FOUND: the run has no file of that name)
+    │       ├── RunFileNotFoundError (NOT_FOUND: the run has no file of that name)
+    │       ├── SweepNotFoundError   (NOT_FOUND: no sweep has that id)
+    │       └── SweepConfigError     (INVALID_ARGUMENT: ``.violations`` lists every one)
     ├── ArtifactStatusError   (also an AttributeError, as in W&B)
     │   ├── ArtifactNotLoggedError   used before the artifact was logged (or wait()ed for)
     │   └── ArtifactFinalizedError   changing an artifact that was logged
@@ -34,6 +36,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -181,6 +184,24 @@ class RunFileNotFoundError(RpcError):
     code = "NOT_FOUND"
 
 
+class SweepNotFoundError(RpcError):
+    """No sweep has that id (``agent``, ``controller``, ``Api().sweep``)."""
+
+    code = "NOT_FOUND"
+
+
+class SweepConfigError(InvalidArgumentError):
+    """A sweep configuration breaks the schema. ``violations`` lists every violation, each
+    naming its field."""
+
+    @property
+    def violations(self) -> list[str]:
+        try:
+            return list(json.loads(self.metadata.get("violations", "[]")))
+        except ValueError:
+            return []
+
+
 class ArtifactStatusError(Error, AttributeError):
     """An artifact is in the wrong state for what was asked (W&B makes this an
     AttributeError too, so ``hasattr(draft, "version")`` is False)."""
@@ -230,6 +251,8 @@ _BY_REASON: dict[str, type[RpcError]] = {
     "REFERENCE_NOT_SUPPORTED": ReferenceNotSupportedError,
     "REFERENCE_FAILED": ReferenceFailedError,
     "RUN_FILE_NOT_FOUND": RunFileNotFoundError,
+    "SWEEP_NOT_FOUND": SweepNotFoundError,
+    "SWEEP_CONFIG_INVALID": SweepConfigError,
 }
 _BY_CODE: dict[str, type[RpcError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
