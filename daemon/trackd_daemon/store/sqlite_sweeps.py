@@ -168,7 +168,8 @@ class SqliteSweeps:
                      int(run.prior), run.created_at or now))
                 if run.prior:
                     conn.execute("UPDATE runs SET sweep_id = ? WHERE project_id = ? AND"
-                                 " run_id = ? AND sweep_id = ''", (sweep_id, project_id, run.run_id))
+                                 " run_id = ? AND sweep_id = ''",
+                                 (sweep_id, project_id, run.run_id))
             conn.execute("UPDATE sweeps SET updated_at = ? WHERE id = ?", (now, pk))
             ids = [r.run_id for r in runs]
             marks = ",".join("?" * len(ids))
