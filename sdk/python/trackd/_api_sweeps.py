@@ -61,10 +61,14 @@ class Sweep:
 
     @property
     def runs(self) -> list[PublicRun]:
-        """The sweep's runs that have started (as ``Api().run`` gives them), newest first."""
+        """The sweep's runs that exist (started by an agent, or attached as prior runs), as
+        ``Api().run`` gives them, newest first."""
         if self._runs is None:
+            if self.run_count and not self._pb.runs:  # read from a list: without its runs
+                self._pb = SweepClient().get(SweepPath(self.entity, self.project, self.id))
+            ids = {r.run_id for r in self._pb.runs}
             found = self._api.runs(f"{self.entity}/{self.project}", per_page=1000)
-            self._runs = [r for r in found if r.sweep_id == self.id]
+            self._runs = [r for r in found if r.id in ids or r.sweep_id == self.id]
         return self._runs
 
     @property

@@ -121,7 +121,7 @@ def _set_state(action: str, sweep_id: str, args: argparse.Namespace) -> int:
 
 
 def _ls(where: str | None, entity: str | None) -> int:
-    from trackd._init import default_entity
+    from trackd._api import Api
     from trackd.sweeps._client import STATE_NAMES, SweepClient, config_of
 
     parts = [p for p in (where or "").split("/") if p]
@@ -131,7 +131,7 @@ def _ls(where: str | None, entity: str | None) -> int:
         entity, project = parts
     else:
         project = parts[0] if parts else ""
-        entity = entity or (default_entity() if project else "")
+        entity = entity or (Api().default_entity if project else "")
     with _session():
         found = SweepClient().list(entity or "", project)
     if not found:
