@@ -217,3 +217,41 @@ def test_agent_waits_out_a_daemon_restart(own_daemon, tmp_path, monkeypatch) -> 
     assert len(seen) == 2 and len(set(seen)) == 2
     wait_for(lambda: all(r.state == "finished" for r in _runs(sweep_id)))
     assert sys.modules.get("trackd") is trackd
+
+
+def test_hyperband_stops_a_function_run_that_falls_behind(sdk) -> None:
+    """Two good runs, then a bad one: at the first band (2 values) the bad run is worse than
+    the threshold, the daemon stops it, the function gets RunStopped (a KeyboardInterrupt),
+    the run ends killed and is recorded as stopped early, and the agent goes on."""
+    from trackd.sweeps._proposal import RunStopped
+    from trackd.sweeps._sweep_run import SweepRun
+
+    config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
+              "parameters": {"q": {"values": [0.1, 0.2, 5.0]}},
+              "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2}}
+    sweep_id = trackd.sweep(config, project="sw-hb")
+    tuner = trackd.controller(sweep_id)
+    outcome: dict[float, str] = {}
+
+    def train() -> None:
+        run = trackd.init()
+        q = run.config.q
+        try:
+            for _ in range(200):
+                run.log({"loss": q})
+                time.sleep(0.05)
+            outcome[q] = "ran to the end"
+        except RunStopped:
+            outcome[q] = "stopped"
+            raise
+
+    for q in (0.1, 0.2, 5.0):  # in this order: the scheduled run goes first
+        tuner.schedule(SweepRun(config={"q": {"value": q}}))
+        trackd.agent(sweep_id, function=train, count=1)
+    assert outcome == {0.1: "ran to the end", 0.2: "ran to the end", 5.0: "stopped"}
+    tuner.step()
+    by_q = {r.params["q"]: r for r in tuner._runs}
+    assert by_q[5.0].stopped and by_q[5.0].state == "killed"
+    assert not by_q[0.1].stopped and by_q[0.1].state == "finished"
+    states = {r.config["q"]: r.state for r in _runs(sweep_id)}
+    assert states == {0.1: "finished", 0.2: "finished", 5.0: "killed"}
