@@ -1,0 +1,176 @@
+"""Bayesian search through Optuna.
+
+Each call rebuilds an in-memory study from the sweep's runs and asks it for one trial, so the
+state of the search is the runs themselves (which the store keeps) and a proposal depends only
+on (runs, seed):
+
+- finished runs with a metric are COMPLETE trials; finished runs without one and failed,
+  crashed or killed runs count with the value ``metric.impute`` gives (``_runs.imputed_value``,
+  W&B's rules); with nothing to impute from they are FAIL trials (which the sampler ignores);
+- running runs are RUNNING trials, or COMPLETE with an imputed value when
+  ``metric.impute_while_running`` is set; pending and preempted runs are RUNNING trials: the
+  sampler's constant liar keeps new proposals away from them;
+- runs whose parameters lie outside the space (prior runs of another space) are left out.
+
+Parameters map onto Optuna's distributions natively where they are bounded: categorical values
+by index, int_uniform as IntDistribution, uniform as FloatDistribution, q_uniform as the integer
+multiplier of q, log-scale distributions as FloatDistribution(log=True) between their value
+bounds (the q_ forms quantised on the way out). Unbounded ones (normal, log-normal, beta and their
+q_ forms) go through their CDF onto [0, 1] (scipy's ppf/cdf).
+
+The sampler, chosen by measurement (``tests/benchmarks/bench_sweeps.py``, 30 sequential trials,
+20 seeds, on Branin, Hartmann-6 and a noisy Branin, against W&B's GP engine): see DEFAULT_SAMPLER
+and the figures in the benchmark's docstring. The GP sampler would need torch, which is not a
+dependency of the daemon.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState
+
+from . import _distributions as dists
+from ._config import is_number
+from ._grid import value_key
+from ._runs import FAILED_STATES, FINISHED, RUNNING, SearchRun, imputed_value, run_metric
+from ._space import Param, is_missing, nest, params_of, value_at
+
+# Optuna logs every trial at INFO; the daemon's log is not the place for that.
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+# Multivariate TPE is marked experimental; its warning would repeat on every proposal.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """One searched parameter as Optuna sees it."""
+
+    param: Param
+    distribution: BaseDistribution
+    #: The run's value → Optuna's (None: not in the space).
+    inward: Callable[[Any], Any]
+    #: Optuna's value → the run's.
+    outward: Callable[[Any], Any]
+
+
+def _within(lo: float, hi: float, slack: float = 0.0) -> Callable[[Any], float | None]:
+    def inward(v: Any) -> float | None:
+        if not is_number(v) or not lo - slack <= v <= hi + slack:
+            return None
+        return min(max(float(v), lo), hi)
+    return inward
+
+
+def _axis(param: Param) -> _Axis:
+    spec, dist = param.spec, param.distribution
+    if dist in ("categorical", "categorical_w_probabilities"):
+        values = spec["values"]
+        index = {value_key(v): i for i, v in reversed(list(enumerate(values)))}
+        return _Axis(param, CategoricalDistribution(tuple(range(len(values)))),
+                     lambda v: index.get(value_key(v)), lambda i: values[i])
+    if dist == "int_uniform":
+        lo, hi = spec["min"], spec["max"]
+
+        def int_in(v: Any) -> int | None:
+            ok = is_number(v) and float(v).is_integer() and lo <= v <= hi
+            return int(v) if ok else None
+        return _Axis(param, IntDistribution(lo, hi), int_in, int)
+    if dist == "uniform":
+        lo, hi = float(spec["min"]), float(spec["max"])
+        return _Axis(param, FloatDistribution(lo, hi), _within(lo, hi), float)
+    if dist == "q_uniform":
+        q = spec["q"]
+        k_lo, k_hi = round(spec["min"] / q), round(spec["max"] / q)
+
+        def k_in(v: Any) -> int | None:
+            return round(v / q) if is_number(v) and k_lo <= round(v / q) <= k_hi else None
+        return _Axis(param, IntDistribution(k_lo, k_hi), k_in,
+                     lambda k: dists.quantize(k * q, q))
+    if dist in dists.LOG_SCALE:
+        lo, hi = dists.log_bounds(spec)
+        quantised = dist.startswith("q_")
+        slack = spec["q"] if quantised else hi * 1e-9
+        out = (lambda x: dists.quantize(x, spec["q"])) if quantised else float
+        return _Axis(param, FloatDistribution(lo, hi, log=True), _within(lo, hi, slack), out)
+    if dist in dists.UNBOUNDED:
+        def u_in(v: Any) -> float | None:
+            return dists.cdf(spec, float(v)) if is_number(v) else None
+        return _Axis(param, FloatDistribution(0.0, 1.0), u_in, lambda u: dists.ppf(spec, u))
+    raise ValueError(f"no Optuna mapping for {dist}")
+
+
+def _tpe(seed: int, **options: Any) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed, constant_liar=True, **options)
+
+
+#: Sampler settings the benchmark compares, by name.
+SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda seed: _tpe(seed),
+    "tpe-mv": lambda seed: _tpe(seed, multivariate=True),
+    "tpe-mv-5": lambda seed: _tpe(seed, multivariate=True, n_startup_trials=5),
+    "tpe-mv-5-ei64": lambda seed: _tpe(seed, multivariate=True, n_startup_trials=5,
+                                       n_ei_candidates=64),
+    "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
+}
+DEFAULT_SAMPLER = "tpe-mv-5"
+
+
+def _trial_of(config: dict[str, Any], run: SearchRun, runs: list[SearchRun],
+              axes: list[_Axis]) -> optuna.trial.FrozenTrial | None:
+    params: dict[str, Any] = {}
+    for axis in axes:
+        value = value_at(run.params, axis.param.path)
+        inner = None if is_missing(value) else axis.inward(value)
+        if inner is None:
+            return None
+        params[axis.param.name] = inner
+    distributions = {axis.param.name: axis.distribution for axis in axes}
+    metric = config["metric"]
+    value: float | None
+    if run.state == FINISHED:
+        value = run_metric(config, run)
+        if value is None:
+            value = imputed_value(config, run, metric["impute"], runs)
+    elif run.state in FAILED_STATES:
+        value = imputed_value(config, run, metric["impute"], runs)
+    elif run.state == RUNNING and metric.get("impute_while_running", "false") != "false":
+        value = run_metric(config, run)
+        if value is None:
+            value = imputed_value(config, run, metric["impute_while_running"], runs)
+    else:
+        return optuna.trial.create_trial(state=TrialState.RUNNING, params=params,
+                                         distributions=distributions)
+    if value is None or not math.isfinite(value):
+        return optuna.trial.create_trial(state=TrialState.FAIL, params=params,
+                                         distributions=distributions)
+    return optuna.trial.create_trial(value=value, params=params, distributions=distributions)
+
+
+def next_bayes_params(config: dict[str, Any], runs: list[SearchRun], seed: int,
+                      sampler: str = DEFAULT_SAMPLER) -> dict[str, Any]:
+    """The next parameters of a bayes sweep, nested (constants included)."""
+    params = params_of(config)
+    axes = [_axis(p) for p in params if p.distribution != "constant"]
+    # A fresh stream for each call: the same seed with more runs gives a new proposal.
+    sampler_seed = int(np.random.SeedSequence([seed, len(runs)]).generate_state(1)[0])
+    direction = "maximize" if config["metric"]["goal"] == "maximize" else "minimize"
+    study = optuna.create_study(direction=direction, sampler=SAMPLERS[sampler](sampler_seed))
+    trials = [t for run in runs if (t := _trial_of(config, run, runs, axes)) is not None]
+    study.add_trials(trials)
+    trial = study.ask({axis.param.name: axis.distribution for axis in axes})
+    chosen = {axis.param.path: axis.outward(trial.params[axis.param.name]) for axis in axes}
+    return nest([(p.path, p.spec["value"] if p.distribution == "constant" else chosen[p.path])
+                 for p in params])
