@@ -2,10 +2,10 @@
 so the API runs it in a worker thread): its state and configuration, its runs with their
 parameters and metric, the best so far, and the parallel-coordinates dimensions.
 
-A run's metric is the value of the sweep's ``metric.name`` in the run's summary (a nested
-summary key by its dotted name too), when it is a finite number. The best run is the finished
-run with the best metric for the metric's ``goal`` (``minimize`` unless the configuration says
-``maximize``), as ``Sweep.best_run_id`` in the protocol.
+A run's metric and the sweep's best run are the engine's (``trackd_daemon.sweeps``), so the page
+agrees with ``trackd sweep show`` and the public API: the metric is the run's summary value of
+the sweep's ``metric.name``; the best run is the finished run with the best metric (else the
+best of the runs that ended otherwise).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from trackd_daemon.store.sweep_models import SweepInfo, SweepRunInfo
+from trackd_daemon.sweeps import SearchRun, best_run, flatten_params, metric_value
 from trackd_daemon.web.runs_table import flatten, jsonable
 
 #: Runs a sweep page (and its API answer) lists: the newest ones past that, so that one answer
@@ -37,49 +38,68 @@ def metric_spec(config: Mapping[str, Any]) -> tuple[str, str]:
     return str(metric.get("name") or ""), goal
 
 
+def better(a: float, b: float, goal: str) -> bool:
+    """Whether ``a`` beats ``b``."""
+    return a > b if goal == MAXIMIZE else a < b
+
+
+def param_names(config: Mapping[str, Any], runs: Sequence[SweepRunInfo]) -> list[str]:
+    """The sweep's parameters by dotted name, in the configuration's order; then any other
+    parameter a run holds (a prior run's, or one a controller's own search scheduled)."""
+    names = flatten_params(dict(config)) if config.get("parameters") else []
+    known = set(names)
+    extra: set[str] = set()
+    for r in runs:
+        extra.update(k for k in flatten(r.params) if k not in known
+                     and not any(k.startswith(n + ".") for n in known))
+    return names + sorted(extra)
+
+
+def param_value(params: Mapping[str, Any], name: str) -> Any:
+    """The value of the dotted parameter ``name`` in nested ``params`` (None when missing); a
+    value that is itself a dict (a categorical one) is kept whole."""
+    if name in params:
+        return params[name]
+    node: Any = params
+    for part in name.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def _finite(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         return None
     return float(v)
 
 
-def metric_value(summary: Mapping[str, Any], name: str) -> float | None:
-    """The run's value of ``name`` (a finite number), or None."""
-    if not name:
-        return None
-    if name in summary:
-        return _finite(summary[name])
-    value: Any = summary
-    for part in name.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return _finite(value)
+def _metric(config: Mapping[str, Any], r: SweepRunInfo) -> float | None:
+    return metric_value(dict(config), r.run_summary) if config.get("metric") else None
 
 
-def better(a: float, b: float, goal: str) -> bool:
-    """Whether ``a`` beats ``b``."""
-    return a > b if goal == MAXIMIZE else a < b
-
-
-def _run_row(r: SweepRunInfo, metric: str) -> dict[str, Any]:
+def _run_row(r: SweepRunInfo, config: Mapping[str, Any],
+             params: Sequence[str]) -> dict[str, Any]:
     return {
         "id": r.run_id, "name": r.run_name or r.run_id, "state": r.state,
         "exists": bool(r.run_pk), "stopped_early": r.stopped_early, "prior": r.prior,
         "agent_id": r.agent_id, "created_at": r.created_at,
         "run_created_at": r.run_created_at, "finished_at": r.run_finished_at,
-        "params": jsonable(flatten(r.params)), "metric": metric_value(r.run_summary, metric),
+        "params": {p: jsonable(param_value(r.params, p)) for p in params},
+        "metric": _metric(config, r),
     }
 
 
-def best_run(rows: Sequence[Mapping[str, Any]], goal: str) -> Mapping[str, Any] | None:
-    """The finished run with the best metric."""
-    best: Mapping[str, Any] | None = None
-    for row in rows:
-        if row["state"] == "finished" and row["metric"] is not None and (
-                best is None or better(row["metric"], best["metric"], goal)):
-            best = row
-    return best
+def _best(sweep: SweepInfo, runs: Sequence[SweepRunInfo],
+          rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    if not sweep.config.get("metric"):
+        return None
+    best_id = best_run(sweep.config, [
+        SearchRun(run_id=r.run_id, params=r.params, state=r.state, summary=r.run_summary,
+                  stopped_early=r.stopped_early) for r in runs])
+    row = next((row for row in rows if row["id"] == best_id), None)
+    return None if row is None else {"id": row["id"], "name": row["name"],
+                                     "metric": row["metric"]}
 
 
 def _best_so_far(rows: list[dict[str, Any]], goal: str) -> None:
@@ -106,11 +126,9 @@ def sweep_summary(sweep: SweepInfo, runs: Sequence[SweepRunInfo]) -> dict[str, A
     """A sweep as the project's list of sweeps shows it: with its runs by state and its best
     run."""
     out = sweep_json(sweep)
-    rows = [_run_row(r, out["metric"]) for r in runs]
-    best = best_run(rows, out["goal"])
+    rows = [_run_row(r, sweep.config, ()) for r in runs]
     out["states"] = dict(Counter(r["state"] for r in rows))
-    out["best"] = None if best is None else {
-        "id": best["id"], "name": best["name"], "metric": best["metric"]}
+    out["best"] = _best(sweep, runs, rows)
     return out
 
 
@@ -155,32 +173,27 @@ def sweep_detail(sweep: SweepInfo, runs: Sequence[SweepRunInfo]) -> dict[str, An
     out["config_yaml"] = yaml.safe_dump(out["config"], sort_keys=False,
                                         default_flow_style=False, allow_unicode=True)
     kept = list(runs)[-MAX_PAGE_RUNS:]
-    rows = [_run_row(r, out["metric"]) for r in kept]
+    params = param_names(sweep.config, kept)
+    rows = [_run_row(r, sweep.config, params) for r in kept]
     _best_so_far(rows, out["goal"])
-    seen: Counter[str] = Counter()
-    for row in rows:
-        seen.update(row["params"].keys())
-    params = sorted(seen)
-    best = best_run(rows, out["goal"])
     out.update(
         runs=rows, runs_left_out=len(runs) - len(kept), params=params,
         states=dict(Counter(r["state"] for r in rows)),
         stopped_early=sum(1 for r in rows if r["stopped_early"]),
-        best=None if best is None else {"id": best["id"], "name": best["name"],
-                                        "metric": best["metric"]},
-        parcoords=parcoords(rows, params, out["metric"]))
+        best=_best(sweep, kept, rows), parcoords=parcoords(rows, params, out["metric"]))
     return out
 
 
-def importance_input(runs: Sequence[SweepRunInfo], metric: str) -> tuple[
+def importance_input(config: Mapping[str, Any], runs: Sequence[SweepRunInfo]) -> tuple[
         list[dict[str, Any]], list[float]]:
-    """The parameters (flat) and metric of every run that has the metric, for
+    """The parameters (by dotted name) and metric of every run that has the metric, for
     ``sweeps.importance.parameter_importance``."""
+    params = param_names(config, runs)
     rows: list[dict[str, Any]] = []
     metrics: list[float] = []
     for r in runs:
-        value = metric_value(r.run_summary, metric)
+        value = _metric(config, r)
         if value is not None:
-            rows.append(flatten(r.params))
+            rows.append({p: param_value(r.params, p) for p in params})
             metrics.append(value)
     return rows, metrics

@@ -20,6 +20,7 @@ Reads are scoped as the runs' are (``scope.py``): a sweep the request may not se
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from typing import Any, Protocol
@@ -28,13 +29,14 @@ import anyio
 import anyio.to_thread
 from aiohttp import web
 
+from trackd_daemon.actors.sweeps import ACTIONS
 from trackd_daemon.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
     SweepNotFoundError,
 )
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.sweep_models import SweepInfo, SweepRunInfo
+from trackd_daemon.store.sweep_models import SweepInfo
 from trackd_daemon.sweeps.importance import parameter_importance
 from trackd_daemon.web.api import json_response
 from trackd_daemon.web.scope import may_see_sweep, visible_sweeps
@@ -46,8 +48,6 @@ from trackd_daemon.web.sweep_view import (
     sweep_summary,
 )
 
-#: The actions the state route takes (``SweepController.set_state``'s).
-ACTIONS = ("pause", "resume", "finish", "cancel")
 #: Sweeps whose importance is kept (the most recently asked for): one entry is a few hundred
 #: numbers, and a page asks again on every refresh while its sweep runs.
 IMPORTANCE_CACHE = 64
@@ -78,9 +78,10 @@ class NoSweepControls:
             f"`trackd sweep --{action} {sweep_id}`")
 
 
-def _fingerprint(runs: list[SweepRunInfo], metric: str) -> tuple[Any, ...]:
-    return (metric, tuple((r.run_id, json.dumps(r.params, sort_keys=True, default=str),
-                           repr(r.run_summary.get(metric))) for r in runs))
+def _fingerprint(rows: list[dict[str, Any]], metrics: list[float]) -> str:
+    """What an importance was computed from, in a few bytes."""
+    text = json.dumps([rows, metrics], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class SweepsApi:
@@ -90,8 +91,7 @@ class SweepsApi:
         self.store = store
         self.controls: SweepControls = controls or NoSweepControls()
         #: By sweep id: what the importance was computed from, and the answer.
-        self._importance: OrderedDict[str, tuple[tuple[Any, ...], dict[str, Any]]] = (
-            OrderedDict())
+        self._importance: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
         # One forest at a time: a fit takes a core, and the daemon has runs to serve.
         self._fitting = anyio.CapacityLimiter(1)
 
@@ -113,11 +113,15 @@ class SweepsApi:
         :raises SweepNotFoundError: no such sweep in the project, or one the request may not
             see.
         """
-        sweep = await self.store.get_sweep(sweep_id)
+        missing = SweepNotFoundError(f"sweep {entity}/{project}/{sweep_id} not found",
+                                     sweep_id=sweep_id)
+        try:
+            sweep = await self.store.get_sweep(sweep_id)
+        except SweepNotFoundError:
+            raise missing from None
         if (sweep.entity, sweep.project) != (entity, project) or not may_see_sweep(request,
                                                                                     sweep):
-            raise SweepNotFoundError(f"sweep {entity}/{project}/{sweep_id} not found",
-                                     sweep=sweep_id)
+            raise missing
         return sweep
 
     async def sweep_list(self, request: web.Request, entity: str,
@@ -154,12 +158,12 @@ class SweepsApi:
         runs = await self.store.list_sweep_runs(sweep.sweep_id)
         if not metric:
             return json_response({"metric": "", "goal": goal, "runs": 0, "params": []})
-        key = await anyio.to_thread.run_sync(_fingerprint, runs, metric)
+        rows, metrics = await anyio.to_thread.run_sync(importance_input, sweep.config, runs)
+        key = await anyio.to_thread.run_sync(_fingerprint, rows, metrics)
         cached = self._importance.get(sweep.sweep_id)
         if cached is not None and cached[0] == key:
             self._importance.move_to_end(sweep.sweep_id)
             return json_response(cached[1])
-        rows, metrics = await anyio.to_thread.run_sync(importance_input, runs, metric)
         found = await anyio.to_thread.run_sync(parameter_importance, rows, metrics,
                                                limiter=self._fitting)
         answer = {"metric": metric, "goal": goal, "runs": len(rows),
