@@ -132,10 +132,21 @@ def sweep_summary(sweep: SweepInfo, runs: Sequence[SweepRunInfo]) -> dict[str, A
     return out
 
 
-def parcoords(rows: Sequence[Mapping[str, Any]], params: Sequence[str],
-              metric: str) -> dict[str, Any]:
+def distribution(config: Mapping[str, Any], name: str) -> str:
+    """The distribution of the dotted parameter ``name`` in the configuration ("" when it has
+    none, or no such parameter)."""
+    node: Any = config
+    for part in name.split("."):
+        node = node.get("parameters") if isinstance(node, Mapping) else None
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return str(node.get("distribution") or "") if isinstance(node, Mapping) else ""
+
+
+def parcoords(rows: Sequence[Mapping[str, Any]], params: Sequence[str], metric: str,
+              config: Mapping[str, Any]) -> dict[str, Any]:
     """Parallel-coordinates dimensions of the runs with a metric: one per parameter (numbers
-    as they are; anything else as a category, its values as tick labels), then the metric."""
+    as they are, on a log axis for a log-scale distribution; anything else as a category, its
+    values as tick labels), then the metric."""
     shown = [r for r in rows if r["metric"] is not None] if metric else list(rows)
     dimensions: list[dict[str, Any]] = []
     for p in params:
@@ -147,7 +158,8 @@ def parcoords(rows: Sequence[Mapping[str, Any]], params: Sequence[str],
             known = [float(v) for v in present]
             fill = min(known)  # a run without the parameter sits at the bottom of its axis
             dimensions.append({"label": p, "values": [fill if v is None else float(v)
-                                                      for v in values]})
+                                                      for v in values],
+                               "log": "log" in distribution(config, p) and fill > 0})
             continue
         labels = ["null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
                   for v in values]
@@ -180,7 +192,7 @@ def sweep_detail(sweep: SweepInfo, runs: Sequence[SweepRunInfo]) -> dict[str, An
         runs=rows, runs_left_out=len(runs) - len(kept), params=params,
         states=dict(Counter(r["state"] for r in rows)),
         stopped_early=sum(1 for r in rows if r["stopped_early"]),
-        best=_best(sweep, kept, rows), parcoords=parcoords(rows, params, out["metric"]))
+        best=_best(sweep, kept, rows), parcoords=parcoords(rows, params, out["metric"], sweep.config))
     return out
 
 

@@ -191,9 +191,12 @@
       return {pos: dim.values.map(pos), shown: dim.values.map((v) => (dim.ticktext ? dim.ticktext[v] : String(v))),
               ticks: dim.ticktext ? dim.ticktext.map((t, i) => [pos(i), t]) : []};
     }
-    const lo = Math.min(...dim.values), hi = Math.max(...dim.values);
-    const pos = (v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
-    const ticks = hi > lo ? [[0, lo], [0.5, (lo + hi) / 2], [1, hi]] : [[0.5, lo]];
+    // A log-scale parameter (log_uniform and the like) on a log axis.
+    const scale = dim.log ? Math.log10 : (v) => v;
+    const unscale = dim.log ? (v) => Math.pow(10, v) : (v) => v;
+    const lo = Math.min(...dim.values.map(scale)), hi = Math.max(...dim.values.map(scale));
+    const pos = (v) => (hi > lo ? (scale(v) - lo) / (hi - lo) : 0.5);
+    const ticks = (hi > lo ? [[0, lo], [0.5, (lo + hi) / 2], [1, hi]] : [[0.5, lo]]).map(([y, v]) => [y, unscale(v)]);
     return {pos: dim.values.map(pos), shown: dim.values.map((v) => TD.value(v)),
             ticks: ticks.map(([y, v]) => [y, TD.value(v)])};
   }
