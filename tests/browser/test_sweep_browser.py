@@ -108,3 +108,30 @@ def test_the_project_page_and_the_runs_table_link_to_the_sweep(
     page.locator("#sweep-link").click()
     page.wait_for_selector("#sweep-state")
     assert page.url.endswith(sweep.path)
+
+
+def test_a_sweep_without_a_metric_or_runs_draws_no_chart_and_says_why(
+        clean_sdk: DaemonProcess, dash: Dashboard, page: Any) -> None:
+    client = SweepClient(clean_sdk)
+    try:
+        sweep = client.create("browser-sweep-empty", {"method": "grid", "parameters": {
+            "x": {"values": [1, 2]}}})
+    finally:
+        client.close()
+    page.goto(dash.ticket_url(sweep.path))
+    page.wait_for_selector('#metric-chart[data-traces="0"]')
+    assert "names no metric" in page.locator("#metric-chart").inner_text()
+    page.wait_for_selector('#sweep-parcoords[data-dimensions="0"]')
+    page.wait_for_function(
+        "() => document.getElementById('importance-status').textContent.includes('no metric')")
+    assert page.locator("tr.sweep-run-row").count() == 0
+    assert page.locator("#runs-status").inner_text() == "0 runs"
+    # Cancel asks first; declining leaves the sweep as it was.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#sweep-cancel").click()
+    assert page.locator("#sweep-state").get_attribute("data-state") == "RUNNING"
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#sweep-cancel").click()
+    page.wait_for_selector('#sweep-state[data-state="CANCELED"]')
+    assert all(page.locator(f"#sweep-{a}").is_disabled()
+               for a in ("pause", "resume", "finish", "cancel"))

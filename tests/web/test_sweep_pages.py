@@ -210,3 +210,23 @@ def test_a_cross_site_request_cannot_change_a_sweep(clean_sdk: DaemonProcess,
     status, got = _post(dash, sweep.api + "/state", {"action": "pause"}, token=None,
                         headers={**cookie, "Sec-Fetch-Site": "same-origin", "Origin": own})
     assert status == 200 and got["state"] == "PAUSED"
+
+
+def test_a_sweep_without_runs_yet(clean_sdk: DaemonProcess, dash: Dashboard) -> None:
+    client = SweepClient(clean_sdk)
+    try:
+        sweep = client.create("web-sweep-empty", {"method": "grid", "parameters": {
+            "x": {"values": [1, 2]}}})
+    finally:
+        client.close()
+    got = dash.json(sweep.api)
+    assert got["runs"] == [] and got["metric"] == "" and got["best"] is None
+    assert got["name"] == sweep.sweep_id  # no name in the configuration: the id
+    assert dash.json(sweep.api + "/importance") == {"metric": "", "goal": "minimize",
+                                                     "runs": 0, "params": []}
+    status, _, body = dash.request(sweep.path)
+    assert status == 200 and b'data-state="RUNNING"' in body
+    # The project has a sweep but no run yet: its page lists the sweep.
+    status, _, body = dash.request(f"/{ENTITY}/web-sweep-empty")
+    assert status == 200 and b'id="sweeps-table"' in body and b'id="no-runs"' in body
+    assert f'href="{sweep.path}"'.encode() in body

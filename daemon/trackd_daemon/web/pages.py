@@ -32,6 +32,10 @@ from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.runs_table import flatten
 from trackd_daemon.web.sweeps_api import ACTIONS, SweepsApi
 
+#: Sweeps a project's page lists (the newest; the API lists them all): each costs a read of
+#: its runs.
+PROJECT_SWEEPS = 50
+
 
 def _when(ts: float) -> str:
     if not ts:
@@ -125,18 +129,18 @@ class Pages:
     async def runs(self, request: web.Request, sweep: str | None = None) -> web.Response:
         m = request.match_info
         defaults = {"sweep": sweep} if sweep else None
-        sweeps = [] if sweep else await self._sweeps.sweep_list(request, m["entity"],
-                                                                m["project"])
+        sweeps, sweep_count = ([], 0) if sweep else await self._sweeps.sweep_list(
+            request, m["entity"], m["project"], PROJECT_SWEEPS)
         try:
             table = await self._api.runs_table(request, m["entity"], m["project"], defaults)
         except RunNotFoundError:
             if not sweeps:
                 raise
             table = None  # a project whose sweeps have no run yet: its sweeps
+        data = {"entity": m["entity"], "project": m["project"], "sweep": sweep, "table": table}
         return self.render(request, "runs.html", entity=m["entity"], project=m["project"],
-                           sweep=sweep, sweeps=sweeps, table=table, data={
-                               "entity": m["entity"], "project": m["project"], "sweep": sweep,
-                               "table": table})
+                           sweep=sweep, sweeps=sweeps, sweep_count=sweep_count, table=table,
+                           data=data)
 
     async def sweep(self, request: web.Request) -> web.Response:
         m = request.match_info

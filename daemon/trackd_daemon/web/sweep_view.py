@@ -192,7 +192,8 @@ def sweep_detail(sweep: SweepInfo, runs: Sequence[SweepRunInfo]) -> dict[str, An
         runs=rows, runs_left_out=len(runs) - len(kept), params=params,
         states=dict(Counter(r["state"] for r in rows)),
         stopped_early=sum(1 for r in rows if r["stopped_early"]),
-        best=_best(sweep, kept, rows), parcoords=parcoords(rows, params, out["metric"], sweep.config))
+        best=_best(sweep, kept, rows),
+        parcoords=parcoords(rows, params, out["metric"], sweep.config))
     return out
 
 

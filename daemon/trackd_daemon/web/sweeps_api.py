@@ -124,14 +124,16 @@ class SweepsApi:
             raise missing
         return sweep
 
-    async def sweep_list(self, request: web.Request, entity: str,
-                         project: str) -> list[dict[str, Any]]:
+    async def sweep_list(self, request: web.Request, entity: str, project: str,
+                         limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """The project's sweeps, newest first (the newest ``limit`` of them), each with its
+        runs by state and its best run; and how many the project has."""
         sweeps = visible_sweeps(request, await self.store.list_sweeps(entity, project))
         out = []
-        for sweep in sweeps:
+        for sweep in sweeps[:limit]:
             runs = await self.store.list_sweep_runs(sweep.sweep_id)
             out.append(await anyio.to_thread.run_sync(sweep_summary, sweep, runs))
-        return out
+        return out, len(sweeps)
 
     async def detail(self, request: web.Request, entity: str, project: str,
                      sweep_id: str) -> dict[str, Any]:
@@ -143,8 +145,8 @@ class SweepsApi:
 
     async def list(self, request: web.Request) -> web.Response:
         m = request.match_info
-        return json_response({"sweeps": await self.sweep_list(request, m["entity"],
-                                                              m["project"])})
+        sweeps, _ = await self.sweep_list(request, m["entity"], m["project"])
+        return json_response({"sweeps": sweeps})
 
     async def get(self, request: web.Request) -> web.Response:
         m = request.match_info
