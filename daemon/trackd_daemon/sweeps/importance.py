@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import importlib
+
 import numpy as np
-from sklearn.ensemble import RandomForestRegressor
 
 #: Runs the forest is fitted on (the newest ones past that): a sweep of a few thousand runs
 #: still answers within a second on one core.
@@ -138,7 +139,11 @@ def parameter_importance(rows: Sequence[Mapping[str, Any]],
     if np.ptp(y) == 0:
         importances = [0.0] * len(features)  # a constant metric depends on nothing
     else:
-        forest = RandomForestRegressor(n_estimators=TREES, random_state=SEED, n_jobs=1)
+        # scikit-learn is loaded on first use (in the worker thread that computes this): it
+        # takes about half a second to import, and a daemon is started by a user's first
+        # trackd.init(), which should not wait for a page it may never open.
+        ensemble = importlib.import_module("sklearn.ensemble")
+        forest = ensemble.RandomForestRegressor(n_estimators=TREES, random_state=SEED, n_jobs=1)
         forest.fit(matrix, y)
         importances = [float(v) for v in forest.feature_importances_]
     out = [Importance(name, param, value, correlations[i], importances[i])
