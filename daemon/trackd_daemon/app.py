@@ -184,7 +184,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 await files.tell(WatchAgain(session))
 
             await _recover(store, registry, recovered)
-            web = await start_dashboard(cfg, store, blobs)
+            web = await start_dashboard(cfg, store, blobs, sweeps)
             peers = PeerTable() if cfg.shared_socket else None
             guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")

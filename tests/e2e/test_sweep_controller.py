@@ -225,7 +225,9 @@ def test_a_controller_schedules_runs_for_waiting_agents(daemon: DaemonProcess) -
         assert json.loads(answer[0].params_json) == {"x": 7}
 
 
-def test_cancel_stops_the_runs_in_flight(daemon: DaemonProcess, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_stops_the_runs_in_flight(daemon: DaemonProcess, monkeypatch,  # type: ignore[no-untyped-def]
+                                         tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
     for k, v in daemon.dirs.env.items():
         monkeypatch.setenv(k, v)
     channel, stub = _stub(daemon)
@@ -256,4 +258,50 @@ def test_cancel_stops_the_runs_in_flight(daemon: DaemonProcess, monkeypatch) -> 
         sweep = stub.GetSweep(pb.GetSweepRequest(ref=_ref(sweep_id))).sweep
         states = {r.run_id: r.state for r in sweep.runs}
         assert states[proposal.run_id] == "killed"
+    trackd.teardown()
+
+
+def test_hyperband_stops_a_run_that_falls_behind(daemon: DaemonProcess, monkeypatch,  # type: ignore[no-untyped-def]
+                                                 tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for k, v in daemon.dirs.env.items():
+        monkeypatch.setenv(k, v)
+    channel, stub = _stub(daemon)
+    config = {"method": "random", "metric": {"name": "loss", "goal": "minimize"},
+              "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2},
+              "parameters": {"x": {"values": [1, 2, 3]}}}
+    with channel:
+        sweep_id = _create(stub, config).ref.sweep_id
+        trackd.teardown()
+        good = []
+        for i in range(2):  # two runs whose loss falls, past every band the third reaches
+            run_id = _next(stub, sweep_id, "a", f"good{i}").run_id
+            with trackd.init(entity="ent", project="proj", id=run_id,
+                             settings=trackd.Settings(sweep_id=sweep_id)) as run:
+                for step in range(600):
+                    run.log({"loss": 1.0 / (step + 1)})
+            good.append(run_id)
+        bad_id = _next(stub, sweep_id, "a", "bad").run_id
+        run = trackd.init(entity="ent", project="proj", id=bad_id,
+                          settings=trackd.Settings(sweep_id=sweep_id))
+        logged = 0
+        # Hyperband judges a run at the last band it reached (2, 4, 8, ... iterations) against
+        # the runs that reached it too: this one is far behind at every band.
+        with pytest.raises(KeyboardInterrupt):
+            for step in range(500):
+                run.log({"loss": 10.0 + step})
+                logged += 1
+                time.sleep(0.01)
+        run.finish()
+        assert logged < 3000
+        sweep = stub.GetSweep(pb.GetSweepRequest(ref=_ref(sweep_id))).sweep
+        by_id = {r.run_id: r for r in sweep.runs}
+        assert by_id[bad_id].stopped_early and by_id[bad_id].state == "killed"
+        for run_id in good:
+            assert not by_id[run_id].stopped_early and by_id[run_id].state == "finished"
+            assert by_id[run_id].has_metric
+        assert sweep.best_run_id in good
+        # The stop is what a controller's stopping() would report for a run still going.
+        assert not stub.StopSweepRuns(pb.StopSweepRunsRequest(
+            ref=_ref(sweep_id), only_candidates=True)).run_ids
     trackd.teardown()

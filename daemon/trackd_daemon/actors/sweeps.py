@@ -70,6 +70,9 @@ MAX_WAITERS = 1024
 #: The least time between two early-termination checks of a sweep (seconds): a check reads
 #: every running run's metric history, and runs log far more often than hyperband's bands move.
 CHECK_INTERVAL = 1.0
+#: Metric values read per run for hyperband: its bands are iteration counts, and a run that
+#: logged more values than this is judged on evenly spaced ones (the store's downsampling).
+HISTORY_POINTS = 10_000
 #: Run and sweep ids: 8 characters of lower-case letters and digits (as W&B's).
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -176,6 +179,8 @@ class _Live:
     #: Runs whose agent must stop their process (no live run session to stop them through).
     stop_wanted: set[str] = field(default_factory=set)
     last_check: float = 0.0
+    #: The metric history of ended runs (read once; hyperband compares running runs to them).
+    ended_histories: dict[str, list[float]] = field(default_factory=dict)
 
 
 def search_runs(config: dict[str, Any], runs: Iterable[SweepRunInfo],
@@ -517,19 +522,31 @@ class SweepController(Actor[SweepMsg]):
         return stopped
 
     async def _candidates(self, info: SweepInfo, runs: list[SweepRunInfo]) -> list[str]:
-        """The running runs early_terminate would stop now."""
+        """The running runs early_terminate would stop now (judged against every run that
+        reached a band, ended ones included)."""
         config = info.config
         if not needs_history(config):
             return []
+        live = self._live_of(info.sweep_id)
         histories: dict[str, list[float]] = {}
-        name = str(config["metric"]["name"])
         for r in runs:
-            if r.run_pk and r.state == RUNNING and not r.stopped_early:
-                series = await self._store.downsample_history(r.run_pk, [name], buckets=10000)
-                s = series.get(name)
-                histories[r.run_id] = [] if s is None else [v for v in s.last if v is not None]
+            if not r.run_pk:
+                continue
+            if r.state != RUNNING and r.run_id in live.ended_histories:
+                histories[r.run_id] = live.ended_histories[r.run_id]
+                continue
+            histories[r.run_id] = await self._metric_history(r.run_pk, config)
+            if r.state != RUNNING:  # it will not change: read it once
+                live.ended_histories[r.run_id] = histories[r.run_id]
         view = search_runs(config, runs, histories)
         return list(await anyio.to_thread.run_sync(runs_to_stop, config, view))
+
+    async def _metric_history(self, run_pk: int, config: dict[str, Any]) -> list[float]:
+        """The run's values of the sweep's metric, in logging order."""
+        name = str(config["metric"]["name"])
+        series = await self._store.downsample_history(run_pk, [name], buckets=HISTORY_POINTS)
+        s = series.get(name)
+        return [] if s is None else [v for v in s.last if v is not None]
 
     async def _check(self) -> None:
         """Apply early termination to the sweeps whose runs logged (at most once a second

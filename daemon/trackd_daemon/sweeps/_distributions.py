@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy import stats
+from statistics import NormalDist
+
+from scipy import special
 
 #: Keys (other than ``distribution``) each distribution takes, with their defaults (``...``:
 #: required, no default).
@@ -123,14 +125,19 @@ def ppf(spec: dict[str, Any], u: float) -> Any:
         x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
         return quantize(x, spec["q"]) if dist.startswith("q_") else x
     if dist in ("normal", "q_normal"):
-        x = float(stats.norm.ppf(u, loc=spec["mu"], scale=spec["sigma"]))
+        x = NormalDist(spec["mu"], spec["sigma"]).inv_cdf(_inside(u))
     elif dist in ("log_normal", "q_log_normal"):
-        x = float(stats.lognorm.ppf(u, s=spec["sigma"], scale=math.exp(spec["mu"])))
+        x = math.exp(NormalDist(spec["mu"], spec["sigma"]).inv_cdf(_inside(u)))
     elif dist in ("beta", "q_beta"):
-        x = float(stats.beta.ppf(u, a=spec["a"], b=spec["b"]))
+        x = float(special.betaincinv(spec["a"], spec["b"], u))
     else:
         raise ValueError(f"unknown distribution {dist!r}")
     return quantize(x, spec["q"]) if dist.startswith("q_") else x
+
+
+def _inside(u: float) -> float:
+    """``u`` kept inside (0, 1), where the normal quantile is finite."""
+    return min(max(u, _EDGE), 1.0 - _EDGE)
 
 
 def cdf(spec: dict[str, Any], value: float) -> float:
@@ -138,11 +145,11 @@ def cdf(spec: dict[str, Any], value: float) -> float:
     their quantised forms), kept inside (0, 1)."""
     dist = spec["distribution"]
     if dist in ("normal", "q_normal"):
-        u = stats.norm.cdf(value, loc=spec["mu"], scale=spec["sigma"])
+        u = NormalDist(spec["mu"], spec["sigma"]).cdf(value)
     elif dist in ("log_normal", "q_log_normal"):
-        u = stats.lognorm.cdf(value, s=spec["sigma"], scale=math.exp(spec["mu"]))
+        u = NormalDist(spec["mu"], spec["sigma"]).cdf(math.log(value)) if value > 0 else 0.0
     elif dist in ("beta", "q_beta"):
-        u = stats.beta.cdf(value, a=spec["a"], b=spec["b"])
+        u = special.betainc(spec["a"], spec["b"], min(max(value, 0.0), 1.0))
     else:
         raise ValueError(f"{dist} is not mapped through its CDF")
     return min(max(float(u), _EDGE), 1.0 - _EDGE)
