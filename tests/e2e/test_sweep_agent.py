@@ -237,7 +237,7 @@ def test_hyperband_stops_a_function_run_that_falls_behind(sdk) -> None:
         run = trackd.init()
         q = run.config.q
         try:
-            for _ in range(200):
+            for _ in range(400 if q > 1 else 40):  # the bad run: long enough to be stopped
                 run.log({"loss": q})
                 time.sleep(0.05)
             outcome[q] = "ran to the end"
