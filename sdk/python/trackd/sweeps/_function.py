@@ -11,6 +11,10 @@ Stopping a run (early termination, a canceled sweep) raises :class:`RunStopped` 
 agent's (the daemon's stop request, :mod:`trackd._run_stop`, is delivered as a simulated
 SIGINT), on another thread as an asynchronous exception. The run ends ``killed`` and the agent
 goes on. A real Ctrl-C (a SIGINT with no stop pending) stops the agent.
+
+The environment and the current run are the process's: one function agent runs in a process
+at a time (as in W&B); agents that share a sweep run in processes of their own, or as command
+agents.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ class FunctionRunner:
             messages.error(self._settings, visible(
                 f"Run {proposal.run_id} errored:\n{traceback.format_exc()}", multiline=True))
             code, failed = 1, True
-        _finish_open_runs(code)
+        _finish_open_runs(code)  # what the function left open: its run ends with its outcome
         return Outcome(code, failed=failed, stopped=stopped)
 
     def _set_env(self, values: dict[str, str]) -> None:
