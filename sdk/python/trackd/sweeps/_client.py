@@ -112,23 +112,26 @@ class SweepClient:
              survive_restarts: bool = True) -> Any:
         """Call ``SweepService.<method>``. With ``survive_restarts``, a daemon that is gone
         (UNAVAILABLE, a deadline passed) is reconnected to and called again with the same
-        request, until ``reconnect_timeout``.
+        request, for up to ``reconnect_timeout`` seconds after the first failure.
 
         :raises trackd.errors.RpcError: the daemon refused the call (typed).
         :raises trackd.errors.CommError: no daemon answered in time.
         """
-        give_up = time.monotonic() + self.reconnect_timeout
+        give_up: float | None = None  # counted from the first failure
         delay = 0.05
         while True:
             try:
                 conn = self.connection()
                 return conn.unary(getattr(conn.sweeps, method), request, timeout=timeout)
             except CommError as exc:
-                if isinstance(exc, RpcError) or not survive_restarts \
-                        or time.monotonic() >= give_up:
+                if isinstance(exc, RpcError) or not survive_restarts:
+                    raise
+                give_up = give_up or time.monotonic() + self.reconnect_timeout
+                if time.monotonic() >= give_up:
                     raise
                 hint = exc.retry_after or 0.0
             except TimeoutError:
+                give_up = give_up or time.monotonic() + self.reconnect_timeout
                 if not survive_restarts or time.monotonic() >= give_up:
                     raise CommError(f"the daemon did not answer {method} in time") from None
                 hint = 0.0
