@@ -41,11 +41,20 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.trial import TrialState
+from scipy.stats import qmc
 
 from . import _distributions as dists
 from ._config import is_number
 from ._grid import value_key
-from ._runs import FAILED_STATES, FINISHED, RUNNING, SearchRun, imputed_value, run_metric
+from ._runs import (
+    FAILED_STATES,
+    FINISHED,
+    RUNNING,
+    SearchRun,
+    imputed_value,
+    run_metric,
+    worst_value,
+)
 from ._space import Param, is_missing, nest, params_of, value_at
 
 # Optuna logs every trial at INFO; the daemon's log is not the place for that.
@@ -112,23 +121,60 @@ def _axis(param: Param) -> _Axis:
     raise ValueError(f"no Optuna mapping for {dist}")
 
 
+def _from_unit(distribution: BaseDistribution, u: float) -> Any:
+    """The point of ``distribution`` at ``u`` in [0, 1) (a space-filling start)."""
+    if isinstance(distribution, CategoricalDistribution):
+        return distribution.choices[min(int(u * len(distribution.choices)),
+                                        len(distribution.choices) - 1)]
+    if isinstance(distribution, IntDistribution):
+        lo, hi = distribution.low, distribution.high
+        return min(lo + int(u * (hi - lo + 1)), hi)
+    assert isinstance(distribution, FloatDistribution)
+    lo, hi = distribution.low, distribution.high
+    if distribution.log:
+        return min(max(math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))), lo), hi)
+    return lo + u * (hi - lo)
+
+
+def _start_point(axes: list[_Axis], seed: int, index: int) -> dict[str, Any]:
+    """Point ``index`` of the sweep's scrambled Halton sequence, in Optuna's terms."""
+    engine = qmc.Halton(len(axes), scramble=True, seed=seed)
+    if index:
+        engine.fast_forward(index)
+    unit = engine.random(1)[0]
+    return {a.param.name: _from_unit(a.distribution, float(u)) for a, u in zip(axes, unit, strict=True)}
+
+
 def _tpe(seed: int, **options: Any) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.TPESampler(seed=seed, constant_liar=True, **options)
+    # multivariate: one joint model of the parameters (better than independent ones on every
+    # function the benchmark measures); constant_liar: pending and running runs repel.
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
+                                      **options)
 
 
-#: Sampler settings the benchmark compares, by name.
-SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
-    "tpe": lambda seed: _tpe(seed),
-    "tpe-mv": lambda seed: _tpe(seed, multivariate=True),
-    "tpe-mv-5": lambda seed: _tpe(seed, multivariate=True, n_startup_trials=5),
-    "tpe-mv-5-ei64": lambda seed: _tpe(seed, multivariate=True, n_startup_trials=5,
-                                       n_ei_candidates=64),
-    "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
+@dataclass(frozen=True)
+class SamplerSetting:
+    make: Callable[[int], optuna.samplers.BaseSampler]
+    #: The first proposals are points of the sweep's scrambled Halton sequence (evenly spread,
+    #: where random ones clump), this many, before the sampler's own.
+    qmc_start: int = 0
+
+
+#: Sampler settings the benchmark compares, by name ("gp" needs torch: a reference only).
+SAMPLERS: dict[str, SamplerSetting] = {
+    "tpe": SamplerSetting(lambda seed: _tpe(seed)),
+    "tpe-s5": SamplerSetting(lambda seed: _tpe(seed, n_startup_trials=5)),
+    "tpe-s3-ei100": SamplerSetting(
+        lambda seed: _tpe(seed, n_startup_trials=3, n_ei_candidates=100)),
+    "halton5-tpe-ei100": SamplerSetting(
+        lambda seed: _tpe(seed, n_startup_trials=5, n_ei_candidates=100), qmc_start=5),
+    "random": SamplerSetting(lambda seed: optuna.samplers.RandomSampler(seed=seed)),
+    "gp": SamplerSetting(lambda seed: optuna.samplers.GPSampler(seed=seed)),
 }
-DEFAULT_SAMPLER = "tpe-mv-5"
+DEFAULT_SAMPLER = "halton5-tpe-ei100"
 
 
-def _trial_of(config: dict[str, Any], run: SearchRun, runs: list[SearchRun],
+def _trial_of(config: dict[str, Any], run: SearchRun, worst: float | None,
               axes: list[_Axis]) -> optuna.trial.FrozenTrial | None:
     params: dict[str, Any] = {}
     for axis in axes:
@@ -143,13 +189,13 @@ def _trial_of(config: dict[str, Any], run: SearchRun, runs: list[SearchRun],
     if run.state == FINISHED:
         value = run_metric(config, run)
         if value is None:
-            value = imputed_value(config, run, metric["impute"], runs)
+            value = imputed_value(config, run, metric["impute"], worst)
     elif run.state in FAILED_STATES:
-        value = imputed_value(config, run, metric["impute"], runs)
+        value = imputed_value(config, run, metric["impute"], worst)
     elif run.state == RUNNING and metric.get("impute_while_running", "false") != "false":
         value = run_metric(config, run)
         if value is None:
-            value = imputed_value(config, run, metric["impute_while_running"], runs)
+            value = imputed_value(config, run, metric["impute_while_running"], worst)
     else:
         return optuna.trial.create_trial(state=TrialState.RUNNING, params=params,
                                          distributions=distributions)
@@ -167,9 +213,13 @@ def next_bayes_params(config: dict[str, Any], runs: list[SearchRun], seed: int,
     # A fresh stream for each call: the same seed with more runs gives a new proposal.
     sampler_seed = int(np.random.SeedSequence([seed, len(runs)]).generate_state(1)[0])
     direction = "maximize" if config["metric"]["goal"] == "maximize" else "minimize"
-    study = optuna.create_study(direction=direction, sampler=SAMPLERS[sampler](sampler_seed))
-    trials = [t for run in runs if (t := _trial_of(config, run, runs, axes)) is not None]
+    setting = SAMPLERS[sampler]
+    study = optuna.create_study(direction=direction, sampler=setting.make(sampler_seed))
+    worst = worst_value(config, runs)
+    trials = [t for run in runs if (t := _trial_of(config, run, worst, axes)) is not None]
     study.add_trials(trials)
+    if len(runs) < setting.qmc_start:
+        study.enqueue_trial(_start_point(axes, seed, len(runs)))
     trial = study.ask({axis.param.name: axis.distribution for axis in axes})
     chosen = {axis.param.path: axis.outward(trial.params[axis.param.name]) for axis in axes}
     return nest([(p.path, p.spec["value"] if p.distribution == "constant" else chosen[p.path])

@@ -286,7 +286,7 @@ def _check_parameter(spec: object, path: str, out: list[str]) -> object:
         return spec
     allowed = dists.KEYS[dist]
     filled: dict[str, Any] = {"distribution": dist}
-    for key, value in spec.items():
+    for key in spec:
         if key != "distribution" and key not in allowed:
             out.append(f"{path}.{key}: unknown key for distribution {dist}")
     for key, default in allowed.items():

@@ -63,5 +63,5 @@ def next_grid_params(config: dict[str, Any], runs: list[SearchRun]) -> dict[str,
     keyed = [[(value_key(v), v) for v in values] for _, values in axes]
     for combo in itertools.product(*keyed):
         if tuple(k for k, _ in combo) not in seen:
-            return nest([(param.path, v) for (param, _), (_, v) in zip(axes, combo)])
+            return nest([(param.path, v) for (param, _), (_, v) in zip(axes, combo, strict=True)])
     return None

@@ -111,10 +111,10 @@ def worst_value(config: dict[str, Any], runs: list[SearchRun]) -> float | None:
 
 
 def imputed_value(config: dict[str, Any], run: SearchRun, strategy: str,
-                  runs: list[SearchRun]) -> float | None:
+                  worst: float | None) -> float | None:
     """The value a run without a usable metric counts with: ``best`` (its own best value),
-    ``latest`` (its last one) or ``worst`` (the worst of every ended run); a run that reported
-    nothing of its own gets the worst. None when there is nothing to impute from."""
+    ``latest`` (its last one) or ``worst`` (``worst_value`` of the sweep's runs); a run that
+    reported nothing of its own gets the worst. None when there is nothing to impute from."""
     values = own_values(config, run)
     if values and strategy == "best":
         return max(values) if goal_of(config) == "maximize" else min(values)
@@ -123,7 +123,7 @@ def imputed_value(config: dict[str, Any], run: SearchRun, strategy: str,
         # last entry is the latest logged.
         logged = [float(v) for v in run.history if is_number(v)]
         return logged[-1] if logged else values[-1]
-    return worst_value(config, runs)
+    return worst
 
 
 def run_metric(config: dict[str, Any], run: SearchRun) -> float | None:
