@@ -223,8 +223,7 @@ def test_hyperband_stops_a_function_run_that_falls_behind(sdk) -> None:
     """Two good runs, then a bad one: at the first band (2 values) the bad run is worse than
     the threshold, the daemon stops it, the function gets RunStopped (a KeyboardInterrupt),
     the run ends killed and is recorded as stopped early, and the agent goes on."""
-    from trackd.sweeps._proposal import RunStopped
-    from trackd.sweeps._sweep_run import SweepRun
+    from trackd.sweeps import RunStopped, SweepRun
 
     config = {"method": "grid", "metric": {"name": "loss", "goal": "minimize"},
               "parameters": {"q": {"values": [0.1, 0.2, 5.0]}},

@@ -14,7 +14,7 @@ import pytest
 import trackd
 from trackd import Api
 from trackd.errors import SweepConfigError, SweepNotFoundError
-from trackd.sweeps._sweep_run import SweepRun
+from trackd.sweeps import SweepRun
 
 RANDOM = {
     "method": "random",

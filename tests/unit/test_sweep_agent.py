@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from trackd.errors import CommError, SweepNotFoundError
+from trackd.sweeps import RunStopped
 from trackd.sweeps._client import SweepClient, SweepPath
-from trackd.sweeps._proposal import RunStopped
 from trackd.sweeps.agent import Agent
 from trackd.v1 import sweep_service_pb2 as pb
 
