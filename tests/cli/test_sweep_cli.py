@@ -139,3 +139,33 @@ def test_sigterm_stops_the_run_then_the_agent(box: Sandbox) -> None:
         os.kill(int(pid), 0)
     shown = box.ok("runs", "show", f"{ENTITY}/cli-term/{run_id}")
     assert "lr" in shown
+
+
+def test_cancel_stops_the_agents_run_and_the_agent(box: Sandbox) -> None:
+    hang = box.dir / "hang2.yaml"
+    hang.write_text(CONFIG.format(program=box.dir / "train.py")
+                    + "command: ['${interpreter}', '${program}', '${args}', '--mode=hang']\n")
+    proc = box.cli("sweep", str(hang), "--project", "cli-cancel")
+    sweep_id = re.search(r"Created sweep with ID: (\S+)", proc.stderr).group(1)  # type: ignore[union-attr]
+    marker = Path(str(box.dir / "train.py") + ".started")
+    marker.unlink(missing_ok=True)
+    env = {**box.env, "TRACKD_AGENT_REPORT_INTERVAL": "0.5", "TRACKD_AGENT_KILL_DELAY": "20"}
+    agent = subprocess.Popen([*CLI, "agent", sweep_id], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists()
+        time.sleep(0.3)
+        assert box.ok("sweep", "--cancel", sweep_id).strip().endswith("is canceled")
+        _, err = agent.communicate(timeout=40)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    assert agent.returncode == 0, err
+    assert "gives no more runs" in err
+    run_id, pid = marker.read_text().split()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid), 0)
+    assert "Agent Starting Run" in err and err.count("Agent Starting Run") == 1

@@ -277,3 +277,22 @@ def test_interpreter_is_this_python() -> None:
     from trackd.sweeps.command import render
 
     assert render(["${interpreter}"], None, {}, str) == [sys.executable]
+
+
+def test_a_canceled_sweep_stops_the_run_in_flight(workdir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MODE", "hang")
+    monkeypatch.setenv("WANDB_AGENT_KILL_DELAY", "5")
+
+    class Canceled(FakeClient):
+        def heartbeat(self, path: SweepPath, agent_id: str, running: list[str],
+                      exits: list[tuple[str, int]], survive_restarts: bool = True) -> Any:
+            self.exits += exits
+            return pb.AgentHeartbeatResponse(state=pb.SWEEP_STATE_CANCELED)
+
+    client = Canceled({"program": "prog.py"}, [proposal("r1", a=1)])
+    a = agent(client)
+    started = time.monotonic()
+    a.run()
+    assert time.monotonic() - started < 20
+    assert client.exits == [("r1", 128 + 15)]  # SIGTERM
+    assert a.guard.failed == 0

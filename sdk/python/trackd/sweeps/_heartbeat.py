@@ -2,7 +2,8 @@
 
 Each beat tells the daemon which of the agent's runs are still running and how the ones that
 ended exited (an exit stays queued until a beat carrying it was answered); the answer names
-the runs the agent must stop, which go to ``on_stop``. The agent also beats at once when a run
+the runs the agent must stop, which go to ``on_stop`` (every run in flight once the sweep is
+canceled). The agent also beats at once when a run
 ends (:meth:`Heartbeat.beat` with ``survive_restarts``), so the daemon learns of the exit
 before the agent asks for its next run.
 """
@@ -14,7 +15,7 @@ import threading
 from collections.abc import Callable
 
 from trackd.errors import CommError
-from trackd.sweeps._client import SweepClient, SweepPath
+from trackd.sweeps._client import CANCELED, SweepClient, SweepPath
 from trackd.sweeps._guards import env_value
 
 log = logging.getLogger("trackd.sweeps")
@@ -82,7 +83,10 @@ class Heartbeat:
             with self._lock:
                 self._exits = self._exits[len(exits):]
             self.state = resp.state
-        stop = [r for r in resp.stop if r in running]
+        # A canceled sweep stops every run in flight (the daemon stops those it reaches
+        # through the run itself; a process that does not listen is stopped here).
+        wanted = running if resp.state == CANCELED else resp.stop
+        stop = [r for r in wanted if r in running]
         if stop:
             self._on_stop(stop)
         return True
