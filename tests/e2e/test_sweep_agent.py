@@ -254,3 +254,37 @@ def test_hyperband_stops_a_function_run_that_falls_behind(sdk) -> None:
     assert not by_q[0.1].stopped and by_q[0.1].state == "finished"
     states = {r.config["q"]: r.state for r in _runs(sweep_id)}
     assert states == {0.1: "finished", 0.2: "finished", 5.0: "killed"}
+
+
+def test_a_sweep_run_waits_for_a_daemon_that_is_not_up_yet(tmp_path, monkeypatch) -> None:
+    """init() of a sweep's run reaches a daemon that comes up later instead of going on
+    offline (offline it would not count for the sweep); a plain run goes on offline."""
+    from tests.helpers import DaemonDirs, DaemonProcess
+
+    trackd.teardown()
+    dirs = DaemonDirs.make()
+    for k, v in dirs.env.items():
+        monkeypatch.setenv(k, v)
+    elsewhere = tmp_path / "rt"
+    elsewhere.mkdir()
+    monkeypatch.setenv("TRACKD_RUNTIME_DIR", str(elsewhere))  # nothing starts a daemon itself
+    monkeypatch.chdir(tmp_path)
+    daemon = DaemonProcess(dirs)
+    try:
+        plain = trackd.init(project="sw-wait", reinit="create_new")
+        assert plain.offline
+        plain.finish()
+        starter = threading.Timer(2.0, daemon.start)
+        starter.start()
+        started = time.monotonic()
+        run = trackd.init(project="sw-wait", reinit="create_new",
+                          settings=trackd.Settings(sweep_id="sweep-x", init_timeout=60))
+        assert not run.offline and time.monotonic() - started >= 1.5
+        run.log({"loss": 1.0})
+        run.finish()
+        starter.join()
+        assert Api().run(f"sw-wait/{run.id}").sweep_id == "sweep-x"
+    finally:
+        trackd.teardown()
+        daemon.stop()
+        dirs.cleanup()

@@ -1,6 +1,7 @@
 """Three ``trackd agent`` processes share a 3x4 grid while the daemon is SIGKILLed and
 started again in the middle: each of the 12 combinations runs exactly once, every run ends
-finished, and the agents exit when the grid is exhausted."""
+finished (a run whose init() came while the daemon was down waited for it), and the agents
+exit when the grid is exhausted."""
 
 from __future__ import annotations
 
@@ -48,7 +49,12 @@ def test_three_agent_processes_run_each_combination_once_across_a_daemon_kill(
     program.write_text(PROGRAM)
     sweep_id = trackd.sweep({**GRID, "program": str(program)}, project="sw-parallel")
     trackd.teardown()  # the agents are other processes; this one only reads at the end
-    env = {**os.environ, "TRACKD_AGENT_REPORT_INTERVAL": "0.5"}
+    # The agents and their runs reach the daemon at its address only: none of them may start a
+    # daemon of its own (their default socket is elsewhere), so the test's restart is the one.
+    elsewhere = tmp_path / "rt"
+    elsewhere.mkdir()
+    env = {**os.environ, "TRACKD_AGENT_REPORT_INTERVAL": "0.5",
+           "TRACKD_RUNTIME_DIR": str(elsewhere)}
     agents = [subprocess.Popen([sys.executable, "-m", "trackd._cli.main", "agent", sweep_id],
                                env=env, cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -76,8 +82,9 @@ def test_three_agent_processes_run_each_combination_once_across_a_daemon_kill(
     assert sweep.state == "FINISHED"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        states = [r.state for r in Api().sweep(sweep_id).runs]
-        if states.count("finished") == 12:
+        ended = {r.id: (r.state, r.exit_code) for r in Api().sweep(sweep_id).runs}
+        if [s for s, _ in ended.values()].count("finished") == 12:
             break
         time.sleep(0.2)
-    assert states.count("finished") == 12, states
+    others = {k: v for k, v in ended.items() if v[0] != "finished"}
+    assert len(ended) == 12 and not others, (len(ended), others)
