@@ -212,7 +212,7 @@ class OnlineBackend:
     def _stopped(self) -> None:
         """The daemon says the run was asked to stop: interrupt the training (as W&B does)."""
         _messages.warning(self._settings, f"run {visible(self._meta['run_id'])} was asked to "
-                          "stop (trackd runs stop); interrupting the training")
+                          "stop (trackd runs stop, or its sweep); interrupting the training")
         interrupt(self._meta["run_id"])
 
     def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None,
