@@ -152,7 +152,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
 
     heartbeat = HeartbeatActor(
         cfg.crash_grace_seconds, crash, cfg.idle_timeout_seconds,
-        is_idle=lambda: registry.runs_in_flight == 0 and not uploader.busy()
+        is_idle=lambda: registry.runs_in_flight == 0 and not uploader.busy() and not sweeps.busy()
         and not calls.busy(cfg.idle_timeout_seconds) and not (web is not None and web.busy()),
         on_idle=stop.set,
     )
@@ -199,14 +199,14 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 "trackd.v1.SweepService": SweepServicer(sweeps, store, guard),
             }
             addresses: list[str] = []
-            servicers["trackd.v1.DaemonService"] = DaemonServicer(
+            servicers["trackd.v1.DaemonService"] = daemon_servicer = DaemonServicer(
                 cfg, registry, [registry, history, heartbeat, notifier, uploader, collector,
                                 files, metrics, sweeps],
                 addresses, stop.set,
                 guard,
             )
+            daemon_servicer.sweeps_busy = sweeps.busy
             if web is not None:
-                daemon_servicer = servicers["trackd.v1.DaemonService"]
                 daemon_servicer.dashboard = (web.url, str(web.token_file))
                 daemon_servicer.dashboard_busy = web.busy
                 daemon_servicer.rotate_dashboard_token = web.rotate_token

@@ -305,3 +305,19 @@ def test_hyperband_stops_a_run_that_falls_behind(daemon: DaemonProcess, monkeypa
         assert not stub.StopSweepRuns(pb.StopSweepRunsRequest(
             ref=_ref(sweep_id), only_candidates=True)).run_ids
     trackd.teardown()
+
+
+def test_agents_keep_an_idle_daemon_up(daemon: DaemonProcess) -> None:
+    """A daemon with no run in flight is not idle while an agent waits for a run (or was heard
+    from moments ago): `Shutdown(if_idle)`, which a process that started the daemon sends at
+    its exit, leaves it serving."""
+    from trackd.v1 import daemon_service_pb2 as dpb
+
+    channel, stub = _stub(daemon)
+    with channel:
+        daemon_stub = make_stub(channel, dpb, "DaemonService")
+        sweep_id = _create(stub, {"method": "random", "parameters": {
+            "x": {"values": [1, 2]}}}).ref.sweep_id
+        assert _next(stub, sweep_id, "a", "q1", wait=0.1).run_id
+        assert daemon_stub.Shutdown(dpb.ShutdownRequest(if_idle=True)).stopping is False
+        assert daemon.proc is not None and daemon.proc.poll() is None

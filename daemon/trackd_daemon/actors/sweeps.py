@@ -70,6 +70,9 @@ MAX_WAITERS = 1024
 #: The least time between two early-termination checks of a sweep (seconds): a check reads
 #: every running run's metric history, and runs log far more often than hyperband's bands move.
 CHECK_INTERVAL = 1.0
+#: An agent heard from within this many seconds (asking for a run, or its heartbeat, every 5 s
+#: by default) keeps the daemon from stopping as idle: it is between runs, not gone.
+AGENT_SEEN_SECONDS = 60.0
 #: Metric values read per run for hyperband: its bands are iteration counts, and a run that
 #: logged more values than this is judged on evenly spaced ones (the store's downsampling).
 HISTORY_POINTS = 10_000
@@ -218,8 +221,15 @@ class SweepController(Actor[SweepMsg]):
         self._check_queued = False
         #: When the sweeps left dirty by a check are due (``anyio.current_time()``).
         self._check_at = math.inf
+        self._agent_seen = -math.inf  # time.monotonic() of the last agent request
 
     # -- calls from elsewhere in the daemon -------------------------------------------------------
+
+    def busy(self) -> bool:
+        """Whether agents are using the daemon: one is waiting for a run, or asked for one or
+        reported within :data:`AGENT_SEEN_SECONDS` (then the daemon is not idle)."""
+        return (any(live.waiters for live in self._live.values())
+                or time.monotonic() - self._agent_seen < AGENT_SEEN_SECONDS)
 
     def touched(self, sweep_ids: Iterable[str]) -> None:
         """Runs of these sweeps logged or ended (the history actor calls it; never waits)."""
@@ -298,6 +308,8 @@ class SweepController(Actor[SweepMsg]):
             live.waiters.clear()
 
     async def _handle(self, msg: SweepMsg) -> None:
+        if isinstance(msg, (Next, Heartbeat)):
+            self._agent_seen = time.monotonic()
         if isinstance(msg, Next):
             await self._next(msg)
         elif isinstance(msg, Check):

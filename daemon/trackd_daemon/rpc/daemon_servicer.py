@@ -29,6 +29,9 @@ class DaemonServicer:
     handoff_socket: str = ""
     #: Whether someone is using the dashboard: then a daemon is not idle (``if_idle``).
     dashboard_busy: Callable[[], bool] = staticmethod(lambda: False)
+    #: Whether sweep agents are using the daemon (between runs, or waiting for one): then it
+    #: is not idle either; set by the composition root.
+    sweeps_busy: Callable[[], bool] = staticmethod(lambda: False)
     #: Replaces the serving dashboard's token, ending its sessions (how many it ended); set
     #: by the composition root once the dashboard serves.
     rotate_dashboard_token: Callable[[], Awaitable[int]] | None = None
@@ -104,7 +107,7 @@ class DaemonServicer:
     ) -> pb.ShutdownResponse:
         self._require_admin(context, "stop the daemon")
         busy = self._registry.runs_in_flight
-        if request.if_idle and (busy or self.dashboard_busy()):
+        if request.if_idle and (busy or self.dashboard_busy() or self.sweeps_busy()):
             return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)
         self._stop()
         return pb.ShutdownResponse(stopping=True, runs_in_flight=busy)
