@@ -51,20 +51,11 @@ run.finish()
 """
 
 
-@pytest.fixture
-def sdk(clean_sdk, monkeypatch):  # type: ignore[no-untyped-def]
-    for prefix in ("TRACKD_", "WANDB_"):
-        for name in ("SWEEP_ID", "SWEEP_PARAM_PATH", "RUN_ID", "PROJECT", "ENTITY"):
-            monkeypatch.delenv(prefix + name, raising=False)
-    monkeypatch.setenv("TRACKD_AGENT_REPORT_INTERVAL", "0.5")
-    return clean_sdk
-
-
 def _runs(sweep_path: str) -> list[Any]:
     return Api().sweep(sweep_path).runs
 
 
-def test_function_agent_end_to_end(sdk, tmp_path: Path) -> None:
+def test_function_agent_end_to_end(sweep_sdk, tmp_path: Path) -> None:
     sweep_id = trackd.sweep(GRID, project="sw-fn")
     seen: list[dict[str, Any]] = []
 
@@ -101,7 +92,7 @@ def test_function_agent_end_to_end(sdk, tmp_path: Path) -> None:
     assert "WANDB_SWEEP_ID" not in os.environ and "TRACKD_RUN_ID" not in os.environ
 
 
-def test_function_agent_count_and_a_failing_function(sdk, capsys) -> None:
+def test_function_agent_count_and_a_failing_function(sweep_sdk, capsys) -> None:
     sweep_id = trackd.sweep({**GRID, "method": "random"}, project="sw-count")
     calls = []
 
@@ -127,7 +118,7 @@ def _program(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("args_macro", ["${args}", "${args_json_file}"])
-def test_command_agent_end_to_end(sdk, tmp_path: Path, args_macro: str) -> None:
+def test_command_agent_end_to_end(sweep_sdk, tmp_path: Path, args_macro: str) -> None:
     program = _program(tmp_path)
     command = (["${env}", "${interpreter}", "${program}", "${args}"] if args_macro == "${args}"
                else ["${interpreter}", "${program}", "--config", "${args_json_file}"])
@@ -155,7 +146,7 @@ def test_command_agent_end_to_end(sdk, tmp_path: Path, args_macro: str) -> None:
         f"config-{r.id}.yaml" for r in runs}
 
 
-def test_command_agent_count(sdk, tmp_path: Path) -> None:
+def test_command_agent_count(sweep_sdk, tmp_path: Path) -> None:
     program = _program(tmp_path)
     sweep_id = trackd.sweep({**GRID, "program": str(program)}, project="sw-cmd-count")
     trackd.agent(f"sw-cmd-count/{sweep_id}", count=1)
@@ -163,7 +154,7 @@ def test_command_agent_count(sdk, tmp_path: Path) -> None:
     assert Api().sweep(sweep_id).state == "RUNNING"
 
 
-def test_agent_on_a_finished_sweep_exits_at_once(sdk, capsys) -> None:
+def test_agent_on_a_finished_sweep_exits_at_once(sweep_sdk, capsys) -> None:
     from trackd.sweeps._client import SweepClient, parse_path
 
     sweep_id = trackd.sweep(GRID, project="sw-done")
@@ -175,7 +166,7 @@ def test_agent_on_a_finished_sweep_exits_at_once(sdk, capsys) -> None:
     assert "finished" in capsys.readouterr().err
 
 
-def test_agent_on_an_unknown_sweep(sdk) -> None:
+def test_agent_on_an_unknown_sweep(sweep_sdk) -> None:
     with pytest.raises(SweepNotFoundError):
         trackd.agent("nosuchsweep", function=lambda: None)
     with pytest.raises(SweepNotFoundError):
@@ -219,7 +210,7 @@ def test_agent_waits_out_a_daemon_restart(own_daemon, tmp_path, monkeypatch) -> 
     assert sys.modules.get("trackd") is trackd
 
 
-def test_hyperband_stops_a_function_run_that_falls_behind(sdk) -> None:
+def test_hyperband_stops_a_function_run_that_falls_behind(sweep_sdk) -> None:
     """Two good runs, then a bad one: at the first band (2 values) the bad run is worse than
     the threshold, the daemon stops it, the function gets RunStopped (a KeyboardInterrupt),
     the run ends killed and is recorded as stopped early, and the agent goes on."""

@@ -23,16 +23,7 @@ RANDOM = {
 }
 
 
-@pytest.fixture
-def sdk(clean_sdk, monkeypatch):  # type: ignore[no-untyped-def]
-    for prefix in ("TRACKD_", "WANDB_"):
-        for name in ("SWEEP_ID", "SWEEP_PARAM_PATH", "RUN_ID", "PROJECT", "ENTITY"):
-            monkeypatch.delenv(prefix + name, raising=False)
-    monkeypatch.setenv("TRACKD_AGENT_REPORT_INTERVAL", "0.5")
-    return clean_sdk
-
-
-def test_sweep_prints_its_id_page_and_agent_command(sdk, capsys) -> None:
+def test_sweep_prints_its_id_page_and_agent_command(sweep_sdk, capsys) -> None:
     sweep_id = trackd.sweep(lambda: {**RANDOM, "name": "lr-search"}, project="sw-print")
     err = capsys.readouterr().err
     sweep = Api().sweep(f"sw-print/{sweep_id}")
@@ -47,7 +38,7 @@ def test_sweep_prints_its_id_page_and_agent_command(sdk, capsys) -> None:
 
 
 def test_project_comes_from_the_config_then_the_argument_then_the_default(
-        sdk, monkeypatch) -> None:
+        sweep_sdk, monkeypatch) -> None:
     from trackd._init import default_project
 
     in_config = trackd.sweep({**RANDOM, "project": "from-config"}, project="from-arg")
@@ -59,7 +50,7 @@ def test_project_comes_from_the_config_then_the_argument_then_the_default(
     assert {s.id for s in Api().project("from-arg").sweeps()} == {from_arg}
 
 
-def test_a_bad_configuration_names_every_violation(sdk) -> None:
+def test_a_bad_configuration_names_every_violation(sweep_sdk) -> None:
     bad = {"method": "annealing", "metric": {"goal": "upward"},
            "parameters": {"lr": {"min": 1.0, "max": 0.1}, "bs": {"values": []}},
            "run_cap": -1}
@@ -79,7 +70,7 @@ def test_a_bad_configuration_names_every_violation(sdk) -> None:
         trackd.sweep({**RANDOM, "run_cap": float("nan")})
 
 
-def test_unknown_sweep_ids(sdk) -> None:
+def test_unknown_sweep_ids(sweep_sdk) -> None:
     with pytest.raises(SweepNotFoundError):
         Api().sweep("nosuch")
     with pytest.raises(SweepNotFoundError):
@@ -89,7 +80,7 @@ def test_unknown_sweep_ids(sdk) -> None:
         Api().sweep(f"elsewhere/{sweep_id}")
 
 
-def test_prior_runs_and_run_sweep(sdk) -> None:
+def test_prior_runs_and_run_sweep(sweep_sdk) -> None:
     with trackd.init(project="sw-prior", config={"lr": 0.05, "bs": 16}) as run:
         run.log({"loss": 0.25})
     sweep_id = trackd.sweep(RANDOM, project="sw-prior", prior_runs=[run.id])
@@ -106,7 +97,7 @@ def test_prior_runs_and_run_sweep(sdk) -> None:
     assert found is not None and found.id == sweep_id and found.project == "sw-prior"
 
 
-def test_controller_with_a_custom_search_drives_an_agent(sdk, capsys) -> None:
+def test_controller_with_a_custom_search_drives_an_agent(sweep_sdk, capsys) -> None:
     proposed: list[int] = []
 
     def search(config: dict[str, Any], runs: list[SweepRun]) -> SweepRun | None:
@@ -156,7 +147,7 @@ def test_controller_with_a_custom_search_drives_an_agent(sdk, capsys) -> None:
     assert best is not None and best.config["x"] == 0
 
 
-def test_controller_of_an_existing_sweep_previews_and_schedules(sdk) -> None:
+def test_controller_of_an_existing_sweep_previews_and_schedules(sweep_sdk) -> None:
     sweep_id = trackd.sweep({"method": "grid", "parameters": {"a": {"values": [1, 2]}}},
                             project="sw-ctl2")
     tuner = trackd.controller(sweep_id)
@@ -178,7 +169,7 @@ def test_controller_of_an_existing_sweep_previews_and_schedules(sdk) -> None:
     assert not tuner.done()
 
 
-def test_controller_custom_stopping_stops_a_live_run(sdk) -> None:
+def test_controller_custom_stopping_stops_a_live_run(sweep_sdk) -> None:
     sweep_id = trackd.sweep({"method": "random", "parameters": {"a": {"values": [1]}}},
                             project="sw-stop")
     tuner = trackd.controller(sweep_id)

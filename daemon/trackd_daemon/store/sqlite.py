@@ -50,7 +50,7 @@ from trackd_daemon.store.sqlite_run_data import (
     SqliteRunData,
     apply_console,
 )
-from trackd_daemon.store.sqlite_sweeps import SWEEP_SCHEMA, SqliteSweeps
+from trackd_daemon.store.sqlite_sweeps import SWEEP_SCHEMA, SqliteSweeps, project_clauses
 
 T = TypeVar("T")
 
@@ -228,18 +228,6 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
     )
 
 
-def _project_clauses(entity: str, project: str) -> tuple[list[str], list[Any]]:
-    """WHERE clauses (and their arguments) narrowing a listing to an entity and project."""
-    clauses, args = [], []
-    if entity:
-        clauses.append("p.entity = ?")
-        args.append(entity)
-    if project:
-        clauses.append("p.name = ?")
-        args.append(project)
-    return clauses, args
-
-
 class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData,
                   SqliteSweeps):
     """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts, blob
@@ -377,7 +365,7 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
         return _run_from_row(row)
 
     async def list_runs(self, entity: str = "", project: str = "") -> list[RunInfo]:
-        clauses, args = _project_clauses(entity, project)
+        clauses, args = project_clauses(entity, project)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._read(
             lambda c: c.execute(f"{_RUN_SELECT}{where} ORDER BY r.created_at DESC, r.id DESC", args)
@@ -388,7 +376,7 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
     async def list_runs_page(
         self, entity: str, project: str, after: RunCursor | None, limit: int, max_bytes: int,
     ) -> tuple[list[RunInfo], RunCursor | None]:
-        clauses, args = _project_clauses(entity, project)
+        clauses, args = project_clauses(entity, project)
         if after is not None:
             clauses.append("(r.created_at, r.id) < (?, ?)")
             args += [after.created_at, after.pk]

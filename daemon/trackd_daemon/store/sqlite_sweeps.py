@@ -85,6 +85,20 @@ def _sweep_run(r: tuple[Any, ...]) -> SweepRunInfo:
         run_config=json.loads(r[13]), run_created_at=r[14], run_finished_at=r[15])
 
 
+def project_clauses(entity: str, project: str) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (and their arguments) narrowing a listing of runs or sweeps (``p``: the
+    projects table) to an entity and project."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if entity:
+        clauses.append("p.entity = ?")
+        args.append(entity)
+    if project:
+        clauses.append("p.name = ?")
+        args.append(project)
+    return clauses, args
+
+
 def _must_sweep(conn: sqlite3.Connection, sweep_id: str) -> tuple[int, int]:
     """The sweep's pk and project id."""
     row = conn.execute("SELECT id, project_id FROM sweeps WHERE sweep_id = ?",
@@ -132,13 +146,7 @@ class SqliteSweeps:
         return await self._read(lambda c: _load_sweep(c, sweep_id))
 
     async def list_sweeps(self, entity: str = "", project: str = "") -> list[SweepInfo]:
-        clauses, args = [], []
-        if entity:
-            clauses.append("p.entity = ?")
-            args.append(entity)
-        if project:
-            clauses.append("p.name = ?")
-            args.append(project)
+        clauses, args = project_clauses(entity, project)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"{_SWEEP_SELECT}{where} ORDER BY s.created_at DESC, s.id DESC"
         return await self._read(lambda c: [_sweep(r) for r in c.execute(sql, args)])

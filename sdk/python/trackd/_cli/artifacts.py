@@ -12,11 +12,10 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from trackd._cli.output import print_table
+from trackd._cli.session import sdk_session
 from trackd._terminal import visible
 
 
@@ -63,16 +62,6 @@ def add_commands(commands: Any) -> None:
     p.set_defaults(func=cache_cleanup)
 
 
-@contextmanager
-def _session() -> Iterator[None]:
-    import trackd
-
-    try:
-        yield
-    finally:
-        trackd.teardown()
-
-
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1000 or unit == "TB":
@@ -102,10 +91,11 @@ def ls(args: argparse.Namespace) -> int:
     import trackd
     from trackd.artifacts import client, convert
 
-    with _session():
+    with sdk_session():
         api = trackd.Api()
         entity, project = api._project_of(args.path)
-        found = [convert.from_pb(p) for p in client.versions(entity, project, type_=args.type or "")]
+        found = [convert.from_pb(p)
+                 for p in client.versions(entity, project, type_=args.type or "")]
         if not found:
             print(f"no artifacts in {visible(f'{entity}/{project}')}", file=sys.stderr)
             return 0
@@ -120,11 +110,12 @@ def get(args: argparse.Namespace) -> int:
     import trackd
     from trackd.artifacts import download
 
-    with _session():
+    with sdk_session():
         artifact = trackd.Api().artifact(args.name, type=args.type)
         with _progress() as bar:
             task = bar.add_task(visible(artifact.name), total=artifact.size)
-            root = download.download(artifact, args.root, on_file=lambda _p, n: bar.advance(task, n))
+            root = download.download(artifact, args.root,
+                                     on_file=lambda _p, n: bar.advance(task, n))
         print(visible(str(root)))
     return 0
 
@@ -142,7 +133,7 @@ def put(args: argparse.Namespace) -> int:
     path = args.path
     if "://" not in path and not os.path.exists(path):
         raise trackd.UsageError(f"{path}: no such file or directory")
-    with _session():
+    with sdk_session():
         try:
             artifact = trackd.Artifact(name, args.type, description=args.description)
             for alias in args.alias:

@@ -17,12 +17,11 @@ import argparse
 import datetime as _dt
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import yaml
 
 from trackd._cli.output import print_table
+from trackd._cli.session import sdk_session
 from trackd._terminal import visible
 from trackd.errors import UsageError
 
@@ -67,16 +66,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     p.set_defaults(func=agent_command)
 
 
-@contextmanager
-def _session() -> Iterator[None]:
-    import trackd
-
-    try:
-        yield
-    finally:
-        trackd.teardown()
-
-
 def sweep_command(args: argparse.Namespace) -> int:
     words = list(args.words)
     if args.action:
@@ -105,7 +94,7 @@ def _create(path: str, args: argparse.Namespace) -> int:
     for key in ("name", "project", "entity"):
         if getattr(args, key):
             config[key] = getattr(args, key)
-    with _session():
+    with sdk_session():
         sweep(config)
     return 0
 
@@ -113,7 +102,7 @@ def _create(path: str, args: argparse.Namespace) -> int:
 def _set_state(action: str, sweep_id: str, args: argparse.Namespace) -> int:
     from trackd.sweeps._client import STATE_NAMES, SweepClient, parse_path
 
-    with _session():
+    with sdk_session():
         found = SweepClient().set_state(parse_path(sweep_id, args.entity, args.project), action)
     path = "/".join((found.ref.entity, found.ref.project, found.ref.sweep_id))
     print(visible(f"sweep {path} is {STATE_NAMES.get(found.state, 'unknown')}"))
@@ -132,7 +121,7 @@ def _ls(where: str | None, entity: str | None) -> int:
     else:
         project = parts[0] if parts else ""
         entity = entity or (Api().default_entity if project else "")
-    with _session():
+    with sdk_session():
         found = SweepClient().list(entity or "", project)
     if not found:
         print(f"no sweeps in {visible(where or 'any project')}", file=sys.stderr)
@@ -151,7 +140,7 @@ def _ls(where: str | None, entity: str | None) -> int:
 def _show(sweep_id: str, args: argparse.Namespace) -> int:
     from trackd.sweeps._client import STATE_NAMES, SweepClient, config_of, parse_path
 
-    with _session():
+    with sdk_session():
         found = SweepClient().get(parse_path(sweep_id, args.entity, args.project))
     config = config_of(found)
     metric = config.get("metric") or {}
@@ -194,7 +183,7 @@ def agent_command(args: argparse.Namespace) -> int:
 
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
-    with _session():
+    with sdk_session():
         try:
             Agent(args.sweep_id, None, args.entity, args.project, args.count).run()
         except AgentInterrupted:
