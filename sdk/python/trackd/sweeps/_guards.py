@@ -30,6 +30,17 @@ def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
     return value if value is not None else env.get(f"WANDB_{name}")
 
 
+def env_seconds(name: str, default: float, *, zero_ok: bool) -> float:
+    """A number of seconds from :func:`env_value` (``default`` when unset, not a number, or
+    negative; zero only when ``zero_ok``)."""
+    raw = env_value(name)
+    try:
+        value = float(raw) if raw is not None else default
+    except ValueError:
+        return default
+    return value if value > 0 or (zero_ok and value == 0) else default
+
+
 class FailureGuard:
     """Counts an agent's finished and failed runs and says when it must stop."""
 

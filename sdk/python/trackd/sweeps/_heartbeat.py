@@ -16,22 +16,13 @@ from collections.abc import Callable
 
 from trackd.errors import CommError
 from trackd.sweeps._client import CANCELED, SweepClient, SweepPath
-from trackd.sweeps._guards import env_value
+from trackd.sweeps._guards import env_seconds
 
 log = logging.getLogger("trackd.sweeps")
 
 #: Seconds between beats (W&B's agents beat every 5 s); ``TRACKD_AGENT_REPORT_INTERVAL`` /
 #: ``WANDB_AGENT_REPORT_INTERVAL`` change it.
 INTERVAL = 5.0
-
-
-def interval_from_env() -> float:
-    raw = env_value("AGENT_REPORT_INTERVAL")
-    try:
-        value = float(raw) if raw is not None else INTERVAL
-    except ValueError:
-        return INTERVAL
-    return value if value > 0 else INTERVAL
 
 
 class Heartbeat:
@@ -43,7 +34,8 @@ class Heartbeat:
         self._path = path
         self._agent_id = agent_id
         self._on_stop = on_stop
-        self.interval = interval if interval is not None else interval_from_env()
+        self.interval = (interval if interval is not None
+                         else env_seconds("AGENT_REPORT_INTERVAL", INTERVAL, zero_ok=False))
         self._lock = threading.Lock()  # guards _running and _exits
         self._send = threading.Lock()  # one beat at a time: an exit is sent by one beat
         self._running: list[str] = []

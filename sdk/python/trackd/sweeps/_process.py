@@ -20,22 +20,13 @@ from trackd import _messages as messages
 from trackd._terminal import visible
 from trackd.errors import UsageError
 from trackd.sweeps import command as commands
-from trackd.sweeps._guards import env_value
+from trackd.sweeps._guards import env_seconds
 from trackd.sweeps._params import run_env, sweep_dir, write_json, write_yaml
 from trackd.sweeps._proposal import AgentInterrupted, Outcome, Proposal
 
 KILL_DELAY = 30.0
 #: How often the runner looks at its child and at stop requests.
 POLL = 0.1
-
-
-def kill_delay_from_env() -> float:
-    raw = env_value("AGENT_KILL_DELAY")
-    try:
-        value = float(raw) if raw is not None else KILL_DELAY
-    except ValueError:
-        return KILL_DELAY
-    return max(0.0, value)
 
 
 def exit_code(returncode: int) -> int:
@@ -52,7 +43,8 @@ class CommandRunner:
         self._program = config.get("program")
         self._root = root
         self._settings = settings
-        self.kill_delay = kill_delay if kill_delay is not None else kill_delay_from_env()
+        self.kill_delay = (kill_delay if kill_delay is not None
+                           else env_seconds("AGENT_KILL_DELAY", KILL_DELAY, zero_ok=True))
         self._stop_lock = threading.Lock()
         self._stop: set[str] = set()
 
