@@ -27,7 +27,6 @@ dependency of the daemon.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,8 +58,6 @@ from ._space import Param, is_missing, nest, params_of, value_at
 
 # Optuna logs every trial at INFO; the daemon's log is not the place for that.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-# Multivariate TPE is marked experimental; its warning would repeat on every proposal.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 @dataclass(frozen=True)
@@ -142,7 +139,8 @@ def _start_point(axes: list[_Axis], seed: int, index: int) -> dict[str, Any]:
     if index:
         engine.fast_forward(index)
     unit = engine.random(1)[0]
-    return {a.param.name: _from_unit(a.distribution, float(u)) for a, u in zip(axes, unit, strict=True)}
+    return {a.param.name: _from_unit(a.distribution, float(u))
+            for a, u in zip(axes, unit, strict=True)}
 
 
 def _tpe(seed: int, **options: Any) -> optuna.samplers.BaseSampler:
@@ -154,20 +152,27 @@ def _tpe(seed: int, **options: Any) -> optuna.samplers.BaseSampler:
 
 @dataclass(frozen=True)
 class SamplerSetting:
+    #: The sampler for a proposal, from its seed.
     make: Callable[[int], optuna.samplers.BaseSampler]
     #: The first proposals are points of the sweep's scrambled Halton sequence (evenly spread,
     #: where random ones clump), this many, before the sampler's own.
     qmc_start: int = 0
 
 
-#: Sampler settings the benchmark compares, by name ("gp" needs torch: a reference only).
+def _tpe_setting(qmc_start: int, **options: Any) -> SamplerSetting:
+    return SamplerSetting(lambda seed: _tpe(seed, **options), qmc_start)
+
+
+#: Sampler settings the benchmark compares, by name. "gp" (Optuna's Gaussian process) needs
+#: torch, which the daemon does not depend on: it is measured as a reference only.
 SAMPLERS: dict[str, SamplerSetting] = {
-    "tpe": SamplerSetting(lambda seed: _tpe(seed)),
-    "tpe-s5": SamplerSetting(lambda seed: _tpe(seed, n_startup_trials=5)),
-    "tpe-s3-ei100": SamplerSetting(
-        lambda seed: _tpe(seed, n_startup_trials=3, n_ei_candidates=100)),
-    "halton5-tpe-ei100": SamplerSetting(
-        lambda seed: _tpe(seed, n_startup_trials=5, n_ei_candidates=100), qmc_start=5),
+    "tpe": _tpe_setting(0),
+    "tpe-s5": _tpe_setting(0, n_startup_trials=5),
+    "tpe-s3-ei100": _tpe_setting(0, n_startup_trials=3, n_ei_candidates=100),
+    "halton5-tpe-ei24": _tpe_setting(5, n_startup_trials=5),
+    "halton5-tpe-ei100": _tpe_setting(5, n_startup_trials=5, n_ei_candidates=100),
+    "halton5-tpe-ei256": _tpe_setting(5, n_startup_trials=5, n_ei_candidates=256),
+    "halton10-tpe-ei100": _tpe_setting(10, n_startup_trials=10, n_ei_candidates=100),
     "random": SamplerSetting(lambda seed: optuna.samplers.RandomSampler(seed=seed)),
     "gp": SamplerSetting(lambda seed: optuna.samplers.GPSampler(seed=seed)),
 }
@@ -214,9 +219,9 @@ def next_bayes_params(config: dict[str, Any], runs: list[SearchRun], seed: int,
     sampler_seed = int(np.random.SeedSequence([seed, len(runs)]).generate_state(1)[0])
     direction = "maximize" if config["metric"]["goal"] == "maximize" else "minimize"
     setting = SAMPLERS[sampler]
-    study = optuna.create_study(direction=direction, sampler=setting.make(sampler_seed))
     worst = worst_value(config, runs)
     trials = [t for run in runs if (t := _trial_of(config, run, worst, axes)) is not None]
+    study = optuna.create_study(direction=direction, sampler=setting.make(sampler_seed))
     study.add_trials(trials)
     if len(runs) < setting.qmc_start:
         study.enqueue_trial(_start_point(axes, seed, len(runs)))
