@@ -33,7 +33,8 @@ from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles, WatchAgai
 from trackd_daemon.actors.heartbeat import HeartbeatActor
 from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
-from trackd_daemon.actors.registry import Recover, Retire, RunRegistry
+from trackd_daemon.actors.registry import Lookup, Recover, Retire, RunRegistry
+from trackd_daemon.actors.sweeps import SweepController
 from trackd_daemon.actors.system_metrics import SystemMetricsActor
 from trackd_daemon.blobs import LocalBlobStore
 from trackd_daemon.config import DaemonConfig
@@ -48,9 +49,10 @@ from trackd_daemon.rpc.query_servicer import QueryServicer
 from trackd_daemon.rpc.record_servicer import RecordServicer
 from trackd_daemon.rpc.run_servicer import RunServicer
 from trackd_daemon.rpc.server import check_listeners, start_server
+from trackd_daemon.rpc.sweep_servicer import SweepServicer
 from trackd_daemon.session import RunSession
 from trackd_daemon.store import MetadataStore, open_store
-from trackd_daemon.store.models import RUNNING
+from trackd_daemon.store.models import RUNNING, RunKey
 from trackd_daemon.web import WebServer, start_dashboard
 
 log = logging.getLogger("trackd.daemon")
@@ -127,7 +129,9 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     store = await open_store(cfg.store_url)
     store.console_part_bytes = cfg.console_part_bytes
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
-    history = HistoryActor(store, on_alerts=notifier.poke)
+    sweeps: SweepController
+    history = HistoryActor(store, on_alerts=notifier.poke,
+                           on_sweep_runs=lambda ids: sweeps.touched(ids))
     blobs = await anyio.to_thread.run_sync(LocalBlobStore, cfg.blob_dir)
     uploader = ArtifactUploader(store, blobs)
     collector = ArtifactCollector(store, blobs, cfg.artifact_gc_interval_seconds,
@@ -153,6 +157,16 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
         on_idle=stop.set,
     )
     registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
+
+    async def stop_run(key: RunKey) -> bool:
+        """Ask a live run to stop, as ``trackd runs stop`` does (False: no live session)."""
+        session = await registry.ask(lambda r: Lookup(key, r))
+        if session is None or session.exit_seq:
+            return False
+        session.stop_requested = True
+        return True
+
+    sweeps = SweepController(store, stop_run)
     try:
         async with anyio.create_task_group() as core:
             core.start_soon(history.run)
@@ -163,13 +177,14 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.start_soon(supervise, collector.run, "artifact-gc")
             core.start_soon(supervise, files.run, "file-sync")
             core.start_soon(supervise, metrics.run, "system-metrics")
+            core.start_soon(supervise, sweeps.run, "sweeps")
             async def recovered(session: RunSession) -> None:
                 # Sampling and watching go on for a run this daemon took over.
                 await metrics.resume(session)
                 await files.tell(WatchAgain(session))
 
             await _recover(store, registry, recovered)
-            web = await start_dashboard(cfg, store, blobs)
+            web = await start_dashboard(cfg, store, blobs, sweeps)
             peers = PeerTable() if cfg.shared_socket else None
             guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")
@@ -181,11 +196,12 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 "trackd.v1.QueryService": QueryServicer(registry, store, guard),
                 "trackd.v1.ArtifactService": ArtifactServicer(store, blobs, uploader, collector,
                                                               guard),
+                "trackd.v1.SweepService": SweepServicer(sweeps, store, guard),
             }
             addresses: list[str] = []
             servicers["trackd.v1.DaemonService"] = DaemonServicer(
                 cfg, registry, [registry, history, heartbeat, notifier, uploader, collector,
-                                files, metrics],
+                                files, metrics, sweeps],
                 addresses, stop.set,
                 guard,
             )
@@ -214,6 +230,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             uploader.close()  # versions still storing stay PENDING; the next daemon resumes them
             collector.close()
             metrics.close()
+            sweeps.close()  # agents waiting are answered by the next daemon (they retry)
             notice_until = anyio.current_time() + DRAIN_NOTICE_SECONDS
             with anyio.move_on_after(cfg.drain_grace_seconds) as scope:
                 await _wait_closed(registry, history, heartbeat)

@@ -29,6 +29,7 @@ them into gRPC statuses.
 from __future__ import annotations
 
 import json
+
 import grpc
 
 

@@ -37,6 +37,7 @@ MODULES = (
     "tests.conformance.checks.functions",
     "tests.conformance.checks.watch",
     "tests.conformance.checks.login",
+    "tests.conformance.checks.sweeps",
 )
 
 

@@ -170,7 +170,7 @@ def test_pages_render(dash: Dashboard) -> None:
     for path, expect in (("/", b"pages"), (f"/{e}/pages", b"runs-table"),
                          (f"/{e}/pages/runs/{run.id}", b"charts-area"),
                          (f"/{e}/pages/compare?runs={run.id}", b"parcoords"),
-                         (f"/{e}/pages/sweeps/none", b"sweep none")):
+                         (f"/{e}/pages/sweeps/none/runs", b"sweep none")):
         status, headers, body = dash.request(path.split("?")[0], dict(
             [path.split("?")[1].split("=")]) if "?" in path else None)
         assert status == 200 and expect in body, path
@@ -178,6 +178,8 @@ def test_pages_render(dash: Dashboard) -> None:
     _, _, body = dash.request(f"/{e}/pages/runs/{run.id}")
     assert b"<script>alert(1)</script>" not in body and b"&lt;script&gt;" in body
     status, _, body = dash.request(f"/{e}/pages/runs/missing")
+    assert status == 404 and b"not found" in body
+    status, _, body = dash.request(f"/{e}/pages/sweeps/none")  # no such sweep, no runs of it
     assert status == 404 and b"not found" in body
     assert dash.request("/static/none.js")[0] == 404
 
@@ -191,11 +193,13 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
 
     from trackd_daemon.web.api import Api
     from trackd_daemon.web.media import MediaApi
+    from trackd_daemon.web.sweeps_api import SweepsApi
 
     # A path parameter with a pattern ({name:.+}) is documented by its name.
     api = Api(None)  # type: ignore[arg-type]
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
-              for r in [*api.routes(), *MediaApi(api, None).routes()]}
+              for r in [*api.routes(), *MediaApi(api, None).routes(),
+                        *SweepsApi(None).routes()]}  # type: ignore[arg-type]
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes
 

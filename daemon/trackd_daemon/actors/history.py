@@ -96,10 +96,13 @@ class HistoryActor(Actor[HistoryMsg]):
     mailbox_size = 32
     name = "history"
 
-    def __init__(self, store: MetadataStore, on_alerts: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, store: MetadataStore, on_alerts: Callable[[], None] = lambda: None,
+                 on_sweep_runs: Callable[[set[str]], None] = lambda ids: None) -> None:
         super().__init__()
         self._store = store
         self._on_alerts = on_alerts  # new alerts are in the store: tell the notifier
+        #: Runs of these sweeps logged or ended (in the store): tell the sweep controller.
+        self._on_sweep_runs = on_sweep_runs
 
     async def loop(self) -> None:
         async for msg in self._recv:
@@ -120,6 +123,9 @@ class HistoryActor(Actor[HistoryMsg]):
             self._on_alerts()
         for session, seq in touched:
             session.mark_ingested(seq)
+        sweeps = {s.info.sweep_id for s, _ in touched if s.info.sweep_id}
+        if sweeps:
+            self._on_sweep_runs(sweeps)
         for m in msgs:
             if isinstance(m, (Crash, Barrier)):
                 m.reply.set(None)

@@ -22,6 +22,7 @@ from trackd.v1 import (
     query_service_pb2,
     record_service_pb2,
     run_service_pb2,
+    sweep_service_pb2,
 )
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.rpc.activity import CallActivity
@@ -50,6 +51,7 @@ SERVICES = {
     "trackd.v1.DaemonService": daemon_service_pb2,
     "trackd.v1.ArtifactService": artifact_service_pb2,
     "trackd.v1.FileService": file_service_pb2,
+    "trackd.v1.SweepService": sweep_service_pb2,
 }
 
 

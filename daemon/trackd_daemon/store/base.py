@@ -21,11 +21,13 @@ from trackd_daemon.store.models import (
 )
 from trackd_daemon.store.run_data_base import RunDataStore
 from trackd_daemon.store.series import STEP, Series
+from trackd_daemon.store.sweep_base import SweepStore
 
 
-class MetadataStore(ArtifactStore, RunDataStore, Protocol):
+class MetadataStore(ArtifactStore, RunDataStore, SweepStore, Protocol):
     """Runs, their metadata, config, summary, metric definitions and history rows; artifacts
-    (``artifact_base.py``); run files, console logs and system metrics (``run_data_base.py``)."""
+    (``artifact_base.py``); run files, console logs and system metrics (``run_data_base.py``);
+    sweeps (``sweep_base.py``)."""
 
     url: str
 

@@ -50,6 +50,7 @@ from trackd_daemon.store.sqlite_run_data import (
     SqliteRunData,
     apply_console,
 )
+from trackd_daemon.store.sqlite_sweeps import SWEEP_SCHEMA, SqliteSweeps
 
 T = TypeVar("T")
 
@@ -143,6 +144,7 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
     *ARTIFACT_SCHEMA,
     *RUN_DATA_SCHEMA,
+    *SWEEP_SCHEMA,
 ]
 #: Columns added in v9 (see :func:`add_run_option_columns`).
 _RUN_OPTION_COLUMNS = {"crash_grace": "REAL NOT NULL DEFAULT 0",
@@ -159,7 +161,7 @@ def add_run_option_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 #: Forward-only migrations: version reached -> statements, or steps called with the connection
 #: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
 #: owners": only the daemon's user sees them).
@@ -181,6 +183,8 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     # v9: a run keeps its crash grace and proxies (its client's heartbeat_seconds and
     # http(s)_proxy) across daemon restarts.
     9: [add_run_option_columns],
+    # v10: sweeps and the runs they proposed (new tables only).
+    10: [*SWEEP_SCHEMA],
 }
 
 _RUN_COLUMNS = (
@@ -236,7 +240,8 @@ def _project_clauses(entity: str, project: str) -> tuple[list[str], list[Any]]:
     return clauses, args
 
 
-class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData):
+class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData,
+                  SqliteSweeps):
     """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts, blob
     records and run data in the mixins' modules)."""
 

@@ -32,9 +32,11 @@ class SweepStore(Protocol):
         """:raises SweepNotFoundError: no such sweep."""
         ...
 
-    async def add_sweep_runs(self, sweep_id: str, runs: Sequence[NewSweepRun]) -> list[SweepRunInfo]:
+    async def add_sweep_runs(self, sweep_id: str,
+                             runs: Sequence[NewSweepRun]) -> list[SweepRunInfo]:
         """Record runs of a sweep in one transaction (a run id already recorded for the sweep
-        is kept as it was).
+        is kept as it was). A prior run that exists and belongs to no sweep gets this sweep's id
+        (``RunInfo.sweep_id``).
 
         :raises SweepNotFoundError: no such sweep.
         """

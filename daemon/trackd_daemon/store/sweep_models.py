@@ -28,6 +28,18 @@ class NewSweep:
     created_at: float = 0.0
 
 
+@dataclass(frozen=True)
+class SweepKey:
+    """A sweep's place (the access policy decides on its entity and project)."""
+
+    entity: str
+    project: str
+    sweep_id: str
+
+    def __str__(self) -> str:
+        return f"{self.entity}/{self.project}/{self.sweep_id}"
+
+
 @dataclass
 class SweepInfo:
     pk: int
@@ -42,6 +54,10 @@ class SweepInfo:
     owner_uid: int = -1
     #: Sweep runs recorded (prior runs included).
     run_count: int = 0
+
+    @property
+    def key(self) -> SweepKey:
+        return SweepKey(self.entity, self.project, self.sweep_id)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ from aiohttp import web
 
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import (
+    FailedPreconditionError,
     InvalidArgumentError,
     RunFileNotFoundError,
     RunNotFoundError,
+    SweepNotFoundError,
     TrackdError,
 )
 from trackd_daemon.store.base import MetadataStore
@@ -49,8 +51,9 @@ DEFAULT_BUCKETS = 1000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_STATUS = {InvalidArgumentError: 400, RunNotFoundError: 404, RunFileNotFoundError: 404}
-_CODES = {400: "invalid_argument", 404: "not_found"}
+_STATUS = {InvalidArgumentError: 400, RunNotFoundError: 404, RunFileNotFoundError: 404,
+           SweepNotFoundError: 404, FailedPreconditionError: 409}
+_CODES = {400: "invalid_argument", 404: "not_found", 409: "failed_precondition"}
 
 
 def dumps(value: Any) -> str:

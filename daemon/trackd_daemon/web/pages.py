@@ -2,8 +2,10 @@
 script that draws charts and tables from the JSON API.
 
 Pages and their paths follow W&B's: ``/`` (projects), ``/{entity}/{project}`` (runs table),
-``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep's runs)
-and ``/{entity}/{project}/compare?runs=a,b`` (runs side by side), and the login page
+``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep: its
+state, configuration, runs, charts, parameter importance and controls; its runs in the runs
+table at ``.../sweeps/{id}/runs``) and ``/{entity}/{project}/compare?runs=a,b`` (runs side by
+side), and the login page
 (``auth.py``). The data a page starts with is embedded in it, so the first view needs no second
 round trip; it never holds the token (a notebook view's holds its session id, see ``auth.py``).
 Pages run no inline script (``security.py``'s policy forbids it): each loads its scripts from
@@ -23,11 +25,16 @@ import jinja2
 from aiohttp import web
 
 from trackd._version import __version__
-from trackd_daemon.errors import TrackdError
+from trackd_daemon.errors import RunNotFoundError, SweepNotFoundError, TrackdError
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.runs_table import flatten
+from trackd_daemon.web.sweeps_api import ACTIONS, SweepsApi
+
+#: Sweeps a project's page lists (the newest; the API lists them all): each costs a read of
+#: its runs.
+PROJECT_SWEEPS = 50
 
 
 def _when(ts: float) -> str:
@@ -67,8 +74,9 @@ def make_env() -> jinja2.Environment:
 class Pages:
     """Page handlers over the API (the same reads, as HTML)."""
 
-    def __init__(self, api: Api, assets: Assets) -> None:
+    def __init__(self, api: Api, sweeps: SweepsApi, assets: Assets) -> None:
         self._api = api
+        self._sweeps = sweeps
         self._assets = assets
         self._env = make_env()
 
@@ -77,6 +85,7 @@ class Pages:
             web.get("/", self.projects),
             web.get("/{entity}/{project}", self.runs),
             web.get("/{entity}/{project}/sweeps/{sweep_id}", self.sweep),
+            web.get("/{entity}/{project}/sweeps/{sweep_id}/runs", self.sweep_runs),
             web.get("/{entity}/{project}/runs/{run_id}", self.run),
             web.get("/{entity}/{project}/compare", self.compare),
         ]
@@ -120,13 +129,40 @@ class Pages:
     async def runs(self, request: web.Request, sweep: str | None = None) -> web.Response:
         m = request.match_info
         defaults = {"sweep": sweep} if sweep else None
-        table = await self._api.runs_table(request, m["entity"], m["project"], defaults)
+        sweeps, sweep_count = ([], 0) if sweep else await self._sweeps.sweep_list(
+            request, m["entity"], m["project"], PROJECT_SWEEPS)
+        try:
+            table = await self._api.runs_table(request, m["entity"], m["project"], defaults)
+        except RunNotFoundError:
+            if not sweeps:
+                raise
+            table = None  # a project whose sweeps have no run yet: its sweeps
+        data = {"entity": m["entity"], "project": m["project"], "sweep": sweep, "table": table}
         return self.render(request, "runs.html", entity=m["entity"], project=m["project"],
-                           sweep=sweep, table=table, data={
-                               "entity": m["entity"], "project": m["project"], "sweep": sweep,
-                               "table": table})
+                           sweep=sweep, sweeps=sweeps, sweep_count=sweep_count, table=table,
+                           data=data)
 
     async def sweep(self, request: web.Request) -> web.Response:
+        m = request.match_info
+        try:
+            sweep = await self._sweeps.detail(request, m["entity"], m["project"],
+                                              m["sweep_id"])
+        except SweepNotFoundError as missing:
+            # Runs that name a sweep this daemon does not hold: the runs table of that sweep.
+            try:
+                table = await self._api.runs_table(request, m["entity"], m["project"],
+                                                   {"sweep": m["sweep_id"]})
+            except RunNotFoundError:
+                raise missing from None
+            if not table["total"]:
+                raise
+            return await self.runs(request, sweep=m["sweep_id"])
+        return self.render(request, "sweep.html", entity=m["entity"], project=m["project"],
+                           sweep=sweep, actions=ACTIONS, data={
+                               "entity": m["entity"], "project": m["project"],
+                               "sweep": sweep})
+
+    async def sweep_runs(self, request: web.Request) -> web.Response:
         return await self.runs(request, sweep=request.match_info["sweep_id"])
 
     async def run(self, request: web.Request) -> web.Response:

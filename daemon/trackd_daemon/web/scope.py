@@ -1,8 +1,8 @@
 """What a dashboard request may see: the one place that decides it.
 
 The dashboard acts as the daemon's own user, who may read every run of the store, so today
-every run is visible. Per-user visibility plugs in here (every page and API call goes through
-these two functions).
+every run is visible, and every sweep. Per-user visibility plugs in here (every page and API
+call goes through these functions; a sweep is visible where the runs of its project are).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from trackd_daemon.store.models import RunInfo
+from trackd_daemon.store.sweep_models import SweepInfo
 
 
 def visible_runs(request: web.Request, runs: Iterable[RunInfo]) -> list[RunInfo]:
@@ -22,3 +23,13 @@ def visible_runs(request: web.Request, runs: Iterable[RunInfo]) -> list[RunInfo]
 def may_see(request: web.Request, run: RunInfo) -> bool:
     """Whether ``request`` may see ``run`` (a run it may not see is answered 404)."""
     return bool(visible_runs(request, [run]))
+
+
+def visible_sweeps(request: web.Request, sweeps: Iterable[SweepInfo]) -> list[SweepInfo]:
+    """The sweeps of ``sweeps`` that ``request`` may see."""
+    return list(sweeps)
+
+
+def may_see_sweep(request: web.Request, sweep: SweepInfo) -> bool:
+    """Whether ``request`` may see ``sweep`` (one it may not see is answered 404)."""
+    return bool(visible_sweeps(request, [sweep]))

@@ -42,6 +42,7 @@ from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
+from trackd_daemon.web.sweeps_api import SweepControls, SweepsApi
 
 log = logging.getLogger("trackd.daemon.web")
 
@@ -173,12 +174,16 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
              sessions: SessionStore, port: int, host: str, tls: bool,
              allowed_hosts: Iterable[str], guard: ConnectionGuard,
              on_authenticated: Callable[[web.Request], None] = lambda request: None,
+             sweeps: SweepControls | None = None,
              ) -> tuple[web.Application, LiveStreams, AuthGate]:
-    """The aiohttp application (see the module doc for what each request passes)."""
+    """The aiohttp application (see the module doc for what each request passes);
+    ``sweeps``: the daemon's sweep controller, which the sweep page's controls act through
+    (without it they are refused)."""
     api = Api(store, blobs)
+    sweeps_api = SweepsApi(store, sweeps)
     live = LiveStreams(api)
     assets = Assets()
-    pages = Pages(api, assets)
+    pages = Pages(api, sweeps_api, assets)
 
     def authenticated(request: web.Request) -> None:
         guard.trust(request)
@@ -191,15 +196,15 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         gate.middleware, body_deadline(guard.timeout), errors_middleware, pages.errors])
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
-                    *MediaApi(api, blobs).routes(),
+                    *sweeps_api.routes(), *MediaApi(api, blobs).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
                     *pages.routes()])
     return app, live, gate
 
 
-async def start_web(cfg: DaemonConfig, store: MetadataStore,
-                    blobs: BlobStore | None = None) -> WebServer:
-    """Serve the dashboard.
+async def start_web(cfg: DaemonConfig, store: MetadataStore, blobs: BlobStore | None = None,
+                    sweeps: SweepControls | None = None) -> WebServer:
+    """Serve the dashboard (``sweeps``: the daemon's sweep controller, see ``make_app``).
 
     :raises DashboardConfigError: an unusable host or TLS setting, or plain http off loopback.
     :raises OSError: the address cannot be bound.
@@ -222,7 +227,7 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore,
     app, live, gate = make_app(store, blobs, token=token, token_file=token_file,
                                sessions=sessions, port=port, host=host, tls=tls is not None,
                                allowed_hosts=cfg.ui_allowed_hosts, guard=guard,
-                               on_authenticated=touch)
+                               on_authenticated=touch, sweeps=sweeps)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
                            keepalive_timeout=timeout, lingering_time=min(LINGER_SECONDS, timeout))
     await runner.setup()

@@ -72,9 +72,11 @@ __all__ = [
     "UsageError",
     "Video",
     "__version__",
+    "agent",
     "attach",
     "box3d",
     "config",
+    "controller",
     "data_types",
     "define_metric",
     "ensure_configured",
@@ -95,6 +97,7 @@ __all__ = [
     "save",
     "setup",
     "summary",
+    "sweep",
     "teardown",
     "termerror",
     "termlog",
@@ -155,6 +158,32 @@ def teardown(exit_code: int | None = None) -> None:
     from trackd._setup import teardown as _teardown
 
     _teardown(exit_code)
+
+
+def sweep(sweep: Any, entity: str | None = None, project: str | None = None,
+          prior_runs: list[str] | None = None) -> str:
+    """Store a hyperparameter sweep in the daemon and return its id (W&B's ``wandb.sweep``);
+    :func:`trackd.sweeps.sweep.sweep` describes the arguments."""
+    from trackd.sweeps.sweep import sweep as _sweep
+
+    return _sweep(sweep, entity, project, prior_runs)
+
+
+def agent(sweep_id: str, function: Any = None, entity: str | None = None,
+          project: str | None = None, count: int | None = None) -> None:
+    """Run a sweep's runs until it is done (W&B's ``wandb.agent``);
+    :func:`trackd.sweeps.agent.agent` describes the arguments."""
+    from trackd.sweeps.agent import agent as _agent
+
+    _agent(sweep_id, function, entity, project, count)
+
+
+def controller(sweep_id_or_config: str | dict[str, Any] | None = None,
+               entity: str | None = None, project: str | None = None) -> Any:
+    """A sweep controller (W&B's ``wandb.controller``); see :mod:`trackd.sweeps.controller`."""
+    from trackd.sweeps.controller import controller as _controller
+
+    return _controller(sweep_id_or_config, entity, project)
 
 
 def _current() -> Run | None:

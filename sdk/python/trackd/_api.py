@@ -10,11 +10,13 @@ from typing import Any
 from trackd._api_files import RunFileReads
 from trackd._api_projects import Project, list_projects
 from trackd._api_runs import Runs
+from trackd._api_sweeps import Sweep, SweepApi
 from trackd._dashboard import forget, link
 from trackd._messages import warning
 from trackd._terminal import visible
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
+from trackd.sweeps._client import SweepPath
 
 #: The daemon's largest page (ListRunsRequest.page_size).
 MAX_PER_PAGE = 1000
@@ -31,7 +33,7 @@ def _connection() -> Any:
     return get_connection(ensure_daemon(state(), restart=True))
 
 
-class Api(ArtifactApi):
+class Api(ArtifactApi, SweepApi):
     """Reads runs from the daemon (starting it when needed, like ``init()``).
 
     ``overrides`` may set ``entity`` and ``project`` defaults for paths given without them.
@@ -193,6 +195,17 @@ class PublicRun(RunArtifactLists, RunFileReads):
     @property
     def path(self) -> list[str]:
         return [self.entity, self.project, self.id]
+
+    @property
+    def sweep(self) -> Sweep | None:
+        """The sweep this run belongs to (None when it belongs to none).
+
+        :raises trackd.errors.SweepNotFoundError: the run names a sweep the daemon does not
+            hold.
+        """
+        if not self.sweep_id:
+            return None
+        return Sweep.read(Api(), SweepPath(self.entity, self.project, self.sweep_id))
 
     def _whole(self) -> Any:
         """The run's message with its summary and metrics: a page of runs leaves them out of

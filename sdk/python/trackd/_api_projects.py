@@ -12,6 +12,7 @@ from trackd._terminal import visible
 if TYPE_CHECKING:
     from trackd._api import Api
     from trackd._api_runs import Runs
+    from trackd._api_sweeps import Sweep
     from trackd.artifacts.api import ArtifactType
 
 
@@ -54,6 +55,10 @@ class Project:
              per_page: int = 50) -> Runs:
         """The project's runs, as :meth:`trackd.Api.runs` gives them."""
         return self._api.runs(f"{self.entity}/{self.name}", filters, order, per_page)
+
+    def sweeps(self) -> list[Sweep]:
+        """The project's sweeps, newest first (W&B's ``Project.sweeps()``)."""
+        return self._api._project_sweeps(self.entity, self.name)
 
     def artifacts_types(self, per_page: int = 50) -> list[ArtifactType]:
         """The artifact types logged in this project (``per_page``: accepted; all are read)."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from trackd import _messages
 from trackd._api import STATE_NAMES
 from trackd._api_name import api_name
+from trackd._run_stop import interrupt
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
 from trackd._terminal import visible
@@ -204,11 +205,9 @@ class OnlineBackend:
 
     def _stopped(self) -> None:
         """The daemon says the run was asked to stop: interrupt the training (as W&B does)."""
-        import _thread
-
         _messages.warning(self._settings, f"run {visible(self._meta['run_id'])} was asked to "
                           "stop (trackd runs stop); interrupting the training")
-        _thread.interrupt_main()
+        interrupt(self._meta["run_id"])
 
     def _unary_surviving_restarts(self, method: Any, request: Any, timeout: float | None,
                                   deadline: float | None = None) -> Any:

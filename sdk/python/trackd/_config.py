@@ -109,8 +109,22 @@ class Config(_ConfigItems):
         object.__setattr__(self, "_callback", None)
         object.__setattr__(self, "_allow_val_change", False)
         object.__setattr__(self, "_size", ConfigSize())
+        object.__setattr__(self, "_settings", None)
 
     # -- wiring (used by Run) -------------------------------------------------------------------
+
+    def _set_settings(self, settings: Any) -> None:
+        """The run's settings: they decide whether the config's warnings are shown."""
+        object.__setattr__(self, "_settings", settings)
+
+    def _lock(self, data: Mapping[str, Any], user: str) -> None:
+        """Set items that later updates may not change (W&B's locked keys: a sweep's
+        parameters); such an update is ignored with a warning naming ``user``.
+
+        :raises FieldTooLargeError: the config would be over its size limits.
+        """
+        self._load(data)
+        self._locked.update({_clean_key(k): user for k in data})
 
     def _set_callback(self, callback: Callable[[dict[str, Any], list[str]], None] | None) -> None:
         object.__setattr__(self, "_callback", callback)

@@ -29,6 +29,7 @@ from trackd.v1 import (
     query_service_pb2,
     record_service_pb2,
     run_service_pb2,
+    sweep_service_pb2,
 )
 
 T = TypeVar("T")
@@ -153,6 +154,7 @@ class Connection:
         self.queries = make_stub(self.channel, query_service_pb2, "QueryService")
         self.daemon = make_stub(self.channel, daemon_service_pb2, "DaemonService")
         self.files = make_stub(self.channel, file_service_pb2, "FileService")
+        self.sweeps = make_stub(self.channel, sweep_service_pb2, "SweepService")
         # Record batches are serialized once by the sender (and kept for resending), so the
         # stream takes bytes.
         self.record_stream = self.channel.stream_stream(

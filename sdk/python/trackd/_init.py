@@ -21,6 +21,9 @@ from trackd._settings import REINIT, Settings, apply
 from trackd._setup import state
 from trackd._shared.ids import id_problem
 from trackd._shared.values import map_to_python
+from trackd._sweep_init import apply as apply_sweep
+from trackd._sweep_init import override_config, sweep_run
+from trackd._sweep_init import parameters as sweep_parameters
 from trackd.errors import UsageError
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -291,6 +294,9 @@ def init(
     explicit.update({k: v for k, v in (("force", force), ("sync_tensorboard", sync_tensorboard))
                      if k in _SETTINGS_FIELDS})
     s = s.merged({k: v for k, v in explicit.items() if v is not None})
+    sweep = sweep_run(s)
+    if sweep is not None:  # started by a sweep agent: its run id, project and entity win
+        s = apply_sweep(s, sweep, {"project": project, "entity": entity, "run_id": id})
     if s.allow_val_change is None and _in_notebook():
         s = s.merged({"allow_val_change": True})  # W&B's notebook default
 
@@ -365,7 +371,10 @@ def init(
                                        ("job_type", resolved.run_job_type))
                   if value is not None})
     cfg = load_config(config, config_include_keys, config_exclude_keys, s.config_paths)
-    run = Run(resolved, config=cfg)
+    params = sweep_parameters(resolved, sweep) if sweep is not None else {}
+    if params:
+        cfg = override_config(resolved, cfg, params)
+    run = Run(resolved, config=cfg, sweep_config=params or None)
     run._resume_policy = policy_name
     run._moment = moment
     if (resolved.resume is not None and _normalize_resume(resolved.resume) == "auto"

@@ -65,7 +65,10 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         self._project: str = settings.project or "uncategorized"
         self._entity: str = settings.entity or ""
         self._config = Config()
+        self._config._set_settings(settings)
         self._config._load(config or {})
+        if sweep_config:  # a sweep run's parameters: locked (trackd._sweep_init)
+            self._config._lock(sweep_config, "sweep")
         self._config._set_allow_val_change(bool(settings.get("allow_val_change")))
         self._summary_local: dict[str, Any] = {}
         self._summary = Summary(self._read_summary, self._write_summary)

@@ -29,6 +29,19 @@ const TD = (() => {
     return body;
   }
 
+  // A POST of a JSON body to the API (the controls that change state); the dashboard's own
+  // page sends it, so it passes the same-origin rule (security.py).
+  async function post(path, body) {
+    const res = await fetch("/api/v1" + path, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      headers: {...headers, "Content-Type": "application/json"}});
+    const text = await res.text();
+    let out = null;
+    try { out = JSON.parse(text); } catch (err) { out = null; }
+    if (!res.ok) throw new Error(out && out.error ? out.error.message : text || res.statusText);
+    return out;
+  }
+
   // Server-sent events of an API path: handlers by event name. Read with fetch (EventSource
   // cannot send a header); reconnects after a dropped connection until the stream ends itself.
   function events(path, handlers) {
@@ -181,6 +194,6 @@ const TD = (() => {
 
   function sectionTitle(name) { return name || "Charts"; }
 
-  return {data, api, events, plotly, runPath, when, span, value, el, smooth, traces,
+  return {data, api, post, events, plotly, runPath, when, span, value, el, smooth, traces,
           COLORS, xTitle, relayoutRange, sectionTitle, enc};
 })();

@@ -30,7 +30,15 @@
   $("per-page").value = String(q.per_page);
 
   const BUILTIN = [["name", "Name"], ["state", "State"], ["created", "Created"], ["duration", "Duration"],
-                   ["tags", "Tags"], ["group", "Group"], ["job_type", "Job type"], ["user", "User"]];
+                   ["tags", "Tags"], ["group", "Group"], ["job_type", "Job type"], ["user", "User"],
+                   ["sweep", "Sweep"]];
+  // The built-in columns shown: the sweep column only where some run of the page has a sweep.
+  let builtins = BUILTIN;
+  function chooseBuiltins() {
+    const runs = table.groups ? table.groups.flatMap((g) => g.runs) : table.runs;
+    const sweeps = runs.some((r) => r.sweep_id);
+    builtins = BUILTIN.filter(([k]) => k !== "sweep" || sweeps);
+  }
 
   function params() {
     return {q: q.q, state: q.state, tag: q.tag, group: q.group, filter: q.filter, sort: q.sort,
@@ -71,6 +79,7 @@
       case "created": return TD.el("td", {}, TD.when(run.created_at));
       case "duration": return TD.el("td", {class: "num"}, TD.span(run.duration));
       case "tags": return TD.el("td", {}, ...run.tags.map((t) => TD.el("span", {class: "tag"}, t)));
+      case "sweep": return TD.el("td", {}, run.sweep_id ? TD.el("a", {class: "sweep-link", href: `/${TD.enc(entity)}/${TD.enc(project)}/sweeps/${TD.enc(run.sweep_id)}`}, run.sweep_id) : "");
       default: return TD.el("td", {}, run[key] || "");
     }
   }
@@ -81,20 +90,21 @@
       updateCompare();
     }});
     return TD.el("tr", {class: "run-row", dataset: {id: run.id, state: run.state}},
-      TD.el("td", {}, box), ...BUILTIN.map(([k]) => cell(run, k)),
+      TD.el("td", {}, box), ...builtins.map(([k]) => cell(run, k)),
       ...table.columns.map((c) => TD.el("td", {class: "num", dataset: {column: c}}, TD.value(run.values[c]))));
   }
 
   function show() {
+    chooseBuiltins();
     const thead = $("runs-table").tHead;
-    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...BUILTIN.map(([k, l]) => header(k, l)),
+    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...builtins.map(([k, l]) => header(k, l)),
       ...table.columns.map((c) => header(c, c))));
     const body = $("runs-table").tBodies[0];
     const rows = [];
     if (table.groups) {
       for (const g of table.groups) {
         const states = Object.entries(g.states).map(([s, n]) => `${n} ${s}`).join(", ");
-        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + BUILTIN.length + table.columns.length},
+        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + builtins.length + table.columns.length},
           `${table.group_by} = ${TD.value(g.value) || "(none)"} \u2014 ${g.count} run${g.count === 1 ? "" : "s"} (${states})`)));
         for (const r of g.runs) rows.push(row(r));
       }

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trackd._cli import artifacts, compat, daemon, login, runs, ui
+from trackd._cli import artifacts, compat, daemon, login, runs, sweeps, ui
 from trackd._terminal import visible
 from trackd._version import __version__
 from trackd.errors import Error
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     artifacts.add_commands(commands)
     login.add_commands(commands)
     compat.add_commands(commands)
+    sweeps.add_commands(commands)
     p = commands.add_parser("ui", help="log a browser in to the dashboard",
                             description="Print a URL that logs a browser in to the daemon's web "
                             "dashboard (it carries a one-time ticket, valid for 15 minutes) and "
