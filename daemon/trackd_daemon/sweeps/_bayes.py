@@ -36,6 +36,7 @@ the study, which a study rebuilt from the runs does not have.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,6 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.trial import TrialState
-from scipy.stats import qmc
 
 from . import _distributions as dists
 from ._config import is_number
@@ -145,6 +145,9 @@ def _from_unit(distribution: BaseDistribution, u: float) -> Any:
 
 def _start_point(axes: list[_Axis], seed: int, index: int) -> dict[str, Any]:
     """Point ``index`` of the sweep's scrambled Halton sequence, in Optuna's terms."""
+    # scipy.stats is loaded on first use (in the worker thread that proposes): importing it
+    # takes about 0.6 s, which a daemon started by a user's first trackd.init() should not wait.
+    qmc = importlib.import_module("scipy.stats.qmc")
     engine = qmc.Halton(len(axes), scramble=True, seed=seed)
     if index:
         engine.fast_forward(index)
