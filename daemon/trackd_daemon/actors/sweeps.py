@@ -192,10 +192,11 @@ def search_runs(config: dict[str, Any], runs: Iterable[SweepRunInfo],
             for r in runs]
 
 
-def _seed(sweep_id: str, n: int) -> int:
-    """The search's seed: the same proposal for the same sweep and recorded runs, so a search
-    redone after a restart proposes what the first would have."""
-    digest = hashlib.sha256(f"{sweep_id}:{n}".encode()).digest()
+def _seed(sweep_id: str) -> int:
+    """The sweep's seed for its search (which mixes in how many runs it has seen): the same
+    proposal for the same sweep and recorded runs, so a search redone after a restart proposes
+    what the first would have, and a bayes search's quasi-random start is one sequence."""
+    digest = hashlib.sha256(sweep_id.encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -422,7 +423,7 @@ class SweepController(Actor[SweepMsg]):
         if config.get("method") == "custom":
             return None
         view = search_runs(config, runs)
-        seed = _seed(info.sweep_id, len(runs))
+        seed = _seed(info.sweep_id)
         return await anyio.to_thread.run_sync(next_params, config, view, seed)
 
     async def _finish(self, info: SweepInfo, reason: str) -> None:

@@ -12,13 +12,12 @@ to 1 over the features).
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import importlib
 
 import numpy as np
 
