@@ -39,7 +39,13 @@ __all__ = [
 def next_params(config: dict[str, Any], runs: list[SearchRun], seed: int) -> dict[str, Any] | None:
     """The next run's parameters, nested as run.config receives them; None when the search has
     nothing to propose (a grid whose every combination some run holds, or method custom, where
-    the controller's own search schedules the runs)."""
+    the controller's own search schedules the runs).
+
+    ``seed`` is the sweep's own, the same on every call: the searches mix the number of runs in
+    themselves (so each recorded proposal leads to a new one), and bayes takes its first
+    proposals from one Halton sequence per seed, which is evenly spread only when the seed
+    stays the same through the sweep. The same (config, runs, seed) gives the same proposal.
+    """
     method = config["method"]
     if method == "grid":
         return next_grid_params(config, runs)

@@ -3,6 +3,7 @@ imputed for runs that ended without one (W&B's rules)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,3 +136,29 @@ def run_metric(config: dict[str, Any], run: SearchRun) -> float | None:
     if not values:
         return None
     return max(values) if goal_of(config) == "maximize" else min(values)
+
+
+def is_open(config: dict[str, Any], run: SearchRun) -> bool:
+    """A run a search counts as under way, its value unknown: pending, preempted, or running
+    (unless ``metric.impute_while_running`` gives running runs a value)."""
+    if run.state in ENDED_STATES:
+        return False
+    return not (run.state == RUNNING
+                and config["metric"].get("impute_while_running", "false") != "false")
+
+
+def observed_value(config: dict[str, Any], run: SearchRun, worst: float | None) -> float | None:
+    """The value a search counts a run that is not open (``is_open``) with: its metric, or the
+    value ``metric.impute`` (``impute_while_running`` for a running run) gives it; None when
+    there is none, or it is not finite."""
+    if run.state == FINISHED:
+        value = run_metric(config, run)
+        if value is None:
+            value = imputed_value(config, run, config["metric"]["impute"], worst)
+    elif run.state == RUNNING:
+        value = run_metric(config, run)
+        if value is None:
+            value = imputed_value(config, run, config["metric"]["impute_while_running"], worst)
+    else:
+        value = imputed_value(config, run, config["metric"]["impute"], worst)
+    return value if value is not None and math.isfinite(value) else None

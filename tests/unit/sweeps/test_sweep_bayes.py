@@ -128,3 +128,16 @@ def test_pending_runs_steer_proposals_apart():
     # With x=0 pending several times, the constant liar counts those as bad: another value.
     crowded = runs + [SearchRun(f"p{i}", {"x": 0}, "pending", {}) for i in range(20)]
     assert next_params(config, crowded, 1) != best
+
+
+def test_first_proposals_are_spread_evenly():
+    # The first proposals follow the sweep's Halton sequence: in base 2, 4 points fall one in
+    # each quarter (4 random points would do that one time in ten).
+    config = validate_config({"method": "bayes", "metric": {"name": "m"},
+                              "parameters": {"x": {"min": 0.0, "max": 1.0}}})
+    for seed in range(5):
+        runs = []
+        for i in range(4):
+            params = next_params(config, runs, seed)
+            runs.append(SearchRun(f"r{i}", params, "running", {}))
+        assert sorted(int(r.params["x"] * 4) for r in runs) == [0, 1, 2, 3], seed

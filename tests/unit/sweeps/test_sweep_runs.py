@@ -12,7 +12,7 @@ from trackd_daemon.sweeps import (
     params_from_run_config,
     validate_config,
 )
-from trackd_daemon.sweeps._runs import imputed_value, worst_value
+from trackd_daemon.sweeps._runs import imputed_value, is_open, observed_value, worst_value
 
 MIN = validate_config({"method": "random", "metric": {"name": "val/loss"},
                        "parameters": {"a": {"value": 1}}})
@@ -83,6 +83,23 @@ def test_imputation_rules():
                                "parameters": {"a": {"value": 1}}})
     assert imputed_value(min_cfg, crashed, "worst", worst_value(min_cfg, runs)) == 0.8
     assert imputed_value(min_cfg, crashed, "best", worst_value(min_cfg, runs)) == 0.3
+
+
+def test_open_runs_and_observed_values():
+    runs = {state: SearchRun(state, {}, state, {"val/loss": 0.5} if state != "failed" else {})
+            for state in ("pending", "preempted", "running", "finished", "failed")}
+    runs["nan"] = SearchRun("nan", {}, "finished", {"val/loss": math.nan})
+    assert [s for s, r in runs.items() if is_open(MIN, r)] == ["pending", "preempted", "running"]
+    # failed without a value of its own: the sweep's worst; with no worst (or a NaN): none
+    assert observed_value(MIN, runs["finished"], 2.0) == 0.5
+    assert observed_value(MIN, runs["failed"], 2.0) == 2.0
+    assert observed_value(MIN, runs["failed"], None) is None
+    assert observed_value(MIN, runs["nan"], None) is None
+    while_running = validate_config({**MIN, "metric": {"name": "val/loss",
+                                                       "impute_while_running": "latest"}})
+    assert not is_open(while_running, runs["running"])
+    assert observed_value(while_running, runs["running"], None) == 0.5
+    assert is_open(while_running, runs["pending"])
 
 
 def test_flatten_params():
