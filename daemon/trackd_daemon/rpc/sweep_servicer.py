@@ -14,7 +14,8 @@ import grpc
 
 from trackd.v1 import sweep_service_pb2 as pb
 from trackd_daemon.access import Mode
-from trackd_daemon.actors.sweeps import NoRun, SweepController, search_runs
+from trackd_daemon.actors.sweep_messages import NoRun, search_runs
+from trackd_daemon.actors.sweeps import SweepController
 from trackd_daemon.errors import InvalidArgumentError, SweepNotFoundError
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.store.base import MetadataStore
