@@ -109,22 +109,32 @@ def test_bad_configuration_and_unknown_sweep(box: Sandbox) -> None:
         assert proc.returncode == 1 and "nosuchsweep" in proc.stderr, (args, proc.stderr)
 
 
-def test_sigterm_stops_the_run_then_the_agent(box: Sandbox) -> None:
-    hang = box.dir / "hang.yaml"
+def _agent_running_a_hanging_run(box: Sandbox, project: str,
+                                 env: dict[str, str]) -> tuple[str, Path, subprocess.Popen[str]]:
+    """A sweep whose runs hang, and a `trackd agent` whose first run has started: the sweep
+    id, the run's marker file ("RUN_ID PID") and the agent process."""
+    hang = box.dir / f"{project}.yaml"
     hang.write_text(CONFIG.format(program=box.dir / "train.py")
                     + "command: ['${interpreter}', '${program}', '${args}', '--mode=hang']\n")
-    proc = box.cli("sweep", str(hang), "--project", "cli-term")
+    proc = box.cli("sweep", str(hang), "--project", project)
     sweep_id = re.search(r"Created sweep with ID: (\S+)", proc.stderr).group(1)  # type: ignore[union-attr]
     marker = Path(str(box.dir / "train.py") + ".started")
     marker.unlink(missing_ok=True)
-    env = {**box.env, "TRACKD_AGENT_KILL_DELAY": "20"}
     agent = subprocess.Popen([*CLI, "agent", sweep_id], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and agent.poll() is None:
+        time.sleep(0.05)
+    if not marker.exists():
+        agent.kill()
+        raise AssertionError(f"the agent's run did not start: {agent.communicate()[1]}")
+    return sweep_id, marker, agent
+
+
+def test_sigterm_stops_the_run_then_the_agent(box: Sandbox) -> None:
+    env = {**box.env, "TRACKD_AGENT_KILL_DELAY": "20"}
+    _, marker, agent = _agent_running_a_hanging_run(box, "cli-term", env)
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists(), agent.stderr.read() if agent.poll() is not None else ""
         time.sleep(0.5)
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=30)
@@ -142,21 +152,9 @@ def test_sigterm_stops_the_run_then_the_agent(box: Sandbox) -> None:
 
 
 def test_cancel_stops_the_agents_run_and_the_agent(box: Sandbox) -> None:
-    hang = box.dir / "hang2.yaml"
-    hang.write_text(CONFIG.format(program=box.dir / "train.py")
-                    + "command: ['${interpreter}', '${program}', '${args}', '--mode=hang']\n")
-    proc = box.cli("sweep", str(hang), "--project", "cli-cancel")
-    sweep_id = re.search(r"Created sweep with ID: (\S+)", proc.stderr).group(1)  # type: ignore[union-attr]
-    marker = Path(str(box.dir / "train.py") + ".started")
-    marker.unlink(missing_ok=True)
     env = {**box.env, "TRACKD_AGENT_REPORT_INTERVAL": "0.5", "TRACKD_AGENT_KILL_DELAY": "20"}
-    agent = subprocess.Popen([*CLI, "agent", sweep_id], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    sweep_id, marker, agent = _agent_running_a_hanging_run(box, "cli-cancel", env)
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.exists()
         time.sleep(0.3)
         assert box.ok("sweep", "--cancel", sweep_id).strip().endswith("is canceled")
         _, err = agent.communicate(timeout=40)
