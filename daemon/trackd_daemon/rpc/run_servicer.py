@@ -1,4 +1,4 @@
-"""RunService: create and finish runs."""
+"""RunService: create and finish runs (editing stored runs: ``run_edits.py``)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from trackd_daemon.rpc.convert import (
     run_to_pb,
 )
 from trackd_daemon.rpc.identity import Guard
+from trackd_daemon.rpc.run_edits import RunEdits
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES, NewRun, RunChanges
@@ -55,7 +56,7 @@ def _finish_wait(request: pb.FinishRunRequest) -> float:
     return request.timeout_seconds or DEFAULT_FINISH_WAIT
 
 
-class RunServicer:
+class RunServicer(RunEdits):
     def __init__(self, registry: RunRegistry, history: HistoryActor, store: MetadataStore,
                  guard: Guard, metrics: SystemMetricsActor | None = None,
                  files: FileSyncActor | None = None) -> None:

@@ -20,14 +20,15 @@ from trackd_daemon.store.models import (
     RunKey,
 )
 from trackd_daemon.store.run_data_base import RunDataStore
+from trackd_daemon.store.run_edit_base import RunEditStore
 from trackd_daemon.store.series import STEP, Series
 from trackd_daemon.store.sweep_base import SweepStore
 
 
-class MetadataStore(ArtifactStore, RunDataStore, SweepStore, Protocol):
+class MetadataStore(ArtifactStore, RunDataStore, RunEditStore, SweepStore, Protocol):
     """Runs, their metadata, config, summary, metric definitions and history rows; artifacts
     (``artifact_base.py``); run files, console logs and system metrics (``run_data_base.py``);
-    sweeps (``sweep_base.py``)."""
+    renaming, moving and deleting runs (``run_edit_base.py``); sweeps (``sweep_base.py``)."""
 
     url: str
 

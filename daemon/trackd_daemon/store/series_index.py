@@ -181,6 +181,11 @@ class SeriesIndex:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def forget(self, pk: int) -> None:
+        """Drop a run's index (the run was deleted)."""
+        with self._run_locks[pk]:
+            self._drop(pk)
+
     def _drop(self, pk: int) -> None:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")

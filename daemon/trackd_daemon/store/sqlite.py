@@ -50,6 +50,7 @@ from trackd_daemon.store.sqlite_run_data import (
     SqliteRunData,
     apply_console,
 )
+from trackd_daemon.store.sqlite_run_edits import SqliteRunEdits
 from trackd_daemon.store.sqlite_sweeps import SWEEP_SCHEMA, SqliteSweeps, project_clauses
 
 T = TypeVar("T")
@@ -229,7 +230,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
 
 
 class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData,
-                  SqliteSweeps):
+                  SqliteRunEdits, SqliteSweeps):
     """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts, blob
     records and run data in the mixins' modules)."""
 

@@ -25,6 +25,7 @@ import pytest
 
 from tests.daemon.store.contract_artifacts import ArtifactContract
 from tests.daemon.store.contract_run_data import RunDataContract
+from tests.daemon.store.contract_run_edits import RunEditContract
 from tests.daemon.store.contract_series import SeriesContract
 from tests.daemon.store.contract_sweeps import SweepContract
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
@@ -96,7 +97,8 @@ def new_run(run_id: str, project: str = "proj", entity: str = "ent", **kw: Any) 
 
 
 @pytest.mark.anyio
-class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, SweepContract):
+class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, RunEditContract,
+                            SweepContract):
     """Subclass this and provide ``open_store``; see the module doc. The chart methods'
     part of the contract is in ``contract_series.py``, the artifacts' in
     ``contract_artifacts.py``, run files', console logs' and system metrics' in

@@ -26,31 +26,43 @@ from trackd.v1 import run_pb2 as trackd_dot_v1_dot_run__pb2
 from trackd.v1 import value_pb2 as trackd_dot_v1_dot_value__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btrackd/v1/run_service.proto\x12\ttrackd.v1\x1a\x13trackd/v1/run.proto\x1a\x15trackd/v1/value.proto\"0\n\x0eStopRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\"\"\n\x0fStopRunResponse\x12\x0f\n\x07streams\x18\x01 \x01(\x05\"\x8b\x04\n\x10\x43reateRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05notes\x18\x03 \x01(\t\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\r\n\x05group\x18\x05 \x01(\t\x12\x10\n\x08job_type\x18\x06 \x01(\t\x12#\n\x06\x63onfig\x18\x07 \x01(\x0b\x32\x13.trackd.v1.MapValue\x12\x12\n\nstart_time\x18\x08 \x01(\x01\x12\x0c\n\x04host\x18\t \x01(\t\x12\x0f\n\x07program\x18\n \x01(\t\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x10\n\x08sweep_id\x18\x0c \x01(\t\x12\'\n\x06resume\x18\r \x01(\x0e\x32\x17.trackd.v1.ResumePolicy\x12\'\n\tfork_from\x18\x0e \x01(\x0b\x32\x14.trackd.v1.RunMoment\x12\'\n\trewind_to\x18\x0f \x01(\x0b\x32\x14.trackd.v1.RunMoment\x12\x0e\n\x06shared\x18\x10 \x01(\x08\x12\x0e\n\x06writer\x18\x11 \x01(\t\x12\x0b\n\x03pid\x18\x12 \x01(\x05\x12\x1f\n\x17stats_sampling_interval\x18\x13 \x01(\x01\x12\x1b\n\x13\x63rash_grace_seconds\x18\x14 \x01(\x01\x12\x12\n\nhttp_proxy\x18\x15 \x01(\t\x12\x13\n\x0bhttps_proxy\x18\x16 \x01(\t\"X\n\x11\x43reateRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\x12\x15\n\rstarting_step\x18\x03 \x01(\x03\"\x80\x01\n\x10\x46inishRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x11\n\texit_code\x18\x02 \x01(\x05\x12\x10\n\x08last_seq\x18\x03 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x01\x12\x0e\n\x06writer\x18\x05 \x01(\t\"0\n\x11\x46inishRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\"5\n\x13GetRunStatusRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\"\x8a\x01\n\x14GetRunStatusResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.trackd.v1.RunState\x12\x11\n\tacked_seq\x18\x02 \x01(\x03\x12\x14\n\x0cingested_seq\x18\x03 \x01(\x03\x12\x0f\n\x07streams\x18\x04 \x01(\x05\x12\x14\n\x0chistory_rows\x18\x05 \x01(\x03*w\n\x0cResumePolicy\x12\x1d\n\x19RESUME_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13RESUME_POLICY_NEVER\x10\x01\x12\x17\n\x13RESUME_POLICY_ALLOW\x10\x02\x12\x16\n\x12RESUME_POLICY_MUST\x10\x03\x32\xaf\x02\n\nRunService\x12\x46\n\tCreateRun\x12\x1b.trackd.v1.CreateRunRequest\x1a\x1c.trackd.v1.CreateRunResponse\x12\x46\n\tFinishRun\x12\x1b.trackd.v1.FinishRunRequest\x1a\x1c.trackd.v1.FinishRunResponse\x12O\n\x0cGetRunStatus\x12\x1e.trackd.v1.GetRunStatusRequest\x1a\x1f.trackd.v1.GetRunStatusResponse\x12@\n\x07StopRun\x12\x19.trackd.v1.StopRunRequest\x1a\x1a.trackd.v1.StopRunResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btrackd/v1/run_service.proto\x12\ttrackd.v1\x1a\x13trackd/v1/run.proto\x1a\x15trackd/v1/value.proto\"\x8c\x01\n\x10UpdateRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05notes\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x10\n\x08set_tags\x18\x04 \x01(\x08\x12\x0c\n\x04tags\x18\x05 \x03(\tB\x07\n\x05_nameB\x08\n\x06_notes\"0\n\x11UpdateRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\"A\n\x0eMoveRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0f\n\x07project\x18\x02 \x01(\t\".\n\x0fMoveRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\"L\n\x10\x44\x65leteRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x18\n\x10\x64\x65lete_artifacts\x18\x02 \x01(\x08\"F\n\x11\x44\x65leteRunResponse\x12\x16\n\x0e\x62lobs_released\x18\x01 \x01(\x03\x12\x19\n\x11\x61rtifacts_deleted\x18\x02 \x01(\x03\"0\n\x0eStopRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\"\"\n\x0fStopRunResponse\x12\x0f\n\x07streams\x18\x01 \x01(\x05\"\x8b\x04\n\x10\x43reateRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05notes\x18\x03 \x01(\t\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\r\n\x05group\x18\x05 \x01(\t\x12\x10\n\x08job_type\x18\x06 \x01(\t\x12#\n\x06\x63onfig\x18\x07 \x01(\x0b\x32\x13.trackd.v1.MapValue\x12\x12\n\nstart_time\x18\x08 \x01(\x01\x12\x0c\n\x04host\x18\t \x01(\t\x12\x0f\n\x07program\x18\n \x01(\t\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x10\n\x08sweep_id\x18\x0c \x01(\t\x12\'\n\x06resume\x18\r \x01(\x0e\x32\x17.trackd.v1.ResumePolicy\x12\'\n\tfork_from\x18\x0e \x01(\x0b\x32\x14.trackd.v1.RunMoment\x12\'\n\trewind_to\x18\x0f \x01(\x0b\x32\x14.trackd.v1.RunMoment\x12\x0e\n\x06shared\x18\x10 \x01(\x08\x12\x0e\n\x06writer\x18\x11 \x01(\t\x12\x0b\n\x03pid\x18\x12 \x01(\x05\x12\x1f\n\x17stats_sampling_interval\x18\x13 \x01(\x01\x12\x1b\n\x13\x63rash_grace_seconds\x18\x14 \x01(\x01\x12\x12\n\nhttp_proxy\x18\x15 \x01(\t\x12\x13\n\x0bhttps_proxy\x18\x16 \x01(\t\"X\n\x11\x43reateRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\x12\x15\n\rstarting_step\x18\x03 \x01(\x03\"\x80\x01\n\x10\x46inishRunRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\x11\n\texit_code\x18\x02 \x01(\x05\x12\x10\n\x08last_seq\x18\x03 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x01\x12\x0e\n\x06writer\x18\x05 \x01(\t\"0\n\x11\x46inishRunResponse\x12\x1b\n\x03run\x18\x01 \x01(\x0b\x32\x0e.trackd.v1.Run\"5\n\x13GetRunStatusRequest\x12\x1e\n\x03ref\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\"\x8a\x01\n\x14GetRunStatusResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.trackd.v1.RunState\x12\x11\n\tacked_seq\x18\x02 \x01(\x03\x12\x14\n\x0cingested_seq\x18\x03 \x01(\x03\x12\x0f\n\x07streams\x18\x04 \x01(\x05\x12\x14\n\x0chistory_rows\x18\x05 \x01(\x03*w\n\x0cResumePolicy\x12\x1d\n\x19RESUME_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13RESUME_POLICY_NEVER\x10\x01\x12\x17\n\x13RESUME_POLICY_ALLOW\x10\x02\x12\x16\n\x12RESUME_POLICY_MUST\x10\x03\x32\x81\x04\n\nRunService\x12\x46\n\tCreateRun\x12\x1b.trackd.v1.CreateRunRequest\x1a\x1c.trackd.v1.CreateRunResponse\x12\x46\n\tFinishRun\x12\x1b.trackd.v1.FinishRunRequest\x1a\x1c.trackd.v1.FinishRunResponse\x12O\n\x0cGetRunStatus\x12\x1e.trackd.v1.GetRunStatusRequest\x1a\x1f.trackd.v1.GetRunStatusResponse\x12@\n\x07StopRun\x12\x19.trackd.v1.StopRunRequest\x1a\x1a.trackd.v1.StopRunResponse\x12\x46\n\tUpdateRun\x12\x1b.trackd.v1.UpdateRunRequest\x1a\x1c.trackd.v1.UpdateRunResponse\x12@\n\x07MoveRun\x12\x19.trackd.v1.MoveRunRequest\x1a\x1a.trackd.v1.MoveRunResponse\x12\x46\n\tDeleteRun\x12\x1b.trackd.v1.DeleteRunRequest\x1a\x1c.trackd.v1.DeleteRunResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackd.v1.run_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESUMEPOLICY']._serialized_start=1165
-  _globals['_RESUMEPOLICY']._serialized_end=1284
-  _globals['_STOPRUNREQUEST']._serialized_start=86
-  _globals['_STOPRUNREQUEST']._serialized_end=134
-  _globals['_STOPRUNRESPONSE']._serialized_start=136
-  _globals['_STOPRUNRESPONSE']._serialized_end=170
-  _globals['_CREATERUNREQUEST']._serialized_start=173
-  _globals['_CREATERUNREQUEST']._serialized_end=696
-  _globals['_CREATERUNRESPONSE']._serialized_start=698
-  _globals['_CREATERUNRESPONSE']._serialized_end=786
-  _globals['_FINISHRUNREQUEST']._serialized_start=789
-  _globals['_FINISHRUNREQUEST']._serialized_end=917
-  _globals['_FINISHRUNRESPONSE']._serialized_start=919
-  _globals['_FINISHRUNRESPONSE']._serialized_end=967
-  _globals['_GETRUNSTATUSREQUEST']._serialized_start=969
-  _globals['_GETRUNSTATUSREQUEST']._serialized_end=1022
-  _globals['_GETRUNSTATUSRESPONSE']._serialized_start=1025
-  _globals['_GETRUNSTATUSRESPONSE']._serialized_end=1163
-  _globals['_RUNSERVICE']._serialized_start=1287
-  _globals['_RUNSERVICE']._serialized_end=1590
+  _globals['_RESUMEPOLICY']._serialized_start=1623
+  _globals['_RESUMEPOLICY']._serialized_end=1742
+  _globals['_UPDATERUNREQUEST']._serialized_start=87
+  _globals['_UPDATERUNREQUEST']._serialized_end=227
+  _globals['_UPDATERUNRESPONSE']._serialized_start=229
+  _globals['_UPDATERUNRESPONSE']._serialized_end=277
+  _globals['_MOVERUNREQUEST']._serialized_start=279
+  _globals['_MOVERUNREQUEST']._serialized_end=344
+  _globals['_MOVERUNRESPONSE']._serialized_start=346
+  _globals['_MOVERUNRESPONSE']._serialized_end=392
+  _globals['_DELETERUNREQUEST']._serialized_start=394
+  _globals['_DELETERUNREQUEST']._serialized_end=470
+  _globals['_DELETERUNRESPONSE']._serialized_start=472
+  _globals['_DELETERUNRESPONSE']._serialized_end=542
+  _globals['_STOPRUNREQUEST']._serialized_start=544
+  _globals['_STOPRUNREQUEST']._serialized_end=592
+  _globals['_STOPRUNRESPONSE']._serialized_start=594
+  _globals['_STOPRUNRESPONSE']._serialized_end=628
+  _globals['_CREATERUNREQUEST']._serialized_start=631
+  _globals['_CREATERUNREQUEST']._serialized_end=1154
+  _globals['_CREATERUNRESPONSE']._serialized_start=1156
+  _globals['_CREATERUNRESPONSE']._serialized_end=1244
+  _globals['_FINISHRUNREQUEST']._serialized_start=1247
+  _globals['_FINISHRUNREQUEST']._serialized_end=1375
+  _globals['_FINISHRUNRESPONSE']._serialized_start=1377
+  _globals['_FINISHRUNRESPONSE']._serialized_end=1425
+  _globals['_GETRUNSTATUSREQUEST']._serialized_start=1427
+  _globals['_GETRUNSTATUSREQUEST']._serialized_end=1480
+  _globals['_GETRUNSTATUSRESPONSE']._serialized_start=1483
+  _globals['_GETRUNSTATUSRESPONSE']._serialized_end=1621
+  _globals['_RUNSERVICE']._serialized_start=1745
+  _globals['_RUNSERVICE']._serialized_end=2258
 # @@protoc_insertion_point(module_scope)

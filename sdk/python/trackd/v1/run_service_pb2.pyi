@@ -20,6 +20,56 @@ RESUME_POLICY_NEVER: ResumePolicy
 RESUME_POLICY_ALLOW: ResumePolicy
 RESUME_POLICY_MUST: ResumePolicy
 
+class UpdateRunRequest(_message.Message):
+    __slots__ = ("ref", "name", "notes", "set_tags", "tags")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    SET_TAGS_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    name: str
+    notes: str
+    set_tags: bool
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., set_tags: _Optional[bool] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class MoveRunRequest(_message.Message):
+    __slots__ = ("ref", "project")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    project: str
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., project: _Optional[str] = ...) -> None: ...
+
+class MoveRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ...) -> None: ...
+
+class DeleteRunRequest(_message.Message):
+    __slots__ = ("ref", "delete_artifacts")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    DELETE_ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    ref: _run_pb2.RunRef
+    delete_artifacts: bool
+    def __init__(self, ref: _Optional[_Union[_run_pb2.RunRef, _Mapping]] = ..., delete_artifacts: _Optional[bool] = ...) -> None: ...
+
+class DeleteRunResponse(_message.Message):
+    __slots__ = ("blobs_released", "artifacts_deleted")
+    BLOBS_RELEASED_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    blobs_released: int
+    artifacts_deleted: int
+    def __init__(self, blobs_released: _Optional[int] = ..., artifacts_deleted: _Optional[int] = ...) -> None: ...
+
 class StopRunRequest(_message.Message):
     __slots__ = ("ref",)
     REF_FIELD_NUMBER: _ClassVar[int]
