@@ -270,6 +270,56 @@ class PublicRun(RunArtifactLists, RunFileReads):
                           timeout=self._timeout)
         return int(resp.streams)
 
+    def update(self) -> None:
+        """Store this run's ``name``, ``notes`` and ``tags`` as they are now (W&B's
+        ``Run.update``); the run is read back.
+
+        :raises trackd.errors.InvalidArgumentError: an empty name or tag, or a field over its
+            limit.
+        :raises trackd.errors.PermissionDeniedError: the run is another user's.
+        """
+        from trackd.v1 import run_service_pb2
+
+        if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
+            raise UsageError(f"run.tags must be a list of strings, not {self.tags!r}")
+        name = self.name if self.name != self._pb.name else self.display_name
+        conn = _connection()
+        resp = conn.unary(conn.runs.UpdateRun, run_service_pb2.UpdateRunRequest(
+            ref=self._pb.ref, name=str(name), notes=str(self.notes), set_tags=True,
+            tags=list(self.tags)), timeout=self._timeout)
+        self._reload(resp.run)
+
+    def move(self, project: str) -> None:
+        """Move this finished run to ``project`` of its entity, with its history, files and
+        everything else it holds; ``path`` names it there afterwards.
+
+        :raises trackd.errors.RunAlreadyExistsError: that project has a run with this id.
+        :raises trackd.errors.FailedPreconditionError: the run is running, or belongs to a
+            sweep.
+        """
+        from trackd.v1 import run_service_pb2
+
+        conn = _connection()
+        resp = conn.unary(conn.runs.MoveRun, run_service_pb2.MoveRunRequest(
+            ref=self._pb.ref, project=project), timeout=self._timeout)
+        self._reload(resp.run)
+
+    def delete(self, delete_artifacts: bool = False) -> None:
+        """Delete this finished run with its history, files, console log and system metrics
+        (W&B's ``Run.delete``); with ``delete_artifacts`` the artifact versions it logged go
+        too. Blob-store bytes only it held are freed by the next garbage collection.
+
+        :raises trackd.errors.FailedPreconditionError: the run is running.
+        """
+        from trackd.v1 import run_service_pb2
+
+        conn = _connection()
+        conn.unary(conn.runs.DeleteRun, run_service_pb2.DeleteRunRequest(
+            ref=self._pb.ref, delete_artifacts=delete_artifacts), timeout=self._timeout)
+
+    def _reload(self, pb: Any) -> None:
+        self.__init__(pb, self._timeout)  # type: ignore[misc]
+
     def scan_history(self, keys: Sequence[str] | None = None, page_size: int = 1000,
                      min_step: int | None = None, max_step: int | None = None) -> Iterator[dict[str, Any]]:
         """Every history row in step order (with ``keys``: only rows that have all of them,

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trackd._cli import artifacts, compat, daemon, login, runs, sweeps, ui
+from trackd._cli import artifacts, compat, daemon, login, run_edits, runs, sweeps, ui
 from trackd._terminal import visible
 from trackd._version import __version__
 from trackd.errors import Error
@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "none is running). Never starts a daemon.")
     p.set_defaults(func=daemon.status)
 
-    r = commands.add_parser("runs", help="list and read stored runs",
-                            description="List and read stored runs.")
+    r = commands.add_parser("runs", help="list, read and edit stored runs",
+                            description="List, read and edit stored runs.")
     actions = r.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = actions.add_parser("ls", help="list runs, newest first",
                            description="List runs, newest first: those of ENTITY/PROJECT, of "
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-step", type=int, metavar="N", help="first step (inclusive)")
     p.add_argument("--max-step", type=int, metavar="N", help="last step (exclusive)")
     p.set_defaults(func=runs.history)
+    run_edits.add_commands(actions)
 
     artifacts.add_commands(commands)
     login.add_commands(commands)
