@@ -101,6 +101,12 @@ def test_deleting_a_run_frees_the_bytes_only_it_held(own_daemon, monkeypatch, tm
     collect_garbage()  # nothing of the run's is loose yet
     assert all(_blob_files(own_daemon, b) for b in blob.values())
 
+    # Its other files (metadata, console log...) are its own too, unless another run's hold the
+    # same bytes.
+    held_elsewhere = set(_file_blobs(Api().run(other.path))) | set(
+        _file_blobs(Api().run(keeper.path))) | {blob["kept"]}
+    only_its = {k: n for k, n in _file_blobs(stored).items() if k not in held_elsewhere}
+    assert blob["own"] in only_its and blob["shared"] not in only_its
     stored.delete()
     with pytest.raises(trackd.errors.RunNotFoundError):
         Api().run(doomed.path)
@@ -108,7 +114,8 @@ def test_deleting_a_run_frees_the_bytes_only_it_held(own_daemon, monkeypatch, tm
         stored.file(row["own"]["path"]).read_bytes()
     assert doomed.id not in {r.id for r in Api().runs("edit-gc")}
     freed = collect_garbage()
-    assert (freed.blobs_freed, freed.bytes_freed) == (1, row["own"]["size"])
+    assert (freed.blobs_freed, freed.bytes_freed) == (len(only_its), sum(only_its.values()))
+    assert not any(_blob_files(own_daemon, k) for k in only_its)
     assert not _blob_files(own_daemon, blob["own"])
     assert _blob_files(own_daemon, blob["shared"])  # the other run's image holds it
     assert _blob_files(own_daemon, blob["kept"])  # the artifact holds it
@@ -117,6 +124,17 @@ def test_deleting_a_run_frees_the_bytes_only_it_held(own_daemon, monkeypatch, tm
     assert Api().artifact("edit-gc/kept-image:latest").download(str(tmp_path / "dl"))
     with pytest.raises(trackd.errors.RunNotFoundError):
         stored.delete()
+
+
+def _file_blobs(stored) -> dict[str, int]:
+    """Blob key -> size of every version of the run's files (the console log, kept in the
+    store, has no blob)."""
+    from trackd.v1 import file_service_pb2 as pb
+
+    conn = trackd._api._connection()
+    files = conn.unary(conn.files.ListFiles, pb.ListFilesRequest(run=stored._pb.ref,
+                                                                 versions=True), timeout=30).files
+    return {v.blob_key: v.size for f in files for v in [f.latest, *f.history] if v.blob_key}
 
 
 def test_delete_artifacts_deletes_what_the_run_logged(clean_sdk, tmp_path):
