@@ -129,9 +129,22 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
             "refs": {e.path: [e.ref, e.digest, e.size] for e in refs.manifest.entries.values()}}
 
 
+def edit(path: str, change: str) -> list[str]:
+    """Rename, move or delete a stored run through ``Api``; returns its path afterwards."""
+    run = trackd.Api().run(path)
+    if change == "rename":
+        run.name = "renamed"
+        run.update()
+    elif change == "move":
+        run.move("elsewhere")
+    else:
+        run.delete()
+    return run.path
+
+
 ACTIONS = {"create": create, "list": list_runs, "history": history_rows, "resume": resume,
            "stream": stream, "shutdown": shutdown, "keep_files": keep_files,
-           "projects": list_projects}
+           "projects": list_projects, "edit": edit}
 
 
 def main() -> None:

@@ -98,6 +98,25 @@ def test_the_team_policy_grants_read_or_write(shared: tuple[DaemonProcess, Path]
 
 
 @needs_root
+def test_editing_a_run_needs_write_access(shared: tuple[DaemonProcess, Path]) -> None:
+    ok(as_user(shared, ALICE, "create", entity="team", project="shared", run_id="e1", rows=2))
+    ok(as_user(shared, ALICE, "create", entity="team", project="rw-2", run_id="e2", rows=2))
+    # Carol may read team/shared, so she finds the run, but may not change it.
+    for change in ("rename", "move", "delete"):
+        denied(as_user(shared, CAROL, "edit", path="team/shared/e1", change=change), "write")
+    denied(as_user(shared, BOB, "edit", path="team/shared/e1", change="delete"), "read")
+    assert ok(as_user(shared, ALICE, "history", path="team/shared/e1")) == 2  # still there
+    # Bob may write team/rw*: he renames and deletes Alice's run there.
+    ok(as_user(shared, BOB, "edit", path="team/rw-2/e2", change="rename"))
+    ok(as_user(shared, BOB, "edit", path="team/rw-2/e2", change="delete"))
+    gone = as_user(shared, ALICE, "history", path="team/rw-2/e2")
+    assert gone.get("code") == "NOT_FOUND", gone
+    # Alice moves her own run.
+    assert ok(as_user(shared, ALICE, "edit", path="team/shared/e1", change="move")) == [
+        "team", "elsewhere", "e1"]
+
+
+@needs_root
 def test_projects_list_only_what_the_caller_may_read(shared: tuple[DaemonProcess, Path]) -> None:
     ok(as_user(shared, ALICE, "create", entity="team", project="shared", run_id="ps1", rows=1))
     ok(as_user(shared, ALICE, "create", entity="team", project="hidden-p", run_id="h1", rows=1))
