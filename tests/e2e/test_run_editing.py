@@ -146,3 +146,19 @@ def test_delete_artifacts_deletes_what_the_run_logged(clean_sdk, tmp_path):
     Api().run(run.path).delete(delete_artifacts=True)
     with pytest.raises(trackd.errors.ArtifactNotFoundError):
         Api().artifact("edit-arts/logged-data:latest")
+
+
+def test_a_deleted_run_leaves_nothing_for_a_new_run_of_its_id(clean_sdk):
+    """Its write-ahead log goes with it: a new run of the same id (which SQLite may give the
+    same pk, and so the same log name) starts empty."""
+    with trackd.init(project="edit-again", id="again") as run:
+        for i in range(3):
+            run.log({"old": i})
+    logs = {p.name for p in clean_sdk.dirs.base.rglob("*-again.wal")}
+    assert logs
+    Api().run(run.path).delete()
+    assert not {p.name for p in clean_sdk.dirs.base.rglob("*-again.wal")}
+    with trackd.init(project="edit-again", id="again") as run:
+        run.log({"new": 1})
+    assert [{k: v for k, v in r.items() if not k.startswith("_")}
+            for r in Api().run(run.path).history(pandas=False)] == [{"new": 1}]

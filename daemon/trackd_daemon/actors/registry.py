@@ -34,6 +34,7 @@ from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
 from trackd_daemon.actors.history import PRIMARY_ONLY, HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
 from trackd_daemon.errors import (
+    FailedPreconditionError,
     InvalidArgumentError,
     RunFinishedError,
     RunNotFoundError,
@@ -136,7 +137,17 @@ class Recover:
     reply: Reply[RunSession]
 
 
-RegistryMsg = Create | Attach | Detach | Lookup | Retire | Recover
+@dataclass(frozen=True)
+class Remove:
+    """Delete the stored run ``key``, which must not be live: its write-ahead log, then the
+    run in the store (``MetadataStore.delete_run``; replies with what that returns). Served
+    like a create, so that a create, resume or attach of the key waits behind it."""
+
+    key: RunKey
+    reply: Reply[int]
+
+
+RegistryMsg = Create | Attach | Detach | Lookup | Retire | Recover | Remove
 
 
 def _key(msg: RegistryMsg) -> RunKey:
@@ -192,14 +203,14 @@ class RunRegistry(Actor[RegistryMsg]):
             async with anyio.create_task_group() as work:  # creates in progress
                 async for msg in self._recv:
                     key = _key(msg)
-                    if not (isinstance(msg, Create) or key in self._busy):
+                    if not (isinstance(msg, (Create, Remove)) or key in self._busy):
                         await self._handle_one(msg)  # quick: nothing of its run is in progress
                         continue
                     await self._in_flight.acquire()  # full: the backlog waits in the mailbox
                     waiting = self._busy.get(key)  # (again: the acquire may have waited)
                     if waiting is not None:
                         waiting.append(msg)
-                    elif isinstance(msg, Create):
+                    elif isinstance(msg, (Create, Remove)):
                         self._busy[key] = deque()
                         work.start_soon(self._serve, key, msg)
                     else:
@@ -324,6 +335,18 @@ class RunRegistry(Actor[RegistryMsg]):
             s.wal.close()
         elif isinstance(msg, Recover):
             msg.reply.set(await self._recover(msg.info))
+        elif isinstance(msg, Remove):
+            msg.reply.set(await self._remove(msg.key))
+
+    async def _remove(self, key: RunKey) -> int:
+        """Delete a run that is not live. Its log goes first: until the store lets go of the
+        run, no other run can be given its pk, and so its log's name."""
+        info = await self._store.get_run(key)
+        if key in self._sessions or info.state == RUNNING:
+            raise FailedPreconditionError(f"run {key} is running; it can be deleted once it "
+                                          "has finished")
+        await anyio.to_thread.run_sync(self._wal_path(info).unlink, True)  # missing_ok
+        return await self._store.delete_run(key)
 
     def _wal_path(self, info: RunInfo) -> Path:
         return self._wal_dir / f"{info.pk}-{info.key.run_id}.wal"

@@ -2,9 +2,10 @@
 :class:`~trackd_daemon.rpc.run_servicer.RunServicer`).
 
 Each checks the caller's write access to the run. A run with a live session (records still
-arriving, or a client attached) is neither moved nor deleted: the registry is asked first, and
-the store refuses a run still marked running in the same transaction that would change it, so
-a run resumed meanwhile is never pulled from under its history actor.
+arriving, or a client attached) is neither moved nor deleted: the registry is asked first. A
+move is refused by the store if the run is marked running in the same transaction; a delete
+goes through the registry (``Remove``), which serves it like a create of the key (a resume or
+attach of the run waits behind it) and deletes the run's write-ahead log with it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import grpc
 
 from trackd.v1 import run_pb2
 from trackd.v1 import run_service_pb2 as pb
-from trackd_daemon.actors.registry import Lookup, RunRegistry
+from trackd_daemon.actors.registry import Lookup, Remove, RunRegistry
 from trackd_daemon.errors import (
     ArtifactNotFoundError,
     FailedPreconditionError,
@@ -76,7 +77,7 @@ class RunEdits:
         info = await self._writable(request.ref, context, "deleted")
         deleted = await self._delete_artifacts(info.key, context) if request.delete_artifacts \
             else 0
-        released = await self._store.delete_run(info.key)
+        released = await self._registry.ask(lambda r: Remove(info.key, r))
         return pb.DeleteRunResponse(blobs_released=released, artifacts_deleted=deleted)
 
     async def _delete_artifacts(self, key: RunKey, context: grpc.aio.ServicerContext) -> int:
