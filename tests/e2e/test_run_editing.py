@@ -28,6 +28,9 @@ def test_name_notes_and_tags_change_and_read_back(clean_sdk):
     again.tags.remove("a")
     again.update()
     assert Api().run(run.path).tags == ["b"]
+    again.tags = "ok"
+    with pytest.raises(trackd.errors.UsageError, match="list of strings"):
+        again.update()
     again.tags = [""]
     with pytest.raises(trackd.errors.InvalidArgumentError, match="tag"):
         again.update()
@@ -73,7 +76,11 @@ def test_a_live_run_is_neither_moved_nor_deleted(clean_sdk):
             live.move("elsewhere")
         live.name = "renamed-live"
         live.update()  # renaming a running run is fine
-    assert Api().run(run.path).history(pandas=False)[0]["x"] == 1
+        assert Api().run(run.path).name == "renamed-live"
+        run.log({"x": 2})
+    stored = Api().run(run.path)
+    assert [r["x"] for r in stored.history(pandas=False)] == [1, 2]
+    assert stored.name == "renamed-live"  # the run's own ingest kept the new name
 
 
 def test_deleting_a_run_frees_the_bytes_only_it_held(own_daemon, monkeypatch, tmp_path):
