@@ -31,7 +31,7 @@ from trackd._shared.walfile import read_records
 from trackd.v1 import record_pb2
 from trackd_daemon.actors.base import Actor, MailboxStats, Reply
 from trackd_daemon.actors.heartbeat import Attached, Detached, HeartbeatActor
-from trackd_daemon.actors.history import PRIMARY_ONLY, HistoryActor, Ingest
+from trackd_daemon.actors.history import PRIMARY_ONLY, Barrier, HistoryActor, Ingest
 from trackd_daemon.actors.wal import Append, WalActor
 from trackd_daemon.errors import (
     FailedPreconditionError,
@@ -345,6 +345,8 @@ class RunRegistry(Actor[RegistryMsg]):
         if key in self._sessions or info.state == RUNNING:
             raise FailedPreconditionError(f"run {key} is running; it can be deleted once it "
                                           "has finished")
+        # Whatever of the run the history actor still holds is written before it goes.
+        await self._history.ask(lambda r: Barrier(r))
         await anyio.to_thread.run_sync(self._wal_path(info).unlink, True)  # missing_ok
         return await self._store.delete_run(key)
 

@@ -86,7 +86,8 @@ class RunDataStore(Protocol):
         ...
 
     async def append_system_metrics(self, samples: Sequence[SystemSample]) -> None:
-        """Store samples (a sample of the same run, writer and time again is ignored)."""
+        """Store samples (a sample of the same run, writer and time again is ignored, and so
+        is a sample of a run that is not stored: one deleted since it was taken)."""
         ...
 
     async def scan_system_metrics(self, pk: int, offset: int, limit: int) -> list[SystemSample]:

@@ -262,9 +262,12 @@ class SqliteRunData:
     async def append_system_metrics(self, samples: Sequence[SystemSample]) -> None:
         if not samples:
             return
+        # A sample taken just before its run was deleted is dropped, not kept under a pk a
+        # new run may be given.
         await self._write(lambda c: c.executemany(
-            "INSERT OR IGNORE INTO system_metrics(run, writer, ts, row) VALUES (?, ?, ?, ?)",
-            [(s.pk, s.writer, s.timestamp, msgpack.packb(s.values, use_bin_type=True))
+            "INSERT OR IGNORE INTO system_metrics(run, writer, ts, row) SELECT ?, ?, ?, ?"
+            " WHERE EXISTS (SELECT 1 FROM runs WHERE id = ?)",
+            [(s.pk, s.writer, s.timestamp, msgpack.packb(s.values, use_bin_type=True), s.pk)
              for s in samples]))
 
     async def scan_system_metrics(self, pk: int, offset: int, limit: int) -> list[SystemSample]:

@@ -101,6 +101,9 @@ class RunEditContract:
         assert await store.count_system_metrics(pk) == 0
         assert await store.list_alerts("ent", "proj") == []
         assert await store.history_keys(pk) == {}
+        # A sample taken just before the delete, stored after it, is dropped.
+        await store.append_system_metrics([SystemSample(pk, "w", 2.0, {"cpu": 6.0})])
+        assert await store.count_system_metrics(pk) == 0
         with pytest.raises(RunNotFoundError):
             await store.delete_run(info.key)
 
