@@ -73,6 +73,12 @@ def test_rm_asks_first(box: Sandbox) -> None:
     assert f"deleted {ENTITY}/p/c" in done.stdout and f"deleted {ENTITY}/other/c" in done.stdout
     for path in ("p/c", "other/c"):
         assert box.cli("runs", "show", path).returncode == 1
+    # A client that vanished: its run stays running for the crash grace period (30 s).
+    box.python(f"import os, trackd; trackd.init(entity={ENTITY!r}, project='p', id='live');"
+               " os._exit(0)")
+    live = box.cli("runs", "rm", "--yes", "p/a", "p/live")
+    assert live.returncode == 1 and "still running" in live.stderr
+    assert _show(box, "p/a")["name"] == "new name"  # nothing deleted
     assert box.ok("runs", "rm", "--yes", "p/a").startswith(f"deleted {ENTITY}/p/a")
     missing = box.cli("runs", "rm", "--yes", "p/a")
     assert missing.returncode == 1 and "not found" in missing.stderr

@@ -52,9 +52,15 @@ def _confirm(question: str) -> bool:
 
 
 def rm(args: argparse.Namespace) -> int:
+    from trackd.errors import UsageError
+
     with _api() as api:
         found = [_find_run(api, p) for p in args.paths]
         found = list({"/".join(r.path): r for r in found}.values())
+        live = [visible("/".join(r.path)) for r in found if r.state == "running"]
+        if live:  # refused before anything is deleted
+            raise UsageError(f"{', '.join(live)}: still running; a run can be deleted once it "
+                             "has finished (nothing deleted)")
         for r in found:
             print(f"  {visible('/'.join(r.path))} ({visible(r.name)}, {r.state})", file=sys.stderr)
         if not args.yes and not _confirm(f"delete {len(found)} run(s) and everything they hold?"):
