@@ -52,6 +52,9 @@ def test_a_moved_run_keeps_its_history_and_files(clean_sdk, tmp_path):
     with trackd.init(project="edit-to", id=f"{run.id}-other"):
         pass
     stored = Api().run(run.path)
+    for bad in ("", "a/b", " padded"):
+        with pytest.raises(trackd.errors.InvalidArgumentError):
+            stored.move(bad)
     stored.move("edit-to")
     assert stored.path == [run.entity, "edit-to", run.id]
     moved = Api().run(f"{run.entity}/edit-to/{run.id}")
