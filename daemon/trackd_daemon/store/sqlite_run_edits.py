@@ -21,7 +21,7 @@ from trackd_daemon.errors import FailedPreconditionError, RunAlreadyExistsError
 from trackd_daemon.store.models import RUNNING, RunInfo, RunKey
 from trackd_daemon.store.sqlite_artifact_rows import run_pk
 
-#: Tables whose rows belong to one run, by the column naming its primary key.
+#: Tables whose rows belong to one run (each names the run's pk in its ``run`` column).
 _RUN_TABLES = (
     "history", "rewound_history", "alerts", "run_files", "run_file_specs", "console_lines",
     "console_parts", "run_samplers", "system_metrics",
@@ -95,7 +95,7 @@ class SqliteRunEdits:
         return await self.get_run(RunKey(key.entity, project, key.run_id))
 
     async def delete_run(self, key: RunKey) -> int:
-        def delete(conn: sqlite3.Connection) -> int:
+        def delete(conn: sqlite3.Connection) -> tuple[int, int]:
             pk, _ = _editable(conn, key, "deleted")
             released = conn.execute("SELECT COUNT(DISTINCT blob_key) FROM run_files"
                                     " WHERE run = ?", (pk,)).fetchone()[0]
