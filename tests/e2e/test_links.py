@@ -125,9 +125,8 @@ def test_a_configured_port_is_not_remembered(fresh) -> None:
     assert not (Path(dirs.env["TRACKD_STATE_DIR"]) / "ui-port").exists()
 
 
-def test_trackd_ui_opens_a_run_from_project_and_entity_paths(own_daemon: DaemonProcess,
-                                                             tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trackd_ui_opens_a_run_from_project_and_entity_paths(
+        own_daemon: DaemonProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import trackd
 
     monkeypatch.chdir(tmp_path)
