@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_KEYS = ("TRACKD_ROOT", "TRACKD_STATE_DIR", "TRACKD_RUNTIME_DIR", "TRACKD_ADDRESS",
-            "TRACKD_CRASH_GRACE", "TRACKD_UI_PORT")
+            "TRACKD_CRASH_GRACE", "TRACKD_UI_PORT", "TRACKD_LINGER")
 
 
 @dataclass
@@ -39,6 +39,9 @@ class DaemonDirs:
             "TRACKD_CRASH_GRACE": str(crash_grace),
             # The dashboard on any free port: tests never take the default one from a real daemon.
             "TRACKD_UI_PORT": "0",
+            # A daemon a test's process started stops with that process (tests/e2e/
+            # test_links.py checks the linger itself).
+            "TRACKD_LINGER": "0",
         }
         return cls(base, runtime, env)
 

@@ -30,7 +30,7 @@ from trackd_daemon.actors.artifact_gc import ArtifactCollector
 from trackd_daemon.actors.artifacts import ArtifactUploader
 from trackd_daemon.actors.base import supervise
 from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles, WatchAgain
-from trackd_daemon.actors.heartbeat import HeartbeatActor
+from trackd_daemon.actors.heartbeat import HeartbeatActor, Linger
 from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Lookup, Recover, Retire, RunRegistry
@@ -153,7 +153,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     heartbeat = HeartbeatActor(
         cfg.crash_grace_seconds, crash, cfg.idle_timeout_seconds,
         is_idle=lambda: registry.runs_in_flight == 0 and not uploader.busy() and not sweeps.busy()
-        and not calls.busy(cfg.idle_timeout_seconds) and not (web is not None and web.busy()),
+        and not calls.busy(heartbeat.idle_timeout) and not (web is not None and web.busy()),
         on_idle=stop.set,
     )
     registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
@@ -206,6 +206,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 guard,
             )
             daemon_servicer.sweeps_busy = sweeps.busy
+            daemon_servicer.linger = lambda seconds: heartbeat.tell(Linger(seconds))
             if web is not None:
                 daemon_servicer.dashboard = (web.url, str(web.token_file))
                 daemon_servicer.dashboard_busy = web.busy

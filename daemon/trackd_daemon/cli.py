@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve the dashboard on this address (default 127.0.0.1; "
                         "another address makes it reachable from other machines)")
     parser.add_argument("--ui-port", type=int, dest="ui_port",
-                        help="the dashboard's port (default 8470, or a free one when taken)")
+                        help="the dashboard's port, or a free one when taken (default: the "
+                        "port it used last, first 8470 + uid %% 100 or the next free one)")
     parser.add_argument("--no-ui", dest="ui", action="store_const", const=False,
                         help="serve no dashboard")
     parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)

@@ -36,6 +36,10 @@ class DaemonConfig:
     crash_grace_seconds: float = 30.0
     #: Stop after this long with no run in flight and no client stream (0: never).
     idle_timeout_seconds: float = 0.0
+    #: How long a daemon stays up after its last client when the process that started it on
+    #: demand asks it to stop if idle (``Shutdown(if_idle)`` at that process's end), so that
+    #: the links it printed keep opening (``TRACKD_LINGER``; 0: stop at once when idle).
+    linger_seconds: float = 600.0
     #: How often the write-ahead logs are fsynced (group fsync); finish always fsyncs.
     fsync_interval_seconds: float = 1.0
     #: Seconds the drain on SIGTERM may take before what is left stays in the logs.
@@ -47,10 +51,11 @@ class DaemonConfig:
     alert_slack_webhooks: tuple[str, ...] = ()
     #: The web dashboard (``trackd_daemon.web``): on unless ``TRACKD_UI=0``. It binds
     #: ``ui_host`` (loopback unless another address is asked for explicitly) on ``ui_port``,
-    #: or on a free port when that one is taken.
+    #: or on a free port when that one is taken. ``ui_port`` None (the default): the user's
+    #: own port, remembered in the state directory (``web/port.py``); 0: any free port.
     ui: bool = True
     ui_host: str = "127.0.0.1"
-    ui_port: int = 8470
+    ui_port: int | None = None
     #: A dashboard connection without a request in progress (silent, sending its headers, or
     #: idle between requests) is closed after this long, and a request body must arrive
     #: within it (``TRACKD_UI_REQUEST_TIMEOUT``; see ``web/connections.py``).
@@ -130,6 +135,7 @@ class DaemonConfig:
             "tcp_address": env.get("TRACKD_TCP_ADDRESS") or None,
             "crash_grace_seconds": _float(env, "TRACKD_CRASH_GRACE", 30.0),
             "idle_timeout_seconds": _float(env, "TRACKD_IDLE_TIMEOUT", 0.0),
+            "linger_seconds": _float(env, "TRACKD_LINGER", 600.0),
             "fsync_interval_seconds": _float(env, "TRACKD_FSYNC_INTERVAL", 1.0),
             "drain_grace_seconds": _float(env, "TRACKD_DRAIN_GRACE", 20.0),
             "artifact_gc_interval_seconds": _float(env, "TRACKD_ARTIFACT_GC_INTERVAL", 3600.0),
@@ -188,9 +194,9 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SystemExit(f"{name} must be 1 or 0 (true/false), got {raw!r}")
 
 
-def _port(raw: str) -> int:
+def _port(raw: str) -> int | None:
     if not raw:
-        return 8470
+        return None  # the user's own port (web/port.py)
     try:
         port = int(raw)
     except ValueError:

@@ -79,6 +79,7 @@ class Tool:
                 TRACKD_ROOT=str(case_dir / "root"),
                 TRACKD_STATE_DIR=str(case_dir / "state"),
                 TRACKD_RUNTIME_DIR=rt,
+                TRACKD_LINGER="0",  # the daemon a worker started stops with it
             )
         env.update(extra or {})
         return env

@@ -57,6 +57,7 @@ class Sandbox:
             TRACKD_STATE_DIR=str(self.dir / "state"),
             TRACKD_RUNTIME_DIR=str(self.dir / "run"),
             TRACKD_ENTITY=ENTITY,
+            TRACKD_LINGER="0",  # a daemon a command started stops with it
         )
         self.socket = self.dir / "run" / "trackd.sock"
 

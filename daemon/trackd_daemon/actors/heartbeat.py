@@ -8,7 +8,9 @@ pending partial row is written first: every acknowledged record is kept.
 
 With an idle timeout configured, the daemon stops after that long with no live run and no
 call being served (daemons started on demand by ``trackd.setup()`` use this); ``is_idle`` says
-whether anything else still uses it.
+whether anything else still uses it. ``Linger(seconds)`` (the process that started the daemon
+on demand has ended) makes the idle timeout that long from now on: the daemon stays up that
+long after its last client, so that the links it printed keep opening.
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ class Detached:
     session: RunSession
 
 
-HeartbeatMsg = Attached | Detached
+@dataclass(frozen=True)
+class Linger:
+    seconds: float
+
+
+HeartbeatMsg = Attached | Detached | Linger
 
 
 class HeartbeatActor(Actor[HeartbeatMsg]):
@@ -62,6 +69,11 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
         self._deadlines: dict[RunSession, float] = {}
         self._last_activity = anyio.current_time()
 
+    @property
+    def idle_timeout(self) -> float:
+        """Seconds without use after which the daemon stops (0: never)."""
+        return self._idle_timeout
+
     async def loop(self) -> None:
         while True:
             wake = min(self._deadlines.values(), default=math.inf)
@@ -79,6 +91,10 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
         self._last_activity = anyio.current_time()
         if isinstance(msg, Attached):
             self._deadlines.pop(msg.session, None)
+        elif isinstance(msg, Linger):
+            log.info("the process that started the daemon ended; stopping after %.0fs idle",
+                     msg.seconds)
+            self._idle_timeout = msg.seconds
         elif isinstance(msg, Detached):
             s = msg.session
             log.debug("run %s: stream detached (%d left)", s.key, s.streams)

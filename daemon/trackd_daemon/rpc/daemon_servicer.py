@@ -35,6 +35,9 @@ class DaemonServicer:
     #: Replaces the serving dashboard's token, ending its sessions (how many it ended); set
     #: by the composition root once the dashboard serves.
     rotate_dashboard_token: Callable[[], Awaitable[int]] | None = None
+    #: Keeps the daemon up for this many seconds after its last client, then stops it (the
+    #: heartbeat's idle timeout); set by the composition root.
+    linger: Callable[[float], Awaitable[None]] | None = None
 
     def __init__(
         self,
@@ -107,6 +110,10 @@ class DaemonServicer:
     ) -> pb.ShutdownResponse:
         self._require_admin(context, "stop the daemon")
         busy = self._registry.runs_in_flight
+        if request.if_idle and self._cfg.linger_seconds > 0 and self.linger is not None:
+            # The links the caller printed keep opening: stop once idle that long instead.
+            await self.linger(self._cfg.linger_seconds)
+            return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)
         if request.if_idle and (busy or self.dashboard_busy() or self.sweeps_busy()):
             return pb.ShutdownResponse(stopping=False, runs_in_flight=busy)
         self._stop()

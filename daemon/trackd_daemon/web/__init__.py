@@ -35,7 +35,7 @@ async def start_dashboard(cfg: DaemonConfig, store: MetadataStore,
     try:
         return await start_web(cfg, store, blobs, sweeps)
     except Exception:
-        log.exception("the dashboard could not start (host %s, port %d); serving without it",
+        log.exception("the dashboard could not start (host %s, port %s); serving without it",
                       cfg.ui_host, cfg.ui_port)
         return None
 

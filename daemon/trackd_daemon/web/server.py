@@ -3,8 +3,9 @@
 It binds ``ui_host`` (127.0.0.1 unless the user configures another address: a non-loopback one
 is used only when asked for explicitly, by ``TRACKD_UI_HOST`` or ``--ui-host``, only with TLS
 (``TRACKD_TLS_CERT`` and ``TRACKD_TLS_KEY``, as the gRPC TCP listener), and is logged as such)
-on ``ui_port`` (8470), or on a free port when that one is taken (several users' daemons on one
-machine). It serves https whenever TLS is configured.
+on the user's own port, the same from one start to the next (``port.py``), or on ``ui_port``
+when one is configured (a free port when that one is taken). It serves https whenever TLS is
+configured.
 
 Every request passes, in order: the connection limits (``connections.py``), the Host allowlist
 and the same-origin rule (``security.py``), the login check (``auth.py``) and the body deadline;
@@ -14,7 +15,6 @@ every response gets the security headers (``security.add_headers``).
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
 import logging
 import math
@@ -40,6 +40,7 @@ from trackd_daemon.web.indexer import index_finished_runs
 from trackd_daemon.web.live import LiveStreams
 from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
+from trackd_daemon.web.port import bind_first, candidates, remember_port
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
 from trackd_daemon.web.sweeps_api import SweepControls, SweepsApi
@@ -112,22 +113,7 @@ def check_bind(host: str, tls: bool) -> None:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on (host, port), or on a free port of host when port is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for candidate in (port, 0) if port else (0,):
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, candidate))
-        except OSError as exc:
-            sock.close()
-            if exc.errno == errno.EADDRINUSE and candidate:
-                log.info("dashboard port %d is taken; using a free port", candidate)
-                continue
-            raise
-        sock.listen(128)
-        sock.setblocking(False)
-        return sock
-    raise AssertionError("unreachable")
+    return bind_first(host, (port, 0) if port else (0,))
 
 
 @dataclass
@@ -215,8 +201,11 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore, blobs: BlobStore | 
     token, token_file = await anyio.to_thread.run_sync(load_or_create_token, cfg.state_dir)
     sessions = SessionStore(cfg.state_dir / SESSIONS_FILE, token)
     await sessions.load()
-    sock = bind(host, cfg.ui_port)
+    sock = bind_first(host, await anyio.to_thread.run_sync(candidates, cfg.ui_port,
+                                                           cfg.state_dir))
     port = sock.getsockname()[1]
+    if cfg.ui_port is None:  # the user's own port: the next start binds it again
+        await anyio.to_thread.run_sync(remember_port, cfg.state_dir, port)
     timeout = cfg.ui_request_timeout_seconds
     guard = ConnectionGuard(timeout)
     server: WebServer

@@ -28,7 +28,8 @@ from trackd._shared.paths import default_address, default_paths
 from trackd.errors import DaemonUnavailableError
 
 #: An auto-started daemon stops after this long with no run and no client (like W&B's
-#: detached service); ``teardown()`` in the owner stops it sooner when it is idle.
+#: detached service); ``teardown()`` in the owner makes that the daemon's linger time
+#: (``TRACKD_LINGER``), stopping it at once when that is 0 and nothing uses it.
 AUTO_IDLE_TIMEOUT = 600.0
 EXIT_ALREADY_RUNNING = 3
 #: Modes of the state directory and of ``daemon.out``: the daemon's user's alone.

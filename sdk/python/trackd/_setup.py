@@ -7,9 +7,11 @@ multiprocessing, torchrun) use the same daemon. ``init()`` calls it. The setting
 ``setup()`` are exported too (``TRACKD_SETUP_SETTINGS``): a child's ``init()`` starts from
 them, as the parent's does, and its own ``init()`` arguments win over them.
 
-``teardown(exit_code)`` finishes the runs this process left open. It stops the daemon only if
-this very process started it (it is its *owner*), and only when no other process has a run in
-flight there; a daemon left running stops by itself after its idle timeout. It is also called
+``teardown(exit_code)`` finishes the runs this process left open. If this very process started
+the daemon (it is its *owner*), it asks the daemon to stop when idle: the daemon lingers for its
+linger time (``TRACKD_LINGER``, 10 minutes by default) after its last client, so that the URLs
+this process printed keep opening, and stops at once only with a linger of 0 and no other
+process using it. A daemon left running stops by itself after its idle timeout. It is also called
 at interpreter exit with the process's exit status: the code given to ``sys.exit()`` (which
 is wrapped to record it: 0 for None, 1 for a message), 1 after an uncaught exception and 255
 after Ctrl-C. ``os._exit()`` runs no hook at all: the daemon marks such a run crashed.
@@ -140,7 +142,8 @@ def _is_default(address: str) -> bool:
 
 
 def teardown(exit_code: int | None = None) -> None:
-    """Finish this process's open runs and stop the daemon if this process started it."""
+    """Finish this process's open runs; ask the daemon this process started to stop when idle
+    (after its linger time)."""
     global _state
     st = _state
     if st is None or st.pid != os.getpid():

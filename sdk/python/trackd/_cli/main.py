@@ -99,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "dashboard (it carries a one-time ticket, valid for 15 minutes) and "
                             "open it in a browser. Starts a daemon when none is running; that "
                             "one runs until `trackd daemon stop`.")
-    p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT[/RUN_ID]",
-                   help="open this project or run instead of the projects list")
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="open this project (PROJECT) or run (PROJECT/RUN_ID or "
+                   "ENTITY/PROJECT/RUN_ID) instead of the projects list")
     p.add_argument("--entity", help="entity for a path without one (default: $TRACKD_ENTITY "
                    "or your user name)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL")

@@ -8,7 +8,8 @@
 
 ``--stop`` finishes the sweep (no new runs; runs in flight go on), ``--cancel`` also stops the
 runs in flight. Like the other commands these start a daemon when none is running, and
-``trackd.teardown()`` at the end stops one they started once it is idle.
+``trackd.teardown()`` at the end has one they started stop once idle for its linger time
+(``TRACKD_LINGER``).
 """
 
 from __future__ import annotations

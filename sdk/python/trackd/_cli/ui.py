@@ -18,17 +18,18 @@ ADDRESS_ENV = "TRACKD_ADDRESS"
 
 
 def _target(path: str | None, entity: str) -> list[str]:
-    """Path segments of the page to open: ``[ENTITY/]PROJECT[/RUN_ID]`` or the projects."""
+    """Path segments of the page to open: ``PROJECT``, ``PROJECT/RUN_ID`` (the entity given),
+    ``ENTITY/PROJECT/RUN_ID``, or the projects when no path is given."""
     if not path:
         return []
     parts = [p for p in path.strip("/").split("/") if p]
     if len(parts) == 1:
         return [entity, parts[0]]
     if len(parts) == 2:
-        return parts
+        return [entity, parts[0], "runs", parts[1]]
     if len(parts) == 3:
         return [parts[0], parts[1], "runs", parts[2]]
-    raise Error(f"{path!r}: expected [ENTITY/]PROJECT[/RUN_ID]")
+    raise Error(f"{path!r}: expected PROJECT, PROJECT/RUN_ID or ENTITY/PROJECT/RUN_ID")
 
 
 def _rotate(conn: object) -> None:
