@@ -33,6 +33,7 @@ from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo, RunKey
 from trackd_daemon.store.series import STEP
 from trackd_daemon.web import charts
+from trackd_daemon.web.colors import PALETTE, run_colors
 from trackd_daemon.web.runs_table import (
     RowCache,
     duration,
@@ -90,9 +91,10 @@ def run_key(request: web.Request) -> RunKey:
     return RunKey(m["entity"], m["project"], m["run_id"])
 
 
-def run_detail(run: RunInfo) -> dict[str, Any]:
+def run_detail(run: RunInfo, color: str = PALETTE[0]) -> dict[str, Any]:
     """A run as the API shows it (config and summary as logged; NaN and infinities as the
-    strings ``NaN``, ``Infinity`` and ``-Infinity``)."""
+    strings ``NaN``, ``Infinity`` and ``-Infinity``; ``color``: its colour on every chart,
+    see ``colors.py``)."""
     return {
         "entity": run.key.entity, "project": run.key.project, "id": run.key.run_id,
         "name": run.name, "state": run.state, "notes": run.notes, "tags": list(run.tags),
@@ -103,7 +105,7 @@ def run_detail(run: RunInfo) -> dict[str, Any]:
         "exit_code": run.exit_code, "history_rows": run.history_rows,
         "last_step": run.last_step, "sweep_id": run.sweep_id, "fork_run_id": run.fork_run_id,
         "fork_step": run.fork_step, "config": jsonable(run.config),
-        "summary": jsonable(run.summary), "metrics": run.metrics,
+        "summary": jsonable(run.summary), "metrics": run.metrics, "color": color,
     }
 
 
@@ -149,6 +151,12 @@ class Api:
         if not may_see(request, run):
             raise RunNotFoundError(f"run {key} not found", run=str(key))
         return run
+
+    async def run_color(self, request: web.Request, run: RunInfo) -> str:
+        """``run``'s colour among the runs of its project that ``request`` may see."""
+        peers = visible_runs(request, await self.store.list_runs(run.key.entity,
+                                                                 run.key.project))
+        return run_colors(peers).get(run.key.run_id, PALETTE[0])
 
     async def project_list(self, request: web.Request) -> list[dict[str, Any]]:
         runs = visible_runs(request, await self.store.list_runs())
@@ -201,8 +209,9 @@ class Api:
 
     async def run(self, request: web.Request) -> web.Response:
         run = await self.visible_run(request, run_key(request))
+        color = await self.run_color(request, run)
         # In a thread: the owner's user name may come from NSS, which can block.
-        return json_response(await anyio.to_thread.run_sync(run_detail, run))
+        return json_response(await anyio.to_thread.run_sync(run_detail, run, color))
 
     async def metrics(self, request: web.Request) -> web.Response:
         run = await self.visible_run(request, run_key(request))

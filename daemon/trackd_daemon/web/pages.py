@@ -169,13 +169,14 @@ class Pages:
         from trackd_daemon.web.run_files import read_environment
 
         run = await self._api.visible_run(request, run_key(request))
-        detail = await anyio.to_thread.run_sync(run_detail, run)  # NSS may block
+        color = await self._api.run_color(request, run)
+        detail = await anyio.to_thread.run_sync(run_detail, run, color)  # NSS may block
         env = await read_environment(self._api.store, self._api.blobs, run)
         return self.render(
             request, "run.html", run=detail, env=env, config=flatten(run.config),
             summary=flatten(run.summary), data={"run": {
                 k: detail[k] for k in ("entity", "project", "id", "name", "state",
-                                       "history_rows", "metrics")}})
+                                       "history_rows", "metrics", "color")}})
 
     async def compare(self, request: web.Request) -> web.Response:
         m = request.match_info

@@ -24,6 +24,7 @@ from typing import Any
 
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.store.models import RunInfo
+from trackd_daemon.web.colors import PALETTE, run_colors
 
 BUILTINS = ("name", "id", "state", "created", "duration", "tags", "group", "job_type", "user",
             "sweep", "host", "notes", "steps")
@@ -350,7 +351,7 @@ def available_columns(rows: Sequence[Row]) -> tuple[list[str], list[str]]:
     return ([k for k, _ in config.most_common()], [k for k, _ in summary.most_common()])
 
 
-def run_json(row: Row, columns: Sequence[str]) -> dict[str, Any]:
+def run_json(row: Row, columns: Sequence[str], color: str = PALETTE[0]) -> dict[str, Any]:
     run = row.run
     b = row.builtins
     return {
@@ -358,7 +359,7 @@ def run_json(row: Row, columns: Sequence[str]) -> dict[str, Any]:
         "name": run.name, "state": run.state, "created_at": run.created_at,
         "duration": b["duration"], "tags": b["tags"], "group": run.group,
         "job_type": run.job_type, "user": b["user"], "sweep_id": run.sweep_id,
-        "history_rows": run.history_rows,
+        "history_rows": run.history_rows, "color": color,
         "values": {c: jsonable(row.get(c)) for c in columns},
     }
 
@@ -382,6 +383,7 @@ def run_query(rows: Sequence[Row], q: Query) -> dict[str, Any]:
                    + [f"summary.{k}" for k in summary_keys[:DEFAULT_COLUMNS]])
     else:
         columns = [resolve(c, rows) for c in q.columns]
+    colors = run_colors(r.run for r in rows)
     descending = "-" if q.sort.startswith("-") else ""
     chosen = sort_rows(select(rows, q), descending + resolve(q.sort.lstrip("-"), rows))
     out: dict[str, Any] = {
@@ -393,7 +395,8 @@ def run_query(rows: Sequence[Row], q: Query) -> dict[str, Any]:
     start = (q.page - 1) * q.per_page
     if not q.group_by:
         out["pages"] = max(1, math.ceil(len(chosen) / q.per_page))
-        out["runs"] = [run_json(r, columns) for r in chosen[start:start + q.per_page]]
+        out["runs"] = [run_json(r, columns, colors[r.run.key.run_id])
+                       for r in chosen[start:start + q.per_page]]
         return out
     by = resolve(q.group_by, rows)
     groups: dict[Any, list[Row]] = {}
@@ -407,7 +410,7 @@ def run_query(rows: Sequence[Row], q: Query) -> dict[str, Any]:
     out["groups"] = [
         {"value": jsonable(value), "count": len(members),
          "states": dict(Counter(m.run.state for m in members)),
-         "runs": [run_json(m, columns) for m in members[:GROUP_RUNS]]}
+         "runs": [run_json(m, columns, colors[m.run.key.run_id]) for m in members[:GROUP_RUNS]]}
         for value, members in ordered[start:start + q.per_page]
     ]
     return out

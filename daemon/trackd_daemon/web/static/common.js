@@ -144,8 +144,12 @@ const TD = (() => {
     });
   }
 
+  // The palette of colors.py; a run's own colour is its API object's "color" (its rank in
+  // its project), the same on every page: runColor(run).
   const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                  "#7f7f7f", "#bcbd22", "#17becf"];
+                  "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#e7ba52", "#637939", "#ad494a",
+                  "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363"];
+  const runColor = (run, i) => (run && run.color) || COLORS[(i || 0) % COLORS.length];
 
   function rgba(hex, a) {
     const n = parseInt(hex.slice(1), 16);
@@ -195,5 +199,5 @@ const TD = (() => {
   function sectionTitle(name) { return name || "Charts"; }
 
   return {data, api, post, events, plotly, runPath, when, span, value, el, smooth, traces,
-          COLORS, xTitle, relayoutRange, sectionTitle, enc};
+          COLORS, runColor, xTitle, relayoutRange, sectionTitle, enc};
 })();

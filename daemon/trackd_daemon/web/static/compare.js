@@ -58,7 +58,7 @@
     const xs = dims.map((_, i) => i);
     const data = details.map((d, r) => ({
       type: "scatter", mode: "lines+markers", x: xs, y: dims.map((dim) => dim.pos[r]),
-      name: runs[r].name, line: {color: TD.COLORS[r % TD.COLORS.length], width: 2},
+      name: runs[r].name, line: {color: TD.runColor(runs[r], r), width: 2},
       customdata: dims.map((dim) => [plain(dim.label), plain(dim.shown[r])]),
       hovertemplate: "%{customdata[0]}: %{customdata[1]}<extra>" + plain(runs[r].name) + "</extra>",
     }));
@@ -112,7 +112,7 @@
     const data = [];
     runs.forEach((r, i) => {
       const s = rec.series[r.id];
-      if (s && s.total) data.push(...TD.traces(s, {name: r.name, color: TD.COLORS[i % TD.COLORS.length], dates}));
+      if (s && s.total) data.push(...TD.traces(s, {name: r.name, color: TD.runColor(r, i), dates}));
     });
     const layout = {margin: {l: 55, r: 12, t: 8, b: 42}, height: 260, showlegend: true,
                     legend: {orientation: "h", y: -0.25},

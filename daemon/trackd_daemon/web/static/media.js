@@ -99,7 +99,7 @@ const TDMedia = (() => {
     return runs.map((run, i) => {
       const el = TD.el("div", {class: "media-run", dataset: {run: run.id}});
       if (runs.length > 1) {  // in the run's colour of the compared charts
-        body.append(TD.el("div", {class: "media-run-name", style: `border-left-color: ${TD.COLORS[i % TD.COLORS.length]}`},
+        body.append(TD.el("div", {class: "media-run-name", style: `border-left-color: ${TD.runColor(run, i)}`},
                           run.name || run.id));
       }
       body.append(el);
