@@ -23,7 +23,8 @@ them into gRPC statuses.
     ├── ReferenceFailedError      FAILED_PRECONDITION REFERENCE_FAILED
     ├── RunFileNotFoundError      NOT_FOUND          RUN_FILE_NOT_FOUND
     ├── SweepNotFoundError        NOT_FOUND          SWEEP_NOT_FOUND
-    └── SweepConfigError          INVALID_ARGUMENT   SWEEP_CONFIG_INVALID
+    ├── SweepConfigError          INVALID_ARGUMENT   SWEEP_CONFIG_INVALID
+    └── WorkspaceViewTooLargeError INVALID_ARGUMENT  INVALID_ARGUMENT (an InvalidArgumentError)
 """
 
 from __future__ import annotations
@@ -194,3 +195,13 @@ class SweepConfigError(InvalidArgumentError):
                          f"violation{'s' if len(violations) != 1 else ''}):\n{lines}",
                          violations=json.dumps(violations))
         self.violations = list(violations)
+
+
+class WorkspaceViewTooLargeError(InvalidArgumentError):
+    """A dashboard workspace view (saved layout) over the store's size limit."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"a workspace view holds at most {limit} bytes, got {size}",
+                         size=str(size), limit=str(limit))
+        self.size = size
+        self.limit = limit

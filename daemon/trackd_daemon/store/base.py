@@ -23,12 +23,15 @@ from trackd_daemon.store.run_data_base import RunDataStore
 from trackd_daemon.store.run_edit_base import RunEditStore
 from trackd_daemon.store.series import STEP, Series
 from trackd_daemon.store.sweep_base import SweepStore
+from trackd_daemon.store.workspace_base import WorkspaceStore
 
 
-class MetadataStore(ArtifactStore, RunDataStore, RunEditStore, SweepStore, Protocol):
+class MetadataStore(ArtifactStore, RunDataStore, RunEditStore, SweepStore, WorkspaceStore,
+                    Protocol):
     """Runs, their metadata, config, summary, metric definitions and history rows; artifacts
     (``artifact_base.py``); run files, console logs and system metrics (``run_data_base.py``);
-    renaming, moving and deleting runs (``run_edit_base.py``); sweeps (``sweep_base.py``)."""
+    renaming, moving and deleting runs (``run_edit_base.py``); sweeps (``sweep_base.py``);
+    the dashboard's workspace views (``workspace_base.py``)."""
 
     url: str
 

@@ -52,6 +52,7 @@ from trackd_daemon.store.sqlite_run_data import (
 )
 from trackd_daemon.store.sqlite_run_edits import SqliteRunEdits
 from trackd_daemon.store.sqlite_sweeps import SWEEP_SCHEMA, SqliteSweeps, project_clauses
+from trackd_daemon.store.sqlite_workspace import WORKSPACE_SCHEMA, SqliteWorkspace
 
 T = TypeVar("T")
 
@@ -146,6 +147,7 @@ SCHEMA = [
     *ARTIFACT_SCHEMA,
     *RUN_DATA_SCHEMA,
     *SWEEP_SCHEMA,
+    *WORKSPACE_SCHEMA,
 ]
 #: Columns added in v9 (see :func:`add_run_option_columns`).
 _RUN_OPTION_COLUMNS = {"crash_grace": "REAL NOT NULL DEFAULT 0",
@@ -162,7 +164,7 @@ def add_run_option_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 #: Forward-only migrations: version reached -> statements, or steps called with the connection
 #: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
 #: owners": only the daemon's user sees them).
@@ -186,6 +188,8 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     9: [add_run_option_columns],
     # v10: sweeps and the runs they proposed (new tables only).
     10: [*SWEEP_SCHEMA],
+    # v11: the dashboard's saved workspace views (a new table only).
+    11: [*WORKSPACE_SCHEMA],
 }
 
 _RUN_COLUMNS = (
@@ -230,7 +234,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
 
 
 class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteRunData,
-                  SqliteRunEdits, SqliteSweeps):
+                  SqliteRunEdits, SqliteSweeps, SqliteWorkspace):
     """:class:`~trackd_daemon.store.base.MetadataStore` on one SQLite file (artifacts, blob
     records and run data in the mixins' modules)."""
 

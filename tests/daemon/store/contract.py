@@ -28,6 +28,7 @@ from tests.daemon.store.contract_run_data import RunDataContract
 from tests.daemon.store.contract_run_edits import RunEditContract
 from tests.daemon.store.contract_series import SeriesContract
 from tests.daemon.store.contract_sweeps import SweepContract
+from tests.daemon.store.contract_workspace import WorkspaceContract
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import (
@@ -98,7 +99,7 @@ def new_run(run_id: str, project: str = "proj", entity: str = "ent", **kw: Any) 
 
 @pytest.mark.anyio
 class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, RunEditContract,
-                            SweepContract):
+                            SweepContract, WorkspaceContract):
     """Subclass this and provide ``open_store``; see the module doc. The chart methods'
     part of the contract is in ``contract_series.py``, the artifacts' in
     ``contract_artifacts.py``, run files', console logs' and system metrics' in

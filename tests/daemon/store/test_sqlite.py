@@ -179,3 +179,27 @@ async def test_a_v8_store_gains_run_crash_grace_and_proxies(tmp_path: Path) -> N
     db = sqlite3.connect(path)
     assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     db.close()
+
+
+@pytest.mark.anyio
+async def test_a_v10_store_gains_workspace_views(tmp_path: Path) -> None:
+    import sqlite3
+
+    from trackd_daemon.store.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "v10.db"
+    await (await open_store_url(f"sqlite:///{path}")).aclose()
+    db = sqlite3.connect(path)  # as a v10 daemon left it: no workspace views
+    db.execute("DROP TABLE workspace_views")
+    db.execute("UPDATE schema_version SET version = 10")
+    db.commit()
+    db.close()
+    store = await open_store_url(f"sqlite:///{path}")
+    try:
+        await store.put_workspace_view("ent", "proj", "default", "{}", 1.0)
+        assert [v.name for v in await store.list_workspace_views("ent", "proj")] == ["default"]
+    finally:
+        await store.aclose()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()
