@@ -1,6 +1,8 @@
-// The runs table: search, filters, sorting, columns, grouping, paging, selection for compare;
-// the state lives in the page's URL so that a view can be shared. Refreshes itself while runs
-// are running.
+// The runs table: search, filters, sorting, columns, grouping, paging, selection for compare
+// and deletion; the state lives in the page's URL so that a view can be shared. Refreshes
+// itself while runs are running. Beside the project workspace (workspace.js) it is the side
+// panel of runs: each row has the eye that shows or hides the run on the charts, and the
+// workspace draws the runs of the table's query (TDRunsTable.params()).
 "use strict";
 (() => {
   const {entity, project, sweep} = TD.data;
@@ -51,6 +53,7 @@
       table = await TD.api(apiPath, params());
       $("query-error").textContent = "";
       show();
+      document.dispatchEvent(new CustomEvent("td:runs-query", {detail: params()}));
     } catch (err) {
       $("query-error").textContent = err.message;
     }
@@ -89,22 +92,29 @@
       if (e.target.checked) selected.add(run.id); else selected.delete(run.id);
       updateCompare();
     }});
+    const ws = window.TDWorkspace;
+    const eye = ws ? TD.el("td", {class: "eye-cell"}, TD.el("button", {
+      type: "button", class: "eye" + (ws.isHidden(run.id) ? " off" : ""),
+      title: ws.isHidden(run.id) ? "Show on the charts" : "Hide from the charts",
+      onclick: () => ws.toggle(run.id)}, ws.isHidden(run.id) ? "\u25CB" : "\u25C9")) : null;
+    const swatch = TD.el("span", {class: "swatch", style: `background:${TD.runColor(run)}`});
     return TD.el("tr", {class: "run-row", dataset: {id: run.id, state: run.state}},
-      TD.el("td", {}, box), ...builtins.map(([k]) => cell(run, k)),
+      TD.el("td", {}, box, " ", swatch), eye, ...builtins.map(([k]) => cell(run, k)),
       ...table.columns.map((c) => TD.el("td", {class: "num", dataset: {column: c}}, TD.value(run.values[c]))));
   }
 
   function show() {
     chooseBuiltins();
     const thead = $("runs-table").tHead;
-    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...builtins.map(([k, l]) => header(k, l)),
+    const eyes = window.TDWorkspace ? [TD.el("th", {title: "Shown on the charts"}, "")] : [];
+    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...eyes, ...builtins.map(([k, l]) => header(k, l)),
       ...table.columns.map((c) => header(c, c))));
     const body = $("runs-table").tBodies[0];
     const rows = [];
     if (table.groups) {
       for (const g of table.groups) {
         const states = Object.entries(g.states).map(([s, n]) => `${n} ${s}`).join(", ");
-        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + builtins.length + table.columns.length},
+        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + (window.TDWorkspace ? 1 : 0) + builtins.length + table.columns.length},
           `${table.group_by} = ${TD.value(g.value) || "(none)"} \u2014 ${g.count} run${g.count === 1 ? "" : "s"} (${states})`)));
         for (const r of g.runs) rows.push(row(r));
       }
@@ -143,6 +153,26 @@
     const b = $("compare-button");
     b.disabled = selected.size < 1;
     b.textContent = selected.size ? `Compare selected (${selected.size})` : "Compare selected";
+    const d = $("delete-button");
+    if (d) {
+      d.disabled = selected.size < 1;
+      d.textContent = selected.size ? `Delete selected (${selected.size})` : "Delete selected";
+    }
+  }
+
+  async function deleteSelected() {
+    const ids = [...selected];
+    if (!ids.length || !confirm(`Delete ${ids.length} run${ids.length === 1 ? "" : "s"} and everything they logged? This cannot be undone.`)) return;
+    try {
+      const out = await TD.post(`/projects/${TD.enc(entity)}/${TD.enc(project)}/runs/delete`, {runs: ids, delete_artifacts: false});
+      for (const id of out.deleted) selected.delete(id);
+      const errors = Object.entries(out.errors || {}).map(([id, m]) => `${id}: ${m}`);
+      $("query-error").textContent = errors.length ? "Not deleted: " + errors.join("; ") : "";
+    } catch (err) {
+      $("query-error").textContent = "Could not delete: " + err.message;
+    }
+    await load();
+    document.dispatchEvent(new CustomEvent("td:runs-changed"));
   }
 
   let liveTimer = null;
@@ -168,8 +198,10 @@
   $("prev-page").addEventListener("click", () => { q.page -= 1; load(); });
   $("next-page").addEventListener("click", () => { q.page += 1; load(); });
   $("columns-button").addEventListener("click", () => { $("columns-panel").hidden = !$("columns-panel").hidden; });
+  if ($("delete-button")) $("delete-button").addEventListener("click", deleteSelected);
   $("compare-button").addEventListener("click", () => {
     location.href = `/${TD.enc(entity)}/${TD.enc(project)}/compare?runs=${[...selected].map(TD.enc).join(",")}`;
   });
+  window.TDRunsTable = {params, reload: load, redraw: show};
   show();
 })();
