@@ -30,8 +30,7 @@ from aiohttp import web
 from trackd_daemon.errors import InvalidArgumentError, RunNotFoundError
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo
-from trackd_daemon.store.series import STEP
-from trackd_daemon.store.workspace_base import MAX_VIEW_BYTES
+from trackd_daemon.store.series import STEP, check_buckets
 from trackd_daemon.web import charts
 from trackd_daemon.web.api import DEFAULT_BUCKETS, dumps, json_response
 from trackd_daemon.web.scope import visible_runs
@@ -167,6 +166,7 @@ class WorkspaceApi:
             buckets = int(raw)
         except ValueError:
             raise InvalidArgumentError(f"buckets must be a whole number, got {raw!r}") from None
+        check_buckets(buckets)
         x_key = request.query.get("x", STEP)
         x_min, x_max = _number(request, "x_min"), _number(request, "x_max")
         by_id = {r.key.run_id: r for r in await self.project_runs(request)}
@@ -223,9 +223,7 @@ class WorkspaceApi:
     async def save_view(self, request: web.Request) -> web.Response:
         await self.project_runs(request)
         m = request.match_info
-        if request.content_length is not None and request.content_length > MAX_VIEW_BYTES * 2:
-            raise InvalidArgumentError(f"a view holds at most {MAX_VIEW_BYTES} bytes")
-        raw = await request.content.read(MAX_VIEW_BYTES * 2 + 1)
+        raw = await request.read()  # bounded by the server's body limit (client_max_size)
         try:
             spec = json.loads(raw, parse_constant=_refuse)
         except ValueError as exc:
