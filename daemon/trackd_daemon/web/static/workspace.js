@@ -4,7 +4,7 @@
 // workspace-wide and per-chart settings; extra panels (panels.js, TDPanels); the layout saved
 // per project in the daemon as named views. Charts load as they come into view.
 "use strict";
-const TDWorkspace = (() => {
+window.TDWorkspace = (() => {
   const {entity, project} = TD.data;
   const base = `/projects/${TD.enc(entity)}/${TD.enc(project)}`;
   const C = TDWorkspaceCharts;
@@ -29,17 +29,22 @@ const TDWorkspace = (() => {
 
   // -- saving ------------------------------------------------------------------------------
   let saveTimer = null;
+  async function writeNow() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    try {
+      await TD.post(`${base}/views/${TD.enc(viewName)}`, spec);
+      $("ws-status").textContent = "";
+    } catch (err) {
+      $("ws-status").textContent = "Could not save the layout: " + err.message;
+    }
+  }
   function save() {
     clearTimeout(saveTimer);
-    saveTimer = setTimeout(async () => {
-      try {
-        await TD.post(`${base}/views/${TD.enc(viewName)}`, spec);
-        $("ws-status").textContent = "";
-      } catch (err) {
-        $("ws-status").textContent = "Could not save the layout: " + err.message;
-      }
-    }, 300);
+    saveTimer = setTimeout(writeNow, 300);
   }
+  // A change not yet saved is saved to its own view before another view opens.
+  async function flush() { if (saveTimer) await writeNow(); }
 
   // -- runs --------------------------------------------------------------------------------
   function groupColumn() {
@@ -213,6 +218,7 @@ const TDWorkspace = (() => {
         TD.el("button", {type: "button", class: "small ws-down", title: "Move down", onclick: (e) => { e.preventDefault(); moveSection(name, 1); }}, "\u2193"));
       const details = TD.el("details", {class: "section ws-section", open: !state.collapsed, dataset: {section: name}}, summary, grid);
       details.addEventListener("toggle", () => {
+        if (!!(spec.sections[name] || {}).collapsed === !details.open) return;  // as built
         spec.sections[name] = {...(spec.sections[name] || {}), collapsed: !details.open};
         save();
       });
@@ -315,6 +321,7 @@ const TDWorkspace = (() => {
   }
 
   async function openView(name) {
+    await flush();
     viewName = name;
     try { localStorage.setItem(STORED_VIEW, name); } catch (err) { /* storage off */ }
     try {
@@ -363,6 +370,8 @@ const TDWorkspace = (() => {
     $("ws-save-as").addEventListener("click", async () => {
       const name = $("ws-view-name").value.trim();
       if (!name) { $("ws-status").textContent = "Name the new view first."; return; }
+      clearTimeout(saveTimer);  // the changes go to the new view
+      saveTimer = null;
       try {
         await TD.post(`${base}/views/${TD.enc(name)}`, spec);
         $("ws-view-name").value = "";
@@ -375,6 +384,8 @@ const TDWorkspace = (() => {
     });
     $("ws-delete-view").addEventListener("click", async () => {
       if (!confirm(`Delete the view "${viewName}"?`)) return;
+      clearTimeout(saveTimer);
+      saveTimer = null;
       await TD.post(`${base}/views/${TD.enc(viewName)}/delete`, {});
       await openView("default");
     });

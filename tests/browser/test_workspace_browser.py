@@ -1,0 +1,166 @@
+"""The project workspace in a real browser: a project of 20 runs shows one chart per metric
+with 20 lines in 20 colours; hiding a run takes its line off every chart; grouping by a config
+key draws group means with bands; the layout survives a reload; named views."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import trackd
+from tests.web.dash import Dashboard
+
+RUNS = 20
+STEPS = 60
+METRICS = ["acc", "loss", "val/loss"]
+
+
+def make_project() -> tuple[str, list[trackd.Run]]:
+    project = f"ws-{uuid.uuid4().hex[:8]}"
+    runs = []
+    for i in range(RUNS):
+        run = trackd.init(project=project, name=f"run-{i:02d}",
+                          config={"opt": "adam" if i % 2 else "sgd", "lr": 0.01 * (i + 1)})
+        for s in range(STEPS):
+            run.log({"loss": (i + 1) / (s + 1), "acc": s / STEPS * (1 - i / 100),
+                     "val/loss": 0.5 * (i + 1) / (s + 1)})
+        run.finish()
+        runs.append(run)
+    return project, runs
+
+
+def drawn(page: Any, key: str) -> list[dict[str, Any]]:
+    """The traces of a workspace chart: meta (line, group, band), name, colour, run id."""
+    return page.evaluate(
+        """key => document.querySelector(`.ws-chart[data-key="${key}"]`).data.map(t => ({
+             meta: t.meta, name: t.name, color: t.line && t.line.color, run: t.customdata,
+             points: t.x.length}))""", key)
+
+
+def wait_lines(page: Any, key: str, n: int) -> None:
+    page.wait_for_function(
+        """([key, n]) => { const c = document.querySelector(`.ws-chart[data-key="${key}"]`);
+             return c && c.dataset.drawn === "1" && c.dataset.lines === String(n); }""",
+        arg=[key, n])
+
+
+def saved(page: Any) -> Any:
+    """The response of the next save of the layout (the page saves it shortly after a change)."""
+    return page.expect_response(lambda r: "/views/" in r.url and r.request.method == "POST")
+
+
+def test_workspace_of_20_runs(dash: Dashboard, page: Any, shot: Any) -> None:
+    project, runs = make_project()
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/{project}"))
+    page.wait_for_selector("body[data-workspace=ready]")
+    keys = page.locator(".ws-chart").evaluate_all("els => els.map(e => e.dataset.key)")
+    assert sorted(keys) == sorted(METRICS)  # one chart per metric
+    sections = page.locator(".ws-section").evaluate_all("els => els.map(e => e.dataset.section)")
+    assert sections == ["", "val"]  # the unnamed section first
+    for key in METRICS:
+        wait_lines(page, key, RUNS)
+        lines = [t for t in drawn(page, key) if t["meta"] == "line"]
+        assert len({t["color"] for t in lines}) == RUNS  # 20 distinct colours
+        assert {t["run"] for t in lines} == {r.id for r in runs}
+        assert all(t["points"] == STEPS for t in lines)
+    colour = {t["run"]: t["color"] for t in drawn(page, "loss") if t["meta"] == "line"}
+    assert all(colour[t["run"]] == t["color"] for t in drawn(page, "acc") if t["meta"] == "line")
+    shot(page, "workspace")
+
+    # The eye of a run's row hides it on every chart, and the layout keeps it.
+    hidden = runs[3].id
+    with saved(page):
+        page.locator(f'tr.run-row[data-id="{hidden}"] button.eye').click()
+    for key in METRICS:
+        wait_lines(page, key, RUNS - 1)
+        assert hidden not in {t["run"] for t in drawn(page, key)}
+    page.reload()
+    page.wait_for_selector("body[data-workspace=ready]")
+    wait_lines(page, "loss", RUNS - 1)
+    assert hidden not in {t["run"] for t in drawn(page, "loss")}
+    assert page.locator(f'tr.run-row[data-id="{hidden}"] button.eye.off').count() == 1
+    with saved(page):
+        page.locator(f'tr.run-row[data-id="{hidden}"] button.eye').click()
+    wait_lines(page, "loss", RUNS)
+
+    # Show the top 10 only.
+    with saved(page):
+        page.select_option("#ws-top", "10")
+    wait_lines(page, "loss", 10)
+    with saved(page):
+        page.select_option("#ws-top", "20")
+    wait_lines(page, "loss", RUNS)
+
+
+def test_grouping_by_a_config_key_draws_means_with_bands(dash: Dashboard, page: Any,
+                                                         shot: Any) -> None:
+    project, runs = make_project()
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/{project}"))
+    page.wait_for_selector("body[data-workspace=ready]")
+    wait_lines(page, "loss", RUNS)
+    with saved(page):
+        page.select_option("#ws-group", "config.opt")
+    wait_lines(page, "loss", 2)
+    traces = drawn(page, "loss")
+    groups = [t for t in traces if t["meta"] == "group"]
+    assert sorted(t["name"] for t in groups) == ["config.opt = adam (10)", "config.opt = sgd (10)"]
+    assert len([t for t in traces if t["meta"] == "band"]) == 4  # upper and lower per group
+    # The mean of the sgd runs (i = 0, 2, ..., 18) at step 0: the mean of i + 1.
+    first = page.evaluate("""() => document.querySelector('.ws-chart[data-key="loss"]').data
+        .filter(t => t.meta === "group").map(t => [t.name, t.y[0]])""")
+    assert dict(first)["config.opt = sgd (10)"] == sum(i + 1 for i in range(0, 20, 2)) / 10
+    shot(page, "workspace-grouped")
+    with saved(page):
+        page.select_option("#ws-band", "std")
+    page.reload()  # the grouping and the band are part of the layout
+    page.wait_for_selector("body[data-workspace=ready]")
+    wait_lines(page, "loss", 2)
+    assert page.locator("#ws-group").input_value() == "config.opt"
+    assert page.locator("#ws-band").input_value() == "std"
+
+
+def test_settings_sections_and_named_views(dash: Dashboard, page: Any) -> None:
+    project, runs = make_project()
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/{project}"))
+    page.wait_for_selector("body[data-workspace=ready]")
+    wait_lines(page, "loss", RUNS)
+    with saved(page):
+        page.locator("#ws-log").check()
+    page.wait_for_function("""() => document.querySelector('.ws-chart[data-key="loss"]')
+        .layout.yaxis.type === "log" """)
+    # A chart of its own: relative time on the x axis for "acc" only.
+    page.locator('.ws-chart-box[data-key="acc"] .ws-gear').click()
+    with saved(page):
+        page.locator('.ws-chart-box[data-key="acc"] select[data-setting="x"]').select_option(
+            "_runtime")
+    page.wait_for_function("""() => document.querySelector('.ws-chart[data-key="acc"]')
+        .dataset.x === "_runtime" """)
+    assert page.locator('.ws-chart[data-key="loss"]').get_attribute("data-x") == "_step"
+    # Collapse the val section.
+    with saved(page):
+        page.locator('.ws-section[data-section="val"] > summary').click()
+    # Save it all as a named view, then change the default.
+    page.locator("#ws-view-name").fill("log view")
+    with saved(page):
+        page.locator("#ws-save-as").click()
+    page.wait_for_function("() => document.getElementById('ws-view').value === 'log view'")
+    with saved(page):  # a change now is the named view's, not the default's
+        page.locator("#ws-outliers").check()
+    page.reload()  # the view last opened is opened again, with its layout
+    page.wait_for_selector("body[data-workspace=ready]")
+    assert page.locator("#ws-view").input_value() == "log view"
+    assert page.locator("#ws-log").is_checked() and page.locator("#ws-outliers").is_checked()
+    assert page.locator('.ws-section[data-section="val"]').evaluate("e => e.open") is False
+    wait_lines(page, "acc", RUNS)
+    assert page.locator('.ws-chart[data-key="acc"]').get_attribute("data-x") == "_runtime"
+    page.select_option("#ws-view", "default")
+    page.wait_for_function("() => !document.getElementById('ws-outliers').checked")
+    assert page.locator("#ws-log").is_checked()
+    views = page.locator("#ws-view option").evaluate_all("os => os.map(o => o.value)")
+    assert views == ["default", "log view"]
+    page.select_option("#ws-view", "log view")
+    page.wait_for_function("() => document.getElementById('ws-outliers').checked")
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#ws-delete-view").click()
+    page.wait_for_function("""() => [...document.querySelectorAll('#ws-view option')]
+        .map(o => o.value).join() === "default" """)
