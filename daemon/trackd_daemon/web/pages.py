@@ -176,7 +176,8 @@ class Pages:
             request, "run.html", run=detail, env=env, config=flatten(run.config),
             summary=flatten(run.summary), data={"run": {
                 k: detail[k] for k in ("entity", "project", "id", "name", "state",
-                                       "history_rows", "metrics", "color")}})
+                                       "history_rows", "metrics", "color", "notes",
+                                       "tags")}})
 
     async def compare(self, request: web.Request) -> web.Response:
         m = request.match_info

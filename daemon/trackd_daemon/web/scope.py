@@ -1,8 +1,11 @@
-"""What a dashboard request may see: the one place that decides it.
+"""What a dashboard request may see and edit: the one place that decides it.
 
-The dashboard acts as the daemon's own user, who may read every run of the store, so today
-every run is visible, and every sweep. Per-user visibility plugs in here (every page and API
-call goes through these functions; a sweep is visible where the runs of its project are).
+The dashboard acts as the daemon's own user, who may read and write every run of the store, so
+today every run is visible, and every sweep. Editing needs the same token and the same rights
+as reading: a request may change what it may see (renaming, tagging, moving or deleting a run;
+the artifact versions a deletion takes with it). Per-user visibility plugs in here (every page
+and API call goes through these functions; a sweep is visible where the runs of its project
+are).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from trackd_daemon.access import Owned
 from trackd_daemon.store.models import RunInfo
 from trackd_daemon.store.sweep_models import SweepInfo
 
@@ -23,6 +27,12 @@ def visible_runs(request: web.Request, runs: Iterable[RunInfo]) -> list[RunInfo]
 def may_see(request: web.Request, run: RunInfo) -> bool:
     """Whether ``request`` may see ``run`` (a run it may not see is answered 404)."""
     return bool(visible_runs(request, [run]))
+
+
+def may_edit(request: web.Request, thing: Owned) -> bool:
+    """Whether ``request`` may change ``thing``: a run (one it may see), or an artifact
+    version that deleting a run it may edit takes with it."""
+    return may_see(request, thing) if isinstance(thing, RunInfo) else True
 
 
 def visible_sweeps(request: web.Request, sweeps: Iterable[SweepInfo]) -> list[SweepInfo]:
