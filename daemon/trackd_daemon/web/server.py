@@ -41,6 +41,7 @@ from trackd_daemon.web.live import LiveStreams
 from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
 from trackd_daemon.web.port import bind_first, candidates, remember_port
+from trackd_daemon.web.project_panels import ProjectPanelsApi
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
 from trackd_daemon.web.sweeps_api import SweepControls, SweepsApi
@@ -182,7 +183,8 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         gate.middleware, body_deadline(guard.timeout), errors_middleware, pages.errors])
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
-                    *sweeps_api.routes(), *MediaApi(api, blobs).routes(),
+                    *sweeps_api.routes(), *ProjectPanelsApi(api).routes(),
+                    *MediaApi(api, blobs).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
                     *pages.routes()])
     return app, live, gate
