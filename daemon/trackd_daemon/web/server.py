@@ -42,6 +42,7 @@ from trackd_daemon.web.live import LiveStreams
 from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
 from trackd_daemon.web.port import bind_first, candidates, remember_port
+from trackd_daemon.web.project_panels import ProjectPanelsApi
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
 from trackd_daemon.web.sweeps_api import SweepControls, SweepsApi
@@ -186,7 +187,8 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
                     *sweeps_api.routes(), *EditApi(api, editor).routes(),
-                    *MediaApi(api, blobs).routes(), *WorkspaceApi(store).routes(),
+                    *ProjectPanelsApi(api).routes(), *MediaApi(api, blobs).routes(),
+                    *WorkspaceApi(store).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
                     *pages.routes()])
     return app, live, gate

@@ -55,7 +55,13 @@
       show();
       document.dispatchEvent(new CustomEvent("td:runs-query", {detail: params()}));
     } catch (err) {
+      // A query the API refuses (a filter it cannot read) shows its error in place of runs
+      // that were not asked for, never as an empty table.
       $("query-error").textContent = err.message;
+      $("total-count").textContent = "";
+      $("runs-table").tBodies[0].replaceChildren(TD.el("tr", {class: "query-error-row"},
+        TD.el("td", {class: "error", colspan: 1 + builtins.length + table.columns.length},
+              TD.el("span", {}, "No runs shown: the query has an error (above)."))));
     }
     const shown = new URLSearchParams();
     for (const [k, v] of Object.entries(params())) {
@@ -93,28 +99,27 @@
       updateCompare();
     }});
     const ws = window.TDWorkspace;
-    const eye = ws ? TD.el("td", {class: "eye-cell"}, TD.el("button", {
+    const eye = ws ? TD.el("button", {
       type: "button", class: "eye" + (ws.isHidden(run.id) ? " off" : ""),
       title: ws.isHidden(run.id) ? "Show on the charts" : "Hide from the charts",
-      onclick: () => ws.toggle(run.id)}, ws.isHidden(run.id) ? "\u25CB" : "\u25C9")) : null;
+      onclick: () => ws.toggle(run.id)}, ws.isHidden(run.id) ? "\u25CB" : "\u25C9") : null;
     const swatch = TD.el("span", {class: "swatch", style: `background:${TD.runColor(run)}`});
     return TD.el("tr", {class: "run-row", dataset: {id: run.id, state: run.state}},
-      TD.el("td", {}, box, " ", swatch), eye, ...builtins.map(([k]) => cell(run, k)),
+      TD.el("td", {class: "select-cell"}, box, " ", swatch, eye), ...builtins.map(([k]) => cell(run, k)),
       ...table.columns.map((c) => TD.el("td", {class: "num", dataset: {column: c}}, TD.value(run.values[c]))));
   }
 
   function show() {
     chooseBuiltins();
     const thead = $("runs-table").tHead;
-    const eyes = window.TDWorkspace ? [TD.el("th", {title: "Shown on the charts"}, "")] : [];
-    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...eyes, ...builtins.map(([k, l]) => header(k, l)),
+    thead.replaceChildren(TD.el("tr", {}, TD.el("th", {}, ""), ...builtins.map(([k, l]) => header(k, l)),
       ...table.columns.map((c) => header(c, c))));
     const body = $("runs-table").tBodies[0];
     const rows = [];
     if (table.groups) {
       for (const g of table.groups) {
         const states = Object.entries(g.states).map(([s, n]) => `${n} ${s}`).join(", ");
-        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + (window.TDWorkspace ? 1 : 0) + builtins.length + table.columns.length},
+        rows.push(TD.el("tr", {class: "group-row"}, TD.el("td", {colspan: 1 + builtins.length + table.columns.length},
           `${table.group_by} = ${TD.value(g.value) || "(none)"} \u2014 ${g.count} run${g.count === 1 ? "" : "s"} (${states})`)));
         for (const r of g.runs) rows.push(row(r));
       }
