@@ -194,6 +194,7 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     from trackd_daemon.web.api import Api
     from trackd_daemon.web.edit_api import EditApi
     from trackd_daemon.web.media import MediaApi
+    from trackd_daemon.web.project_panels import ProjectPanelsApi
     from trackd_daemon.web.sweeps_api import SweepsApi
     from trackd_daemon.web.workspace_api import WorkspaceApi
 
@@ -202,7 +203,7 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
               for r in [*api.routes(), *MediaApi(api, None).routes(),
                         *SweepsApi(None).routes(),  # type: ignore[arg-type]
-                        *EditApi(api).routes(),
+                        *EditApi(api).routes(), *ProjectPanelsApi(api).routes(),
                         *WorkspaceApi(None).routes()]}  # type: ignore[arg-type]
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes
