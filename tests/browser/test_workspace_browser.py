@@ -164,3 +164,40 @@ def test_settings_sections_and_named_views(dash: Dashboard, page: Any) -> None:
     page.locator("#ws-delete-view").click()
     page.wait_for_function("""() => [...document.querySelectorAll('#ws-view option')]
         .map(o => o.value).join() === "default" """)
+
+
+def test_panels_are_added_and_kept_in_the_layout(dash: Dashboard, page: Any) -> None:
+    project, runs = make_project()
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/{project}"))
+    page.wait_for_selector("body[data-workspace=ready]")
+    kinds = page.locator("#ws-add-panel option").evaluate_all("os => os.map(o => o.value)")
+    assert "scatter" in kinds and "parallel" in kinds  # TDPanels.kinds
+    with saved(page):
+        page.select_option("#ws-add-panel", "scatter")
+    page.wait_for_selector('.ws-panel[data-kind="scatter"] .ws-panel-body[data-drawn="1"]')
+    page.reload()
+    page.wait_for_selector('.ws-panel[data-kind="scatter"] .ws-panel-body[data-drawn="1"]')
+    assert page.locator(".ws-section").first.get_attribute("data-section") == "__panels"
+    with saved(page):
+        page.locator('.ws-panel[data-kind="scatter"] .chart-title button').click()
+    assert page.locator(".ws-panel").count() == 0
+
+
+def test_delete_selected_runs(dash: Dashboard, page: Any) -> None:
+    project, runs = make_project()
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/{project}"))
+    page.wait_for_selector("body[data-workspace=ready]")
+    wait_lines(page, "loss", RUNS)
+    gone = [runs[0].id, runs[1].id]
+    for rid in gone:
+        page.locator(f'tr.run-row[data-id="{rid}"] input.select').check()
+    assert page.locator("#delete-button").inner_text() == "Delete selected (2)"
+    page.once("dialog", lambda d: d.dismiss())  # asked first: refusing deletes nothing
+    page.locator("#delete-button").click()
+    assert page.locator("tr.run-row").count() == RUNS
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#delete-button").click()
+    page.wait_for_function(f"() => document.querySelectorAll('tr.run-row').length === {RUNS - 2}")
+    wait_lines(page, "loss", RUNS - 2)
+    assert not set(gone) & {t["run"] for t in drawn(page, "loss")}
+    assert dash.json(f"/api/v1/projects/{runs[0].entity}/{project}/runs")["total"] == RUNS - 2
