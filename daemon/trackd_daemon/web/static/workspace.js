@@ -320,22 +320,26 @@ window.TDWorkspace = (() => {
     $("ws-view").replaceChildren(...names.map((n) => new Option(n, n, false, n === viewName)));
   }
 
-  async function openView(name) {
+  async function fetchView(name) {
+    try { return (await TD.api(`${base}/views/${TD.enc(name)}`)).spec; } catch (err) { return null; }
+  }
+
+  // Open a view (`got`: its spec when already fetched; null: none saved, the defaults).
+  async function openView(name, got) {
     await flush();
     viewName = name;
     try { localStorage.setItem(STORED_VIEW, name); } catch (err) { /* storage off */ }
-    try {
-      const got = await TD.api(`${base}/views/${TD.enc(name)}`);
-      spec = {...blank(), ...got.spec};
-      spec.group = {...blank().group, ...(got.spec.group || {})};
-      spec.settings = {...C.DEFAULTS, ...(got.spec.settings || {})};
-    } catch (err) {
-      spec = blank();
-    }
+    const saved = got === undefined ? await fetchView(name) : got;
+    spec = {...blank(), ...(saved || {})};
+    spec.group = {...blank().group, ...((saved && saved.group) || {})};
+    spec.settings = {...C.DEFAULTS, ...((saved && saved.settings) || {})};
     showControls();
+    performance.mark("td:ws-view");
     await loadRuns();
+    performance.mark("td:ws-runs");
     if (window.TDRunsTable) TDRunsTable.redraw();
     build();
+    performance.mark("td:ws-built");
     await listViews();
   }
 
@@ -410,10 +414,12 @@ window.TDWorkspace = (() => {
     wire();
     let name = "default";
     try { name = localStorage.getItem(STORED_VIEW) || "default"; } catch (err) { /* storage off */ }
-    const got = await Promise.all([TD.api(base + "/metrics"), TD.api(base + "/views")]);
+    // The charts and the view at once (a view remembered here but deleted since: the default).
+    const got = await Promise.all([TD.api(base + "/metrics"), fetchView(name)]);
     layout = got[0];
-    if (!got[1].views.some((v) => v.name === name)) name = "default";
-    await openView(name);
+    performance.mark("td:ws-layout");
+    if (got[1] === null && name !== "default") await openView("default");
+    else await openView(name, got[1]);
     ready = true;
     document.body.dataset.workspace = "ready";
   }
