@@ -4,7 +4,13 @@ key draws group means with bands; the layout survives a reload; named views."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import trackd
@@ -136,7 +142,11 @@ def test_settings_sections_and_named_views(dash: Dashboard, page: Any) -> None:
     page.wait_for_function("""() => document.querySelector('.ws-chart[data-key="acc"]')
         .dataset.x === "_runtime" """)
     assert page.locator('.ws-chart[data-key="loss"]').get_attribute("data-x") == "_step"
-    # Collapse the val section.
+    # Move the val section up, then collapse it.
+    with saved(page):
+        page.locator('.ws-section[data-section="val"] .ws-up').click()
+    order = page.locator(".ws-section").evaluate_all("els => els.map(e => e.dataset.section)")
+    assert order == ["val", ""]
     with saved(page):
         page.locator('.ws-section[data-section="val"] > summary').click()
     # Save it all as a named view, then change the default.
@@ -151,6 +161,8 @@ def test_settings_sections_and_named_views(dash: Dashboard, page: Any) -> None:
     assert page.locator("#ws-view").input_value() == "log view"
     assert page.locator("#ws-log").is_checked() and page.locator("#ws-outliers").is_checked()
     assert page.locator('.ws-section[data-section="val"]').evaluate("e => e.open") is False
+    order = page.locator(".ws-section").evaluate_all("els => els.map(e => e.dataset.section)")
+    assert order == ["val", ""]
     wait_lines(page, "acc", RUNS)
     assert page.locator('.ws-chart[data-key="acc"]').get_attribute("data-x") == "_runtime"
     page.select_option("#ws-view", "default")
@@ -201,3 +213,47 @@ def test_delete_selected_runs(dash: Dashboard, page: Any) -> None:
     wait_lines(page, "loss", RUNS - 2)
     assert not set(gone) & {t["run"] for t in drawn(page, "loss")}
     assert dash.json(f"/api/v1/projects/{runs[0].entity}/{project}/runs")["total"] == RUNS - 2
+
+
+LIVE_SCRIPT = """
+    import os, sys, time
+    import trackd
+    run = trackd.init(project=sys.argv[2], config={"lr": 0.1})
+    print(run.id, flush=True)
+    i = 0
+    deadline = time.monotonic() + 90
+    while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+        row = {"loss": 1.0 / (i + 1)}
+        if i >= 20:
+            row["late/metric"] = float(i)  # a metric that appears while the page is open
+        run.log(row)
+        i += 1
+        time.sleep(0.05)
+    run.finish()
+"""
+
+
+def test_a_running_runs_line_grows_and_new_metrics_get_charts(dash: Dashboard, page: Any,
+                                                              tmp_path: Path) -> None:
+    project = f"ws-live-{uuid.uuid4().hex[:6]}"
+    script = tmp_path / "live.py"
+    script.write_text(textwrap.dedent(LIVE_SCRIPT))
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen([sys.executable, str(script), str(stop), project],
+                            stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        time.sleep(0.5)  # a few rows before the page opens
+        page.goto(dash.ticket_url(f"/{trackd.Api().default_entity}/{project}"))
+        page.wait_for_selector('.ws-chart[data-key="loss"][data-drawn="1"]')
+        first = drawn(page, "loss")[0]["points"]
+        page.wait_for_function(
+            """n => { const c = document.querySelector('.ws-chart[data-key="loss"]');
+                      return c.data && c.data.length && c.data[0].x.length > n; }""",
+            arg=first, timeout=30_000)  # the table looks again every 5 s, the charts follow
+        page.wait_for_selector('.ws-chart[data-key="late/metric"][data-drawn="1"]',
+                               timeout=30_000)
+    finally:
+        stop.touch()
+        assert proc.wait(60) == 0

@@ -43,3 +43,9 @@ def visible_sweeps(request: web.Request, sweeps: Iterable[SweepInfo]) -> list[Sw
 def may_see_sweep(request: web.Request, sweep: SweepInfo) -> bool:
     """Whether ``request`` may see ``sweep`` (one it may not see is answered 404)."""
     return bool(visible_sweeps(request, [sweep]))
+
+
+def may_edit_workspace(request: web.Request, project_runs: Iterable[RunInfo]) -> bool:
+    """Whether ``request`` may save or delete the saved views (layouts) of the workspace of a
+    project with ``project_runs``: one it may see a run of."""
+    return bool(visible_runs(request, project_runs))

@@ -33,7 +33,7 @@ from trackd_daemon.store.models import RunInfo
 from trackd_daemon.store.series import STEP, check_buckets
 from trackd_daemon.web import charts
 from trackd_daemon.web.api import DEFAULT_BUCKETS, dumps, json_response
-from trackd_daemon.web.scope import visible_runs
+from trackd_daemon.web.scope import may_edit_workspace, visible_runs
 
 #: Runs one series request may name (a workspace draws at most this many).
 MAX_SERIES_RUNS = 1000
@@ -201,6 +201,15 @@ class WorkspaceApi:
 
     # -- views -------------------------------------------------------------------------------
 
+    async def editable_project(self, request: web.Request) -> None:
+        """:raises RunNotFoundError: the request may not change the project's views (or the
+            project has no run)."""
+        m = request.match_info
+        if not may_edit_workspace(request, await self.store.list_runs(m["entity"],
+                                                                      m["project"])):
+            raise RunNotFoundError(f"project {m['entity']}/{m['project']} has no runs (or does "
+                                   "not exist)", run=f"{m['entity']}/{m['project']}")
+
     async def views(self, request: web.Request) -> web.Response:
         await self.project_runs(request)
         m = request.match_info
@@ -221,7 +230,7 @@ class WorkspaceApi:
             content_type="application/json", headers={"Cache-Control": "no-store"})
 
     async def save_view(self, request: web.Request) -> web.Response:
-        await self.project_runs(request)
+        await self.editable_project(request)
         m = request.match_info
         raw = await request.read()  # bounded by the server's body limit (client_max_size)
         try:
@@ -235,7 +244,7 @@ class WorkspaceApi:
         return json_response({"name": saved.name, "updated_at": saved.updated_at})
 
     async def delete_view(self, request: web.Request) -> web.Response:
-        await self.project_runs(request)
+        await self.editable_project(request)
         m = request.match_info
         deleted = await self.store.delete_workspace_view(m["entity"], m["project"], m["name"])
         return json_response({"deleted": deleted})

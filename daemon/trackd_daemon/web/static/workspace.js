@@ -23,6 +23,7 @@ window.TDWorkspace = (() => {
   let runs = [];             // the top N runs of the table's query
   let available = {config: [], summary: []};
   const charts = new Map();  // key -> chart record
+  const rowsSeen = new Map();  // run id -> its history rows when the charts read it
   let ready = false;
 
   const visibleRuns = () => runs.filter((r) => !spec.hidden.includes(r.id));
@@ -61,6 +62,11 @@ window.TDWorkspace = (() => {
     runs = body.runs || [];
     available = body.available;
     fillGroupOptions();
+    // Runs that logged since the charts read them (running ones) are read again.
+    const grown = runs.filter((r) => rowsSeen.has(r.id) && rowsSeen.get(r.id) !== r.history_rows);
+    for (const r of runs) rowsSeen.set(r.id, r.history_rows);
+    for (const chart of charts.values()) for (const r of grown) chart.data.delete(r.id);
+    return grown.length > 0;
   }
 
   function groups() {
@@ -357,9 +363,17 @@ window.TDWorkspace = (() => {
     redrawAll();
   }
 
+  const chartKeys = (l) => l.sections.flatMap((s) => s.charts.map((c) => c.key)).join("\n");
+
   async function rerun() {
-    await loadRuns();
+    const grown = await loadRuns();
     if (window.TDRunsTable) TDRunsTable.redraw();
+    if (grown) {  // new metrics may have come with the new rows
+      const next = await TD.api(base + "/metrics");
+      const changed = chartKeys(next) !== chartKeys(layout);
+      layout = next;
+      if (changed) { build(); refreshPanels(); return; }
+    }
     redrawAll();
     refreshPanels();
   }
