@@ -46,9 +46,10 @@ CACHE_BYTES = 64 * 1024 * 1024
 
 
 class SeriesCache:
-    """Encoded downsampled series by (run pk, rows, key, x, range, buckets), least recently
-    used first out, at most :data:`CACHE_BYTES` of text. A run that logs more rows has a new
-    row count, so its old entries are never read again (and age out)."""
+    """Encoded downsampled series by (run, its rows and last change, key, x, range, buckets),
+    least recently used first out, at most :data:`CACHE_BYTES` of text. A run that logs more
+    rows (or changes otherwise) has a new key, so its old entries are never read again (and
+    age out)."""
 
     def __init__(self, limit: int = CACHE_BYTES) -> None:
         self._items: OrderedDict[tuple[Any, ...], str] = OrderedDict()
@@ -174,7 +175,9 @@ class WorkspaceApi:
         limiter = anyio.CapacityLimiter(FAN_OUT)
 
         async def one(run: RunInfo) -> None:
-            base = (run.pk, run.history_rows, x_key, x_min, x_max, buckets)
+            # Which run (a deleted run's pk may be reused) at which version of its history.
+            base = (run.pk, run.key.run_id, run.created_at, run.history_rows, run.updated_at,
+                    x_key, x_min, x_max, buckets)
             parts = {k: self.cache.get((*base, k)) for k in keys}
             missing = [k for k, v in parts.items() if v is None]
             if missing and run.history_rows:
