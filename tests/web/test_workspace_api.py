@@ -69,8 +69,10 @@ def test_series_of_many_runs_in_one_request(dash: Dashboard) -> None:
     assert list(body["runs"]) == ids
     for i, rid in enumerate(ids):
         s = body["runs"][rid]["loss"]
-        assert s["total"] == 500 and s["sampled"] is True and len(s["x"]) <= 100
-        assert s["max"][0] == pytest.approx(i + 1)  # the spike of step 0 survives
+        assert set(s) == {"x", "last", "total", "sampled"}  # a line: no band
+        assert s["total"] == 500 and s["sampled"] is True and 50 <= len(s["x"]) <= 100
+        assert len(s["last"]) == len(s["x"]) and s["x"][-1] == 499.0
+        assert s["last"][-1] == pytest.approx((i + 1) / 500, rel=1e-6)
     # The same again comes from the daemon's cache, unchanged.
     assert dash.json(path, [("key", "loss"), ("runs", ",".join(ids)), ("buckets", "100")])[
         "runs"] == {k: v for k, v in body["runs"].items()}
@@ -79,6 +81,7 @@ def test_series_of_many_runs_in_one_request(dash: Dashboard) -> None:
                             ("x_min", "10"), ("x_max", "59"), ("buckets", "100")])
     s = zoom["runs"][ids[1]]["loss"]
     assert s["sampled"] is False and s["x"] == [float(x) for x in range(10, 60)]
+    assert s["last"] == pytest.approx([2 / (x + 1) for x in range(10, 60)], rel=1e-6)
     assert len(zoom["runs"][ids[1]]["train/acc"]["x"]) == 50
     val = dash.json(path, [("key", "val/loss"), ("runs", ",".join(ids)), ("x", "epoch")])
     assert val["runs"][ids[0]]["val/loss"]["x"] == [float(e) for e in range(10)]

@@ -97,9 +97,29 @@ window.TDWorkspace = (() => {
     return o;
   }
 
+  // Charts to (re)draw, asked for in page order: the first alone (it is drawn while the
+  // others are read), then a few at a time.
   let firstDrawn = false;
-  async function refreshChart(chart) {
+  const waiting = new Set();
+  let active = 0;
+  function refreshChart(chart) {
     if (chart.busy) { chart.again = true; return; }
+    waiting.add(chart);
+    pump();
+  }
+
+  function pump() {
+    const limit = firstDrawn ? 3 : 1;
+    while (active < limit && waiting.size) {
+      const next = [...waiting].sort((a, b) =>
+        a.div.compareDocumentPosition(b.div) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1)[0];
+      waiting.delete(next);
+      active += 1;
+      drawChart(next).finally(() => { active -= 1; pump(); });
+    }
+  }
+
+  async function drawChart(chart) {
     chart.busy = true;
     try {
       const o = optsOf(chart);

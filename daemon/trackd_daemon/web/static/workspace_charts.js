@@ -77,6 +77,9 @@ const TDWorkspaceCharts = (() => {
     return [lo - pad, hi + pad];
   }
 
+  // Lines past which a chart is drawn with WebGL (SVG slows down with hundreds of paths).
+  const GL_LINES = 40;
+
   // Plotly traces of the chart: one line per run, or per group with its band.
   function traces(chart, opts) {
     const dates = opts.x === "_timestamp";
@@ -84,12 +87,13 @@ const TDWorkspaceCharts = (() => {
     const out = [];
     const ys = [];
     if (!opts.groups) {
+      const type = opts.runs.length > GL_LINES ? "scattergl" : "scatter";
       for (const run of opts.runs) {
         const s = chart.data.get(run.id);
         if (!s || !s.x.length) continue;
         const y = TD.smooth(s.last, opts.smoothing);
-        ys.push(...y);
-        out.push({x: X(s.x), y, mode: s.x.length === 1 ? "markers" : "lines",
+        for (const v of y) ys.push(v);
+        out.push({type, x: X(s.x), y, mode: s.x.length === 1 ? "markers" : "lines",
                   line: {width: 1.5, color: run.color}, marker: {color: run.color},
                   name: run.name || run.id, meta: "line", customdata: run.id,
                   hovertemplate: "%{y:.4g}<extra>%{fullData.name}</extra>"});
@@ -102,7 +106,7 @@ const TDWorkspaceCharts = (() => {
       if (!agg) continue;
       const color = g.color;
       const mean = TD.smooth(agg.mean, opts.smoothing);
-      ys.push(...mean);
+      for (const v of mean) ys.push(v);
       if (opts.band !== "none") {
         const lo = opts.band === "std" ? mean.map((m, i) => m - agg.std[i]) : agg.min;
         const hi = opts.band === "std" ? mean.map((m, i) => m + agg.std[i]) : agg.max;
