@@ -10,8 +10,9 @@ runs in one request, and the workspace's saved views (its layout, see ``workspac
 
 A workspace chart asks for its key over every visible run in one request; each run's series is
 downsampled by the store (``downsample_history``) to about the chart's width. Downsampled
-series are kept, as JSON text, in a bounded cache keyed by the run's row count, so a second
-look at a finished project encodes nothing again; group means and bands are computed by the
+series are kept, as JSON text, in a bounded cache keyed by the run's version (its rows and last
+change), and so are each run's chartable keys, so a second look at a finished project reads
+and encodes nothing again; group means and bands are computed by the
 page from these series (it has them already, and regrouping then costs no request).
 """
 
@@ -42,6 +43,8 @@ MAX_PROJECT_KEYS = 20
 FAN_OUT = 8
 #: Bytes of encoded series the cache keeps.
 CACHE_BYTES = 64 * 1024 * 1024
+#: Runs whose chartable keys the cache keeps.
+CACHE_KEY_SETS = 20_000
 
 
 class SeriesCache:
@@ -70,6 +73,11 @@ class SeriesCache:
         while self._bytes > self._limit and self._items:
             _, dropped = self._items.popitem(last=False)
             self._bytes -= len(dropped)
+
+
+def run_version(run: RunInfo) -> tuple[Any, ...]:
+    """A run at one version of its history (a deleted run's pk may be reused)."""
+    return (run.pk, run.key.run_id, run.created_at, run.history_rows, run.updated_at)
 
 
 def _ids(request: web.Request) -> list[str]:
@@ -117,6 +125,7 @@ class WorkspaceApi:
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
         self.cache = SeriesCache()
+        self.keys: OrderedDict[tuple[Any, ...], dict[str, int]] = OrderedDict()
 
     def routes(self) -> list[web.RouteDef]:
         base = "/api/v1/projects/{entity}/{project}"
@@ -149,8 +158,16 @@ class WorkspaceApi:
         async def keys_of(run: RunInfo) -> None:
             if not run.history_rows:
                 return
-            async with limiter:
-                got = await self.store.history_keys(run.pk)
+            version = run_version(run)
+            got = self.keys.get(version)
+            if got is None:
+                async with limiter:
+                    got = await self.store.history_keys(run.pk)
+                self.keys[version] = got
+                while len(self.keys) > CACHE_KEY_SETS:
+                    self.keys.popitem(last=False)
+            else:
+                self.keys.move_to_end(version)
             for k, n in got.items():
                 counts[k] = counts.get(k, 0) + n
 
@@ -183,9 +200,7 @@ class WorkspaceApi:
         limiter = anyio.CapacityLimiter(FAN_OUT)
 
         async def one(run: RunInfo) -> None:
-            # Which run (a deleted run's pk may be reused) at which version of its history.
-            base = (run.pk, run.key.run_id, run.created_at, run.history_rows, run.updated_at,
-                    x_key, x_min, x_max, buckets)
+            base = (*run_version(run), x_key, x_min, x_max, buckets)
             parts = {k: self.cache.get((*base, k)) for k in keys}
             missing = [k for k, v in parts.items() if v is None]
             if missing and run.history_rows:
