@@ -134,6 +134,23 @@ def test_settings_sections_and_named_views(dash: Dashboard, page: Any) -> None:
         page.locator("#ws-log").check()
     page.wait_for_function("""() => document.querySelector('.ws-chart[data-key="loss"]')
         .layout.yaxis.type === "log" """)
+    # A y range for every chart, then one chart's own.
+    with saved(page):
+        page.locator("#ws-ymin").fill("0.01")
+        page.locator("#ws-ymin").press("Tab")
+    page.wait_for_function("""() => { const r = document.querySelector(
+        '.ws-chart[data-key="loss"]').layout.yaxis.range;
+        return r && Math.abs(r[0] + 2) < 1e-9; }""")  # log scale: log10(0.01)
+    page.locator('.ws-chart-box[data-key="val/loss"] .ws-gear').click()
+    with saved(page):
+        page.locator('.ws-chart-box[data-key="val/loss"] [data-setting="ymax"]').fill("1")
+        page.locator('.ws-chart-box[data-key="val/loss"] [data-setting="ymax"]').press("Tab")
+    page.wait_for_function("""() => { const r = document.querySelector(
+        '.ws-chart[data-key="val/loss"]').layout.yaxis.range;
+        return r && r[0] === -2 && r[1] === 0; }""")
+    with saved(page):
+        page.locator("#ws-ymin").fill("")
+        page.locator("#ws-ymin").press("Tab")
     # A chart of its own: relative time on the x axis for "acc" only.
     page.locator('.ws-chart-box[data-key="acc"] .ws-gear').click()
     with saved(page):
