@@ -134,7 +134,8 @@ const TDWorkspaceCharts = (() => {
     const {traces: data, ys} = traces(chart, opts);
     const dates = opts.x === "_timestamp";
     const layout = {
-      margin: {l: 55, r: 12, t: 8, b: 40}, height: 240, showlegend: false, hovermode: "closest",
+      margin: {l: 55, r: 12, t: opts.groups ? 24 : 8, b: 40}, height: 240, hovermode: "closest",
+      showlegend: !!opts.groups, legend: {orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: {size: 11}},
       xaxis: {title: {text: TD.xTitle(opts.x)}, type: dates ? "date" : "linear"},
       yaxis: {type: opts.log ? "log" : "linear"},
     };
