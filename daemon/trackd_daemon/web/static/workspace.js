@@ -125,8 +125,11 @@ window.TDWorkspace = (() => {
       const o = optsOf(chart);
       if (chart.x !== o.x) { chart.data = new Map(); chart.x = o.x; chart.range = null; }
       const shown = visibleRuns();
-      const buckets = Math.max(50, Math.min(1000, Math.round(chart.div.clientWidth || 500)));
+      // About a point per pixel of the chart's width; half that past 50 lines, which overlap.
+      const width = chart.div.clientWidth || 500;
+      const buckets = Math.max(50, Math.min(1000, Math.round(shown.length > 50 ? width / 2 : width)));
       await C.fetchSeries(base, chart, shown, o.x, buckets);
+      if (!firstDrawn) performance.mark("td:ws-first-series");
       const P = await TD.plotly();
       C.draw(P, chart, {...o, runs: shown, groups: groups(), band: spec.group.band, bins: Math.min(buckets, 200)});
       if (!firstDrawn) { firstDrawn = true; performance.mark("td:ws-first-chart"); }
