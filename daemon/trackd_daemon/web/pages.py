@@ -27,6 +27,7 @@ from aiohttp import web
 from trackd._version import __version__
 from trackd_daemon.errors import RunNotFoundError, SweepNotFoundError, TrackdError
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
+from trackd_daemon.web.artifact_view import size_text
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.runs_table import flatten
@@ -67,7 +68,8 @@ def _value(v: Any) -> str:
 def make_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(when=_when, span=_span, value=_value, q=lambda s: quote(str(s), safe=""))
+    env.filters.update(when=_when, span=_span, value=_value, size=size_text,
+                       q=lambda s: quote(str(s), safe=""))
     return env
 
 
@@ -96,9 +98,11 @@ class Pages:
         data = {"plotly": assets["plotly"], **context.pop("data", {})}
         if request.get(EMBEDDED_SESSION):
             data["session"] = request[EMBEDDED_SESSION]
+        m = request.match_info  # a project's pages link to its runs and artifacts (base.html)
         html = self._env.get_template(template).render(
-            assets=assets, media_scripts=self._assets.media_scripts, version=__version__,
-            now=time.time(), data=data,
+            nav_entity=m.get("entity", ""), nav_project=m.get("project", ""), assets=assets,
+            media_scripts=self._assets.media_scripts, version=__version__, now=time.time(),
+            data=data,
             embedded=request.query.get("jupyter") == "true",
             logged_in=bool(request.get(SESSION)), **context)
         return web.Response(text=html, status=status, content_type="text/html",
