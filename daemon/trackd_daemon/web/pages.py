@@ -5,8 +5,9 @@ Pages and their paths follow W&B's: ``/`` (projects), ``/{entity}/{project}`` (r
 ``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep: its
 state, configuration, runs, charts, parameter importance and controls; its runs in the runs
 table at ``.../sweeps/{id}/runs``) and ``/{entity}/{project}/compare?runs=a,b`` (runs side by
-side), and the login page
-(``auth.py``). The data a page starts with is embedded in it, so the first view needs no second
+side), and the login page (``auth.py``); the artifact pages are ``artifact_pages.py``'s,
+under ``/{entity}/{project}/artifacts``. Every page of a project links to its runs and
+artifacts. The data a page starts with is embedded in it, so the first view needs no second
 round trip; it never holds the token (a notebook view's holds its session id, see ``auth.py``).
 Pages run no inline script (``security.py``'s policy forbids it): each loads its scripts from
 ``/static/``.

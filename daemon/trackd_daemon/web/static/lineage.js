@@ -10,7 +10,7 @@
   const info = document.getElementById("lineage-info");
   const statusLine = document.getElementById("lineage-status");
   const NS = "http://www.w3.org/2000/svg";
-  const W = 190, H = 46, COL = 260, ROW = 66, PAD = 16;
+  const W = 176, H = 46, COL = 232, ROW = 66, PAD = 16;
   const expanded = [];
   let selected = null;
 
@@ -62,9 +62,9 @@
       const title = svg("title");
       title.textContent = `${n.label} (${n.detail})`;
       const label = svg("text", {x: 10, y: 19, class: "lineage-label"});
-      label.textContent = clip(n.label, 24);
+      label.textContent = clip(n.label, 22);
       const detail = svg("text", {x: 10, y: 36, class: "lineage-detail"});
-      detail.textContent = clip((n.kind === "run" ? "run · " : "") + (n.detail || "") + (n.more ? ` · +${n.more}` : ""), 28);
+      detail.textContent = clip((n.kind === "run" ? "run · " : "") + (n.detail || "") + (n.more ? ` · +${n.more}` : ""), 26);
       g.append(title, svg("rect", {width: W, height: H, rx: n.kind === "run" ? 22 : 4}), label, detail);
       if (!n.expanded) {
         const plus = svg("text", {x: W - 16, y: 28, class: "lineage-expand"});
