@@ -62,6 +62,11 @@ def test_the_project_list_collections_and_portfolios(dash: Dashboard, lin: Linea
     assert status == 200
     assert 'data-type="dataset"' in page and 'data-name="ds"' in page and "registry" in page
     assert f"/{lin.entity}/{lin.project}/artifacts/model/registry/v0" in page
+    # A project without artifacts says so.
+    status, _, body = dash.request(f"/{lin.entity}/{lin.project}-none/artifacts")
+    assert status == 200 and b'id="no-artifacts"' in body
+    assert dash.json(f"/api/v1/projects/{lin.entity}/{lin.project}-none/artifacts")[
+        "types"] == []
     # Every page of the project links to it.
     for path in (f"/{lin.entity}/{lin.project}/runs/{lin.train}", lin.page):
         status, _, body = dash.request(path)
@@ -94,6 +99,9 @@ def test_a_collection_and_a_version_with_who_logged_and_used_it(dash: Dashboard,
     linked = dash.json(f"{lin.api}/model/registry/staging")
     assert linked["link"]["version"] == "v0" and "staging" in linked["link"]["aliases"]
     assert linked["source_version"]["name"] == "net"
+    status, _, body = dash.request(f"/{lin.entity}/{lin.project}/artifacts/model/registry/v0")
+    assert status == 200 and 'id="link-note"' in body.decode()
+    assert f"/{lin.entity}/{lin.project}/artifacts/model/net/v0" in body.decode()
     # The HTML page.
     status, _, body = dash.request(f"/{lin.entity}/{lin.project}/artifacts/dataset/ds/raw")
     page = body.decode()
