@@ -251,7 +251,11 @@ class ArtifactsApi:
             where = f": its bytes are at {e.ref}" if e.ref else ""
             raise ArtifactNotFoundError(f"the daemon holds no bytes of {e.path!r}{where}",
                                         path=e.path)
-        return await anyio.to_thread.run_sync(self._blobs.open, e.blob_key)
+        try:
+            return await anyio.to_thread.run_sync(self._blobs.open, e.blob_key)
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(f"the bytes of {e.path!r} are missing from the blob "
+                                        "store", path=e.path) from None
 
     async def file(self, request: web.Request) -> web.StreamResponse:
         """A file's bytes, as user content (``user_content.py``: never run as a page)."""
