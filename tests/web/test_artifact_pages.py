@@ -251,3 +251,33 @@ def test_a_cross_site_request_cannot_edit_an_artifact(dash: Dashboard, lin: Line
     status, got = _post(dash, path, {"add": ["ok"]}, token=None,
                         headers={**cookie, "Sec-Fetch-Site": "same-origin", "Origin": own})
     assert status == 200 and "ok" in got["aliases"]
+
+
+def test_a_version_used_by_many_runs_draws_the_first_and_counts_the_rest(
+        dash: Dashboard, tmp_path: Path) -> None:
+    from trackd_daemon.web.lineage import MAX_NEIGHBOURS
+
+    project = f"web-art-many-{tmp_path.name[-8:]}"
+    (tmp_path / "x.txt").write_text("x\n")
+    with trackd.init(project=project) as run:
+        art = trackd.Artifact("shared", type="dataset")
+        art.add_file(str(tmp_path / "x.txt"))
+        run.log_artifact(art).wait()
+        entity = run.entity
+    users = []
+    for i in range(MAX_NEIGHBOURS + 2):
+        with trackd.init(project=project, name=f"user-{i:02d}") as run:
+            run.use_artifact("shared:latest")
+            users.append(run.id)
+    got = dash.json(f"/api/v1/artifacts/{entity}/{project}/dataset/shared/v0/lineage")
+    seed = next(n for n in got["nodes"] if n["seed"])
+    runs = [n for n in got["nodes"] if n["kind"] == "run"]
+    assert len(runs) == 1 + MAX_NEIGHBOURS and seed["more"] == 2
+    assert {n["layer"] for n in runs if n["label"].startswith("user-")} == {2}
+    assert sorted(n["row"] for n in runs if n["label"].startswith("user-")) == list(
+        range(MAX_NEIGHBOURS))
+    # The first users are drawn (first use first).
+    assert {n["id"].rsplit("/", 1)[1] for n in runs if n["label"].startswith("user-")} == set(
+        users[:MAX_NEIGHBOURS])
+    assert len(dash.json(f"/api/v1/artifacts/{entity}/{project}/dataset/shared/v0")[
+        "used_by"]) == MAX_NEIGHBOURS + 2
