@@ -16,6 +16,7 @@ import trackd
 from tests.helpers import DaemonProcess
 from tests.web.artifact_runs import BIG_TEXT, DATASET, Lineage, make_lineage
 from tests.web.dash import Dashboard
+from trackd_daemon.web.lineage import MAX_NEIGHBOURS
 
 
 @pytest.fixture
@@ -255,8 +256,6 @@ def test_a_cross_site_request_cannot_edit_an_artifact(dash: Dashboard, lin: Line
 
 def test_a_version_used_by_many_runs_draws_the_first_and_counts_the_rest(
         dash: Dashboard, tmp_path: Path) -> None:
-    from trackd_daemon.web.lineage import MAX_NEIGHBOURS
-
     project = f"web-art-many-{tmp_path.name[-8:]}"
     (tmp_path / "x.txt").write_text("x\n")
     with trackd.init(project=project) as run:
