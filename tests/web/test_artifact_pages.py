@@ -280,3 +280,17 @@ def test_a_version_used_by_many_runs_draws_the_first_and_counts_the_rest(
         users[:MAX_NEIGHBOURS])
     assert len(dash.json(f"/api/v1/artifacts/{entity}/{project}/dataset/shared/v0")[
         "used_by"]) == MAX_NEIGHBOURS + 2
+
+
+def test_a_run_page_lists_the_artifacts_it_logged_and_used(dash: Dashboard,
+                                                           lin: Lineage) -> None:
+    status, _, body = dash.request(f"/{lin.entity}/{lin.project}/runs/{lin.train}")
+    page = body.decode()
+    assert status == 200 and ">Artifacts (2)<" in page
+    logged = page.split('id="artifacts-logged"')[1].split("</table>")[0]
+    used = page.split('id="artifacts-used"')[1].split("</table>")[0]
+    assert f'href="/{lin.entity}/{lin.project}/artifacts/model/net/v0">net:v0<' in logged
+    assert "ds:v0" in used and "raw" in used and "net:v0" not in used
+    status, _, body = dash.request(f"/{lin.entity}/{lin.project}/runs/{lin.evaluate}")
+    page = body.decode()
+    assert ">Artifacts (1)<" in page and 'id="artifacts-logged"' not in page

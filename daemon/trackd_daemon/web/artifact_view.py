@@ -114,6 +114,13 @@ def version_json(v: VersionInfo, names: dict[RunKey, tuple[str, str]] | None = N
     return out
 
 
+def artifact_row(v: VersionInfo) -> dict[str, Any]:
+    """A version as a run page's Artifacts tab lists it (logged or used by the run)."""
+    return {"type": v.type, "name": f"{v.key.name}:{v.version}", "aliases": list(v.aliases),
+            "size": v.size, "files": v.file_count, "state": v.state,
+            "project": v.key.project, "href": version_href(v.key, v.type, v.version)}
+
+
 def collection_json(c: CollectionInfo, latest: VersionInfo | None) -> dict[str, Any]:
     """A collection or portfolio with its newest version (or link)."""
     return {

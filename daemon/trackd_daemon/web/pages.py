@@ -27,11 +27,13 @@ from aiohttp import web
 
 from trackd._version import __version__
 from trackd_daemon.errors import RunNotFoundError, SweepNotFoundError, TrackdError
+from trackd_daemon.store.artifact_models import LOGGED, USED
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
-from trackd_daemon.web.artifact_view import size_text
+from trackd_daemon.web.artifact_view import artifact_row, size_text
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.runs_table import flatten
+from trackd_daemon.web.scope import may_see_artifact
 from trackd_daemon.web.sweeps_api import ACTIONS, SweepsApi
 
 #: Sweeps a project's page lists (the newest; the API lists them all): each costs a read of
@@ -177,8 +179,11 @@ class Pages:
         color = await self._api.run_color(request, run)
         detail = await anyio.to_thread.run_sync(run_detail, run, color)  # NSS may block
         env = await read_environment(self._api.store, self._api.blobs, run)
+        artifacts = {kind: [artifact_row(v) for v in await self._api.store.run_versions(
+            run.key, kind) if may_see_artifact(request, v)] for kind in (LOGGED, USED)}
         return self.render(
-            request, "run.html", run=detail, env=env, config=flatten(run.config),
+            request, "run.html", run=detail, env=env, artifacts=artifacts,
+            config=flatten(run.config),
             summary=flatten(run.summary), data={"run": {
                 k: detail[k] for k in ("entity", "project", "id", "name", "state",
                                        "history_rows", "metrics", "color", "notes",
