@@ -78,10 +78,21 @@
     div.dataset.dimensions = String(dims.length);
   }
 
+  // A chart's height without its legend (pixels): the legend's rows come on top of it.
+  const PLOT_PX = 240;
+
+  // Once plotly has laid the legend out above the plot: the chart grows (or shrinks) by the
+  // legend's height, so the plot area stays the same however many runs are named.
+  function fitLegend(P, rec) {
+    const legend = rec.div.querySelector(".legend");
+    const want = PLOT_PX + (legend ? Math.ceil(legend.getBoundingClientRect().height) : 0);
+    if (Math.abs(want - rec.height) <= 4) return;
+    rec.height = want;
+    P.relayout(rec.div, {height: want});
+  }
+
   // The x axis of a chart: the one picked, or with "auto" its metric's step metric (the step
   // when none).
-  // Room a legend entry takes across, and a legend row's height (pixels).
-  const LEGEND_ENTRY_PX = 150, LEGEND_ROW_PX = 20;
   const xFor = (rec) => (state.x === "auto" ? rec.step_metric || "_step" : state.x);
 
   function chart(c, section, system) {
@@ -93,7 +104,8 @@
     }
     const div = TD.el("div", {class: "chart", dataset: {key: c.key}});
     sec.querySelector(".chart-grid").append(TD.el("div", {class: "chart-box"}, TD.el("div", {class: "chart-title"}, c.key), div));
-    const rec = {key: c.key, step_metric: c.step_metric, div, range: null, drawn: false, series: {}, x: null};
+    const rec = {key: c.key, step_metric: c.step_metric, div, range: null, drawn: false, series: {}, x: null,
+                 height: PLOT_PX + 20};
     state.charts.set(c.key, rec);
     return rec;
   }
@@ -160,16 +172,14 @@
     });
     // The legend above the plot area, the axis title below it: they never meet. Plotly grows
     // the top margin to the legend's rows; the chart grows by as much, keeping its plot area.
-    const perRow = Math.max(1, Math.floor((rec.div.clientWidth || 400) / LEGEND_ENTRY_PX));
-    const legendRows = Math.ceil(data.filter((t) => t.meta === "line").length / perRow);
-    const layout = {margin: {l: 55, r: 12, t: 10, b: 42}, height: 240 + LEGEND_ROW_PX * legendRows,
+    const layout = {margin: {l: 55, r: 12, t: 10, b: 42}, height: rec.height,
                     showlegend: true,
                     legend: {orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom"},
                     xaxis: {title: {text: TD.xTitle(drawnAgainst)}, type: dates ? "date" : "linear"},
                     yaxis: {type: state.log ? "log" : "linear"}};
     if (rec.range) layout.xaxis.range = dates ? rec.range.map((v) => new Date(v * 1000)) : rec.range;
     if (!rec.drawn) {
-      P.newPlot(rec.div, data, layout, {responsive: true, displaylogo: false});
+      P.newPlot(rec.div, data, layout, {responsive: true, displaylogo: false}).then(() => fitLegend(P, rec));
       rec.div.on("plotly_relayout", (ev) => {
         const r = TD.relayoutRange(ev, rec.x === "_timestamp");
         if (r === undefined) return;
@@ -177,7 +187,7 @@
         fetchSeries([rec]);
       });
       rec.drawn = true;
-    } else P.react(rec.div, data, layout);
+    } else P.react(rec.div, data, layout).then(() => fitLegend(P, rec));
     Object.assign(rec.div.dataset, {runs: String(data.filter((t) => t.meta === "line").length),
                                     x: drawnAgainst, drawn: "1"});
   }
