@@ -248,5 +248,6 @@ class Api:
                                                       buckets))
         return json_response({
             "x": x_key, "history_rows": run.history_rows, "state": run.state,
-            "series": {k: asdict(s) for k, s in got.items()},
+            "series": {k: {**asdict(s), "x_key": charts.series_x(k, x_key)}
+                       for k, s in got.items()},
         })
