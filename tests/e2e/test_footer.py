@@ -155,3 +155,22 @@ def test_footer_sparklines_from_each_metric_s_rows_files_artifacts_and_url(art_s
     listed = [line for line in show[first:show.index("config:")] if line.startswith("  ")]
     assert any(line.startswith("  notes.txt ") for line in listed)
     assert f"Files: {len(listed)}, artifacts: 1. See it: trackd runs show" in lines[-1]
+
+
+def test_rare_metrics_are_sampled_again_only_within_the_time_budget():
+    from trackd._footer_data import history
+
+    rows = [{"loss": float(i), **({"val": float(i)} if i % 10 == 5 else {})} for i in range(400)]
+    asked = []
+
+    def sample(keys, n):
+        asked.append(keys)
+        chosen = [r for r in rows if keys is None or all(k in r for k in keys)]
+        step = max(1, len(chosen) // n)
+        return chosen[::step][:n]
+
+    got = history(sample, {"loss": 399.0, "val": 390.0}, n=40)
+    assert asked == [None, ["val"]] and got["val"] == [float(i) for i in range(5, 400, 10)]
+    asked.clear()
+    late = history(sample, {"loss": 399.0, "val": 390.0}, n=40, budget=-1.0)
+    assert asked == [None] and "val" not in late and len(late["loss"]) == 40

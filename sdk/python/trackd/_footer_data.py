@@ -4,7 +4,9 @@
   once per epoch among keys logged every step shows its epochs. One sample of the whole run
   (``SAMPLES`` rows) names the metrics and serves those in at least half of its rows; a
   rarer metric is sampled again on its own rows (the daemon reads the run's rows once for
-  each such metric).
+  each such metric), within ``RESAMPLE_SECONDS`` in all, so that ``finish()`` of a run of
+  millions of rows does not wait on it: past that, a rare metric shows what the first sample
+  holds of it.
 - The files are the ones ``trackd runs show`` lists (the daemon's ListFiles: saved files,
   environment files, the console log).
 - The artifact versions the run logged and used, as ``name:version`` with their type.
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,9 @@ from trackd._footer import MAX_METRICS
 
 #: Sampled rows per sparkline.
 SAMPLES = 40
+#: The time ``finish()`` may spend sampling rare metrics again (about 0.2 s each per 100,000
+#: rows of the run).
+RESAMPLE_SECONDS = 1.0
 
 #: Rows of the run for ``keys`` (None: any row), at most ``n`` spread evenly over them.
 Sampler = Callable[[Sequence[str] | None, int], list[dict[str, Any]]]
@@ -58,14 +64,16 @@ def values(rows: Iterable[Mapping[str, Any]], key: str) -> list[float]:
     return [float(row[key]) for row in rows if _number(row.get(key))]
 
 
-def history(sample: Sampler, summary: Mapping[str, Any],
-            n: int = SAMPLES) -> dict[str, list[float]]:
+def history(sample: Sampler, summary: Mapping[str, Any], n: int = SAMPLES,
+            budget: float = RESAMPLE_SECONDS) -> dict[str, list[float]]:
     """Each metric's values for its sparkline, from the rows where it has a value."""
     rows = sample(None, n)
     out: dict[str, list[float]] = {}
+    deadline = time.monotonic() + budget
     for key in metric_keys(rows, summary):
-        if len(rows) < n or 2 * sum(key in row for row in rows) >= len(rows):
-            got = values(rows, key)  # every row of the run, or a metric of most rows
+        if (len(rows) < n or 2 * sum(key in row for row in rows) >= len(rows)
+                or time.monotonic() > deadline):
+            got = values(rows, key)  # every row of the run, a metric of most rows, or late
         else:
             got = values(sample([key], n), key)
         if got:
