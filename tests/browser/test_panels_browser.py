@@ -205,7 +205,8 @@ def test_runs_table_name_column_default_columns_and_filter_errors(
       w.scrollLeft = 400; return w.scrollLeft; }""")
     assert scrolled > 100
     after = name.bounding_box()
-    assert before is not None and after is not None and after["x"] == pytest.approx(before["x"], abs=2)
+    assert before is not None and after is not None
+    assert after["x"] == pytest.approx(before["x"], abs=2)
     far_after = far.bounding_box()
     assert far_before is not None and far_after is not None  # the other columns did scroll
     assert far_after["x"] == pytest.approx(far_before["x"] - scrolled, abs=2)

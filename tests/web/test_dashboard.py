@@ -193,13 +193,15 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
 
     from trackd_daemon.web.api import Api
     from trackd_daemon.web.media import MediaApi
+    from trackd_daemon.web.project_panels import ProjectPanelsApi
     from trackd_daemon.web.sweeps_api import SweepsApi
 
     # A path parameter with a pattern ({name:.+}) is documented by its name.
     api = Api(None)  # type: ignore[arg-type]
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
               for r in [*api.routes(), *MediaApi(api, None).routes(),
-                        *SweepsApi(None).routes()]}  # type: ignore[arg-type]
+                        *SweepsApi(None).routes(),  # type: ignore[arg-type]
+                        *ProjectPanelsApi(api).routes()]}
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes
 
