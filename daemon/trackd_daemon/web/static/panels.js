@@ -282,7 +282,7 @@ window.TDPanels = (() => {
               " " + p.importance.toFixed(3)),
         TD.el("td", {class: "correlation " + (corr === null ? "" : corr >= 0 ? "corr-pos" : "corr-neg")},
               TD.el("span", {class: "panel-bar"}, TD.el("span", {style: width(corr || 0)})),
-              " " + (corr === null ? "-" : corr.toFixed(3))));
+              " " + (corr === null ? "-" : (Math.abs(corr) < 5e-4 ? 0 : corr).toFixed(3))));
     });
     f.plot.append(TD.el("table", {class: "grid importance-panel"},
       TD.el("thead", {}, TD.el("tr", {}, TD.el("th", {}, "Config parameter"), TD.el("th", {}, "Importance"), TD.el("th", {}, "Correlation"))),
