@@ -237,7 +237,8 @@ def test_the_compare_page_offers_the_panels(dash: Dashboard, page: Any, project:
     loss = page.evaluate("() => document.querySelector('#compare-panel .panel-plot').data[0].y")
     assert loss == sorted(loss)  # summary.loss, in the page's order (newest first)
     page.locator('#compare-panel input[data-setting="sorted"]').check()
-    page.wait_for_function("""() => { const d = document.querySelector("#compare-panel .panel-plot");
+    page.wait_for_function("""() => {
+      const d = document.querySelector("#compare-panel .panel-plot");
       return d.data && d.data[0].y.length === 3 && d.data[0].y[0] >= d.data[0].y[2]; }""")
     page.select_option("#compare-panel-kind", "importance")
     page.wait_for_selector("#compare-panel tr.importance-row")
