@@ -50,6 +50,7 @@ from trackd_daemon.rpc.record_servicer import RecordServicer
 from trackd_daemon.rpc.run_servicer import RunServicer
 from trackd_daemon.rpc.server import check_listeners, start_server
 from trackd_daemon.rpc.sweep_servicer import SweepServicer
+from trackd_daemon.run_editing import RunEditor
 from trackd_daemon.session import RunSession
 from trackd_daemon.store import MetadataStore, open_store
 from trackd_daemon.store.models import RUNNING, RunKey
@@ -157,6 +158,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
         on_idle=stop.set,
     )
     registry = RunRegistry(store, history, heartbeat, cfg.wal_dir, cfg.fsync_interval_seconds)
+    editor = RunEditor(registry, store)  # the RunService's and the dashboard's run editing
 
     async def stop_run(key: RunKey) -> bool:
         """Ask a live run to stop, as ``trackd runs stop`` does (False: no live session)."""
@@ -184,13 +186,13 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 await files.tell(WatchAgain(session))
 
             await _recover(store, registry, recovered)
-            web = await start_dashboard(cfg, store, blobs, sweeps)
+            web = await start_dashboard(cfg, store, blobs, sweeps, editor)
             peers = PeerTable() if cfg.shared_socket else None
             guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")
             servicers = {
                 "trackd.v1.RunService": RunServicer(registry, history, store, guard, metrics,
-                                                    files),
+                                                    files, editor),
                 "trackd.v1.FileService": FileServicer(registry, store, blobs, files, guard),
                 "trackd.v1.RecordService": RecordServicer(registry, history, guard),
                 "trackd.v1.QueryService": QueryServicer(registry, store, guard),

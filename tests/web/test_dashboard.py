@@ -192,6 +192,8 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     import re
 
     from trackd_daemon.web.api import Api
+    from trackd_daemon.web.artifacts_api import ArtifactsApi
+    from trackd_daemon.web.edit_api import EditApi
     from trackd_daemon.web.media import MediaApi
     from trackd_daemon.web.project_panels import ProjectPanelsApi
     from trackd_daemon.web.sweeps_api import SweepsApi
@@ -201,6 +203,7 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
               for r in [*api.routes(), *MediaApi(api, None).routes(),
                         *SweepsApi(None).routes(),  # type: ignore[arg-type]
+                        *ArtifactsApi(api, None).routes(), *EditApi(api).routes(),
                         *ProjectPanelsApi(api).routes()]}
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes

@@ -29,6 +29,7 @@ from trackd_daemon.rpc.convert import (
 )
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.run_edits import RunEdits
+from trackd_daemon.run_editing import RunEditor
 from trackd_daemon.session import RunSession, WriterState
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES, NewRun, RunChanges
@@ -59,13 +60,14 @@ def _finish_wait(request: pb.FinishRunRequest) -> float:
 class RunServicer(RunEdits):
     def __init__(self, registry: RunRegistry, history: HistoryActor, store: MetadataStore,
                  guard: Guard, metrics: SystemMetricsActor | None = None,
-                 files: FileSyncActor | None = None) -> None:
+                 files: FileSyncActor | None = None, editor: RunEditor | None = None) -> None:
         self._registry = registry
         self._history = history
         self._store = store
         self._guard = guard
         self._metrics = metrics
         self._files = files
+        self._editor = editor or RunEditor(registry, store)
 
     async def CreateRun(  # noqa: N802
         self, request: pb.CreateRunRequest, context: grpc.aio.ServicerContext

@@ -4,10 +4,12 @@ charts, comparisons, live updates, and the JSON API they use (``/api/v1``).
 ``server`` binds and serves; ``connections`` bounds connections and their idle time,
 ``security`` sets the security headers and checks Host, origin and body deadline, ``auth``
 checks logins (the token, sessions kept by ``sessions``, tickets); ``scope`` decides what a
-request may see; ``api`` and ``live`` are the JSON and event-stream endpoints (``sweeps_api``
-the sweeps' JSON and controls, over ``sweep_view``), ``run_files``
-the Files and Logs tabs, serving what users logged through ``user_content``; ``pages`` the
-HTML, ``runs_table`` and ``charts`` the pure logic behind them, ``assets`` the static files.
+request may see and edit; ``api`` and ``live`` are the JSON and event-stream endpoints
+(``sweeps_api`` the sweeps' JSON and controls, over ``sweep_view``; ``artifacts_api`` the
+artifacts', over ``artifact_view`` and ``lineage``; ``edit_api`` renaming, tagging, moving and
+deleting runs), ``run_files`` the Files and Logs tabs, serving what users logged through
+``user_content``; ``pages`` the HTML (``artifact_pages`` the artifacts'), ``runs_table`` and
+``charts`` the pure logic behind them, ``assets`` the static files.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
+from trackd_daemon.web.edit_api import RunEdits
 from trackd_daemon.web.server import WebServer, start_web
 from trackd_daemon.web.sweeps_api import SweepControls
 
@@ -25,15 +28,17 @@ log = logging.getLogger("trackd.daemon.web")
 
 async def start_dashboard(cfg: DaemonConfig, store: MetadataStore,
                           blobs: BlobStore | None = None,
-                          sweeps: SweepControls | None = None) -> WebServer | None:
+                          sweeps: SweepControls | None = None,
+                          editor: RunEdits | None = None) -> WebServer | None:
     """Serve the dashboard unless it is turned off; a dashboard that cannot start is logged
     and left out (the daemon serves runs without it). ``sweeps``: the daemon's sweep
     controller (``actors/sweeps.py``), which the sweep page's pause, resume, stop and cancel
-    act through."""
+    act through; ``editor``: the daemon's run editor (``run_editing.py``), which the
+    dashboard renames, tags, moves and deletes runs through."""
     if not cfg.ui:
         return None
     try:
-        return await start_web(cfg, store, blobs, sweeps)
+        return await start_web(cfg, store, blobs, sweeps, editor)
     except Exception:
         log.exception("the dashboard could not start (host %s, port %s); serving without it",
                       cfg.ui_host, cfg.ui_port)

@@ -22,8 +22,12 @@ from aiohttp import web
 
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import (
+    ArtifactHasAliasesError,
+    ArtifactNotFoundError,
     FailedPreconditionError,
     InvalidArgumentError,
+    PermissionDeniedError,
+    RunAlreadyExistsError,
     RunFileNotFoundError,
     RunNotFoundError,
     SweepNotFoundError,
@@ -53,8 +57,10 @@ DEFAULT_BUCKETS = 1000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS = {InvalidArgumentError: 400, RunNotFoundError: 404, RunFileNotFoundError: 404,
-           SweepNotFoundError: 404, FailedPreconditionError: 409}
-_CODES = {400: "invalid_argument", 404: "not_found", 409: "failed_precondition"}
+           SweepNotFoundError: 404, ArtifactNotFoundError: 404, FailedPreconditionError: 409,
+           ArtifactHasAliasesError: 409, RunAlreadyExistsError: 409, PermissionDeniedError: 403}
+_CODES = {400: "invalid_argument", 403: "permission_denied", 404: "not_found",
+          409: "failed_precondition"}
 
 
 def dumps(value: Any) -> str:

@@ -33,9 +33,12 @@ from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.web.api import Api, errors_middleware
+from trackd_daemon.web.artifact_pages import ArtifactPages
+from trackd_daemon.web.artifacts_api import ArtifactsApi
 from trackd_daemon.web.assets import Assets
 from trackd_daemon.web.auth import AuthGate, load_or_create_token
 from trackd_daemon.web.connections import MAX_CONNECTIONS, ConnectionGuard
+from trackd_daemon.web.edit_api import EditApi, RunEdits
 from trackd_daemon.web.indexer import index_finished_runs
 from trackd_daemon.web.live import LiveStreams
 from trackd_daemon.web.media import MediaApi
@@ -161,16 +164,18 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
              sessions: SessionStore, port: int, host: str, tls: bool,
              allowed_hosts: Iterable[str], guard: ConnectionGuard,
              on_authenticated: Callable[[web.Request], None] = lambda request: None,
-             sweeps: SweepControls | None = None,
+             sweeps: SweepControls | None = None, editor: RunEdits | None = None,
              ) -> tuple[web.Application, LiveStreams, AuthGate]:
     """The aiohttp application (see the module doc for what each request passes);
-    ``sweeps``: the daemon's sweep controller, which the sweep page's controls act through
-    (without it they are refused)."""
+    ``sweeps``: the daemon's sweep controller, which the sweep page's controls act through;
+    ``editor``: the daemon's run editor, which renaming, tagging, moving and deleting runs go
+    through (without them those are refused)."""
     api = Api(store, blobs)
     sweeps_api = SweepsApi(store, sweeps)
     live = LiveStreams(api)
     assets = Assets()
     pages = Pages(api, sweeps_api, assets)
+    artifacts = ArtifactsApi(api, blobs)
 
     def authenticated(request: web.Request) -> None:
         guard.trust(request)
@@ -183,16 +188,19 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         gate.middleware, body_deadline(guard.timeout), errors_middleware, pages.errors])
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
-                    *sweeps_api.routes(), *ProjectPanelsApi(api).routes(),
+                    *sweeps_api.routes(), *artifacts.routes(), *EditApi(api, editor).routes(),
+                    *ProjectPanelsApi(api).routes(),
                     *MediaApi(api, blobs).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
-                    *pages.routes()])
+                    *ArtifactPages(pages, artifacts).routes(), *pages.routes()])
     return app, live, gate
 
 
 async def start_web(cfg: DaemonConfig, store: MetadataStore, blobs: BlobStore | None = None,
-                    sweeps: SweepControls | None = None) -> WebServer:
-    """Serve the dashboard (``sweeps``: the daemon's sweep controller, see ``make_app``).
+                    sweeps: SweepControls | None = None,
+                    editor: RunEdits | None = None) -> WebServer:
+    """Serve the dashboard (``sweeps``, ``editor``: the daemon's sweep controller and run
+    editor, see ``make_app``).
 
     :raises DashboardConfigError: an unusable host or TLS setting, or plain http off loopback.
     :raises OSError: the address cannot be bound.
@@ -218,7 +226,7 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore, blobs: BlobStore | 
     app, live, gate = make_app(store, blobs, token=token, token_file=token_file,
                                sessions=sessions, port=port, host=host, tls=tls is not None,
                                allowed_hosts=cfg.ui_allowed_hosts, guard=guard,
-                               on_authenticated=touch, sweeps=sweeps)
+                               on_authenticated=touch, sweeps=sweeps, editor=editor)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
                            keepalive_timeout=timeout, lingering_time=min(LINGER_SECONDS, timeout))
     await runner.setup()

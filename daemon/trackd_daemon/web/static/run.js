@@ -176,6 +176,7 @@
   }
 
   function showRun(snap) {
+    document.dispatchEvent(new CustomEvent("td:run", {detail: snap}));  // run_edit.js
     const badge = document.getElementById("run-state");
     badge.textContent = snap.state;
     badge.className = "badge " + snap.state;
