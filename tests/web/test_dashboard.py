@@ -204,6 +204,7 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     from trackd_daemon.web.artifacts_api import ArtifactsApi
     from trackd_daemon.web.edit_api import EditApi
     from trackd_daemon.web.media import MediaApi
+    from trackd_daemon.web.project_panels import ProjectPanelsApi
     from trackd_daemon.web.sweeps_api import SweepsApi
 
     # A path parameter with a pattern ({name:.+}) is documented by its name.
@@ -211,7 +212,8 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
               for r in [*api.routes(), *MediaApi(api, None).routes(),
                         *SweepsApi(None).routes(),  # type: ignore[arg-type]
-                        *ArtifactsApi(api, None).routes(), *EditApi(api).routes()]}
+                        *ArtifactsApi(api, None).routes(), *EditApi(api).routes(),
+                        *ProjectPanelsApi(api).routes()]}
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes
 

@@ -50,11 +50,11 @@ def ids(result: dict[str, Any]) -> list[str]:
     return [r["id"] for r in result["runs"]]
 
 
-def test_default_is_newest_first_with_common_columns() -> None:
+def test_default_is_newest_first_with_summary_metrics_then_config() -> None:
     got = ask()
     assert ids(got) == ["r4", "r3", "r2", "r1"]
     assert got["total"] == got["total_in_project"] == 4
-    assert got["columns"] == ["config.lr", "config.opt.name", "config.batch", "summary.acc"]
+    assert got["columns"] == ["summary.acc", "config.lr", "config.opt.name", "config.batch"]
     assert got["runs"][1]["values"]["summary.acc"] == "NaN"  # JSON has no NaN
     assert got["running"] == 1
 
@@ -103,6 +103,51 @@ def test_chosen_columns() -> None:
     got = ask(columns=["batch", "acc"])
     assert got["columns"] == ["config.batch", "summary.acc"]
     assert got["runs"][0]["values"] == {"config.batch": 64, "summary.acc": None}
+
+
+def test_default_columns_are_the_users_metrics_not_system_or_underscore_keys() -> None:
+    many = [run(i, config={f"c{k}": k for k in range(6)},
+                summary={"_runtime": 5.0, "_step": 9, "system.gpu.0.gpu": 40.0,
+                         **{f"m{k}": k for k in range(10)}}) for i in range(3)]
+    got = run_query(RowCache().rows(many), Query())
+    metrics = [c for c in got["columns"] if c.startswith("summary.")]
+    assert metrics == [f"summary.m{k}" for k in range(8)]  # the first ones, before any config
+    assert got["columns"][8:] == [f"config.c{k}" for k in range(4)]
+    assert "summary.system.gpu.0.gpu" in [f"summary.{k}" for k in got["available"]["summary"]]
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("lr >> oops", "unknown operator '>>'"),
+    ("lr => 3", "unknown operator '=>'"),
+    ("lr <> 3", "unknown operator '<>'"),
+    ("lr === 3", "unknown operator '==='"),
+    ("lr > > 3", "starts with an operator"),
+    ("name = 'a b", "unbalanced quotes"),
+    ("name = a b'", "unbalanced quotes"),
+    ("name = 'a'b'", "unbalanced quotes"),
+    ("name = \"a'", "unbalanced quotes"),
+])
+def test_unreadable_filters_say_what_is_wrong(text: str, problem: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=problem) as err:
+        parse_filter(text)
+    assert repr(text) in err.value.message  # names the filter as typed
+    with pytest.raises(InvalidArgumentError, match=problem):  # as the HTTP API reads it
+        parse_query({"filter": text}, {"filter": [text]})
+
+
+@pytest.mark.parametrize("column", ["nope", "config.nope", "summary.nope", "config.opt"])
+def test_a_filter_on_a_column_no_run_has_is_refused_not_empty(column: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"unknown column '{column}' in a filter"):
+        ask(filters=[parse_filter(f"{column} = 1")])
+    # A key only some runs have is a column: runs without it do not pass.
+    assert ids(ask(filters=[parse_filter("config.batch = 64")])) == ["r4"]
+
+
+def test_quoted_values_may_hold_the_other_quote_and_operators() -> None:
+    assert parse_filter("name = \"it's\"") == Filter("name", "=", "it's")
+    assert parse_filter("name ~ '>>'") == Filter("name", "~", ">>")
+    assert parse_filter("name = it's") == Filter("name", "=", "it's")
+    assert parse_filter("name = ''") == Filter("name", "=", "")
 
 
 @pytest.mark.parametrize("text", ["lr", "lr >", "> 3", "lr ** 3", ""])

@@ -7,7 +7,12 @@ Columns are named as in W&B's runs table: built-ins (``name``, ``id``, ``state``
 means ``config.KEY`` when some run has that config key, else ``summary.KEY``.
 
 Filters are ``COLUMN OP VALUE`` with OP one of ``= != > >= < <= ~`` (``~``: contains, ignoring
-case), e.g. ``lr > 0.01`` or ``summary.acc >= 0.9`` or ``tags ~ baseline``.
+case), e.g. ``lr > 0.01`` or ``summary.acc >= 0.9`` or ``tags ~ baseline``. A filter that cannot
+be read (an unknown operator such as ``>>``, an unbalanced quote, a column no run has) is refused
+with a message naming what is wrong, never read as one that no run passes.
+
+Without chosen columns the table shows the user's summary metrics first (not the ``_`` keys, which
+``flatten`` leaves out, nor the system metrics), then config keys.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.store.models import RunInfo
+from trackd_daemon.web.charts import SYSTEM_PREFIX
 from trackd_daemon.web.colors import PALETTE, run_colors
 
 BUILTINS = ("name", "id", "state", "created", "duration", "tags", "group", "job_type", "user",
@@ -32,10 +38,13 @@ OPS = ("=", "!=", ">", ">=", "<", "<=", "~")
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 500
 #: Runs shown per group when the table is grouped.
 GROUP_RUNS = 50
-#: Config/summary columns chosen when the request names none.
+#: Config columns, and summary columns, chosen when the request names none.
 DEFAULT_COLUMNS = 4
+DEFAULT_SUMMARY_COLUMNS = 8
 
-_FILTER = re.compile(r"^\s*(?P<col>[^\s<>=!~]+)\s*(?P<op>>=|<=|!=|==|=|>|<|~)\s*(?P<val>.*?)\s*$")
+_OP_CHARS = "<>=!~"
+_FILTER = re.compile(r"^\s*(?P<col>[^\s<>=!~]+)\s*(?P<op>[<>=!~]+)\s*(?P<val>.*?)\s*$")
+_USAGE = "expected COLUMN OP VALUE such as 'config.lr > 0.01', with OP one of " + " ".join(OPS)
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,15 @@ class Query:
 
 
 def parse_value(raw: str) -> Any:
-    """A filter value: a quoted string, true/false/null, a number, else the text itself."""
+    """A filter value: a quoted string, true/false/null, a number, else the text itself.
+
+    :raises InvalidArgumentError: a quote that is not closed (or not opened).
+    """
     raw = raw.strip()
-    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+    if raw and (raw[0] in "'\"" or raw[-1] in "'\""):
+        if len(raw) < 2 or raw[0] != raw[-1] or raw[1:-1].count(raw[0]):
+            raise InvalidArgumentError(
+                f"unbalanced quotes in {raw!r}: quote the whole value, as 'a b' or \"a b\"")
         return raw[1:-1]
     low = raw.lower()
     if low in ("true", "false"):
@@ -84,14 +99,24 @@ def parse_value(raw: str) -> Any:
 
 
 def parse_filter(text: str) -> Filter:
-    """:raises InvalidArgumentError: not ``COLUMN OP VALUE``."""
+    """:raises InvalidArgumentError: not ``COLUMN OP VALUE``, an unknown operator, or a value
+    that is not one (unbalanced quotes, an operator left over); the message names it."""
     m = _FILTER.match(text)
     if m is None or not m.group("val"):
-        raise InvalidArgumentError(
-            f"filter {text!r}: expected COLUMN OP VALUE such as 'config.lr > 0.01', with OP one "
-            f"of {' '.join(OPS)}")
+        raise InvalidArgumentError(f"filter {text!r}: {_USAGE}")
     op = "=" if m.group("op") == "==" else m.group("op")
-    return Filter(m.group("col"), op, parse_value(m.group("val")))
+    if op not in OPS:
+        raise InvalidArgumentError(f"filter {text!r}: unknown operator {op!r}; {_USAGE}")
+    val = m.group("val")
+    if val[0] in _OP_CHARS:
+        raise InvalidArgumentError(
+            f"filter {text!r}: the value {val!r} starts with an operator ({op!r} then "
+            f"{val[0]!r}); {_USAGE} (quote a value that is text)")
+    try:
+        value = parse_value(val)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"filter {text!r}: {exc.message}") from None
+    return Filter(m.group("col"), op, value)
 
 
 def _positive(raw: str | None, name: str, default: int, upper: int) -> int:
@@ -261,6 +286,23 @@ def resolve(column: str, rows: Sequence[Row]) -> str:
         "summary.KEY (no run of this project has that key)")
 
 
+def resolve_filter(column: str, rows: Sequence[Row]) -> str:
+    """A filter's column in full; unlike a shown column, a ``config.KEY`` or ``summary.KEY``
+    that no run has is refused (a filter on it would pass no run, or every run, silently).
+
+    :raises InvalidArgumentError: a column that is no built-in and no key of any run.
+    """
+    try:
+        full = resolve(column, rows)
+    except InvalidArgumentError:
+        full = column
+    if full in BUILTINS or any(r.has(full) for r in rows):
+        return full
+    raise InvalidArgumentError(
+        f"unknown column {column!r} in a filter: no run of this project has it (use one of "
+        f"{', '.join(BUILTINS)}, config.KEY or summary.KEY)")
+
+
 def _number(v: Any) -> float | None:
     if type(v) in (int, float):
         return float(v)
@@ -318,7 +360,7 @@ def sort_rows(rows: list[Row], column: str) -> list[Row]:
 
 def select(rows: Sequence[Row], q: Query) -> list[Row]:
     """The rows passing every condition of ``q``."""
-    filters = [Filter(resolve(f.column, rows), f.op, f.value) for f in q.filters]
+    filters = [Filter(resolve_filter(f.column, rows), f.op, f.value) for f in q.filters]
     text = q.text.lower()
     out = []
     for r in rows:
@@ -351,6 +393,14 @@ def available_columns(rows: Sequence[Row]) -> tuple[list[str], list[str]]:
     return ([k for k, _ in config.most_common()], [k for k, _ in summary.most_common()])
 
 
+def default_columns(config_keys: Sequence[str], summary_keys: Sequence[str]) -> list[str]:
+    """The columns shown when the request chooses none: the user's summary metrics (not the
+    system metrics), then config keys, the most common first."""
+    user = [k for k in summary_keys if not k.startswith(SYSTEM_PREFIX)]
+    return ([f"summary.{k}" for k in user[:DEFAULT_SUMMARY_COLUMNS]]
+            + [f"config.{k}" for k in config_keys[:DEFAULT_COLUMNS]])
+
+
 def run_json(row: Row, columns: Sequence[str], color: str = PALETTE[0]) -> dict[str, Any]:
     run = row.run
     b = row.builtins
@@ -379,8 +429,7 @@ def run_query(rows: Sequence[Row], q: Query) -> dict[str, Any]:
     """Answer a runs-table query (the JSON of ``GET /api/v1/projects/{e}/{p}/runs``)."""
     config_keys, summary_keys = available_columns(rows)
     if q.columns is None:
-        columns = ([f"config.{k}" for k in config_keys[:DEFAULT_COLUMNS]]
-                   + [f"summary.{k}" for k in summary_keys[:DEFAULT_COLUMNS]])
+        columns = default_columns(config_keys, summary_keys)
     else:
         columns = [resolve(c, rows) for c in q.columns]
     colors = run_colors(r.run for r in rows)

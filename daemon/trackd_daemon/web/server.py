@@ -44,6 +44,7 @@ from trackd_daemon.web.live import LiveStreams
 from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
 from trackd_daemon.web.port import bind_first, candidates, remember_port
+from trackd_daemon.web.project_panels import ProjectPanelsApi
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
 from trackd_daemon.web.sweeps_api import SweepControls, SweepsApi
@@ -188,6 +189,7 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
                     *sweeps_api.routes(), *artifacts.routes(), *EditApi(api, editor).routes(),
+                    *ProjectPanelsApi(api).routes(),
                     *MediaApi(api, blobs).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
                     *ArtifactPages(pages, artifacts).routes(), *pages.routes()])

@@ -52,7 +52,13 @@
       $("query-error").textContent = "";
       show();
     } catch (err) {
+      // A query the API refuses (a filter it cannot read) shows its error in place of runs
+      // that were not asked for, never as an empty table.
       $("query-error").textContent = err.message;
+      $("total-count").textContent = "";
+      $("runs-table").tBodies[0].replaceChildren(TD.el("tr", {class: "query-error-row"},
+        TD.el("td", {class: "error", colspan: 1 + builtins.length + table.columns.length},
+              TD.el("span", {}, "No runs shown: the query has an error (above)."))));
     }
     const shown = new URLSearchParams();
     for (const [k, v] of Object.entries(params())) {
