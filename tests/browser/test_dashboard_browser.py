@@ -189,6 +189,12 @@ def test_run_page_system_charts_files_and_logs(dash: Dashboard, page: Any, shot:
     page.wait_for_selector('.chart[data-key="system.cpu"][data-drawn="1"]')
     assert page.locator('details.section[data-section="System"] .chart').count() >= 5
     assert "Python" in page.locator("#overview").inner_text()
+    # System metrics have no step: with the step picked for every chart they stay on the
+    # run's time, and their axis says so.
+    page.select_option("#x-axis", "_step")
+    page.wait_for_selector('.chart[data-key="system.cpu"][data-x="_step"]')
+    assert page.evaluate("""() => document.querySelector('.chart[data-key="system.cpu"]')
+                                 .layout.xaxis.title.text""") == "Relative time (s)"
     for chart in page.locator('details.section[data-section="System"] .chart').all():
         chart.scroll_into_view_if_needed()  # charts draw as they come into view
     page.wait_for_selector('.chart[data-key="system.proc.memory.rssMB"][data-drawn="1"]')

@@ -205,7 +205,8 @@ def test_runs_table_name_column_default_columns_and_filter_errors(
       w.scrollLeft = 400; return w.scrollLeft; }""")
     assert scrolled > 100
     after = name.bounding_box()
-    assert before is not None and after is not None and after["x"] == pytest.approx(before["x"], abs=2)
+    assert before is not None and after is not None
+    assert after["x"] == pytest.approx(before["x"], abs=2)
     far_after = far.bounding_box()
     assert far_before is not None and far_after is not None  # the other columns did scroll
     assert far_after["x"] == pytest.approx(far_before["x"] - scrolled, abs=2)
@@ -222,3 +223,24 @@ def test_runs_table_name_column_default_columns_and_filter_errors(
     page.locator("#filter-input").press("Enter")
     page.wait_for_function("() => document.querySelectorAll('tr.run-row').length === 4")
     assert page.locator("#query-error").text_content() == ""
+
+
+def test_the_compare_page_offers_the_panels(dash: Dashboard, page: Any, project: Any,
+                                           shot: Any) -> None:
+    entity, name, runs = project
+    chosen = [r.id for r in runs[:3]]
+    page.goto(dash.ticket_url(f"/{entity}/{name}/compare", runs=",".join(chosen)))
+    page.wait_for_selector('#compare-panel[data-drawn="1"] .panel-plot[data-points]')
+    assert page.locator("#compare-panel .panel-plot").get_attribute("data-points") == "3"
+    page.select_option("#compare-panel-kind", "bar")
+    page.wait_for_selector("#compare-panel .panel-plot[data-bars='3']")
+    loss = page.evaluate("() => document.querySelector('#compare-panel .panel-plot').data[0].y")
+    assert loss == sorted(loss)  # summary.loss, in the page's order (newest first)
+    page.locator('#compare-panel input[data-setting="sorted"]').check()
+    page.wait_for_function("""() => {
+      const d = document.querySelector("#compare-panel .panel-plot");
+      return d.data && d.data[0].y.length === 3 && d.data[0].y[0] >= d.data[0].y[2]; }""")
+    page.select_option("#compare-panel-kind", "importance")
+    page.wait_for_selector("#compare-panel tr.importance-row")
+    assert "From 3 runs" in page.locator("#compare-panel .panel-status").text_content()
+    shot(page, "compare-panels")

@@ -154,6 +154,15 @@ def test_api_runs_table_run_metrics_and_series(dash: Dashboard) -> None:
     by_epoch = dash.json(f"/api/v1/runs/{entity}/api/{runs[1].id}/series",
                          [("key", "val/loss"), ("x", "epoch")])["series"]["val/loss"]
     assert by_epoch["x"] == [float(e) for e in range(10)]
+    assert by_epoch["x_key"] == "epoch" and series["loss"]["x_key"] == "_step"
+    # A system metric has no step: asked for the step, it is drawn against the run's time,
+    # and says so (the chart titles its axis from x_key).
+    system = dash.json(f"/api/v1/runs/{entity}/api/{runs[1].id}/series",
+                       [("key", "system.cpu"), ("x", "_step")])["series"]["system.cpu"]
+    assert system["x_key"] == "_runtime"
+    wall = dash.json(f"/api/v1/runs/{entity}/api/{runs[1].id}/series",
+                     [("key", "system.cpu"), ("x", "_timestamp")])["series"]["system.cpu"]
+    assert wall["x_key"] == "_timestamp"
     zoom = dash.json(f"/api/v1/runs/{entity}/api/{runs[1].id}/series",
                      [("key", "loss"), ("buckets", "100"), ("x_min", "10"), ("x_max", "59")])
     assert zoom["series"]["loss"]["x"] == [float(s) for s in range(10, 60)]  # full resolution
@@ -192,6 +201,7 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     import re
 
     from trackd_daemon.web.api import Api
+    from trackd_daemon.web.artifacts_api import ArtifactsApi
     from trackd_daemon.web.edit_api import EditApi
     from trackd_daemon.web.media import MediaApi
     from trackd_daemon.web.project_panels import ProjectPanelsApi
@@ -203,7 +213,8 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
               for r in [*api.routes(), *MediaApi(api, None).routes(),
                         *SweepsApi(None).routes(),  # type: ignore[arg-type]
-                        *EditApi(api).routes(), *ProjectPanelsApi(api).routes(),
+                        *ArtifactsApi(api, None).routes(), *EditApi(api).routes(),
+                        *ProjectPanelsApi(api).routes(),
                         *WorkspaceApi(None).routes()]}  # type: ignore[arg-type]
     routes.add("/runs/{entity}/{project}/{run_id}/events")
     assert set(doc["paths"]) == routes

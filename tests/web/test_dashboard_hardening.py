@@ -71,7 +71,7 @@ def test_every_route_carries_every_security_header(dash: Dashboard, tmp_path: Pa
     run.finish()
     assets = Assets().url
     values = {"entity": run.entity, "project": "headers", "run_id": run.id, "sweep_id": "none",
-              "name": "notes.txt"}
+              "name": "notes.txt", "type": "dataset", "selector": "v0", "path": "notes.txt"}
     walked: set[tuple[str, str]] = set()
     same = {"Origin": dash.base.rstrip("/")}
     for method, pattern in sorted(routes(tmp_path)):

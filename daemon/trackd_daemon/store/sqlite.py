@@ -512,9 +512,13 @@ class SqliteStore(SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs, SqliteR
 
         def sample(c: sqlite3.Connection) -> list[tuple[int, bytes]]:
             if keys:  # only rows holding every key count (each row is read to know)
+                # A row whose bytes lack a key's UTF-8 name cannot hold it: most rows are
+                # ruled out without being unpacked.
+                names = [k.encode() for k in keys]
                 steps = [st for st, blob in c.execute(
                     f"SELECT step, row FROM history WHERE run = ? AND {bound} ORDER BY step",
-                    (pk, lo, hi)) if all(k in _unpack_row(blob) for k in keys)]
+                    (pk, lo, hi)) if all(n in blob for n in names)
+                    and all(k in _unpack_row(blob) for k in keys)]
             else:
                 steps = [r[0] for r in c.execute(
                     f"SELECT step FROM history WHERE run = ? AND {bound} ORDER BY step",

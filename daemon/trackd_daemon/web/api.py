@@ -22,6 +22,8 @@ from aiohttp import web
 
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.errors import (
+    ArtifactHasAliasesError,
+    ArtifactNotFoundError,
     FailedPreconditionError,
     InvalidArgumentError,
     PermissionDeniedError,
@@ -55,8 +57,8 @@ DEFAULT_BUCKETS = 1000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS = {InvalidArgumentError: 400, RunNotFoundError: 404, RunFileNotFoundError: 404,
-           SweepNotFoundError: 404, FailedPreconditionError: 409, RunAlreadyExistsError: 409,
-           PermissionDeniedError: 403}
+           SweepNotFoundError: 404, ArtifactNotFoundError: 404, FailedPreconditionError: 409,
+           ArtifactHasAliasesError: 409, RunAlreadyExistsError: 409, PermissionDeniedError: 403}
 _CODES = {400: "invalid_argument", 403: "permission_denied", 404: "not_found",
           409: "failed_precondition"}
 
@@ -246,5 +248,6 @@ class Api:
                                                       buckets))
         return json_response({
             "x": x_key, "history_rows": run.history_rows, "state": run.state,
-            "series": {k: asdict(s) for k, s in got.items()},
+            "series": {k: {**asdict(s), "x_key": charts.series_x(k, x_key)}
+                       for k, s in got.items()},
         })

@@ -86,6 +86,14 @@ def is_system_key(key: str) -> bool:
     return key.startswith(SYSTEM_PREFIX)
 
 
+def series_x(key: str, x_key: str) -> str:
+    """The x axis ``key``'s series is drawn against when ``x_key`` is asked for: system keys
+    have no step, so theirs is ``_runtime`` unless wall time is asked for."""
+    if is_system_key(key):
+        return "_timestamp" if x_key == "_timestamp" else "_runtime"
+    return x_key
+
+
 def system_section(keys: Mapping[str, int]) -> dict[str, Any] | None:
     """The System section of the run page: one chart per system-metric key (``key@writer``
     for another writer of a shared run), drawn against ``_runtime``."""

@@ -5,8 +5,9 @@ Pages and their paths follow W&B's: ``/`` (projects), ``/{entity}/{project}`` (r
 ``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep: its
 state, configuration, runs, charts, parameter importance and controls; its runs in the runs
 table at ``.../sweeps/{id}/runs``) and ``/{entity}/{project}/compare?runs=a,b`` (runs side by
-side), and the login page
-(``auth.py``). The data a page starts with is embedded in it, so the first view needs no second
+side), and the login page (``auth.py``); the artifact pages are ``artifact_pages.py``'s,
+under ``/{entity}/{project}/artifacts``. Every page of a project links to its runs and
+artifacts. The data a page starts with is embedded in it, so the first view needs no second
 round trip; it never holds the token (a notebook view's holds its session id, see ``auth.py``).
 Pages run no inline script (``security.py``'s policy forbids it): each loads its scripts from
 ``/static/``.
@@ -26,10 +27,13 @@ from aiohttp import web
 
 from trackd._version import __version__
 from trackd_daemon.errors import RunNotFoundError, SweepNotFoundError, TrackdError
+from trackd_daemon.store.artifact_models import LOGGED, USED
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
+from trackd_daemon.web.artifact_view import artifact_row, size_text
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.runs_table import flatten
+from trackd_daemon.web.scope import may_see_artifact
 from trackd_daemon.web.sweeps_api import ACTIONS, SweepsApi
 
 #: Sweeps a project's page lists (the newest; the API lists them all): each costs a read of
@@ -67,7 +71,8 @@ def _value(v: Any) -> str:
 def make_env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(when=_when, span=_span, value=_value, q=lambda s: quote(str(s), safe=""))
+    env.filters.update(when=_when, span=_span, value=_value, size=size_text,
+                       q=lambda s: quote(str(s), safe=""))
     return env
 
 
@@ -96,9 +101,11 @@ class Pages:
         data = {"plotly": assets["plotly"], **context.pop("data", {})}
         if request.get(EMBEDDED_SESSION):
             data["session"] = request[EMBEDDED_SESSION]
+        m = request.match_info  # a project's pages link to its runs and artifacts (base.html)
         html = self._env.get_template(template).render(
-            assets=assets, media_scripts=self._assets.media_scripts, version=__version__,
-            now=time.time(), data=data,
+            nav_entity=m.get("entity", ""), nav_project=m.get("project", ""), assets=assets,
+            media_scripts=self._assets.media_scripts, version=__version__, now=time.time(),
+            data=data,
             embedded=request.query.get("jupyter") == "true",
             logged_in=bool(request.get(SESSION)), **context)
         return web.Response(text=html, status=status, content_type="text/html",
@@ -172,8 +179,11 @@ class Pages:
         color = await self._api.run_color(request, run)
         detail = await anyio.to_thread.run_sync(run_detail, run, color)  # NSS may block
         env = await read_environment(self._api.store, self._api.blobs, run)
+        artifacts = {kind: [artifact_row(v) for v in await self._api.store.run_versions(
+            run.key, kind) if may_see_artifact(request, v)] for kind in (LOGGED, USED)}
         return self.render(
-            request, "run.html", run=detail, env=env, config=flatten(run.config),
+            request, "run.html", run=detail, env=env, artifacts=artifacts,
+            config=flatten(run.config),
             summary=flatten(run.summary), data={"run": {
                 k: detail[k] for k in ("entity", "project", "id", "name", "state",
                                        "history_rows", "metrics", "color", "notes",

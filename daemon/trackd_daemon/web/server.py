@@ -33,6 +33,8 @@ from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.web.api import Api, errors_middleware
+from trackd_daemon.web.artifact_pages import ArtifactPages
+from trackd_daemon.web.artifacts_api import ArtifactsApi
 from trackd_daemon.web.assets import Assets
 from trackd_daemon.web.auth import AuthGate, load_or_create_token
 from trackd_daemon.web.connections import MAX_CONNECTIONS, ConnectionGuard
@@ -174,6 +176,7 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
     live = LiveStreams(api)
     assets = Assets()
     pages = Pages(api, sweeps_api, assets)
+    artifacts = ArtifactsApi(api, blobs)
 
     def authenticated(request: web.Request) -> None:
         guard.trust(request)
@@ -186,11 +189,11 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         gate.middleware, body_deadline(guard.timeout), errors_middleware, pages.errors])
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
-                    *sweeps_api.routes(), *EditApi(api, editor).routes(),
-                    *ProjectPanelsApi(api).routes(), *MediaApi(api, blobs).routes(),
-                    *WorkspaceApi(store).routes(),
+                    *sweeps_api.routes(), *artifacts.routes(), *EditApi(api, editor).routes(),
+                    *ProjectPanelsApi(api).routes(),
+                    *MediaApi(api, blobs).routes(), *WorkspaceApi(store).routes(),
                     web.get("/api/v1/runs/{entity}/{project}/{run_id}/events", live.run_events),
-                    *pages.routes()])
+                    *ArtifactPages(pages, artifacts).routes(), *pages.routes()])
     return app, live, gate
 
 

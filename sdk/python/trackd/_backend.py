@@ -34,6 +34,7 @@ from trackd.errors import (
 )
 
 if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
+    from trackd._footer_data import FooterData
     from trackd._sender import Sender
 
 #: Seconds a summary read waits for earlier records to be delivered.
@@ -280,14 +281,11 @@ class OnlineBackend:
         return RunStatus(STATE_NAMES.get(resp.state, "unknown"), resp.acked_seq,
                          resp.ingested_seq, resp.history_rows, self.sender.last_seq)
 
-    def sample_rows(self, n: int) -> list[dict[str, Any]]:
-        """``n`` history rows spread over the run (sampled by the daemon), for the footer."""
-        from trackd._api import PublicRun
-        from trackd.v1 import run_pb2
+    def footer_data(self, summary: dict[str, Any]) -> FooterData:
+        """What the finish footer shows of the run, read back from the daemon."""
+        from trackd._footer_data import read
 
-        if self.sender.went_offline:
-            return []
-        return list(PublicRun(run_pb2.Run(ref=self._ref))._scan(None, 1000, None, None, n))
+        return read(self._ref, summary)
 
     def finish(self, code: int, timeout: float | None) -> Finished:
         """After the exit record is acknowledged: let the daemon make everything durable."""
@@ -355,9 +353,6 @@ class OfflineBackend:
     def status(self) -> RunStatus:
         s = self.sender
         return RunStatus("running", s.acked_seq, s.acked_seq, self._history.rows_written, s.last_seq)
-
-    def sample_rows(self, n: int) -> list[dict[str, Any]]:
-        return []  # offline: the rows are only in the run's log until it is synced
 
     def finish(self, code: int, timeout: float | None) -> Finished:
         state = "finished" if code == 0 else "failed"

@@ -1,8 +1,10 @@
 """The footer printed when a run finishes: what W&B prints, and where to look next.
 
-It shows the run's name, path and state, a sparkline per logged metric (from history rows
-sampled by the daemon), the summary, counts of files and artifacts, and the CLI command to see
-the run. On a terminal it is a rich table; otherwise plain ``trackd:`` lines (for logs).
+It shows the run's name, path and state, a sparkline per logged metric (each from the rows
+where it has a value, see :mod:`trackd._footer_data`), the summary, the artifact versions the
+run logged and used, the run's dashboard URL, counts of files and artifacts, and the CLI
+command to see the run. On a terminal it is a rich table; otherwise plain ``trackd:`` lines
+(for logs), in W&B's order ("Run history:", "Run summary:", "View run ... at: URL").
 
 The name, path, metric names and summary values are user data: they are printed through
 :func:`trackd._terminal.visible`, and handed to rich as ``Text``, never as markup (a run
@@ -13,13 +15,13 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from trackd._terminal import visible
 
 SPARKS = "▁▂▃▄▅▆▇█"
-#: Sampled rows per sparkline, and how many metrics the footer shows at most.
-SAMPLES = 40
+#: How many metrics the footer shows at most.
 MAX_METRICS = 20
 
 
@@ -34,19 +36,6 @@ def sparkline(values: list[float]) -> str:
         SPARKS[min(len(SPARKS) - 1, int((v - lo) / span * len(SPARKS))) if span else 3]
         for v in finite
     )
-
-
-def series(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Numeric top-level metrics (not ``_``-prefixed) of sampled rows, in first-seen order."""
-    out: dict[str, list[float]] = {}
-    for row in rows:
-        for k, v in row.items():
-            if k.startswith("_") or type(v) not in (int, float):
-                continue
-            if k not in out and len(out) >= MAX_METRICS:
-                continue
-            out.setdefault(k, []).append(float(v))
-    return out
 
 
 def _fmt(value: Any) -> str:
@@ -68,8 +57,10 @@ def _short(value: Any) -> str:
 def print_footer(*, name: str | None, path: str, state: str, rows: int, summary: dict[str, Any],
                  history: dict[str, list[float]], files: int = 0, artifacts: int = 0,
                  media: int = 0, offline_dir: str | None = None, quiet: bool = False,
-                 stream: TextIO | None = None) -> None:
-    """Print the footer (``quiet``: the first line only)."""
+                 url: str | None = None, logged: Sequence[tuple[str, str]] = (),
+                 used: Sequence[tuple[str, str]] = (), stream: TextIO | None = None) -> None:
+    """Print the footer (``quiet``: the first line only). ``logged`` and ``used`` are the
+    artifact versions as (``name:version``, type)."""
     out = stream or sys.stderr
     head = visible(f"Run {name or path} ({path}) {state}: {rows:,} history "
                    f"row{'s' * (rows != 1)}")
@@ -77,11 +68,14 @@ def print_footer(*, name: str | None, path: str, state: str, rows: int, summary:
     items = [(k, v) for k, v in summary.items() if not k.startswith("_")][:MAX_METRICS]
     history = {visible(k): v for k, v in history.items()}
     items = [(visible(k), v) for k, v in items]
+    lines = _artifact_lines(logged, used)
+    if url:
+        lines.append(visible(f"View run {name or path} at: {url}"))
     if quiet:
         print(f"trackd: {head}", file=out)
         return
     if out.isatty():
-        _rich(out, head, history, items, _counts(files, media, artifacts), look)
+        _rich(out, head, history, items, lines, _counts(files, media, artifacts), look)
         return
     print(f"trackd: {head}", file=out)
     if history:
@@ -94,7 +88,20 @@ def print_footer(*, name: str | None, path: str, state: str, rows: int, summary:
         width = max(len(k) for k, _ in items)
         for k, v in items:
             print(f"trackd:   {k:<{width}} {_fmt(v)}", file=out)
+    for line in lines:
+        print(f"trackd: {line}", file=out)
     print(f"trackd: {_counts(files, media, artifacts)}. See it: {look}", file=out)
+
+
+def _artifact_lines(logged: Sequence[tuple[str, str]],
+                    used: Sequence[tuple[str, str]]) -> list[str]:
+    """``Artifacts logged:`` and ``Artifacts used:`` with one indented line per version."""
+    out: list[str] = []
+    for title, versions in (("logged", logged), ("used", used)):
+        if versions:
+            out.append(f"Artifacts {title}:")
+            out.extend(visible(f"  {name} ({kind})") for name, kind in versions)
+    return out
 
 
 def _counts(files: int, media: int, artifacts: int) -> str:
@@ -104,7 +111,7 @@ def _counts(files: int, media: int, artifacts: int) -> str:
 
 
 def _rich(out: TextIO, head: str, history: dict[str, list[float]],
-          items: list[tuple[str, Any]], counts: str, look: str) -> None:
+          items: list[tuple[str, Any]], lines: list[str], counts: str, look: str) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -124,5 +131,7 @@ def _rich(out: TextIO, head: str, history: dict[str, list[float]],
             table.add_row(Text(k), Text(sparkline(history.get(k, []))),
                           Text(_fmt(summary[k]) if k in summary else ""))
         console.print(table)
+    for line in lines:
+        console.print(Text(line))
     console.print(Text.assemble(f"{counts}. See it: ",
                                 (look, "cyan")))

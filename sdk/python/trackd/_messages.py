@@ -146,16 +146,22 @@ def run_footer(run: Any, backend: Any, done: Any, quiet: bool) -> None:
     settings = run._settings
     if settings.get("silent") or not settings.get("show_info"):
         return
-    from trackd._footer import SAMPLES, print_footer, series
+    from trackd._footer import print_footer
+    from trackd._footer_data import FooterData
 
     quiet = quiet or bool(settings.get("quiet"))
-    try:
-        history = {} if quiet else series(backend.sample_rows(SAMPLES))
-    except Exception:  # noqa: BLE001 - the footer never fails a finish
-        history = {}
     offline = backend.sender.went_offline or run._mode == "offline"
+    data = FooterData()
+    if not quiet and not offline:
+        try:
+            data = backend.footer_data(done.summary)
+        except Exception:  # noqa: BLE001 - the footer never fails a finish
+            data = FooterData()
+    artifacts = run.__dict__.get("_artifacts_stored", 0)
     print_footer(name=run.name, path=run.path, state=done.state, rows=done.rows,
-                 summary=done.summary, history=history, quiet=quiet,
-                 files=len(run._saved_names), artifacts=run.__dict__.get("_artifacts_stored", 0),
+                 summary=done.summary, history=data.history, quiet=quiet,
+                 files=len(run._saved_names) if data.files is None else data.files,
+                 artifacts=artifacts if data.files is None else len(data.logged),
                  media=run._media.stored if run._media is not None else 0,
+                 url=None if offline else run.url, logged=data.logged, used=data.used,
                  offline_dir=str(run._sync_dir) if offline else None)

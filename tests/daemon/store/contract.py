@@ -499,6 +499,17 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, R
         assert [s for s, _ in await store.sample_history(info.pk, 50, 35, 36)] == [35]
         assert await store.sample_history(info.pk, 5, 35, 36, ["rare"]) == []
 
+    async def test_sample_history_keys_are_keys_not_text_of_the_row(
+            self, store: MetadataStore) -> None:
+        """Only a row holding the key counts, not one holding its name as a value or as part
+        of a longer key (nor a non-ASCII key's row missing it)."""
+        info = await store.create_run(new_run("r1"))
+        rows = [(0, {"note": "val/acc", "val/accuracy": 1.0}), (1, {"val/acc": 0.5}),
+                (2, {"ünï": 2.0}), (3, {"ünïcode": 3.0, "val/acc": 0.7})]
+        await store.apply([RunChanges(info.pk, 1, rows=rows)])
+        assert [s for s, _ in await store.sample_history(info.pk, 10, keys=["val/acc"])] == [1, 3]
+        assert [s for s, _ in await store.sample_history(info.pk, 10, keys=["ünï"])] == [2]
+
     async def test_scan_history_of_a_run_without_rows(self, store: MetadataStore) -> None:
         info = await store.create_run(new_run("r1"))
         assert await store.scan_history(info.pk, None, None, 10) == []

@@ -6,7 +6,7 @@
   if (!runs.length) return;
   const statusEl = document.getElementById("charts-status");
   const sectionsEl = document.getElementById("sections");
-  const state = {x: "_step", log: false, charts: new Map()};
+  const state = {x: "auto", log: false, charts: new Map()};
   const runBase = (id) => `/runs/${TD.enc(entity)}/${TD.enc(project)}/${TD.enc(id)}`;
   TD.plotly();
 
@@ -78,59 +78,118 @@
     div.dataset.dimensions = String(dims.length);
   }
 
-  function chart(key, section) {
+  // A chart's height without its legend (pixels): the legend's rows come on top of it.
+  const PLOT_PX = 240;
+
+  // Once plotly has laid the legend out above the plot: the chart grows (or shrinks) by the
+  // legend's height, so the plot area stays the same however many runs are named.
+  function fitLegend(P, rec) {
+    const legend = rec.div.querySelector(".legend");
+    const want = PLOT_PX + (legend ? Math.ceil(legend.getBoundingClientRect().height) : 0);
+    if (Math.abs(want - rec.height) <= 4) return;
+    rec.height = want;
+    P.relayout(rec.div, {height: want});
+  }
+
+  // The x axis of a chart: the one picked, or with "auto" its metric's step metric (the step
+  // when none).
+  const xFor = (rec) => (state.x === "auto" ? rec.step_metric || "_step" : state.x);
+
+  function chart(c, section, system) {
     let sec = [...sectionsEl.children].find((s) => s.dataset.section === section);
     if (!sec) {
-      sec = TD.el("details", {class: "section", open: true, dataset: {section}},
+      sec = TD.el("details", {class: "section", open: true, dataset: system ? {section, system: "1"} : {section}},
                   TD.el("summary", {}, TD.sectionTitle(section)), TD.el("div", {class: "chart-grid"}));
       sectionsEl.append(sec);
     }
-    const div = TD.el("div", {class: "chart", dataset: {key}});
-    sec.querySelector(".chart-grid").append(TD.el("div", {class: "chart-box"}, TD.el("div", {class: "chart-title"}, key), div));
-    const rec = {key, div, range: null, drawn: false, series: {}};
-    state.charts.set(key, rec);
+    const div = TD.el("div", {class: "chart", dataset: {key: c.key}});
+    sec.querySelector(".chart-grid").append(TD.el("div", {class: "chart-box"}, TD.el("div", {class: "chart-title"}, c.key), div));
+    const rec = {key: c.key, step_metric: c.step_metric, div, range: null, drawn: false, series: {}, x: null,
+                 height: PLOT_PX + 20};
+    state.charts.set(c.key, rec);
     return rec;
   }
 
-  async function fetchSeries(recs) {
-    const range = recs.length === 1 ? recs[0].range : null;
-    await Promise.all(runs.map(async (r) => {
-      for (let i = 0; i < recs.length; i += 100) {
-        const chunk = recs.slice(i, i + 100);
-        const body = await TD.api(runBase(r.id) + "/series", {
-          key: chunk.map((c) => c.key), x: state.x, buckets: 1000,
-          x_min: range ? range[0] : null, x_max: range ? range[1] : null});
-        for (const c of chunk) c.series[r.id] = body.series[c.key];
+  // The runs' chart layouts as one: each section's charts across the runs, a chart's step
+  // metric the one any run defined for it; the user's sections first (the unnamed one
+  // leading), System last.
+  function merge(layouts) {
+    const user = new Map(), system = new Map(), axes = new Set();
+    for (const layout of layouts) {
+      for (const x of layout.x_axes) axes.add(x);
+      for (const s of layout.sections) {
+        const into = s.system ? system : user;
+        if (!into.has(s.name)) into.set(s.name, new Map());
+        const charts = into.get(s.name);
+        for (const c of s.charts) {
+          const known = charts.get(c.key);
+          if (!known) charts.set(c.key, {key: c.key, step_metric: c.step_metric || ""});
+          else if (!known.step_metric && c.step_metric) known.step_metric = c.step_metric;
+        }
       }
-    }));
-    const P = await TD.plotly();
-    for (const rec of recs) draw(P, rec);
+    }
+    const order = (map) => [...map.keys()].sort((a, b) => (a !== "") - (b !== "") || a.toLowerCase().localeCompare(b.toLowerCase()));
+    const sections = [];
+    for (const name of order(user)) sections.push({name, system: false, charts: user.get(name)});
+    for (const name of order(system)) sections.push({name, system: true, charts: system.get(name)});
+    return {sections, axes: [...axes]};
   }
 
-  function draw(P, rec) {
-    const dates = state.x === "_timestamp";
+  async function fetchSeries(recs) {
+    const groups = new Map();
+    for (const rec of recs) {
+      const k = xFor(rec) + "|" + (rec.range ? rec.range.join(",") : "");
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(rec);
+    }
+    await Promise.all([...groups.values()].map(async (group) => {
+      const x = xFor(group[0]);
+      const range = group[0].range;
+      await Promise.all(runs.map(async (r) => {
+        for (let i = 0; i < group.length; i += 100) {
+          const chunk = group.slice(i, i + 100);
+          const body = await TD.api(runBase(r.id) + "/series", {
+            key: chunk.map((c) => c.key), x, buckets: 1000,
+            x_min: range ? range[0] : null, x_max: range ? range[1] : null});
+          for (const c of chunk) c.series[r.id] = body.series[c.key];
+        }
+      }));
+      const P = await TD.plotly();
+      for (const rec of group) draw(P, rec, x);
+    }));
+  }
+
+  function draw(P, rec, x) {
+    rec.x = x;
+    const dates = x === "_timestamp";
     const data = [];
+    let drawnAgainst = x;
     runs.forEach((r, i) => {
       const s = rec.series[r.id];
-      if (s && s.total) data.push(...TD.traces(s, {name: r.name, color: TD.runColor(r, i), dates}));
+      if (!s || !s.total) return;
+      drawnAgainst = s.x_key || x;
+      data.push(...TD.traces(s, {name: r.name, color: TD.runColor(r, i), dates}));
     });
-    const layout = {margin: {l: 55, r: 12, t: 8, b: 42}, height: 260, showlegend: true,
-                    legend: {orientation: "h", y: -0.25},
-                    xaxis: {title: {text: TD.xTitle(state.x)}, type: dates ? "date" : "linear"},
+    // The legend above the plot area, the axis title below it: they never meet. Plotly grows
+    // the top margin to the legend's rows; the chart grows by as much, keeping its plot area.
+    const layout = {margin: {l: 55, r: 12, t: 10, b: 42}, height: rec.height,
+                    showlegend: true,
+                    legend: {orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom"},
+                    xaxis: {title: {text: TD.xTitle(drawnAgainst)}, type: dates ? "date" : "linear"},
                     yaxis: {type: state.log ? "log" : "linear"}};
     if (rec.range) layout.xaxis.range = dates ? rec.range.map((v) => new Date(v * 1000)) : rec.range;
     if (!rec.drawn) {
-      P.newPlot(rec.div, data, layout, {responsive: true, displaylogo: false});
+      P.newPlot(rec.div, data, layout, {responsive: true, displaylogo: false}).then(() => fitLegend(P, rec));
       rec.div.on("plotly_relayout", (ev) => {
-        const r = TD.relayoutRange(ev, dates);
+        const r = TD.relayoutRange(ev, rec.x === "_timestamp");
         if (r === undefined) return;
         rec.range = r;
         fetchSeries([rec]);
       });
       rec.drawn = true;
-    } else P.react(rec.div, data, layout);
-    rec.div.dataset.runs = String(data.filter((t) => t.meta === "line").length);
-    rec.div.dataset.drawn = "1";
+    } else P.react(rec.div, data, layout).then(() => fitLegend(P, rec));
+    Object.assign(rec.div.dataset, {runs: String(data.filter((t) => t.meta === "line").length),
+                                    x: drawnAgainst, drawn: "1"});
   }
 
   async function main() {
@@ -139,16 +198,14 @@
       Promise.all(runs.map((r) => TD.api(runBase(r.id) + "/metrics"))),
     ]);
     parallel(details);
-    const sections = new Map();
-    for (const layout of layouts) {
-      for (const s of layout.sections) {
-        if (!sections.has(s.name)) sections.set(s.name, new Set());
-        for (const c of s.charts) sections.get(s.name).add(c.key);
-      }
+    const merged = merge(layouts);
+    const xSelect = document.getElementById("x-axis");
+    for (const x of merged.axes) {
+      if (![...xSelect.options].some((o) => o.value === x)) xSelect.append(new Option(TD.xTitle(x), x));
     }
     const recs = [];
-    for (const name of [...sections.keys()].sort((a, b) => (a !== "") - (b !== "") || a.localeCompare(b))) {
-      for (const key of [...sections.get(name)].sort()) recs.push(chart(key, name));
+    for (const s of merged.sections) {
+      for (const c of [...s.charts.values()].sort((a, b) => a.key.localeCompare(b.key))) recs.push(chart(c, s.name, s.system));
     }
     statusEl.textContent = `${recs.length} shared chart${recs.length === 1 ? "" : "s"} for ${runs.length} runs`;
     await fetchSeries(recs);
@@ -161,7 +218,7 @@
   });
   document.getElementById("log-scale").addEventListener("change", (e) => {
     state.log = e.target.checked;
-    TD.plotly().then((P) => { for (const rec of state.charts.values()) if (rec.drawn) draw(P, rec); });
+    TD.plotly().then((P) => { for (const rec of state.charts.values()) if (rec.drawn) draw(P, rec, rec.x); });
   });
   main().catch((err) => { statusEl.textContent = "Could not load: " + err.message; });
 })();

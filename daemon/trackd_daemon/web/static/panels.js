@@ -18,12 +18,17 @@ window.TDPanels = (() => {
   // The longest importance URL that names the visible runs one by one (servers refuse long
   // request lines); past it the importance covers the table's filters only.
   const MAX_IDS_URL = 6000;
+  // Bars labelled with their runs' names below the axis, at most.
+  const MAX_BAR_LABELS = 60;
 
   // Text plotly shows as given (it reads a few HTML tags in labels).
   const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   // A value as a number for an axis (the API writes non-finite floats as strings).
   const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
   const isSystem = (key) => key.startsWith("system.");
+  // A run's value of a column; the API's non-finite numbers ("NaN", "Infinity") as missing.
+  const NON_FINITE = new Set(["NaN", "Infinity", "-Infinity"]);
+  const valueOf = (r, c) => { const v = (r.values || {})[c]; return v === undefined || NON_FINITE.has(v) ? null : v; };
 
   // The columns a panel may pick: config keys, then summary keys (the user's metrics before
   // the system ones).
@@ -95,7 +100,7 @@ window.TDPanels = (() => {
     const runs = await runsWith(ctx, [x, y]);
     if (!f.current()) return;
     // Numbers as numbers; text (a config choice) on a category axis.
-    const val = (r, c) => { const v = (r.values || {})[c]; return typeof v === "number" ? num(v) : v === undefined ? null : v; };
+    const val = (r, c) => { const v = valueOf(r, c); return typeof v === "number" ? num(v) : v !== null && typeof v === "object" ? TD.value(v) : v; };
     const shown = runs.map((r, i) => ({r, i, x: val(r, x), y: val(r, y)})).filter((p) => p.x !== null && p.y !== null);
     const P = await TD.plotly();
     if (!f.current()) return;
@@ -137,9 +142,13 @@ window.TDPanels = (() => {
       marker: {color: bars.map((b) => TD.runColor(b.r, b.i))},
       hovertemplate: "%{text}: %{y}<extra></extra>",
     };
+    // Names under the bars while they fit (hundreds of labels would take plotly seconds to
+    // lay out); past that the bars name their runs on hover.
+    const named = bars.length <= MAX_BAR_LABELS;
     await P.newPlot(f.plot, [trace], {
-      height: 300, margin: {l: 60, r: 16, t: 10, b: 80}, showlegend: false, bargap: 0.15,
-      xaxis: {tickvals: xs, ticktext: bars.map((b) => plain(b.r.name)), tickangle: -40, automargin: true},
+      height: 300, margin: {l: 60, r: 16, t: 10, b: named ? 80 : 20}, showlegend: false, bargap: 0.15,
+      xaxis: named ? {tickvals: xs, ticktext: bars.map((b) => plain(b.r.name)), tickangle: -40, automargin: true}
+                   : {showticklabels: false, ticks: ""},
       yaxis: {title: {text: plain(metric)}, automargin: true}}, PLOT_CONFIG);
     say(f, `${bars.length} of ${runs.length} runs have ${metric}`);
     f.plot.dataset.bars = String(bars.length);
@@ -192,7 +201,7 @@ window.TDPanels = (() => {
     if (!columns.length) { say(f, "Pick the columns to draw."); return; }
     const runs = await runsWith(ctx, [...columns, color]);
     if (!f.current()) return;
-    const dims = columns.map((c) => dimension(c, runs.map((r) => (r.values || {})[c])));
+    const dims = columns.map((c) => dimension(c, runs.map((r) => valueOf(r, c))));
     const metric = color ? runs.map((r) => num((r.values || {})[color])) : [];
     const known = metric.filter((v) => v !== null);
     const lo = Math.min(...known), hi = Math.max(...known);
@@ -273,7 +282,7 @@ window.TDPanels = (() => {
               " " + p.importance.toFixed(3)),
         TD.el("td", {class: "correlation " + (corr === null ? "" : corr >= 0 ? "corr-pos" : "corr-neg")},
               TD.el("span", {class: "panel-bar"}, TD.el("span", {style: width(corr || 0)})),
-              " " + (corr === null ? "-" : corr.toFixed(3))));
+              " " + (corr === null ? "-" : (Math.abs(corr) < 5e-4 ? 0 : corr).toFixed(3))));
     });
     f.plot.append(TD.el("table", {class: "grid importance-panel"},
       TD.el("thead", {}, TD.el("tr", {}, TD.el("th", {}, "Config parameter"), TD.el("th", {}, "Importance"), TD.el("th", {}, "Correlation"))),

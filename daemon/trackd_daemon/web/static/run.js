@@ -114,7 +114,7 @@
     const data = TD.traces(s, {name: rec.key, smoothing: state.smoothing, dates});
     const layout = {
       margin: {l: 55, r: 12, t: 8, b: 42}, height: 250, showlegend: false,
-      xaxis: {title: {text: TD.xTitle(x)}, type: dates ? "date" : "linear"},
+      xaxis: {title: {text: TD.xTitle(s.x_key || x)}, type: dates ? "date" : "linear"},
       yaxis: {type: state.log ? "log" : "linear"},
     };
     if (rec.range) layout.xaxis.range = dates ? rec.range.map((v) => new Date(v * 1000)) : rec.range;

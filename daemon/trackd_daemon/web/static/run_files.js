@@ -1,4 +1,4 @@
-// The run page's tabs: Charts, Files (saved files, environment files, console log) and Logs
+// The run page's tabs: Charts, Files (saved files, environment files, console log), Logs and Artifacts (rendered by the server)
 // (console output with each line's time; stderr lines marked).
 "use strict";
 (() => {
@@ -53,5 +53,5 @@
   }
   for (const b of document.querySelectorAll("#run-tabs .tab")) b.addEventListener("click", () => show(b.dataset.tab));
   document.getElementById("logs-more").addEventListener("click", () => loadLogs());
-  if (location.hash === "#files" || location.hash === "#logs") show(location.hash.slice(1) + "-tab");
+  if (["#files", "#logs", "#artifacts"].includes(location.hash)) show(location.hash.slice(1) + "-tab");
 })();
