@@ -274,3 +274,26 @@ def test_a_running_runs_line_grows_and_new_metrics_get_charts(dash: Dashboard, p
     finally:
         stop.touch()
         assert proc.wait(60) == 0
+
+
+def test_system_metrics_come_last_collapsed_against_seconds(dash: Dashboard, page: Any) -> None:
+    project = f"ws-sys-{uuid.uuid4().hex[:8]}"
+    runs = []
+    for i in range(2):
+        with trackd.init(project=project, name=f"sys-{i}",
+                         settings={"x_stats_sampling_interval": 1}) as run:
+            for s in range(3):
+                run.log({"loss": (i + 1) / (s + 1)})
+                time.sleep(1.1)  # a few system samples
+        runs.append(run)
+    page.goto(dash.ticket_url(f"/{runs[0].entity}/{project}"))
+    page.wait_for_selector("body[data-workspace=ready]")
+    order = page.locator(".ws-section").evaluate_all("els => els.map(e => e.dataset.section)")
+    assert order == ["", "System"]
+    system = page.locator('.ws-section[data-section="System"]')
+    assert system.evaluate("e => e.open") is False  # collapsed until opened
+    system.locator("> summary").click()
+    wait_lines(page, "system.cpu", 2)
+    title = page.evaluate("""() => document.querySelector('.ws-chart[data-key="system.cpu"]')
+                             .layout.xaxis.title.text""")
+    assert "(s)" in title  # a seconds axis says so

@@ -4,6 +4,7 @@ of many runs, and saved views (their size bound, and the same-origin rule on the
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -88,13 +89,36 @@ def test_series_of_many_runs_in_one_request(dash: Dashboard) -> None:
     assert val["runs"][ids[1]]["val/loss"]["x"] == []  # a run without the key: empty
 
 
+def test_system_metrics_are_a_section_of_their_own_last(dash: Dashboard) -> None:
+    project = f"ws-sys-{uuid.uuid4().hex[:8]}"
+    with trackd.init(project=project, settings={"x_stats_sampling_interval": 1}) as run:
+        for s in range(3):
+            run.log({"loss": 1 / (s + 1)})
+            time.sleep(1.2)  # a few system samples
+    with trackd.init(project=project) as quiet:  # a run without system samples
+        quiet.log({"loss": 1.0})
+    base = f"/api/v1/projects/{run.entity}/{project}"
+    layout = dash.json(f"{base}/metrics")
+    assert [s["name"] for s in layout["sections"]] == ["", "System"]
+    system = layout["sections"][-1]
+    assert system["system"] is True
+    keys = [c["key"] for c in system["charts"]]
+    assert "system.cpu" in keys and all(c["step_metric"] == "_runtime"
+                                        for c in system["charts"])
+    got = dash.json(f"{base}/series", [("key", "system.cpu"), ("key", "loss"),
+                                       ("runs", f"{run.id},{quiet.id}"), ("x", "_runtime")])
+    cpu = got["runs"][run.id]["system.cpu"]
+    assert cpu["total"] >= 2 and len(cpu["x"]) == cpu["total"] and cpu["x"] == sorted(cpu["x"])
+    assert got["runs"][run.id]["loss"]["total"] == 3
+    assert not got["runs"][quiet.id].get("system.cpu", {}).get("total")
+
+
 @pytest.mark.parametrize("params", [
     [("runs", "a")],  # no key
     [("key", "loss")],  # no runs
     [("key", "loss"), ("runs", "a"), ("buckets", "1")],
     [("key", "loss"), ("runs", "a"), ("buckets", "x")],
     [("key", "loss"), ("runs", "a"), ("x_min", "nan")],
-    [("key", "system.cpu"), ("runs", "a")],
     [("key", "loss"), ("runs", ",".join(f"r{i}" for i in range(1001)))],
 ])
 def test_series_requests_are_checked(dash: Dashboard, params: list[tuple[str, str]]) -> None:

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from trackd_daemon.errors import InvalidArgumentError, RunNotFoundError
 from trackd_daemon.store.base import MetadataStore
-from trackd_daemon.store.models import RunInfo
+from trackd_daemon.store.models import RUNNING, RunInfo
 from trackd_daemon.store.series import STEP, Series, check_buckets
 from trackd_daemon.web import charts
 from trackd_daemon.web.api import DEFAULT_BUCKETS, dumps, json_response
@@ -126,6 +126,7 @@ class WorkspaceApi:
         self.store = store
         self.cache = SeriesCache()
         self.keys: OrderedDict[tuple[Any, ...], dict[str, int]] = OrderedDict()
+        self.system_keys: OrderedDict[tuple[Any, ...], dict[str, int]] = OrderedDict()
 
     def routes(self) -> list[web.RouteDef]:
         base = "/api/v1/projects/{entity}/{project}"
@@ -151,38 +152,46 @@ class WorkspaceApi:
         return runs
 
     async def metrics(self, request: web.Request) -> web.Response:
+        """The charts of the project's history keys, sectioned, and a System section last (the
+        runs' system metrics, against the time since each run started)."""
         runs = await self.project_runs(request)
         counts: dict[str, int] = {}
+        system: dict[str, int] = {}
         limiter = anyio.CapacityLimiter(FAN_OUT)
 
-        async def keys_of(run: RunInfo) -> None:
-            if not run.history_rows:
-                return
+        async def cached(cache: OrderedDict[tuple[Any, ...], dict[str, int]], run: RunInfo,
+                         read: Any, into: dict[str, int], reuse: bool = True) -> None:
             version = run_version(run)
-            got = self.keys.get(version)
+            got = cache.get(version) if reuse else None
             if got is None:
                 async with limiter:
-                    got = await self.store.history_keys(run.pk)
-                self.keys[version] = got
-                while len(self.keys) > CACHE_KEY_SETS:
-                    self.keys.popitem(last=False)
+                    got = await read(run.pk)
+                cache[version] = got
+                while len(cache) > CACHE_KEY_SETS:
+                    cache.popitem(last=False)
             else:
-                self.keys.move_to_end(version)
+                cache.move_to_end(version)
             for k, n in got.items():
-                counts[k] = counts.get(k, 0) + n
+                into[k] = into.get(k, 0) + n
 
         async with anyio.create_task_group() as tg:
             for run in runs:
-                tg.start_soon(keys_of, run)
-        return json_response(charts.layout(counts, merged_metrics(runs)))
+                if run.history_rows:
+                    tg.start_soon(cached, self.keys, run, self.store.history_keys, counts)
+                # A running run's system samples arrive without changing its version.
+                tg.start_soon(cached, self.system_keys, run, self.store.system_metric_keys,
+                              system, run.state != RUNNING)
+        out = charts.layout(counts, merged_metrics(runs))
+        section = charts.system_section(system)
+        if section is not None:
+            out["sections"].append(section)
+        return json_response(out)
 
     async def series(self, request: web.Request) -> web.Response:
         keys = request.query.getall("key", [])
-        if not keys or len(keys) > MAX_PROJECT_KEYS or any(charts.is_system_key(k)
-                                                             for k in keys):
+        if not keys or len(keys) > MAX_PROJECT_KEYS:
             raise InvalidArgumentError(
-                f"name 1 to {MAX_PROJECT_KEYS} history keys with 'key' parameters (system "
-                "metrics are read per run)")
+                f"name 1 to {MAX_PROJECT_KEYS} keys with 'key' parameters")
         ids = _ids(request)
         if not ids or len(ids) > MAX_SERIES_RUNS:
             raise InvalidArgumentError(f"name 1 to {MAX_SERIES_RUNS} runs in 'runs' (ids "
@@ -201,16 +210,24 @@ class WorkspaceApi:
 
         async def one(run: RunInfo) -> None:
             base = (*run_version(run), x_key, x_min, x_max, buckets)
-            parts = {k: self.cache.get((*base, k)) for k in keys}
+            # A running run's system samples arrive without changing its version: no cache.
+            parts = {k: None if run.state == RUNNING and charts.is_system_key(k) else
+                     self.cache.get((*base, k)) for k in keys}
             missing = [k for k, v in parts.items() if v is None]
-            if missing and run.history_rows:
-                async with limiter:
-                    got = await self.store.downsample_history(run.pk, missing, x_key, x_min,
-                                                              x_max, buckets)
-                for k in missing:
-                    if k in got:
-                        parts[k] = line_json(got[k])
-                        self.cache.put((*base, k), parts[k])  # type: ignore[arg-type]
+            history = [k for k in missing if not charts.is_system_key(k)]
+            system = [k for k in missing if charts.is_system_key(k)]
+            got: dict[str, Series] = {}
+            async with limiter:
+                if history and run.history_rows:
+                    got.update(await self.store.downsample_history(
+                        run.pk, history, x_key, x_min, x_max, buckets))
+                if system:
+                    got.update(await self.store.system_series(run.pk, system, x_key, x_min,
+                                                              x_max, buckets))
+            for k in missing:
+                if k in got:
+                    parts[k] = line_json(got[k])
+                    self.cache.put((*base, k), parts[k])  # type: ignore[arg-type]
             out[run.key.run_id] = "{" + ",".join(
                 f"{json.dumps(k)}:{v}" for k, v in parts.items() if v is not None) + "}"
 

@@ -94,6 +94,9 @@ window.TDWorkspace = (() => {
   function optsOf(chart) {
     const o = C.effective(spec.settings, spec.charts[chart.key]);
     if (o.x === "auto") o.x = chart.step_metric || "_step";
+    // System metrics have no step: drawn against the time since the run started unless the
+    // wall clock is asked for (as on the run page).
+    if (chart.system && o.x !== "_timestamp") o.x = "_runtime";
     return o;
   }
 
@@ -214,7 +217,7 @@ window.TDWorkspace = (() => {
 
   function chartBox(c) {
     const div = TD.el("div", {class: "chart ws-chart", dataset: {key: c.key}});
-    const chart = {key: c.key, step_metric: c.step_metric, div, data: new Map(), x: null,
+    const chart = {key: c.key, step_metric: c.step_metric, system: c.key.startsWith("system."), div, data: new Map(), x: null,
                    range: null, drawn: false, visible: false, busy: false, again: false};
     chart.onZoom = () => refreshChart(chart);
     div._chart = chart;
@@ -245,9 +248,11 @@ window.TDWorkspace = (() => {
         TD.el("span", {class: "run-id"}, `${section.charts.length}`),
         TD.el("button", {type: "button", class: "small ws-up", title: "Move up", onclick: (e) => { e.preventDefault(); moveSection(name, -1); }}, "\u2191"),
         TD.el("button", {type: "button", class: "small ws-down", title: "Move down", onclick: (e) => { e.preventDefault(); moveSection(name, 1); }}, "\u2193"));
-      const details = TD.el("details", {class: "section ws-section", open: !state.collapsed, dataset: {section: name}}, summary, grid);
+      // System starts collapsed (its charts load once it is opened).
+      const collapsed = state.collapsed ?? !!section.system;
+      const details = TD.el("details", {class: "section ws-section", open: !collapsed, dataset: {section: name}}, summary, grid);
       details.addEventListener("toggle", () => {
-        if (!!(spec.sections[name] || {}).collapsed === !details.open) return;  // as built
+        if (((spec.sections[name] || {}).collapsed ?? !!section.system) === !details.open) return;  // as built
         spec.sections[name] = {...(spec.sections[name] || {}), collapsed: !details.open};
         save();
       });
