@@ -1,0 +1,553 @@
+// A run: what init() returns. log() never waits for the daemon: it validates, copies and
+// queues; the Sender delivers in the background.
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import { isAbsolute, resolve, relative, basename } from "node:path";
+import { type Connection } from "./connection.js";
+import { ConfigError, FinishTimeoutError, TrackdError, UsageError } from "./errors.js";
+import { AlertLevel } from "./gen/trackd/v1/record_pb.js";
+import { MetricGoal } from "./gen/trackd/v1/run_pb.js";
+import { RunService } from "./gen/trackd/v1/run_service_pb.js";
+import { QueryService } from "./gen/trackd/v1/query_service_pb.js";
+import { FilePolicy, FileService } from "./gen/trackd/v1/file_service_pb.js";
+import { ArtifactService, UploadFileRequestSchema } from "./gen/trackd/v1/artifact_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { Sender, type Ref } from "./sender.js";
+import { mapToJs, normalize, normalizeRow, type Plain, type PlainMap } from "./values.js";
+
+/** The state a finished run ended in. */
+export type RunState = "running" | "finished" | "failed" | "crashed" | "killed" | "preempted";
+
+export const STATE_NAMES: Record<number, RunState> = {
+  1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed", 6: "preempted",
+};
+
+const SUMMARY_OPS = new Set(["min", "max", "mean", "last", "first", "best", "none", "copy"]);
+/** Milliseconds a summary read waits for earlier records to be delivered and stored. */
+const SUMMARY_READ_TIMEOUT_MS = 60_000;
+
+export interface LogOptions {
+  /** The step to log at (W&B's step rules: see docs/protocol.md, "History rows"). */
+  step?: number | bigint;
+  /** Write the row now (true), or keep merging into it (false). */
+  commit?: boolean;
+}
+
+export interface MetricOptions {
+  stepMetric?: string;
+  stepSync?: boolean;
+  hidden?: boolean;
+  /** Summary aggregations: "min", "max", "mean", "last", "first", "best", "none", "copy"
+   * (an array, or a comma-separated string as in W&B). */
+  summary?: string | string[];
+  goal?: "minimize" | "maximize";
+  overwrite?: boolean;
+}
+
+export interface AlertOptions {
+  title: string;
+  text: string;
+  level?: "INFO" | "WARN" | "ERROR";
+  /** Seconds during which later alerts with this title are stored but not delivered (60). */
+  waitDuration?: number;
+}
+
+export interface SaveOptions {
+  /** "live" (now, on every change and at finish; the default), "now" or "end". */
+  policy?: "live" | "now" | "end";
+  /** The file's name in the run (default: its path relative to basePath, or its base name). */
+  name?: string;
+  /** The directory names are taken relative to (default: the file's own directory). */
+  basePath?: string;
+}
+
+export interface FinishResult {
+  state: RunState;
+  summary: PlainMap;
+  historyRows: number;
+}
+
+/** Settings a Run needs from init(). */
+export interface RunParams {
+  conn: Connection;
+  ref: Ref;
+  name: string;
+  mode: "online" | "shared";
+  writer: string;
+  config: PlainMap;
+  startingStep: number;
+  sender: Sender;
+  finishTimeoutMs: number;
+  resumed: boolean;
+  tags: string[];
+  notes: string;
+  group: string;
+  jobType: string;
+}
+
+/** run.config: a local copy of the run's config; every change is sent as a config record. */
+export class Config {
+  private items: PlainMap;
+
+  /** @internal */
+  constructor(items: PlainMap, private readonly run: Run) {
+    this.items = { ...items };
+  }
+
+  /** The value of ``key`` (undefined when unset). */
+  get(key: string): Plain | undefined {
+    return this.items[key];
+  }
+
+  has(key: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.items, key);
+  }
+
+  keys(): string[] {
+    return Object.keys(this.items).filter((k) => !k.startsWith("_"));
+  }
+
+  /** A copy of the config as a plain object. */
+  toJSON(): PlainMap {
+    return structuredClone(this.items);
+  }
+
+  /** Set one key (see update()). */
+  set(key: string, value: unknown, opts: { allowValChange?: boolean } = {}): void {
+    this.update({ [key]: value }, opts);
+  }
+
+  /**
+   * Set several keys. Changing a key's value needs ``allowValChange`` (as in W&B); setting the
+   * same value again is fine and sends nothing.
+   *
+   * @throws ConfigError a key would change without allowValChange (nothing is changed).
+   */
+  update(data: Record<string, unknown>, opts: { allowValChange?: boolean } = {}): void {
+    this.run.checkOpen("config.update");
+    const changes: PlainMap = {};
+    for (const [k, v] of Object.entries(data)) {
+      if (v === undefined) continue;
+      const value = normalize(v, `config.${k}`);
+      if (this.has(k) && !opts.allowValChange && !valuesEqual(this.items[k], value)) {
+        throw new ConfigError(`Attempted to change value of key "${k}" from ${show(this.items[k])} to ` +
+          `${show(value)}; if you really want to do this, pass { allowValChange: true }`);
+      }
+      if (!this.has(k) || !valuesEqual(this.items[k], value)) changes[k] = value;
+    }
+    if (Object.keys(changes).length === 0) return;
+    Object.assign(this.items, changes);
+    this.run.send({ k: "c", update: changes, remove: [] });
+  }
+
+  /** Remove a key. */
+  delete(key: string): void {
+    this.run.checkOpen("config.delete");
+    if (!this.has(key)) return;
+    delete this.items[key];
+    this.run.send({ k: "c", update: {}, remove: [key] });
+  }
+}
+
+/**
+ * run.summary: one value per key for the run as a whole. By default a key's summary is the
+ * last value logged; defineMetric() can make it an aggregate. Writes are sent as summary
+ * records (they end any aggregation of that key); reads ask the daemon once everything
+ * logged before them is stored, so they see its aggregations.
+ */
+export class Summary {
+  /** @internal */
+  constructor(private readonly run: Run) {}
+
+  /** Set one key; ``key`` may be a path (["a", "b"]) into a nested value. */
+  set(key: string | string[], value: unknown): void {
+    this.run.checkOpen("summary.set");
+    const path = typeof key === "string" ? [key] : [...key];
+    if (path.length === 0 || path.some((p) => typeof p !== "string" || p === "")) {
+      throw new TypeError("a summary key is a non-empty string or a path of them");
+    }
+    this.run.send({ k: "s", update: [[path, normalize(value, path.join("."))]], remove: [] });
+  }
+
+  /** Set several top-level keys. */
+  update(data: Record<string, unknown>): void {
+    this.run.checkOpen("summary.update");
+    const update: [string[], Plain][] = [];
+    for (const [k, v] of Object.entries(data)) {
+      if (v !== undefined) update.push([[k], normalize(v, k)]);
+    }
+    if (update.length) this.run.send({ k: "s", update, remove: [] });
+  }
+
+  /** Remove a key (or a path into a nested value). */
+  delete(key: string | string[]): void {
+    this.run.checkOpen("summary.delete");
+    this.run.send({ k: "s", update: [], remove: [typeof key === "string" ? [key] : [...key]] });
+  }
+
+  /** The whole summary, as the daemon holds it after every record sent so far. */
+  async all(): Promise<PlainMap> {
+    return this.run.readSummary();
+  }
+
+  /** One key of the summary (undefined when unset). */
+  async get(key: string): Promise<Plain | undefined> {
+    return (await this.run.readSummary())[key];
+  }
+}
+
+function valuesEqual(a: Plain | undefined, b: Plain | undefined): boolean {
+  if (typeof a === "number" && typeof b === "number") return a === b || (Number.isNaN(a) && Number.isNaN(b));
+  if (typeof a !== typeof b) return false;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as Plain[];
+    return a.length === bb.length && a.every((x, i) => valuesEqual(x, bb[i]));
+  }
+  const ak = Object.keys(a);
+  const bo = b as PlainMap;
+  return ak.length === Object.keys(bo).length && ak.every((k) => k in bo && valuesEqual((a as PlainMap)[k], bo[k]));
+}
+
+function show(v: Plain | undefined): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+}
+
+export class Run {
+  readonly id: string;
+  readonly entity: string;
+  readonly project: string;
+  readonly config: Config;
+  readonly summary: Summary;
+  /** True when init() continued an existing run. */
+  readonly resumed: boolean;
+  /** The writer this process streams as in a shared run ("" otherwise). */
+  readonly writer: string;
+  /** @internal */ readonly sender: Sender;
+  /** @internal */ conn: Connection;
+  private _name: string;
+  private _tags: string[];
+  private _notes: string;
+  private readonly mode: "online" | "shared";
+  private step: number;
+  private finished = false;
+  private finishing: Promise<FinishResult> | null = null;
+  private readonly finishTimeoutMs: number;
+  private finalState: RunState | null = null;
+  private warnedSharedStep = false;
+
+  /** @internal */
+  constructor(p: RunParams) {
+    this.conn = p.conn;
+    this.id = p.ref.runId;
+    this.entity = p.ref.entity;
+    this.project = p.ref.project;
+    this._name = p.name;
+    this._tags = [...p.tags];
+    this._notes = p.notes;
+    this.mode = p.mode;
+    this.writer = p.writer;
+    this.sender = p.sender;
+    this.step = p.startingStep;
+    this.finishTimeoutMs = p.finishTimeoutMs;
+    this.resumed = p.resumed;
+    this.config = new Config(p.config, this);
+    this.summary = new Summary(this);
+  }
+
+  /** entity/project/id. */
+  get path(): string {
+    return `${this.entity}/${this.project}/${this.id}`;
+  }
+
+  get name(): string {
+    return this._name;
+  }
+
+  /** Rename the run (sent as a run update). */
+  set name(value: string) {
+    this.checkOpen("name");
+    this._name = String(value);
+    this.send({ k: "u", fields: { name: this._name } });
+  }
+
+  get tags(): readonly string[] {
+    return this._tags;
+  }
+
+  set tags(value: readonly string[]) {
+    this.checkOpen("tags");
+    this._tags = value.map(String);
+    this.send({ k: "u", fields: { tags: [...this._tags] } });
+  }
+
+  get notes(): string {
+    return this._notes;
+  }
+
+  set notes(value: string) {
+    this.checkOpen("notes");
+    this._notes = String(value);
+    this.send({ k: "u", fields: { notes: this._notes } });
+  }
+
+  /** The step the next committed row gets (W&B's run.step). */
+  get currentStep(): number {
+    return this.step;
+  }
+
+  /** Whether finish() has been called (or the run was finished at exit). */
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** The final state once finished (null before). */
+  get state(): RunState | null {
+    return this.finalState;
+  }
+
+  /** True once the daemon said the run was asked to stop (trackd runs stop, a sweep). */
+  get stopRequested(): boolean {
+    return this.sender.stopRequested;
+  }
+
+  /** @internal */
+  checkOpen(what: string): void {
+    if (this.finished) throw new UsageError(`run ${this.id} is finished; ${what} cannot be used after finish()`);
+  }
+
+  /** @internal */
+  send(item: Parameters<Sender["put"]>[0]): Promise<void> | undefined {
+    return this.sender.put(item);
+  }
+
+  /**
+   * Log a row of data (W&B's run.log): validated, copied and queued; never waits for the daemon.
+   *
+   * Returns undefined, or — when the sender's buffer is full (the `maxBufferedRecords` init
+   * option) — a promise that resolves once it has room again. The row is taken either way;
+   * a caller that logs in a loop should `await` what log() returns (awaiting undefined costs
+   * nothing), which is what keeps memory bounded.
+   *
+   * @throws TypeError ``data`` is not an object or holds a value that cannot be logged.
+   * @throws RangeError a bigint outside int64, a negative step, or a row over its limits.
+   * @throws UsageError the run is finished.
+   */
+  log(data: Record<string, unknown>, opts: LogOptions = {}): Promise<void> | undefined {
+    this.checkOpen("log()");
+    const row = normalizeRow(data);
+    let step = opts.step;
+    let commit = opts.commit;
+    if (this.mode === "shared") {
+      if (step !== undefined && !this.warnedSharedStep) {
+        this.warnedSharedStep = true;
+        process.emitWarning("trackd: step is ignored in shared mode: each log() call is its own row");
+      }
+      step = commit = undefined;
+      row._writer = this.writer;
+    }
+    if (step !== undefined) {
+      if (typeof step === "number" && !Number.isSafeInteger(step)) {
+        throw new TypeError(`step must be an integer, got ${step}`);
+      }
+      if (typeof step !== "number" && typeof step !== "bigint") {
+        throw new TypeError(`step must be an integer, got ${typeof step}`);
+      }
+      if (step < 0) throw new RangeError(`step must be >= 0, got ${step}`);
+      if (step < this.step) {
+        process.emitWarning(`trackd: tried to log to step ${step} that is less than the current step ` +
+          `${this.step}. Steps must be monotonically increasing, so this data will be ignored.`);
+        return undefined;
+      }
+      this.step = Number(step);
+    }
+    if (commit || (commit === undefined && step === undefined)) this.step += 1;
+    if (commit !== undefined) commit = Boolean(commit);
+    return this.sender.put({ k: "h", data: row, step, commit, ts: Date.now() / 1000 });
+  }
+
+  /** Customise how a metric is summarised and plotted; ``name`` may end with "*". */
+  defineMetric(name: string, opts: MetricOptions = {}): void {
+    if (typeof name !== "string" || name === "") throw new TypeError("defineMetric() needs a non-empty name");
+    if (name.slice(0, -1).includes("*")) throw new TypeError(`defineMetric(): a glob '*' only at the end: ${name}`);
+    const ops = (typeof opts.summary === "string" ? opts.summary.split(",") : opts.summary ?? [])
+      .map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+    for (const op of ops) {
+      if (!SUMMARY_OPS.has(op)) throw new TypeError(`defineMetric(): unknown summary op ${JSON.stringify(op)}`);
+    }
+    let goal = MetricGoal.UNSPECIFIED;
+    if (opts.goal !== undefined) {
+      const g = String(opts.goal).toLowerCase();
+      if (g !== "minimize" && g !== "maximize") {
+        throw new TypeError(`defineMetric(): goal must be "minimize" or "maximize", got ${JSON.stringify(opts.goal)}`);
+      }
+      goal = g === "minimize" ? MetricGoal.MINIMIZE : MetricGoal.MAXIMIZE;
+    }
+    this.checkOpen("defineMetric()");
+    const stepSync = opts.stepSync ?? Boolean(opts.stepMetric);
+    this.send({
+      k: "m",
+      def: { name, stepMetric: opts.stepMetric ?? "", stepSync, hidden: Boolean(opts.hidden), summary: ops, goal },
+      overwrite: Boolean(opts.overwrite),
+    });
+  }
+
+  /** Raise an alert: stored with the run and posted by the daemon to its webhooks. */
+  alert(opts: AlertOptions): void {
+    this.checkOpen("alert()");
+    const name = String(opts.level ?? "INFO").toUpperCase();
+    const levels: Record<string, AlertLevel> = { INFO: AlertLevel.INFO, WARN: AlertLevel.WARN, ERROR: AlertLevel.ERROR };
+    if (!(name in levels)) throw new RangeError(`alert level must be INFO, WARN or ERROR, got ${opts.level}`);
+    const seconds = opts.waitDuration ?? 60;
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+      throw new TypeError(`waitDuration must be a number of seconds, got ${opts.waitDuration}`);
+    }
+    this.send({
+      k: "a", title: String(opts.title), text: String(opts.text), level: levels[name],
+      waitMs: BigInt(Math.round(seconds * 1000)), ts: Date.now() / 1000,
+    });
+  }
+
+  /** Tell the daemon the run is about to be preempted: if the process then vanishes, the run
+   * ends preempted, not crashed. Resolves once the daemon has it. */
+  async markPreempting(): Promise<void> {
+    this.checkOpen("markPreempting()");
+    this.send({ k: "p" });
+    await this.sender.flush();
+  }
+
+  /**
+   * Save a file with the run (W&B's run.save). The daemon reads it by path when it may (it runs
+   * as this user on this machine); otherwise its bytes are uploaded and saved by blob (then
+   * "live" and "end" files are stored now, as the bytes are at this moment).
+   *
+   * @returns the file's name in the run.
+   */
+  async save(path: string, opts: SaveOptions = {}): Promise<string> {
+    this.checkOpen("save()");
+    const full = resolve(path);
+    const name = opts.name ?? (opts.basePath !== undefined ? relative(resolve(opts.basePath), full) : basename(full));
+    if (!name || name.startsWith("..") || isAbsolute(name)) {
+      throw new RangeError(`save(): ${path} is not inside basePath ${opts.basePath}`);
+    }
+    const policy = { live: FilePolicy.LIVE, now: FilePolicy.NOW, end: FilePolicy.END }[opts.policy ?? "live"];
+    if (policy === undefined) throw new RangeError(`save(): policy must be "live", "now" or "end", got ${opts.policy}`);
+    const run = { entity: this.entity, project: this.project, runId: this.id };
+    const resp = await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, path: full, policy }] });
+    if (resp.results[0]?.unreadable) {
+      const blob = await uploadFile(this.conn, full, name);
+      await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, blobKey: blob.blobKey, policy }] });
+    }
+    return name;
+  }
+
+  /** @internal The summary once the daemon has stored every record sent so far. */
+  async readSummary(): Promise<PlainMap> {
+    const seq = this.sender.lastSeq;
+    if (this.finished && this.finalSummary) return structuredClone(this.finalSummary);
+    await this.sender.flush();
+    const resp = await this.conn.unary(QueryService.method.getRun, {
+      ref: { entity: this.entity, project: this.project, runId: this.id }, minIngestedSeq: BigInt(seq),
+    }, SUMMARY_READ_TIMEOUT_MS);
+    return mapToJs(resp.run?.summary);
+  }
+
+  private finalSummary: PlainMap | null = null;
+
+  /**
+   * Finish the run: deliver everything, wait until the daemon has it durable, mark the run
+   * finished (exit code 0) or failed. Idempotent: a second call returns the first's result.
+   *
+   * @throws FinishTimeoutError not done within the finishTimeout init option.
+   */
+  finish(exitCode = 0): Promise<FinishResult> {
+    if (this.finishing) return this.finishing;
+    this.finishing = this.doFinish(exitCode);
+    return this.finishing;
+  }
+
+  private async doFinish(exitCode: number): Promise<FinishResult> {
+    const code = Math.trunc(Number(exitCode)) | 0;
+    this.sender.put({ k: "x", code });
+    this.finished = true;
+    const ref = { entity: this.entity, project: this.project, runId: this.id };
+    const work = (async () => {
+      await this.sender.close();
+      const resp = await this.conn.unary(RunService.method.finishRun, {
+        ref, exitCode: code, lastSeq: BigInt(this.sender.lastSeq),
+        timeoutSeconds: this.finishTimeoutMs / 1000, writer: this.writer,
+      });
+      return resp;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FinishTimeoutError(
+        `finish() did not complete within ${this.finishTimeoutMs / 1000}s; ${this.sender.lastSeq - this.sender.ackedSeq} ` +
+        "records were not acknowledged by the daemon")), this.finishTimeoutMs);
+    });
+    try {
+      const resp = await Promise.race([work, timeout]);
+      const run = resp.run;
+      this.finalState = STATE_NAMES[run?.state ?? 0] ?? "finished";
+      this.finalSummary = mapToJs(run?.summary);
+      return { state: this.finalState, summary: structuredClone(this.finalSummary), historyRows: Number(run?.historyRows ?? 0n) };
+    } finally {
+      clearTimeout(timer);
+      forgetRun(this);
+    }
+  }
+}
+
+/** Upload a local file's bytes (ArtifactService.UploadFile); returns the stored blob. */
+export async function uploadFile(conn: Connection, path: string, name: string):
+    Promise<{ blobKey: string; md5: string; size: bigint }> {
+  const fh = await open(path, "r");
+  try {
+    const size = (await fh.stat()).size;
+    const md5 = createHash("md5");
+    const { call, response } = conn.clientStream(ArtifactService.method.uploadFile);
+    const write = (m: Parameters<typeof call.write>[0]) => new Promise<void>((res, rej) =>
+      call.write(m, (e: Error | null | undefined) => (e ? rej(e) : res())));
+    const chunk = Buffer.alloc(1 << 20);
+    let first = true;
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+      const data = new Uint8Array(chunk.subarray(0, bytesRead));
+      md5.update(data);
+      if (first || bytesRead > 0) {
+        await write(create(UploadFileRequestSchema, {
+          header: first ? { size: BigInt(size), md5: "", name } : undefined,
+          chunk: data,
+        }));
+        first = false;
+      }
+      if (bytesRead === 0) break;
+    }
+    call.end();
+    const resp = await response;
+    if (resp.md5 !== md5.digest("base64")) throw new TrackdError(`upload of ${path}: the daemon stored other bytes`);
+    return { blobKey: resp.blobKey, md5: resp.md5, size: resp.size };
+  } finally {
+    await fh.close();
+  }
+}
+
+// -- the runs of this process (for exit handling) -----------------------------------------------
+
+const liveRuns = new Set<Run>();
+
+/** @internal */
+export function rememberRun(run: Run): void {
+  liveRuns.add(run);
+}
+
+/** @internal */
+export function forgetRun(run: Run): void {
+  liveRuns.delete(run);
+}
+
+/** @internal The runs of this process that are not finished. */
+export function openRuns(): Run[] {
+  return [...liveRuns];
+}
