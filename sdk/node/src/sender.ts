@@ -395,9 +395,9 @@ export class Sender {
     let delay = 50;
     while (!this.error) {
       try {
-        const done = await this.session();
-        delay = 50;
-        if (done) return;
+        // Closed and delivered, or detached while idle (the heartbeat re-attaches).
+        await this.session();
+        return;
       } catch (e) {
         const err = this.classify(e);
         if (err) {
