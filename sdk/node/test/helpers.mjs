@@ -107,8 +107,22 @@ export function python(args, { timeoutMs = 120_000 } = {}) {
 }
 
 /** A run read back through the Python SDK's trackd.Api(). */
-export function readBack(path) {
-  return python(["read", path]);
+export async function readBack(path) {
+  return (await python(["read", path]))[0];
+}
+
+/** Several runs read back in one Python process. */
+export function readBackAll(paths) {
+  return python(["read", ...paths]);
+}
+
+/** Tagged value (readback.py's form) -> the Node value logging the same. */
+export function untag(v) {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(untag);
+  if ("int" in v) return BigInt(v.int);
+  if ("float" in v) return Buffer.from(v.float, "hex").readDoubleBE();
+  return Object.fromEntries(Object.entries(v.map).map(([k, x]) => [k, untag(x)]));
 }
 
 /** The same value tagging as readback.py, for values the Node SDK logged. */

@@ -2,8 +2,8 @@
 calls with the Python SDK, and print JSON with every value tagged by its kind, so that ints,
 floats (by their bit pattern: NaN, infinities and -0.0 included) and text compare exactly.
 
-    python readback.py read ENTITY/PROJECT/RUN_ID
-    python readback.py log SPEC_JSON     (SPEC: {"entity", "project", "id", "calls": [...]})
+    python readback.py read ENTITY/PROJECT/RUN_ID...   (a JSON list, one object per run)
+    python readback.py log SPECS_JSON   (a list of {"entity", "project", "id", "calls": [...]})
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def read(path: str) -> dict[str, Any]:
     }
 
 
-def log(spec: dict[str, Any]) -> None:
+def log(spec: dict[str, Any]) -> str:
     import trackd
 
     run = trackd.init(entity=spec["entity"], project=spec["project"], id=spec["id"],
@@ -83,11 +83,11 @@ def log(spec: dict[str, Any]) -> None:
         run.log(untag(call["data"]), **kw)
     if spec.get("finish", True):
         run.finish()
-    print(json.dumps({"id": run.id}))
+    return str(run.id)
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "read":
-        print(json.dumps(read(sys.argv[2])))
+        print(json.dumps([read(p) for p in sys.argv[2:]]))
     else:
-        log(json.loads(sys.argv[2]))
+        print(json.dumps([log(spec) for spec in json.loads(sys.argv[2])]))
