@@ -74,6 +74,9 @@ export function normalizeRow(data: Record<string, unknown>): PlainMap {
       out[key] = value as number | boolean;
       size += 9;
     } else if (t === "string") {
+      if (!(value as string).isWellFormed()) {
+        throw new RangeError(`${key}: text is not valid Unicode (a lone surrogate)`);
+      }
       out[key] = value as string;
       size += (value as string).length;
     } else {

@@ -35,7 +35,7 @@ function reachable(path) {
  * also put into process.env, so the SDK in this test process and every child finds it.
  */
 export class TestDaemon {
-  constructor({ crashGrace = 3 } = {}) {
+  constructor({ crashGrace = 3, env = {} } = {}) {
     this.base = mkdtempSync(join(tmpdir(), "trackd-node-test-"));
     this.runtime = mkdtempSync("/tmp/tdn");
     this.socket = join(this.runtime, "trackd.sock");
@@ -48,6 +48,7 @@ export class TestDaemon {
       TRACKD_UI_PORT: "0",
       TRACKD_LINGER: "0",
       TRACKD_ENTITY: "tester",
+      ...env,
     };
     Object.assign(process.env, this.env);
     this.proc = null;
