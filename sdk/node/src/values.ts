@@ -165,7 +165,7 @@ export function normalize(value: unknown, where = "value", seen: Set<object> = n
       return out;
     }
     const toJSON = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON === "function" && !isPlainObject(value)) {
+    if (typeof toJSON === "function") {
       return normalize(toJSON.call(value), where, seen);
     }
     if (!isPlainObject(value)) {
