@@ -1,4 +1,5 @@
 // trackd.Api: reading runs, their history, files and alerts back (W&B's public API).
+import { ArtifactVersion, useArtifact } from "./artifacts.js";
 import { Connection } from "./connection.js";
 import { chooseAddress, reachable } from "./discovery.js";
 import { DaemonUnavailableError, UsageError } from "./errors.js";
@@ -207,6 +208,11 @@ export class Api {
     const conn = await this.conn();
     const resp = await conn.unary(QueryService.method.getRun, { ref: { entity, project, runId } });
     return new ApiRun(conn, resp.run!);
+  }
+
+  /** An artifact version: "name[:alias|:vN]", optionally "project/" or "entity/project/" first. */
+  async artifact(path: string): Promise<ArtifactVersion> {
+    return useArtifact(await this.conn(), null, this.entity, this.project, path);
   }
 
   /** The runs of "entity/project" or "project", newest first. */

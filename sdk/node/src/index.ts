@@ -17,4 +17,5 @@ export {
   InvalidArgumentError, RunNotFoundError, RunAlreadyExistsError, FailedPreconditionError, RunFinishedError,
   PermissionDeniedError, AuthenticationError, ArtifactNotFoundError, RunFileNotFoundError,
 } from "./errors.js";
+export { Artifact, ArtifactVersion, manifestDigest, type ArtifactOptions } from "./artifacts.js";
 export type { Plain, PlainMap } from "./values.js";

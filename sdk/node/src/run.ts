@@ -1,17 +1,14 @@
 // A run: what init() returns. log() never waits for the daemon: it validates, copies and
 // queues; the Sender delivers in the background.
-import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
 import { isAbsolute, resolve, relative, basename } from "node:path";
 import { type Connection } from "./connection.js";
-import { ConfigError, FinishTimeoutError, TrackdError, UsageError } from "./errors.js";
+import { ConfigError, FinishTimeoutError, UsageError } from "./errors.js";
 import { AlertLevel } from "./gen/trackd/v1/record_pb.js";
 import { MetricGoal } from "./gen/trackd/v1/run_pb.js";
 import { RunService } from "./gen/trackd/v1/run_service_pb.js";
 import { QueryService } from "./gen/trackd/v1/query_service_pb.js";
 import { FilePolicy, FileService } from "./gen/trackd/v1/file_service_pb.js";
-import { ArtifactService, UploadFileRequestSchema } from "./gen/trackd/v1/artifact_service_pb.js";
-import { create } from "@bufbuild/protobuf";
+import { Artifact, ArtifactVersion, logArtifact, uploadFile, useArtifact } from "./artifacts.js";
 import { Sender, type Ref } from "./sender.js";
 import { mapToJs, normalize, normalizeRow, type Plain, type PlainMap } from "./values.js";
 
@@ -442,6 +439,24 @@ export class Run {
     return name;
   }
 
+  /**
+   * Log an artifact version for this run and wait until it is committed ("latest" is always
+   * among its aliases).
+   */
+  async logArtifact(artifact: Artifact, opts: { aliases?: string[] } = {}): Promise<ArtifactVersion> {
+    this.checkOpen("logArtifact()");
+    return logArtifact(this.conn, { entity: this.entity, project: this.project, runId: this.id },
+      Math.max(0, this.step - 1), artifact, opts.aliases ?? []);
+  }
+
+  /** Resolve "name[:alias|:vN]" (optionally "project/" or "entity/project/" first) and record
+   * that this run used it; download() its files. */
+  async useArtifact(path: string): Promise<ArtifactVersion> {
+    this.checkOpen("useArtifact()");
+    return useArtifact(this.conn, { entity: this.entity, project: this.project, runId: this.id },
+      this.entity, this.project, path);
+  }
+
   /** @internal The summary once the daemon has stored every record sent so far. */
   async readSummary(): Promise<PlainMap> {
     const seq = this.sender.lastSeq;
@@ -496,40 +511,6 @@ export class Run {
       clearTimeout(timer);
       forgetRun(this);
     }
-  }
-}
-
-/** Upload a local file's bytes (ArtifactService.UploadFile); returns the stored blob. */
-export async function uploadFile(conn: Connection, path: string, name: string):
-    Promise<{ blobKey: string; md5: string; size: bigint }> {
-  const fh = await open(path, "r");
-  try {
-    const size = (await fh.stat()).size;
-    const md5 = createHash("md5");
-    const { call, response } = conn.clientStream(ArtifactService.method.uploadFile);
-    const write = (m: Parameters<typeof call.write>[0]) => new Promise<void>((res, rej) =>
-      call.write(m, (e: Error | null | undefined) => (e ? rej(e) : res())));
-    const chunk = Buffer.alloc(1 << 20);
-    let first = true;
-    for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-      const data = new Uint8Array(chunk.subarray(0, bytesRead));
-      md5.update(data);
-      if (first || bytesRead > 0) {
-        await write(create(UploadFileRequestSchema, {
-          header: first ? { size: BigInt(size), md5: "", name } : undefined,
-          chunk: data,
-        }));
-        first = false;
-      }
-      if (bytesRead === 0) break;
-    }
-    call.end();
-    const resp = await response;
-    if (resp.md5 !== md5.digest("base64")) throw new TrackdError(`upload of ${path}: the daemon stored other bytes`);
-    return { blobKey: resp.blobKey, md5: resp.md5, size: resp.size };
-  } finally {
-    await fh.close();
   }
 }
 

@@ -2,7 +2,9 @@
 // nothing answers on this user's socket, and clear errors when neither works.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import * as trackd from "../dist/index.js";
@@ -25,6 +27,13 @@ test("TCP: the token from $TRACKD_TOKEN or the own daemon's token file; a wrong 
     delete process.env.TRACKD_TOKEN;
     const run = await trackd.init({ project: "tcp", id: "t1" });
     run.log({ over: "tcp" });
+    // Over TCP an artifact's bytes are uploaded (UploadFile), not read by path.
+    const dir = mkdtempSync(join(tmpdir(), "trackd-node-tcp-"));
+    writeFileSync(join(dir, "w.bin"), "uploaded bytes");
+    const v = await run.logArtifact(new trackd.Artifact("up", "dataset").addFile(join(dir, "w.bin")));
+    const got = await (await run.useArtifact("up:v0")).download(join(dir, "out"));
+    assert.equal(readFileSync(join(got, "w.bin"), "utf8"), "uploaded bytes");
+    assert.equal(v.digest, trackd.manifestDigest([{ path: "w.bin", digest: createHash("md5").update("uploaded bytes").digest("base64") }]));
     assert.equal((await run.finish()).state, "finished");
     process.env.TRACKD_ADDRESS = `unix:${d.socket}`;
     const back = await readBack("tester/tcp/t1");

@@ -3,6 +3,7 @@ calls with the Python SDK, and print JSON with every value tagged by its kind, s
 floats (by their bit pattern: NaN, infinities and -0.0 included) and text compare exactly.
 
     python readback.py read ENTITY/PROJECT/RUN_ID...   (a JSON list, one object per run)
+    python readback.py artifact ENTITY/PROJECT/NAME:ALIAS DIR  (downloads into DIR)
     python readback.py log SPECS_JSON   (a list of {"entity", "project", "id", "calls": [...]})
 """
 
@@ -65,6 +66,23 @@ def read(path: str) -> dict[str, Any]:
     }
 
 
+def artifact(path: str, root: str) -> dict[str, Any]:
+    import os
+
+    import trackd
+
+    art = trackd.Api().artifact(path)
+    out = art.download(root)
+    files = {}
+    for dirpath, _, names in os.walk(out):
+        for n in names:
+            full = os.path.join(dirpath, n)
+            with open(full, "rb") as f:
+                files[os.path.relpath(full, out)] = f.read().decode()
+    return {"name": art.name, "type": art.type, "version": art.version, "digest": art.digest,
+            "aliases": sorted(art.aliases), "metadata": art.metadata, "files": files}
+
+
 def log(spec: dict[str, Any]) -> str:
     import trackd
 
@@ -89,5 +107,7 @@ def log(spec: dict[str, Any]) -> str:
 if __name__ == "__main__":
     if sys.argv[1] == "read":
         print(json.dumps([read(p) for p in sys.argv[2:]]))
+    elif sys.argv[1] == "artifact":
+        print(json.dumps(artifact(sys.argv[2], sys.argv[3])))
     else:
         print(json.dumps([log(spec) for spec in json.loads(sys.argv[2])]))

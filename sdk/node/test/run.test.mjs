@@ -1,12 +1,12 @@
 // A Node run read back through the Python SDK's trackd.Api(): rows, config, summary, metric
 // definitions, alerts and files equal what the Node code logged.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as trackd from "../dist/index.js";
-import { TestDaemon, f64, readBack, tag } from "./helpers.mjs";
+import { TestDaemon, f64, python, readBack, tag } from "./helpers.mjs";
 
 let daemon;
 before(async () => {
@@ -73,6 +73,32 @@ test("rows, config, summary, metrics, alerts and files read back through Python"
   assert.deepEqual(again.config.opt, { name: "adam", betas: [0.9, 0.999] });
   api.close();
   await assert.rejects(async () => run.log({ x: 1 }), trackd.UsageError);
+});
+
+test("artifacts: logged from Node, downloaded by Python and by Node with digests checked", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "trackd-node-art-"));
+  mkdirSync(join(dir, "sub"));
+  writeFileSync(join(dir, "model.bin"), "weights v1");
+  writeFileSync(join(dir, "sub", "vocab.txt"), "a b c");
+  const run = await trackd.init({ project: "node-e2e", id: "art1" });
+  const art = await new trackd.Artifact("model", "model", { metadata: { acc: 0.9 } }).addDir(dir);
+  const v = await run.logArtifact(art, { aliases: ["best"] });
+  assert.equal(v.version, "v0");
+  assert.equal(v.digest, trackd.manifestDigest(await v.manifest()));
+  await run.finish();
+
+  const back = await python(["artifact", "tester/node-e2e/model:best", join(dir, "py")]);
+  assert.deepEqual(back.files, { "model.bin": "weights v1", "sub/vocab.txt": "a b c" });
+  assert.equal(back.digest, v.digest);
+  assert.equal(back.version, "v0");
+  assert.deepEqual(back.aliases, ["best", "latest"]);
+  assert.deepEqual(back.metadata, { acc: 0.9 });
+
+  const reader = await trackd.init({ project: "node-e2e", id: "art2" });
+  const used = await reader.useArtifact("model:latest");
+  const out = await used.download(join(dir, "node"));
+  assert.equal(readFileSync(join(out, "sub", "vocab.txt"), "utf8"), "a b c");
+  await reader.finish();
 });
 
 test("resume continues the step; resume 'must' of an unknown id fails", async () => {
