@@ -163,7 +163,7 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
     },
   });
   run = new Run({
-    conn, ref, name: stored.name, mode, writer, config: mapToJs(stored.config),
+    conn, ref, name: stored.name, mode, writer, label, config: mapToJs(stored.config),
     startingStep: Number(resp.startingStep), sender, finishTimeoutMs: (opts.finishTimeout ?? 120) * 1000,
     resumed: resp.resumed, tags: stored.tags, notes: stored.notes, group: stored.group, jobType: stored.jobType,
   });

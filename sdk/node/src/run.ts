@@ -71,6 +71,8 @@ export interface RunParams {
   name: string;
   mode: "online" | "shared";
   writer: string;
+  /** Shared mode: this process's label, put in every row as _writer (as Python does). */
+  label: string;
   config: PlainMap;
   startingStep: number;
   sender: Sender;
@@ -227,6 +229,7 @@ export class Run {
   private _tags: string[];
   private _notes: string;
   private readonly mode: "online" | "shared";
+  private readonly label: string;
   private step: number;
   private finished = false;
   private finishing: Promise<FinishResult> | null = null;
@@ -245,6 +248,7 @@ export class Run {
     this._notes = p.notes;
     this.mode = p.mode;
     this.writer = p.writer;
+    this.label = p.label;
     this.sender = p.sender;
     this.step = p.startingStep;
     this.finishTimeoutMs = p.finishTimeoutMs;
@@ -342,7 +346,7 @@ export class Run {
         process.emitWarning("trackd: step is ignored in shared mode: each log() call is its own row");
       }
       step = commit = undefined;
-      row._writer = this.writer;
+      row._writer = this.label;
     }
     if (step !== undefined) {
       if (typeof step === "number" && !Number.isSafeInteger(step)) {

@@ -82,7 +82,7 @@ test("a cross-language table of step/commit and value cases stores identical row
 });
 
 test("a Node run and a Python run write one shared run: all rows kept", async () => {
-  const run = await trackd.init({ project: "xlang", id: "shared1", mode: "shared" });
+  const run = await trackd.init({ project: "xlang", id: "shared1", mode: "shared", label: "nodewriter" });
   const calls = Array.from({ length: 50 }, (_, k) => ({ data: m({ py: i(k) }) }));
   const py = python(["log", JSON.stringify([{
     entity: "tester", project: "xlang", id: "shared1", calls, mode: "shared", primary: false, label: "pywriter", finish: true,
@@ -99,5 +99,5 @@ test("a Node run and a Python run write one shared run: all rows kept", async ()
   assert.equal(rows.length, 100);
   assert.deepEqual(rows.filter((r) => "node" in r).map((r) => Number(r.node.int)), Array.from({ length: 50 }, (_, k) => k));
   assert.deepEqual(rows.filter((r) => "py" in r).map((r) => Number(r.py.int)), Array.from({ length: 50 }, (_, k) => k));
-  assert.deepEqual(new Set(rows.map((r) => r._writer)), new Set(["", "pywriter"]));
+  assert.deepEqual(new Set(rows.map((r) => r._writer)), new Set(["nodewriter", "pywriter"]));
 });
