@@ -12,7 +12,7 @@ import {
   type DescMessage, type DescMethod, type MessageInitShape, type MessageShape,
 } from "@bufbuild/protobuf";
 import { splitAddress, tlsCaFor, tokenFor } from "./discovery.js";
-import { CommError, fromGrpc } from "./errors.js";
+import { CommError, RpcError, fromGrpc } from "./errors.js";
 import { StreamRecordsResponseSchema, type StreamRecordsResponse } from "./gen/trackd/v1/record_service_pb.js";
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -132,6 +132,29 @@ export class Connection {
 
   close(): void {
     this.client.close();
+  }
+}
+
+/**
+ * A unary call that outlives a daemon restart: while the daemon is gone (a CommError that is
+ * not an RpcError: UNAVAILABLE and the like), wait with backoff and call again, until
+ * ``giveUpMs``. Only for calls that are safe to repeat (CreateRun with its request_id,
+ * FinishRun, reads).
+ */
+export async function unaryRetrying<I extends DescMessage, O extends DescMessage>(
+  conn: () => Connection, method: Method<I, O>, request: MessageInitShape<I>, giveUpMs: number,
+): Promise<MessageShape<O>> {
+  const deadline = Date.now() + giveUpMs;
+  let delay = 50;
+  for (;;) {
+    try {
+      return await conn().unary(method, request, Math.max(1, deadline - Date.now()));
+    } catch (e) {
+      if (!(e instanceof CommError) || e instanceof RpcError || Date.now() + delay >= deadline) throw e;
+      const hint = e.retryAfter ? Math.min(e.retryAfter * 1000, 5000) : 0;
+      await new Promise((r) => setTimeout(r, Math.max(delay, hint)));
+      delay = Math.min(delay * 2, 1000);
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import { randomInt } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { Connection } from "./connection.js";
+import { Connection, unaryRetrying } from "./connection.js";
 import { chooseAddress, defaultAddress, findOrStartDaemon, reachable, startDaemon } from "./discovery.js";
 import { UsageError } from "./errors.js";
 import { installExitHandlers } from "./exit.js";
@@ -134,7 +134,8 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
     resume: policy(opts.resume), shared: mode === "shared", writer, pid: process.pid,
     crashGraceSeconds: opts.heartbeatSeconds ?? 0,
   };
-  const resp = await conn.unary(RunService.method.createRun, req, initTimeoutMs);
+  // Retrying is harmless (request_id): a daemon that is restarting is waited out.
+  const resp = await unaryRetrying(() => conn, RunService.method.createRun, req, initTimeoutMs);
   const stored = resp.run;
   if (!stored) throw new UsageError("the daemon returned no run");
   // The daemon's crash grace is at least 1 s; re-attach well inside it.

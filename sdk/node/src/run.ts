@@ -1,7 +1,7 @@
 // A run: what init() returns. log() never waits for the daemon: it validates, copies and
 // queues; the Sender delivers in the background.
 import { isAbsolute, resolve, relative, basename } from "node:path";
-import { type Connection } from "./connection.js";
+import { unaryRetrying, type Connection } from "./connection.js";
 import { ConfigError, FinishTimeoutError, UsageError } from "./errors.js";
 import { AlertLevel } from "./gen/trackd/v1/record_pb.js";
 import { MetricGoal } from "./gen/trackd/v1/run_pb.js";
@@ -493,11 +493,11 @@ export class Run {
     const ref = { entity: this.entity, project: this.project, runId: this.id };
     const work = (async () => {
       await this.sender.close();
-      const resp = await this.conn.unary(RunService.method.finishRun, {
+      // The daemon may be restarting: the new one recovers the run from its log.
+      return unaryRetrying(() => this.conn, RunService.method.finishRun, {
         ref, exitCode: code, lastSeq: BigInt(this.sender.lastSeq),
         timeoutSeconds: this.finishTimeoutMs / 1000, writer: this.writer,
-      });
-      return resp;
+      }, this.finishTimeoutMs);
     })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -189,6 +189,10 @@ export class Sender {
   stopRequested = false;
   /** Streams opened so far (a reconnect opens another). */
   streamsOpened = 0;
+  /** Streams that broke and were retried (the daemon went away, restarted...). */
+  reconnects = 0;
+  /** Batches sent again on a new stream because the old one broke before their ack. */
+  resent = 0;
 
   constructor(opts: SenderOptions) {
     this.conn = opts.conn;
@@ -405,7 +409,7 @@ export class Sender {
           this.fail(err);
           return;
         }
-        if (this.closing && this.error) return;
+        this.reconnects++;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2000);
         if (this.reconnect) {
@@ -480,7 +484,10 @@ export class Sender {
       if (failure) throw failure;
       if (ended) throw new CommError("the daemon closed the record stream");
       for (const [last, data] of this.unacked) {
-        if (last > this.acked) call.write(data);
+        if (last > this.acked) {
+          call.write(data);
+          this.resent++;
+        }
       }
       let idleSince = Date.now();
       for (;;) {

@@ -83,6 +83,6 @@ test("the daemon SIGKILLed while a Node process logs: it reconnects, resends, no
   assert.equal(res.code, 0, res.stderr);
   const summary = JSON.parse(out.trim().split("\n").pop());
   assert.equal(summary.state, "finished");
-  assert.ok(summary.streams >= 2, `reconnected (${summary.streams} streams)`);
+  assert.ok(summary.reconnects >= 1, `reconnected (${JSON.stringify(summary)})`);
   assert.deepEqual(await rowsOf("e-daemon"), { state: "finished", exitCode: 0, is: range(3010) });
 });

@@ -28,10 +28,10 @@ switch (how) {
     console.log("ready");
     for (let i = rows; i < rows + 3000; i++) {
       await run.log({ i: BigInt(i), x: i / 2 });
-      if (i % 100 === 0) await new Promise((r) => setTimeout(r, 20));
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 20));
     }
     const res = await run.finish();
-    console.log(JSON.stringify({ state: res.state, rows: res.historyRows, streams: run.sender.streamsOpened }));
+    console.log(JSON.stringify({ state: res.state, rows: res.historyRows, reconnects: run.sender.reconnects, resent: run.sender.resent }));
     break;
   }
   default:
