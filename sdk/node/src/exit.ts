@@ -38,7 +38,7 @@ function handOver(runs: Run[], code: number): void {
   const work: HelperRun[] = [];
   for (const run of runs) {
     const s = run.sender;
-    if (!run.isFinished) {
+    if (!run.isFinished && !s.error) {
       s.put({ k: "x", code });
     }
     s.abort();

@@ -505,8 +505,13 @@ export class Run {
         `finish() did not complete within ${this.finishTimeoutMs / 1000}s; ${this.sender.lastSeq - this.sender.ackedSeq} ` +
         "records were not acknowledged by the daemon")), this.finishTimeoutMs);
     });
+    work.catch(() => undefined); // a timeout below reports it instead
     try {
-      const resp = await Promise.race([work, timeout]);
+      const resp = await Promise.race([work, timeout]).catch((e: unknown) => {
+        // Given up (timeout) or failed for good: stop retrying, so the process may end.
+        this.sender.abort();
+        throw e;
+      });
       const run = resp.run;
       this.finalState = STATE_NAMES[run?.state ?? 0] ?? "finished";
       this.finalSummary = mapToJs(run?.summary);
@@ -514,6 +519,7 @@ export class Run {
     } finally {
       clearTimeout(timer);
       forgetRun(this);
+      this.conn.close();
     }
   }
 }

@@ -177,6 +177,7 @@ export class Sender {
   /** Sent batches not yet acknowledged: (last seq, request bytes). */
   readonly unacked: [number, Uint8Array][] = [];
   private closing = false;
+  private aborted = false;
   private wakeResolve: (() => void) | null = null;
   private ackWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
@@ -272,8 +273,10 @@ export class Sender {
   /** Stop at once, without delivering (the exit helper delivers what is left). */
   abort(): void {
     this.closing = true;
+    this.aborted = true;
     this.stopHeartbeat();
     this.call?.cancel();
+    if (!this.error) this.fail(new CommError("the sender was stopped before it delivered everything"));
     this.wake();
   }
 
@@ -397,7 +400,7 @@ export class Sender {
 
   private async run(): Promise<void> {
     let delay = 50;
-    while (!this.error) {
+    while (!this.error && !this.aborted) {
       try {
         // Closed and delivered, or detached while idle (the heartbeat re-attaches).
         await this.session();
@@ -409,6 +412,7 @@ export class Sender {
           this.fail(err);
           return;
         }
+        if (this.aborted) return;
         this.reconnects++;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2000);

@@ -86,3 +86,17 @@ test("the daemon SIGKILLed while a Node process logs: it reconnects, resends, no
   assert.ok(summary.reconnects >= 1, `reconnected (${JSON.stringify(summary)})`);
   assert.deepEqual(await rowsOf("e-daemon"), { state: "finished", exitCode: 0, is: range(3010) });
 });
+
+test("finish() with the daemon gone for good: FinishTimeoutError, and the process still ends", async () => {
+  const c = startChild(["e-gone", "gone", "5"]);
+  let out = "";
+  c.child.stdout.on("data", (b) => { out += b; });
+  await c.ready;
+  await daemon.kill();
+  const t0 = Date.now();
+  const res = await c.exited;
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(out, /FinishTimeoutError/);
+  assert.ok(Date.now() - t0 < 30_000, "ended soon after giving up");
+  await daemon.start();
+});

@@ -4,7 +4,7 @@ import * as trackd from "../../dist/index.js";
 
 const [id, how, rowsArg] = process.argv.slice(2);
 const rows = Number(rowsArg ?? 20);
-const run = await trackd.init({ project: "node-exit", id });
+const run = await trackd.init({ project: "node-exit", id, finishTimeout: how === "gone" ? 3 : 120 });
 for (let i = 0; i < rows; i++) await run.log({ i: BigInt(i), x: i / 2 });
 switch (how) {
   case "finish":
@@ -32,6 +32,20 @@ switch (how) {
     }
     const res = await run.finish();
     console.log(JSON.stringify({ state: res.state, rows: res.historyRows, reconnects: run.sender.reconnects, resent: run.sender.resent }));
+    break;
+  }
+  case "gone": {
+    // The test kills the daemon for good after "ready": finish() gives up after its timeout,
+    // and the process still ends on its own (nothing keeps retrying).
+    await run.summary.all();
+    console.log("ready");
+    await new Promise((r) => setTimeout(r, 1500));
+    try {
+      await run.finish();
+      console.log("finished?");
+    } catch (e) {
+      console.log(e.name);
+    }
     break;
   }
   default:
