@@ -31,8 +31,10 @@ export interface InitOptions {
   id?: string;
   /** Continue an existing run: "allow" (or true) when it exists, "must" (it has to), "never". */
   resume?: "allow" | "must" | "never" | boolean;
-  /** "online" (default) or "shared" (several processes write one run). */
-  mode?: "online" | "shared";
+  /** "online" (default), "shared" (several processes write one run) or "disabled" (nothing
+   * is sent anywhere: calls check their arguments and the run being open, and return; the
+   * summary is kept in the Run object; logArtifact/useArtifact throw UsageError). */
+  mode?: "online" | "shared" | "disabled";
   /** Shared mode: false for every process but the one that owns the run's finish. */
   primary?: boolean;
   /** Shared mode: this writer's label (default "<host>-<pid>"). */
@@ -111,8 +113,8 @@ function policy(resume: InitOptions["resume"]): ResumePolicy {
 export async function init(opts: InitOptions = {}): Promise<Run> {
   const initTimeoutMs = (opts.initTimeout ?? 90) * 1000;
   const mode = opts.mode ?? "online";
-  if (mode !== "online" && mode !== "shared") {
-    throw new UsageError(`mode must be "online" or "shared", got ${JSON.stringify(mode)}`);
+  if (mode !== "online" && mode !== "shared" && mode !== "disabled") {
+    throw new UsageError(`mode must be "online", "shared" or "disabled", got ${JSON.stringify(mode)}`);
   }
   const runId = opts.id !== undefined ? validateId(opts.id) : generateId();
   const entity = opts.entity || defaultEntity();
@@ -125,6 +127,13 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
   const startTime = Date.now() / 1000;
   const ref = { entity, project, runId };
 
+  if (mode === "disabled") {
+    return new Run({
+      conn: null, ref, name: opts.name ?? "", mode, writer, label, config, startingStep: 0, sender: null,
+      finishTimeoutMs: 0, resumed: false, tags: opts.tags ?? [], notes: opts.notes ?? "",
+      group: opts.group ?? "", jobType: opts.jobType ?? "",
+    });
+  }
   const address = await findOrStartDaemon(initTimeoutMs);
   let conn = new Connection(address);
   const req = {

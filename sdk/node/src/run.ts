@@ -66,16 +66,18 @@ export interface FinishResult {
 
 /** Settings a Run needs from init(). */
 export interface RunParams {
-  conn: Connection;
+  /** null for a disabled run (it talks to no daemon). */
+  conn: Connection | null;
   ref: Ref;
   name: string;
-  mode: "online" | "shared";
+  mode: "online" | "shared" | "disabled";
   writer: string;
   /** Shared mode: this process's label, put in every row as _writer (as Python does). */
   label: string;
   config: PlainMap;
   startingStep: number;
-  sender: Sender;
+  /** null for a disabled run. */
+  sender: Sender | null;
   finishTimeoutMs: number;
   resumed: boolean;
   tags: string[];
@@ -225,10 +227,14 @@ export class Run {
   readonly writer: string;
   /** @internal */ readonly sender: Sender;
   /** @internal */ conn: Connection;
+  /** mode "disabled": every call is checked for the run being open and does nothing else;
+   * summary writes are kept here, in this object. */
+  readonly disabled: boolean;
+  private readonly localSummary: PlainMap = {};
   private _name: string;
   private _tags: string[];
   private _notes: string;
-  private readonly mode: "online" | "shared";
+  private readonly mode: "online" | "shared" | "disabled";
   private readonly label: string;
   private step: number;
   private finished = false;
@@ -239,7 +245,9 @@ export class Run {
 
   /** @internal */
   constructor(p: RunParams) {
-    this.conn = p.conn;
+    this.disabled = p.mode === "disabled";
+    // A disabled run has neither: no method reaches them (each checks `disabled` first).
+    this.conn = p.conn as Connection;
     this.id = p.ref.runId;
     this.entity = p.ref.entity;
     this.project = p.ref.project;
@@ -249,7 +257,7 @@ export class Run {
     this.mode = p.mode;
     this.writer = p.writer;
     this.label = p.label;
-    this.sender = p.sender;
+    this.sender = p.sender as Sender;
     this.step = p.startingStep;
     this.finishTimeoutMs = p.finishTimeoutMs;
     this.resumed = p.resumed;
@@ -310,7 +318,7 @@ export class Run {
 
   /** True once the daemon said the run was asked to stop (trackd runs stop, a sweep). */
   get stopRequested(): boolean {
-    return this.sender.stopRequested;
+    return !this.disabled && this.sender.stopRequested;
   }
 
   /** @internal */
@@ -318,9 +326,15 @@ export class Run {
     if (this.finished) throw new UsageError(`run ${this.id} is finished; ${what} cannot be used after finish()`);
   }
 
+  private checkEnabled(what: string): void {
+    if (this.disabled) throw new UsageError(`${what} needs the daemon: not available in a disabled run`);
+  }
+
   /** @internal */
   send(item: Parameters<Sender["put"]>[0]): Promise<void> | undefined {
-    return this.sender.put(item);
+    if (!this.disabled) return this.sender.put(item);
+    if (item.k === "s") applySummary(this.localSummary, item.update, item.remove);
+    return undefined;
   }
 
   /**
@@ -337,6 +351,7 @@ export class Run {
    */
   log(data: Record<string, unknown>, opts: LogOptions = {}): Promise<void> | undefined {
     this.checkOpen("log()");
+    if (this.disabled) return undefined; // as cheap as a call can be
     const row = normalizeRow(data);
     let step = opts.step;
     let commit = opts.commit;
@@ -414,6 +429,7 @@ export class Run {
    * ends preempted, not crashed. Resolves once the daemon has it. */
   async markPreempting(): Promise<void> {
     this.checkOpen("markPreempting()");
+    if (this.disabled) return;
     this.send({ k: "p" });
     await this.sender.flush();
   }
@@ -434,6 +450,7 @@ export class Run {
     }
     const policy = { live: FilePolicy.LIVE, now: FilePolicy.NOW, end: FilePolicy.END }[opts.policy ?? "live"];
     if (policy === undefined) throw new RangeError(`save(): policy must be "live", "now" or "end", got ${opts.policy}`);
+    if (this.disabled) return name;
     const run = { entity: this.entity, project: this.project, runId: this.id };
     const resp = await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, path: full, policy }] });
     if (resp.results[0]?.unreadable) {
@@ -449,6 +466,7 @@ export class Run {
    */
   async logArtifact(artifact: Artifact, opts: { aliases?: string[] } = {}): Promise<ArtifactVersion> {
     this.checkOpen("logArtifact()");
+    this.checkEnabled("logArtifact()");
     return logArtifact(this.conn, { entity: this.entity, project: this.project, runId: this.id },
       Math.max(0, this.step - 1), artifact, opts.aliases ?? []);
   }
@@ -457,12 +475,14 @@ export class Run {
    * that this run used it; download() its files. */
   async useArtifact(path: string): Promise<ArtifactVersion> {
     this.checkOpen("useArtifact()");
+    this.checkEnabled("useArtifact()");
     return useArtifact(this.conn, { entity: this.entity, project: this.project, runId: this.id },
       this.entity, this.project, path);
   }
 
   /** @internal The summary once the daemon has stored every record sent so far. */
   async readSummary(): Promise<PlainMap> {
+    if (this.disabled) return structuredClone(this.localSummary);
     const seq = this.sender.lastSeq;
     if (this.finished && this.finalSummary) return structuredClone(this.finalSummary);
     await this.sender.flush();
@@ -488,6 +508,11 @@ export class Run {
 
   private async doFinish(exitCode: number): Promise<FinishResult> {
     const code = Math.trunc(Number(exitCode)) | 0;
+    if (this.disabled) {
+      this.finished = true;
+      this.finalState = code === 0 ? "finished" : "failed";
+      return { state: this.finalState, summary: structuredClone(this.localSummary), historyRows: 0 };
+    }
     this.sender.put({ k: "x", code });
     this.finished = true;
     const ref = { entity: this.entity, project: this.project, runId: this.id };
@@ -521,6 +546,26 @@ export class Run {
       forgetRun(this);
       this.conn.close();
     }
+  }
+}
+
+/** Apply summary changes to a local summary (a disabled run's). */
+function applySummary(summary: PlainMap, update: [string[], Plain][], remove: string[][]): void {
+  for (const [path, value] of update) {
+    let node = summary;
+    for (const p of path.slice(0, -1)) {
+      const next = node[p];
+      if (next === null || typeof next !== "object" || Array.isArray(next)) node[p] = {};
+      node = node[p] as PlainMap;
+    }
+    node[path[path.length - 1]] = value;
+  }
+  for (const path of remove) {
+    let node: Plain = summary;
+    for (const p of path.slice(0, -1)) {
+      node = node !== null && typeof node === "object" && !Array.isArray(node) ? node[p] : null;
+    }
+    if (node !== null && typeof node === "object" && !Array.isArray(node)) delete node[path[path.length - 1]];
   }
 }
 

@@ -103,3 +103,24 @@ test("the committed generated code is fresh", () => {
   const out = execFileSync(process.execPath, [join(here, "..", "scripts", "generate.mjs"), "--check"], { encoding: "utf8" });
   assert.match(out, /fresh/);
 });
+
+test("mode 'disabled': no daemon is asked; calls check the run is open; the summary is kept locally", async () => {
+  const trackd = await import("../dist/index.js");
+  process.env.TRACKD_ADDRESS = "unix:/nonexistent/trackd.sock";
+  try {
+    const run = await trackd.init({ mode: "disabled", project: "p", config: { lr: 0.1 } });
+    assert.equal(run.log({ loss: 1 }), undefined);
+    run.config.update({ batch: 8n });
+    assert.throws(() => run.config.set("lr", 0.2), trackd.ConfigError);
+    run.summary.set(["best", "acc"], 0.9);
+    run.summary.update({ loss: 0.5 });
+    run.summary.delete("loss");
+    assert.deepEqual(await run.summary.all(), { best: { acc: 0.9 } });
+    assert.equal(await run.save("whatever.txt", { policy: "now" }), "whatever.txt");
+    await assert.rejects(run.useArtifact("x:latest"), trackd.UsageError);
+    assert.deepEqual(await run.finish(), { state: "finished", summary: { best: { acc: 0.9 } }, historyRows: 0 });
+    assert.throws(() => run.log({ a: 1 }), trackd.UsageError);
+  } finally {
+    delete process.env.TRACKD_ADDRESS;
+  }
+});
