@@ -38,6 +38,12 @@ function handOver(runs: Run[], code: number): void {
   const work: HelperRun[] = [];
   for (const run of runs) {
     const s = run.sender;
+    if (run.offlineDir !== null) {
+      // An offline run's log is written synchronously: end it here.
+      if (!run.isFinished) s.put({ k: "x", code });
+      s.abort();
+      continue;
+    }
     if (!run.isFinished && !s.error) {
       s.put({ k: "x", code });
     }

@@ -10,6 +10,7 @@ import { installExitHandlers } from "./exit.js";
 import { ResumePolicy, RunService } from "./gen/trackd/v1/run_service_pb.js";
 import { Run, rememberRun } from "./run.js";
 import { Sender } from "./sender.js";
+import { makeOfflineDir, OfflineSink } from "./offline.js";
 import { encodeMap, mapToJs, normalize, type PlainMap } from "./values.js";
 import { fromBinary } from "@bufbuild/protobuf";
 import { MapValueSchema } from "./gen/trackd/v1/value_pb.js";
@@ -33,8 +34,12 @@ export interface InitOptions {
   resume?: "allow" | "must" | "never" | boolean;
   /** "online" (default), "shared" (several processes write one run) or "disabled" (nothing
    * is sent anywhere: calls check their arguments and the run being open, and return; the
-   * summary is kept in the Run object; logArtifact/useArtifact throw UsageError). */
-  mode?: "online" | "shared" | "disabled";
+   * summary is kept in the Run object; logArtifact/useArtifact throw UsageError) or "offline"
+   * (records are written to a directory for `trackd sync`; no daemon is asked). */
+  mode?: "online" | "shared" | "disabled" | "offline";
+  /** Offline mode: where the run's directory is made (default: the working directory); the
+   * records go to <dir>/wandb/offline-run-<time>-<id>/ for `trackd sync`. */
+  dir?: string;
   /** Shared mode: false for every process but the one that owns the run's finish. */
   primary?: boolean;
   /** Shared mode: this writer's label (default "<host>-<pid>"). */
@@ -113,8 +118,8 @@ function policy(resume: InitOptions["resume"]): ResumePolicy {
 export async function init(opts: InitOptions = {}): Promise<Run> {
   const initTimeoutMs = (opts.initTimeout ?? 90) * 1000;
   const mode = opts.mode ?? "online";
-  if (mode !== "online" && mode !== "shared" && mode !== "disabled") {
-    throw new UsageError(`mode must be "online", "shared" or "disabled", got ${JSON.stringify(mode)}`);
+  if (mode !== "online" && mode !== "shared" && mode !== "disabled" && mode !== "offline") {
+    throw new UsageError(`mode must be "online", "shared", "offline" or "disabled", got ${JSON.stringify(mode)}`);
   }
   const runId = opts.id !== undefined ? validateId(opts.id) : generateId();
   const entity = opts.entity || defaultEntity();
@@ -133,6 +138,25 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
       finishTimeoutMs: 0, resumed: false, tags: opts.tags ?? [], notes: opts.notes ?? "",
       group: opts.group ?? "", jobType: opts.jobType ?? "",
     });
+  }
+  if (mode === "offline") {
+    const dir = makeOfflineDir(resolve(opts.dir ?? "."), runId, {
+      entity, project, run_id: runId, name: opts.name ?? "", notes: opts.notes ?? "", tags: opts.tags ?? [],
+      group: opts.group ?? "", job_type: opts.jobType ?? "", config: {}, start_time: startTime,
+      host: hostname(), program: process.argv[1] ?? "", sweep_id: "",
+    });
+    const sink = new OfflineSink(dir, ref);
+    // The initial config travels as the log's first record (run.json holds JSON, which cannot
+    // tell Node's floats from ints).
+    if (Object.keys(config).length) sink.put({ k: "c", update: config, remove: [] });
+    const run = new Run({
+      conn: null, ref, name: opts.name ?? "", mode, writer, label, config, startingStep: 0, sender: sink,
+      finishTimeoutMs: (opts.finishTimeout ?? 120) * 1000, resumed: false, tags: opts.tags ?? [],
+      notes: opts.notes ?? "", group: opts.group ?? "", jobType: opts.jobType ?? "",
+    });
+    rememberRun(run);
+    if (opts.exitHandlers !== false) installExitHandlers();
+    return run;
   }
   const address = await findOrStartDaemon(initTimeoutMs);
   let conn = new Connection(address);

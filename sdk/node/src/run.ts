@@ -9,7 +9,8 @@ import { RunService } from "./gen/trackd/v1/run_service_pb.js";
 import { QueryService } from "./gen/trackd/v1/query_service_pb.js";
 import { FilePolicy, FileService } from "./gen/trackd/v1/file_service_pb.js";
 import { Artifact, ArtifactVersion, logArtifact, uploadFile, useArtifact } from "./artifacts.js";
-import { Sender, type Ref } from "./sender.js";
+import { OfflineSink } from "./offline.js";
+import { type RecordSink, type Ref } from "./sender.js";
 import { mapToJs, normalize, normalizeRow, type Plain, type PlainMap } from "./values.js";
 
 /** The state a finished run ended in. */
@@ -70,14 +71,14 @@ export interface RunParams {
   conn: Connection | null;
   ref: Ref;
   name: string;
-  mode: "online" | "shared" | "disabled";
+  mode: "online" | "shared" | "disabled" | "offline";
   writer: string;
   /** Shared mode: this process's label, put in every row as _writer (as Python does). */
   label: string;
   config: PlainMap;
   startingStep: number;
-  /** null for a disabled run. */
-  sender: Sender | null;
+  /** null for a disabled run; an OfflineSink for an offline one. */
+  sender: RecordSink | null;
   finishTimeoutMs: number;
   resumed: boolean;
   tags: string[];
@@ -225,7 +226,7 @@ export class Run {
   readonly resumed: boolean;
   /** The writer this process streams as in a shared run ("" otherwise). */
   readonly writer: string;
-  /** @internal */ readonly sender: Sender;
+  /** @internal */ readonly sender: RecordSink;
   /** @internal */ conn: Connection;
   /** mode "disabled": every call is checked for the run being open and does nothing else;
    * summary writes are kept here, in this object. */
@@ -234,7 +235,9 @@ export class Run {
   private _name: string;
   private _tags: string[];
   private _notes: string;
-  private readonly mode: "online" | "shared" | "disabled";
+  private readonly mode: "online" | "shared" | "disabled" | "offline";
+  /** An offline run's directory (for `trackd sync`); null otherwise. */
+  readonly offlineDir: string | null;
   private readonly label: string;
   private step: number;
   private finished = false;
@@ -257,7 +260,8 @@ export class Run {
     this.mode = p.mode;
     this.writer = p.writer;
     this.label = p.label;
-    this.sender = p.sender as Sender;
+    this.sender = p.sender as RecordSink;
+    this.offlineDir = p.sender instanceof OfflineSink ? p.sender.dir : null;
     this.step = p.startingStep;
     this.finishTimeoutMs = p.finishTimeoutMs;
     this.resumed = p.resumed;
@@ -328,10 +332,13 @@ export class Run {
 
   private checkEnabled(what: string): void {
     if (this.disabled) throw new UsageError(`${what} needs the daemon: not available in a disabled run`);
+    if (this.offlineDir !== null) {
+      throw new UsageError(`${what} needs the daemon: not available in an offline run`);
+    }
   }
 
   /** @internal */
-  send(item: Parameters<Sender["put"]>[0]): Promise<void> | undefined {
+  send(item: Parameters<RecordSink["put"]>[0]): Promise<void> | undefined {
     if (!this.disabled) return this.sender.put(item);
     if (item.k === "s") applySummary(this.localSummary, item.update, item.remove);
     return undefined;
@@ -451,6 +458,7 @@ export class Run {
     const policy = { live: FilePolicy.LIVE, now: FilePolicy.NOW, end: FilePolicy.END }[opts.policy ?? "live"];
     if (policy === undefined) throw new RangeError(`save(): policy must be "live", "now" or "end", got ${opts.policy}`);
     if (this.disabled) return name;
+    this.checkEnabled("save()");
     const run = { entity: this.entity, project: this.project, runId: this.id };
     const resp = await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, path: full, policy }] });
     if (resp.results[0]?.unreadable) {
@@ -483,6 +491,10 @@ export class Run {
   /** @internal The summary once the daemon has stored every record sent so far. */
   async readSummary(): Promise<PlainMap> {
     if (this.disabled) return structuredClone(this.localSummary);
+    if (this.offlineDir !== null) {
+      throw new UsageError("an offline run's summary is made by the daemon: read it after " +
+        `\`trackd sync ${this.offlineDir}\``);
+    }
     const seq = this.sender.lastSeq;
     if (this.finished && this.finalSummary) return structuredClone(this.finalSummary);
     await this.sender.flush();
@@ -515,6 +527,16 @@ export class Run {
     }
     this.sender.put({ k: "x", code });
     this.finished = true;
+    if (this.offlineDir !== null) {
+      try {
+        await this.sender.close();
+      } finally {
+        forgetRun(this);
+      }
+      this.finalState = code === 0 ? "finished" : "failed";
+      process.stderr.write(`trackd: run ${this.id} was saved offline; upload it with: trackd sync ${this.offlineDir}\n`);
+      return { state: this.finalState, summary: {}, historyRows: 0 };
+    }
     const ref = { entity: this.entity, project: this.project, runId: this.id };
     const work = (async () => {
       await this.sender.close();

@@ -144,6 +144,20 @@ export function firstRequest(ref: Ref, writer: string): Uint8Array {
   return w.finish();
 }
 
+/** Where a run's records go: the daemon (Sender) or an offline log (OfflineSink). */
+export interface RecordSink {
+  readonly lastSeq: number;
+  readonly ackedSeq: number;
+  readonly buffered: number;
+  readonly stopRequested: boolean;
+  readonly error: CommError | null;
+  put(item: Item): Promise<void> | undefined;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  abort(): void;
+  undelivered(): [number, Uint8Array][];
+}
+
 export interface SenderOptions {
   conn: Connection;
   ref: Ref;
@@ -162,7 +176,7 @@ export interface SenderOptions {
   pending?: [number, Uint8Array][];
 }
 
-export class Sender {
+export class Sender implements RecordSink {
   conn: Connection;
   readonly ref: Ref;
   readonly writer: string;
