@@ -26,6 +26,13 @@ async function finishOne(r: HelperRun): Promise<void> {
 }
 
 const runs = JSON.parse(readFileSync(0, "utf8")) as HelperRun[];
+// A daemon that stays away must not hold the exiting program: give up after the finish timeout.
+const limit = Math.max(...runs.map((r) => r.finishTimeoutMs), 1000) + 5000;
+setTimeout(() => {
+  process.stderr.write(`trackd: the daemon did not take the runs' last records within ${limit / 1000}s; ` +
+    "it marks them crashed\n");
+  process.exit(1);
+}, limit);
 const results = await Promise.allSettled(runs.map(finishOne));
 let failed = 0;
 for (const [i, res] of results.entries()) {
