@@ -7,8 +7,9 @@
 //
 // The wire protocol (trackd.v1) and what every client must do are in docs/protocol.md.
 export { init, generateId, type InitOptions } from "./init.js";
+export { Config, Summary } from "./config.js";
 export {
-  Run, Config, Summary, type LogOptions, type MetricOptions, type AlertOptions, type SaveOptions,
+  Run, type LogOptions, type MetricOptions, type AlertOptions, type SaveOptions,
   type FinishResult, type RunState,
 } from "./run.js";
 export { Api, ApiRun, type ApiOptions, type HistoryOptions, type MetricInfo, type AlertInfo, type FileInfo } from "./api.js";
