@@ -49,7 +49,7 @@ function startChild(args) {
   return { child, ready, exited };
 }
 
-test("SIGKILL: the run ends crashed after the crash grace; SIGTERM: failed", async () => {
+test("SIGKILL: the run ends crashed after the crash grace; SIGTERM and SIGINT: failed", async () => {
   const k = startChild(["e-kill", "sigkill-wait"]);
   await k.ready;
   k.child.kill("SIGKILL");
@@ -68,6 +68,13 @@ test("SIGKILL: the run ends crashed after the crash grace; SIGTERM: failed", asy
   const res = await t.exited;
   assert.equal(res.signal, "SIGTERM", res.stderr);
   assert.deepEqual(await rowsOf("e-term"), { state: "failed", exitCode: 143, is: range(20) });
+
+  const n = startChild(["e-int", "sigint-wait"]);
+  await n.ready;
+  n.child.kill("SIGINT");
+  const res2 = await n.exited;
+  assert.equal(res2.signal, "SIGINT", res2.stderr);
+  assert.deepEqual(await rowsOf("e-int"), { state: "failed", exitCode: 255, is: range(20) });
 });
 
 test("the daemon SIGKILLed while a Node process logs: it reconnects, resends, nothing is lost", async () => {

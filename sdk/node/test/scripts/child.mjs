@@ -1,5 +1,5 @@
 // A Node process for the exit tests: logs rows to run argv[2], then ends as argv[3] says.
-//   finish | natural | exit3 | throw | sigkill-wait | sigterm-wait | daemon-kill
+//   finish | natural | exit3 | throw | sigkill-wait | sigterm-wait | sigint-wait | stream | gone
 import * as trackd from "../../dist/index.js";
 
 const [id, how, rowsArg] = process.argv.slice(2);
@@ -19,6 +19,7 @@ switch (how) {
     throw new Error("training blew up");
   case "sigkill-wait":
   case "sigterm-wait":
+  case "sigint-wait":
     await run.summary.all(); // everything is in the daemon
     console.log("ready");
     setInterval(() => {}, 1000);
