@@ -1,0 +1,113 @@
+"""Read runs back through the Python SDK's trackd.Api() for the Node tests, or log the same
+calls with the Python SDK, and print JSON with every value tagged by its kind, so that ints,
+floats (by their bit pattern: NaN, infinities and -0.0 included) and text compare exactly.
+
+    python readback.py read ENTITY/PROJECT/RUN_ID...   (a JSON list, one object per run)
+    python readback.py artifact ENTITY/PROJECT/NAME:ALIAS DIR  (downloads into DIR)
+    python readback.py log SPECS_JSON   (a list of {"entity", "project", "id", "calls": [...]})
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+from typing import Any
+
+
+def tag(v: Any) -> Any:
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return {"int": str(v)}
+    if isinstance(v, float):
+        return {"float": struct.pack(">d", v).hex()}
+    if isinstance(v, dict):
+        return {"map": {k: tag(x) for k, x in v.items()}}
+    if isinstance(v, (list, tuple)):
+        return [tag(x) for x in v]
+    raise TypeError(type(v).__name__)
+
+
+def untag(v: Any) -> Any:
+    if isinstance(v, dict):
+        if "int" in v:
+            return int(v["int"])
+        if "float" in v:
+            return struct.unpack(">d", bytes.fromhex(v["float"]))[0]
+        return {k: untag(x) for k, x in v["map"].items()}
+    if isinstance(v, list):
+        return [untag(x) for x in v]
+    return v
+
+
+def read(path: str) -> dict[str, Any]:
+    import trackd
+
+    api = trackd.Api()
+    run = api.run(path)
+    files = [{"name": f.name, "size": f.size, "bytes": f.read_bytes().hex()}
+             for f in run.files()]
+    return {
+        "state": run.state,
+        "exit_code": run.exit_code,
+        "name": run.name,
+        "tags": list(run.tags),
+        "notes": run.notes,
+        "group": run.group,
+        "job_type": run.job_type,
+        "config": tag(dict(run.config)),
+        "summary": tag(dict(run.summary)),
+        "metrics": [dict(m) for m in run.metrics],
+        "history": [tag(dict(r)) for r in run.scan_history()],
+        "alerts": [{k: a[k] for k in ("title", "text", "level", "suppressed")}
+                   for a in api.alerts(path)],
+        "files": files,
+    }
+
+
+def artifact(path: str, root: str) -> dict[str, Any]:
+    import os
+
+    import trackd
+
+    art = trackd.Api().artifact(path)
+    out = art.download(root)
+    files = {}
+    for dirpath, _, names in os.walk(out):
+        for n in names:
+            full = os.path.join(dirpath, n)
+            with open(full, "rb") as f:
+                files[os.path.relpath(full, out)] = f.read().decode()
+    return {"name": art.name, "type": art.type, "version": art.version, "digest": art.digest,
+            "aliases": sorted(art.aliases), "metadata": art.metadata, "files": files}
+
+
+def log(spec: dict[str, Any]) -> str:
+    import trackd
+
+    run = trackd.init(entity=spec["entity"], project=spec["project"], id=spec["id"],
+                      config=untag(spec.get("config", {"map": {}})),
+                      settings=trackd.Settings(console="off", x_disable_stats=True,
+                                               mode=spec.get("mode", "online"),
+                                               x_primary=spec.get("primary"),
+                                               x_label=spec.get("label")))
+    for call in spec["calls"]:
+        kw = {}
+        if "step" in call:
+            kw["step"] = call["step"]
+        if "commit" in call:
+            kw["commit"] = call["commit"]
+        run.log(untag(call["data"]), **kw)
+    if spec.get("finish", True):
+        run.finish()
+    return str(run.id)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "read":
+        print(json.dumps([read(p) for p in sys.argv[2:]]))
+    elif sys.argv[1] == "artifact":
+        print(json.dumps(artifact(sys.argv[2], sys.argv[3])))
+    else:
+        print(json.dumps([log(spec) for spec in json.loads(sys.argv[2])]))
