@@ -223,6 +223,11 @@ def test_runs_table_name_column_default_columns_and_filter_errors(
     page.locator("#filter-input").press("Enter")
     page.wait_for_function("() => document.querySelectorAll('tr.run-row').length === 4")
     assert page.locator("#query-error").text_content() == ""
+    # The same filter in the page's URL (a reload, a shared link): the page, with the error.
+    page.goto(dash.ticket_url(f"/{project[0]}/{project[1]}", filter="lr >> oops"))
+    page.wait_for_selector("#runs-table tr.query-error-row")
+    assert "unknown operator '>>'" in page.locator("#query-error").text_content()
+    assert page.locator("#filter-input").input_value() == "lr >> oops"
 
 
 def test_the_compare_page_offers_the_panels(dash: Dashboard, page: Any, project: Any,

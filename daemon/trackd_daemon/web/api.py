@@ -181,9 +181,17 @@ class Api:
         return await anyio.to_thread.run_sync(summarize)
 
     async def runs_table(self, request: web.Request, entity: str, project: str,
-                         defaults: dict[str, str] | None = None) -> dict[str, Any]:
-        params = {**(defaults or {}), **request.query}
-        multi = {k: request.query.getall(k) for k in request.query}
+                         defaults: dict[str, str] | None = None,
+                         use_query: bool = True) -> dict[str, Any]:
+        """The runs table of the project for the request's query (``use_query=False``: for
+        ``defaults`` alone).
+
+        :raises InvalidArgumentError: a query that cannot be read (a filter, a column...).
+        :raises RunNotFoundError: no run of the project is visible.
+        """
+        query = request.query if use_query else {}
+        params = {**(defaults or {}), **query}
+        multi = {k: request.query.getall(k) for k in query}
         for k, v in (defaults or {}).items():
             multi.setdefault(k, [v])
         query = parse_query(params, multi)

@@ -26,7 +26,12 @@ import jinja2
 from aiohttp import web
 
 from trackd._version import __version__
-from trackd_daemon.errors import RunNotFoundError, SweepNotFoundError, TrackdError
+from trackd_daemon.errors import (
+    InvalidArgumentError,
+    RunNotFoundError,
+    SweepNotFoundError,
+    TrackdError,
+)
 from trackd_daemon.store.artifact_models import LOGGED, USED
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
 from trackd_daemon.web.artifact_view import artifact_row, size_text
@@ -138,13 +143,20 @@ class Pages:
         defaults = {"sweep": sweep} if sweep else None
         sweeps, sweep_count = ([], 0) if sweep else await self._sweeps.sweep_list(
             request, m["entity"], m["project"], PROJECT_SWEEPS)
+        query_error = ""
         try:
-            table = await self._api.runs_table(request, m["entity"], m["project"], defaults)
+            try:
+                table = await self._api.runs_table(request, m["entity"], m["project"], defaults)
+            except InvalidArgumentError as bad:  # a URL with a query that cannot be read:
+                query_error = bad.message  # the page says so where the runs would be
+                table = await self._api.runs_table(request, m["entity"], m["project"],
+                                                   defaults, use_query=False)
         except RunNotFoundError:
             if not sweeps:
                 raise
             table = None  # a project whose sweeps have no run yet: its sweeps
-        data = {"entity": m["entity"], "project": m["project"], "sweep": sweep, "table": table}
+        data = {"entity": m["entity"], "project": m["project"], "sweep": sweep, "table": table,
+                "query_error": query_error}
         return self.render(request, "runs.html", entity=m["entity"], project=m["project"],
                            sweep=sweep, sweeps=sweeps, sweep_count=sweep_count, table=table,
                            data=data)

@@ -48,6 +48,16 @@
             sweep: sweep || null};
   }
 
+  // A query the API refuses (a filter it cannot read) shows its error in place of runs that
+  // were not asked for, never as an empty table.
+  function queryError(message) {
+    $("query-error").textContent = message;
+    $("total-count").textContent = "";
+    $("runs-table").tBodies[0].replaceChildren(TD.el("tr", {class: "query-error-row"},
+      TD.el("td", {class: "error", colspan: 1 + builtins.length + table.columns.length},
+            TD.el("span", {}, "No runs shown: the query has an error (above)."))));
+  }
+
   async function load() {
     try {
       table = await TD.api(apiPath, params());
@@ -55,13 +65,7 @@
       show();
       document.dispatchEvent(new CustomEvent("td:runs-query", {detail: params()}));
     } catch (err) {
-      // A query the API refuses (a filter it cannot read) shows its error in place of runs
-      // that were not asked for, never as an empty table.
-      $("query-error").textContent = err.message;
-      $("total-count").textContent = "";
-      $("runs-table").tBodies[0].replaceChildren(TD.el("tr", {class: "query-error-row"},
-        TD.el("td", {class: "error", colspan: 1 + builtins.length + table.columns.length},
-              TD.el("span", {}, "No runs shown: the query has an error (above)."))));
+      queryError(err.message);
     }
     const shown = new URLSearchParams();
     for (const [k, v] of Object.entries(params())) {
@@ -209,4 +213,5 @@
   });
   window.TDRunsTable = {params, reload: load, redraw: show};
   show();
+  if (TD.data.query_error) queryError(TD.data.query_error);  // the URL's query is unreadable
 })();
