@@ -12,11 +12,12 @@ per file), which is how artifact versions are stored.
 
 The methods are synchronous and may block (disk, network): callers run them in worker
 threads. Backends (chosen by URL in ``open_blobs``):
-:class:`trackd_daemon.blobs.local.LocalBlobStore` on a local disk or a shared file system, and :class:`trackd_daemon.blobs.s3.S3BlobStore` in an
-S3-compatible bucket, whose ``local_path`` is ``None`` (readers then stream with ``open``).
-No backend ever shows part of a blob under its key. A remote backend may upload a prepared
-blob before ``publish`` (whole, under its key); ``publish`` is when it is known durable, and a
-blob prepared but never recorded is left to the collector.
+:class:`trackd_daemon.blobs.local.LocalBlobStore` on a local disk or a shared file system,
+and :class:`trackd_daemon.blobs.s3.S3BlobStore` in an S3-compatible bucket, whose
+``local_path`` is ``None`` (readers then stream with ``open``). No backend ever shows part of
+a blob under its key. A remote backend may upload a prepared blob before ``publish`` (whole,
+under its key); ``publish`` is when it is known durable, and a blob prepared but never
+recorded is left to the collector.
 """
 
 from __future__ import annotations

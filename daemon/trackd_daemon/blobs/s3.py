@@ -250,9 +250,11 @@ class S3BlobStore:
         failed: BaseException | None = None
         for p, fut in zip(pending, futures, strict=True):
             try:
-                if fut is None:
-                    raise FileNotFoundError(f"blob {p.key} was not prepared by this store "
-                                            "(or was published or discarded already)")
+                if fut is None:  # published already, or discarded: stored or not
+                    if self._head(self._path(p.key)) is None:
+                        raise FileNotFoundError(f"blob {p.key} was discarded, not stored")
+                    infos.append(BlobInfo(p.key, p.md5, p.size, False))
+                    continue
                 infos.append(BlobInfo(p.key, p.md5, p.size, fut.result()))
             except BaseException as exc:  # wait for the others, then raise the first
                 failed = failed or exc
