@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,24 +53,23 @@ def _point_sdk_at(d: DaemonProcess, tmp: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp)
 
 
-@pytest.fixture
-def team(s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
-        tuple[str, list[DaemonProcess]]]:
-    """Two daemons, one bucket (``s3://<bucket>/team``) and one metadata database."""
+@contextmanager
+def _team(blob_url: str, s3: S3Server, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[list[DaemonProcess]]:
+    """Two daemons on one blob store and one metadata database."""
     for k in ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY"):
         monkeypatch.delenv(k, raising=False)
     for k, v in s3.env.items():
         monkeypatch.setenv(k, v)
-    bucket = s3.new_bucket()
     (tmp_path / "db").mkdir()
-    env = {**s3.env, "TRACKD_BLOB_URL": f"s3://{bucket}/team",
+    env = {**s3.env, "TRACKD_BLOB_URL": blob_url,
            "TRACKD_STORE_URL": f"sqlite:///{tmp_path / 'db' / 'trackd.db'}",
            "TRACKD_BLOB_RETRY": "120"}
     daemons: list[DaemonProcess] = []
     try:
         daemons.append(_start(env))
         daemons.append(_start(env))
-        yield bucket, daemons
+        yield daemons
     finally:
         trackd.teardown()
         for d in daemons:
@@ -83,10 +84,36 @@ def _bucket_keys(s3: S3Server, bucket: str) -> set[str]:
             for page in pages for o in page.get("Contents", [])}
 
 
+@dataclass
+class Team:
+    daemons: list[DaemonProcess]
+    stored: Callable[[], set[str]]  # the keys the shared store holds
+
+
+@pytest.fixture(params=["s3", "file"])
+def team(request: pytest.FixtureRequest, s3: S3Server, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
+    """Two daemons sharing a bucket (``s3://<bucket>/team``) or a directory (``file://``,
+    as an NFS mount), and a metadata database."""
+    if request.param == "s3":
+        bucket = s3.new_bucket()
+        url = f"s3://{bucket}/team"
+
+        def stored() -> set[str]:
+            return _bucket_keys(s3, bucket)
+    else:
+        shared = tmp_path / "nfs" / "blobs"
+        url = f"file://{shared}"
+
+        def stored() -> set[str]:
+            return {p.parent.name + p.name for p in (shared / "blake3").glob("*/*")}
+    with _team(url, s3, tmp_path, monkeypatch) as daemons:
+        yield Team(daemons, stored)
+
+
 def test_an_artifact_and_run_files_logged_on_one_machine_are_read_on_another(
-        s3: S3Server, team: tuple[str, list[DaemonProcess]], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    bucket, (first, second) = team
+        team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = team.daemons
     proj = project()
     files = {"weights/big.bin": os.urandom(BIG), "a.txt": b"alpha\n",
              "sub/b.bin": os.urandom(300_000), "sub/deep/c.json": b'{"c": 1}', "empty": b""}
@@ -103,8 +130,8 @@ def test_an_artifact_and_run_files_logged_on_one_machine_are_read_on_another(
         (Path(run.dir) / "notes.bin").write_bytes(notes)
         logged_by = run.path
     assert {blake3(d).hexdigest() for d in files.values()} | {blake3(notes).hexdigest()} <= (
-        _bucket_keys(s3, bucket))
-    # Nothing of it is on the first machine's disk: the bytes are in the bucket only.
+        team.stored())
+    # Nothing of it is on the first machine's disk: the bytes are in the shared store only.
     first_root = Path(first.dirs.env["TRACKD_ROOT"])
     assert not (first_root / "blobs").exists() or not any((first_root / "blobs").rglob("*/*/*"))
 
@@ -124,12 +151,17 @@ def test_an_artifact_and_run_files_logged_on_one_machine_are_read_on_another(
 
 
 def test_an_upload_waits_out_the_bucket_going_away(
-        s3: S3Server, team: tuple[str, list[DaemonProcess]], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bucket stops answering while an artifact uploads, and answers again (on the same
     port, its objects kept) a few seconds later: the uploads are retried and the version
     commits; its bytes read back whole."""
-    bucket, (first, _) = team
+    bucket = s3.new_bucket()
+    with _team(f"s3://{bucket}/team", s3, tmp_path, monkeypatch) as (first, _):
+        _outage(s3, bucket, first, tmp_path, monkeypatch)
+
+
+def _outage(s3: S3Server, bucket: str, first: DaemonProcess, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> None:
     proj = project()
     files = {f"f{i}.bin": os.urandom(200_000 + i) for i in range(40)}
     files["big.bin"] = os.urandom(BIG)
