@@ -89,6 +89,15 @@ def test_a_bucket_away_too_long_is_a_typed_error_and_leaves_nothing(
     store.close()
 
 
+def test_a_missing_bucket_is_said_at_once(s3: S3Server, tmp_path: Path) -> None:
+    store = _store(s3, tmp_path, bucket="no-such-bucket", retry_seconds=60)
+    (tmp_path / "f").write_bytes(b"x")
+    started = time.monotonic()
+    with pytest.raises(BlobStoreUnavailableError, match="no bucket 'no-such-bucket'"):
+        store.ingest(tmp_path / "f")
+    assert time.monotonic() - started < 10  # a refusal is not retried
+
+
 def test_a_closed_store_stops_retrying(s3: S3Server, tmp_path: Path) -> None:
     store = _store(s3, tmp_path, retry_seconds=120)
     s3.stop()

@@ -43,6 +43,7 @@ import itertools
 import logging
 import os
 import random
+import re
 import secrets
 import threading
 import time
@@ -95,12 +96,16 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return parts.netloc, parts.path.strip("/")
 
 
+#: How obstore words an answer of the server that refuses the request itself (4xx); 408
+#: (timeout) and 429 (slow down) are worth retrying.
+_REFUSED = re.compile(r"status code: 4(?!08|29)\d\d")
+
+
 def _transient(exc: BaseException) -> bool:
     """Whether a failed request is worth retrying: the network or the server, not the request
     (a missing object, a refused permission, a bad configuration)."""
     if isinstance(exc, GenericError):
-        text = str(exc)
-        return not ("Client error" in text and "status: 5" not in text)
+        return not _REFUSED.search(str(exc))
     return isinstance(exc, (ConnectionError, TimeoutError))
 
 
@@ -215,9 +220,14 @@ class S3BlobStore:
                 if self._head(path) is not None:
                     self._retry("touch", obstore.put, self._s3, f"touched/{key}", b"")
                     return False
-            self._retry("upload", obstore.put, self._s3, path, spooled,
-                        use_multipart=size > self.part_bytes, chunk_size=self.part_bytes,
-                        max_concurrency=self.part_concurrency)
+            try:
+                self._retry("upload", obstore.put, self._s3, path, spooled,
+                            use_multipart=size > self.part_bytes, chunk_size=self.part_bytes,
+                            max_concurrency=self.part_concurrency)
+            except FileNotFoundError as exc:  # "not found" on a write: the bucket is missing
+                raise BlobStoreUnavailableError(
+                    f"the blob store {self.url} cannot be written: no bucket {self.bucket!r} "
+                    f"at this endpoint ({str(exc).splitlines()[0]})", url=self.url) from None
             return True
         finally:
             spooled.unlink(missing_ok=True)
