@@ -4,6 +4,7 @@ then the same directory unchanged, then downloading it through a second daemon o
 
     python tests/benchmarks/bench_blob_bucket.py                       # 1,000 files, 512 MiB
     python tests/benchmarks/bench_blob_bucket.py --files 200 --mib 64  # smaller
+    python tests/benchmarks/bench_blob_bucket.py --floors              # + client floors
 
 The bucket is moto's S3 server (``moto_server``, a Python process of its own on loopback): an
 S3 stand-in, far slower per request than a real object store, and sharing this machine's cores
@@ -67,6 +68,37 @@ def start_moto(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("moto_server did not start")
 
 
+def client_floors(tree: Path, endpoint: str, bucket: str) -> dict[str, tuple[float, float]]:
+    """(seconds, CPU seconds of this process) to PUT every file of the tree straight to the
+    bucket, 16 threads, no daemon and no hashing: with obstore (the store's client; measured
+    after the boto3 run as well, the first run warming the server) and with boto3 (the client
+    it was chosen over). What the bucket itself allows, and what each client costs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    import obstore
+    from obstore.store import S3Store
+
+    paths = sorted(p for p in tree.rglob("*") if p.is_file())
+    store = S3Store(bucket, prefix="floor-obstore", config={"endpoint": endpoint,
+                                                           "region": "us-east-1",
+                                                           "access_key_id": "bench",
+                                                           "secret_access_key": "bench"},
+                    client_options={"allow_http": True})
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="bench", aws_secret_access_key="bench")
+    out = {}
+    for name, put in (
+            ("obstore, first", lambda p: obstore.put(store, p.name, p)),
+            ("boto3", lambda p: s3.upload_file(str(p), bucket, f"floor-boto3/{p.name}")),
+            ("obstore", lambda p: obstore.put(store, f"again/{p.name}", p))):
+        t0, c0 = time.perf_counter(), time.process_time()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(put, paths))
+        out[name] = (time.perf_counter() - t0, time.process_time() - c0)
+    return out
+
+
 def daemon(env: dict[str, str]) -> DaemonProcess:
     dirs = DaemonDirs.make()
     dirs.env.update(env)
@@ -79,6 +111,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--mib", type=int, default=512)
+    ap.add_argument("--floors", action="store_true",
+                    help="also PUT the files straight to the bucket with obstore and boto3")
     ap.add_argument("--dir", default="", help="where to make the tree (default: a temp dir)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-bucket-", dir=args.dir or None))
@@ -100,6 +134,11 @@ def main() -> int:
     daemons: list[DaemonProcess] = []
     results: dict[str, float] = {}
     try:
+        if args.floors:
+            for name, (seconds, cpu) in client_floors(tree, endpoint, bucket).items():
+                print(f"  floor  {name:14s} PUT x{args.files}, 16 threads, no daemon "
+                      f"{seconds:7.3f} s ({args.mib / seconds:6.0f} MiB/s), client CPU "
+                      f"{cpu:6.2f} s", flush=True)
         for side, env in (("local", {}), ("bucket", s3_env)):
             d = daemon(env)
             daemons.append(d)
