@@ -197,9 +197,15 @@ def test_discarded_blobs_are_not_published(backend: Backend, tmp_path: Path) -> 
     store.discard(pending)
     store.discard(pending)
     assert staged.read_bytes() == b"s" and staged.stat().st_nlink == 1
-    with pytest.raises(FileNotFoundError):
-        store.publish(pending[:1])
-    assert store.clean_temp() == 0  # no spooled or temporary copy is left
+    try:
+        (info,) = store.publish(pending[:1])
+    except FileNotFoundError:
+        pass  # not stored
+    else:  # a bucket store may have uploaded it before the discard (base.py): it is whole
+        assert backend.name == "s3" and not info.new
+        with store.open(info.key) as f:
+            assert f.read() == b"s"
+    assert store.clean_temp() == 0  # nothing is left (an upload in flight ends on its own)
 
 
 def test_open_streams_and_seeks(backend: Backend, tmp_path: Path) -> None:

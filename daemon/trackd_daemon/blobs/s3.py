@@ -12,7 +12,10 @@ Nothing half-written is ever under a key: a file is copied into a local spool di
 hashed there first, so its key is known before a byte leaves the machine and what is uploaded is
 exactly what was hashed; it is then uploaded to its key, a large file as a multipart upload
 (the object appears whole at CompleteMultipartUpload, or not at all). A key the bucket holds
-already is not uploaded again.
+already is not uploaded again: a large file is looked up first (HEAD); a file of one part goes
+up as a conditional PUT (``If-None-Match: *``) that the bucket refuses when it holds the key,
+one request instead of two (where a bucket has no conditional writes, it is looked up first
+too).
 
 ``prepare`` hands the upload to the store's pool of upload threads and returns (many uploads
 in flight: the per-request latency of an object store, not its bandwidth, bounds a directory of
@@ -55,7 +58,12 @@ from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import obstore
-from obstore.exceptions import GenericError
+from obstore.exceptions import (
+    AlreadyExistsError,
+    GenericError,
+    NotSupportedError,
+    PreconditionError,
+)
 from obstore.store import S3Store
 
 from trackd_daemon.blobs.base import BlobInfo, PendingBlob, md5_b64
@@ -144,12 +152,17 @@ class S3BlobStore:
         self._prefix = secrets.token_hex(8)
         self._names = itertools.count()
         self._pool = ThreadPoolExecutor(max_workers=uploads, thread_name_prefix="blob-upload")
-        self._inflight: dict[str, Future[bool]] = {}
+        self._inflight: dict[str, Future[bool]] = {}  # prepared, not published: by token
+        #: Spooled files being uploaded (discarded ones too, until their upload ends).
+        self._busy: set[str] = set()
         self._inflight_lock = threading.Lock()
         #: Order "found stored, touch it" against "delete it" in this process (by key stripe,
         #: so that uploads of different keys never wait for each other).
         self._locks = [threading.Lock() for _ in range(64)]
         self._closed = False
+        #: Whether the bucket refuses a PUT onto an existing key when asked to (S3 since 2024,
+        #: MinIO); found out on the first upload, and HEAD before each upload where not.
+        self._conditional = True
         self.key_hash = self._find_key_hash()
         self.new_key_hash = KEY_HASHES[self.key_hash]
 
@@ -211,26 +224,62 @@ class S3BlobStore:
     def _lock(self, key: str) -> threading.Lock:
         return self._locks[int(key[:2], 16) % len(self._locks)]
 
+    def _put(self, path: str, spooled: Path, **options: Any) -> None:
+        try:
+            self._retry("upload", obstore.put, self._s3, path, spooled, **options)
+        except FileNotFoundError as exc:
+            if not spooled.exists():
+                raise  # the file to send, not the bucket
+            # "Not found" on a write: the bucket is missing.
+            raise BlobStoreUnavailableError(
+                f"the blob store {self.url} cannot be written: no bucket {self.bucket!r} at "
+                f"this endpoint ({str(exc).splitlines()[0]})", url=self.url) from None
+
+    def _touch(self, key: str) -> None:
+        self._retry("touch", obstore.put, self._s3, f"touched/{key}", b"")
+
+    def _create(self, path: str, spooled: Path, key: str) -> bool | None:
+        """Upload a file of one part in one request that fails when the key exists (a
+        conditional PUT: ``If-None-Match: *``), so that a new blob costs no HEAD first;
+        whether it was new, or ``None`` where the bucket does not do conditional writes (then
+        asked no more)."""
+        try:
+            self._put(path, spooled, mode="create")
+            return True
+        except AlreadyExistsError:
+            with self._lock(key):
+                self._touch(key)
+            return False
+        except (NotSupportedError, PreconditionError, GenericError) as exc:
+            if isinstance(exc, GenericError) and "status code: 501" not in str(exc):
+                raise
+            log.info("blob store %s: no conditional writes (%s); asking before each upload",
+                     self.url, str(exc).splitlines()[0])
+            self._conditional = False
+            return None
+
     def _upload(self, spooled: Path, key: str, size: int) -> bool:
         """Put the spooled file under ``key`` unless the bucket holds it (then it is touched);
         whether it was uploaded. Removes the spooled file."""
+        with self._inflight_lock:
+            self._busy.add(spooled.name)
         try:
             path = self._path(key)
+            if self._conditional and size <= self.part_bytes:
+                new = self._create(path, spooled, key)
+                if new is not None:
+                    return new
             with self._lock(key):
                 if self._head(path) is not None:
-                    self._retry("touch", obstore.put, self._s3, f"touched/{key}", b"")
+                    self._touch(key)
                     return False
-            try:
-                self._retry("upload", obstore.put, self._s3, path, spooled,
-                            use_multipart=size > self.part_bytes, chunk_size=self.part_bytes,
-                            max_concurrency=self.part_concurrency)
-            except FileNotFoundError as exc:  # "not found" on a write: the bucket is missing
-                raise BlobStoreUnavailableError(
-                    f"the blob store {self.url} cannot be written: no bucket {self.bucket!r} "
-                    f"at this endpoint ({str(exc).splitlines()[0]})", url=self.url) from None
+            self._put(path, spooled, use_multipart=size > self.part_bytes,
+                      chunk_size=self.part_bytes, max_concurrency=self.part_concurrency)
             return True
         finally:
             spooled.unlink(missing_ok=True)
+            with self._inflight_lock:
+                self._busy.discard(spooled.name)
 
     # -- the protocol --------------------------------------------------------------------------
 
@@ -327,7 +376,7 @@ class S3BlobStore:
         bucket lifecycle rule (AbortIncompleteMultipartUpload) removes them."""
         cutoff = time.time() - older_than_seconds
         with self._inflight_lock:
-            busy = set(self._inflight)
+            busy = set(self._inflight) | self._busy
         removed = 0
         for entry in os.scandir(self._spool):
             if entry.name in busy:
