@@ -20,6 +20,7 @@ import trackd
 from tests.e2e.artifact_helpers import project, read_tree, write_tree
 from tests.helpers import DaemonDirs, DaemonProcess
 from tests.s3_server import S3Server
+from tests.web.dash import Dashboard
 from trackd import Api, Artifact
 
 #: Above the store's multipart threshold (8 MiB parts): uploaded in parts.
@@ -146,8 +147,17 @@ def test_an_artifact_and_run_files_logged_on_one_machine_are_read_on_another(
     version = api.artifact(f"{proj}/ds:v0")
     assert "/".join(version.logged_by().path) == logged_by
     assert ["/".join(r.path) for r in version.used_by()] == [used_by]
-    part = api.artifact(f"{proj}/ds:v0").get_entry("weights/big.bin")
-    assert part.size == BIG
+    assert version.get_entry("weights/big.bin").size == BIG
+    # The second machine's dashboard serves both from the shared store too.
+    dash = Dashboard.of(second)
+    dash.login()
+    status, _, body = dash.request(f"/api/v1/runs/{logged_by}/files/notes.bin", token=None)
+    assert (status, body) == (200, notes)
+    entity = logged_by.split("/")[0]
+    for path in ("weights/big.bin", "sub/b.bin"):
+        status, _, body = dash.request(
+            f"/api/v1/artifacts/{entity}/{proj}/dataset/ds/v0/files/{path}", token=None)
+        assert (status, body) == (200, files[path])
 
 
 def test_an_upload_waits_out_the_bucket_going_away(
