@@ -157,3 +157,27 @@ def test_the_daemon_setting(tmp_path: Path) -> None:
         "s3://bkt/team", "http://minio:9000", 30.0)
     with pytest.raises(SystemExit, match="TRACKD_BLOB_URL"):
         DaemonConfig.from_env({**env, "TRACKD_BLOB_URL": "ftp://x/y"})
+
+
+@pytest.mark.parametrize(("answer", "retried"), [
+    ("HTTP error: error sending request", True), ("status code: 503 Slow Down", True),
+    ("status code: 500", True), ("status code: 429 Too Many Requests", True),
+    ("status code: 408", True), ("status code: 400 Bad Request", False),
+    ("status code: 404 Not Found", False), ("status code: 501 Not Implemented", False)])
+def test_what_is_retried(answer: str, retried: bool) -> None:
+    from obstore.exceptions import GenericError
+
+    from trackd_daemon.blobs.s3 import _transient
+
+    assert _transient(GenericError(f"Server returned non-2xx {answer}")) is retried
+
+
+def test_without_conditional_writes_each_upload_asks_first(s3: S3Server, tmp_path: Path) -> None:
+    store = _store(s3, tmp_path)
+    store._conditional = False  # as found on a bucket that ignores If-None-Match
+    (tmp_path / "f").write_bytes(b"asked first")
+    first, again = store.ingest(tmp_path / "f"), store.ingest(tmp_path / "f")
+    assert first.new and not again.new and first.key == again.key
+    touched = s3.client().head_object(Bucket=store.bucket, Key=f"p/touched/{first.key}")
+    assert touched["ContentLength"] == 0  # found stored: held again, for the collector
+    store.close()

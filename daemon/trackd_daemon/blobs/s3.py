@@ -104,9 +104,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return parts.netloc, parts.path.strip("/")
 
 
-#: How obstore words an answer of the server that refuses the request itself (4xx); 408
-#: (timeout) and 429 (slow down) are worth retrying.
-_REFUSED = re.compile(r"status code: 4(?!08|29)\d\d")
+#: How obstore words an answer of the server that refuses the request itself (4xx, and 501:
+#: not implemented); 408 (timeout) and 429 (slow down) are worth retrying.
+_REFUSED = re.compile(r"status code: (4(?!08|29)\d\d|501)")
 
 
 def _transient(exc: BaseException) -> bool:
