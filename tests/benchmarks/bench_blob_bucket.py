@@ -72,7 +72,8 @@ def client_floors(tree: Path, endpoint: str, bucket: str) -> dict[str, tuple[flo
     """(seconds, CPU seconds of this process) to PUT every file of the tree straight to the
     bucket, 16 threads, no daemon and no hashing: with obstore (the store's client; measured
     after the boto3 run as well, the first run warming the server) and with boto3 (the client
-    it was chosen over). What the bucket itself allows, and what each client costs."""
+    it was chosen over); then GET them back with obstore. What the bucket itself allows, and
+    what each client costs."""
     from concurrent.futures import ThreadPoolExecutor
 
     import boto3
@@ -91,7 +92,8 @@ def client_floors(tree: Path, endpoint: str, bucket: str) -> dict[str, tuple[flo
     for name, put in (
             ("obstore, first", lambda p: obstore.put(store, p.name, p)),
             ("boto3", lambda p: s3.upload_file(str(p), bucket, f"floor-boto3/{p.name}")),
-            ("obstore", lambda p: obstore.put(store, f"again/{p.name}", p))):
+            ("obstore", lambda p: obstore.put(store, f"again/{p.name}", p)),
+            ("obstore GET", lambda p: obstore.get(store, p.name).bytes())):
         t0, c0 = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(put, paths))
@@ -136,7 +138,8 @@ def main() -> int:
     try:
         if args.floors:
             for name, (seconds, cpu) in client_floors(tree, endpoint, bucket).items():
-                print(f"  floor  {name:14s} PUT x{args.files}, 16 threads, no daemon "
+                verb = "" if " " in name else " PUT"
+                print(f"  floor  {name:14s}{verb} x{args.files}, 16 threads, no daemon "
                       f"{seconds:7.3f} s ({args.mib / seconds:6.0f} MiB/s), client CPU "
                       f"{cpu:6.2f} s", flush=True)
         for side, env in (("local", {}), ("bucket", s3_env)):
