@@ -124,55 +124,67 @@ def main() -> int:
     os.sync()
     print(f"cores: {len(os.sched_getaffinity(0))}; every step is a fresh process; page cache "
           "warm", flush=True)
-    moto, endpoint = start_moto(work)
-    import boto3
-
-    bucket = f"bench-{secrets.token_hex(4)}"
-    boto3.client("s3", endpoint_url=endpoint, **{k.lower(): v for k, v in CREDENTIALS.items()
-                                                 if k != "AWS_DEFAULT_REGION"},
-                 region_name="us-east-1").create_bucket(Bucket=bucket)
-    s3_env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
-              "TRACKD_BLOB_URL": f"s3://{bucket}/bench"}
     daemons: list[DaemonProcess] = []
     results: dict[str, float] = {}
+    moto: subprocess.Popen[bytes] | None = None
+
+    def log_twice(side: str, env: dict[str, str]) -> DaemonProcess:
+        d = daemon(env)
+        daemons.append(d)
+        run_env = {**os.environ, **d.dirs.env}
+        for label in ("first log", "unchanged"):
+            os.sync()
+            r = step(sys.executable, DAEMON_STEP, [str(tree), str(d.dirs.socket)], run_env)
+            seconds = float(r["seconds"])  # type: ignore[arg-type]
+            results[f"{side} {label}"] = seconds
+            print(f"  {side:6s} {label:10s} {seconds:7.3f} s ({args.mib / seconds:6.0f} MiB/s)"
+                  f"  version {r['version']}, new bytes {r['bytes_new']}", flush=True)
+        return d
+
+    def download(side: str, d: DaemonProcess, how: str) -> None:
+        dest = work / f"downloaded-{side}"
+        run_env = {**os.environ, **d.dirs.env, "TRACKD_CACHE_DIR": str(work / f"cache-{side}"),
+                   "TRACKD_DATA_DIR": str(work / f"data-{side}")}
+        r = step(sys.executable, DOWNLOAD_STEP, [str(dest)], run_env)
+        seconds = float(r["seconds"])  # type: ignore[arg-type]
+        print(f"  {side:6s} download   {seconds:7.3f} s ({args.mib / seconds:6.0f} MiB/s)  {how}",
+              flush=True)
+        got = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+        assert got == sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+
     try:
+        # The local store first: the S3 server's own files must not be in its flushes.
+        download("local", log_twice("local", {}), "(the same daemon: by path)")
+        moto, endpoint = start_moto(work)
+        import boto3
+
+        bucket = f"bench-{secrets.token_hex(4)}"
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="bench",
+                     aws_secret_access_key="bench",
+                     region_name="us-east-1").create_bucket(Bucket=bucket)
+        s3_env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint,
+                  "TRACKD_BLOB_URL": f"s3://{bucket}/bench"}
         if args.floors:
             for name, (seconds, cpu) in client_floors(tree, endpoint, bucket).items():
-                verb = "" if " " in name else " PUT"
+                verb = "" if name.endswith("GET") else " PUT"
                 print(f"  floor  {name:14s}{verb} x{args.files}, 16 threads, no daemon "
                       f"{seconds:7.3f} s ({args.mib / seconds:6.0f} MiB/s), client CPU "
                       f"{cpu:6.2f} s", flush=True)
-        for side, env in (("local", {}), ("bucket", s3_env)):
-            d = daemon(env)
-            daemons.append(d)
-            run_env = {**os.environ, **d.dirs.env}
-            for label in ("first log", "unchanged"):
-                os.sync()
-                r = step(sys.executable, DAEMON_STEP, [str(tree), str(d.dirs.socket)], run_env)
-                seconds = float(r["seconds"])  # type: ignore[arg-type]
-                results[f"{side} {label}"] = seconds
-                print(f"  {side:6s} {label:10s} {seconds:7.3f} s ({args.mib / seconds:6.0f} MiB/s)"
-                      f"  version {r['version']}, new bytes {r['bytes_new']}", flush=True)
+        writer = log_twice("bucket", s3_env)
         # Another machine's daemon (same bucket, same metadata database) downloads it.
-        db = Path(daemons[1].dirs.env["TRACKD_ROOT"]) / "trackd.db"
+        db = Path(writer.dirs.env["TRACKD_ROOT"]) / "trackd.db"
         reader = daemon({**s3_env, "TRACKD_STORE_URL": f"sqlite:///{db}"})
         daemons.append(reader)
-        run_env = {**os.environ, **reader.dirs.env,
-                   "TRACKD_CACHE_DIR": str(work / "cache"), "TRACKD_DATA_DIR": str(work / "data")}
-        r = step(sys.executable, DOWNLOAD_STEP, [str(work / "downloaded")], run_env)
-        seconds = float(r["seconds"])  # type: ignore[arg-type]
-        print(f"  bucket download (another daemon) {seconds:7.3f} s "
-              f"({args.mib / seconds:6.0f} MiB/s)", flush=True)
-        got = sum(p.stat().st_size for p in (work / "downloaded").rglob("*") if p.is_file())
-        assert got == sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
+        download("bucket", reader, "(another daemon: from the bucket, over gRPC)")
         ratio = results["bucket first log"] / results["local first log"]
         print(f"  bucket / local, first log: {ratio:.2f}x", flush=True)
     finally:
         for d in daemons:
             d.stop()
             d.dirs.cleanup()
-        moto.terminate()
-        moto.wait(10)
+        if moto is not None:
+            moto.terminate()
+            moto.wait(10)
         subprocess.run(["rm", "-rf", str(work)], check=False)
     return 0
 
