@@ -12,6 +12,7 @@ within ``drain_grace_seconds`` stays in the write-ahead logs and is recovered on
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import logging.handlers
 import os
@@ -36,7 +37,7 @@ from trackd_daemon.actors.notifier import NotifierActor, sinks_from
 from trackd_daemon.actors.registry import Lookup, Recover, Retire, RunRegistry
 from trackd_daemon.actors.sweeps import SweepController
 from trackd_daemon.actors.system_metrics import SystemMetricsActor
-from trackd_daemon.blobs import LocalBlobStore
+from trackd_daemon.blobs import open_blobs
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.rpc.activity import CallActivity
 from trackd_daemon.rpc.artifact_servicer import ArtifactServicer
@@ -133,7 +134,10 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     sweeps: SweepController
     history = HistoryActor(store, on_alerts=notifier.poke,
                            on_sweep_runs=lambda ids: sweeps.touched(ids))
-    blobs = await anyio.to_thread.run_sync(LocalBlobStore, cfg.blob_dir)
+    blobs = await anyio.to_thread.run_sync(functools.partial(
+        open_blobs, cfg.blob_store_url, cfg.blob_spool_dir, shared=bool(cfg.blob_url),
+        s3_endpoint=cfg.s3_endpoint, s3_region=cfg.s3_region,
+        retry_seconds=cfg.blob_retry_seconds))
     uploader = ArtifactUploader(store, blobs)
     collector = ArtifactCollector(store, blobs, cfg.artifact_gc_interval_seconds,
                                   cfg.blob_grace_seconds)
@@ -220,7 +224,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 await core.start(handoff.serve)
                 servicers["trackd.v1.DaemonService"].handoff_socket = str(handoff.path)
             log.info("trackd %s serving on %s (store %s, blobs %s keyed by %s, pid %d)",
-                     __version__, ", ".join(addresses), cfg.store_url, cfg.blob_dir,
+                     __version__, ", ".join(addresses), cfg.store_url, cfg.blob_store_url,
                      blobs.key_hash, os.getpid())
             _notify_ready(ready_fd, cfg)
             core.start_soon(_signals, stop)
@@ -247,6 +251,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             core.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(blobs.close)  # uploads in flight end (or fail)
             await store.aclose()
             try:
                 cfg.socket_path.unlink()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trackd._shared.paths import default_paths
+from trackd_daemon.blobs import check_blob_url
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -79,6 +80,19 @@ class DaemonConfig:
     blob_grace_seconds: float = 3600.0
     #: A run's console log is split into parts of about this many bytes (multipart logs).
     console_part_bytes: int = 10 << 20
+    #: Where blobs (artifact files, run files) are kept (``TRACKD_BLOB_URL``):
+    #: ``s3://bucket/prefix`` (an S3-compatible bucket: endpoint, region and credentials from
+    #: the standard AWS variables, or ``s3_endpoint``/``s3_region``) or ``file:///path`` (a
+    #: directory several daemons may share, such as an NFS mount). Empty: this machine's own
+    #: store under ``root`` (``blob_dir``).
+    blob_url: str = ""
+    #: The bucket's endpoint and region (``TRACKD_S3_ENDPOINT``, ``TRACKD_S3_REGION``): when
+    #: set, they win over ``AWS_ENDPOINT_URL`` and ``AWS_REGION``/``AWS_DEFAULT_REGION``.
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    #: How long a request to the bucket is retried while it is unreachable
+    #: (``TRACKD_BLOB_RETRY``); an upload still failing then fails its artifact version.
+    blob_retry_seconds: float = 300.0
 
     @property
     def socket_path(self) -> Path:
@@ -117,6 +131,16 @@ class DaemonConfig:
         return self.root / "blobs"
 
     @property
+    def blob_store_url(self) -> str:
+        """The blob store's URL: ``blob_url``, or ``file://`` of ``blob_dir`` by default."""
+        return self.blob_url or f"file://{self.blob_dir}"
+
+    @property
+    def blob_spool_dir(self) -> Path:
+        """Local copies being hashed and uploaded to a bucket store."""
+        return self.root / "blob-spool"
+
+    @property
     def address(self) -> str:
         """The gRPC target clients use."""
         return f"unix:{self.socket_path}"
@@ -141,6 +165,10 @@ class DaemonConfig:
             "artifact_gc_interval_seconds": _float(env, "TRACKD_ARTIFACT_GC_INTERVAL", 3600.0),
             "blob_grace_seconds": _float(env, "TRACKD_BLOB_GRACE", 3600.0),
             "console_part_bytes": int(_float(env, "TRACKD_CONSOLE_PART_BYTES", 10 << 20)),
+            "blob_url": _blob_url(env.get("TRACKD_BLOB_URL", "")),
+            "s3_endpoint": env.get("TRACKD_S3_ENDPOINT") or None,
+            "s3_region": env.get("TRACKD_S3_REGION") or None,
+            "blob_retry_seconds": _positive(env, "TRACKD_BLOB_RETRY", 300.0),
             "log_level": env.get("TRACKD_LOG_LEVEL", "INFO").upper(),
             "alert_webhooks": _urls(env.get("TRACKD_ALERT_WEBHOOK", "")),
             "alert_slack_webhooks": _urls(env.get("TRACKD_ALERT_SLACK_WEBHOOK", "")),
@@ -158,6 +186,16 @@ class DaemonConfig:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _blob_url(raw: str) -> str:
+    raw = raw.strip()
+    if not raw:
+        return ""
+    try:
+        return check_blob_url(raw)
+    except ValueError as exc:
+        raise SystemExit(f"TRACKD_BLOB_URL: {exc}") from None
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

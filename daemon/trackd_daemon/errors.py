@@ -12,6 +12,7 @@ them into gRPC statuses.
     ├── SequenceGapError          ABORTED            SEQUENCE_GAP
     ├── ShuttingDownError         UNAVAILABLE        SHUTTING_DOWN
     ├── ResourceExhaustedError    RESOURCE_EXHAUSTED RESOURCE_EXHAUSTED
+    ├── BlobStoreUnavailableError UNAVAILABLE        INTERNAL
     ├── PermissionDeniedError     PERMISSION_DENIED  PERMISSION_DENIED
     │   └── PathUnreadableError   PERMISSION_DENIED  ARTIFACT_PATH_UNREADABLE
     ├── UnauthenticatedError      UNAUTHENTICATED    UNAUTHENTICATED
@@ -104,6 +105,14 @@ class ResourceExhaustedError(TrackdError):
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     reason = "RESOURCE_EXHAUSTED"
+
+
+class BlobStoreUnavailableError(TrackdError):
+    """The blob store (a bucket) did not answer for the store's whole retry time. (Its reason
+    is the generic one until ``trackd.v1.ErrorReason`` has a name for it.)"""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "INTERNAL"
 
 
 class PermissionDeniedError(TrackdError):

@@ -11,9 +11,13 @@ store many files and make them durable together (one flush of the file system in
 per file), which is how artifact versions are stored.
 
 The methods are synchronous and may block (disk, network): callers run them in worker
-threads. The local-disk backend is :class:`trackd_daemon.blobs.local.LocalBlobStore`; an
-S3-compatible backend would implement the same protocol with ``local_path`` returning ``None``
-(readers then stream with ``open``).
+threads. Backends (chosen by URL in ``open_blobs``):
+:class:`trackd_daemon.blobs.local.LocalBlobStore` on a local disk or a shared file system,
+and :class:`trackd_daemon.blobs.s3.S3BlobStore` in an S3-compatible bucket, whose
+``local_path`` is ``None`` (readers then stream with ``open``). No backend ever shows part of
+a blob under its key. A remote backend may upload a prepared blob before ``publish`` (whole,
+under its key); ``publish`` is when it is known durable, and a blob prepared but never
+recorded is left to the collector.
 """
 
 from __future__ import annotations
@@ -133,7 +137,7 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def open(self, key: str) -> BinaryIO:
-        """The bytes of a blob, for reading.
+        """The bytes of a blob, for reading: streamed, and seekable (ranged reads seek).
 
         :raises FileNotFoundError: no such blob.
         """
@@ -156,4 +160,8 @@ class BlobStore(Protocol):
 
     def clean_temp(self, older_than_seconds: float = 0.0) -> int:
         """Remove leftovers of interrupted writes; returns how many."""
+        ...
+
+    def close(self) -> None:
+        """End the store's own work (uploads in flight) at the daemon's stop; idempotent."""
         ...

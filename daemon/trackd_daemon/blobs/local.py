@@ -48,6 +48,10 @@ from trackd_daemon.blobs.flush import fsync_dir, sync_filesystem
 from trackd_daemon.blobs.keys import DEFAULT_KEY_HASH, KEY_HASHES, Hasher, is_key
 
 BLOB_MODE = 0o400
+#: In a store shared by several daemons, a file in ``tmp/`` is taken for a leftover only once
+#: it is this old (a write in progress on another machine is younger: its copy is written,
+#: hashed and published within minutes).
+SHARED_TEMP_SECONDS = 6 * 3600.0
 
 _local = threading.local()
 
@@ -181,6 +185,29 @@ def _link_private(src: Path, dst: Path) -> bool:
     return True
 
 
+def copy_in(src: Path | int, tmp: Path, key_hash: Hasher,
+            on_bytes: Callable[[int], None] | None = None, take: bool = False,
+            md5: str = "") -> PendingBlob:
+    """Put the bytes of ``src`` in the new file ``tmp`` and hash them (``key_hash``: the
+    store's key hash, new), as :meth:`LocalBlobStore.prepare` describes: ``src`` taken over
+    (hard-linked) where ``take`` asks and it is private, else copied (inside the kernel where
+    it can, hashing the copy; else copied and hashed in one pass). What is hashed is what
+    ``tmp`` holds. The pending blob's token is ``tmp``'s name; nothing is left on failure."""
+    taken = take and isinstance(src, Path) and _link_private(src, tmp)
+    try:
+        if taken:  # the caller's MD5 of its own copy is trusted; the key is computed here
+            key, md5, size = _hash_file(tmp, key_hash, on_bytes, md5)
+        elif _kernel_copy(src, tmp):
+            # Hashing what the store holds (the copy): one read.
+            key, md5, size = _hash_file(tmp, key_hash, on_bytes)
+        else:
+            key, md5, size = _copy_hashing(src, tmp, key_hash, on_bytes)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return PendingBlob(key, md5, size, tmp.name, taken)
+
+
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -227,8 +254,11 @@ class _Writer:
 class LocalBlobStore:
     """:class:`~trackd_daemon.blobs.base.BlobStore` in a directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared: bool = False) -> None:
         self.root = root
+        #: Other daemons (machines) write to the same directory (a shared file system, NFS):
+        #: their writes in progress in ``tmp/`` are not this daemon's to remove early.
+        self.shared = shared
         self.tmp_dir = root / "tmp"
         #: A store made before BLAKE3 keys has a sha256/ directory and keeps SHA-256 keys.
         self.key_hash = "sha256" if (root / "sha256").is_dir() else DEFAULT_KEY_HASH
@@ -297,19 +327,7 @@ class LocalBlobStore:
     def prepare(self, src: Path | int, on_bytes: Callable[[int], None] | None = None,
                 take: bool = False, md5: str = "") -> PendingBlob:
         tmp = self.tmp_dir / f"{self._prefix}-{next(self._names)}"
-        taken = take and isinstance(src, Path) and _link_private(src, tmp)
-        try:
-            if taken:  # the caller's MD5 of its own copy is trusted; the key is computed here
-                key, md5, size = _hash_file(tmp, self.new_key_hash(), on_bytes, md5)
-            elif _kernel_copy(src, tmp):
-                # Hashing what the store holds (the copy): one read.
-                key, md5, size = _hash_file(tmp, self.new_key_hash(), on_bytes)
-            else:
-                key, md5, size = _copy_hashing(src, tmp, self.new_key_hash(), on_bytes)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return PendingBlob(key, md5, size, tmp.name, taken)
+        return copy_in(src, tmp, self.new_key_hash(), on_bytes, take, md5)
 
     def can_take(self, src: Path) -> bool:
         return _private(src)
@@ -381,6 +399,10 @@ class LocalBlobStore:
                 yield sub.name + entry.name, st.st_size, st.st_mtime
 
     def clean_temp(self, older_than_seconds: float = 0.0) -> int:
+        """Remove files in ``tmp/`` untouched for ``older_than_seconds``; in a shared store,
+        for ``SHARED_TEMP_SECONDS`` at least, as they may be another daemon's writes."""
+        if self.shared:
+            older_than_seconds = max(older_than_seconds, SHARED_TEMP_SECONDS)
         cutoff = time.time() - older_than_seconds
         removed = 0
         for entry in os.scandir(self.tmp_dir):
@@ -393,3 +415,6 @@ class LocalBlobStore:
             except FileNotFoundError:
                 pass
         return removed
+
+    def close(self) -> None:
+        """Nothing to release: every call ends its own work (the protocol's ``close``)."""

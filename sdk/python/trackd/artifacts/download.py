@@ -25,6 +25,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +59,10 @@ class Report:
 #: Called with (entry path, bytes) as each file lands (the CLI's progress bar).
 OnFile = Callable[[str, int], None]
 
+
+#: Files fetched at once when their bytes stream from the daemon rather than being found by
+#: path (a remote daemon, or a daemon whose blobs are in a bucket).
+STREAMED_FILES = 16
 
 def download(artifact: Artifact, root: str | os.PathLike[str] | None,
              allow_missing_references: bool = False, skip_cache: bool | None = None,
@@ -124,7 +129,16 @@ def fetch_entries(artifact: Artifact, entries: Sequence[ArtifactManifestEntry], 
             on_file(entry.path, entry.size or 0)
 
     try:
-        parallel(one, todo)
+        streamed = sum(1 for e, _ in todo if e.ref is None and e.path not in blobs)
+        if streamed > 1:
+            # Bytes streamed from the daemon (which may read them from a bucket) keep a file
+            # waiting on the network, not on a core: more files in flight than cores.
+            with ThreadPoolExecutor(min(STREAMED_FILES, len(todo)),
+                                    thread_name_prefix="trackd-fetch") as fetch:
+                for f in [fetch.submit(one, *item) for item in todo]:
+                    f.result()
+        else:
+            parallel(one, todo)
     finally:
         cache.evict()
     return report
