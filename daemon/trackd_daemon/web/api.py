@@ -115,7 +115,11 @@ def run_detail(run: RunInfo, color: str = PALETTE[0]) -> dict[str, Any]:
     }
 
 
-def _float(request: web.Request, name: str) -> float | None:
+def finite_param(request: web.Request, name: str) -> float | None:
+    """The query parameter ``name`` as a finite number (None when absent).
+
+    :raises InvalidArgumentError: not a finite number.
+    """
     raw = request.query.get(name, "")
     if raw == "":
         return None
@@ -245,7 +249,7 @@ class Api:
             raise InvalidArgumentError(
                 f"buckets must be a whole number, got {raw_buckets!r}") from None
         x_key = request.query.get("x", STEP)
-        x_min, x_max = _float(request, "x_min"), _float(request, "x_max")
+        x_min, x_max = finite_param(request, "x_min"), finite_param(request, "x_max")
         run = await self.visible_run(request, run_key(request))
         system = [k for k in keys if charts.is_system_key(k)]
         history = [k for k in keys if not charts.is_system_key(k)]

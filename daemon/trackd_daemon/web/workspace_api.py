@@ -32,7 +32,7 @@ from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RUNNING, RunInfo
 from trackd_daemon.store.series import STEP, Series, check_buckets
 from trackd_daemon.web import charts
-from trackd_daemon.web.api import DEFAULT_BUCKETS, dumps, json_response
+from trackd_daemon.web.api import DEFAULT_BUCKETS, dumps, finite_param, json_response
 from trackd_daemon.web.scope import may_edit_workspace, visible_runs
 
 #: Runs one series request may name (a workspace draws at most this many).
@@ -82,19 +82,6 @@ def run_version(run: RunInfo) -> tuple[Any, ...]:
 
 def _ids(request: web.Request) -> list[str]:
     return [i for v in request.query.getall("runs", []) for i in v.split(",") if i]
-
-
-def _number(request: web.Request, name: str) -> float | None:
-    raw = request.query.get(name, "")
-    if raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidArgumentError(f"{name} must be a number, got {raw!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidArgumentError(f"{name} must be a finite number, got {raw!r}")
-    return value
 
 
 def merged_metrics(runs: Sequence[RunInfo]) -> list[dict[str, Any]]:
@@ -203,7 +190,7 @@ class WorkspaceApi:
             raise InvalidArgumentError(f"buckets must be a whole number, got {raw!r}") from None
         check_buckets(buckets)
         x_key = request.query.get("x", STEP)
-        x_min, x_max = _number(request, "x_min"), _number(request, "x_max")
+        x_min, x_max = finite_param(request, "x_min"), finite_param(request, "x_max")
         by_id = {r.key.run_id: r for r in await self.project_runs(request)}
         out: dict[str, str] = {}
         limiter = anyio.CapacityLimiter(FAN_OUT)

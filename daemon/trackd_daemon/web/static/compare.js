@@ -23,24 +23,8 @@
   // Text plotly shows as given (it reads a few HTML tags in labels).
   const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-  // One axis of the parallel coordinates: each run's value scaled to [0, 1] (numbers from
-  // their minimum to their maximum, other values by their sorted position), and the labels
-  // along the axis.
-  function dimension(label, values) {
-    const numeric = values.every((v) => typeof v === "number" || v === undefined || v === null);
-    if (numeric) {
-      const nums = values.filter((v) => typeof v === "number" && Number.isFinite(v));
-      const lo = Math.min(...nums), hi = Math.max(...nums);
-      const pos = (v) => (typeof v !== "number" || !Number.isFinite(v) ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5);
-      const ticks = !nums.length ? [] : hi > lo ? [[0, lo], [1, hi]] : [[0.5, lo]];
-      return {label, pos: values.map(pos), shown: values.map((v) => TD.value(v)),
-              ticks: ticks.map(([y, v]) => [y, TD.value(v)])};
-    }
-    const cats = [...new Set(values.map((v) => TD.value(v)))].sort();
-    const pos = (c) => (cats.length > 1 ? cats.indexOf(c) / (cats.length - 1) : 0.5);
-    return {label, pos: values.map((v) => pos(TD.value(v))), shown: values.map((v) => TD.value(v)),
-            ticks: cats.map((c) => [pos(c), c])};
-  }
+  // One axis of the parallel coordinates (panels.js, loaded before this script).
+  const dimension = TDPanels.dimension;
 
   // Config -> summary across the runs as parallel coordinates, drawn with plain SVG lines (one
   // per run, in the run's colour of the charts below): plotly's own parcoords needs WebGL
