@@ -99,6 +99,18 @@ class Dashboard:
         url = self.base.rstrip("/") + path + ("?" + urlencode(items) if items else "")
         return self.open(url, headers=headers, **kw)
 
+    def post_json(self, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
+        """POST ``body`` as JSON (bytes as they are); the status and the answer (JSON when it
+        is, else its bytes). ``kw`` as :meth:`request` takes it (``headers``, ``token``...)."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        status, _, raw = self.request(path, method="POST", data=data,
+                                      headers={"Content-Type": "application/json",
+                                               **kw.pop("headers", {})}, **kw)
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw
+
     def json(self, path: str, params: Any = None, status: int = 200) -> Any:
         code, _, body = self.request(path, params)
         assert code == status, (code, body[:500])

@@ -29,15 +29,6 @@ def lin(clean_sdk: DaemonProcess, tmp_path: Path) -> Lineage:
     return make_lineage(tmp_path)
 
 
-def _post(dash: Dashboard, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
-    status, _, raw = dash.request(path, method="POST", data=json.dumps(body).encode(),
-                                  headers={"Content-Type": "application/json",
-                                           **kw.pop("headers", {})}, **kw)
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
-
 
 def _ids(graph: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["label"]: n for n in graph["nodes"]}
@@ -190,7 +181,7 @@ def test_the_lineage_graph_grows_a_step_at_a_time(dash: Dashboard, lin: Lineage)
 def test_aliases_and_tags_edited_with_the_sdk_rules(clean_sdk: DaemonProcess, dash: Dashboard,
                                                    lin: Lineage, tmp_path: Path) -> None:
     base = f"{lin.api}/dataset/ds"
-    status, got = _post(dash, base + "/v0/aliases", {"add": ["best"], "remove": ["raw"]})
+    status, got = dash.post_json(base + "/v0/aliases", {"add": ["best"], "remove": ["raw"]})
     assert status == 200 and sorted(got["aliases"]) == ["best", "latest"]
     assert trackd.Api().artifact(f"{lin.entity}/{lin.project}/ds:best").version == "v0"
     # A second version: "latest" moves to it; "best" moves when given to it.
@@ -199,43 +190,43 @@ def test_aliases_and_tags_edited_with_the_sdk_rules(clean_sdk: DaemonProcess, da
         art = trackd.Artifact("ds", type="dataset")
         art.add_file(str(tmp_path / "more.txt"))
         run.log_artifact(art).wait()
-    status, got = _post(dash, base + "/v1/aliases", {"add": ["best"]})
+    status, got = dash.post_json(base + "/v1/aliases", {"add": ["best"]})
     assert status == 200 and sorted(got["aliases"]) == ["best", "latest"]
     assert dash.json(base + "/v0")["aliases"] == []
     api = trackd.Api()
     assert api.artifact(f"{lin.entity}/{lin.project}/ds:best").version == "v1"
     # "latest" is moved, not removed; aliases and tags follow the SDK's rules.
-    status, got = _post(dash, base + "/v1/aliases", {"remove": ["latest"]})
+    status, got = dash.post_json(base + "/v1/aliases", {"remove": ["latest"]})
     assert status == 400 and "latest" in got["error"]["message"]
     for bad in (["v3"], ["a/b"], [""]):
-        status, got = _post(dash, base + "/v1/aliases", {"add": bad})
+        status, got = dash.post_json(base + "/v1/aliases", {"add": bad})
         assert status == 400, bad
-    status, got = _post(dash, base + "/v0/aliases", {"add": ["latest"]})
+    status, got = dash.post_json(base + "/v0/aliases", {"add": ["latest"]})
     assert status == 200 and got["aliases"] == ["latest"]
     assert api.artifact(f"{lin.entity}/{lin.project}/ds:latest").version == "v0"
     for body in ({"add": "x"}, {"add": [1]}, [], "nope"):
-        status, _ = _post(dash, base + "/v0/tags", body)
+        status, _ = dash.post_json(base + "/v0/tags", body)
         assert status == 400, body
-    status, got = _post(dash, base + "/v0/tags", {"add": ["gold", "eval set"]})
+    status, got = dash.post_json(base + "/v0/tags", {"add": ["gold", "eval set"]})
     assert status == 200 and got["tags"] == ["gold", "eval set"]
-    status, got = _post(dash, base + "/v0/tags", {"remove": ["gold"], "add": ["bad/tag"]})
+    status, got = dash.post_json(base + "/v0/tags", {"remove": ["gold"], "add": ["bad/tag"]})
     assert status == 400
-    status, got = _post(dash, base + "/v0/tags", {"remove": ["gold"]})
+    status, got = dash.post_json(base + "/v0/tags", {"remove": ["gold"]})
     assert status == 200 and got["tags"] == ["eval set"]
     assert trackd.Api().artifact(f"{lin.entity}/{lin.project}/ds:v0").tags == ["eval set"]
     # Through a portfolio: the link's aliases; tags belong to the source version.
-    status, got = _post(dash, f"{lin.api}/model/registry/v0/aliases", {"add": ["production"]})
+    status, got = dash.post_json(f"{lin.api}/model/registry/v0/aliases", {"add": ["production"]})
     assert status == 200 and "production" in got["link"]["aliases"]
     assert "production" not in dash.json(f"{lin.api}/model/net/v0")["aliases"]
     assert trackd.Api().artifact(
         f"{lin.entity}/{lin.project}/registry:production").source_name == "net:v0"
-    status, got = _post(dash, f"{lin.api}/model/registry/v0/tags", {"add": ["x"]})
+    status, got = dash.post_json(f"{lin.api}/model/registry/v0/tags", {"add": ["x"]})
     assert status == 400 and "source version" in got["error"]["message"]
 
 
 def test_a_cross_site_request_cannot_edit_an_artifact(dash: Dashboard, lin: Lineage) -> None:
     path = f"{lin.api}/dataset/ds/v0/aliases"
-    status, _ = _post(dash, path, {"add": ["pwned"]}, token=None,
+    status, _ = dash.post_json(path, {"add": ["pwned"]}, token=None,
                       headers={"Sec-Fetch-Site": "same-origin"})
     assert status == 401  # not logged in
     session = dash.login()
@@ -245,11 +236,11 @@ def test_a_cross_site_request_cannot_edit_an_artifact(dash: Dashboard, lin: Line
                   {"Sec-Fetch-Site": "same-site", "Origin": own}, {}):
         for route, body in ((path, {"add": ["pwned"]}),
                             (path.replace("/aliases", "/tags"), {"add": ["pwned"]})):
-            status, got = _post(dash, route, body, token=None, headers={**cookie, **cross})
+            status, got = dash.post_json(route, body, token=None, headers={**cookie, **cross})
             assert status == 403 and b"did not come from this dashboard" in got, (cross, status)
     v0 = dash.json(f"{lin.api}/dataset/ds/v0")
     assert "pwned" not in v0["aliases"] and "pwned" not in v0["tags"]
-    status, got = _post(dash, path, {"add": ["ok"]}, token=None,
+    status, got = dash.post_json(path, {"add": ["ok"]}, token=None,
                         headers={**cookie, "Sec-Fetch-Site": "same-origin", "Origin": own})
     assert status == 200 and "ok" in got["aliases"]
 

@@ -30,15 +30,6 @@ def dash(clean_sdk: DaemonProcess) -> Dashboard:
     return Dashboard.of(clean_sdk)
 
 
-def _post(dash: Dashboard, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
-    status, _, raw = dash.request(path, method="POST", data=json.dumps(body).encode(),
-                                  headers={"Content-Type": "application/json",
-                                           **kw.pop("headers", {})}, **kw)
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
-
 
 def _finished(project: str, **init: Any) -> trackd.Run:
     with trackd.init(project=project, **init) as run:
@@ -57,7 +48,7 @@ def _delete_path(entity: str, project: str) -> str:
 
 def test_rename_notes_and_tags_change_and_read_back(dash: Dashboard) -> None:
     run = _finished("dash-edit", name="before", tags=["a"], notes="old")
-    status, got = _post(dash, _api(run) + "/update",
+    status, got = dash.post_json(_api(run) + "/update",
                         {"name": "after", "notes": "a note\nover two lines", "tags": ["a", "b"]})
     assert status == 200, got
     assert (got["id"], got["name"], got["notes"], got["tags"]) == (
@@ -68,9 +59,9 @@ def test_rename_notes_and_tags_change_and_read_back(dash: Dashboard) -> None:
     assert (stored.name, stored.notes, stored.tags) == ("after", "a note\nover two lines",
                                                         ["a", "b"])
     # Only the fields given change; tags are kept once each, in order.
-    status, got = _post(dash, _api(run) + "/update", {"tags": ["b", "c", "b"]})
+    status, got = dash.post_json(_api(run) + "/update", {"tags": ["b", "c", "b"]})
     assert status == 200 and (got["name"], got["tags"]) == ("after", ["b", "c"])
-    status, got = _post(dash, _api(run) + "/update", {"notes": ""})
+    status, got = dash.post_json(_api(run) + "/update", {"notes": ""})
     assert status == 200 and got["notes"] == "" and got["tags"] == ["b", "c"]
 
 
@@ -82,7 +73,7 @@ def test_rename_notes_and_tags_change_and_read_back(dash: Dashboard) -> None:
 ])
 def test_a_refused_update_changes_nothing(dash: Dashboard, body: Any, field: str) -> None:
     run = _finished("dash-edit-bad", name="kept", tags=["t"])
-    status, err = _post(dash, _api(run) + "/update", body)
+    status, err = dash.post_json(_api(run) + "/update", body)
     assert status == 400 and err["error"]["code"] == "invalid_argument", (status, err)
     assert field in err["error"]["message"]
     got = dash.json(_api(run))
@@ -104,18 +95,18 @@ def test_unknown_runs_are_404(dash: Dashboard) -> None:
     missing = f"/api/v1/runs/{run.entity}/dash-edit-404/nosuch"
     for path, body in ((missing + "/update", {"name": "x"}), (missing + "/move", {"project": "p"}),
                        (f"/api/v1/runs/{run.entity}/nowhere/{run.id}/update", {"name": "x"})):
-        status, err = _post(dash, path, body)
+        status, err = dash.post_json(path, body)
         assert status == 404 and err["error"]["code"] == "not_found", (path, status, err)
 
 
 def test_a_moved_run_answers_under_its_new_key(dash: Dashboard) -> None:
     run = _finished("dash-from", config={"lr": 0.5})
     for bad in ("", "a/b", " padded", "x" * 200):
-        status, err = _post(dash, _api(run) + "/move", {"project": bad})
+        status, err = dash.post_json(_api(run) + "/move", {"project": bad})
         assert status == 400 and err["error"]["code"] == "invalid_argument", bad
     for body in ({}, {"project": 3}):
-        assert _post(dash, _api(run) + "/move", body)[0] == 400
-    status, got = _post(dash, _api(run) + "/move", {"project": "dash-to"})
+        assert dash.post_json(_api(run) + "/move", body)[0] == 400
+    status, got = dash.post_json(_api(run) + "/move", {"project": "dash-to"})
     assert status == 200, got
     assert (got["project"], got["id"], got["config"]) == ("dash-to", run.id, {"lr": 0.5})
     assert dash.request(_api(run))[0] == 404
@@ -125,7 +116,7 @@ def test_a_moved_run_answers_under_its_new_key(dash: Dashboard) -> None:
         pandas=False)] == [1.0, 0.5]
     # A project that has a run of that id already: 409, nothing moves.
     _finished("dash-from", id=run.id)
-    status, err = _post(dash, moved + "/move", {"project": "dash-from"})
+    status, err = dash.post_json(moved + "/move", {"project": "dash-from"})
     assert status == 409, err
     assert dash.json(moved)["project"] == "dash-to"
 
@@ -133,12 +124,12 @@ def test_a_moved_run_answers_under_its_new_key(dash: Dashboard) -> None:
 def test_a_live_run_is_renamed_but_neither_moved_nor_deleted(dash: Dashboard) -> None:
     with trackd.init(project="dash-live") as run:
         run.log({"x": 1})
-        status, got = _post(dash, _api(run) + "/update", {"name": "renamed-live"})
+        status, got = dash.post_json(_api(run) + "/update", {"name": "renamed-live"})
         assert status == 200 and got["name"] == "renamed-live" and got["state"] == "running"
-        status, err = _post(dash, _api(run) + "/move", {"project": "elsewhere"})
+        status, err = dash.post_json(_api(run) + "/move", {"project": "elsewhere"})
         assert status == 409 and err["error"]["code"] == "failed_precondition"
         assert "running" in err["error"]["message"]
-        status, got = _post(dash, _delete_path(run.entity, "dash-live"), {"runs": [run.id]})
+        status, got = dash.post_json(_delete_path(run.entity, "dash-live"), {"runs": [run.id]})
         assert status == 200 and got["deleted"] == [] and "running" in got["errors"][run.id]
         run.log({"x": 2})
     stored = Api().run(run.path)
@@ -152,7 +143,7 @@ def test_bulk_delete_deletes_the_good_ones_and_says_why_not_the_others(
     path = _delete_path(first.entity, "dash-bulk")
     with trackd.init(project="dash-bulk") as live:
         live.log({"x": 1})
-        status, got = _post(dash, path, {"runs": [first.id, "nosuch", live.id, second.id,
+        status, got = dash.post_json(path, {"runs": [first.id, "nosuch", live.id, second.id,
                                                   first.id]})
     assert status == 200, got
     assert got["deleted"] == [first.id, second.id]
@@ -171,11 +162,11 @@ def test_bulk_delete_deletes_the_good_ones_and_says_why_not_the_others(
     # Malformed requests delete nothing.
     for body in ({}, {"runs": kept.id}, {"runs": [1]}, {"runs": [kept.id], "delete_artifacts": 1},
                  {"runs": ["x"] * (MAX_DELETE + 1)}):
-        status, err = _post(dash, path, body)
+        status, err = dash.post_json(path, body)
         assert status == 400 and err["error"]["code"] == "invalid_argument", body
     assert Api().run(kept.path).id == kept.id
     # A project that holds none of the ids: each is named.
-    status, got = _post(dash, _delete_path(first.entity, "nowhere"), {"runs": [kept.id]})
+    status, got = dash.post_json(_delete_path(first.entity, "nowhere"), {"runs": [kept.id]})
     assert status == 200 and got == {"deleted": [], "errors": {kept.id: got["errors"][kept.id]}}
 
 
@@ -189,11 +180,11 @@ def test_delete_artifacts_deletes_what_the_runs_logged(dash: Dashboard, tmp_path
             run.log_artifact(art).wait()
         runs.append(run)
     path = _delete_path(runs[0].entity, "dash-arts")
-    status, got = _post(dash, path, {"runs": [runs[0].id], "delete_artifacts": True})
+    status, got = dash.post_json(path, {"runs": [runs[0].id], "delete_artifacts": True})
     assert status == 200 and got["deleted"] == [runs[0].id]
     with pytest.raises(trackd.errors.ArtifactNotFoundError):
         Api().artifact("dash-arts/dropped-data:latest")
-    status, got = _post(dash, path, {"runs": [runs[1].id]})
+    status, got = dash.post_json(path, {"runs": [runs[1].id]})
     assert status == 200 and got["deleted"] == [runs[1].id]
     assert Api().artifact("dash-arts/kept-data:latest").logged_by() is None  # it stays
 
@@ -227,7 +218,7 @@ def test_deleting_frees_the_bytes_only_the_run_held(own_daemon: DaemonProcess, m
     collect_garbage()
     assert all(_blob_files(own_daemon, b) for b in blob.values())
 
-    status, got = _post(dash, _delete_path(doomed.entity, "dash-gc"), {"runs": [doomed.id]})
+    status, got = dash.post_json(_delete_path(doomed.entity, "dash-gc"), {"runs": [doomed.id]})
     assert status == 200 and got == {"deleted": [doomed.id], "errors": {}}
     freed = collect_garbage()
     assert (freed.blobs_freed, freed.bytes_freed) == (len(only_its), sum(only_its.values()))
@@ -248,7 +239,8 @@ def test_a_cross_site_request_cannot_edit_a_run(dash: Dashboard) -> None:
                 (delete, {"runs": [run.id], "delete_artifacts": True})]
     # Not logged in at all: 401, whatever the origin.
     for path, body in attempts:
-        status, _ = _post(dash, path, body, token=None, headers={"Sec-Fetch-Site": "same-origin"})
+        status, _ = dash.post_json(path, body, token=None,
+                                   headers={"Sec-Fetch-Site": "same-origin"})
         assert status == 401, path
     session = dash.login()
     cookie = {"Cookie": f"{dash.cookie_name}={session}"}
@@ -257,7 +249,7 @@ def test_a_cross_site_request_cannot_edit_a_run(dash: Dashboard) -> None:
         # A fetch or form of another site (what a browser says of it), with the cookie.
         for cross in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
                       {"Sec-Fetch-Site": "same-site", "Origin": own}, {"Origin": "null"}, {}):
-            status, raw = _post(dash, path, body, token=None, headers={**cookie, **cross})
+            status, raw = dash.post_json(path, body, token=None, headers={**cookie, **cross})
             assert status == 403 and b"did not come from this dashboard" in raw, (path, cross)
         # A simple form post (no preflight): urlencoded, no Origin, the cookie.
         form = "&".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
@@ -270,7 +262,7 @@ def test_a_cross_site_request_cannot_edit_a_run(dash: Dashboard) -> None:
     assert (got["name"], got["tags"], got["project"]) == ("original", ["t"], "dash-csrf")
     assert Api().run(run.path).name == "original"
     # The dashboard's own page (what a browser sends with its fetch) may.
-    status, got = _post(dash, update, {"name": "renamed"}, token=None,
+    status, got = dash.post_json(update, {"name": "renamed"}, token=None,
                         headers={**cookie, "Sec-Fetch-Site": "same-origin", "Origin": own})
     assert status == 200 and got["name"] == "renamed"
 

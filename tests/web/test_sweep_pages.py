@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
 
 import pytest
 
@@ -24,15 +23,6 @@ from trackd.v1 import sweep_service_pb2 as pb
 def dash(clean_sdk: DaemonProcess) -> Dashboard:
     return Dashboard.of(clean_sdk)
 
-
-def _post(dash: Dashboard, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
-    status, _, raw = dash.request(path, method="POST", data=json.dumps(body).encode(),
-                                  headers={"Content-Type": "application/json",
-                                           **kw.pop("headers", {})}, **kw)
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
 
 
 def test_a_sweep_its_runs_and_charts_data(clean_sdk: DaemonProcess, dash: Dashboard) -> None:
@@ -156,7 +146,7 @@ def test_controls_go_through_the_controller_and_wake_waiting_agents(
     sweep = make_sweep(clean_sdk, "web-sweep-controls", runs=1)
     client = SweepClient(clean_sdk)
     try:
-        status, got = _post(dash, sweep.api + "/state", {"action": "pause"})
+        status, got = dash.post_json(sweep.api + "/state", {"action": "pause"})
         assert status == 200 and got["state"] == "PAUSED" and got["id"] == sweep.sweep_id
         assert client.get(sweep).state == pb.SWEEP_STATE_PAUSED
         assert dash.json(sweep.api)["state"] == "PAUSED"
@@ -167,23 +157,23 @@ def test_controls_go_through_the_controller_and_wake_waiting_agents(
         time.sleep(0.5)
         assert not answer
         started = time.monotonic()
-        status, got = _post(dash, sweep.api + "/state", {"action": "resume"})
+        status, got = dash.post_json(sweep.api + "/state", {"action": "resume"})
         assert status == 200 and got["state"] == "RUNNING"
         waiting.join(20)
         assert answer and answer[0].run_id and time.monotonic() - started < 10
         # Stop (finish): no new runs; a finished sweep cannot be resumed (409); cancel.
-        status, got = _post(dash, sweep.api + "/state", {"action": "finish"})
+        status, got = dash.post_json(sweep.api + "/state", {"action": "finish"})
         assert status == 200 and got["state"] == "FINISHED"
-        status, err = _post(dash, sweep.api + "/state", {"action": "resume"})
+        status, err = dash.post_json(sweep.api + "/state", {"action": "resume"})
         assert status == 409 and err["error"]["code"] == "failed_precondition"
         assert "finished" in err["error"]["message"]
-        status, got = _post(dash, sweep.api + "/state", {"action": "cancel"})
+        status, got = dash.post_json(sweep.api + "/state", {"action": "cancel"})
         assert status == 200 and got["state"] == "CANCELED"
         assert client.get(sweep).state == pb.SWEEP_STATE_CANCELED
         for bad in ({"action": "explode"}, {}, [], "pause"):
-            status, err = _post(dash, sweep.api + "/state", bad)
+            status, err = dash.post_json(sweep.api + "/state", bad)
             assert status == 400 and err["error"]["code"] == "invalid_argument", bad
-        status, _ = _post(dash, f"/api/v1/sweeps/{ENTITY}/web-sweep-controls/nosuch/state",
+        status, _ = dash.post_json(f"/api/v1/sweeps/{ENTITY}/web-sweep-controls/nosuch/state",
                           {"action": "pause"})
         assert status == 404
     finally:
@@ -194,7 +184,7 @@ def test_a_cross_site_request_cannot_change_a_sweep(clean_sdk: DaemonProcess,
                                                     dash: Dashboard) -> None:
     sweep = make_sweep(clean_sdk, "web-sweep-csrf", runs=1)
     # Not logged in at all: 401, whatever the origin.
-    status, _ = _post(dash, sweep.api + "/state", {"action": "pause"}, token=None,
+    status, _ = dash.post_json(sweep.api + "/state", {"action": "pause"}, token=None,
                       headers={"Sec-Fetch-Site": "same-origin"})
     assert status == 401
     session = dash.login()
@@ -202,12 +192,12 @@ def test_a_cross_site_request_cannot_change_a_sweep(clean_sdk: DaemonProcess,
     own = dash.base.rstrip("/")
     for cross in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
                   {"Sec-Fetch-Site": "same-site", "Origin": own}, {}):
-        status, body = _post(dash, sweep.api + "/state", {"action": "cancel"}, token=None,
+        status, body = dash.post_json(sweep.api + "/state", {"action": "cancel"}, token=None,
                              headers={**cookie, **cross})
         assert status == 403 and b"did not come from this dashboard" in body, (cross, status)
     assert dash.json(sweep.api)["state"] == "RUNNING"
     # From the dashboard's own page (what a browser sends with its fetch).
-    status, got = _post(dash, sweep.api + "/state", {"action": "pause"}, token=None,
+    status, got = dash.post_json(sweep.api + "/state", {"action": "pause"}, token=None,
                         headers={**cookie, "Sec-Fetch-Site": "same-origin", "Origin": own})
     assert status == 200 and got["state"] == "PAUSED"
 

@@ -40,12 +40,6 @@ def _runs(n: int = 3, steps: int = 500) -> list[trackd.Run]:
     return out
 
 
-def _post(dash: Dashboard, path: str, body: Any, **headers: str) -> tuple[int, Any]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    status, _, raw = dash.request(path, method="POST", data=data,
-                                  headers={"Content-Type": "application/json", **headers})
-    return status, json.loads(raw) if raw.startswith(b"{") else raw
-
 
 def test_project_metrics_are_the_union_of_the_runs_keys(dash: Dashboard) -> None:
     runs = _runs(3, 100)
@@ -136,20 +130,20 @@ def test_views_are_saved_listed_and_deleted(dash: Dashboard) -> None:
     assert dash.request(f"{base}/default")[0] == 404
     spec = {"top": 20, "hidden": [runs[0].id], "panels": [{"kind": "scatter", "x": "lr"}],
             "settings": {"smoothing": 0.5}, "group": {"by": "config.lr", "band": "std"}}
-    status, saved = _post(dash, f"{base}/default", spec)
+    status, saved = dash.post_json(f"{base}/default", spec)
     assert status == 200 and saved["name"] == "default", saved
     got = dash.json(f"{base}/default")
     assert got["spec"] == spec and got["name"] == "default"
-    status, _ = _post(dash, f"{base}/my%20view", {"top": 5})
+    status, _ = dash.post_json(f"{base}/my%20view", {"top": 5})
     assert status == 200
     assert [v["name"] for v in dash.json(base)["views"]] == ["default", "my view"]
     assert dash.json(f"{base}/my%20view")["spec"] == {"top": 5}
-    status, out = _post(dash, f"{base}/my%20view/delete", {})
+    status, out = dash.post_json(f"{base}/my%20view/delete", {})
     assert status == 200 and out == {"deleted": True}
-    assert _post(dash, f"{base}/my%20view/delete", {})[1] == {"deleted": False}
+    assert dash.post_json(f"{base}/my%20view/delete", {})[1] == {"deleted": False}
     assert [v["name"] for v in dash.json(base)["views"]] == ["default"]
     # Views of a project the request cannot see (none here: no such project) are 404.
-    assert _post(dash, f"/api/v1/projects/{runs[0].entity}/nothing/views/default",
+    assert dash.post_json(f"/api/v1/projects/{runs[0].entity}/nothing/views/default",
                  {})[0] == 404
 
 
@@ -158,7 +152,7 @@ def test_views_are_saved_listed_and_deleted(dash: Dashboard) -> None:
 def test_a_view_must_be_a_json_object_of_bounded_size(dash: Dashboard, body: bytes) -> None:
     runs = _runs(1, 10)
     base = f"/api/v1/projects/{runs[0].entity}/{runs[0].project}/views"
-    status, out = _post(dash, f"{base}/default", body)
+    status, out = dash.post_json(f"{base}/default", body)
     assert status == 400 and out["error"]["code"] == "invalid_argument", out
     assert dash.request(f"{base}/default")[0] == 404  # nothing saved
 
@@ -168,7 +162,7 @@ def test_views_cannot_be_written_from_another_site(dash: Dashboard) -> None:
     delete the workspace's layout with the user's cookie: refused, nothing changes."""
     runs = _runs(1, 10)
     base = f"/api/v1/projects/{runs[0].entity}/{runs[0].project}/views"
-    assert _post(dash, f"{base}/default", {"top": 10})[0] == 200
+    assert dash.post_json(f"{base}/default", {"top": 10})[0] == 200
     session = dash.login()
     cookie = {"Cookie": f"{dash.cookie_name}={session}"}
     for path in (f"{base}/default", f"{base}/default/delete"):
