@@ -1,4 +1,5 @@
-"""Stores, chosen by URL scheme: ``sqlite:///path/to/file.db`` (the embedded default).
+"""Stores, chosen by URL scheme: ``sqlite:///path/to/file.db`` (the embedded default), or
+``postgresql://user@host/db`` (``postgres://`` too; a team's daemons share one database).
 
 Backends are imported only when their scheme is used.
 """
@@ -19,7 +20,12 @@ async def open_store(url: str) -> MetadataStore:
         from trackd_daemon.store.sqlite import SqliteStore
 
         return await SqliteStore.open(url)
-    raise InvalidArgumentError(f"unsupported store URL {url!r}: expected sqlite:///PATH")
+    if scheme in ("postgresql", "postgres"):
+        from trackd_daemon.store.postgres import PostgresStore
+
+        return await PostgresStore.open(url)
+    raise InvalidArgumentError(f"unsupported store URL {url!r}: expected sqlite:///PATH or "
+                               "postgresql://USER@HOST/DATABASE")
 
 
 __all__ = ["MetadataStore", "open_store"]
