@@ -5,6 +5,7 @@ instances) migrating and writing one database at once."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,59 @@ class TestPostgresStore(MetadataStoreContract):
     @pytest.fixture
     def open_store(self, database: str) -> Callable[[], Awaitable[MetadataStore]]:
         return lambda: open_store_url(database)
+
+
+@pytest.mark.anyio
+async def test_daemons_opening_a_new_database_at_once_migrate_it_once(database: str) -> None:
+    import anyio
+    import psycopg
+
+    from trackd_daemon.store.models import NewRun, RunKey
+    from trackd_daemon.store.postgres_schema import SCHEMA_VERSION
+
+    stores: list[MetadataStore] = []
+
+    async def open_one() -> None:
+        stores.append(await open_store_url(database))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(open_one)
+    try:
+        await stores[0].create_run(NewRun(RunKey("e", "p", "r")))
+        for store in stores:
+            assert (await store.get_run(RunKey("e", "p", "r"))).key.run_id == "r"
+    finally:
+        for store in stores:
+            await store.aclose()
+    async with await psycopg.AsyncConnection.connect(database) as conn:
+        cur = await conn.execute("SELECT version FROM trackd_schema")
+        assert await cur.fetchall() == [(SCHEMA_VERSION,)]
+
+
+@pytest.mark.anyio
+async def test_a_database_migrated_by_a_newer_daemon_is_refused(database: str) -> None:
+    import psycopg
+
+    from trackd_daemon.errors import FailedPreconditionError
+    from trackd_daemon.store.postgres_schema import SCHEMA_VERSION
+
+    await (await open_store_url(database)).aclose()
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        await conn.execute("UPDATE trackd_schema SET version = %s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(FailedPreconditionError, match="newer than this daemon"):
+        await open_store_url(database)
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_database_fails_the_open_without_showing_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trackd_daemon.errors import FailedPreconditionError
+    from trackd_daemon.store import postgres
+
+    monkeypatch.setattr(postgres, "OPEN_TIMEOUT", 1.0)
+    url = f"postgresql://someone:s3cret@/nowhere?host={tmp_path}"  # no server listens there
+    with pytest.raises(FailedPreconditionError, match="cannot connect") as raised:
+        await open_store_url(url)
+    assert "s3cret" not in str(raised.value)
