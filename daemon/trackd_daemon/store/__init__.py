@@ -6,6 +6,8 @@ Backends are imported only when their scheme is used.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.store.base import MetadataStore
 
@@ -28,4 +30,20 @@ async def open_store(url: str) -> MetadataStore:
                                "postgresql://USER@HOST/DATABASE")
 
 
-__all__ = ["MetadataStore", "open_store"]
+def display_url(url: str) -> str:
+    """``url`` without its password (in the user part, or a ``password`` parameter): what
+    logs, errors and clients are shown of a store's URL."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}{':***' if has_password else ''}@{host}"
+    query = "&".join(p for p in parts.query.split("&")
+                     if p and p.split("=", 1)[0].lower() != "password")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing hidden: as given (urlunsplit would rewrite sqlite:////abs paths)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+__all__ = ["MetadataStore", "display_url", "open_store"]

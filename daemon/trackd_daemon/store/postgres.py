@@ -34,7 +34,6 @@ from typing import Any, TypeVar
 
 import anyio
 import msgpack
-import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -43,6 +42,7 @@ from trackd_daemon.errors import (
     RunAlreadyExistsError,
     RunNotFoundError,
 )
+from trackd_daemon.store import display_url
 from trackd_daemon.store.models import (
     RUNNING,
     AlertInfo,
@@ -136,7 +136,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         except PoolTimeout:
             await pool.close()
             raise FailedPreconditionError(
-                f"cannot connect to the PostgreSQL store {_redacted(url)} within "
+                f"cannot connect to the PostgreSQL store {display_url(url)} within "
                 f"{OPEN_TIMEOUT:.0f} s") from None
         try:
             async with pool.connection() as conn:
@@ -447,16 +447,6 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         await self._series.close()
         await anyio.to_thread.run_sync(
             lambda: shutil.rmtree(self._series_dir, ignore_errors=True))
-
-
-def _redacted(url: str) -> str:
-    """``url`` without its password (error messages and logs)."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "(unparsable URL)"
-    host = info.get("host", "") or "localhost"
-    return f"postgresql://{info.get('user', '')}@{host}/{info.get('dbname', '')}"
 
 
 __all__ = ["PostgresStore"]

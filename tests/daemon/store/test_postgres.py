@@ -87,3 +87,14 @@ async def test_an_unreachable_database_fails_the_open_without_showing_the_passwo
     with pytest.raises(FailedPreconditionError, match="cannot connect") as raised:
         await open_store_url(url)
     assert "s3cret" not in str(raised.value)
+
+
+def test_a_store_url_is_shown_without_its_password() -> None:
+    from trackd_daemon.store import display_url
+
+    assert display_url("postgresql://ann:pw@db.example:5432/team?sslmode=require") == (
+        "postgresql://ann:***@db.example:5432/team?sslmode=require")
+    assert display_url("postgresql://db/team?user=ann&password=pw&sslmode=require") == (
+        "postgresql://db/team?user=ann&sslmode=require")
+    assert display_url("sqlite:////var/lib/trackd/trackd.db") == (
+        "sqlite:////var/lib/trackd/trackd.db")
