@@ -274,14 +274,16 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         packed = [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes]
 
         async def apply(conn: Conn) -> None:
-            for ch, ch_rows in zip(changes, packed, strict=True):
-                await self._apply_one(conn, ch, ch_rows)
+            # Pipelined: the runs' statements go out together and the round costs one round
+            # trip (a console round or a shared run's seqs wait for what they read).
+            async with conn.pipeline():
+                for ch, ch_rows in zip(changes, packed, strict=True):
+                    await self._apply_one(conn, ch, ch_rows)
 
         await self._write(apply)
 
     async def _apply_one(self, conn: Conn, ch: RunChanges,
                          ch_rows: list[tuple[int, bytes]]) -> None:
-        inserted = 0
         rewound = ch.rewind_after is not None
         if rewound:
             await run(conn, "INSERT INTO rewound_history(run, step, row) SELECT run, step, row"
@@ -303,24 +305,25 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
                  [int(a.suppressed) for a in ch.alerts]))
         if ch.console:
             await apply_console(conn, ch.pk, ch.console, self.console_part_bytes)
-        if ch_rows:
-            # One statement for the round: the steps and rows as two arrays (a step stored
-            # already keeps its row, so a replayed round inserts nothing).
-            inserted = await run(
-                conn, "INSERT INTO history(run, step, row) SELECT %s, s, r"
-                " FROM unnest(%s::bigint[], %s::bytea[]) AS t(s, r)"
-                " ON CONFLICT (run, step) DO NOTHING",
-                (ch.pk, [s for s, _ in ch_rows], [b for _, b in ch_rows]))
+        prefix = ""
         sets = ["ingested_seq = GREATEST(ingested_seq, %s)", "updated_at = %s"]
         args: list[Any] = [ch.ingested_seq, ch.updated_at or time.time()]
-        if rewound:
-            sets.append("history_rows = (SELECT COUNT(*) FROM history WHERE run = %s)")
-            sets.append("last_step = (SELECT COALESCE(MAX(step), -1) FROM history"
-                        " WHERE run = %s)")
-            args += [ch.pk, ch.pk]
+        if ch_rows:
+            # The round's rows as two arrays in one statement with the run's update: a step
+            # stored already keeps its row (a replayed round inserts nothing, counts nothing).
+            prefix = ("WITH ins AS (INSERT INTO history(run, step, row) SELECT %s, s, r"
+                      " FROM unnest(%s::bigint[], %s::bytea[]) AS t(s, r)"
+                      " ON CONFLICT (run, step) DO NOTHING RETURNING 1) ")
+            args = [ch.pk, [s for s, _ in ch_rows], [b for _, b in ch_rows], *args]
+        if rewound:  # counted from the rows (the statement sees them as they were before it)
+            sets.append("history_rows = (SELECT COUNT(*) FROM history WHERE run = %s)"
+                        " + (SELECT COUNT(*) FROM ins)" if ch_rows else
+                        "history_rows = (SELECT COUNT(*) FROM history WHERE run = %s)")
+            sets.append("last_step = GREATEST((SELECT COALESCE(MAX(step), -1) FROM history"
+                        " WHERE run = %s), %s)")
+            args += [ch.pk, ch.pk, max((s for s, _ in ch_rows), default=-1)]
         elif ch_rows:
-            sets.append("history_rows = history_rows + %s")
-            args.append(inserted)
+            sets.append("history_rows = history_rows + (SELECT COUNT(*) FROM ins)")
             sets.append("last_step = GREATEST(last_step, %s)")
             args.append(max(step for step, _ in ch_rows))
         for column, value in (("summary", ch.summary), ("config", ch.config),
@@ -346,7 +349,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             sets.append("writer_seqs = %s")
             args.append(_dumps(seqs))
         args.append(ch.pk)
-        await run(conn, f"UPDATE runs SET {', '.join(sets)} WHERE id = %s", args)
+        await run(conn, f"{prefix}UPDATE runs SET {', '.join(sets)} WHERE id = %s", args)
 
     async def scan_history(
         self, pk: int, min_step: int | None, max_step: int | None, limit: int
