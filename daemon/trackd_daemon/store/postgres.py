@@ -76,6 +76,9 @@ RETRIES = 8
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected,
               pg_errors.UniqueViolation)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: Rows of one run in a round from which they are stored by COPY rather than an INSERT (below
+#: it, the INSERT pipelined with the other runs' statements costs fewer round trips).
+COPY_MIN_ROWS = 200
 
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
@@ -88,6 +91,22 @@ _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.pr
 
 _dumps = json.dumps
 _loads = json.loads
+
+
+async def _copy_rows(conn: Conn, pk: int, rows_: list[tuple[int, bytes]]) -> bool:
+    """Store rows by COPY (binary), about twice as fast as an INSERT for large rounds, in a
+    savepoint: when a step is stored already (a replayed round) nothing is stored and False
+    is returned, for the INSERT that skips stored steps to do it."""
+    try:
+        async with conn.transaction():
+            async with conn.cursor().copy(
+                    "COPY history(run, step, row) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int8", "int8", "bytea"])
+                for step, blob in rows_:
+                    await copy.write_row((pk, step, blob))
+    except pg_errors.UniqueViolation:
+        return False
+    return True
 
 
 def _pack_row(r: dict[str, Any]) -> bytes:
@@ -274,16 +293,25 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         packed = [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes]
 
         async def apply(conn: Conn) -> None:
-            # Pipelined: the runs' statements go out together and the round costs one round
-            # trip (a console round or a shared run's seqs wait for what they read).
+            # A run's large round goes in by COPY first; then the runs' statements are
+            # pipelined: they go out together and the round costs one round trip (a console
+            # round or a shared run's seqs wait for what they read).
+            copied: dict[int, tuple[int, int]] = {}
+            for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
+                if len(ch_rows) >= COPY_MIN_ROWS and ch.rewind_after is None:
+                    if await _copy_rows(conn, ch.pk, ch_rows):
+                        copied[i] = (len(ch_rows), max(step for step, _ in ch_rows))
             async with conn.pipeline():
-                for ch, ch_rows in zip(changes, packed, strict=True):
-                    await self._apply_one(conn, ch, ch_rows)
+                for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
+                    await self._apply_one(conn, ch, [] if i in copied else ch_rows,
+                                          copied.get(i))
 
         await self._write(apply)
 
-    async def _apply_one(self, conn: Conn, ch: RunChanges,
-                         ch_rows: list[tuple[int, bytes]]) -> None:
+    async def _apply_one(self, conn: Conn, ch: RunChanges, ch_rows: list[tuple[int, bytes]],
+                         copied: tuple[int, int] | None) -> None:
+        """Apply one run's changes; ``copied``: (rows, last step) of its rows stored by COPY
+        already (``ch_rows`` then empty)."""
         rewound = ch.rewind_after is not None
         if rewound:
             await run(conn, "INSERT INTO rewound_history(run, step, row) SELECT run, step, row"
@@ -326,6 +354,10 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             sets.append("history_rows = history_rows + (SELECT COUNT(*) FROM ins)")
             sets.append("last_step = GREATEST(last_step, %s)")
             args.append(max(step for step, _ in ch_rows))
+        elif copied is not None:
+            sets.append("history_rows = history_rows + %s")
+            sets.append("last_step = GREATEST(last_step, %s)")
+            args += list(copied)
         for column, value in (("summary", ch.summary), ("config", ch.config),
                               ("metrics", ch.metrics), ("tags", ch.tags)):
             if value is not None:

@@ -98,3 +98,32 @@ def test_a_store_url_is_shown_without_its_password() -> None:
         "postgresql://db/team?user=ann&sslmode=require")
     assert display_url("sqlite:////var/lib/trackd/trackd.db") == (
         "sqlite:////var/lib/trackd/trackd.db")
+
+
+@pytest.mark.anyio
+async def test_large_rounds_replayed_or_overlapping_store_each_step_once(database: str) -> None:
+    """Rounds of COPY_MIN_ROWS rows or more go in by COPY; a replayed or overlapping one falls
+    back to the INSERT that keeps stored steps, counting only the new rows."""
+    from trackd_daemon.store.models import NewRun, RunChanges, RunKey
+    from trackd_daemon.store.postgres import COPY_MIN_ROWS
+
+    n = COPY_MIN_ROWS + 50
+    store = await open_store_url(database)
+    try:
+        run = await store.create_run(NewRun(RunKey("e", "p", "big")))
+
+        async def apply(lo: int, hi: int, marker: str) -> None:
+            rows = [(s, {"x": float(s), "from": marker}) for s in range(lo, hi)]
+            await store.apply([RunChanges(pk=run.pk, ingested_seq=hi, rows=rows)])
+
+        await apply(0, n, "first")
+        await apply(0, n, "replay")  # every step stored: nothing new
+        await apply(n // 2, n + n // 2, "overlap")  # half stored, half new
+        got = await store.get_run(run.key)
+        assert (got.history_rows, got.last_step) == (n + n // 2, n + n // 2 - 1)
+        scanned = await store.scan_history(run.pk, None, None, 10 * n)
+        assert [s for s, _ in scanned] == list(range(n + n // 2))
+        assert {r["from"] for s, r in scanned if s < n} == {"first"}
+        assert {r["from"] for s, r in scanned if s >= n} == {"overlap"}
+    finally:
+        await store.aclose()
