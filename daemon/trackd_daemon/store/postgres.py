@@ -79,6 +79,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 #: Rows of one run in a round from which they are stored by COPY rather than an INSERT (below
 #: it, the INSERT pipelined with the other runs' statements costs fewer round trips).
 COPY_MIN_ROWS = 200
+#: Rows from which MessagePack encoding or decoding moves to a worker thread (~1 ms of work).
+OFF_LOOP_ROWS = 256
 
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
@@ -107,6 +109,14 @@ async def _copy_rows(conn: Conn, pk: int, rows_: list[tuple[int, bytes]]) -> boo
     except pg_errors.UniqueViolation:
         return False
     return True
+
+
+async def _off_loop(fn: Callable[[], T], rows_: int) -> T:
+    """``fn()`` (encoding or decoding rows), in a worker thread when there are enough rows
+    for it to hold the event loop up noticeably."""
+    if rows_ < OFF_LOOP_ROWS:
+        return fn()
+    return await anyio.to_thread.run_sync(fn)
 
 
 def _pack_row(r: dict[str, Any]) -> bytes:
@@ -290,7 +300,9 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
     async def apply(self, changes: list[RunChanges]) -> None:
         if not changes:
             return
-        packed = [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes]
+        packed = await _off_loop(
+            lambda: [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes],
+            sum(len(ch.rows) for ch in changes))
 
         async def apply(conn: Conn) -> None:
             # A run's large round goes in by COPY first; then the runs' statements are
@@ -393,7 +405,8 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             args.append(max_step)
         found = await self._read(lambda c: rows(c, f"{sql} ORDER BY step LIMIT %s",
                                                  (*args, limit)))
-        return [(step, _unpack_row(blob)) for step, blob in found]
+        return await _off_loop(lambda: [(step, _unpack_row(blob)) for step, blob in found],
+                               len(found))
 
     async def sample_history(
         self, pk: int, n: int, min_step: int | None = None, max_step: int | None = None,
@@ -405,10 +418,11 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
 
         async def sample(conn: Conn) -> list[tuple[int, bytes]]:
             if keys:  # only rows holding every key count (each row is read to know)
-                steps = [st for st, blob in await rows(
-                    conn, f"SELECT step, row FROM history WHERE run = %s AND {bound}"
-                    " ORDER BY step", (pk, lo, hi))
-                    if all(k in _unpack_row(blob) for k in keys)]
+                every = await rows(conn, f"SELECT step, row FROM history WHERE run = %s AND"
+                                   f" {bound} ORDER BY step", (pk, lo, hi))
+                steps = await _off_loop(lambda: [
+                    st for st, blob in every if all(k in _unpack_row(blob) for k in keys)],
+                    len(every))
             else:
                 steps = [r[0] for r in await rows(
                     conn, f"SELECT step FROM history WHERE run = %s AND {bound} ORDER BY step",
@@ -419,7 +433,9 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             return await rows(conn, "SELECT step, row FROM history WHERE run = %s AND"
                               " step = ANY(%s::bigint[]) ORDER BY step", (pk, steps))
 
-        return [(step, _unpack_row(blob)) for step, blob in await self._read(sample)]
+        sampled = await self._read(sample)
+        return await _off_loop(lambda: [(step, _unpack_row(blob)) for step, blob in sampled],
+                               len(sampled))
 
     # -- charts: the per-daemon series index follows the history --------------------------------
 
