@@ -1,13 +1,14 @@
 """The team store: PostgreSQL, shared by every machine's daemon (``postgresql://...``).
 
 Driver: psycopg 3 with psycopg_pool's ``AsyncConnectionPool``. It is asyncio-native (nothing
-blocks the event loop, no worker threads), maintained by the PostgreSQL Python community,
-speaks libpq's own connection strings and URLs (so every ``PGSSLMODE``/``sslrootcert``/
-``passfile`` setting a team already uses works), and pipelines ``executemany`` into one round
-trip, which is what batch ingestion wants. asyncpg is faster on micro-benchmarks but has its own
-connection-string dialect, no libpq settings, and no pipelined ``executemany`` with per-row
-results; the round trips saved by one multi-row statement matter more here than the driver's
-per-row cost.
+blocks the event loop, no worker threads) and built on libpq, so every connection setting a
+team already uses with ``psql`` works unchanged: URL parameters, ``PG*`` environment variables,
+service and password files, ``sslmode``/``sslrootcert``, several hosts. It has binary COPY and
+pipeline mode, which batch ingestion uses, and its pool checks a connection before lending it,
+so a restarted server costs no failed write. asyncpg is faster per row in micro-benchmarks, but
+it reimplements the protocol (libpq's service files and several of its parameters do not
+apply), and for ingestion the round trips saved by COPY and pipelining matter more than the
+driver's per-row cost.
 
 Each write is one transaction on a pooled connection. What two daemons could race on is made
 safe by the database: a run is created under its project's row lock (so run ids and generated
@@ -16,10 +17,11 @@ unique index on the numbers backs it), and get-or-create rows use ``ON CONFLICT`
 transaction that loses a race anyway (serialization failure, deadlock, a unique key taken
 meanwhile) is retried with backoff.
 
-History rows are MessagePack (BYTEA), inserted a round at a time with one multi-row statement
-(``unnest`` of arrays). Charts come from a per-daemon series index (``postgres_series.py``), a
-cache any daemon rebuilds from the history. Other tables, and their meaning, are those of the
-SQLite store (``postgres_schema.py``).
+History rows are MessagePack (BYTEA), stored a round at a time: a run's large round by binary
+COPY, a small one by one multi-row INSERT (``unnest`` of arrays) that also updates the run's
+row, the round's runs pipelined. Charts come from a per-daemon series index
+(``postgres_series.py``), a cache any daemon rebuilds from the history. Other tables, and their
+meaning, are those of the SQLite store (``postgres_schema.py``).
 """
 
 from __future__ import annotations

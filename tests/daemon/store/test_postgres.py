@@ -127,3 +127,25 @@ async def test_large_rounds_replayed_or_overlapping_store_each_step_once(databas
         assert {r["from"] for s, r in scanned if s >= n} == {"overlap"}
     finally:
         await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_connections_the_server_dropped_are_replaced_before_a_write(database: str) -> None:
+    """The server ends every connection of the store's pool (a restart, a failover): the next
+    writes and reads still succeed, on new connections."""
+    import psycopg
+
+    from trackd_daemon.store.models import NewRun, RunKey
+
+    store = await open_store_url(database)
+    try:
+        await store.create_run(NewRun(RunKey("e", "p", "before")))
+        async with await psycopg.AsyncConnection.connect(database, autocommit=True) as admin:
+            cur = await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            assert any(ok for (ok,) in await cur.fetchall())
+        await store.create_run(NewRun(RunKey("e", "p", "after")))
+        assert {r.key.run_id for r in await store.list_runs("e", "p")} == {"before", "after"}
+    finally:
+        await store.aclose()
