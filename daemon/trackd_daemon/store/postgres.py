@@ -3,12 +3,11 @@
 Driver: psycopg 3 with psycopg_pool's ``AsyncConnectionPool``. It is asyncio-native (nothing
 blocks the event loop, no worker threads) and built on libpq, so every connection setting a
 team already uses with ``psql`` works unchanged: URL parameters, ``PG*`` environment variables,
-service and password files, ``sslmode``/``sslrootcert``, several hosts. It has binary COPY and
-pipeline mode, which batch ingestion uses, and its pool checks a connection before lending it,
-so a restarted server costs no failed write. asyncpg is faster per row in micro-benchmarks, but
-it reimplements the protocol (libpq's service files and several of its parameters do not
-apply), and for ingestion the round trips saved by COPY and pipelining matter more than the
-driver's per-row cost.
+service and password files, ``sslmode``/``sslrootcert``, several hosts. It has binary COPY,
+which batch ingestion uses, and its pool checks a connection before lending it, so a restarted
+server costs no failed write. asyncpg is faster per row in micro-benchmarks, but it
+reimplements the protocol (libpq's service files and several of its parameters do not apply),
+and for ingestion COPY's cost per row matters more than the driver's.
 
 Each write is one transaction on a pooled connection. What two daemons could race on is made
 safe by the database: a run is created under its project's row lock (so run ids and generated
@@ -19,9 +18,10 @@ meanwhile) is retried with backoff.
 
 History rows are MessagePack (BYTEA), stored a round at a time: a run's large round by binary
 COPY, a small one by one multi-row INSERT (``unnest`` of arrays) that also updates the run's
-row, the round's runs pipelined. Charts come from a per-daemon series index
-(``postgres_series.py``), a cache any daemon rebuilds from the history. Other tables, and their
-meaning, are those of the SQLite store (``postgres_schema.py``).
+row (psycopg's pipeline mode was measured too: slower here than plain statements). Charts
+come from a per-daemon series index (``postgres_series.py``), a cache any daemon rebuilds from
+the history. Other tables, and their meaning, are those of the SQLite store
+(``postgres_schema.py``).
 """
 
 from __future__ import annotations
@@ -78,9 +78,10 @@ RETRIES = 8
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected,
               pg_errors.UniqueViolation)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-#: Rows of one run in a round from which they are stored by COPY rather than an INSERT (below
-#: it, the INSERT pipelined with the other runs' statements costs fewer round trips).
-COPY_MIN_ROWS = 200
+#: Rows of one run in a round from which they are stored by COPY rather than by the INSERT
+#: that updates the run's row too (measured: COPY costs more round trips, and from about 50
+#: rows of 10 floats its lower cost per row wins; at 2,000 rows it is 4-5 times faster).
+COPY_MIN_ROWS = 50
 #: Rows from which MessagePack encoding or decoding moves to a worker thread (~1 ms of work).
 OFF_LOOP_ROWS = 256
 
@@ -306,19 +307,19 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             lambda: [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes],
             sum(len(ch.rows) for ch in changes))
 
+        copy = [len(r) >= COPY_MIN_ROWS and ch.rewind_after is None
+                for ch, r in zip(changes, packed, strict=True)]
+
         async def apply(conn: Conn) -> None:
-            # A run's large round goes in by COPY first; then the runs' statements are
-            # pipelined: they go out together and the round costs one round trip (a console
-            # round or a shared run's seqs wait for what they read).
+            # A run's round of COPY_MIN_ROWS rows or more goes in by COPY first, then each
+            # run's other changes (with a smaller round's rows) in one statement or a few.
             copied: dict[int, tuple[int, int]] = {}
             for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
-                if len(ch_rows) >= COPY_MIN_ROWS and ch.rewind_after is None:
-                    if await _copy_rows(conn, ch.pk, ch_rows):
-                        copied[i] = (len(ch_rows), max(step for step, _ in ch_rows))
-            async with conn.pipeline():
-                for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
-                    await self._apply_one(conn, ch, [] if i in copied else ch_rows,
-                                          copied.get(i))
+                if copy[i] and await _copy_rows(conn, ch.pk, ch_rows):
+                    copied[i] = (len(ch_rows), max(step for step, _ in ch_rows))
+            for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
+                await self._apply_one(conn, ch, [] if i in copied else ch_rows,
+                                      copied.get(i))
 
         await self._write(apply)
 
