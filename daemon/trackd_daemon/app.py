@@ -128,7 +128,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     """Run the daemon until a stop signal or a Shutdown call."""
     stop = anyio.Event()
     check_listeners(cfg)  # a configuration that must not serve stops here, before any bind
-    store = await open_store(cfg.store_url)
+    store = await open_store(cfg.store_url, cache_dir=cfg.root / "cache")
     store.console_part_bytes = cfg.console_part_bytes
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
     sweeps: SweepController

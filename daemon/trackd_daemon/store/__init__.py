@@ -6,14 +6,17 @@ Backends are imported only when their scheme is used.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from trackd_daemon.errors import InvalidArgumentError
 from trackd_daemon.store.base import MetadataStore
 
 
-async def open_store(url: str) -> MetadataStore:
-    """Open the store named by ``url``.
+async def open_store(url: str, cache_dir: Path | None = None) -> MetadataStore:
+    """Open the store named by ``url``. ``cache_dir``: where a shared store (PostgreSQL) keeps
+    this daemon's caches of it across restarts (none given: a temporary directory, removed
+    when the store is closed); the SQLite store keeps its own beside its file.
 
     :raises InvalidArgumentError: unknown scheme.
     """
@@ -25,7 +28,7 @@ async def open_store(url: str) -> MetadataStore:
     if scheme in ("postgresql", "postgres"):
         from trackd_daemon.store.postgres import PostgresStore
 
-        return await PostgresStore.open(url)
+        return await PostgresStore.open(url, cache_dir)
     raise InvalidArgumentError(f"unsupported store URL {url!r}: expected sqlite:///PATH or "
                                "postgresql://USER@HOST/DATABASE")
 

@@ -17,21 +17,23 @@ transaction that loses a race anyway (serialization failure, deadlock, a unique 
 meanwhile) is retried with backoff.
 
 History rows are MessagePack (BYTEA), stored a round at a time: a run's large round by binary
-COPY, a small one by one multi-row INSERT (``unnest`` of arrays) that also updates the run's
-row (psycopg's pipeline mode was measured too: slower here than plain statements). Charts
-come from a per-daemon series index (``postgres_series.py``), a cache any daemon rebuilds from
-the history. Other tables, and their meaning, are those of the SQLite store
-(``postgres_schema.py``).
+COPY, a small one by one multi-row INSERT (``unnest`` of arrays) that also updates the run's row
+(psycopg's pipeline mode was measured too: slower here than plain statements). Charts come from
+a per-daemon series index (``postgres_series.py``), a cache any daemon rebuilds from the
+history, kept across restarts in the daemon's cache directory, named by the database's id. Other
+tables, and their meaning, are those of the SQLite store (``postgres_schema.py``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -146,16 +148,19 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
     """:class:`~trackd_daemon.store.base.MetadataStore` on a PostgreSQL database (artifacts,
     blob records, run data, run edits and sweeps in the mixins' modules)."""
 
-    def __init__(self, url: str, pool: AsyncConnectionPool[Conn], series_dir: str) -> None:
+    def __init__(self, url: str, pool: AsyncConnectionPool[Conn], series_path: str,
+                 temporary_dir: str | None) -> None:
         self.url = url
         self._pool = pool
-        self._series_dir = series_dir
-        self._series = PgSeriesCache(series_dir)
+        self._series = PgSeriesCache(series_path)
+        self._temporary_dir = temporary_dir  # removed on close
         self._closed = False
 
     @classmethod
-    async def open(cls, url: str) -> PostgresStore:
+    async def open(cls, url: str, cache_dir: Path | None = None) -> PostgresStore:
         """Connect to the database named by ``url`` (a libpq URL) and migrate its schema.
+        ``cache_dir``: where this daemon keeps its series index of the database across
+        restarts (None: a temporary directory, removed on close).
 
         :raises FailedPreconditionError: the database cannot be reached within
             :data:`OPEN_TIMEOUT`, or its schema is newer than this daemon's.
@@ -173,12 +178,21 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         try:
             async with pool.connection() as conn:
                 await migrate(conn)
-            series_dir = await anyio.to_thread.run_sync(
-                lambda: tempfile.mkdtemp(prefix="trackd-pg-series-"))
+                found = await row(conn, "SELECT id FROM trackd_database")
+            database_id = str(found[0]) if found else "unknown"
+
+            def cache_path() -> tuple[str, str | None]:
+                if cache_dir is None:
+                    tmp = tempfile.mkdtemp(prefix="trackd-pg-cache-")
+                    return os.path.join(tmp, "series"), tmp
+                cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                return str(cache_dir / f"postgresql-{database_id}"), None
+
+            series_path, temporary = await anyio.to_thread.run_sync(cache_path)
         except BaseException:
             await pool.close()
             raise
-        return cls(url, pool, series_dir)
+        return cls(url, pool, series_path, temporary)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -499,8 +513,9 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         self._closed = True
         await self._pool.close()
         await self._series.close()
-        await anyio.to_thread.run_sync(
-            lambda: shutil.rmtree(self._series_dir, ignore_errors=True))
+        if self._temporary_dir is not None:
+            tmp = self._temporary_dir
+            await anyio.to_thread.run_sync(lambda: shutil.rmtree(tmp, ignore_errors=True))
 
 
 __all__ = ["PostgresStore"]

@@ -2,17 +2,17 @@
 
 The index is the SQLite backend's :class:`~trackd_daemon.store.series_index.SeriesIndex` (a
 column-wise copy of each run's numeric values, in a private local file), kept here as a cache:
-any daemon builds its own from the history in PostgreSQL, so it survives nothing and needs no
-coordination. Catching up follows the same rule as the SQLite backend: the rows after the last
-indexed step are read (in one REPEATABLE READ snapshot, so the count checked and the rows read
-agree) and appended; when rows already indexed changed (a rewind, possibly by another daemon)
-the run is indexed again from its first row. Reading rows is asynchronous; decoding them and
-writing the index run in worker threads.
+each daemon builds its own from the history in PostgreSQL and checks it against the history
+before use, so it needs no coordination with other daemons, and survives a restart. Catching up
+follows the same rule as the SQLite backend: the rows after the last indexed step are read (in
+one REPEATABLE READ snapshot, so the count checked and the rows read agree) and appended; when
+rows already indexed changed (a rewind, possibly by another daemon) the run is indexed again
+from its first row. Reading rows is asynchronous; decoding them and writing the index run in
+worker threads.
 """
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -43,8 +43,8 @@ def _columns(batch: list[tuple[int, bytes]]) -> dict[str, tuple[np.ndarray, np.n
 class PgSeriesCache:
     """The series index of one daemon (see the module doc)."""
 
-    def __init__(self, directory: str) -> None:
-        self._path = os.path.join(directory, "history")
+    def __init__(self, path: str) -> None:
+        self._path = path  # the index file is this with "-series" added
         self._index: SeriesIndex | None = None  # opened on first use (a file, in a thread)
         self._open_lock = anyio.Lock()
         self._run_locks: defaultdict[int, anyio.Lock] = defaultdict(anyio.Lock)

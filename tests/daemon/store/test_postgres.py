@@ -149,3 +149,52 @@ async def test_connections_the_server_dropped_are_replaced_before_a_write(databa
         assert {r.key.run_id for r in await store.list_runs("e", "p")} == {"before", "after"}
     finally:
         await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_series_cache_outlives_a_restart_and_follows_other_daemons_writes(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """A daemon's chart index of a database is kept in its cache directory, named by the
+    database (another database gets another), used again after a restart, and brought up to
+    date with rows another daemon wrote meanwhile, a rewind included."""
+    from trackd_daemon.store.models import NewRun, RunChanges, RunKey
+
+    url = postgres_server.create_database()
+    cache = tmp_path / "cache"
+
+    def rows(lo: int, hi: int, scale: float) -> list[tuple[int, dict[str, float]]]:
+        return [(s, {"x": s * scale}) for s in range(lo, hi)]
+
+    store = await open_store_url(url, cache_dir=cache)
+    run = await store.create_run(NewRun(RunKey("e", "p", "r")))
+    await store.apply([RunChanges(pk=run.pk, ingested_seq=1, rows=rows(0, 100, 1.0))])
+    assert (await store.downsample_history(run.pk, ["x"]))["x"].last[-1] == 99.0
+    await store.aclose()
+    files = sorted(p.name for p in cache.iterdir())
+    assert len([f for f in files if f.endswith("-series")]) == 1
+
+    other = await open_store_url(url)  # another daemon: rewinds to step 49, writes on
+    await other.apply([RunChanges(pk=run.pk, ingested_seq=2, rewind_after=49,
+                                  rows=rows(50, 120, 2.0))])
+    await other.aclose()
+
+    store = await open_store_url(url, cache_dir=cache)  # restarted: its index is kept
+    try:
+        assert sorted(p.name for p in cache.iterdir()) == files
+        series = (await store.downsample_history(run.pk, ["x"]))["x"]
+        assert series.x == [float(s) for s in range(120)]
+        assert series.last[49] == 49.0 and series.last[50] == 100.0
+        assert (await store.history_keys(run.pk)) == {"x": 120}
+    finally:
+        await store.aclose()
+
+    second = await open_store_url(postgres_server.create_database(), cache_dir=cache)
+    try:  # another database, the same pk: another index, not the first one's points
+        run2 = await second.create_run(NewRun(RunKey("e", "p", "r")))
+        assert run2.pk == run.pk
+        await second.apply([RunChanges(pk=run2.pk, ingested_seq=1, rows=rows(0, 10, 3.0))])
+        assert (await second.downsample_history(run2.pk, ["x"]))["x"].last[-1] == 27.0
+    finally:
+        await second.aclose()
+    assert len([p for p in cache.iterdir() if p.name.endswith("-series")]) == 2
