@@ -421,7 +421,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             sql += " AND step < %s"
             args.append(max_step)
         found = await self._read(lambda c: rows(c, f"{sql} ORDER BY step LIMIT %s",
-                                                 (*args, limit)))
+                                                 (*args, limit), binary=True))
         return await _off_loop(lambda: [(step, _unpack_row(blob)) for step, blob in found],
                                len(found))
 
@@ -436,7 +436,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         async def sample(conn: Conn) -> list[tuple[int, bytes]]:
             if keys:  # only rows holding every key count (each row is read to know)
                 every = await rows(conn, f"SELECT step, row FROM history WHERE run = %s AND"
-                                   f" {bound} ORDER BY step", (pk, lo, hi))
+                                   f" {bound} ORDER BY step", (pk, lo, hi), binary=True)
                 steps = await _off_loop(lambda: [
                     st for st, blob in every if all(k in _unpack_row(blob) for k in keys)],
                     len(every))
@@ -448,7 +448,8 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
                 last = len(steps) - 1
                 steps = sorted({steps[(i * last) // (n - 1)] for i in range(n)})
             return await rows(conn, "SELECT step, row FROM history WHERE run = %s AND"
-                              " step = ANY(%s::bigint[]) ORDER BY step", (pk, steps))
+                              " step = ANY(%s::bigint[]) ORDER BY step", (pk, steps),
+                              binary=True)
 
         sampled = await self._read(sample)
         return await _off_loop(lambda: [(step, _unpack_row(blob)) for step, blob in sampled],

@@ -222,7 +222,7 @@ class PgRunData:
     async def scan_system_metrics(self, pk: int, offset: int, limit: int) -> list[SystemSample]:
         found = await self._read(lambda c: rows(
             c, "SELECT writer, ts, row FROM system_metrics WHERE run = %s ORDER BY ts, writer"
-            " LIMIT %s OFFSET %s", (pk, limit, offset)))
+            " LIMIT %s OFFSET %s", (pk, limit, offset), binary=True))
         return [SystemSample(pk, w, ts, msgpack.unpackb(r, raw=False)) for w, ts, r in found]
 
     async def count_system_metrics(self, pk: int) -> int:
@@ -237,7 +237,7 @@ class PgRunData:
             start = await row(conn, "SELECT start_time, created_at FROM runs WHERE id = %s",
                               (pk,))
             return start, await rows(conn, "SELECT writer, ts, row FROM system_metrics"
-                                     " WHERE run = %s ORDER BY ts", (pk,))
+                                     " WHERE run = %s ORDER BY ts", (pk,), binary=True)
 
         start, samples = await self._read(read)
         base = (start[0] or start[1]) if start is not None else 0.0

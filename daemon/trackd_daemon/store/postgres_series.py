@@ -95,7 +95,8 @@ class PgSeriesCache:
         vals: defaultdict[str, list[np.ndarray]] = defaultdict(list)
         buffered = 0
         last_row: tuple[int, bytes] | None = None
-        async with conn.cursor(name="series_rows") as cur:  # server-side: a batch at a time
+        # Server-side, a batch at a time; binary: the rows arrive as bytes, not hex text.
+        async with conn.cursor(name="series_rows", binary=True) as cur:
             await cur.execute(sql + " ORDER BY step", args)
             while batch := await cur.fetchmany(READ_BATCH):
                 pairs = [(int(s), bytes(b)) for s, b in batch]

@@ -16,8 +16,11 @@ from trackd_daemon.store.models import RunKey
 Conn = AsyncConnection[tuple[Any, ...]]
 
 
-async def rows(conn: Conn, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    cur = await conn.execute(sql, args)  # type: ignore[arg-type]
+async def rows(conn: Conn, sql: str, args: Sequence[Any] = (), binary: bool = False
+               ) -> list[tuple[Any, ...]]:
+    """The rows of a query; ``binary``: in binary format (BYTEA comes as bytes, not hex text:
+    about twice as fast for MessagePack rows)."""
+    cur = await conn.execute(sql, args, binary=binary)  # type: ignore[arg-type]
     return await cur.fetchall()
 
 
