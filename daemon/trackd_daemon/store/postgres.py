@@ -26,13 +26,14 @@ tables, and their meaning, are those of the SQLite store (``postgres_schema.py``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +46,7 @@ from trackd_daemon.errors import (
     FailedPreconditionError,
     RunAlreadyExistsError,
     RunNotFoundError,
+    StoreUnavailableError,
 )
 from trackd_daemon.store import display_url
 from trackd_daemon.store.models import (
@@ -75,6 +77,9 @@ T = TypeVar("T")
 POOL_MAX = 8
 #: Seconds to wait for the database when the store is opened.
 OPEN_TIMEOUT = 30.0
+#: Seconds a call waits for a connection (all in use, or the database unreachable) before it
+#: fails with StoreUnavailableError.
+WAIT_TIMEOUT = 30.0
 #: Attempts of a transaction that lost a race (see the module doc) before its error is raised.
 RETRIES = 8
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected,
@@ -98,6 +103,23 @@ _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.pr
 
 _dumps = json.dumps
 _loads = json.loads
+
+
+@contextlib.contextmanager
+def _unavailable_as_error(url: str) -> Iterator[None]:
+    """Raise a lost or refused connection as :class:`StoreUnavailableError` (a transaction that
+    lost a race, also an OperationalError for psycopg, is raised as it is)."""
+    try:
+        yield
+    except PoolTimeout:
+        raise StoreUnavailableError(f"the PostgreSQL store {display_url(url)} cannot be "
+                                    f"reached (no connection within {WAIT_TIMEOUT:.0f} s)"
+                                    ) from None
+    except pg_errors.OperationalError as exc:
+        if isinstance(exc, pg_errors.TransactionRollback | pg_errors.QueryCanceled):
+            raise
+        raise StoreUnavailableError(f"the PostgreSQL store {display_url(url)} cannot be "
+                                    f"reached: {str(exc).strip()}") from exc
 
 
 async def _copy_rows(conn: Conn, pk: int, rows_: list[tuple[int, bytes]]) -> bool:
@@ -166,7 +188,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             :data:`OPEN_TIMEOUT`, or its schema is newer than this daemon's.
         """
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
-            url, min_size=1, max_size=POOL_MAX, open=False, name="trackd",
+            url, min_size=1, max_size=POOL_MAX, open=False, name="trackd", timeout=WAIT_TIMEOUT,
             kwargs={"autocommit": True}, check=AsyncConnectionPool.check_connection)
         try:
             await pool.open(wait=True, timeout=OPEN_TIMEOUT)
@@ -199,23 +221,32 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
     async def _write(self, fn: Callable[[Conn], Awaitable[T]], *, urgent: bool = False) -> T:
         """``fn(conn)`` in one transaction, committed when this returns; retried from the start
         when it lost a race with another daemon (``fn`` must be safe to run again). ``urgent``
-        is accepted for the SQLite store's signature: every write has its own connection."""
+        is accepted for the SQLite store's signature: every write has its own connection.
+
+        :raises StoreUnavailableError: the database cannot be reached.
+        """
         del urgent
-        for attempt in range(RETRIES):
-            try:
-                async with self._pool.connection() as conn:
-                    async with conn.transaction():
-                        return await fn(conn)
-            except _RETRYABLE:
-                if attempt == RETRIES - 1:
-                    raise
-                await anyio.sleep(random.uniform(0, 0.01 * 2**attempt))
+        with _unavailable_as_error(self.url):
+            for attempt in range(RETRIES):
+                try:
+                    async with self._pool.connection() as conn:
+                        async with conn.transaction():
+                            return await fn(conn)
+                except _RETRYABLE:
+                    if attempt == RETRIES - 1:
+                        raise
+                    await anyio.sleep(random.uniform(0, 0.01 * 2**attempt))
         raise AssertionError("unreachable")
 
     async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        async with self._pool.connection() as conn:
-            async with conn.transaction():
-                return await fn(conn)
+        """``fn(conn)`` in a transaction of its own.
+
+        :raises StoreUnavailableError: the database cannot be reached.
+        """
+        with _unavailable_as_error(self.url):
+            async with self._pool.connection() as conn:
+                async with conn.transaction():
+                    return await fn(conn)
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -458,7 +489,8 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
     # -- charts: the per-daemon series index follows the history --------------------------------
 
     async def history_keys(self, pk: int) -> dict[str, int]:
-        await self._series.catch_up(pk, self._pool)
+        with _unavailable_as_error(self.url):
+            await self._series.catch_up(pk, self._pool)
         return await self._series.keys(pk)
 
     async def downsample_history(
@@ -466,7 +498,8 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
         x_max: float | None = None, buckets: int = 1000,
     ) -> dict[str, Series]:
         check_buckets(buckets)
-        await self._series.catch_up(pk, self._pool)
+        with _unavailable_as_error(self.url):
+            await self._series.catch_up(pk, self._pool)
         return await self._series.downsample(pk, keys, x_key, x_min, x_max, buckets)
 
     # -- alerts --------------------------------------------------------------------------------

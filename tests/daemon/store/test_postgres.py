@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -198,3 +199,38 @@ async def test_the_series_cache_outlives_a_restart_and_follows_other_daemons_wri
     finally:
         await second.aclose()
     assert len([p for p in cache.iterdir() if p.name.endswith("-series")]) == 2
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_database_is_a_typed_error_and_the_store_recovers(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refuses connections (down, or being restored) after the store opened: calls
+    fail with StoreUnavailableError (not the driver's error), and work again once it is back."""
+    import psycopg
+
+    from trackd_daemon.errors import StoreUnavailableError
+    from trackd_daemon.store import postgres
+    from trackd_daemon.store.models import NewRun, RunChanges, RunKey
+
+    monkeypatch.setattr(postgres, "WAIT_TIMEOUT", 1.0)
+    store = await open_store_url(database)
+    name = urlsplit(database).path.lstrip("/")
+    admin_url = database.replace(f"/{name}?", "/postgres?")
+    try:
+        run = await store.create_run(NewRun(RunKey("e", "p", "r")))
+        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                " WHERE datname = %s", (name,))
+            with pytest.raises(StoreUnavailableError, match="cannot be reached"):
+                await store.get_run(run.key)
+            with pytest.raises(StoreUnavailableError):
+                await store.apply([RunChanges(pk=run.pk, ingested_seq=1, rows=[(0, {"x": 1})])])
+            with pytest.raises(StoreUnavailableError):
+                await store.downsample_history(run.pk, ["x"])
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await store.apply([RunChanges(pk=run.pk, ingested_seq=1, rows=[(0, {"x": 1})])])
+        assert (await store.get_run(run.key)).history_rows == 1
+    finally:
+        await store.aclose()
