@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import psycopg
 import pytest
 
@@ -18,6 +19,8 @@ from tests.helpers import own_daemon
 from tests.postgres import PostgresServer
 from tests.postgres import postgres_server as _server
 from trackd import Api
+from trackd._connection import make_stub
+from trackd.v1 import daemon_service_pb2
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,9 @@ def postgres_server() -> Iterator[PostgresServer]:
 def test_a_daemon_on_postgresql_stores_and_serves_a_run(
     postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = postgres_server.create_database("e2e")
+    # A password in the URL (the test server's trust authentication ignores it), which the
+    # daemon must never show: not in its log, not to clients.
+    url = postgres_server.create_database("e2e").replace("trackd@", "trackd:s3cret@")
     project = "pg-" + secrets.token_hex(4)
     monkeypatch.chdir(tmp_path)
     for k in ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY"):
@@ -61,6 +66,11 @@ def test_a_daemon_on_postgresql_stores_and_serves_a_run(
         root = Path(got.download(root=str(tmp_path / "dl")))
         assert (root / "weights.bin").read_bytes() == data.read_bytes()
         assert "trackd.db" not in {p.name for p in Path(daemon.dirs.env["TRACKD_ROOT"]).glob("*")}
+        with grpc.insecure_channel(f"unix:{daemon.dirs.socket}") as channel:
+            info = make_stub(channel, daemon_service_pb2, "DaemonService").GetDaemonInfo(
+                daemon_service_pb2.GetDaemonInfoRequest(), timeout=10)
+        assert info.store_url.startswith("postgresql://trackd:***@/e2e_")
+        assert "s3cret" not in daemon.log_text() and "postgresql://" in daemon.log_text()
 
     with psycopg.connect(url) as conn:  # the rows are in PostgreSQL
         count = conn.execute("SELECT r.history_rows FROM runs r JOIN projects p ON"
