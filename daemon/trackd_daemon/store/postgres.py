@@ -68,6 +68,7 @@ from trackd_daemon.store.postgres_schema import migrate
 from trackd_daemon.store.postgres_series import PgSeriesCache
 from trackd_daemon.store.postgres_sql import Conn, project_clauses, row, rows, run
 from trackd_daemon.store.postgres_sweeps import PgSweeps
+from trackd_daemon.store.postgres_workspace import PgWorkspace
 from trackd_daemon.store.series import STEP, Series, check_buckets
 
 T = TypeVar("T")
@@ -166,9 +167,10 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
     )
 
 
-class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunEdits, PgSweeps):
+class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunEdits, PgSweeps,
+                    PgWorkspace):
     """:class:`~trackd_daemon.store.base.MetadataStore` on a PostgreSQL database (artifacts,
-    blob records, run data, run edits and sweeps in the mixins' modules)."""
+    blob records, run data, run edits, sweeps and workspace views in the mixins' modules)."""
 
     def __init__(self, url: str, pool: AsyncConnectionPool[Conn], series_path: str,
                  temporary_dir: str | None) -> None:
@@ -466,8 +468,13 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
 
         async def sample(conn: Conn) -> list[tuple[int, bytes]]:
             if keys:  # only rows holding every key count (each row is read to know)
+                # A row whose bytes lack a key's UTF-8 name cannot hold it: the server rules
+                # most rows out (they are not sent), the rest are unpacked to be sure.
+                names = [k.encode() for k in keys]
+                has = " AND ".join(["position(%s::bytea in row) > 0"] * len(names))
                 every = await rows(conn, f"SELECT step, row FROM history WHERE run = %s AND"
-                                   f" {bound} ORDER BY step", (pk, lo, hi), binary=True)
+                                   f" {bound} AND {has} ORDER BY step", (pk, lo, hi, *names),
+                                   binary=True)
                 steps = await _off_loop(lambda: [
                     st for st, blob in every if all(k in _unpack_row(blob) for k in keys)],
                     len(every))

@@ -345,6 +345,16 @@ _TABLES_V1 = [
     """,
     "CREATE INDEX sweep_runs_order ON sweep_runs(sweep, seq)",
     "CREATE INDEX sweep_runs_claim ON sweep_runs(sweep, agent_id, request_id)",
+    # -- workspace views ---------------------------------------------------------------------
+    """
+    CREATE TABLE workspace_views (
+        project_id BIGINT NOT NULL REFERENCES projects(id),
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (project_id, name)
+    )
+    """,
 ]
 
 
@@ -354,7 +364,7 @@ def _c_collated(stmt: str) -> str:
 
 
 #: Forward-only migrations: the version each reaches -> its statements. Version 1 is the
-#: schema of the SQLite store's version 10, the first this backend shipped with.
+#: schema of the SQLite store's version 11, the first this backend shipped with.
 MIGRATIONS: dict[int, list[str]] = {
     1: [_c_collated(s) for s in _TABLES_V1],
 }
