@@ -86,9 +86,10 @@ RETRIES = 8
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected,
               pg_errors.UniqueViolation)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-#: Rows of one run in a round from which they are stored by COPY rather than by the INSERT
-#: that updates the run's row too (measured: COPY costs more round trips, and from about 50
-#: rows of 10 floats its lower cost per row wins; at 2,000 rows it is 4-5 times faster).
+#: Rows in a round (of the runs not rewound) from which they are stored by one COPY rather
+#: than by each run's INSERT that updates the run's row too (measured: COPY costs more round
+#: trips, and from about 50 rows of 10 floats its lower cost per row wins; at 2,000 rows it is
+#: 4-5 times faster).
 COPY_MIN_ROWS = 50
 #: Rows from which MessagePack encoding or decoding moves to a worker thread (~1 ms of work).
 OFF_LOOP_ROWS = 256
@@ -123,17 +124,19 @@ def _unavailable_as_error(url: str) -> Iterator[None]:
                                     f"reached: {str(exc).strip()}") from exc
 
 
-async def _copy_rows(conn: Conn, pk: int, rows_: list[tuple[int, bytes]]) -> bool:
-    """Store rows by COPY (binary), about twice as fast as an INSERT for large rounds, in a
-    savepoint: when a step is stored already (a replayed round) nothing is stored and False
-    is returned, for the INSERT that skips stored steps to do it."""
+async def _copy_rows(conn: Conn, runs: list[tuple[int, list[tuple[int, bytes]]]]) -> bool:
+    """Store runs' rows, (pk, [(step, row)]) each, by one COPY (binary), several times as fast
+    as INSERTs for large rounds, in a savepoint: when a step is stored already (a replayed
+    round) nothing is stored and False is returned, for the INSERTs that skip stored steps to
+    do it."""
     try:
         async with conn.transaction():
             async with conn.cursor().copy(
                     "COPY history(run, step, row) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(["int8", "int8", "bytea"])
-                for step, blob in rows_:
-                    await copy.write_row((pk, step, blob))
+                for pk, rows_ in runs:
+                    for step, blob in rows_:
+                        await copy.write_row((pk, step, blob))
     except pg_errors.UniqueViolation:
         return False
     return True
@@ -354,16 +357,17 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             lambda: [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes],
             sum(len(ch.rows) for ch in changes))
 
-        copy = [len(r) >= COPY_MIN_ROWS and ch.rewind_after is None
-                for ch, r in zip(changes, packed, strict=True)]
+        # The rows of the round's runs (those not rewound) go in by one COPY when there are
+        # COPY_MIN_ROWS of them or more; then each run's other changes (with its rows, when
+        # they were not copied) in one statement or a few.
+        copy = [i for i, ch in enumerate(changes) if packed[i] and ch.rewind_after is None]
+        if sum(len(packed[i]) for i in copy) < COPY_MIN_ROWS:
+            copy = []
 
         async def apply(conn: Conn) -> None:
-            # A run's round of COPY_MIN_ROWS rows or more goes in by COPY first, then each
-            # run's other changes (with a smaller round's rows) in one statement or a few.
             copied: dict[int, tuple[int, int]] = {}
-            for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
-                if copy[i] and await _copy_rows(conn, ch.pk, ch_rows):
-                    copied[i] = (len(ch_rows), max(step for step, _ in ch_rows))
+            if copy and await _copy_rows(conn, [(changes[i].pk, packed[i]) for i in copy]):
+                copied = {i: (len(packed[i]), max(step for step, _ in packed[i])) for i in copy}
             for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
                 await self._apply_one(conn, ch, [] if i in copied else ch_rows,
                                       copied.get(i))

@@ -234,3 +234,36 @@ async def test_an_unreachable_database_is_a_typed_error_and_the_store_recovers(
         assert (await store.get_run(run.key)).history_rows == 1
     finally:
         await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_round_of_several_runs_is_copied_once_and_replayed_safely(database: str) -> None:
+    """The rows of a round's runs go in by one COPY; one run's replayed rows send the whole
+    round through the INSERTs that keep stored steps; a rewound run's rows are never copied."""
+    from trackd_daemon.store.models import NewRun, RunChanges, RunKey
+    from trackd_daemon.store.postgres import COPY_MIN_ROWS
+
+    n = COPY_MIN_ROWS  # each run's share alone would be below the threshold; together not
+    store = await open_store_url(database)
+    try:
+        a, b, c = [await store.create_run(NewRun(RunKey("e", "p", r))) for r in "abc"]
+
+        def rows(lo: int, hi: int, tag: str) -> list[tuple[int, dict[str, object]]]:
+            return [(s, {"x": float(s), "tag": tag}) for s in range(lo, hi)]
+
+        await store.apply([RunChanges(a.pk, 1, rows=rows(0, n // 2, "a1")),
+                           RunChanges(b.pk, 1, rows=rows(0, n // 2, "b1")),
+                           RunChanges(c.pk, 1, rows=rows(0, n, "c1"))])
+        await store.apply([RunChanges(a.pk, 2, rows=rows(0, n, "a2")),  # half replayed
+                           RunChanges(b.pk, 2, rows=rows(n // 2, n, "b2")),
+                           RunChanges(c.pk, 2, rewind_after=n // 4, rows=rows(n // 4 + 1, n,
+                                                                          "c2"))])
+        for run, tags in ((a, ["a1", "a2"]), (b, ["b1", "b2"]), (c, ["c1", "c2"])):
+            got = await store.get_run(run.key)
+            assert (got.history_rows, got.last_step) == (n, n - 1), run.key
+            scanned = await store.scan_history(run.pk, None, None, 10 * n)
+            assert [s for s, _ in scanned] == list(range(n))
+            assert [r["tag"] for _, r in scanned][0] == tags[0]
+            assert [r["tag"] for _, r in scanned][-1] == tags[1]
+    finally:
+        await store.aclose()
