@@ -53,7 +53,7 @@ from trackd_daemon.rpc.server import check_listeners, start_server
 from trackd_daemon.rpc.sweep_servicer import SweepServicer
 from trackd_daemon.run_editing import RunEditor
 from trackd_daemon.session import RunSession
-from trackd_daemon.store import MetadataStore, open_store
+from trackd_daemon.store import MetadataStore, display_url, open_store
 from trackd_daemon.store.models import RUNNING, RunKey
 from trackd_daemon.web import WebServer, start_dashboard
 
@@ -128,7 +128,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     """Run the daemon until a stop signal or a Shutdown call."""
     stop = anyio.Event()
     check_listeners(cfg)  # a configuration that must not serve stops here, before any bind
-    store = await open_store(cfg.store_url)
+    store = await open_store(cfg.store_url, cache_dir=cfg.root / "cache")
     store.console_part_bytes = cfg.console_part_bytes
     notifier = NotifierActor(store, sinks_from(cfg.alert_webhooks, cfg.alert_slack_webhooks))
     sweeps: SweepController
@@ -224,7 +224,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 await core.start(handoff.serve)
                 servicers["trackd.v1.DaemonService"].handoff_socket = str(handoff.path)
             log.info("trackd %s serving on %s (store %s, blobs %s keyed by %s, pid %d)",
-                     __version__, ", ".join(addresses), cfg.store_url, cfg.blob_store_url,
+                     __version__, ", ".join(addresses), display_url(cfg.store_url),
+                     cfg.blob_store_url,
                      blobs.key_hash, os.getpid())
             _notify_ready(ready_fd, cfg)
             core.start_soon(_signals, stop)

@@ -11,6 +11,7 @@ them into gRPC statuses.
     ├── FailedPreconditionError   FAILED_PRECONDITION FAILED_PRECONDITION
     ├── SequenceGapError          ABORTED            SEQUENCE_GAP
     ├── ShuttingDownError         UNAVAILABLE        SHUTTING_DOWN
+    ├── StoreUnavailableError     UNAVAILABLE        INTERNAL
     ├── ResourceExhaustedError    RESOURCE_EXHAUSTED RESOURCE_EXHAUSTED
     ├── BlobStoreUnavailableError UNAVAILABLE        INTERNAL
     ├── PermissionDeniedError     PERMISSION_DENIED  PERMISSION_DENIED
@@ -98,6 +99,14 @@ class ShuttingDownError(TrackdError):
 
     code = grpc.StatusCode.UNAVAILABLE
     reason = "SHUTTING_DOWN"
+
+
+class StoreUnavailableError(TrackdError):
+    """A shared store (PostgreSQL) cannot be reached: the call may succeed later. Its reason
+    is INTERNAL, not one of a daemon going away, so clients do not switch daemons over it."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "INTERNAL"
 
 
 class ResourceExhaustedError(TrackdError):

@@ -4,8 +4,10 @@ metrics (target < 1 s) and the runs table's first page for a project of 10,000 r
 
     python tests/benchmarks/bench_dashboard.py                # full size (a few minutes)
     python tests/benchmarks/bench_dashboard.py --rows 100000 --runs 1000   # smaller
+    python tests/benchmarks/bench_dashboard.py --postgres     # on a PostgreSQL store
 
-It writes the data straight into a fresh store (SQLite, as the daemon would have), starts a
+It writes the data straight into a fresh store (SQLite, as the daemon would have; with
+``--postgres``, a database on a throwaway PostgreSQL server, see ``tests/postgres.py``), starts a
 daemon on it, and measures through the dashboard's HTTP API and, when Debian's Chromium is
 installed, in a headless browser (Playwright) from navigation to the first chart drawn or the
 first table row shown. Through the API the first chart is measured *cold*, the first time
@@ -43,11 +45,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-async def populate(db: Path, rows: int, runs: int) -> None:
+async def populate(url: str, rows: int, runs: int) -> None:
+    from trackd_daemon.store import open_store
     from trackd_daemon.store.models import FINISHED, NewRun, RunChanges, RunKey
-    from trackd_daemon.store.sqlite import SqliteStore
 
-    store = await SqliteStore.open(f"sqlite:///{db}")
+    store = await open_store(url)
     try:
         big = await store.create_run(NewRun(RunKey("bench", "charts", "big"), name="big",
                                             config={"lr": 0.001}, start_time=1.7e9))
@@ -153,14 +155,23 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--opens", type=int, default=5, help="opens of the run page in the browser")
+    parser.add_argument("--postgres", action="store_true", help="a PostgreSQL store")
+    parser.add_argument("--no-browser", action="store_true", help="the API figures only")
     args = parser.parse_args()
     dirs = DaemonDirs.make()
     report: dict[str, str] = {}
+    server = None
     try:
         root = Path(dirs.env["TRACKD_ROOT"])
         root.mkdir(parents=True)
+        url = f"sqlite:///{root / 'trackd.db'}"
+        if args.postgres:
+            from tests.postgres import start_server
+
+            server = start_server()
+            url = dirs.env["TRACKD_STORE_URL"] = server.create_database("dash")
         t = time.perf_counter()
-        asyncio.run(populate(root / "trackd.db", args.rows, args.runs))
+        asyncio.run(populate(url, args.rows, args.runs))
         print(f"wrote {args.rows:,} rows x {len(METRICS)} metrics and {args.runs:,} runs in "
               f"{time.perf_counter() - t:.1f}s", flush=True)
         os.environ.update(dirs.env)
@@ -186,7 +197,9 @@ def main() -> int:
             page = timed(lambda: dash.request("/bench/table"), 5)
             report["runs table: HTML page with its first page (median of 5)"] = (
                 f"{statistics.median(page) * 1000:.0f} ms")
-            if os.path.exists(CHROMIUM):
+            if args.no_browser:
+                pass
+            elif os.path.exists(CHROMIUM):
                 browser_figures(dash, report, args.opens)
             else:
                 print(f"(no {CHROMIUM}: browser figures skipped)")
@@ -194,6 +207,8 @@ def main() -> int:
             daemon.stop()
     finally:
         dirs.cleanup()
+        if server is not None:
+            server.stop()
     width = max(map(len, report))
     print(f"\n{'figure':<{width}}  value")
     for k, v in report.items():

@@ -17,6 +17,7 @@ from trackd_daemon.actors.registry import RunRegistry
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.errors import FailedPreconditionError, PermissionDeniedError
 from trackd_daemon.rpc.identity import Guard
+from trackd_daemon.store import display_url
 
 
 class DaemonServicer:
@@ -63,7 +64,7 @@ class DaemonServicer:
         return pb.GetDaemonInfoResponse(
             version=__version__,
             pid=os.getpid(),
-            store_url=self._cfg.store_url,
+            store_url=display_url(self._cfg.store_url),  # never the database's password
             uptime_seconds=time.monotonic() - self._started,
             runs_in_flight=self._registry.runs_in_flight,
             addresses=self._addresses,

@@ -61,7 +61,8 @@ def sidecar_path(store_path: str) -> str:
     return f"{store_path}-series"
 
 
-def _digest(blob: bytes) -> bytes:
+def row_digest(blob: bytes) -> bytes:
+    """What the index remembers of the last row it indexed (to notice it changed)."""
     return hashlib.blake2b(blob, digest_size=16).digest()
 
 
@@ -111,6 +112,23 @@ class SeriesIndex:
         vals = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f8")
         return steps, vals
 
+    # -- for a backend that follows its history itself (postgres_series.py) ---------------
+
+    def state(self, pk: int) -> tuple[int, int, bytes] | None:
+        """(last indexed step, indexed rows, digest of the last indexed row) of a run, or
+        None when nothing of it is indexed."""
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT through_step, rows, last_row_digest FROM indexed WHERE run = ?", (pk,)
+            ).fetchone()
+        return None if found is None else (int(found[0]), int(found[1]), bytes(found[2]))
+
+    def append(self, pk: int, steps: dict[str, list[np.ndarray]],
+               vals: dict[str, list[np.ndarray]], last: tuple[int, bytes], indexed: int) -> None:
+        """Append columns of rows read after the run's last indexed one; ``last`` is the last
+        of them (step, stored row) and ``indexed`` the run's indexed row count after them."""
+        self._append(pk, steps, vals, last, indexed)
+
     # -- following the history -----------------------------------------------------------
 
     def catch_up(self, pk: int, conn: sqlite3.Connection) -> None:
@@ -136,7 +154,7 @@ class SeriesIndex:
                 (newer,) = conn.execute(
                     "SELECT COUNT(*) FROM history WHERE run = ? AND step > ?", (pk, through)
                 ).fetchone()
-                if blob is None or _digest(blob[0]) != digest or indexed + newer != total:
+                if blob is None or row_digest(blob[0]) != digest or indexed + newer != total:
                     state, stale = None, True  # indexed rows changed (a rewind): start over
             if state is None:
                 if stale:
@@ -204,7 +222,7 @@ class SeriesIndex:
                     self._append_key(pk, key, key_steps, vals[key])
                 c.execute(
                     "INSERT OR REPLACE INTO indexed(run, through_step, rows, last_row_digest)"
-                    " VALUES (?, ?, ?, ?)", (pk, last[0], indexed, _digest(last[1])))
+                    " VALUES (?, ?, ?, ?)", (pk, last[0], indexed, row_digest(last[1])))
             except BaseException:
                 c.execute("ROLLBACK")
                 raise

@@ -24,6 +24,7 @@ import anyio
 import pytest
 
 from tests.daemon.store.contract_artifacts import ArtifactContract
+from tests.daemon.store.contract_concurrency import ConcurrencyContract
 from tests.daemon.store.contract_run_data import RunDataContract
 from tests.daemon.store.contract_run_edits import RunEditContract
 from tests.daemon.store.contract_series import SeriesContract
@@ -99,11 +100,12 @@ def new_run(run_id: str, project: str = "proj", entity: str = "ent", **kw: Any) 
 
 @pytest.mark.anyio
 class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, RunEditContract,
-                            SweepContract, WorkspaceContract):
+                            SweepContract, WorkspaceContract, ConcurrencyContract):
     """Subclass this and provide ``open_store``; see the module doc. The chart methods'
     part of the contract is in ``contract_series.py``, the artifacts' in
     ``contract_artifacts.py``, run files', console logs' and system metrics' in
-    ``contract_run_data.py``."""
+    ``contract_run_data.py``, two stores on the same data at once in
+    ``contract_concurrency.py``."""
 
     @pytest.fixture
     def open_store(self) -> Callable[[], Awaitable[MetadataStore]]:
