@@ -205,13 +205,15 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     from trackd_daemon.web.edit_api import EditApi
     from trackd_daemon.web.media import MediaApi
     from trackd_daemon.web.project_panels import ProjectPanelsApi
+    from trackd_daemon.web.run_files import RunFilesApi
     from trackd_daemon.web.sweeps_api import SweepsApi
     from trackd_daemon.web.workspace_api import WorkspaceApi
 
     # A path parameter with a pattern ({name:.+}) is documented by its name.
     api = Api(None)  # type: ignore[arg-type]
     routes = {re.sub(r"\{(\w+):[^}]+\}", r"{\1}", r.path.removeprefix("/api/v1"))
-              for r in [*api.routes(), *MediaApi(api, None).routes(),
+              for r in [*api.routes(), *RunFilesApi(api, None).routes(),
+                        *MediaApi(api, None).routes(),
                         *SweepsApi(None).routes(),  # type: ignore[arg-type]
                         *ArtifactsApi(api, None).routes(), *EditApi(api).routes(),
                         *ProjectPanelsApi(api).routes(),

@@ -141,10 +141,7 @@ class Api:
         self.rows = RowCache()
 
     def routes(self) -> list[web.RouteDef]:
-        from trackd_daemon.web.run_files import RunFilesApi
-
         return [
-            *RunFilesApi(self, self.blobs).routes(),
             web.get("/api/v1/openapi.yaml", self.openapi),
             web.get("/api/v1/projects", self.projects),
             web.get("/api/v1/projects/{entity}/{project}/runs", self.runs),

@@ -37,6 +37,7 @@ from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_ke
 from trackd_daemon.web.artifact_view import artifact_row, size_text
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
+from trackd_daemon.web.run_files import read_environment
 from trackd_daemon.web.runs_table import flatten
 from trackd_daemon.web.scope import may_see_artifact
 from trackd_daemon.web.sweeps_api import ACTIONS, SweepsApi
@@ -185,8 +186,6 @@ class Pages:
         return await self.runs(request, sweep=request.match_info["sweep_id"])
 
     async def run(self, request: web.Request) -> web.Response:
-        from trackd_daemon.web.run_files import read_environment
-
         run = await self._api.visible_run(request, run_key(request))
         color = await self._api.run_color(request, run)
         detail = await anyio.to_thread.run_sync(run_detail, run, color)  # NSS may block

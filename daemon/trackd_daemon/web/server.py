@@ -45,6 +45,7 @@ from trackd_daemon.web.media import MediaApi
 from trackd_daemon.web.pages import Pages
 from trackd_daemon.web.port import bind_first, candidates, remember_port
 from trackd_daemon.web.project_panels import ProjectPanelsApi
+from trackd_daemon.web.run_files import RunFilesApi
 from trackd_daemon.web.security import HostAllowlist, add_headers, body_deadline, same_origin
 from trackd_daemon.web.sessions import SessionStore
 from trackd_daemon.web.sweeps_api import SweepControls, SweepsApi
@@ -189,6 +190,7 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         gate.middleware, body_deadline(guard.timeout), errors_middleware, pages.errors])
     app.on_response_prepare.append(add_headers)
     app.add_routes([web.get("/static/{name}", assets.serve), *gate.routes(), *api.routes(),
+                    *RunFilesApi(api, blobs).routes(),
                     *sweeps_api.routes(), *artifacts.routes(), *EditApi(api, editor).routes(),
                     *ProjectPanelsApi(api).routes(),
                     *MediaApi(api, blobs).routes(), *WorkspaceApi(store).routes(),
