@@ -16,7 +16,7 @@ import trackd
 from tests.helpers import DaemonProcess
 from tests.web.artifact_runs import BIG_TEXT, DATASET, Lineage, make_lineage
 from tests.web.dash import Dashboard
-from trackd_daemon.web.lineage import MAX_NEIGHBOURS
+from trackd_daemon.web.artifacts.lineage import MAX_NEIGHBOURS
 
 
 @pytest.fixture

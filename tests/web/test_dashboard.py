@@ -201,7 +201,7 @@ def test_openapi_documents_every_api_route(dash: Dashboard) -> None:
     import re
 
     from trackd_daemon.web.api import Api
-    from trackd_daemon.web.artifacts_api import ArtifactsApi
+    from trackd_daemon.web.artifacts.api import ArtifactsApi
     from trackd_daemon.web.edit_api import EditApi
     from trackd_daemon.web.media import MediaApi
     from trackd_daemon.web.project_panels import ProjectPanelsApi

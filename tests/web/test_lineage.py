@@ -4,7 +4,7 @@ version page draws."""
 
 from __future__ import annotations
 
-from trackd_daemon.web.lineage import (
+from trackd_daemon.web.artifacts.lineage import (
     MAX_NODES,
     LineageGraph,
     Node,

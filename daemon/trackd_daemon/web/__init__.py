@@ -5,10 +5,10 @@ charts, comparisons, live updates, and the JSON API they use (``/api/v1``).
 ``security`` sets the security headers and checks Host, origin and body deadline, ``auth``
 checks logins (the token, sessions kept by ``sessions``, tickets); ``scope`` decides what a
 request may see and edit; ``api`` and ``live`` are the JSON and event-stream endpoints
-(``sweeps_api`` the sweeps' JSON and controls, over ``sweep_view``; ``artifacts_api`` the
-artifacts', over ``artifact_view`` and ``lineage``; ``edit_api`` renaming, tagging, moving and
+(``sweeps_api`` the sweeps' JSON and controls, over ``sweep_view``; ``artifacts`` the
+artifacts' (API, pages, views and lineage graph); ``edit_api`` renaming, tagging, moving and
 deleting runs), ``run_files`` the Files and Logs tabs, serving what users logged through
-``user_content``; ``pages`` the HTML (``artifact_pages`` the artifacts'), ``runs_table`` and
+``user_content``; ``pages`` the HTML, ``runs_table`` and
 ``charts`` the pure logic behind them, ``assets`` the static files.
 """
 

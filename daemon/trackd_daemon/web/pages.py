@@ -5,7 +5,7 @@ Pages and their paths follow W&B's: ``/`` (projects), ``/{entity}/{project}`` (r
 ``/{entity}/{project}/runs/{id}`` (a run), ``/{entity}/{project}/sweeps/{id}`` (a sweep: its
 state, configuration, runs, charts, parameter importance and controls; its runs in the runs
 table at ``.../sweeps/{id}/runs``) and ``/{entity}/{project}/compare?runs=a,b`` (runs side by
-side), and the login page (``auth.py``); the artifact pages are ``artifact_pages.py``'s,
+side), and the login page (``auth.py``); the artifact pages are ``artifacts/pages.py``'s,
 under ``/{entity}/{project}/artifacts``. Every page of a project links to its runs and
 artifacts. The data a page starts with is embedded in it, so the first view needs no second
 round trip; it never holds the token (a notebook view's holds its session id, see ``auth.py``).
@@ -34,7 +34,7 @@ from trackd_daemon.errors import (
 )
 from trackd_daemon.store.artifact_models import LOGGED, USED
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
-from trackd_daemon.web.artifact_view import artifact_row, size_text
+from trackd_daemon.web.artifacts.view import artifact_row, size_text
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.run_files import read_environment

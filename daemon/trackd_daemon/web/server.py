@@ -33,8 +33,8 @@ from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.web.api import Api, errors_middleware
-from trackd_daemon.web.artifact_pages import ArtifactPages
-from trackd_daemon.web.artifacts_api import ArtifactsApi
+from trackd_daemon.web.artifacts.api import ArtifactsApi
+from trackd_daemon.web.artifacts.pages import ArtifactPages
 from trackd_daemon.web.assets import Assets
 from trackd_daemon.web.auth import AuthGate, load_or_create_token
 from trackd_daemon.web.connections import MAX_CONNECTIONS, ConnectionGuard

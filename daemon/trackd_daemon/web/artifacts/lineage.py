@@ -1,7 +1,7 @@
 """The lineage graph of an artifact version, as W&B's lineage view draws it: runs and artifact
 versions as the nodes of a directed graph (a run points at the versions it logged, a version at
 the runs that used it), grown a step at a time from the version the page shows, and laid out
-in layers from left to right. Pure: ``artifacts_api.py`` reads the neighbours from the store.
+in layers from left to right. Pure: ``api.py`` reads the neighbours from the store.
 
 A node's id is ``run:ENTITY/PROJECT/RUN_ID`` or ``artifact:VERSION_ID``. The graph starts
 with the version and its neighbours; each node the viewer expands adds its own. Layers are

@@ -3,14 +3,14 @@ collections by type, and its portfolios), ``.../artifacts/{type}/{name}`` (a col
 versions, or a portfolio's links) and ``.../artifacts/{type}/{name}/{selector}`` (a version:
 its aliases and tags, editable; metadata, files with previews, who logged and used it, and its
 lineage graph). Rendered by ``pages.Pages`` from the same reads as the API
-(``artifacts_api.py``); the version page's scripts are ``artifacts.js`` and ``lineage.js``.
+(``api.py``); the version page's scripts are ``artifacts.js`` and ``lineage.js``.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from trackd_daemon.web.artifacts_api import ArtifactsApi
+from trackd_daemon.web.artifacts.api import ArtifactsApi
 from trackd_daemon.web.pages import Pages
 
 

@@ -1,4 +1,4 @@
-"""What the artifact pages show, from the store's records (pure; ``artifacts_api.py`` reads the
+"""What the artifact pages show, from the store's records (pure; ``api.py`` reads the
 store): versions and collections as JSON, a folder of a version's files, and how a file is
 previewed (text, image, table or none) and its preview read.
 
