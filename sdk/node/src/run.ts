@@ -14,6 +14,7 @@ import { FilePolicy, FileService } from "./gen/trackd/v1/file_service_pb.js";
 import { Artifact, ArtifactVersion, logArtifact, uploadFile, useArtifact } from "./artifacts.js";
 import { OfflineSink } from "./offline.js";
 import { type RecordSink, type Ref } from "./sender.js";
+import { Image, encodeImage } from "./image.js";
 import { Table, encodeTable, type EncodedTable } from "./table.js";
 import { mapToJs, normalizeRow, type PlainMap } from "./values.js";
 
@@ -238,15 +239,14 @@ export class Run {
   log(data: Record<string, unknown>, opts: LogOptions = {}): Promise<void> | undefined {
     this.checkOpen("log()");
     if (this.disabled) return undefined; // as cheap as a call can be
-    let tables: [string, Table][] = [];
+    const media: [string, Table | Image][] = [];
     for (const key in data) {
-      if (Object.prototype.hasOwnProperty.call(data, key) && data[key] instanceof Table) {
-        tables.push([key, data[key]]);
-      }
+      const v = Object.prototype.hasOwnProperty.call(data, key) ? data[key] : undefined;
+      if (v instanceof Table || v instanceof Image) media.push([key, v]);
     }
-    if (tables.length > 0) {
-      this.checkEnabled("log() of a Table");
-      data = Object.fromEntries(Object.entries(data).filter(([, v]) => !(v instanceof Table)));
+    if (media.length > 0) {
+      this.checkEnabled(`log() of a ${media[0][1] instanceof Table ? "Table" : "Image"}`);
+      data = Object.fromEntries(Object.entries(data).filter(([, v]) => !(v instanceof Table || v instanceof Image)));
     }
     const row = normalizeRow(data);
     let step = opts.step;
@@ -274,10 +274,16 @@ export class Run {
       }
       this.step = Number(step);
     }
-    for (const [key, table] of tables) {
-      const { encoded, value } = encodeTable(table, this.id, key, this.step);
-      row[key] = value;
-      if (encoded !== null) this.storeTable(encoded);
+    for (const [key, item] of media) {
+      if (item instanceof Image) {
+        const { path, bytes, value } = encodeImage(item, key, this.step);
+        row[key] = value;
+        this.storeMedia(path, bytes);
+      } else {
+        const { encoded, value } = encodeTable(item, this.id, key, this.step);
+        row[key] = value;
+        if (encoded !== null) this.storeMedia(encoded.path, encoded.bytes, encoded);
+      }
     }
     if (commit || (commit === undefined && step === undefined)) this.step += 1;
     if (commit !== undefined) commit = Boolean(commit);
@@ -288,20 +294,22 @@ export class Run {
   /** Media files and their run_table artifacts still being delivered (finish() waits). */
   private readonly mediaWork = new Set<Promise<void>>();
 
-  /** Write a logged table's file, save it with the run (policy "now") and log it as the run's
-   * run_table artifact, in the background (finish() waits for it). */
-  private storeTable(t: EncodedTable): void {
+  /** Write a logged media file (a table's, an image's), save it with the run (policy "now")
+   * and, for a table, log it as the run's run_table artifact, in the background (finish()
+   * waits for it). */
+  private storeMedia(name: string, bytes: Buffer, table?: EncodedTable): void {
     this.mediaDir ??= mkdtempSync(join(tmpdir(), `trackd-media-${this.id}-`));
-    const local = join(this.mediaDir, t.path);
+    const local = join(this.mediaDir, name);
     mkdirSync(dirname(local), { recursive: true });
-    writeFileSync(local, t.bytes);
+    writeFileSync(local, bytes);
     const step = this.step;
     const work = (async () => {
-      await this.saveFile(local, t.path, FilePolicy.NOW);
-      const art = new Artifact(t.artifactName, "run_table").addFile(local, t.artifactEntry);
+      await this.saveFile(local, name, FilePolicy.NOW);
+      if (table === undefined) return;
+      const art = new Artifact(table.artifactName, "run_table").addFile(local, table.artifactEntry);
       await logArtifact(this.conn, { entity: this.entity, project: this.project, runId: this.id }, step, art, [], true);
     })().catch((e: unknown) => {
-      process.emitWarning(`trackd: the table file ${t.path} of run ${this.id} was not stored: ${(e as Error).message}`);
+      process.emitWarning(`trackd: the media file ${name} of run ${this.id} was not stored: ${(e as Error).message}`);
     });
     this.mediaWork.add(work);
     void work.finally(() => this.mediaWork.delete(work));

@@ -8,7 +8,9 @@ floats (by their bit pattern: NaN, infinities and -0.0 included) and text compar
     python readback.py cert DIR   (a self-signed certificate and key for a TLS daemon)
 
 A logged value {"table": {"columns", "data", "log_mode"}} is a trackd.Table; ``read`` also gives
-each table-file value of the rows as trackd.Table.from_json reads it back.
+each table-file value of the rows as trackd.Table.from_json reads it back. A logged value
+{"image": {"pixels", "caption"}} is a trackd.Image of those uint8 pixels; ``read`` also gives
+each image-file value's file as Pillow decodes it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ def untag(v: Any) -> Any:
             t = v["table"]
             return trackd.Table(columns=t["columns"], data=untag(t["data"]),
                                 log_mode=t.get("log_mode", "IMMUTABLE"))
+        if "image" in v:  # {"image": {"pixels": H×W or H×W×C uint8 lists, "caption"}}
+            import numpy as np
+
+            import trackd
+
+            return trackd.Image(np.array(v["image"]["pixels"], dtype=np.uint8),
+                                caption=v["image"].get("caption"))
         if "int" in v:
             return int(v["int"])
         if "float" in v:
@@ -60,11 +69,21 @@ def read(path: str) -> dict[str, Any]:
              for f in run.files()]
     history = [dict(r) for r in run.scan_history()]
     tables = {}  # each table-file value of the rows, as trackd.Table reads it back
+    images = {}  # each image-file value's file, decoded by Pillow: mode, size, samples
     for r in history:
         for v in r.values():
             if isinstance(v, dict) and v.get("_type") == "table-file":
                 t = trackd.Table.from_json(v, run)
                 tables[v["path"]] = {"columns": t.columns, "data": tag(t.data)}
+            if isinstance(v, dict) and v.get("_type") == "image-file":
+                import io
+
+                from PIL import Image as PILImage
+
+                im = PILImage.open(io.BytesIO(run.file(v["path"]).read_bytes()))
+                samples = [c for px in im.getdata()
+                           for c in (px if isinstance(px, tuple) else (px,))]
+                images[v["path"]] = {"mode": im.mode, "size": list(im.size), "samples": samples}
     return {
         "state": run.state,
         "exit_code": run.exit_code,
@@ -78,6 +97,7 @@ def read(path: str) -> dict[str, Any]:
         "metrics": [dict(m) for m in run.metrics],
         "history": [tag(r) for r in history],
         "tables": tables,
+        "images": images,
         "alerts": [{k: a[k] for k in ("title", "text", "level", "suppressed")}
                    for a in api.alerts(path)],
         "files": files,
