@@ -1,4 +1,5 @@
-// An evaluation loop: score each example, log per-example rows with an explicit step, put
+// An evaluation loop: score each example, log per-example rows with an explicit step, log the
+// predictions as a table (shown by the dashboard, read back by trackd.Api() as a Table), put
 // the aggregate in the summary, and version the predictions as an artifact.
 //
 //   cd sdk/node && npm ci && npm run build && node examples/evaluate.mjs
@@ -15,14 +16,17 @@ const model = (q) => {
 
 const run = await trackd.init({ project: "node-demo", jobType: "eval", config: { model: "adder-v1" } });
 const predictions = [];
+const table = new trackd.Table({ columns: ["id", "question", "expected", "got", "ok"] });
 let correct = 0;
 for (const [step, ex] of examples.entries()) {
   const got = model(ex.question);
   const ok = got === ex.answer;
   correct += ok ? 1 : 0;
   predictions.push({ ...ex, got, ok });
+  table.addData(BigInt(ex.id), ex.question, BigInt(ex.answer), BigInt(got), ok);
   run.log({ correct: ok, running_accuracy: correct / (step + 1) }, { step });
 }
+run.log({ predictions: table });
 run.summary.update({ accuracy: correct / examples.length, examples: BigInt(examples.length) });
 
 const dir = mkdtempSync(join(tmpdir(), "node-eval-"));

@@ -157,14 +157,15 @@ export class ArtifactVersion {
 
 /** Log ``artifact`` for a run and wait until the version is committed. */
 export async function logArtifact(conn: Connection, run: { entity: string; project: string; runId: string },
-  step: number, artifact: Artifact, aliases: string[]): Promise<ArtifactVersion> {
+  step: number, artifact: Artifact, aliases: string[],
+  internal = false): Promise<ArtifactVersion> {
   const files = [...artifact.files.entries()];
   const hashed = await Promise.all(files.map(async ([path, local]) => ({ path, local, ...(await md5File(local)) })));
   const digest = manifestDigest(hashed);
   const request = (entries: MessageInitShape<typeof ManifestEntrySchema>[]) => ({
     entity: run.entity, project: run.project, name: artifact.name, type: artifact.type,
     description: artifact.description, metadataJson: JSON.stringify(artifact.metadata), aliases,
-    entries, digest, run, historyStep: BigInt(step), requestId: `${process.pid}-${Date.now()}-${digest}`,
+    entries, digest, run, historyStep: BigInt(step), internal, requestId: `${process.pid}-${Date.now()}-${digest}`,
   });
   const sameMachine = conn.address.startsWith("unix:");
   let resp;

@@ -19,4 +19,6 @@ export {
   PermissionDeniedError, AuthenticationError, ArtifactNotFoundError, RunFileNotFoundError,
 } from "./errors.js";
 export { Artifact, ArtifactVersion, manifestDigest, type ArtifactOptions } from "./artifacts.js";
+export { Table, type TableOptions, type TableLogMode } from "./table.js";
+export { Image, type ImagePixels, type ImageOptions } from "./image.js";
 export type { Plain, PlainMap } from "./values.js";

@@ -1,6 +1,6 @@
 // init(): find (or start) the daemon, create or resume the run, start its sender.
 import { randomInt } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { Connection, unaryRetrying } from "./connection.js";
@@ -30,8 +30,11 @@ export interface InitOptions {
   config?: Record<string, unknown>;
   /** Run id (8 random characters of [a-z0-9] when unset). */
   id?: string;
-  /** Continue an existing run: "allow" (or true) when it exists, "must" (it has to), "never". */
-  resume?: "allow" | "must" | "never" | boolean;
+  /** Continue an existing run: "allow" when it exists, "must" (it has to), "never" (it must
+   * not exist), or "auto" (true is its older name): without an id, the run this directory's
+   * last run that did not finish cleanly (<dir>/wandb/wandb-resume.json), then as "allow".
+   * Ignored, with a warning, offline. */
+  resume?: "allow" | "must" | "never" | "auto" | boolean;
   /** "online" (default), "shared" (several processes write one run) or "disabled" (nothing
    * is sent anywhere: calls check their arguments and the run being open, and return; the
    * summary is kept in the Run object; logArtifact/useArtifact throw UsageError) or "offline"
@@ -100,12 +103,31 @@ export function defaultProject(program: string | undefined = process.argv[1]): s
   }
 }
 
-function policy(resume: InitOptions["resume"]): ResumePolicy {
-  if (resume === undefined || resume === false) return ResumePolicy.UNSPECIFIED;
-  if (resume === true || resume === "allow") return ResumePolicy.ALLOW;
-  if (resume === "must") return ResumePolicy.MUST;
-  if (resume === "never") return ResumePolicy.NEVER;
-  throw new UsageError(`resume must be "allow", "must", "never" or a boolean, got ${JSON.stringify(resume)}`);
+/** The resume option as one of "allow", "must", "never", "auto", or null (unset): true is
+ * "auto" and false unset, as in the Python SDK. */
+function resumeName(resume: InitOptions["resume"]): "allow" | "must" | "never" | "auto" | null {
+  if (resume === undefined || resume === null || resume === false) return null;
+  if (resume === true) {
+    process.emitWarning(`resume=true is deprecated; use resume: "auto" or leave it unset`, "DeprecationWarning");
+    return "auto";
+  }
+  if (resume === "allow" || resume === "must" || resume === "never" || resume === "auto") return resume;
+  throw new UsageError(`resume must be one of "allow", "must", "never", "auto" (or a boolean), got ${JSON.stringify(resume)}`);
+}
+
+function policy(name: "allow" | "must" | "never" | null): ResumePolicy {
+  if (name === null) return ResumePolicy.UNSPECIFIED;
+  return { allow: ResumePolicy.ALLOW, must: ResumePolicy.MUST, never: ResumePolicy.NEVER }[name];
+}
+
+/** The id resume "auto" continues: the run_id of ``file`` (a missing or unreadable file: none). */
+function resumeFileId(file: string): string | undefined {
+  try {
+    const id = (JSON.parse(readFileSync(file, "utf8")) as { run_id?: unknown }).run_id;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -121,7 +143,16 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
   if (mode !== "online" && mode !== "shared" && mode !== "disabled" && mode !== "offline") {
     throw new UsageError(`mode must be "online", "shared", "offline" or "disabled", got ${JSON.stringify(mode)}`);
   }
-  const runId = opts.id !== undefined ? validateId(opts.id) : generateId();
+  let resume = resumeName(opts.resume);
+  const resumeIgnored = resume !== null && mode === "offline";
+  if (resumeIgnored) resume = null; // as W&B: an offline run cannot look its run up
+  // resume "auto": the file of this directory's run that has not finished cleanly.
+  const resumeFile = resume === "auto" ? join(resolve(opts.dir ?? "."), "wandb", "wandb-resume.json") : null;
+  const autoId = resumeFile !== null && opts.id === undefined ? resumeFileId(resumeFile) : undefined;
+  const runId = opts.id !== undefined ? validateId(opts.id) : autoId !== undefined ? validateId(autoId) : generateId();
+  if (resumeIgnored) {
+    process.emitWarning(`trackd: \`resume\` will be ignored since trackd is set to \`offline\`. Starting a new run with run id ${runId}.`);
+  }
   const entity = opts.entity || defaultEntity();
   const project = opts.project || defaultProject();
   const config = (normalize(opts.config ?? {}, "config") ?? {}) as PlainMap;
@@ -164,7 +195,7 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
     ref, name: opts.name ?? "", notes: opts.notes ?? "", tags: opts.tags ?? [], group: opts.group ?? "",
     jobType: opts.jobType ?? "", config: fromBinary(MapValueSchema, encodeMap(config)), startTime,
     host: hostname(), program: process.argv[1] ?? "", requestId: `${process.pid}-${runId}-${startTime}`,
-    resume: policy(opts.resume), shared: mode === "shared", writer, pid: process.pid,
+    resume: policy(resume === "auto" ? "allow" : resume), shared: mode === "shared", writer, pid: process.pid,
     crashGraceSeconds: opts.heartbeatSeconds ?? 0,
   };
   // Retrying is harmless (request_id): a daemon that is restarting is waited out.
@@ -200,7 +231,12 @@ export async function init(opts: InitOptions = {}): Promise<Run> {
     conn, ref, name: stored.name, mode, writer, label, config: mapToJs(stored.config),
     startingStep: Number(resp.startingStep), sender, finishTimeoutMs: (opts.finishTimeout ?? 120) * 1000,
     resumed: resp.resumed, tags: stored.tags, notes: stored.notes, group: stored.group, jobType: stored.jobType,
+    resumeFile,
   });
+  if (resumeFile !== null) {
+    mkdirSync(dirname(resumeFile), { recursive: true });
+    writeFileSync(resumeFile, JSON.stringify({ run_id: runId }).replace(":", ": "));
+  }
   rememberRun(run);
   if (opts.exitHandlers !== false) installExitHandlers();
   return run;

@@ -1,6 +1,8 @@
 // A run: what init() returns. log() never waits for the daemon: it validates, copies and
 // queues; the Sender delivers in the background.
-import { isAbsolute, resolve, relative, basename } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, resolve, relative, basename } from "node:path";
 import { unaryRetrying, type Connection } from "./connection.js";
 import { Config, Summary, applySummary } from "./config.js";
 import { FinishTimeoutError, UsageError } from "./errors.js";
@@ -12,6 +14,8 @@ import { FilePolicy, FileService } from "./gen/trackd/v1/file_service_pb.js";
 import { Artifact, ArtifactVersion, logArtifact, uploadFile, useArtifact } from "./artifacts.js";
 import { OfflineSink } from "./offline.js";
 import { type RecordSink, type Ref } from "./sender.js";
+import { Image, encodeImage } from "./image.js";
+import { Table, encodeTable, type EncodedTable } from "./table.js";
 import { mapToJs, normalizeRow, type PlainMap } from "./values.js";
 
 /** The state a finished run ended in. */
@@ -86,6 +90,8 @@ export interface RunParams {
   notes: string;
   group: string;
   jobType: string;
+  /** resume "auto": the file naming this run, removed once it finishes with exit code 0. */
+  resumeFile?: string | null;
 }
 
 export class Run {
@@ -117,6 +123,7 @@ export class Run {
   private readonly finishTimeoutMs: number;
   private finalState: RunState | null = null;
   private warnedSharedStep = false;
+  private readonly resumeFile: string | null;
 
   /** @internal */
   constructor(p: RunParams) {
@@ -136,6 +143,7 @@ export class Run {
     this.offlineDir = p.sender instanceof OfflineSink ? p.sender.dir : null;
     this.step = p.startingStep;
     this.finishTimeoutMs = p.finishTimeoutMs;
+    this.resumeFile = p.resumeFile ?? null;
     this.resumed = p.resumed;
     this.config = new Config(p.config, this);
     this.summary = new Summary(this);
@@ -231,6 +239,15 @@ export class Run {
   log(data: Record<string, unknown>, opts: LogOptions = {}): Promise<void> | undefined {
     this.checkOpen("log()");
     if (this.disabled) return undefined; // as cheap as a call can be
+    const media: [string, Table | Image][] = [];
+    for (const key in data) {
+      const v = Object.prototype.hasOwnProperty.call(data, key) ? data[key] : undefined;
+      if (v instanceof Table || v instanceof Image) media.push([key, v]);
+    }
+    if (media.length > 0) {
+      this.checkEnabled(`log() of a ${media[0][1] instanceof Table ? "Table" : "Image"}`);
+      data = Object.fromEntries(Object.entries(data).filter(([, v]) => !(v instanceof Table || v instanceof Image)));
+    }
     const row = normalizeRow(data);
     let step = opts.step;
     let commit = opts.commit;
@@ -257,9 +274,55 @@ export class Run {
       }
       this.step = Number(step);
     }
+    for (const [key, item] of media) {
+      if (item instanceof Image) {
+        const { path, bytes, value } = encodeImage(item, key, this.step);
+        row[key] = value;
+        this.storeMedia(path, bytes);
+      } else {
+        const { encoded, value } = encodeTable(item, this.id, key, this.step);
+        row[key] = value;
+        if (encoded !== null) this.storeMedia(encoded.path, encoded.bytes, encoded);
+      }
+    }
     if (commit || (commit === undefined && step === undefined)) this.step += 1;
     if (commit !== undefined) commit = Boolean(commit);
     return this.sender.put({ k: "h", data: row, step, commit, ts: Date.now() / 1000 });
+  }
+
+  private mediaDir: string | null = null;
+  /** Media files and their run_table artifacts still being delivered (finish() waits). */
+  private readonly mediaWork = new Set<Promise<void>>();
+
+  /** Write a logged media file (a table's, an image's), save it with the run (policy "now")
+   * and, for a table, log it as the run's run_table artifact, in the background (finish()
+   * waits for it). */
+  private storeMedia(name: string, bytes: Buffer, table?: EncodedTable): void {
+    this.mediaDir ??= mkdtempSync(join(tmpdir(), `trackd-media-${this.id}-`));
+    const local = join(this.mediaDir, name);
+    mkdirSync(dirname(local), { recursive: true });
+    writeFileSync(local, bytes);
+    const step = this.step;
+    const work = (async () => {
+      await this.saveFile(local, name, FilePolicy.NOW);
+      if (table === undefined) return;
+      const art = new Artifact(table.artifactName, "run_table").addFile(local, table.artifactEntry);
+      await logArtifact(this.conn, { entity: this.entity, project: this.project, runId: this.id }, step, art, [], true);
+    })().catch((e: unknown) => {
+      process.emitWarning(`trackd: the media file ${name} of run ${this.id} was not stored: ${(e as Error).message}`);
+    });
+    this.mediaWork.add(work);
+    void work.finally(() => this.mediaWork.delete(work));
+  }
+
+  /** Save one file with the run: by path when the daemon may read it, else by its bytes. */
+  private async saveFile(full: string, name: string, policy: FilePolicy): Promise<void> {
+    const run = { entity: this.entity, project: this.project, runId: this.id };
+    const resp = await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, path: full, policy }] });
+    if (resp.results[0]?.unreadable) {
+      const blob = await uploadFile(this.conn, full, name);
+      await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, blobKey: blob.blobKey, policy }] });
+    }
   }
 
   /** Customise how a metric is summarised and plotted; ``name`` may end with "*". */
@@ -331,12 +394,7 @@ export class Run {
     if (policy === undefined) throw new RangeError(`save(): policy must be "live", "now" or "end", got ${opts.policy}`);
     if (this.disabled) return name;
     this.checkEnabled("save()");
-    const run = { entity: this.entity, project: this.project, runId: this.id };
-    const resp = await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, path: full, policy }] });
-    if (resp.results[0]?.unreadable) {
-      const blob = await uploadFile(this.conn, full, name);
-      await this.conn.unary(FileService.method.saveFiles, { run, files: [{ name, blobKey: blob.blobKey, policy }] });
-    }
+    await this.saveFile(full, name, policy);
     return name;
   }
 
@@ -411,6 +469,7 @@ export class Run {
     }
     const ref = { entity: this.entity, project: this.project, runId: this.id };
     const work = (async () => {
+      while (this.mediaWork.size > 0) await Promise.all([...this.mediaWork]);
       await this.sender.close();
       // The daemon may be restarting: the new one recovers the run from its log.
       return unaryRetrying(() => this.conn, RunService.method.finishRun, {
@@ -434,11 +493,13 @@ export class Run {
       const run = resp.run;
       this.finalState = STATE_NAMES[run?.state ?? 0] ?? "finished";
       this.finalSummary = mapToJs(run?.summary);
+      if (code === 0 && this.resumeFile !== null) rmSync(this.resumeFile, { force: true });
       return { state: this.finalState, summary: structuredClone(this.finalSummary), historyRows: Number(run?.historyRows ?? 0n) };
     } finally {
       clearTimeout(timer);
       forgetRun(this);
       this.conn.close();
+      if (this.mediaDir !== null) rmSync(this.mediaDir, { recursive: true, force: true });
     }
   }
 }
