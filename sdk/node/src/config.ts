@@ -1,14 +1,22 @@
 // run.config and run.summary: the Run's dict-like parts.
 import { ConfigError } from "./errors.js";
-import type { Run } from "./run.js";
+import type { Item } from "./sender.js";
 import { normalize, type Plain, type PlainMap } from "./values.js";
+
+/** What config and summary need of their run (the Run class is one; kept structural so that
+ * this module does not import run.ts, which imports this one). */
+export interface RunParts {
+  checkOpen(what: string): void;
+  send(item: Item): Promise<void> | undefined;
+  readSummary(): Promise<PlainMap>;
+}
 
 /** run.config: a local copy of the run's config; every change is sent as a config record. */
 export class Config {
   private items: PlainMap;
 
   /** @internal */
-  constructor(items: PlainMap, private readonly run: Run) {
+  constructor(items: PlainMap, private readonly run: RunParts) {
     this.items = { ...items };
   }
 
@@ -75,7 +83,7 @@ export class Config {
  */
 export class Summary {
   /** @internal */
-  constructor(private readonly run: Run) {}
+  constructor(private readonly run: RunParts) {}
 
   /** Set one key; ``key`` may be a path (["a", "b"]) into a nested value. */
   set(key: string | string[], value: unknown): void {
