@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -111,6 +112,9 @@ def test_the_database_stopped_for_30s_while_three_daemons_log(
             # One warning of the outage (not one per record or round) and one of the return.
             assert text.count("records are still accepted") == 1, text[-3000:]
             assert text.count("the store is back after") == 1, text[-3000:]
+            # Thousands of records (two writers' 30 s) were taken while it was away.
+            held = int(re.search(r"storing the (\d+) record", text).group(1))  # type: ignore[union-attr]
+            assert held >= 1000, held
         for d in daemons:
             trackd.teardown()
             for k, v in _sdk_env(d).items():
