@@ -111,7 +111,8 @@ class HistoryActor(Actor[HistoryMsg]):
     #: Each message is one decoded client batch (up to 1,000 rows or 4 MiB encoded, which can
     #: be tens of MiB as Python objects). 32 of them keep the actor busy while bounding memory;
     #: when full, streams stop reading, and clients buffer (bounded) or block. Nothing is lost:
-    #: every queued batch is already in its run's write-ahead log.
+    #: every queued batch is already in its run's write-ahead log. While a round waits for the
+    #: store, messages move on from here into the backlog (``BACKLOG_RECORDS``).
     mailbox_size = 32
     name = "history"
 
