@@ -29,6 +29,9 @@ from trackd import Api, Artifact
 _SDK_UNSET = ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY")
 
 
+#: Three daemons and up to eight training processes at once.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[PostgresServer]:
     yield from _server()

@@ -49,6 +49,9 @@ WRITER = textwrap.dedent("""
 """)
 
 
+#: About 75 s here (the 30 s outage within a 45 s logging window), more on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
+
 @pytest.fixture
 def server() -> Iterator[PostgresServer]:
     """A server of this test's own: it is stopped and started again."""
