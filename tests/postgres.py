@@ -14,6 +14,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -48,6 +49,8 @@ class PostgresServer:
     process: subprocess.Popen[bytes]
     bindir: Path
     run_as: list[str]
+    command: list[str]
+    env: dict[str, str]
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}"
@@ -60,6 +63,34 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def halt(self) -> None:
+        """Stop the server as a database outage: "fast" shutdown (SIGINT, open connections are
+        closed), its data kept for :meth:`resume`."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=30)
+
+    def resume(self) -> None:
+        """Start the server again after :meth:`halt`, on the same socket and data."""
+        with open(self.root / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """:raises RuntimeError: the server exited or was not ready within 30 s."""
+        deadline = time.monotonic() + 30
+        while True:
+            ready = subprocess.run([str(self.bindir / "pg_isready"), "-q", "-h",
+                                    str(self.socket_dir), "-U", SUPERUSER],
+                                   check=False).returncode == 0
+            if ready:
+                return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                text = (self.root / "postgres.log").read_text(errors="replace")
+                raise RuntimeError(f"the test PostgreSQL server did not start:\n{text}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -107,26 +138,20 @@ def start_server() -> PostgresServer:
     subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER,
                     "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"],
                    check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [*prefix, str(bindir / "postgres"), "-D", str(data), "-k", str(sockets),
+               "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
+               "-c", "full_page_writes=off", "-c", "max_connections=200",
+               "-c", "shared_buffers=64MB"]
     log = open(root / "postgres.log", "wb")  # noqa: SIM115 - owned by the server's lifetime
-    process = subprocess.Popen(
-        [*prefix, str(bindir / "postgres"), "-D", str(data), "-k", str(sockets),
-         "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=200",
-         "-c", "shared_buffers=64MB"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
-    server = PostgresServer(root, sockets, process, bindir, prefix)
-    deadline = time.monotonic() + 30
-    while True:
-        ready = subprocess.run([str(bindir / "pg_isready"), "-q", "-h", str(sockets),
-                                "-U", SUPERUSER], check=False).returncode == 0
-        if ready:
-            return server
-        if process.poll() is not None or time.monotonic() > deadline:
-            text = (root / "postgres.log").read_text(errors="replace")
-            server.stop()
-            raise RuntimeError(f"the test PostgreSQL server did not start:\n{text}")
-        time.sleep(0.1)
+    server = PostgresServer(root, sockets, process, bindir, prefix, command, env)
+    try:
+        server._wait_ready()
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
 
 
 def postgres_server() -> Iterator[PostgresServer]:

@@ -5,20 +5,28 @@ A round takes every queued message (up to ``ROUND_LIMIT``), applies the records 
 that run's :class:`~trackd._shared.history.RunHistory` in a worker thread, then commits all
 resulting rows and run changes together with each run's new ``ingested_seq``. Rows are keyed
 by (run, step) in the store, so replaying records after a crash never writes a row twice.
+
+When the store cannot take a round (a team database that cannot be reached, a full disk), the
+round is kept and retried with backoff, and the actor goes on taking messages meanwhile into a
+backlog (bounded by ``BACKLOG_RECORDS``), so that streams keep being acknowledged: every record
+is in its run's write-ahead log already. One warning says so when it starts and one line when
+the store is back; the backlog is then stored in order, a round at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
 
 from trackd_daemon.actors.base import Actor, Reply
-from trackd_daemon.errors import ResourceExhaustedError
+from trackd_daemon.errors import ResourceExhaustedError, StoreUnavailableError
 from trackd_daemon.records import (
     Alert,
     Config,
@@ -53,6 +61,17 @@ log = logging.getLogger("trackd.daemon.history")
 
 #: Messages taken per round: bounds one store transaction to a few thousand rows.
 ROUND_LIMIT = 64
+#: Records held in the backlog while a round waits for the store (see the module doc). Decoded
+#: records are about 1 KiB each as Python objects, so this holds ~100 MiB: a team database
+#: restarting or a minute of an outage at tens of thousands of rows a second. When it is full
+#: the actor stops taking messages: the mailbox fills, streams wait, clients buffer (bounded)
+#: or block; still nothing is lost, the records being in the write-ahead logs.
+BACKLOG_RECORDS = 100_000
+#: Seconds a store call may take before the actor takes messages into the backlog while it
+#: waits (a healthy store answers in milliseconds; an unreachable one only after its timeout).
+SLOW_STORE_SECONDS = 1.0
+#: Backoff between tries of a round the store did not take: first and largest delay.
+RETRY_FIRST, RETRY_MAX = 0.5, 10.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +111,8 @@ class HistoryActor(Actor[HistoryMsg]):
     #: Each message is one decoded client batch (up to 1,000 rows or 4 MiB encoded, which can
     #: be tens of MiB as Python objects). 32 of them keep the actor busy while bounding memory;
     #: when full, streams stop reading, and clients buffer (bounded) or block. Nothing is lost:
-    #: every queued batch is already in its run's write-ahead log.
+    #: every queued batch is already in its run's write-ahead log. While a round waits for the
+    #: store, messages move on from here into the backlog (``BACKLOG_RECORDS``).
     mailbox_size = 32
     name = "history"
 
@@ -103,22 +123,44 @@ class HistoryActor(Actor[HistoryMsg]):
         self._on_alerts = on_alerts  # new alerts are in the store: tell the notifier
         #: Runs of these sweeps logged or ended (in the store): tell the sweep controller.
         self._on_sweep_runs = on_sweep_runs
+        #: Messages taken while a round waited for the store (records counted for the bound).
+        self._backlog: deque[HistoryMsg] = deque()
+        self._backlog_records = 0
+        self._closing = False  # the mailbox was closed while a round waited
+        self._outage_since: float | None = None  # monotonic time of the first failed try
 
     async def loop(self) -> None:
-        async for msg in self._recv:
-            await self._round([msg, *self.drain_nowait(ROUND_LIMIT - 1)])
+        while True:
+            if not self._backlog:
+                try:
+                    self._hold(await self._recv.receive())
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    return
+            msgs = [self._backlog.popleft() for _ in range(min(ROUND_LIMIT, len(self._backlog)))]
+            self._backlog_records -= sum(_records(m) for m in msgs)
+            msgs += self.drain_nowait(ROUND_LIMIT - len(msgs))
+            if not await self._round(msgs):
+                return
 
-    async def _round(self, msgs: list[HistoryMsg]) -> None:
+    def _hold(self, msg: HistoryMsg) -> None:
+        self._backlog.append(msg)
+        self._backlog_records += _records(msg)
+
+    async def _round(self, msgs: list[HistoryMsg]) -> bool:
+        """Apply and store one round; False when the daemon stops while the store is away."""
         changes, touched = await anyio.to_thread.run_sync(_apply, msgs)
-        delay = 0.5
-        while True:  # a full store: keep the round (its records are in the logs) and retry
-            try:
-                await self._store.apply(changes)
-                break
-            except ResourceExhaustedError as exc:
-                log.warning("%s; retrying in %.1fs", exc.message, delay)
-                await anyio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        if not await self._store_round(changes):
+            # Stopping with the store away: the records stay in the write-ahead logs, and the
+            # next start ingests them (a run's recovery replays what its stored
+            # ingested_seq lacks).
+            log.warning("stopping while the store is unreachable: %d message(s) not stored; "
+                        "they are in the runs' write-ahead logs and are stored at the next "
+                        "start", len(msgs) + len(self._backlog))
+            error = StoreUnavailableError("the daemon stopped while the store was unreachable")
+            for m in [*msgs, *self._backlog]:
+                if isinstance(m, (Crash, Barrier)):
+                    m.reply.fail(error)
+            return False
         if any(ch.alerts for ch in changes):
             self._on_alerts()
         for session, seq in touched:
@@ -129,7 +171,73 @@ class HistoryActor(Actor[HistoryMsg]):
         for m in msgs:
             if isinstance(m, (Crash, Barrier)):
                 m.reply.set(None)
+        return True
 
+    async def _store_round(self, changes: list[RunChanges]) -> bool:
+        """Store a round, retrying with backoff while the store cannot take it (the round's
+        records are in the logs), taking messages into the backlog meanwhile. False: the
+        mailbox was closed (the daemon stops) while the store was away."""
+        delay = RETRY_FIRST
+        while True:
+            error = await self._attempt(changes)
+            if error is None:
+                if self._outage_since is not None:
+                    log.warning("the store is back after %.0f s; storing the %d record(s)"
+                                " received meanwhile", time.monotonic() - self._outage_since,
+                                self._backlog_records)
+                    self._outage_since = None
+                return True
+            if self._outage_since is None:
+                self._outage_since = time.monotonic()
+                log.warning("%s; records are still accepted (they are in the write-ahead"
+                            " logs) and are stored when it is back: retrying with backoff up"
+                            " to %.0f s", error.message, RETRY_MAX)
+            if self._closing:
+                return False
+            await self._take_during(functools.partial(anyio.sleep, delay))
+            delay = min(delay * 2, RETRY_MAX)
+
+    async def _attempt(self, changes: list[RunChanges]
+                       ) -> StoreUnavailableError | ResourceExhaustedError | None:
+        """One try of ``store.apply``; the error when the store could not take the round.
+        When it takes longer than ``SLOW_STORE_SECONDS``, messages go to the backlog while it
+        goes on (it is never cancelled: a store call cut short could have committed)."""
+        result: list[Exception | None] = [None]
+
+        async def apply() -> None:
+            try:
+                await self._store.apply(changes)
+            except Exception as exc:  # noqa: BLE001 - raised below, outside the task group
+                result[0] = exc
+
+        await self._take_during(apply, after=SLOW_STORE_SECONDS)
+        error = result[0]
+        if error is None or isinstance(error, (StoreUnavailableError, ResourceExhaustedError)):
+            return error
+        raise error
+
+    async def _take_during(self, fn: Callable[[], Awaitable[None]], *, after: float = 0.0
+                           ) -> None:
+        """Await ``fn()`` and, from ``after`` seconds on, take messages into the backlog (up to
+        its bound) meanwhile. Messages are only held here, not applied: applying them changes
+        run state that a round in flight may still be reading."""
+        async def take() -> None:
+            await anyio.sleep(after)
+            while self._backlog_records < BACKLOG_RECORDS:
+                try:
+                    msg = await self._recv.receive()
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    self._closing = True
+                    return
+                self._hold(msg)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(take)
+            await fn()
+            tg.cancel_scope.cancel()
+
+def _records(msg: HistoryMsg) -> int:
+    return len(msg.records) if isinstance(msg, Ingest) else 1
 
 def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSession, int]]]:
     """Apply a round's records (worker thread; the actor loop waits, so state is not shared)."""
