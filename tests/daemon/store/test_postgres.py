@@ -4,10 +4,12 @@ instances) migrating and writing one database at once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import anyio
 import pytest
 
 from tests.daemon.store.contract import MetadataStoreContract
@@ -230,7 +232,17 @@ async def test_an_unreachable_database_is_a_typed_error_and_the_store_recovers(
             with pytest.raises(StoreUnavailableError):
                 await store.downsample_history(run.pk, ["x"])
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await store.apply([RunChanges(pk=run.pk, ingested_seq=1, rows=[(0, {"x": 1})])])
+        # The pool reconnects with a backoff that grew while the database refused it: the
+        # store works again within that backoff, not at the next call.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await store.apply([RunChanges(pk=run.pk, ingested_seq=1, rows=[(0, {"x": 1})])])
+                break
+            except StoreUnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await anyio.sleep(0.5)
         assert (await store.get_run(run.key)).history_rows == 1
     finally:
         await store.aclose()
