@@ -43,6 +43,7 @@ def test_a_version_page_files_previews_lineage_and_alias_edits(
     assert page.locator("#artifact-name").inner_text() == "ds:v0"
     assert page.locator("#logged-by").inner_text().startswith("prep")
     assert page.locator("#used-by a").all_inner_texts() == ["train"]
+    page.wait_for_selector("#metadata > *")  # the tree is built by the page's script
     assert "synthetic" in page.locator("#metadata").inner_text()
 
     # Files: the root, then a folder opened; previews of text, an image and a table.

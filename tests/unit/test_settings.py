@@ -445,3 +445,15 @@ def test_frozen_settings_refuse_changes() -> None:
 def test_unknown_attribute_is_refused() -> None:
     with pytest.raises(AttributeError):
         Settings().no_such = 1  # type: ignore[attr-defined]
+
+
+def test_tokens_never_start_with_a_dash(monkeypatch) -> None:
+    """A token is passed as a command-line argument (``trackd login KEY``), where a leading
+    ``-`` would read as an option: a draw that starts with one is drawn again."""
+    import secrets
+
+    from trackd._shared import ui_auth
+
+    draws = iter(["-starts-with-a-dash", "-again", "fine-token"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    assert ui_auth.new_token() == "fine-token"

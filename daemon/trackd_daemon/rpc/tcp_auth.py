@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hmac
 import os
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
 
+from trackd._shared.ui_auth import new_token
 from trackd_daemon.errors import InvalidArgumentError, UnauthenticatedError
 from trackd_daemon.rpc.errors import abort_with
 
@@ -36,7 +36,7 @@ def load_or_create_token(state_dir: Path) -> str:
         if token:
             return token
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)  # an empty file: a crash mid-write
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")
     return token

@@ -50,7 +50,12 @@ class Ticket:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A fresh secret (256 bits, URL-safe). Never starting with ``-``: it is typed and pasted as
+    a command-line argument (``trackd login KEY``), where it would read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def read_token(path: Path) -> str:
