@@ -118,7 +118,8 @@ def _unavailable_as_error(url: str) -> Iterator[None]:
                                     f"reached (no connection within {WAIT_TIMEOUT:.0f} s)"
                                     ) from None
     except pg_errors.OperationalError as exc:
-        if isinstance(exc, pg_errors.TransactionRollback | pg_errors.QueryCanceled):
+        if isinstance(exc, pg_errors.TransactionRollback | pg_errors.DeadlockDetected
+                      | pg_errors.QueryCanceled):
             raise
         raise StoreUnavailableError(f"the PostgreSQL store {display_url(url)} cannot be "
                                     f"reached: {str(exc).strip()}") from exc

@@ -152,7 +152,8 @@ async def commit_in(conn: Conn, version_id: str, now: float) -> tuple[str, bool]
 
 async def _collection_for(conn: Conn, new: NewVersion, now: float) -> int:
     """The id of the collection ``new`` is logged into, made on first use (two daemons
-    making it at once: one inserts, the other finds it).
+    making it at once: one inserts, the other finds it), its row locked until the transaction
+    ends.
 
     :raises FailedPreconditionError: it is a portfolio, or of another type.
     """
@@ -161,7 +162,10 @@ async def _collection_for(conn: Conn, new: NewVersion, now: float) -> int:
               " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s)"
               " ON CONFLICT (project_id, name) DO NOTHING",
               (pid, new.key.name, new.type, new.owner_uid, now, now))
-    coll = await collection_row(conn, new.key)
+    # Locked now, before this transaction inserts a version (whose foreign key takes a share
+    # lock on the row): taking the lock only at the commit's numbering would let two daemons
+    # each hold the share lock and wait for the other's (a deadlock).
+    coll = await collection_row(conn, new.key, lock=True)
     assert coll is not None
     if coll[2]:
         raise FailedPreconditionError(
