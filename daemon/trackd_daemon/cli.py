@@ -18,7 +18,7 @@ examples:
   trackd daemon run --store postgresql://trackd@db/trackd --ui-host 0.0.0.0"""
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trackd daemon run", description=DESCRIPTION,
                                      epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ui", dest="ui", action="store_const", const=False,
                         help="serve no dashboard")
     parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     from pathlib import Path
 
     from trackd_daemon.app import run
