@@ -15,15 +15,20 @@ still builds (and says less).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import importlib
+import inspect
+import os
 import re
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS_SOURCE = ROOT / "sdk" / "python" / "trackd" / "_settings" / "model.py"
 OPENAPI = ROOT / "daemon" / "trackd_daemon" / "web" / "openapi.yaml"
 
 SETTINGS_MARKER = "<!-- generated: settings-fields -->"
@@ -47,13 +52,13 @@ _FIELD = re.compile(r"^    (\w+): .+ = ")
 _SECTION = re.compile(r"^    # -- (.+?) -+$")
 
 
-def _field_docs() -> tuple[dict[str, str], dict[str, str]]:
+def _field_docs(source: str) -> tuple[dict[str, str], dict[str, str]]:
     """Each field's ``#:`` documentation and the section (``# -- name ---``) it is in."""
     docs: dict[str, str] = {}
     sections: dict[str, str] = {}
     comment: list[str] = []
     section = ""
-    for line in SETTINGS_SOURCE.read_text(encoding="utf-8").splitlines():
+    for line in source.splitlines():
         stripped = line.strip()
         if (m := _SECTION.match(line)) is not None:
             section = m.group(1)
@@ -75,10 +80,13 @@ def _rst_to_md(text: str) -> str:
 
 
 def settings_fields() -> str:
+    # Found through the public class, wherever its module lives in the package.
     from trackd import Settings
-    from trackd._settings.fields import ENV_NAMES, kind_of
 
-    docs, sections = _field_docs()
+    model = sys.modules[Settings.__module__]
+    rules = sys.modules[model.validate.__module__]  # the module of each field's kind
+    env_names, kind_of = rules.ENV_NAMES, rules.kind_of
+    docs, sections = _field_docs(inspect.getsource(model))
     out: list[str] = []
     current = None
     for field in dataclasses.fields(Settings):
@@ -88,7 +96,7 @@ def settings_fields() -> str:
             current = section
             out += ["", f"### {section.capitalize() or 'Other fields'}", "",
                     "| field | kind | environment | what it does |", "|---|---|---|---|"]
-        suffixes = [ENV_NAMES.get(name, name.upper())]
+        suffixes = [env_names.get(name, name.upper())]
         if name.startswith("x_"):
             suffixes.insert(0, "_" + name[2:].upper())
         env = "<br>".join(f"`TRACKD_{s}`, `WANDB_{s}`" for s in suffixes)
@@ -100,16 +108,30 @@ def settings_fields() -> str:
 # -- command line ------------------------------------------------------------------------------
 
 
-def cli_help() -> str:
-    import os
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = (),
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the command tree with its command path, depth first."""
+    found = [(path, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _commands(sub, (*path, name))
+    return found
 
-    from trackd._cli.help_text import commands
-    from trackd._cli.main import build_parser
+
+def cli_help() -> str:
     from trackd_daemon.cli import build_parser as daemon_parser
 
+    # The console script named in pyproject.toml, wherever its module lives.
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        target = tomllib.load(f)["project"]["scripts"]["trackd"]
+    module = importlib.import_module(target.split(":", 1)[0])
     os.environ["COLUMNS"] = "88"  # argparse wraps to this width
-    found = list(commands(build_parser()))
-    found.insert(2, (("daemon", "run"), daemon_parser()))
+    found = []
+    for path, parser in _commands(module.build_parser()):
+        # "daemon run" is only a name there: the daemon parses its own arguments.
+        found.append((path, daemon_parser() if path == ("daemon", "run") else parser))
     out = []
     for path, parser in found:
         title = " ".join(("trackd", *path))
