@@ -49,7 +49,7 @@ EXAMPLES: dict[str, list[str]] = {
               "trackd sweep show my-project/abc123"],
     "agent": ["trackd agent my-project/abc123 --count 10"],
     "ui": ["trackd ui", "trackd ui my-project/1a2b3c4d --no-browser"],
-    "sync": ["trackd sync trackd/offline-run-20261206_101500-1a2b3c4d"],
+    "sync": ["trackd sync wandb/offline-run-20261206_101500-1a2b3c4d", "trackd sync wandb/offline-run-*"],
     "alerts": ["trackd alerts ls my-project"],
     "alerts ls": ["trackd alerts ls my-project --limit 20",
                   "trackd alerts ls my-project/1a2b3c4d --json"],
