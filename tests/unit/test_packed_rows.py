@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from typing import Any
 
 import msgpack
 import numpy as np
