@@ -103,6 +103,7 @@ SCHEMA = [
         crash_grace REAL NOT NULL DEFAULT 0,
         http_proxy TEXT NOT NULL DEFAULT '',
         https_proxy TEXT NOT NULL DEFAULT '',
+        owner_name TEXT NOT NULL DEFAULT '',
         UNIQUE (project_id, run_id)
     )
     """,
@@ -164,7 +165,13 @@ def add_run_option_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
 
-SCHEMA_VERSION = 11
+def add_owner_name_column(conn: sqlite3.Connection) -> None:
+    """Migration to v13: a run's creator's user name, unless the table has it already."""
+    if "owner_name" not in {r[1] for r in conn.execute("PRAGMA table_info(runs)")}:
+        conn.execute("ALTER TABLE runs ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''")
+
+
+SCHEMA_VERSION = 13
 #: Forward-only migrations: version reached -> statements, or steps called with the connection
 #: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
 #: owners": only the daemon's user sees them).
@@ -190,6 +197,9 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     10: [*SWEEP_SCHEMA],
     # v11: the dashboard's saved workspace views (a new table only).
     11: [*WORKSPACE_SCHEMA],
+    # v13: a run records its creator's user name (a team's access decisions compare names:
+    # uids differ between machines). Runs made before keep "" and are decided by uid.
+    13: [add_owner_name_column],
 }
 
 _RUN_COLUMNS = (
@@ -197,7 +207,7 @@ _RUN_COLUMNS = (
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
     " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid, r.crash_grace,"
-    " r.http_proxy, r.https_proxy"
+    " r.http_proxy, r.https_proxy, r.owner_name"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -229,7 +239,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
         fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
-        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31],
+        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31], owner_name=r[32],
     )
 
 
@@ -344,14 +354,14 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
                 " request_id, fork_run_id, fork_step, owner_uid, crash_grace, http_proxy,"
-                " https_proxy)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " https_proxy, owner_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project_id, key.run_id, new.name or generate_name(count), new.notes,
                     _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                     _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
                     new.request_id, new.fork_run_id, new.fork_step, new.owner_uid,
-                    new.crash_grace, new.http_proxy, new.https_proxy,
+                    new.crash_grace, new.http_proxy, new.https_proxy, new.owner_name,
                 ),
             )
             return int(cur.lastrowid or 0)
