@@ -46,6 +46,11 @@ def list_projects(entity: str) -> dict[str, int]:
     return {p.name: p.run_count for p in trackd.Api().projects(entity)}
 
 
+def who(project: str) -> dict[str, list[str]]:
+    """The runs of ``project`` the caller can see: id -> [their user, their host]."""
+    return {r.id: [r.user.username, r.host] for r in trackd.Api().runs(project)}
+
+
 def history_rows(path: str) -> int:
     return len(trackd.Api().run(path).history(pandas=False))
 
@@ -144,7 +149,7 @@ def edit(path: str, change: str) -> list[str]:
 
 ACTIONS = {"create": create, "list": list_runs, "history": history_rows, "resume": resume,
            "stream": stream, "shutdown": shutdown, "keep_files": keep_files,
-           "projects": list_projects, "edit": edit}
+           "projects": list_projects, "edit": edit, "who": who}
 
 
 def main() -> None:
