@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from trackd_daemon.config import DaemonConfig
+from trackd_daemon.store import display_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="serve no dashboard")
     parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.store_url and display_url(args.store_url) != args.store_url:
+        # A command line is readable by every process of the machine (ps, /proc/PID/cmdline).
+        parser.error("--store holds a password, which every process could read on the command "
+                     "line: give the URL in TRACKD_STORE_URL (the service's environment file) or "
+                     "the password in a PostgreSQL password file (PGPASSFILE)")
     from pathlib import Path
 
     from trackd_daemon.app import run
