@@ -46,7 +46,8 @@ ROOT_UID = 0
 
 class Owned(Protocol):
     """What the policy decides on: a run, or an artifact collection, version or link. Its
-    ``key`` has ``entity`` and ``project``."""
+    ``key`` has ``entity`` and ``project``; an ``owner_name`` attribute, where it has one, is
+    the owner's user name where it ran (:func:`owner_name`)."""
 
     @property
     def key(self) -> Any: ...

@@ -145,3 +145,34 @@ def test_ownership_across_machines_follows_the_recorded_name_not_the_uid(
     refused = b.act(member, "edit", path="team/private/theirs", change="rename")
     assert refused.get("code") == "PERMISSION_DENIED", refused
     assert sorted(ok(b.act(nobody, "list", project="team/private"))) == ["theirs"]
+
+
+def test_artifacts_across_machines_belong_to_the_recorded_name(
+        team: tuple[Machine, Machine, str]) -> None:
+    a, b, url = team
+    nobody, member = _account("nobody"), _account()
+    ok(a.act(member, "log_text", entity="team", project="private", run_id="m1", name="mine",
+             text="member's"))
+    ok(a.act(nobody, "log_text", entity="team", project="private", run_id="n1", name="theirs",
+             text="nobody's"))
+    ok(a.act(member, "log_text", entity="team", project="shared-2", run_id="m2", name="open",
+             text="for the group"))
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:  # A's uids are not B's (see above)
+        for table in ("artifact_versions", "artifact_collections"):
+            conn.execute(f"UPDATE {table} SET owner_uid = 4242 WHERE owner_name = %s",
+                         (member.pw_name,))
+            conn.execute(f"UPDATE {table} SET owner_uid = %s WHERE owner_name = %s",
+                         (member.pw_uid, nobody.pw_name))
+        conn.execute("UPDATE runs SET owner_uid = 4242 WHERE owner_name = %s", (member.pw_name,))
+        conn.execute("UPDATE runs SET owner_uid = %s WHERE owner_name = %s",
+                     (member.pw_uid, nobody.pw_name))
+
+    assert ok(b.act(member, "read_text", name="team/private/mine:latest")) == "member's"
+    refused = b.act(member, "read_text", name="team/private/theirs:latest")
+    assert refused.get("code") == "PERMISSION_DENIED", refused
+    assert ok(b.act(nobody, "read_text", name="team/private/theirs:latest")) == "nobody's"
+    assert ok(b.act(nobody, "read_text", name="team/shared-2/open:latest")) == "for the group"
+    refused = b.act(nobody, "read_text", name="team/private/mine:latest")
+    assert refused.get("code") == "PERMISSION_DENIED", refused

@@ -367,10 +367,11 @@ def _c_collated(stmt: str) -> str:
 #: schema of the SQLite store's version 11, the first this backend shipped with.
 MIGRATIONS: dict[int, list[str]] = {
     1: [_c_collated(s) for s in _TABLES_V1],
-    # 3: a run records its creator's user name (access decisions across machines compare
-    # names: uids differ between machines); runs made before keep "" and are decided by uid.
-    3: ['ALTER TABLE runs ADD COLUMN IF NOT EXISTS owner_name TEXT COLLATE "C" NOT NULL'
-        " DEFAULT ''"],
+    # 3: runs and artifacts record their owner's user name (access decisions across machines
+    # compare names: uids differ between machines); those made before keep "" (decided by uid).
+    3: [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS owner_name TEXT COLLATE \"C\" NOT NULL"
+        " DEFAULT ''"
+        for table in ("runs", "artifact_collections", "artifact_versions", "artifact_links")],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -165,10 +165,12 @@ def add_run_option_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
 
-def add_owner_name_column(conn: sqlite3.Connection) -> None:
-    """Migration to v13: a run's creator's user name, unless the table has it already."""
-    if "owner_name" not in {r[1] for r in conn.execute("PRAGMA table_info(runs)")}:
-        conn.execute("ALTER TABLE runs ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''")
+def add_owner_name_columns(conn: sqlite3.Connection) -> None:
+    """Migration to v13: the owner's user name of runs and artifact collections, versions and
+    links, in each table that lacks it."""
+    for table in ("runs", "artifact_collections", "artifact_versions", "artifact_links"):
+        if "owner_name" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''")
 
 
 SCHEMA_VERSION = 13
@@ -197,9 +199,9 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     10: [*SWEEP_SCHEMA],
     # v11: the dashboard's saved workspace views (a new table only).
     11: [*WORKSPACE_SCHEMA],
-    # v13: a run records its creator's user name (a team's access decisions compare names:
-    # uids differ between machines). Runs made before keep "" and are decided by uid.
-    13: [add_owner_name_column],
+    # v13: runs and artifacts record their owner's user name (a team's access decisions
+    # compare names: uids differ between machines). Those made before keep "" (decided by uid).
+    13: [add_owner_name_columns],
 }
 
 _RUN_COLUMNS = (
