@@ -79,8 +79,8 @@ async def test_a_database_migrated_by_a_newer_daemon_is_refused(database: str) -
 
 
 @pytest.mark.anyio
-async def test_a_database_of_schema_1_gains_run_owner_names(database: str) -> None:
-    """Migration 3 adds runs' owner_name to a database made by schema 1: its runs keep ""
+async def test_a_database_of_schema_2_gains_run_owner_names(database: str) -> None:
+    """Migration 3 adds runs' owner_name to a database of schema 2: its runs keep ""
     (decided by uid), new runs record their creator's name."""
     import psycopg
 
@@ -92,7 +92,7 @@ async def test_a_database_of_schema_1_gains_run_owner_names(database: str) -> No
     await store.aclose()
     async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
         await conn.execute("ALTER TABLE runs DROP COLUMN owner_name")
-        await conn.execute("UPDATE trackd_schema SET version = 1")
+        await conn.execute("UPDATE trackd_schema SET version = 2")
     for _ in range(2):  # the second open finds it migrated
         store = await open_store_url(database)
         try:
