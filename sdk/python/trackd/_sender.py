@@ -38,7 +38,7 @@ from typing import Any
 
 import grpc
 
-from trackd._shared.values import fill_map, fill_value
+from trackd._shared.values import fill_map, fill_value, pack_map
 from trackd._shared.walfile import WalWriter
 from trackd._terminal import visible
 from trackd.errors import CommError, RunFinishedError, from_grpc
@@ -83,8 +83,7 @@ def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
     rec.seq = item[1]
     if kind == "h":
         h = rec.history
-        h.data.SetInParent()
-        fill_map(h.data, item[2])
+        h.packed_data = pack_map(item[2])  # one C call, where a Value tree costs one per value
         if item[3] is not None:
             h.step = item[3]
         if item[4] is not None:

@@ -15,6 +15,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import msgpack
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -327,6 +329,59 @@ _DECODERS = {
     "list_value": lambda v: [to_python(x) for x in v.list_value.values],
     "map_value": lambda v: map_to_python(v.map_value),
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# The packed encoding of a row (HistoryRecord.packed_data): one MessagePack map.
+
+#: Packs a normalised row; anything else is normalised first (``normalize``).
+_packer = msgpack.Packer(use_bin_type=True, default=lambda v: normalize(v))
+_PLAIN = frozenset((float, str, bool, type(None)))
+
+
+def pack_map(d: dict[str, Any]) -> bytes:
+    """A normalised row as the packed encoding (see ``record.proto``)."""
+    return _packer.pack(d)  # type: ignore[no-any-return]
+
+
+def unpack_map(blob: bytes) -> dict[str, Any]:
+    """Decode and check the packed encoding of a row.
+
+    :raises MalformedValueError: not a MessagePack map, or a key or value outside the
+        mapping of ``value.proto`` (bin, ext, an integer beyond int64, invalid UTF-8).
+    """
+    try:
+        data = msgpack.unpackb(blob, raw=False, strict_map_key=True, max_bin_len=0,
+                               max_ext_len=0)
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError,
+            msgpack.StackError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MalformedValueError(f"packed data is not a well-formed MessagePack map: {exc}"
+                                  ) from None
+    if type(data) is not dict:
+        raise MalformedValueError(f"packed data must be a map, got {type(data).__name__}")
+    _check_unpacked(data.values())
+    return data
+
+
+def _check_unpacked(values: Any) -> None:
+    """:raises MalformedValueError: an integer beyond int64 (MessagePack has uint64), a map
+    key that is not text or bytes, anywhere in ``values``."""
+    types = set(map(type, values))
+    if types <= _PLAIN:  # the common row: all floats, nothing to look into
+        return
+    for v in values:
+        t = type(v)
+        if t is int:
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise MalformedValueError(f"packed data holds {v}, beyond the int64 range")
+        elif t is dict:
+            if not all(type(k) is str for k in v):
+                raise MalformedValueError("packed data has a map key that is not text")
+            _check_unpacked(v.values())
+        elif t is list:
+            _check_unpacked(v)
+        elif t not in _PLAIN:  # an empty bin (longer ones are refused while unpacking)
+            raise MalformedValueError(f"packed data holds a value of type {t.__name__}")
 
 
 def values_equal(a: Any, b: Any) -> bool:
