@@ -270,3 +270,33 @@ def test_an_offline_run_synced_on_one_machine_is_read_on_another(team: Team) -> 
     stored = Api().run(run.path)
     assert stored.state == "finished" and stored.config == {"lr": 0.1}
     assert [r["loss"] for r in stored.scan_history()] == [1 / (i + 1) for i in range(300)]
+
+
+def test_a_run_resumed_on_another_machine_goes_on_where_it_stopped(team: Team) -> None:
+    """A preempted job restarts on another node: ``resume="must"`` through that machine's
+    daemon continues the run's history, and its sequence of records, after what the first
+    machine stored; a restart of the second daemon keeps it."""
+    proj = project()
+    team.use(team.daemons[0])
+    with trackd.init(project=proj, config={"lr": 0.1}) as run:
+        for i in range(100):
+            run.log({"loss": float(i)})
+        run_id = run.id
+    team.use(team.daemons[1])
+    resumed = trackd.init(project=proj, id=run_id, resume="must")
+    assert resumed.step == 100
+    for i in range(100, 150):
+        resumed.log({"loss": float(i)})
+    resumed._sender.flush(60)
+    d = team.daemons[1]
+    d.kill()  # the second machine's daemon dies with the rows in its log
+    d.start()
+    for i in range(150, 200):
+        resumed.log({"loss": float(i)})
+    resumed.finish()
+    for daemon in team.daemons:
+        team.use(daemon)
+        stored = Api().run(resumed.path)
+        assert stored.state == "finished" and stored.config == {"lr": 0.1}
+        assert [r["loss"] for r in stored.scan_history()] == [float(i) for i in range(200)]
+        assert [r["_step"] for r in stored.scan_history()] == list(range(200))
