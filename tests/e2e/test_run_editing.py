@@ -141,7 +141,7 @@ def _file_blobs(stored) -> dict[str, int]:
     store, has no blob)."""
     from trackd.v1 import file_service_pb2 as pb
 
-    conn = trackd._api._connection()
+    conn = trackd._api.api._connection()
     files = conn.unary(conn.files.ListFiles, pb.ListFilesRequest(run=stored._pb.ref,
                                                                  versions=True), timeout=30).files
     return {v.blob_key: v.size for f in files for v in [f.latest, *f.history] if v.blob_key}

@@ -21,7 +21,7 @@ import trackd
 from tests.e2e.raw import raw_stub
 from tests.helpers import DaemonDirs, DaemonProcess, wait_for
 from trackd import Api
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd._shared.run_fields import (
     MAX_CONFIG_BYTES,
     MAX_NOTES_BYTES,

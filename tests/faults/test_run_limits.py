@@ -16,7 +16,7 @@ import trackd
 from tests.e2e.raw import raw_stub
 from tests.helpers import wait_for
 from trackd import Api
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd._shared.run_fields import (
     MAX_CONFIG_BYTES,
     MAX_CONFIG_KEYS,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import trackd
-from trackd import _api_name
+from trackd._base import api_name as _api_name
 from trackd.compat import disabled, env, telemetry, util
 
 

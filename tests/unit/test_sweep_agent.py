@@ -159,7 +159,7 @@ def test_function_agent_sets_the_environment_and_goes_on_after_an_error(
     calls: list[dict[str, Any]] = []
 
     def train() -> None:
-        from trackd._sweep_init import read_yaml
+        from trackd._init.sweep_init import read_yaml
 
         calls.append({"run": os.environ["WANDB_RUN_ID"],
                       "params": read_yaml(os.environ["TRACKD_SWEEP_PARAM_PATH"])})

@@ -17,19 +17,21 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from trackd import _api_name, errors
+from trackd import errors
+
+from trackd._base import api_name as _api_name
 from trackd import media as _media
-from trackd._metric import Metric
-from trackd._run import AlertLevel, Run
+from trackd._run.metric import Metric
+from trackd._run.run import AlertLevel, Run
 from trackd._settings import Settings
-from trackd._termlog import termerror, termlog, termwarn
+from trackd._run.termlog import termerror, termlog, termwarn
 from trackd._version import __version__
 from trackd.errors import CommError, Error, UsageError
 
 if TYPE_CHECKING:
-    from trackd._api import Api
-    from trackd._config import Config
-    from trackd._summary import Summary
+    from trackd._api.api import Api
+    from trackd._run.config import Config
+    from trackd._run.summary import Summary
     from trackd.artifacts.artifact import Artifact, ArtifactTTL
     from trackd import data_types, plot
     from trackd.media import (
@@ -136,9 +138,9 @@ def init(
     monitor_gym: bool | None = None,
     settings: Settings | dict[str, Any] | None = None,
 ) -> Run:
-    """Start a run and return it (W&B's ``wandb.init``); :func:`trackd._init.init` describes
+    """Start a run and return it (W&B's ``wandb.init``); :func:`trackd._init.init.init` describes
     the arguments."""
-    from trackd._init import init as _init
+    from trackd._init.init import init as _init
 
     return _init(entity, project, dir, id, name, notes, tags, config, config_exclude_keys,
                  config_include_keys, allow_val_change, group, job_type, mode, force, anonymous,
@@ -148,14 +150,14 @@ def init(
 
 def setup(settings: Settings | dict[str, Any] | None = None) -> Any:
     """Find or start the daemon and export its address to child processes."""
-    from trackd._setup import setup as _setup
+    from trackd._transport.setup import setup as _setup
 
     return _setup(settings)
 
 
 def teardown(exit_code: int | None = None) -> None:
     """Finish this process's runs; stop the daemon if this process started it."""
-    from trackd._setup import teardown as _teardown
+    from trackd._transport.setup import teardown as _teardown
 
     _teardown(exit_code)
 
@@ -187,7 +189,7 @@ def controller(sweep_id_or_config: str | dict[str, Any] | None = None,
 
 
 def _current() -> Run | None:
-    from trackd._setup import _state
+    from trackd._transport.setup import _state
 
     st = _state
     if st is None or st.pid != os.getpid():
@@ -224,7 +226,7 @@ def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
 def _attach(attach_id: str | None = None, run_id: str | None = None) -> Run:
     """Write to an existing run from another process (W&B's private ``wandb._attach``, used by
     Lightning for spawned workers); ``attach_id`` is ``run._attach_id``."""
-    from trackd._init import attach
+    from trackd._init.init import attach
 
     target = attach_id or run_id
     if not target:
@@ -290,7 +292,7 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     :raises ValueError: no run and no ``run_path``, the run does not exist, or ``name`` would
         leave ``root``.
     """
-    from trackd._run_files import restore as _restore
+    from trackd._run.files import restore as _restore
 
     run = _current()
     if run is not None:
@@ -308,13 +310,13 @@ def login(anonymous: str | None = None, key: str | None = None, relogin: bool | 
           host: str | None = None, force: bool | None = None, timeout: float | None = None,
           verify: bool = False, referrer: str | None = None) -> bool:
     """Set the daemon (``host``: its TCP listener) and its token (``key``) for this user's later
-    runs, stored owner-only; see :func:`trackd._login.login`. True when a key is configured
+    runs, stored owner-only; see :func:`trackd._init.login.login`. True when a key is configured
     (or none is needed: the own daemon's socket).
 
     :raises trackd.errors.AuthenticationError: ``verify=True`` and the daemon refused the key.
     :raises UsageError: a key must be asked for and there is no terminal.
     """
-    from trackd._login import login as _login
+    from trackd._init.login import login as _login
 
     return _login(anonymous, key, relogin, host, force, timeout, verify, referrer)
 
@@ -368,7 +370,7 @@ def __getattr__(name: str) -> Any:
         run = _current()
         return getattr(run, name) if run is not None else _PreInit(name)
     if name == "Api":
-        from trackd._api import Api
+        from trackd._api.api import Api
 
         return Api
     if name in ("Artifact", "ArtifactTTL"):

@@ -32,8 +32,8 @@ _lock = threading.Lock()
 
 def connection() -> Any:
     """This process's connection to its daemon (found or started as ``init()`` does)."""
-    from trackd._connection import get_connection
-    from trackd._setup import ensure_daemon, state
+    from trackd._transport.connection import get_connection
+    from trackd._transport.setup import ensure_daemon, state
 
     return get_connection(ensure_daemon(state(), restart=True))
 
@@ -44,7 +44,7 @@ def stub(conn: Any) -> Any:
     with _lock:
         s = _stubs.get(key)
         if s is None:
-            from trackd._connection import make_stub
+            from trackd._transport.connection import make_stub
 
             async def build() -> Any:
                 return make_stub(conn.channel, pb, "ArtifactService")
@@ -97,7 +97,7 @@ def prepare_staged(paths: list[str]) -> concurrent.futures.Future[Any] | None:
     stores them while the rest are copied), without waiting for its answer; only over the
     connection this process already has (a run's), to a daemon that reads this user's files.
     ``None`` when there is none such: the copies are stored at LogArtifact as always."""
-    from trackd._connection import current_connection
+    from trackd._transport.connection import current_connection
 
     conn = current_connection()
     if conn is None or not paths or not is_local(conn):

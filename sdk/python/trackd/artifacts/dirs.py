@@ -19,7 +19,7 @@ from typing import Any
 
 def settings() -> Any:
     """The settings in effect: the current run's, else this process's."""
-    from trackd._setup import state
+    from trackd._transport.setup import state
 
     st = state()
     run = st.current

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.artifacts import client, ranged, references
 from trackd.artifacts.cache import ArtifactFileCache, get_cache
 from trackd.artifacts.digests import FileStat, md5_file_b64, parallel

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
 
 if TYPE_CHECKING:

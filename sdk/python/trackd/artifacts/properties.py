@@ -16,8 +16,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts.manifest import ArtifactManifest
 from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
@@ -204,7 +204,7 @@ class ArtifactProperties:
     @_logged
     def url(self) -> str:
         """The version's page in the daemon's dashboard ("" when it serves none)."""
-        from trackd import _dashboard
+        from trackd._transport import dashboard as _dashboard
         from trackd.artifacts import client
 
         url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",

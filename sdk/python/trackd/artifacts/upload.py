@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.artifacts import client, convert, local_files
 from trackd.artifacts.digests import FileStat, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry

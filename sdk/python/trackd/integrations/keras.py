@@ -25,7 +25,7 @@ from typing import Any
 import keras
 
 import trackd
-from trackd._api_name import api_name
+from trackd._base.api_name import api_name
 from trackd.compat.telemetry import context as _telemetry
 
 

@@ -14,11 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trackd._setup import ensure_daemon, state
+from trackd._transport.setup import ensure_daemon, state
 from trackd.errors import CommError, RpcError, SweepConfigError, UsageError
 
 if TYPE_CHECKING:  # gRPC and the messages load when a call is made, not with trackd
-    from trackd._connection import Connection
+    from trackd._transport.connection import Connection
 
 #: Seconds a plain call may take.
 CALL_TIMEOUT = 60.0
@@ -100,7 +100,7 @@ class SweepClient:
     def connection() -> Connection:
         """This process's connection to a live daemon: one that stopped since is found again
         or started (as ``Api`` does); a daemon back at another address gets a new channel."""
-        from trackd._connection import get_connection
+        from trackd._transport.connection import get_connection
 
         address = ensure_daemon(state(), restart=True)
         conn = get_connection(address)

@@ -20,9 +20,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._setup import state
-from trackd._terminal import visible
+from trackd._base import messages
+from trackd._transport.setup import state
+from trackd._base.terminal import visible
 from trackd.errors import CommError, UsageError
 from trackd.sweeps._client import (
     CANCELED,

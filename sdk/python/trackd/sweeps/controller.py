@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trackd._api import Api, PublicRun
-from trackd._terminal import visible
+from trackd._api.api import Api, PublicRun
+from trackd._base.terminal import visible
 from trackd.errors import CommError, RunNotFoundError, UsageError
 from trackd.sweeps import _printing
 from trackd.sweeps._client import (

@@ -23,11 +23,11 @@ from typing import Any
 
 import yaml
 
-from trackd import _messages as messages
-from trackd._dashboard import link
-from trackd._init import _validate_name, default_entity, default_project
-from trackd._setup import state
-from trackd._terminal import visible
+from trackd._base import messages
+from trackd._transport.dashboard import link
+from trackd._init.init import _validate_name, default_entity, default_project
+from trackd._transport.setup import state
+from trackd._base.terminal import visible
 from trackd.errors import SweepConfigError, UsageError
 from trackd.sweeps._client import SweepClient, SweepPath, path_of
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages as messages
+from trackd._base import messages
 
 LOG_CHOICES = ("gradients", "parameters", "all", None)
 

@@ -47,7 +47,7 @@ def _split(uri: str) -> tuple[str, str, str, str | None]:
 
 
 def _access_key(account_url: str) -> str | None:
-    from trackd._setup import state
+    from trackd._transport.setup import state
 
     st = state()
     settings = st.current.settings if st.current is not None else st.settings

@@ -7,13 +7,13 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from trackd._api_files import RunFileReads
-from trackd._api_projects import Project, list_projects
-from trackd._api_runs import Runs
-from trackd._api_sweeps import Sweep, SweepApi
-from trackd._dashboard import forget, link
-from trackd._messages import warning
-from trackd._terminal import visible
+from trackd._api.files import RunFileReads
+from trackd._api.projects import Project, list_projects
+from trackd._api.runs import Runs
+from trackd._api.sweeps import Sweep, SweepApi
+from trackd._transport.dashboard import forget, link
+from trackd._base.messages import warning
+from trackd._base.terminal import visible
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
 from trackd.sweeps._client import SweepPath
@@ -25,8 +25,8 @@ STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "kille
 
 
 def _connection() -> Any:
-    from trackd._connection import get_connection
-    from trackd._setup import ensure_daemon, state
+    from trackd._transport.connection import get_connection
+    from trackd._transport.setup import ensure_daemon, state
 
     # restart=True: a daemon that stopped since (idle, or another process stopped it) is found
     # again or started, instead of calling a dead socket.
@@ -46,7 +46,7 @@ class Api(ArtifactApi, SweepApi):
 
     @property
     def default_entity(self) -> str:
-        from trackd._init import default_entity
+        from trackd._init.init import default_entity
 
         return self._overrides.get("entity") or os.environ.get("TRACKD_ENTITY") \
             or os.environ.get("WANDB_ENTITY") or default_entity()
@@ -131,7 +131,7 @@ class Api(ArtifactApi, SweepApi):
         ``filters`` over ``state``, ``name``/``display_name``, ``tags``, ``group``,
         ``job_type``, ``created_at``, ``config.KEY`` and ``summary_metrics.KEY`` using
         ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex $and $or $not``. A lazy list
-        (:class:`trackd._api_runs.Runs`): the daemon is asked for ``per_page`` runs at a time
+        (:class:`trackd._api.runs.Runs`): the daemon is asked for ``per_page`` runs at a time
         (at most 1000), as they are used."""
         from trackd.v1 import query_service_pb2
 
@@ -392,7 +392,7 @@ def _frame(rows: list[dict[str, Any]]) -> Any:
 
 
 def _name(kind: str, value: str) -> str:
-    from trackd._init import _validate_name
+    from trackd._init.init import _validate_name
 
     return _validate_name(kind, value)
 

@@ -11,13 +11,13 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages as messages
+from trackd._base import messages
 from trackd._shared import artifact_rules as rules
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.errors import CommError, UsageError
 
 if TYPE_CHECKING:
-    from trackd._api import PublicRun
+    from trackd._api.api import PublicRun
     from trackd.artifacts.artifact import Artifact
     from trackd.artifacts.upload import UploadJob
 
@@ -364,7 +364,7 @@ def unlink(artifact: Artifact) -> None:
 
 
 def _public_run(ref: Any) -> PublicRun | None:
-    from trackd._api import Api
+    from trackd._api.api import Api
     from trackd.errors import RunNotFoundError
 
     try:

@@ -23,8 +23,8 @@ import time
 import uuid
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._run_files import _safe_artifact_name
+from trackd._base import messages
+from trackd._run.files import _safe_artifact_name
 from trackd.artifacts.artifact import Artifact
 from trackd.media.base import MediaOut
 from trackd.media.pipeline import Job, RunOut, file_key

@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from trackd._dashboard import link
-from trackd._terminal import visible
+from trackd._transport.dashboard import link
+from trackd._base.terminal import visible
 
 if TYPE_CHECKING:
-    from trackd._api import Api
-    from trackd._api_runs import Runs
-    from trackd._api_sweeps import Sweep
+    from trackd._api.api import Api
+    from trackd._api.runs import Runs
+    from trackd._api.sweeps import Sweep
     from trackd.artifacts.api import ArtifactType
 
 
@@ -80,8 +80,8 @@ def list_projects(api: Api, entity: str, project: str = "") -> list[Project]:
 
 
 def _connection() -> Any:
-    from trackd._connection import get_connection
-    from trackd._setup import ensure_daemon, state
+    from trackd._transport.connection import get_connection
+    from trackd._transport.setup import ensure_daemon, state
 
     return get_connection(ensure_daemon(state(), restart=True))
 

@@ -2,7 +2,7 @@
 
 ``silent`` prints nothing; ``show_info``, ``show_warnings`` and ``show_errors`` switch each
 level off; ``quiet`` drops the informational lines (the footer keeps one line: see
-:mod:`trackd._footer`); ``show_colors`` colours the prefix (default: on a terminal);
+:mod:`trackd._base.footer`); ``show_colors`` colours the prefix (default: on a terminal);
 ``show_emoji`` puts an emoji before the header's links (default: on a UTF-8 terminal). Every
 printed line is also kept in the SDK log of the process's open runs (``logs/debug.log``).
 
@@ -11,7 +11,7 @@ does not): lines with :func:`info`, :func:`warning` and :func:`error`, Python wa
 (deprecations, arguments with no effect) with :func:`warn`, which issues them only where
 ``show_warnings`` (and ``silent``) allow. Errors that stop an operation are raised, never only
 printed.
-Text that holds user data must already be made safe with :func:`trackd._terminal.visible`.
+Text that holds user data must already be made safe with :func:`trackd._base.terminal.visible`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 import warnings
 from typing import Any, TextIO
 
-from trackd._run_dirs import note_all
+from trackd._base.run_dirs import note_all
 
 INFO, WARNING, ERROR = "info", "warning", "error"
 _SWITCH = {INFO: "show_info", WARNING: "show_warnings", ERROR: "show_errors"}
@@ -126,7 +126,7 @@ def header(settings: Any, *, name: str, path: str, sync_dir: str, offline: bool,
 def run_header(run: Any) -> None:
     """The header of a run that just started (unless silent, quiet or show_info=False); the
     run's connection log notes where it was created."""
-    from trackd._terminal import visible
+    from trackd._base.terminal import visible
     from trackd._version import __version__
 
     conn = getattr(run._backend, "_conn", None)
@@ -146,8 +146,8 @@ def run_footer(run: Any, backend: Any, done: Any, quiet: bool) -> None:
     settings = run._settings
     if settings.get("silent") or not settings.get("show_info"):
         return
-    from trackd._footer import print_footer
-    from trackd._footer_data import FooterData
+    from trackd._base.footer import print_footer
+    from trackd._run.footer_data import FooterData
 
     quiet = quiet or bool(settings.get("quiet"))
     offline = backend.sender.went_offline or run._mode == "offline"

@@ -83,8 +83,8 @@ def sync_dir(run_dir: Path) -> str:
     if marker.exists() and json.loads(marker.read_text()).get("seq", 0) >= last:
         return f"{path}: already synced ({last} records)"
 
-    from trackd._connection import get_connection
-    from trackd._setup import ensure_daemon, state
+    from trackd._transport.connection import get_connection
+    from trackd._transport.setup import ensure_daemon, state
     from trackd._shared.values import fill_map
     from trackd.v1 import run_pb2, run_service_pb2
 
@@ -110,7 +110,7 @@ def sync_dir(run_dir: Path) -> str:
     from trackd.artifacts.offline import sync_artifacts
 
     artifacts = sync_artifacts(run_dir, ref)  # outputs of the run, logged before it finishes
-    from trackd._file_sync import sync_files
+    from trackd._transport.file_sync import sync_files
     from trackd.errors import CommError, FailedPreconditionError
 
     try:  # the run's files: saved files and its environment, stored once, before it finishes
@@ -122,7 +122,7 @@ def sync_dir(run_dir: Path) -> str:
     has_exit = any(r.WhichOneof("kind") == "exit" for r in records)
     state_name = "running"
     if has_exit:
-        from trackd._api import STATE_NAMES
+        from trackd._api.api import STATE_NAMES
 
         resp = conn.unary(conn.runs.FinishRun, run_service_pb2.FinishRunRequest(
             ref=ref, last_seq=last, timeout_seconds=60), timeout=120)

@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._config import Config, ConfigStatic
-from trackd._limits import check_fields
+from trackd._base import messages
+from trackd._run.config import Config, ConfigStatic
+from trackd._base.limits import check_fields
 from trackd._settings import Settings
-from trackd._setup import current_settings
-from trackd._summary import Summary
+from trackd._transport.setup import current_settings
+from trackd._run.summary import Summary
 
 
 class RunIdentity:

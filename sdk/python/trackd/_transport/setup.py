@@ -28,8 +28,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages as messages
-from trackd._credentials import daemon_url, stored_host, use_api_key
+from trackd._base import messages
+from trackd._transport.credentials import daemon_url, stored_host, use_api_key
 from trackd._settings import (
     SETUP_SETTINGS_ENV,
     Settings,
@@ -40,7 +40,7 @@ from trackd._settings import (
 )
 
 if TYPE_CHECKING:
-    from trackd._run import Run
+    from trackd._run.run import Run
 
 ADDRESS_ENV = "TRACKD_ADDRESS"
 
@@ -114,7 +114,7 @@ def ensure_daemon(st: ProcessState, *, restart: bool = False, timeout: float | N
 
     :raises trackd.errors.DaemonUnavailableError: none could be reached or started.
     """
-    from trackd._daemon import find_or_start, reachable
+    from trackd._transport.daemon import find_or_start, reachable
 
     with _lock:
         if st.address and (not restart or reachable(st.address)):
@@ -154,7 +154,7 @@ def teardown(exit_code: int | None = None) -> None:
             run.finish(exit_code=code)
         except Exception as exc:  # noqa: BLE001 - teardown must go on
             messages.error(run._settings, f"could not finish run {run.id}: {exc}")
-    from trackd._connection import current_connection, drop_connection, get_connection
+    from trackd._transport.connection import current_connection, drop_connection, get_connection
 
     conn = current_connection()
     if st.owned_daemon_pid is not None and st.address:

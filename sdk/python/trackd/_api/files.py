@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from trackd._shared.run_files import name_problem
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 
 #: W&B's name of the environment file (``run.metadata``).
 METADATA = "wandb-metadata.json"
 
 
 def _connection() -> Any:
-    from trackd._api import _connection as conn
+    from trackd._api.api import _connection as conn
 
     return conn()
 
@@ -120,7 +120,7 @@ class File:
 
 
 class RunFileReads:
-    """Mixed into :class:`trackd._api.PublicRun` (which has ``_pb`` and ``_timeout``)."""
+    """Mixed into :class:`trackd._api.api.PublicRun` (which has ``_pb`` and ``_timeout``)."""
 
     _pb: Any
     _timeout: float

@@ -1,5 +1,5 @@
 """W&B's ``termlog``/``termwarn``/``termerror``: print a line as the SDK prints its own
-(``trackd: ...`` on stderr, through :mod:`trackd._messages`), for libraries and scripts that
+(``trackd: ...`` on stderr, through :mod:`trackd._base.messages`), for libraries and scripts that
 report through the tracker. They follow the current run's settings (``silent``,
 ``show_warnings``...) and, before any run, the environment's (``TRACKD_SILENT``/``WANDB_SILENT``).
 """
@@ -11,8 +11,8 @@ import sys
 import threading
 from typing import Any
 
-from trackd import _messages
-from trackd._run_dirs import note_all
+from trackd._base import messages as _messages
+from trackd._base.run_dirs import note_all
 
 #: Lines printed with ``repeat=False``, each printed once per process. Bounded: a library that
 #: prints a new line each step with repeat=False would otherwise grow it without end; past the

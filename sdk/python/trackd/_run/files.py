@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from trackd import _messages as messages
-from trackd._api_name import api_name
+from trackd._base import messages
+from trackd._base.api_name import api_name
 from trackd._shared.run_files import name_problem
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.errors import UsageError
 from trackd.media.pipeline import Jobs, MediaEncoder
 
@@ -86,11 +86,11 @@ class RunFiles:
         ``_start`` once the run exists)."""
         if self._sender is None:
             return
-        from trackd import _console
+        from trackd._run import console as _console
 
         conn = getattr(self._backend, "_conn", None)
         if conn is not None:
-            from trackd._file_sync import FileClient
+            from trackd._transport.file_sync import FileClient
 
             self._files = FileClient(conn, self._backend._ref, self._settings)
         if self._dir is not None:
@@ -110,8 +110,8 @@ class RunFiles:
             self.log_code(code_dir)
 
     def _record_environment(self) -> None:
-        from trackd import _environment
-        from trackd._run import _program
+        from trackd._run import environment as _environment
+        from trackd._run.run import _program
 
         assert self._dir is not None
         try:
@@ -140,7 +140,7 @@ class RunFiles:
                     "trackd: encoding the logged media did not finish within finish_timeout; "
                     "the rest are not stored", stacklevel=1)
         if self._capture is not None:
-            from trackd import _console
+            from trackd._run import console as _console
 
             _console.stop(self._capture, self._sender)
             self._capture = None
@@ -159,7 +159,7 @@ class RunFiles:
         """Queue the files written into ``run.dir`` that were not saved otherwise (W&B's
         ``end`` policy for the files directory: Lightning, transformers and ultralytics write
         there), leaving out the ``ignore_globs`` setting's names."""
-        from trackd._file_sync import unsaved_files
+        from trackd._transport.file_sync import unsaved_files
 
         if self._dir is None or self._files is None:
             return
@@ -301,7 +301,7 @@ class RunFiles:
             raise UsageError("run is finished; log_code() cannot be called after finish()")
         root_dir = os.path.abspath(root if root is not None else ".")
         if name is None:
-            from trackd._run import _program
+            from trackd._run.run import _program
 
             program = _program()
             rel = os.path.relpath(program, root_dir) if program else "code"
@@ -356,7 +356,7 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
         return open(path)
     if disabled:
         return None
-    from trackd._api import Api
+    from trackd._api.api import Api
     from trackd.errors import RunNotFoundError
 
     try:

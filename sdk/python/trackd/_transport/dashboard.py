@@ -18,8 +18,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
 from trackd._shared.ui_auth import TICKET_PARAM, mint_ticket
 
 #: How long what a daemon said about its dashboard is reused.

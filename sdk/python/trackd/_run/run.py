@@ -15,23 +15,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._backend import SUMMARY_READ_TIMEOUT, RunStatus
-from trackd._config import Config
-from trackd._dashboard import RunLinks
-from trackd._metric import Metric, make_metric
-from trackd._run_dirs import RunLogs, link_latest, make_dirs
-from trackd._run_files import RunFiles
-from trackd._run_identity import RunIdentity
-from trackd._run_tables import prepare as prepare_tables
-from trackd._run_tensorboard import RunTensorBoard
+from trackd._base import messages
+from trackd._run.backend import SUMMARY_READ_TIMEOUT, RunStatus
+from trackd._run.config import Config
+from trackd._transport.dashboard import RunLinks
+from trackd._run.metric import Metric, make_metric
+from trackd._base.run_dirs import RunLogs, link_latest, make_dirs
+from trackd._run.files import RunFiles
+from trackd._run.identity import RunIdentity
+from trackd._run.tables import prepare as prepare_tables
+from trackd._run.tensorboard import RunTensorBoard
 from trackd._settings import Settings
-from trackd._setup import exit_status
+from trackd._transport.setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
-from trackd._summary import Summary
-from trackd._terminal import visible
-from trackd.artifacts.run_api import RunArtifacts
+from trackd._run.summary import Summary
+from trackd._base.terminal import visible
+from trackd._run.artifacts import RunArtifacts
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
 from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
@@ -67,7 +67,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         self._config = Config()
         self._config._set_settings(settings)
         self._config._load(config or {})
-        if sweep_config:  # a sweep run's parameters: locked (trackd._sweep_init)
+        if sweep_config:  # a sweep run's parameters: locked (trackd._init.sweep_init)
             self._config._lock(sweep_config, "sweep")
         self._config._set_allow_val_change(bool(settings.get("allow_val_change")))
         self._summary_local: dict[str, Any] = {}
@@ -107,8 +107,8 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
                 self._project = "dummy"
             self._make_dirs(disabled=True)
             return
-        from trackd._backend import OfflineBackend, OnlineBackend
-        from trackd._connection import grpc_inherited
+        from trackd._run.backend import OfflineBackend, OnlineBackend
+        from trackd._transport.connection import grpc_inherited
 
         self._check_tensorboard()  # sync_tensorboard without the tensorboard package
         self._make_dirs()
@@ -152,7 +152,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
-        from trackd._messages import run_header
+        from trackd._base.messages import run_header
 
         run_header(self)
         self._start_extras()  # console capture, environment files, file saves
@@ -168,7 +168,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
     def _offline_instead(self, meta: dict[str, Any], exc: Exception) -> Any:
         """No daemon could be reached or started: record the run in its directory (nothing
         logged is lost; ``trackd sync`` stores it later) and say so once."""
-        from trackd._backend import OfflineBackend
+        from trackd._run.backend import OfflineBackend
 
         assert self._sync_dir is not None
         messages.warning(self._settings, visible(
@@ -455,7 +455,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         """
         if self._finished:
             return
-        from trackd._setup import state
+        from trackd._transport.setup import state
 
         st = state()
         code = exit_code if exit_code is not None else (st.exit_code or 0)
@@ -480,7 +480,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
                 sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
-                from trackd._messages import run_footer
+                from trackd._base.messages import run_footer
 
                 run_footer(self, backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
@@ -525,7 +525,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         if self._mode == "offline":
             raise TypeError("an offline run cannot be used from another process; use "
                             "mode='online' (or mode='shared') to log from several processes")
-        from trackd._init import attach
+        from trackd._init.init import attach
 
         return (attach, (self._attach_id,))
 
@@ -564,7 +564,7 @@ class AlertLevel(str, enum.Enum):
 _ALERT_LEVEL_VALUES = {"INFO": 1, "WARN": 2, "ERROR": 3}  # trackd.v1.AlertLevel
 
 def _disabled_copy(run_id: str) -> Run:
-    from trackd._init import init
+    from trackd._init.init import init
 
     run: Run = init(mode="disabled", id=run_id, reinit="create_new")
     return run

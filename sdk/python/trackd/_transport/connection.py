@@ -21,7 +21,7 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 import grpc  # noqa: E402
 from google.protobuf import message_factory
 
-from trackd._credentials import split_address, tls_ca_for, token_for
+from trackd._transport.credentials import split_address, tls_ca_for, token_for
 from trackd.errors import CommError, from_grpc
 from trackd.v1 import (
     daemon_service_pb2,
@@ -73,7 +73,7 @@ def open_channel(address: str, token: str | None = None) -> Any:
 
     A Unix socket needs no credentials: the daemon knows who connected from the socket itself.
     A TCP address (``https://host:port``, ``http://host:port`` or ``host:port``) carries the
-    daemon's bearer token — ``token``, else the one :func:`trackd._credentials.token_for`
+    daemon's bearer token — ``token``, else the one :func:`trackd._transport.credentials.token_for`
     finds (``$TRACKD_TOKEN``, the ``api_key`` setting, the key stored by ``login()``, the
     token file of this user's own daemon). ``https://`` uses TLS with the CA certificate of
     ``$TRACKD_TLS_CA`` (or the one stored at login; the system's roots without either);

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from trackd._credentials import split_address
+from trackd._transport.credentials import split_address
 from trackd._shared.paths import default_address, default_paths
 from trackd.errors import DaemonUnavailableError
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._api_name import api_name
+from trackd._base import messages
+from trackd._base.api_name import api_name
 from trackd._settings import Settings
 from trackd._shared.values import values_equal
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 
 
 @dataclass(frozen=True)

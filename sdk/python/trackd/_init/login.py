@@ -1,5 +1,5 @@
 """``trackd.login()``: choose a daemon reached over TCP and its token, and keep them for later
-``init()``/``Api()`` calls in any process of this user (see :mod:`trackd._credentials`).
+``init()``/``Api()`` calls in any process of this user (see :mod:`trackd._transport.credentials`).
 
 A daemon on this machine's own socket needs no key: ``login()`` with nothing to change
 returns True at once there, reading two small files and starting nothing (libraries call it
@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from trackd import _credentials as credentials
+from trackd._transport import credentials
 from trackd._settings.fields import ANONYMOUS
 from trackd.errors import AuthenticationError, UsageError
 
@@ -89,7 +89,7 @@ def _clean_key(key: str) -> str:
 
 def _address_in_use(stored: credentials.Stored | None) -> str | None:
     """The daemon address init() would use now (None: the own daemon's socket)."""
-    from trackd._setup import ADDRESS_ENV, current_settings
+    from trackd._transport.setup import ADDRESS_ENV, current_settings
 
     s = current_settings()
     return (os.environ.get(ADDRESS_ENV) or s.daemon_address
@@ -109,8 +109,8 @@ def _prompt(target: str | None, timeout: float | None) -> str | None:
     text = _read_hidden(f"trackd: token of the daemon at {where} (its <state dir>/token "
                         "file; hidden): ", timeout)
     if text is None:
-        from trackd import _messages as messages
-        from trackd._setup import current_settings
+        from trackd._base import messages
+        from trackd._transport.setup import current_settings
 
         messages.warning(current_settings(), f"no key typed within {timeout:g}s: not logged in")
         return None
@@ -162,7 +162,7 @@ def _verify(target: str, key: str) -> None:
 
     import grpc
 
-    from trackd._connection import get_loop_thread, make_stub, open_channel
+    from trackd._transport.connection import get_loop_thread, make_stub, open_channel
     from trackd.errors import from_grpc
     from trackd.v1 import daemon_service_pb2
 
@@ -203,8 +203,8 @@ def _store(stored: credentials.Stored | None, host: str | None, key: str | None)
     if host is None or not host.startswith("https://"):
         ca = None
     path = credentials.write(credentials.Stored(host, key, ca))
-    from trackd import _messages as messages
-    from trackd._setup import current_settings
+    from trackd._base import messages
+    from trackd._transport.setup import current_settings
 
     where = host or ("the TCP daemon in use (TRACKD_ADDRESS); this machine's own socket "
                      "needs no key")

@@ -1,6 +1,6 @@
 """Where a run's records go: the daemon (online) or the run directory (offline).
 
-:class:`Run` talks to one backend; each owns the run's :class:`~trackd._sender.Sender` and
+:class:`Run` talks to one backend; each owns the run's :class:`~trackd._transport.sender.Sender` and
 knows how to read the summary, report status and finish in its mode.
 """
 
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages
-from trackd._api import STATE_NAMES
-from trackd._api_name import api_name
-from trackd._run_stop import interrupt
+from trackd._base import messages as _messages
+from trackd._api.api import STATE_NAMES
+from trackd._base.api_name import api_name
+from trackd._run.stop import interrupt
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.errors import (
     CommError,
     DaemonUnavailableError,
@@ -34,8 +34,8 @@ from trackd.errors import (
 )
 
 if TYPE_CHECKING:  # the sender pulls in gRPC: imported when a run starts, not with trackd
-    from trackd._footer_data import FooterData
-    from trackd._sender import Sender
+    from trackd._run.footer_data import FooterData
+    from trackd._transport.sender import Sender
 
 #: Seconds a summary read waits for earlier records to be delivered.
 SUMMARY_READ_TIMEOUT = 60.0
@@ -104,9 +104,9 @@ class OnlineBackend:
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  resume: str | None = None, moment: tuple[str, str, int] | None = None,
                  writer: str | None = None) -> None:
-        from trackd._connection import get_connection
-        from trackd._sender import Sender
-        from trackd._setup import ensure_daemon, state
+        from trackd._transport.connection import get_connection
+        from trackd._transport.sender import Sender
+        from trackd._transport.setup import ensure_daemon, state
         from trackd._shared.values import fill_map
         from trackd.v1 import run_service_pb2
 
@@ -283,7 +283,7 @@ class OnlineBackend:
 
     def footer_data(self, summary: dict[str, Any]) -> FooterData:
         """What the finish footer shows of the run, read back from the daemon."""
-        from trackd._footer_data import read
+        from trackd._run.footer_data import read
 
         return read(self._ref, summary)
 
@@ -314,8 +314,8 @@ class OfflineBackend:
 
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  sync_at_finish: bool = False) -> None:
-        from trackd._connection import get_loop_thread
-        from trackd._sender import Sender
+        from trackd._transport.connection import get_loop_thread
+        from trackd._transport.sender import Sender
 
         self.name: str | None = meta["name"] or None
         self._settings = settings

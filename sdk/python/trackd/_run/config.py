@@ -13,11 +13,11 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._limits import add_config
+from trackd._base import messages
+from trackd._base.limits import add_config
 from trackd._shared.run_fields import ConfigSize
 from trackd._shared.values import normalize, values_equal
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.errors import ConfigError, UsageError
 
 

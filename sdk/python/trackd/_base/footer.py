@@ -1,13 +1,13 @@
 """The footer printed when a run finishes: what W&B prints, and where to look next.
 
 It shows the run's name, path and state, a sparkline per logged metric (each from the rows
-where it has a value, see :mod:`trackd._footer_data`), the summary, the artifact versions the
+where it has a value, see :mod:`trackd._run.footer_data`), the summary, the artifact versions the
 run logged and used, the run's dashboard URL, counts of files and artifacts, and the CLI
 command to see the run. On a terminal it is a rich table; otherwise plain ``trackd:`` lines
 (for logs), in W&B's order ("Run history:", "Run summary:", "View run ... at: URL").
 
 The name, path, metric names and summary values are user data: they are printed through
-:func:`trackd._terminal.visible`, and handed to rich as ``Text``, never as markup (a run
+:func:`trackd._base.terminal.visible`, and handed to rich as ``Text``, never as markup (a run
 named ``[link=...]`` or ``:smile:`` prints as it is written).
 """
 
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 
 SPARKS = "▁▂▃▄▅▆▇█"
 #: How many metrics the footer shows at most.

@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._limits import check_fields
-from trackd._run import Run
+from trackd._base import messages
+from trackd._base.limits import check_fields
+from trackd._run.run import Run
 from trackd._settings import REINIT, Settings, apply
-from trackd._setup import state
+from trackd._transport.setup import state
 from trackd._shared.ids import id_problem
 from trackd._shared.values import map_to_python
-from trackd._sweep_init import apply as apply_sweep
-from trackd._sweep_init import override_config, sweep_run
-from trackd._sweep_init import parameters as sweep_parameters
+from trackd._init.sweep_init import apply as apply_sweep
+from trackd._init.sweep_init import override_config, sweep_run
+from trackd._init.sweep_init import parameters as sweep_parameters
 from trackd.errors import UsageError
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._terminal import visible
+from trackd._base import messages
+from trackd._base.terminal import visible
 from trackd.errors import CommError
 
 #: SaveFiles calls waiting to be sent; each is one save() call's files. Past this, save()

@@ -7,13 +7,13 @@ import datetime as _dt
 import math
 from typing import TYPE_CHECKING, Any
 
-from trackd._dashboard import link
-from trackd._terminal import visible
+from trackd._transport.dashboard import link
+from trackd._base.terminal import visible
 from trackd.errors import UsageError
 from trackd.sweeps._client import STATE_NAMES, SweepClient, SweepPath, config_of, parse_path
 
 if TYPE_CHECKING:
-    from trackd._api import Api, PublicRun
+    from trackd._api.api import Api, PublicRun
 
 
 class Sweep:
