@@ -213,8 +213,8 @@ def test_log_code_with_include_and_exclude_functions(art_sdk: Path) -> None:
 def test_a_file_the_daemon_cannot_read_is_saved_by_its_bytes(clean_sdk, tmp_path: Path) -> None:
     """What the daemon cannot read (another user's file, or a client on another machine) the
     client uploads; saving bytes nobody uploaded is refused."""
+    from trackd._transport import artifact_client as client
     from trackd._transport.connection import get_connection
-    from trackd.artifacts import client
     from trackd.errors import BlobNotFoundError
     from trackd.v1 import file_service_pb2 as pb
 

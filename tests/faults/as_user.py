@@ -86,7 +86,7 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
     from pathlib import Path
 
     from trackd._transport import file_sync as _file_sync
-    from trackd.artifacts import handoff
+    from trackd._transport import handoff
 
     handed: list[str] = []
     hand_over = handoff.hand_over

@@ -18,22 +18,23 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trackd import errors
-
-from trackd._base import api_name as _api_name
 from trackd import media as _media
+from trackd._api.api import Api
+from trackd._base import api_name as _api_name
 from trackd._run.metric import Metric
 from trackd._run.run import AlertLevel, Run
-from trackd._settings import Settings
 from trackd._run.termlog import termerror, termlog, termwarn
+from trackd._settings import Settings
+from trackd._transport.setup import current_run
 from trackd._version import __version__
+from trackd.artifacts import operations as _artifact_operations
 from trackd.errors import CommError, Error, UsageError
 
 if TYPE_CHECKING:
-    from trackd._api.api import Api
+    from trackd import data_types, plot
     from trackd._run.config import Config
     from trackd._run.summary import Summary
     from trackd.artifacts.artifact import Artifact, ArtifactTTL
-    from trackd import data_types, plot
     from trackd.media import (
         Audio,
         BoundingBoxes2D,
@@ -189,12 +190,7 @@ def controller(sweep_id_or_config: str | dict[str, Any] | None = None,
 
 
 def _current() -> Run | None:
-    from trackd._transport.setup import _state
-
-    st = _state
-    if st is None or st.pid != os.getpid():
-        return None
-    return st.current
+    return current_run()
 
 
 def _require_run(what: str) -> Run:
@@ -369,10 +365,6 @@ def __getattr__(name: str) -> Any:
     if name in ("config", "summary"):
         run = _current()
         return getattr(run, name) if run is not None else _PreInit(name)
-    if name == "Api":
-        from trackd._api.api import Api
-
-        return Api
     if name in ("Artifact", "ArtifactTTL"):
         from trackd.artifacts import artifact
 
@@ -394,3 +386,9 @@ if TYPE_CHECKING:
     run: Run | None
     config: Config
     summary: Summary
+
+
+# The artifacts layer logs a draft saved with no current run through init(), and answers
+# logged_by/used_by with the read API's runs: both stand above it, so they are handed in here.
+_artifact_operations.set_runs(auto=lambda **kwargs: init(**kwargs),
+                              read=lambda path: Api().run(path))

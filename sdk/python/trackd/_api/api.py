@@ -11,26 +11,20 @@ from trackd._api.files import RunFileReads
 from trackd._api.projects import Project, list_projects
 from trackd._api.runs import Runs
 from trackd._api.sweeps import Sweep, SweepApi
-from trackd._transport.dashboard import forget, link
 from trackd._base.messages import warning
+from trackd._base.names import default_entity
+from trackd._base.names import validate_name as _validate_name
 from trackd._base.terminal import visible
+from trackd._transport.dashboard import forget, link
+from trackd._transport.setup import connect
+from trackd._transport.sweep_client import SweepPath
 from trackd.artifacts.api import ArtifactApi, RunArtifactLists
 from trackd.errors import UsageError
-from trackd.sweeps._client import SweepPath
 
 #: The daemon's largest page (ListRunsRequest.page_size).
 MAX_PER_PAGE = 1000
 STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed",
                6: "preempted"}
-
-
-def _connection() -> Any:
-    from trackd._transport.connection import get_connection
-    from trackd._transport.setup import ensure_daemon, state
-
-    # restart=True: a daemon that stopped since (idle, or another process stopped it) is found
-    # again or started, instead of calling a dead socket.
-    return get_connection(ensure_daemon(state(), restart=True))
 
 
 class Api(ArtifactApi, SweepApi):
@@ -46,8 +40,6 @@ class Api(ArtifactApi, SweepApi):
 
     @property
     def default_entity(self) -> str:
-        from trackd._init.init import default_entity
-
         return self._overrides.get("entity") or os.environ.get("TRACKD_ENTITY") \
             or os.environ.get("WANDB_ENTITY") or default_entity()
 
@@ -77,7 +69,7 @@ class Api(ArtifactApi, SweepApi):
         from trackd.v1 import query_service_pb2, run_pb2
 
         entity, project, run_id = self._split(path, 3)
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.queries.GetRun, query_service_pb2.GetRunRequest(
             ref=run_pb2.RunRef(entity=entity, project=project, run_id=run_id)), timeout=self._timeout)
         return PublicRun(resp.run, self._timeout)
@@ -85,14 +77,15 @@ class Api(ArtifactApi, SweepApi):
     def projects(self, entity: str | None = None, per_page: int = 200) -> list[Project]:
         """The projects of ``entity`` (default: the default entity) holding runs you may
         read, most recently updated first (``per_page``: accepted; all are read at once)."""
-        return list_projects(self, _name("entity", entity) if entity else self.default_entity)
+        entity = _validate_name("entity", entity) if entity else self.default_entity
+        return list_projects(self, entity)
 
     def project(self, name: str, entity: str | None = None) -> Project:
         """The project ``name`` of ``entity`` (default: the default entity). As in W&B, a
         project is not checked for existence: one with no run you may read is empty
         (``run_count == 0``)."""
-        entity = _name("entity", entity) if entity else self.default_entity
-        found = list_projects(self, entity, _name("project", name))
+        entity = _validate_name("entity", entity) if entity else self.default_entity
+        found = list_projects(self, entity, _validate_name("project", name))
         return found[0] if found else Project(self, entity, name)
 
     def flush(self) -> None:
@@ -116,7 +109,7 @@ class Api(ArtifactApi, SweepApi):
         if len(bits) < 2:  # "" or "project": the default entity
             bits = [self.default_entity, *bits]
         entity, project, run_id = (*bits, "", "")[:3]
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.queries.ListAlerts, query_service_pb2.ListAlertsRequest(
             entity=entity, project=project, run_id=run_id, limit=limit), timeout=self._timeout)
         levels = {0: "INFO", 1: "INFO", 2: "WARN", 3: "ERROR"}
@@ -144,7 +137,7 @@ class Api(ArtifactApi, SweepApi):
 
         def fetch(token: str) -> tuple[list[Any], str]:
             request.page_token = token
-            conn = _connection()
+            conn = connect()
             resp = conn.unary(conn.queries.ListRuns, request, timeout=timeout)
             return list(resp.runs), resp.next_page_token
 
@@ -213,7 +206,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         if self._pb.summary_omitted:
             from trackd.v1 import query_service_pb2
 
-            conn = _connection()
+            conn = connect()
             self._pb = conn.unary(conn.queries.GetRun, query_service_pb2.GetRunRequest(
                 ref=self._pb.ref), timeout=self._timeout).run
         return self._pb
@@ -244,7 +237,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
     def url(self) -> str | None:
         """The run's page in the daemon's dashboard: the same credential-free URL as the live
         run's ``run.url`` (None when the daemon serves no dashboard)."""
-        return link(_connection(), self.entity, self.project, "runs", self.id)
+        return link(connect(), self.entity, self.project, "runs", self.id)
 
     def __repr__(self) -> str:
         return visible(f"<PublicRun {'/'.join(self.path)} ({self.state})>")
@@ -265,7 +258,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         """
         from trackd.v1 import run_service_pb2
 
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.runs.StopRun, run_service_pb2.StopRunRequest(ref=self._pb.ref),
                           timeout=self._timeout)
         return int(resp.streams)
@@ -283,7 +276,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
             raise UsageError(f"run.tags must be a list of strings, not {self.tags!r}")
         name = self.name if self.name != self._pb.name else self.display_name
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.runs.UpdateRun, run_service_pb2.UpdateRunRequest(
             ref=self._pb.ref, name=str(name), notes=str(self.notes), set_tags=True,
             tags=list(self.tags)), timeout=self._timeout)
@@ -299,7 +292,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         """
         from trackd.v1 import run_service_pb2
 
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.runs.MoveRun, run_service_pb2.MoveRunRequest(
             ref=self._pb.ref, project=project), timeout=self._timeout)
         self._reload(resp.run)
@@ -313,7 +306,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         """
         from trackd.v1 import run_service_pb2
 
-        conn = _connection()
+        conn = connect()
         conn.unary(conn.runs.DeleteRun, run_service_pb2.DeleteRunRequest(
             ref=self._pb.ref, delete_artifacts=delete_artifacts), timeout=self._timeout)
 
@@ -338,7 +331,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
             req.min_step = min_step
         if max_step is not None:
             req.max_step = max_step
-        conn = _connection()
+        conn = connect()
         # At most 4 pages (page_size rows each) wait ahead of the caller: memory stays bounded
         # however long the history, and the next page is on its way while one is used.
         for page in conn.stream(conn.queries.ScanHistory, req, 4, self._timeout * 10):
@@ -389,12 +382,6 @@ def _frame(rows: list[dict[str, Any]]) -> Any:
         raise UsageError("pandas=True needs pandas (pip install pandas)") from None
 
     return pd.DataFrame(rows)
-
-
-def _name(kind: str, value: str) -> str:
-    from trackd._init.init import _validate_name
-
-    return _validate_name(kind, value)
 
 
 def _iso(ts: float) -> str:

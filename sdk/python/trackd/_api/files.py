@@ -9,17 +9,12 @@ import tempfile
 from collections.abc import Sequence
 from typing import IO, Any
 
-from trackd._shared.run_files import name_problem
 from trackd._base.terminal import visible
+from trackd._shared.run_files import name_problem
+from trackd._transport.setup import connect
 
 #: W&B's name of the environment file (``run.metadata``).
 METADATA = "wandb-metadata.json"
-
-
-def _connection() -> Any:
-    from trackd._api.api import _connection as conn
-
-    return conn()
 
 
 class File:
@@ -54,7 +49,7 @@ class File:
         from trackd.errors import from_grpc
         from trackd.v1 import file_service_pb2 as pb
 
-        conn = _connection()
+        conn = connect()
         req = pb.ReadFileRequest(run=self._ref, name=self.name, version=version)
 
         async def pump() -> list[bytes]:
@@ -113,7 +108,7 @@ class File:
         """
         from trackd.v1 import file_service_pb2 as pb
 
-        conn = _connection()
+        conn = connect()
         conn.unary(conn.files.DeleteFiles, pb.DeleteFilesRequest(run=self._ref,
                                                                  names=[self.name]),
                    timeout=self._timeout)
@@ -131,7 +126,7 @@ class RunFileReads:
         ``output.log`` (``logs/output.NNNN.log`` parts for a long one)."""
         from trackd.v1 import file_service_pb2 as pb
 
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.files.ListFiles, pb.ListFilesRequest(
             run=self._pb.ref, names=list(names or ()), versions=True), timeout=self._timeout)
         return [File(self._pb.ref, f, self._timeout) for f in resp.files]
@@ -166,7 +161,7 @@ class RunFileReads:
         "stderr"), ``timestamp`` and ``text``."""
         from trackd.v1 import file_service_pb2 as pb
 
-        conn = _connection()
+        conn = connect()
         resp = conn.unary(conn.files.ReadConsole, pb.ReadConsoleRequest(
             run=self._pb.ref, offset=offset, limit=limit), timeout=self._timeout)
         return [{"stream": "stderr" if ln.stream == 2 else "stdout", "timestamp": ln.timestamp,

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
-from trackd._transport.dashboard import link
 from trackd._base.terminal import visible
+from trackd._transport.dashboard import link
+from trackd._transport.setup import connect
 
 if TYPE_CHECKING:
     from trackd._api.api import Api
@@ -49,7 +50,7 @@ class Project:
     def url(self) -> str | None:
         """The project's runs table in the daemon's dashboard, a URL with no credential in it
         (None when the daemon serves no dashboard)."""
-        return link(_connection(), self.entity, self.name)
+        return link(connect(), self.entity, self.name)
 
     def runs(self, filters: dict[str, Any] | None = None, order: str = "-created_at",
              per_page: int = 50) -> Runs:
@@ -73,17 +74,10 @@ def list_projects(api: Api, entity: str, project: str = "") -> list[Project]:
     most recently updated first; with ``project``, that one only."""
     from trackd.v1 import query_service_pb2
 
-    conn = _connection()
+    conn = connect()
     resp = conn.unary(conn.queries.ListProjects, query_service_pb2.ListProjectsRequest(
         entity=entity, project=project), timeout=api._timeout)
     return [Project(api, p.entity, p.name, p) for p in resp.projects]
-
-
-def _connection() -> Any:
-    from trackd._transport.connection import get_connection
-    from trackd._transport.setup import ensure_daemon, state
-
-    return get_connection(ensure_daemon(state(), restart=True))
 
 
 def _iso(ts: float) -> str | None:

@@ -7,10 +7,16 @@ import datetime as _dt
 import math
 from typing import TYPE_CHECKING, Any
 
-from trackd._transport.dashboard import link
 from trackd._base.terminal import visible
+from trackd._transport.dashboard import link
+from trackd._transport.sweep_client import (
+    STATE_NAMES,
+    SweepClient,
+    SweepPath,
+    config_of,
+    parse_path,
+)
 from trackd.errors import UsageError
-from trackd.sweeps._client import STATE_NAMES, SweepClient, SweepPath, config_of, parse_path
 
 if TYPE_CHECKING:
     from trackd._api.api import Api, PublicRun

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import json
 import os
 import re
@@ -16,14 +15,16 @@ from typing import Any
 
 from trackd._base import messages
 from trackd._base.limits import check_fields
-from trackd._run.run import Run
-from trackd._settings import REINIT, Settings, apply
-from trackd._transport.setup import state
-from trackd._shared.ids import id_problem
-from trackd._shared.values import map_to_python
+from trackd._base.names import default_entity, default_project
+from trackd._base.names import validate_name as _validate_name
 from trackd._init.sweep_init import apply as apply_sweep
 from trackd._init.sweep_init import override_config, sweep_run
 from trackd._init.sweep_init import parameters as sweep_parameters
+from trackd._run.run import Run, set_revivers
+from trackd._settings import REINIT, Settings, apply
+from trackd._shared.ids import id_problem
+from trackd._shared.values import map_to_python
+from trackd._transport.setup import state
 from trackd.errors import UsageError
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -41,37 +42,6 @@ def validate_id(run_id: str) -> str:
     if problem:
         raise UsageError(f"Invalid run ID {run_id!r}: {problem}")
     return run_id
-
-
-def _validate_name(kind: str, value: str) -> str:
-    if not value or value != value.strip() or any(c in value for c in "/\\#?%:\r\n") or len(value) > 128:
-        raise UsageError(f"Invalid {kind} name {value!r}: it must be 1-128 characters without / \\ # ? % :")
-    return value
-
-
-def default_project(program: str | None = None) -> str:
-    """The name of the git repository around the working directory (plus ``-<subdir>`` when
-    the program lives in a subdirectory of it), else ``"uncategorized"``."""
-    cwd = Path.cwd()
-    for root in (cwd, *cwd.parents):
-        if (root / ".git").exists():
-            name = root.name
-            if program:
-                try:
-                    rel = Path(program).resolve().parent.relative_to(root.resolve())
-                except ValueError:
-                    rel = Path()
-                if str(rel) not in ("", "."):
-                    name += "-" + str(rel).replace(os.sep, "_")
-            return name
-    return "uncategorized"
-
-
-def default_entity() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
-        return str(os.getuid())
 
 
 def _in_notebook() -> bool:
@@ -402,3 +372,13 @@ def attach(attach_id: str) -> Run:
     run._config._reset({**map_to_python(run._backend.stored.config), **run._config.as_dict()})
     run._attached = True
     return run
+
+
+def disabled_copy(run_id: str) -> Run:
+    """A disabled run with the id ``run_id``: what a disabled run pickled into another process
+    becomes there."""
+    run: Run = init(mode="disabled", id=run_id, reinit="create_new")
+    return run
+
+
+set_revivers(attach=attach, disabled=disabled_copy)

@@ -13,8 +13,8 @@ import sys
 import time
 from typing import Any
 
-from trackd._transport import credentials
 from trackd._settings.fields import ANONYMOUS
+from trackd._transport import credentials
 from trackd.errors import AuthenticationError, UsageError
 
 #: Seconds ``verify=True`` waits for the daemon's answer.

@@ -26,9 +26,9 @@ from typing import Any
 
 from trackd._base import messages
 from trackd._base.api_name import api_name
+from trackd._base.terminal import visible
 from trackd._settings import Settings
 from trackd._shared.values import values_equal
-from trackd._base.terminal import visible
 
 
 @dataclass(frozen=True)

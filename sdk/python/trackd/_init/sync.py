@@ -83,9 +83,9 @@ def sync_dir(run_dir: Path) -> str:
     if marker.exists() and json.loads(marker.read_text()).get("seq", 0) >= last:
         return f"{path}: already synced ({last} records)"
 
+    from trackd._shared.values import fill_map
     from trackd._transport.connection import get_connection
     from trackd._transport.setup import ensure_daemon, state
-    from trackd._shared.values import fill_map
     from trackd.v1 import run_pb2, run_service_pb2
 
     conn = get_connection(ensure_daemon(state()))

@@ -1,6 +1,7 @@
 """The artifact functions of a run (``log_artifact``, ``use_artifact``, ``upsert_artifact``,
 ``finish_artifact``, ``link_artifact``, ``log_model``, ``use_model``, ``link_model``) as a base
-class of :class:`trackd.Run`, and the operations on logged artifacts that talk to the daemon.
+class of :class:`trackd.Run`; the operations on logged artifacts are
+:mod:`trackd.artifacts.operations`.
 
 Nothing here imports gRPC at import time (``trackd`` imports this module).
 """
@@ -12,12 +13,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from trackd._base import messages
-from trackd._shared import artifact_rules as rules
 from trackd._base.terminal import visible
+from trackd._shared import artifact_rules as rules
+from trackd.artifacts.operations import _assert_model, _link, _split_target
 from trackd.errors import CommError, UsageError
 
 if TYPE_CHECKING:
-    from trackd._api.api import PublicRun
     from trackd.artifacts.artifact import Artifact
     from trackd.artifacts.upload import UploadJob
 
@@ -91,7 +92,8 @@ class RunArtifacts:
         :raises ValueError: ``type`` differs from the artifact's.
         :raises TypeError: the run is offline.
         """
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
         from trackd.artifacts.artifact import Artifact
 
         self._check_open("use_artifact")
@@ -155,7 +157,7 @@ class RunArtifacts:
             type that does not contain "model".
         :raises ValueError: ``name`` has invalid characters.
         """
-        from trackd.artifacts import client
+        from trackd._transport import artifact_client as client
 
         if len(registered_model_name.split("/")) != 1:
             raise AssertionError("Please provide only the name of the registered model. Do not "
@@ -249,139 +251,3 @@ class RunArtifacts:
                     f"artifact {job.artifact._source_name!r} of run {self._id} was not stored: "
                     f"{exc}", multiline=True))
         self.__dict__["_artifact_jobs"] = []
-
-
-def _assert_model(type_: str) -> None:
-    if "model" not in type_.lower():
-        raise AssertionError("You can only use this method for 'model' artifacts. For an artifact "
-                             "to be a 'model' artifact, its type property must contain the "
-                             "substring 'model'.")
-
-
-def _split_target(target: str, entity: str, project: str) -> tuple[str, str, str]:
-    parts = target.split("/")
-    if len(parts) == 1:
-        return entity, project, parts[0]
-    if len(parts) == 2:
-        return entity, parts[0], parts[1]
-    if len(parts) == 3:
-        return parts[0], parts[1], parts[2]
-    raise ValueError(f"Invalid target path {target!r}: use portfolio, project/portfolio or "
-                     "entity/project/portfolio")
-
-
-def _link(artifact: Artifact, entity: str, project: str, portfolio: str,
-          aliases: list[str] | None) -> Artifact:
-    from trackd.artifacts import client, convert
-
-    artifact.wait()
-    rules.validate_project(project)
-    return convert.from_pb(client.link(artifact._id or "", entity, project, portfolio,
-                                       rules.validate_aliases(aliases)))
-
-
-# -- operations on artifacts (Artifact's methods delegate here) -----------------------------------
-
-
-def save_draft(artifact: Artifact, project: str | None, settings: Any) -> None:
-    """Log a draft through the current run, or through a run of job_type "auto"."""
-    import trackd
-
-    run = trackd._current()
-    if run is not None:
-        run.log_artifact(artifact)
-        return
-    from trackd._settings import Settings
-
-    with trackd.init(entity=artifact._source_entity, project=project or artifact._source_project,
-                     job_type="auto", settings=settings or Settings(silent=True)) as auto:
-        auto.log_artifact(artifact)
-    artifact.wait()
-
-
-def update_logged(artifact: Artifact) -> None:
-    """Store the changed description, metadata, aliases, tags and TTL of a logged artifact."""
-    import json
-
-    from trackd.artifacts import client, convert
-    from trackd.v1 import artifact_pb2
-    from trackd.v1 import artifact_service_pb2 as pb
-
-    req = pb.UpdateArtifactRequest(id=artifact._id or "")
-    if artifact._is_link:
-        req.link.CopyFrom(artifact_pb2.ArtifactSource(
-            entity=artifact._entity or "", project=artifact._project or "",
-            collection=artifact._name.split(":")[0]))
-    else:
-        req.description = artifact._description or ""
-        req.metadata_json = json.dumps(artifact._metadata)
-        if artifact._tags != artifact._saved_tags:
-            req.tags.values.extend(artifact._tags)
-        if artifact._ttl_changed:
-            req.ttl_seconds = artifact._ttl_wire()
-    if artifact._aliases != artifact._saved_aliases:
-        req.aliases.values.extend(artifact._aliases)
-    convert.apply(artifact, client.update(req))
-
-
-def delete(artifact: Artifact, delete_aliases: bool) -> None:
-    from trackd.artifacts import client
-    from trackd.v1 import artifact_pb2
-
-    link = None
-    if artifact._is_link:
-        link = artifact_pb2.ArtifactSource(entity=artifact._entity or "",
-                                           project=artifact._project or "",
-                                           collection=artifact._name.split(":")[0])
-    client.delete(artifact._id or "", delete_aliases, link)
-    artifact._state = "DELETED"
-
-
-def link(artifact: Artifact, target_path: str, aliases: list[str] | None) -> Artifact:
-    import trackd
-
-    if artifact.is_draft() and artifact._save_job is None:
-        artifact.save(project=artifact._source_project)
-    artifact.wait()
-    run = trackd._current()
-    default_project = run.project if run is not None else (
-        artifact._source_project or "uncategorized")
-    entity, project, portfolio = _split_target(target_path, artifact.source_entity,
-                                               default_project)
-    return _link(artifact, entity, project, portfolio, aliases)
-
-
-def unlink(artifact: Artifact) -> None:
-    from trackd.artifacts import client
-    from trackd.v1 import artifact_pb2
-
-    if not artifact._is_link:
-        raise ValueError(f"Artifact {artifact.qualified_name!r} is not a linked artifact and "
-                         "cannot be unlinked. To delete it, use 'delete' instead.")
-    client.unlink(artifact._id or "", artifact_pb2.ArtifactSource(
-        entity=artifact._entity or "", project=artifact._project or "",
-        collection=artifact._name.split(":")[0]))
-
-
-def _public_run(ref: Any) -> PublicRun | None:
-    from trackd._api.api import Api
-    from trackd.errors import RunNotFoundError
-
-    try:
-        return Api().run(f"{ref.entity}/{ref.project}/{ref.run_id}")
-    except RunNotFoundError:
-        return None
-
-
-def logged_by(artifact: Artifact) -> PublicRun | None:
-    from trackd.artifacts import client
-
-    ref = client.lineage(artifact._id or "").logged_by
-    return _public_run(ref) if ref.run_id else None
-
-
-def used_by(artifact: Artifact) -> list[PublicRun]:
-    from trackd.artifacts import client
-
-    runs = (_public_run(r) for r in client.lineage(artifact._id or "").used_by)
-    return [r for r in runs if r is not None]

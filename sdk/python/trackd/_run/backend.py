@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackd._base import messages as _messages
 from trackd._api.api import STATE_NAMES
+from trackd._base import messages as _messages
 from trackd._base.api_name import api_name
+from trackd._base.terminal import visible
 from trackd._run.stop import interrupt
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
-from trackd._base.terminal import visible
 from trackd.errors import (
     CommError,
     DaemonUnavailableError,
@@ -104,10 +104,10 @@ class OnlineBackend:
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  resume: str | None = None, moment: tuple[str, str, int] | None = None,
                  writer: str | None = None) -> None:
+        from trackd._shared.values import fill_map
         from trackd._transport.connection import get_connection
         from trackd._transport.sender import Sender
         from trackd._transport.setup import ensure_daemon, state
-        from trackd._shared.values import fill_map
         from trackd.v1 import run_service_pb2
 
         st = state()

@@ -15,9 +15,9 @@ from typing import Any
 
 from trackd._base import messages
 from trackd._base.limits import add_config
+from trackd._base.terminal import visible
 from trackd._shared.run_fields import ConfigSize
 from trackd._shared.values import normalize, values_equal
-from trackd._base.terminal import visible
 from trackd.errors import ConfigError, UsageError
 
 

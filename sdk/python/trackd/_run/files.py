@@ -17,8 +17,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from trackd._base import messages
 from trackd._base.api_name import api_name
-from trackd._shared.run_files import name_problem
+from trackd._base.names import program as _program
 from trackd._base.terminal import visible
+from trackd._shared.run_files import name_problem
 from trackd.errors import UsageError
 from trackd.media.pipeline import Jobs, MediaEncoder
 
@@ -111,7 +112,6 @@ class RunFiles:
 
     def _record_environment(self) -> None:
         from trackd._run import environment as _environment
-        from trackd._run.run import _program
 
         assert self._dir is not None
         try:
@@ -301,7 +301,6 @@ class RunFiles:
             raise UsageError("run is finished; log_code() cannot be called after finish()")
         root_dir = os.path.abspath(root if root is not None else ".")
         if name is None:
-            from trackd._run.run import _program
 
             program = _program()
             rel = os.path.relpath(program, root_dir) if program else "code"

@@ -84,7 +84,7 @@ def history(sample: Sampler, summary: Mapping[str, Any], n: int = SAMPLES,
 def read(ref: Any, summary: Mapping[str, Any], n: int = SAMPLES) -> FooterData:
     """The footer's data of the run ``ref`` (a ``RunRef``) from the daemon."""
     from trackd._api.api import PublicRun
-    from trackd.artifacts import client
+    from trackd._transport import artifact_client as client
     from trackd.v1 import run_pb2
 
     run = PublicRun(run_pb2.Run(ref=ref))

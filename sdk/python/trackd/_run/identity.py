@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from trackd._base import messages
-from trackd._run.config import Config, ConfigStatic
 from trackd._base.limits import check_fields
+from trackd._run.config import Config, ConfigStatic
+from trackd._run.summary import Summary
 from trackd._settings import Settings
 from trackd._transport.setup import current_settings
-from trackd._run.summary import Summary
 
 
 class RunIdentity:

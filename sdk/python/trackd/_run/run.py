@@ -8,30 +8,31 @@ import json
 import os
 import re
 import socket
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from trackd._base import messages
-from trackd._run.backend import SUMMARY_READ_TIMEOUT, RunStatus
-from trackd._run.config import Config
-from trackd._transport.dashboard import RunLinks
-from trackd._run.metric import Metric, make_metric
+from trackd._base.names import program as _program
 from trackd._base.run_dirs import RunLogs, link_latest, make_dirs
+from trackd._base.terminal import visible
+from trackd._run.artifacts import RunArtifacts
+from trackd._run.backend import SUMMARY_READ_TIMEOUT, RunStatus
+from trackd._run.banners import run_footer, run_header
+from trackd._run.config import Config
 from trackd._run.files import RunFiles
 from trackd._run.identity import RunIdentity
+from trackd._run.metric import Metric, make_metric
+from trackd._run.summary import Summary
 from trackd._run.tables import prepare as prepare_tables
 from trackd._run.tensorboard import RunTensorBoard
 from trackd._settings import Settings
-from trackd._transport.setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
 from trackd._shared.values import normalize_row
-from trackd._run.summary import Summary
-from trackd._base.terminal import visible
-from trackd._run.artifacts import RunArtifacts
+from trackd._transport.dashboard import RunLinks
+from trackd._transport.setup import exit_status
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
 from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
@@ -152,8 +153,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         self._config._set_callback(self._send_config)
         if self._resume_file is not None:
             self._resume_file.write_text(json.dumps({"run_id": self._id}))
-        from trackd._base.messages import run_header
-
         run_header(self)
         self._start_extras()  # console capture, environment files, file saves
         self._start_tensorboard()  # sync_tensorboard: the writers tell the run their logdir
@@ -480,8 +479,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
                 sender.close(5)
                 self._final_state = done.state
                 self._summary_cache = (sender.last_seq, done.summary)
-                from trackd._base.messages import run_footer
-
                 run_footer(self, backend, done, bool(quiet))
                 if code == 0 and self._resume_file is not None:
                     self._resume_file.unlink(missing_ok=True)
@@ -521,13 +518,11 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         # Pickled into another process (a spawned DDP worker, say), a run re-attaches there as
         # another writer of the same run.
         if self._mode == "disabled":
-            return (_disabled_copy, (self._id,))
+            return (_revivers["disabled"], (self._id,))
         if self._mode == "offline":
             raise TypeError("an offline run cannot be used from another process; use "
                             "mode='online' (or mode='shared') to log from several processes")
-        from trackd._init.init import attach
-
-        return (attach, (self._attach_id,))
+        return (_revivers["attach"], (self._attach_id,))
 
     # -- context manager -----------------------------------------------------------------------
 
@@ -563,11 +558,16 @@ class AlertLevel(str, enum.Enum):
 
 _ALERT_LEVEL_VALUES = {"INFO": 1, "WARN": 2, "ERROR": 3}  # trackd.v1.AlertLevel
 
-def _disabled_copy(run_id: str) -> Run:
-    from trackd._init.init import init
+#: How a run pickled into another process comes back to life there (``Run.__reduce__``): as
+#: another writer of the same run ("attach"), or as a disabled run of the same id ("disabled").
+#: Both go through ``init()``, whose layer stands on this one: it registers them when it loads,
+#: which is before any run exists (runs are made by ``init()``).
+_revivers: dict[str, Callable[[str], Run]] = {}
 
-    run: Run = init(mode="disabled", id=run_id, reinit="create_new")
-    return run
+
+def set_revivers(*, attach: Callable[[str], Run], disabled: Callable[[str], Run]) -> None:
+    """Register how a pickled run is revived in another process (see ``_revivers``)."""
+    _revivers.update(attach=attach, disabled=disabled)
 
 
 _SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
@@ -577,8 +577,3 @@ _SETTING_OF = {"name": "run_name", "notes": "run_notes", "group": "run_group",
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-
-def _program() -> str:
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv and sys.argv[0] else "")
-    return os.path.abspath(path) if path and path != "-c" else (path or "")

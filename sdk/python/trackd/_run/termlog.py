@@ -13,6 +13,7 @@ from typing import Any
 
 from trackd._base import messages as _messages
 from trackd._base.run_dirs import note_all
+from trackd._transport.setup import current_run
 
 #: Lines printed with ``repeat=False``, each printed once per process. Bounded: a library that
 #: prints a new line each step with repeat=False would otherwise grow it without end; past the
@@ -23,9 +24,7 @@ _lock = threading.Lock()
 
 
 def _settings() -> Any:
-    from trackd import _current
-
-    run = _current()
+    run = current_run()
     if run is not None:
         return run._settings
     return None

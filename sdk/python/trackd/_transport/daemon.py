@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from trackd._transport.credentials import split_address
 from trackd._shared.paths import default_address, default_paths
+from trackd._transport.credentials import split_address
 from trackd.errors import DaemonUnavailableError
 
 #: An auto-started daemon stops after this long with no run and no client (like W&B's

@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 from trackd._base import messages
-from trackd._transport.setup import current_settings
 from trackd._shared.ui_auth import TICKET_PARAM, mint_ticket
+from trackd._transport.setup import current_settings
 
 #: How long what a daemon said about its dashboard is reused.
 CACHE_SECONDS = 30.0

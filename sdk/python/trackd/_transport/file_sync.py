@@ -158,7 +158,7 @@ class FileClient:
         raise AssertionError("unreachable")
 
     def _save(self, files: list[tuple[str, str, str]]) -> None:
-        from trackd.artifacts import client
+        from trackd._transport import artifact_client as client
         from trackd.v1 import file_service_pb2 as pb
 
         for name, _, _ in files:  # saved again: the newest save's policy holds
@@ -208,7 +208,7 @@ class FileClient:
 
     def _send(self, files: list[tuple[str, str]]) -> None:
         """Upload the bytes of ``(name, path)`` files and save them by blob."""
-        from trackd.artifacts import client
+        from trackd._transport import artifact_client as client
         from trackd.v1 import file_service_pb2 as pb
 
         by_blob = [pb.SaveFile(name=name, blob_key=client.upload_file(path).blob_key,

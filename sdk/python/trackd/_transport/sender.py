@@ -38,9 +38,9 @@ from typing import Any
 
 import grpc
 
+from trackd._base.terminal import visible
 from trackd._shared.values import fill_map, fill_value
 from trackd._shared.walfile import WalWriter
-from trackd._base.terminal import visible
 from trackd.errors import CommError, RunFinishedError, from_grpc
 from trackd.v1 import record_pb2, record_service_pb2, run_pb2
 

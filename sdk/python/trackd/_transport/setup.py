@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trackd._base import messages
-from trackd._transport.credentials import daemon_url, stored_host, use_api_key
 from trackd._settings import (
     SETUP_SETTINGS_ENV,
     Settings,
@@ -38,6 +37,7 @@ from trackd._settings import (
     export_setup,
     inherited_setup,
 )
+from trackd._transport.credentials import daemon_url, stored_host, use_api_key
 
 if TYPE_CHECKING:
     from trackd._run.run import Run
@@ -73,6 +73,15 @@ def state() -> ProcessState:
             _state = ProcessState(pid=os.getpid(), settings=base_settings())
             _install_hooks()
         return _state
+
+
+def current_run() -> Run | None:
+    """This process's current run (``trackd.run``); None before ``init()`` and in a forked
+    child, which has no run of its own until it calls ``init()``."""
+    st = _state
+    if st is None or st.pid != os.getpid():
+        return None
+    return st.current
 
 
 def current_settings() -> Settings:
@@ -133,6 +142,14 @@ def ensure_daemon(st: ProcessState, *, restart: bool = False, timeout: float | N
             st.owned_daemon_pid = handle.pid
         os.environ[ADDRESS_ENV] = handle.address
         return handle.address
+
+
+def connect() -> Any:
+    """A connection to this process's daemon for reads, finding it or starting it again when it
+    stopped since (idle, or another process stopped it) instead of calling a dead socket."""
+    from trackd._transport.connection import get_connection  # grpc: not at `import trackd`
+
+    return get_connection(ensure_daemon(state(), restart=True))
 
 
 def _is_default(address: str) -> bool:

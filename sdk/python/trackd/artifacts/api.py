@@ -37,7 +37,7 @@ class ArtifactType:
 
 
 def _collections(entity: str, project: str, type_: str) -> list[ArtifactCollection]:
-    from trackd.artifacts import client
+    from trackd._transport import artifact_client as client
     from trackd.artifacts.files import ArtifactCollection
 
     return [ArtifactCollection(c.entity, c.project, c.name, c.type, c)
@@ -89,7 +89,8 @@ class ArtifactApi:
 
         :raises trackd.errors.ArtifactNotFoundError: no such version (or not of ``type``).
         """
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         if not name:
             raise ValueError("You must specify name= to fetch an artifact.")
@@ -111,7 +112,8 @@ class ArtifactApi:
                   tags: list[str] | None = None, order: str | None = None) -> list[Artifact]:
         """The committed versions of collection ``[[entity/]project/]name`` of type
         ``type_name``, newest first (with ``tags``: only versions having all of them)."""
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         entity, project, collection = self._collection_of(name)
         found = [convert.from_pb(p) for p in client.versions(entity, project, collection, type_name)]
@@ -155,7 +157,7 @@ class ArtifactApi:
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
         """The artifact types used in ``[entity/]project``."""
-        from trackd.artifacts import client
+        from trackd._transport import artifact_client as client
 
         entity, proj = self._project_of(project)
         names = sorted({c.type for c in client.collections(entity, proj)})
@@ -173,12 +175,14 @@ class RunArtifactLists:
 
     def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
         """The versions this run logged, in order."""
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         return [convert.from_pb(p) for p in client.run_artifacts(self._pb.ref, used=False)]
 
     def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
         """The versions this run used, in order of first use."""
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         return [convert.from_pb(p) for p in client.run_artifacts(self._pb.ref, used=True)]

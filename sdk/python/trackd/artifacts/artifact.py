@@ -18,8 +18,8 @@ from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
 from trackd._base import messages
-from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
+from trackd._transport.setup import current_settings
 from trackd.artifacts import local_files
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
 from trackd.artifacts.properties import ArtifactProperties, ArtifactTTL, _draft, _logged
@@ -136,7 +136,7 @@ class Artifact(ArtifactProperties):
         """Log a draft through the current run, or through a new run of job_type "auto" when
         there is none (finished before this returns); for a logged artifact, store changed
         description, metadata, aliases, tags and TTL."""
-        from trackd._run import artifacts as run_api
+        from trackd.artifacts import operations as run_api
 
         if self.is_draft():
             run_api.save_draft(self, project, settings)
@@ -418,7 +418,7 @@ class Artifact(ArtifactProperties):
 
         :raises trackd.errors.ArtifactHasAliasesError: it has aliases and not ``delete_aliases``.
         """
-        from trackd._run import artifacts as run_api
+        from trackd.artifacts import operations as run_api
 
         run_api.delete(self, delete_aliases)
 
@@ -426,7 +426,7 @@ class Artifact(ArtifactProperties):
         """Link this version into a portfolio: ``portfolio``, ``project/portfolio`` or
         ``entity/project/portfolio`` (``model-registry/<name>`` for the model registry). A draft
         is logged first. Returns the link."""
-        from trackd._run import artifacts as run_api
+        from trackd.artifacts import operations as run_api
 
         return run_api.link(self, target_path, aliases)
 
@@ -436,21 +436,21 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: this is not a link.
         """
-        from trackd._run import artifacts as run_api
+        from trackd.artifacts import operations as run_api
 
         run_api.unlink(self)
 
     @_logged
     def logged_by(self) -> PublicRun | None:
         """The run that logged the version (None when none did)."""
-        from trackd._run import artifacts as run_api
+        from trackd.artifacts import operations as run_api
 
         return run_api.logged_by(self)
 
     @_logged
     def used_by(self) -> list[PublicRun]:
         """The runs that used the version."""
-        from trackd._run import artifacts as run_api
+        from trackd.artifacts import operations as run_api
 
         return run_api.used_by(self)
 

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trackd._base import messages
-from trackd._transport.setup import current_settings
-from trackd._shared import artifact_rules as rules
 from trackd._base.terminal import visible
-from trackd.artifacts import client, ranged, references
+from trackd._shared import artifact_rules as rules
+from trackd._transport import artifact_client as client
+from trackd._transport.setup import current_settings
+from trackd.artifacts import ranged, references
 from trackd.artifacts.cache import ArtifactFileCache, get_cache
 from trackd.artifacts.digests import FileStat, md5_file_b64, parallel
 from trackd.artifacts.local_files import checksums

@@ -95,7 +95,7 @@ class ArtifactCollection:
 
     def _load(self) -> Any:
         if self._pb is None:
-            from trackd.artifacts import client
+            from trackd._transport import artifact_client as client
 
             for c in client.collections(self.entity, self.project):
                 if c.name == self.name:
@@ -120,7 +120,8 @@ class ArtifactCollection:
 
     def artifacts(self) -> list[Artifact]:
         """The committed versions, newest first."""
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         return [convert.from_pb(p) for p in client.versions(self.entity, self.project, self.name)]
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from trackd._base import messages
-from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
+from trackd._transport.setup import current_settings
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact

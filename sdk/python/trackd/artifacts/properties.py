@@ -17,8 +17,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from trackd._base import messages
-from trackd._transport.setup import current_settings
 from trackd._shared import artifact_rules as rules
+from trackd._transport.setup import current_settings
 from trackd.artifacts.manifest import ArtifactManifest
 from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
 
@@ -180,7 +180,8 @@ class ArtifactProperties:
         """The links of a source version (at most 500); empty for a link."""
         if self._is_link:
             return []
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         pb = client.get(artifact_id=self._id or "")
         return [convert.from_pb(p) for p in pb.linked_artifacts]
@@ -191,7 +192,8 @@ class ArtifactProperties:
         """The source version (this artifact itself when it is not a link)."""
         if not self._is_link:
             return self
-        from trackd.artifacts import client, convert
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         return convert.from_pb(client.get(path=self._source_name, entity=self.source_entity,
                                           project=self.source_project))
@@ -204,8 +206,8 @@ class ArtifactProperties:
     @_logged
     def url(self) -> str:
         """The version's page in the daemon's dashboard ("" when it serves none)."""
+        from trackd._transport import artifact_client as client
         from trackd._transport import dashboard as _dashboard
-        from trackd.artifacts import client
 
         url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",
                               self._type, self._name.split(":")[0], self.version)
@@ -317,7 +319,8 @@ class ArtifactProperties:
         """The entries, by path (read from the daemon for a logged artifact)."""
         with self._lock:
             if self._manifest is None:
-                from trackd.artifacts import client, convert
+                from trackd._transport import artifact_client as client
+                from trackd.artifacts import convert
 
                 self._manifest = convert.manifest_from_pb(client.manifest(self._id or ""), self)
             return self._manifest

@@ -29,9 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 from trackd._base import messages
+from trackd._base.terminal import visible
 from trackd._run import stop as _run_stop
 from trackd._transport.setup import state
-from trackd._base.terminal import visible
 from trackd.sweeps._params import run_env, sweep_dir, write_yaml
 from trackd.sweeps._proposal import AgentInterrupted, Outcome, Proposal, RunStopped
 

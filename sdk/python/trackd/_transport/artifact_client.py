@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from trackd.artifacts import handoff
+from trackd._transport import handoff
 from trackd.errors import CommError
 from trackd.v1 import artifact_pb2 as apb
 from trackd.v1 import artifact_service_pb2 as pb
