@@ -21,20 +21,23 @@ from trackd import errors
 from trackd import media as _media
 from trackd._api.api import Api
 from trackd._base import api_name as _api_name
+from trackd._run.files import restore as _restore
 from trackd._run.metric import Metric
 from trackd._run.run import AlertLevel, Run
 from trackd._run.termlog import termerror, termlog, termwarn
 from trackd._settings import Settings
 from trackd._transport.setup import current_run
+from trackd._transport.setup import setup as _setup
+from trackd._transport.setup import teardown as _teardown
 from trackd._version import __version__
 from trackd.artifacts import operations as _artifact_operations
+from trackd.artifacts.artifact import Artifact, ArtifactTTL
 from trackd.errors import CommError, Error, UsageError
 
 if TYPE_CHECKING:
     from trackd import data_types, plot
     from trackd._run.config import Config
     from trackd._run.summary import Summary
-    from trackd.artifacts.artifact import Artifact, ArtifactTTL
     from trackd.media import (
         Audio,
         BoundingBoxes2D,
@@ -151,15 +154,11 @@ def init(
 
 def setup(settings: Settings | dict[str, Any] | None = None) -> Any:
     """Find or start the daemon and export its address to child processes."""
-    from trackd._transport.setup import setup as _setup
-
     return _setup(settings)
 
 
 def teardown(exit_code: int | None = None) -> None:
     """Finish this process's runs; stop the daemon if this process started it."""
-    from trackd._transport.setup import teardown as _teardown
-
     _teardown(exit_code)
 
 
@@ -288,8 +287,6 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     :raises ValueError: no run and no ``run_path``, the run does not exist, or ``name`` would
         leave ``root``.
     """
-    from trackd._run.files import restore as _restore
-
     run = _current()
     if run is not None:
         return run.restore(name, run_path, replace, root)
@@ -365,10 +362,6 @@ def __getattr__(name: str) -> Any:
     if name in ("config", "summary"):
         run = _current()
         return getattr(run, name) if run is not None else _PreInit(name)
-    if name in ("Artifact", "ArtifactTTL"):
-        from trackd.artifacts import artifact
-
-        return getattr(artifact, name)
     if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
         return getattr(_media, name)
     if name == "plot_table":  # W&B's top-level wandb.plot_table (a custom chart)

@@ -15,6 +15,7 @@ from trackd._base.messages import warning
 from trackd._base.names import default_entity
 from trackd._base.names import validate_name as _validate_name
 from trackd._base.terminal import visible
+from trackd._shared.values import map_to_python
 from trackd._transport.dashboard import forget, link
 from trackd._transport.setup import connect
 from trackd._transport.sweep_client import SweepPath
@@ -149,8 +150,6 @@ class PublicRun(RunArtifactLists, RunFileReads):
     """A stored run, as read through :class:`Api`."""
 
     def __init__(self, pb: Any, timeout: float = 60.0) -> None:
-        from trackd._shared.values import map_to_python
-
         self._pb = pb
         self._timeout = timeout
         self.entity: str = pb.ref.entity
@@ -214,8 +213,6 @@ class PublicRun(RunArtifactLists, RunFileReads):
     @property
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
-            from trackd._shared.values import map_to_python
-
             self._summary = map_to_python(self._whole().summary)
         return self._summary
 
@@ -321,7 +318,6 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
     def _scan(self, keys: Sequence[str] | None, page_size: int, min_step: int | None,
               max_step: int | None, samples: int, stream: str = "") -> Iterator[dict[str, Any]]:
-        from trackd._shared.values import map_to_python
         from trackd.v1 import query_service_pb2
 
         req = query_service_pb2.ScanHistoryRequest(ref=self._pb.ref, keys=list(keys or ()),

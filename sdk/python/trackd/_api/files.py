@@ -12,6 +12,7 @@ from typing import IO, Any
 from trackd._base.terminal import visible
 from trackd._shared.run_files import name_problem
 from trackd._transport.setup import connect
+from trackd.errors import RunFileNotFoundError, from_grpc
 
 #: W&B's name of the environment file (``run.metadata``).
 METADATA = "wandb-metadata.json"
@@ -46,7 +47,6 @@ class File:
     def _stream(self, version: int, write: Any) -> None:
         import asyncio
 
-        from trackd.errors import from_grpc
         from trackd.v1 import file_service_pb2 as pb
 
         conn = connect()
@@ -136,8 +136,6 @@ class RunFileReads:
 
         :raises trackd.errors.RunFileNotFoundError: the run has no such file.
         """
-        from trackd.errors import RunFileNotFoundError
-
         found = self.files([name])
         if not found:
             ref = self._pb.ref

@@ -4,7 +4,6 @@ name passes, for ``init()``, sweeps and the read API alike."""
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -53,6 +52,8 @@ def default_project(program: str | None = None) -> str:
 
 def default_entity() -> str:
     """The user's login name (its uid where the system has no name for it)."""
+    import getpass  # loads termios: not at `import trackd`, which needs no user name
+
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers

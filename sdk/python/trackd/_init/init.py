@@ -25,7 +25,7 @@ from trackd._settings import REINIT, Settings, apply
 from trackd._shared.ids import id_problem
 from trackd._shared.values import map_to_python
 from trackd._transport.setup import state
-from trackd.errors import UsageError
+from trackd.errors import ConfigError, UsageError
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -135,7 +135,6 @@ def load_config(
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
-    from trackd.errors import ConfigError
 
     try:
         data = yaml.safe_load(path.read_text()) or {}

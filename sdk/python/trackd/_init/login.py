@@ -13,9 +13,11 @@ import sys
 import time
 from typing import Any
 
+from trackd._base import messages
 from trackd._settings.fields import ANONYMOUS
 from trackd._transport import credentials
-from trackd.errors import AuthenticationError, UsageError
+from trackd._transport.setup import ADDRESS_ENV, current_settings
+from trackd.errors import AuthenticationError, UsageError, from_grpc
 
 #: Seconds ``verify=True`` waits for the daemon's answer.
 VERIFY_TIMEOUT = 20.0
@@ -89,8 +91,6 @@ def _clean_key(key: str) -> str:
 
 def _address_in_use(stored: credentials.Stored | None) -> str | None:
     """The daemon address init() would use now (None: the own daemon's socket)."""
-    from trackd._transport.setup import ADDRESS_ENV, current_settings
-
     s = current_settings()
     return (os.environ.get(ADDRESS_ENV) or s.daemon_address
             or credentials.daemon_url(s.base_url) or (stored.host if stored else None))
@@ -109,9 +109,6 @@ def _prompt(target: str | None, timeout: float | None) -> str | None:
     text = _read_hidden(f"trackd: token of the daemon at {where} (its <state dir>/token "
                         "file; hidden): ", timeout)
     if text is None:
-        from trackd._base import messages
-        from trackd._transport.setup import current_settings
-
         messages.warning(current_settings(), f"no key typed within {timeout:g}s: not logged in")
         return None
     if not text.strip():
@@ -163,7 +160,6 @@ def _verify(target: str, key: str) -> None:
     import grpc
 
     from trackd._transport.connection import get_loop_thread, make_stub, open_channel
-    from trackd.errors import from_grpc
     from trackd.v1 import daemon_service_pb2
 
     async def ask() -> None:
@@ -203,9 +199,6 @@ def _store(stored: credentials.Stored | None, host: str | None, key: str | None)
     if host is None or not host.startswith("https://"):
         ca = None
     path = credentials.write(credentials.Stored(host, key, ca))
-    from trackd._base import messages
-    from trackd._transport.setup import current_settings
-
     where = host or ("the TCP daemon in use (TRACKD_ADDRESS); this machine's own socket "
                      "needs no key")
     messages.info(current_settings(), f"logged in to {where}; stored in {path} (trackd logout "

@@ -16,7 +16,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trackd.errors import Error, RunAlreadyExistsError, RunFinishedError, UsageError
+from trackd._api.api import STATE_NAMES
+from trackd._shared.values import fill_map
+from trackd._shared.walfile import read_records
+from trackd._transport.file_sync import sync_files
+from trackd._transport.setup import ensure_daemon, state
+from trackd.artifacts.offline import sync_artifacts
+from trackd.errors import (
+    CommError,
+    Error,
+    FailedPreconditionError,
+    RunAlreadyExistsError,
+    RunFinishedError,
+    UsageError,
+    from_grpc,
+)
 
 #: Records per request while syncing.
 SYNC_BATCH = 1000
@@ -49,7 +63,6 @@ def sync_dirs(paths: list[str], *, echo: Callable[[str], None] = print) -> int:
 
 
 def _read(run_dir: Path) -> tuple[dict[str, Any], Path, list[Any]]:
-    from trackd._shared.walfile import read_records
     from trackd.v1 import record_pb2
 
     meta = json.loads((run_dir / "run.json").read_text())
@@ -83,9 +96,7 @@ def sync_dir(run_dir: Path) -> str:
     if marker.exists() and json.loads(marker.read_text()).get("seq", 0) >= last:
         return f"{path}: already synced ({last} records)"
 
-    from trackd._shared.values import fill_map
     from trackd._transport.connection import get_connection
-    from trackd._transport.setup import ensure_daemon, state
     from trackd.v1 import run_pb2, run_service_pb2
 
     conn = get_connection(ensure_daemon(state()))
@@ -107,11 +118,8 @@ def sync_dir(run_dir: Path) -> str:
         sent = conn.call(_stream(conn, ref, records), timeout=600)
     except RunFinishedError:
         sent = 0
-    from trackd.artifacts.offline import sync_artifacts
 
     artifacts = sync_artifacts(run_dir, ref)  # outputs of the run, logged before it finishes
-    from trackd._transport.file_sync import sync_files
-    from trackd.errors import CommError, FailedPreconditionError
 
     try:  # the run's files: saved files and its environment, stored once, before it finishes
         stored, files_note = sync_files(run_dir / "files", conn, ref), ""
@@ -122,8 +130,6 @@ def sync_dir(run_dir: Path) -> str:
     has_exit = any(r.WhichOneof("kind") == "exit" for r in records)
     state_name = "running"
     if has_exit:
-        from trackd._api.api import STATE_NAMES
-
         resp = conn.unary(conn.runs.FinishRun, run_service_pb2.FinishRunRequest(
             ref=ref, last_seq=last, timeout_seconds=60), timeout=120)
         state_name = STATE_NAMES.get(resp.run.state, "unknown")
@@ -138,7 +144,6 @@ async def _stream(conn: Any, ref: Any, records: list[Any]) -> int:
     """Send the records the daemon lacks; returns how many were sent."""
     import grpc
 
-    from trackd.errors import from_grpc
     from trackd.v1 import record_service_pb2
 
     call = conn.record_stream()

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from trackd._base import messages
 from trackd._base.terminal import visible
 from trackd._shared import artifact_rules as rules
+from trackd.artifacts.artifact import Artifact
 from trackd.artifacts.operations import _assert_model, _link, _split_target
 from trackd.errors import CommError, UsageError
 
 if TYPE_CHECKING:
-    from trackd.artifacts.artifact import Artifact
     from trackd.artifacts.upload import UploadJob
 
 
@@ -94,8 +94,6 @@ class RunArtifacts:
         """
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
-        from trackd.artifacts.artifact import Artifact
-
         self._check_open("use_artifact")
         if self._mode == "offline":
             raise TypeError("Cannot use artifact when in offline mode.")
@@ -109,7 +107,7 @@ class RunArtifacts:
                 raise ValueError(f"Supplied type {type} does not match type {pb.type} of artifact "
                                  f"{pb.collection}:{pb.version}")
             used = client.use(pb.id, self._run_ref(), use_as or "")
-            return convert.from_pb(used)
+            return convert.from_pb(used, Artifact)
         if not isinstance(artifact_or_name, Artifact):
             raise ValueError('You must pass an artifact name (e.g. "pedestrian-dataset:v1"), an '  # noqa: TRY004 - W&B's error
                              "instance of trackd.Artifact, or trackd.Api().artifact() to "
@@ -187,9 +185,7 @@ class RunArtifacts:
     def _log_artifact(self, artifact_or_path: Any, name: str | None, type_: str | None,
                       aliases: list[str] | None, tags: list[str] | None,
                       distributed_id: str | None = None, finalize: bool = True) -> Artifact:
-        from trackd.artifacts import upload
-        from trackd.artifacts.artifact import Artifact
-
+        from trackd.artifacts import offline, upload
         self._check_open("log_artifact")
         alias_list = rules.validate_aliases(aliases)
         tag_list = rules.validate_tags(tags)
@@ -202,8 +198,6 @@ class RunArtifacts:
         if self._mode == "disabled":
             return artifact
         if self._mode == "offline":
-            from trackd.artifacts import offline
-
             offline.record(self._sync_dir, artifact, aliases=alias_list, tags=tag_list,
                            history_step=self._step, distributed_id=distributed_id,
                            finalize=finalize)
@@ -221,8 +215,6 @@ class RunArtifacts:
         return artifact
 
     def _artifact_of(self, artifact_or_path: Any, name: str | None, type_: str | None) -> Any:
-        from trackd.artifacts.artifact import Artifact
-
         if not isinstance(artifact_or_path, (str, os.PathLike)):
             return artifact_or_path
         path = os.fspath(artifact_or_path)

@@ -20,9 +20,12 @@ from trackd._api.api import STATE_NAMES
 from trackd._base import messages as _messages
 from trackd._base.api_name import api_name
 from trackd._base.terminal import visible
+from trackd._run.footer_data import read
 from trackd._run.stop import interrupt
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
+from trackd._shared.values import fill_map, map_to_python
+from trackd._transport.setup import ensure_daemon, state
 from trackd.errors import (
     CommError,
     DaemonUnavailableError,
@@ -104,10 +107,8 @@ class OnlineBackend:
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  resume: str | None = None, moment: tuple[str, str, int] | None = None,
                  writer: str | None = None) -> None:
-        from trackd._shared.values import fill_map
         from trackd._transport.connection import get_connection
         from trackd._transport.sender import Sender
-        from trackd._transport.setup import ensure_daemon, state
         from trackd.v1 import run_service_pb2
 
         st = state()
@@ -256,7 +257,6 @@ class OnlineBackend:
 
         :raises TimeoutError: not within ``timeout`` seconds.
         """
-        from trackd._shared.values import map_to_python
         from trackd.v1 import query_service_pb2
 
         if self.sender.went_offline:
@@ -283,13 +283,10 @@ class OnlineBackend:
 
     def footer_data(self, summary: dict[str, Any]) -> FooterData:
         """What the finish footer shows of the run, read back from the daemon."""
-        from trackd._run.footer_data import read
-
         return read(self._ref, summary)
 
     def finish(self, code: int, timeout: float | None) -> Finished:
         """After the exit record is acknowledged: let the daemon make everything durable."""
-        from trackd._shared.values import map_to_python
         from trackd.v1 import run_service_pb2
 
         if self.sender.went_offline:

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from trackd._api.api import Api
 from trackd._base import messages
 from trackd._base.api_name import api_name
 from trackd._base.names import program as _program
 from trackd._base.terminal import visible
 from trackd._shared.run_files import name_problem
-from trackd.errors import UsageError
+from trackd.artifacts.artifact import Artifact
+from trackd.errors import RunNotFoundError, UsageError
 from trackd.media.pipeline import Jobs, MediaEncoder
 
 if TYPE_CHECKING:
@@ -85,14 +87,14 @@ class RunFiles:
     def _start_extras(self) -> None:
         """Console capture, the environment files and the file-save queue (called by
         ``_start`` once the run exists)."""
+        from trackd._run import console as _console
+        from trackd._transport.file_sync import FileClient
+
         if self._sender is None:
             return
-        from trackd._run import console as _console
 
         conn = getattr(self._backend, "_conn", None)
         if conn is not None:
-            from trackd._transport.file_sync import FileClient
-
             self._files = FileClient(conn, self._backend._ref, self._settings)
         if self._dir is not None:
             self._media = MediaEncoder(self._dir, self._files.submit if self._files else None,
@@ -130,6 +132,8 @@ class RunFiles:
         """Before the exit record: the environment written, the last console lines sent, the
         queued file saves done (end files are stored by the daemon's finish, or sent now when
         the daemon does not open this user's paths)."""
+        from trackd._run import console as _console
+
         left = (lambda: None if deadline is None else max(0.0, deadline - time.monotonic()))
         if self._env_thread is not None:
             wait = ENVIRONMENT_WAIT if deadline is None else min(ENVIRONMENT_WAIT, left() or 0)
@@ -140,8 +144,6 @@ class RunFiles:
                     "trackd: encoding the logged media did not finish within finish_timeout; "
                     "the rest are not stored", stacklevel=1)
         if self._capture is not None:
-            from trackd._run import console as _console
-
             _console.stop(self._capture, self._sender)
             self._capture = None
         if self._files is not None and getattr(self._sender, "went_offline", False):
@@ -295,8 +297,6 @@ class RunFiles:
 
         :raises trackd.UsageError: the run is finished.
         """
-        from trackd.artifacts.artifact import Artifact
-
         if self._finished:
             raise UsageError("run is finished; log_code() cannot be called after finish()")
         root_dir = os.path.abspath(root if root is not None else ".")
@@ -355,9 +355,6 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
         return open(path)
     if disabled:
         return None
-    from trackd._api.api import Api
-    from trackd.errors import RunNotFoundError
-
     try:
         api_run = Api().run(run_path)
     except RunNotFoundError as exc:

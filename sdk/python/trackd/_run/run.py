@@ -19,7 +19,7 @@ from trackd._base.names import program as _program
 from trackd._base.run_dirs import RunLogs, link_latest, make_dirs
 from trackd._base.terminal import visible
 from trackd._run.artifacts import RunArtifacts
-from trackd._run.backend import SUMMARY_READ_TIMEOUT, RunStatus
+from trackd._run.backend import SUMMARY_READ_TIMEOUT, OfflineBackend, OnlineBackend, RunStatus
 from trackd._run.banners import run_footer, run_header
 from trackd._run.config import Config
 from trackd._run.files import RunFiles
@@ -29,10 +29,10 @@ from trackd._run.summary import Summary
 from trackd._run.tables import prepare as prepare_tables
 from trackd._run.tensorboard import RunTensorBoard
 from trackd._settings import Settings
-from trackd._shared.history import BACKWARDS_STEP
-from trackd._shared.values import normalize_row
+from trackd._shared.history import BACKWARDS_STEP, _del_path, _set_path
+from trackd._shared.values import map_to_python, normalize_row
 from trackd._transport.dashboard import RunLinks
-from trackd._transport.setup import exit_status
+from trackd._transport.setup import exit_status, state
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
 from trackd.media.overlays import class_labels_config
 from trackd.media.pipeline import Jobs
@@ -108,7 +108,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
                 self._project = "dummy"
             self._make_dirs(disabled=True)
             return
-        from trackd._run.backend import OfflineBackend, OnlineBackend
         from trackd._transport.connection import grpc_inherited
 
         self._check_tensorboard()  # sync_tensorboard without the tensorboard package
@@ -146,8 +145,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         if getattr(self._backend, "resumed_from", None) is not None:
             self._continue(self._backend.resumed_from)
         elif getattr(self._backend, "forked", None) is not None:
-            from trackd._shared.values import map_to_python
-
             self._config._reset(map_to_python(self._backend.forked.config))
         self._starting_step = self._step = getattr(self._backend, "starting_step", 0)
         self._config._set_callback(self._send_config)
@@ -167,8 +164,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
     def _offline_instead(self, meta: dict[str, Any], exc: Exception) -> Any:
         """No daemon could be reached or started: record the run in its directory (nothing
         logged is lost; ``trackd sync`` stores it later) and say so once."""
-        from trackd._run.backend import OfflineBackend
-
         assert self._sync_dir is not None
         messages.warning(self._settings, visible(
             f"{exc}; run {self._id} goes on offline in {self._sync_dir} (store it later with: "
@@ -181,8 +176,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
     def _continue(self, stored: Any) -> None:
         """This run resumed ``stored``: take over its step, config, tags and metadata; what
         init() was given explicitly wins and is sent as updates."""
-        from trackd._shared.values import map_to_python
-
         self._resumed = True
         given = self._config.as_dict()
         self._config._reset({**map_to_python(stored.config), **given})
@@ -410,8 +403,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
             self._sender.put(("s", updates, removes), self._encode_media(jobs, self._step))
             return
         if self._sender is None:
-            from trackd._shared.history import _del_path, _set_path
-
             for path, value in updates:
                 _set_path(self._summary_local, path, value)
             for path in removes:
@@ -454,7 +445,6 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         """
         if self._finished:
             return
-        from trackd._transport.setup import state
 
         st = state()
         code = exit_code if exit_code is not None else (st.exit_code or 0)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from trackd._transport import handoff
-from trackd.errors import CommError
+from trackd._transport.setup import ensure_daemon, state
+from trackd.errors import CommError, from_grpc
 from trackd.v1 import artifact_pb2 as apb
 from trackd.v1 import artifact_service_pb2 as pb
 
@@ -33,7 +34,6 @@ _lock = threading.Lock()
 def connection() -> Any:
     """This process's connection to its daemon (found or started as ``init()`` does)."""
     from trackd._transport.connection import get_connection
-    from trackd._transport.setup import ensure_daemon, state
 
     return get_connection(ensure_daemon(state(), restart=True))
 
@@ -248,7 +248,6 @@ def upload_file(path: str, md5: str = "", on_bytes: Callable[[int], None] | None
     this thread and handed to the loop through a small queue)."""
     import grpc
 
-    from trackd.errors import from_grpc
 
     conn = connection()
     sock = handoff_socket(conn)

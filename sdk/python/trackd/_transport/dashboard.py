@@ -21,6 +21,7 @@ from urllib.parse import quote
 from trackd._base import messages
 from trackd._shared.ui_auth import TICKET_PARAM, mint_ticket
 from trackd._transport.setup import current_settings
+from trackd.errors import CommError
 
 #: How long what a daemon said about its dashboard is reused.
 CACHE_SECONDS = 30.0
@@ -31,7 +32,6 @@ _cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
 def dashboard(conn: Any) -> tuple[str, str] | None:
     """(base URL, token) of the dashboard of the daemon ``conn`` talks to, or None when it
     serves none (or cannot be asked)."""
-    from trackd.errors import CommError
     from trackd.v1 import daemon_service_pb2 as pb
 
     hit = _cache.get(conn.address)

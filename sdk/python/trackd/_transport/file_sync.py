@@ -24,7 +24,8 @@ from typing import Any
 
 from trackd._base import messages
 from trackd._base.terminal import visible
-from trackd.errors import CommError
+from trackd._shared.run_files import name_problem
+from trackd.errors import CommError, RpcError
 
 #: SaveFiles calls waiting to be sent; each is one save() call's files. Past this, save()
 #: waits for the daemon rather than let a loop that saves every step grow memory.
@@ -150,8 +151,6 @@ class FileClient:
             try:
                 return self._conn.unary(self._conn.files.SaveFiles, request, timeout=SAVE_TIMEOUT)
             except CommError as exc:
-                from trackd.errors import RpcError
-
                 if isinstance(exc, RpcError) or attempt == RETRIES - 1:
                     raise
                 time.sleep(0.5 * 2 ** attempt)
@@ -225,7 +224,6 @@ def unsaved_files(files_dir: Any, known: set[str] | frozenset[str],
     import fnmatch
     from pathlib import Path
 
-    from trackd._shared.run_files import name_problem
 
     root = Path(files_dir)
     if not root.is_dir():

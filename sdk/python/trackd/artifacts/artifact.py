@@ -20,7 +20,9 @@ from typing import IO, TYPE_CHECKING, Any
 from trackd._base import messages
 from trackd._shared import artifact_rules as rules
 from trackd._transport.setup import current_settings
-from trackd.artifacts import local_files
+from trackd.artifacts import dirs, local_files
+from trackd.artifacts import operations as run_api
+from trackd.artifacts.digests import b64_to_hex, resolve_digests
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
 from trackd.artifacts.properties import ArtifactProperties, ArtifactTTL, _draft, _logged
 from trackd.artifacts.staging import StagingArea
@@ -136,8 +138,6 @@ class Artifact(ArtifactProperties):
         """Log a draft through the current run, or through a new run of job_type "auto" when
         there is none (finished before this returns); for a logged artifact, store changed
         description, metadata, aliases, tags and TTL."""
-        from trackd.artifacts import operations as run_api
-
         if self.is_draft():
             run_api.save_draft(self, project, settings)
         else:
@@ -206,8 +206,6 @@ class Artifact(ArtifactProperties):
         entry = local_files.build_entries(self._staging, [(path, local_path)], policy,
                                           bool(skip_cache))[0]
         if is_tmp:
-            from trackd.artifacts.digests import b64_to_hex
-
             p = PurePosixPath(entry.path)
             _, dot, rest = p.name.partition(".")
             entry.path = str(p.with_name(b64_to_hex(entry.digest)[:20] + dot + rest))
@@ -232,7 +230,7 @@ class Artifact(ArtifactProperties):
         manifest = self.manifest
         if not merge:
             clashes = [e for e in entries if e.path in manifest.entries]
-            local_files.resolve_digests(clashes + [manifest.entries[e.path] for e in clashes])
+            resolve_digests(clashes + [manifest.entries[e.path] for e in clashes])
         for (_, physical), entry in zip(files, entries, strict=True):
             manifest.add_entry(entry, overwrite=merge)
             self._added_local_paths[physical] = entry.path
@@ -370,8 +368,6 @@ class Artifact(ArtifactProperties):
         return download.download_entry(self, entry, root, skip_cache)
 
     def _default_root(self, include_version: bool = True) -> str:
-        from trackd.artifacts import dirs
-
         name = self._source_name if include_version else self._source_name.split(":")[0]
         return str(dirs.artifact_dir() / name)
 
@@ -418,16 +414,12 @@ class Artifact(ArtifactProperties):
 
         :raises trackd.errors.ArtifactHasAliasesError: it has aliases and not ``delete_aliases``.
         """
-        from trackd.artifacts import operations as run_api
-
         run_api.delete(self, delete_aliases)
 
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact | None:
         """Link this version into a portfolio: ``portfolio``, ``project/portfolio`` or
         ``entity/project/portfolio`` (``model-registry/<name>`` for the model registry). A draft
         is logged first. Returns the link."""
-        from trackd.artifacts import operations as run_api
-
         return run_api.link(self, target_path, aliases)
 
     @_logged
@@ -436,22 +428,16 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: this is not a link.
         """
-        from trackd.artifacts import operations as run_api
-
         run_api.unlink(self)
 
     @_logged
     def logged_by(self) -> PublicRun | None:
         """The run that logged the version (None when none did)."""
-        from trackd.artifacts import operations as run_api
-
         return run_api.logged_by(self)
 
     @_logged
     def used_by(self) -> list[PublicRun]:
         """The runs that used the version."""
-        from trackd.artifacts import operations as run_api
-
         return run_api.used_by(self)
 
     @_logged

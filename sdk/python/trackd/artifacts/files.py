@@ -86,8 +86,10 @@ class ArtifactCollection:
     """A collection (sequence) of versions, or a portfolio of links."""
 
     def __init__(self, entity: str, project: str, name: str, type: str,
-                 pb: Any = None) -> None:
+                 pb: Any = None, *, artifact_class: type[Artifact]) -> None:
         self.entity = entity
+        #: What its versions are read as (:class:`Artifact`, which stands on this module).
+        self._artifact_class = artifact_class
         self.project = project
         self.name = name
         self.type = type
@@ -123,7 +125,8 @@ class ArtifactCollection:
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 
-        return [convert.from_pb(p) for p in client.versions(self.entity, self.project, self.name)]
+        return [convert.from_pb(p, self._artifact_class)
+                for p in client.versions(self.entity, self.project, self.name)]
 
     def versions(self) -> list[Artifact]:
         return self.artifacts()

@@ -61,7 +61,7 @@ def _link(artifact: Artifact, entity: str, project: str, portfolio: str,
     artifact.wait()
     rules.validate_project(project)
     return convert.from_pb(client.link(artifact._id or "", entity, project, portfolio,
-                                       rules.validate_aliases(aliases)))
+                                       rules.validate_aliases(aliases)), type(artifact))
 
 
 # -- operations on artifacts (Artifact's methods delegate here) -----------------------------------

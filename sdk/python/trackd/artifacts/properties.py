@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from trackd._base import messages
 from trackd._shared import artifact_rules as rules
+from trackd._transport import dashboard as _dashboard
 from trackd._transport.setup import current_settings
 from trackd.artifacts.manifest import ArtifactManifest
 from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
@@ -135,7 +136,8 @@ class ArtifactProperties:
         """The collection this artifact was read from (the portfolio, for a link)."""
         from trackd.artifacts.files import ArtifactCollection
 
-        return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type)
+        return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type,
+                                  artifact_class=type(self))
 
     @property
     @_logged
@@ -167,7 +169,8 @@ class ArtifactProperties:
         from trackd.artifacts.files import ArtifactCollection
 
         return ArtifactCollection(self.source_entity, self.source_project,
-                                  self._source_name.split(":")[0], self._type)
+                                  self._source_name.split(":")[0], self._type,
+                                  artifact_class=type(self))
 
     @property
     def is_link(self) -> bool:
@@ -184,7 +187,7 @@ class ArtifactProperties:
         from trackd.artifacts import convert
 
         pb = client.get(artifact_id=self._id or "")
-        return [convert.from_pb(p) for p in pb.linked_artifacts]
+        return [convert.from_pb(p, type(self)) for p in pb.linked_artifacts]
 
     @property
     @_logged
@@ -196,7 +199,7 @@ class ArtifactProperties:
         from trackd.artifacts import convert
 
         return convert.from_pb(client.get(path=self._source_name, entity=self.source_entity,
-                                          project=self.source_project))
+                                          project=self.source_project), type(self))
 
     @property
     def type(self) -> str:
@@ -207,7 +210,6 @@ class ArtifactProperties:
     def url(self) -> str:
         """The version's page in the daemon's dashboard ("" when it serves none)."""
         from trackd._transport import artifact_client as client
-        from trackd._transport import dashboard as _dashboard
 
         url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",
                               self._type, self._name.split(":")[0], self.version)
