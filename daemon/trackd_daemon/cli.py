@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from pathlib import Path
 
-    from trackd_daemon.app import run
+    from trackd_daemon.app import run  # the whole daemon: loaded once the arguments parse
 
     overrides = {k: v for k, v in vars(args).items() if k != "ready_fd" and v is not None}
     if "root" in overrides:

@@ -12,7 +12,8 @@ import pytest
 
 import trackd
 from trackd._base import api_name as _api_name
-from trackd.compat import disabled, env, telemetry, util
+from trackd.compat import disabled, env, util
+from trackd.integrations import telemetry
 
 
 class Color(enum.Enum):

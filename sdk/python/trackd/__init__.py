@@ -144,6 +144,7 @@ def init(
 ) -> Run:
     """Start a run and return it (W&B's ``wandb.init``); :func:`trackd._init.init.init` describes
     the arguments."""
+    # init()'s module loads on the first init(), not with `import trackd`
     from trackd._init.init import init as _init
 
     return _init(entity, project, dir, id, name, notes, tags, config, config_exclude_keys,
@@ -166,6 +167,7 @@ def sweep(sweep: Any, entity: str | None = None, project: str | None = None,
           prior_runs: list[str] | None = None) -> str:
     """Store a hyperparameter sweep in the daemon and return its id (W&B's ``wandb.sweep``);
     :func:`trackd.sweeps.sweep.sweep` describes the arguments."""
+    # sweeps load PyYAML: not at `import trackd`
     from trackd.sweeps.sweep import sweep as _sweep
 
     return _sweep(sweep, entity, project, prior_runs)
@@ -175,6 +177,7 @@ def agent(sweep_id: str, function: Any = None, entity: str | None = None,
           project: str | None = None, count: int | None = None) -> None:
     """Run a sweep's runs until it is done (W&B's ``wandb.agent``);
     :func:`trackd.sweeps.agent.agent` describes the arguments."""
+    # sweeps load PyYAML: not at `import trackd`
     from trackd.sweeps.agent import agent as _agent
 
     _agent(sweep_id, function, entity, project, count)
@@ -183,6 +186,7 @@ def agent(sweep_id: str, function: Any = None, entity: str | None = None,
 def controller(sweep_id_or_config: str | dict[str, Any] | None = None,
                entity: str | None = None, project: str | None = None) -> Any:
     """A sweep controller (W&B's ``wandb.controller``); see :mod:`trackd.sweeps.controller`."""
+    # sweeps load PyYAML: not at `import trackd`
     from trackd.sweeps.controller import controller as _controller
 
     return _controller(sweep_id_or_config, entity, project)
@@ -221,6 +225,7 @@ def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
 def _attach(attach_id: str | None = None, run_id: str | None = None) -> Run:
     """Write to an existing run from another process (W&B's private ``wandb._attach``, used by
     Lightning for spawned workers); ``attach_id`` is ``run._attach_id``."""
+    # init()'s module loads on the first init(), not with `import trackd`
     from trackd._init.init import attach
 
     target = attach_id or run_id
@@ -309,6 +314,7 @@ def login(anonymous: str | None = None, key: str | None = None, relogin: bool | 
     :raises trackd.errors.AuthenticationError: ``verify=True`` and the daemon refused the key.
     :raises UsageError: a key must be asked for and there is no terminal.
     """
+    # login()'s module loads on the first login(), not with `import trackd`
     from trackd._init.login import login as _login
 
     return _login(anonymous, key, relogin, host, force, timeout, verify, referrer)
@@ -365,6 +371,7 @@ def __getattr__(name: str) -> Any:
     if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
         return getattr(_media, name)
     if name == "plot_table":  # W&B's top-level wandb.plot_table (a custom chart)
+        # the chart presets load on first use, not with `import trackd`
         from trackd.plot import plot_table
 
         return plot_table

@@ -67,6 +67,7 @@ class Api(ArtifactApi, SweepApi):
 
         :raises trackd.errors.RunNotFoundError: no such run.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import query_service_pb2, run_pb2
 
         entity, project, run_id = self._split(path, 3)
@@ -102,6 +103,7 @@ class Api(ArtifactApi, SweepApi):
         """Alerts, newest first, of ``entity/project[/run_id]`` (or of every project of the
         default entity): dicts with run, title, text, level, timestamp, suppressed and
         delivered_at (0 while not delivered)."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import query_service_pb2
 
         bits = [b for b in (path or "").split("/") if b]
@@ -127,6 +129,7 @@ class Api(ArtifactApi, SweepApi):
         ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex $and $or $not``. A lazy list
         (:class:`trackd._api.runs.Runs`): the daemon is asked for ``per_page`` runs at a time
         (at most 1000), as they are used."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import query_service_pb2
 
         if not isinstance(per_page, int) or per_page < 1:
@@ -203,6 +206,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         """The run's message with its summary and metrics: a page of runs leaves them out of
         a run too large to list whole (``summary_omitted``); then the run is read alone."""
         if self._pb.summary_omitted:
+            # not loaded by `import trackd`: protobuf messages
             from trackd.v1 import query_service_pb2
 
             conn = connect()
@@ -253,6 +257,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
         :raises trackd.errors.FailedPreconditionError: the run is not running.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import run_service_pb2
 
         conn = connect()
@@ -268,6 +273,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
             limit.
         :raises trackd.errors.PermissionDeniedError: the run is another user's.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import run_service_pb2
 
         if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
@@ -287,6 +293,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
         :raises trackd.errors.FailedPreconditionError: the run is running, or belongs to a
             sweep.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import run_service_pb2
 
         conn = connect()
@@ -301,6 +308,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
         :raises trackd.errors.FailedPreconditionError: the run is running.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import run_service_pb2
 
         conn = connect()
@@ -318,6 +326,7 @@ class PublicRun(RunArtifactLists, RunFileReads):
 
     def _scan(self, keys: Sequence[str] | None, page_size: int, min_step: int | None,
               max_step: int | None, samples: int, stream: str = "") -> Iterator[dict[str, Any]]:
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import query_service_pb2
 
         req = query_service_pb2.ScanHistoryRequest(ref=self._pb.ref, keys=list(keys or ()),

@@ -47,6 +47,7 @@ class File:
     def _stream(self, version: int, write: Any) -> None:
         import asyncio
 
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import file_service_pb2 as pb
 
         conn = connect()
@@ -106,6 +107,7 @@ class File:
         :raises trackd.errors.FailedPreconditionError: the run is still running.
         :raises trackd.errors.RunFileNotFoundError: the file was deleted already.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import file_service_pb2 as pb
 
         conn = connect()
@@ -124,6 +126,7 @@ class RunFileReads:
     def files(self, names: Sequence[str] | None = None, per_page: int = 50) -> list[File]:
         """The run's files (only ``names`` when given), by name; the console log is
         ``output.log`` (``logs/output.NNNN.log`` parts for a long one)."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import file_service_pb2 as pb
 
         conn = connect()
@@ -157,6 +160,7 @@ class RunFileReads:
     def console(self, offset: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Lines of the console log in output order, each with its ``stream`` ("stdout" or
         "stderr"), ``timestamp`` and ``text``."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import file_service_pb2 as pb
 
         conn = connect()

@@ -72,6 +72,7 @@ class Project:
 def list_projects(api: Api, entity: str, project: str = "") -> list[Project]:
     """The projects of ``entity`` (empty: every entity) holding runs the caller may read,
     most recently updated first; with ``project``, that one only."""
+    # not loaded by `import trackd`: protobuf messages
     from trackd.v1 import query_service_pb2
 
     conn = connect()

@@ -159,6 +159,7 @@ def _verify(target: str, key: str) -> None:
 
     import grpc
 
+    # not loaded by `import trackd`: gRPC, protobuf messages
     from trackd._transport.connection import get_loop_thread, make_stub, open_channel
     from trackd.v1 import daemon_service_pb2
 

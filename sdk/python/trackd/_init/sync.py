@@ -63,6 +63,7 @@ def sync_dirs(paths: list[str], *, echo: Callable[[str], None] = print) -> int:
 
 
 def _read(run_dir: Path) -> tuple[dict[str, Any], Path, list[Any]]:
+    # not loaded by `import trackd`: protobuf messages
     from trackd.v1 import record_pb2
 
     meta = json.loads((run_dir / "run.json").read_text())
@@ -96,6 +97,7 @@ def sync_dir(run_dir: Path) -> str:
     if marker.exists() and json.loads(marker.read_text()).get("seq", 0) >= last:
         return f"{path}: already synced ({last} records)"
 
+    # not loaded by `import trackd`: gRPC, protobuf messages
     from trackd._transport.connection import get_connection
     from trackd.v1 import run_pb2, run_service_pb2
 
@@ -144,6 +146,7 @@ async def _stream(conn: Any, ref: Any, records: list[Any]) -> int:
     """Send the records the daemon lacks; returns how many were sent."""
     import grpc
 
+    # not loaded by `import trackd`: protobuf messages
     from trackd.v1 import record_service_pb2
 
     call = conn.record_stream()

@@ -92,6 +92,7 @@ class RunArtifacts:
         :raises ValueError: ``type`` differs from the artifact's.
         :raises TypeError: the run is offline.
         """
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
         self._check_open("use_artifact")
@@ -155,6 +156,7 @@ class RunArtifacts:
             type that does not contain "model".
         :raises ValueError: ``name`` has invalid characters.
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd._transport import artifact_client as client
 
         if len(registered_model_name.split("/")) != 1:
@@ -178,6 +180,7 @@ class RunArtifacts:
         return given if given is not None else (self._group or "")
 
     def _run_ref(self) -> Any:
+        # not loaded by `import trackd`: protobuf messages
         from trackd.artifacts.convert import run_ref
 
         return run_ref(self._entity, self._project, self._id)
@@ -185,6 +188,7 @@ class RunArtifacts:
     def _log_artifact(self, artifact_or_path: Any, name: str | None, type_: str | None,
                       aliases: list[str] | None, tags: list[str] | None,
                       distributed_id: str | None = None, finalize: bool = True) -> Artifact:
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import offline, upload
         self._check_open("log_artifact")
         alias_list = rules.validate_aliases(aliases)

@@ -66,6 +66,7 @@ class Finished:
 
 def _policy(name: str | None) -> int:
     """The wire value of a resume policy ("never", "allow", "must", or None)."""
+    # not loaded by `import trackd`: protobuf messages
     from trackd.v1 import run_service_pb2 as pb
 
     return {None: pb.RESUME_POLICY_UNSPECIFIED, "never": pb.RESUME_POLICY_NEVER,
@@ -73,6 +74,7 @@ def _policy(name: str | None) -> int:
 
 
 def _ref(meta: dict[str, Any]) -> Any:
+    # not loaded by `import trackd`: protobuf messages
     from trackd.v1 import run_pb2
 
     return run_pb2.RunRef(entity=meta["entity"], project=meta["project"], run_id=meta["run_id"])
@@ -107,6 +109,7 @@ class OnlineBackend:
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  resume: str | None = None, moment: tuple[str, str, int] | None = None,
                  writer: str | None = None) -> None:
+        # not loaded by `import trackd`: gRPC, protobuf messages
         from trackd._transport.connection import get_connection
         from trackd._transport.sender import Sender
         from trackd.v1 import run_service_pb2
@@ -257,6 +260,7 @@ class OnlineBackend:
 
         :raises TimeoutError: not within ``timeout`` seconds.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import query_service_pb2
 
         if self.sender.went_offline:
@@ -274,6 +278,7 @@ class OnlineBackend:
         return map_to_python(resp.run.summary)
 
     def status(self) -> RunStatus:
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import run_service_pb2
 
         resp = self._conn.unary(self._conn.runs.GetRunStatus,
@@ -287,6 +292,7 @@ class OnlineBackend:
 
     def finish(self, code: int, timeout: float | None) -> Finished:
         """After the exit record is acknowledged: let the daemon make everything durable."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import run_service_pb2
 
         if self.sender.went_offline:
@@ -311,6 +317,7 @@ class OfflineBackend:
 
     def __init__(self, meta: dict[str, Any], settings: Settings, sync_dir: Path,
                  sync_at_finish: bool = False) -> None:
+        # not loaded by `import trackd`: gRPC
         from trackd._transport.connection import get_loop_thread
         from trackd._transport.sender import Sender
 

@@ -87,6 +87,7 @@ class RunFiles:
     def _start_extras(self) -> None:
         """Console capture, the environment files and the file-save queue (called by
         ``_start`` once the run exists)."""
+        # loaded on first use, not by `import trackd`
         from trackd._run import console as _console
         from trackd._transport.file_sync import FileClient
 
@@ -113,6 +114,7 @@ class RunFiles:
             self.log_code(code_dir)
 
     def _record_environment(self) -> None:
+        # loaded on first use, not by `import trackd`
         from trackd._run import environment as _environment
 
         assert self._dir is not None
@@ -132,6 +134,7 @@ class RunFiles:
         """Before the exit record: the environment written, the last console lines sent, the
         queued file saves done (end files are stored by the daemon's finish, or sent now when
         the daemon does not open this user's paths)."""
+        # loaded on first use, not by `import trackd`
         from trackd._run import console as _console
 
         left = (lambda: None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -161,6 +164,7 @@ class RunFiles:
         """Queue the files written into ``run.dir`` that were not saved otherwise (W&B's
         ``end`` policy for the files directory: Lightning, transformers and ultralytics write
         there), leaving out the ``ignore_globs`` setting's names."""
+        # loaded on first use, not by `import trackd`
         from trackd._transport.file_sync import unsaved_files
 
         if self._dir is None or self._files is None:

@@ -84,6 +84,7 @@ def history(sample: Sampler, summary: Mapping[str, Any], n: int = SAMPLES,
 
 def read(ref: Any, summary: Mapping[str, Any], n: int = SAMPLES) -> FooterData:
     """The footer's data of the run ``ref`` (a ``RunRef``) from the daemon."""
+    # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
     from trackd._transport import artifact_client as client
     from trackd.v1 import run_pb2
 

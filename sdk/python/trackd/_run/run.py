@@ -108,6 +108,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
                 self._project = "dummy"
             self._make_dirs(disabled=True)
             return
+        # not loaded by `import trackd`: gRPC
         from trackd._transport.connection import grpc_inherited
 
         self._check_tensorboard()  # sync_tensorboard without the tensorboard package

@@ -33,6 +33,7 @@ _lock = threading.Lock()
 
 def connection() -> Any:
     """This process's connection to its daemon (found or started as ``init()`` does)."""
+    # not loaded by `import trackd`: gRPC
     from trackd._transport.connection import get_connection
 
     return get_connection(ensure_daemon(state(), restart=True))
@@ -44,6 +45,7 @@ def stub(conn: Any) -> Any:
     with _lock:
         s = _stubs.get(key)
         if s is None:
+            # not loaded by `import trackd`: gRPC
             from trackd._transport.connection import make_stub
 
             async def build() -> Any:
@@ -66,6 +68,7 @@ def _here(conn: Any) -> tuple[bool, str]:
     host = address.rsplit(":", 1)[0].strip("[]")
     found = (False, "")
     if address.startswith("unix:") or host in ("127.0.0.1", "localhost", "::1"):
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import daemon_service_pb2
 
         try:
@@ -97,6 +100,7 @@ def prepare_staged(paths: list[str]) -> concurrent.futures.Future[Any] | None:
     stores them while the rest are copied), without waiting for its answer; only over the
     connection this process already has (a run's), to a daemon that reads this user's files.
     ``None`` when there is none such: the copies are stored at LogArtifact as always."""
+    # not loaded by `import trackd`: gRPC
     from trackd._transport.connection import current_connection
 
     conn = current_connection()

@@ -222,6 +222,7 @@ def tls_ca_for(address: str) -> str | None:
 
 
 def _own_daemon_token() -> str:
+    # loaded on first use, not by `import trackd`
     from trackd._shared.paths import default_paths
 
     try:

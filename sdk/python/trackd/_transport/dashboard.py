@@ -32,6 +32,7 @@ _cache: dict[str, tuple[float, tuple[str, str] | None]] = {}
 def dashboard(conn: Any) -> tuple[str, str] | None:
     """(base URL, token) of the dashboard of the daemon ``conn`` talks to, or None when it
     serves none (or cannot be asked)."""
+    # not loaded by `import trackd`: protobuf messages
     from trackd.v1 import daemon_service_pb2 as pb
 
     hit = _cache.get(conn.address)

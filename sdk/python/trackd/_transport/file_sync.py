@@ -157,6 +157,7 @@ class FileClient:
         raise AssertionError("unreachable")
 
     def _save(self, files: list[tuple[str, str, str]]) -> None:
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.v1 import file_service_pb2 as pb
 
@@ -207,6 +208,7 @@ class FileClient:
 
     def _send(self, files: list[tuple[str, str]]) -> None:
         """Upload the bytes of ``(name, path)`` files and save them by blob."""
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.v1 import file_service_pb2 as pb
 

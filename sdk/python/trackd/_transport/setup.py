@@ -123,6 +123,7 @@ def ensure_daemon(st: ProcessState, *, restart: bool = False, timeout: float | N
 
     :raises trackd.errors.DaemonUnavailableError: none could be reached or started.
     """
+    # loaded on first use, not by `import trackd`
     from trackd._transport.daemon import find_or_start, reachable
 
     with _lock:
@@ -153,6 +154,7 @@ def connect() -> Any:
 
 
 def _is_default(address: str) -> bool:
+    # loaded on first use, not by `import trackd`
     from trackd._shared.paths import default_address
 
     return address == default_address(os.environ)
@@ -171,10 +173,12 @@ def teardown(exit_code: int | None = None) -> None:
             run.finish(exit_code=code)
         except Exception as exc:  # noqa: BLE001 - teardown must go on
             messages.error(run._settings, f"could not finish run {run.id}: {exc}")
+    # not loaded by `import trackd`: gRPC
     from trackd._transport.connection import current_connection, drop_connection, get_connection
 
     conn = current_connection()
     if st.owned_daemon_pid is not None and st.address:
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import daemon_service_pb2
 
         try:

@@ -43,6 +43,7 @@ class SweepPath:
     sweep_id: str
 
     def ref(self) -> Any:
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         return pb.SweepRef(entity=self.entity, project=self.project, sweep_id=self.sweep_id)
@@ -100,6 +101,7 @@ class SweepClient:
     def connection() -> Connection:
         """This process's connection to a live daemon: one that stopped since is found again
         or started (as ``Api`` does); a daemon back at another address gets a new channel."""
+        # not loaded by `import trackd`: gRPC
         from trackd._transport.connection import get_connection
 
         address = ensure_daemon(state(), restart=True)
@@ -147,6 +149,7 @@ class SweepClient:
         :raises SweepConfigError: the configuration breaks the schema; its message lists
             every violation.
         """
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         req = pb.CreateSweepRequest(entity=entity, project=project,
@@ -160,12 +163,14 @@ class SweepClient:
 
     def get(self, path: SweepPath) -> Any:
         """The sweep with its runs. :raises SweepNotFoundError: there is none."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         return self.call("GetSweep", pb.GetSweepRequest(ref=path.ref())).sweep
 
     def list(self, entity: str = "", project: str = "") -> list[Any]:
         """Sweeps of a project (every project when empty), newest first, without runs."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         return list(self.call("ListSweeps", pb.ListSweepsRequest(entity=entity,
@@ -173,6 +178,7 @@ class SweepClient:
 
     def set_state(self, path: SweepPath, action: str) -> Any:
         """Pause, resume, finish ("stop") or cancel the sweep; returns it."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         return self.call("SetSweepState", pb.SetSweepStateRequest(
@@ -182,6 +188,7 @@ class SweepClient:
                  wait: float = NEXT_RUN_WAIT) -> Any:
         """An agent's next run (``NextRunResponse``); retried with the same request id
         across a daemon restart, so that a lost answer proposes nothing twice."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         req = pb.NextRunRequest(ref=path.ref(), agent_id=agent_id, request_id=request_id,
@@ -192,6 +199,7 @@ class SweepClient:
                   exits: list[tuple[str, int]], survive_restarts: bool = True) -> Any:
         """Report the runs the agent has and how those that ended exited; the answer names
         the runs to stop (``AgentHeartbeatResponse``)."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         req = pb.AgentHeartbeatRequest(
@@ -201,6 +209,7 @@ class SweepClient:
 
     def schedule(self, path: SweepPath, params: list[dict[str, Any]]) -> list[Any]:
         """Queue runs with these parameters for the next agents to take."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         req = pb.ScheduleRunsRequest(ref=path.ref(),
@@ -209,6 +218,7 @@ class SweepClient:
 
     def preview(self, path: SweepPath) -> dict[str, Any] | None:
         """What the daemon's search would propose next (None: nothing more)."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         resp = self.call("PreviewRun", pb.PreviewRunRequest(ref=path.ref()))
@@ -218,6 +228,7 @@ class SweepClient:
                   only_candidates: bool = False) -> list[str]:
         """Stop these runs (recorded as stopped early); with ``only_candidates``, the runs
         early_terminate would stop now, stopping none."""
+        # not loaded by `import trackd`: protobuf messages
         from trackd.v1 import sweep_service_pb2 as pb
 
         req = pb.StopSweepRunsRequest(ref=path.ref(), run_ids=list(run_ids or ()),

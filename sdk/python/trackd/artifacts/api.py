@@ -40,6 +40,7 @@ class ArtifactType:
 
 
 def _collections(entity: str, project: str, type_: str) -> list[ArtifactCollection]:
+    # not loaded by `import trackd`: the artifact client, gRPC
     from trackd._transport import artifact_client as client
     from trackd.artifacts.files import ArtifactCollection
 
@@ -90,6 +91,7 @@ class ArtifactApi:
 
         :raises trackd.errors.ArtifactNotFoundError: no such version (or not of ``type``).
         """
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 
@@ -111,6 +113,7 @@ class ArtifactApi:
                   tags: list[str] | None = None, order: str | None = None) -> list[Artifact]:
         """The committed versions of collection ``[[entity/]project/]name`` of type
         ``type_name``, newest first (with ``tags``: only versions having all of them)."""
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 
@@ -157,6 +160,7 @@ class ArtifactApi:
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
         """The artifact types used in ``[entity/]project``."""
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd._transport import artifact_client as client
 
         entity, proj = self._project_of(project)
@@ -175,6 +179,7 @@ class RunArtifactLists:
 
     def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
         """The versions this run logged, in order."""
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 
@@ -183,6 +188,7 @@ class RunArtifactLists:
 
     def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
         """The versions this run used, in order of first use."""
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 

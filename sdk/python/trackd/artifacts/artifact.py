@@ -255,6 +255,7 @@ class Artifact(ArtifactProperties):
         :raises trackd.errors.ReferenceFailedError: the reference could not be resolved
             (nothing there, denied, or the scheme's library is not installed).
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import references
 
         entries = references.resolve(self, uri, name, checksum, max_objects)
@@ -271,6 +272,7 @@ class Artifact(ArtifactProperties):
         :raises TypeError: ``obj`` is not a data type.
         :raises ValueError: ``name`` is taken (and not ``overwrite``).
         """
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts import media
 
         return media.add(self, obj, name, overwrite)
@@ -326,6 +328,7 @@ class Artifact(ArtifactProperties):
     def get(self, name: str) -> Any:
         """The data type added as ``name`` (``add(obj, name)``), made again as its type
         (``trackd.Table``, ``trackd.Image``...); None when there is none."""
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts import media
 
         return media.get(self, name)
@@ -356,6 +359,7 @@ class Artifact(ArtifactProperties):
         :raises trackd.errors.ReferenceFailedError: a reference could not be fetched (unless
             ``allow_missing_references``).
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.download(self, root, allow_missing_references, skip_cache, path_prefix,
@@ -363,6 +367,7 @@ class Artifact(ArtifactProperties):
 
     def _download_entry(self, entry: ArtifactManifestEntry, root: str | None,
                         skip_cache: bool | None) -> str:
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.download_entry(self, entry, root, skip_cache)
@@ -375,6 +380,7 @@ class Artifact(ArtifactProperties):
     def checkout(self, root: str | None = None) -> str:
         """Make ``root`` (default ``./artifacts/<name>``) hold exactly this version: files not
         in it are deleted, then it is downloaded."""
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.checkout(self, root)
@@ -385,6 +391,7 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: a file that is not a member, or a digest mismatch.
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         download.verify(self, root)
@@ -395,6 +402,7 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: the artifact has more than one file.
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.single_file(self, root)
@@ -402,6 +410,7 @@ class Artifact(ArtifactProperties):
     @_logged
     def files(self, names: list[str] | None = None, per_page: int = 50) -> ArtifactFiles:
         """The stored files (``names`` to pick some), with name, size, digest and download()."""
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts.files import ArtifactFiles
 
         return ArtifactFiles(self, names, per_page)

@@ -35,6 +35,7 @@ def cache_dir() -> Path:
 
 
 def staging_dir() -> Path:
+    # loaded on first use, not by `import trackd`
     from trackd._shared.paths import default_paths
 
     base = settings().data_dir

@@ -97,6 +97,7 @@ class ArtifactCollection:
 
     def _load(self) -> Any:
         if self._pb is None:
+            # not loaded by `import trackd`: the artifact client, gRPC
             from trackd._transport import artifact_client as client
 
             for c in client.collections(self.entity, self.project):
@@ -122,6 +123,7 @@ class ArtifactCollection:
 
     def artifacts(self) -> list[Artifact]:
         """The committed versions, newest first."""
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 

@@ -55,6 +55,7 @@ def _split_target(target: str, entity: str, project: str) -> tuple[str, str, str
 
 def _link(artifact: Artifact, entity: str, project: str, portfolio: str,
           aliases: list[str] | None) -> Artifact:
+    # not loaded by `import trackd`: the artifact client, gRPC
     from trackd._transport import artifact_client as client
     from trackd.artifacts import convert  # gRPC: not at `import trackd`
 
@@ -84,6 +85,7 @@ def update_logged(artifact: Artifact) -> None:
     """Store the changed description, metadata, aliases, tags and TTL of a logged artifact."""
     import json
 
+    # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
     from trackd._transport import artifact_client as client
     from trackd.artifacts import convert  # gRPC: not at `import trackd`
     from trackd.v1 import artifact_pb2  # protobuf: not at `import trackd`

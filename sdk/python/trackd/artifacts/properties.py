@@ -134,6 +134,7 @@ class ArtifactProperties:
     @_logged
     def collection(self) -> Any:
         """The collection this artifact was read from (the portfolio, for a link)."""
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts.files import ArtifactCollection
 
         return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type,
@@ -166,6 +167,7 @@ class ArtifactProperties:
     @property
     @_logged
     def source_collection(self) -> Any:
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts.files import ArtifactCollection
 
         return ArtifactCollection(self.source_entity, self.source_project,
@@ -183,6 +185,7 @@ class ArtifactProperties:
         """The links of a source version (at most 500); empty for a link."""
         if self._is_link:
             return []
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 
@@ -195,6 +198,7 @@ class ArtifactProperties:
         """The source version (this artifact itself when it is not a link)."""
         if not self._is_link:
             return self
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
         from trackd._transport import artifact_client as client
         from trackd.artifacts import convert
 
@@ -209,6 +213,7 @@ class ArtifactProperties:
     @_logged
     def url(self) -> str:
         """The version's page in the daemon's dashboard ("" when it serves none)."""
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd._transport import artifact_client as client
 
         url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",
@@ -321,6 +326,7 @@ class ArtifactProperties:
         """The entries, by path (read from the daemon for a logged artifact)."""
         with self._lock:
             if self._manifest is None:
+                # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
                 from trackd._transport import artifact_client as client
                 from trackd.artifacts import convert
 

@@ -26,7 +26,7 @@ import keras
 
 import trackd
 from trackd._base.api_name import api_name
-from trackd.compat.telemetry import context as _telemetry
+from trackd.integrations.telemetry import context as _telemetry
 
 
 def _current_run(what: str) -> Any:

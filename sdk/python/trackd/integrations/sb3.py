@@ -20,7 +20,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 import trackd
 from trackd._base.api_name import api_name
-from trackd.compat.telemetry import context as _telemetry
+from trackd.integrations.telemetry import context as _telemetry
 
 _LOG_CHOICES = ("gradients", "parameters", "all", None)
 

@@ -79,6 +79,7 @@ class RunWatch:
         self._check_open("watch")
         if self._mode == "disabled":
             return  # nothing is logged: no hooks to slow the training down
+        # not loaded by `import trackd`: torch
         from trackd.torch_watch.hooks import Watcher
 
         if self._watcher is None:
