@@ -50,6 +50,11 @@ class RunSession:
     owners: dict[str, object] = field(default_factory=dict)
     #: The other writers of a shared run: their own seq spaces.
     writers: dict[str, WriterState] = field(default_factory=dict)
+    #: A shared run (see :meth:`share`), and whether its primary writer writes through this
+    #: daemon: only that daemon ends the run (crashed, when its writers vanish); another
+    #: daemon only lets go of it.
+    shared: bool = False
+    primary_here: bool = True
     #: Held from a batch's log append to its hand-off to the history actor, so the history
     #: actor sees the run's records in log order (replays then rebuild the same state).
     lock: anyio.Lock = field(default_factory=anyio.Lock)
@@ -66,6 +71,21 @@ class RunSession:
     config_size: ConfigSize | None = None
     _progress: anyio.Event = field(default_factory=anyio.Event)
     _acked: anyio.Event = field(default_factory=anyio.Event)
+
+    def share(self, primary_here: bool) -> None:
+        """The run is shared: its rounds are settled by the store (steps, merged summary,
+        config and definitions: ``store/shared_runs.py``), its history state says what of the
+        summary changed."""
+        if not self.shared:
+            self.shared = True
+            self.primary_here = primary_here
+            self.history.summary_changes = set()
+        self.primary_here = self.primary_here or primary_here
+
+    @property
+    def ends_run(self) -> bool:
+        """Whether this daemon ends the run when its writers here vanish."""
+        return not self.shared or self.primary_here
 
     def accept(self, records: list[Decoded]) -> list[Decoded]:
         """Drop records already acknowledged; return the new ones.

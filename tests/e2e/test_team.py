@@ -2,15 +2,19 @@
 machines), all on one PostgreSQL database and one bucket (an S3-compatible server on
 loopback). Runs logged on each are listed by every daemon's ``Api()`` and dashboard; an artifact
 logged on one machine is used and downloaded on another, its lineage recorded; runs and artifact
-versions created on two daemons at once get distinct ids and version numbers."""
+versions created on two daemons at once get distinct ids and version numbers; a shared run with
+writers on three machines keeps every row of each; an offline run synced on one machine is read
+on another."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ from tests.postgres import postgres_server as _server
 from tests.s3_server import S3Server
 from tests.web.dash import Dashboard
 from trackd import Api, Artifact
+from trackd._init.sync import sync_dirs
 
 _SDK_UNSET = ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY")
 
@@ -178,3 +183,90 @@ def test_two_daemons_creating_runs_and_versions_at_once_number_them_apart(team: 
         assert version.logged_by().id == m["id"]
         got = Path(version.download(str(team.tmp / "dl" / m["version"])))
         assert (got / "who.txt").read_text() == m["tag"]
+
+
+SHARED_WRITER = textwrap.dedent("""
+    import os, signal, sys, trackd
+    run_id, project, label, rows, die = sys.argv[1:6]
+    run = trackd.init(id=run_id, project=project, settings=trackd.Settings(
+        mode="shared", x_primary=False, x_label=label))
+    run.define_metric(f"{label}_loss", summary="min")
+    for i in range(int(rows)):
+        run.log({"i": i, "from": label, f"{label}_loss": 1.0 / (i + 1)})
+    if die == "die":
+        run._sender.flush(60)
+        os.kill(os.getpid(), signal.SIGKILL)
+    run.finish()
+""")
+
+
+def test_a_shared_run_keeps_every_row_of_writers_on_three_machines(team: Team) -> None:
+    """The primary writer on one machine, three writers on two others (one of them killed):
+    every row of each is kept, in one order of steps, attributed; the summary and metric
+    definitions hold every machine's keys; only the primary's finish ends the run."""
+    proj, run_id = project(), "teamshared"
+    team.use(team.daemons[0])
+    primary = trackd.init(id=run_id, project=proj, config={"lr": 0.1}, settings=trackd.Settings(
+        mode="shared", x_label="main", heartbeat_seconds=2))
+    primary.define_metric("main_loss", summary="min")
+    script = team.tmp / "shared_writer.py"
+    script.write_text(SHARED_WRITER)
+    base = {k: v for k, v in os.environ.items() if k not in _SDK_UNSET}
+    writers = {"w1": (1, 3000, "live"), "w2": (1, 3000, "live"), "w3": (2, 3000, "live"),
+               "doomed": (2, 500, "die")}
+    procs = {label: subprocess.Popen(
+        [sys.executable, str(script), run_id, proj, label, str(rows), die],
+        env={**base, **team.sdk_env(team.daemons[d])}, cwd=team.tmp)
+        for label, (d, rows, die) in writers.items()}
+    for i in range(1000):  # the primary logs meanwhile
+        primary.log({"i": i, "from": "main", "main_loss": 2.0 / (i + 1)})
+    for label, p in procs.items():
+        assert p.wait(240) == (-signal.SIGKILL if label == "doomed" else 0), label
+    # The killed writer's machine lets go of the run after its grace; it does not end it.
+    time.sleep(5)
+    api = Api()
+    assert api.run(primary.path).state == "running"
+    primary.log({"i": 1000, "from": "main", "main_loss": 0.0})
+    primary.finish()
+
+    for d in team.daemons:  # every machine reads the same run
+        team.use(d)
+        stored = Api().run(primary.path)
+        assert stored.state == "finished" and stored.config == {"lr": 0.1}
+        rows = list(stored.scan_history())
+        assert stored.history_rows == len(rows) == 1001 + 3 * 3000 + 500
+        assert [r["_step"] for r in rows] == list(range(len(rows)))  # one order for all
+        by_writer: dict[str, list[int]] = {}
+        for r in rows:
+            if r["from"] != "main":
+                assert r["_writer"] == r["from"]  # attributed
+            by_writer.setdefault(r["from"], []).append(r["i"])
+        assert by_writer["main"] == list(range(1001))
+        for label, (_, n, _) in writers.items():
+            assert by_writer[label] == list(range(n)), label
+        summary = stored.summary
+        assert summary["main_loss"] == {"min": 0.0}
+        for label in ("w1", "w2", "w3"):
+            assert summary[f"{label}_loss"] == {"min": 1.0 / 3000}
+        assert summary["_step"] == len(rows) - 1
+        assert {m["name"] for m in stored.metrics} >= {
+            "main_loss", "w1_loss", "w2_loss", "w3_loss", "doomed_loss"}
+
+
+def test_an_offline_run_synced_on_one_machine_is_read_on_another(team: Team) -> None:
+    """``trackd sync`` goes to the team store: a run logged offline (a node without the
+    network), synced through one machine's daemon, is read through another's."""
+    proj = project()
+    team.use(team.daemons[0])
+    run = trackd.init(project=proj, mode="offline", config={"lr": 0.1})
+    for i in range(300):
+        run.log({"loss": 1 / (i + 1)})
+    run.finish()
+    team.use(team.daemons[1])
+    out: list[str] = []
+    assert sync_dirs([str(Path(run.dir).parent)], echo=out.append) == 0
+    assert "synced" in out[0] and "state finished" in out[0]
+    team.use(team.daemons[2])
+    stored = Api().run(run.path)
+    assert stored.state == "finished" and stored.config == {"lr": 0.1}
+    assert [r["loss"] for r in stored.scan_history()] == [1 / (i + 1) for i in range(300)]

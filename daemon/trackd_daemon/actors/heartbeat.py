@@ -4,7 +4,8 @@ A run's client holds a stream open while the run lives. When the last stream of 
 has not exited closes (the process finished badly, was killed, or lost the daemon), a grace
 period starts (the run's own ``crash_grace``, from its client's heartbeat_seconds, else the
 daemon's); if no stream re-attaches before it ends, the run is marked ``crashed``. The
-pending partial row is written first: every acknowledged record is kept.
+pending partial row is written first: every acknowledged record is kept. A shared run whose
+primary writer writes through another daemon is only let go of here: that daemon ends it.
 
 With an idle timeout configured, the daemon stops after that long with no live run and no
 call being served (daemons started on demand by ``trackd.setup()`` use this); ``is_idle`` says
@@ -108,8 +109,12 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
                 continue
             del self._deadlines[s]
             if s.streams == 0 and not s.retired and not s.exit_seq:
-                log.warning("run %s: client gone for %.1fs without finishing; marking crashed",
-                            s.key, s.crash_grace or self._grace)
+                if s.ends_run:
+                    log.warning("run %s: client gone for %.1fs without finishing; marking"
+                                " crashed", s.key, s.crash_grace or self._grace)
+                else:  # a shared run's primary writer is on another daemon: it ends the run
+                    log.info("run %s: its writers on this machine are gone; the run goes on",
+                             s.key)
                 try:
                     await self._crash(s)
                 except Exception:

@@ -54,6 +54,7 @@ from trackd_daemon.store.models import (
     RUNNING,
     NewAlert,
     RunChanges,
+    SharedDelta,
 )
 from trackd_daemon.store.run_data_models import ConsoleLine
 
@@ -250,12 +251,14 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
         s = msg.session
         ch = by_run.get(s.pk)
         if ch is None:
-            ch = by_run[s.pk] = RunChanges(pk=s.pk, ingested_seq=s.ingested_seq, updated_at=now)
+            ch = by_run[s.pk] = RunChanges(pk=s.pk, ingested_seq=s.ingested_seq, updated_at=now,
+                                           shared=SharedDelta() if s.shared else None)
         if isinstance(msg, Crash):
             s.history.on_exit()
-            state = PREEMPTED if s.preempting else KILLED if s.stop_requested else CRASHED
-            ch.state, ch.finished_at = state, now
-            s.info.state = state
+            if s.ends_run:  # else only this daemon's writers are gone: the run goes on
+                state = PREEMPTED if s.preempting else KILLED if s.stop_requested else CRASHED
+                ch.state, ch.finished_at = state, now
+                s.info.state = state
         elif msg.writer:
             for rec in msg.records:
                 if not isinstance(rec, PRIMARY_ONLY):
@@ -266,10 +269,23 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
             for rec in msg.records:
                 _apply_record(s, rec, ch, now)
             ch.ingested_seq = max(ch.ingested_seq, msg.records[-1].seq)
+        if ch.shared is not None and isinstance(msg, Ingest):
+            ch.shared.mark = (msg.writer, msg.records[-1].seq)
         ch.rows.extend(s.history.take_rows())
-        if s.history.summary_dirty:
-            ch.summary = s.history.summary
-            s.history.summary_dirty = False
+        h = s.history
+        if h.summary_dirty:
+            if ch.shared is not None and h.summary_changes is not None:
+                for k in h.summary_changes:  # only what changed: other daemons' keys stay
+                    if k in h.summary:
+                        ch.shared.summary_set[k] = h.summary[k]
+                        ch.shared.summary_removed.discard(k)
+                    else:
+                        ch.shared.summary_set.pop(k, None)
+                        ch.shared.summary_removed.add(k)
+                h.summary_changes.clear()
+            else:
+                ch.summary = h.summary
+            h.summary_dirty = False
         touched[s.pk] = (s, ch.ingested_seq)
     return list(by_run.values()), list(touched.values())
 
@@ -288,10 +304,20 @@ def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float,
         cfg.update(rec.update)
         for k in rec.remove:
             cfg.pop(k, None)
-        ch.config = cfg
+        if ch.shared is not None:  # key by key: other daemons' writers may change others
+            ch.shared.config_set.update(rec.update)
+            ch.shared.config_removed.difference_update(rec.update)
+            for k in rec.remove:
+                ch.shared.config_set.pop(k, None)
+                ch.shared.config_removed.add(k)
+        else:
+            ch.config = cfg
     elif isinstance(rec, Metric):
-        h.on_metric(rec.definition, rec.overwrite)
-        ch.metrics = [metric_to_dict(d) for d in h.metrics.values()]
+        defined = h.on_metric(rec.definition, rec.overwrite)
+        if ch.shared is not None:  # by name, as for the summary
+            ch.shared.metrics[defined.name] = metric_to_dict(defined)
+        else:
+            ch.metrics = [metric_to_dict(d) for d in h.metrics.values()]
     elif isinstance(rec, RunUpdate):
         for name, value in rec.fields.items():
             setattr(ch, name, value)

@@ -88,6 +88,7 @@ class Create:
     fork_from: tuple[str, int] | None = None  # (source run id, step)
     rewind_to: int | None = None  # with resume="must": the step to go back to
     shared: bool = False  # join the run unchanged when it exists
+    writer: str = ""  # shared: the writer creating or joining ("" is the primary)
     #: Called with an existing run and "read" (a fork's source) or "write" (a run continued,
     #: joined or re-created by a retry) before it is touched; raises PermissionDeniedError.
     allow: Callable[[RunInfo, str], None] = lambda info, mode: None
@@ -264,6 +265,7 @@ class RunRegistry(Actor[RegistryMsg]):
                                 f"run {existing.key} is {existing.state}; it cannot be joined",
                                 run=str(existing.key))
                         s = await self._recover(existing)
+                    s.share(primary_here=not msg.writer)
                     msg.reply.set((s.info, s, False, s.info.last_step + 1))
                     return
             if msg.resume != "never":
@@ -293,6 +295,8 @@ class RunRegistry(Actor[RegistryMsg]):
             if s is None and info.state == RUNNING:
                 # New, or a retried create of a run this daemon is not serving (recover it).
                 s = await (self._recover(info) if self._wal_path(info).exists() else self._open(info))
+            if s is not None and msg.shared:
+                s.share(primary_here=not msg.writer)
             msg.reply.set((info, s, False, 0))
         elif isinstance(msg, Attach):
             s = self._sessions.get(msg.key)
@@ -313,6 +317,8 @@ class RunRegistry(Actor[RegistryMsg]):
             s.tokens.add(msg.token)
             s.streams = len(s.tokens)
             s.owners[msg.writer] = msg.token
+            if s.shared and not msg.writer:
+                s.primary_here = True
             await self._heartbeat.tell(Attached(s))
             msg.reply.set(s)
         elif isinstance(msg, Detach):
@@ -472,6 +478,8 @@ class RunRegistry(Actor[RegistryMsg]):
                 and not (w and isinstance(r, PRIMARY_ONLY))]
         rest = [(w, r) for w, r in entries if r.seq > ingested(w)]
         await anyio.to_thread.run_sync(_replay, s.history, done)
+        if info.shared:  # from here on the history state says what of the summary changes
+            s.share(primary_here=any(not w for w, _ in entries))
         pending = [r for w, r in rest if not w and isinstance(r, Config)]
         if pending:  # config in the log, not stored yet: the run's size counts it already
             s.config_size = await anyio.to_thread.run_sync(_config_size, info.config, pending)

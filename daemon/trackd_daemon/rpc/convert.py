@@ -87,7 +87,7 @@ def new_run_from_pb(req: Any) -> NewRun:
         group=req.group, job_type=req.job_type, config=config,
         start_time=req.start_time, host=req.host, program=req.program, sweep_id=req.sweep_id,
         request_id=req.request_id, crash_grace=req.crash_grace_seconds,
-        http_proxy=http_proxy, https_proxy=https_proxy,
+        http_proxy=http_proxy, https_proxy=https_proxy, shared=req.shared,
     )
 
 

@@ -105,7 +105,7 @@ class RunServicer(RunEdits):
             raise InvalidArgumentError("shared excludes resume, fork_from and rewind_to")
         info, session, resumed, start = await self._registry.ask(
             lambda r: Create(new, policy, r, fork_from=fork, rewind_to=rewind,
-                             shared=request.shared,
+                             shared=request.shared, writer=request.writer,
                              allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
         if session is not None:
             await self._keep_options(session, new)

@@ -52,6 +52,8 @@ class NewRun:
     #: none (the daemon's environment decides). Never returned to clients.
     http_proxy: str = ""
     https_proxy: str = ""
+    #: Shared mode: writers on several daemons may write it (see ``store/shared_runs.py``).
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class RunInfo:
     crash_grace: float = 0.0
     http_proxy: str = ""
     https_proxy: str = ""
+    shared: bool = False  # as in NewRun (or joined in shared mode since)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,21 @@ class AlertInfo:
     #: The run's proxies (see :class:`NewRun`): webhooks are posted through them.
     http_proxy: str = ""
     https_proxy: str = ""
+
+
+@dataclass
+class SharedDelta:
+    """What a round changes in a shared run, settled by the store (see ``store/shared_runs.py``)."""
+
+    #: (writer, seq) of a record in the round: the round is stored already when the run's
+    #: stored seq of that writer ("" is the primary: ``ingested_seq``) has reached it.
+    mark: tuple[str, int] | None = None
+    summary_set: dict[str, Any] = field(default_factory=dict)
+    summary_removed: set[str] = field(default_factory=set)
+    config_set: dict[str, Any] = field(default_factory=dict)
+    config_removed: set[str] = field(default_factory=set)
+    #: Metric definitions by name, as ``metric_to_dict`` writes them.
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -169,3 +187,6 @@ class RunChanges:
     crash_grace: float | None = None
     http_proxy: str | None = None
     https_proxy: str | None = None
+    #: A shared run's round (see ``store/shared_runs.py``): its rows' steps are the store's to
+    #: give, and its summary, config and definitions are merged; the run is marked shared.
+    shared: SharedDelta | None = None

@@ -69,6 +69,7 @@ from trackd_daemon.store.postgres_sql import Conn, project_clauses, row, rows, r
 from trackd_daemon.store.postgres_sweeps import PgSweeps
 from trackd_daemon.store.postgres_workspace import PgWorkspace
 from trackd_daemon.store.series import STEP, Series, check_buckets
+from trackd_daemon.store.shared_runs import SharedState, settle
 from trackd_daemon.store.urls import display_url
 
 T = TypeVar("T")
@@ -99,7 +100,7 @@ _RUN_COLUMNS = (
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
     " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid, r.crash_grace,"
-    " r.http_proxy, r.https_proxy"
+    " r.http_proxy, r.https_proxy, r.shared"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -167,7 +168,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
         fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
-        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31],
+        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31], shared=r[32],
     )
 
 
@@ -283,13 +284,13 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
                 " request_id, fork_run_id, fork_step, owner_uid, crash_grace, http_proxy,"
-                " https_proxy) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                " https_proxy, shared) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (project_id, key.run_id, new.name or generate_name(count), new.notes,
                  _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                  _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
                  new.request_id, new.fork_run_id, new.fork_step, new.owner_uid,
-                 new.crash_grace, new.http_proxy, new.https_proxy))  # type: ignore[misc]
+                 new.crash_grace, new.http_proxy, new.https_proxy, new.shared))  # type: ignore[misc]
             return await self._load_run(conn, int(pk))
 
         return await self._write(create)
@@ -354,8 +355,10 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
     async def apply(self, changes: list[RunChanges]) -> None:
         if not changes:
             return
+        # A shared run's rows are packed once the store has given them their steps.
         packed = await _off_loop(
-            lambda: [[(step, _pack_row(r)) for step, r in ch.rows] for ch in changes],
+            lambda: [[] if ch.shared is not None else [(step, _pack_row(r)) for step, r in ch.rows]
+                     for ch in changes],
             sum(len(ch.rows) for ch in changes))
 
         # The rows of the round's runs (those not rewound) go in by one COPY when there are
@@ -369,8 +372,9 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             copied: dict[int, tuple[int, int]] = {}
             if copy and await _copy_rows(conn, [(changes[i].pk, packed[i]) for i in copy]):
                 copied = {i: (len(packed[i]), max(step for step, _ in packed[i])) for i in copy}
-            for i, (ch, ch_rows) in enumerate(zip(changes, packed, strict=True)):
-                await self._apply_one(conn, ch, [] if i in copied else ch_rows,
+            # In the order of the runs' ids: two daemons' rounds lock shared runs' rows alike.
+            for i in sorted(range(len(changes)), key=lambda i: changes[i].pk):
+                await self._apply_one(conn, changes[i], [] if i in copied else packed[i],
                                       copied.get(i))
 
         await self._write(apply)
@@ -379,6 +383,19 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
                          copied: tuple[int, int] | None) -> None:
         """Apply one run's changes; ``copied``: (rows, last step) of its rows stored by COPY
         already (``ch_rows`` then empty)."""
+        if ch.shared is not None:
+            found = await row(conn, "SELECT last_step, ingested_seq, writer_seqs, summary, config,"
+                              " metrics FROM runs WHERE id = %s FOR UPDATE", (ch.pk,))
+            if found is None:
+                return  # deleted meanwhile
+            settled = settle(ch, ch.shared, SharedState(
+                found[0], found[1], _loads(found[2]), _loads(found[3]), _loads(found[4]),
+                _loads(found[5])))
+            if settled is None:
+                return  # stored already (see store/shared_runs.py)
+            ch = settled
+            ch_rows = await _off_loop(lambda: [(s, _pack_row(r)) for s, r in settled.rows],
+                                      len(settled.rows))
         rewound = ch.rewind_after is not None
         if rewound:
             await run(conn, "INSERT INTO rewound_history(run, step, row) SELECT run, step, row"
@@ -439,6 +456,8 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             if value is not None:
                 sets.append(f"{column} = %s")
                 args.append(value)
+        if ch.shared is not None:
+            sets.append("shared = true")
         if ch.writer_seqs:
             stored = await row(conn, "SELECT writer_seqs FROM runs WHERE id = %s FOR UPDATE",
                                (ch.pk,))

@@ -364,9 +364,12 @@ def _c_collated(stmt: str) -> str:
 
 
 #: Forward-only migrations: the version each reaches -> its statements. Version 1 is the
-#: schema of the SQLite store's version 11, the first this backend shipped with.
+#: schema of the SQLite store's version 11, the first this backend shipped with; version 2
+#: matches the SQLite store's version 12.
 MIGRATIONS: dict[int, list[str]] = {
     1: [_c_collated(s) for s in _TABLES_V1],
+    # 2: a run says whether it is shared (writers on several daemons: store/shared_runs.py).
+    2: ["ALTER TABLE runs ADD COLUMN shared BOOLEAN NOT NULL DEFAULT false"],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -36,168 +36,28 @@ from trackd_daemon.store.models import (
 from trackd_daemon.store.names import generate_name
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
+from trackd_daemon.store.shared_runs import SharedState, settle
 from trackd_daemon.store.sqlite_alerts import SqliteAlerts
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
-from trackd_daemon.store.sqlite_artifact_rows import (
-    ARTIFACT_SCHEMA,
-    add_staged_column,
-    rename_key_columns,
-)
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
-from trackd_daemon.store.sqlite_run_data import (
-    RUN_DATA_SCHEMA,
-    SqliteRunData,
-    apply_console,
-)
+from trackd_daemon.store.sqlite_run_data import SqliteRunData, apply_console
 from trackd_daemon.store.sqlite_run_edits import SqliteRunEdits
-from trackd_daemon.store.sqlite_sweeps import SWEEP_SCHEMA, SqliteSweeps, project_clauses
-from trackd_daemon.store.sqlite_workspace import WORKSPACE_SCHEMA, SqliteWorkspace
+from trackd_daemon.store.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from trackd_daemon.store.sqlite_sweeps import SqliteSweeps, project_clauses
+from trackd_daemon.store.sqlite_workspace import SqliteWorkspace
 
 T = TypeVar("T")
 
 #: Read connections: enough for the CLI, the API and a dashboard to read while ingest writes.
 READ_POOL_SIZE = 4
 
-SCHEMA = [
-    """
-    CREATE TABLE IF NOT EXISTS projects (
-        id INTEGER PRIMARY KEY,
-        entity TEXT NOT NULL,
-        name TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        run_count INTEGER NOT NULL DEFAULT 0,
-        UNIQUE (entity, name)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS runs (
-        id INTEGER PRIMARY KEY,
-        project_id INTEGER NOT NULL REFERENCES projects(id),
-        run_id TEXT NOT NULL,
-        name TEXT NOT NULL DEFAULT '',
-        notes TEXT NOT NULL DEFAULT '',
-        tags TEXT NOT NULL DEFAULT '[]',
-        group_name TEXT NOT NULL DEFAULT '',
-        job_type TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL,
-        exit_code INTEGER NOT NULL DEFAULT 0,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        finished_at REAL NOT NULL DEFAULT 0,
-        config TEXT NOT NULL DEFAULT '{}',
-        summary TEXT NOT NULL DEFAULT '{}',
-        metrics TEXT NOT NULL DEFAULT '[]',
-        history_rows INTEGER NOT NULL DEFAULT 0,
-        last_step INTEGER NOT NULL DEFAULT -1,
-        host TEXT NOT NULL DEFAULT '',
-        program TEXT NOT NULL DEFAULT '',
-        start_time REAL NOT NULL DEFAULT 0,
-        sweep_id TEXT NOT NULL DEFAULT '',
-        request_id TEXT NOT NULL DEFAULT '',
-        ingested_seq INTEGER NOT NULL DEFAULT 0,
-        fork_run_id TEXT NOT NULL DEFAULT '',
-        fork_step INTEGER NOT NULL DEFAULT -1,
-        writer_seqs TEXT NOT NULL DEFAULT '{}',
-        owner_uid INTEGER NOT NULL DEFAULT -1,
-        crash_grace REAL NOT NULL DEFAULT 0,
-        http_proxy TEXT NOT NULL DEFAULT '',
-        https_proxy TEXT NOT NULL DEFAULT '',
-        UNIQUE (project_id, run_id)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS runs_state ON runs(state)",
-    # The listing order (newest first), per project and overall: a page of ListRuns reads
-    # its runs in order, never sorting (or reading) the others.
-    "CREATE INDEX IF NOT EXISTS runs_listing ON runs(project_id, created_at, id)",
-    "CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at, id)",
-    """
-    CREATE TABLE IF NOT EXISTS history (
-        run INTEGER NOT NULL,
-        step INTEGER NOT NULL,
-        row BLOB NOT NULL,
-        PRIMARY KEY (run, step)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS rewound_history (
-        run INTEGER NOT NULL,
-        step INTEGER NOT NULL,
-        row BLOB NOT NULL,
-        PRIMARY KEY (run, step)
-    ) WITHOUT ROWID
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS alerts (
-        id INTEGER PRIMARY KEY,
-        run INTEGER NOT NULL REFERENCES runs(id),
-        seq INTEGER NOT NULL,
-        title TEXT NOT NULL,
-        text TEXT NOT NULL,
-        level TEXT NOT NULL,
-        timestamp REAL NOT NULL,
-        wait_ms INTEGER NOT NULL,
-        suppressed INTEGER NOT NULL,
-        delivered_at REAL NOT NULL DEFAULT 0,
-        UNIQUE (run, seq)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS alerts_pending ON alerts(delivered_at, suppressed)",
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-    *ARTIFACT_SCHEMA,
-    *RUN_DATA_SCHEMA,
-    *SWEEP_SCHEMA,
-    *WORKSPACE_SCHEMA,
-]
-#: Columns added in v9 (see :func:`add_run_option_columns`).
-_RUN_OPTION_COLUMNS = {"crash_grace": "REAL NOT NULL DEFAULT 0",
-                       "http_proxy": "TEXT NOT NULL DEFAULT ''",
-                       "https_proxy": "TEXT NOT NULL DEFAULT ''"}
-
-
-def add_run_option_columns(conn: sqlite3.Connection) -> None:
-    """Migration to v9: a run's crash grace and proxies, each unless the table has it already
-    (a store made by this version's schema)."""
-    have = {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
-    for column, kind in _RUN_OPTION_COLUMNS.items():
-        if column not in have:
-            conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
-
-
-SCHEMA_VERSION = 11
-#: Forward-only migrations: version reached -> statements, or steps called with the connection
-#: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
-#: owners": only the daemon's user sees them).
-MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
-    2: [
-        "ALTER TABLE runs ADD COLUMN fork_run_id TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE runs ADD COLUMN fork_step INTEGER NOT NULL DEFAULT -1",
-    ],
-    3: ["ALTER TABLE runs ADD COLUMN writer_seqs TEXT NOT NULL DEFAULT '{}'"],
-    4: ["ALTER TABLE runs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"],
-    # v5: artifacts, their blobs and the file-stamp digest cache (new tables only).
-    5: [*ARTIFACT_SCHEMA],
-    # v6: run files, console logs and system metrics (new tables only).
-    6: [*RUN_DATA_SCHEMA],
-    # v7: artifact entries say whether their local file is a staging copy the daemon may take.
-    7: [add_staged_column],
-    # v8: blob key columns are named blob_key (new blob stores key by BLAKE3, see blobs/keys.py).
-    8: [rename_key_columns],
-    # v9: a run keeps its crash grace and proxies (its client's heartbeat_seconds and
-    # http(s)_proxy) across daemon restarts.
-    9: [add_run_option_columns],
-    # v10: sweeps and the runs they proposed (new tables only).
-    10: [*SWEEP_SCHEMA],
-    # v11: the dashboard's saved workspace views (a new table only).
-    11: [*WORKSPACE_SCHEMA],
-}
-
 _RUN_COLUMNS = (
     "r.id, p.entity, p.name, r.run_id, r.name, r.notes, r.tags, r.group_name, r.job_type, r.state,"
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
     " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid, r.crash_grace,"
-    " r.http_proxy, r.https_proxy"
+    " r.http_proxy, r.https_proxy, r.shared"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -229,8 +89,17 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         metrics=_loads(r[16]), history_rows=r[17], last_step=r[18], host=r[19], program=r[20],
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
         fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
-        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31],
+        crash_grace=r[29], http_proxy=r[30], https_proxy=r[31], shared=bool(r[32]),
     )
+
+
+def _shared_state(conn: sqlite3.Connection, pk: int) -> SharedState:
+    """A shared run's stored state, read in the write transaction (the only writer)."""
+    last_step, seq, seqs, summary, config, metrics = conn.execute(
+        "SELECT last_step, ingested_seq, writer_seqs, summary, config, metrics FROM runs"
+        " WHERE id = ?", (pk,)).fetchone()
+    return SharedState(last_step, seq, _loads(seqs), _loads(summary), _loads(config),
+                       _loads(metrics))
 
 
 class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, SqliteBlobs,
@@ -344,14 +213,14 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
                 " request_id, fork_run_id, fork_step, owner_uid, crash_grace, http_proxy,"
-                " https_proxy)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " https_proxy, shared)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     project_id, key.run_id, new.name or generate_name(count), new.notes,
                     _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                     _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
                     new.request_id, new.fork_run_id, new.fork_step, new.owner_uid,
-                    new.crash_grace, new.http_proxy, new.https_proxy,
+                    new.crash_grace, new.http_proxy, new.https_proxy, int(new.shared),
                 ),
             )
             return int(cur.lastrowid or 0)
@@ -420,6 +289,11 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
 
         def apply(conn: sqlite3.Connection) -> None:
             for ch in changes:
+                if ch.shared is not None:
+                    settled = settle(ch, ch.shared, _shared_state(conn, ch.pk))
+                    if settled is None:
+                        continue  # stored already (see store/shared_runs.py)
+                    ch = settled  # noqa: PLW2901 - the round as plain changes
                 inserted = 0
                 rewound = ch.rewind_after is not None
                 if rewound:
@@ -476,6 +350,8 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     if value is not None:
                         sets.append(f"{column} = ?")
                         args.append(value)
+                if ch.shared is not None:
+                    sets.append("shared = 1")
                 if ch.writer_seqs:
                     (stored,) = conn.execute("SELECT writer_seqs FROM runs WHERE id = ?",
                                              (ch.pk,)).fetchone()

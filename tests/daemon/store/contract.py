@@ -28,6 +28,7 @@ from tests.daemon.store.contract_concurrency import ConcurrencyContract
 from tests.daemon.store.contract_run_data import RunDataContract
 from tests.daemon.store.contract_run_edits import RunEditContract
 from tests.daemon.store.contract_series import SeriesContract
+from tests.daemon.store.contract_shared import SharedRunContract
 from tests.daemon.store.contract_sweeps import SweepContract
 from tests.daemon.store.contract_workspace import WorkspaceContract
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
@@ -100,12 +101,14 @@ def new_run(run_id: str, project: str = "proj", entity: str = "ent", **kw: Any) 
 
 @pytest.mark.anyio
 class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, RunEditContract,
-                            SweepContract, WorkspaceContract, ConcurrencyContract):
+                            SweepContract, WorkspaceContract, ConcurrencyContract,
+                            SharedRunContract):
     """Subclass this and provide ``open_store``; see the module doc. The chart methods'
     part of the contract is in ``contract_series.py``, the artifacts' in
     ``contract_artifacts.py``, run files', console logs' and system metrics' in
     ``contract_run_data.py``, two stores on the same data at once in
-    ``contract_concurrency.py``."""
+    ``contract_concurrency.py``, shared runs' rounds from two daemons in
+    ``contract_shared.py``."""
 
     @pytest.fixture
     def open_store(self) -> Callable[[], Awaitable[MetadataStore]]:

@@ -117,6 +117,9 @@ class RunHistory:
     _resolved: dict[Path, MetricDef | None] = field(default_factory=dict)
     _step_values: dict[str, Any] = field(default_factory=dict)
     summary_dirty: bool = False
+    #: When a set (the daemon's state of a shared run): the top-level summary keys changed
+    #: (set or removed) since the caller last emptied it.
+    summary_changes: set[str] | None = None
 
     # -- records -------------------------------------------------------------------------------
 
@@ -151,6 +154,8 @@ class RunHistory:
         for path in removes:
             _del_path(self.summary, path)
         self.summary_dirty = True
+        if self.summary_changes is not None:
+            self.summary_changes.update(p[0] for p in (*[u[0] for u in updates], *removes) if p)
 
     def on_metric(self, definition: MetricDef, overwrite: bool) -> MetricDef:
         """Record a define_metric call; returns the effective definition."""
@@ -232,6 +237,8 @@ class RunHistory:
 
     def _update_summary(self, row: dict[str, Any]) -> None:
         self.summary_dirty = True
+        if self.summary_changes is not None:
+            self.summary_changes.update(row)
         summary = self.summary
         if not self.metrics and not self._explicit:
             if dict not in map(type, row.values()):  # the common flat row: one C-level update
