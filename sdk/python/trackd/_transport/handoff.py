@@ -3,8 +3,8 @@
 A daemon on this machine that does not open this user's paths (a shared, system-wide one)
 takes the file itself: this process opens it and sends the descriptor over the daemon's
 hand-over socket (SCM_RIGHTS); the daemon reads it, without the bytes passing through gRPC.
-Several times faster than streaming them with UploadFile; ``client.upload_file`` streams
-whenever a hand-over fails.
+Several times faster than streaming them with UploadFile; ``artifact_client.upload_file``
+streams whenever a hand-over fails.
 """
 
 from __future__ import annotations

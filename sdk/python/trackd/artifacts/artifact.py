@@ -20,8 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 from trackd._base import messages
 from trackd._shared import artifact_rules as rules
 from trackd._transport.setup import current_settings
-from trackd.artifacts import dirs, local_files
-from trackd.artifacts import operations as run_api
+from trackd.artifacts import dirs, local_files, operations
 from trackd.artifacts.digests import b64_to_hex, resolve_digests
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
 from trackd.artifacts.properties import ArtifactProperties, ArtifactTTL, _draft, _logged
@@ -139,9 +138,9 @@ class Artifact(ArtifactProperties):
         there is none (finished before this returns); for a logged artifact, store changed
         description, metadata, aliases, tags and TTL."""
         if self.is_draft():
-            run_api.save_draft(self, project, settings)
+            operations.save_draft(self, project, settings)
         else:
-            run_api.update_logged(self)
+            operations.update_logged(self)
 
     def wait(self, timeout: float | None = None) -> Artifact:
         """Block until the version is stored.
@@ -423,13 +422,13 @@ class Artifact(ArtifactProperties):
 
         :raises trackd.errors.ArtifactHasAliasesError: it has aliases and not ``delete_aliases``.
         """
-        run_api.delete(self, delete_aliases)
+        operations.delete(self, delete_aliases)
 
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact | None:
         """Link this version into a portfolio: ``portfolio``, ``project/portfolio`` or
         ``entity/project/portfolio`` (``model-registry/<name>`` for the model registry). A draft
         is logged first. Returns the link."""
-        return run_api.link(self, target_path, aliases)
+        return operations.link(self, target_path, aliases)
 
     @_logged
     def unlink(self) -> None:
@@ -437,17 +436,17 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: this is not a link.
         """
-        run_api.unlink(self)
+        operations.unlink(self)
 
     @_logged
     def logged_by(self) -> PublicRun | None:
         """The run that logged the version (None when none did)."""
-        return run_api.logged_by(self)
+        return operations.logged_by(self)
 
     @_logged
     def used_by(self) -> list[PublicRun]:
         """The runs that used the version."""
-        return run_api.used_by(self)
+        return operations.used_by(self)
 
     @_logged
     def json_encode(self) -> dict[str, Any]:
