@@ -26,7 +26,7 @@ from trackd._run.metric import Metric
 from trackd._run.run import AlertLevel, Run
 from trackd._run.termlog import termerror, termlog, termwarn
 from trackd._settings import Settings
-from trackd._transport.setup import current_run
+from trackd._transport.setup import current_run as _current_run
 from trackd._transport.setup import setup as _setup
 from trackd._transport.setup import teardown as _teardown
 from trackd._version import __version__
@@ -193,7 +193,7 @@ def controller(sweep_id_or_config: str | dict[str, Any] | None = None,
 
 
 def _current() -> Run | None:
-    return current_run()
+    return _current_run()
 
 
 def _require_run(what: str) -> Run:
@@ -375,7 +375,8 @@ def __getattr__(name: str) -> Any:
         from trackd.plot import plot_table
 
         return plot_table
-    if name in ("data_types", "plot", "tensorboard"):  # W&B's wandb.plot.line(...), ...
+    # W&B's wandb.plot.line(...), ...; trackd.sweeps as before (PyYAML: loaded on first use)
+    if name in ("data_types", "plot", "sweeps", "tensorboard"):
         import importlib
 
         return importlib.import_module(f"trackd.{name}")
