@@ -1,6 +1,7 @@
-"""The SDK keeps its state directory and ``daemon.out`` owner-only (issue 14, finding 8), as the
-README promises: whatever the umask of the process that starts the daemon, however an earlier
-version left them, and never through another user's directory or a planted symlink.
+"""The SDK keeps its state directory and ``daemon.out`` owner-only (issue 14, finding 8), as
+docs/operations/security.md promises ("The SDK's own files"): whatever the umask of the process
+that starts the daemon, however an earlier version left them, and never through another user's
+directory or a planted symlink.
 
 Each test starts a real daemon the way a user does (``trackd.init()`` or ``trackd daemon
 start``) from a process with umask 000, where a plain ``mkdir``/``open`` makes 0777/0666.

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from trackd._cli.output import print_table
+from trackd._cli.output import add_list_options, limited, print_json_rows, print_table
 from trackd._cli.session import sdk_session
 from trackd._terminal import visible
 
@@ -30,6 +30,7 @@ def add_commands(commands: Any) -> None:
                         "[ENTITY/]PROJECT, by collection, newest first.")
     p.add_argument("path", metavar="[ENTITY/]PROJECT")
     p.add_argument("--type", help="only artifacts of this type")
+    add_list_options(p, default_limit=None)
     p.set_defaults(func=ls)
     p = acts.add_parser("get", help="download an artifact version",
                         description="Download [[ENTITY/]PROJECT/]NAME[:ALIAS] (an alias, vN or "
@@ -94,8 +95,16 @@ def ls(args: argparse.Namespace) -> int:
     with sdk_session():
         api = trackd.Api()
         entity, project = api._project_of(args.path)
-        found = [convert.from_pb(p)
-                 for p in client.versions(entity, project, type_=args.type or "")]
+        found = limited((convert.from_pb(p)
+                         for p in client.versions(entity, project, type_=args.type or "")),
+                        args.limit)
+        if args.json:
+            print_json_rows([{"name": a.name, "qualified_name": a.qualified_name,
+                              "type": a.type, "version": a._version, "aliases": a._aliases,
+                              "size": a._size or 0, "file_count": a._file_count or 0,
+                              "created_at": a._created_at, "digest": a._digest}
+                             for a in found])
+            return 0
         if not found:
             print(f"no artifacts in {visible(f'{entity}/{project}')}", file=sys.stderr)
             return 0

@@ -16,8 +16,8 @@ def add_commands(commands: Any) -> None:
     """Add ``compat install`` and ``compat uninstall`` to the command tree."""
     c = commands.add_parser(
         "compat", help="install or remove the opt-in wandb package",
-        description="Install or remove a `wandb` package that is trackd: code and libraries "
-        "written for W&B (`import wandb`) then run against trackd unchanged. Never installed "
+        description="Install or remove a wandb package that is trackd: code and libraries "
+        "written for W&B (import wandb) then run against trackd unchanged. Never installed "
         "by default, and never over W&B's own wandb.")
     actions = c.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = actions.add_parser(

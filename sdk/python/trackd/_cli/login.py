@@ -22,7 +22,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
                    help="ask the daemon whether it takes the token (fails when it does not)")
     p.set_defaults(func=login)
     p = commands.add_parser("logout", help="forget the stored daemon and token",
-                            description="Remove what `trackd login` stored.")
+                            description="Remove what \"trackd login\" stored.")
     p.set_defaults(func=logout)
 
 

@@ -15,7 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from trackd._cli import artifacts, compat, daemon, login, run_edits, runs, sweeps, ui
+from trackd._cli import artifacts, compat, daemon, help_text, login, run_edits, runs, sweeps, ui
+from trackd._cli.output import add_list_options
 from trackd._terminal import visible
 from trackd._version import __version__
 from trackd.errors import Error
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the daemon in the foreground (trackd daemon run --help)")
     p = actions.add_parser("start", help="start a detached daemon unless one is running",
                            description="Start a detached daemon on the default socket unless one "
-                           "answers there already. It keeps running until `trackd daemon stop` "
+                           "answers there already. It keeps running until \"trackd daemon stop\" "
                            "(or until --idle-timeout seconds without runs or clients).")
     p.add_argument("--idle-timeout", type=float, default=0.0, metavar="S",
                    help="stop after S idle seconds (default 0: never)")
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT")
     p.add_argument("--entity", help="entity for a path without one (default: $TRACKD_ENTITY or "
                    "your user name)")
+    add_list_options(p, default_limit=None)
     p.set_defaults(func=runs.ls)
     p = actions.add_parser("show", help="show one run",
                            description="Show one run: its metadata, config, summary and metrics.")
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Print a URL that logs a browser in to the daemon's web "
                             "dashboard (it carries a one-time ticket, valid for 15 minutes) and "
                             "open it in a browser. Starts a daemon when none is running; that "
-                            "one runs until `trackd daemon stop`.")
+                            "one runs until \"trackd daemon stop\".")
     p.add_argument("path", nargs="?", metavar="PATH",
                    help="open this project (PROJECT) or run (PROJECT/RUN_ID or "
                    "ENTITY/PROJECT/RUN_ID) instead of the projects list")
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List alerts, newest first, of [ENTITY/]PROJECT[/RUN_ID] "
                         "(default: every project of your entity).")
     p.add_argument("path", nargs="?", metavar="[ENTITY/]PROJECT[/RUN_ID]")
-    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    add_list_options(p, default_limit=100)
     p.set_defaults(func=_alerts)
     p = commands.add_parser("settings", help="show the effective settings and their sources",
                             description="Show the settings a trackd.init() here would start "
@@ -131,19 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
                             "and where each value came from.")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_settings)
-    return parser
+    return help_text.finish(parser)
 
 
 def _alerts(args: argparse.Namespace) -> int:
     import time
 
     import trackd
-    from trackd._cli.output import print_table
+    from trackd._cli.output import print_json_rows, print_table
 
     try:
         found = trackd.Api().alerts(args.path, limit=args.limit)
     finally:
         trackd.teardown()
+    if args.json:
+        print_json_rows(found)
+        return 0
     if not found:
         print("no alerts", file=sys.stderr)
         return 0

@@ -8,14 +8,18 @@ still safe for a terminal (:func:`to_json`); CSV is exact unless written to a te
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
 import math
 import re
 import sys
-from collections.abc import Collection, Sequence
-from typing import Any, TextIO
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, TextIO, TypeVar
 
 from trackd._terminal import json_escapes, visible
+
+T = TypeVar("T")
 
 #: Table cells longer than this are cut (a histogram or a long string would hide the rest).
 MAX_CELL = 40
@@ -105,3 +109,32 @@ def _short_float(value: float) -> str:
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def add_list_options(parser: argparse.ArgumentParser, *, default_limit: int | None) -> None:
+    """``--json`` and ``--limit N``, which every listing command takes (for scripts)."""
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON array (one object per row) instead of a table")
+    parser.add_argument("--limit", type=_positive, default=default_limit, metavar="N",
+                        help="list at most N" + (f" (default {default_limit})"
+                                                 if default_limit else " (default: all)"))
+
+
+def limited(items: Iterable[T], limit: int | None) -> list[T]:
+    """The first ``limit`` of ``items`` (all when ``limit`` is None), reading no further."""
+    return list(items if limit is None else itertools.islice(items, limit))
+
+
+def print_json_rows(rows: Sequence[dict[str, Any]]) -> None:
+    """A listing as JSON: an array of objects, one per line, exact and safe for a terminal."""
+    sys.stdout.write("[" + ",\n ".join(to_json(row) for row in rows) + "]\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

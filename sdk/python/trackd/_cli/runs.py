@@ -1,4 +1,4 @@
-"""``trackd runs ls|show|history``: read stored runs through :class:`trackd.Api`.
+"""``trackd runs ls|show|stop|history``: read stored runs through :class:`trackd.Api`.
 
 Like ``trackd.Api``, these start a daemon when none is running; ``trackd.teardown()`` at the
 end stops a daemon this command started as soon as it is idle.
@@ -16,7 +16,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from trackd._cli.output import csv_cell, csv_line, is_number, print_table, table_cell, to_json
+from trackd._cli.output import (
+    csv_cell,
+    csv_line,
+    is_number,
+    limited,
+    print_json_rows,
+    print_table,
+    table_cell,
+    to_json,
+)
 from trackd._terminal import visible
 
 if TYPE_CHECKING:
@@ -39,7 +48,16 @@ LS_PAGE = 500
 
 def ls(args: argparse.Namespace) -> int:
     with _api(args.entity) as api:
-        found = api.runs(args.path, per_page=LS_PAGE)  # read page by page as it is printed
+        # Read page by page as it is printed; no more pages than --limit needs.
+        per_page = min(LS_PAGE, args.limit) if args.limit else LS_PAGE
+        found = limited(api.runs(args.path, per_page=per_page), args.limit)
+        if args.json:
+            print_json_rows([{"id": r.id, "entity": r.entity, "project": r.project,
+                              "name": r.name, "state": r.state, "created_at": r.created_at,
+                              "history_rows": r.history_rows,
+                              "last_step": r.last_step if r.history_rows else None}
+                             for r in found])
+            return 0
         if not found:
             where = args.path or f"entity {api.default_entity}"
             print(f"no runs in {visible(where)}", file=sys.stderr)

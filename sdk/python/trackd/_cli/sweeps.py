@@ -2,7 +2,7 @@
 
     trackd sweep CONFIG.yaml [--project P] [--entity E] [--name N]
     trackd sweep --stop | --cancel | --pause | --resume SWEEP_ID
-    trackd sweep ls [[ENTITY/]PROJECT]
+    trackd sweep ls [[ENTITY/]PROJECT] [--json] [--limit N]
     trackd sweep show SWEEP_ID
     trackd agent SWEEP_ID [--count N] [--project P] [--entity E]
 
@@ -21,7 +21,7 @@ from collections import Counter
 
 import yaml
 
-from trackd._cli.output import print_table
+from trackd._cli.output import add_list_options, limited, print_json_rows, print_table
 from trackd._cli.session import sdk_session
 from trackd._terminal import visible
 from trackd.errors import UsageError
@@ -34,7 +34,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
         "sweep", help="create, list, show, pause, resume or stop sweeps",
         usage="trackd sweep CONFIG.yaml [--project P] [--entity E] [--name N]\n"
               "       trackd sweep --stop | --cancel | --pause | --resume SWEEP_ID\n"
-              "       trackd sweep ls [[ENTITY/]PROJECT] [--entity E]\n"
+              "       trackd sweep ls [[ENTITY/]PROJECT] [--entity E] [--json] [--limit N]\n"
               "       trackd sweep show SWEEP_ID",
         description="Create a hyperparameter sweep from a YAML configuration (W&B's sweep "
         "configuration) and print the command that runs an agent on it; or change a sweep's "
@@ -45,6 +45,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--project", help="the sweep's project (instead of the configuration's)")
     p.add_argument("--entity", help="the sweep's entity (instead of the configuration's)")
     p.add_argument("--name", help="the sweep's name (instead of the configuration's)")
+    add_list_options(p, default_limit=None)  # sweep ls only
     state = p.add_mutually_exclusive_group()
     for flag, what in (("stop", "finish the sweep: no new runs, runs in flight go on"),
                        ("cancel", "cancel the sweep: no new runs, runs in flight are stopped"),
@@ -69,6 +70,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def sweep_command(args: argparse.Namespace) -> int:
     words = list(args.words)
+    if (args.json or args.limit is not None) and words[0] != "ls":
+        raise UsageError("--json and --limit go with trackd sweep ls")
     if args.action:
         if len(words) != 1:
             raise UsageError(f"trackd sweep --{args.action} takes one SWEEP_ID")
@@ -76,7 +79,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     if words[0] == "ls":
         if len(words) > 2:
             raise UsageError("trackd sweep ls takes at most one [ENTITY/]PROJECT")
-        return _ls(words[1] if len(words) == 2 else None, args.entity)
+        return _ls(words[1] if len(words) == 2 else None, args)
     if words[0] == "show":
         if len(words) != 2:
             raise UsageError("trackd sweep show takes one SWEEP_ID")
@@ -110,20 +113,29 @@ def _set_state(action: str, sweep_id: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ls(where: str | None, entity: str | None) -> int:
+def _ls(where: str | None, args: argparse.Namespace) -> int:
     from trackd._api import Api
     from trackd.sweeps._client import STATE_NAMES, SweepClient, config_of
 
     parts = [p for p in (where or "").split("/") if p]
     if len(parts) > 2:
         raise UsageError(f"invalid project path {where!r}: expected [ENTITY/]PROJECT")
+    entity = args.entity
     if len(parts) == 2:
         entity, project = parts
     else:
         project = parts[0] if parts else ""
         entity = entity or (Api().default_entity if project else "")
     with sdk_session():
-        found = SweepClient().list(entity or "", project)
+        found = limited(SweepClient().list(entity or "", project), args.limit)
+    if args.json:
+        print_json_rows([{"id": s.ref.sweep_id, "entity": s.ref.entity,
+                          "project": s.ref.project, "name": s.name,
+                          "state": STATE_NAMES.get(s.state, "unknown"),
+                          "method": config_of(s).get("method"), "run_count": s.run_count,
+                          "created_at": _when(s.created_at) if s.created_at else None}
+                         for s in found])
+        return 0
     if not found:
         print(f"no sweeps in {visible(where or 'any project')}", file=sys.stderr)
         return 0
