@@ -20,6 +20,7 @@ from trackd._shared.values import (
     check_keys,
     map_to_python,
     to_python,
+    unpack_map,
 )
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
@@ -201,7 +202,13 @@ def decode_record(rec: record_pb2.Record) -> Decoded:
     try:
         if kind == "history":
             h = rec.history
-            data = map_to_python(h.data)
+            if h.packed_data:
+                if h.HasField("data"):
+                    raise InvalidRecordError(f"record {seq}: history sets both data and "
+                                             "packed_data", seq=str(seq), field="history")
+                data = unpack_map(h.packed_data)
+            else:
+                data = map_to_python(h.data)
             _check_keys(data, seq)
             return History(
                 seq, data, h.step if h.HasField("step") else None,

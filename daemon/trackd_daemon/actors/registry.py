@@ -27,6 +27,7 @@ from anyio.abc import TaskGroup
 
 from trackd._shared.history import RunHistory
 from trackd._shared.run_fields import ConfigSize
+from trackd._shared.values import pack_map
 from trackd._shared.walfile import read_records
 from trackd.v1 import record_pb2
 from trackd_daemon.actors.base import Actor, MailboxStats, Reply
@@ -440,8 +441,6 @@ class RunRegistry(Actor[RegistryMsg]):
                     step: int, head: list[record_pb2.Record]) -> None:
         """Feed a run ``head``, the metric definitions, the rows of ``source_pk`` up to
         ``step`` (as committed history records) and a ResumeRecord continuing at step + 1."""
-        from trackd._shared.values import fill_map
-
         records = list(head)
         for d in metrics:
             records.append(record_pb2.Record(metric=record_pb2.MetricRecord(
@@ -452,8 +451,8 @@ class RunRegistry(Actor[RegistryMsg]):
             for row_step, row in rows:
                 rec = record_pb2.Record()
                 h = rec.history
-                h.data.SetInParent()
-                fill_map(h.data, {k: v for k, v in row.items() if k not in ("_step", "_runtime")})
+                h.packed_data = pack_map({k: v for k, v in row.items()
+                                          if k not in ("_step", "_runtime")})
                 h.step, h.commit = row_step, True
                 h.timestamp = _number(row.get("_timestamp"))
                 runtime = _number(row.get("_runtime"))

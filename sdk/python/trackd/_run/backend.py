@@ -24,7 +24,7 @@ from trackd._run.footer_data import read
 from trackd._run.stop import interrupt
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
-from trackd._shared.values import fill_map, map_to_python
+from trackd._shared.values import fill_map, map_to_python, unpack_map
 from trackd._transport.setup import ensure_daemon, state
 from trackd.errors import (
     CommError,
@@ -339,7 +339,9 @@ class OfflineBackend:
         with self._lock:
             kind = item[0]
             if kind == "h":
-                h.on_history(item[2], item[3], item[4], item[5])
+                data = item[2]
+                h.on_history(unpack_map(data) if type(data) is bytes else data, item[3],
+                             item[4], item[5])
             elif kind == "s":
                 h.on_summary(item[2], item[3])
             elif kind == "m":

@@ -15,6 +15,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import msgpack
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -327,6 +329,104 @@ _DECODERS = {
     "list_value": lambda v: [to_python(x) for x in v.list_value.values],
     "map_value": lambda v: map_to_python(v.map_value),
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# The packed encoding of a row (HistoryRecord.packed_data): one MessagePack map.
+
+#: Packs a normalised row; anything else is normalised first (``normalize``).
+_packer = msgpack.Packer(use_bin_type=True, default=lambda v: normalize(v))
+_PLAIN = frozenset((float, str, bool, type(None)))
+
+
+def pack_map(d: dict[str, Any]) -> bytes:
+    """A normalised row as the packed encoding (see ``record.proto``)."""
+    return _packer.pack(d)  # type: ignore[no-any-return]
+
+
+#: Packs rows that hold only plain values, and nothing else (a value of another type raises
+#: TypeError: ``pack_row`` then leaves the row to ``normalize_row``).
+_plain_packer = msgpack.Packer(use_bin_type=True)
+_FAST = frozenset((float, str, bool, type(None), int))
+#: Key sets of rows ``pack_row`` checked (most rows of a run have the same keys, so each set
+#: is checked once); cleared when it holds this many (a few MiB at most: sets of up to
+#: ``_CHECKED_KEYS_MAX_LEN`` keys only).
+_CHECKED_KEYS: set[tuple[str, ...]] = set()
+_CHECKED_KEYS_MAX = 1024
+_CHECKED_KEYS_MAX_LEN = 1024
+
+
+def pack_row(data: Any) -> bytes | None:
+    """The packed encoding of one ``log()`` payload when it holds only plain scalars (float,
+    int in the int64 range, str, bool, None) under valid keys: what ``pack_map(normalize_row(
+    data))`` gives, in a few C calls. None for any other row (nested data, numpy values, data
+    types, a key or value ``normalize_row`` refuses): ``normalize_row`` then converts it or
+    raises its clear error."""
+    if type(data) is not dict:
+        return None
+    values = data.values()
+    types = set(map(type, values))
+    if not types <= _FAST:
+        return None
+    if int in types and not all(INT64_MIN <= v <= INT64_MAX for v in values if type(v) is int):
+        return None
+    keys = tuple(data)
+    if keys not in _CHECKED_KEYS:
+        if (not keys or len(keys) > MAX_KEYS or set(map(type, keys)) != {str}
+                or "" in data or not all(map(str.isascii, keys))
+                or max(map(len, keys)) > MAX_KEY_LENGTH):
+            return None
+        if len(keys) <= _CHECKED_KEYS_MAX_LEN:
+            if len(_CHECKED_KEYS) >= _CHECKED_KEYS_MAX:
+                _CHECKED_KEYS.clear()
+            _CHECKED_KEYS.add(keys)
+    try:
+        blob: bytes = _plain_packer.pack(data)
+    except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
+        return None  # text that is not valid Unicode: normalize_row names it
+    if len(blob) > MAX_ROW_BYTES:
+        return None
+    return blob
+
+
+def unpack_map(blob: bytes) -> dict[str, Any]:
+    """Decode and check the packed encoding of a row.
+
+    :raises MalformedValueError: not a MessagePack map, or a key or value outside the
+        mapping of ``value.proto`` (bin, ext, an integer beyond int64, invalid UTF-8).
+    """
+    try:
+        data = msgpack.unpackb(blob, raw=False, strict_map_key=True, max_bin_len=0,
+                               max_ext_len=0)
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError,
+            msgpack.StackError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MalformedValueError(f"packed data is not a well-formed MessagePack map: {exc}"
+                                  ) from None
+    if type(data) is not dict:
+        raise MalformedValueError(f"packed data must be a map, got {type(data).__name__}")
+    _check_unpacked(data.values())
+    return data
+
+
+def _check_unpacked(values: Any) -> None:
+    """:raises MalformedValueError: an integer beyond int64 (MessagePack has uint64), a map
+    key that is not text or bytes, anywhere in ``values``."""
+    types = set(map(type, values))
+    if types <= _PLAIN:  # the common row: all floats, nothing to look into
+        return
+    for v in values:
+        t = type(v)
+        if t is int:
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise MalformedValueError(f"packed data holds {v}, beyond the int64 range")
+        elif t is dict:
+            if not all(type(k) is str for k in v):
+                raise MalformedValueError("packed data has a map key that is not text")
+            _check_unpacked(v.values())
+        elif t is list:
+            _check_unpacked(v)
+        elif t not in _PLAIN:  # an empty bin (longer ones are refused while unpacking)
+            raise MalformedValueError(f"packed data holds a value of type {t.__name__}")
 
 
 def values_equal(a: Any, b: Any) -> bool:

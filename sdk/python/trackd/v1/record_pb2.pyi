@@ -58,16 +58,18 @@ class Record(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ..., console: _Optional[_Union[ConsoleRecord, _Mapping]] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
-    __slots__ = ("data", "step", "commit", "timestamp")
+    __slots__ = ("data", "step", "commit", "timestamp", "packed_data")
     DATA_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    PACKED_DATA_FIELD_NUMBER: _ClassVar[int]
     data: _value_pb2.MapValue
     step: int
     commit: bool
     timestamp: float
-    def __init__(self, data: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., step: _Optional[int] = ..., commit: _Optional[bool] = ..., timestamp: _Optional[float] = ...) -> None: ...
+    packed_data: bytes
+    def __init__(self, data: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., step: _Optional[int] = ..., commit: _Optional[bool] = ..., timestamp: _Optional[float] = ..., packed_data: _Optional[bytes] = ...) -> None: ...
 
 class SummaryItem(_message.Message):
     __slots__ = ("path", "value")

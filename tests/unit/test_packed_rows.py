@@ -1,0 +1,141 @@
+"""The packed encoding of a row (``HistoryRecord.packed_data``, one MessagePack map): exact
+round trips, the same rows as the Value-tree encoding, and malformed input refused with the
+record named — never a value outside ``value.proto``'s mapping let through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+
+import msgpack
+import numpy as np
+import pytest
+
+from tests.unit.test_values import ROUND_TRIP, _round_trip, _same
+from trackd._shared.values import (
+    MalformedValueError,
+    normalize_row,
+    pack_map,
+    pack_row,
+    unpack_map,
+)
+from trackd.v1 import record_pb2
+from trackd_daemon.errors import InvalidRecordError
+from trackd_daemon.records import History, decode_record
+
+
+def test_round_trip_is_exact_and_equals_the_value_tree_encoding() -> None:
+    out = unpack_map(pack_map(ROUND_TRIP))
+    assert _same(out, ROUND_TRIP)
+    tree, _ = _round_trip(ROUND_TRIP)
+    assert _same(dict(sorted(out.items())), dict(sorted(tree.items())))
+
+
+def test_what_is_not_plain_is_normalised_while_packing() -> None:
+    row = {"np": np.float32(0.5), "i": np.int64(3), "t": (1, 2), "d": dt.date(2026, 12, 6)}
+    assert unpack_map(pack_map(row)) == normalize_row(row)
+
+
+def _record(data: bytes, seq: int = 7) -> record_pb2.Record:
+    rec = record_pb2.Record(seq=seq)
+    rec.history.packed_data = data
+    rec.history.timestamp = 1.0
+    return rec
+
+
+def test_a_packed_record_decodes_like_a_value_tree_record() -> None:
+    decoded = decode_record(_record(pack_map({"loss": 0.25, "n": 3})))
+    assert isinstance(decoded, History)
+    assert decoded.data == {"loss": 0.25, "n": 3} and type(decoded.data["n"]) is int
+
+
+def _ext_timestamp() -> bytes:
+    return msgpack.packb({"t": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}, datetime=True)
+
+
+MALFORMED = {
+    "not a map": msgpack.packb([1.0, 2.0]),
+    "a scalar": msgpack.packb(1.0),
+    "bin": msgpack.packb({"b": b"bytes"}, use_bin_type=True),
+    "empty bin": msgpack.packb({"b": b""}, use_bin_type=True),
+    "ext": _ext_timestamp(),
+    "uint64 beyond int64": msgpack.packb({"big": 2**63}),
+    "nested uint64": msgpack.packb({"n": {"l": [1, 2**64 - 1]}}),
+    "int key": msgpack.packb({1: 1.0}, strict_types=False),
+    "nested int key": msgpack.packb({"n": {2: "x"}}),
+    "invalid UTF-8": b"\x81\xa1k\xa2\xff\xfe",  # {"k": <2 bytes that are not UTF-8>}
+    "truncated": msgpack.packb({"loss": 0.5})[:-3],
+    "trailing bytes": msgpack.packb({"loss": 0.5}) + b"\x00",
+    "nil": msgpack.packb(None),
+}
+
+
+@pytest.mark.parametrize("blob", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_packed_data_is_refused(blob: bytes) -> None:
+    with pytest.raises(MalformedValueError):
+        unpack_map(blob)
+    with pytest.raises(InvalidRecordError, match="record 7"):
+        decode_record(_record(blob))
+
+
+def test_int64_extremes_and_float32_are_accepted() -> None:
+    blob = msgpack.packb({"min": -(2**63), "max": 2**63 - 1}) + b""
+    assert unpack_map(blob) == {"min": -(2**63), "max": 2**63 - 1}
+    f32 = b"\x81\xa1f" + b"\xca" + struct.pack(">f", 0.5)  # {"f": float 32 0.5}
+    assert unpack_map(f32) == {"f": 0.5}
+
+
+def test_a_record_with_both_encodings_is_refused() -> None:
+    rec = _record(pack_map({"a": 1.0}))
+    rec.history.data.keys.append("b")
+    rec.history.data.doubles.append(2.0)
+    with pytest.raises(InvalidRecordError, match="both data and packed_data"):
+        decode_record(rec)
+
+
+def test_the_row_limits_hold_for_packed_rows() -> None:
+    with pytest.raises(InvalidRecordError, match="keys may not be empty"):
+        decode_record(_record(msgpack.packb({"": 1.0})))
+    with pytest.raises(InvalidRecordError, match="characters long"):
+        decode_record(_record(msgpack.packb({"k" * 300: 1.0})))
+
+
+PLAIN_ROWS = [
+    {"loss": 0.25, "acc": 1.0, "nan": float("nan"), "neg_zero": -0.0},
+    {"epoch": 3, "max": 2**63 - 1, "min": -(2**63), "ok": True, "none": None, "name": "ü ✓"},
+    {f"k{i}": float(i) for i in range(1000)},
+]
+
+
+@pytest.mark.parametrize("row", PLAIN_ROWS, ids=["floats", "scalars", "wide"])
+def test_pack_row_gives_what_normalising_then_packing_gives(row: dict[str, Any]) -> None:
+    assert pack_row(row) == pack_map(normalize_row(row))
+    assert pack_row(row) == pack_map(normalize_row(row))  # its key set checked already
+
+
+class _Str(str):
+    pass
+
+
+NOT_FAST = {
+    "numpy": {"x": np.float32(1.0)},
+    "nested": {"x": {"a": 1.0}},
+    "list": {"x": [1.0]},
+    "tuple": {"x": (1.0,)},
+    "bytes": {"x": b"raw"},
+    "beyond int64": {"x": 2**63},
+    "below int64": {"x": -(2**63) - 1},
+    "int key": {1: 1.0},
+    "str subclass key": {_Str("k"): 1.0},
+    "empty key": {"": 1.0},
+    "long key": {"k" * 257: 1.0},
+    "non-ASCII key": {"clé": 1.0},
+    "surrogate": {"x": "\udc80"},
+    "empty": {},
+    "not a dict": type("M", (dict,), {})(a=1.0),
+}
+
+
+@pytest.mark.parametrize("row", NOT_FAST.values(), ids=NOT_FAST.keys())
+def test_pack_row_leaves_every_other_row_to_normalize_row(row: Any) -> None:
+    assert pack_row(row) is None
