@@ -33,7 +33,7 @@ GENERATED = ("trackd.v1",)
 def test_import_contracts_hold() -> None:
     proc = subprocess.run(
         [sys.executable, "-c",
-         "import sys; from importlinter.cli import lint_imports_command; lint_imports_command()",
+         "from importlinter.cli import lint_imports_command; lint_imports_command()",
          "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
