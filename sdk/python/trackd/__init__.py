@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from trackd import errors
 from trackd import media as _media
-from trackd._api.api import Api
 from trackd._base import api_name as _api_name
 from trackd._run.files import restore as _restore
 from trackd._run.metric import Metric
@@ -36,6 +35,7 @@ from trackd.errors import CommError, Error, UsageError
 
 if TYPE_CHECKING:
     from trackd import data_types, plot
+    from trackd._api.api import Api
     from trackd._run.config import Config
     from trackd._run.summary import Summary
     from trackd.media import (
@@ -368,6 +368,11 @@ def __getattr__(name: str) -> Any:
     if name in ("config", "summary"):
         run = _current()
         return getattr(run, name) if run is not None else _PreInit(name)
+    if name == "Api":
+        # the read API loads on first use, not with `import trackd`
+        from trackd._api.api import Api
+
+        return Api
     if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
         return getattr(_media, name)
     if name == "plot_table":  # W&B's top-level wandb.plot_table (a custom chart)
@@ -391,5 +396,11 @@ if TYPE_CHECKING:
 
 # The artifacts layer logs a draft saved with no current run through init(), and answers
 # logged_by/used_by with the read API's runs: both stand above it, so they are handed in here.
-_artifact_operations.set_runs(auto=lambda **kwargs: init(**kwargs),
-                              read=lambda path: Api().run(path))
+def _read_run(path: str) -> Any:
+    # the read API loads on first use, not with `import trackd`
+    from trackd._api.api import Api
+
+    return Api().run(path)
+
+
+_artifact_operations.set_runs(auto=lambda **kwargs: init(**kwargs), read=_read_run)

@@ -13,7 +13,7 @@ from trackd._api.projects import Project, list_projects
 from trackd._api.runs import Runs
 from trackd._api.sweeps import Sweep, SweepApi
 from trackd._base.messages import warning
-from trackd._base.names import default_entity
+from trackd._base.names import STATE_NAMES, default_entity
 from trackd._base.names import validate_name as _validate_name
 from trackd._base.terminal import visible
 from trackd._shared.values import map_to_python
@@ -25,8 +25,6 @@ from trackd.errors import UsageError
 
 #: The daemon's largest page (ListRunsRequest.page_size).
 MAX_PER_PAGE = 1000
-STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed",
-               6: "preempted"}
 
 
 class Api(ArtifactApi, SweepApi):

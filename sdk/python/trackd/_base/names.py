@@ -1,6 +1,6 @@
 """Names a run takes from its surroundings when none is given: the program that runs, the
-project (its git repository), the entity (the user); and the check every entity and project
-name passes, for ``init()``, sweeps and the read API alike."""
+project (its git repository), the entity (the user); the check every entity and project name
+passes, for ``init()``, sweeps and the read API alike; and the names of a run's states."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 from trackd.errors import UsageError
+
+#: A run's state on the wire (``trackd.v1.RunState``) by the name W&B gives it.
+STATE_NAMES = {1: "running", 2: "finished", 3: "failed", 4: "crashed", 5: "killed",
+               6: "preempted"}
 
 
 def validate_name(kind: str, value: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trackd._api.api import STATE_NAMES
+from trackd._base.names import STATE_NAMES
 from trackd._shared.values import fill_map
 from trackd._shared.walfile import read_records
 from trackd._transport.file_sync import sync_files

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackd._api.api import STATE_NAMES
 from trackd._base import messages as _messages
 from trackd._base.api_name import api_name
+from trackd._base.names import STATE_NAMES
 from trackd._base.terminal import visible
 from trackd._run.footer_data import read
 from trackd._run.stop import interrupt

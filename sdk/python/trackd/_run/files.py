@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from trackd._api.api import Api
 from trackd._base import messages
 from trackd._base.api_name import api_name
 from trackd._base.names import program as _program
@@ -359,6 +358,8 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
         return open(path)
     if disabled:
         return None
+    from trackd._api.api import Api  # the read API: not loaded by `import trackd`
+
     try:
         api_run = Api().run(run_path)
     except RunNotFoundError as exc:

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from trackd._api.api import PublicRun
 from trackd._base.footer import MAX_METRICS
 
 #: Sampled rows per sparkline.
@@ -84,7 +83,8 @@ def history(sample: Sampler, summary: Mapping[str, Any], n: int = SAMPLES,
 
 def read(ref: Any, summary: Mapping[str, Any], n: int = SAMPLES) -> FooterData:
     """The footer's data of the run ``ref`` (a ``RunRef``) from the daemon."""
-    # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+    # not loaded by `import trackd`: the read API, the artifact client (gRPC), protobuf messages
+    from trackd._api.api import PublicRun
     from trackd._transport import artifact_client as client
     from trackd.v1 import run_pb2
 
