@@ -352,7 +352,7 @@ def main() -> int:
     args = ap.parse_args()
 
     daemon = Daemon()
-    from trackd._init.init import default_entity
+    from trackd._base.names import default_entity
 
     entity = default_entity()
     ctx = mp.get_context("spawn")
