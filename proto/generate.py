@@ -34,7 +34,7 @@ def generate(out_root: Path) -> None:
     protos = sorted(str(p.relative_to(HERE)) for p in (HERE / PACKAGE).glob("*.proto"))
     include = str(Path(grpc_tools.__file__).parent / "_proto")
     # Messages and service descriptors only: clients and the daemon build their gRPC method
-    # handlers from the descriptors (trackd._connection.make_stub, trackd_daemon.rpc.server).
+    # handlers from the descriptors (trackd._transport.connection.make_stub, trackd_daemon.rpc.server).
     args = [
         "protoc",
         f"-I{HERE}",

@@ -72,7 +72,7 @@ class DaemonProcess:
                                      preexec_fn=self.preexec_fn)
         log.close()
         deadline = time.monotonic() + timeout
-        from trackd._daemon import reachable
+        from trackd._transport.daemon import reachable
 
         while time.monotonic() < deadline:
             if reachable(f"unix:{self.dirs.socket}"):

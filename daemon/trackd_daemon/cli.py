@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                      "the password in a PostgreSQL password file (PGPASSFILE)")
     from pathlib import Path
 
-    from trackd_daemon.app import run
+    from trackd_daemon.app import run  # the whole daemon: loaded once the arguments parse
 
     overrides = {k: v for k, v in vars(args).items() if k != "ready_fd" and v is not None}
     if "root" in overrides:

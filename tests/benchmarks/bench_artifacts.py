@@ -42,7 +42,7 @@ DAEMON_STEP = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     import grpc
-    from trackd._connection import make_stub
+    from trackd._transport.connection import make_stub
     from trackd.v1 import artifact_pb2 as apb, artifact_service_pb2 as pb
     root, socket = Path(sys.argv[1]), sys.argv[2]
     t0 = time.perf_counter()

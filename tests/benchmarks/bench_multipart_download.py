@@ -54,7 +54,8 @@ def main() -> None:
                            "TRACKD_CACHE_DIR": str(work / "cache"),
                            "TRACKD_DATA_DIR": str(work / "data")})
         import trackd
-        from trackd.artifacts import client, ranged
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import ranged
 
         if args.part_mib:
             ranged.PART_SIZE = args.part_mib << 20

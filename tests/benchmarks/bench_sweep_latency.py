@@ -42,7 +42,7 @@ PARAMETERS = {"lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1
 NEXT_RUN = textwrap.dedent("""
     import json, sys, time, uuid
     import grpc
-    from trackd._connection import make_stub
+    from trackd._transport.connection import make_stub
     from trackd.v1 import sweep_service_pb2 as pb
     socket, sweep_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     stub = make_stub(grpc.insecure_channel(f"unix:{socket}"), pb, "SweepService")
@@ -83,7 +83,7 @@ def _stats(values: list[float]) -> str:
 def _create(daemon: DaemonProcess, method: str, cap: int) -> str:
     import grpc
 
-    from trackd._connection import make_stub
+    from trackd._transport.connection import make_stub
     from trackd.v1 import sweep_service_pb2 as pb
 
     config = {"method": method, "metric": {"name": "loss", "goal": "minimize"},

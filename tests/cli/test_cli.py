@@ -173,7 +173,7 @@ def test_sync_is_wired() -> None:
 
 
 def test_sync_an_offline_run(sandbox: Sandbox) -> None:
-    pytest.importorskip("trackd._sync")
+    pytest.importorskip("trackd._init.sync")
     work = sandbox.dir / "work"
     sandbox.python(f"""
 import trackd

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cli.test_cli import CLI, ENTITY, Sandbox
-from trackd._footer import print_footer
+from trackd._base.footer import print_footer
 
 #: What an attacker puts in every field: OSC 0 (window title) ended by BEL, CSI 2J (clear the
 #: screen), CR and BS (overwrite what was printed), DEL, the 8-bit CSI, RLO, LRI, a zero-width

@@ -45,7 +45,7 @@ def unknown_kind_record(ref: dict[str, str], seq: int) -> bytes:
 
 
 def create_run(channel: grpc.Channel, ref: dict[str, str]) -> Any:
-    from trackd._connection import make_stub
+    from trackd._transport.connection import make_stub
     from trackd.v1 import run_service_pb2
 
     stub = make_stub(channel, run_service_pb2, "RunService")

@@ -164,9 +164,9 @@ def _status(url: str) -> int:
 
 def _with_ticket(stored: object) -> str:
     """The stored run's page with a login ticket (the page a logged-in browser sees)."""
-    from trackd._api import _connection
-    from trackd._dashboard import link
+    from trackd._transport.dashboard import link
+    from trackd._transport.setup import connect
 
-    url = link(_connection(), *stored.path[:2], "runs", stored.path[2], login=True)
+    url = link(connect(), *stored.path[:2], "runs", stored.path[2], login=True)
     assert url is not None and url.startswith(stored.url + "?")
     return url

@@ -16,7 +16,8 @@ from tests.e2e.artifact_helpers import b64md5, project, read_tree
 from tests.e2e.test_artifact_references import s3  # noqa: F401 - fixture
 from tests.helpers import DaemonProcess
 from trackd import Api, Artifact
-from trackd.artifacts import client, ranged
+from trackd._transport import artifact_client as client
+from trackd.artifacts import ranged
 from trackd.errors import ReferenceFailedError
 
 

@@ -16,8 +16,8 @@ import pytest
 from blake3 import blake3
 
 from tests.helpers import DaemonProcess, wait_for
-from trackd._connection import make_stub
 from trackd._shared.artifact_rules import manifest_digest
+from trackd._transport.connection import make_stub
 from trackd.v1 import artifact_pb2 as apb
 from trackd.v1 import artifact_service_pb2 as pb
 from trackd.v1 import run_pb2, run_service_pb2

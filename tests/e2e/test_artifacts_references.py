@@ -16,7 +16,7 @@ from tests.e2e.artifact_helpers import project, read_tree
 from tests.e2e.test_artifact_references import http_server, s3  # noqa: F401 - fixtures
 from tests.helpers import DaemonProcess
 from trackd import Api, Artifact
-from trackd.artifacts import client
+from trackd._transport import artifact_client as client
 from trackd.errors import ReferenceFailedError, WaitTimeoutError
 
 
@@ -87,7 +87,7 @@ def test_a_daemon_on_another_machine_gets_bytes_uploaded_and_streams_them_back(
         art_sdk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As for a TCP address on another host: files go up with UploadFile and come back with
     ReadArtifactFile (checked against their MD5), never by path."""
-    from trackd.artifacts import client
+    from trackd._transport import artifact_client as client
 
     monkeypatch.setattr(client, "is_local", lambda conn: False)
     proj = project()

@@ -7,7 +7,7 @@ import grpc
 
 from tests.e2e.raw import raw_stub
 from trackd import Api
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import run_pb2, run_service_pb2
 
 

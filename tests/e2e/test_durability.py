@@ -90,7 +90,7 @@ def test_daemon_recovers_acked_records_not_yet_in_the_store(own_daemon, tmp_path
 def test_unreachable_daemon_sends_the_run_offline_and_sync_completes_it(own_daemon, tmp_path, monkeypatch, capsys):
     from pathlib import Path
 
-    from trackd._sync import sync_dirs
+    from trackd._init.sync import sync_dirs
 
     monkeypatch.chdir(tmp_path)
     run = trackd.init(project="fallback", settings=trackd.Settings(reconnect_timeout=0.5))

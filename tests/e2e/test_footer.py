@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from trackd._footer import print_footer, sparkline
+from trackd._base.footer import print_footer, sparkline
 
 SCRIPT = textwrap.dedent(
     """
@@ -158,7 +158,7 @@ def test_footer_sparklines_from_each_metric_s_rows_files_artifacts_and_url(art_s
 
 
 def test_rare_metrics_are_sampled_again_only_within_the_time_budget():
-    from trackd._footer_data import history
+    from trackd._run.footer_data import history
 
     rows = [{"loss": float(i), **({"val": float(i)} if i % 10 == 5 else {})} for i in range(400)]
     asked = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import trackd
-import trackd._init
+import trackd._init.init
 from trackd import Api
 from trackd.errors import ConfigError, DaemonUnavailableError, UsageError
 
@@ -23,7 +23,7 @@ DOCUMENTED = [
 ]
 
 
-@pytest.mark.parametrize("fn", [trackd.init, trackd._init.init], ids=["trackd", "_init"])
+@pytest.mark.parametrize("fn", [trackd.init, trackd._init.init.init], ids=["trackd", "_init"])
 def test_signature_is_the_documented_one(fn):
     params = inspect.signature(fn).parameters
     assert list(params) == DOCUMENTED
@@ -74,7 +74,7 @@ def test_without_force_an_unreachable_daemon_means_an_offline_run(clean_sdk, tmp
                                                                   monkeypatch, capsys):
     """init(force=False), the default: as W&B goes on offline without a login, a run whose
     daemon cannot be reached goes on offline, loses nothing, and `trackd sync` stores it."""
-    from trackd._sync import sync_dirs
+    from trackd._init.sync import sync_dirs
 
     address = clean_sdk.dirs.env["TRACKD_ADDRESS"]
     trackd.teardown()

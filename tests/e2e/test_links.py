@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.helpers import DaemonDirs, DaemonProcess, wait_for
-from trackd._daemon import reachable
+from trackd._transport.daemon import reachable
 
 SCRIPT = """
 import trackd

@@ -11,7 +11,7 @@ import pytest
 import trackd
 from tests.helpers import wait_for
 from trackd import Api
-from trackd.artifacts.client import collect_garbage
+from trackd._transport.artifact_client import collect_garbage
 
 
 def _blob_files(daemon, key: str) -> list[Path]:
@@ -74,7 +74,7 @@ def test_deleted_media_free_the_bytes_nothing_else_holds(own_daemon, monkeypatch
 def _blob_of(stored, name: str) -> str:
     from trackd.v1 import file_service_pb2 as pb
 
-    conn = trackd._api._connection()
+    conn = trackd._transport.setup.connect()
     (f,) = conn.unary(conn.files.ListFiles, pb.ListFilesRequest(run=stored._pb.ref,
                                                                 names=[name]), timeout=30).files
     return f.latest.blob_key
@@ -97,7 +97,7 @@ def test_what_cannot_be_deleted_is_refused_and_nothing_goes(clean_sdk):
     assert {"output.log", row["img"]["path"]} <= {f.name for f in stored.files()}
     with pytest.raises(trackd.errors.InvalidArgumentError, match="console log"):
         stored.file("output.log").delete()
-    conn = trackd._api._connection()
+    conn = trackd._transport.setup.connect()
     with pytest.raises(trackd.errors.InvalidArgumentError, match="at least one"):
         conn.unary(conn.files.DeleteFiles, pb.DeleteFilesRequest(run=stored._pb.ref), timeout=30)
     with pytest.raises(trackd.errors.RunFileNotFoundError, match="nope"):

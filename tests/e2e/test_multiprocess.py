@@ -32,7 +32,7 @@ def test_eight_spawned_children_share_one_daemon(clean_sdk):
     with ctx.Pool(PROCS) as pool:
         paths = pool.starmap(child, [(i, "multiproc") for i in range(PROCS)])
     api = Api()
-    from trackd._connection import get_connection
+    from trackd._transport.connection import get_connection
     from trackd.v1 import daemon_service_pb2
 
     conn = get_connection(address)

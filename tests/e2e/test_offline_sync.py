@@ -7,7 +7,7 @@ from pathlib import Path
 
 import trackd
 from trackd import Api
-from trackd._sync import sync_dirs
+from trackd._init.sync import sync_dirs
 
 
 def test_offline_run_writes_a_directory_and_syncs_once(clean_sdk, tmp_path):

@@ -19,7 +19,7 @@ from tests.helpers import own_daemon
 from tests.postgres import PostgresServer
 from tests.postgres import postgres_server as _server
 from trackd import Api
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import daemon_service_pb2
 
 

@@ -9,7 +9,7 @@ from google.rpc import error_details_pb2, status_pb2
 import trackd
 from tests.e2e.raw import create_run, raw_stub, record_batch, unknown_kind_record
 from trackd import Api
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import query_service_pb2, run_pb2
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import trackd
 from trackd import Api
-from trackd._sync import sync_dirs
+from trackd._init.sync import sync_dirs
 
 
 def _stored(path: str) -> dict[str, bytes]:

@@ -10,7 +10,7 @@ import pytest
 import trackd
 from tests.e2e.test_media_deletion import _blob_files, _blob_of
 from trackd import Api
-from trackd.artifacts.client import collect_garbage
+from trackd._transport.artifact_client import collect_garbage
 
 
 def test_name_notes_and_tags_change_and_read_back(clean_sdk):
@@ -141,7 +141,7 @@ def _file_blobs(stored) -> dict[str, int]:
     store, has no blob)."""
     from trackd.v1 import file_service_pb2 as pb
 
-    conn = trackd._api._connection()
+    conn = trackd._transport.setup.connect()
     files = conn.unary(conn.files.ListFiles, pb.ListFilesRequest(run=stored._pb.ref,
                                                                  versions=True), timeout=30).files
     return {v.blob_key: v.size for f in files for v in [f.latest, *f.history] if v.blob_key}

@@ -15,7 +15,7 @@ from tests.helpers import wait_for
 from trackd.errors import InvalidArgumentError, RunFileNotFoundError
 
 
-def _files(path: str) -> dict[str, trackd._api_files.File]:  # type: ignore[name-defined]
+def _files(path: str) -> dict[str, trackd._api.files.File]:  # type: ignore[name-defined]
     return {f.name: f for f in trackd.Api().run(path).files()}
 
 
@@ -146,7 +146,7 @@ def test_restore_from_another_run(clean_sdk, tmp_path: Path, monkeypatch) -> Non
 
 
 def test_path_traversal_is_refused(clean_sdk, tmp_path: Path) -> None:
-    from trackd._connection import get_connection
+    from trackd._transport.connection import get_connection
     from trackd.v1 import file_service_pb2 as pb
 
     secret = _write(tmp_path / "secret.txt", "secret")
@@ -213,8 +213,8 @@ def test_log_code_with_include_and_exclude_functions(art_sdk: Path) -> None:
 def test_a_file_the_daemon_cannot_read_is_saved_by_its_bytes(clean_sdk, tmp_path: Path) -> None:
     """What the daemon cannot read (another user's file, or a client on another machine) the
     client uploads; saving bytes nobody uploaded is refused."""
-    from trackd._connection import get_connection
-    from trackd.artifacts import client
+    from trackd._transport import artifact_client as client
+    from trackd._transport.connection import get_connection
     from trackd.errors import BlobNotFoundError
     from trackd.v1 import file_service_pb2 as pb
 

@@ -21,7 +21,6 @@ import trackd
 from tests.e2e.raw import raw_stub
 from tests.helpers import DaemonDirs, DaemonProcess, wait_for
 from trackd import Api
-from trackd._connection import make_stub
 from trackd._shared.run_fields import (
     MAX_CONFIG_BYTES,
     MAX_NOTES_BYTES,
@@ -29,6 +28,7 @@ from trackd._shared.run_fields import (
     MAX_TAGS,
 )
 from trackd._shared.values import fill_map
+from trackd._transport.connection import make_stub
 from trackd.v1 import query_service_pb2, record_service_pb2, run_pb2, run_service_pb2
 from trackd_daemon.rpc.run_pages import MAX_LISTED_RUN_BYTES, PAGE_BYTES
 from trackd_daemon.store.models import FINISHED, NewRun, RunChanges, RunKey

@@ -20,7 +20,7 @@ def fresh_env():  # type: ignore[no-untyped-def]
     env.update(dirs.env)
     del env["TRACKD_ADDRESS"]
     yield dirs, env
-    from trackd._daemon import reachable
+    from trackd._transport.daemon import reachable
 
     if reachable(f"unix:{dirs.socket}"):  # stop a daemon a failed test left behind
         lock = (dirs.runtime / "trackd.lock").read_text().strip()
@@ -40,7 +40,7 @@ def test_setup_starts_and_teardown_stops_only_its_own_daemon(fresh_env, tmp_path
         """
         import os, subprocess, sys
         import trackd
-        from trackd._daemon import reachable
+        from trackd._transport.daemon import reachable
         trackd.setup()
         address = os.environ["TRACKD_ADDRESS"]
         print("address", address)
@@ -102,6 +102,6 @@ def test_exit_hooks_finish_forgotten_runs(fresh_env, tmp_path):
     )
     assert "forgot1 finished 0 100" in check.stdout, check.stderr
     assert "raised1 failed 1 1" in check.stdout
-    from trackd._daemon import reachable
+    from trackd._transport.daemon import reachable
 
     wait_for(lambda: not reachable(f"unix:{dirs.socket}"), timeout=30)

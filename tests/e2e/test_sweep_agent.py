@@ -155,7 +155,7 @@ def test_command_agent_count(sweep_sdk, tmp_path: Path) -> None:
 
 
 def test_agent_on_a_finished_sweep_exits_at_once(sweep_sdk, capsys) -> None:
-    from trackd.sweeps._client import SweepClient, parse_path
+    from trackd._transport.sweep_client import SweepClient, parse_path
 
     sweep_id = trackd.sweep(GRID, project="sw-done")
     SweepClient().set_state(parse_path(sweep_id), "finish")
@@ -176,7 +176,7 @@ def test_agent_on_an_unknown_sweep(sweep_sdk) -> None:
 def test_agent_waits_out_a_daemon_restart(own_daemon, tmp_path, monkeypatch) -> None:
     """The daemon is SIGKILLed while the agent waits in NextRun (a paused sweep) and started
     again: the agent reconnects, and runs what the sweep gives once resumed."""
-    from trackd.sweeps._client import SweepClient, parse_path
+    from trackd._transport.sweep_client import SweepClient, parse_path
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRACKD_AGENT_REPORT_INTERVAL", "0.5")

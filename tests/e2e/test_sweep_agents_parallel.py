@@ -16,7 +16,7 @@ import pytest
 
 import trackd
 from trackd import Api
-from trackd.sweeps._client import SweepClient, parse_path
+from trackd._transport.sweep_client import SweepClient, parse_path
 
 PROGRAM = """
 import sys, time, trackd

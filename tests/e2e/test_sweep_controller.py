@@ -15,7 +15,7 @@ import pytest
 
 import trackd
 from tests.helpers import DaemonDirs, DaemonProcess, wait_for
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import sweep_service_pb2 as pb
 
 GRID = {

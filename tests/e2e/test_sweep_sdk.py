@@ -39,7 +39,7 @@ def test_sweep_prints_its_id_page_and_agent_command(sweep_sdk, capsys) -> None:
 
 def test_project_comes_from_the_config_then_the_argument_then_the_default(
         sweep_sdk, monkeypatch) -> None:
-    from trackd._init import default_project
+    from trackd._init.init import default_project
 
     in_config = trackd.sweep({**RANDOM, "project": "from-config"}, project="from-arg")
     assert Api().sweep(in_config).project == "from-config"

@@ -29,7 +29,7 @@ from tests.postgres import postgres_server as _server
 from tests.s3_server import S3Server
 from tests.web.dash import Dashboard
 from trackd import Api, Artifact
-from trackd._sync import sync_dirs
+from trackd._init.sync import sync_dirs
 
 _SDK_UNSET = ("WANDB_MODE", "TRACKD_MODE", "WANDB_PROJECT", "WANDB_RUN_ID", "WANDB_ENTITY")
 

@@ -14,7 +14,7 @@ import pytest
 import trackd
 from tests.helpers import wait_for
 from trackd import Api
-from trackd._sync import sync_dirs
+from trackd._init.sync import sync_dirs
 
 pytest.importorskip("tensorboard")
 

@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import artifact_service_pb2 as pb
 
 

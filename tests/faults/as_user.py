@@ -21,7 +21,7 @@ import grpc
 from sdk_modules import import_sdk_modules  # beside this script (sys.path[0])
 
 import trackd
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import daemon_service_pb2, record_service_pb2, run_pb2
 
 import_sdk_modules()
@@ -110,8 +110,8 @@ def keep_files(entity: str, project: str, run_id: str) -> dict[str, Any]:
     import time
     from pathlib import Path
 
-    from trackd import _file_sync
-    from trackd.artifacts import handoff
+    from trackd._transport import file_sync as _file_sync
+    from trackd._transport import handoff
 
     handed: list[str] = []
     hand_over = handoff.hand_over

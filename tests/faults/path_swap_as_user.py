@@ -33,7 +33,7 @@ import grpc
 from sdk_modules import import_sdk_modules  # beside this script (sys.path[0])
 
 import trackd
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import artifact_pb2 as apb
 from trackd.v1 import artifact_service_pb2 as apbs
 from trackd.v1 import file_service_pb2 as fpb

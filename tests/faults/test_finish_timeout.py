@@ -12,7 +12,7 @@ import pytest
 
 import trackd
 from trackd import Api
-from trackd._sync import sync_dirs
+from trackd._init.sync import sync_dirs
 from trackd.errors import FinishTimeoutError
 
 

@@ -35,8 +35,8 @@ from hypothesis import strategies as st
 
 import trackd
 from tests.helpers import DaemonDirs, DaemonProcess
-from trackd._connection import make_stub
 from trackd._shared.values import fill_map
+from trackd._transport.connection import make_stub
 from trackd.v1 import (
     daemon_service_pb2,
     record_pb2,

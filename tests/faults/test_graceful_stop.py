@@ -17,7 +17,7 @@ from tests.faults.test_daemon_death import WRITER as DEATH_WRITER
 from tests.faults.test_daemon_death import clean_up_after_writers
 from tests.helpers import wait_for
 from trackd import Api
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.errors import RunNotFoundError
 from trackd.v1 import run_pb2, run_service_pb2
 

@@ -140,7 +140,7 @@ def test_the_daemons_own_user_sees_every_run_and_only_it_may_stop_the_daemon(
 
     d, _ = shared
     channel = grpc.insecure_channel(f"unix:{d.dirs.socket}")
-    from trackd._connection import make_stub
+    from trackd._transport.connection import make_stub
     from trackd.v1 import query_service_pb2
 
     stub = make_stub(channel, query_service_pb2, "QueryService")

@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from tests.helpers import DaemonDirs, DaemonProcess
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.errors import from_grpc
 from trackd.v1 import (
     artifact_service_pb2,

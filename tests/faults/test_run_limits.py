@@ -16,7 +16,6 @@ import trackd
 from tests.e2e.raw import raw_stub
 from tests.helpers import wait_for
 from trackd import Api
-from trackd._connection import make_stub
 from trackd._shared.run_fields import (
     MAX_CONFIG_BYTES,
     MAX_CONFIG_KEYS,
@@ -27,6 +26,7 @@ from trackd._shared.run_fields import (
     TEXT_LIMITS,
 )
 from trackd._shared.values import fill_map
+from trackd._transport.connection import make_stub
 from trackd.errors import FieldTooLargeError, InvalidArgumentError, from_grpc
 from trackd.v1 import record_service_pb2, run_pb2, run_service_pb2, value_pb2
 

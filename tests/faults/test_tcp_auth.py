@@ -17,7 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.helpers import DaemonDirs, DaemonProcess
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import daemon_service_pb2
 
 

@@ -183,7 +183,7 @@ class Daemon:
             self.proc = subprocess.Popen([sys.executable, "-m", "trackd_daemon"],
                                          env={**os.environ}, stdout=subprocess.DEVNULL,
                                          stderr=err)
-        from trackd._daemon import reachable
+        from trackd._transport.daemon import reachable
 
         while not reachable(self.address):
             if self.proc.poll() is not None:
@@ -199,7 +199,7 @@ class Daemon:
         self._thread.start()
 
     def _sample(self) -> None:
-        from trackd._connection import get_connection
+        from trackd._transport.connection import get_connection
         from trackd.v1 import daemon_service_pb2
 
         conn = get_connection(self.address)
@@ -257,7 +257,7 @@ class Results:
 
 def _stored_rows(entity: str, clients: int) -> int:
     """Rows stored in the clients' soak runs."""
-    from trackd._connection import get_connection
+    from trackd._transport.connection import get_connection
     from trackd.errors import RunNotFoundError
     from trackd.v1 import run_pb2, run_service_pb2
 
@@ -352,7 +352,7 @@ def main() -> int:
     args = ap.parse_args()
 
     daemon = Daemon()
-    from trackd._init import default_entity
+    from trackd._base.names import default_entity
 
     entity = default_entity()
     ctx = mp.get_context("spawn")

@@ -424,7 +424,7 @@ def test_files_go_by_path_only_to_a_daemon_that_opens_them() -> None:
     machine: bytes are uploaded."""
     from types import SimpleNamespace
 
-    from trackd.artifacts import client
+    from trackd._transport import artifact_client as client
 
     def conn(address: str, reads: bool) -> SimpleNamespace:
         info = SimpleNamespace(reads_caller_paths=reads, handoff_socket="")
@@ -444,7 +444,8 @@ def test_announcing_staging_copies_never_fails_add_dir(tmp_path: Path,
     ``add_dir`` nothing and ``log_artifact`` at most one wait of HINT_WAIT."""
     import concurrent.futures
 
-    from trackd.artifacts import client, staging
+    from trackd._transport import artifact_client as client
+    from trackd.artifacts import staging
 
     src = tmp_path / "src"
     src.mkdir()

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import trackd
-from trackd import _api_name
-from trackd.compat import disabled, env, telemetry, util
+from trackd._base import api_name as _api_name
+from trackd.compat import disabled, env, util
+from trackd.integrations import telemetry
 
 
 class Color(enum.Enum):

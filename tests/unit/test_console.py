@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trackd._console import MAX_LINE_CHARS, MAX_PENDING_LINES, LineAssembler, Screen
+from trackd._run.console import MAX_LINE_CHARS, MAX_PENDING_LINES, LineAssembler, Screen
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
 from trackd_daemon.records import Console, decode_record

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trackd import _environment
+from trackd._run import environment as _environment
 
 
 def test_requirements_are_read_again_only_when_a_path_changes(tmp_path: Path,

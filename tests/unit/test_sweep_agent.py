@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from trackd._transport.sweep_client import SweepClient, SweepPath
 from trackd.errors import CommError, SweepNotFoundError
 from trackd.sweeps import RunStopped
-from trackd.sweeps._client import SweepClient, SweepPath
 from trackd.sweeps.agent import Agent
 from trackd.v1 import sweep_service_pb2 as pb
 
@@ -159,7 +159,7 @@ def test_function_agent_sets_the_environment_and_goes_on_after_an_error(
     calls: list[dict[str, Any]] = []
 
     def train() -> None:
-        from trackd._sweep_init import read_yaml
+        from trackd._init.sweep_init import read_yaml
 
         calls.append({"run": os.environ["WANDB_RUN_ID"],
                       "params": read_yaml(os.environ["TRACKD_SWEEP_PARAM_PATH"])})
@@ -260,7 +260,7 @@ def test_client_gives_up_after_reconnect_timeout_and_does_not_retry_refusals(
 
 
 def test_state_and_action_numbers_match_the_protocol() -> None:
-    from trackd.sweeps import _client
+    from trackd._transport import sweep_client as _client
 
     assert _client.STATE_NAMES == {pb.SWEEP_STATE_RUNNING: "running",
                                    pb.SWEEP_STATE_PAUSED: "paused",

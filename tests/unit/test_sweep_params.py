@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trackd import _sweep_init
+from trackd._init import sweep_init as _sweep_init
 from trackd._settings import Settings
-from trackd.sweeps._client import parse_path
+from trackd._transport.sweep_client import parse_path
 from trackd.sweeps._params import flat_items, run_env, sweep_dir, write_json, write_yaml
 
 PARAMS = {"lr": 0.5, "opt": {"name": "sgd", "momentum": 0.9}, "tags": ["a", "b"], "on": True}

@@ -1,4 +1,4 @@
-"""The escaping of user data for the terminal (trackd._terminal) and the CLI's CSV records."""
+"""The escaping of user data for the terminal (trackd._base.terminal) and the CLI's CSV records."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trackd._base.terminal import json_escapes, visible
 from trackd._cli.output import csv_line, table_cell, to_json
-from trackd._terminal import json_escapes, visible
 
 #: Every character that must never reach a terminal raw: C0 controls, DEL, C1 controls (the
 #: 8-bit CSI U+009B among them), zero-width and bidi characters, separators, the BOM, a

@@ -30,8 +30,8 @@ class Dashboard:
 
     @classmethod
     def of(cls, daemon: DaemonProcess) -> Dashboard:
-        from trackd._connection import drop_connection, get_connection
-        from trackd._dashboard import _cache, dashboard
+        from trackd._transport.connection import drop_connection, get_connection
+        from trackd._transport.dashboard import _cache, dashboard
 
         _cache.clear()
         try:

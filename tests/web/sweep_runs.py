@@ -13,7 +13,7 @@ import grpc
 
 import trackd
 from tests.helpers import DaemonProcess
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import sweep_service_pb2 as pb
 
 ENTITY = "sweeper"

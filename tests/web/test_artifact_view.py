@@ -9,7 +9,7 @@ import json
 import pytest
 
 from trackd_daemon.store.artifact_models import Entry
-from trackd_daemon.web.artifacts.view import (
+from trackd_daemon.web.artifact_view import (
     TABLE_PREVIEW_ROWS,
     api_path,
     edited,

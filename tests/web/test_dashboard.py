@@ -268,8 +268,8 @@ def test_ui_is_off_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     d = DaemonProcess(dirs)
     d.start()
     try:
-        from trackd._connection import drop_connection, get_connection
-        from trackd._dashboard import _cache, dashboard
+        from trackd._transport.connection import drop_connection, get_connection
+        from trackd._transport.dashboard import _cache, dashboard
 
         _cache.clear()
         try:

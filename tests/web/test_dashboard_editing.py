@@ -18,7 +18,7 @@ from tests.e2e.test_run_editing import _file_blobs
 from tests.helpers import DaemonProcess, wait_for
 from tests.web.dash import Dashboard
 from trackd import Api
-from trackd.artifacts.client import collect_garbage
+from trackd._transport.artifact_client import collect_garbage
 from trackd_daemon.errors import FailedPreconditionError
 from trackd_daemon.store.models import RunKey
 from trackd_daemon.web.api import Api as WebApi

@@ -208,8 +208,8 @@ def test_off_loopback_the_dashboard_needs_tls_and_serves_https(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     with helpers.own_daemon(monkeypatch, {"TRACKD_UI_HOST": "0.0.0.0"}) as d:
         assert "only with TLS" in d.log_text()
-        from trackd._connection import drop_connection, get_connection
-        from trackd._dashboard import _cache, dashboard
+        from trackd._transport.connection import drop_connection, get_connection
+        from trackd._transport.dashboard import _cache, dashboard
 
         _cache.clear()
         try:

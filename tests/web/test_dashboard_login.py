@@ -225,7 +225,7 @@ def test_rotate_token_of_a_stopped_daemon(own_daemon: DaemonProcess) -> None:
 AS_OTHER_USER = """
 import os, sys
 import grpc
-from trackd._connection import make_stub
+from trackd._transport.connection import make_stub
 from trackd.v1 import daemon_service_pb2 as pb
 os.setgid(61002); os.setuid(61002)
 with grpc.insecure_channel(sys.argv[1]) as ch:

@@ -154,6 +154,7 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
     # -- worker thread -------------------------------------------------------------------------
 
     def _sample(self, due: list[_Tracked]) -> tuple[list[SystemSample], list[_Tracked]]:
+        # psutil and NVML load in the sampling thread, when a run is first sampled
         from trackd_daemon.sysmetrics.sampler import MachineSampler, ProcessGone, TreeSampler
 
         started = time.perf_counter()
@@ -198,6 +199,7 @@ class SystemMetricsActor(Actor[SystemMetricsMsg]):
 
         :raises ProcessGone: neither can be sampled.
         """
+        # psutil and NVML: loaded when a run is first sampled, not at daemon start
         from trackd_daemon.sysmetrics.sampler import ProcessGone, owner_of, started_at
 
         for pid in (msg.pid, msg.fallback_pid):

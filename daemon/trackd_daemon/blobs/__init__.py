@@ -34,7 +34,7 @@ def check_blob_url(url: str) -> str:
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise ValueError(f"a file blob URL is file:///absolute/path, got {url!r}")
     elif parts.scheme == "s3":
-        from trackd_daemon.blobs.s3 import parse_s3_url
+        from trackd_daemon.blobs.s3 import parse_s3_url  # obstore: only for s3:// URLs
 
         parse_s3_url(url)
     else:
@@ -57,7 +57,7 @@ def open_blobs(url: str, spool_dir: Path, *, shared: bool = True, s3_endpoint: s
     parts = urlsplit(url)
     if parts.scheme == "file":
         return LocalBlobStore(Path(unquote(parts.path)), shared=shared)
-    from trackd_daemon.blobs.s3 import RETRY_SECONDS, S3BlobStore
+    from trackd_daemon.blobs.s3 import RETRY_SECONDS, S3BlobStore  # obstore: only for s3://
 
     return S3BlobStore(url, spool_dir, endpoint=s3_endpoint, region=s3_region,
                        retry_seconds=RETRY_SECONDS if retry_seconds is None else retry_seconds)

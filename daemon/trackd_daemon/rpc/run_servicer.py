@@ -130,7 +130,7 @@ class RunServicer(RunEdits):
 
     def _track(self, request: pb.CreateRunRequest, session: RunSession, caller: Caller) -> None:
         """Start sampling the run's training process (a process on this machine only)."""
-        from trackd_daemon.sysmetrics.sampler import same_machine
+        from trackd_daemon.sysmetrics.sampler import same_machine  # psutil, NVML: on first run
 
         if (self._metrics is None or request.stats_sampling_interval < 0
                 or not same_machine(request.host)):

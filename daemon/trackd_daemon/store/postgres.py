@@ -48,7 +48,6 @@ from trackd_daemon.errors import (
     RunNotFoundError,
     StoreUnavailableError,
 )
-from trackd_daemon.store import display_url
 from trackd_daemon.store.models import (
     RUNNING,
     AlertInfo,
@@ -71,6 +70,7 @@ from trackd_daemon.store.postgres_sweeps import PgSweeps
 from trackd_daemon.store.postgres_workspace import PgWorkspace
 from trackd_daemon.store.series import STEP, Series, check_buckets
 from trackd_daemon.store.shared_runs import SharedState, settle
+from trackd_daemon.store.urls import display_url
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ from trackd_daemon.errors import (
 )
 from trackd_daemon.store.artifact_models import LOGGED, USED
 from trackd_daemon.web.api import Api, Handler, error_status, run_detail, run_key
-from trackd_daemon.web.artifacts.view import artifact_row, size_text
+from trackd_daemon.web.artifact_view import artifact_row, size_text
 from trackd_daemon.web.assets import TEMPLATES_DIR, Assets
 from trackd_daemon.web.auth import EMBEDDED_SESSION, LOGIN_PATH, SESSION
 from trackd_daemon.web.run_files import read_environment

@@ -17,21 +17,27 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from trackd import _api_name, errors
+from trackd import errors
 from trackd import media as _media
-from trackd._metric import Metric
-from trackd._run import AlertLevel, Run
+from trackd._base import api_name as _api_name
+from trackd._run.files import restore as _restore
+from trackd._run.metric import Metric
+from trackd._run.run import AlertLevel, Run
+from trackd._run.termlog import termerror, termlog, termwarn
 from trackd._settings import Settings
-from trackd._termlog import termerror, termlog, termwarn
+from trackd._transport.setup import current_run as _current_run
+from trackd._transport.setup import setup as _setup
+from trackd._transport.setup import teardown as _teardown
 from trackd._version import __version__
+from trackd.artifacts import operations as _artifact_operations
+from trackd.artifacts.artifact import Artifact, ArtifactTTL
 from trackd.errors import CommError, Error, UsageError
 
 if TYPE_CHECKING:
-    from trackd._api import Api
-    from trackd._config import Config
-    from trackd._summary import Summary
-    from trackd.artifacts.artifact import Artifact, ArtifactTTL
     from trackd import data_types, plot
+    from trackd._api.api import Api
+    from trackd._run.config import Config
+    from trackd._run.summary import Summary
     from trackd.media import (
         Audio,
         BoundingBoxes2D,
@@ -136,9 +142,10 @@ def init(
     monitor_gym: bool | None = None,
     settings: Settings | dict[str, Any] | None = None,
 ) -> Run:
-    """Start a run and return it (W&B's ``wandb.init``); :func:`trackd._init.init` describes
+    """Start a run and return it (W&B's ``wandb.init``); :func:`trackd._init.init.init` describes
     the arguments."""
-    from trackd._init import init as _init
+    # init()'s module loads on the first init(), not with `import trackd`
+    from trackd._init.init import init as _init
 
     return _init(entity, project, dir, id, name, notes, tags, config, config_exclude_keys,
                  config_include_keys, allow_val_change, group, job_type, mode, force, anonymous,
@@ -148,15 +155,11 @@ def init(
 
 def setup(settings: Settings | dict[str, Any] | None = None) -> Any:
     """Find or start the daemon and export its address to child processes."""
-    from trackd._setup import setup as _setup
-
     return _setup(settings)
 
 
 def teardown(exit_code: int | None = None) -> None:
     """Finish this process's runs; stop the daemon if this process started it."""
-    from trackd._setup import teardown as _teardown
-
     _teardown(exit_code)
 
 
@@ -164,6 +167,7 @@ def sweep(sweep: Any, entity: str | None = None, project: str | None = None,
           prior_runs: list[str] | None = None) -> str:
     """Store a hyperparameter sweep in the daemon and return its id (W&B's ``wandb.sweep``);
     :func:`trackd.sweeps.sweep.sweep` describes the arguments."""
+    # sweeps load PyYAML: not at `import trackd`
     from trackd.sweeps.sweep import sweep as _sweep
 
     return _sweep(sweep, entity, project, prior_runs)
@@ -173,6 +177,7 @@ def agent(sweep_id: str, function: Any = None, entity: str | None = None,
           project: str | None = None, count: int | None = None) -> None:
     """Run a sweep's runs until it is done (W&B's ``wandb.agent``);
     :func:`trackd.sweeps.agent.agent` describes the arguments."""
+    # sweeps load PyYAML: not at `import trackd`
     from trackd.sweeps.agent import agent as _agent
 
     _agent(sweep_id, function, entity, project, count)
@@ -181,18 +186,14 @@ def agent(sweep_id: str, function: Any = None, entity: str | None = None,
 def controller(sweep_id_or_config: str | dict[str, Any] | None = None,
                entity: str | None = None, project: str | None = None) -> Any:
     """A sweep controller (W&B's ``wandb.controller``); see :mod:`trackd.sweeps.controller`."""
+    # sweeps load PyYAML: not at `import trackd`
     from trackd.sweeps.controller import controller as _controller
 
     return _controller(sweep_id_or_config, entity, project)
 
 
 def _current() -> Run | None:
-    from trackd._setup import _state
-
-    st = _state
-    if st is None or st.pid != os.getpid():
-        return None
-    return st.current
+    return _current_run()
 
 
 def _require_run(what: str) -> Run:
@@ -224,7 +225,8 @@ def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
 def _attach(attach_id: str | None = None, run_id: str | None = None) -> Run:
     """Write to an existing run from another process (W&B's private ``wandb._attach``, used by
     Lightning for spawned workers); ``attach_id`` is ``run._attach_id``."""
-    from trackd._init import attach
+    # init()'s module loads on the first init(), not with `import trackd`
+    from trackd._init.init import attach
 
     target = attach_id or run_id
     if not target:
@@ -290,8 +292,6 @@ def restore(name: str, run_path: str | None = None, replace: bool = False,
     :raises ValueError: no run and no ``run_path``, the run does not exist, or ``name`` would
         leave ``root``.
     """
-    from trackd._run_files import restore as _restore
-
     run = _current()
     if run is not None:
         return run.restore(name, run_path, replace, root)
@@ -308,13 +308,14 @@ def login(anonymous: str | None = None, key: str | None = None, relogin: bool | 
           host: str | None = None, force: bool | None = None, timeout: float | None = None,
           verify: bool = False, referrer: str | None = None) -> bool:
     """Set the daemon (``host``: its TCP listener) and its token (``key``) for this user's later
-    runs, stored owner-only; see :func:`trackd._login.login`. True when a key is configured
+    runs, stored owner-only; see :func:`trackd._init.login.login`. True when a key is configured
     (or none is needed: the own daemon's socket).
 
     :raises trackd.errors.AuthenticationError: ``verify=True`` and the daemon refused the key.
     :raises UsageError: a key must be asked for and there is no terminal.
     """
-    from trackd._login import login as _login
+    # login()'s module loads on the first login(), not with `import trackd`
+    from trackd._init.login import login as _login
 
     return _login(anonymous, key, relogin, host, force, timeout, verify, referrer)
 
@@ -368,20 +369,19 @@ def __getattr__(name: str) -> Any:
         run = _current()
         return getattr(run, name) if run is not None else _PreInit(name)
     if name == "Api":
-        from trackd._api import Api
+        # the read API loads on first use, not with `import trackd`
+        from trackd._api.api import Api
 
         return Api
-    if name in ("Artifact", "ArtifactTTL"):
-        from trackd.artifacts import artifact
-
-        return getattr(artifact, name)
     if name in _media.__all__:  # the data types: trackd.Image, trackd.Table...
         return getattr(_media, name)
     if name == "plot_table":  # W&B's top-level wandb.plot_table (a custom chart)
+        # the chart presets load on first use, not with `import trackd`
         from trackd.plot import plot_table
 
         return plot_table
-    if name in ("data_types", "plot", "tensorboard"):  # W&B's wandb.plot.line(...), ...
+    # W&B's wandb.plot.line(...), ...; trackd.sweeps as before (PyYAML: loaded on first use)
+    if name in ("data_types", "plot", "sweeps", "tensorboard"):
         import importlib
 
         return importlib.import_module(f"trackd.{name}")
@@ -392,3 +392,15 @@ if TYPE_CHECKING:
     run: Run | None
     config: Config
     summary: Summary
+
+
+# The artifacts layer logs a draft saved with no current run through init(), and answers
+# logged_by/used_by with the read API's runs: both stand above it, so they are handed in here.
+def _read_run(path: str) -> Any:
+    # the read API loads on first use, not with `import trackd`
+    from trackd._api.api import Api
+
+    return Api().run(path)
+
+
+_artifact_operations.set_runs(auto=lambda **kwargs: init(**kwargs), read=_read_run)

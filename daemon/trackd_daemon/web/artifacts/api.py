@@ -1,5 +1,5 @@
 """The artifacts part of the JSON API (``openapi.yaml``), over the store's artifact records
-(``store/artifact_base.py``) and the blob store; ``view.py`` shapes the answers and
+(``store/artifact_base.py``) and the blob store; ``web/artifact_view.py`` shapes the answers and
 ``lineage.py`` builds the graph.
 
 - ``GET /api/v1/projects/{entity}/{project}/artifacts``: the project's collections by type, and
@@ -43,9 +43,9 @@ from trackd_daemon.store.artifact_models import (
     VersionInfo,
 )
 from trackd_daemon.store.models import RunKey
+from trackd_daemon.web import artifact_view as view
 from trackd_daemon.web import user_content
 from trackd_daemon.web.api import Api, json_response
-from trackd_daemon.web.artifacts import view
 from trackd_daemon.web.artifacts.lineage import (
     MAX_NEIGHBOURS,
     LineageGraph,

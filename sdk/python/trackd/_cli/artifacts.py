@@ -2,7 +2,7 @@
 
 ``put`` logs through a run of job_type "cli_put" (as W&B's CLI does), so the version records
 who logged it. Long transfers show a progress bar on a terminal (rich). Names, types, aliases
-and paths are printed through :func:`trackd._terminal.visible`, and the progress bar's text is
+and paths are printed through :func:`trackd._base.terminal.visible`, and the progress bar's text is
 not read as rich markup.
 """
 
@@ -14,9 +14,12 @@ import sys
 import time
 from typing import Any
 
+import trackd
+from trackd._base.terminal import visible
 from trackd._cli.output import add_list_options, limited, print_json_rows, print_table
 from trackd._cli.session import sdk_session
-from trackd._terminal import visible
+from trackd._shared import artifact_rules as rules
+from trackd.artifacts import local_files, staging
 
 
 def add_commands(commands: Any) -> None:
@@ -89,13 +92,14 @@ def _progress() -> Any:
 
 
 def ls(args: argparse.Namespace) -> int:
-    import trackd
-    from trackd.artifacts import client, convert
+    # loaded by the commands that use it: protobuf messages, the artifact client, gRPC
+    from trackd._transport import artifact_client as client
+    from trackd.artifacts import convert
 
     with sdk_session():
         api = trackd.Api()
         entity, project = api._project_of(args.path)
-        found = limited((convert.from_pb(p)
+        found = limited((convert.from_pb(p, trackd.Artifact)
                          for p in client.versions(entity, project, type_=args.type or "")),
                         args.limit)
         if args.json:
@@ -116,7 +120,7 @@ def ls(args: argparse.Namespace) -> int:
 
 
 def get(args: argparse.Namespace) -> int:
-    import trackd
+    # loaded by the commands that use it: the artifact client, gRPC
     from trackd.artifacts import download
 
     with sdk_session():
@@ -130,8 +134,6 @@ def get(args: argparse.Namespace) -> int:
 
 
 def put(args: argparse.Namespace) -> int:
-    import trackd
-    from trackd._shared import artifact_rules as rules
     bits = args.name.split("/")
     if len(bits) > 3:
         raise trackd.UsageError(f"invalid artifact name {args.name!r}: use "
@@ -180,15 +182,13 @@ def _follow(artifact: Any) -> None:
 
 
 def cache_cleanup(args: argparse.Namespace) -> int:
-    from trackd.artifacts import local_files, staging
+    # loaded by the commands that use it
     from trackd.artifacts.cache import get_cache
 
     cache = get_cache()
     try:
         freed, left = cache.cleanup(args.max_size)
     except ValueError as exc:
-        import trackd
-
         raise trackd.UsageError(str(exc)) from None
     stale = staging.remove_stale()
     forgotten = local_files.checksums().prune()

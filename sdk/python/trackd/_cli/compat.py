@@ -36,6 +36,7 @@ def add_commands(commands: Any) -> None:
 
 
 def install(args: argparse.Namespace) -> int:
+    # loaded by the commands that use it
     from trackd.compat import WANDB_VERSION
     from trackd.compat import install as _install
 
@@ -53,6 +54,7 @@ def install(args: argparse.Namespace) -> int:
 
 
 def uninstall(args: argparse.Namespace) -> int:
+    # loaded by the commands that use it
     from trackd.compat import uninstall as _uninstall
 
     if _uninstall(args.target):

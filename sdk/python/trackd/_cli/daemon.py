@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from trackd._base.terminal import visible
 from trackd._cli.output import print_table
 from trackd._shared.processes import alive
-from trackd._terminal import visible
 from trackd.errors import DaemonUnavailableError, Error
 
 ADDRESS_ENV = "TRACKD_ADDRESS"
@@ -33,8 +33,9 @@ def run(argv: list[str]) -> int:
 
 
 def start(args: argparse.Namespace) -> int:
-    from trackd._daemon import reachable, start_daemon
+    # loaded by the commands that use it
     from trackd._shared.paths import default_address
+    from trackd._transport.daemon import reachable, start_daemon
 
     address = default_address(os.environ)
     explicit = os.environ.get(ADDRESS_ENV)
@@ -53,7 +54,8 @@ def start(args: argparse.Namespace) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
-    from trackd._daemon import reachable
+    # loaded by the commands that use it: protobuf messages
+    from trackd._transport.daemon import reachable
     from trackd.v1 import daemon_service_pb2 as pb
 
     try:
@@ -88,6 +90,7 @@ def stop(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
+    # loaded by the commands that use it: protobuf messages
     from trackd.v1 import daemon_service_pb2 as pb
 
     address = _running_daemon()
@@ -138,7 +141,8 @@ def _running_daemon() -> str:
 
     :raises DaemonUnavailableError: none answers.
     """
-    from trackd._daemon import find_or_start
+    # loaded by the commands that use it
+    from trackd._transport.daemon import find_or_start
 
     return find_or_start(os.environ.get(ADDRESS_ENV), 0.0, start=False).address
 
@@ -146,7 +150,8 @@ def _running_daemon() -> str:
 @contextmanager
 def _connected(address: str) -> Iterator[Any]:
     """This process's connection to ``address``, closed (with its thread) afterwards."""
-    from trackd._connection import drop_connection, get_connection
+    # loaded by the commands that use it: gRPC
+    from trackd._transport.connection import drop_connection, get_connection
 
     try:
         yield get_connection(address)

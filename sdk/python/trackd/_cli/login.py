@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import trackd
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser(
@@ -27,14 +29,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def login(args: argparse.Namespace) -> int:
-    from trackd._login import login as do_login
+    # loaded by the commands that use it
+    from trackd._init.login import login as do_login
 
     try:
         ok = do_login(key=args.key, host=args.host, relogin=args.relogin or None,
                       verify=args.verify)
     finally:
-        import trackd
-
         trackd.teardown()
     if args.verify and ok:
         print("trackd: the daemon accepted the token", file=sys.stderr)
@@ -42,7 +43,8 @@ def login(args: argparse.Namespace) -> int:
 
 
 def logout(args: argparse.Namespace) -> int:
-    from trackd._login import logout as do_logout
+    # loaded by the commands that use it
+    from trackd._init.login import logout as do_logout
 
     path = do_logout()
     print(f"trackd: removed {path}" if path else "trackd: not logged in (nothing stored)",

@@ -15,9 +15,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+import trackd
+from trackd._base.terminal import visible
 from trackd._cli import artifacts, compat, daemon, help_text, login, run_edits, runs, sweeps, ui
-from trackd._cli.output import add_list_options
-from trackd._terminal import visible
+from trackd._cli.output import add_list_options, print_json_rows, print_table
+from trackd._settings import explain, setting_layers
 from trackd._version import __version__
 from trackd.errors import Error
 
@@ -139,9 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _alerts(args: argparse.Namespace) -> int:
     import time
 
-    import trackd
-    from trackd._cli.output import print_json_rows, print_table
-
     try:
         found = trackd.Api().alerts(args.path, limit=args.limit)
     finally:
@@ -168,9 +167,6 @@ def _alerts(args: argparse.Namespace) -> int:
 def _settings(args: argparse.Namespace) -> int:
     import json
 
-    from trackd._cli.output import print_table
-    from trackd._settings import explain, setting_layers
-
     # A token is not printed: only that one is set, and where it came from.
     rows = [(name, "(set, hidden)" if name == "api_key" and value else value, source)
             for name, value, source in explain(setting_layers())]
@@ -186,12 +182,12 @@ def _settings(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     try:
-        from trackd._sync import sync_dirs
+        # loaded by the commands that use it
+        from trackd._init.sync import sync_dirs
     except ModuleNotFoundError as exc:
-        if exc.name != "trackd._sync":
+        if exc.name != "trackd._init.sync":
             raise
         raise Error("sync is not available in this version of trackd") from None
-    import trackd
 
     try:
         return int(sync_dirs(list(args.paths)))

@@ -1,6 +1,6 @@
 """Rendering for the CLI: aligned tables and one-cell text for stored values.
 
-Every table cell and header goes through :func:`trackd._terminal.visible`: what the tables
+Every table cell and header goes through :func:`trackd._base.terminal.visible`: what the tables
 show is user data (see that module for why and how it is escaped). JSON output is exact and
 still safe for a terminal (:func:`to_json`); CSV is exact unless written to a terminal
 (:func:`csv_line`).
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, TextIO, TypeVar
 
-from trackd._terminal import json_escapes, visible
+from trackd._base.terminal import json_escapes, visible
 
 T = TypeVar("T")
 

@@ -10,8 +10,9 @@ import argparse
 import sys
 from typing import Any
 
+from trackd._base.terminal import visible
 from trackd._cli.runs import _api, _find_run
-from trackd._terminal import visible
+from trackd.errors import UsageError
 
 RUN_PATH = "[[ENTITY/]PROJECT/]RUN_ID"
 
@@ -52,8 +53,6 @@ def _confirm(question: str) -> bool:
 
 
 def rm(args: argparse.Namespace) -> int:
-    from trackd.errors import UsageError
-
     with _api() as api:
         found = [_find_run(api, p) for p in args.paths]
         found = list({"/".join(r.path): r for r in found}.values())
@@ -73,8 +72,6 @@ def rm(args: argparse.Namespace) -> int:
 
 
 def tag(args: argparse.Namespace) -> int:
-    from trackd.errors import UsageError
-
     if not args.add and not args.remove:
         raise UsageError("name a tag to --add or --remove")
     with _api() as api:

@@ -3,7 +3,7 @@
 Like ``trackd.Api``, these start a daemon when none is running; ``trackd.teardown()`` at the
 end stops a daemon this command started as soon as it is idle.
 
-Everything printed of a run is user data and goes through :func:`trackd._terminal.visible`
+Everything printed of a run is user data and goes through :func:`trackd._base.terminal.visible`
 (tables do it themselves). A run's notes keep their line breaks in ``show``, where they get
 lines of their own; in a table a line break shows as ``\\n``, so that one run stays one row.
 """
@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import trackd
+from trackd._base.terminal import visible
 from trackd._cli.output import (
     csv_cell,
     csv_line,
@@ -26,16 +28,14 @@ from trackd._cli.output import (
     table_cell,
     to_json,
 )
-from trackd._terminal import visible
+from trackd.errors import RunNotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from trackd._api import Api, PublicRun
+    from trackd._api.api import Api, PublicRun
 
 
 @contextmanager
 def _api(entity: str | None = None) -> Iterator[Api]:
-    import trackd
-
     try:
         yield trackd.Api(overrides={"entity": entity} if entity else None)
     finally:
@@ -152,8 +152,6 @@ def history(args: argparse.Namespace) -> int:
 def _find_run(api: Api, path: str) -> PublicRun:
     """The run at ``path``. A bare run id is looked up in every project of the entity
     (``trackd.Api`` alone would only look in the default project, ``uncategorized``)."""
-    from trackd.errors import RunNotFoundError, UsageError
-
     if "/" in path.strip("/") or ":" in path:
         return api.run(path)
     matches = [r for r in api.runs(per_page=LS_PAGE) if r.id == path.strip("/")]

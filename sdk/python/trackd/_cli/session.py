@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import trackd
+
 
 @contextmanager
 def sdk_session() -> Iterator[None]:
-    import trackd  # the package imports grpc: only inside a command (see _cli/__init__.py)
-
     try:
         yield
     finally:

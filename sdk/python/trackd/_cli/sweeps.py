@@ -21,9 +21,11 @@ from collections import Counter
 
 import yaml
 
+from trackd._api.api import Api
+from trackd._base.terminal import visible
 from trackd._cli.output import add_list_options, limited, print_json_rows, print_table
 from trackd._cli.session import sdk_session
-from trackd._terminal import visible
+from trackd._transport.sweep_client import STATE_NAMES, SweepClient, config_of, parse_path
 from trackd.errors import UsageError
 
 STATES = ("pending", "running", "finished", "failed", "crashed", "killed", "preempted")
@@ -90,6 +92,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def _create(path: str, args: argparse.Namespace) -> int:
+    # loaded by the commands that use it: PyYAML
     from trackd.sweeps.sweep import load_config, sweep
 
     print(f"trackd: Creating sweep from: {visible(path)}", file=sys.stderr)
@@ -104,8 +107,6 @@ def _create(path: str, args: argparse.Namespace) -> int:
 
 
 def _set_state(action: str, sweep_id: str, args: argparse.Namespace) -> int:
-    from trackd.sweeps._client import STATE_NAMES, SweepClient, parse_path
-
     with sdk_session():
         found = SweepClient().set_state(parse_path(sweep_id, args.entity, args.project), action)
     path = "/".join((found.ref.entity, found.ref.project, found.ref.sweep_id))
@@ -114,9 +115,6 @@ def _set_state(action: str, sweep_id: str, args: argparse.Namespace) -> int:
 
 
 def _ls(where: str | None, args: argparse.Namespace) -> int:
-    from trackd._api import Api
-    from trackd.sweeps._client import STATE_NAMES, SweepClient, config_of
-
     parts = [p for p in (where or "").split("/") if p]
     if len(parts) > 2:
         raise UsageError(f"invalid project path {where!r}: expected [ENTITY/]PROJECT")
@@ -151,8 +149,6 @@ def _ls(where: str | None, args: argparse.Namespace) -> int:
 
 
 def _show(sweep_id: str, args: argparse.Namespace) -> int:
-    from trackd.sweeps._client import STATE_NAMES, SweepClient, config_of, parse_path
-
     with sdk_session():
         found = SweepClient().get(parse_path(sweep_id, args.entity, args.project))
     config = config_of(found)
@@ -191,6 +187,7 @@ def _show(sweep_id: str, args: argparse.Namespace) -> int:
 
 
 def agent_command(args: argparse.Namespace) -> int:
+    # loaded by the commands that use it: PyYAML
     from trackd.sweeps._proposal import AgentInterrupted
     from trackd.sweeps.agent import Agent
 

@@ -12,7 +12,10 @@ import argparse
 import os
 import sys
 
-from trackd.errors import Error
+from trackd._base.names import default_entity
+from trackd._shared.ui_auth import rotate_files
+from trackd._transport.dashboard import _cache, dashboard, link
+from trackd.errors import CommError, Error
 
 ADDRESS_ENV = "TRACKD_ADDRESS"
 
@@ -37,7 +40,7 @@ def _rotate(conn: object) -> None:
 
     :raises Error: the daemon refused (another user's daemon) or could not write it.
     """
-    from trackd.errors import CommError
+    # loaded by the commands that use it: protobuf messages
     from trackd.v1 import daemon_service_pb2 as pb
 
     try:
@@ -50,12 +53,10 @@ def _rotate(conn: object) -> None:
 
 
 def ui(args: argparse.Namespace) -> int:
-    from trackd._connection import drop_connection, get_connection
-    from trackd._daemon import find_or_start, reachable, start_daemon
-    from trackd._dashboard import _cache, dashboard, link
-    from trackd._init import default_entity
+    # loaded by the commands that use it: gRPC
     from trackd._shared.paths import default_address, default_paths
-    from trackd._shared.ui_auth import rotate_files
+    from trackd._transport.connection import drop_connection, get_connection
+    from trackd._transport.daemon import find_or_start, reachable, start_daemon
 
     explicit = os.environ.get(ADDRESS_ENV)
     address = explicit or default_address(os.environ)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from trackd import _messages as messages
+from trackd._base import messages
 from trackd._settings.fields import ENV_NAMES, RunMoment, catch_private_settings, validate
 from trackd.errors import UsageError
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
+from trackd.artifacts.artifact import Artifact
+from trackd.artifacts.dirs import settings
+from trackd.errors import ArtifactNotFoundError
 
 if TYPE_CHECKING:
-    from trackd.artifacts.artifact import Artifact
     from trackd.artifacts.files import ArtifactCollection
 
 
@@ -21,13 +23,14 @@ class ArtifactType:
 
     def collections(self) -> list[ArtifactCollection]:
         """The collections (and portfolios) of this type in the project."""
+
         return _collections(self.entity, self.project, self.name)
 
     def collection(self, name: str) -> ArtifactCollection:
+
         for c in self.collections():
             if c.name == name:
                 return c
-        from trackd.errors import ArtifactNotFoundError
 
         raise ArtifactNotFoundError(f"no artifact collection {name!r} of type {self.name!r} in "
                                     f"{self.entity}/{self.project}", reason="ARTIFACT_NOT_FOUND")
@@ -37,10 +40,11 @@ class ArtifactType:
 
 
 def _collections(entity: str, project: str, type_: str) -> list[ArtifactCollection]:
-    from trackd.artifacts import client
+    # not loaded by `import trackd`: the artifact client, gRPC
+    from trackd._transport import artifact_client as client
     from trackd.artifacts.files import ArtifactCollection
 
-    return [ArtifactCollection(c.entity, c.project, c.name, c.type, c)
+    return [ArtifactCollection(c.entity, c.project, c.name, c.type, c, artifact_class=Artifact)
             for c in client.collections(entity, project, type_)]
 
 
@@ -54,8 +58,6 @@ class ArtifactApi:
 
     def _where(self) -> tuple[str, str]:
         """Defaults for paths without them: the overrides, then the settings' project."""
-        from trackd.artifacts.dirs import settings
-
         project = self._overrides.get("project") or settings().project or "uncategorized"
         return self.default_entity, project
 
@@ -89,18 +91,18 @@ class ArtifactApi:
 
         :raises trackd.errors.ArtifactNotFoundError: no such version (or not of ``type``).
         """
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         if not name:
             raise ValueError("You must specify name= to fetch an artifact.")
         entity, project = self._where()
         return convert.from_pb(client.get(path=name, entity=entity, project=project,
-                                          type_=type or ""))
+                                          type_=type or ""), Artifact)
 
     def artifact_exists(self, name: str, type: str | None = None) -> bool:
         """Whether :meth:`artifact` would find this version."""
-        from trackd.errors import ArtifactNotFoundError
-
         try:
             self.artifact(name, type)
         except ArtifactNotFoundError:
@@ -111,10 +113,13 @@ class ArtifactApi:
                   tags: list[str] | None = None, order: str | None = None) -> list[Artifact]:
         """The committed versions of collection ``[[entity/]project/]name`` of type
         ``type_name``, newest first (with ``tags``: only versions having all of them)."""
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         entity, project, collection = self._collection_of(name)
-        found = [convert.from_pb(p) for p in client.versions(entity, project, collection, type_name)]
+        found = [convert.from_pb(p, Artifact)
+                 for p in client.versions(entity, project, collection, type_name)]
         if tags:
             want = set([tags] if isinstance(tags, str) else tags)
             found = [a for a in found if want <= set(a._tags)]
@@ -133,6 +138,7 @@ class ArtifactApi:
     def artifact_collections(self, project_name: str, type_name: str,
                              per_page: int = 50) -> list[ArtifactCollection]:
         """The collections of a type in ``[entity/]project``."""
+
         entity, project = self._project_of(project_name)
         return _collections(entity, project, type_name)
 
@@ -141,12 +147,11 @@ class ArtifactApi:
 
         :raises trackd.errors.ArtifactNotFoundError: none of that name and type.
         """
+
         entity, project, collection = self._collection_of(name)
         return ArtifactType(entity, project, type_name).collection(collection)
 
     def artifact_collection_exists(self, name: str, type: str) -> bool:
-        from trackd.errors import ArtifactNotFoundError
-
         try:
             self.artifact_collection(type, name)
         except ArtifactNotFoundError:
@@ -155,7 +160,8 @@ class ArtifactApi:
 
     def artifact_types(self, project: str | None = None) -> list[ArtifactType]:
         """The artifact types used in ``[entity/]project``."""
-        from trackd.artifacts import client
+        # not loaded by `import trackd`: the artifact client, gRPC
+        from trackd._transport import artifact_client as client
 
         entity, proj = self._project_of(project)
         names = sorted({c.type for c in client.collections(entity, proj)})
@@ -173,12 +179,18 @@ class RunArtifactLists:
 
     def logged_artifacts(self, per_page: int = 100) -> list[Artifact]:
         """The versions this run logged, in order."""
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
-        return [convert.from_pb(p) for p in client.run_artifacts(self._pb.ref, used=False)]
+        return [convert.from_pb(p, Artifact)
+                for p in client.run_artifacts(self._pb.ref, used=False)]
 
     def used_artifacts(self, per_page: int = 100) -> list[Artifact]:
         """The versions this run used, in order of first use."""
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
-        return [convert.from_pb(p) for p in client.run_artifacts(self._pb.ref, used=True)]
+        return [convert.from_pb(p, Artifact)
+                for p in client.run_artifacts(self._pb.ref, used=True)]

@@ -17,17 +17,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
 from trackd._shared import artifact_rules as rules
-from trackd.artifacts import local_files
+from trackd._transport.setup import current_settings
+from trackd.artifacts import dirs, local_files, operations
+from trackd.artifacts.digests import b64_to_hex, resolve_digests
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
 from trackd.artifacts.properties import ArtifactProperties, ArtifactTTL, _draft, _logged
 from trackd.artifacts.staging import StagingArea
 from trackd.errors import ArtifactNotLoggedError
 
 if TYPE_CHECKING:
-    from trackd._api import PublicRun
+    from trackd._api.api import PublicRun
     from trackd.artifacts.files import ArtifactFiles
     from trackd.artifacts.upload import UploadJob
 
@@ -136,12 +137,10 @@ class Artifact(ArtifactProperties):
         """Log a draft through the current run, or through a new run of job_type "auto" when
         there is none (finished before this returns); for a logged artifact, store changed
         description, metadata, aliases, tags and TTL."""
-        from trackd.artifacts import run_api
-
         if self.is_draft():
-            run_api.save_draft(self, project, settings)
+            operations.save_draft(self, project, settings)
         else:
-            run_api.update_logged(self)
+            operations.update_logged(self)
 
     def wait(self, timeout: float | None = None) -> Artifact:
         """Block until the version is stored.
@@ -206,8 +205,6 @@ class Artifact(ArtifactProperties):
         entry = local_files.build_entries(self._staging, [(path, local_path)], policy,
                                           bool(skip_cache))[0]
         if is_tmp:
-            from trackd.artifacts.digests import b64_to_hex
-
             p = PurePosixPath(entry.path)
             _, dot, rest = p.name.partition(".")
             entry.path = str(p.with_name(b64_to_hex(entry.digest)[:20] + dot + rest))
@@ -232,7 +229,7 @@ class Artifact(ArtifactProperties):
         manifest = self.manifest
         if not merge:
             clashes = [e for e in entries if e.path in manifest.entries]
-            local_files.resolve_digests(clashes + [manifest.entries[e.path] for e in clashes])
+            resolve_digests(clashes + [manifest.entries[e.path] for e in clashes])
         for (_, physical), entry in zip(files, entries, strict=True):
             manifest.add_entry(entry, overwrite=merge)
             self._added_local_paths[physical] = entry.path
@@ -257,6 +254,7 @@ class Artifact(ArtifactProperties):
         :raises trackd.errors.ReferenceFailedError: the reference could not be resolved
             (nothing there, denied, or the scheme's library is not installed).
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import references
 
         entries = references.resolve(self, uri, name, checksum, max_objects)
@@ -273,6 +271,7 @@ class Artifact(ArtifactProperties):
         :raises TypeError: ``obj`` is not a data type.
         :raises ValueError: ``name`` is taken (and not ``overwrite``).
         """
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts import media
 
         return media.add(self, obj, name, overwrite)
@@ -328,6 +327,7 @@ class Artifact(ArtifactProperties):
     def get(self, name: str) -> Any:
         """The data type added as ``name`` (``add(obj, name)``), made again as its type
         (``trackd.Table``, ``trackd.Image``...); None when there is none."""
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts import media
 
         return media.get(self, name)
@@ -358,6 +358,7 @@ class Artifact(ArtifactProperties):
         :raises trackd.errors.ReferenceFailedError: a reference could not be fetched (unless
             ``allow_missing_references``).
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.download(self, root, allow_missing_references, skip_cache, path_prefix,
@@ -365,13 +366,12 @@ class Artifact(ArtifactProperties):
 
     def _download_entry(self, entry: ArtifactManifestEntry, root: str | None,
                         skip_cache: bool | None) -> str:
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.download_entry(self, entry, root, skip_cache)
 
     def _default_root(self, include_version: bool = True) -> str:
-        from trackd.artifacts import dirs
-
         name = self._source_name if include_version else self._source_name.split(":")[0]
         return str(dirs.artifact_dir() / name)
 
@@ -379,6 +379,7 @@ class Artifact(ArtifactProperties):
     def checkout(self, root: str | None = None) -> str:
         """Make ``root`` (default ``./artifacts/<name>``) hold exactly this version: files not
         in it are deleted, then it is downloaded."""
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.checkout(self, root)
@@ -389,6 +390,7 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: a file that is not a member, or a digest mismatch.
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         download.verify(self, root)
@@ -399,6 +401,7 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: the artifact has more than one file.
         """
+        # not loaded by `import trackd`: the artifact client, gRPC
         from trackd.artifacts import download
 
         return download.single_file(self, root)
@@ -406,6 +409,7 @@ class Artifact(ArtifactProperties):
     @_logged
     def files(self, names: list[str] | None = None, per_page: int = 50) -> ArtifactFiles:
         """The stored files (``names`` to pick some), with name, size, digest and download()."""
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts.files import ArtifactFiles
 
         return ArtifactFiles(self, names, per_page)
@@ -418,17 +422,13 @@ class Artifact(ArtifactProperties):
 
         :raises trackd.errors.ArtifactHasAliasesError: it has aliases and not ``delete_aliases``.
         """
-        from trackd.artifacts import run_api
-
-        run_api.delete(self, delete_aliases)
+        operations.delete(self, delete_aliases)
 
     def link(self, target_path: str, aliases: list[str] | None = None) -> Artifact | None:
         """Link this version into a portfolio: ``portfolio``, ``project/portfolio`` or
         ``entity/project/portfolio`` (``model-registry/<name>`` for the model registry). A draft
         is logged first. Returns the link."""
-        from trackd.artifacts import run_api
-
-        return run_api.link(self, target_path, aliases)
+        return operations.link(self, target_path, aliases)
 
     @_logged
     def unlink(self) -> None:
@@ -436,23 +436,17 @@ class Artifact(ArtifactProperties):
 
         :raises ValueError: this is not a link.
         """
-        from trackd.artifacts import run_api
-
-        run_api.unlink(self)
+        operations.unlink(self)
 
     @_logged
     def logged_by(self) -> PublicRun | None:
         """The run that logged the version (None when none did)."""
-        from trackd.artifacts import run_api
-
-        return run_api.logged_by(self)
+        return operations.logged_by(self)
 
     @_logged
     def used_by(self) -> list[PublicRun]:
         """The runs that used the version."""
-        from trackd.artifacts import run_api
-
-        return run_api.used_by(self)
+        return operations.used_by(self)
 
     @_logged
     def json_encode(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from trackd._shared import artifact_rules as rules
 from trackd.artifacts.manifest import ArtifactManifest, ArtifactManifestEntry
 from trackd.v1 import artifact_pb2 as apb
+from trackd.v1 import run_pb2
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
@@ -100,11 +101,10 @@ def apply(artifact: Artifact, pb: apb.Artifact) -> None:
     a._final = True
 
 
-def from_pb(pb: apb.Artifact) -> Artifact:
-    """A logged :class:`Artifact` for ``pb`` (its manifest is read when first needed)."""
-    from trackd.artifacts.artifact import Artifact
-
-    a = Artifact.__new__(Artifact)
+def from_pb(pb: apb.Artifact, cls: type[Artifact]) -> Artifact:
+    """A logged artifact (of class ``cls``: :class:`Artifact`, which stands on this module) for
+    ``pb``; its manifest is read when first needed."""
+    a = cls.__new__(cls)
     a._init_state(pb.collection or "artifact", pb.type)
     apply(a, pb)
     a._manifest = None
@@ -112,6 +112,4 @@ def from_pb(pb: apb.Artifact) -> Artifact:
 
 
 def run_ref(entity: str, project: str, run_id: str) -> Any:
-    from trackd.v1 import run_pb2
-
     return run_pb2.RunRef(entity=entity, project=project, run_id=run_id)

@@ -16,8 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trackd._shared.writeback import start_writeback
+from trackd.artifacts import dirs
+
+if TYPE_CHECKING:
+    from trackd.artifacts.manifest import ArtifactManifestEntry
 
 #: Bytes read per system call when hashing or copying: large enough that per-call overhead
 #: vanishes, small enough that a pool of workers stays a few MiB of memory.
@@ -216,3 +221,42 @@ def parallel(fn: Callable[..., object], items: Iterable[tuple[object, ...]]) -> 
     """``[fn(*item) for item in items]`` on the pool, in order; the first error is raised."""
     futures = [pool().submit(fn, *item) for item in items]
     return [f.result() for f in futures]
+
+
+#: The process's checksum cache (see :func:`checksums`).
+_checksums: ChecksumCache | None = None
+
+
+def checksums() -> ChecksumCache:
+    """The checksum cache (``<cache_dir>/artifacts/checksums.db``)."""
+    global _checksums
+    path = dirs.cache_dir() / "checksums.db"
+    if _checksums is None or _checksums.path != path:
+        _checksums = ChecksumCache(path)
+    return _checksums
+
+
+def resolve_digests(entries: Sequence[ArtifactManifestEntry]) -> None:
+    """Hash the local files of entries whose digest is not known yet (in parallel), and
+    remember the digests of files that did not change since they were added."""
+    pending = [e for e in entries if e._digest is None]
+    if not pending:
+        return
+    for e in pending:
+        if not e.local_path:
+            raise ValueError(f"manifest entry {e.path!r} has neither a digest nor a local file")
+    digests = parallel(md5_file_b64, [(e.local_path,) for e in pending])
+    remember = []
+    for e, d in zip(pending, digests, strict=True):
+        e._digest = str(d)
+        if e._source and e._source_stat is not None:
+            if e._staged:
+                remember.append((e._source, e._source_stat, e._digest))
+            else:
+                try:
+                    now = FileStat.of(os.stat(e._source))
+                except OSError:
+                    continue
+                if now == e._source_stat:
+                    remember.append((e._source, now, e._digest))
+    checksums().store(remember)

@@ -16,11 +16,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from trackd._transport.setup import state
+
 
 def settings() -> Any:
     """The settings in effect: the current run's, else this process's."""
-    from trackd._setup import state
-
     st = state()
     run = st.current
     return run._settings if run is not None else st.settings
@@ -35,10 +35,11 @@ def cache_dir() -> Path:
 
 
 def staging_dir() -> Path:
+    # loaded on first use, not by `import trackd`
+    from trackd._shared.paths import default_paths
+
     base = settings().data_dir
     if not base:
-        from trackd._shared.paths import default_paths
-
         base = str(default_paths(os.environ)[0] / "sdk")
     return Path(base) / "staging"
 

@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._base.terminal import visible
 from trackd._shared import artifact_rules as rules
-from trackd._terminal import visible
-from trackd.artifacts import client, ranged, references
+from trackd._transport import artifact_client as client
+from trackd._transport.setup import current_settings
+from trackd.artifacts import dirs, ranged, references
 from trackd.artifacts.cache import ArtifactFileCache, get_cache
-from trackd.artifacts.digests import FileStat, md5_file_b64, parallel
-from trackd.artifacts.local_files import checksums
+from trackd.artifacts.digests import FileStat, checksums, md5_file_b64, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.errors import CommError
 
@@ -302,7 +302,6 @@ def single_file(artifact: Artifact, root: str | None) -> str:
     if len(entries) != 1:
         raise ValueError("This artifact contains more than one file, call `.download()` to get "
                          'all files or call .get_entry("filename").download()')
-    from trackd.artifacts import dirs
 
     entry = next(iter(entries.values()))
     entry._parent_artifact = artifact

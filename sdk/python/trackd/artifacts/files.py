@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
@@ -86,8 +86,10 @@ class ArtifactCollection:
     """A collection (sequence) of versions, or a portfolio of links."""
 
     def __init__(self, entity: str, project: str, name: str, type: str,
-                 pb: Any = None) -> None:
+                 pb: Any = None, *, artifact_class: type[Artifact]) -> None:
         self.entity = entity
+        #: What its versions are read as (:class:`Artifact`, which stands on this module).
+        self._artifact_class = artifact_class
         self.project = project
         self.name = name
         self.type = type
@@ -95,7 +97,8 @@ class ArtifactCollection:
 
     def _load(self) -> Any:
         if self._pb is None:
-            from trackd.artifacts import client
+            # not loaded by `import trackd`: the artifact client, gRPC
+            from trackd._transport import artifact_client as client
 
             for c in client.collections(self.entity, self.project):
                 if c.name == self.name:
@@ -120,9 +123,12 @@ class ArtifactCollection:
 
     def artifacts(self) -> list[Artifact]:
         """The committed versions, newest first."""
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
-        return [convert.from_pb(p) for p in client.versions(self.entity, self.project, self.name)]
+        return [convert.from_pb(p, self._artifact_class)
+                for p in client.versions(self.entity, self.project, self.name)]
 
     def versions(self) -> list[Artifact]:
         return self.artifacts()

@@ -24,31 +24,16 @@ import stat as stat_mod
 from collections.abc import Sequence
 
 from trackd._shared.writeback import start_writeback
-from trackd.artifacts import dirs
 from trackd.artifacts.digests import (
     CHUNK,
-    ChecksumCache,
     FileStat,
-    md5_file_b64,
-    parallel,
+    checksums,
     pool,
 )
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.artifacts.staging import StagingArea
 
 POLICIES = ("mutable", "immutable")
-
-_checksums: ChecksumCache | None = None
-
-
-def checksums() -> ChecksumCache:
-    """The checksum cache (``<cache_dir>/artifacts/checksums.db``)."""
-    global _checksums
-    path = dirs.cache_dir() / "checksums.db"
-    if _checksums is None or _checksums.path != path:
-        _checksums = ChecksumCache(path)
-    return _checksums
-
 
 def check_policy(policy: str | None) -> str:
     policy = policy or "mutable"
@@ -193,32 +178,6 @@ def walk(local_path: str, name: str | None) -> list[tuple[str, str]]:
         for fname in filenames:
             out.append((f"{prefix}{rel_dir}{fname}", os.path.join(dirpath, fname)))
     return out
-
-
-def resolve_digests(entries: Sequence[ArtifactManifestEntry]) -> None:
-    """Hash the local files of entries whose digest is not known yet (in parallel), and
-    remember the digests of files that did not change since they were added."""
-    pending = [e for e in entries if e._digest is None]
-    if not pending:
-        return
-    for e in pending:
-        if not e.local_path:
-            raise ValueError(f"manifest entry {e.path!r} has neither a digest nor a local file")
-    digests = parallel(md5_file_b64, [(e.local_path,) for e in pending])
-    remember = []
-    for e, d in zip(pending, digests, strict=True):
-        e._digest = str(d)
-        if e._source and e._source_stat is not None:
-            if e._staged:
-                remember.append((e._source, e._source_stat, e._digest))
-            else:
-                try:
-                    now = FileStat.of(os.stat(e._source))
-                except OSError:
-                    continue
-                if now == e._source_stat:
-                    remember.append((e._source, now, e._digest))
-    checksums().store(remember)
 
 
 def remember_stored(entries: Sequence[ArtifactManifestEntry], digests: dict[str, str]) -> None:

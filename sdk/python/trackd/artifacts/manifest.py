@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
 from trackd._shared import artifact_rules as rules
+from trackd._transport.setup import current_settings
+from trackd.artifacts.digests import resolve_digests
 
 if TYPE_CHECKING:
     from trackd.artifacts.artifact import Artifact
@@ -73,8 +74,6 @@ class ArtifactManifestEntry:
     def digest(self) -> str:
         """Base64 MD5 of the content (for a reference: its ETag, version or URI digest)."""
         if self._digest is None:
-            from trackd.artifacts.local_files import resolve_digests
-
             resolve_digests([self])
         assert self._digest is not None
         return self._digest
@@ -217,8 +216,6 @@ class ArtifactManifest:
     def digest(self) -> str:
         """The artifact digest (hex), W&B's rule over the sorted ``path:digest`` lines (local
         files not hashed yet are hashed first, on every core)."""
-        from trackd.artifacts.local_files import resolve_digests
-
         resolve_digests(list(self.entries.values()))
         return rules.manifest_digest((p, e.digest) for p, e in self.entries.items())
 

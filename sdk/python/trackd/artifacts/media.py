@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._transport.setup import current_settings
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.media.base import Media, MemoryOut
 from trackd.media.registry import from_json

@@ -81,7 +81,9 @@ def sync_artifacts(run_dir: Path, run_ref: Any) -> str:
 
 
 def _log(where: Path, run_ref: Any) -> Any:
-    from trackd.artifacts import client, convert
+    # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+    from trackd._transport import artifact_client as client
+    from trackd.artifacts import convert
     from trackd.v1 import artifact_pb2 as apb
     from trackd.v1 import artifact_service_pb2 as pb
 

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
 from trackd._shared import artifact_rules as rules
+from trackd._transport import dashboard as _dashboard
+from trackd._transport.setup import current_settings
 from trackd.artifacts.manifest import ArtifactManifest
 from trackd.errors import ArtifactFinalizedError, ArtifactNotLoggedError
 
@@ -133,9 +134,11 @@ class ArtifactProperties:
     @_logged
     def collection(self) -> Any:
         """The collection this artifact was read from (the portfolio, for a link)."""
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts.files import ArtifactCollection
 
-        return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type)
+        return ArtifactCollection(self.entity, self.project, self._name.split(":")[0], self._type,
+                                  artifact_class=type(self))
 
     @property
     @_logged
@@ -164,10 +167,12 @@ class ArtifactProperties:
     @property
     @_logged
     def source_collection(self) -> Any:
+        # loaded on first use, not by `import trackd`
         from trackd.artifacts.files import ArtifactCollection
 
         return ArtifactCollection(self.source_entity, self.source_project,
-                                  self._source_name.split(":")[0], self._type)
+                                  self._source_name.split(":")[0], self._type,
+                                  artifact_class=type(self))
 
     @property
     def is_link(self) -> bool:
@@ -180,10 +185,12 @@ class ArtifactProperties:
         """The links of a source version (at most 500); empty for a link."""
         if self._is_link:
             return []
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         pb = client.get(artifact_id=self._id or "")
-        return [convert.from_pb(p) for p in pb.linked_artifacts]
+        return [convert.from_pb(p, type(self)) for p in pb.linked_artifacts]
 
     @property
     @_logged
@@ -191,10 +198,12 @@ class ArtifactProperties:
         """The source version (this artifact itself when it is not a link)."""
         if not self._is_link:
             return self
-        from trackd.artifacts import client, convert
+        # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+        from trackd._transport import artifact_client as client
+        from trackd.artifacts import convert
 
         return convert.from_pb(client.get(path=self._source_name, entity=self.source_entity,
-                                          project=self.source_project))
+                                          project=self.source_project), type(self))
 
     @property
     def type(self) -> str:
@@ -204,8 +213,8 @@ class ArtifactProperties:
     @_logged
     def url(self) -> str:
         """The version's page in the daemon's dashboard ("" when it serves none)."""
-        from trackd import _dashboard
-        from trackd.artifacts import client
+        # not loaded by `import trackd`: the artifact client, gRPC
+        from trackd._transport import artifact_client as client
 
         url = _dashboard.link(client.connection(), self.entity, self.project, "artifacts",
                               self._type, self._name.split(":")[0], self.version)
@@ -317,7 +326,9 @@ class ArtifactProperties:
         """The entries, by path (read from the daemon for a logged artifact)."""
         with self._lock:
             if self._manifest is None:
-                from trackd.artifacts import client, convert
+                # not loaded by `import trackd`: the artifact client, gRPC, protobuf messages
+                from trackd._transport import artifact_client as client
+                from trackd.artifacts import convert
 
                 self._manifest = convert.manifest_from_pb(client.manifest(self._id or ""), self)
             return self._manifest

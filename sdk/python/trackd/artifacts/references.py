@@ -33,12 +33,13 @@ import shutil
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._base.terminal import visible
 from trackd._shared import artifact_rules as rules
 from trackd._shared import file_references, proxies
-from trackd._terminal import visible
-from trackd.artifacts import client, convert
+from trackd._transport import artifact_client as client
+from trackd._transport.setup import current_settings
+from trackd.artifacts import convert
 from trackd.artifacts.manifest import ARTIFACT_SCHEMES, ArtifactManifestEntry
 from trackd.artifacts.stores import Listed, azure, gcs, s3
 from trackd.errors import (

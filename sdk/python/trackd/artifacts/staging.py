@@ -80,8 +80,9 @@ class StagingArea:
 
     def announce(self, paths: list[str]) -> None:
         """Tell the daemon about copies just made here, so that it hashes and stores them
-        while the rest are copied (see :func:`trackd.artifacts.client.prepare_staged`)."""
-        from trackd.artifacts import client
+        while the rest are copied (see :func:`trackd._transport.artifact_client.prepare_staged`)."""
+        # not loaded by `import trackd`: the artifact client, gRPC
+        from trackd._transport import artifact_client as client
 
         try:
             sent = client.prepare_staged(paths)

@@ -27,11 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from trackd import _messages as messages
-from trackd._setup import current_settings
+from trackd._base import messages
+from trackd._base.terminal import visible
 from trackd._shared import artifact_rules as rules
-from trackd._terminal import visible
-from trackd.artifacts import client, convert, local_files
+from trackd._transport import artifact_client as client
+from trackd._transport.setup import current_settings
+from trackd.artifacts import convert, local_files
 from trackd.artifacts.digests import FileStat, parallel
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.errors import (

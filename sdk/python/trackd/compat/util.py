@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from trackd._init import generate_id
+from trackd._init.init import generate_id
 from trackd._shared.values import normalize
 from trackd.errors import Error
 

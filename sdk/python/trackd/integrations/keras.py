@@ -25,8 +25,8 @@ from typing import Any
 import keras
 
 import trackd
-from trackd._api_name import api_name
-from trackd.compat.telemetry import context as _telemetry
+from trackd._base.api_name import api_name
+from trackd.integrations.telemetry import context as _telemetry
 
 
 def _current_run(what: str) -> Any:

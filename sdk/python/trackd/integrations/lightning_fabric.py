@@ -28,7 +28,7 @@ from lightning.fabric.utilities.logger import (
 from lightning.fabric.utilities.rank_zero import rank_zero_only, rank_zero_warn
 
 import trackd
-from trackd.compat.telemetry import context as _telemetry
+from trackd.integrations.telemetry import context as _telemetry
 
 STEP_METRIC = "trainer/global_step"
 #: The checkpoint callback's settings kept in each model artifact's metadata.

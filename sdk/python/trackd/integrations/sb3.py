@@ -19,8 +19,8 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 
 import trackd
-from trackd._api_name import api_name
-from trackd.compat.telemetry import context as _telemetry
+from trackd._base.api_name import api_name
+from trackd.integrations.telemetry import context as _telemetry
 
 _LOG_CHOICES = ("gradients", "parameters", "all", None)
 

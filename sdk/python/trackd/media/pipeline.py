@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.media.base import Media, digest
 
 log = logging.getLogger("trackd")

@@ -3,7 +3,7 @@
 ``run.log({"samples": table})`` writes ``media/table/<key>_<step>_<hash>.table.json``
 (``{"columns": [...], "data": [[...]], ...}``, a data type in a cell written as its JSON dict
 whose ``path`` names the cell's own media file) and puts W&B's ``table-file`` dict in the row;
-the run also logs it as a ``run_table`` artifact (:mod:`trackd._run_tables`).
+the run also logs it as a ``run_table`` artifact (:mod:`trackd._run.tables`).
 ``artifact.add(table, "name")`` stores it as ``name.table.json`` in an artifact.
 
 The table is encoded on the run's media encoder, from a snapshot taken when it is logged: rows

@@ -3,7 +3,7 @@ spec that draws it.
 
 ``run.log({"k": chart})`` logs the table under ``k_table`` (``Custom Chart Tables/k_table``
 with ``split_table=True``) and records the panel in the run's config as
-``_wandb.visualize.k`` (:mod:`trackd._run_tables`), as W&B does.
+``_wandb.visualize.k`` (:mod:`trackd._run.tables`), as W&B does.
 """
 
 from __future__ import annotations

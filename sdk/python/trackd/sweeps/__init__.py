@@ -11,8 +11,8 @@ The daemon stores each sweep and runs its search; this package is the client sid
 Here: :class:`SweepRun` (what a controller's custom search returns and sees) and
 :class:`RunStopped` (what a sweep function gets when the sweep stops its run).
 
-The public API's ``Sweep`` objects are in :mod:`trackd._api_sweeps`; what ``trackd.init()``
-does inside a sweep run is in :mod:`trackd._sweep_init`. The modules above are imported where
+The public API's ``Sweep`` objects are in :mod:`trackd._api.sweeps`; what ``trackd.init()``
+does inside a sweep run is in :mod:`trackd._init.sweep_init`. The modules above are imported where
 they are used (``trackd.sweep`` imports :mod:`.sweep` when called): this package's own import
 brings in only those two plain classes, so the parts of the SDK it builds on may import its
 light modules.

@@ -4,11 +4,11 @@ Before each call, as W&B's agent does, the runs this process left open are finis
 parameters are written to ``config-<run_id>.yaml`` and the run's environment is set
 (``TRACKD_SWEEP_ID``/``WANDB_SWEEP_ID``, ``..._RUN_ID``, ``..._SWEEP_PARAM_PATH``,
 ``..._PROJECT``, ``..._ENTITY``), so that ``trackd.init()`` inside picks them up
-(:mod:`trackd._sweep_init`). The environment is put back when the agent ends.
+(:mod:`trackd._init.sweep_init`). The environment is put back when the agent ends.
 
 Stopping a run (early termination, a canceled sweep) raises :class:`RunStopped` (a
 ``KeyboardInterrupt``) in the function: on the main thread through a SIGINT handler of the
-agent's (the daemon's stop request, :mod:`trackd._run_stop`, is delivered as a simulated
+agent's (the daemon's stop request, :mod:`trackd._run.stop`, is delivered as a simulated
 SIGINT), on another thread as an asynchronous exception. The run ends ``killed`` and the agent
 goes on. A real Ctrl-C (a SIGINT with no stop pending) stops the agent.
 
@@ -28,10 +28,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from trackd import _messages as messages
-from trackd import _run_stop
-from trackd._setup import state
-from trackd._terminal import visible
+from trackd._base import messages
+from trackd._base.terminal import visible
+from trackd._run import stop as _run_stop
+from trackd._transport.setup import state
 from trackd.sweeps._params import run_env, sweep_dir, write_yaml
 from trackd.sweeps._proposal import AgentInterrupted, Outcome, Proposal, RunStopped
 

@@ -14,8 +14,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from trackd._transport.sweep_client import CANCELED, SweepClient, SweepPath
 from trackd.errors import CommError
-from trackd.sweeps._client import CANCELED, SweepClient, SweepPath
 from trackd.sweeps._guards import env_seconds
 
 log = logging.getLogger("trackd.sweeps")

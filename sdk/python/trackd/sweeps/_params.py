@@ -3,7 +3,7 @@
 For each run an agent writes ``<dir>/sweep-<sweep_id>/config-<run_id>.yaml`` (every
 parameter as ``{name: {value: v}}``, the format of a run's ``config.yaml``) and points
 ``WANDB_SWEEP_PARAM_PATH`` / ``TRACKD_SWEEP_PARAM_PATH`` at it; ``trackd.init()`` in the run
-reads it back (:mod:`trackd._sweep_init`). ``${args_json_file}`` gets ``config-<run_id>.json``
+reads it back (:mod:`trackd._init.sweep_init`). ``${args_json_file}`` gets ``config-<run_id>.json``
 beside it. Both prefixes of every variable are set: ``TRACKD_*`` wins over ``WANDB_*`` in
 trackd's settings, so a stale ``TRACKD_*`` value in the agent's environment must not survive.
 """

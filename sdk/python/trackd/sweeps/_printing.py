@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trackd._terminal import visible
+from trackd._base.terminal import visible
 from trackd.sweeps._sweep_run import SweepRun
 
 ORDER = ("pending", "running", "finished", "failed", "crashed", "killed", "preempted")

@@ -16,8 +16,8 @@ import threading
 import time
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._terminal import visible
+from trackd._base import messages
+from trackd._base.terminal import visible
 from trackd.errors import UsageError
 from trackd.sweeps import command as commands
 from trackd.sweeps._guards import env_seconds

@@ -20,11 +20,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from trackd import _messages as messages
-from trackd._setup import state
-from trackd._terminal import visible
-from trackd.errors import CommError, UsageError
-from trackd.sweeps._client import (
+from trackd._base import messages
+from trackd._base.terminal import visible
+from trackd._transport.setup import state
+from trackd._transport.sweep_client import (
     CANCELED,
     FINISHED,
     PAUSED,
@@ -35,6 +34,7 @@ from trackd.sweeps._client import (
     parse_path,
     path_of,
 )
+from trackd.errors import CommError, UsageError
 from trackd.sweeps._function import FunctionRunner
 from trackd.sweeps._guards import FailureGuard
 from trackd.sweeps._heartbeat import Heartbeat

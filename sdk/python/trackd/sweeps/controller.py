@@ -28,11 +28,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trackd._api import Api, PublicRun
-from trackd._terminal import visible
-from trackd.errors import CommError, RunNotFoundError, UsageError
-from trackd.sweeps import _printing
-from trackd.sweeps._client import (
+from trackd._api.api import Api, PublicRun
+from trackd._base.terminal import visible
+from trackd._transport.sweep_client import (
     RUNNING,
     STATE_NAMES,
     SweepClient,
@@ -41,6 +39,8 @@ from trackd.sweeps._client import (
     parse_path,
     path_of,
 )
+from trackd.errors import CommError, RunNotFoundError, UsageError
+from trackd.sweeps import _printing
 from trackd.sweeps._sweep_run import TERMINAL, SweepRun, as_sweep_config
 from trackd.sweeps.sweep import announce, load_config, where
 

@@ -23,13 +23,14 @@ from typing import Any
 
 import yaml
 
-from trackd import _messages as messages
-from trackd._dashboard import link
-from trackd._init import _validate_name, default_entity, default_project
-from trackd._setup import state
-from trackd._terminal import visible
+from trackd._base import messages
+from trackd._base.names import default_entity, default_project
+from trackd._base.names import validate_name as _validate_name
+from trackd._base.terminal import visible
+from trackd._transport.dashboard import link
+from trackd._transport.setup import state
+from trackd._transport.sweep_client import SweepClient, SweepPath, path_of
 from trackd.errors import SweepConfigError, UsageError
-from trackd.sweeps._client import SweepClient, SweepPath, path_of
 
 SweepSpec = Mapping[str, Any] | Callable[[], Mapping[str, Any]] | str | os.PathLike[str]
 

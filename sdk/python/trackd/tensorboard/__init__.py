@@ -19,7 +19,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-from trackd._setup import state
+from trackd._transport.setup import state
 from trackd.errors import Error
 
 #: The writer classes patched: (module, class name). tensorboard's is the one torch writes

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trackd import _messages as messages
+from trackd._base import messages
 from trackd.tensorboard._events import event_values
 
 #: Seconds between looks at the event files.

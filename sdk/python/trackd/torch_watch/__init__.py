@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from trackd import _messages as messages
+from trackd._base import messages
 
 LOG_CHOICES = ("gradients", "parameters", "all", None)
 
@@ -79,6 +79,7 @@ class RunWatch:
         self._check_open("watch")
         if self._mode == "disabled":
             return  # nothing is logged: no hooks to slow the training down
+        # not loaded by `import trackd`: torch
         from trackd.torch_watch.hooks import Watcher
 
         if self._watcher is None:

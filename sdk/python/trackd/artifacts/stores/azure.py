@@ -22,6 +22,7 @@ import posixpath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from trackd._transport.setup import state
 from trackd.artifacts import ranged
 from trackd.artifacts.manifest import ArtifactManifestEntry
 from trackd.artifacts.stores import Listed, failed, missing_library
@@ -47,8 +48,6 @@ def _split(uri: str) -> tuple[str, str, str, str | None]:
 
 
 def _access_key(account_url: str) -> str | None:
-    from trackd._setup import state
-
     st = state()
     settings = st.current.settings if st.current is not None else st.settings
     keys = getattr(settings, "azure_account_url_to_access_key", None) or {}

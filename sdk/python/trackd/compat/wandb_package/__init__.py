@@ -9,7 +9,7 @@ here is trackd's, looked up when it is used: ``wandb.run``, ``wandb.config`` and
 import importlib as _importlib
 
 import trackd as _trackd
-from trackd._api_name import set_api_name as _set_api_name
+from trackd._base.api_name import set_api_name as _set_api_name
 from trackd.compat.install import WANDB_VERSION as _WANDB_VERSION
 
 _set_api_name("wandb")

@@ -1,3 +1,3 @@
 """W&B's ``wandb.sdk.wandb_config``."""
 
-from trackd._config import Config  # noqa: F401
+from trackd._run.config import Config  # noqa: F401

@@ -1,3 +1,3 @@
 """W&B's ``wandb.sdk.wandb_summary``."""
 
-from trackd._summary import Summary  # noqa: F401
+from trackd._run.summary import Summary  # noqa: F401

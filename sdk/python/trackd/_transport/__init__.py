@@ -1,0 +1,3 @@
+"""Reaching the daemon: finding or starting it, the per-process state, the gRPC connection and its
+credentials, the record sender, file uploads, dashboard links.
+"""

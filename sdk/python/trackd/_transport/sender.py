@@ -1,0 +1,575 @@
+"""The record sender: what ``log()`` hands its data to.
+
+``put()`` runs in the caller's thread and only appends to a bounded buffer (it blocks the
+caller only while the buffer holds ``max_buffered_records`` unsent records: that bound is the
+SDK's memory limit). A coroutine on the connection's loop takes records from the buffer in
+batches, numbers them, encodes them and writes them to the run's gRPC stream; acknowledged
+batches are dropped, unacknowledged ones are kept and resent after a reconnect (the daemon
+drops duplicates by seq). When the daemon stays unreachable for ``reconnect_timeout`` the run
+continues offline: unacknowledged and later records go to the offline log in the run
+directory, for ``trackd sync``.
+
+A record is a tuple whose first element is its kind:
+
+* ``("h", seq, data, step, commit, timestamp)`` history (log); ``data`` is a normalised row,
+  or the packed encoding of one (``pack_row``)
+* ``("s", seq, updates, removes)``               summary
+* ``("c", seq, update, remove)``                 config
+* ``("m", seq, definition_dict, overwrite)``     define_metric
+* ``("u", seq, fields)``                         run update
+* ``("x", seq, exit_code)``                      exit
+* ``("p", seq)``                                 the run is about to be preempted
+* ``("a", seq, title, text, level, wait_ms, ts)`` an alert
+* ``("o", seq, [(stream, line, ts, text), ...])`` console lines
+
+While idle, the online sender sends an empty request every ``KEEPALIVE_SECONDS``: the daemon
+answers each request, and an answer may carry a stop request for the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from trackd._base.terminal import visible
+from trackd._shared.values import fill_map, fill_value, pack_map
+from trackd._shared.walfile import WalWriter
+from trackd.errors import CommError, RunFinishedError, from_grpc
+from trackd.v1 import record_pb2, record_service_pb2, run_pb2
+
+log = logging.getLogger("trackd")
+
+#: Records per request: large enough to amortise per-message costs, small enough that a
+#: request stays far below the 64 MiB message limit even with big rows (checked too).
+MAX_BATCH_RECORDS = 1000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+#: A batch of fewer records than this waits this long for more before it is sent (unless a
+#: flush or the end waits for it): a loop logging fast then sends few large batches instead of
+#: many small ones, each of which costs a wake-up of this thread, a request and an
+#: acknowledgement, all competing with the training loop for the interpreter. The records are
+#: not at risk meanwhile any more than in the buffer (an acknowledged one is in the log).
+LINGER_RECORDS = 256
+LINGER_SECONDS = 0.005
+#: Sent-but-unacknowledged requests allowed in flight before the sender waits for acks.
+MAX_INFLIGHT = 8
+#: How often an idle stream asks the daemon for news (a stop request reaches the run this fast).
+KEEPALIVE_SECONDS = 2.0
+_KEEPALIVE = b""  # an empty StreamRecordsRequest
+
+_RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED,
+    grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,  # the daemon's disk is full: it resumes with space
+}
+
+GOALS = {"": run_pb2.METRIC_GOAL_UNSPECIFIED, "minimize": run_pb2.METRIC_GOAL_MINIMIZE,
+         "maximize": run_pb2.METRIC_GOAL_MAXIMIZE}
+
+
+class _AfterMedia(tuple):  # type: ignore[type-arg]
+    """A buffered record sent once ``media`` (its data types' encoding) is done."""
+
+    media: concurrent.futures.Future[None]
+
+    def __new__(cls, item: tuple[Any, ...], media: concurrent.futures.Future[None]) -> _AfterMedia:
+        self = super().__new__(cls, item)
+        self.media = media
+        return self
+
+
+def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
+    """Fill one Record from a buffered tuple (see the module doc)."""
+    kind = item[0]
+    rec.seq = item[1]
+    if kind == "h":
+        h = rec.history
+        data = item[2]  # packed by log() already, or a normalised row (data types, nesting)
+        # One C call, where a Value tree costs one per value.
+        h.packed_data = data if type(data) is bytes else pack_map(data)
+        if item[3] is not None:
+            h.step = item[3]
+        if item[4] is not None:
+            h.commit = item[4]
+        h.timestamp = item[5]
+    elif kind == "s":
+        s = rec.summary
+        s.SetInParent()
+        for path, value in item[2]:
+            fill_value(s.update.add(path=path).value, value)
+        for path in item[3]:
+            s.remove.add(path=path)
+    elif kind == "c":
+        c = rec.config
+        c.update.SetInParent()
+        fill_map(c.update, item[2])
+        c.remove.extend(item[3])
+    elif kind == "m":
+        d = item[2]
+        rec.metric.definition.CopyFrom(run_pb2.MetricDefinition(
+            name=d["name"], step_metric=d.get("step_metric") or "", step_sync=bool(d.get("step_sync")),
+            hidden=bool(d.get("hidden")), summary=d.get("summary") or [],
+            goal=GOALS[d.get("goal") or ""],
+        ))
+        rec.metric.overwrite = bool(item[3])
+    elif kind == "u":
+        u = rec.run_update
+        u.SetInParent()
+        for name, value in item[2].items():
+            if name == "tags":
+                u.tags.SetInParent()
+                u.tags.tags.extend(value)
+            else:
+                setattr(u, name, value)
+    elif kind == "x":
+        rec.exit.exit_code = item[2]
+    elif kind == "p":
+        rec.preempting.SetInParent()
+    elif kind == "a":
+        a = rec.alert
+        a.title, a.text, a.level, a.wait_duration_ms, a.timestamp = item[2:7]
+    elif kind == "o":
+        c = rec.console
+        c.SetInParent()
+        add = c.lines.add
+        for stream, line, ts, text in item[2]:
+            add(stream=stream, line=line, timestamp=ts, text=text)
+    else:
+        raise ValueError(f"unknown record kind {kind!r}")
+
+
+class Sender:
+    """Buffers a run's records and delivers them (see the module doc).
+
+    ``sink`` is ``"online"`` (stream to the daemon through ``conn``) or ``"offline"`` (append
+    to ``offline_path``). ``observer`` (offline runs) is called on the loop with every record
+    tuple, in order, so the run can keep its summary locally.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        ref: run_pb2.RunRef,
+        bound: int,
+        conn: Any = None,
+        offline_path: Path | None = None,
+        reconnect_timeout: float = 60.0,
+        reconnect: Any = None,
+        go_offline: Any = None,
+        observer: Any = None,
+        start_seq: int = 0,
+        on_stop: Any = None,
+        writer: str = "",
+    ) -> None:
+        self._loop = loop
+        self._ref = ref
+        self._bound = bound
+        self._conn = conn
+        self._offline_path = offline_path
+        self._reconnect_timeout = reconnect_timeout
+        self._reconnect = reconnect
+        self._go_offline = go_offline
+        self._observer = observer
+        self._on_stop = on_stop
+        self._writer = writer
+        self.stop_requested = False
+        self._told_full = False
+        self._buf: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._room = threading.Condition()
+        self._put_lock = threading.Lock()
+        self._waiting_room = 0
+        self._next_seq = start_seq
+        self._acked_seq = start_seq
+        self._idle = True
+        self._flushes = 0  # flushes waiting (on the loop's thread)
+        self._closed = False
+        self.error: BaseException | None = None
+        self.went_offline = False
+        self._unacked: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._wal: WalWriter | None = None
+        self._wake: asyncio.Event | None = None
+        self._acked_event: asyncio.Event | None = None
+        self._task = asyncio.run_coroutine_threadsafe(self._start(), loop).result()
+
+    # -- caller side (any thread but the loop's) ------------------------------------------------
+
+    def put(self, item_without_seq: tuple[Any, ...],
+            media: concurrent.futures.Future[None] | None = None) -> int:
+        """Queue a record; returns its seq. Blocks only while the buffer is full. A record
+        whose data types are being encoded (``media``, the encoder's future) is sent once they
+        are, and holds back the records after it (their order is kept).
+
+        :raises CommError: delivery failed for good (the error is kept in ``error``).
+        """
+        if self.error is not None:
+            raise self.error
+        buf = self._buf
+        if len(buf) >= self._bound:
+            self._wait_for_room()
+        with self._put_lock:  # seq order must be buffer order, whatever thread logs
+            self._next_seq = seq = self._next_seq + 1
+            item = (item_without_seq[0], seq, *item_without_seq[1:])
+            buf.append(item if media is None else _AfterMedia(item, media))
+        if self._idle:
+            self._idle = False
+            self._loop.call_soon_threadsafe(self._wake_up)
+        return seq
+
+    def _wait_for_room(self) -> None:
+        with self._room:
+            self._waiting_room += 1
+            try:
+                while len(self._buf) >= self._bound and self.error is None:
+                    self._loop.call_soon_threadsafe(self._wake_up)
+                    self._room.wait(0.5)
+            finally:
+                self._waiting_room -= 1
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def acked_seq(self) -> int:
+        """The highest seq acknowledged so far."""
+        return self._acked_seq
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last record queued."""
+        return self._next_seq
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every record queued so far is acknowledged (in the daemon's log, or in
+        the offline log).
+
+        :raises TimeoutError: not done within ``timeout``.
+        :raises CommError: delivery failed for good.
+        """
+        target = self._next_seq
+        fut = asyncio.run_coroutine_threadsafe(self._wait_acked(target), self._loop)
+        try:
+            fut.result(timeout)
+        except TimeoutError:
+            fut.cancel()
+            raise
+        if self.error is not None:
+            raise self.error
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush, then end the stream and the sending task."""
+        try:
+            self.flush(timeout)
+        finally:
+            self._closed = True
+            self._loop.call_soon_threadsafe(self._wake_up)
+            try:
+                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
+            except Exception:  # noqa: BLE001 - closing is best effort after the flush
+                pass
+
+    def spill(self, path: Path) -> int:
+        """Stop sending and write every record not acknowledged yet to the offline log at
+        ``path`` (for ``trackd sync``). Returns how many records it holds."""
+        self._closed = True
+        try:
+            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
+        except Exception:  # noqa: BLE001 - the task is stuck on a dead daemon: spill anyway
+            pass
+        pending = self._next_seq - self._acked_seq
+        if pending <= 0:
+            return 0
+        wal = WalWriter(path)
+        try:
+            for seq, data in list(self._unacked):
+                if seq > self._acked_seq:
+                    wal.append(data)
+            while self._buf:
+                head = self._buf[0]
+                if type(head) is _AfterMedia:
+                    concurrent.futures.wait([head.media])
+                batch = self._take_batch()
+                if batch is not None:
+                    wal.append(batch[0])
+            wal.sync()
+        finally:
+            wal.close()
+        return pending
+
+    # -- loop side ---------------------------------------------------------------------------
+
+    async def _start(self) -> asyncio.Task[None]:
+        self._wake = asyncio.Event()
+        self._acked_event = asyncio.Event()
+        return asyncio.get_running_loop().create_task(self._run())
+
+    def _wake_up(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _wait_acked(self, target: int) -> None:
+        assert self._acked_event is not None
+        self._flushes += 1  # no lingering while someone waits (see LINGER_SECONDS)
+        try:
+            self._wake_up()
+            while self._acked_seq < target and self.error is None:
+                ev = self._acked_event
+                await ev.wait()
+        finally:
+            self._flushes -= 1
+
+    def _set_acked(self, seq: int) -> None:
+        if seq > self._acked_seq:
+            self._acked_seq = seq
+            while self._unacked and self._unacked[0][0] <= seq:
+                self._unacked.popleft()
+        ev, self._acked_event = self._acked_event, asyncio.Event()
+        assert ev is not None
+        ev.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        ev, self._acked_event = self._acked_event, asyncio.Event()
+        if ev is not None:
+            ev.set()
+        with self._room:
+            self._room.notify_all()
+
+    async def _stop(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001
+            pass
+        if self._wal is not None:
+            self._wal.sync()
+            self._wal.close()
+
+    def _take_batch(self) -> tuple[bytes, int] | None:
+        buf = self._buf
+        if not buf:
+            return None
+        req = record_service_pb2.StreamRecordsRequest()
+        add = req.records.add
+        observer = self._observer
+        n = 0
+        last = 0
+        while buf and n < MAX_BATCH_RECORDS:
+            item = buf[0]
+            if type(item) is _AfterMedia and not item.media.done():
+                break  # sent once its data types are encoded; the records after it wait
+            buf.popleft()
+            rec = add()
+            try:
+                encode(rec, item)
+            except (ValueError, TypeError, UnicodeError) as exc:
+                # Never let one bad record stop the run: keep its seq with an empty record.
+                log.warning("trackd: record %d could not be sent and was dropped: %s", item[1],
+                            visible(str(exc)))
+                rec.Clear()
+                rec.seq = item[1]
+                rec.summary.SetInParent()
+            if observer is not None:
+                observer(item)
+            last = item[1]
+            n += 1
+            if n % 100 == 0 and req.ByteSize() > MAX_BATCH_BYTES:
+                break
+        if n == 0:
+            return None
+        if self._waiting_room:
+            with self._room:
+                self._room.notify_all()
+        return req.SerializeToString(), last
+
+    async def _run(self) -> None:
+        try:
+            if self._offline_path is not None:
+                await self._run_offline()
+            else:
+                await self._run_online()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - surfaced to the caller through error
+            log.error("trackd: sending records failed: %s", visible(str(exc)))
+            self._fail(exc if isinstance(exc, CommError) else CommError(str(exc), exc))
+
+    async def _next_batch(self, reader: Any = None, keepalive: float | None = None) -> Any:
+        """Wait for records; None once closed and drained; ``_KEEPALIVE`` after ``keepalive``
+        idle seconds.
+
+        :raises CommError: ``reader`` (the ack reader of the stream) ended meanwhile.
+        """
+        assert self._wake is not None
+        while True:
+            if reader is not None and reader.done():
+                raise CommError("the record stream ended")
+            if 0 < len(self._buf) < LINGER_RECORDS and not self._closed and not self._flushes:
+                # A few records: let more gather (see LINGER_SECONDS); a flush ends the wait.
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), LINGER_SECONDS)
+            batch = self._take_batch()
+            if batch is not None:
+                return batch
+            if self._buf and type(head := self._buf[0]) is _AfterMedia:
+                try:  # the next record waits for its data types to be encoded
+                    await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(head.media)),
+                                           keepalive)
+                except TimeoutError:
+                    return _KEEPALIVE
+                continue
+            if self._closed:
+                return None
+            self._idle = True
+            if self._buf:
+                self._idle = False
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), keepalive)
+            except TimeoutError:
+                self._idle = False
+                return _KEEPALIVE
+            self._idle = False
+
+    # offline ----------------------------------------------------------------------------------
+
+    async def _run_offline(self) -> None:
+        assert self._offline_path is not None
+        self._wal = WalWriter(self._offline_path)
+        for _seq, data in list(self._unacked):
+            self._wal.append(data)
+        if self._unacked:
+            self._set_acked(self._unacked[-1][0])
+        while True:
+            batch = await self._next_batch()
+            if batch is None:
+                return
+            data, last = batch
+            self._wal.append(data)
+            self._set_acked(last)
+
+    # online -----------------------------------------------------------------------------------
+
+    async def _run_online(self) -> None:
+        failing_since: float | None = None
+        delay = 0.05
+        while True:
+            call = None
+            reader = None
+            try:
+                call = self._conn.record_stream()
+                await call.write(record_service_pb2.StreamRecordsRequest(
+                    run=self._ref, writer=self._writer).SerializeToString())
+                first = await call.read()
+                if first is grpc.aio.EOF:
+                    raise CommError("the daemon closed the record stream")
+                self._set_acked(first.acked_seq)
+                failing_since, delay = None, 0.05
+                for _seq, data in list(self._unacked):  # resend what the daemon does not have
+                    await call.write(data)
+                reader = asyncio.get_running_loop().create_task(self._read_acks(call))
+                while True:
+                    while len(self._unacked) >= MAX_INFLIGHT and not reader.done():
+                        await self._acked_event.wait()  # type: ignore[union-attr]
+                    if reader.done():
+                        reader.result()
+                        raise CommError("the record stream ended")
+                    batch = await self._next_batch(reader, KEEPALIVE_SECONDS)
+                    if batch is None:
+                        await call.done_writing()
+                        await reader
+                        return
+                    if batch is _KEEPALIVE:
+                        await call.write(_KEEPALIVE)
+                        continue
+                    data, last = batch
+                    self._unacked.append((last, data))
+                    await call.write(data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below
+                fatal = await self._classify(exc, call, reader)
+                if fatal is not None:
+                    if isinstance(fatal, RunFinishedError) and (
+                            self._closed or self._acked_seq >= self._next_seq):
+                        # Finished with everything delivered (a reconnect raced finish()).
+                        return
+                    raise fatal from None
+            finally:
+                if reader is not None:
+                    if not reader.done():
+                        reader.cancel()
+                    else:
+                        reader.exception() if not reader.cancelled() else None
+                if call is not None:
+                    call.cancel()
+            # Reconnect with backoff; after reconnect_timeout, continue offline.
+            now = time.monotonic()
+            failing_since = failing_since or now
+            if now - failing_since > self._reconnect_timeout and self._go_offline is not None:
+                path = self._go_offline()
+                if path is not None:
+                    log.warning(
+                        "trackd: the daemon has been unreachable for %.0fs; run %s continues "
+                        "offline in %s (upload it later with: trackd sync %s)",
+                        now - failing_since, visible(self._ref.run_id), visible(str(path.parent)),
+                        visible(str(path.parent)),
+                    )
+                    self.went_offline = True
+                    self._offline_path = path
+                    await self._run_offline()
+                    return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            if self._reconnect is not None:
+                try:
+                    await self._reconnect()
+                except CommError as exc:
+                    log.debug("reconnect failed: %s", exc)
+
+    async def _classify(self, exc: BaseException, call: Any, reader: Any) -> CommError | None:
+        """None when the stream broke in a way a reconnect fixes; else the error to raise."""
+        err: Any = exc
+        if not isinstance(exc, grpc.aio.AioRpcError):
+            if reader is not None and reader.done() and not reader.cancelled() and reader.exception():
+                err = reader.exception()
+            elif call is not None and call.done():
+                code = await call.code()
+                if code not in _RETRYABLE:
+                    return CommError(f"record stream failed: {code.name} {await call.details()}")
+                return None
+        if isinstance(err, grpc.aio.AioRpcError):
+            if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and not self._told_full:
+                self._told_full = True
+                log.warning("trackd: the daemon cannot store records now (%s); they are kept "
+                            "here and sent again when it can", visible(err.details() or ""))
+            if err.code() in _RETRYABLE:
+                log.debug("record stream broke: %s", err.code())
+                return None
+            return from_grpc(err)
+        log.debug("record stream broke: %r", err)
+        return None
+
+    async def _read_acks(self, call: Any) -> None:
+        try:
+            while True:
+                resp = await call.read()
+                if resp is grpc.aio.EOF:
+                    return
+                self._set_acked(resp.acked_seq)
+                if resp.stop_requested and not self.stop_requested:
+                    self.stop_requested = True
+                    if self._on_stop is not None:
+                        self._on_stop()
+        finally:
+            self._set_acked(self._acked_seq)  # wake the writer so it sees the reader ended
+            self._wake_up()
