@@ -124,11 +124,19 @@ class RunSession:
             self.config_size = ConfigSize(self.info.config)
         return measure_config(self.config_size, configs)
 
+    def writer(self, label: str) -> WriterState:
+        """Another writer's state; one this daemon has not seen goes on from the run's stored
+        seq of it (it may have written through another daemon)."""
+        w = self.writers.get(label)
+        if w is None:
+            w = self.writers[label] = WriterState(self.info.writer_seqs.get(label, 0))
+        return w
+
     def accept_from(self, writer: str, records: list[Decoded]) -> list[Decoded]:
         """:meth:`accept` for any writer: another writer's exit record ends only that writer."""
         if not writer:
             return self.accept(records)
-        w = self.writers.setdefault(writer, WriterState())
+        w = self.writer(writer)
         fresh = [r for r in records if r.seq > w.acked_seq]
         if not fresh:
             return fresh
@@ -149,14 +157,13 @@ class RunSession:
         """The highest seq acknowledged for ``writer``."""
         if not writer:
             return self.acked_seq
-        w = self.writers.get(writer)
-        return w.acked_seq if w else 0
+        return self.writer(writer).acked_seq
 
     def mark_acked_of(self, writer: str, seq: int) -> None:
         if not writer:
             self.mark_acked(seq)
             return
-        self.writers.setdefault(writer, WriterState()).acked_seq = seq
+        self.writer(writer).acked_seq = seq
         ev, self._acked = self._acked, anyio.Event()
         ev.set()
 

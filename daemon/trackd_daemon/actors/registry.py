@@ -57,7 +57,7 @@ from trackd_daemon.records import (
     parse_batch,
 )
 from trackd_daemon.run_limits import check_config
-from trackd_daemon.session import RunSession, WriterState
+from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import CRASHED, RUNNING, NewRun, RunChanges, RunInfo, RunKey
 
@@ -484,7 +484,7 @@ class RunRegistry(Actor[RegistryMsg]):
             s.config_size = await anyio.to_thread.run_sync(_config_size, info.config, pending)
         for w, r in entries:
             if w:
-                state = s.writers.setdefault(w, WriterState())
+                state = s.writer(w)
                 state.acked_seq = r.seq
                 state.done = state.done or isinstance(r, Exit)
                 if isinstance(r, Alert) and r.seq <= ingested(w):
@@ -500,7 +500,9 @@ class RunRegistry(Actor[RegistryMsg]):
                 s.preempting = True
             elif isinstance(r, Alert) and r.seq <= info.ingested_seq:
                 alert_suppressed(s.alert_last, r)  # rebuild the rate limit of stored alerts
-        s.mark_acked(s.acked_seq)
+        # A run this daemon has no log of, or an older one (it was written through another
+        # daemon since: resumed there, say): its records go on after what the store holds.
+        s.mark_acked(max(s.acked_seq, info.ingested_seq))
         if rest:
             log.info("run %s: recovering %d records from its log", info.key, len(rest))
             group: list[Decoded] = []
@@ -528,7 +530,8 @@ def _read_wal(path: Path) -> list[tuple[str, Decoded]]:
         for r in batch.records:
             if r.seq <= last.get(w, 0):
                 continue
-            missing += r.seq - last.get(w, 0) - 1
+            if w in last:  # a log may start after 1: its run was written elsewhere before
+                missing += r.seq - last[w] - 1
             last[w] = r.seq
             out.append((w, r))
     if skipped:

@@ -30,7 +30,7 @@ from trackd_daemon.rpc.convert import (
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.run_edits import RunEdits
 from trackd_daemon.run_editing import RunEditor
-from trackd_daemon.session import RunSession, WriterState
+from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import TERMINAL_STATES, NewRun, RunChanges
 
@@ -201,7 +201,7 @@ class RunServicer(RunEdits):
             raise FailedPreconditionError(
                 f"run {session.key}: writer {request.writer!r} records up to seq "
                 f"{request.last_seq} were not received in {wait:.0f}s")
-        session.writers.setdefault(request.writer, WriterState()).done = True
+        session.writer(request.writer).done = True
         await self._history.ask(lambda r: Barrier(r))
         info = await self._store.get_run(session.key)
         return pb.FinishRunResponse(run=run_to_pb(info, 0, session))
