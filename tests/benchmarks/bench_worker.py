@@ -254,6 +254,30 @@ def _train_loop(fn, steps: int, work: int) -> float:
     return perf() - t0
 
 
+def _threads_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's threads by name (a Python thread's name, else the OS
+    thread's, e.g. gRPC's own), from /proc/self/task; empty off Linux."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = names.get(int(tid)) or stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def case_train(tool: str, p: dict) -> dict:
     """A CPU-bound loop in one process with a run open, in blocks of p['block'] steps that
     alternate between logging ``{10 floats}`` every step and not logging (ABBA order, so that
@@ -267,17 +291,20 @@ def case_train(tool: str, p: dict) -> dict:
     path = _run_path(run)
     wall = {"off": 0.0, "on": 0.0}
     cpu = {"off": 0.0, "on": 0.0}
+    main_cpu = {"off": 0.0, "on": 0.0}  # the training thread's own CPU time
     ratios, cpu_ratios = [], []
     for r in range(max(steps // block, 1)):
         round_wall, round_cpu = {}, {}
         for kind in (("off", "on") if r % 2 == 0 else ("on", "off")):
-            c0 = time.process_time()
+            c0, m0 = time.process_time(), time.thread_time()
             round_wall[kind] = _train_loop(run.log if kind == "on" else _noop, block, work)
             round_cpu[kind] = time.process_time() - c0
+            main_cpu[kind] += time.thread_time() - m0
             wall[kind] += round_wall[kind]
             cpu[kind] += round_cpu[kind]
         ratios.append(round_wall["on"] / round_wall["off"])
         cpu_ratios.append(round_cpu["on"] / round_cpu["off"])
+    threads_cpu_s = _threads_cpu_s()  # before finish(): the threads of the run's life
     t0 = time.perf_counter()
     run.finish()
     finish_s = time.perf_counter() - t0
@@ -297,6 +324,10 @@ def case_train(tool: str, p: dict) -> dict:
         "slowdown_to_finish_pct": ((wall["on"] + finish_s) / wall["off"] - 1) * 100,
         "cpu_overhead_pct": (statistics.median(cpu_ratios) - 1) * 100,
         "log_cpu_us_per_step": (cpu["on"] - cpu["off"]) / logged * 1e6,
+        "threads_cpu_s": threads_cpu_s,
+        "log_main_cpu_us_per_step": (main_cpu["on"] - main_cpu["off"]) / logged * 1e6,
+        "log_other_cpu_us_per_step": (
+            (cpu["on"] - main_cpu["on"]) - (cpu["off"] - main_cpu["off"])) / logged * 1e6,
     }
 
 

@@ -26,7 +26,8 @@ FIGURES_BY_CASE = {
     "wide": {"wide_s", "service_peak_rss_wide_mib"},
     "memory": {"train_peak_rss_mib", "sdk_added_rss_mib", "service_peak_rss_mib"},
     "train": {"train_step_ms", "train_slowdown_pct", "train_slowdown_sum_pct",
-              "train_slowdown_finish_pct", "train_cpu_overhead_pct", "train_cpu_us"},
+              "train_slowdown_finish_pct", "train_cpu_overhead_pct", "train_cpu_us",
+              "train_main_cpu_us", "train_other_cpu_us"},
     "keys": {"log_keys_10_us", "log_keys_100_us", "log_keys_1000_us", "log_keys_10000_us"},
     "ingest": {"ingest_1_rps", "ingest_8_rps", "ingest_64_rps"},
 }
@@ -244,6 +245,10 @@ def _hot_path_figures(add, sc: dict) -> None:
         "%", _field("train", "cpu_overhead_pct"))
     add("train_cpu_us", "  the process's CPU time per logged step, logged - not logged", "µs",
         _field("train", "log_cpu_us_per_step"))
+    add("train_main_cpu_us", "    of which the training thread's (log() itself)", "µs",
+        _field("train", "log_main_cpu_us_per_step"))
+    add("train_other_cpu_us", "    of which the SDK's other threads' (sender, etc.)", "µs",
+        _field("train", "log_other_cpu_us_per_step"))
     for keys, rows in sc["keys_rows"].items():
         add(f"log_keys_{keys}_us", f"`log()` caller cost, {keys:,} float keys per row, mean of "
             f"{rows:,} calls", "µs", _field("keys", str(keys), "log_us"))
