@@ -192,7 +192,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
             await _recover(store, registry, recovered)
             web = await start_dashboard(cfg, store, blobs, sweeps, editor)
             peers = PeerTable() if cfg.shared_socket else None
-            guard = Guard(AccessPolicy.load(cfg.policy_file), peers,
+            team = not cfg.store_url.startswith("sqlite:")  # a store several machines share
+            guard = Guard(AccessPolicy.load(cfg.policy_file, by_name=team), peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")
             servicers = {
                 "trackd.v1.RunService": RunServicer(registry, history, store, guard, metrics,

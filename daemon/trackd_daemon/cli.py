@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from trackd_daemon.config import DaemonConfig
+from trackd_daemon.store import display_url
 
 DESCRIPTION = """\
 Run the trackd daemon in the foreground until Ctrl-C or SIGTERM (then it drains
@@ -45,7 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.store_url and display_url(args.store_url) != args.store_url:
+        # A command line is readable by every process of the machine (ps, /proc/PID/cmdline).
+        parser.error("--store holds a password, which every process could read on the command "
+                     "line: give the URL in TRACKD_STORE_URL (the service's environment file) or "
+                     "the password in a PostgreSQL password file (PGPASSFILE)")
     from pathlib import Path
 
     from trackd_daemon.app import run

@@ -46,6 +46,31 @@ def list_projects(entity: str) -> dict[str, int]:
     return {p.name: p.run_count for p in trackd.Api().projects(entity)}
 
 
+def who(project: str) -> dict[str, list[str]]:
+    """The runs of ``project`` the caller can see: id -> [their user, their host]."""
+    return {r.id: [r.user.username, r.host] for r in trackd.Api().runs(project)}
+
+
+def log_text(entity: str, project: str, run_id: str, name: str, text: str) -> str:
+    """Log an artifact holding one file, ``a.txt``, from a new run; returns its version."""
+    run = trackd.init(entity=entity, project=project, id=run_id,
+                      settings=trackd.Settings(silent=True))
+    art = trackd.Artifact(name, "dataset")
+    with art.new_file("a.txt") as f:
+        f.write(text)
+    run.log_artifact(art).wait()
+    run.finish()
+    return art.version
+
+
+def read_text(name: str) -> str:
+    """``a.txt`` of the artifact version ``name``, downloaded."""
+    from pathlib import Path
+
+    root = trackd.Api().artifact(name).download(os.path.join(os.environ["HOME"], "dl", name))
+    return (Path(root) / "a.txt").read_text()
+
+
 def history_rows(path: str) -> int:
     return len(trackd.Api().run(path).history(pandas=False))
 
@@ -144,7 +169,8 @@ def edit(path: str, change: str) -> list[str]:
 
 ACTIONS = {"create": create, "list": list_runs, "history": history_rows, "resume": resume,
            "stream": stream, "shutdown": shutdown, "keep_files": keep_files,
-           "projects": list_projects, "edit": edit}
+           "projects": list_projects, "edit": edit, "who": who, "log_text": log_text,
+           "read_text": read_text}
 
 
 def main() -> None:

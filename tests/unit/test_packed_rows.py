@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from tests.unit.test_values import ROUND_TRIP, _round_trip, _same
-from trackd._shared.values import MalformedValueError, normalize_row, pack_map, unpack_map
+from trackd._shared.values import (
+    MalformedValueError,
+    normalize_row,
+    pack_map,
+    pack_row,
+    unpack_map,
+)
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
 from trackd_daemon.records import History, decode_record
@@ -92,3 +98,44 @@ def test_the_row_limits_hold_for_packed_rows() -> None:
         decode_record(_record(msgpack.packb({"": 1.0})))
     with pytest.raises(InvalidRecordError, match="characters long"):
         decode_record(_record(msgpack.packb({"k" * 300: 1.0})))
+
+
+PLAIN_ROWS = [
+    {"loss": 0.25, "acc": 1.0, "nan": float("nan"), "neg_zero": -0.0},
+    {"epoch": 3, "max": 2**63 - 1, "min": -(2**63), "ok": True, "none": None, "name": "ü ✓"},
+    {f"k{i}": float(i) for i in range(1000)},
+]
+
+
+@pytest.mark.parametrize("row", PLAIN_ROWS, ids=["floats", "scalars", "wide"])
+def test_pack_row_gives_what_normalising_then_packing_gives(row: dict[str, Any]) -> None:
+    assert pack_row(row) == pack_map(normalize_row(row))
+    assert pack_row(row) == pack_map(normalize_row(row))  # its key set checked already
+
+
+class _Str(str):
+    pass
+
+
+NOT_FAST = {
+    "numpy": {"x": np.float32(1.0)},
+    "nested": {"x": {"a": 1.0}},
+    "list": {"x": [1.0]},
+    "tuple": {"x": (1.0,)},
+    "bytes": {"x": b"raw"},
+    "beyond int64": {"x": 2**63},
+    "below int64": {"x": -(2**63) - 1},
+    "int key": {1: 1.0},
+    "str subclass key": {_Str("k"): 1.0},
+    "empty key": {"": 1.0},
+    "long key": {"k" * 257: 1.0},
+    "non-ASCII key": {"clé": 1.0},
+    "surrogate": {"x": "\udc80"},
+    "empty": {},
+    "not a dict": type("M", (dict,), {})(a=1.0),
+}
+
+
+@pytest.mark.parametrize("row", NOT_FAST.values(), ids=NOT_FAST.keys())
+def test_pack_row_leaves_every_other_row_to_normalize_row(row: Any) -> None:
+    assert pack_row(row) is None

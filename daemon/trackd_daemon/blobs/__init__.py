@@ -27,6 +27,9 @@ def check_blob_url(url: str) -> str:
     :raises ValueError: it does not.
     """
     parts = urlsplit(url)
+    if "@" in parts.netloc:  # credentials never go in a URL, which is logged: never echo them
+        raise ValueError(f"a blob URL holds no user or password (got {parts.scheme}://***@"
+                         f"{parts.netloc.rsplit('@', 1)[1]}{parts.path})")
     if parts.scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             raise ValueError(f"a file blob URL is file:///absolute/path, got {url!r}")

@@ -96,9 +96,14 @@ T = TypeVar("T")
 def parse_s3_url(url: str) -> tuple[str, str]:
     """(bucket, prefix) of ``s3://bucket/prefix``; the prefix has no slash at either end.
 
-    :raises ValueError: not such a URL.
+    :raises ValueError: not such a URL, or one holding credentials (they come from the AWS
+        variables: a URL is logged and shown; the message leaves them out).
     """
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"an s3:// blob URL holds no credentials (s3://***@{parts.netloc.rsplit('@', 1)[1]}"
+            f"{parts.path}): give them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(f"not an s3://bucket/prefix URL: {url!r}")
     return parts.netloc, parts.path.strip("/")

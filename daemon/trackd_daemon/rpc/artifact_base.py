@@ -73,4 +73,4 @@ class ArtifactContext:
         it."""
         coll = await self._store.get_collection(key)
         if coll is not None:
-            self.require(caller, Owned(coll.key, coll.owner_uid), "write")
+            self.require(caller, Owned(coll.key, coll.owner_uid, coll.owner_name), "write")

@@ -80,7 +80,8 @@ class ArtifactChanges(ArtifactContext):
                                             request.portfolio, "portfolio")
         await self.collection_writable(caller, portfolio)
         aliases = [a for a in validate.aliases(request.aliases) if a != LATEST]
-        linked = await self._store.link_version(v.id, portfolio, aliases, caller.uid)
+        linked = await self._store.link_version(v.id, portfolio, aliases, caller.uid,
+                                                owner_name=caller.name)
         return pb.LinkArtifactResponse(artifact=artifact_to_pb(linked))
 
     async def UnlinkArtifact(

@@ -30,13 +30,15 @@ class Owned:
 
     key: CollectionKey
     owner_uid: int
+    #: The owner's user name where it ran ("" when unknown; see ``trackd_daemon.access``).
+    owner_name: str = ""
 
 
 def owned(v: VersionInfo) -> Owned:
     """A version's owner, or its link's for a view through a link."""
     if v.link is not None:
-        return Owned(v.link.portfolio, v.link.owner_uid)
-    return Owned(v.key, v.owner_uid)
+        return Owned(v.link.portfolio, v.link.owner_uid, v.link.owner_name)
+    return Owned(v.key, v.owner_uid, v.owner_name)
 
 
 def entry_to_pb(e: Entry) -> apb.ManifestEntry:

@@ -87,7 +87,8 @@ class ArtifactReads(ArtifactContext):
         found = await self._store.list_collections(request.entity, request.project, request.type)
         return pb.ListArtifactCollectionsResponse(collections=[
             collection_to_pb(c) for c in found
-            if self._guard.policy.allows(caller, Owned(c.key, c.owner_uid), "read")])
+            if self._guard.policy.allows(caller, Owned(c.key, c.owner_uid, c.owner_name),
+                                         "read")])
 
     async def ListArtifacts(
         self, request: pb.ListArtifactsRequest, context: grpc.aio.ServicerContext

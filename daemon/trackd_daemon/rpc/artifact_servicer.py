@@ -64,7 +64,7 @@ class ArtifactServicer(ArtifactReads, ArtifactChanges):
                 raise InvalidArgumentError("digest: not the manifest digest of the entries",
                                            field="digest")
         caller = self._guard.caller(context)
-        new.owner_uid = caller.uid
+        new.owner_uid, new.owner_name = caller.uid, caller.name
         if request.HasField("run") and request.run.run_id:
             new.run = await self.run_for(context, request.run, "write")
         if request.internal:  # a run_table comes from the run that logged the Table

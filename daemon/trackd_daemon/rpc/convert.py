@@ -123,7 +123,7 @@ def run_to_pb(info: RunInfo, acked_seq: int = 0, session: Any = None) -> run_pb2
         group=info.group, job_type=info.job_type, state=STATE_TO_PB[info.state],
         exit_code=info.exit_code, created_at=info.created_at, updated_at=info.updated_at,
         finished_at=info.finished_at, history_rows=info.history_rows, last_step=info.last_step,
-        host=info.host, program=info.program, start_time=info.start_time,
+        host=info.host, user=info.owner_name, program=info.program, start_time=info.start_time,
         acked_seq=max(acked_seq, info.ingested_seq), sweep_id=info.sweep_id,
         preempting=bool(session and session.preempting),
         stop_requested=bool(session and session.stop_requested),

@@ -14,7 +14,7 @@ import os
 
 import grpc
 
-from trackd_daemon.access import AccessPolicy, Caller, Mode
+from trackd_daemon.access import AccessPolicy, Caller, Mode, identify
 from trackd_daemon.errors import UnauthenticatedError
 from trackd_daemon.rpc.peer_proxy import PeerTable
 from trackd_daemon.store.models import RunInfo
@@ -28,7 +28,8 @@ class Guard:
         self.policy = policy
         self._peers = peers
         self._relay_prefix = f"unix:{relay_prefix}" if relay_prefix else ""
-        self._owner = Caller(os.getuid(), os.getgid(), os.getpid())
+        # At startup, before serving: the one lookup of the daemon's own name.
+        self._owner = identify(os.getuid(), os.getgid(), os.getpid(), policy.needs_groups)
 
     def caller(self, context: grpc.aio.ServicerContext) -> Caller:
         """The caller of the request ``context`` belongs to.

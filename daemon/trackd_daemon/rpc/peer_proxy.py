@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from trackd_daemon.access import Caller, groups_of
+from trackd_daemon.access import Caller, identify
 
 log = logging.getLogger("trackd.daemon.peers")
 
@@ -175,8 +175,8 @@ class PeerProxy:
         path = str(self._relay_dir / format(next(self._ids), "x"))
         try:
             pid, uid, gid = peer_credentials(transport.get_extra_info("socket"))
-            groups = (await anyio.to_thread.run_sync(groups_of, uid, gid)
-                      if self._lookup_groups else frozenset())
+            caller = await anyio.to_thread.run_sync(identify, uid, gid, pid,
+                                                    self._lookup_groups)
             relay = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             relay.setblocking(False)
             try:
@@ -185,7 +185,7 @@ class PeerProxy:
             except BaseException:
                 relay.close()
                 raise
-            self._table.add(path, Caller(uid, gid, pid, groups))
+            self._table.add(path, caller)
             outbound = _Side()
             await asyncio.get_running_loop().create_unix_connection(lambda: outbound, sock=relay)
         except (OSError, asyncio.CancelledError) as exc:

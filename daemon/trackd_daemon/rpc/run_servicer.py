@@ -75,7 +75,7 @@ class RunServicer(RunEdits):
         # In a worker thread: a config may hold up to MAX_CONFIG_BYTES to decode and measure.
         new = await anyio.to_thread.run_sync(new_run_from_pb, request)
         caller = self._guard.caller(context)
-        new.owner_uid = caller.uid
+        new.owner_uid, new.owner_name = caller.uid, caller.name
         policy = RESUME_POLICIES.get(request.resume)
         if policy is None:
             raise InvalidArgumentError(f"unknown resume policy {request.resume}")

@@ -161,9 +161,11 @@ class ArtifactStore(Protocol):
         ...
 
     async def link_version(self, version_id: str, portfolio: CollectionKey, aliases: list[str],
-                           owner_uid: int, now: float = 0.0) -> VersionInfo:
+                           owner_uid: int, now: float = 0.0,
+                           owner_name: str = "") -> VersionInfo:
         """Link a committed version into a portfolio (created with the version's type); an
-        existing link gains the aliases. "latest" moves to the newest link.
+        existing link gains the aliases. "latest" moves to the newest link. ``owner_uid`` and
+        ``owner_name``: the linker's (a new portfolio is theirs too).
 
         :raises ArtifactNotFoundError: no such committed version.
         :raises FailedPreconditionError: ``portfolio`` is a collection of versions, or of

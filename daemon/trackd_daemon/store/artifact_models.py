@@ -60,6 +60,8 @@ class LinkInfo:
     aliases: list[str]
     owner_uid: int
     created_at: float
+    #: The linker's user name where it ran ("" when unknown), as a run's ``owner_name``.
+    owner_name: str = ""
 
 
 @dataclass
@@ -82,6 +84,8 @@ class NewVersion:
     incremental: bool = False
     request_id: str = ""
     created_at: float = 0.0
+    #: The logger's user name where it ran ("" when unknown), as a run's ``owner_name``.
+    owner_name: str = ""
 
 
 @dataclass
@@ -118,6 +122,9 @@ class VersionInfo:
     links: list[LinkInfo] = field(default_factory=list)
     #: When this is a view through a link: that link.
     link: LinkInfo | None = None
+    #: The version's and its collection's owners by user name ("" when unknown).
+    owner_name: str = ""
+    collection_owner_name: str = ""
 
     @property
     def version(self) -> str:
@@ -136,6 +143,7 @@ class CollectionInfo:
     updated_at: float
     aliases: list[str]
     owner_uid: int
+    owner_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class NewRun:
     #: The uid of the process that created the run (-1: unknown, e.g. a run from before
     #: runs had owners); see ``trackd_daemon.access``.
     owner_uid: int = -1
+    #: The creator's user name on the machine it ran on ("" when unknown): what a team store's
+    #: access decisions compare, since uids differ between machines (``trackd_daemon.access``).
+    owner_name: str = ""
     #: Seconds without a client before the run is marked crashed (0: the daemon's default).
     crash_grace: float = 0.0
     #: Proxies for the daemon's HTTP requests on the run's behalf (its alert webhooks): "" is
@@ -102,6 +105,7 @@ class RunInfo:
     http_proxy: str = ""
     https_proxy: str = ""
     shared: bool = False  # as in NewRun (or joined in shared mode since)
+    owner_name: str = ""  # as in :class:`NewRun`
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ _RUN_COLUMNS = (
     " r.exit_code, r.created_at, r.updated_at, r.finished_at, r.config, r.summary, r.metrics,"
     " r.history_rows, r.last_step, r.host, r.program, r.start_time, r.sweep_id, r.request_id,"
     " r.ingested_seq, r.fork_run_id, r.fork_step, r.writer_seqs, r.owner_uid, r.crash_grace,"
-    " r.http_proxy, r.https_proxy, r.shared"
+    " r.http_proxy, r.https_proxy, r.shared, r.owner_name"
 )
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.project_id"
 
@@ -169,6 +169,7 @@ def _run_from_row(r: tuple[Any, ...]) -> RunInfo:
         start_time=r[21], sweep_id=r[22], request_id=r[23], ingested_seq=r[24],
         fork_run_id=r[25], fork_step=r[26], writer_seqs=_loads(r[27]), owner_uid=r[28],
         crash_grace=r[29], http_proxy=r[30], https_proxy=r[31], shared=r[32],
+        owner_name=r[33],
     )
 
 
@@ -284,13 +285,14 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
                 "INSERT INTO runs(project_id, run_id, name, notes, tags, group_name, job_type,"
                 " state, created_at, updated_at, config, host, program, start_time, sweep_id,"
                 " request_id, fork_run_id, fork_step, owner_uid, crash_grace, http_proxy,"
-                " https_proxy, shared) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                " https_proxy, shared, owner_name) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
                 (project_id, key.run_id, new.name or generate_name(count), new.notes,
                  _dumps(new.tags), new.group, new.job_type, RUNNING, now, now,
                  _dumps(new.config), new.host, new.program, new.start_time, new.sweep_id,
                  new.request_id, new.fork_run_id, new.fork_step, new.owner_uid,
-                 new.crash_grace, new.http_proxy, new.https_proxy, new.shared))  # type: ignore[misc]
+                 new.crash_grace, new.http_proxy, new.https_proxy, new.shared,
+                 new.owner_name))  # type: ignore[misc]
             return await self._load_run(conn, int(pk))
 
         return await self._write(create)

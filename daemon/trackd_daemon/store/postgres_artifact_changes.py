@@ -133,16 +133,17 @@ class PgArtifactChanges:
         await self._write(delete)
 
     async def link_version(self, version_id: str, portfolio: CollectionKey, aliases: list[str],
-                           owner_uid: int, now: float = 0.0) -> VersionInfo:
+                           owner_uid: int, now: float = 0.0,
+                           owner_name: str = "") -> VersionInfo:
         async def link(conn: Conn) -> None:
             v = await must_version(conn, version_id, COMMITTED)
             at = now or time.time()
             pid = await project_id(conn, portfolio.entity, portfolio.project, create=True)
             await run(conn, "INSERT INTO artifact_collections(project_id, name, type,"
-                      " is_portfolio, owner_uid, created_at, updated_at)"
-                      " VALUES (%s, %s, %s, 1, %s, %s, %s)"
+                      " is_portfolio, owner_uid, created_at, updated_at, owner_name)"
+                      " VALUES (%s, %s, %s, 1, %s, %s, %s, %s)"
                       " ON CONFLICT (project_id, name) DO NOTHING",
-                      (pid, portfolio.name, v.type, owner_uid, at, at))
+                      (pid, portfolio.name, v.type, owner_uid, at, at, owner_name))
             found = await collection_row(conn, portfolio, lock=True)
             assert found is not None
             cid, type_, is_portfolio, _, index = found
@@ -157,8 +158,9 @@ class PgArtifactChanges:
             if not await row(conn, "SELECT 1 FROM artifact_links WHERE portfolio_id = %s AND"
                              " version_id = %s", (cid, version_id)):
                 await run(conn, "INSERT INTO artifact_links(portfolio_id, version_id,"
-                          " version_index, owner_uid, created_at) VALUES (%s, %s, %s, %s, %s)",
-                          (cid, version_id, index, owner_uid, at))
+                          " version_index, owner_uid, created_at, owner_name)"
+                          " VALUES (%s, %s, %s, %s, %s, %s)",
+                          (cid, version_id, index, owner_uid, at, owner_name))
                 await run(conn, "UPDATE artifact_collections SET next_index = %s,"
                           " updated_at = %s WHERE id = %s", (index + 1, at, cid))
                 await set_alias(conn, cid, LATEST, version_id)

@@ -25,7 +25,7 @@ _VERSION_SELECT = (
     " v.description, v.metadata, v.tags, v.ttl_seconds, v.expires_at, v.created_at, v.updated_at,"
     " v.size, v.file_count, v.commit_hash, rp.entity, rp.name, r.run_id, v.history_step,"
     " v.distributed_id, v.base_id, v.incremental, v.owner_uid, c.owner_uid, v.commit_requested,"
-    " v.error, v.replaced_by, v.requested_aliases, c.id"
+    " v.error, v.replaced_by, v.requested_aliases, c.id, v.owner_name, c.owner_name"
     " FROM artifact_versions v JOIN artifact_collections c ON c.id = v.collection_id"
     " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN runs r ON r.id = v.run_id LEFT JOIN projects rp ON rp.id = r.project_id"
@@ -34,7 +34,8 @@ _ENTRY_COLUMNS = ("path, digest, size, ref, birth_artifact_id, extra, blob_key, 
                   " staged")
 COLLECTION_SELECT = (
     "SELECT c.id, p.entity, p.name, c.name, c.type, c.is_portfolio, c.created_at, c.updated_at,"
-    " c.owner_uid FROM artifact_collections c JOIN projects p ON p.id = c.project_id"
+    " c.owner_uid, c.owner_name FROM artifact_collections c"
+    " JOIN projects p ON p.id = c.project_id"
 )
 
 dumps = json.dumps
@@ -84,11 +85,12 @@ async def collection_row(conn: Conn, key: CollectionKey, lock: bool = False
 async def _links(conn: Conn, version_id: str) -> list[LinkInfo]:
     found = await rows(
         conn, "SELECT l.portfolio_id, p.entity, p.name, c.name, l.version_index, l.owner_uid,"
-        " l.created_at FROM artifact_links l JOIN artifact_collections c ON c.id = l.portfolio_id"
+        " l.created_at, l.owner_name FROM artifact_links l"
+        " JOIN artifact_collections c ON c.id = l.portfolio_id"
         " JOIN projects p ON p.id = c.project_id WHERE l.version_id = %s ORDER BY l.created_at",
         (version_id,))
     return [LinkInfo(CollectionKey(r[1], r[2], r[3]), r[4],
-                     await aliases_of(conn, r[0], version_id), r[5], r[6]) for r in found]
+                     await aliases_of(conn, r[0], version_id), r[5], r[6], r[7]) for r in found]
 
 
 async def aliases_of(conn: Conn, collection_id: int, version_id: str) -> list[str]:
@@ -110,6 +112,7 @@ async def _version_from_row(conn: Conn, r: tuple[Any, ...]) -> VersionInfo:
         history_step=r[21], distributed_id=r[22], base_id=r[23], incremental=bool(r[24]),
         owner_uid=r[25], collection_owner_uid=r[26], commit_requested=bool(r[27]), error=r[28],
         replaced_by=r[29], links=await _links(conn, r[0]) if committed else [],
+        owner_name=r[32], collection_owner_name=r[33],
     )
 
 
@@ -175,7 +178,8 @@ async def ensure_latest(conn: Conn, collection_id: int, is_portfolio: bool) -> N
 
 
 async def collection_info(conn: Conn, r: tuple[Any, ...]) -> CollectionInfo:
-    """From (id, entity, project, name, type, is_portfolio, created_at, updated_at, owner)."""
+    """From (id, entity, project, name, type, is_portfolio, created_at, updated_at, owner uid,
+    owner name)."""
     cid, portfolio = r[0], bool(r[5])
     if portfolio:
         counted = await row(conn, "SELECT COUNT(*) FROM artifact_links WHERE portfolio_id = %s",
@@ -187,4 +191,4 @@ async def collection_info(conn: Conn, r: tuple[Any, ...]) -> CollectionInfo:
         conn, "SELECT alias FROM artifact_aliases WHERE collection_id = %s ORDER BY alias",
         (cid,))]
     return CollectionInfo(CollectionKey(r[1], r[2], r[3]), r[4], portfolio,
-                          int(counted[0]) if counted else 0, r[6], r[7], aliases, r[8])
+                          int(counted[0]) if counted else 0, r[6], r[7], aliases, r[8], r[9])

@@ -159,9 +159,9 @@ async def _collection_for(conn: Conn, new: NewVersion, now: float) -> int:
     """
     pid = await project_id(conn, new.key.entity, new.key.project, create=True)
     await run(conn, "INSERT INTO artifact_collections(project_id, name, type, owner_uid,"
-              " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s)"
+              " created_at, updated_at, owner_name) VALUES (%s, %s, %s, %s, %s, %s, %s)"
               " ON CONFLICT (project_id, name) DO NOTHING",
-              (pid, new.key.name, new.type, new.owner_uid, now, now))
+              (pid, new.key.name, new.type, new.owner_uid, now, now, new.owner_name))
     # Locked now, before this transaction inserts a version (whose foreign key takes a share
     # lock on the row): taking the lock only at the commit's numbering would let two daemons
     # each hold the share lock and wait for the other's (a deadlock).
@@ -234,12 +234,12 @@ class PgArtifactLog:
                     conn, "INSERT INTO artifact_versions(id, collection_id, state, description,"
                     " metadata, tags, requested_aliases, ttl_seconds, created_at, updated_at,"
                     " run_id, history_step, distributed_id, base_id, incremental, owner_uid,"
-                    " request_id, commit_requested) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                    " %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " request_id, commit_requested, owner_name) VALUES (%s, %s, %s, %s, %s, %s,"
+                    " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (vid, cid, PENDING, new.description, dumps(new.metadata), dumps(new.tags),
                      dumps(new.aliases), new.ttl_seconds, now, now, run_id, new.history_step,
                      new.distributed_id, new.base_id, int(new.incremental), new.owner_uid,
-                     new.request_id, int(finalize)))
+                     new.request_id, int(finalize), new.owner_name))
             await _record_logged(conn, vid, run_id, now)
             await insert_entries(conn, vid, mine)
             done = await commit_in(conn, vid, now)

@@ -370,6 +370,11 @@ MIGRATIONS: dict[int, list[str]] = {
     1: [_c_collated(s) for s in _TABLES_V1],
     # 2: a run says whether it is shared (writers on several daemons: store/shared_runs.py).
     2: ["ALTER TABLE runs ADD COLUMN shared BOOLEAN NOT NULL DEFAULT false"],
+    # 3: runs and artifacts record their owner's user name (access decisions across machines
+    # compare names: uids differ between machines); those made before keep "" (decided by uid).
+    3: [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS owner_name TEXT COLLATE \"C\" NOT NULL"
+        " DEFAULT ''"
+        for table in ("runs", "artifact_collections", "artifact_versions", "artifact_links")],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -133,7 +133,8 @@ class SqliteArtifactChanges:
         await self._write(delete)
 
     async def link_version(self, version_id: str, portfolio: CollectionKey, aliases: list[str],
-                           owner_uid: int, now: float = 0.0) -> VersionInfo:
+                           owner_uid: int, now: float = 0.0,
+                           owner_name: str = "") -> VersionInfo:
         def link(conn: sqlite3.Connection) -> None:
             v = must_version(conn, version_id, COMMITTED)
             at = now or time.time()
@@ -142,8 +143,9 @@ class SqliteArtifactChanges:
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO artifact_collections(project_id, name, type, is_portfolio,"
-                    " owner_uid, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)",
-                    (pid, portfolio.name, v.type, owner_uid, at, at))
+                    " owner_uid, created_at, updated_at, owner_name)"
+                    " VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
+                    (pid, portfolio.name, v.type, owner_uid, at, at, owner_name))
                 cid, index = int(cur.lastrowid or 0), 0
             else:
                 cid, type_, is_portfolio, _, index = row
@@ -158,8 +160,8 @@ class SqliteArtifactChanges:
             if not conn.execute("SELECT 1 FROM artifact_links WHERE portfolio_id = ? AND"
                                 " version_id = ?", (cid, version_id)).fetchone():
                 conn.execute("INSERT INTO artifact_links(portfolio_id, version_id, version_index,"
-                             " owner_uid, created_at) VALUES (?, ?, ?, ?, ?)",
-                             (cid, version_id, index, owner_uid, at))
+                             " owner_uid, created_at, owner_name) VALUES (?, ?, ?, ?, ?, ?)",
+                             (cid, version_id, index, owner_uid, at, owner_name))
                 conn.execute("UPDATE artifact_collections SET next_index = ?, updated_at = ?"
                              " WHERE id = ?", (index + 1, at, cid))
                 set_alias(conn, cid, LATEST, version_id)

@@ -34,6 +34,7 @@ ARTIFACT_SCHEMA = [
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
         next_index INTEGER NOT NULL DEFAULT 0,
+        owner_name TEXT NOT NULL DEFAULT '',
         UNIQUE (project_id, name)
     )
     """,
@@ -64,7 +65,8 @@ ARTIFACT_SCHEMA = [
         request_id TEXT NOT NULL DEFAULT '',
         commit_requested INTEGER NOT NULL DEFAULT 0,
         error TEXT NOT NULL DEFAULT '',
-        replaced_by TEXT NOT NULL DEFAULT ''
+        replaced_by TEXT NOT NULL DEFAULT '',
+        owner_name TEXT NOT NULL DEFAULT ''
     )
     """,
     ("CREATE INDEX IF NOT EXISTS artifact_versions_collection"
@@ -104,6 +106,7 @@ ARTIFACT_SCHEMA = [
         version_index INTEGER NOT NULL,
         owner_uid INTEGER NOT NULL,
         created_at REAL NOT NULL,
+        owner_name TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (portfolio_id, version_id)
     ) WITHOUT ROWID
     """,
@@ -153,7 +156,7 @@ _VERSION_SELECT = (
     " v.description, v.metadata, v.tags, v.ttl_seconds, v.expires_at, v.created_at, v.updated_at,"
     " v.size, v.file_count, v.commit_hash, rp.entity, rp.name, r.run_id, v.history_step,"
     " v.distributed_id, v.base_id, v.incremental, v.owner_uid, c.owner_uid, v.commit_requested,"
-    " v.error, v.replaced_by, v.requested_aliases, c.id"
+    " v.error, v.replaced_by, v.requested_aliases, c.id, v.owner_name, c.owner_name"
     " FROM artifact_versions v JOIN artifact_collections c ON c.id = v.collection_id"
     " JOIN projects p ON p.id = c.project_id"
     " LEFT JOIN runs r ON r.id = v.run_id LEFT JOIN projects rp ON rp.id = r.project_id"
@@ -241,11 +244,12 @@ def collection_row(conn: sqlite3.Connection, key: CollectionKey) -> tuple[Any, .
 def _links(conn: sqlite3.Connection, version_id: str) -> list[LinkInfo]:
     rows = conn.execute(
         "SELECT l.portfolio_id, p.entity, p.name, c.name, l.version_index, l.owner_uid,"
-        " l.created_at FROM artifact_links l JOIN artifact_collections c ON c.id = l.portfolio_id"
+        " l.created_at, l.owner_name FROM artifact_links l"
+        " JOIN artifact_collections c ON c.id = l.portfolio_id"
         " JOIN projects p ON p.id = c.project_id WHERE l.version_id = ? ORDER BY l.created_at",
         (version_id,)).fetchall()
     return [LinkInfo(CollectionKey(r[1], r[2], r[3]), r[4], aliases_of(conn, r[0], version_id),
-                     r[5], r[6]) for r in rows]
+                     r[5], r[6], r[7]) for r in rows]
 
 
 def aliases_of(conn: sqlite3.Connection, collection_id: int, version_id: str) -> list[str]:
@@ -266,7 +270,8 @@ def _version_from_row(conn: sqlite3.Connection, r: tuple[Any, ...]) -> VersionIn
         updated_at=r[14], size=r[15], file_count=r[16], commit_hash=r[17], logged_by=logged_by,
         history_step=r[21], distributed_id=r[22], base_id=r[23], incremental=bool(r[24]),
         owner_uid=r[25], collection_owner_uid=r[26], commit_requested=bool(r[27]), error=r[28],
-        replaced_by=r[29], links=_links(conn, r[0]) if committed else [],
+        replaced_by=r[29], links=_links(conn, r[0]) if committed else [], owner_name=r[32],
+        collection_owner_name=r[33],
     )
 
 
@@ -329,7 +334,8 @@ def ensure_latest(conn: sqlite3.Connection, collection_id: int, is_portfolio: bo
 
 
 def collection_info(conn: sqlite3.Connection, r: tuple[Any, ...]) -> CollectionInfo:
-    """From (id, entity, project, name, type, is_portfolio, created_at, updated_at, owner)."""
+    """From (id, entity, project, name, type, is_portfolio, created_at, updated_at, owner uid,
+    owner name)."""
     cid, portfolio = r[0], bool(r[5])
     if portfolio:
         (count,) = conn.execute("SELECT COUNT(*) FROM artifact_links WHERE portfolio_id = ?",
@@ -340,10 +346,11 @@ def collection_info(conn: sqlite3.Connection, r: tuple[Any, ...]) -> CollectionI
     aliases = [a for (a,) in conn.execute(
         "SELECT alias FROM artifact_aliases WHERE collection_id = ? ORDER BY alias", (cid,))]
     return CollectionInfo(CollectionKey(r[1], r[2], r[3]), r[4], portfolio, count, r[6], r[7],
-                          aliases, r[8])
+                          aliases, r[8], r[9])
 
 
 COLLECTION_SELECT = (
     "SELECT c.id, p.entity, p.name, c.name, c.type, c.is_portfolio, c.created_at, c.updated_at,"
-    " c.owner_uid FROM artifact_collections c JOIN projects p ON p.id = c.project_id"
+    " c.owner_uid, c.owner_name FROM artifact_collections c"
+    " JOIN projects p ON p.id = c.project_id"
 )

@@ -166,8 +166,8 @@ class SqliteArtifactLog:
             if coll is None:
                 cur = conn.execute(
                     "INSERT INTO artifact_collections(project_id, name, type, owner_uid,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (pid, new.key.name, new.type, new.owner_uid, now, now))
+                    " created_at, updated_at, owner_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (pid, new.key.name, new.type, new.owner_uid, now, now, new.owner_name))
                 cid = int(cur.lastrowid or 0)
             else:
                 cid = coll[0]
@@ -218,12 +218,12 @@ class SqliteArtifactLog:
                     "INSERT INTO artifact_versions(id, collection_id, state, description,"
                     " metadata, tags, requested_aliases, ttl_seconds, created_at, updated_at,"
                     " run_id, history_step, distributed_id, base_id, incremental, owner_uid,"
-                    " request_id, commit_requested)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " request_id, commit_requested, owner_name)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (vid, cid, PENDING, new.description, dumps(new.metadata), dumps(new.tags),
                      dumps(new.aliases), new.ttl_seconds, now, now, run, new.history_step,
                      new.distributed_id, new.base_id, int(new.incremental), new.owner_uid,
-                     new.request_id, int(finalize)))
+                     new.request_id, int(finalize), new.owner_name))
             _record_logged(conn, vid, run, now)
             insert_entries(conn, vid, entries)
             done = commit_in(conn, vid, now)

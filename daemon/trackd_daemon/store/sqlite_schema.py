@@ -60,6 +60,7 @@ SCHEMA = [
         http_proxy TEXT NOT NULL DEFAULT '',
         https_proxy TEXT NOT NULL DEFAULT '',
         shared INTEGER NOT NULL DEFAULT 0,
+        owner_name TEXT NOT NULL DEFAULT '',
         UNIQUE (project_id, run_id)
     )
     """,
@@ -128,7 +129,15 @@ def add_shared_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
 
 
-SCHEMA_VERSION = 12
+def add_owner_name_columns(conn: sqlite3.Connection) -> None:
+    """Migration to v13: the owner's user name of runs and artifact collections, versions and
+    links, in each table that lacks it."""
+    for table in ("runs", "artifact_collections", "artifact_versions", "artifact_links"):
+        if "owner_name" not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''")
+
+
+SCHEMA_VERSION = 13
 #: Forward-only migrations: version reached -> statements, or steps called with the connection
 #: (a v1 store gains fork lineage; runs of a v3 store get owner -1, "made before runs had
 #: owners": only the daemon's user sees them).
@@ -156,4 +165,7 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     11: [*WORKSPACE_SCHEMA],
     # v12: a run says whether it is shared (writers on several daemons: store/shared_runs.py).
     12: [add_shared_column],
+    # v13: runs and artifacts record their owner's user name (a team's access decisions
+    # compare names: uids differ between machines). Those made before keep "" (decided by uid).
+    13: [add_owner_name_columns],
 }

@@ -12,9 +12,9 @@ calls these in a worker thread, and records what they return.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from ._bayes import next_bayes_params
 from ._config import validate_config
 from ._grid import grid_size, next_grid_params
 from ._hyperband import runs_to_stop
@@ -52,7 +52,10 @@ def next_params(config: dict[str, Any], runs: list[SearchRun], seed: int) -> dic
     if method == "random":
         return next_random_params(config, runs, seed)
     if method == "bayes":
-        return next_bayes_params(config, runs, seed)
+        # Loaded on the first bayes proposal: Optuna and SciPy are tens of MiB that a daemon
+        # running no bayes sweep never needs (its memory is measured against W&B's).
+        bayes = importlib.import_module("trackd_daemon.sweeps._bayes")
+        return bayes.next_bayes_params(config, runs, seed)  # type: ignore[no-any-return]
     return None
 
 

@@ -14,10 +14,9 @@ the values themselves. ``inv_log_uniform`` is the value ``exp(-x)`` for ``x`` un
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
-
-from scipy import special
 
 #: Keys (other than ``distribution``) each distribution takes, with their defaults (``...``:
 #: required, no default).
@@ -124,6 +123,7 @@ def ppf(spec: dict[str, Any], u: float) -> Any:
         return quantize(x, spec["q"]) if dist.startswith("q_") else x
     # scipy.special's functions, not scipy.stats' distribution objects: the same values at a
     # hundredth of the cost (a bayes proposal maps every run's parameters).
+    special = _special()
     if dist in ("normal", "q_normal"):
         x = spec["mu"] + spec["sigma"] * float(special.ndtri(u))
     elif dist in ("log_normal", "q_log_normal"):
@@ -139,6 +139,7 @@ def cdf(spec: dict[str, Any], value: float) -> float:
     """The quantile of ``value`` in an unbounded distribution (normal, log-normal, beta and
     their quantised forms), kept inside (0, 1)."""
     dist = spec["distribution"]
+    special = _special()
     if dist in ("normal", "q_normal"):
         u = special.ndtr((value - spec["mu"]) / spec["sigma"])
     elif dist in ("log_normal", "q_log_normal"):
@@ -150,3 +151,9 @@ def cdf(spec: dict[str, Any], value: float) -> float:
     else:
         raise ValueError(f"{dist} is not mapped through its CDF")
     return min(max(float(u), _EDGE), 1.0 - _EDGE)
+
+
+def _special() -> Any:
+    """``scipy.special``, loaded on first use: SciPy is tens of MiB that a daemon running no
+    sweep with an unbounded distribution never needs (its memory is measured against W&B's)."""
+    return importlib.import_module("scipy.special")

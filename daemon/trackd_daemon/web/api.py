@@ -44,7 +44,7 @@ from trackd_daemon.web.runs_table import (
     jsonable,
     parse_query,
     run_query,
-    user_name,
+    run_user,
 )
 from trackd_daemon.web.scope import may_see, visible_runs
 
@@ -105,7 +105,7 @@ def run_detail(run: RunInfo, color: str = PALETTE[0]) -> dict[str, Any]:
         "entity": run.key.entity, "project": run.key.project, "id": run.key.run_id,
         "name": run.name, "state": run.state, "notes": run.notes, "tags": list(run.tags),
         "group": run.group, "job_type": run.job_type, "host": run.host, "program": run.program,
-        "user": user_name(run.owner_uid), "created_at": run.created_at,
+        "user": run_user(run), "created_at": run.created_at,
         "start_time": run.start_time, "updated_at": run.updated_at,
         "finished_at": run.finished_at, "duration": duration(run, time.time()),
         "exit_code": run.exit_code, "history_rows": run.history_rows,

@@ -197,6 +197,12 @@ def user_name(uid: int) -> str:
     return name
 
 
+def run_user(run: RunInfo) -> str:
+    """Who made ``run``: the user name it records (its machine's, which in a team store may
+    differ from this one's), else its uid's name here (blocking: NSS)."""
+    return run.owner_name or user_name(run.owner_uid)
+
+
 @dataclass
 class Row:
     """A run, flattened once for the table."""
@@ -235,7 +241,7 @@ def make_row(run: RunInfo, now: float) -> Row:
     return Row(run, flatten(run.config), flatten(run.summary), {
         "name": run.name, "id": run.key.run_id, "state": run.state, "created": run.created_at,
         "duration": duration(run, now), "tags": list(run.tags), "group": run.group,
-        "job_type": run.job_type, "user": user_name(run.owner_uid), "sweep": run.sweep_id,
+        "job_type": run.job_type, "user": run_user(run), "sweep": run.sweep_id,
         "host": run.host, "notes": run.notes, "steps": run.history_rows,
     })
 
@@ -408,7 +414,7 @@ def run_json(row: Row, columns: Sequence[str], color: str = PALETTE[0]) -> dict[
         "entity": run.key.entity, "project": run.key.project, "id": run.key.run_id,
         "name": run.name, "state": run.state, "created_at": run.created_at,
         "duration": b["duration"], "tags": b["tags"], "group": run.group,
-        "job_type": run.job_type, "user": b["user"], "sweep_id": run.sweep_id,
+        "job_type": run.job_type, "user": b["user"], "host": run.host, "sweep_id": run.sweep_id,
         "history_rows": run.history_rows, "color": color,
         "values": {c: jsonable(row.get(c)) for c in columns},
     }

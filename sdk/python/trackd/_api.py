@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from trackd._api_files import RunFileReads
@@ -152,6 +153,21 @@ class Api(ArtifactApi, SweepApi):
                     filters, order, per_page)
 
 
+@dataclass(frozen=True)
+class RunUser:
+    """Who made a run (``PublicRun.user``): the login name it was made under, on the machine
+    ``PublicRun.host`` names ("" when the run predates the record)."""
+
+    username: str
+
+    @property
+    def name(self) -> str:
+        return self.username
+
+    def __str__(self) -> str:
+        return self.username
+
+
 class PublicRun(RunArtifactLists, RunFileReads):
     """A stored run, as read through :class:`Api`."""
 
@@ -179,6 +195,8 @@ class PublicRun(RunArtifactLists, RunFileReads):
         self.history_rows: int = pb.history_rows
         self.last_step: int = pb.last_step
         self.host: str = pb.host
+        #: Who made the run, on the machine ``host`` names (``run.user.username``).
+        self.user: RunUser = RunUser(pb.user)
         self.program: str = pb.program
         self.sweep_id: str = pb.sweep_id
         self._summary: dict[str, Any] | None = None

@@ -22,6 +22,7 @@ from trackd._api_name import api_name
 from trackd._run_stop import interrupt
 from trackd._settings import Settings
 from trackd._shared.history import MetricDef, RunHistory
+from trackd._shared.values import unpack_map
 from trackd._terminal import visible
 from trackd.errors import (
     CommError,
@@ -335,7 +336,9 @@ class OfflineBackend:
         with self._lock:
             kind = item[0]
             if kind == "h":
-                h.on_history(item[2], item[3], item[4], item[5])
+                data = item[2]
+                h.on_history(unpack_map(data) if type(data) is bytes else data, item[3],
+                             item[4], item[5])
             elif kind == "s":
                 h.on_summary(item[2], item[3])
             elif kind == "m":

@@ -28,7 +28,7 @@ from trackd._run_tensorboard import RunTensorBoard
 from trackd._settings import Settings
 from trackd._setup import exit_status
 from trackd._shared.history import BACKWARDS_STEP
-from trackd._shared.values import normalize_row
+from trackd._shared.values import normalize_row, pack_row
 from trackd._summary import Summary
 from trackd._terminal import visible
 from trackd.artifacts.run_api import RunArtifacts
@@ -263,10 +263,17 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
             raise UsageError(f"run {self._id} is finished; log() cannot be called after finish()")
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of values, got {type(data).__name__}")
-        jobs = Jobs()  # the data types stored as files (trackd.Image...), encoded later
-        row = normalize_row(data, jobs)
-        if jobs:  # tables and charts: their log modes, row limit and run_table artifacts
-            prepare_tables(self, row, jobs)
+        # A row of plain scalars (the common metrics row) is checked and packed in a few C
+        # calls; any other is normalised (copied, converted, its data types collected).
+        packed = pack_row(data) if self._mode != "shared" else None
+        jobs = None
+        if packed is None:
+            jobs = Jobs()  # the data types stored as files (trackd.Image...), encoded later
+            row: dict[str, Any] | bytes = normalize_row(data, jobs)
+            if jobs:  # tables and charts: their log modes, row limit and run_table artifacts
+                prepare_tables(self, row, jobs)
+        else:
+            row = packed
         if self._mode == "shared":  # the daemon orders the writers' rows: one row per call
             if step is not None and not self._warned_shared_step:
                 self._warned_shared_step = True
@@ -274,7 +281,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
                     "step is ignored in shared mode: each log() call is its own row",
                     stacklevel=2)
             step = commit = None
-            row["_writer"] = self._writer_label
+            row["_writer"] = self._writer_label  # type: ignore[index]  # never packed here
         if step is not None:
             if isinstance(step, bool) or not hasattr(step, "__index__"):
                 raise TypeError(f"step must be an int, got {type(step).__name__}")

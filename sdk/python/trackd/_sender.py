@@ -11,7 +11,8 @@ directory, for ``trackd sync``.
 
 A record is a tuple whose first element is its kind:
 
-* ``("h", seq, data, step, commit, timestamp)`` history (log)
+* ``("h", seq, data, step, commit, timestamp)`` history (log); ``data`` is a normalised row,
+  or the packed encoding of one (``pack_row``)
 * ``("s", seq, updates, removes)``               summary
 * ``("c", seq, update, remove)``                 config
 * ``("m", seq, definition_dict, overwrite)``     define_metric
@@ -30,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
@@ -50,6 +52,13 @@ log = logging.getLogger("trackd")
 #: request stays far below the 64 MiB message limit even with big rows (checked too).
 MAX_BATCH_RECORDS = 1000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
+#: A batch of fewer records than this waits this long for more before it is sent (unless a
+#: flush or the end waits for it): a loop logging fast then sends few large batches instead of
+#: many small ones, each of which costs a wake-up of this thread, a request and an
+#: acknowledgement, all competing with the training loop for the interpreter. The records are
+#: not at risk meanwhile any more than in the buffer (an acknowledged one is in the log).
+LINGER_RECORDS = 256
+LINGER_SECONDS = 0.005
 #: Sent-but-unacknowledged requests allowed in flight before the sender waits for acks.
 MAX_INFLIGHT = 8
 #: How often an idle stream asks the daemon for news (a stop request reaches the run this fast).
@@ -83,7 +92,9 @@ def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
     rec.seq = item[1]
     if kind == "h":
         h = rec.history
-        h.packed_data = pack_map(item[2])  # one C call, where a Value tree costs one per value
+        data = item[2]  # packed by log() already, or a normalised row (data types, nesting)
+        # One C call, where a Value tree costs one per value.
+        h.packed_data = data if type(data) is bytes else pack_map(data)
         if item[3] is not None:
             h.step = item[3]
         if item[4] is not None:
@@ -179,6 +190,7 @@ class Sender:
         self._next_seq = start_seq
         self._acked_seq = start_seq
         self._idle = True
+        self._flushes = 0  # flushes waiting (on the loop's thread)
         self._closed = False
         self.error: BaseException | None = None
         self.went_offline = False
@@ -304,10 +316,14 @@ class Sender:
 
     async def _wait_acked(self, target: int) -> None:
         assert self._acked_event is not None
-        self._wake_up()
-        while self._acked_seq < target and self.error is None:
-            ev = self._acked_event
-            await ev.wait()
+        self._flushes += 1  # no lingering while someone waits (see LINGER_SECONDS)
+        try:
+            self._wake_up()
+            while self._acked_seq < target and self.error is None:
+                ev = self._acked_event
+                await ev.wait()
+        finally:
+            self._flushes -= 1
 
     def _set_acked(self, seq: int) -> None:
         if seq > self._acked_seq:
@@ -395,6 +411,11 @@ class Sender:
         while True:
             if reader is not None and reader.done():
                 raise CommError("the record stream ended")
+            if 0 < len(self._buf) < LINGER_RECORDS and not self._closed and not self._flushes:
+                # A few records: let more gather (see LINGER_SECONDS); a flush ends the wait.
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), LINGER_SECONDS)
             batch = self._take_batch()
             if batch is not None:
                 return batch

@@ -131,14 +131,15 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, R
             "r1", name="first", notes="some notes\nline 2", tags=["b", "a", "ü"], group="grp",
             job_type="train", config={"lr": 0.001, "layers": [64, 32], "opt": {"name": "adam"}},
             start_time=1700000000.25, host="node-1", program="train.py", sweep_id="sw1",
-            request_id="req-1", created_at=1700000001.5, owner_uid=4242,
+            request_id="req-1", created_at=1700000001.5, owner_uid=4242, owner_name="ann",
         )
         created = await store.create_run(new)
         assert isinstance(created, RunInfo)
         assert isinstance(created.pk, int)
         assert created.key == RunKey("ent", "proj", "r1")
         for field in ("name", "notes", "tags", "group", "job_type", "config", "start_time",
-                      "host", "program", "sweep_id", "request_id", "created_at", "owner_uid"):
+                      "host", "program", "sweep_id", "request_id", "created_at", "owner_uid",
+                      "owner_name"):
             assert same(getattr(created, field), getattr(new, field)), field
         assert created.state == RUNNING
         assert created.exit_code == 0
@@ -150,6 +151,17 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, R
         assert created.last_step == -1
         assert created.ingested_seq == 0
         assert await store.get_run(new.key) == created
+
+    async def test_a_run_keeps_its_creators_name_and_machine_wherever_it_is_read(
+            self, store: MetadataStore) -> None:
+        made = await store.create_run(new_run("named", owner_uid=1001, owner_name="bob",
+                                              host="gpu-7"))
+        anonymous = await store.create_run(new_run("old"))
+        assert (anonymous.owner_name, anonymous.owner_uid) == ("", -1)  # unknown: decided by uid
+        listed = {r.key.run_id: r for r in await store.list_runs("ent", "proj")}
+        for run in (await store.get_run(made.key), listed["named"]):
+            assert (run.owner_name, run.owner_uid, run.host) == ("bob", 1001, "gpu-7")
+        assert listed["old"].owner_name == ""
 
     async def test_created_at_defaults_to_now(self, store: MetadataStore) -> None:
         import time

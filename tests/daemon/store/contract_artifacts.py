@@ -269,6 +269,27 @@ class ArtifactContract:
         with pytest.raises(ArtifactNotFoundError):
             await store.resolve_version(REGISTRY, "latest")
 
+    async def test_versions_collections_and_links_keep_their_owners_names(
+            self, store: MetadataStore) -> None:
+        await put(store, b"1")
+        v = (await store.log_version(new(owner_uid=1001, owner_name="ann"),
+                                     [stored("f", b"1")])).version
+        assert (v.owner_uid, v.owner_name, v.collection_owner_name) == (1001, "ann", "ann")
+        linked = await store.link_version(v.id, REGISTRY, [], 2002, owner_name="bob")
+        assert linked.link is not None and linked.link.owner_name == "bob"
+        assert [lk.owner_name for lk in (await store.get_version(v.id)).links] == ["bob"]
+        via = await store.get_link(v.id, REGISTRY)
+        assert via.link is not None and via.link.owner_name == "bob"
+        coll, portfolio = await store.get_collection(KEY), await store.get_collection(REGISTRY)
+        assert coll is not None and (coll.owner_uid, coll.owner_name) == (1001, "ann")
+        assert portfolio is not None
+        assert (portfolio.owner_uid, portfolio.owner_name) == (2002, "bob")
+        assert [c.owner_name for c in await store.list_collections("ent", "proj")] == ["ann"]
+        # Without a name (a version logged before they were recorded): "", decided by uid.
+        other = CollectionKey("ent", "proj", "old")
+        old = (await store.log_version(new(other), [stored("f", b"1")])).version
+        assert (old.owner_name, old.collection_owner_name) == ("", "")
+
     async def test_collections_are_listed_by_type(self, store: MetadataStore) -> None:
         await put(store, b"1")
         await store.log_version(new(), [stored("f", b"1")])

@@ -79,6 +79,34 @@ async def test_a_database_migrated_by_a_newer_daemon_is_refused(database: str) -
 
 
 @pytest.mark.anyio
+async def test_a_database_of_schema_2_gains_run_owner_names(database: str) -> None:
+    """Migration 3 adds runs' owner_name to a database of schema 2: its runs keep ""
+    (decided by uid), new runs record their creator's name."""
+    import psycopg
+
+    from trackd_daemon.store.models import NewRun, RunKey
+    from trackd_daemon.store.postgres_schema import SCHEMA_VERSION
+
+    store = await open_store_url(database)
+    await store.create_run(NewRun(RunKey("e", "p", "old"), owner_uid=7, owner_name="x"))
+    await store.aclose()
+    async with await psycopg.AsyncConnection.connect(database, autocommit=True) as conn:
+        await conn.execute("ALTER TABLE runs DROP COLUMN owner_name")
+        await conn.execute("UPDATE trackd_schema SET version = 2")
+    for _ in range(2):  # the second open finds it migrated
+        store = await open_store_url(database)
+        try:
+            assert (await store.get_run(RunKey("e", "p", "old"))).owner_name == ""
+            made = await store.create_run(NewRun(RunKey("e", "p", f"new{_}"), owner_name="ann"))
+            assert (await store.get_run(made.key)).owner_name == "ann"
+        finally:
+            await store.aclose()
+    async with await psycopg.AsyncConnection.connect(database) as conn:
+        cur = await conn.execute("SELECT version FROM trackd_schema")
+        assert await cur.fetchall() == [(SCHEMA_VERSION,)]
+
+
+@pytest.mark.anyio
 async def test_an_unreachable_database_fails_the_open_without_showing_the_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

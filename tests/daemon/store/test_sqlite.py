@@ -67,6 +67,7 @@ async def test_a_v1_store_is_migrated_forward_once(tmp_path: Path) -> None:
         assert old.name == "old-run-1" and old.state == "finished"
         assert (old.fork_run_id, old.fork_step, old.writer_seqs) == ("", -1, {})
         assert old.owner_uid == -1  # made before runs had owners
+        assert old.owner_name == ""  # and before they recorded their creator's name
         await store.aclose()
     db = sqlite3.connect(path)
     assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]

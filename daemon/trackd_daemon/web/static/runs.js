@@ -33,7 +33,7 @@
 
   const BUILTIN = [["name", "Name"], ["state", "State"], ["created", "Created"], ["duration", "Duration"],
                    ["tags", "Tags"], ["group", "Group"], ["job_type", "Job type"], ["user", "User"],
-                   ["sweep", "Sweep"]];
+                   ["host", "Host"], ["sweep", "Sweep"]];
   // The built-in columns shown: the sweep column only where some run of the page has a sweep.
   let builtins = BUILTIN;
   function chooseBuiltins() {

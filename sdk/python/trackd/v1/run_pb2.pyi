@@ -45,7 +45,7 @@ class RunRef(_message.Message):
     def __init__(self, entity: _Optional[str] = ..., project: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "state", "exit_code", "created_at", "updated_at", "finished_at", "config", "summary", "history_rows", "last_step", "host", "program", "start_time", "acked_seq", "metrics", "sweep_id", "forked_from", "preempting", "stop_requested", "summary_omitted")
+    __slots__ = ("ref", "name", "notes", "tags", "group", "job_type", "state", "exit_code", "created_at", "updated_at", "finished_at", "config", "summary", "history_rows", "last_step", "host", "program", "start_time", "acked_seq", "metrics", "sweep_id", "forked_from", "preempting", "stop_requested", "summary_omitted", "user")
     REF_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,7 @@ class Run(_message.Message):
     PREEMPTING_FIELD_NUMBER: _ClassVar[int]
     STOP_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_OMITTED_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     ref: RunRef
     name: str
     notes: str
@@ -96,7 +97,8 @@ class Run(_message.Message):
     preempting: bool
     stop_requested: bool
     summary_omitted: bool
-    def __init__(self, ref: _Optional[_Union[RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., exit_code: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., summary: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., history_rows: _Optional[int] = ..., last_step: _Optional[int] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., start_time: _Optional[float] = ..., acked_seq: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDefinition, _Mapping]]] = ..., sweep_id: _Optional[str] = ..., forked_from: _Optional[_Union[RunMoment, _Mapping]] = ..., preempting: _Optional[bool] = ..., stop_requested: _Optional[bool] = ..., summary_omitted: _Optional[bool] = ...) -> None: ...
+    user: str
+    def __init__(self, ref: _Optional[_Union[RunRef, _Mapping]] = ..., name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., exit_code: _Optional[int] = ..., created_at: _Optional[float] = ..., updated_at: _Optional[float] = ..., finished_at: _Optional[float] = ..., config: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., summary: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., history_rows: _Optional[int] = ..., last_step: _Optional[int] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., start_time: _Optional[float] = ..., acked_seq: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDefinition, _Mapping]]] = ..., sweep_id: _Optional[str] = ..., forked_from: _Optional[_Union[RunMoment, _Mapping]] = ..., preempting: _Optional[bool] = ..., stop_requested: _Optional[bool] = ..., summary_omitted: _Optional[bool] = ..., user: _Optional[str] = ...) -> None: ...
 
 class RunMoment(_message.Message):
     __slots__ = ("run_id", "step")
