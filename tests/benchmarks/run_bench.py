@@ -53,7 +53,7 @@ FULL = {
     "mp_rows": 20_000,
     "wide_rows": 2_000,
     "wide_keys": 1_000,
-    "train_steps": 5_000,  # logged, and as many not logged; of about 2 ms each here
+    "train_steps": 5_000,  # logged, and as many not logged; of 1.3-2 ms each here
     "train_work": 20_000,
     "train_block": 50,
     "keys_rows": {10: 20_000, 100: 5_000, 1_000: 1_000, 10_000: 200},
