@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import sys
 import time
 
@@ -233,6 +234,152 @@ def case_multiproc(tool: str, p: dict) -> dict:
     }
 
 
+def _train_step(work: int, i: int) -> float:
+    """One step of a CPU-bound training loop in pure Python (it holds the GIL throughout, so
+    every cycle an SDK's background threads take is a cycle the loop waits for)."""
+    acc = 0.0
+    for j in range(work):
+        acc += ((i ^ j) & 1023) * 1e-6
+    return acc
+
+
+def _train_loop(fn, steps: int, work: int) -> float:
+    """``steps`` training steps, each followed by ``fn({10 floats})``; the loop's seconds."""
+    keys = _keys(10)
+    perf = time.perf_counter
+    t0 = perf()
+    for i in range(steps):
+        v = _train_step(work, i)
+        fn({k: v + j for j, k in enumerate(keys)})
+    return perf() - t0
+
+
+def _threads_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's threads by name (a Python thread's name, else the OS
+    thread's, e.g. gRPC's own), from /proc/self/task; empty off Linux."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = names.get(int(tid)) or stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def case_train(tool: str, p: dict) -> dict:
+    """A CPU-bound loop in one process with a run open, in blocks of p['block'] steps that
+    alternate between logging ``{10 floats}`` every step and not logging (ABBA order, so that
+    the load of other processes on the machine falls on both alike); p['steps'] steps of each.
+    Wall time and this process's CPU time (every thread's, the SDK's background ones included)
+    per kind of block; the slowdown is the median over the rounds of logged / not logged."""
+    steps, work, block = p["steps"], p["work"], p["block"]
+    _train_loop(_noop, block, work)  # warm-up: the loop's code and caches
+    sdk = _import_sdk(tool)
+    run = _init(sdk, tool)
+    path = _run_path(run)
+    wall = {"off": 0.0, "on": 0.0}
+    cpu = {"off": 0.0, "on": 0.0}
+    main_cpu = {"off": 0.0, "on": 0.0}  # the training thread's own CPU time
+    ratios, cpu_ratios = [], []
+    for r in range(max(steps // block, 1)):
+        round_wall, round_cpu = {}, {}
+        for kind in (("off", "on") if r % 2 == 0 else ("on", "off")):
+            c0, m0 = time.process_time(), time.thread_time()
+            round_wall[kind] = _train_loop(run.log if kind == "on" else _noop, block, work)
+            round_cpu[kind] = time.process_time() - c0
+            main_cpu[kind] += time.thread_time() - m0
+            wall[kind] += round_wall[kind]
+            cpu[kind] += round_cpu[kind]
+        ratios.append(round_wall["on"] / round_wall["off"])
+        cpu_ratios.append(round_cpu["on"] / round_cpu["off"])
+    threads_cpu_s = _threads_cpu_s()  # before finish(): the threads of the run's life
+    t0 = time.perf_counter()
+    run.finish()
+    finish_s = time.perf_counter() - t0
+    logged = max(steps // block, 1) * block
+    return {
+        "path": path,
+        "rows": logged,
+        "steps": logged,
+        "step_ms": wall["off"] / logged * 1e3,
+        "wall_off_s": wall["off"],
+        "wall_on_s": wall["on"],
+        "cpu_off_s": cpu["off"],
+        "cpu_on_s": cpu["on"],
+        "finish_s": finish_s,
+        "slowdown_pct": (statistics.median(ratios) - 1) * 100,
+        "slowdown_sum_pct": (wall["on"] / wall["off"] - 1) * 100,
+        "slowdown_to_finish_pct": ((wall["on"] + finish_s) / wall["off"] - 1) * 100,
+        "cpu_overhead_pct": (statistics.median(cpu_ratios) - 1) * 100,
+        "log_cpu_us_per_step": (cpu["on"] - cpu["off"]) / logged * 1e6,
+        "threads_cpu_s": threads_cpu_s,
+        "log_main_cpu_us_per_step": (main_cpu["on"] - main_cpu["off"]) / logged * 1e6,
+        "log_other_cpu_us_per_step": (
+            (cpu["on"] - main_cpu["on"]) - (cpu["off"] - main_cpu["off"])) / logged * 1e6,
+    }
+
+
+def _ingest_child(tool: str, n_rows: int, n_keys: int, barrier, queue) -> None:
+    try:
+        sdk = _import_sdk(tool)
+        run = _init(sdk, tool)
+        path = _run_path(run)
+        barrier.wait()  # every run is open: they all start logging at once
+        t0 = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on the machine
+        _log_loop(run.log, _keys(n_keys), n_rows)
+        run.finish()
+        t1 = time.monotonic()
+        queue.put({"ok": True, "path": path, "rows": n_rows, "t0": t0, "t1": t1})
+    except BaseException as e:  # report and let the parent count it
+        queue.put({"ok": False, "error": f"{type(e).__name__}: {e}"})
+        raise
+
+
+def case_ingest(tool: str, p: dict) -> dict:
+    """p['procs'] spawned processes, each its own run of p['rows'] rows, all open before any
+    logs; the window runs from the first log() to the last finish() returning."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    barrier = ctx.Barrier(p["procs"] + 1, timeout=p.get("timeout", 600))
+    procs = [
+        ctx.Process(target=_ingest_child, args=(tool, p["rows"], p["keys"], barrier, queue))
+        for _ in range(p["procs"])
+    ]
+    for pr in procs:
+        pr.start()
+    barrier.wait()
+    results = [queue.get(timeout=p.get("timeout", 600)) for _ in procs]
+    for pr in procs:
+        pr.join()
+    ok = all(r.get("ok") for r in results) and all(pr.exitcode == 0 for pr in procs)
+    window = None
+    if ok:
+        window = max(r["t1"] for r in results) - min(r["t0"] for r in results)
+    total = sum(r.get("rows", 0) for r in results if r.get("ok"))
+    return {
+        "window_s": window,
+        "rows_total": total,
+        "rows_per_s": total / window if window else None,
+        "children": results,
+        "exitcodes": [pr.exitcode for pr in procs],
+        "ok": ok,
+    }
+
+
 def case_readback(tool: str, p: dict) -> dict:
     """trackd only: read every row of the given runs back through the Api."""
     if tool != "trackd":
@@ -301,6 +448,8 @@ CASES = {
     "init": case_init,
     "rows": case_rows,
     "multiproc": case_multiproc,
+    "train": case_train,
+    "ingest": case_ingest,
     "readback": case_readback,
     "serve": case_serve,
 }

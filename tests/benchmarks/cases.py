@@ -107,3 +107,43 @@ def bench_multiproc(tool: Tool, sc: dict, timeout: float, mode: str) -> dict:
                     f"expected {want}"
                 )
     return r
+
+
+def bench_train(tool: Tool, sc: dict, timeout: float) -> dict:
+    d = tool.case_dir("train")
+    params = {"steps": sc["train_steps"], "work": sc["train_work"], "block": sc["train_block"]}
+    with _logging_run(tool, d, "train", params, timeout) as (r, read_back):
+        if tool.name == "trackd":
+            run = read_back([r["path"]], 10)["runs"][0]
+            r["verified"] = run["rows"] == r["steps"] and run["keys_ok"]
+            if not r["verified"]:
+                log(f"trackd/train: READ BACK {run['rows']} rows, expected {r['steps']}")
+    return r
+
+
+def bench_keys(tool: Tool, sc: dict, timeout: float) -> dict:
+    """log() cost by row width: one run per width, each against a fresh service."""
+    return {
+        str(keys): bench_rows(tool, f"keys{keys}", rows, keys, timeout)
+        for keys, rows in sc["keys_rows"].items()
+    }
+
+
+def bench_ingest(tool: Tool, sc: dict, timeout: float) -> dict:
+    """Rows per second through one service with 1, 8 and 64 runs logging at once (one
+    process each, the same total rows), each count against a fresh service."""
+    out = {}
+    for procs in sc["ingest_procs"]:
+        d = tool.case_dir(f"ingest{procs}")
+        rows = sc["ingest_rows_total"] // procs
+        params = {"procs": procs, "rows": rows, "keys": 10, "timeout": timeout}
+        with _logging_run(tool, d, "ingest", params, timeout) as (r, read_back):
+            if tool.name == "trackd" and r["ok"]:
+                paths = [c["path"] for c in r["children"]]
+                total = sum(x["rows"] for x in read_back(paths, 10)["runs"])
+                r["verified"] = total == procs * rows
+                r["rows_read_back"] = total
+                if not r["verified"]:
+                    log(f"trackd/ingest{procs}: READ BACK {total} rows, expected {procs * rows}")
+        out[str(procs)] = r
+    return out

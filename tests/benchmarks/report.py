@@ -25,6 +25,11 @@ FIGURES_BY_CASE = {
     "multiproc": {"multiproc_s", "multiproc_own_s", "service_peak_rss_mp_mib"},
     "wide": {"wide_s", "service_peak_rss_wide_mib"},
     "memory": {"train_peak_rss_mib", "sdk_added_rss_mib", "service_peak_rss_mib"},
+    "train": {"train_step_ms", "train_slowdown_pct", "train_slowdown_sum_pct",
+              "train_slowdown_finish_pct", "train_cpu_overhead_pct", "train_cpu_us",
+              "train_main_cpu_us", "train_other_cpu_us"},
+    "keys": {"log_keys_10_us", "log_keys_100_us", "log_keys_1000_us", "log_keys_10000_us"},
+    "ingest": {"ingest_1_rps", "ingest_8_rps", "ingest_64_rps"},
 }
 
 
@@ -67,12 +72,17 @@ def build_figures(res: dict, sc: dict) -> list[dict]:
     w, t = res.get("wandb", {}), res.get("trackd", {})
     figs = []
 
-    def add(key, label, unit, value, target=None, check=None, ratio_w=None, note=None, tools=TOOLS):
-        """One row; `tools` names the tools the figure exists for (n/a for the others)."""
+    def add(key, label, unit, value, target=None, check=None, ratio_w=None, note=None, tools=TOOLS,
+            higher_better=False):
+        """One row; `tools` names the tools the figure exists for (n/a for the others). The
+        ratio is W&B / trackd, or trackd / W&B for a figure where `higher_better` (a rate)."""
         vw = value(w) if (w and "wandb" in tools) else None
         vt = value(t) if (t and "trackd" in tools) else None
         rw = ratio_w(w) if (ratio_w and w) else vw
-        ratio = rw / vt if (rw is not None and vt not in (None, 0)) else None
+        if higher_better:
+            ratio = vt / rw if (vt is not None and rw not in (None, 0)) else None
+        else:
+            ratio = rw / vt if (rw is not None and vt not in (None, 0)) else None
         met = check(vt, ratio) if (check and vt is not None) else None
         figs.append(
             {
@@ -214,7 +224,40 @@ def build_figures(res: dict, sc: dict) -> list[dict]:
             _field(case, "service_peak_rss_kib", scale=_mib),
             "report",
         )
+    _hot_path_figures(add, sc)
     return [f for f in figs if f["wandb"] is not None or f["trackd"] is not None]
+
+
+def _hot_path_figures(add, sc: dict) -> None:
+    """Issue 23's figures: a training loop's slowdown, log() cost by row width, ingestion rate
+    by concurrent runs."""
+    steps = sc["train_steps"]
+    add("train_step_ms", f"training step without logging (pure Python), mean of {steps:,}",
+        "ms", _field("train", "step_ms"), note="same loop for both tools")
+    add("train_slowdown_pct", f"training loop slowdown, log({{10 floats}}) every step, "
+        f"{steps:,} steps each way, median of ABBA rounds (wall)", "%",
+        _field("train", "slowdown_pct"), "trackd <= 2%", _at_most(2))
+    add("train_slowdown_sum_pct", "  the same, total logged / total not logged (wall)", "%",
+        _field("train", "slowdown_sum_pct"))
+    add("train_slowdown_finish_pct", "  the same with finish() counted (wall)", "%",
+        _field("train", "slowdown_to_finish_pct"))
+    add("train_cpu_overhead_pct", "  the process's CPU time, all its threads, median of rounds",
+        "%", _field("train", "cpu_overhead_pct"))
+    add("train_cpu_us", "  the process's CPU time per logged step, logged - not logged", "µs",
+        _field("train", "log_cpu_us_per_step"))
+    add("train_main_cpu_us", "    of which the training thread's (log() itself)", "µs",
+        _field("train", "log_main_cpu_us_per_step"))
+    add("train_other_cpu_us", "    of which the SDK's other threads' (sender, etc.)", "µs",
+        _field("train", "log_other_cpu_us_per_step"))
+    for keys, rows in sc["keys_rows"].items():
+        add(f"log_keys_{keys}_us", f"`log()` caller cost, {keys:,} float keys per row, mean of "
+            f"{rows:,} calls", "µs", _field("keys", str(keys), "log_us"))
+    total = sc["ingest_rows_total"]
+    for procs in sc["ingest_procs"]:
+        add(f"ingest_{procs}_rps", f"ingestion, {procs} concurrent run(s) x "
+            f"{total // procs:,} rows x 10 floats, first log -> last finish returned", "rows/s",
+            _field("ingest", str(procs), "rows_per_s"), higher_better=True,
+            note="trackd/W&B")
 
 
 def select_figures(figs: list[dict], cases: list[str]) -> list[dict]:
@@ -232,6 +275,8 @@ def _fmt(v, unit):
         return f"{v:,.1f} {unit}"
     if unit == "s" and v < 10:
         return f"{v:,.3f} {unit}"
+    if unit == "rows/s":
+        return f"{v:,.0f} {unit}"
     return f"{v:,.2f} {unit}"
 
 

@@ -31,11 +31,19 @@ import time
 from pathlib import Path
 
 import report
-from cases import bench_import, bench_init, bench_multiproc, bench_rows
+from cases import (
+    bench_import,
+    bench_ingest,
+    bench_init,
+    bench_keys,
+    bench_multiproc,
+    bench_rows,
+    bench_train,
+)
 from workers import HERE, TOOLS, WANDB_VERSION, BenchError, Tool, log, run_worker
 
 REPO = HERE.parents[1]
-CASES = ("import", "init", "log", "rows", "multiproc", "wide", "memory")
+CASES = ("import", "init", "log", "rows", "multiproc", "wide", "memory", "train", "keys", "ingest")
 
 FULL = {
     "import_runs": 5,
@@ -45,6 +53,12 @@ FULL = {
     "mp_rows": 20_000,
     "wide_rows": 2_000,
     "wide_keys": 1_000,
+    "train_steps": 5_000,  # logged, and as many not logged; of 1.3-2 ms each here
+    "train_work": 20_000,
+    "train_block": 50,
+    "keys_rows": {10: 20_000, 100: 5_000, 1_000: 1_000, 10_000: 200},
+    "ingest_procs": (1, 8, 64),
+    "ingest_rows_total": 64_000,
 }
 QUICK = {
     "import_runs": 2,
@@ -54,6 +68,12 @@ QUICK = {
     "mp_rows": 2_000,
     "wide_rows": 200,
     "wide_keys": 1_000,
+    "train_steps": 1_000,
+    "train_work": 20_000,
+    "train_block": 50,
+    "keys_rows": {10: 5_000, 100: 2_000, 1_000: 300, 10_000: 50},
+    "ingest_procs": (1, 8, 64),
+    "ingest_rows_total": 8_000,
 }
 
 
@@ -201,6 +221,12 @@ def run_all(args, sc: dict, workroot: Path, tools: list[Tool]) -> int:
                     attempt(tool, "multiproc_shared", bench_multiproc, tool, sc, to, "shared")
                     if tool.name == "wandb" and not args.skip_wandb_own:
                         attempt(tool, "multiproc_own", bench_multiproc, tool, sc, to, "own")
+                elif case == "train":
+                    attempt(tool, "train", bench_train, tool, sc, to)
+                elif case == "keys":
+                    attempt(tool, "keys", bench_keys, tool, sc, to)
+                elif case == "ingest":
+                    attempt(tool, "ingest", bench_ingest, tool, sc, to)
                 elif case == "wide":
                     attempt(
                         tool, "wide", bench_rows, tool, "wide", sc["wide_rows"], sc["wide_keys"], to
