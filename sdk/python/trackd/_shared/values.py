@@ -340,8 +340,43 @@ _PLAIN = frozenset((float, str, bool, type(None)))
 
 
 def pack_map(d: dict[str, Any]) -> bytes:
-    """A normalised row as the packed encoding (see ``record.proto``)."""
-    return _packer.pack(d)  # type: ignore[no-any-return]
+    """A normalised row as the packed encoding (see ``record.proto``), its maps' float-valued
+    keys first (see :func:`floats_first`)."""
+    return _packer.pack(floats_first(d))  # type: ignore[no-any-return]
+
+
+def floats_first(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with its float-valued keys first, each part in its own order, in every nested map
+    too: the order the Value-tree encoding gives a map (``MapValue.doubles``, then its
+    ``values``). The daemon stores a row's keys in the order it receives them, so both
+    encodings store the same bytes. ``d`` itself when nothing moves."""
+    floats: dict[str, Any] = {}
+    rest: dict[str, Any] = {}
+    moved = False
+    for k, v in d.items():
+        t = type(v)
+        if t is float:
+            floats[k] = v
+            moved = moved or bool(rest)
+            continue
+        if t is dict:
+            w = floats_first(v)
+        elif t is list:
+            w = _floats_first_in(v)
+        else:
+            w = v
+        moved = moved or w is not v
+        rest[k] = w
+    if not moved:
+        return d
+    floats.update(rest)
+    return floats
+
+
+def _floats_first_in(items: list[Any]) -> list[Any]:
+    out = [floats_first(v) if type(v) is dict else _floats_first_in(v) if type(v) is list else v
+           for v in items]
+    return items if all(a is b for a, b in zip(out, items, strict=True)) else out
 
 
 #: Packs rows that hold only plain values, and nothing else (a value of another type raises
@@ -370,6 +405,9 @@ def pack_row(data: Any) -> bytes | None:
         return None
     if int in types and not all(INT64_MIN <= v <= INT64_MAX for v in values if type(v) is int):
         return None
+    if float in types and len(types) > 1:  # float-valued keys first, as pack_map puts them
+        data = {**{k: v for k, v in data.items() if type(v) is float},
+                **{k: v for k, v in data.items() if type(v) is not float}}
     keys = tuple(data)
     if keys not in _CHECKED_KEYS:
         if (not keys or len(keys) > MAX_KEYS or set(map(type, keys)) != {str}
