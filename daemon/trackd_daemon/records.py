@@ -13,6 +13,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from trackd._shared.history import SUMMARY_OPS, MetricDef
+from trackd._shared.record_spans import MAX_ROWS
 from trackd._shared.values import (
     MAX_KEYS,
     MAX_ROW_BYTES,
@@ -166,9 +167,40 @@ def parse_batch(raw: bytes) -> Batch:
             raise InvalidRecordError(
                 f"records in a batch must have consecutive seqs; {rec.seq} follows {prev}"
             )
+        if rec.WhichOneof("kind") == "history_rows":
+            prev = _decode_rows(rec, out)
+            continue
         prev = rec.seq
         out.append(decode_record(rec))
     return Batch(entry.run if entry.HasField("run") else None, out, entry.writer)
+
+
+def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
+    """Append the rows of a ``HistoryRowsRecord`` (one History of its own seq each) to
+    ``out``; returns the last seq it stands for.
+
+    :raises InvalidRecordError: no rows or more than ``MAX_ROWS``, timestamps not one per row,
+        or a row that is malformed or breaks a row limit (its seq named).
+    """
+    seq = rec.seq
+    if seq < 1:
+        raise InvalidRecordError(f"record seq must be >= 1, got {seq}", seq=str(seq))
+    rows = rec.history_rows
+    n = len(rows.packed_data)
+    if not 0 < n <= MAX_ROWS or len(rows.timestamps) != n:
+        raise InvalidRecordError(
+            f"record {seq}: history_rows needs 1 to {MAX_ROWS} rows and one timestamp each "
+            f"(got {n} rows, {len(rows.timestamps)} timestamps)", seq=str(seq),
+            field="history_rows")
+    for i, (packed, timestamp) in enumerate(zip(rows.packed_data, rows.timestamps,
+                                                 strict=True)):
+        try:
+            data = unpack_map(packed)
+        except MalformedValueError as exc:
+            raise InvalidRecordError(f"record {seq + i}: {exc}", seq=str(seq + i)) from None
+        _check_keys(data, seq + i)
+        out.append(History(seq + i, data, None, None, timestamp))
+    return seq + n - 1
 
 
 def parse_intake(raw: bytes) -> Batch:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from typing import Any
 
 import msgpack
 import numpy as np
 import pytest
 
 from tests.unit.test_values import ROUND_TRIP, _round_trip, _same
+from trackd._shared.record_spans import expand
 from trackd._shared.values import (
     MalformedValueError,
     normalize_row,
@@ -21,7 +23,7 @@ from trackd._shared.values import (
 )
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
-from trackd_daemon.records import History, decode_record
+from trackd_daemon.records import History, decode_record, parse_batch
 
 
 def test_round_trip_is_exact_and_equals_the_value_tree_encoding() -> None:
@@ -139,3 +141,55 @@ NOT_FAST = {
 @pytest.mark.parametrize("row", NOT_FAST.values(), ids=NOT_FAST.keys())
 def test_pack_row_leaves_every_other_row_to_normalize_row(row: Any) -> None:
     assert pack_row(row) is None
+
+
+def _rows(seq: int, rows: list[dict[str, Any]]) -> record_pb2.Record:
+    rec = record_pb2.Record(seq=seq)
+    rec.history_rows.packed_data.extend(pack_map(r) for r in rows)
+    rec.history_rows.timestamps.extend(float(i) for i in range(len(rows)))
+    return rec
+
+
+def _entry(*recs: record_pb2.Record) -> bytes:
+    return record_pb2.WalEntry(records=recs).SerializeToString()
+
+
+def test_a_rows_record_stands_for_one_record_a_row() -> None:
+    metric = record_pb2.Record(seq=4)
+    metric.metric.definition.name = "loss"
+    batch = parse_batch(_entry(_rows(1, [{"a": 1.0}, {"a": 2.0}, {"b": "x"}]), metric,
+                               _rows(5, [{"a": 3.0}])))
+    assert [r.seq for r in batch.records] == [1, 2, 3, 4, 5]
+    assert [r.data for r in batch.records if isinstance(r, History)] == [
+        {"a": 1.0}, {"a": 2.0}, {"b": "x"}, {"a": 3.0}]
+    assert [r.timestamp for r in batch.records if isinstance(r, History)] == [0.0, 1.0, 2.0, 0.0]
+    # expanded for readers that go record by record (trackd sync): the same rows
+    one_by_one = [r for rec in (_rows(1, [{"a": 1.0}, {"a": 2.0}]),) for r in expand(rec)]
+    assert [(r.seq, unpack_map(r.history.packed_data)) for r in one_by_one] == [
+        (1, {"a": 1.0}), (2, {"a": 2.0})]
+
+
+def test_the_record_after_a_rows_record_follows_its_last_row() -> None:
+    with pytest.raises(InvalidRecordError, match="consecutive seqs; 4 follows 2"):
+        parse_batch(_entry(_rows(1, [{"a": 1.0}, {"a": 2.0}]), _rows(4, [{"a": 3.0}])))
+    after = record_pb2.Record(seq=2)
+    after.exit.exit_code = 0
+    with pytest.raises(InvalidRecordError, match="consecutive seqs; 2 follows 2"):
+        parse_batch(_entry(_rows(1, [{"a": 1.0}, {"a": 2.0}]), after))
+
+
+def test_a_malformed_rows_record_is_refused_naming_the_row() -> None:
+    empty = record_pb2.Record(seq=1)
+    empty.history_rows.SetInParent()
+    with pytest.raises(InvalidRecordError, match="1 to 10000 rows"):
+        parse_batch(_entry(empty))
+    short = _rows(1, [{"a": 1.0}, {"a": 2.0}])
+    del short.history_rows.timestamps[-1]
+    with pytest.raises(InvalidRecordError, match="one timestamp each"):
+        parse_batch(_entry(short))
+    bad = _rows(7, [{"a": 1.0}, {"a": 2.0}])
+    bad.history_rows.packed_data[1] = msgpack.packb({"big": 2**64 - 1})
+    with pytest.raises(InvalidRecordError, match="record 8"):
+        parse_batch(_entry(bad))
+    with pytest.raises(InvalidRecordError, match="record 9.*keys may not be empty"):
+        parse_batch(_entry(_rows(8, [{"a": 1.0}, {"": 2.0}])))

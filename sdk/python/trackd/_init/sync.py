@@ -64,6 +64,7 @@ def sync_dirs(paths: list[str], *, echo: Callable[[str], None] = print) -> int:
 
 def _read(run_dir: Path) -> tuple[dict[str, Any], Path, list[Any]]:
     # not loaded by `import trackd`: protobuf messages
+    from trackd._shared.record_spans import expand
     from trackd.v1 import record_pb2
 
     meta = json.loads((run_dir / "run.json").read_text())
@@ -71,8 +72,9 @@ def _read(run_dir: Path) -> tuple[dict[str, Any], Path, list[Any]]:
     by_seq: dict[int, Any] = {}
     if wal.exists():
         for payload in read_records(wal):
-            for rec in record_pb2.WalEntry.FromString(payload).records:
-                by_seq.setdefault(rec.seq, rec)
+            for batch_rec in record_pb2.WalEntry.FromString(payload).records:
+                for rec in expand(batch_rec):  # a rows record: each row's own record
+                    by_seq.setdefault(rec.seq, rec)
     records = [by_seq[s] for s in sorted(by_seq)]
     # A run that went offline mid-way has a log starting after what the daemon acknowledged;
     # keep the gap-free run of records from the first one (a gap would be a torn write).

@@ -86,6 +86,15 @@ class _AfterMedia(tuple):  # type: ignore[type-arg]
         return self
 
 
+def _fill_rows(rec: record_pb2.Record, packed: list[bytes], stamps: list[float]) -> None:
+    """Put gathered rows into their HistoryRowsRecord (and empty the lists for the next)."""
+    rows = rec.history_rows
+    rows.packed_data.extend(packed)
+    rows.timestamps.extend(stamps)
+    packed.clear()
+    stamps.clear()
+
+
 def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
     """Fill one Record from a buffered tuple (see the module doc)."""
     kind = item[0]
@@ -361,27 +370,48 @@ class Sender:
         observer = self._observer
         n = 0
         last = 0
+        # Consecutive rows packed by log() without step or commit go as one HistoryRowsRecord
+        # (its rows gathered here, added when the run of them ends): two list appends a row,
+        # where a record of its own costs a message.
+        packed: list[bytes] = []
+        stamps: list[float] = []
+        rows_rec: Any = None
+        size = 0  # bytes of the gathered rows, beside req.ByteSize()
         while buf and n < MAX_BATCH_RECORDS:
             item = buf[0]
             if type(item) is _AfterMedia and not item.media.done():
                 break  # sent once its data types are encoded; the records after it wait
             buf.popleft()
-            rec = add()
-            try:
-                encode(rec, item)
-            except (ValueError, TypeError, UnicodeError) as exc:
-                # Never let one bad record stop the run: keep its seq with an empty record.
-                log.warning("trackd: record %d could not be sent and was dropped: %s", item[1],
-                            visible(str(exc)))
-                rec.Clear()
-                rec.seq = item[1]
-                rec.summary.SetInParent()
+            if (item[0] == "h" and type(item[2]) is bytes and item[3] is None
+                    and item[4] is None):
+                if rows_rec is None:
+                    rows_rec = add()
+                    rows_rec.seq = item[1]
+                packed.append(item[2])
+                stamps.append(item[5])
+                size += len(item[2]) + 12
+            else:
+                if rows_rec is not None:
+                    _fill_rows(rows_rec, packed, stamps)
+                    rows_rec = None
+                rec = add()
+                try:
+                    encode(rec, item)
+                except (ValueError, TypeError, UnicodeError) as exc:
+                    # Never let one bad record stop the run: keep its seq with an empty record.
+                    log.warning("trackd: record %d could not be sent and was dropped: %s",
+                                item[1], visible(str(exc)))
+                    rec.Clear()
+                    rec.seq = item[1]
+                    rec.summary.SetInParent()
             if observer is not None:
                 observer(item)
             last = item[1]
             n += 1
-            if n % 100 == 0 and req.ByteSize() > MAX_BATCH_BYTES:
+            if n % 100 == 0 and req.ByteSize() + size > MAX_BATCH_BYTES:
                 break
+        if rows_rec is not None:
+            _fill_rows(rows_rec, packed, stamps)
         if n == 0:
             return None
         if self._waiting_room:

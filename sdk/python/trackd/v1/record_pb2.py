@@ -26,49 +26,51 @@ from trackd.v1 import run_pb2 as trackd_dot_v1_dot_run__pb2
 from trackd.v1 import value_pb2 as trackd_dot_v1_dot_value__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16trackd/v1/record.proto\x12\ttrackd.v1\x1a\x13trackd/v1/run.proto\x1a\x15trackd/v1/value.proto\"\x85\x04\n\x06Record\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12+\n\x07history\x18\n \x01(\x0b\x32\x18.trackd.v1.HistoryRecordH\x00\x12+\n\x07summary\x18\x0b \x01(\x0b\x32\x18.trackd.v1.SummaryRecordH\x00\x12)\n\x06\x63onfig\x18\x0c \x01(\x0b\x32\x17.trackd.v1.ConfigRecordH\x00\x12)\n\x06metric\x18\r \x01(\x0b\x32\x17.trackd.v1.MetricRecordH\x00\x12\x30\n\nrun_update\x18\x0e \x01(\x0b\x32\x1a.trackd.v1.RunUpdateRecordH\x00\x12%\n\x04\x65xit\x18\x0f \x01(\x0b\x32\x15.trackd.v1.ExitRecordH\x00\x12)\n\x06resume\x18\x10 \x01(\x0b\x32\x17.trackd.v1.ResumeRecordH\x00\x12)\n\x06rewind\x18\x11 \x01(\x0b\x32\x17.trackd.v1.RewindRecordH\x00\x12\x31\n\npreempting\x18\x12 \x01(\x0b\x32\x1b.trackd.v1.PreemptingRecordH\x00\x12\'\n\x05\x61lert\x18\x13 \x01(\x0b\x32\x16.trackd.v1.AlertRecordH\x00\x12+\n\x07\x63onsole\x18\x14 \x01(\x0b\x32\x18.trackd.v1.ConsoleRecordH\x00\x42\x06\n\x04kind\"\x96\x01\n\rHistoryRecord\x12!\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x13.trackd.v1.MapValue\x12\x11\n\x04step\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x13\n\x06\x63ommit\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x11\n\ttimestamp\x18\x04 \x01(\x01\x12\x13\n\x0bpacked_data\x18\x05 \x01(\x0c\x42\x07\n\x05_stepB\t\n\x07_commit\"<\n\x0bSummaryItem\x12\x0c\n\x04path\x18\x01 \x03(\t\x12\x1f\n\x05value\x18\x02 \x01(\x0b\x32\x10.trackd.v1.Value\"\x17\n\x07KeyPath\x12\x0c\n\x04path\x18\x01 \x03(\t\"[\n\rSummaryRecord\x12&\n\x06update\x18\x01 \x03(\x0b\x32\x16.trackd.v1.SummaryItem\x12\"\n\x06remove\x18\x02 \x03(\x0b\x32\x12.trackd.v1.KeyPath\"C\n\x0c\x43onfigRecord\x12#\n\x06update\x18\x01 \x01(\x0b\x32\x13.trackd.v1.MapValue\x12\x0e\n\x06remove\x18\x02 \x03(\t\"R\n\x0cMetricRecord\x12/\n\ndefinition\x18\x01 \x01(\x0b\x32\x1b.trackd.v1.MetricDefinition\x12\x11\n\toverwrite\x18\x02 \x01(\x08\"\x17\n\x07TagList\x12\x0c\n\x04tags\x18\x01 \x03(\t\"\xaf\x01\n\x0fRunUpdateRecord\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05notes\x18\x02 \x01(\tH\x01\x88\x01\x01\x12 \n\x04tags\x18\x03 \x01(\x0b\x32\x12.trackd.v1.TagList\x12\x12\n\x05group\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08job_type\x18\x05 \x01(\tH\x03\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_notesB\x08\n\x06_groupB\x0b\n\t_job_type\"\x1f\n\nExitRecord\x12\x11\n\texit_code\x18\x01 \x01(\x05\"H\n\x0cResumeRecord\x12\x12\n\nstart_time\x18\x01 \x01(\x01\x12\x16\n\tnext_step\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x0c\n\n_next_step\"\x1c\n\x0cRewindRecord\x12\x0c\n\x04step\x18\x01 \x01(\x03\"\x12\n\x10PreemptingRecord\"}\n\x0b\x41lertRecord\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12$\n\x05level\x18\x03 \x01(\x0e\x32\x15.trackd.v1.AlertLevel\x12\x18\n\x10wait_duration_ms\x18\x04 \x01(\x03\x12\x11\n\ttimestamp\x18\x05 \x01(\x01\"6\n\rConsoleRecord\x12%\n\x05lines\x18\x01 \x03(\x0b\x32\x16.trackd.v1.ConsoleLine\"f\n\x0b\x43onsoleLine\x12(\n\x06stream\x18\x01 \x01(\x0e\x32\x18.trackd.v1.ConsoleStream\x12\x0c\n\x04line\x18\x02 \x01(\x03\x12\x11\n\ttimestamp\x18\x03 \x01(\x01\x12\x0c\n\x04text\x18\x04 \x01(\t\"^\n\x08WalEntry\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\"\n\x07records\x18\x02 \x03(\x0b\x32\x11.trackd.v1.Record\x12\x0e\n\x06writer\x18\x03 \x01(\t*e\n\rConsoleStream\x12\x1e\n\x1a\x43ONSOLE_STREAM_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSOLE_STREAM_STDOUT\x10\x01\x12\x19\n\x15\x43ONSOLE_STREAM_STDERR\x10\x02*l\n\nAlertLevel\x12\x1b\n\x17\x41LERT_LEVEL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41LERT_LEVEL_INFO\x10\x01\x12\x14\n\x10\x41LERT_LEVEL_WARN\x10\x02\x12\x15\n\x11\x41LERT_LEVEL_ERROR\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16trackd/v1/record.proto\x12\ttrackd.v1\x1a\x13trackd/v1/run.proto\x1a\x15trackd/v1/value.proto\"\xbb\x04\n\x06Record\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12+\n\x07history\x18\n \x01(\x0b\x32\x18.trackd.v1.HistoryRecordH\x00\x12+\n\x07summary\x18\x0b \x01(\x0b\x32\x18.trackd.v1.SummaryRecordH\x00\x12)\n\x06\x63onfig\x18\x0c \x01(\x0b\x32\x17.trackd.v1.ConfigRecordH\x00\x12)\n\x06metric\x18\r \x01(\x0b\x32\x17.trackd.v1.MetricRecordH\x00\x12\x30\n\nrun_update\x18\x0e \x01(\x0b\x32\x1a.trackd.v1.RunUpdateRecordH\x00\x12%\n\x04\x65xit\x18\x0f \x01(\x0b\x32\x15.trackd.v1.ExitRecordH\x00\x12)\n\x06resume\x18\x10 \x01(\x0b\x32\x17.trackd.v1.ResumeRecordH\x00\x12)\n\x06rewind\x18\x11 \x01(\x0b\x32\x17.trackd.v1.RewindRecordH\x00\x12\x31\n\npreempting\x18\x12 \x01(\x0b\x32\x1b.trackd.v1.PreemptingRecordH\x00\x12\'\n\x05\x61lert\x18\x13 \x01(\x0b\x32\x16.trackd.v1.AlertRecordH\x00\x12+\n\x07\x63onsole\x18\x14 \x01(\x0b\x32\x18.trackd.v1.ConsoleRecordH\x00\x12\x34\n\x0chistory_rows\x18\x15 \x01(\x0b\x32\x1c.trackd.v1.HistoryRowsRecordH\x00\x42\x06\n\x04kind\"\x96\x01\n\rHistoryRecord\x12!\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x13.trackd.v1.MapValue\x12\x11\n\x04step\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x13\n\x06\x63ommit\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\x11\n\ttimestamp\x18\x04 \x01(\x01\x12\x13\n\x0bpacked_data\x18\x05 \x01(\x0c\x42\x07\n\x05_stepB\t\n\x07_commit\"<\n\x11HistoryRowsRecord\x12\x13\n\x0bpacked_data\x18\x01 \x03(\x0c\x12\x12\n\ntimestamps\x18\x02 \x03(\x01\"<\n\x0bSummaryItem\x12\x0c\n\x04path\x18\x01 \x03(\t\x12\x1f\n\x05value\x18\x02 \x01(\x0b\x32\x10.trackd.v1.Value\"\x17\n\x07KeyPath\x12\x0c\n\x04path\x18\x01 \x03(\t\"[\n\rSummaryRecord\x12&\n\x06update\x18\x01 \x03(\x0b\x32\x16.trackd.v1.SummaryItem\x12\"\n\x06remove\x18\x02 \x03(\x0b\x32\x12.trackd.v1.KeyPath\"C\n\x0c\x43onfigRecord\x12#\n\x06update\x18\x01 \x01(\x0b\x32\x13.trackd.v1.MapValue\x12\x0e\n\x06remove\x18\x02 \x03(\t\"R\n\x0cMetricRecord\x12/\n\ndefinition\x18\x01 \x01(\x0b\x32\x1b.trackd.v1.MetricDefinition\x12\x11\n\toverwrite\x18\x02 \x01(\x08\"\x17\n\x07TagList\x12\x0c\n\x04tags\x18\x01 \x03(\t\"\xaf\x01\n\x0fRunUpdateRecord\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05notes\x18\x02 \x01(\tH\x01\x88\x01\x01\x12 \n\x04tags\x18\x03 \x01(\x0b\x32\x12.trackd.v1.TagList\x12\x12\n\x05group\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x15\n\x08job_type\x18\x05 \x01(\tH\x03\x88\x01\x01\x42\x07\n\x05_nameB\x08\n\x06_notesB\x08\n\x06_groupB\x0b\n\t_job_type\"\x1f\n\nExitRecord\x12\x11\n\texit_code\x18\x01 \x01(\x05\"H\n\x0cResumeRecord\x12\x12\n\nstart_time\x18\x01 \x01(\x01\x12\x16\n\tnext_step\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x0c\n\n_next_step\"\x1c\n\x0cRewindRecord\x12\x0c\n\x04step\x18\x01 \x01(\x03\"\x12\n\x10PreemptingRecord\"}\n\x0b\x41lertRecord\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12$\n\x05level\x18\x03 \x01(\x0e\x32\x15.trackd.v1.AlertLevel\x12\x18\n\x10wait_duration_ms\x18\x04 \x01(\x03\x12\x11\n\ttimestamp\x18\x05 \x01(\x01\"6\n\rConsoleRecord\x12%\n\x05lines\x18\x01 \x03(\x0b\x32\x16.trackd.v1.ConsoleLine\"f\n\x0b\x43onsoleLine\x12(\n\x06stream\x18\x01 \x01(\x0e\x32\x18.trackd.v1.ConsoleStream\x12\x0c\n\x04line\x18\x02 \x01(\x03\x12\x11\n\ttimestamp\x18\x03 \x01(\x01\x12\x0c\n\x04text\x18\x04 \x01(\t\"^\n\x08WalEntry\x12\x1e\n\x03run\x18\x01 \x01(\x0b\x32\x11.trackd.v1.RunRef\x12\"\n\x07records\x18\x02 \x03(\x0b\x32\x11.trackd.v1.Record\x12\x0e\n\x06writer\x18\x03 \x01(\t*e\n\rConsoleStream\x12\x1e\n\x1a\x43ONSOLE_STREAM_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSOLE_STREAM_STDOUT\x10\x01\x12\x19\n\x15\x43ONSOLE_STREAM_STDERR\x10\x02*l\n\nAlertLevel\x12\x1b\n\x17\x41LERT_LEVEL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41LERT_LEVEL_INFO\x10\x01\x12\x14\n\x10\x41LERT_LEVEL_WARN\x10\x02\x12\x15\n\x11\x41LERT_LEVEL_ERROR\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trackd.v1.record_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONSOLESTREAM']._serialized_start=1830
-  _globals['_CONSOLESTREAM']._serialized_end=1931
-  _globals['_ALERTLEVEL']._serialized_start=1933
-  _globals['_ALERTLEVEL']._serialized_end=2041
+  _globals['_CONSOLESTREAM']._serialized_start=1946
+  _globals['_CONSOLESTREAM']._serialized_end=2047
+  _globals['_ALERTLEVEL']._serialized_start=2049
+  _globals['_ALERTLEVEL']._serialized_end=2157
   _globals['_RECORD']._serialized_start=82
-  _globals['_RECORD']._serialized_end=599
-  _globals['_HISTORYRECORD']._serialized_start=602
-  _globals['_HISTORYRECORD']._serialized_end=752
-  _globals['_SUMMARYITEM']._serialized_start=754
-  _globals['_SUMMARYITEM']._serialized_end=814
-  _globals['_KEYPATH']._serialized_start=816
-  _globals['_KEYPATH']._serialized_end=839
-  _globals['_SUMMARYRECORD']._serialized_start=841
-  _globals['_SUMMARYRECORD']._serialized_end=932
-  _globals['_CONFIGRECORD']._serialized_start=934
-  _globals['_CONFIGRECORD']._serialized_end=1001
-  _globals['_METRICRECORD']._serialized_start=1003
-  _globals['_METRICRECORD']._serialized_end=1085
-  _globals['_TAGLIST']._serialized_start=1087
-  _globals['_TAGLIST']._serialized_end=1110
-  _globals['_RUNUPDATERECORD']._serialized_start=1113
-  _globals['_RUNUPDATERECORD']._serialized_end=1288
-  _globals['_EXITRECORD']._serialized_start=1290
-  _globals['_EXITRECORD']._serialized_end=1321
-  _globals['_RESUMERECORD']._serialized_start=1323
-  _globals['_RESUMERECORD']._serialized_end=1395
-  _globals['_REWINDRECORD']._serialized_start=1397
-  _globals['_REWINDRECORD']._serialized_end=1425
-  _globals['_PREEMPTINGRECORD']._serialized_start=1427
-  _globals['_PREEMPTINGRECORD']._serialized_end=1445
-  _globals['_ALERTRECORD']._serialized_start=1447
-  _globals['_ALERTRECORD']._serialized_end=1572
-  _globals['_CONSOLERECORD']._serialized_start=1574
-  _globals['_CONSOLERECORD']._serialized_end=1628
-  _globals['_CONSOLELINE']._serialized_start=1630
-  _globals['_CONSOLELINE']._serialized_end=1732
-  _globals['_WALENTRY']._serialized_start=1734
-  _globals['_WALENTRY']._serialized_end=1828
+  _globals['_RECORD']._serialized_end=653
+  _globals['_HISTORYRECORD']._serialized_start=656
+  _globals['_HISTORYRECORD']._serialized_end=806
+  _globals['_HISTORYROWSRECORD']._serialized_start=808
+  _globals['_HISTORYROWSRECORD']._serialized_end=868
+  _globals['_SUMMARYITEM']._serialized_start=870
+  _globals['_SUMMARYITEM']._serialized_end=930
+  _globals['_KEYPATH']._serialized_start=932
+  _globals['_KEYPATH']._serialized_end=955
+  _globals['_SUMMARYRECORD']._serialized_start=957
+  _globals['_SUMMARYRECORD']._serialized_end=1048
+  _globals['_CONFIGRECORD']._serialized_start=1050
+  _globals['_CONFIGRECORD']._serialized_end=1117
+  _globals['_METRICRECORD']._serialized_start=1119
+  _globals['_METRICRECORD']._serialized_end=1201
+  _globals['_TAGLIST']._serialized_start=1203
+  _globals['_TAGLIST']._serialized_end=1226
+  _globals['_RUNUPDATERECORD']._serialized_start=1229
+  _globals['_RUNUPDATERECORD']._serialized_end=1404
+  _globals['_EXITRECORD']._serialized_start=1406
+  _globals['_EXITRECORD']._serialized_end=1437
+  _globals['_RESUMERECORD']._serialized_start=1439
+  _globals['_RESUMERECORD']._serialized_end=1511
+  _globals['_REWINDRECORD']._serialized_start=1513
+  _globals['_REWINDRECORD']._serialized_end=1541
+  _globals['_PREEMPTINGRECORD']._serialized_start=1543
+  _globals['_PREEMPTINGRECORD']._serialized_end=1561
+  _globals['_ALERTRECORD']._serialized_start=1563
+  _globals['_ALERTRECORD']._serialized_end=1688
+  _globals['_CONSOLERECORD']._serialized_start=1690
+  _globals['_CONSOLERECORD']._serialized_end=1744
+  _globals['_CONSOLELINE']._serialized_start=1746
+  _globals['_CONSOLELINE']._serialized_end=1848
+  _globals['_WALENTRY']._serialized_start=1850
+  _globals['_WALENTRY']._serialized_end=1944
 # @@protoc_insertion_point(module_scope)

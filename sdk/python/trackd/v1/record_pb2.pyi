@@ -30,7 +30,7 @@ ALERT_LEVEL_WARN: AlertLevel
 ALERT_LEVEL_ERROR: AlertLevel
 
 class Record(_message.Message):
-    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting", "alert", "console")
+    __slots__ = ("seq", "history", "summary", "config", "metric", "run_update", "exit", "resume", "rewind", "preempting", "alert", "console", "history_rows")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class Record(_message.Message):
     PREEMPTING_FIELD_NUMBER: _ClassVar[int]
     ALERT_FIELD_NUMBER: _ClassVar[int]
     CONSOLE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_ROWS_FIELD_NUMBER: _ClassVar[int]
     seq: int
     history: HistoryRecord
     summary: SummaryRecord
@@ -55,7 +56,8 @@ class Record(_message.Message):
     preempting: PreemptingRecord
     alert: AlertRecord
     console: ConsoleRecord
-    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ..., console: _Optional[_Union[ConsoleRecord, _Mapping]] = ...) -> None: ...
+    history_rows: HistoryRowsRecord
+    def __init__(self, seq: _Optional[int] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., run_update: _Optional[_Union[RunUpdateRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., resume: _Optional[_Union[ResumeRecord, _Mapping]] = ..., rewind: _Optional[_Union[RewindRecord, _Mapping]] = ..., preempting: _Optional[_Union[PreemptingRecord, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ..., console: _Optional[_Union[ConsoleRecord, _Mapping]] = ..., history_rows: _Optional[_Union[HistoryRowsRecord, _Mapping]] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
     __slots__ = ("data", "step", "commit", "timestamp", "packed_data")
@@ -70,6 +72,14 @@ class HistoryRecord(_message.Message):
     timestamp: float
     packed_data: bytes
     def __init__(self, data: _Optional[_Union[_value_pb2.MapValue, _Mapping]] = ..., step: _Optional[int] = ..., commit: _Optional[bool] = ..., timestamp: _Optional[float] = ..., packed_data: _Optional[bytes] = ...) -> None: ...
+
+class HistoryRowsRecord(_message.Message):
+    __slots__ = ("packed_data", "timestamps")
+    PACKED_DATA_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    packed_data: _containers.RepeatedScalarFieldContainer[bytes]
+    timestamps: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, packed_data: _Optional[_Iterable[bytes]] = ..., timestamps: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class SummaryItem(_message.Message):
     __slots__ = ("path", "value")

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trackd/v1/record.proto.
  */
 export const file_trackd_v1_record: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0cmFja2QvdjEvcmVjb3JkLnByb3RvEgl0cmFja2QudjEihQQKBlJlY29yZBILCgNzZXEYASABKAMSKwoHaGlzdG9yeRgKIAEoCzIYLnRyYWNrZC52MS5IaXN0b3J5UmVjb3JkSAASKwoHc3VtbWFyeRgLIAEoCzIYLnRyYWNrZC52MS5TdW1tYXJ5UmVjb3JkSAASKQoGY29uZmlnGAwgASgLMhcudHJhY2tkLnYxLkNvbmZpZ1JlY29yZEgAEikKBm1ldHJpYxgNIAEoCzIXLnRyYWNrZC52MS5NZXRyaWNSZWNvcmRIABIwCgpydW5fdXBkYXRlGA4gASgLMhoudHJhY2tkLnYxLlJ1blVwZGF0ZVJlY29yZEgAEiUKBGV4aXQYDyABKAsyFS50cmFja2QudjEuRXhpdFJlY29yZEgAEikKBnJlc3VtZRgQIAEoCzIXLnRyYWNrZC52MS5SZXN1bWVSZWNvcmRIABIpCgZyZXdpbmQYESABKAsyFy50cmFja2QudjEuUmV3aW5kUmVjb3JkSAASMQoKcHJlZW1wdGluZxgSIAEoCzIbLnRyYWNrZC52MS5QcmVlbXB0aW5nUmVjb3JkSAASJwoFYWxlcnQYEyABKAsyFi50cmFja2QudjEuQWxlcnRSZWNvcmRIABIrCgdjb25zb2xlGBQgASgLMhgudHJhY2tkLnYxLkNvbnNvbGVSZWNvcmRIAEIGCgRraW5kIpYBCg1IaXN0b3J5UmVjb3JkEiEKBGRhdGEYASABKAsyEy50cmFja2QudjEuTWFwVmFsdWUSEQoEc3RlcBgCIAEoA0gAiAEBEhMKBmNvbW1pdBgDIAEoCEgBiAEBEhEKCXRpbWVzdGFtcBgEIAEoARITCgtwYWNrZWRfZGF0YRgFIAEoDEIHCgVfc3RlcEIJCgdfY29tbWl0IjwKC1N1bW1hcnlJdGVtEgwKBHBhdGgYASADKAkSHwoFdmFsdWUYAiABKAsyEC50cmFja2QudjEuVmFsdWUiFwoHS2V5UGF0aBIMCgRwYXRoGAEgAygJIlsKDVN1bW1hcnlSZWNvcmQSJgoGdXBkYXRlGAEgAygLMhYudHJhY2tkLnYxLlN1bW1hcnlJdGVtEiIKBnJlbW92ZRgCIAMoCzISLnRyYWNrZC52MS5LZXlQYXRoIkMKDENvbmZpZ1JlY29yZBIjCgZ1cGRhdGUYASABKAsyEy50cmFja2QudjEuTWFwVmFsdWUSDgoGcmVtb3ZlGAIgAygJIlIKDE1ldHJpY1JlY29yZBIvCgpkZWZpbml0aW9uGAEgASgLMhsudHJhY2tkLnYxLk1ldHJpY0RlZmluaXRpb24SEQoJb3ZlcndyaXRlGAIgASgIIhcKB1RhZ0xpc3QSDAoEdGFncxgBIAMoCSKvAQoPUnVuVXBkYXRlUmVjb3JkEhEKBG5hbWUYASABKAlIAIgBARISCgVub3RlcxgCIAEoCUgBiAEBEiAKBHRhZ3MYAyABKAsyEi50cmFja2QudjEuVGFnTGlzdBISCgVncm91cBgEIAEoCUgCiAEBEhUKCGpvYl90eXBlGAUgASgJSAOIAQFCBwoFX25hbWVCCAoGX25vdGVzQggKBl9ncm91cEILCglfam9iX3R5cGUiHwoKRXhpdFJlY29yZBIRCglleGl0X2NvZGUYASABKAUiSAoMUmVzdW1lUmVjb3JkEhIKCnN0YXJ0X3RpbWUYASABKAESFgoJbmV4dF9zdGVwGAIgASgDSACIAQFCDAoKX25leHRfc3RlcCIcCgxSZXdpbmRSZWNvcmQSDAoEc3RlcBgBIAEoAyISChBQcmVlbXB0aW5nUmVjb3JkIn0KC0FsZXJ0UmVjb3JkEg0KBXRpdGxlGAEgASgJEgwKBHRleHQYAiABKAkSJAoFbGV2ZWwYAyABKA4yFS50cmFja2QudjEuQWxlcnRMZXZlbBIYChB3YWl0X2R1cmF0aW9uX21zGAQgASgDEhEKCXRpbWVzdGFtcBgFIAEoASI2Cg1Db25zb2xlUmVjb3JkEiUKBWxpbmVzGAEgAygLMhYudHJhY2tkLnYxLkNvbnNvbGVMaW5lImYKC0NvbnNvbGVMaW5lEigKBnN0cmVhbRgBIAEoDjIYLnRyYWNrZC52MS5Db25zb2xlU3RyZWFtEgwKBGxpbmUYAiABKAMSEQoJdGltZXN0YW1wGAMgASgBEgwKBHRleHQYBCABKAkiXgoIV2FsRW50cnkSHgoDcnVuGAEgASgLMhEudHJhY2tkLnYxLlJ1blJlZhIiCgdyZWNvcmRzGAIgAygLMhEudHJhY2tkLnYxLlJlY29yZBIOCgZ3cml0ZXIYAyABKAkqZQoNQ29uc29sZVN0cmVhbRIeChpDT05TT0xFX1NUUkVBTV9VTlNQRUNJRklFRBAAEhkKFUNPTlNPTEVfU1RSRUFNX1NURE9VVBABEhkKFUNPTlNPTEVfU1RSRUFNX1NUREVSUhACKmwKCkFsZXJ0TGV2ZWwSGwoXQUxFUlRfTEVWRUxfVU5TUEVDSUZJRUQQABIUChBBTEVSVF9MRVZFTF9JTkZPEAESFAoQQUxFUlRfTEVWRUxfV0FSThACEhUKEUFMRVJUX0xFVkVMX0VSUk9SEANiBnByb3RvMw", [file_trackd_v1_run, file_trackd_v1_value]);
+  fileDesc("ChZ0cmFja2QvdjEvcmVjb3JkLnByb3RvEgl0cmFja2QudjEiuwQKBlJlY29yZBILCgNzZXEYASABKAMSKwoHaGlzdG9yeRgKIAEoCzIYLnRyYWNrZC52MS5IaXN0b3J5UmVjb3JkSAASKwoHc3VtbWFyeRgLIAEoCzIYLnRyYWNrZC52MS5TdW1tYXJ5UmVjb3JkSAASKQoGY29uZmlnGAwgASgLMhcudHJhY2tkLnYxLkNvbmZpZ1JlY29yZEgAEikKBm1ldHJpYxgNIAEoCzIXLnRyYWNrZC52MS5NZXRyaWNSZWNvcmRIABIwCgpydW5fdXBkYXRlGA4gASgLMhoudHJhY2tkLnYxLlJ1blVwZGF0ZVJlY29yZEgAEiUKBGV4aXQYDyABKAsyFS50cmFja2QudjEuRXhpdFJlY29yZEgAEikKBnJlc3VtZRgQIAEoCzIXLnRyYWNrZC52MS5SZXN1bWVSZWNvcmRIABIpCgZyZXdpbmQYESABKAsyFy50cmFja2QudjEuUmV3aW5kUmVjb3JkSAASMQoKcHJlZW1wdGluZxgSIAEoCzIbLnRyYWNrZC52MS5QcmVlbXB0aW5nUmVjb3JkSAASJwoFYWxlcnQYEyABKAsyFi50cmFja2QudjEuQWxlcnRSZWNvcmRIABIrCgdjb25zb2xlGBQgASgLMhgudHJhY2tkLnYxLkNvbnNvbGVSZWNvcmRIABI0CgxoaXN0b3J5X3Jvd3MYFSABKAsyHC50cmFja2QudjEuSGlzdG9yeVJvd3NSZWNvcmRIAEIGCgRraW5kIpYBCg1IaXN0b3J5UmVjb3JkEiEKBGRhdGEYASABKAsyEy50cmFja2QudjEuTWFwVmFsdWUSEQoEc3RlcBgCIAEoA0gAiAEBEhMKBmNvbW1pdBgDIAEoCEgBiAEBEhEKCXRpbWVzdGFtcBgEIAEoARITCgtwYWNrZWRfZGF0YRgFIAEoDEIHCgVfc3RlcEIJCgdfY29tbWl0IjwKEUhpc3RvcnlSb3dzUmVjb3JkEhMKC3BhY2tlZF9kYXRhGAEgAygMEhIKCnRpbWVzdGFtcHMYAiADKAEiPAoLU3VtbWFyeUl0ZW0SDAoEcGF0aBgBIAMoCRIfCgV2YWx1ZRgCIAEoCzIQLnRyYWNrZC52MS5WYWx1ZSIXCgdLZXlQYXRoEgwKBHBhdGgYASADKAkiWwoNU3VtbWFyeVJlY29yZBImCgZ1cGRhdGUYASADKAsyFi50cmFja2QudjEuU3VtbWFyeUl0ZW0SIgoGcmVtb3ZlGAIgAygLMhIudHJhY2tkLnYxLktleVBhdGgiQwoMQ29uZmlnUmVjb3JkEiMKBnVwZGF0ZRgBIAEoCzITLnRyYWNrZC52MS5NYXBWYWx1ZRIOCgZyZW1vdmUYAiADKAkiUgoMTWV0cmljUmVjb3JkEi8KCmRlZmluaXRpb24YASABKAsyGy50cmFja2QudjEuTWV0cmljRGVmaW5pdGlvbhIRCglvdmVyd3JpdGUYAiABKAgiFwoHVGFnTGlzdBIMCgR0YWdzGAEgAygJIq8BCg9SdW5VcGRhdGVSZWNvcmQSEQoEbmFtZRgBIAEoCUgAiAEBEhIKBW5vdGVzGAIgASgJSAGIAQESIAoEdGFncxgDIAEoCzISLnRyYWNrZC52MS5UYWdMaXN0EhIKBWdyb3VwGAQgASgJSAKIAQESFQoIam9iX3R5cGUYBSABKAlIA4gBAUIHCgVfbmFtZUIICgZfbm90ZXNCCAoGX2dyb3VwQgsKCV9qb2JfdHlwZSIfCgpFeGl0UmVjb3JkEhEKCWV4aXRfY29kZRgBIAEoBSJICgxSZXN1bWVSZWNvcmQSEgoKc3RhcnRfdGltZRgBIAEoARIWCgluZXh0X3N0ZXAYAiABKANIAIgBAUIMCgpfbmV4dF9zdGVwIhwKDFJld2luZFJlY29yZBIMCgRzdGVwGAEgASgDIhIKEFByZWVtcHRpbmdSZWNvcmQifQoLQWxlcnRSZWNvcmQSDQoFdGl0bGUYASABKAkSDAoEdGV4dBgCIAEoCRIkCgVsZXZlbBgDIAEoDjIVLnRyYWNrZC52MS5BbGVydExldmVsEhgKEHdhaXRfZHVyYXRpb25fbXMYBCABKAMSEQoJdGltZXN0YW1wGAUgASgBIjYKDUNvbnNvbGVSZWNvcmQSJQoFbGluZXMYASADKAsyFi50cmFja2QudjEuQ29uc29sZUxpbmUiZgoLQ29uc29sZUxpbmUSKAoGc3RyZWFtGAEgASgOMhgudHJhY2tkLnYxLkNvbnNvbGVTdHJlYW0SDAoEbGluZRgCIAEoAxIRCgl0aW1lc3RhbXAYAyABKAESDAoEdGV4dBgEIAEoCSJeCghXYWxFbnRyeRIeCgNydW4YASABKAsyES50cmFja2QudjEuUnVuUmVmEiIKB3JlY29yZHMYAiADKAsyES50cmFja2QudjEuUmVjb3JkEg4KBndyaXRlchgDIAEoCSplCg1Db25zb2xlU3RyZWFtEh4KGkNPTlNPTEVfU1RSRUFNX1VOU1BFQ0lGSUVEEAASGQoVQ09OU09MRV9TVFJFQU1fU1RET1VUEAESGQoVQ09OU09MRV9TVFJFQU1fU1RERVJSEAIqbAoKQWxlcnRMZXZlbBIbChdBTEVSVF9MRVZFTF9VTlNQRUNJRklFRBAAEhQKEEFMRVJUX0xFVkVMX0lORk8QARIUChBBTEVSVF9MRVZFTF9XQVJOEAISFQoRQUxFUlRfTEVWRUxfRVJST1IQA2IGcHJvdG8z", [file_trackd_v1_run, file_trackd_v1_value]);
 
 /**
  * One unit of run data.
@@ -125,6 +125,14 @@ export type Record = Message<"trackd.v1.Record"> & {
      */
     value: ConsoleRecord;
     case: "console";
+  } | {
+    /**
+     * Several history rows at once (consecutive log() calls without step or commit).
+     *
+     * @generated from field: trackd.v1.HistoryRowsRecord history_rows = 21;
+     */
+    value: HistoryRowsRecord;
+    case: "historyRows";
   } | { case: undefined; value?: undefined };
 };
 
@@ -197,6 +205,39 @@ export const HistoryRecordSchema: GenMessage<HistoryRecord> = /*@__PURE__*/
   messageDesc(file_trackd_v1_record, 1);
 
 /**
+ * Consecutive history rows logged without step or commit, as one record: the compact form of
+ * as many HistoryRecords that set only `packed_data` and `timestamp`. It stands for
+ * len(packed_data) records, of seqs seq, seq + 1, ...: the record after it in a stream or log
+ * has seq + len(packed_data), each row is acknowledged, kept and replayed by its own seq, and a
+ * reader may take some rows of it and not others (the rows of seqs it has already). At least
+ * one row, at most 10,000; `timestamps` has one entry per row.
+ *
+ * @generated from message trackd.v1.HistoryRowsRecord
+ */
+export type HistoryRowsRecord = Message<"trackd.v1.HistoryRowsRecord"> & {
+  /**
+   * Each row as HistoryRecord.packed_data.
+   *
+   * @generated from field: repeated bytes packed_data = 1;
+   */
+  packedData: Uint8Array[];
+
+  /**
+   * Each row's HistoryRecord.timestamp.
+   *
+   * @generated from field: repeated double timestamps = 2;
+   */
+  timestamps: number[];
+};
+
+/**
+ * Describes the message trackd.v1.HistoryRowsRecord.
+ * Use `create(HistoryRowsRecordSchema)` to create a new message.
+ */
+export const HistoryRowsRecordSchema: GenMessage<HistoryRowsRecord> = /*@__PURE__*/
+  messageDesc(file_trackd_v1_record, 2);
+
+/**
  * One summary key path and its new value.
  *
  * @generated from message trackd.v1.SummaryItem
@@ -222,7 +263,7 @@ export type SummaryItem = Message<"trackd.v1.SummaryItem"> & {
  * Use `create(SummaryItemSchema)` to create a new message.
  */
 export const SummaryItemSchema: GenMessage<SummaryItem> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 2);
+  messageDesc(file_trackd_v1_record, 3);
 
 /**
  * A key path.
@@ -243,7 +284,7 @@ export type KeyPath = Message<"trackd.v1.KeyPath"> & {
  * Use `create(KeyPathSchema)` to create a new message.
  */
 export const KeyPathSchema: GenMessage<KeyPath> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 3);
+  messageDesc(file_trackd_v1_record, 4);
 
 /**
  * Explicit summary changes. An explicit value replaces any define_metric aggregation of that key.
@@ -271,7 +312,7 @@ export type SummaryRecord = Message<"trackd.v1.SummaryRecord"> & {
  * Use `create(SummaryRecordSchema)` to create a new message.
  */
 export const SummaryRecordSchema: GenMessage<SummaryRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 4);
+  messageDesc(file_trackd_v1_record, 5);
 
 /**
  * Config changes; top-level keys are replaced whole.
@@ -302,7 +343,7 @@ export type ConfigRecord = Message<"trackd.v1.ConfigRecord"> & {
  * Use `create(ConfigRecordSchema)` to create a new message.
  */
 export const ConfigRecordSchema: GenMessage<ConfigRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 5);
+  messageDesc(file_trackd_v1_record, 6);
 
 /**
  * A define_metric call.
@@ -330,7 +371,7 @@ export type MetricRecord = Message<"trackd.v1.MetricRecord"> & {
  * Use `create(MetricRecordSchema)` to create a new message.
  */
 export const MetricRecordSchema: GenMessage<MetricRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 6);
+  messageDesc(file_trackd_v1_record, 7);
 
 /**
  * A list of tags (wrapped so that "no change" and "no tags" differ).
@@ -351,7 +392,7 @@ export type TagList = Message<"trackd.v1.TagList"> & {
  * Use `create(TagListSchema)` to create a new message.
  */
 export const TagListSchema: GenMessage<TagList> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 7);
+  messageDesc(file_trackd_v1_record, 8);
 
 /**
  * Changes to run metadata; unset fields are left alone.
@@ -402,7 +443,7 @@ export type RunUpdateRecord = Message<"trackd.v1.RunUpdateRecord"> & {
  * Use `create(RunUpdateRecordSchema)` to create a new message.
  */
 export const RunUpdateRecordSchema: GenMessage<RunUpdateRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 8);
+  messageDesc(file_trackd_v1_record, 9);
 
 /**
  * The end of a run.
@@ -423,7 +464,7 @@ export type ExitRecord = Message<"trackd.v1.ExitRecord"> & {
  * Use `create(ExitRecordSchema)` to create a new message.
  */
 export const ExitRecordSchema: GenMessage<ExitRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 9);
+  messageDesc(file_trackd_v1_record, 10);
 
 /**
  * A resumed run continues here.
@@ -451,7 +492,7 @@ export type ResumeRecord = Message<"trackd.v1.ResumeRecord"> & {
  * Use `create(ResumeRecordSchema)` to create a new message.
  */
 export const ResumeRecordSchema: GenMessage<ResumeRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 10);
+  messageDesc(file_trackd_v1_record, 11);
 
 /**
  * Start the run's history state over (summary, aggregations, current step); stored rows after
@@ -474,7 +515,7 @@ export type RewindRecord = Message<"trackd.v1.RewindRecord"> & {
  * Use `create(RewindRecordSchema)` to create a new message.
  */
 export const RewindRecordSchema: GenMessage<RewindRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 11);
+  messageDesc(file_trackd_v1_record, 12);
 
 /**
  * The run is about to be preempted: if its client then vanishes, it ends preempted, not crashed.
@@ -489,7 +530,7 @@ export type PreemptingRecord = Message<"trackd.v1.PreemptingRecord"> & {
  * Use `create(PreemptingRecordSchema)` to create a new message.
  */
 export const PreemptingRecordSchema: GenMessage<PreemptingRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 12);
+  messageDesc(file_trackd_v1_record, 13);
 
 /**
  * An alert (run.alert). Another alert with the same title within wait_duration_ms of the last
@@ -539,7 +580,7 @@ export type AlertRecord = Message<"trackd.v1.AlertRecord"> & {
  * Use `create(AlertRecordSchema)` to create a new message.
  */
 export const AlertRecordSchema: GenMessage<AlertRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 13);
+  messageDesc(file_trackd_v1_record, 14);
 
 /**
  * Lines of console output. Each line has a number in its stream, counted from 0; a line sent
@@ -562,7 +603,7 @@ export type ConsoleRecord = Message<"trackd.v1.ConsoleRecord"> & {
  * Use `create(ConsoleRecordSchema)` to create a new message.
  */
 export const ConsoleRecordSchema: GenMessage<ConsoleRecord> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 14);
+  messageDesc(file_trackd_v1_record, 15);
 
 /**
  * One line of console output (without its line end).
@@ -604,7 +645,7 @@ export type ConsoleLine = Message<"trackd.v1.ConsoleLine"> & {
  * Use `create(ConsoleLineSchema)` to create a new message.
  */
 export const ConsoleLineSchema: GenMessage<ConsoleLine> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 15);
+  messageDesc(file_trackd_v1_record, 16);
 
 /**
  * The write-ahead log's unit: the records of one accepted batch (see the WAL format in README).
@@ -639,7 +680,7 @@ export type WalEntry = Message<"trackd.v1.WalEntry"> & {
  * Use `create(WalEntrySchema)` to create a new message.
  */
 export const WalEntrySchema: GenMessage<WalEntry> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_record, 16);
+  messageDesc(file_trackd_v1_record, 17);
 
 /**
  * A console stream.
