@@ -8,7 +8,6 @@ Part of :class:`tests.daemon.store.contract.MetadataStoreContract`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -35,20 +34,6 @@ def _round(pk: int, writer: str, seq: int, rows: list[dict[str, Any]], **delta: 
 
 @pytest.mark.anyio
 class SharedRunContract:
-    @pytest.fixture
-    async def daemons(
-        self, open_store: Callable[[], Awaitable[MetadataStore]]
-    ) -> AsyncIterator[tuple[MetadataStore, MetadataStore]]:
-        a = await open_store()
-        try:
-            b = await open_store()
-            try:
-                yield a, b
-            finally:
-                await b.aclose()
-        finally:
-            await a.aclose()
-
     async def test_a_shared_run_says_so(self, store: MetadataStore) -> None:
         shared = await store.create_run(NewRun(RunKey("e", "p", "s"), shared=True))
         plain = await store.create_run(NewRun(RunKey("e", "p", "plain")))
@@ -58,9 +43,9 @@ class SharedRunContract:
         assert (await store.get_run(plain.key)).shared
 
     async def test_writers_on_two_daemons_keep_every_row_at_distinct_steps(
-        self, daemons: tuple[MetadataStore, MetadataStore]
+        self, two_stores: tuple[MetadataStore, MetadataStore]
     ) -> None:
-        a, b = daemons
+        a, b = two_stores  # ConcurrencyContract's: two stores on the same data
         info = await a.create_run(NewRun(RunKey("e", "p", "two"), shared=True))
 
         async def write(store: MetadataStore, writer: str) -> None:
@@ -98,9 +83,9 @@ class SharedRunContract:
         assert (run.history_rows, run.summary) == (4, {"v": 3})
 
     async def test_summary_config_and_definitions_merge_key_by_key(
-        self, daemons: tuple[MetadataStore, MetadataStore]
+        self, two_stores: tuple[MetadataStore, MetadataStore]
     ) -> None:
-        a, b = daemons
+        a, b = two_stores  # ConcurrencyContract's: two stores on the same data
         info = await a.create_run(NewRun(RunKey("e", "p", "merge"), shared=True,
                                          config={"lr": 0.1, "old": 1}))
         await a.apply([_round(info.pk, "", 1, [{"loss": 1.0}], summary_set={
