@@ -119,6 +119,13 @@ def test_a_readable_run_is_not_editable_by_a_reader(shared: tuple[DaemonProcess,
     status, body = dash.post_json(path, {"name": "taken"}, token=None,
                                   headers={"Origin": "http://elsewhere.example"})
     assert status == 403 and b"another site" in body, (status, body)
+    # Nor may it save the shared project's workspace views, which it may read.
+    views = "/api/v1/projects/team/shared-a/views"
+    status, body = dash.post_json(views + "/mine", {"panels": []}, token=None,
+                                  headers={"Origin": dash.base.rstrip("/")})
+    assert status == 403 and "read access only" in json.dumps(body), (status, body)
+    assert get(dash, views) == (200, {"views": []})
+    assert get(dash, "/api/v1/projects/team/private/views")[0] == 404
     # The private run cannot even be found.
     status, _ = dash.post_json("/api/v1/runs/team/private/p1/update", {"name": "taken"},
                                token=None, headers={"Origin": dash.base.rstrip("/")})
