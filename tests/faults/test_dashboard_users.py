@@ -159,3 +159,25 @@ def test_the_daemons_own_user_still_sees_everything(shared: tuple[DaemonProcess,
     assert status == 200, projects
     assert {"shared-a", "private"} <= {p["project"] for p in projects["projects"]}
 
+
+
+@needs_root
+def test_artifacts_follow_the_policy(shared: tuple[DaemonProcess, Path]) -> None:
+    for project, run_id in (("shared-a", "sa"), ("private", "pa")):
+        ok(as_user(shared, 0, "log_text", entity="team", project=project, run_id=run_id,
+                   name=f"data-{project}", text=project))
+    _, dash = nobody_login(shared)
+    status, listed = get(dash, "/api/v1/projects/team/shared-a/artifacts")
+    assert status == 200 and "data-shared-a" in json.dumps(listed), listed
+    seen = "/api/v1/artifacts/team/shared-a/dataset/data-shared-a/v0"
+    assert get(dash, seen)[0] == 200
+    assert get(dash, seen + "/files/a.txt")[0] == 200
+    hidden = "/api/v1/artifacts/team/private/dataset/data-private"
+    for path in (hidden, hidden + "/v0", hidden + "/v0/files/a.txt"):
+        assert get(dash, path)[0] == 404, path
+    status, listed = get(dash, "/api/v1/projects/team/private/artifacts")
+    assert "data-private" not in json.dumps(listed), listed
+    # A reader may not move an alias of a version it may read.
+    status, body = dash.post_json(seen + "/aliases", {"add": ["best"], "remove": []},
+                                  token=None, headers={"Origin": dash.base.rstrip("/")})
+    assert status == 403 and "may not change artifact" in json.dumps(body), (status, body)
