@@ -33,6 +33,7 @@ from __future__ import annotations
 import hmac
 import json
 import pwd
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -70,6 +71,9 @@ MAX_TOKEN_LENGTH = 200
 #: Users whose name and groups are kept looked up (then the cache starts over): a machine's
 #: dashboard users are a handful; the bound keeps a long-lived daemon's memory flat.
 MAX_CALLERS = 256
+#: How long a user's name and groups are reused before they are looked up again: a user taken
+#: out of a group loses what the group's grant gave their dashboard session within a minute.
+CALLER_SECONDS = 60.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Renders the login page: (request, HTTP status, what went wrong or "", the path to go to
@@ -143,7 +147,7 @@ class AuthGate:
                  policy: AccessPolicy | None = None) -> None:
         self._token = token
         self._policy = policy or AccessPolicy.load(None)
-        self._callers: dict[int, Caller] = {}
+        self._callers: dict[int, tuple[float, Caller]] = {}
         self.token_file = token_file
         self.sessions = sessions
         self.cookie = cookie_name(port)
@@ -163,13 +167,15 @@ class AuthGate:
         return mint_ticket(self._token, uid=uid)
 
     async def _caller(self, uid: int) -> Caller:
+        now = time.monotonic()
         found = self._callers.get(uid)
-        if found is None:
-            if len(self._callers) >= MAX_CALLERS:
-                self._callers.clear()
-            found = await anyio.to_thread.run_sync(_lookup, uid, self._policy.needs_groups)
-            self._callers[uid] = found
-        return found
+        if found is not None and now - found[0] < CALLER_SECONDS:
+            return found[1]
+        if len(self._callers) >= MAX_CALLERS:
+            self._callers.clear()
+        caller = await anyio.to_thread.run_sync(_lookup, uid, self._policy.needs_groups)
+        self._callers[uid] = (now, caller)
+        return caller
 
     async def _act_as(self, request: web.Request, session: str | None) -> None:
         """Note whom the request acts for (a user's session; anything else: full access)."""
