@@ -190,10 +190,11 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 await files.tell(WatchAgain(session))
 
             await _recover(store, registry, recovered)
-            web = await start_dashboard(cfg, store, blobs, sweeps, editor)
-            peers = PeerTable() if cfg.shared_socket else None
             team = not cfg.store_url.startswith("sqlite:")  # a store several machines share
-            guard = Guard(AccessPolicy.load(cfg.policy_file, by_name=team), peers,
+            policy = AccessPolicy.load(cfg.policy_file, by_name=team)
+            web = await start_dashboard(cfg, store, blobs, sweeps, editor, policy)
+            peers = PeerTable() if cfg.shared_socket else None
+            guard = Guard(policy, peers,
                           str(cfg.private_dir / "relay") if peers is not None else "")
             servicers = {
                 "trackd.v1.RunService": RunServicer(registry, history, store, guard, metrics,
@@ -218,6 +219,7 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
                 daemon_servicer.dashboard = (web.url, str(web.token_file))
                 daemon_servicer.dashboard_busy = web.busy
                 daemon_servicer.rotate_dashboard_token = web.rotate_token
+                daemon_servicer.dashboard_ticket = web.ticket_url
             listeners = await start_server(cfg, servicers, peers, calls)
             addresses.extend(listeners.addresses)
             if cfg.shared_socket:  # other users hand their files over open

@@ -11,7 +11,10 @@ gRPC code name, "message": ...}``.
 
 from __future__ import annotations
 
+import argparse
 import configparser  # noqa: F401 - imported lazily by the SDK
+import contextlib
+import io
 import json
 import os
 import sys
@@ -21,6 +24,9 @@ import grpc
 from sdk_modules import import_sdk_modules  # beside this script (sys.path[0])
 
 import trackd
+import trackd._shared.paths  # noqa: F401 - imported lazily by `trackd ui`
+import trackd._transport.daemon  # noqa: F401 - imported lazily by `trackd ui`
+from trackd._cli.ui import ui
 from trackd._transport.connection import make_stub
 from trackd.v1 import daemon_service_pb2, record_service_pb2, run_pb2
 
@@ -167,10 +173,19 @@ def edit(path: str, change: str) -> list[str]:
     return run.path
 
 
+def ui_url(path: str) -> str:
+    """The login URL `trackd ui --no-browser PATH` prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ui(argparse.Namespace(path=path or None, entity=None, rotate_token=False,
+                              no_browser=True, timeout=10.0))
+    return out.getvalue().strip().splitlines()[-1]
+
+
 ACTIONS = {"create": create, "list": list_runs, "history": history_rows, "resume": resume,
            "stream": stream, "shutdown": shutdown, "keep_files": keep_files,
            "projects": list_projects, "edit": edit, "who": who, "log_text": log_text,
-           "read_text": read_text}
+           "read_text": read_text, "ui_url": ui_url}
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""DaemonService: information about the daemon, shutting it down, and a new dashboard token."""
+"""DaemonService: information about the daemon, shutting it down, a new dashboard token, and
+dashboard logins for the machine's users."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ class DaemonServicer:
     #: Replaces the serving dashboard's token, ending its sessions (how many it ended); set
     #: by the composition root once the dashboard serves.
     rotate_dashboard_token: Callable[[], Awaitable[int]] | None = None
+    #: A dashboard login URL with a fresh ticket for a uid (None: full access); set by the
+    #: composition root once the dashboard serves.
+    dashboard_ticket: Callable[[int | None], str] | None = None
     #: Keeps the daemon up for this many seconds after its last client, then stops it (the
     #: heartbeat's idle timeout); set by the composition root.
     linger: Callable[[float], Awaitable[None]] | None = None
@@ -105,6 +109,17 @@ class DaemonServicer:
                 f"cannot write the dashboard token file {token_file}: {exc}") from None
         return pb.RotateDashboardTokenResponse(dashboard_token_file=str(token_file),
                                                sessions_ended=ended)
+
+    async def DashboardTicket(
+        self, request: pb.DashboardTicketRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DashboardTicketResponse:
+        if self.dashboard_ticket is None:
+            raise FailedPreconditionError("this daemon serves no dashboard (TRACKD_UI=0, or it "
+                                          "could not start: see the daemon's log)")
+        caller = self._guard.caller(context)
+        full = self._guard.policy.trusted(caller)
+        url = self.dashboard_ticket(None if full else caller.uid)
+        return pb.DashboardTicketResponse(url=url, full_access=full)
 
     async def Shutdown(
         self, request: pb.ShutdownRequest, context: grpc.aio.ServicerContext

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 
+from trackd_daemon.access import AccessPolicy
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
@@ -29,16 +30,18 @@ log = logging.getLogger("trackd.daemon.web")
 async def start_dashboard(cfg: DaemonConfig, store: MetadataStore,
                           blobs: BlobStore | None = None,
                           sweeps: SweepControls | None = None,
-                          editor: RunEdits | None = None) -> WebServer | None:
+                          editor: RunEdits | None = None,
+                          policy: AccessPolicy | None = None) -> WebServer | None:
     """Serve the dashboard unless it is turned off; a dashboard that cannot start is logged
     and left out (the daemon serves runs without it). ``sweeps``: the daemon's sweep
     controller (``actors/sweeps.py``), which the sweep page's pause, resume, stop and cancel
     act through; ``editor``: the daemon's run editor (``run_editing.py``), which the
-    dashboard renames, tags, moves and deletes runs through."""
+    dashboard renames, tags, moves and deletes runs through; ``policy``: the access policy
+    that decides what a user's session sees (``scope.py``)."""
     if not cfg.ui:
         return None
     try:
-        return await start_web(cfg, store, blobs, sweeps, editor)
+        return await start_web(cfg, store, blobs, sweeps, editor, policy)
     except Exception:
         log.exception("the dashboard could not start (host %s, port %s); serving without it",
                       cfg.ui_host, cfg.ui_port)

@@ -20,12 +20,20 @@ the address bar nor the history. A notebook view (``?jupyter=true``) gets the pa
 session id in the page's data (see above), and may be framed: the ticket proves the daemon's
 user asked for that view. Without any of these, a page answers with the login page (run
 ``trackd ui``, or paste the token into its form) and the API with 401.
+
+Whom a request acts for (``scope.py`` decides what it may see and edit): the token, and a
+session logged in with the token or a ticket made from it, act as the daemon's user (full
+access); a session logged in with a user's ticket (one the daemon minted for another user of
+its machine, ``DaemonService.DashboardTicket``) acts for that uid, its name and groups looked up
+here.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import pwd
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -37,10 +45,13 @@ from trackd._shared.ui_auth import (
     TOKEN_FILE,
     TicketError,
     check_ticket,
+    mint_ticket,
     new_token,
     read_token,
     write_token,
 )
+from trackd_daemon.access import AccessPolicy, Caller, identify
+from trackd_daemon.web.scope import act_as
 from trackd_daemon.web.sessions import SessionStore
 
 #: The header a page in a notebook's iframe sends its session id in.
@@ -57,6 +68,12 @@ LOGIN_PATH = "/login"
 LOGOUT_PATH = "/logout"
 #: The longest token the login form compares (ours are 43 characters).
 MAX_TOKEN_LENGTH = 200
+#: Users whose name and groups are kept looked up (then the cache starts over): a machine's
+#: dashboard users are a handful; the bound keeps a long-lived daemon's memory flat.
+MAX_CALLERS = 256
+#: How long a user's name and groups are reused before they are looked up again: a user taken
+#: out of a group loses what the group's grant gave their dashboard session within a minute.
+CALLER_SECONDS = 60.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Renders the login page: (request, HTTP status, what went wrong or "", the path to go to
@@ -112,13 +129,25 @@ def _unauthorized_json(reason: str) -> web.Response:
         content_type="application/json", headers={"WWW-Authenticate": "Bearer"})
 
 
+def _lookup(uid: int, with_groups: bool) -> Caller:
+    """The user ``uid`` with its name and groups here (blocking: NSS)."""
+    try:
+        gid = pwd.getpwuid(uid).pw_gid
+    except KeyError:
+        gid = -1
+    return identify(uid, gid, 0, with_groups)
+
+
 class AuthGate:
     """The token, the sessions, the check every request passes, and the login routes."""
 
     def __init__(self, token: str, token_file: Path, sessions: SessionStore, port: int,
                  secure: bool, render: LoginRenderer,
-                 on_authenticated: Callable[[web.Request], None] = lambda request: None) -> None:
+                 on_authenticated: Callable[[web.Request], None] = lambda request: None,
+                 policy: AccessPolicy | None = None) -> None:
         self._token = token
+        self._policy = policy or AccessPolicy.load(None)
+        self._callers: dict[int, tuple[float, Caller]] = {}
         self.token_file = token_file
         self.sessions = sessions
         self.cookie = cookie_name(port)
@@ -129,6 +158,30 @@ class AuthGate:
     def routes(self) -> list[web.RouteDef]:
         return [web.get(LOGIN_PATH, self.login_page), web.post(LOGIN_PATH, self.login),
                 web.post(LOGOUT_PATH, self.logout)]
+
+    def mint(self, uid: int | None) -> str:
+        """A login ticket: for ``uid`` (its session sees what the policy lets it see), or, for
+        None, the daemon's user and root, a full-access one."""
+        if uid is not None and self._policy.trusted(Caller(uid)):
+            uid = None
+        return mint_ticket(self._token, uid=uid)
+
+    async def _caller(self, uid: int) -> Caller:
+        now = time.monotonic()
+        found = self._callers.get(uid)
+        if found is not None and now - found[0] < CALLER_SECONDS:
+            return found[1]
+        if len(self._callers) >= MAX_CALLERS:
+            self._callers.clear()
+        caller = await anyio.to_thread.run_sync(_lookup, uid, self._policy.needs_groups)
+        self._callers[uid] = (now, caller)
+        return caller
+
+    async def _act_as(self, request: web.Request, session: str | None) -> None:
+        """Note whom the request acts for (a user's session; anything else: full access)."""
+        uid = self.sessions.uid(session) if session is not None else None
+        if uid is not None:
+            act_as(request, self._policy, await self._caller(uid))
 
     def _is_token(self, given: str | None) -> bool:
         return bool(given) and len(str(given)) <= MAX_TOKEN_LENGTH and hmac.compare_digest(
@@ -156,15 +209,19 @@ class AuthGate:
                 return self._refuse(request, "a wrong token" if bearer else "no login")
         if session is not None and session == cookie:
             request[SESSION] = session
+        await self._act_as(request, session)
         self._on_authenticated(request)
         return await handler(request)
 
     async def _log_in(self, request: web.Request, handler: Handler, ticket: str | None,
                       old: str | None, session: str | None) -> web.StreamResponse:
         problem = ""
+        uid: int | None = None
         if ticket is not None:
             try:
-                self.sessions.spend(check_ticket(self._token, ticket))
+                checked = check_ticket(self._token, ticket)
+                self.sessions.spend(checked)
+                uid = checked.uid
             except TicketError as exc:
                 problem = str(exc)
         elif not self._is_token(old):
@@ -180,16 +237,17 @@ class AuthGate:
             # gets its session id to send in a header (the spent ticket stays in the iframe's
             # URL, which is all the notebook saves).
             if not problem:
-                session, _ = self.sessions.create()
+                session, _ = self.sessions.create(uid)
                 await self.sessions.save()
                 request[FRAMEABLE] = True
             request[EMBEDDED_SESSION] = session
+            await self._act_as(request, session)
             return await handler(request)
         clean = request.rel_url.with_query(
             [(k, v) for k, v in request.query.items() if k not in (TICKET_PARAM, "token")])
         response = web.HTTPSeeOther(location=str(clean))
         if not problem:
-            self._set_cookie(response, *self.sessions.create())
+            self._set_cookie(response, *self.sessions.create(uid))
             await self.sessions.save()
         return response
 

@@ -28,7 +28,8 @@ from pathlib import Path
 import anyio.to_thread
 from aiohttp import web
 
-from trackd._shared.ui_auth import SESSIONS_FILE
+from trackd._shared.ui_auth import SESSIONS_FILE, TICKET_PARAM
+from trackd_daemon.access import AccessPolicy
 from trackd_daemon.blobs import BlobStore
 from trackd_daemon.config import DaemonConfig
 from trackd_daemon.store.base import MetadataStore
@@ -153,6 +154,10 @@ class WebServer:
         log.warning("dashboard token rotated: %d session(s) ended", ended)
         return ended
 
+    def ticket_url(self, uid: int | None) -> str:
+        """A login URL with a fresh ticket: for ``uid`` (a user's session), or full access."""
+        return f"{self.url}?{TICKET_PARAM}={self.gate.mint(uid)}"
+
     async def stop(self) -> None:
         self.listener.close()
         self.live.close()
@@ -167,11 +172,13 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
              allowed_hosts: Iterable[str], guard: ConnectionGuard,
              on_authenticated: Callable[[web.Request], None] = lambda request: None,
              sweeps: SweepControls | None = None, editor: RunEdits | None = None,
+             policy: AccessPolicy | None = None,
              ) -> tuple[web.Application, LiveStreams, AuthGate]:
     """The aiohttp application (see the module doc for what each request passes);
     ``sweeps``: the daemon's sweep controller, which the sweep page's controls act through;
     ``editor``: the daemon's run editor, which renaming, tagging, moving and deleting runs go
-    through (without them those are refused)."""
+    through (without them those are refused); ``policy``: what a user's session may see and
+    edit (``scope.py``; none: the daemon's own policy file is not read, no grants)."""
     api = Api(store, blobs)
     sweeps_api = SweepsApi(store, sweeps)
     live = LiveStreams(api)
@@ -183,7 +190,7 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
         guard.trust(request)
         on_authenticated(request)
 
-    gate = AuthGate(token, token_file, sessions, port, tls, pages.login, authenticated)
+    gate = AuthGate(token, token_file, sessions, port, tls, pages.login, authenticated, policy)
     hosts = HostAllowlist(host, allowed_hosts)
     app = web.Application(middlewares=[
         guard.middleware, hosts.middleware, same_origin("https" if tls else "http"),
@@ -201,9 +208,10 @@ def make_app(store: MetadataStore, blobs: BlobStore | None, *, token: str, token
 
 async def start_web(cfg: DaemonConfig, store: MetadataStore, blobs: BlobStore | None = None,
                     sweeps: SweepControls | None = None,
-                    editor: RunEdits | None = None) -> WebServer:
-    """Serve the dashboard (``sweeps``, ``editor``: the daemon's sweep controller and run
-    editor, see ``make_app``).
+                    editor: RunEdits | None = None,
+                    policy: AccessPolicy | None = None) -> WebServer:
+    """Serve the dashboard (``sweeps``, ``editor``, ``policy``: the daemon's sweep controller,
+    run editor and access policy, see ``make_app``).
 
     :raises DashboardConfigError: an unusable host or TLS setting, or plain http off loopback.
     :raises OSError: the address cannot be bound.
@@ -229,7 +237,8 @@ async def start_web(cfg: DaemonConfig, store: MetadataStore, blobs: BlobStore | 
     app, live, gate = make_app(store, blobs, token=token, token_file=token_file,
                                sessions=sessions, port=port, host=host, tls=tls is not None,
                                allowed_hosts=cfg.ui_allowed_hosts, guard=guard,
-                               on_authenticated=touch, sweeps=sweeps, editor=editor)
+                               on_authenticated=touch, sweeps=sweeps, editor=editor,
+                               policy=policy)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
                            keepalive_timeout=timeout, lingering_time=min(LINGER_SECONDS, timeout))
     await runner.setup()

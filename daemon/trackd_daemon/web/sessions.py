@@ -6,6 +6,11 @@ notebook's iframe, in a header; see ``auth.py``). The daemon keeps only a keyed 
 (HMAC-SHA256 with the token), so the sessions file holds nothing a browser could present, and a
 new token (``trackd ui --rotate-token``) makes every earlier session unknown at once.
 
+A session remembers whom it acts for: the uid of a user's ticket (``DaemonService.
+DashboardTicket`` called by another user of the machine), whose session sees what the access
+policy lets that uid see; or no one (a ticket made from the token, an old link, the login form):
+full access, as the daemon's user.
+
 Sessions and used nonces are kept in ``<state dir>/ui-sessions.json`` (owner-only), so a daemon
 restart does not log anyone out and does not make a used ticket usable again.
 """
@@ -53,6 +58,8 @@ _FILE_VERSION = 1
 class _Session:
     expires: float
     last_used: float
+    #: The user the session acts for (None: full access).
+    uid: int | None = None
 
 
 class SessionStore:
@@ -71,8 +78,9 @@ class SessionStore:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def create(self) -> tuple[str, int]:
-        """A new session: its id and its lifetime in seconds (for the cookie's Max-Age)."""
+    def create(self, uid: int | None = None) -> tuple[str, int]:
+        """A new session acting for ``uid`` (None: full access): its id and its lifetime in
+        seconds (for the cookie's Max-Age)."""
         now = self._clock()
         if len(self._sessions) >= MAX_SESSIONS:
             self._drop_expired(now)
@@ -82,7 +90,7 @@ class SessionStore:
             log.info("dashboard: %d sessions kept; the least recently used one ended",
                      MAX_SESSIONS)
         session_id = secrets.token_urlsafe(32)
-        self._sessions[self._hash(session_id)] = _Session(now + SESSION_SECONDS, now)
+        self._sessions[self._hash(session_id)] = _Session(now + SESSION_SECONDS, now, uid)
         return session_id, SESSION_SECONDS
 
     def check(self, session_id: str | None) -> bool:
@@ -99,6 +107,11 @@ class SessionStore:
             return False
         found.last_used = now
         return True
+
+    def uid(self, session_id: str) -> int | None:
+        """The user a live session (one :meth:`check` accepted) acts for; None: full access."""
+        found = self._sessions.get(self._hash(session_id))
+        return None if found is None else found.uid
 
     def end(self, session_id: str | None) -> bool:
         """End one session (logging out); whether there was one."""
@@ -150,9 +163,10 @@ class SessionStore:
         data = await anyio.to_thread.run_sync(self._read)
         now = self._clock()
         try:
-            for key, (expires, last_used) in dict(data.get("sessions", {})).items():
+            for key, (expires, last_used, *user) in dict(data.get("sessions", {})).items():
+                uid = None if not user or user[0] is None else int(user[0])
                 if float(expires) > now:
-                    self._sessions[str(key)] = _Session(float(expires), float(last_used))
+                    self._sessions[str(key)] = _Session(float(expires), float(last_used), uid)
             for nonce, expires in dict(data.get("nonces", {})).items():
                 if int(expires) > now:
                     self._nonces[str(nonce)] = int(expires)
@@ -187,7 +201,7 @@ class SessionStore:
         async with self._save_lock:
             snapshot = {
                 "version": _FILE_VERSION,
-                "sessions": {k: [s.expires, s.last_used] for k, s in self._sessions.items()},
+                "sessions": {k: [s.expires, s.last_used, s.uid] for k, s in self._sessions.items()},
                 "nonces": dict(self._nonces),
             }
             await anyio.to_thread.run_sync(self._write, json.dumps(snapshot))

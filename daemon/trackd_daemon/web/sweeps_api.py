@@ -33,13 +33,14 @@ from trackd_daemon.actors.sweeps import ACTIONS
 from trackd_daemon.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
+    PermissionDeniedError,
     SweepNotFoundError,
 )
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.sweep_models import SweepInfo
 from trackd_daemon.sweeps.importance import parameter_importance
 from trackd_daemon.web.api import json_response
-from trackd_daemon.web.scope import may_see_sweep, visible_sweeps
+from trackd_daemon.web.scope import may_edit, may_see_sweep, visible_sweeps
 from trackd_daemon.web.sweep_view import (
     importance_input,
     metric_spec,
@@ -186,6 +187,9 @@ class SweepsApi:
         if action not in ACTIONS:
             raise InvalidArgumentError(
                 f"send a JSON object {{\"action\": ...}} with one of {', '.join(ACTIONS)}")
-        await self.visible_sweep(request, m["entity"], m["project"], m["sweep_id"])
+        seen = await self.visible_sweep(request, m["entity"], m["project"], m["sweep_id"])
+        if not may_edit(request, seen):
+            raise PermissionDeniedError(f"this dashboard may not change sweep {seen.sweep_id}",
+                                        sweep_id=seen.sweep_id)
         sweep = await self.controls.set_state(m["sweep_id"], str(action))
         return json_response(sweep_json(sweep))

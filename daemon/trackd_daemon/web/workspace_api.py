@@ -27,7 +27,7 @@ from typing import Any
 import anyio
 from aiohttp import web
 
-from trackd_daemon.errors import InvalidArgumentError, RunNotFoundError
+from trackd_daemon.errors import InvalidArgumentError, PermissionDeniedError, RunNotFoundError
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RUNNING, RunInfo
 from trackd_daemon.store.series import STEP, Series, check_buckets
@@ -232,13 +232,13 @@ class WorkspaceApi:
     # -- views -------------------------------------------------------------------------------
 
     async def editable_project(self, request: web.Request) -> None:
-        """:raises RunNotFoundError: the request may not change the project's views (or the
-            project has no run)."""
+        """:raises RunNotFoundError: the request sees no run of the project.
+        :raises PermissionDeniedError: it may read the project but not change its views."""
         m = request.match_info
-        if not may_edit_workspace(request, await self.store.list_runs(m["entity"],
-                                                                      m["project"])):
-            raise RunNotFoundError(f"project {m['entity']}/{m['project']} has no runs (or does "
-                                   "not exist)", run=f"{m['entity']}/{m['project']}")
+        if not may_edit_workspace(request, await self.project_runs(request)):
+            raise PermissionDeniedError(f"this dashboard may not change the saved views of "
+                                        f"{m['entity']}/{m['project']} (read access only)",
+                                        run=f"{m['entity']}/{m['project']}")
 
     async def views(self, request: web.Request) -> web.Response:
         await self.project_runs(request)

@@ -31,7 +31,12 @@ from aiohttp import web
 
 from trackd_daemon.artifacts import validate
 from trackd_daemon.blobs import BlobStore
-from trackd_daemon.errors import ArtifactNotFoundError, InvalidArgumentError, RunNotFoundError
+from trackd_daemon.errors import (
+    ArtifactNotFoundError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    RunNotFoundError,
+)
 from trackd_daemon.store.artifact_models import (
     LATEST,
     LOGGED,
@@ -53,7 +58,7 @@ from trackd_daemon.web.artifacts.lineage import (
     artifact_node_id,
     run_node_id,
 )
-from trackd_daemon.web.scope import may_see, may_see_artifact, visible_collections
+from trackd_daemon.web.scope import may_edit, may_see, may_see_artifact, visible_collections
 
 #: Versions a collection's page lists (the newest), and links a portfolio's entry lists.
 MAX_VERSIONS = 500
@@ -382,6 +387,9 @@ class ArtifactsApi:
     async def _edit(self, request: web.Request, field: str) -> web.Response:
         add, remove = await _body_lists(request)
         c, v = await self.target(request)
+        if not may_edit(request, v):
+            raise PermissionDeniedError(f"this dashboard may not change artifact {v.key}",
+                                        artifact=str(v.key))
         portfolio = c.key if v.link is not None else None
         if field == "aliases":
             add = validate.aliases(add, "add")

@@ -10,6 +10,11 @@
   nonce once (it remembers used nonces until they expire) and none after its expiry, so a
   ticket left in a browser's history, a terminal's scrollback or a notebook's saved output is
   worth nothing once used or :data:`TICKET_SECONDS` old.
+- **A user's ticket** (``?ticket=EXPIRY.NONCE.UID.MAC``, the MAC over the expiry, the nonce and
+  the uid, under another context): what the daemon mints for another user of its machine who
+  asks over its socket (``DaemonService.DashboardTicket``). Its session sees and edits what the
+  access policy lets that uid see and edit; a ticket without a uid gives full access, as the
+  token does. Changing the uid breaks the MAC.
 - **Rotation** (``trackd ui --rotate-token``): a new token. A running daemon is asked to rotate
   (it ends every session at once); for a stopped one, :func:`rotate_files` writes the new token
   and deletes the saved sessions.
@@ -35,6 +40,7 @@ TICKET_SECONDS = 15 * 60
 #: The query parameter of a ticket.
 TICKET_PARAM = "ticket"
 _TICKET_CONTEXT = b"trackd-ui-ticket/1"
+_USER_TICKET_CONTEXT = b"trackd-ui-ticket/2"
 
 
 class TicketError(ValueError):
@@ -47,6 +53,8 @@ class Ticket:
 
     expires: int
     nonce: str
+    #: The user the session acts for; None: full access (the daemon's user).
+    uid: int | None = None
 
 
 def new_token() -> str:
@@ -99,32 +107,44 @@ def rotate_files(state_dir: Path) -> str:
     return token
 
 
-def _mac(token: str, expires: int, nonce: str) -> str:
-    msg = b"%s:%d:%s" % (_TICKET_CONTEXT, expires, nonce.encode())
+def _mac(token: str, expires: int, nonce: str, uid: int | None = None) -> str:
+    if uid is None:
+        msg = b"%s:%d:%s" % (_TICKET_CONTEXT, expires, nonce.encode())
+    else:
+        msg = b"%s:%d:%s:%d" % (_USER_TICKET_CONTEXT, expires, nonce.encode(), uid)
     digest = hmac.new(token.encode(), msg, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def mint_ticket(token: str, now: float | None = None, seconds: int = TICKET_SECONDS) -> str:
-    """A ticket valid for ``seconds`` from ``now``."""
+def mint_ticket(token: str, now: float | None = None, seconds: int = TICKET_SECONDS,
+                uid: int | None = None) -> str:
+    """A ticket valid for ``seconds`` from ``now``; with ``uid``, a user's ticket (its session
+    acts for that uid), else a full-access one."""
     expires = int(time.time() if now is None else now) + seconds
     nonce = secrets.token_urlsafe(16)
-    return f"{expires}.{nonce}.{_mac(token, expires, nonce)}"
+    if uid is None:
+        return f"{expires}.{nonce}.{_mac(token, expires, nonce)}"
+    if uid < 0:
+        raise ValueError(f"a ticket's uid is a user id, not {uid}")
+    return f"{expires}.{nonce}.{uid}.{_mac(token, expires, nonce, uid)}"
 
 
 def check_ticket(token: str, ticket: str, now: float | None = None) -> Ticket:
-    """The ticket's expiry and nonce, once its MAC, expiry and lifetime are checked (whether
-    the nonce was used already is the daemon's to check).
+    """The ticket's expiry, nonce and uid (None: full access), once its MAC, expiry and
+    lifetime are checked (whether the nonce was used already is the daemon's to check).
 
     :raises TicketError: malformed, not made with ``token``, expired, or valid for longer than
         any ticket is minted for (a nonce must not need remembering for long).
     """
     now = time.time() if now is None else now
     parts = ticket.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1] or len(ticket) > 200:
+    if (len(parts) not in (3, 4) or not parts[0].isdigit() or not parts[1] or len(ticket) > 200
+            or (len(parts) == 4 and not (parts[2].isascii() and parts[2].isdigit()
+                                     and len(parts[2]) <= 10))):
         raise TicketError("the login link's ticket is malformed")
-    expires, nonce, mac = int(parts[0]), parts[1], parts[2]
-    if not hmac.compare_digest(mac.encode(), _mac(token, expires, nonce).encode()):
+    expires, nonce, mac = int(parts[0]), parts[1], parts[-1]
+    uid = int(parts[2]) if len(parts) == 4 else None
+    if not hmac.compare_digest(mac.encode(), _mac(token, expires, nonce, uid).encode()):
         raise TicketError("the login link's ticket was not made with this dashboard's current "
                           "token (the token was rotated, or the link is for another daemon)")
     if expires <= now:
@@ -132,4 +152,4 @@ def check_ticket(token: str, ticket: str, now: float | None = None) -> Ticket:
                           f"{TICKET_SECONDS // 60} minutes)")
     if expires > now + TICKET_SECONDS + 60:
         raise TicketError("the login link's ticket claims to last longer than tickets may")
-    return Ticket(expires, nonce)
+    return Ticket(expires, nonce, uid)

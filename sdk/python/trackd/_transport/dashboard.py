@@ -5,9 +5,11 @@ The daemon says where its dashboard is (``GetDaemonInfo``: base URL and token fi
 ``run.url``, the URLs are stable and carry no credential: a browser logged in to the dashboard
 opens them, any other gets the login page. The links that log a browser in — what ``trackd ui``
 opens, and a notebook view's iframe — carry a single-use ticket instead, minted from the token
-in that file (``trackd._shared.ui_auth``), which only the daemon's user can read: anyone else
-gets the plain URL. Offline and disabled runs, and a daemon whose dashboard is off, have no
-URLs (None), as W&B's offline runs have none.
+in that file (``trackd._shared.ui_auth``), which only the daemon's user can read. Another user
+of the machine (a system-wide daemon) asks the daemon over its socket for a ticket bound to
+their uid (``DashboardTicket``): its session sees what the team policy lets them see. A daemon
+too old to mint one gives the plain URL. Offline and disabled runs, and a daemon whose
+dashboard is off, have no URLs (None), as W&B's offline runs have none.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import html
 import sys
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from trackd._base import messages
 from trackd._shared.ui_auth import TICKET_PARAM, mint_ticket
@@ -59,9 +61,24 @@ def forget() -> None:
     _cache.clear()
 
 
+def user_ticket(conn: Any) -> str | None:
+    """A ticket the daemon mints for this process's user (bound to its uid unless it is the
+    daemon's user or root); None when the daemon has no dashboard or cannot mint one."""
+    # not loaded by `import trackd`: protobuf messages
+    from trackd.v1 import daemon_service_pb2 as pb
+
+    try:
+        got = conn.unary(conn.daemon.DashboardTicket, pb.DashboardTicketRequest(), timeout=10)
+    except (CommError, TimeoutError):
+        return None
+    found = parse_qs(urlsplit(got.url).query).get(TICKET_PARAM)
+    return found[0] if found else None
+
+
 def link(conn: Any, *parts: str, login: bool = False, embedded: bool = False) -> str | None:
     """The dashboard URL of ``parts`` (path segments); None without a dashboard. ``login``: a
-    URL that logs a browser in (a fresh ticket, when this user can read the token);
+    URL that logs a browser in (a fresh ticket: minted here when this user can read the token,
+    else asked of the daemon for this user);
     ``embedded``: the page as a notebook view (``jupyter=true``)."""
     if conn is None:
         return None
@@ -71,8 +88,9 @@ def link(conn: Any, *parts: str, login: bool = False, embedded: bool = False) ->
     base, token = found
     url = base + "/".join(quote(p, safe="") for p in parts)
     query = ["jupyter=true"] if embedded else []
-    if login and token:
-        query.append(f"{TICKET_PARAM}={mint_ticket(token)}")
+    ticket = (mint_ticket(token) if token else user_ticket(conn)) if login else None
+    if ticket:
+        query.append(f"{TICKET_PARAM}={ticket}")
     return url + ("?" + "&".join(query) if query else "")
 
 

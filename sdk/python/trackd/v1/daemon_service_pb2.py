@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etrackd/v1/daemon_service.proto\x12\ttrackd.v1\"\x16\n\x14GetDaemonInfoRequest\"S\n\nQueueStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04used\x18\x02 \x01(\x03\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x03\x12\x17\n\x0fwaiting_senders\x18\x04 \x01(\x03\"\xbb\x02\n\x15GetDaemonInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x03\x12\x11\n\tstore_url\x18\x03 \x01(\t\x12\x16\n\x0euptime_seconds\x18\x04 \x01(\x01\x12\x16\n\x0eruns_in_flight\x18\x05 \x01(\x03\x12\x11\n\taddresses\x18\x06 \x03(\t\x12%\n\x06queues\x18\x07 \x03(\x0b\x32\x15.trackd.v1.QueueStats\x12\x0c\n\x04root\x18\x08 \x01(\t\x12\x10\n\x08log_file\x18\t \x01(\t\x12\x15\n\rdashboard_url\x18\n \x01(\t\x12\x1c\n\x14\x64\x61shboard_token_file\x18\x0b \x01(\t\x12\x1a\n\x12reads_caller_paths\x18\x0c \x01(\x08\x12\x16\n\x0ehandoff_socket\x18\r \x01(\t\"\"\n\x0fShutdownRequest\x12\x0f\n\x07if_idle\x18\x01 \x01(\x08\"\x1d\n\x1bRotateDashboardTokenRequest\"T\n\x1cRotateDashboardTokenResponse\x12\x1c\n\x14\x64\x61shboard_token_file\x18\x01 \x01(\t\x12\x16\n\x0esessions_ended\x18\x02 \x01(\x03\"<\n\x10ShutdownResponse\x12\x10\n\x08stopping\x18\x01 \x01(\x08\x12\x16\n\x0eruns_in_flight\x18\x02 \x01(\x03\x32\x91\x02\n\rDaemonService\x12R\n\rGetDaemonInfo\x12\x1f.trackd.v1.GetDaemonInfoRequest\x1a .trackd.v1.GetDaemonInfoResponse\x12\x43\n\x08Shutdown\x12\x1a.trackd.v1.ShutdownRequest\x1a\x1b.trackd.v1.ShutdownResponse\x12g\n\x14RotateDashboardToken\x12&.trackd.v1.RotateDashboardTokenRequest\x1a\'.trackd.v1.RotateDashboardTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etrackd/v1/daemon_service.proto\x12\ttrackd.v1\"\x16\n\x14GetDaemonInfoRequest\"S\n\nQueueStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04used\x18\x02 \x01(\x03\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x03\x12\x17\n\x0fwaiting_senders\x18\x04 \x01(\x03\"\xbb\x02\n\x15GetDaemonInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x03\x12\x11\n\tstore_url\x18\x03 \x01(\t\x12\x16\n\x0euptime_seconds\x18\x04 \x01(\x01\x12\x16\n\x0eruns_in_flight\x18\x05 \x01(\x03\x12\x11\n\taddresses\x18\x06 \x03(\t\x12%\n\x06queues\x18\x07 \x03(\x0b\x32\x15.trackd.v1.QueueStats\x12\x0c\n\x04root\x18\x08 \x01(\t\x12\x10\n\x08log_file\x18\t \x01(\t\x12\x15\n\rdashboard_url\x18\n \x01(\t\x12\x1c\n\x14\x64\x61shboard_token_file\x18\x0b \x01(\t\x12\x1a\n\x12reads_caller_paths\x18\x0c \x01(\x08\x12\x16\n\x0ehandoff_socket\x18\r \x01(\t\"\"\n\x0fShutdownRequest\x12\x0f\n\x07if_idle\x18\x01 \x01(\x08\"\x1d\n\x1bRotateDashboardTokenRequest\"T\n\x1cRotateDashboardTokenResponse\x12\x1c\n\x14\x64\x61shboard_token_file\x18\x01 \x01(\t\x12\x16\n\x0esessions_ended\x18\x02 \x01(\x03\"\x18\n\x16\x44\x61shboardTicketRequest\";\n\x17\x44\x61shboardTicketResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x13\n\x0b\x66ull_access\x18\x02 \x01(\x08\"<\n\x10ShutdownResponse\x12\x10\n\x08stopping\x18\x01 \x01(\x08\x12\x16\n\x0eruns_in_flight\x18\x02 \x01(\x03\x32\xeb\x02\n\rDaemonService\x12R\n\rGetDaemonInfo\x12\x1f.trackd.v1.GetDaemonInfoRequest\x1a .trackd.v1.GetDaemonInfoResponse\x12\x43\n\x08Shutdown\x12\x1a.trackd.v1.ShutdownRequest\x1a\x1b.trackd.v1.ShutdownResponse\x12g\n\x14RotateDashboardToken\x12&.trackd.v1.RotateDashboardTokenRequest\x1a\'.trackd.v1.RotateDashboardTokenResponse\x12X\n\x0f\x44\x61shboardTicket\x12!.trackd.v1.DashboardTicketRequest\x1a\".trackd.v1.DashboardTicketResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,8 +43,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROTATEDASHBOARDTOKENREQUEST']._serialized_end=537
   _globals['_ROTATEDASHBOARDTOKENRESPONSE']._serialized_start=539
   _globals['_ROTATEDASHBOARDTOKENRESPONSE']._serialized_end=623
-  _globals['_SHUTDOWNRESPONSE']._serialized_start=625
-  _globals['_SHUTDOWNRESPONSE']._serialized_end=685
-  _globals['_DAEMONSERVICE']._serialized_start=688
-  _globals['_DAEMONSERVICE']._serialized_end=961
+  _globals['_DASHBOARDTICKETREQUEST']._serialized_start=625
+  _globals['_DASHBOARDTICKETREQUEST']._serialized_end=649
+  _globals['_DASHBOARDTICKETRESPONSE']._serialized_start=651
+  _globals['_DASHBOARDTICKETRESPONSE']._serialized_end=710
+  _globals['_SHUTDOWNRESPONSE']._serialized_start=712
+  _globals['_SHUTDOWNRESPONSE']._serialized_end=772
+  _globals['_DAEMONSERVICE']._serialized_start=775
+  _globals['_DAEMONSERVICE']._serialized_end=1138
 # @@protoc_insertion_point(module_scope)

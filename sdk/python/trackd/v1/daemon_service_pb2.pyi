@@ -70,6 +70,18 @@ class RotateDashboardTokenResponse(_message.Message):
     sessions_ended: int
     def __init__(self, dashboard_token_file: _Optional[str] = ..., sessions_ended: _Optional[int] = ...) -> None: ...
 
+class DashboardTicketRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DashboardTicketResponse(_message.Message):
+    __slots__ = ("url", "full_access")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    FULL_ACCESS_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    full_access: bool
+    def __init__(self, url: _Optional[str] = ..., full_access: _Optional[bool] = ...) -> None: ...
+
 class ShutdownResponse(_message.Message):
     __slots__ = ("stopping", "runs_in_flight")
     STOPPING_FIELD_NUMBER: _ClassVar[int]

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file trackd/v1/daemon_service.proto.
  */
 export const file_trackd_v1_daemon_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50cmFja2QvdjEvZGFlbW9uX3NlcnZpY2UucHJvdG8SCXRyYWNrZC52MSIWChRHZXREYWVtb25JbmZvUmVxdWVzdCJTCgpRdWV1ZVN0YXRzEgwKBG5hbWUYASABKAkSDAoEdXNlZBgCIAEoAxIQCghjYXBhY2l0eRgDIAEoAxIXCg93YWl0aW5nX3NlbmRlcnMYBCABKAMiuwIKFUdldERhZW1vbkluZm9SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoAxIRCglzdG9yZV91cmwYAyABKAkSFgoOdXB0aW1lX3NlY29uZHMYBCABKAESFgoOcnVuc19pbl9mbGlnaHQYBSABKAMSEQoJYWRkcmVzc2VzGAYgAygJEiUKBnF1ZXVlcxgHIAMoCzIVLnRyYWNrZC52MS5RdWV1ZVN0YXRzEgwKBHJvb3QYCCABKAkSEAoIbG9nX2ZpbGUYCSABKAkSFQoNZGFzaGJvYXJkX3VybBgKIAEoCRIcChRkYXNoYm9hcmRfdG9rZW5fZmlsZRgLIAEoCRIaChJyZWFkc19jYWxsZXJfcGF0aHMYDCABKAgSFgoOaGFuZG9mZl9zb2NrZXQYDSABKAkiIgoPU2h1dGRvd25SZXF1ZXN0Eg8KB2lmX2lkbGUYASABKAgiHQobUm90YXRlRGFzaGJvYXJkVG9rZW5SZXF1ZXN0IlQKHFJvdGF0ZURhc2hib2FyZFRva2VuUmVzcG9uc2USHAoUZGFzaGJvYXJkX3Rva2VuX2ZpbGUYASABKAkSFgoOc2Vzc2lvbnNfZW5kZWQYAiABKAMiPAoQU2h1dGRvd25SZXNwb25zZRIQCghzdG9wcGluZxgBIAEoCBIWCg5ydW5zX2luX2ZsaWdodBgCIAEoAzKRAgoNRGFlbW9uU2VydmljZRJSCg1HZXREYWVtb25JbmZvEh8udHJhY2tkLnYxLkdldERhZW1vbkluZm9SZXF1ZXN0GiAudHJhY2tkLnYxLkdldERhZW1vbkluZm9SZXNwb25zZRJDCghTaHV0ZG93bhIaLnRyYWNrZC52MS5TaHV0ZG93blJlcXVlc3QaGy50cmFja2QudjEuU2h1dGRvd25SZXNwb25zZRJnChRSb3RhdGVEYXNoYm9hcmRUb2tlbhImLnRyYWNrZC52MS5Sb3RhdGVEYXNoYm9hcmRUb2tlblJlcXVlc3QaJy50cmFja2QudjEuUm90YXRlRGFzaGJvYXJkVG9rZW5SZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Ch50cmFja2QvdjEvZGFlbW9uX3NlcnZpY2UucHJvdG8SCXRyYWNrZC52MSIWChRHZXREYWVtb25JbmZvUmVxdWVzdCJTCgpRdWV1ZVN0YXRzEgwKBG5hbWUYASABKAkSDAoEdXNlZBgCIAEoAxIQCghjYXBhY2l0eRgDIAEoAxIXCg93YWl0aW5nX3NlbmRlcnMYBCABKAMiuwIKFUdldERhZW1vbkluZm9SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoAxIRCglzdG9yZV91cmwYAyABKAkSFgoOdXB0aW1lX3NlY29uZHMYBCABKAESFgoOcnVuc19pbl9mbGlnaHQYBSABKAMSEQoJYWRkcmVzc2VzGAYgAygJEiUKBnF1ZXVlcxgHIAMoCzIVLnRyYWNrZC52MS5RdWV1ZVN0YXRzEgwKBHJvb3QYCCABKAkSEAoIbG9nX2ZpbGUYCSABKAkSFQoNZGFzaGJvYXJkX3VybBgKIAEoCRIcChRkYXNoYm9hcmRfdG9rZW5fZmlsZRgLIAEoCRIaChJyZWFkc19jYWxsZXJfcGF0aHMYDCABKAgSFgoOaGFuZG9mZl9zb2NrZXQYDSABKAkiIgoPU2h1dGRvd25SZXF1ZXN0Eg8KB2lmX2lkbGUYASABKAgiHQobUm90YXRlRGFzaGJvYXJkVG9rZW5SZXF1ZXN0IlQKHFJvdGF0ZURhc2hib2FyZFRva2VuUmVzcG9uc2USHAoUZGFzaGJvYXJkX3Rva2VuX2ZpbGUYASABKAkSFgoOc2Vzc2lvbnNfZW5kZWQYAiABKAMiGAoWRGFzaGJvYXJkVGlja2V0UmVxdWVzdCI7ChdEYXNoYm9hcmRUaWNrZXRSZXNwb25zZRILCgN1cmwYASABKAkSEwoLZnVsbF9hY2Nlc3MYAiABKAgiPAoQU2h1dGRvd25SZXNwb25zZRIQCghzdG9wcGluZxgBIAEoCBIWCg5ydW5zX2luX2ZsaWdodBgCIAEoAzLrAgoNRGFlbW9uU2VydmljZRJSCg1HZXREYWVtb25JbmZvEh8udHJhY2tkLnYxLkdldERhZW1vbkluZm9SZXF1ZXN0GiAudHJhY2tkLnYxLkdldERhZW1vbkluZm9SZXNwb25zZRJDCghTaHV0ZG93bhIaLnRyYWNrZC52MS5TaHV0ZG93blJlcXVlc3QaGy50cmFja2QudjEuU2h1dGRvd25SZXNwb25zZRJnChRSb3RhdGVEYXNoYm9hcmRUb2tlbhImLnRyYWNrZC52MS5Sb3RhdGVEYXNoYm9hcmRUb2tlblJlcXVlc3QaJy50cmFja2QudjEuUm90YXRlRGFzaGJvYXJkVG9rZW5SZXNwb25zZRJYCg9EYXNoYm9hcmRUaWNrZXQSIS50cmFja2QudjEuRGFzaGJvYXJkVGlja2V0UmVxdWVzdBoiLnRyYWNrZC52MS5EYXNoYm9hcmRUaWNrZXRSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * Ask for daemon information.
@@ -253,6 +253,50 @@ export const RotateDashboardTokenResponseSchema: GenMessage<RotateDashboardToken
   messageDesc(file_trackd_v1_daemon_service, 5);
 
 /**
+ * Ask for a dashboard login URL for the caller.
+ *
+ * @generated from message trackd.v1.DashboardTicketRequest
+ */
+export type DashboardTicketRequest = Message<"trackd.v1.DashboardTicketRequest"> & {
+};
+
+/**
+ * Describes the message trackd.v1.DashboardTicketRequest.
+ * Use `create(DashboardTicketRequestSchema)` to create a new message.
+ */
+export const DashboardTicketRequestSchema: GenMessage<DashboardTicketRequest> = /*@__PURE__*/
+  messageDesc(file_trackd_v1_daemon_service, 6);
+
+/**
+ * A dashboard login URL.
+ *
+ * @generated from message trackd.v1.DashboardTicketResponse
+ */
+export type DashboardTicketResponse = Message<"trackd.v1.DashboardTicketResponse"> & {
+  /**
+   * The dashboard's base URL with "?ticket=..." (single use, valid for 15 minutes).
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * Whether the session it logs in acts as the daemon's user (every run); false: as the
+   * caller, under the access policy.
+   *
+   * @generated from field: bool full_access = 2;
+   */
+  fullAccess: boolean;
+};
+
+/**
+ * Describes the message trackd.v1.DashboardTicketResponse.
+ * Use `create(DashboardTicketResponseSchema)` to create a new message.
+ */
+export const DashboardTicketResponseSchema: GenMessage<DashboardTicketResponse> = /*@__PURE__*/
+  messageDesc(file_trackd_v1_daemon_service, 7);
+
+/**
  * Whether the daemon is stopping.
  *
  * @generated from message trackd.v1.ShutdownResponse
@@ -278,7 +322,7 @@ export type ShutdownResponse = Message<"trackd.v1.ShutdownResponse"> & {
  * Use `create(ShutdownResponseSchema)` to create a new message.
  */
 export const ShutdownResponseSchema: GenMessage<ShutdownResponse> = /*@__PURE__*/
-  messageDesc(file_trackd_v1_daemon_service, 6);
+  messageDesc(file_trackd_v1_daemon_service, 8);
 
 /**
  * Information about and control of the daemon process.
@@ -319,6 +363,22 @@ export const DaemonService: GenService<{
     methodKind: "unary";
     input: typeof RotateDashboardTokenRequestSchema;
     output: typeof RotateDashboardTokenResponseSchema;
+  },
+  /**
+   * A login URL for the web dashboard with a single-use ticket bound to the caller
+   * (`trackd ui` for a user who cannot read the token file). The daemon's own user, root and
+   * TCP callers with the daemon's token get a full-access ticket, as one made from the token;
+   * any other user of the machine (known by its socket's peer credentials) gets a ticket whose
+   * browser session sees and edits what the access policy lets that uid read and write
+   * (ticket "EXPIRY.NONCE.UID.MAC", MAC = HMAC-SHA256 keyed by the token over
+   * "trackd-ui-ticket/2:EXPIRY:NONCE:UID"). FAILED_PRECONDITION when no dashboard serves.
+   *
+   * @generated from rpc trackd.v1.DaemonService.DashboardTicket
+   */
+  dashboardTicket: {
+    methodKind: "unary";
+    input: typeof DashboardTicketRequestSchema;
+    output: typeof DashboardTicketResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_trackd_v1_daemon_service, 0);
