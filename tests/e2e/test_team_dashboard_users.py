@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from tests.e2e.team_users import AS_USER, POLICY, account
 from tests.faults.shared import client_env, needs_root, run_as, shared_daemon
 from tests.helpers import DaemonProcess
 from tests.postgres import PostgresServer
@@ -30,24 +31,6 @@ from tests.postgres import postgres_server as _server
 from tests.web.dash import Dashboard
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240), needs_root]
-
-AS_USER = Path(__file__).parents[1] / "faults" / "as_user.py"
-POLICY = """
-[[grant]]
-projects = ["team/shared*"]
-groups = ["nogroup"]
-access = "read"
-"""
-
-
-def _account(name: str | None = None) -> pwd.struct_passwd:
-    try:
-        if name is not None:
-            return pwd.getpwnam(name)
-        return next(p for p in pwd.getpwall() if 1000 <= p.pw_uid < 60000)
-    except (KeyError, StopIteration):
-        pytest.skip(f"no {name or 'ordinary'} account on this machine")
-
 
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[PostgresServer]:
@@ -81,7 +64,7 @@ def projects(dash: Dashboard) -> set[str]:
 
 def test_each_user_sees_the_teams_runs_the_policy_allows_on_another_machine(
         postgres_server: PostgresServer, tmp_path: Path) -> None:
-    nobody, member = _account("nobody"), _account()
+    nobody, member = account("nobody"), account()
     if grp.getgrgid(nobody.pw_gid).gr_name != "nogroup" or member.pw_gid == nobody.pw_gid:
         pytest.skip("nobody's group is not nogroup, or the ordinary account shares it")
     policy = tmp_path / "policy.toml"

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.team_users import AS_USER, POLICY, account
 from tests.faults.shared import client_env, needs_root, run_as, shared_daemon
 from tests.helpers import DaemonProcess
 from tests.postgres import PostgresServer
@@ -29,25 +30,6 @@ from tests.postgres import postgres_server as _server
 from tests.web.dash import Dashboard
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240), needs_root]
-
-AS_USER = Path(__file__).parents[1] / "faults" / "as_user.py"
-#: The grant: the team group may read the "shared*" projects.
-POLICY = """
-[[grant]]
-projects = ["team/shared*"]
-groups = ["nogroup"]
-access = "read"
-"""
-
-
-def _account(name: str | None = None) -> pwd.struct_passwd:
-    try:
-        if name is not None:
-            return pwd.getpwnam(name)
-        return next(p for p in pwd.getpwall() if 1000 <= p.pw_uid < 60000)
-    except (KeyError, StopIteration):
-        pytest.skip(f"no {name or 'ordinary'} account on this machine")
-
 
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[PostgresServer]:
@@ -73,7 +55,7 @@ def ok(result: dict[str, Any]) -> Any:
 @pytest.fixture
 def team(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[tuple[Machine, Machine, str]]:
     """Machines A and B: daemons on one database, one policy; and the database's URL."""
-    members = _account("nobody"), _account()
+    members = account("nobody"), account()
     nogroup = grp.getgrgid(members[0].pw_gid).gr_name
     if nogroup != "nogroup" or members[1].pw_gid == members[0].pw_gid:
         pytest.skip("nobody's group is not nogroup, or the ordinary account shares it")
@@ -102,7 +84,7 @@ def _set_owner(url: str, run_id: str, **columns: Any) -> None:
 def test_a_run_made_on_one_machine_is_shown_on_another_to_whom_the_policy_allows(
         team: tuple[Machine, Machine, str]) -> None:
     a, b, _ = team
-    nobody, member = _account("nobody"), _account()
+    nobody, member = account("nobody"), account()
     here = socket.gethostname()
     ok(a.act(member, "create", entity="team", project="shared-1", run_id="s1", rows=3))
     ok(a.act(member, "create", entity="team", project="private", run_id="p1", rows=2))
@@ -129,7 +111,7 @@ def test_a_run_made_on_one_machine_is_shown_on_another_to_whom_the_policy_allows
 def test_ownership_across_machines_follows_the_recorded_name_not_the_uid(
         team: tuple[Machine, Machine, str]) -> None:
     a, b, url = team
-    nobody, member = _account("nobody"), _account()
+    nobody, member = account("nobody"), account()
     ok(a.act(member, "create", entity="team", project="private", run_id="mine", rows=2))
     ok(a.act(nobody, "create", entity="team", project="private", run_id="theirs", rows=2))
     # Machine A's uids are not B's: "mine" was made by the member under another uid there,
@@ -150,7 +132,7 @@ def test_ownership_across_machines_follows_the_recorded_name_not_the_uid(
 def test_artifacts_across_machines_belong_to_the_recorded_name(
         team: tuple[Machine, Machine, str]) -> None:
     a, b, url = team
-    nobody, member = _account("nobody"), _account()
+    nobody, member = account("nobody"), account()
     ok(a.act(member, "log_text", entity="team", project="private", run_id="m1", name="mine",
              text="member's"))
     ok(a.act(nobody, "log_text", entity="team", project="private", run_id="n1", name="theirs",
