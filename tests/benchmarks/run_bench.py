@@ -55,7 +55,7 @@ FULL = {
     "wide_keys": 1_000,
     "train_steps": 5_000,  # logged, and as many not logged; of 1.3-2 ms each here
     "train_work": 20_000,
-    "train_block": 50,
+    "train_block": 500,  # 0.6-1 s: several of the SDK's sends (0.1 s apart) fall in each block
     "keys_rows": {10: 20_000, 100: 5_000, 1_000: 1_000, 10_000: 200},
     "ingest_procs": (1, 8, 64),
     "ingest_rows_total": 64_000,
@@ -70,7 +70,7 @@ QUICK = {
     "wide_keys": 1_000,
     "train_steps": 1_000,
     "train_work": 20_000,
-    "train_block": 50,
+    "train_block": 500,  # 0.6-1 s: several of the SDK's sends (0.1 s apart) fall in each block
     "keys_rows": {10: 5_000, 100: 2_000, 1_000: 300, 10_000: 50},
     "ingest_procs": (1, 8, 64),
     "ingest_rows_total": 8_000,
