@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import gc
 import logging
 import logging.handlers
 import os
@@ -319,8 +320,20 @@ def _notify_ready(ready_fd: int | None, cfg: DaemonConfig) -> None:
                 pass
 
 
+#: The cyclic garbage collector's thresholds in the daemon. It ingests up to 100,000 history
+#: rows a second, a dict each: with CPython's default (a collection every 700 container
+#: allocations) the collector ran every few rows' worth of work and walked what was alive,
+#: about a third of the cost of decoding a row (measured: 6.0 µs a row with it, 3.6 µs
+#: without). Rows are freed by reference counting; the collector only finds cycles, which the
+#: daemon seldom makes, so collecting every 50,000 allocations bounds memory just the same.
+#: What start-up made (modules, classes) is frozen out of every collection first.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def run(cfg: DaemonConfig, *, foreground: bool = True, ready_fd: int | None = None) -> int:
     """Run the daemon in this process; returns the exit status."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     # Everything the daemon writes (store, logs, token, runs' files) is its user's alone.
     os.umask(0o077)
     with ExitStack() as stack:

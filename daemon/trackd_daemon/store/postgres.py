@@ -152,8 +152,10 @@ async def _off_loop(fn: Callable[[], T], rows_: int) -> T:
     return await anyio.to_thread.run_sync(fn)
 
 
-def _pack_row(r: dict[str, Any]) -> bytes:
-    return msgpack.packb(r, use_bin_type=True)  # type: ignore[no-any-return]
+def _pack_rows(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, bytes]]:
+    """``(step, packed row)`` for each row, with one packer for all of them."""
+    pack = msgpack.Packer(use_bin_type=True).pack
+    return [(step, pack(r)) for step, r in rows]
 
 
 def _unpack_row(blob: bytes) -> dict[str, Any]:
@@ -359,7 +361,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             return
         # A shared run's rows are packed once the store has given them their steps.
         packed = await _off_loop(
-            lambda: [[] if ch.shared is not None else [(step, _pack_row(r)) for step, r in ch.rows]
+            lambda: [[] if ch.shared is not None else _pack_rows(ch.rows)
                      for ch in changes],
             sum(len(ch.rows) for ch in changes))
 
@@ -396,7 +398,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
             if settled is None:
                 return  # stored already (see store/shared_runs.py)
             ch = settled
-            ch_rows = await _off_loop(lambda: [(s, _pack_row(r)) for s, r in settled.rows],
+            ch_rows = await _off_loop(lambda: _pack_rows(settled.rows),
                                       len(settled.rows))
         rewound = ch.rewind_after is not None
         if rewound:

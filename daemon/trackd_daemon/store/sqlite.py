@@ -65,8 +65,11 @@ _dumps = json.dumps
 _loads = json.loads
 # History rows are MessagePack: binary float64 (NaN and infinities exact), 64-bit integers,
 # and several times faster than JSON for the wide rows metrics produce.
-def _pack_row(row: dict[str, Any]) -> bytes:
-    return msgpack.packb(row, use_bin_type=True)  # type: ignore[no-any-return]
+def _pack_rows(rows: list[tuple[int, dict[str, Any]]], pk: int) -> list[tuple[int, int, bytes]]:
+    """``(run, step, packed row)`` for each row: one packer for all of them (``packb`` makes
+    one a call, a third of the cost of packing a row of ten floats)."""
+    pack = msgpack.Packer(use_bin_type=True).pack
+    return [(pk, step, pack(row)) for step, row in rows]
 
 
 def _unpack_row(blob: bytes) -> dict[str, Any]:
@@ -321,7 +324,7 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     before = conn.total_changes
                     conn.executemany(
                         "INSERT OR IGNORE INTO history(run, step, row) VALUES (?, ?, ?)",
-                        [(ch.pk, step, _pack_row(row)) for step, row in ch.rows],
+                        _pack_rows(ch.rows, ch.pk),
                     )
                     inserted = conn.total_changes - before
                 sets = ["ingested_seq = MAX(ingested_seq, ?)", "updated_at = ?"]

@@ -78,6 +78,9 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         self._starting_step = 0
         self._start_time = time.time()
         self._finished = False
+        #: log() may take its fast path (a dict of plain scalars, no step or commit): there is
+        #: a sender and the run is not a shared run's other writer (set once started).
+        self._fast_rows = False
         self._final_state: str | None = None
         self._backend: Any = None  # OnlineBackend or OfflineBackend; None when disabled
         self._resumed = False
@@ -143,6 +146,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
             raise
         self._name = self._backend.name
         self._sender = self._backend.sender
+        self._fast_rows = self._sender is not None and self._mode != "shared"
         if getattr(self._backend, "resumed_from", None) is not None:
             self._continue(self._backend.resumed_from)
         elif getattr(self._backend, "forked", None) is not None:
@@ -250,6 +254,14 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
         :raises ValueError: an integer does not fit in 64 bits, or ``step`` is negative.
         :raises trackd.UsageError: the run is finished.
         """
+        if (self._fast_rows and type(data) is dict and step is None and commit is None
+                and not self._finished):
+            # The common metrics row: checked and packed in a few C calls, then queued.
+            packed = pack_row(data)
+            if packed is not None:
+                self._step += 1
+                self._sender.put_row(packed, time.time())
+                return
         if self._sender is None and self._mode == "disabled":
             return  # disabled: a no-op, as cheap as a call can be
         if self._finished:

@@ -236,6 +236,21 @@ class Sender:
             self._loop.call_soon_threadsafe(self._wake_up)
         return seq
 
+    def put_row(self, packed: bytes, timestamp: float) -> None:
+        """``put(("h", packed, None, None, timestamp))`` for a row ``pack_row`` packed: the
+        same record, queued with less work (the path of most ``log()`` calls)."""
+        if self.error is not None:
+            raise self.error
+        buf = self._buf
+        if len(buf) >= self._bound:
+            self._wait_for_room()
+        with self._put_lock:
+            self._next_seq = seq = self._next_seq + 1
+            buf.append(("h", seq, packed, None, None, timestamp))
+        if self._idle or len(buf) == LINGER_RECORDS:
+            self._idle = False
+            self._loop.call_soon_threadsafe(self._wake_up)
+
     def _wait_for_room(self) -> None:
         with self._room:
             self._waiting_room += 1
