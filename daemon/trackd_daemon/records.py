@@ -146,6 +146,8 @@ class Batch:
     ref: run_pb2.RunRef | None
     records: list[Decoded]
     writer: str
+    #: The record types the batch holds (checks for one kind then look at no record).
+    kinds: frozenset[type] = frozenset()
 
 
 def parse_batch(raw: bytes) -> Batch:
@@ -159,6 +161,7 @@ def parse_batch(raw: bytes) -> Batch:
     except DecodeError as exc:
         raise InvalidRecordError(f"undecodable record batch: {exc}") from None
     out: list[Decoded] = []
+    kinds: set[type] = set()
     prev = None
     big = len(raw) > MAX_RECORD_BYTES
     for rec in entry.records:
@@ -172,10 +175,14 @@ def parse_batch(raw: bytes) -> Batch:
             )
         if rec.WhichOneof("kind") == "history_rows":
             prev = _decode_rows(rec, out)
+            kinds.add(History)
             continue
         prev = rec.seq
-        out.append(decode_record(rec))
-    return Batch(entry.run if entry.HasField("run") else None, out, entry.writer)
+        decoded = decode_record(rec)
+        kinds.add(type(decoded))
+        out.append(decoded)
+    return Batch(entry.run if entry.HasField("run") else None, out, entry.writer,
+                 frozenset(kinds))
 
 
 def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:

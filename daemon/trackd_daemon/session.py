@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -87,13 +88,16 @@ class RunSession:
         """Whether this daemon ends the run when its writers here vanish."""
         return not self.shared or self.primary_here
 
-    def accept(self, records: list[Decoded]) -> list[Decoded]:
-        """Drop records already acknowledged; return the new ones.
+    def accept(self, records: list[Decoded], kinds: Collection[type] | None = None
+               ) -> list[Decoded]:
+        """Drop records already acknowledged; return the new ones. ``records`` have
+        consecutive seqs (``parse_batch`` makes sure); ``kinds``, when given, holds their
+        types (``Batch.kinds``), so that a batch without an exit record is not looked through.
 
         :raises SequenceGapError: the first new record does not follow ``acked_seq``.
         :raises RunFinishedError: the run has its exit record already.
         """
-        fresh = [r for r in records if r.seq > self.acked_seq]
+        fresh = _after(records, self.acked_seq)
         if not fresh:
             return fresh
         if fresh[0].seq != self.acked_seq + 1:
@@ -103,6 +107,8 @@ class RunSession:
             )
         if self.exit_seq:
             raise RunFinishedError(f"run {self.key} is finished; no more records are accepted")
+        if kinds is not None and Exit not in kinds:
+            return fresh
         for i, r in enumerate(fresh):
             if isinstance(r, Exit):
                 if i != len(fresh) - 1:
@@ -132,12 +138,13 @@ class RunSession:
             w = self.writers[label] = WriterState(self.info.writer_seqs.get(label, 0))
         return w
 
-    def accept_from(self, writer: str, records: list[Decoded]) -> list[Decoded]:
+    def accept_from(self, writer: str, records: list[Decoded],
+                    kinds: Collection[type] | None = None) -> list[Decoded]:
         """:meth:`accept` for any writer: another writer's exit record ends only that writer."""
         if not writer:
-            return self.accept(records)
+            return self.accept(records, kinds)
         w = self.writer(writer)
-        fresh = [r for r in records if r.seq > w.acked_seq]
+        fresh = _after(records, w.acked_seq)
         if not fresh:
             return fresh
         if fresh[0].seq != w.acked_seq + 1:
@@ -188,3 +195,10 @@ class RunSession:
     async def wait_ingested(self, seq: int) -> None:
         while self.ingested_seq < seq and not self.retired:
             await self._progress.wait()
+
+
+def _after(records: list[Decoded], acked: int) -> list[Decoded]:
+    """The records with a seq above ``acked`` (their seqs are consecutive): a slice."""
+    if not records:
+        return records
+    return records[max(0, acked + 1 - records[0].seq):]

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -266,8 +267,7 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
             last = msg.records[-1].seq
             ch.writer_seqs[msg.writer] = max(ch.writer_seqs.get(msg.writer, 0), last)
         else:
-            for rec in msg.records:
-                _apply_record(s, rec, ch, now)
+            _apply_records(s, msg.records, ch, now)
             ch.ingested_seq = max(ch.ingested_seq, msg.records[-1].seq)
         if ch.shared is not None and isinstance(msg, Ingest):
             ch.shared.mark = (msg.writer, msg.records[-1].seq)
@@ -288,6 +288,22 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
             h.summary_dirty = False
         touched[s.pk] = (s, ch.ingested_seq)
     return list(by_run.values()), list(touched.values())
+
+
+def _apply_records(s: RunSession, records: list[Decoded], ch: RunChanges, now: float) -> None:
+    """Apply the primary writer's records in order; each run of rows without step or commit
+    (most of them) goes to the run's history in one call."""
+    rows: list[tuple[dict[str, Any], float]] = []
+    for rec in records:
+        if type(rec) is History and rec.step is None and rec.commit is None:
+            rows.append((rec.data, rec.timestamp))
+            continue
+        if rows:
+            s.history.on_rows(rows)
+            rows = []
+        _apply_record(s, rec, ch, now)
+    if rows:
+        s.history.on_rows(rows)
 
 
 def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float,

@@ -64,10 +64,10 @@ class RecordServicer:
                 # The config's limits hold for what it grows to; measured before anything of
                 # the batch is accepted.
                 config = None
-                if any(isinstance(r, Config) for r in records):
+                if Config in batch.kinds:
                     config = await anyio.to_thread.run_sync(
                         session.measure_config, records, session.acked_of(writer))
-                fresh = session.accept_from(writer, records)
+                fresh = session.accept_from(writer, records, batch.kinds)
                 if fresh:
                     payload = raw if not writer else await anyio.to_thread.run_sync(
                         with_writer, raw, writer)

@@ -145,6 +145,49 @@ class RunHistory:
             self._flush()
         return None
 
+    def on_rows(self, rows: list[tuple[dict[str, Any], float]]) -> None:
+        """``on_history(data, None, None, timestamp)`` for each ``(data, timestamp)`` of
+        ``rows``, in order: the same rows, steps and summary, in one loop where the summary is
+        plain (no metric definitions, no explicit summary values, not a shared run's), which is
+        the path of most rows (a ``log()`` without step or commit)."""
+        if self.metrics or self._explicit or self.summary_changes is not None or not rows:
+            for data, timestamp in rows:
+                self.on_history(data, None, None, timestamp)
+            return
+        if self._pending is not None:  # a partial row (commit=False) takes the first
+            data, timestamp = rows[0]
+            self.on_history(data, None, None, timestamp)
+            rows = rows[1:]
+        summary = self.summary
+        out = self._rows
+        start = self.start_time
+        step = self.current_step
+        written = 0
+        ts = self._pending_ts
+        for data, ts in rows:
+            this = step
+            step += 1
+            if not data:
+                continue  # an empty row only advances the step
+            stamp = data.get("_timestamp", ts)
+            if type(stamp) not in (int, float):
+                stamp = ts
+            data["_step"] = this
+            data["_runtime"] = max(0.0, float(stamp) - start)
+            data["_timestamp"] = stamp
+            out.append((this, data))
+            written += 1
+            if dict in map(type, data.values()):
+                self._update_summary(data)  # nested values merge into the summary
+            else:
+                summary.update(data)
+        self._pending_ts = ts
+        self.current_step = step
+        if written:
+            self.rows_written += written
+            self.last_step = out[-1][0]
+            self.summary_dirty = True
+
     def on_summary(self, updates: list[tuple[Path, Any]], removes: list[Path]) -> None:
         """Apply explicit summary changes; an explicit value ends that key's aggregation."""
         for path, value in updates:
