@@ -5,6 +5,7 @@ record named — never a value outside ``value.proto``'s mapping let through."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 from typing import Any
 
@@ -18,8 +19,10 @@ from trackd._shared.values import (
     MalformedValueError,
     normalize_row,
     pack_map,
+    pack_plain,
     pack_row,
     unpack_map,
+    unpack_plain,
 )
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
@@ -85,6 +88,31 @@ def test_int64_extremes_and_float32_are_accepted() -> None:
     assert unpack_map(blob) == {"min": -(2**63), "max": 2**63 - 1}
     f32 = b"\x81\xa1f" + b"\xca" + struct.pack(">f", 0.5)  # {"f": float 32 0.5}
     assert unpack_map(f32) == {"f": 0.5}
+
+
+def test_longer_encodings_than_the_shortest_are_accepted_and_trailing_bytes_are_not() -> None:
+    """Other encoders' longer forms pass; bytes after the map do not, also where the row in
+    its shortest form would be as long as what came."""
+    long_forms = (b"\xde\x00\x02"  # map 16 holding 2 pairs
+                  b"\xd9\x01n" b"\xd3" + struct.pack(">q", 5)  # str 8 "n": int 64 5
+                  + b"\xa1f" b"\xca" + struct.pack(">f", 0.5))  # "f": float 32 0.5
+    assert unpack_map(long_forms) == {"n": 5, "f": 0.5}
+    f32 = b"\x81\xa1f\xca" + struct.pack(">f", 0.5)  # 4 bytes shorter than its float 64 form
+    for trailing in (b"\x00" * 4, b"\xc0" * 4, b"\x00"):
+        with pytest.raises(MalformedValueError):
+            unpack_map(f32 + trailing)
+
+
+@pytest.mark.parametrize("value", [
+    {"deep": [[[[{"x": [1.0]}]]]] * 2, "s": "ü" * 40, "big": 2**63 - 1, "t": True, "n": None},
+    {"sub": type("F", (float,), {})(1.5)},  # a float subclass: msgpack packs it
+    {"nested": functools.reduce(lambda acc, _: [acc], range(300), [])},  # deeper than ormsgpack
+], ids=["plain", "subclass", "deep"])
+def test_pack_plain_gives_msgpacks_bytes_and_unpack_plain_reads_them(value: Any) -> None:
+    blob = pack_plain(value)
+    assert blob == msgpack.packb(value, use_bin_type=True)
+    assert msgpack.unpackb(blob) == unpack_plain(blob)
+    assert unpack_plain(msgpack.packb({b"k": 1}, use_bin_type=True)) == {b"k": 1}
 
 
 def test_a_record_with_both_encodings_is_refused() -> None:

@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
-import msgpack
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from trackd._shared.values import pack_plain, unpack_plain
 from trackd_daemon.errors import (
     FailedPreconditionError,
     RunAlreadyExistsError,
@@ -154,12 +154,11 @@ async def _off_loop(fn: Callable[[], T], rows_: int) -> T:
 
 def _pack_rows(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, bytes]]:
     """``(step, packed row)`` for each row, with one packer for all of them."""
-    pack = msgpack.Packer(use_bin_type=True).pack
-    return [(step, pack(r)) for step, r in rows]
+    return [(step, pack_plain(r)) for step, r in rows]
 
 
 def _unpack_row(blob: bytes) -> dict[str, Any]:
-    return msgpack.unpackb(blob, raw=False)  # type: ignore[no-any-return]
+    return unpack_plain(blob)  # type: ignore[no-any-return]
 
 
 def _run_from_row(r: tuple[Any, ...]) -> RunInfo:

@@ -19,16 +19,17 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import msgpack
 import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
+from trackd._shared.values import unpack_plain
 from trackd_daemon.store.postgres_sql import Conn, row
 from trackd_daemon.store.series import Series, columnize, downsample
 from trackd_daemon.store.series_index import (
+    FIRST_BATCH,
     FLUSH_POINTS,
-    READ_BATCH,
     SeriesIndex,
+    next_batch,
     row_digest,
 )
 
@@ -36,8 +37,7 @@ Columns = tuple[defaultdict[str, list[np.ndarray]], defaultdict[str, list[np.nda
 
 
 def _columns(batch: list[tuple[int, bytes]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    unpack = msgpack.unpackb
-    return columnize([(step, unpack(blob, raw=False)) for step, blob in batch])
+    return columnize([(step, unpack_plain(blob)) for step, blob in batch])
 
 
 class PgSeriesCache:
@@ -98,13 +98,17 @@ class PgSeriesCache:
         # Server-side, a batch at a time; binary: the rows arrive as bytes, not hex text.
         async with conn.cursor(name="series_rows", binary=True) as cur:
             await cur.execute(sql + " ORDER BY step", args)
-            while batch := await cur.fetchmany(READ_BATCH):
+            size = FIRST_BATCH
+            while batch := await cur.fetchmany(size):
                 pairs = [(int(s), bytes(b)) for s, b in batch]
                 cols = await anyio.to_thread.run_sync(_columns, pairs)
+                points = 0
                 for k, (key_steps, key_vals) in cols.items():
                     steps[k].append(key_steps)
                     vals[k].append(key_vals)
-                    buffered += len(key_steps)
+                    points += len(key_steps)
+                buffered += points
+                size = next_batch(len(pairs), points)
                 indexed += len(pairs)
                 last_row = pairs[-1]
                 if buffered >= FLUSH_POINTS:

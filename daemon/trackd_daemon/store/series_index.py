@@ -22,15 +22,25 @@ import sqlite3
 import threading
 from collections import defaultdict
 
-import msgpack
 import numpy as np
 
+from trackd._shared.values import unpack_plain
 from trackd_daemon.store.series import columnize
 
 #: Points per stored chunk (512 KiB of steps and as much of values).
 CHUNK = 65_536
-#: Rows read from the history per batch while indexing.
+#: Rows read from the history per batch while indexing, at most.
 READ_BATCH = 20_000
+#: Values decoded per batch, about: a batch's rows are Python objects while they are turned
+#: into columns (some 50 bytes a value), so wide rows are read fewer at a time (20,000 rows of
+#: 1,000 keys held 20 million values, over 1 GiB). The first batch is of ``FIRST_BATCH`` rows.
+READ_POINTS = 250_000
+FIRST_BATCH = 64
+
+
+def next_batch(rows: int, points: int) -> int:
+    """How many rows to read next, after a batch of ``rows`` rows held ``points`` values."""
+    return max(FIRST_BATCH, min(READ_BATCH, READ_POINTS * rows // max(points, 1)))
 #: Points held in memory before they are written out (bounds memory while indexing).
 FLUSH_POINTS = 2_000_000
 
@@ -176,17 +186,21 @@ class SeriesIndex:
             sql += " AND step > ?"
             args.append(through)
         cursor = conn.execute(sql + " ORDER BY step", args)
-        unpack = msgpack.unpackb
         steps: defaultdict[str, list[np.ndarray]] = defaultdict(list)
         vals: defaultdict[str, list[np.ndarray]] = defaultdict(list)
         buffered = 0
         last: tuple[int, bytes] | None = None
-        while batch := cursor.fetchmany(READ_BATCH):
-            rows = [(step, unpack(blob, raw=False)) for step, blob in batch]
+        size = FIRST_BATCH
+        while batch := cursor.fetchmany(size):
+            rows = [(step, unpack_plain(blob)) for step, blob in batch]
+            points = 0
             for k, (key_steps, key_vals) in columnize(rows).items():
                 steps[k].append(key_steps)
                 vals[k].append(key_vals)
-                buffered += len(key_steps)
+                points += len(key_steps)
+            del rows
+            buffered += points
+            size = next_batch(len(batch), points)
             indexed += len(batch)
             last = batch[-1]
             if buffered >= FLUSH_POINTS:
