@@ -11,6 +11,8 @@ within ``drain_grace_seconds`` stays in the write-ahead logs and is recovered on
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
 import functools
 import gc
@@ -330,8 +332,30 @@ def _notify_ready(ready_fd: int | None, cfg: DaemonConfig) -> None:
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
+#: glibc's malloc arenas for the daemon's threads (``M_ARENA_MAX``; glibc's default is 8 a core).
+#: A batch is decoded in one worker thread and freed in another, and memory freed into one
+#: thread's arena is not reused by the next; with two, the daemon's peak RSS for 2,000 rows of
+#: 1,000 keys went from about 200 MiB to 175 MiB, at no cost in speed measured (small Python
+#: objects do not come from malloc, and the interpreter lock serialises most of the rest).
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's malloc.h
+
+
+def limit_malloc_arenas() -> None:
+    """Apply ``MALLOC_ARENAS`` where the C library is glibc (elsewhere: nothing to do). Call
+    before the threads start; ``MALLOC_ARENA_MAX`` in the environment wins."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): its own malloc
+        pass
+
+
 def run(cfg: DaemonConfig, *, foreground: bool = True, ready_fd: int | None = None) -> int:
     """Run the daemon in this process; returns the exit status."""
+    limit_malloc_arenas()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     # Everything the daemon writes (store, logs, token, runs' files) is its user's alone.

@@ -107,3 +107,36 @@ async def test_the_backlog_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             await actor.ask(lambda r: Barrier(r))
         actor.close()
     assert [step for _, step in store.rows] == list(range(sent * 10))
+
+
+async def test_bytes_decoded_for_the_actor_are_bounded_until_stored(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streams reserve a request's bytes before decoding it (``room``); the reservation comes
+    back when the Ingest carrying it is stored, or at once (``give_back``) when none does. A
+    request larger than the whole bound goes alone."""
+    monkeypatch.setattr(history_mod, "INFLIGHT_BYTES", 1000)
+    store = AwayStore()
+    actor = HistoryActor(store)  # type: ignore[arg-type]
+    s = _session(1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(actor.run)
+        await actor.room(600)
+        await actor.tell(Ingest(s, _batch(1, 10), size=600))
+        await actor.room(300)  # 900 of 1000: room
+        actor.give_back(300)  # that request held nothing new
+        with anyio.move_on_after(0.3) as waited:  # 600 + 500 > 1000: waits for the store
+            await actor.room(500)
+        assert waited.cancelled_caught
+        store.away = False  # the first Ingest is stored, its 600 bytes come back
+        with anyio.fail_after(5):
+            await actor.room(500)
+            actor.give_back(500)
+            await actor.room(5000)  # larger than the bound, alone
+        with anyio.move_on_after(0.2) as waited:
+            await actor.room(1)
+        assert waited.cancelled_caught
+        actor.give_back(5000)
+        with anyio.fail_after(5):
+            await actor.room(1)
+        actor.close()
+    assert [step for _, step in store.rows] == list(range(10))

@@ -69,6 +69,14 @@ ROUND_LIMIT = 64
 #: the actor stops taking messages: the mailbox fills, streams wait, clients buffer (bounded)
 #: or block; still nothing is lost, the records being in the write-ahead logs.
 BACKLOG_RECORDS = 100_000
+#: Encoded bytes of the record batches that streams decoded for this actor and it has not
+#: stored yet. Decoded, a batch is several times its size in Python objects (a row of 1,000
+#: floats: 16 KiB encoded, some 50 KiB decoded), and the mailbox's bound counts batches, not
+#: bytes: 32 batches of 4 MiB of wide rows held about 1.5 GiB. A stream waits for room before it
+#: decodes a request (so the client waits, its buffer bounded). 16 MiB is four of the largest
+#: requests the SDK sends, or 130,000 rows of ten floats: room for one batch to be stored while
+#: the next ones are decoded. A request larger than this goes alone.
+INFLIGHT_BYTES = 16 * 1024 * 1024
 #: Seconds a store call may take before the actor takes messages into the backlog while it
 #: waits (a healthy store answers in milliseconds; an unreachable one only after its timeout).
 SLOW_STORE_SECONDS = 1.0
@@ -83,6 +91,8 @@ class Ingest:
     session: RunSession
     records: list[Decoded]
     writer: str = ""
+    #: Encoded bytes reserved for it (``HistoryActor.room``), given back once it is stored.
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,27 @@ class HistoryActor(Actor[HistoryMsg]):
         self._backlog_records = 0
         self._closing = False  # the mailbox was closed while a round waited
         self._outage_since: float | None = None  # monotonic time of the first failed try
+        self._inflight = 0  # bytes reserved (see INFLIGHT_BYTES)
+        self._freed: anyio.Event | None = None  # set when bytes are given back
+
+    async def room(self, size: int) -> None:
+        """Wait until a request of ``size`` encoded bytes may be decoded for this actor, and
+        reserve them: pass them to :class:`Ingest` (given back once it is stored), or give them
+        back with :meth:`give_back` when no Ingest carries them."""
+        while self._inflight and self._inflight + size > INFLIGHT_BYTES:
+            if self._freed is None:
+                self._freed = anyio.Event()
+            await self._freed.wait()
+        self._inflight += size
+
+    def give_back(self, size: int) -> None:
+        """Give back bytes :meth:`room` reserved."""
+        if not size:
+            return
+        self._inflight -= size
+        freed, self._freed = self._freed, None
+        if freed is not None:
+            freed.set()
 
     async def loop(self) -> None:
         while True:
@@ -163,6 +194,7 @@ class HistoryActor(Actor[HistoryMsg]):
                 if isinstance(m, (Crash, Barrier)):
                     m.reply.fail(error)
             return False
+        self.give_back(sum(m.size for m in msgs if isinstance(m, Ingest)))
         if any(ch.alerts for ch in changes):
             self._on_alerts()
         for session, seq in touched:

@@ -25,8 +25,9 @@ class RecordServicer:
     """Each request is parsed and validated in a worker thread (run updates and the config's
     growth against the run field limits too), appended to the run's log,
     acknowledged (every request is answered, the first one — the handshake — and keepalives
-    without records too), and handed to the history actor (whose bounded mailbox is the backpressure:
-    while it is full this stream stops reading, and the client's buffer fills)."""
+    without records too), and handed to the history actor. Its bounds are the backpressure:
+    while its mailbox is full, or the bytes decoded for it and not stored yet reach
+    ``INFLIGHT_BYTES``, this stream stops reading, and the client's buffer fills."""
 
     #: Requests arrive as raw bytes: the same bytes are the log entry.
     raw_requests = frozenset({"StreamRecords"})
@@ -45,38 +46,48 @@ class RecordServicer:
         token = object()
         try:
             async for raw in requests:
-                batch = await anyio.to_thread.run_sync(parse_intake, raw)
-                records = batch.records
-                if session is None:
-                    if batch.ref is None:
-                        raise InvalidArgumentError("the first request of a stream must name the run")
-                    key = key_from_pb(batch.ref)
-                    writer = batch.writer
-                    check_fields({"writer": writer})
-                    caller = self._guard.caller(context)
-                    session = await self._registry.ask(lambda r: Attach(
-                        key, token, r, writer,
-                        allow=lambda info, mode: self._guard.policy.require(caller, info, mode)))
-                if session.owners.get(writer) is not token:
-                    raise FailedPreconditionError(
-                        f"run {session.key} (writer {writer!r}) is now written by a newer stream"
-                    )
-                # The config's limits hold for what it grows to; measured before anything of
-                # the batch is accepted.
-                config = None
-                if Config in batch.kinds:
-                    config = await anyio.to_thread.run_sync(
-                        session.measure_config, records, session.acked_of(writer))
-                fresh = session.accept_from(writer, records, batch.kinds)
-                if fresh:
-                    payload = raw if not writer else await anyio.to_thread.run_sync(
-                        with_writer, raw, writer)
-                    async with session.lock:
-                        await session.wal.ask(lambda r: Append(payload, r))
-                        session.mark_acked_of(writer, fresh[-1].seq)
-                        if config is not None:
-                            config.commit()
-                        await self._history.tell(Ingest(session, fresh, writer))
+                # Room for the decoded batch within the history actor's bound (see
+                # INFLIGHT_BYTES), held until the Ingest that carries it is stored.
+                reserved = len(raw)
+                await self._history.room(reserved)
+                try:
+                    batch = await anyio.to_thread.run_sync(parse_intake, raw)
+                    records = batch.records
+                    if session is None:
+                        if batch.ref is None:
+                            raise InvalidArgumentError(
+                                "the first request of a stream must name the run")
+                        key = key_from_pb(batch.ref)
+                        writer = batch.writer
+                        check_fields({"writer": writer})
+                        caller = self._guard.caller(context)
+                        session = await self._registry.ask(lambda r: Attach(
+                            key, token, r, writer,
+                            allow=lambda info, mode: self._guard.policy.require(caller, info,
+                                                                                mode)))
+                    if session.owners.get(writer) is not token:
+                        raise FailedPreconditionError(
+                            f"run {session.key} (writer {writer!r}) is now written by a newer "
+                            "stream")
+                    # The config's limits hold for what it grows to; measured before anything
+                    # of the batch is accepted.
+                    config = None
+                    if Config in batch.kinds:
+                        config = await anyio.to_thread.run_sync(
+                            session.measure_config, records, session.acked_of(writer))
+                    fresh = session.accept_from(writer, records, batch.kinds)
+                    if fresh:
+                        payload = raw if not writer else await anyio.to_thread.run_sync(
+                            with_writer, raw, writer)
+                        async with session.lock:
+                            await session.wal.ask(lambda r: Append(payload, r))
+                            session.mark_acked_of(writer, fresh[-1].seq)
+                            if config is not None:
+                                config.commit()
+                            await self._history.tell(Ingest(session, fresh, writer, reserved))
+                            reserved = 0  # the Ingest holds it now
+                finally:
+                    self._history.give_back(reserved)
                 yield pb.StreamRecordsResponse(acked_seq=session.acked_of(writer),
                                                stop_requested=session.stop_requested)
         finally:
