@@ -9,6 +9,7 @@ import pytest
 
 import trackd
 from trackd import Api
+from trackd._transport import sender as sender_mod
 from trackd.errors import ConfigError, UsageError
 
 
@@ -228,3 +229,16 @@ def test_a_tiny_buffer_blocks_log_but_loses_nothing(clean_sdk):
         assert len(run._sender._buf) <= 3  # the caller waited whenever the buffer was full
     run.finish()
     assert [r["i"] for r in Api().run(run.path).scan_history()] == list(range(2000))
+
+
+def test_the_buffer_holds_a_bounded_number_of_bytes_of_rows(clean_sdk, monkeypatch):
+    monkeypatch.setattr(sender_mod, "MAX_BUFFERED_BYTES", 4096)
+    run = trackd.init(project="bounded")
+    wide = {f"key_{k}": float(k) for k in range(100)}  # about 1.3 KiB packed
+    for i in range(300):
+        run.log({**wide, "i": i})
+        # the caller waited whenever 4 KiB were buffered: at most one row over
+        assert run._sender._buffered_bytes < 4096 + 1500
+    run.finish()
+    assert run._sender._buffered_bytes == 0
+    assert [r["i"] for r in Api().run(run.path).scan_history()] == list(range(300))

@@ -28,7 +28,7 @@ def test_every_field_defaults_to_none() -> None:
         ("daemon_start_timeout", 30.0),
         ("init_timeout", 90.0),
         ("finish_timeout", 0.0),
-        ("max_buffered_records", 10_000),
+        ("max_buffered_records", 100_000),
         ("reconnect_timeout", 60.0),
         ("project", None),
         ("run_id", None),

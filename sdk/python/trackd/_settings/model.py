@@ -281,7 +281,7 @@ class Settings:
         "finish_timeout": 0.0,
         "summary_timeout": 60,
         "heartbeat_seconds": 30,
-        "max_buffered_records": 10_000,
+        "max_buffered_records": 100_000,
         "reconnect_timeout": 60.0,
         "console": "auto",
         "console_multipart": True,

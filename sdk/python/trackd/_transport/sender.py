@@ -1,8 +1,8 @@
 """The record sender: what ``log()`` hands its data to.
 
 ``put()`` runs in the caller's thread and only appends to a bounded buffer (it blocks the
-caller only while the buffer holds ``max_buffered_records`` unsent records: that bound is the
-SDK's memory limit). A coroutine on the connection's loop takes records from the buffer in
+caller only while the buffer holds ``max_buffered_records`` unsent records or
+``MAX_BUFFERED_BYTES`` of packed rows: those bounds are the SDK's memory limit). A coroutine on the connection's loop takes records from the buffer in
 batches, numbers them, encodes them and writes them to the run's gRPC stream; acknowledged
 batches are dropped, unacknowledged ones are kept and resent after a reconnect (the daemon
 drops duplicates by seq). When the daemon stays unreachable for ``reconnect_timeout`` the run
@@ -62,6 +62,10 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: a record survives anything but the death of the training process until it is acknowledged).
 LINGER_RECORDS = 256
 LINGER_SECONDS = 0.1
+#: Bytes of packed rows the buffer holds at most, beside ``max_buffered_records`` (100,000 by
+#: default: 20 MiB of rows of ten floats, a burst of them a loop logs without waiting). Rows of
+#: 1,000 floats are 16 KiB each: this bound, not the count, holds them to 4,000.
+MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 #: Sent-but-unacknowledged requests allowed in flight before the sender waits for acks.
 MAX_INFLIGHT = 8
 #: How often an idle stream asks the daemon for news (a stop request reaches the run this fast).
@@ -96,6 +100,11 @@ def _fill_rows(rec: record_pb2.Record, packed: list[bytes], stamps: list[float])
     rows.timestamps.extend(stamps)
     packed.clear()
     stamps.clear()
+
+
+def _packed_size(item: tuple[Any, ...]) -> int:
+    """The bytes a buffered record counts against ``MAX_BUFFERED_BYTES`` (its packed row)."""
+    return len(item[2]) if item[0] == "h" and type(item[2]) is bytes else 0
 
 
 def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
@@ -196,6 +205,7 @@ class Sender:
         self.stop_requested = False
         self._told_full = False
         self._buf: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._buffered_bytes = 0  # of the packed rows in _buf (changed under _put_lock)
         self._room = threading.Condition()
         self._put_lock = threading.Lock()
         self._waiting_room = 0
@@ -225,11 +235,12 @@ class Sender:
         if self.error is not None:
             raise self.error
         buf = self._buf
-        if len(buf) >= self._bound:
+        if len(buf) >= self._bound or self._buffered_bytes >= MAX_BUFFERED_BYTES:
             self._wait_for_room()
         with self._put_lock:  # seq order must be buffer order, whatever thread logs
             self._next_seq = seq = self._next_seq + 1
             item = (item_without_seq[0], seq, *item_without_seq[1:])
+            self._buffered_bytes += _packed_size(item)
             buf.append(item if media is None else _AfterMedia(item, media))
         if self._idle or len(buf) == LINGER_RECORDS:  # idle, or enough to end a linger
             self._idle = False
@@ -242,10 +253,11 @@ class Sender:
         if self.error is not None:
             raise self.error
         buf = self._buf
-        if len(buf) >= self._bound:
+        if len(buf) >= self._bound or self._buffered_bytes >= MAX_BUFFERED_BYTES:
             self._wait_for_room()
         with self._put_lock:
             self._next_seq = seq = self._next_seq + 1
+            self._buffered_bytes += len(packed)
             buf.append(("h", seq, packed, None, None, timestamp))
         if self._idle or len(buf) == LINGER_RECORDS:
             self._idle = False
@@ -255,7 +267,8 @@ class Sender:
         with self._room:
             self._waiting_room += 1
             try:
-                while len(self._buf) >= self._bound and self.error is None:
+                while ((len(self._buf) >= self._bound
+                        or self._buffered_bytes >= MAX_BUFFERED_BYTES) and self.error is None):
                     self._loop.call_soon_threadsafe(self._wake_up)
                     self._room.wait(0.5)
             finally:
@@ -395,11 +408,14 @@ class Sender:
         stamps: list[float] = []
         rows_rec: Any = None
         size = 0  # bytes of the gathered rows, beside req.ByteSize()
+        taken_bytes = 0  # of the packed rows taken from the buffer
         while buf and n < MAX_BATCH_RECORDS:
             item = buf[0]
             if type(item) is _AfterMedia and not item.media.done():
                 break  # sent once its data types are encoded; the records after it wait
             buf.popleft()
+            if item[0] == "h" and type(item[2]) is bytes:
+                taken_bytes += len(item[2])
             if (item[0] == "h" and type(item[2]) is bytes and item[3] is None
                     and item[4] is None):
                 if rows_rec is None:
@@ -432,6 +448,9 @@ class Sender:
             _fill_rows(rows_rec, packed, stamps)
         if n == 0:
             return None
+        if taken_bytes:
+            with self._put_lock:
+                self._buffered_bytes -= taken_bytes
         if self._waiting_room:
             with self._room:
                 self._room.notify_all()
