@@ -19,14 +19,13 @@ from trackd._shared.values import (
     MalformedValueError,
     normalize_row,
     pack_map,
-    pack_plain,
     pack_row,
     unpack_map,
-    unpack_plain,
 )
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
 from trackd_daemon.records import History, decode_record, parse_batch
+from trackd_daemon.store.row_codec import pack_plain, unpack_plain
 
 
 def test_round_trip_is_exact_and_equals_the_value_tree_encoding() -> None:

@@ -41,7 +41,6 @@ import anyio
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from trackd._shared.values import pack_plain, unpack_plain
 from trackd_daemon.errors import (
     FailedPreconditionError,
     RunAlreadyExistsError,
@@ -68,6 +67,7 @@ from trackd_daemon.store.postgres_series import PgSeriesCache
 from trackd_daemon.store.postgres_sql import Conn, project_clauses, row, rows, run
 from trackd_daemon.store.postgres_sweeps import PgSweeps
 from trackd_daemon.store.postgres_workspace import PgWorkspace
+from trackd_daemon.store.row_codec import pack_plain, unpack_plain
 from trackd_daemon.store.series import STEP, Series, check_buckets
 from trackd_daemon.store.shared_runs import SharedState, settle
 from trackd_daemon.store.urls import display_url

@@ -22,8 +22,8 @@ import anyio.to_thread
 import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
-from trackd._shared.values import unpack_plain
 from trackd_daemon.store.postgres_sql import Conn, row
+from trackd_daemon.store.row_codec import unpack_plain
 from trackd_daemon.store.series import Series, columnize, downsample
 from trackd_daemon.store.series_index import (
     FIRST_BATCH,

@@ -24,7 +24,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from trackd._shared.values import unpack_plain
+from trackd_daemon.store.row_codec import unpack_plain
 from trackd_daemon.store.series import columnize
 
 #: Points per stored chunk (512 KiB of steps and as much of values).

@@ -22,7 +22,6 @@ from urllib.parse import unquote, urlparse
 import anyio
 import anyio.to_thread
 
-from trackd._shared.values import pack_plain, unpack_plain
 from trackd_daemon.errors import RunAlreadyExistsError, RunNotFoundError
 from trackd_daemon.store.group_commit import GroupCommit
 from trackd_daemon.store.models import (
@@ -34,6 +33,7 @@ from trackd_daemon.store.models import (
     RunKey,
 )
 from trackd_daemon.store.names import generate_name
+from trackd_daemon.store.row_codec import pack_plain, unpack_plain
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 from trackd_daemon.store.shared_runs import SharedState, settle

