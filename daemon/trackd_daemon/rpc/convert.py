@@ -125,7 +125,8 @@ def run_to_pb(info: RunInfo, acked_seq: int = 0, session: Any = None) -> run_pb2
         finished_at=info.finished_at, history_rows=info.history_rows, last_step=info.last_step,
         host=info.host, user=info.owner_name, program=info.program, start_time=info.start_time,
         acked_seq=max(acked_seq, info.ingested_seq), sweep_id=info.sweep_id,
-        preempting=bool(session and session.preempting),
+        # Until the run ends (its session is retired a moment after its end is stored).
+        preempting=bool(session and session.preempting and info.state == RUNNING),
         stop_requested=bool(session and session.stop_requested),
     )
     run.config.SetInParent()

@@ -57,7 +57,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 #: loop logs, the sender then wakes at most about ten times a second until rows come faster
 #: than 256 per 0.1 s. Each wake-up costs this thread a request and an acknowledgement (about
 #: 1 ms of interpreter time on a 2-core machine, measured), which a training loop that holds
-#: the interpreter pays for: at 5 ms, a loop of 1.2 ms steps slowed by 5 %; at 0.1 s, by 1-2 %.
+#: the interpreter pays for: at 5 ms, a loop of 1.2 ms steps slowed by 5 %; at 0.1 s, by 1-3.5 %.
 #: The records are not at risk meanwhile any more than in the buffer (the durability contract:
 #: a record survives anything but the death of the training process until it is acknowledged).
 LINGER_RECORDS = 256
