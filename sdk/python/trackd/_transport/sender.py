@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
-import contextlib
 import logging
 import threading
 import time
@@ -80,6 +79,26 @@ _RETRYABLE = {
 
 GOALS = {"": run_pb2.METRIC_GOAL_UNSPECIFIED, "minimize": run_pb2.METRIC_GOAL_MINIMIZE,
          "maximize": run_pb2.METRIC_GOAL_MAXIMIZE}
+
+
+class _Rows:
+    """Consecutive rows ``put_row`` queued: one buffered item (two list appends a row, where a
+    record tuple of its own costs a tuple and a deque entry), sent as one HistoryRowsRecord
+    whose rows take the seqs from ``seq`` on. The item at the buffer's tail takes the next
+    rows until the loop seals it (``Sender._tail`` is then None) or it holds ``ROWS_PER_ITEM``.
+    """
+
+    __slots__ = ("seq", "packed", "stamps")
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+        self.packed: list[bytes] = []
+        self.stamps: list[float] = []
+
+
+#: Rows one ``_Rows`` item holds at most: a request of ``MAX_BATCH_RECORDS`` records takes it
+#: whole (the loop seals it sooner when it catches up).
+ROWS_PER_ITEM = 256
 
 
 class _AfterMedia(tuple):  # type: ignore[type-arg]
@@ -204,7 +223,10 @@ class Sender:
         self._writer = writer
         self.stop_requested = False
         self._told_full = False
-        self._buf: collections.deque[tuple[Any, ...]] = collections.deque()
+        # Record tuples, _AfterMedia and _Rows items, in seq order (appended under _put_lock).
+        self._buf: collections.deque[Any] = collections.deque()
+        self._tail: _Rows | None = None  # the _Rows item put_row extends (under _put_lock)
+        self._count = 0  # records in _buf, a _Rows item's rows each (changed under _put_lock)
         self._buffered_bytes = 0  # of the packed rows in _buf (changed under _put_lock)
         self._room = threading.Condition()
         self._put_lock = threading.Lock()
@@ -234,15 +256,16 @@ class Sender:
         """
         if self.error is not None:
             raise self.error
-        buf = self._buf
-        if len(buf) >= self._bound or self._buffered_bytes >= MAX_BUFFERED_BYTES:
+        if self._count >= self._bound or self._buffered_bytes >= MAX_BUFFERED_BYTES:
             self._wait_for_room()
         with self._put_lock:  # seq order must be buffer order, whatever thread logs
             self._next_seq = seq = self._next_seq + 1
             item = (item_without_seq[0], seq, *item_without_seq[1:])
             self._buffered_bytes += _packed_size(item)
-            buf.append(item if media is None else _AfterMedia(item, media))
-        if self._idle or len(buf) == LINGER_RECORDS:  # idle, or enough to end a linger
+            self._tail = None  # the rows after this record are a new item
+            self._buf.append(item if media is None else _AfterMedia(item, media))
+            self._count += 1
+        if self._idle or self._count == LINGER_RECORDS:  # idle, or enough to end a linger
             self._idle = False
             self._loop.call_soon_threadsafe(self._wake_up)
         return seq
@@ -252,14 +275,19 @@ class Sender:
         same record, queued with less work (the path of most ``log()`` calls)."""
         if self.error is not None:
             raise self.error
-        buf = self._buf
-        if len(buf) >= self._bound or self._buffered_bytes >= MAX_BUFFERED_BYTES:
+        if self._count >= self._bound or self._buffered_bytes >= MAX_BUFFERED_BYTES:
             self._wait_for_room()
         with self._put_lock:
-            self._next_seq = seq = self._next_seq + 1
+            self._next_seq = self._next_seq + 1
+            tail = self._tail
+            if tail is None or len(tail.packed) >= ROWS_PER_ITEM:
+                self._tail = tail = _Rows(self._next_seq)
+                self._buf.append(tail)
+            tail.packed.append(packed)
+            tail.stamps.append(timestamp)
             self._buffered_bytes += len(packed)
-            buf.append(("h", seq, packed, None, None, timestamp))
-        if self._idle or len(buf) == LINGER_RECORDS:
+            self._count = count = self._count + 1
+        if self._idle or count == LINGER_RECORDS:
             self._idle = False
             self._loop.call_soon_threadsafe(self._wake_up)
 
@@ -267,7 +295,7 @@ class Sender:
         with self._room:
             self._waiting_room += 1
             try:
-                while ((len(self._buf) >= self._bound
+                while ((self._count >= self._bound
                         or self._buffered_bytes >= MAX_BUFFERED_BYTES) and self.error is None):
                     self._loop.call_soon_threadsafe(self._wake_up)
                     self._room.wait(0.5)
@@ -275,6 +303,11 @@ class Sender:
                 self._waiting_room -= 1
         if self.error is not None:
             raise self.error
+
+    @property
+    def buffered(self) -> int:
+        """Records queued and not yet taken for sending."""
+        return self._count
 
     @property
     def acked_seq(self) -> int:
@@ -401,16 +434,41 @@ class Sender:
         observer = self._observer
         n = 0
         last = 0
-        # Consecutive rows packed by log() without step or commit go as one HistoryRowsRecord
-        # (its rows gathered here, added when the run of them ends): two list appends a row,
-        # where a record of its own costs a message.
+        # Consecutive rows packed by log() that came through put() without step or commit go
+        # as one HistoryRowsRecord too (gathered here, added when the run of them ends).
         packed: list[bytes] = []
         stamps: list[float] = []
         rows_rec: Any = None
-        size = 0  # bytes of the gathered rows, beside req.ByteSize()
+        size = 0  # bytes of the rows, beside req.ByteSize()
         taken_bytes = 0  # of the packed rows taken from the buffer
         while buf and n < MAX_BATCH_RECORDS:
             item = buf[0]
+            if type(item) is _Rows:
+                if n and n + len(item.packed) > MAX_BATCH_RECORDS:
+                    break  # the next request takes it whole
+                if item is self._tail:
+                    with self._put_lock:  # sealed: put_row starts a new item for later rows
+                        if item is self._tail:
+                            self._tail = None
+                buf.popleft()
+                if rows_rec is not None:
+                    _fill_rows(rows_rec, packed, stamps)
+                    rows_rec = None
+                rows = add(seq=item.seq).history_rows
+                rows.packed_data.extend(item.packed)
+                rows.timestamps.extend(item.stamps)
+                k = len(item.packed)
+                nbytes = sum(map(len, item.packed))
+                taken_bytes += nbytes
+                size += nbytes + 12 * k
+                if observer is not None:
+                    for i, (data, ts) in enumerate(zip(item.packed, item.stamps)):
+                        observer(("h", item.seq + i, data, None, None, ts))
+                n += k
+                last = item.seq + k - 1
+                if size > MAX_BATCH_BYTES:
+                    break
+                continue
             if type(item) is _AfterMedia and not item.media.done():
                 break  # sent once its data types are encoded; the records after it wait
             buf.popleft()
@@ -448,9 +506,9 @@ class Sender:
             _fill_rows(rows_rec, packed, stamps)
         if n == 0:
             return None
-        if taken_bytes:
-            with self._put_lock:
-                self._buffered_bytes -= taken_bytes
+        with self._put_lock:
+            self._count -= n
+            self._buffered_bytes -= taken_bytes
         if self._waiting_room:
             with self._room:
                 self._room.notify_all()
@@ -478,11 +536,15 @@ class Sender:
         while True:
             if reader is not None and reader.done():
                 raise CommError("the record stream ended")
-            if 0 < len(self._buf) < LINGER_RECORDS and not self._closed and not self._flushes:
+            if 0 < self._count < LINGER_RECORDS and not self._closed and not self._flushes:
                 # A few records: let more gather (see LINGER_SECONDS); a flush ends the wait.
+                # A timer sets the event: cheaper than wait_for's task and timeout each time.
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), LINGER_SECONDS)
+                timer = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    timer.cancel()
             batch = self._take_batch()
             if batch is not None:
                 return batch

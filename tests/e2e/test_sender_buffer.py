@@ -1,0 +1,70 @@
+"""The sender's buffer: rows ``log()`` packs gather in items of up to ``ROWS_PER_ITEM`` rows
+(one HistoryRowsRecord each when sent) between the other records, whose seqs and order they
+keep, from any number of threads; an offline run's log and a synced run read them back."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import trackd
+from trackd import Api
+from trackd._init.sync import sync_dirs
+from trackd._shared.record_spans import expand
+from trackd._shared.values import unpack_map
+from trackd._shared.walfile import read_records
+from trackd._transport import sender as sender_mod
+from trackd.v1 import record_pb2
+
+
+def _logged_records(wal: Path) -> list[record_pb2.Record]:
+    out = []
+    for payload in read_records(wal):
+        for rec in record_pb2.WalEntry.FromString(payload).records:
+            out.extend(expand(rec))
+    return out
+
+
+def test_rows_between_other_records_keep_their_seqs_and_order(clean_sdk):
+    run = trackd.init(project="buffer", mode="offline")
+    n = sender_mod.ROWS_PER_ITEM * 3 + 7
+    after = {5, sender_mod.ROWS_PER_ITEM * 2 + 3, n - 2}  # long stretches of rows between
+    for i in range(n):
+        run.log({"i": i})
+        if i in after:
+            run.summary["at"] = i  # a record of another kind ends the item of rows
+    run.log({"i": n}, step=n)  # a row with a step goes as a record of its own
+    run.finish()
+    wal = next(Path(run.dir).parent.glob("run-*.wal"))
+    records = _logged_records(wal)
+    assert [r.seq for r in records] == list(range(1, len(records) + 1))
+    rows = [unpack_map(r.history.packed_data)["i"] for r in records if r.HasField("history")]
+    assert rows == list(range(n + 1))
+    by_seq = {r.seq: r for r in records}
+    summaries = [r.seq for r in records if r.HasField("summary")]
+    assert {unpack_map(by_seq[s - 1].history.packed_data)["i"] for s in summaries} == after
+    sync_dir = Path(run.dir).parent
+    assert sync_dirs([str(sync_dir)], echo=lambda _: None) == 0
+    assert [r["i"] for r in Api().run(run.path).scan_history()] == list(range(n + 1))
+
+
+def test_rows_logged_from_several_threads_are_all_kept_once(clean_sdk):
+    run = trackd.init(project="buffer", settings=trackd.Settings(max_buffered_records=50))
+    per_thread = 3000
+
+    def worker(t: int) -> None:
+        for i in range(per_thread):
+            run.log({f"t{t}": i})
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    run.finish()
+    assert run._sender.buffered == 0 and run._sender._buffered_bytes == 0
+    rows = list(Api().run(run.path).scan_history())
+    assert len(rows) == 4 * per_thread
+    assert sorted(r["_step"] for r in rows) == list(range(4 * per_thread))
+    for t in range(4):  # each thread's rows in its own order
+        assert [r[f"t{t}"] for r in rows if f"t{t}" in r] == list(range(per_thread))
