@@ -38,6 +38,7 @@ from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 from trackd_daemon.store.shared_runs import SharedState, settle
 from trackd_daemon.store.sqlite_alerts import SqliteAlerts
+from trackd_daemon.store.sqlite_insert import insert_many
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
@@ -330,10 +331,9 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     apply_console(conn, ch.pk, ch.console, self.console_part_bytes)
                 if ch.rows:
                     before = conn.total_changes
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO history(run, step, row) VALUES (?, ?, ?)",
-                        _pack_rows(ch.rows, ch.pk),
-                    )
+                    packed = _pack_rows(ch.rows, ch.pk)
+                    insert_many(conn, "INSERT OR IGNORE INTO history(run, step, row)", 3,
+                                packed, sum(len(p[2]) for p in packed) // len(packed))
                     inserted = conn.total_changes - before
                 sets = ["ingested_seq = MAX(ingested_seq, ?)", "updated_at = ?"]
                 args: list[Any] = [ch.ingested_seq, ch.updated_at or time.time()]
