@@ -68,3 +68,17 @@ def test_rows_logged_from_several_threads_are_all_kept_once(clean_sdk):
     assert sorted(r["_step"] for r in rows) == list(range(4 * per_thread))
     for t in range(4):  # each thread's rows in its own order
         assert [r[f"t{t}"] for r in rows if f"t{t}" in r] == list(range(per_thread))
+
+
+def test_requests_of_wide_rows_stay_near_the_byte_bound(clean_sdk):
+    run = trackd.init(project="buffer", mode="offline")
+    wide = {f"key_{k:04d}": float(k) for k in range(1000)}  # about 16 KiB packed
+    for i in range(300):
+        run.log({**wide, "i": i})
+    run.finish()
+    wal = next(Path(run.dir).parent.glob("run-*.wal"))
+    sizes = [len(p) for p in read_records(wal)]
+    assert max(sizes) <= sender_mod.MAX_BATCH_BYTES + sender_mod.ITEM_BYTES + 64 * 1024
+    rows = [unpack_map(r.history.packed_data)["i"] for r in _logged_records(wal)
+            if r.HasField("history")]
+    assert rows == list(range(300))
