@@ -471,10 +471,11 @@ def unpack_maps(blobs: Sequence[bytes]) -> list[dict[str, Any]] | None:
         return None
     if ends != list(accumulate(map(len, blobs))) or (out and set(map(type, out)) != {dict}):
         return None
-    try:
-        _check_unpacked(list(chain.from_iterable(map(dict.values, out))))
-    except MalformedValueError:
-        return None
+    if not set(map(type, chain.from_iterable(map(dict.values, out)))) <= _PLAIN:
+        try:  # an int, a nested map or list: look into each
+            _check_unpacked(list(chain.from_iterable(map(dict.values, out))))
+        except MalformedValueError:
+            return None
     return out
 
 
