@@ -38,10 +38,10 @@ from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 from trackd_daemon.store.shared_runs import SharedState, settle
 from trackd_daemon.store.sqlite_alerts import SqliteAlerts
-from trackd_daemon.store.sqlite_insert import insert_many
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
+from trackd_daemon.store.sqlite_insert import insert_many
 from trackd_daemon.store.sqlite_run_data import SqliteRunData, apply_console
 from trackd_daemon.store.sqlite_run_edits import SqliteRunEdits
 from trackd_daemon.store.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION

@@ -94,7 +94,7 @@ class _Rows:
     rows or ``ITEM_BYTES`` bytes.
     """
 
-    __slots__ = ("seq", "packed", "stamps", "size")
+    __slots__ = ("packed", "seq", "size", "stamps")
 
     def __init__(self, seq: int) -> None:
         self.seq = seq
@@ -119,15 +119,6 @@ class _AfterMedia(tuple):  # type: ignore[type-arg]
         self = super().__new__(cls, item)
         self.media = media
         return self
-
-
-def _fill_rows(rec: record_pb2.Record, packed: list[bytes], stamps: list[float]) -> None:
-    """Put gathered rows into their HistoryRowsRecord (and empty the lists for the next)."""
-    rows = rec.history_rows
-    rows.packed_data.extend(packed)
-    rows.timestamps.extend(stamps)
-    packed.clear()
-    stamps.clear()
 
 
 def _packed_size(item: tuple[Any, ...]) -> int:
@@ -444,12 +435,7 @@ class Sender:
         observer = self._observer
         n = 0
         last = 0
-        # Consecutive rows packed by log() that came through put() without step or commit go
-        # as one HistoryRowsRecord too (gathered here, added when the run of them ends).
-        packed: list[bytes] = []
-        stamps: list[float] = []
-        rows_rec: Any = None
-        size = 0  # bytes of the rows, beside req.ByteSize()
+        size = 0  # bytes of the _Rows items' rows, beside req.ByteSize()
         taken_bytes = 0  # of the packed rows taken from the buffer
         while buf and n < MAX_BATCH_RECORDS:
             item = buf[0]
@@ -461,9 +447,6 @@ class Sender:
                         if item is self._tail:
                             self._tail = None
                 buf.popleft()
-                if rows_rec is not None:
-                    _fill_rows(rows_rec, packed, stamps)
-                    rows_rec = None
                 rows = add(seq=item.seq).history_rows
                 rows.packed_data.extend(item.packed)
                 rows.timestamps.extend(item.stamps)
@@ -483,36 +466,22 @@ class Sender:
             buf.popleft()
             if item[0] == "h" and type(item[2]) is bytes:
                 taken_bytes += len(item[2])
-            if (item[0] == "h" and type(item[2]) is bytes and item[3] is None
-                    and item[4] is None):
-                if rows_rec is None:
-                    rows_rec = add()
-                    rows_rec.seq = item[1]
-                packed.append(item[2])
-                stamps.append(item[5])
-                size += len(item[2]) + 12
-            else:
-                if rows_rec is not None:
-                    _fill_rows(rows_rec, packed, stamps)
-                    rows_rec = None
-                rec = add()
-                try:
-                    encode(rec, item)
-                except (ValueError, TypeError, UnicodeError) as exc:
-                    # Never let one bad record stop the run: keep its seq with an empty record.
-                    log.warning("trackd: record %d could not be sent and was dropped: %s",
-                                item[1], visible(str(exc)))
-                    rec.Clear()
-                    rec.seq = item[1]
-                    rec.summary.SetInParent()
+            rec = add()
+            try:
+                encode(rec, item)
+            except (ValueError, TypeError, UnicodeError) as exc:
+                # Never let one bad record stop the run: keep its seq with an empty record.
+                log.warning("trackd: record %d could not be sent and was dropped: %s",
+                            item[1], visible(str(exc)))
+                rec.Clear()
+                rec.seq = item[1]
+                rec.summary.SetInParent()
             if observer is not None:
                 observer(item)
             last = item[1]
             n += 1
-            if n % 100 == 0 and req.ByteSize() + size > MAX_BATCH_BYTES:
+            if n % 100 == 0 and req.ByteSize() > MAX_BATCH_BYTES:
                 break
-        if rows_rec is not None:
-            _fill_rows(rows_rec, packed, stamps)
         if n == 0:
             return None
         with self._put_lock:
