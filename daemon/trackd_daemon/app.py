@@ -37,7 +37,7 @@ from trackd_daemon.actors.file_sync import FileSyncActor, FinishFiles, WatchAgai
 from trackd_daemon.actors.heartbeat import HeartbeatActor, Linger
 from trackd_daemon.actors.history import Crash, HistoryActor
 from trackd_daemon.actors.notifier import NotifierActor, sinks_from
-from trackd_daemon.actors.registry import Lookup, Recover, Retire, RunRegistry
+from trackd_daemon.actors.registry import Expire, Lookup, Recover, Retire, RunRegistry
 from trackd_daemon.actors.sweeps import SweepController
 from trackd_daemon.actors.system_metrics import SystemMetricsActor
 from trackd_daemon.blobs import open_blobs
@@ -151,6 +151,8 @@ async def serve(cfg: DaemonConfig, ready_fd: int | None = None) -> None:
     web: WebServer | None = None  # the dashboard, once it serves
 
     async def crash(session: RunSession) -> None:
+        if not await registry.ask(lambda r: Expire(session, r)):
+            return  # a stream attached at the last moment: the run goes on
         try:  # what the run saved for its end is stored all the same, before its end
             await files.ask(lambda r: FinishFiles(session, r))
         except Exception:

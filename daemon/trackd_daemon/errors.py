@@ -124,6 +124,15 @@ class BlobStoreUnavailableError(TrackdError):
     reason = "INTERNAL"
 
 
+class RunEndingError(TrackdError):
+    """A stream attached to a run at the moment the daemon marks it crashed (no stream for its
+    grace period): the client retries, and re-attaching runs the run again. (Its reason is the
+    generic one: a client treats it as any passing unavailability.)"""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "INTERNAL"
+
+
 class PermissionDeniedError(TrackdError):
     """The caller's uid may not read or write what it asked for."""
 

@@ -60,6 +60,9 @@ class RunSession:
     #: actor sees the run's records in log order (replays then rebuild the same state).
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     retired: bool = False
+    #: Being marked crashed (its grace ran out with no stream): a stream that attaches now is
+    #: told to retry, and finds the run crashed, which runs it again.
+    ending: bool = False
     preempting: bool = False  # if the client vanishes now, the run ends preempted
     stop_requested: bool = False  # StopRun was called: the run ends killed
     #: Seconds without a stream before the run is marked crashed (0: the daemon's default);

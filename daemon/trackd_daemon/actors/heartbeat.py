@@ -6,6 +6,9 @@ period starts (the run's own ``crash_grace``, from its client's heartbeat_second
 daemon's); if no stream re-attaches before it ends, the run is marked ``crashed``. The
 pending partial row is written first: every acknowledged record is kept. A shared run whose
 primary writer writes through another daemon is only let go of here: that daemon ends it.
+A daemon that did not run past a deadline (stopped, suspended) starts the grace periods
+again: its clients could not attach meanwhile. The registry has the last word: a stream that
+attached meanwhile keeps the run going.
 
 With an idle timeout configured, the daemon stops after that long with no live run and no
 call being served (daemons started on demand by ``trackd.setup()`` use this); ``is_idle`` says
@@ -46,6 +49,11 @@ class Linger:
 
 HeartbeatMsg = Attached | Detached | Linger
 
+#: How late past its deadline this loop may wake before that counts as the daemon not having
+#: run (see ``_postpone``). A busy event loop makes it a few milliseconds late; a daemon
+#: under SIGSTOP or in a suspended machine, seconds.
+STALL_SECONDS = 0.5
+
 
 class HeartbeatActor(Actor[HeartbeatMsg]):
     #: Attach/detach events come one per stream open/close; 1,024 covers a burst of many
@@ -84,6 +92,9 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
                 msg = await self.receive_until(wake)
             except anyio.EndOfStream:
                 return
+            late = anyio.current_time() - wake
+            if late > STALL_SECONDS:
+                self._postpone(late)
             if msg is not None:
                 self._on(msg)
             await self._expire()
@@ -101,6 +112,16 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
             log.debug("run %s: stream detached (%d left)", s.key, s.streams)
             if s.streams == 0 and not s.retired and not s.exit_seq:
                 self._deadlines[s] = anyio.current_time() + (s.crash_grace or self._grace)
+
+    def _postpone(self, stalled: float) -> None:
+        """This loop woke ``stalled`` seconds after its deadline: the daemon did not run
+        meanwhile (stopped, suspended, or starved), and no client could attach either. The
+        grace period of every run waiting for its client starts again."""
+        log.info("the daemon did not run for %.1fs or more; the runs waiting for their "
+                 "clients get their grace period again", stalled)
+        now = anyio.current_time()
+        for s in self._deadlines:
+            self._deadlines[s] = now + (s.crash_grace or self._grace)
 
     async def _expire(self) -> None:
         now = anyio.current_time()

@@ -37,6 +37,7 @@ from trackd_daemon.actors.wal import Append, WalActor
 from trackd_daemon.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
+    RunEndingError,
     RunFinishedError,
     RunNotFoundError,
     ShuttingDownError,
@@ -125,6 +126,16 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Expire:
+    """The grace period of ``session`` ran out with no stream (the heartbeat's word): replies
+    True, and the session takes no stream from then on, if it still has none; False when one
+    attached meanwhile (the run goes on). Decided here, in order with the attaches."""
+
+    session: RunSession
+    reply: Reply[bool]
+
+
+@dataclass(frozen=True)
 class Retire:
     """The run finished or crashed: close its log and forget it."""
 
@@ -149,13 +160,13 @@ class Remove:
     reply: Reply[int]
 
 
-RegistryMsg = Create | Attach | Detach | Lookup | Retire | Recover | Remove
+RegistryMsg = Create | Attach | Detach | Lookup | Expire | Retire | Recover | Remove
 
 
 def _key(msg: RegistryMsg) -> RunKey:
     if isinstance(msg, Create):
         return msg.new.key
-    if isinstance(msg, Retire):
+    if isinstance(msg, (Expire, Retire)):
         return msg.session.key
     if isinstance(msg, Recover):
         return msg.info.key
@@ -301,6 +312,9 @@ class RunRegistry(Actor[RegistryMsg]):
             msg.reply.set((info, s, False, 0))
         elif isinstance(msg, Attach):
             s = self._sessions.get(msg.key)
+            if s is not None and s.ending:
+                raise RunEndingError(f"run {msg.key} is being marked crashed (no stream for its "
+                                     "grace period); attach again", run=str(msg.key))
             if s is not None:
                 msg.allow(s.info, "write")
             else:
@@ -333,6 +347,10 @@ class RunRegistry(Actor[RegistryMsg]):
                 await self._heartbeat.tell(Detached(s))
         elif isinstance(msg, Lookup):
             msg.reply.set(self._sessions.get(msg.key))
+        elif isinstance(msg, Expire):
+            s = msg.session
+            s.ending = s.streams == 0 and not s.retired and not s.exit_seq
+            msg.reply.set(s.ending)
         elif isinstance(msg, Retire):
             s = msg.session
             s.retired = True
