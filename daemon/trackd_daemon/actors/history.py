@@ -73,11 +73,13 @@ BACKLOG_RECORDS = 100_000
 #: stored yet. Decoded, a batch is several times its size in Python objects (a row of 1,000
 #: floats: 16 KiB encoded, some 50 KiB decoded), and the mailbox's bound counts batches, not
 #: bytes: 32 batches of 4 MiB of wide rows held about 1.5 GiB. A stream waits for room before it
-#: decodes a request (so the client waits, its buffer bounded). 4 MiB is one of the largest
-#: requests the SDK sends, or 30,000 rows of ten floats: room for one round to be stored while
-#: the next requests are decoded. A request larger than this goes alone. (At 16 MiB, the
-#: daemon's peak for 2,000 rows of 1,000 floats was 20 MiB higher, for the same throughput.)
-INFLIGHT_BYTES = 4 * 1024 * 1024
+#: decodes a request (so the client waits, its buffer bounded). 2 MiB is two of the Python
+#: SDK's requests (about 1 MiB, or 10,000 rows of ten floats): room for one to be decoded while
+#: the round before it is stored. A request larger than this (the Node SDK's, up to 4 MiB) goes
+#: alone. Measured (2,000 rows of 1,000 floats; 1, 8 and 64 runs at once): 4 MiB took the
+#: daemon's peak 7-10 MiB higher for the same throughput; 1 MiB halved the 64-run rate once in
+#: two runs; 16 MiB was 20 MiB higher still.
+INFLIGHT_BYTES = 2 * 1024 * 1024
 #: Seconds a store call may take before the actor takes messages into the backlog while it
 #: waits (a healthy store answers in milliseconds; an unreachable one only after its timeout).
 SLOW_STORE_SECONDS = 1.0
