@@ -82,6 +82,31 @@ async def test_a_stream_that_attaches_after_the_stall_keeps_the_run() -> None:
     assert crashed == []
 
 
+async def test_a_crash_taking_long_is_no_stall_for_the_runs_waiting_behind_it() -> None:
+    """Marking a run crashed can take a while (its end files are stored); another run's
+    deadline that passed meanwhile is due at once, not given its grace again."""
+    crashed: dict[str, float] = {}
+    start = anyio.current_time()
+
+    async def crash(s: _Run) -> None:
+        crashed[s.key.run_id] = anyio.current_time() - start
+        if s.key.run_id == "slow":
+            await anyio.sleep(1.0)
+
+    actor = HeartbeatActor(GRACE, crash)  # type: ignore[arg-type]
+    slow, other = _Run(), _Run()
+    slow.key, other.key = RunKey("e", "p", "slow"), RunKey("e", "p", "other")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(actor.run)
+        await actor.tell(Detached(slow))  # type: ignore[arg-type]
+        await anyio.sleep(0.1)
+        await actor.tell(Detached(other))  # type: ignore[arg-type]
+        await anyio.sleep(GRACE + 1.0 + GRACE + 0.3)
+        actor.close()
+    assert set(crashed) == {"slow", "other"}
+    assert crashed["other"] < crashed["slow"] + 1.0 + GRACE / 2, crashed
+
+
 async def _registry(tmp_path: Path, tg: anyio.abc.TaskGroup) -> tuple[RunRegistry, RunSession]:
     store = await SqliteStore.open(f"sqlite:///{tmp_path / 'meta.db'}")
     history = HistoryActor(store)

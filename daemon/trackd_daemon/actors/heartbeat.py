@@ -88,11 +88,14 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
             wake = min(self._deadlines.values(), default=math.inf)
             if self._idle_timeout > 0:
                 wake = min(wake, self._last_activity + self._idle_timeout)
+            waited_from = anyio.current_time()
             try:
                 msg = await self.receive_until(wake)
             except anyio.EndOfStream:
                 return
-            late = anyio.current_time() - wake
+            # How late this wait ended past its deadline (a deadline already behind when the
+            # wait began, while a crash was being marked, is no stall of the daemon).
+            late = anyio.current_time() - max(wake, waited_from)
             if late > STALL_SECONDS:
                 self._postpone(late)
             if msg is not None:
