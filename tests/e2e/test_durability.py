@@ -198,3 +198,16 @@ def test_a_preempting_run_that_vanishes_ends_preempted(clean_sdk, tmp_path):
     path = f"{Api().default_entity}/states/preempt1"
     stored = wait_for(lambda: (r := Api().run(path)).state == "preempted" and r, timeout=30)
     assert stored.history_rows == 20 and stored.preempting is False
+
+
+def test_a_run_reads_as_preempting_once_mark_preempting_returns(clean_sdk, tmp_path):
+    """``mark_preempting()`` returns once the daemon acknowledged the record; a read right
+    after sees the run preempting, even while the daemon is still storing the rows before it."""
+    for attempt in range(5):
+        run = trackd.init(project="states", id=f"marked{attempt}")
+        for i in range(20_000):  # a backlog for the daemon to store behind the record
+            run.log({"i": i, "x": i * 0.5})
+        run.mark_preempting()
+        assert Api().run(run.path).preempting is True
+        run.finish()
+        assert Api().run(run.path).preempting is False  # finished: no longer about to be

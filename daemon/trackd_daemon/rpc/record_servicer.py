@@ -14,7 +14,7 @@ from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.registry import Attach, Detach, RunRegistry
 from trackd_daemon.actors.wal import Append
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
-from trackd_daemon.records import Config, parse_intake, with_writer
+from trackd_daemon.records import Config, Preempting, parse_intake, with_writer
 from trackd_daemon.rpc.convert import key_from_pb
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.run_limits import check_fields
@@ -82,6 +82,11 @@ class RecordServicer:
                         async with session.lock:
                             await session.wal.ask(lambda r: Append(payload, r))
                             session.mark_acked_of(writer, fresh[-1].seq)
+                            if Preempting in batch.kinds and not writer:
+                                # Readers see it once acknowledged (the history actor sets
+                                # it again when it applies the record, as recovery does).
+                                session.preempting = session.preempting or any(
+                                    type(r) is Preempting for r in fresh)
                             if config is not None:
                                 config.commit()
                             await self._history.tell(Ingest(session, fresh, writer, reserved))
