@@ -76,6 +76,11 @@ class RunSession:
     _progress: anyio.Event = field(default_factory=anyio.Event)
     _acked: anyio.Event = field(default_factory=anyio.Event)
 
+    @property
+    def unattended(self) -> bool:
+        """Live, not exited, and no stream attached: what the crash grace waits on."""
+        return self.streams == 0 and not self.retired and not self.exit_seq
+
     def share(self, primary_here: bool) -> None:
         """The run is shared: its rounds are settled by the store (steps, merged summary,
         config and definitions: ``store/shared_runs.py``), its history state says what of the

@@ -38,6 +38,10 @@ class _Run:
         self.ends_run = True
         self.crash_grace = 0.0
 
+    @property
+    def unattended(self) -> bool:
+        return self.streams == 0 and not self.retired and not self.exit_seq
+
 
 async def _watch(stall: float, attach_after: bool = False) -> tuple[list[float], float]:
     """A run detached at 0; the event loop blocked for ``stall`` seconds at once (the daemon

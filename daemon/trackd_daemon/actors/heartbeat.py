@@ -113,7 +113,7 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
         elif isinstance(msg, Detached):
             s = msg.session
             log.debug("run %s: stream detached (%d left)", s.key, s.streams)
-            if s.streams == 0 and not s.retired and not s.exit_seq:
+            if s.unattended:
                 self._deadlines[s] = anyio.current_time() + (s.crash_grace or self._grace)
 
     def _postpone(self, stalled: float) -> None:
@@ -132,7 +132,7 @@ class HeartbeatActor(Actor[HeartbeatMsg]):
             if deadline > now:
                 continue
             del self._deadlines[s]
-            if s.streams == 0 and not s.retired and not s.exit_seq:
+            if s.unattended:
                 if s.ends_run:
                     log.warning("run %s: client gone for %.1fs without finishing; marking"
                                 " crashed", s.key, s.crash_grace or self._grace)

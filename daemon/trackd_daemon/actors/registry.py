@@ -349,7 +349,7 @@ class RunRegistry(Actor[RegistryMsg]):
             msg.reply.set(self._sessions.get(msg.key))
         elif isinstance(msg, Expire):
             s = msg.session
-            s.ending = s.streams == 0 and not s.retired and not s.exit_seq
+            s.ending = s.unattended
             msg.reply.set(s.ending)
         elif isinstance(msg, Retire):
             s = msg.session
