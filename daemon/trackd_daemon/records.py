@@ -28,6 +28,7 @@ from trackd._shared.values import (
 )
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
+from trackd_daemon.packed_rows import Packed, layout_of
 from trackd_daemon.run_limits import check_record_fields
 
 _GOAL_NAMES = {
@@ -44,7 +45,8 @@ class History(NamedTuple):
     the time (measured)."""
 
     seq: int
-    data: dict[str, Any]
+    #: The row; a row of floats that stays packed is a ``Packed`` (see packed_rows.py).
+    data: dict[str, Any] | Packed
     step: int | None
     commit: bool | None
     timestamp: float
@@ -52,6 +54,7 @@ class History(NamedTuple):
 
 #: ``History(*fields)`` without the Python-level ``__new__`` of a NamedTuple (rows in bulk).
 _new_history = partial(tuple.__new__, History)
+_new_packed = partial(tuple.__new__, Packed)
 
 
 @dataclass(frozen=True)
@@ -210,9 +213,16 @@ def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
             f"(got {n} rows, {len(rows.timestamps)} timestamps)", seq=str(seq),
             field="history_rows")
     checked = _CHECKED_KEYS
-    decoded = unpack_maps(rows.packed_data)
+    blobs = list(rows.packed_data)
+    layout = layout_of(blobs, checked)
+    if layout is not None:  # rows of floats under keys checked before: they stay packed
+        out.extend(map(_new_history, zip(range(seq, seq + n),
+                                         map(_new_packed, zip(blobs, repeat(layout))),
+                                         repeat(None), repeat(None), rows.timestamps)))
+        return seq + n - 1
+    decoded = unpack_maps(blobs)
     if decoded is None:  # a row is malformed: name it
-        for i, packed in enumerate(rows.packed_data):
+        for i, packed in enumerate(blobs):
             try:
                 unpack_map(packed)
             except MalformedValueError as exc:
@@ -233,6 +243,12 @@ def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
     out.extend(map(_new_history, zip(range(seq, seq + n), decoded, repeat(None), repeat(None),
                                      rows.timestamps)))
     return seq + n - 1
+
+
+def row_data(rec: History) -> dict[str, Any]:
+    """The row of ``rec`` as a dict (one that stays packed is decoded: a new dict)."""
+    data = rec.data
+    return data if type(data) is dict else data.decoded()
 
 
 #: Key sets of rows that passed ``_check_keys`` (it costs more than decoding a row of ten

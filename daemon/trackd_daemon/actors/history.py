@@ -26,8 +26,10 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from trackd._shared.history import RunHistory
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.errors import ResourceExhaustedError, StoreUnavailableError
+from trackd_daemon.packed_rows import Packed
 from trackd_daemon.records import (
     Alert,
     Config,
@@ -43,6 +45,7 @@ from trackd_daemon.records import (
     Summary,
     alert_suppressed,
     metric_to_dict,
+    row_data,
 )
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
@@ -328,24 +331,75 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
 def _apply_records(s: RunSession, records: list[Decoded], ch: RunChanges, now: float) -> None:
     """Apply the primary writer's records in order; each run of rows without step or commit
     (most of them) goes to the run's history in one call."""
-    rows: list[tuple[dict[str, Any], float]] = []
+    rows: list[tuple[Any, float]] = []
     for rec in records:
         if type(rec) is History and rec.step is None and rec.commit is None:
             rows.append((rec.data, rec.timestamp))
             continue
         if rows:
-            s.history.on_rows(rows)
+            _apply_rows(s.history, rows)
             rows = []
         _apply_record(s, rec, ch, now)
     if rows:
-        s.history.on_rows(rows)
+        _apply_rows(s.history, rows)
+
+
+def _apply_rows(h: RunHistory, rows: list[tuple[Any, float]]) -> None:
+    """``h.on_rows(rows)``, where rows that stay packed (``Packed``) are stored as they came,
+    with ``_step``, ``_runtime`` and ``_timestamp`` spliced in (see packed_rows.py)."""
+    start = 0
+    while start < len(rows):
+        packed = type(rows[start][0]) is Packed
+        end = start + 1
+        while end < len(rows) and (type(rows[end][0]) is Packed) is packed:
+            end += 1
+        if packed:
+            _apply_packed(h, rows[start:end])
+        else:
+            h.on_rows(rows[start:end])
+        start = end
+
+
+def _apply_packed(h: RunHistory, rows: list[tuple[Packed, float]]) -> None:
+    if not h.plain_summary:  # the summary needs each row's values
+        h.on_rows([(p.decoded(), ts) for p, ts in rows])
+        return
+    if h.has_pending:  # a partial row (commit=False) takes the first
+        first, ts = rows[0]
+        h.on_history(first.decoded(), None, None, ts)
+        rows = rows[1:]
+        if not rows:
+            return
+    step, begin = h.current_step, h.start_time
+    stored: list[tuple[int, bytes]] = []
+    add = stored.append
+    # The summary takes the last row of each run of rows with one layout (their keys are the
+    # same), with the keys the daemon adds, as on_rows gives it.
+    values: list[dict[str, Any]] = []
+    last, stamp = rows[0]
+    runtime = 0.0
+    for p, ts in rows:
+        if p.layout is not last.layout:
+            values.append(_with_added(last, step - 1, runtime, stamp))
+        last, stamp = p, ts
+        runtime = max(0.0, ts - begin)
+        add((step, p.layout.stored(p.blob, step, runtime, ts)))
+        step += 1
+    values.append(_with_added(last, step - 1, runtime, stamp))
+    h.add_encoded_rows(stored, values, stamp)
+
+
+def _with_added(p: Packed, step: int, runtime: float, timestamp: float) -> dict[str, Any]:
+    row = p.decoded()
+    row["_step"], row["_runtime"], row["_timestamp"] = step, runtime, timestamp
+    return row
 
 
 def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float,
                   writer: str = "") -> None:
     h = s.history
     if isinstance(rec, History):
-        notice = h.on_history(rec.data, rec.step, rec.commit, rec.timestamp)
+        notice = h.on_history(row_data(rec), rec.step, rec.commit, rec.timestamp)
         if notice:
             log.info("run %s: %s", s.key, notice)
     elif isinstance(rec, Summary):

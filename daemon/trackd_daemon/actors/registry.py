@@ -56,6 +56,7 @@ from trackd_daemon.records import (
     alert_suppressed,
     metric_to_pb,
     parse_batch,
+    row_data,
 )
 from trackd_daemon.run_limits import check_config
 from trackd_daemon.session import RunSession
@@ -574,7 +575,7 @@ def _replay(h: RunHistory, records: list[Decoded]) -> None:
     """Rebuild history state from records whose effects are already in the store."""
     for r in records:
         if isinstance(r, History):
-            h.on_history(r.data, r.step, r.commit, r.timestamp)
+            h.on_history(row_data(r), r.step, r.commit, r.timestamp)
         elif isinstance(r, Summary):
             h.on_summary(r.updates, r.removes)
         elif isinstance(r, Metric):

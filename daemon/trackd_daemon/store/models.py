@@ -164,7 +164,9 @@ class RunChanges:
 
     pk: int
     ingested_seq: int
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    #: ``(step, row)``: a row is a dict, or its stored encoding already (bytes: rows the
+    #: daemon kept packed; a shared run's rows are always dicts).
+    rows: list[tuple[int, dict[str, Any] | bytes]] = field(default_factory=list)
     summary: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
     metrics: list[dict[str, Any]] | None = None

@@ -67,7 +67,7 @@ from trackd_daemon.store.postgres_series import PgSeriesCache
 from trackd_daemon.store.postgres_sql import Conn, project_clauses, row, rows, run
 from trackd_daemon.store.postgres_sweeps import PgSweeps
 from trackd_daemon.store.postgres_workspace import PgWorkspace
-from trackd_daemon.store.row_codec import pack_plain, unpack_plain
+from trackd_daemon.store.row_codec import stored_row, unpack_plain
 from trackd_daemon.store.series import STEP, Series, check_buckets
 from trackd_daemon.store.shared_runs import SharedState, settle
 from trackd_daemon.store.urls import display_url
@@ -152,9 +152,9 @@ async def _off_loop(fn: Callable[[], T], rows_: int) -> T:
     return await anyio.to_thread.run_sync(fn)
 
 
-def _pack_rows(rows: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, bytes]]:
-    """``(step, packed row)`` for each row, with one packer for all of them."""
-    return [(step, pack_plain(r)) for step, r in rows]
+def _pack_rows(rows: list[tuple[int, dict[str, Any] | bytes]]) -> list[tuple[int, bytes]]:
+    """``(step, packed row)`` for each row."""
+    return [(step, stored_row(r)) for step, r in rows]
 
 
 def _unpack_row(blob: bytes) -> dict[str, Any]:

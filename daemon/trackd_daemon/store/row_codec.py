@@ -32,6 +32,13 @@ def pack_plain(value: Any) -> bytes:
         return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
 
 
+def stored_row(row: dict[str, Any] | bytes) -> bytes:
+    """A history row's stored encoding: ``pack_plain(row)``, or ``row`` itself when it is
+    bytes (a row the daemon kept packed and spliced its keys into, see
+    ``trackd_daemon.packed_rows``)."""
+    return row if type(row) is bytes else pack_plain(row)
+
+
 def unpack_plain(blob: bytes) -> Any:
     """What :func:`pack_plain` (or any MessagePack encoder) packed: ormsgpack unpacks it;
     msgpack unpacks what ormsgpack refuses (binary map keys, extension types)."""

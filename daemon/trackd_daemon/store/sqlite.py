@@ -33,7 +33,7 @@ from trackd_daemon.store.models import (
     RunKey,
 )
 from trackd_daemon.store.names import generate_name
-from trackd_daemon.store.row_codec import pack_plain, unpack_plain
+from trackd_daemon.store.row_codec import stored_row, unpack_plain
 from trackd_daemon.store.series import STEP, Series, check_buckets, downsample
 from trackd_daemon.store.series_index import SeriesIndex
 from trackd_daemon.store.shared_runs import SharedState, settle
@@ -66,9 +66,10 @@ _dumps = json.dumps
 _loads = json.loads
 # History rows are MessagePack: binary float64 (NaN and infinities exact), 64-bit integers,
 # and several times faster than JSON for the wide rows metrics produce.
-def _pack_rows(rows: list[tuple[int, dict[str, Any]]], pk: int) -> list[tuple[int, int, bytes]]:
+def _pack_rows(rows: list[tuple[int, dict[str, Any] | bytes]], pk: int
+               ) -> list[tuple[int, int, bytes]]:
     """``(run, step, packed row)`` for each row."""
-    return [(pk, step, pack_plain(row)) for step, row in rows]
+    return [(pk, step, stored_row(row)) for step, row in rows]
 
 
 def _unpack_row(blob: bytes) -> dict[str, Any]:
@@ -307,7 +308,7 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     settled = settle(ch, ch.shared, _shared_state(conn, ch.pk))
                     if settled is None:
                         continue  # stored already (see store/shared_runs.py)
-                    ch = settled  # noqa: PLW2901 - the round as plain changes
+                    ch = settled
                 inserted = 0
                 rewound = ch.rewind_after is not None
                 if rewound:

@@ -111,7 +111,7 @@ class RunHistory:
     last_step: int = -1
     _pending: dict[str, Any] | None = None
     _pending_ts: float = 0.0
-    _rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    _rows: list[tuple[int, dict[str, Any] | bytes]] = field(default_factory=list)
     _aggs: dict[Path, _Agg] = field(default_factory=dict)
     _explicit: set[Path] = field(default_factory=set)
     _resolved: dict[Path, MetricDef | None] = field(default_factory=dict)
@@ -150,7 +150,7 @@ class RunHistory:
         ``rows``, in order: the same rows, steps and summary, in one loop where the summary is
         plain (no metric definitions, no explicit summary values, not a shared run's), which is
         the path of most rows (a ``log()`` without step or commit)."""
-        if self.metrics or self._explicit or self.summary_changes is not None or not rows:
+        if not self.plain_summary or not rows:
             for data, timestamp in rows:
                 self.on_history(data, None, None, timestamp)
             return
@@ -187,6 +187,33 @@ class RunHistory:
             self.rows_written += written
             self.last_step = out[-1][0]
             self.summary_dirty = True
+
+    @property
+    def plain_summary(self) -> bool:
+        """True while a row's summary is its values (no metric definitions, no explicit
+        summary values, not a shared run's): what :meth:`add_encoded_rows` needs."""
+        return not (self.metrics or self._explicit or self.summary_changes is not None)
+
+    def add_encoded_rows(self, rows: list[tuple[int, bytes]], values: list[dict[str, Any]],
+                         timestamp: float) -> None:
+        """Rows of plain values the caller encoded for storage itself (the daemon's rows
+        that stay packed), at the steps from ``current_step`` on, ``_step``, ``_runtime``
+        and ``_timestamp`` included: what :meth:`on_rows` does for rows without step or
+        commit. ``values`` updates the summary, in order: each row as on_rows makes it (its
+        values and the three keys added), or only the last of each run of rows with the same
+        keys; ``timestamp`` is the last row's. Only while :attr:`plain_summary` and with no
+        partial row pending."""
+        if not rows:
+            return
+        summary = self.summary
+        for v in values:
+            summary.update(v)
+        self._rows.extend(rows)
+        self.current_step = rows[-1][0] + 1
+        self.rows_written += len(rows)
+        self.last_step = rows[-1][0]
+        self._pending_ts = timestamp
+        self.summary_dirty = True
 
     def on_summary(self, updates: list[tuple[Path, Any]], removes: list[Path]) -> None:
         """Apply explicit summary changes; an explicit value ends that key's aggregation."""
@@ -227,8 +254,9 @@ class RunHistory:
         self.__init__(start_time=start)  # type: ignore[misc]
         self.summary_dirty = True
 
-    def take_rows(self) -> list[tuple[int, dict[str, Any]]]:
-        """Rows written since the last call, as ``(step, row)``."""
+    def take_rows(self) -> list[tuple[int, dict[str, Any] | bytes]]:
+        """Rows written since the last call, as ``(step, row)``: a row is a dict, or the
+        stored encoding of one (:meth:`add_encoded_rows`)."""
         rows, self._rows = self._rows, []
         return rows
 

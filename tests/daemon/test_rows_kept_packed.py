@@ -1,0 +1,186 @@
+"""Rows of floats the daemon keeps packed (trackd_daemon/packed_rows.py): what is stored and the
+run's state are what decoding them and applying them one by one gives, byte for byte; any
+other row goes the general way."""
+
+from __future__ import annotations
+
+import random
+import struct
+from typing import Any
+
+import msgpack
+import pytest
+
+from trackd._shared.history import MetricDef, RunHistory
+from trackd._shared.values import pack_map
+from trackd.v1 import record_pb2
+from trackd_daemon import packed_rows, records
+from trackd_daemon.actors.history import _apply_rows
+from trackd_daemon.packed_rows import Layout, Packed, layout_of
+from trackd_daemon.records import History, parse_batch, row_data
+from trackd_daemon.store.row_codec import pack_plain, stored_row
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key set is checked and no layout built before each test (the caches are global)."""
+    monkeypatch.setattr(records, "_CHECKED_KEYS", set())
+    monkeypatch.setattr(packed_rows, "_LAYOUTS", {})
+
+
+STEPS = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**40]
+
+
+def _keys(n: int, seed: int = 0) -> list[str]:
+    rnd = random.Random(seed)
+    # key lengths across the fixstr / str8 boundary (31 / 32 bytes), and non-ASCII keys
+    return [f"k{j}é" + "x" * rnd.choice([0, 5, 28, 29, 40, 300]) for j in range(n)]
+
+
+def _rows(keys: list[str], n: int, seed: int = 1) -> list[dict[str, float]]:
+    rnd = random.Random(seed)
+    specials = [float("nan"), float("inf"), -0.0, 1e308]
+    return [{k: rnd.choice(specials) if rnd.random() < 0.05 else rnd.uniform(-1e6, 1e6)
+             for k in keys} for _ in range(n)]
+
+
+@pytest.mark.parametrize("width", [1, 12, 13, 16, 100, 1000])
+def test_a_stored_row_is_the_packed_row_with_the_added_keys(width: int) -> None:
+    keys = _keys(width)
+    rows = _rows(keys, 3)
+    blobs = [pack_map(r) for r in rows]
+    layout = layout_of(blobs, {tuple(keys)})
+    assert layout is not None
+    for step in STEPS:
+        for row, blob in zip(rows, blobs):
+            want = pack_plain({**row, "_step": step, "_runtime": 12.5, "_timestamp": 1.7e9 + step})
+            assert layout.stored(blob, step, 12.5, 1.7e9 + step) == want
+            decoded = layout.row(blob)
+            assert list(decoded) == keys
+            assert msgpack.packb(decoded, use_bin_type=True) == blob
+
+
+def _packed(rows: list[dict[str, Any]]) -> list[bytes]:
+    return [pack_map(r) for r in rows]
+
+
+NOT_KEPT_PACKED: dict[str, list[bytes]] = {
+    "an int value": _packed([{"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 3}]),
+    "a string value": _packed([{"a": 1.0, "b": 2.0}, {"a": 1.0, "b": "x"}]),
+    "a nested value": _packed([{"a": 1.0, "b": 2.0}, {"a": 1.0, "b": {"c": 1.0}}]),
+    "other keys": _packed([{"a": 1.0, "b": 2.0}, {"a": 1.0, "c": 2.0}]),
+    "keys in another order": _packed([{"a": 1.0, "b": 2.0}, {"b": 2.0, "a": 1.0}]),
+    "a float32": [pack_map({"a": 1.0, "b": 2.0}),
+                  b"\x82\xa1a\xcb" + struct.pack(">d", 1.0) + b"\xa1b\xca" + struct.pack(">f", 2)
+                  + b"\x00\x00\x00\x00"],
+    "a key as str8": [pack_map({"a": 1.0, "b": 2.0}),
+                      b"\x82\xd9\x01a\xcb" + struct.pack(">d", 1.0) + b"\xa1b\xcb"
+                      + struct.pack(">d", 2.0)[:7]],
+    "a trailing byte": [pack_map({"a": 1.0, "b": 2.0}), pack_map({"a": 1.0, "b": 2.0}) + b"\xc0"],
+    "an added key": _packed([{"a": 1.0, "_step": 2.0}]),
+    "an added key (timestamp)": _packed([{"a": 1.0, "_timestamp": 2.0}]),
+    "not a map": [msgpack.packb([1.0, 2.0])],
+}
+
+
+def _key_sets(blobs: list[bytes]) -> set[tuple[str, ...]]:
+    """The key sets of the rows that decode (as if each had been checked)."""
+    out = set()
+    for blob in blobs:
+        try:
+            row = msgpack.unpackb(blob, raw=False)
+        except (ValueError, msgpack.ExtraData):
+            continue
+        if type(row) is dict:
+            out.add(tuple(row))
+    return out
+
+
+@pytest.mark.parametrize("blobs", NOT_KEPT_PACKED.values(), ids=NOT_KEPT_PACKED.keys())
+def test_other_rows_go_the_general_way(blobs: list[bytes]) -> None:
+    assert layout_of(blobs, _key_sets(blobs)) is None
+
+
+def test_rows_whose_keys_were_never_checked_go_the_general_way() -> None:
+    blobs = _packed([{"a": 1.0}, {"a": 2.0}])
+    assert layout_of(blobs, set()) is None
+    assert layout_of(blobs, {("a",)}) is not None
+
+
+def _record(seq: int, rows: list[dict[str, Any]], t0: float) -> record_pb2.Record:
+    rec = record_pb2.Record(seq=seq)
+    rec.history_rows.packed_data.extend(pack_map(r) for r in rows)
+    rec.history_rows.timestamps.extend(t0 + i for i in range(len(rows)))
+    return rec
+
+
+def _decode(*recs: record_pb2.Record) -> list[History]:
+    batch = parse_batch(record_pb2.WalEntry(records=recs).SerializeToString())
+    return [r for r in batch.records if isinstance(r, History)]
+
+
+def test_a_request_of_rows_under_checked_keys_stays_packed() -> None:
+    keys = [f"m{j}" for j in range(10)]
+    first = _record(1, _rows(keys, 3), 100.0)  # checks the key set
+    second = _record(4, _rows(keys, 300, seed=2), 200.0)
+    mixed = _record(304, [*_rows(keys, 2), {"m0": 1}], 300.0)
+    records = _decode(first, second, mixed)
+    kinds = [type(r.data).__name__ for r in records]
+    assert kinds == ["dict"] * 3 + ["Packed"] * 300 + ["dict"] * 3
+    assert repr([row_data(r) for r in records[3:303]]) == repr(_rows(keys, 300, seed=2))
+
+
+def _both_ways(setup, batches: list[list[History]]) -> tuple[RunHistory, RunHistory]:
+    """The same records applied as they came (some packed) and all decoded to dicts."""
+    fast, slow = RunHistory(start_time=150.0), RunHistory(start_time=150.0)
+    setup(fast)
+    setup(slow)
+    for batch in batches:
+        _apply_rows(fast, [(r.data, r.timestamp) for r in batch])
+        slow.on_rows([(row_data(r), r.timestamp) for r in batch])
+    return fast, slow
+
+
+def _same_state(fast: RunHistory, slow: RunHistory) -> None:
+    fast_rows = [(step, stored_row(row)) for step, row in fast.take_rows()]
+    slow_rows = [(step, stored_row(row)) for step, row in slow.take_rows()]
+    assert len(fast_rows) == 313 + 1
+    assert fast_rows == slow_rows
+    assert list(fast.summary) == list(slow.summary)
+    assert repr(fast) == repr(slow)  # every field (repr: NaN values compare equal)
+
+
+def _no_setup(h: RunHistory) -> None:
+    return None
+
+
+def _partial_row(h: RunHistory) -> None:
+    h.on_history({"part": 1.0}, None, False, 140.0)
+
+
+def _metric(h: RunHistory) -> None:
+    h.on_metric(MetricDef(name="m1", summary=("min", "max")), False)
+
+
+@pytest.mark.parametrize("setup", [_no_setup, _partial_row, _metric],
+                         ids=["plain", "after a partial row", "with a metric definition"])
+def test_rows_kept_packed_leave_the_state_rows_one_by_one_leave(setup) -> None:
+    a, b = [f"m{j}" for j in range(10)], [f"w/{j}" for j in range(40)]
+    recs = _decode(_record(1, [*_rows(a, 2), *_rows(b, 2)], 100.0),  # checks both key sets
+                   _record(5, _rows(a, 260, seed=3), 120.0),  # before start_time: runtime 0
+                   _record(265, _rows(b, 50, seed=4), 400.0),
+                   _record(315, _rows(a, 3, seed=5), 500.0),
+                   _record(318, [{"m0": 1, "s": "x"}], 600.0))
+    assert sum(type(r.data) is Packed for r in recs) == 313
+    # the first record's rows (decoded: they checked the key sets) are left out, so that the
+    # first rows applied are packed ones (after a partial row, in one case)
+    fast, slow = _both_ways(setup, [recs[4:100], recs[100:]])
+    _same_state(fast, slow)
+
+
+def test_a_layout_is_built_once_for_a_key_set() -> None:
+    keys = [f"q{j}" for j in range(5)]
+    blobs = _packed(_rows(keys, 4))
+    first = layout_of(blobs, {tuple(keys)})
+    assert isinstance(first, Layout)
+    assert layout_of(blobs[1:], {tuple(keys)}) is first

@@ -1,0 +1,66 @@
+"""Rows of floats the daemon keeps packed (trackd_daemon/packed_rows.py), against a real daemon:
+each stored row is byte for byte what packing the logged row with ``_step``, ``_runtime`` and
+``_timestamp`` added gives (the stored encoding of every other row), and the run's summary,
+row count and last step are what they were before."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from pathlib import Path
+
+import msgpack
+
+import trackd
+from trackd_daemon.store.row_codec import pack_plain
+
+LONG = "a/key/longer/than/thirty/one/characters"  # a str8 key in MessagePack
+
+
+def _row(i: int, keys: list[str]) -> dict[str, float]:
+    specials = {7: math.nan, 11: math.inf, 13: -0.0}
+    return {k: specials.get(i % 17, i * 0.5 + j) if j == 0 else i / (j + 1)
+            for j, k in enumerate(keys)}
+
+
+def test_stored_rows_are_what_the_general_encoding_gives(own_daemon) -> None:  # type: ignore[no-untyped-def]
+    narrow = [f"m{j}" for j in range(9)] + [LONG]
+    wide = [f"w/{j:03d}" for j in range(300)]
+    logged: list[dict[str, object]] = []
+    with trackd.init(project="packed", id="kept1") as run:
+        start = run.start_time
+        for i in range(2500):  # several requests: the first checks the keys, the rest stay packed
+            logged.append(_row(i, narrow))
+            run.log(dict(logged[-1]))
+        logged.append({"m0": 1, "s": "text"})  # not floats: decoded
+        run.log(dict(logged[-1]))
+        for i in range(300):
+            logged.append(_row(i, wide))
+            run.log(dict(logged[-1]))
+
+    db = Path(own_daemon.dirs.env["TRACKD_ROOT"]) / "trackd.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        pk, summary, count, last_step = conn.execute(
+            "SELECT r.id, r.summary, r.history_rows, r.last_step FROM runs r"
+            " WHERE r.run_id = 'kept1'").fetchone()
+        rows = conn.execute("SELECT step, row FROM history WHERE run = ? ORDER BY step",
+                            (pk,)).fetchall()
+    finally:
+        conn.close()
+    assert (count, last_step, len(rows)) == (len(logged), len(logged) - 1, len(logged))
+    for (step, blob), row in zip(rows, logged):
+        stored = msgpack.unpackb(bytes(blob), raw=False)
+        assert stored["_step"] == step
+        assert abs(stored["_runtime"] - max(0.0, stored["_timestamp"] - start)) < 1e-6
+        want = {**row, "_step": step, "_runtime": stored["_runtime"],
+                "_timestamp": stored["_timestamp"]}
+        assert bytes(blob) == pack_plain(want), f"step {step}"
+    last = msgpack.unpackb(bytes(rows[-1][1]), raw=False)
+    kept = json.loads(summary)
+    assert {k: kept[k] for k in wide} == {k: last[k] for k in wide}
+    assert kept["_step"] == len(logged) - 1
+    assert kept["s"] == "text"
+    final_narrow = logged[2499]
+    assert repr([kept[k] for k in narrow[1:]]) == repr([final_narrow[k] for k in narrow[1:]])
