@@ -119,10 +119,13 @@ class Packed(NamedTuple):
         return self.layout.row(self.blob)
 
 
-#: Layouts by key set, shared by the worker threads (a race at worst builds one twice): at
-#: most this many, of at most ``LAYOUT_MAX_KEYS`` keys (some 10 bytes a key), cleared when full.
+#: Layouts by key set, shared by the worker threads (a race at worst builds one twice),
+#: cleared when they would hold more than ``LAYOUTS_FIXED_BYTES`` fixed bytes in all (a layout
+#: keeps 9 bytes for each: some 10 MiB at most; a row of ten short keys has about 60). A layout
+#: larger than that alone is used without being kept.
 _LAYOUTS: dict[tuple[str, ...], Layout] = {}
-LAYOUTS_MAX = 1024
+_layouts_fixed = 0
+LAYOUTS_FIXED_BYTES = 1 << 20
 LAYOUT_MAX_KEYS = 10_000
 
 
@@ -145,9 +148,20 @@ def layout_of(blobs: Sequence[bytes], checked: set[tuple[str, ...]]) -> Layout |
     if layout is None:
         if ADDED_KEYS.intersection(keys) or set(map(type, row.values())) != {float}:
             return None
-        if len(_LAYOUTS) >= LAYOUTS_MAX:
-            _LAYOUTS.clear()
-        layout = _LAYOUTS[keys] = Layout(keys)
+        layout = Layout(keys)
+        _keep(layout)
     if not layout.matches(b"".join(blobs), len(blobs)):
         return None
     return layout
+
+
+def _keep(layout: Layout) -> None:
+    global _layouts_fixed
+    size = len(layout.fixed)
+    if size > LAYOUTS_FIXED_BYTES:
+        return
+    if _layouts_fixed + size > LAYOUTS_FIXED_BYTES:
+        _LAYOUTS.clear()
+        _layouts_fixed = 0
+    _LAYOUTS[layout.keys] = layout
+    _layouts_fixed += size

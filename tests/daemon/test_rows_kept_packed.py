@@ -26,6 +26,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     """No key set is checked and no layout built before each test (the caches are global)."""
     monkeypatch.setattr(records, "_CHECKED_KEYS", set())
     monkeypatch.setattr(packed_rows, "_LAYOUTS", {})
+    monkeypatch.setattr(packed_rows, "_layouts_fixed", 0)
 
 
 STEPS = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**40]
@@ -184,3 +185,21 @@ def test_a_layout_is_built_once_for_a_key_set() -> None:
     first = layout_of(blobs, {tuple(keys)})
     assert isinstance(first, Layout)
     assert layout_of(blobs[1:], {tuple(keys)}) is first
+
+
+def test_the_layouts_kept_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = {}
+    for width in (10, 40, 2000):
+        keys = [f"b{width}/{j}" for j in range(width)]
+        sizes[width] = len(Layout(tuple(keys)).fixed)
+    monkeypatch.setattr(packed_rows, "LAYOUTS_FIXED_BYTES", sizes[10] + sizes[40] - 1)
+    kept = []
+    for width in (10, 40, 2000, 40):
+        keys = [f"b{width}/{j}" for j in range(width)]
+        blobs = _packed(_rows(keys, 2))
+        assert layout_of(blobs, {tuple(keys)}) is not None  # used, kept or not
+        kept.append(sorted(len(k) for k in packed_rows._LAYOUTS))
+    # the 40-key layout does not fit beside the 10-key one: the cache is emptied first; the
+    # 2,000-key one is larger than the bound alone: used, never kept
+    assert kept == [[10], [40], [40], [40]]
+    assert packed_rows._layouts_fixed == sizes[40]

