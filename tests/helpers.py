@@ -205,3 +205,21 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):  # type:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def read_line(proc: subprocess.Popen) -> str:  # type: ignore[type-arg]
+    """The next line of ``proc``'s stdout, read from its pipe a byte at a time.
+
+    ``proc.stdout.readline()`` takes whatever the pipe holds into the stream's buffer, and
+    ``communicate()`` reads the pipe itself when stderr is piped too: a line the process wrote
+    soon after (a writer that finished quickly: its "DONE") was then in neither.
+    """
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    line = bytearray()
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode()

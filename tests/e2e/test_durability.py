@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import trackd
-from tests.helpers import wait_for
+from tests.helpers import read_line, wait_for
 from trackd import Api
 
 CHILD = textwrap.dedent(
@@ -163,7 +163,7 @@ def test_runs_stop_interrupts_the_training_and_the_run_ends_killed(clean_sdk, tm
     proc = subprocess.Popen([sys.executable, "-c", LOOP, "stopme1"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ.copy())
-    assert proc.stdout.readline().strip() == "STARTED"
+    assert read_line(proc).strip() == "STARTED"
     api = Api()
     path = f"{api.default_entity}/states/stopme1"
     wait_for(lambda: api.run(path).history_rows > 10)

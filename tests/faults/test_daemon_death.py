@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.helpers import wait_for
+from tests.helpers import read_line, wait_for
 from trackd import Api
 
 WRITER = textwrap.dedent(
@@ -54,7 +54,7 @@ def test_sigkill_while_four_processes_log(own_daemon, tmp_path):
                                 stderr=subprocess.PIPE, text=True) for k in range(4)]
     try:
         for w in writers:
-            assert w.stdout.readline().strip() == "STARTED"
+            assert read_line(w).strip() == "STARTED"
         wait_for(lambda: Api().run(f"{Api().default_entity}/death/death0").history_rows > 0)
         own_daemon.kill()  # mid-run: the writers notice, one of them starts a new daemon
         for w in writers:

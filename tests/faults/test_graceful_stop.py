@@ -15,7 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from tests.faults.test_daemon_death import WRITER as DEATH_WRITER
 from tests.faults.test_daemon_death import clean_up_after_writers
-from tests.helpers import wait_for
+from tests.helpers import read_line, wait_for
 from trackd import Api
 from trackd._transport.connection import make_stub
 from trackd.errors import RunNotFoundError
@@ -81,7 +81,7 @@ def test_sigterm_with_runs_in_flight(own_daemon, tmp_path):
     hammer = Hammer(f"unix:{own_daemon.dirs.socket}")
     try:
         for w in writers:
-            assert w.stdout.readline().strip() == "STARTED"
+            assert read_line(w).strip() == "STARTED"
         wait_for(lambda: _rows(f"{Api().default_entity}/drain/drain0") > 0)
         hammer.start()
         wait_for(lambda: len(hammer.outcomes) > 5)
