@@ -61,6 +61,27 @@ def test_a_stored_row_is_the_packed_row_with_the_added_keys(width: int) -> None:
             assert msgpack.packb(decoded, use_bin_type=True) == blob
 
 
+def _mixed_rows(n: int, seed: int = 1) -> list[dict[str, Any]]:
+    """Rows of every kind a layout holds, each value anywhere in its kind's range."""
+    rnd = random.Random(seed)
+    return [{"f": rnd.uniform(-1e9, 1e9), "pos": rnd.randrange(0, 128), "neg": rnd.randrange(-32, 0),
+             "u8": rnd.randrange(128, 256), "u16": rnd.randrange(256, 65536),
+             "u32": rnd.randrange(65536, 2**32), "flag": rnd.random() < 0.5, "none": None,
+             "edge": rnd.choice([0, 127]), "also_f": rnd.random()} for _ in range(n)]
+
+
+def test_rows_of_ints_booleans_and_nil_stay_packed_and_are_stored_the_same() -> None:
+    blobs = [pack_map(r) for r in _mixed_rows(200)]
+    rows = [msgpack.unpackb(b, raw=False) for b in blobs]  # floats first, as pack_map puts them
+    layout = layout_of(blobs, {tuple(rows[0])})
+    assert layout is not None
+    for step in STEPS:
+        for row, blob in zip(rows[:20], blobs):
+            want = pack_plain({**row, "_step": step, "_runtime": 1.5, "_timestamp": 1.7e9})
+            assert layout.stored(blob, step, 1.5, 1.7e9) == want
+            assert layout.row(blob) == row
+
+
 def _packed(rows: list[dict[str, Any]]) -> list[bytes]:
     return [pack_map(r) for r in rows]
 
@@ -81,6 +102,17 @@ NOT_KEPT_PACKED: dict[str, list[bytes]] = {
     "an added key": _packed([{"a": 1.0, "_step": 2.0}]),
     "an added key (timestamp)": _packed([{"a": 1.0, "_timestamp": 2.0}]),
     "not a map": [msgpack.packb([1.0, 2.0])],
+    "an int that changes size": _packed([{"a": 1.0, "i": 127}, {"a": 1.0, "i": 128}]),
+    "an int that changes sign": _packed([{"a": 1.0, "i": 5}, {"a": 1.0, "i": -5}]),
+    "a uint 8 holding a fixint": [pack_map({"i": 200}), b"\x81\xa1i\xcc\x05"],
+    "a uint 16 holding a uint 8": [pack_map({"i": 300}), b"\x81\xa1i\xcd\x00\xc8"],
+    "a uint 32 holding a uint 16": [pack_map({"i": 70000}), b"\x81\xa1i\xce\x00\x00\x01\x2c"],
+    "a fixint's byte that is not one": [pack_map({"i": 5}), b"\x81\xa1i\x85"],
+    "a negative fixint's byte that is not one": [pack_map({"i": -5}), b"\x81\xa1i\x05"],
+    "a boolean's byte that is not one": [pack_map({"b": True}), b"\x81\xa1b\xc0"],
+    "an int beyond 32 bits": _packed([{"i": 2**32}, {"i": 2**32 + 1}]),
+    "an int below -32": _packed([{"i": -33}, {"i": -34}]),
+    "a string": _packed([{"s": "ab"}, {"s": "cd"}]),
 }
 
 
@@ -145,7 +177,7 @@ def _both_ways(setup, batches: list[list[History]]) -> tuple[RunHistory, RunHist
 def _same_state(fast: RunHistory, slow: RunHistory) -> None:
     fast_rows = [(step, stored_row(row)) for step, row in fast.take_rows()]
     slow_rows = [(step, stored_row(row)) for step, row in slow.take_rows()]
-    assert len(fast_rows) == 313 + 1
+    assert len(fast_rows) == 313 + 1 + 30
     assert fast_rows == slow_rows
     assert list(fast.summary) == list(slow.summary)
     assert repr(fast) == repr(slow)  # every field (repr: NaN values compare equal)
@@ -167,12 +199,15 @@ def _metric(h: RunHistory) -> None:
                          ids=["plain", "after a partial row", "with a metric definition"])
 def test_rows_kept_packed_leave_the_state_rows_one_by_one_leave(setup) -> None:
     a, b = [f"m{j}" for j in range(10)], [f"w/{j}" for j in range(40)]
+    mixed = _mixed_rows(30, seed=6)
     recs = _decode(_record(1, [*_rows(a, 2), *_rows(b, 2)], 100.0),  # checks both key sets
                    _record(5, _rows(a, 260, seed=3), 120.0),  # before start_time: runtime 0
                    _record(265, _rows(b, 50, seed=4), 400.0),
                    _record(315, _rows(a, 3, seed=5), 500.0),
-                   _record(318, [{"m0": 1, "s": "x"}], 600.0))
-    assert sum(type(r.data) is Packed for r in recs) == 313
+                   _record(318, [{"m0": 1, "s": "x"}], 600.0),
+                   _record(319, mixed[:1], 650.0),  # checks its key set
+                   _record(320, mixed[1:], 700.0))
+    assert sum(type(r.data) is Packed for r in recs) == 313 + 29
     # the first record's rows (decoded: they checked the key sets) are left out, so that the
     # first rows applied are packed ones (after a partial row, in one case)
     fast, slow = _both_ways(setup, [recs[4:100], recs[100:]])
@@ -198,7 +233,7 @@ def test_the_layouts_kept_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPa
         keys = [f"b{width}/{j}" for j in range(width)]
         blobs = _packed(_rows(keys, 2))
         assert layout_of(blobs, {tuple(keys)}) is not None  # used, kept or not
-        kept.append(sorted(len(k) for k in packed_rows._LAYOUTS))
+        kept.append(sorted(len(keys) for keys, _ in packed_rows._LAYOUTS))
     # the 40-key layout does not fit beside the 10-key one: the cache is emptied first; the
     # 2,000-key one is larger than the bound alone: used, never kept
     assert kept == [[10], [40], [40], [40]]

@@ -1,4 +1,4 @@
-"""Rows of floats the daemon keeps packed (trackd_daemon/packed_rows.py), against a real daemon:
+"""Rows of plain numbers the daemon keeps packed (trackd_daemon/packed_rows.py), against a real daemon:
 each stored row is byte for byte what packing the logged row with ``_step``, ``_runtime`` and
 ``_timestamp`` added gives (the stored encoding of every other row), and the run's summary,
 row count and last step are what they were before."""
@@ -13,6 +13,7 @@ from pathlib import Path
 import msgpack
 
 import trackd
+from trackd._shared.values import floats_first
 from trackd_daemon.store.row_codec import pack_plain
 
 LONG = "a/key/longer/than/thirty/one/characters"  # a str8 key in MessagePack
@@ -38,6 +39,10 @@ def test_stored_rows_are_what_the_general_encoding_gives(own_daemon) -> None:  #
         for i in range(300):
             logged.append(_row(i, wide))
             run.log(dict(logged[-1]))
+        for i in range(1500):  # ints, booleans and nil too (an int that grows: decoded)
+            logged.append({"epoch": i // 100, "flag": i % 3 == 0, "lr": 1e-3 / (i + 1),
+                           "gap": None, "seen": i * 50})
+            run.log(dict(logged[-1]))
 
     db = Path(own_daemon.dirs.env["TRACKD_ROOT"]) / "trackd.db"
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -54,12 +59,13 @@ def test_stored_rows_are_what_the_general_encoding_gives(own_daemon) -> None:  #
         stored = msgpack.unpackb(bytes(blob), raw=False)
         assert stored["_step"] == step
         assert abs(stored["_runtime"] - max(0.0, stored["_timestamp"] - start)) < 1e-6
-        want = {**row, "_step": step, "_runtime": stored["_runtime"],
+        want = {**floats_first(row), "_step": step, "_runtime": stored["_runtime"],
                 "_timestamp": stored["_timestamp"]}
         assert bytes(blob) == pack_plain(want), f"step {step}"
-    last = msgpack.unpackb(bytes(rows[-1][1]), raw=False)
     kept = json.loads(summary)
-    assert {k: kept[k] for k in wide} == {k: last[k] for k in wide}
+    last_wide = msgpack.unpackb(bytes(rows[2500 + 1 + 299][1]), raw=False)
+    assert {k: kept[k] for k in wide} == {k: last_wide[k] for k in wide}
+    assert {k: kept[k] for k in logged[-1]} == logged[-1]
     assert kept["_step"] == len(logged) - 1
     assert kept["s"] == "text"
     final_narrow = logged[2499]
