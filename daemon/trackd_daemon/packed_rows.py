@@ -112,6 +112,7 @@ class Layout:
         self.head_len = len(head)
         self.stored_head = _map_header(len(keys) + len(ADDED_KEYS))
         parts = [head]
+        fmt = [">", f"{len(head)}x"]  # reads the values of a row of floats
         free: list[int] = []  # where each value's bytes begin
         checked: dict[int, list[int]] = {}  # kind: where the byte its check looks at is
         at = len(head)
@@ -120,6 +121,7 @@ class Layout:
             marker, size = _ENCODING[kind]
             prefix = _str_header(len(kb)) + kb + marker
             parts.append(prefix + bytes(size))
+            fmt.append(f"{len(prefix)}xd")
             at += len(prefix)
             free.extend(range(at, at + size))
             if kind != FLOAT and kind != NIL:
@@ -132,13 +134,7 @@ class Layout:
         self.fixed_at = np.flatnonzero(fixed)
         self.fixed = image[self.fixed_at]
         self.checks = [(kind, np.array(cols, np.intp)) for kind, cols in checked.items()]
-        if kinds is None:
-            fmt = [">", f"{len(head)}x"]
-            fmt += [f"{len(_str_header(len(kb))) + len(kb) + 1}xd"
-                    for kb in (k.encode() for k in keys)]
-            self.values: struct.Struct | None = struct.Struct("".join(fmt))
-        else:
-            self.values = None
+        self.values = struct.Struct("".join(fmt)) if kinds is None else None
 
     def matches(self, joined: bytes, n: int) -> bool:
         """True when ``joined`` is ``n`` rows of this layout, end to end."""

@@ -45,7 +45,7 @@ class History(NamedTuple):
     the time (measured)."""
 
     seq: int
-    #: The row; a row of floats that stays packed is a ``Packed`` (see packed_rows.py).
+    #: The row; one of plain numbers that stays packed is a ``Packed`` (see packed_rows.py).
     data: dict[str, Any] | Packed
     step: int | None
     commit: bool | None
@@ -215,7 +215,7 @@ def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
     checked = _CHECKED_KEYS
     blobs = list(rows.packed_data)
     layout = layout_of(blobs, checked)
-    if layout is not None:  # rows of floats under keys checked before: they stay packed
+    if layout is not None:  # plain numbers under keys checked before: they stay packed
         out.extend(map(_new_history, zip(range(seq, seq + n),
                                          map(_new_packed, zip(blobs, repeat(layout))),
                                          repeat(None), repeat(None), rows.timestamps)))

@@ -21,6 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import anyio
@@ -347,17 +348,11 @@ def _apply_records(s: RunSession, records: list[Decoded], ch: RunChanges, now: f
 def _apply_rows(h: RunHistory, rows: list[tuple[Any, float]]) -> None:
     """``h.on_rows(rows)``, where rows that stay packed (``Packed``) are stored as they came,
     with ``_step``, ``_runtime`` and ``_timestamp`` spliced in (see packed_rows.py)."""
-    start = 0
-    while start < len(rows):
-        packed = type(rows[start][0]) is Packed
-        end = start + 1
-        while end < len(rows) and (type(rows[end][0]) is Packed) is packed:
-            end += 1
+    for packed, run in groupby(rows, key=lambda row: type(row[0]) is Packed):
         if packed:
-            _apply_packed(h, rows[start:end])
+            _apply_packed(h, list(run))
         else:
-            h.on_rows(rows[start:end])
-        start = end
+            h.on_rows(list(run))
 
 
 def _apply_packed(h: RunHistory, rows: list[tuple[Packed, float]]) -> None:
