@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -100,26 +101,39 @@ class DaemonProcess:
         self.preexec_fn = preexec_fn
 
     def start(self, timeout: float = 30.0) -> None:
+        """Start the daemon and wait until it says it serves (``--ready-fd``): every listener
+        started, the TCP token and the dashboard's written. Its Unix socket accepts earlier,
+        as soon as it is bound, so a connection alone does not say it is ready."""
         env = {**os.environ, **self.dirs.env}
         env.pop("TRACKD_ADDRESS", None)
         log = open(self.dirs.base / "daemon.out", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "trackd_daemon"], env=env,
-                                     stdout=log, stderr=log, start_new_session=True,
-                                     preexec_fn=self.preexec_fn)
-        log.close()
-        deadline = time.monotonic() + timeout
-        from trackd._transport.daemon import reachable
+        r, w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "trackd_daemon", "--ready-fd", str(w)], env=env,
+                stdout=log, stderr=log, start_new_session=True, pass_fds=(w,),
+                preexec_fn=self.preexec_fn)
+        finally:
+            os.close(w)
+            log.close()
+        try:
+            self._wait_ready(r, time.monotonic() + timeout)
+        finally:
+            os.close(r)
 
+    def _wait_ready(self, ready: int, deadline: float) -> None:
+        assert self.proc is not None
         while time.monotonic() < deadline:
+            readable, _, _ = select.select([ready], [], [], 0.05)
+            if readable:
+                if os.read(ready, 4096):
+                    return  # the daemon wrote its address: it serves
+                time.sleep(0.02)  # closed without a word: it is exiting
             if self.proc.poll() is not None:
                 out = (self.dirs.base / "daemon.out").read_text()
                 if "already running" in out and self._adopt(deadline):
                     return
                 raise RuntimeError(f"daemon exited: {out}")
-            # Reachable is not enough: another daemon may hold the socket (see _adopt).
-            if reachable(f"unix:{self.dirs.socket}") and self._lock_pid() == self.proc.pid:
-                return
-            time.sleep(0.02)
         raise RuntimeError("daemon did not start")
 
     def _lock_pid(self) -> int | None:
