@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,11 +94,13 @@ class _Adopted:
 class DaemonProcess:
     """A daemon started by the test (not by the SDK, so no test process owns it)."""
 
-    def __init__(self, dirs: DaemonDirs, preexec_fn: Callable[[], None] | None = None) -> None:
+    def __init__(self, dirs: DaemonDirs,
+                 rlimits: Mapping[int, tuple[int, int]] | None = None) -> None:
         self.dirs = dirs
         self.proc: subprocess.Popen[bytes] | None = None
-        #: Run in the daemon's process before it starts (limits of its own, say).
-        self.preexec_fn = preexec_fn
+        #: Resource limits (``resource.RLIMIT_*``: (soft, hard)) the daemon starts with, set by
+        #: its own interpreter before it loads (no code of the test's runs in the forked child).
+        self.rlimits = dict(rlimits or {})
 
     def start(self, timeout: float = 30.0) -> None:
         """Start the daemon and wait until it says it serves (``--ready-fd``): every listener
@@ -107,12 +109,17 @@ class DaemonProcess:
         env = {**os.environ, **self.dirs.env}
         env.pop("TRACKD_ADDRESS", None)
         log = open(self.dirs.base / "daemon.out", "ab")  # noqa: SIM115
+        start = ["-m", "trackd_daemon"]
+        if self.rlimits:
+            start = ["-c", ("import resource, runpy\n"
+                            f"for k, v in {self.rlimits!r}.items(): resource.setrlimit(k, v)\n"
+                            "runpy.run_module('trackd_daemon', run_name='__main__',"
+                            " alter_sys=True)")]
         r, w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "trackd_daemon", "--ready-fd", str(w)], env=env,
-                stdout=log, stderr=log, start_new_session=True, pass_fds=(w,),
-                preexec_fn=self.preexec_fn)
+                [sys.executable, *start, "--ready-fd", str(w)], env=env,
+                stdout=log, stderr=log, start_new_session=True, pass_fds=(w,))
         finally:
             os.close(w)
             log.close()
@@ -128,7 +135,8 @@ class DaemonProcess:
             if readable:
                 if os.read(ready, 4096):
                     return  # the daemon wrote its address: it serves
-                time.sleep(0.02)  # closed without a word: it is exiting
+                with suppress(subprocess.TimeoutExpired):  # closed without a word: exiting
+                    self.proc.wait(max(deadline - time.monotonic(), 0))
             if self.proc.poll() is not None:
                 out = (self.dirs.base / "daemon.out").read_text()
                 if "already running" in out and self._adopt(deadline):
@@ -188,10 +196,10 @@ class DaemonProcess:
 
 @contextmanager
 def own_daemon(monkeypatch, env: dict[str, str] | None = None,  # type: ignore[no-untyped-def]
-               preexec_fn: Callable[[], None] | None = None) -> Iterator[DaemonProcess]:
-    """A daemon of the caller's own (with ``env`` added to its settings, ``preexec_fn`` run in
-    its process first), the SDK pointed at it through ``monkeypatch``; the SDK torn down and
-    the daemon stopped afterwards."""
+               rlimits: Mapping[int, tuple[int, int]] | None = None) -> Iterator[DaemonProcess]:
+    """A daemon of the caller's own (with ``env`` added to its settings, started with
+    ``rlimits``), the SDK pointed at it through ``monkeypatch``; the SDK torn down and the
+    daemon stopped afterwards."""
     import trackd
 
     trackd.teardown()
@@ -199,7 +207,7 @@ def own_daemon(monkeypatch, env: dict[str, str] | None = None,  # type: ignore[n
     dirs.env.update(env or {})
     for k, v in dirs.env.items():
         monkeypatch.setenv(k, v)
-    d = DaemonProcess(dirs, preexec_fn)
+    d = DaemonProcess(dirs, rlimits)
     d.start()
     try:
         yield d

@@ -174,10 +174,8 @@ def test_the_daemon_raises_its_open_files_limit(monkeypatch: pytest.MonkeyPatch)
     if hard != resource.RLIM_INFINITY and hard <= 512:
         pytest.skip(f"the hard limit on open files ({hard}) leaves nothing to raise")
 
-    def low_limit() -> None:  # in the daemon's process only: the test's own may hold more
-        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))
-
-    with helpers.own_daemon(monkeypatch, preexec_fn=low_limit) as d:
+    # In the daemon's process only: the test's own may hold more.
+    with helpers.own_daemon(monkeypatch, rlimits={resource.RLIMIT_NOFILE: (512, hard)}) as d:
         limits = Path(f"/proc/{d.pid}/limits").read_text()
         line = next(ln for ln in limits.splitlines() if ln.startswith("Max open files"))
         assert line.split()[3] == str(hard), line
