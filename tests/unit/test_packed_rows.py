@@ -17,6 +17,7 @@ import pytest
 from tests.unit.test_values import ROUND_TRIP, _round_trip, _same
 from trackd._shared.record_spans import expand
 from trackd._shared.values import (
+    MAX_ROW_BYTES,
     MalformedValueError,
     normalize_row,
     pack_map,
@@ -273,3 +274,30 @@ def test_the_first_row_with_bad_keys_is_named_whatever_key_sets_come_before() ->
     rows = [{"a": 1.0}, {"b": 1.0}, {"c": 1.0, "": 1.0}, {"a": 2.0}, {"": 1.0}]
     with pytest.raises(InvalidRecordError, match="record 23"):
         parse_batch(_entry(_rows(21, rows)))
+
+
+def test_what_a_learnt_row_signature_does_not_show_is_still_refused() -> None:
+    """pack_row remembers each row signature (keys, value types) it checked: a row of the
+    same signature must still be refused for what the signature does not show."""
+    assert pack_row({"k": 1.0}) is not None
+    assert pack_row({_Str("k"): 1.0}) is None  # equal to "k", but a str subclass
+    assert pack_row({"n": 5}) is not None
+    assert pack_row({"n": 2**63}) is None and pack_row({"n": -(2**63) - 1}) is None
+    assert pack_row({"n": 2**64}) is None
+    assert pack_row({"s": "ok"}) is not None
+    assert pack_row({"s": "\udc80"}) is None
+    assert pack_row({"big": "x" * 10}) is not None
+    assert pack_row({"big": "x" * (MAX_ROW_BYTES + 1)}) is None
+    # A uint 64's marker byte inside a float does not refuse a row with an int.
+    cf = struct.unpack(">d", b"\x3f\xf0\xcf\xcf\x00\x00\x00\x00")[0]
+    assert pack_row({"f": cf, "n": 1}) == pack_map(normalize_row({"f": cf, "n": 1}))
+
+
+@pytest.mark.parametrize("row", [
+    {"epoch": 3, "loss": 0.5, "name": "a", "acc": 1.0},  # floats after others: reordered
+    {"loss": 0.5, "acc": 1.0, "epoch": 3, "x": None},  # floats first already
+])
+def test_a_learnt_signature_packs_its_next_rows_as_normalising_would(row: dict[str, Any]) -> None:
+    for i in range(3):
+        row = {k: (v + i if type(v) in (int, float) else v) for k, v in row.items()}
+        assert pack_row(row) == pack_map(normalize_row(row))

@@ -388,12 +388,18 @@ def _floats_first_in(items: list[Any]) -> list[Any]:
 #: little that trackd has not imported already).
 _pack_plain_row = ormsgpack.packb
 _FAST = frozenset((float, str, bool, type(None), int))
-#: Key sets of rows ``pack_row`` checked (most rows of a run have the same keys, so each set
-#: is checked once); cleared when it holds this many (a few MiB at most: sets of up to
-#: ``_CHECKED_KEYS_MAX_LEN`` keys only).
-_CHECKED_KEYS: set[tuple[str, ...]] = set()
-_CHECKED_KEYS_MAX = 1024
-_CHECKED_KEYS_MAX_LEN = 1024
+#: What ``pack_row`` learnt of the rows it packed, by signature: a row's keys, then its values'
+#: types, in one tuple (hashed and compared in C; most rows of a run share one). Its value says
+#: what each row of that signature still needs: ``_HAS_INT``, a range check when its packed
+#: bytes may hold an integer beyond int64 (a uint 64: MessagePack's 0xcf); ``_REORDER``, its
+#: float-valued keys put first (as ``pack_map`` puts them). Only signatures whose keys passed
+#: the key checks, of rows of plain values, are kept. Cleared when it holds
+#: ``_SIGNATURES_MAX`` (8 MiB at most: rows of up to ``_SIGNATURE_MAX_KEYS`` keys only).
+_SIGNATURES: dict[tuple[Any, ...], int] = {}
+_SIGNATURES_MAX = 512
+_SIGNATURE_MAX_KEYS = 1024
+_HAS_INT, _REORDER = 1, 2
+_UINT64 = b"\xcf"
 
 
 def pack_row(data: Any) -> bytes | None:
@@ -404,32 +410,49 @@ def pack_row(data: Any) -> bytes | None:
     raises its clear error."""
     if type(data) is not dict:
         return None
-    values = data.values()
-    types = set(map(type, values))
-    if not types <= _FAST:
-        return None
-    if int in types and not all(INT64_MIN <= v <= INT64_MAX for v in values if type(v) is int):
-        return None
-    if float in types and len(types) > 1:  # float-valued keys first, as pack_map puts them
+    signature = (*data, *map(type, data.values()))
+    needs = _SIGNATURES.get(signature)
+    if needs is None:
+        needs = _learn_signature(data, signature)
+        if needs is None:
+            return None
+    if needs & _REORDER:
         data = {**{k: v for k, v in data.items() if type(v) is float},
                 **{k: v for k, v in data.items() if type(v) is not float}}
-    keys = tuple(data)
-    if keys not in _CHECKED_KEYS:
-        if (not keys or len(keys) > MAX_KEYS or set(map(type, keys)) != {str}
-                or "" in data or not all(map(str.isascii, keys))
-                or max(map(len, keys)) > MAX_KEY_LENGTH):
-            return None
-        if len(keys) <= _CHECKED_KEYS_MAX_LEN:
-            if len(_CHECKED_KEYS) >= _CHECKED_KEYS_MAX:
-                _CHECKED_KEYS.clear()
-            _CHECKED_KEYS.add(keys)
     try:
+        # Refuses what a signature does not show: a key that is a str subclass, an integer
+        # beyond 64 bits, text that is not valid Unicode (normalize_row names it).
         blob: bytes = _pack_plain_row(data)
     except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
-        return None  # text that is not valid Unicode: normalize_row names it
+        return None
     if len(blob) > MAX_ROW_BYTES:
         return None
+    if needs & _HAS_INT and _UINT64 in blob and not all(
+            v <= INT64_MAX for v in data.values() if type(v) is int):
+        return None
     return blob
+
+
+def _learn_signature(data: dict[Any, Any], signature: tuple[Any, ...]) -> int | None:
+    """Check a row of a signature ``pack_row`` has not seen: what each row of it needs (see
+    ``_SIGNATURES``), kept for the next; None when such rows are not for ``pack_row``."""
+    types = signature[len(data):]
+    if not _FAST.issuperset(types):
+        return None
+    keys = tuple(data)
+    if (not keys or len(keys) > MAX_KEYS or set(map(type, keys)) != {str}
+            or "" in data or not all(map(str.isascii, keys))
+            or max(map(len, keys)) > MAX_KEY_LENGTH):
+        return None
+    needs = _HAS_INT if int in types else 0
+    first_other = next((i for i, t in enumerate(types) if t is not float), len(types))
+    if float in types[first_other:]:  # a float after another value: floats go first
+        needs |= _REORDER
+    if len(keys) <= _SIGNATURE_MAX_KEYS:
+        if len(_SIGNATURES) >= _SIGNATURES_MAX:
+            _SIGNATURES.clear()
+        _SIGNATURES[signature] = needs
+    return needs
 
 
 def unpack_map(blob: bytes) -> dict[str, Any]:
