@@ -41,6 +41,7 @@ from trackd_daemon.store.sqlite_alerts import SqliteAlerts
 from trackd_daemon.store.sqlite_artifact_changes import SqliteArtifactChanges
 from trackd_daemon.store.sqlite_artifacts import SqliteArtifactLog
 from trackd_daemon.store.sqlite_blobs import SqliteBlobs
+from trackd_daemon.store.sqlite_checkpoint import WRITER_AUTOCHECKPOINT, Checkpointer
 from trackd_daemon.store.sqlite_insert import insert_many
 from trackd_daemon.store.sqlite_run_data import SqliteRunData, apply_console
 from trackd_daemon.store.sqlite_run_edits import SqliteRunEdits
@@ -125,6 +126,9 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
         self.url = url
         self._path = path
         self._writer = _connect(path)
+        # Checkpoints run beside the writes (see sqlite_checkpoint); this one is a backstop.
+        self._writer.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT}")
+        self._checkpoints = Checkpointer(path)
         self._write_limiter = anyio.CapacityLimiter(1)
         self._commits = GroupCommit(self._writer, path, self._write_limiter)
         self._readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
@@ -182,7 +186,9 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
 
         :raises ResourceExhaustedError: the disk is full.
         """
-        return await self._commits.write(fn, urgent=urgent)
+        result = await self._commits.write(fn, urgent=urgent)
+        self._checkpoints.written()
+        return result
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -464,6 +470,7 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
         self._closed = True
 
         def close() -> None:
+            self._checkpoints.close()
             self._writer.close()
             if self._series is not None:
                 self._series.close()
