@@ -4,8 +4,8 @@ In WAL mode a commit appends pages to ``<store>-wal``; a checkpoint copies them 
 database file (and syncs both), so that the WAL can start over. By default the connection
 whose commit takes the WAL past 1,000 pages runs the checkpoint itself, in that commit: under
 ingestion that is the write connection, every 4 MiB of pages, while the history waits for its
-commits (100,000 rows of ten floats made five such checkpoints, a quarter of their commits'
-time, measured). Here a thread of its own runs them on a connection of its own, in SQLite's
+commits (storing 100,000 rows of ten floats, 4,096 a transaction, took 0.26-0.35 s with those
+five checkpoints and 0.19-0.25 s without, measured). Here a thread of its own runs them on a connection of its own, in SQLite's
 passive mode, which waits for nothing: the write connection goes on committing meanwhile, and
 readers go on reading. The write connection keeps a checkpoint threshold of its own, far
 higher (``WRITER_AUTOCHECKPOINT``), for the case where this thread cannot keep up.
