@@ -13,6 +13,7 @@ from trackd._init.sync import sync_dirs
 from trackd._shared.record_spans import expand
 from trackd._shared.values import unpack_map
 from trackd._shared.walfile import read_records
+from trackd._transport import record_items
 from trackd._transport import sender as sender_mod
 from trackd.v1 import record_pb2
 
@@ -27,8 +28,8 @@ def _logged_records(wal: Path) -> list[record_pb2.Record]:
 
 def test_rows_between_other_records_keep_their_seqs_and_order(clean_sdk):
     run = trackd.init(project="buffer", mode="offline")
-    n = sender_mod.ROWS_PER_ITEM * 3 + 7
-    after = {5, sender_mod.ROWS_PER_ITEM * 2 + 3, n - 2}  # long stretches of rows between
+    n = record_items.ROWS_PER_ITEM * 3 + 7
+    after = {5, record_items.ROWS_PER_ITEM * 2 + 3, n - 2}  # long stretches of rows between
     for i in range(n):
         run.log({"i": i})
         if i in after:
@@ -78,7 +79,7 @@ def test_requests_of_wide_rows_stay_near_the_byte_bound(clean_sdk):
     run.finish()
     wal = next(Path(run.dir).parent.glob("run-*.wal"))
     sizes = [len(p) for p in read_records(wal)]
-    assert max(sizes) <= sender_mod.MAX_BATCH_BYTES + sender_mod.ITEM_BYTES + 64 * 1024
+    assert max(sizes) <= sender_mod.MAX_BATCH_BYTES + record_items.ITEM_BYTES + 64 * 1024
     rows = [unpack_map(r.history.packed_data)["i"] for r in _logged_records(wal)
             if r.HasField("history")]
     assert rows == list(range(300))

@@ -9,18 +9,7 @@ drops duplicates by seq). When the daemon stays unreachable for ``reconnect_time
 continues offline: unacknowledged and later records go to the offline log in the run
 directory, for ``trackd sync``.
 
-A record is a tuple whose first element is its kind:
-
-* ``("h", seq, data, step, commit, timestamp)`` history (log); ``data`` is a normalised row,
-  or the packed encoding of one (``pack_row``)
-* ``("s", seq, updates, removes)``               summary
-* ``("c", seq, update, remove)``                 config
-* ``("m", seq, definition_dict, overwrite)``     define_metric
-* ``("u", seq, fields)``                         run update
-* ``("x", seq, exit_code)``                      exit
-* ``("p", seq)``                                 the run is about to be preempted
-* ``("a", seq, title, text, level, wait_ms, ts)`` an alert
-* ``("o", seq, [(stream, line, ts, text), ...])`` console lines
+The records are tuples, packed rows and items of rows (``record_items``).
 
 While idle, the online sender sends an empty request every ``KEEPALIVE_SECONDS``: the daemon
 answers each request, and an answer may carry a stop request for the run.
@@ -31,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
@@ -40,10 +30,17 @@ from typing import Any
 import grpc
 
 from trackd._base.terminal import visible
-from trackd._shared.values import fill_map, fill_value, pack_map
 from trackd._shared.walfile import WalWriter
+from trackd._transport.record_items import (
+    ITEM_BYTES,
+    ROWS_PER_ITEM,
+    AfterMedia,
+    Rows,
+    encode,
+    packed_size,
+)
 from trackd.errors import CommError, RunFinishedError, from_grpc
-from trackd.v1 import record_pb2, record_service_pb2, run_pb2
+from trackd.v1 import record_service_pb2, run_pb2
 
 log = logging.getLogger("trackd")
 
@@ -91,110 +88,6 @@ _RETRYABLE = {
     grpc.StatusCode.RESOURCE_EXHAUSTED,  # the daemon's disk is full: it resumes with space
 }
 
-GOALS = {"": run_pb2.METRIC_GOAL_UNSPECIFIED, "minimize": run_pb2.METRIC_GOAL_MINIMIZE,
-         "maximize": run_pb2.METRIC_GOAL_MAXIMIZE}
-
-
-class _Rows:
-    """Consecutive rows ``put_row`` queued: one buffered item (two list appends a row, where a
-    record tuple of its own costs a tuple and a deque entry), sent as one HistoryRowsRecord
-    whose rows take the seqs from ``seq`` on. The item at the buffer's tail takes the next
-    rows until the loop seals it (``Sender._tail`` is then None) or it holds ``ROWS_PER_ITEM``
-    rows or ``ITEM_BYTES`` bytes.
-    """
-
-    __slots__ = ("packed", "seq", "size", "stamps")
-
-    def __init__(self, seq: int) -> None:
-        self.seq = seq
-        self.packed: list[bytes] = []
-        self.stamps: list[float] = []
-        self.size = 0  # bytes of the packed rows
-
-
-#: Rows one ``_Rows`` item holds at most: a request of ``MAX_BATCH_RECORDS`` records takes it
-#: whole (the loop seals it sooner when it catches up); and the bytes, so that a request of
-#: wide rows stays near ``MAX_BATCH_BYTES``.
-ROWS_PER_ITEM = 256
-ITEM_BYTES = 256 * 1024
-
-
-class _AfterMedia(tuple):  # type: ignore[type-arg]
-    """A buffered record sent once ``media`` (its data types' encoding) is done."""
-
-    media: concurrent.futures.Future[None]
-
-    def __new__(cls, item: tuple[Any, ...], media: concurrent.futures.Future[None]) -> _AfterMedia:
-        self = super().__new__(cls, item)
-        self.media = media
-        return self
-
-
-def _packed_size(item: tuple[Any, ...]) -> int:
-    """The bytes a buffered record counts against ``MAX_BUFFERED_BYTES`` (its packed row)."""
-    return len(item[2]) if item[0] == "h" and type(item[2]) is bytes else 0
-
-
-def encode(rec: record_pb2.Record, item: tuple[Any, ...]) -> None:
-    """Fill one Record from a buffered tuple (see the module doc)."""
-    kind = item[0]
-    rec.seq = item[1]
-    if kind == "h":
-        h = rec.history
-        data = item[2]  # packed by log() already, or a normalised row (data types, nesting)
-        # One C call, where a Value tree costs one per value.
-        h.packed_data = data if type(data) is bytes else pack_map(data)
-        if item[3] is not None:
-            h.step = item[3]
-        if item[4] is not None:
-            h.commit = item[4]
-        h.timestamp = item[5]
-    elif kind == "s":
-        s = rec.summary
-        s.SetInParent()
-        for path, value in item[2]:
-            fill_value(s.update.add(path=path).value, value)
-        for path in item[3]:
-            s.remove.add(path=path)
-    elif kind == "c":
-        c = rec.config
-        c.update.SetInParent()
-        fill_map(c.update, item[2])
-        c.remove.extend(item[3])
-    elif kind == "m":
-        d = item[2]
-        rec.metric.definition.CopyFrom(run_pb2.MetricDefinition(
-            name=d["name"], step_metric=d.get("step_metric") or "", step_sync=bool(d.get("step_sync")),
-            hidden=bool(d.get("hidden")), summary=d.get("summary") or [],
-            goal=GOALS[d.get("goal") or ""],
-        ))
-        rec.metric.overwrite = bool(item[3])
-    elif kind == "u":
-        u = rec.run_update
-        u.SetInParent()
-        for name, value in item[2].items():
-            if name == "tags":
-                u.tags.SetInParent()
-                u.tags.tags.extend(value)
-            else:
-                setattr(u, name, value)
-    elif kind == "x":
-        rec.exit.exit_code = item[2]
-    elif kind == "p":
-        rec.preempting.SetInParent()
-    elif kind == "a":
-        a = rec.alert
-        a.title, a.text, a.level, a.wait_duration_ms, a.timestamp = item[2:7]
-    elif kind == "o":
-        c = rec.console
-        c.SetInParent()
-        add = c.lines.add
-        for stream, line, ts, text in item[2]:
-            add(stream=stream, line=line, timestamp=ts, text=text)
-    else:
-        raise ValueError(f"unknown record kind {kind!r}")
-
-
 class Sender:
     """Buffers a run's records and delivers them (see the module doc).
 
@@ -232,10 +125,10 @@ class Sender:
         self._writer = writer
         self.stop_requested = False
         self._told_full = False
-        # Record tuples, _AfterMedia and _Rows items, in seq order (appended under _put_lock).
+        # Record tuples, AfterMedia and Rows items, in seq order (appended under _put_lock).
         self._buf: collections.deque[Any] = collections.deque()
-        self._tail: _Rows | None = None  # the _Rows item put_row extends (under _put_lock)
-        self._count = 0  # records in _buf, a _Rows item's rows each (changed under _put_lock)
+        self._tail: Rows | None = None  # the Rows item put_row extends (under _put_lock)
+        self._count = 0  # records in _buf, a Rows item's rows each (changed under _put_lock)
         self._buffered_bytes = 0  # of the packed rows in _buf (changed under _put_lock)
         self._room = threading.Condition()
         self._put_lock = threading.Lock()
@@ -270,10 +163,10 @@ class Sender:
         with self._put_lock:  # seq order must be buffer order, whatever thread logs
             self._next_seq = seq = self._next_seq + 1
             item = (item_without_seq[0], seq, *item_without_seq[1:])
-            size = _packed_size(item)
+            size = packed_size(item)
             self._buffered_bytes = buffered = self._buffered_bytes + size
             self._tail = None  # the rows after this record are a new item
-            self._buf.append(item if media is None else _AfterMedia(item, media))
+            self._buf.append(item if media is None else AfterMedia(item, media))
             self._count += 1
         # Idle, or enough to end a linger.
         if (self._idle or self._count == LINGER_RECORDS
@@ -293,7 +186,7 @@ class Sender:
             self._next_seq = self._next_seq + 1
             tail = self._tail
             if tail is None or len(tail.packed) >= ROWS_PER_ITEM or tail.size >= ITEM_BYTES:
-                self._tail = tail = _Rows(self._next_seq)
+                self._tail = tail = Rows(self._next_seq)
                 self._buf.append(tail)
             tail.packed.append(packed)
             tail.stamps.append(timestamp)
@@ -359,8 +252,8 @@ class Sender:
             self._loop.call_soon_threadsafe(self._wake_up)
             try:
                 asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
-            except Exception:  # noqa: BLE001 - closing is best effort after the flush
-                pass
+            except Exception as exc:  # noqa: BLE001 - closing is best effort after the flush
+                log.debug("the sender did not stop cleanly: %r", exc)
 
     def spill(self, path: Path) -> int:
         """Stop sending and write every record not acknowledged yet to the offline log at
@@ -368,8 +261,8 @@ class Sender:
         self._closed = True
         try:
             asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
-        except Exception:  # noqa: BLE001 - the task is stuck on a dead daemon: spill anyway
-            pass
+        except Exception as exc:  # noqa: BLE001 - the task is stuck on a dead daemon: spill anyway
+            log.debug("the sender did not stop before spilling: %r", exc)
         pending = self._next_seq - self._acked_seq
         if pending <= 0:
             return 0
@@ -380,7 +273,7 @@ class Sender:
                     wal.append(data)
             while self._buf:
                 head = self._buf[0]
-                if type(head) is _AfterMedia:
+                if type(head) is AfterMedia:
                     concurrent.futures.wait([head.media])
                 batch = self._take_batch()
                 if batch is not None:
@@ -431,10 +324,9 @@ class Sender:
 
     async def _stop(self) -> None:
         self._task.cancel()
-        try:
+        # Its outcome is known already: a failure went to ``error`` (``_fail``).
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001
-            pass
         if self._wal is not None:
             self._wal.sync()
             self._wal.close()
@@ -448,11 +340,11 @@ class Sender:
         observer = self._observer
         n = 0
         last = 0
-        size = 0  # bytes of the _Rows items' rows, beside req.ByteSize()
+        size = 0  # bytes of the Rows items' rows, beside req.ByteSize()
         taken_bytes = 0  # of the packed rows taken from the buffer
         while buf and n < MAX_BATCH_RECORDS:
             item = buf[0]
-            if type(item) is _Rows:
+            if type(item) is Rows:
                 if n and n + len(item.packed) > MAX_BATCH_RECORDS:
                     break  # the next request takes it whole
                 if item is self._tail:
@@ -474,7 +366,7 @@ class Sender:
                 if size > MAX_BATCH_BYTES:
                     break
                 continue
-            if type(item) is _AfterMedia and not item.media.done():
+            if type(item) is AfterMedia and not item.media.done():
                 break  # sent once its data types are encoded; the records after it wait
             buf.popleft()
             if item[0] == "h" and type(item[2]) is bytes:
@@ -540,7 +432,7 @@ class Sender:
             batch = self._take_batch()
             if batch is not None:
                 return batch
-            if self._buf and type(head := self._buf[0]) is _AfterMedia:
+            if self._buf and type(head := self._buf[0]) is AfterMedia:
                 try:  # the next record waits for its data types to be encoded
                     await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(head.media)),
                                            keepalive)
