@@ -21,6 +21,7 @@ import logging.handlers
 import os
 import resource
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
@@ -313,8 +314,6 @@ def _notify_ready(ready_fd: int | None, cfg: DaemonConfig) -> None:
             pass
     notify = os.environ.get("NOTIFY_SOCKET")
     if notify:
-        import socket
-
         addr = "\0" + notify[1:] if notify.startswith("@") else notify
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
             try:
