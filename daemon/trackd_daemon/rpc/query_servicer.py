@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -18,6 +19,7 @@ from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.rpc.run_pages import MAX_SCANNED, PAGE_BYTES, Page, decode_token, page_size
 from trackd_daemon.store.base import MetadataStore
 from trackd_daemon.store.models import RunInfo
+from trackd_daemon.store.row_codec import unpack_plain
 
 INT64_MAX = 2**63 - 1
 ALERT_LEVEL_VALUES = {name: value for value, name in ALERT_LEVELS.items() if value}
@@ -110,25 +112,25 @@ class QueryServicer:
         lo = request.min_step if request.HasField("min_step") else None
         hi = request.max_step if request.HasField("max_step") else None
         keys = list(request.keys)
-        sampled = request.samples > 0
+        if request.samples > 0:
+            found = await self._store.sample_history(info.pk, max(2, request.samples), lo, hi,
+                                                     keys)
+            resp = pb.ScanHistoryResponse()
+            for step, blob in found:  # decoded one at a time (see sample_history)
+                _add_row(resp, step, unpack_plain(blob), keys)
+            if resp.rows:
+                yield resp
+            return
         while True:
-            if sampled:
-                rows = await self._store.sample_history(info.pk, max(2, request.samples), lo, hi,
-                                                        keys)
-            else:
-                rows = await self._store.scan_history(info.pk, lo, hi, page)
+            rows = await self._store.scan_history(info.pk, lo, hi, page)
             if not rows:
                 return
             resp = pb.ScanHistoryResponse()
             for step, row in rows:
-                if keys:
-                    if not all(k in row for k in keys):
-                        continue
-                    row = {"_step": step, **{k: row[k] for k in keys}}
-                fill_map(resp.rows.add(), row)
+                _add_row(resp, step, row, keys)
             if resp.rows:
                 yield resp
-            if sampled or len(rows) < page or rows[-1][0] >= INT64_MAX:
+            if len(rows) < page or rows[-1][0] >= INT64_MAX:
                 return
             lo = rows[-1][0] + 1
 
@@ -199,3 +201,14 @@ def _projects(runs: list[RunInfo]) -> pb.ListProjectsResponse:
         p.running += r.state == "running"
     return pb.ListProjectsResponse(
         projects=sorted(found.values(), key=lambda p: (-p.updated_at, p.entity, p.name)))
+
+
+def _add_row(resp: pb.ScanHistoryResponse, step: int, row: dict[str, Any],
+              keys: Sequence[str]) -> None:
+    """Add a history row to a page; with ``keys``, only a row holding all of them, and only
+    them (with ``_step``)."""
+    if keys:
+        if not all(k in row for k in keys):
+            return
+        row = {"_step": step, **{k: row[k] for k in keys}}
+    fill_map(resp.rows.add(), row)

@@ -488,7 +488,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
     async def sample_history(
         self, pk: int, n: int, min_step: int | None = None, max_step: int | None = None,
         keys: Sequence[str] = (),
-    ) -> list[tuple[int, dict[str, Any]]]:
+    ) -> list[tuple[int, bytes]]:
         lo = INT64_MIN if min_step is None else min_step
         hi = INT64_MAX if max_step is None else max_step
         bound = "step >= %s AND " + ("step <= %s" if max_step is None else "step < %s")
@@ -516,9 +516,7 @@ class PostgresStore(PgArtifactLog, PgArtifactChanges, PgBlobs, PgRunData, PgRunE
                               " step = ANY(%s::bigint[]) ORDER BY step", (pk, steps),
                               binary=True)
 
-        sampled = await self._read(sample)
-        return await _off_loop(lambda: [(step, _unpack_row(blob)) for step, blob in sampled],
-                               len(sampled))
+        return await self._read(sample)
 
     # -- charts: the per-daemon series index follows the history --------------------------------
 

@@ -401,7 +401,7 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
     async def sample_history(
         self, pk: int, n: int, min_step: int | None = None, max_step: int | None = None,
         keys: Sequence[str] = (),
-    ) -> list[tuple[int, dict[str, Any]]]:
+    ) -> list[tuple[int, bytes]]:
         lo = -(2**63) if min_step is None else min_step
         hi = 2**63 - 1 if max_step is None else max_step
         bound = "step >= ? AND " + ("step <= ?" if max_step is None else "step < ?")
@@ -432,7 +432,7 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     f" ({','.join('?' * len(chunk))}) ORDER BY step", (pk, *chunk)).fetchall()
             return rows
 
-        return [(step, _unpack_row(blob)) for step, blob in await self._read(sample)]
+        return await self._read(sample)
 
     # -- charts: the series index (store/series_index.py) follows the history ------------------
 

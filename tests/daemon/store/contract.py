@@ -43,6 +43,7 @@ from trackd_daemon.store.models import (
     RunInfo,
     RunKey,
 )
+from trackd_daemon.store.row_codec import pack_plain, unpack_plain
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 GENERATED_NAME = re.compile(r"^[a-z]+-[a-z]+-(\d+)$")
@@ -497,7 +498,8 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, R
         await store.apply([RunChanges(info.pk, 1, rows=[(s * 2, {"v": s}) for s in range(101)])])
         got = await store.sample_history(info.pk, 5)
         assert [s for s, _ in got] == [0, 50, 100, 150, 200]
-        assert got[1][1] == {"v": 25}
+        assert got[1][1] == pack_plain({"v": 25})  # as stored
+        assert unpack_plain(got[1][1]) == {"v": 25}
         assert len(await store.sample_history(info.pk, 1000)) == 101  # fewer rows: all of them
         empty = await store.create_run(new_run("r2"))
         assert await store.sample_history(empty.pk, 5) == []
@@ -512,7 +514,7 @@ class MetadataStoreContract(SeriesContract, ArtifactContract, RunDataContract, R
         # A key in every tenth row: the sample is taken among the rows that have it.
         got = await store.sample_history(info.pk, 4, keys=["rare"])
         assert [s for s, _ in got] == [0, 30, 60, 90]
-        assert got[1][1] == {"v": 30, "rare": -30}
+        assert unpack_plain(got[1][1]) == {"v": 30, "rare": -30}
         assert [s for s, _ in await store.sample_history(info.pk, 50, 35, 36)] == [35]
         assert await store.sample_history(info.pk, 5, 35, 36, ["rare"]) == []
 
