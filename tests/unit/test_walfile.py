@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -435,3 +436,22 @@ def test_corruption_in_the_last_block_keeps_earlier_blocks(tmp_path: Path) -> No
     w.append(b"new")
     w.close()
     assert list(read_records(path)) == [*payloads[:victim], b"new"]
+
+
+def test_append_many_goes_on_after_short_writes(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OS may take fewer bytes than asked (writev included): the rest follows, in order."""
+    real_writev, real_write = os.writev, os.write
+    monkeypatch.setattr(walfile.os, "writev",
+                        lambda fd, bufs: real_writev(fd, [bytes(bufs[0])[:1000]]))
+    monkeypatch.setattr(walfile.os, "write", lambda fd, buf: real_write(fd, bytes(buf)[:1000]))
+    payloads = [b"a" * 70_000, b"", b"b" * 5]
+    short = tmp_path / "short.wal"
+    w = WalWriter(short)
+    w.append_many(payloads)
+    w.close()
+    monkeypatch.undo()
+    assert list(read_records(short)) == payloads
+    whole = tmp_path / "whole.wal"
+    _write(whole, payloads)
+    assert short.read_bytes() == whole.read_bytes()
