@@ -181,6 +181,7 @@ class HistoryActor(Actor[HistoryMsg]):
             msgs += self.drain_nowait(ROUND_LIMIT - len(msgs))
             if not await self._round(msgs):
                 return
+            del msgs  # stored: the round's records are not held while the next ones are awaited
 
     def _hold(self, msg: HistoryMsg) -> None:
         self._backlog.append(msg)

@@ -76,6 +76,7 @@ class WalActor(Actor[WalMsg]):
                 return
             batch = ([msg] if msg is not None else []) + self.drain_nowait(64)
             await self._process(batch)
+            del msg, batch  # written: the payloads are not held while the next ones are awaited
 
     async def _receive(self) -> WalMsg | object:
         try:

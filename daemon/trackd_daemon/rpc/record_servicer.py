@@ -45,7 +45,9 @@ class RecordServicer:
         writer = ""
         token = object()
         try:
-            async for raw in requests:
+            # Read with context.read(), not by iterating ``requests``: grpc's iterator holds
+            # the request it gave until the next one has arrived (two requests' bytes at once).
+            while (raw := await context.read()) is not grpc.aio.EOF:
                 # Room for the decoded batch within the history actor's bound (see
                 # INFLIGHT_BYTES), held until the Ingest that carries it is stored.
                 reserved = len(raw)
@@ -81,6 +83,7 @@ class RecordServicer:
                             with_writer, raw, writer)
                         async with session.lock:
                             await session.wal.ask(lambda r: Append(payload, r))
+                            del payload  # see below
                             session.mark_acked_of(writer, fresh[-1].seq)
                             if Preempting in batch.kinds and not writer:
                                 # Readers see it once acknowledged (the history actor sets
@@ -93,6 +96,10 @@ class RecordServicer:
                             reserved = 0  # the Ingest holds it now
                 finally:
                     self._history.give_back(reserved)
+                # The request is in the log and with the history actor: let go of its bytes and
+                # records before the next request arrives (held while it was read, two
+                # requests' worth were in memory at once).
+                del raw, batch, records, fresh
                 yield pb.StreamRecordsResponse(acked_seq=session.acked_of(writer),
                                                stop_requested=session.stop_requested)
         finally:
