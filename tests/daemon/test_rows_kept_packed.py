@@ -26,7 +26,7 @@ def _fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
     """No key set is checked and no layout built before each test (the caches are global)."""
     monkeypatch.setattr(records, "_CHECKED_KEYS", set())
     monkeypatch.setattr(packed_rows, "_LAYOUTS", {})
-    monkeypatch.setattr(packed_rows, "_layouts_fixed", 0)
+    monkeypatch.setattr(packed_rows, "_layouts_bytes", 0)
 
 
 STEPS = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**40]
@@ -134,6 +134,35 @@ def test_other_rows_go_the_general_way(blobs: list[bytes]) -> None:
     assert layout_of(blobs, _key_sets(blobs)) is None
 
 
+def test_one_row_off_its_layout_anywhere_in_a_long_request_is_found() -> None:
+    """The check runs a few kilobytes at a time: a row off the layout is found in the first
+    block, at a block's edge, in the middle and in the last rows (fewer than a block)."""
+    rows = [{"f": float(i), "u16": 256 + i, "u32": 65536 + i, "flag": i % 2 == 0}
+            for i in range(1000)]
+    blobs = _packed(rows)
+    keys = {tuple(msgpack.unpackb(blobs[0], raw=False))}
+    layout = layout_of(blobs, keys)
+    assert layout is not None
+    per = layout.per_check
+    assert per < 1000 // 3
+    f_at = blobs[0].index(b"\xcb") + 1  # the float's first byte: any value is a float
+    u16_at = blobs[0].index(b"\xcd") + 1  # a uint 16's high byte
+    u32_at = blobs[0].index(b"\xce") + 1  # a uint 32's two high bytes
+    flag_at = len(blobs[0]) - 1
+    for i in (0, per - 1, per, 500, 999):
+        for at, byte in ((0, 0x83), (2, ord("g")), (u16_at, 0), (flag_at, 0xC0)):
+            bad = list(blobs)
+            bad[i] = bad[i][:at] + bytes([byte]) + bad[i][at + 1:]
+            assert layout_of(bad, keys) is None, (i, at)
+        bad = list(blobs)
+        bad[i] = bad[i][:u32_at] + b"\0\0" + bad[i][u32_at + 2:]  # a uint 32 of a uint 16
+        assert layout_of(bad, keys) is None, i
+        fine = list(blobs)
+        fine[i] = fine[i][:f_at] + b"\xff" + fine[i][f_at + 1:]  # another float (a NaN)
+        fine[i] = fine[i][:u32_at] + b"\0\x01" + fine[i][u32_at + 2:]  # still a uint 32
+        assert layout_of(fine, keys) is layout, i
+
+
 def test_rows_whose_keys_were_never_checked_go_the_general_way() -> None:
     blobs = _packed([{"a": 1.0}, {"a": 2.0}])
     assert layout_of(blobs, set()) is None
@@ -226,8 +255,8 @@ def test_the_layouts_kept_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPa
     sizes = {}
     for width in (10, 40, 2000):
         keys = [f"b{width}/{j}" for j in range(width)]
-        sizes[width] = len(Layout(tuple(keys)).fixed)
-    monkeypatch.setattr(packed_rows, "LAYOUTS_FIXED_BYTES", sizes[10] + sizes[40] - 1)
+        sizes[width] = Layout(tuple(keys)).keep_bytes
+    monkeypatch.setattr(packed_rows, "LAYOUTS_BYTES", sizes[10] + sizes[40] - 1)
     kept = []
     for width in (10, 40, 2000, 40):
         keys = [f"b{width}/{j}" for j in range(width)]
@@ -237,4 +266,4 @@ def test_the_layouts_kept_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPa
     # the 40-key layout does not fit beside the 10-key one: the cache is emptied first; the
     # 2,000-key one is larger than the bound alone: used, never kept
     assert kept == [[10], [40], [40], [40]]
-    assert packed_rows._layouts_fixed == sizes[40]
+    assert packed_rows._layouts_bytes == sizes[40]

@@ -70,3 +70,20 @@ def test_stored_rows_are_what_the_general_encoding_gives(own_daemon) -> None:  #
     assert kept["s"] == "text"
     final_narrow = logged[2499]
     assert repr([kept[k] for k in narrow[1:]]) == repr([final_narrow[k] for k in narrow[1:]])
+
+
+def _loaded(pid: int, library: str) -> bool:
+    with open(f"/proc/{pid}/maps") as f:
+        return f"/{library}/" in f.read()
+
+
+def test_ingesting_history_does_not_load_numpy(own_daemon) -> None:  # type: ignore[no-untyped-def]
+    """NumPy is some 10 MiB of a daemon's memory: charts and sweeps load it when they first
+    need it, and a daemon that only takes history never does."""
+    assert own_daemon.proc is not None
+    with trackd.init(project="packed", id="nonumpy") as run:
+        for i in range(3000):
+            run.log({"loss": 1 / (i + 1), "acc": i / 3000, "epoch": i // 100, "ok": i % 2 == 0})
+        run.log({"text": "x", "nested": {"a": 1.0}})
+    assert trackd.Api().run("packed/nonumpy").summary["loss"] == 1 / 3000
+    assert not _loaded(own_daemon.proc.pid, "numpy")

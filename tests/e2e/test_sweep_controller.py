@@ -318,6 +318,6 @@ def test_agents_keep_an_idle_daemon_up(daemon: DaemonProcess) -> None:
         daemon_stub = make_stub(channel, dpb, "DaemonService")
         sweep_id = _create(stub, {"method": "random", "parameters": {
             "x": {"values": [1, 2]}}}).ref.sweep_id
-        assert _next(stub, sweep_id, "a", "q1", wait=0.1).run_id
+        assert _next(stub, sweep_id, "a", "q1").run_id
         assert daemon_stub.Shutdown(dpb.ShutdownRequest(if_idle=True)).stopping is False
         assert daemon.proc is not None and daemon.proc.poll() is None

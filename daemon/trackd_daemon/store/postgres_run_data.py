@@ -15,7 +15,6 @@ from typing import Any
 
 import anyio.to_thread
 import msgpack
-import numpy as np
 
 from trackd_daemon.store.artifact_models import BlobRecord
 from trackd_daemon.store.postgres_sql import Conn, many, row, rows, run
@@ -267,6 +266,8 @@ class PgRunData:
         base, cols = await self._system_columns(pk)
 
         def series() -> dict[str, Series]:  # numpy: a worker thread
+            import numpy as np  # loaded for charts (see trackd_daemon.store.series)
+
             out: dict[str, Series] = {}
             for key in dict.fromkeys(keys):
                 xs, ys = cols.get(key, ([], []))

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
 from trackd_daemon.store.postgres_sql import Conn, row
@@ -33,7 +32,9 @@ from trackd_daemon.store.series_index import (
     row_digest,
 )
 
-Columns = tuple[defaultdict[str, list[np.ndarray]], defaultdict[str, list[np.ndarray]], int]
+# NumPy is imported where it is used (see trackd_daemon.store.series).
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _columns(batch: list[tuple[int, bytes]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -18,11 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from trackd_daemon.errors import InvalidArgumentError
+
+# NumPy is imported by the functions that use it, for charts: a daemon that only takes
+# history never loads it (some 10 MiB of its memory, which is measured against W&B's).
+if TYPE_CHECKING:
+    import numpy as np
+
+    Loader = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
 #: The x axis that needs no series of its own.
 STEP = "_step"
@@ -72,6 +77,8 @@ def columnize(rows: Sequence[tuple[int, Mapping[str, Any]]]) -> dict[str, tuple[
     key, in step order: what :func:`numeric_items` yields row by row, computed column-wise.
     Rows with the same keys are transposed at once, so a column of plain numbers costs no
     Python work per value."""
+    import numpy as np
+
     groups: dict[tuple[str, ...], list[int]] = {}
     for i, (_, row) in enumerate(rows):
         groups.setdefault(tuple(row), []).append(i)
@@ -122,6 +129,8 @@ def align(steps: np.ndarray, x_steps: np.ndarray, x_values: np.ndarray) -> tuple
                                                                                    np.ndarray]:
     """For each of ``steps`` (sorted), the x value logged at the same step; returns the mask of
     the steps that have one and those x values. Both inputs are in step order."""
+    import numpy as np
+
     if len(x_steps) == 0:
         return np.zeros(len(steps), dtype=bool), np.empty(0)
     idx = np.searchsorted(x_steps, steps)
@@ -134,6 +143,8 @@ def bucketize(key: str, xs: np.ndarray, ys: np.ndarray, x_min: float | None,
               x_max: float | None, buckets: int) -> Series:
     """Downsample the points (``xs[i]``, ``ys[i]``), given in step order, to at most
     ``buckets`` buckets over ``[x_min, x_max]`` (inclusive; None: unbounded)."""
+    import numpy as np
+
     check_buckets(buckets)
     xs = np.asarray(xs, dtype=np.float64)
     ys = np.asarray(ys, dtype=np.float64)
@@ -172,12 +183,11 @@ def bucketize(key: str, xs: np.ndarray, ys: np.ndarray, x_min: float | None,
 
 def _json_floats(a: np.ndarray) -> list[float | None]:
     """Floats for JSON: NaN and infinities become None."""
+    import numpy as np
+
     if bool(np.isfinite(a).all()):
         return a.tolist()  # type: ignore[no-any-return]
     return [v if math.isfinite(v) else None for v in a.tolist()]
-
-
-Loader = Callable[[str], tuple[np.ndarray, np.ndarray]]
 
 
 def downsample(load: Loader, keys: Sequence[str], x_key: str, x_min: float | None,
@@ -189,6 +199,8 @@ def downsample(load: Loader, keys: Sequence[str], x_key: str, x_min: float | Non
 
     :raises InvalidArgumentError: an empty key or x key, or ``buckets`` out of bounds.
     """
+    import numpy as np
+
     check_buckets(buckets)
     if not x_key or any(not k for k in keys):
         raise InvalidArgumentError("series keys and the x axis key must be non-empty")

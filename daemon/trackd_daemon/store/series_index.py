@@ -21,11 +21,14 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from trackd_daemon.store.row_codec import unpack_plain
 from trackd_daemon.store.series import columnize
+
+# NumPy is imported where it is used (see trackd_daemon.store.series).
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Points per stored chunk (512 KiB of steps and as much of values).
 CHUNK = 65_536
@@ -111,6 +114,8 @@ class SeriesIndex:
 
     def load(self, pk: int, key: str) -> tuple[np.ndarray, np.ndarray]:
         """The (steps, values) of one key, in step order (empty arrays for an unknown key)."""
+        import numpy as np
+
         with self._lock:
             rows = self._conn.execute(
                 "SELECT steps, vals FROM chunks WHERE run = ? AND key = ? ORDER BY chunk",
@@ -244,6 +249,8 @@ class SeriesIndex:
 
     def _append_key(self, pk: int, key: str, steps: list[np.ndarray],
                     vals: list[np.ndarray]) -> None:
+        import numpy as np
+
         c = self._conn
         tail = c.execute(
             "SELECT chunk, n, steps, vals FROM chunks WHERE run = ? AND key = ?"

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgpack
-import numpy as np
 
 from trackd_daemon.store.artifact_models import BlobRecord
 from trackd_daemon.store.run_data_models import (
@@ -309,6 +308,8 @@ class SqliteRunData:
         check_buckets(buckets)
 
         def series(conn: sqlite3.Connection) -> dict[str, Series]:  # worker thread: numpy too
+            import numpy as np  # loaded for charts (see trackd_daemon.store.series)
+
             base, cols = self._system_columns(conn, pk)
             out: dict[str, Series] = {}
             for key in dict.fromkeys(keys):

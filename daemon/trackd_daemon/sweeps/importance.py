@@ -17,9 +17,12 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+# NumPy is imported by the functions that use it: a daemon that computes no importance never
+# loads it (see trackd_daemon.store.series).
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Runs the forest is fitted on (the newest ones past that): a sweep of a few thousand runs
 #: still answers within a second on one core.
@@ -76,6 +79,8 @@ def _is_categorical(values: Sequence[Any]) -> bool:
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    import numpy as np
+
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
     r = float(np.corrcoef(x, y)[0, 1])
@@ -86,6 +91,8 @@ def _encode(rows: Sequence[Mapping[str, Any]], params: Sequence[str]) -> tuple[
         list[tuple[str, str, Any]], np.ndarray]:
     """The features (name, parameter, value) and the matrix (runs × features). A numeric
     parameter a run lacks gets the mean of the others (W&B fills it so too)."""
+    import numpy as np
+
     features: list[tuple[str, str, Any]] = []
     columns: list[np.ndarray] = []
     for param in params:
@@ -121,6 +128,8 @@ def parameter_importance(rows: Sequence[Mapping[str, Any]],
     (finite), in the same order. Fewer than ``MIN_RUNS`` runs give correlations and
     importances of None (nothing to fit).
     """
+    import numpy as np
+
     if len(rows) != len(metrics):
         raise ValueError(f"{len(rows)} rows of parameters but {len(metrics)} metric values")
     rows, metrics = rows[-MAX_RUNS:], metrics[-MAX_RUNS:]
