@@ -1,7 +1,7 @@
 """Rows of plain numbers that stay packed from the wire to the store.
 
 Most rows a training loop logs are flat maps of numbers under the same keys, step after step.
-Packed (``trackd._shared.values.pack_row``, MessagePack), such rows differ only in their
+Packed (``trackd._shared.row_packing.pack_row``, MessagePack), such rows differ only in their
 values' bytes: the same map header, the same keys, the same marker before each value (a
 float64's, a uint 16's...) while the values keep their kind and size. A request's rows that
 all match one such layout (a :class:`Layout`) are checked a few kilobytes at a time, as big

@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 from tests.unit.test_values import ROUND_TRIP, _round_trip, _same
+from trackd._shared import row_packing
 from trackd._shared.record_spans import expand
+from trackd._shared.row_packing import pack_row
 from trackd._shared.values import (
     MAX_ROW_BYTES,
     MalformedValueError,
     normalize_row,
     pack_map,
-    pack_row,
     unpack_map,
     unpack_maps,
 )
@@ -183,6 +184,65 @@ NOT_FAST = {
 @pytest.mark.parametrize("row", NOT_FAST.values(), ids=NOT_FAST.keys())
 def test_pack_row_leaves_every_other_row_to_normalize_row(row: Any) -> None:
     assert pack_row(row) is None
+
+
+# Rows of the same packed length as {"x": 1.0} (nine bytes a value) but another structure: after
+# the float layout of {"x": ...} is learnt, each goes the way its values say.
+SAME_LENGTH = {
+    "a list of eight fixints": ({"x": [1, 2, 3, 4, 5, 6, 7, 8]}, None),
+    "eight bytes of text": ({"x": "abcdefgh"}, "plain"),
+    "an int64": ({"x": -(2**40)}, "plain"),
+    "a uint 64 beyond int64": ({"x": 2**64 - 1}, None),
+    "a float32 and padding": ({"x": np.float32(1.0)}, None),
+    "another key": ({"y": 2.0}, "plain"),
+}
+
+
+@pytest.mark.parametrize("row, kind", SAME_LENGTH.values(), ids=SAME_LENGTH.keys())
+def test_a_learnt_float_layout_takes_only_rows_of_floats_under_its_keys(
+        row: dict[str, Any], kind: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
+    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    assert pack_row({"x": 0.5}) == pack_map({"x": 0.5})
+    assert list(row_packing._FLOAT_LAYOUTS) == [len(pack_map({"x": 0.5}))]
+    if kind is None:
+        assert pack_row(row) is None
+    else:
+        assert pack_row(row) == pack_map(normalize_row(row))
+    assert pack_row({"x": float("nan")}) == pack_map({"x": float("nan")})
+
+
+def test_rows_of_floats_go_through_their_layout_and_give_the_same_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
+    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    rnd = random.Random(3)
+    shapes = [[f"k{j}" + "y" * rnd.choice([0, 30, 200]) for j in range(n)]
+              for n in (1, 10, 15, 16, 300, 2000)]
+    for keys in shapes:
+        for _ in range(20):
+            row = {k: rnd.choice([rnd.uniform(-1e9, 1e9), float("inf"), -0.0]) for k in keys}
+            assert pack_row(row) == pack_map(normalize_row(row))
+    # every shape learnt its layout (the one past 64 KiB excepted), and its rows used it
+    learnt = {len(pack_map(dict.fromkeys(keys, 0.0))) for keys in shapes}
+    assert set(row_packing._FLOAT_LAYOUTS) == {n for n in learnt if n <= 64 * 1024}
+    monkeypatch.setattr(row_packing, "_SIGNATURES", {})  # no signature to fall back on
+    for keys in shapes[:-1]:
+        row = dict.fromkeys(keys, 1.5)
+        assert pack_row(row) == pack_map(row)
+    assert row_packing._SIGNATURES == {}
+
+
+def test_the_float_layouts_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
+    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    monkeypatch.setattr(row_packing, "_layout_bytes", 0)
+    monkeypatch.setattr(row_packing, "_LAYOUT_BYTES_MAX", 10_000)
+    for n in range(1, 200):
+        row = {f"key{j}": float(j) for j in range(n % 40 + 1)} | {f"s{n}": 1.0}
+        assert pack_row(row) == pack_map(row)
+        assert row_packing._layout_bytes <= 10_000
+        assert all(len(v) <= 4 for v in row_packing._FLOAT_LAYOUTS.values())
 
 
 def _rows(seq: int, rows: list[dict[str, Any]]) -> record_pb2.Record:

@@ -1,10 +1,10 @@
 """The encoding of stored history rows: MessagePack maps, byte for byte what msgpack's
 ``packb(row, use_bin_type=True)`` gives (the SDK packs rows the same way, see
-``trackd._shared.values.pack_row``), packed and read with ormsgpack, two to three times faster
+``trackd._shared.row_packing.pack_row``), packed and read with ormsgpack, two to three times faster
 than msgpack (measured: a row of ten floats packs in 0.2 µs against 0.76 µs, one of 1,000 in
 12 µs against 41 µs).
 
-The SDK packs its rows of plain values with ormsgpack too (``trackd._shared.values.pack_row``).
+The SDK packs its rows of plain values with ormsgpack too (``trackd._shared.row_packing.pack_row``).
 Ingested rows the daemon does not keep packed are decoded by msgpack (``unpack_map``: it interns
 keys and refuses trailing bytes).
 """

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from trackd._base import messages
 from trackd._base.names import program as _program
@@ -30,7 +30,8 @@ from trackd._run.tables import prepare as prepare_tables
 from trackd._run.tensorboard import RunTensorBoard
 from trackd._settings import Settings
 from trackd._shared.history import BACKWARDS_STEP, _del_path, _set_path
-from trackd._shared.values import map_to_python, normalize_row, pack_row
+from trackd._shared.row_packing import pack_row
+from trackd._shared.values import map_to_python, normalize_row
 from trackd._transport.dashboard import RunLinks
 from trackd._transport.setup import exit_status, state
 from trackd.errors import DaemonUnavailableError, FinishTimeoutError, UsageError
@@ -536,7 +537,7 @@ class Run(RunIdentity, RunLinks, RunArtifacts, RunFiles, RunTensorBoard, RunWatc
 
     # -- context manager -----------------------------------------------------------------------
 
-    def __enter__(self) -> Run:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

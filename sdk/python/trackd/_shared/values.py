@@ -17,7 +17,6 @@ from itertools import accumulate, chain
 from typing import Any
 
 import msgpack
-import ormsgpack
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -379,80 +378,6 @@ def _floats_first_in(items: list[Any]) -> list[Any]:
     out = [floats_first(v) if type(v) is dict else _floats_first_in(v) if type(v) is list else v
            for v in items]
     return items if all(a is b for a, b in zip(out, items, strict=True)) else out
-
-
-#: Packs rows that hold only plain values, and nothing else (a value of another type raises
-#: TypeError: ``pack_row`` then leaves the row to ``normalize_row``): ormsgpack gives msgpack's
-#: bytes for them, two to four times faster (ten floats 0.31 against 0.67 µs, 1,000 floats 15
-#: against 59 µs, measured), and its import costs ``import trackd`` about 1 ms (it needs
-#: little that trackd has not imported already).
-_pack_plain_row = ormsgpack.packb
-_FAST = frozenset((float, str, bool, type(None), int))
-#: What ``pack_row`` learnt of the rows it packed, by signature: a row's keys, then its values'
-#: types, in one tuple (hashed and compared in C; most rows of a run share one). Its value says
-#: what each row of that signature still needs: ``_HAS_INT``, a range check when its packed
-#: bytes may hold an integer beyond int64 (a uint 64: MessagePack's 0xcf); ``_REORDER``, its
-#: float-valued keys put first (as ``pack_map`` puts them). Only signatures whose keys passed
-#: the key checks, of rows of plain values, are kept. Cleared when it holds
-#: ``_SIGNATURES_MAX`` (8 MiB at most: rows of up to ``_SIGNATURE_MAX_KEYS`` keys only).
-_SIGNATURES: dict[tuple[Any, ...], int] = {}
-_SIGNATURES_MAX = 512
-_SIGNATURE_MAX_KEYS = 1024
-_HAS_INT, _REORDER = 1, 2
-_UINT64 = b"\xcf"
-
-
-def pack_row(data: Any) -> bytes | None:
-    """The packed encoding of one ``log()`` payload when it holds only plain scalars (float,
-    int in the int64 range, str, bool, None) under valid keys: what ``pack_map(normalize_row(
-    data))`` gives, in a few C calls. None for any other row (nested data, numpy values, data
-    types, a key or value ``normalize_row`` refuses): ``normalize_row`` then converts it or
-    raises its clear error."""
-    if type(data) is not dict:
-        return None
-    signature = (*data, *map(type, data.values()))
-    needs = _SIGNATURES.get(signature)
-    if needs is None:
-        needs = _learn_signature(data, signature)
-        if needs is None:
-            return None
-    if needs & _REORDER:
-        data = {**{k: v for k, v in data.items() if type(v) is float},
-                **{k: v for k, v in data.items() if type(v) is not float}}
-    try:
-        # Refuses what a signature does not show: a key that is a str subclass, an integer
-        # beyond 64 bits, text that is not valid Unicode (normalize_row names it).
-        blob: bytes = _pack_plain_row(data)
-    except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
-        return None
-    if len(blob) > MAX_ROW_BYTES:
-        return None
-    if needs & _HAS_INT and _UINT64 in blob and not all(
-            v <= INT64_MAX for v in data.values() if type(v) is int):
-        return None
-    return blob
-
-
-def _learn_signature(data: dict[Any, Any], signature: tuple[Any, ...]) -> int | None:
-    """Check a row of a signature ``pack_row`` has not seen: what each row of it needs (see
-    ``_SIGNATURES``), kept for the next; None when such rows are not for ``pack_row``."""
-    types = signature[len(data):]
-    if not _FAST.issuperset(types):
-        return None
-    keys = tuple(data)
-    if (not keys or len(keys) > MAX_KEYS or set(map(type, keys)) != {str}
-            or "" in data or not all(map(str.isascii, keys))
-            or max(map(len, keys)) > MAX_KEY_LENGTH):
-        return None
-    needs = _HAS_INT if int in types else 0
-    first_other = next((i for i, t in enumerate(types) if t is not float), len(types))
-    if float in types[first_other:]:  # a float after another value: floats go first
-        needs |= _REORDER
-    if len(keys) <= _SIGNATURE_MAX_KEYS:
-        if len(_SIGNATURES) >= _SIGNATURES_MAX:
-            _SIGNATURES.clear()
-        _SIGNATURES[signature] = needs
-    return needs
 
 
 def unpack_map(blob: bytes) -> dict[str, Any]:
