@@ -193,6 +193,29 @@ class Layout:
         end = tail.pack(_STEP, marker, step, _RUNTIME, runtime, _TIMESTAMP, timestamp)
         return b"".join((self.stored_head, blob[self.head_len :], end))
 
+    def stored_many(self, blobs: Sequence[bytes], stamps: Sequence[float], first_step: int,
+                    start_time: float) -> list[tuple[int, bytes]]:
+        """``(step, stored(blob, step, runtime, timestamp))`` for consecutive rows of this
+        layout from ``first_step`` on, ``runtime`` being ``max(0.0, timestamp -
+        start_time)``: the same bytes as :meth:`stored` gives row by row, in a comprehension
+        a run of steps of one bit length (a method call a row was a third of a round's time
+        to apply rows of ten floats)."""
+        head, cut, join = self.stored_head, self.head_len, b"".join
+        out: list[tuple[int, bytes]] = []
+        lo, end = first_step, first_step + len(blobs)
+        while lo < end:
+            bits = lo.bit_length()
+            hi = min(end, 1 << bits)  # the steps whose tail has this one's shape
+            tail, marker = _TAILS[bits]
+            pack = tail.pack
+            out += [(step, join((head, blob[cut:], pack(
+                        _STEP, marker, step, _RUNTIME, ts - start_time if ts > start_time
+                        else 0.0, _TIMESTAMP, ts))))
+                    for step, blob, ts in zip(range(lo, hi), blobs[lo - first_step:hi - first_step],
+                                              stamps[lo - first_step:hi - first_step])]
+            lo = hi
+        return out
+
 
 class Packed(NamedTuple):
     """A row that stays packed: its bytes, in ``layout``."""

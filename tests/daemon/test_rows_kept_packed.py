@@ -198,7 +198,7 @@ def _both_ways(setup, batches: list[list[History]]) -> tuple[RunHistory, RunHist
     setup(fast)
     setup(slow)
     for batch in batches:
-        _apply_rows(fast, [(r.data, r.timestamp) for r in batch])
+        _apply_rows(fast, batch)
         slow.on_rows([(row_data(r), r.timestamp) for r in batch])
     return fast, slow
 

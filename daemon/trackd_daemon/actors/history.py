@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import anyio
@@ -333,56 +334,80 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
 def _apply_records(s: RunSession, records: list[Decoded], ch: RunChanges, now: float) -> None:
     """Apply the primary writer's records in order; each run of rows without step or commit
     (most of them) goes to the run's history in one call."""
-    rows: list[tuple[Any, float]] = []
-    for rec in records:
+    start = -1  # where the current run of such rows began
+    for i, rec in enumerate(records):
         if type(rec) is History and rec.step is None and rec.commit is None:
-            rows.append((rec.data, rec.timestamp))
+            if start < 0:
+                start = i
             continue
-        if rows:
-            _apply_rows(s.history, rows)
-            rows = []
+        if start >= 0:
+            _apply_rows(s.history, records[start:i])  # type: ignore[arg-type]
+            start = -1
         _apply_record(s, rec, ch, now)
-    if rows:
-        _apply_rows(s.history, rows)
+    if start >= 0:
+        _apply_rows(s.history, records[start:] if start else records)  # type: ignore[arg-type]
 
 
-def _apply_rows(h: RunHistory, rows: list[tuple[Any, float]]) -> None:
-    """``h.on_rows(rows)``, where rows that stay packed (``Packed``) are stored as they came,
-    with ``_step``, ``_runtime`` and ``_timestamp`` spliced in (see packed_rows.py)."""
-    for packed, run in groupby(rows, key=lambda row: type(row[0]) is Packed):
+#: The fields of a History record and of a Packed row, taken from many at once in C.
+_DATA, _STAMP = itemgetter(1), itemgetter(4)
+_BLOB, _LAYOUT = itemgetter(0), itemgetter(1)
+
+
+def _apply_rows(h: RunHistory, rows: list[History]) -> None:
+    """``h.on_rows`` for ``rows``, History records without step or commit, where rows that
+    stay packed (``Packed``) are stored as they came, with ``_step``, ``_runtime`` and
+    ``_timestamp`` spliced in (see packed_rows.py)."""
+    data = list(map(_DATA, rows))
+    stamps = list(map(_STAMP, rows))
+    if list(map(type, data)).count(Packed) == len(data):  # a request's rows, most often
+        _apply_packed(h, data, stamps)  # type: ignore[arg-type]
+        return
+    for packed, run in groupby(zip(data, stamps), key=lambda row: type(row[0]) is Packed):
+        pairs = list(run)
         if packed:
-            _apply_packed(h, list(run))
+            _apply_packed(h, [p for p, _ in pairs], [ts for _, ts in pairs])
         else:
-            h.on_rows(list(run))
+            h.on_rows(pairs)  # type: ignore[arg-type]
 
 
-def _apply_packed(h: RunHistory, rows: list[tuple[Packed, float]]) -> None:
+def _apply_packed(h: RunHistory, rows: list[Packed], stamps: list[float]) -> None:
+    """Rows that stay packed (``stamps``: their timestamps) into ``h``: stored in bulk, a
+    comprehension for each run of rows of one layout (see ``Layout.stored_many``)."""
     if not h.plain_summary:  # the summary needs each row's values
-        h.on_rows([(p.decoded(), ts) for p, ts in rows])
+        h.on_rows([(p.decoded(), ts) for p, ts in zip(rows, stamps)])
         return
     if h.has_pending:  # a partial row (commit=False) takes the first
-        first, ts = rows[0]
-        h.on_history(first.decoded(), None, None, ts)
-        rows = rows[1:]
+        h.on_history(rows[0].decoded(), None, None, stamps[0])
+        rows, stamps = rows[1:], stamps[1:]
         if not rows:
             return
     step, begin = h.current_step, h.start_time
+    layouts = list(map(_LAYOUT, rows))
+    blobs = list(map(_BLOB, rows))
     stored: list[tuple[int, bytes]] = []
-    add = stored.append
     # The summary takes the last row of each run of rows with one layout (their keys are the
     # same), with the keys the daemon adds, as on_rows gives it.
     values: list[dict[str, Any]] = []
-    last, stamp = rows[0]
-    runtime = 0.0
-    for p, ts in rows:
-        if p.layout is not last.layout:
-            values.append(_with_added(last, step - 1, runtime, stamp))
-        last, stamp = p, ts
-        runtime = max(0.0, ts - begin)
-        add((step, p.layout.stored(p.blob, step, runtime, ts)))
-        step += 1
-    values.append(_with_added(last, step - 1, runtime, stamp))
-    h.add_encoded_rows(stored, values, stamp)
+    for a, b in _layout_runs(layouts):
+        stored += layouts[a].stored_many(blobs[a:b], stamps[a:b], step + a, begin)
+        ts = stamps[b - 1]
+        values.append(_with_added(rows[b - 1], step + b - 1, max(0.0, ts - begin), ts))
+    h.add_encoded_rows(stored, values, stamps[-1])
+
+
+def _layout_runs(layouts: list[Any]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of consecutive rows with one layout (a request's rows have
+    one; ``count`` compares layouts by identity, in C)."""
+    n = len(layouts)
+    if layouts.count(layouts[0]) == n:
+        return [(0, n)]
+    runs, start = [], 0
+    for i in range(1, n):
+        if layouts[i] is not layouts[i - 1]:
+            runs.append((start, i))
+            start = i
+    runs.append((start, n))
+    return runs
 
 
 def _with_added(p: Packed, step: int, runtime: float, timestamp: float) -> dict[str, Any]:

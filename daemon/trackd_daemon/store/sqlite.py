@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -65,12 +66,18 @@ _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs r JOIN projects p ON p.id = r.pr
 
 _dumps = json.dumps
 _loads = json.loads
+_first, _second = itemgetter(0), itemgetter(1)
+
+
 # History rows are MessagePack: binary float64 (NaN and infinities exact), 64-bit integers,
 # and several times faster than JSON for the wide rows metrics produce.
-def _pack_rows(rows: list[tuple[int, dict[str, Any] | bytes]], pk: int
-               ) -> list[tuple[int, int, bytes]]:
-    """``(run, step, packed row)`` for each row."""
-    return [(pk, step, stored_row(row)) for step, row in rows]
+def _history_columns(rows: list[tuple[int, dict[str, Any] | bytes]]
+                     ) -> tuple[list[int], list[bytes]]:
+    """The steps of ``(step, row)`` rows and their stored encodings, in two lists (most rows
+    are stored encodings already: the daemon's rows that stay packed)."""
+    steps = list(map(_first, rows))
+    blobs = [row if type(row) is bytes else stored_row(row) for row in map(_second, rows)]
+    return steps, blobs
 
 
 def _unpack_row(blob: bytes) -> dict[str, Any]:
@@ -338,9 +345,10 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     apply_console(conn, ch.pk, ch.console, self.console_part_bytes)
                 if ch.rows:
                     before = conn.total_changes
-                    packed = _pack_rows(ch.rows, ch.pk)
-                    insert_many(conn, "INSERT OR IGNORE INTO history(run, step, row)", 3,
-                                packed, sum(len(p[2]) for p in packed) // len(packed))
+                    steps, blobs = _history_columns(ch.rows)
+                    insert_many(conn, "INSERT OR IGNORE INTO history(run, step, row)",
+                                ([ch.pk] * len(steps), steps, blobs),
+                                sum(map(len, blobs)) // len(blobs))
                     inserted = conn.total_changes - before
                 sets = ["ingested_seq = MAX(ingested_seq, ?)", "updated_at = ?"]
                 args: list[Any] = [ch.ingested_seq, ch.updated_at or time.time()]
@@ -353,7 +361,7 @@ class SqliteStore(SqliteAlerts, SqliteArtifactLog, SqliteArtifactChanges, Sqlite
                     sets.append("history_rows = history_rows + ?")
                     args.append(inserted)
                     sets.append("last_step = MAX(last_step, ?)")
-                    args.append(max(step for step, _ in ch.rows))
+                    args.append(max(steps))
                 for column, value in (
                     ("summary", ch.summary), ("config", ch.config), ("metrics", ch.metrics),
                     ("tags", ch.tags),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from itertools import chain
 from typing import Any
 
 #: Rows one statement takes at most (lowered to what SQLite's limit on bound values allows).
@@ -23,11 +22,13 @@ MAX_ROWS = 1024
 MAX_BYTES = 1024 * 1024
 
 
-def insert_many(conn: sqlite3.Connection, head: str, width: int,
-                rows: Sequence[Sequence[Any]], row_bytes: int = 0) -> None:
-    """``conn.executemany(head + " VALUES (?, ...)", rows)`` (``width`` values a row, about
-    ``row_bytes`` bytes each) in statements of many rows each: the same rows inserted, in the
-    same order."""
+def insert_many(conn: sqlite3.Connection, head: str, columns: Sequence[Sequence[Any]],
+                row_bytes: int = 0) -> None:
+    """``conn.executemany(head + " VALUES (?, ...)", zip(*columns))`` (``columns``: each
+    column's values, as many in each; a row of about ``row_bytes`` bytes) in statements of many
+    rows each: the same rows inserted, in the same order. A statement's values are laid out
+    by slice assignment, a column at a time, with no tuple made for a row."""
+    width, n = len(columns), len(columns[0])
     limit = min(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width,
                 MAX_BYTES // max(row_bytes, 1))
     size = MAX_ROWS
@@ -35,10 +36,12 @@ def insert_many(conn: sqlite3.Connection, head: str, width: int,
         size //= 2
     one = "(" + ", ".join("?" * width) + ")"
     done = 0
-    while done < len(rows):
-        while size > len(rows) - done:
+    while done < n:
+        while size > n - done:
             size //= 2
         end = done + size
-        conn.execute(f"{head} VALUES {', '.join([one] * size)}",
-                     list(chain.from_iterable(rows[done:end])))
+        values: list[Any] = [None] * (size * width)
+        for j, column in enumerate(columns):
+            values[j::width] = column[done:end]
+        conn.execute(f"{head} VALUES {', '.join([one] * size)}", values)
         done = end

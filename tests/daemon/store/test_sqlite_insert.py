@@ -9,6 +9,10 @@ import pytest
 from trackd_daemon.store.sqlite_insert import MAX_ROWS, insert_many
 
 
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(c) for c in zip(*rows, strict=True)] or [[], [], []]
+
+
 def _table() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.execute("CREATE TABLE t (run INTEGER, step INTEGER, row BLOB, PRIMARY KEY (run, step))"
@@ -23,7 +27,7 @@ def test_the_same_rows_as_executemany(n: int) -> None:
     rows += [(1, i, b"later") for i in range(n, n + n // 5)]
     ours, theirs = _table(), _table()
     before = ours.total_changes
-    insert_many(ours, "INSERT OR IGNORE INTO t(run, step, row)", 3, rows)
+    insert_many(ours, "INSERT OR IGNORE INTO t(run, step, row)", _columns(rows))
     theirs.executemany("INSERT OR IGNORE INTO t(run, step, row) VALUES (?, ?, ?)", rows)
     query = "SELECT run, step, row FROM t ORDER BY run, step"
     assert ours.execute(query).fetchall() == theirs.execute(query).fetchall()
@@ -35,7 +39,7 @@ def test_a_low_limit_on_bound_values_makes_smaller_statements() -> None:
     conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 10)  # three rows a statement at most
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
-    insert_many(conn, "INSERT INTO t(run, step, row)", 3, [(1, i, b"") for i in range(7)])
+    insert_many(conn, "INSERT INTO t(run, step, row)", _columns([(1, i, b"") for i in range(7)]))
     assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (7,)
     assert [s.count("(1, ") for s in statements if s.startswith("INSERT")] == [2, 2, 2, 1]
 
@@ -45,6 +49,6 @@ def test_wide_rows_go_fewer_a_statement() -> None:
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     rows = [(1, i, b"x" * 16_000) for i in range(100)]
-    insert_many(conn, "INSERT INTO t(run, step, row)", 3, rows, row_bytes=16_000)
+    insert_many(conn, "INSERT INTO t(run, step, row)", _columns(rows), row_bytes=16_000)
     assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (100,)
     assert [s.count("(1, ") for s in statements if s.startswith("INSERT")] == [64, 32, 4]
