@@ -23,31 +23,25 @@ import argparse
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))  # the side-by-side benchmark's worker: the same loop
+
+from bench_worker import _keys, _log_loop, _noop
 
 from tests.helpers import DaemonDirs, DaemonProcess
 
-KEYS = [f"m{j:04d}" for j in range(10)]
+KEYS = _keys(10)
 
 
 def loop(fn: Callable[[dict[str, float]], Any], rows: int) -> float:
-    """The side-by-side benchmark's loop (``bench_worker._log_loop``): seconds for ``rows``."""
-    perf = time.perf_counter
-    t0 = perf()
-    for i in range(rows):
-        x = i * 1e-3
-        fn({k: x + j for j, k in enumerate(KEYS)})
-    return perf() - t0
-
-
-def _noop(_row: dict[str, float]) -> None:
-    return None
+    """The side-by-side benchmark's loop: seconds for ``rows`` fresh rows of ten floats."""
+    return _log_loop(fn, KEYS, rows)
 
 
 def log_cost(trackd: Any, daemon_pid: int, rows: int, stop_daemon: bool) -> float:
