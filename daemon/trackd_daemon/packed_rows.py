@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgpack
 
@@ -215,16 +215,6 @@ class Layout:
                                               stamps[lo - first_step:hi - first_step])]
             lo = hi
         return out
-
-
-class Packed(NamedTuple):
-    """A row that stays packed: its bytes, in ``layout``."""
-
-    blob: bytes
-    layout: Layout
-
-    def decoded(self) -> dict[str, Any]:
-        return self.layout.row(self.blob)
 
 
 #: Layouts by key set and kinds, shared by the worker threads (a race at worst builds one twice),

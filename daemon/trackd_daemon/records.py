@@ -7,6 +7,7 @@ record fails the whole batch with :class:`InvalidRecordError` and nothing of it 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
@@ -28,7 +29,7 @@ from trackd._shared.values import (
 )
 from trackd.v1 import record_pb2, run_pb2
 from trackd_daemon.errors import InvalidArgumentError, InvalidRecordError
-from trackd_daemon.packed_rows import Packed, layout_of
+from trackd_daemon.packed_rows import Layout, layout_of
 from trackd_daemon.run_limits import check_record_fields
 
 _GOAL_NAMES = {
@@ -45,8 +46,7 @@ class History(NamedTuple):
     the time (measured)."""
 
     seq: int
-    #: The row; one of plain numbers that stays packed is a ``Packed`` (see packed_rows.py).
-    data: dict[str, Any] | Packed
+    data: dict[str, Any]
     step: int | None
     commit: bool | None
     timestamp: float
@@ -54,7 +54,34 @@ class History(NamedTuple):
 
 #: ``History(*fields)`` without the Python-level ``__new__`` of a NamedTuple (rows in bulk).
 _new_history = partial(tuple.__new__, History)
-_new_packed = partial(tuple.__new__, Packed)
+
+
+class Rows(NamedTuple):
+    """Consecutive rows of plain numbers that stay packed (see packed_rows.py): the records
+    ``seq`` to ``last``, each a ``log()`` without step or commit, of one ``layout``, each
+    row's bytes and timestamp in a list. One record for a request's rows, where the others
+    are one a seq: the daemon makes no object for a row of them (two a row, made and freed,
+    were a sixth of its time ingesting rows of ten floats)."""
+
+    seq: int
+    last: int
+    blobs: list[bytes]
+    timestamps: list[float]
+    layout: Layout
+
+    def after(self, seq: int) -> Rows:
+        """The rows from ``seq`` on (``self.seq < seq <= self.last``)."""
+        cut = seq - self.seq
+        return Rows(seq, self.last, self.blobs[cut:], self.timestamps[cut:], self.layout)
+
+    def decoded(self) -> list[tuple[dict[str, Any], float]]:
+        """``(row, timestamp)`` for each row, decoded."""
+        return list(zip(map(self.layout.row, self.blobs), self.timestamps))
+
+    def history(self) -> list[History]:
+        """The same rows as History records, one a seq."""
+        return [History(self.seq + i, row, None, None, ts)
+                for i, (row, ts) in enumerate(self.decoded())]
 
 
 @dataclass(frozen=True)
@@ -134,7 +161,7 @@ MAX_CONSOLE_LINE_BYTES = 64 << 10
 MAX_RECORD_BYTES = MAX_ROW_BYTES + (1 << 20)
 
 Decoded = (
-    History | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting | Alert
+    History | Rows | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting | Alert
     | Console
 )
 
@@ -185,7 +212,7 @@ def parse_batch(raw: bytes) -> Batch:
             )
         if rec.WhichOneof("kind") == "history_rows":
             prev = _decode_rows(rec, out)
-            kinds.add(History)
+            kinds.add(type(out[-1]))
             continue
         prev = rec.seq
         decoded = decode_record(rec)
@@ -196,8 +223,8 @@ def parse_batch(raw: bytes) -> Batch:
 
 
 def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
-    """Append the rows of a ``HistoryRowsRecord`` (one History of its own seq each) to
-    ``out``; returns the last seq it stands for.
+    """Append the rows of a ``HistoryRowsRecord`` to ``out``: one :class:`Rows` when they
+    stay packed, else one History of its own seq each; returns the last seq they stand for.
 
     :raises InvalidRecordError: no rows or more than ``MAX_ROWS``, timestamps not one per row,
         or a row that is malformed or breaks a row limit (its seq named).
@@ -216,9 +243,7 @@ def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
     blobs = list(rows.packed_data)
     layout = layout_of(blobs, checked)
     if layout is not None:  # plain numbers under keys checked before: they stay packed
-        out.extend(map(_new_history, zip(range(seq, seq + n),
-                                         map(_new_packed, zip(blobs, repeat(layout))),
-                                         repeat(None), repeat(None), rows.timestamps)))
+        out.append(Rows(seq, seq + n - 1, blobs, list(rows.timestamps), layout))
         return seq + n - 1
     decoded = unpack_maps(blobs)
     if decoded is None:  # a row is malformed: name it
@@ -245,10 +270,23 @@ def _decode_rows(rec: record_pb2.Record, out: list[Decoded]) -> int:
     return seq + n - 1
 
 
-def row_data(rec: History) -> dict[str, Any]:
-    """The row of ``rec`` as a dict (one that stays packed is decoded: a new dict)."""
-    data = rec.data
-    return data if type(data) is dict else data.decoded()
+def last_seq(records: Sequence[Decoded]) -> int:
+    """The last seq that ``records`` (consecutive, at least one) stand for."""
+    rec = records[-1]
+    return rec.last if type(rec) is Rows else rec.seq
+
+
+def each_seq(records: list[Decoded]) -> list[Decoded]:
+    """``records`` with each :class:`Rows` as History records: one record a seq."""
+    if not any(type(r) is Rows for r in records):
+        return records
+    out: list[Decoded] = []
+    for r in records:
+        if type(r) is Rows:
+            out += r.history()
+        else:
+            out.append(r)
+    return out
 
 
 #: Key sets of rows that passed ``_check_keys`` (it costs more than decoding a row of ten

@@ -11,7 +11,7 @@ import anyio
 from trackd._shared.history import RunHistory
 from trackd._shared.run_fields import ConfigChange, ConfigSize
 from trackd_daemon.errors import RunFinishedError, SequenceGapError
-from trackd_daemon.records import Config, Decoded, Exit
+from trackd_daemon.records import Config, Decoded, Exit, Rows
 from trackd_daemon.run_limits import measure_config
 from trackd_daemon.store.models import RunInfo, RunKey
 
@@ -206,7 +206,15 @@ class RunSession:
 
 
 def _after(records: list[Decoded], acked: int) -> list[Decoded]:
-    """The records with a seq above ``acked`` (their seqs are consecutive): a slice."""
-    if not records:
+    """The records with a seq above ``acked`` (their seqs are consecutive): ``records`` as
+    they are when all are new (most often), else a slice, a :class:`Rows` that ``acked``
+    falls in cut to its new rows."""
+    if not records or records[0].seq > acked:
         return records
-    return records[max(0, acked + 1 - records[0].seq):]
+    for i, r in enumerate(records):
+        if type(r) is Rows:
+            if r.last > acked:
+                return [r.after(acked + 1), *records[i + 1:]] if r.seq <= acked else records[i:]
+        elif r.seq > acked:
+            return records[i:]
+    return []

@@ -15,9 +15,9 @@ from trackd._shared.history import MetricDef, RunHistory
 from trackd._shared.values import pack_map
 from trackd.v1 import record_pb2
 from trackd_daemon import packed_rows, records
-from trackd_daemon.actors.history import _apply_rows
-from trackd_daemon.packed_rows import Layout, Packed, layout_of
-from trackd_daemon.records import History, parse_batch, row_data
+from trackd_daemon.actors.history import _apply_packed, _apply_rows
+from trackd_daemon.packed_rows import Layout, layout_of
+from trackd_daemon.records import Decoded, Rows, each_seq, parse_batch
 from trackd_daemon.store.row_codec import pack_plain, stored_row
 
 
@@ -176,9 +176,8 @@ def _record(seq: int, rows: list[dict[str, Any]], t0: float) -> record_pb2.Recor
     return rec
 
 
-def _decode(*recs: record_pb2.Record) -> list[History]:
-    batch = parse_batch(record_pb2.WalEntry(records=recs).SerializeToString())
-    return [r for r in batch.records if isinstance(r, History)]
+def _decode(*recs: record_pb2.Record) -> list[Decoded]:
+    return parse_batch(record_pb2.WalEntry(records=recs).SerializeToString()).records
 
 
 def test_a_request_of_rows_under_checked_keys_stays_packed() -> None:
@@ -187,19 +186,26 @@ def test_a_request_of_rows_under_checked_keys_stays_packed() -> None:
     second = _record(4, _rows(keys, 300, seed=2), 200.0)
     mixed = _record(304, [*_rows(keys, 2), {"m0": 1}], 300.0)
     records = _decode(first, second, mixed)
-    kinds = [type(r.data).__name__ for r in records]
-    assert kinds == ["dict"] * 3 + ["Packed"] * 300 + ["dict"] * 3
-    assert repr([row_data(r) for r in records[3:303]]) == repr(_rows(keys, 300, seed=2))
+    assert [type(r).__name__ for r in records] == ["History"] * 3 + ["Rows"] + ["History"] * 3
+    assert (records[3].seq, records[3].last) == (4, 303)
+    rows = each_seq(records)
+    assert [r.seq for r in rows] == list(range(1, 307))
+    assert repr([r.data for r in rows[3:303]]) == repr(_rows(keys, 300, seed=2))
+    assert [r.timestamp for r in rows[3:303]] == [200.0 + i for i in range(300)]
 
 
-def _both_ways(setup, batches: list[list[History]]) -> tuple[RunHistory, RunHistory]:
+def _both_ways(setup, batches: list[list[Decoded]]) -> tuple[RunHistory, RunHistory]:
     """The same records applied as they came (some packed) and all decoded to dicts."""
     fast, slow = RunHistory(start_time=150.0), RunHistory(start_time=150.0)
     setup(fast)
     setup(slow)
     for batch in batches:
-        _apply_rows(fast, batch)
-        slow.on_rows([(row_data(r), r.timestamp) for r in batch])
+        for rec in batch:  # as the history actor applies them
+            if isinstance(rec, Rows):
+                _apply_packed(fast, rec)
+            else:
+                _apply_rows(fast, [rec])  # type: ignore[list-item]
+        slow.on_rows([(r.data, r.timestamp) for r in each_seq(batch)])  # type: ignore[union-attr]
     return fast, slow
 
 
@@ -236,10 +242,17 @@ def test_rows_kept_packed_leave_the_state_rows_one_by_one_leave(setup) -> None:
                    _record(318, [{"m0": 1, "s": "x"}], 600.0),
                    _record(319, mixed[:1], 650.0),  # checks its key set
                    _record(320, mixed[1:], 700.0))
-    assert sum(type(r.data) is Packed for r in recs) == 313 + 29
+    assert [type(r).__name__ for r in recs] == ["History"] * 4 + ["Rows"] * 3 + [
+        "History"] * 2 + ["Rows"]
+    assert sum(r.last - r.seq + 1 for r in recs if isinstance(r, Rows)) == 313 + 29
     # the first record's rows (decoded: they checked the key sets) are left out, so that the
-    # first rows applied are packed ones (after a partial row, in one case)
-    fast, slow = _both_ways(setup, [recs[4:100], recs[100:]])
+    # first rows applied are packed ones (after a partial row, in one case); the second
+    # request's rows are applied in two rounds
+    rows = recs[4]
+    assert isinstance(rows, Rows)
+    head = rows._replace(last=rows.seq + 95, blobs=rows.blobs[:96],
+                         timestamps=rows.timestamps[:96])
+    fast, slow = _both_ways(setup, [[head], [rows.after(rows.seq + 96), *recs[5:]]])
     _same_state(fast, slow)
 
 

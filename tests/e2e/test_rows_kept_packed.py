@@ -13,7 +13,11 @@ from pathlib import Path
 import msgpack
 
 import trackd
-from trackd._shared.values import floats_first
+from tests.e2e.raw import create_run, raw_stub
+from tests.helpers import wait_for
+from trackd._shared.values import floats_first, pack_map
+from trackd._transport.connection import make_stub
+from trackd.v1 import record_service_pb2, run_pb2, run_service_pb2
 from trackd_daemon.store.row_codec import pack_plain
 
 LONG = "a/key/longer/than/thirty/one/characters"  # a str8 key in MessagePack
@@ -87,3 +91,55 @@ def test_ingesting_history_does_not_load_numpy(own_daemon) -> None:  # type: ign
         run.log({"text": "x", "nested": {"a": 1.0}})
     assert trackd.Api().run("packed/nonumpy").summary["loss"] == 1 / 3000
     assert not _loaded(own_daemon.proc.pid, "numpy")
+
+
+def _rows_request(ref: dict[str, str] | None, first: int, last: int) -> bytes:
+    """Records ``first`` to ``last`` as one history_rows record: the row of seq ``s`` is
+    ``{"a": s - 1, "b": 2 * (s - 1)}`` (floats)."""
+    req = record_service_pb2.StreamRecordsRequest()
+    if ref:
+        req.run.CopyFrom(run_pb2.RunRef(**ref))
+    rec = req.records.add(seq=first)
+    values = [float(s - 1) for s in range(first, last + 1)]
+    rec.history_rows.packed_data.extend(pack_map({"a": v, "b": 2 * v}) for v in values)
+    rec.history_rows.timestamps.extend(1000.0 + v for v in values)
+    return req.SerializeToString()
+
+
+def _stored(own_daemon, run_id: str) -> list[tuple[int, dict[str, float]]]:  # type: ignore[no-untyped-def]
+    db = Path(own_daemon.dirs.env["TRACKD_ROOT"]) / "trackd.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT h.step, h.row FROM history h JOIN runs r ON r.id = h.run"
+                            " WHERE r.run_id = ? ORDER BY h.step", (run_id,)).fetchall()
+    finally:
+        conn.close()
+    return [(step, msgpack.unpackb(bytes(blob), raw=False)) for step, blob in rows]
+
+
+def test_resent_packed_rows_are_stored_once_also_after_a_restart(own_daemon) -> None:  # type: ignore[no-untyped-def]
+    """A request's rows that stay packed are one record for the daemon: a client that resends
+    some already acknowledged (it reconnected) has them dropped, the new ones kept, in the
+    stream and when the daemon rebuilds the run from its log after a restart."""
+    ref = {"entity": "raw", "project": "packed", "run_id": "resent1"}
+    channel, stub = raw_stub(own_daemon)
+    create_run(channel, ref)
+    requests = [_rows_request(ref, 1, 10),  # checks the key set: decoded
+                _rows_request(None, 11, 60),  # stays packed
+                _rows_request(None, 41, 100),  # 41-60 resent
+                _rows_request(None, 21, 40)]  # all resent
+    assert [r.acked_seq for r in stub(iter(requests))] == [10, 60, 100, 100]
+    channel.close()
+    assert wait_for(lambda: len(_stored(own_daemon, "resent1")) == 100)
+    own_daemon.stop()  # the run is live: the next start rebuilds it from its log
+    own_daemon.start()
+    channel, stub = raw_stub(own_daemon)
+    requests = [_rows_request(ref, 91, 110)]  # 91-100 resent to the rebuilt run
+    assert [r.acked_seq for r in stub(iter(requests))] == [110]
+    runs = make_stub(channel, run_service_pb2, "RunService")
+    runs.FinishRun(run_service_pb2.FinishRunRequest(ref=run_pb2.RunRef(**ref), last_seq=110))
+    channel.close()
+    stored = _stored(own_daemon, "resent1")
+    assert [step for step, _ in stored] == list(range(110))
+    assert all(row["a"] == step and row["b"] == 2 * step and row["_step"] == step
+               and row["_timestamp"] == 1000.0 + step for step, row in stored)

@@ -28,7 +28,7 @@ from trackd._shared.values import (
 )
 from trackd.v1 import record_pb2
 from trackd_daemon.errors import InvalidRecordError
-from trackd_daemon.records import History, decode_record, parse_batch, row_data
+from trackd_daemon.records import History, Rows, decode_record, each_seq, parse_batch
 from trackd_daemon.store.row_codec import pack_plain, unpack_plain
 
 
@@ -261,11 +261,14 @@ def test_a_rows_record_stands_for_one_record_a_row() -> None:
     metric.metric.definition.name = "loss"
     batch = parse_batch(_entry(_rows(1, [{"a": 1.0}, {"a": 2.0}, {"b": "x"}]), metric,
                                _rows(5, [{"a": 3.0}])))
-    # the second {"a": ...} record stays packed (its key set was checked in the first)
-    assert [r.seq for r in batch.records] == [1, 2, 3, 4, 5]
-    assert [row_data(r) for r in batch.records if isinstance(r, History)] == [
+    # the second {"a": ...} record stays packed (its key set was checked in the first): one
+    # record for its rows
+    assert [type(r) for r in batch.records][-1] is Rows
+    records = each_seq(batch.records)
+    assert [r.seq for r in records] == [1, 2, 3, 4, 5]
+    assert [r.data for r in records if isinstance(r, History)] == [
         {"a": 1.0}, {"a": 2.0}, {"b": "x"}, {"a": 3.0}]
-    assert [r.timestamp for r in batch.records if isinstance(r, History)] == [0.0, 1.0, 2.0, 0.0]
+    assert [r.timestamp for r in records if isinstance(r, History)] == [0.0, 1.0, 2.0, 0.0]
     # expanded for readers that go record by record (trackd sync): the same rows
     one_by_one = [r for rec in (_rows(1, [{"a": 1.0}, {"a": 2.0}]),) for r in expand(rec)]
     assert [(r.seq, unpack_map(r.history.packed_data)) for r in one_by_one] == [

@@ -21,9 +21,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from itertools import groupby
 from operator import itemgetter
-from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -31,7 +29,6 @@ import anyio.to_thread
 from trackd._shared.history import RunHistory
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.errors import ResourceExhaustedError, StoreUnavailableError
-from trackd_daemon.packed_rows import Packed
 from trackd_daemon.records import (
     Alert,
     Config,
@@ -43,11 +40,12 @@ from trackd_daemon.records import (
     Preempting,
     Resume,
     Rewind,
+    Rows,
     RunUpdate,
     Summary,
     alert_suppressed,
+    last_seq,
     metric_to_dict,
-    row_data,
 )
 from trackd_daemon.session import RunSession
 from trackd_daemon.store.base import MetadataStore
@@ -280,7 +278,10 @@ class HistoryActor(Actor[HistoryMsg]):
             tg.cancel_scope.cancel()
 
 def _records(msg: HistoryMsg) -> int:
-    return len(msg.records) if isinstance(msg, Ingest) else 1
+    """The records ``msg`` stands for (a :class:`Rows` counts a record a row)."""
+    if isinstance(msg, Ingest) and msg.records:
+        return last_seq(msg.records) - msg.records[0].seq + 1
+    return 1
 
 def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSession, int]]]:
     """Apply a round's records (worker thread; the actor loop waits, so state is not shared)."""
@@ -305,13 +306,13 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
             for rec in msg.records:
                 if not isinstance(rec, PRIMARY_ONLY):
                     _apply_record(s, rec, ch, now, msg.writer)
-            last = msg.records[-1].seq
+            last = last_seq(msg.records)
             ch.writer_seqs[msg.writer] = max(ch.writer_seqs.get(msg.writer, 0), last)
         else:
             _apply_records(s, msg.records, ch, now)
-            ch.ingested_seq = max(ch.ingested_seq, msg.records[-1].seq)
+            ch.ingested_seq = max(ch.ingested_seq, last_seq(msg.records))
         if ch.shared is not None and isinstance(msg, Ingest):
-            ch.shared.mark = (msg.writer, msg.records[-1].seq)
+            ch.shared.mark = (msg.writer, last_seq(msg.records))
         ch.rows.extend(s.history.take_rows())
         h = s.history
         if h.summary_dirty:
@@ -334,7 +335,7 @@ def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSess
 def _apply_records(s: RunSession, records: list[Decoded], ch: RunChanges, now: float) -> None:
     """Apply the primary writer's records in order; each run of rows without step or commit
     (most of them) goes to the run's history in one call."""
-    start = -1  # where the current run of such rows began
+    start = -1  # where the current run of History records without step or commit began
     for i, rec in enumerate(records):
         if type(rec) is History and rec.step is None and rec.commit is None:
             if start < 0:
@@ -348,79 +349,45 @@ def _apply_records(s: RunSession, records: list[Decoded], ch: RunChanges, now: f
         _apply_rows(s.history, records[start:] if start else records)  # type: ignore[arg-type]
 
 
-#: The fields of a History record and of a Packed row, taken from many at once in C.
+#: The fields of a History record, taken from many at once in C.
 _DATA, _STAMP = itemgetter(1), itemgetter(4)
-_BLOB, _LAYOUT = itemgetter(0), itemgetter(1)
 
 
 def _apply_rows(h: RunHistory, rows: list[History]) -> None:
-    """``h.on_rows`` for ``rows``, History records without step or commit, where rows that
-    stay packed (``Packed``) are stored as they came, with ``_step``, ``_runtime`` and
-    ``_timestamp`` spliced in (see packed_rows.py)."""
-    data = list(map(_DATA, rows))
-    stamps = list(map(_STAMP, rows))
-    if list(map(type, data)).count(Packed) == len(data):  # a request's rows, most often
-        _apply_packed(h, data, stamps)  # type: ignore[arg-type]
-        return
-    for packed, run in groupby(zip(data, stamps), key=lambda row: type(row[0]) is Packed):
-        pairs = list(run)
-        if packed:
-            _apply_packed(h, [p for p, _ in pairs], [ts for _, ts in pairs])
-        else:
-            h.on_rows(pairs)  # type: ignore[arg-type]
+    """``h.on_rows`` for ``rows``, History records without step or commit."""
+    h.on_rows(list(zip(map(_DATA, rows), map(_STAMP, rows))))
 
 
-def _apply_packed(h: RunHistory, rows: list[Packed], stamps: list[float]) -> None:
-    """Rows that stay packed (``stamps``: their timestamps) into ``h``: stored in bulk, a
-    comprehension for each run of rows of one layout (see ``Layout.stored_many``)."""
+def _apply_packed(h: RunHistory, rows: Rows) -> None:
+    """Rows that stay packed into ``h``: stored as they came, with ``_step``, ``_runtime``
+    and ``_timestamp`` spliced in, in bulk (see ``Layout.stored_many``); only the last is
+    decoded, for the summary (their keys are the same), with the keys the daemon adds, as
+    on_rows gives it."""
     if not h.plain_summary:  # the summary needs each row's values
-        h.on_rows([(p.decoded(), ts) for p, ts in zip(rows, stamps)])
+        h.on_rows(rows.decoded())
         return
+    blobs, stamps = rows.blobs, rows.timestamps
     if h.has_pending:  # a partial row (commit=False) takes the first
-        h.on_history(rows[0].decoded(), None, None, stamps[0])
-        rows, stamps = rows[1:], stamps[1:]
-        if not rows:
+        h.on_history(rows.layout.row(blobs[0]), None, None, stamps[0])
+        blobs, stamps = blobs[1:], stamps[1:]
+        if not blobs:
             return
     step, begin = h.current_step, h.start_time
-    layouts = list(map(_LAYOUT, rows))
-    blobs = list(map(_BLOB, rows))
-    stored: list[tuple[int, bytes]] = []
-    # The summary takes the last row of each run of rows with one layout (their keys are the
-    # same), with the keys the daemon adds, as on_rows gives it.
-    values: list[dict[str, Any]] = []
-    for a, b in _layout_runs(layouts):
-        stored += layouts[a].stored_many(blobs[a:b], stamps[a:b], step + a, begin)
-        ts = stamps[b - 1]
-        values.append(_with_added(rows[b - 1], step + b - 1, max(0.0, ts - begin), ts))
-    h.add_encoded_rows(stored, values, stamps[-1])
-
-
-def _layout_runs(layouts: list[Any]) -> list[tuple[int, int]]:
-    """``(start, end)`` of each run of consecutive rows with one layout (a request's rows have
-    one; ``count`` compares layouts by identity, in C)."""
-    n = len(layouts)
-    if layouts.count(layouts[0]) == n:
-        return [(0, n)]
-    runs, start = [], 0
-    for i in range(1, n):
-        if layouts[i] is not layouts[i - 1]:
-            runs.append((start, i))
-            start = i
-    runs.append((start, n))
-    return runs
-
-
-def _with_added(p: Packed, step: int, runtime: float, timestamp: float) -> dict[str, Any]:
-    row = p.decoded()
-    row["_step"], row["_runtime"], row["_timestamp"] = step, runtime, timestamp
-    return row
+    last = len(blobs) - 1
+    stored = rows.layout.stored_many(blobs, stamps, step, begin)
+    ts = stamps[last]
+    row = rows.layout.row(blobs[last])
+    row["_step"], row["_runtime"], row["_timestamp"] = step + last, max(0.0, ts - begin), ts
+    h.add_encoded_rows(stored, [row], ts)
 
 
 def _apply_record(s: RunSession, rec: Decoded, ch: RunChanges, now: float,
                   writer: str = "") -> None:
     h = s.history
-    if isinstance(rec, History):
-        notice = h.on_history(row_data(rec), rec.step, rec.commit, rec.timestamp)
+    if isinstance(rec, Rows):
+        _apply_packed(h, rec)
+    elif isinstance(rec, History):
+        notice = h.on_history(rec.data, rec.step, rec.commit, rec.timestamp)
         if notice:
             log.info("run %s: %s", s.key, notice)
     elif isinstance(rec, Summary):

@@ -54,9 +54,10 @@ from trackd_daemon.records import (
     Rewind,
     Summary,
     alert_suppressed,
+    each_seq,
+    last_seq,
     metric_to_pb,
     parse_batch,
-    row_data,
 )
 from trackd_daemon.run_limits import check_config
 from trackd_daemon.session import RunSession
@@ -408,7 +409,7 @@ class RunRegistry(Actor[RegistryMsg]):
                 payload = entry.SerializeToString()
                 batch = await anyio.to_thread.run_sync(parse_batch, payload)
                 await s.wal.ask(lambda r, payload=payload: Append(payload, r))
-                s.mark_acked(batch.records[-1].seq)
+                s.mark_acked(last_seq(batch.records))
                 await self._history.tell(Ingest(s, batch.records))
 
     async def _resume(self, info: RunInfo) -> tuple[RunSession, int]:
@@ -546,7 +547,7 @@ def _read_wal(path: Path) -> list[tuple[str, Decoded]]:
     for payload in read_records(path, lambda offset, length: skipped.append((offset, length))):
         batch = parse_batch(payload)
         w = batch.writer
-        for r in batch.records:
+        for r in each_seq(batch.records):
             if r.seq <= last.get(w, 0):
                 continue
             if w in last:  # a log may start after 1: its run was written elsewhere before
@@ -575,7 +576,7 @@ def _replay(h: RunHistory, records: list[Decoded]) -> None:
     """Rebuild history state from records whose effects are already in the store."""
     for r in records:
         if isinstance(r, History):
-            h.on_history(row_data(r), r.step, r.commit, r.timestamp)
+            h.on_history(r.data, r.step, r.commit, r.timestamp)
         elif isinstance(r, Summary):
             h.on_summary(r.updates, r.removes)
         elif isinstance(r, Metric):

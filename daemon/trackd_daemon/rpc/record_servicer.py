@@ -14,7 +14,7 @@ from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.registry import Attach, Detach, RunRegistry
 from trackd_daemon.actors.wal import Append
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
-from trackd_daemon.records import Config, Preempting, parse_intake, with_writer
+from trackd_daemon.records import Config, Preempting, last_seq, parse_intake, with_writer
 from trackd_daemon.rpc.convert import key_from_pb
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.run_limits import check_fields
@@ -84,7 +84,7 @@ class RecordServicer:
                         async with session.lock:
                             await session.wal.ask(lambda r: Append(payload, r))
                             del payload  # see below
-                            session.mark_acked_of(writer, fresh[-1].seq)
+                            session.mark_acked_of(writer, last_seq(fresh))
                             if Preempting in batch.kinds and not writer:
                                 # Readers see it once acknowledged (the history actor sets
                                 # it again when it applies the record, as recovery does).
