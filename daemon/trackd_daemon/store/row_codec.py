@@ -32,11 +32,11 @@ def pack_plain(value: Any) -> bytes:
         return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
 
 
-def stored_row(row: dict[str, Any] | bytes) -> bytes:
+def stored_row(row: dict[str, Any] | bytes | bytearray) -> bytes | bytearray:
     """A history row's stored encoding: ``pack_plain(row)``, or ``row`` itself when it is
-    bytes (a row the daemon kept packed and spliced its keys into, see
-    ``trackd_daemon.packed_rows``)."""
-    return row if type(row) is bytes else pack_plain(row)
+    encoded already (a row the daemon kept packed and spliced its keys into, a bytearray:
+    see ``trackd_daemon.packed_rows``)."""
+    return pack_plain(row) if isinstance(row, dict) else row
 
 
 def unpack_plain(blob: bytes) -> Any:

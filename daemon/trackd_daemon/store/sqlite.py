@@ -71,12 +71,12 @@ _first, _second = itemgetter(0), itemgetter(1)
 
 # History rows are MessagePack: binary float64 (NaN and infinities exact), 64-bit integers,
 # and several times faster than JSON for the wide rows metrics produce.
-def _history_columns(rows: list[tuple[int, dict[str, Any] | bytes]]
-                     ) -> tuple[list[int], list[bytes]]:
+def _history_columns(rows: list[tuple[int, dict[str, Any] | bytearray]]
+                     ) -> tuple[list[int], list[bytes | bytearray]]:
     """The steps of ``(step, row)`` rows and their stored encodings, in two lists (most rows
-    are stored encodings already: the daemon's rows that stay packed)."""
+    are stored encodings already: the daemon's rows that stay packed, bytearrays)."""
     steps = list(map(_first, rows))
-    blobs = [row if type(row) is bytes else stored_row(row) for row in map(_second, rows)]
+    blobs = [row if type(row) is bytearray else stored_row(row) for row in map(_second, rows)]
     return steps, blobs
 
 
