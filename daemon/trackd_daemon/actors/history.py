@@ -30,6 +30,7 @@ from trackd._shared.history import RunHistory
 from trackd_daemon.actors.base import Actor, Reply
 from trackd_daemon.errors import ResourceExhaustedError, StoreUnavailableError
 from trackd_daemon.records import (
+    INLINE_BYTES,
     Alert,
     Config,
     Console,
@@ -188,7 +189,11 @@ class HistoryActor(Actor[HistoryMsg]):
 
     async def _round(self, msgs: list[HistoryMsg]) -> bool:
         """Apply and store one round; False when the daemon stops while the store is away."""
-        changes, touched = await anyio.to_thread.run_sync(_apply, msgs)
+        if all(type(m) is Ingest and 0 < m.size for m in msgs) and sum(
+                m.size for m in msgs) <= INLINE_BYTES:  # type: ignore[union-attr]
+            changes, touched = _apply(msgs)  # a small round (see INLINE_BYTES)
+        else:
+            changes, touched = await anyio.to_thread.run_sync(_apply, msgs)
         if not await self._store_round(changes):
             # Stopping with the store away: the records stay in the write-ahead logs, and the
             # next start ingests them (a run's recovery replays what its stored
@@ -284,7 +289,8 @@ def _records(msg: HistoryMsg) -> int:
     return 1
 
 def _apply(msgs: list[HistoryMsg]) -> tuple[list[RunChanges], list[tuple[RunSession, int]]]:
-    """Apply a round's records (worker thread; the actor loop waits, so state is not shared)."""
+    """Apply a round's records (in a worker thread, or on the event loop for a small round:
+    the actor loop waits for it either way, so state is not shared)."""
     by_run: dict[int, RunChanges] = {}
     touched: dict[int, tuple[RunSession, int]] = {}
     now = time.time()

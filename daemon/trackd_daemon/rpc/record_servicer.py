@@ -14,7 +14,14 @@ from trackd_daemon.actors.history import HistoryActor, Ingest
 from trackd_daemon.actors.registry import Attach, Detach, RunRegistry
 from trackd_daemon.actors.wal import Append
 from trackd_daemon.errors import FailedPreconditionError, InvalidArgumentError
-from trackd_daemon.records import Config, Preempting, last_seq, parse_intake, with_writer
+from trackd_daemon.records import (
+    INLINE_BYTES,
+    Config,
+    Preempting,
+    last_seq,
+    parse_intake,
+    with_writer,
+)
 from trackd_daemon.rpc.convert import key_from_pb
 from trackd_daemon.rpc.identity import Guard
 from trackd_daemon.run_limits import check_fields
@@ -53,7 +60,8 @@ class RecordServicer:
                 reserved = len(raw)
                 await self._history.room(reserved)
                 try:
-                    batch = await anyio.to_thread.run_sync(parse_intake, raw)
+                    batch = (parse_intake(raw) if reserved <= INLINE_BYTES
+                             else await anyio.to_thread.run_sync(parse_intake, raw))
                     records = batch.records
                     if session is None:
                         if batch.ref is None:
