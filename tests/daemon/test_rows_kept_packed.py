@@ -18,6 +18,8 @@ from trackd_daemon import packed_rows, records
 from trackd_daemon.actors.history import _apply_packed, _apply_rows
 from trackd_daemon.packed_rows import Layout, layout_of
 from trackd_daemon.records import Decoded, Rows, each_seq, parse_batch
+from trackd_daemon.session import RunSession
+from trackd_daemon.store.models import RunInfo, RunKey
 from trackd_daemon.store.row_codec import pack_plain, stored_row
 
 
@@ -280,3 +282,30 @@ def test_the_layouts_kept_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPa
     # 2,000-key one is larger than the bound alone: used, never kept
     assert kept == [[10], [40], [40], [40]]
     assert packed_rows._layouts_bytes == sizes[40]
+
+
+def _session() -> RunSession:
+    key = RunKey("e", "p", "r")
+    info = RunInfo(1, key, "n", "", [], "", "", "running", 0, 0.0, 0.0, 0.0, {}, {}, [], 0,
+                   -1, "h", "", 0.0, "", "", 0)
+    return RunSession(key, 1, wal=None, history=RunHistory(), info=info)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("acked", [0, 2, 3, 4, 5, 150, 302, 303, 304, 305, 306, 307])
+def test_a_resend_that_overlaps_a_rows_record_keeps_only_its_new_rows(acked: int) -> None:
+    keys = [f"m{j}" for j in range(10)]
+    exit_ = record_pb2.Record(seq=307)
+    exit_.exit.exit_code = 0
+    records = _decode(_record(1, _rows(keys, 3), 100.0),  # seqs 1-3, decoded
+                      _record(4, _rows(keys, 300, seed=2), 200.0),  # 4-303, one Rows
+                      _record(304, _rows(keys, 3, seed=3), 600.0), exit_)  # 304-306, 307
+    assert isinstance(records[3], Rows)
+    everything = {r.seq: r for r in each_seq(records)}
+    s = _session()
+    s.acked_seq = acked
+    fresh = s.accept(records)
+    got = each_seq(fresh)
+    assert [r.seq for r in got] == list(range(acked + 1, 308))
+    # the same records as sent, and a Rows cut where the acknowledged seqs end
+    assert repr(got) == repr([everything[seq] for seq in range(acked + 1, 308)])
+    assert s.exit_seq == (307 if acked < 307 else 0)
