@@ -162,14 +162,15 @@ MAX_RECORD_BYTES = MAX_ROW_BYTES + (1 << 20)
 #: A request of up to this many bytes is decoded (and its records applied to the run's state)
 #: on the event loop rather than in a worker thread: a hand-off to a worker thread and back
 #: costs 120-150 µs of CPU on a machine whose threads sleep between requests (measured, 2
-#: cores), more than decoding or applying 16 KiB of rows (about 130 rows of ten floats:
-#: 60-100 µs). A training loop's requests are mostly this small (its rows of 0.1 s); larger
-#: ones keep the event loop free while they are worked on.
+#: cores), more than decoding or applying 16 KiB of rows of ten floats (about 130 rows: some
+#: 60 µs each), and other rows of 16 KiB take a few hundred µs at most. A training loop's
+#: requests are mostly this small (its rows of 0.1 s); larger ones keep the event loop free
+#: while they are worked on.
 INLINE_BYTES = 16 << 10
 
 Decoded = (
-    History | Rows | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting | Alert
-    | Console
+    History | Rows | Summary | Config | Metric | RunUpdate | Exit | Resume | Rewind | Preempting
+    | Alert | Console
 )
 
 
