@@ -212,6 +212,34 @@ def test_a_learnt_float_layout_takes_only_rows_of_floats_under_its_keys(
     assert pack_row({"x": float("nan")}) == pack_map({"x": float("nan")})
 
 
+def test_a_float_layout_takes_rows_of_other_keys_of_the_same_lengths_and_no_others(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
+    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    learnt = {"ab": 0.5, "c" * 40: 1.5, "d" * 256: 2.5}  # a fixstr, a str 8 and a str 16 key
+    assert pack_row(learnt) == pack_map(learnt)
+    assert len(row_packing._SIGNATURES) == 1
+    # keys of the same lengths in bytes: their layout's, with no signature of their own
+    for row in ({"xy": 1.0, "e" * 40: 2.0, "f" * 256: 3.0},
+                {"é": 1.0, "e" * 40: 2.0, "f" * 254 + "é": 3.0}):  # non-ASCII: fewer characters
+        assert pack_row(row) == pack_map(normalize_row(row))
+    assert len(row_packing._SIGNATURES) == 1
+    # rows as long whose keys have other lengths are not the layout's, nor keys that break a
+    # limit (normalize_row names them)
+    other = {"abc": 1.0, "c" * 39: 1.5, "d" * 256: 2.5}
+    empty = {"": 1.0, "c" * 42: 1.5, "d" * 256: 2.5}
+    too_long = {"ab": 1.0, "c" * 39: 1.5, "d" * 257: 2.5}
+    assert {len(pack_map(row)) for row in (other, empty, too_long)} == {len(pack_map(learnt))}
+    assert pack_row(other) == pack_map(other)
+    assert len(row_packing._SIGNATURES) == 2  # its own, learnt
+    for row in (empty, too_long):
+        assert pack_row(row) is None
+        with pytest.raises(ValueError):
+            normalize_row(row)
+    assert pack_row({"ab": 1.0, "c" * 40: 1, "d" * 256: 2.5}) == pack_map(
+        {"ab": 1.0, "d" * 256: 2.5, "c" * 40: 1})  # an int: floats first, as pack_map puts them
+
+
 def test_rows_of_floats_go_through_their_layout_and_give_the_same_bytes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})

@@ -32,18 +32,22 @@ GOALS = {"": run_pb2.METRIC_GOAL_UNSPECIFIED, "minimize": run_pb2.METRIC_GOAL_MI
 class Rows:
     """Consecutive rows ``put_row`` queued: one buffered item (two list appends a row, where a
     record tuple of its own costs a tuple and a deque entry), sent as one HistoryRowsRecord
-    whose rows take the seqs from ``seq`` on. The item at the buffer's tail takes the next
-    rows until the loop seals it (``Sender._tail`` is then None) or it holds ``ROWS_PER_ITEM``
-    rows or ``ITEM_BYTES`` bytes.
+    whose rows take the seqs from ``seq`` on. The item at the buffer's tail (``Sender._tail``,
+    the open item) takes the next rows until it is sealed (by the loop taking it, or a record
+    queued after it), its ``room`` is spent or its rows reach ``limit`` bytes; both are set
+    when a row opens it, from ``ROWS_PER_ITEM``, ``ITEM_BYTES`` and the room the buffer's
+    bounds leave.
     """
 
-    __slots__ = ("packed", "seq", "size", "stamps")
+    __slots__ = ("limit", "packed", "room", "seq", "size", "stamps")
 
     def __init__(self, seq: int) -> None:
         self.seq = seq
         self.packed: list[bytes] = []
         self.stamps: list[float] = []
         self.size = 0  # bytes of the packed rows
+        self.room = 0  # rows it may take yet
+        self.limit = 0  # bytes of rows past which it takes no more
 
 
 #: Rows one ``Rows`` item holds at most: a request of the sender's ``MAX_BATCH_RECORDS`` takes
