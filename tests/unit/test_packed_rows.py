@@ -186,6 +186,12 @@ def test_pack_row_leaves_every_other_row_to_normalize_row(row: Any) -> None:
     assert pack_row(row) is None
 
 
+def _forget_what_pack_row_learnt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
+    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    monkeypatch.setattr(row_packing, "_last_layout", (-1, tuple, ()))
+
+
 # Rows of the same packed length as {"x": 1.0} (nine bytes a value) but another structure: after
 # the float layout of {"x": ...} is learnt, each goes the way its values say.
 SAME_LENGTH = {
@@ -201,8 +207,7 @@ SAME_LENGTH = {
 @pytest.mark.parametrize("row, kind", SAME_LENGTH.values(), ids=SAME_LENGTH.keys())
 def test_a_learnt_float_layout_takes_only_rows_of_floats_under_its_keys(
         row: dict[str, Any], kind: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
-    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    _forget_what_pack_row_learnt(monkeypatch)
     assert pack_row({"x": 0.5}) == pack_map({"x": 0.5})
     assert list(row_packing._FLOAT_LAYOUTS) == [len(pack_map({"x": 0.5}))]
     if kind is None:
@@ -214,8 +219,7 @@ def test_a_learnt_float_layout_takes_only_rows_of_floats_under_its_keys(
 
 def test_a_float_layout_takes_rows_of_other_keys_of_the_same_lengths_and_no_others(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
-    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    _forget_what_pack_row_learnt(monkeypatch)
     learnt = {"ab": 0.5, "c" * 40: 1.5, "d" * 256: 2.5}  # a fixstr, a str 8 and a str 16 key
     assert pack_row(learnt) == pack_map(learnt)
     assert len(row_packing._SIGNATURES) == 1
@@ -242,8 +246,7 @@ def test_a_float_layout_takes_rows_of_other_keys_of_the_same_lengths_and_no_othe
 
 def test_rows_of_floats_go_through_their_layout_and_give_the_same_bytes(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
-    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    _forget_what_pack_row_learnt(monkeypatch)
     rnd = random.Random(3)
     shapes = [[f"k{j}" + "y" * rnd.choice([0, 30, 200]) for j in range(n)]
               for n in (1, 10, 15, 16, 300, 2000)]
@@ -262,8 +265,7 @@ def test_rows_of_floats_go_through_their_layout_and_give_the_same_bytes(
 
 
 def test_the_float_layouts_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(row_packing, "_FLOAT_LAYOUTS", {})
-    monkeypatch.setattr(row_packing, "_SIGNATURES", {})
+    _forget_what_pack_row_learnt(monkeypatch)
     monkeypatch.setattr(row_packing, "_layout_bytes", 0)
     monkeypatch.setattr(row_packing, "_LAYOUT_BYTES_MAX", 10_000)
     for n in range(1, 200):

@@ -54,6 +54,9 @@ _LAYOUT_BYTES_MAX = 4 * 1024 * 1024
 _PLACE_BYTES = 16  # what a layout holds for each place it picks: its image's and its code's
 _layout_bytes = 0
 _FLOAT64 = 0xCB
+#: The float layout of the last row that took one, tried first (most loops log one row shape
+#: after another): its length, pick and image (see ``_FLOAT_LAYOUTS``).
+_last_layout: tuple[int, _Pick, tuple[int, ...]] = (-1, tuple, ())
 
 #: What ``pack_row`` learnt of the other rows it packed, by signature: a row's keys, then its
 #: values' types, in one tuple (hashed and compared in C; most rows of a run share one). Its
@@ -80,10 +83,14 @@ def pack_row(data: Any) -> bytes | None:
         blob: bytes = _pack_plain_row(data)
     except (UnicodeEncodeError, TypeError, ValueError, OverflowError):
         return None  # not plain values (or a key or text normalize_row names)
+    size, pick, image = _last_layout
+    if len(blob) == size and pick(blob) == image:
+        return blob
     layouts = _FLOAT_LAYOUTS.get(len(blob))
     if layouts is not None:
         for pick, image in layouts:
             if pick(blob) == image:
+                _remember(len(blob), pick, image)
                 return blob
     signature = (*data, *map(type, data.values()))
     needs = _SIGNATURES.get(signature)
@@ -102,6 +109,11 @@ def pack_row(data: Any) -> bytes | None:
             v <= INT64_MAX for v in data.values() if type(v) is int):
         return None
     return blob
+
+
+def _remember(size: int, pick: _Pick, image: tuple[int, ...]) -> None:
+    global _last_layout
+    _last_layout = (size, pick, image)  # one tuple: a thread reads all three or none
 
 
 def _learn_signature(data: dict[Any, Any], signature: tuple[Any, ...]) -> int | None:
