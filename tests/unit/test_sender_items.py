@@ -145,3 +145,23 @@ def test_a_record_after_an_open_item_waits_for_the_room_its_rows_take(
     stored = _stored(tmp_path)
     assert [seq for seq, _, _ in stored] == list(range(1, 12))  # the summary's is 11
     assert [data for _, data, _ in stored[:10]] == rows
+
+
+def test_an_item_opened_past_the_bound_takes_no_more_rows(
+        tmp_path: Path, loop_hold: LoopHold, monkeypatch: pytest.MonkeyPatch) -> None:
+    sender = _sender(tmp_path, 10)
+    loop_hold.hold()
+    rows = [pack_map({"i": i}) for i in range(12)]
+    for i, row in enumerate(rows[:10]):
+        sender.put_row(row, float(i))
+    # Another thread found room a moment before these rows filled it: its row goes over.
+    monkeypatch.setattr(sender, "_full", lambda: False)
+    sender.put_row(rows[10], 10.0)
+    monkeypatch.undo()
+    assert sender.buffered == 11
+    t = threading.Thread(target=sender.put_row, args=(rows[11], 11.0))
+    t.start()
+    time.sleep(0.3)
+    assert t.is_alive() and sender.buffered == 11  # the item it opened has no room
+    loop_hold.release()
+    _delivered(sender, t, tmp_path, rows)

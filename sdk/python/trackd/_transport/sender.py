@@ -216,7 +216,8 @@ class Sender:
             count, buffered = self._count, self._buffered_bytes
             self._next_seq = seq = self._next_seq + 1
             tail = Rows(seq)
-            tail.room = min(ROWS_PER_ITEM, self._bound - count) - 1  # the rows after this one
+            # The rows after this one (none when another thread filled the room meanwhile).
+            tail.room = max(0, min(ROWS_PER_ITEM, self._bound - count) - 1)
             tail.limit = min(ITEM_BYTES, MAX_BUFFERED_BYTES - buffered)
             tail.packed.append(packed)
             tail.stamps.append(timestamp)
