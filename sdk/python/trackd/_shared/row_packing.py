@@ -36,22 +36,24 @@ _FAST = frozenset((float, str, bool, type(None), int))
 #: (pick, image) pairs each. ``pick(row)`` (a ``struct`` unpacking that skips the rest) gives
 #: the bytes at the places that say the row's structure: the map's header, each key's header
 #: (its length in bytes) and each value's marker; ``image`` is what they are in a row of the
-#: layout. A row that shows the image is a
-#: map of as many keys, of the same lengths, each with a float64 (the marker at a value's
-#: place says which kind of value it is, and every value before it has the size of a
-#: float64). Its keys' text need not be looked at: ormsgpack packed them, so they are str and
-#: valid Unicode, and a layout is learnt from ASCII keys of 1 to ``MAX_KEY_LENGTH``
-#: characters, so a key of the same length in bytes is as long in characters or shorter. A
-#: comparison of these few bytes costs less than one of the whole row (3,300 CPU instructions
-#: against 4,100 for ten floats, measured under valgrind). Rows of up
-#: to ``_LAYOUT_MAX_BYTES`` (4,000 keys or so) only; emptied when its picks hold
-#: ``_LAYOUT_BYTES_MAX`` (with ``_SIGNATURES``: a layout is learnt with its signature).
+#: layout. A row that shows the image is a map of as many keys, of the same lengths, each with
+#: a float64 (the marker at a value's place says which kind of value it is, and every value
+#: before it has the size of a float64). Its keys' text need not be looked at: ormsgpack
+#: packed them, so they are str and valid Unicode, and a layout is learnt from ASCII keys of 1
+#: to ``MAX_KEY_LENGTH`` characters, so a key of the same length in bytes is as long in
+#: characters or shorter. Comparing these few bytes costs less than comparing the whole row:
+#: ``pack_row`` of ten floats takes 7,264 CPU instructions against 8,530
+#: (``tests/benchmarks/bench_log_instructions.py``). Rows of up to ``_LAYOUT_MAX_BYTES``
+#: (4,000 keys or so) only; emptied when its picks hold ``_LAYOUT_BYTES_MAX`` (with
+#: ``_SIGNATURES``: a layout is learnt with its signature).
 _Pick = Callable[[bytes], tuple[int, ...]]
 _FLOAT_LAYOUTS: dict[int, tuple[tuple[_Pick, tuple[int, ...]], ...]] = {}
 _LAYOUTS_PER_LENGTH = 4
 _LAYOUT_MAX_BYTES = 64 * 1024
 _LAYOUT_BYTES_MAX = 4 * 1024 * 1024
-_PLACE_BYTES = 16  # what a layout holds for each place it picks: its image's and its code's
+#: What a layout holds for each place it picks, measured: 32 bytes of the ``struct``'s code
+#: and 8 of its image's item.
+_PLACE_BYTES = 40
 _layout_bytes = 0
 _FLOAT64 = 0xCB
 #: The float layout of the last row that took one, tried first (most loops log one row shape
