@@ -170,11 +170,7 @@ class Sender:
             self._buffered_bytes = buffered = self._buffered_bytes + packed_size(item)
             self._buf.append(item if media is None else AfterMedia(item, media))
             self._count = count = self._count + 1
-        # Idle, or enough to end a linger.
-        if (self._idle or before < LINGER_RECORDS <= count
-                or before_bytes < LINGER_BYTES <= buffered):
-            self._idle = False
-            self._loop.call_soon_threadsafe(self._wake_up)
+        self._wake_if_due(before, before_bytes, count, buffered)
         return seq
 
     def put_row(self, packed: bytes, timestamp: float) -> None:
@@ -224,7 +220,11 @@ class Sender:
             tail.size = len(packed)
             self._buf.append(tail)
             self._tail = tail
-        # Idle, or enough to end a linger: the seal made the buffer reach it.
+        self._wake_if_due(before, before_bytes, count, buffered)
+
+    def _wake_if_due(self, before: int, before_bytes: int, count: int, buffered: int) -> None:
+        """Wake the sender when it is idle, or when the buffer went from ``before`` records
+        and ``before_bytes`` to ``count`` and ``buffered``, across what ends a linger."""
         if (self._idle or before < LINGER_RECORDS <= count
                 or before_bytes < LINGER_BYTES <= buffered):
             self._idle = False
