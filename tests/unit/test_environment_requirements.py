@@ -11,32 +11,32 @@ import pytest
 from trackd._run import environment as _environment
 
 
-def test_requirements_are_read_again_only_when_a_path_changes(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_shared_facts_are_read_again_only_when_a_path_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path)])
-    first = _environment.requirements()
-    assert "trackd==" in first
     reads = []
-    real = _environment._path_stamp
+    real = _environment.requirements
 
-    def counting() -> tuple[tuple[str, int], ...]:
+    def counting() -> str:
         reads.append(1)
         return real()
 
-    monkeypatch.setattr(_environment, "_path_stamp", counting)
-    assert _environment.requirements() is first  # the same text: nothing was read again
+    monkeypatch.setattr(_environment, "requirements", counting)
+    first = _environment.shared_facts()
+    assert "trackd==" in first["requirements"] and first["machine"]["cpu_count_logical"] >= 1
+    assert _environment.shared_facts() is first  # the same facts: nothing was read again
+    assert len(reads) == 1
     dist = tmp_path / "fakepkg-1.2.3.dist-info"  # a distribution appears on the path
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.2.3\n")
-    after = _environment.requirements()
-    assert "fakepkg==1.2.3\n" in after and after != first
+    after = _environment.shared_facts()
+    assert "fakepkg==1.2.3\n" in after["requirements"] and after is not first
     assert len(reads) == 2
 
 
 def test_names_and_versions_agree_with_the_full_metadata_parser() -> None:
     from importlib import metadata
 
-    _environment._requirements = None
     listed = _environment.requirements().splitlines()
     full: dict[str, str] = {}
     for dist in metadata.distributions():
@@ -56,5 +56,4 @@ def test_only_the_headers_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     egg.mkdir()
     (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: old\nVersion: 0.1\n")
     monkeypatch.setattr(sys, "path", [str(tmp_path)])
-    _environment._requirements = None
     assert _environment.requirements() == "odd==2.0\nold==0.1\n"

@@ -119,7 +119,7 @@ class RunFiles:
         assert self._dir is not None
         try:
             settings = self._settings
-            names = _environment.record(
+            names = _environment.record_apart(
                 self._dir, _program(), self._start_time, git=not settings.get("disable_git"),
                 save_code=bool(settings.get("save_code")) and not settings.get("disable_code"),
                 overrides=_environment.overrides_from(settings))
