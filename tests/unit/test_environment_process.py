@@ -109,3 +109,65 @@ def test_a_later_run_writes_its_files_here_from_what_the_first_ones_process_read
     (tmp_path / "site").mkdir()  # the import path changed: read again, by a process
     _environment.record_apart(third, "train.py", 2.0, git=False, save_code=False)
     assert len(started) == 1
+
+
+def _count_starts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    started: list[object] = []
+    real_run = _environment.subprocess.run
+
+    def counting_run(*args: object, **kwargs: object) -> object:
+        started.append(args)
+        return real_run(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(_environment.subprocess, "run", counting_run)
+    return started
+
+
+def test_another_process_on_the_machine_writes_its_files_from_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache" / "environment"
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    started = _count_starts(monkeypatch)
+    _environment.record_apart(first, "train.py", 0.0, git=False, save_code=False, cache=cache)
+    assert len(started) == 1
+    [kept] = cache.iterdir()
+    assert kept.stat().st_mode & 0o777 == 0o600 and cache.stat().st_mode & 0o777 == 0o700
+    monkeypatch.setattr(_environment, "_shared", None)  # as a new process starts
+    monkeypatch.setattr(_environment, "requirements", _refuse_here)
+    monkeypatch.setattr(_environment, "machine", _refuse_here)
+    _environment.record_apart(second, "train.py", 0.0, git=False, save_code=False, cache=cache)
+    assert len(started) == 1  # nothing read again, nothing started
+    for name in ("requirements.txt", "wandb-metadata.json"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_what_another_host_or_a_broken_file_kept_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "environment"
+    started = _count_starts(monkeypatch)
+    _environment.record_apart(tmp_path, "train.py", 0.0, git=False, save_code=False, cache=cache)
+    [kept] = cache.iterdir()
+    monkeypatch.setattr(_environment, "_shared", None)
+    kept.write_text('{"requirements": 1}')  # not what it keeps: read again, kept anew
+    _environment.record_apart(tmp_path, "train.py", 0.0, git=False, save_code=False, cache=cache)
+    assert len(started) == 2
+    assert "trackd==" in json.loads(kept.read_text())["requirements"]
+    monkeypatch.setattr(_environment, "_shared", None)
+    monkeypatch.setattr(_environment.socket, "gethostname", lambda: "another-node")
+    _environment.record_apart(tmp_path, "train.py", 0.0, git=False, save_code=False, cache=cache)
+    assert len(started) == 3 and len(list(cache.iterdir())) == 2
+
+
+def test_the_cache_keeps_the_newest_environments(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "environment"
+    cache.mkdir()
+    monkeypatch.setattr(_environment, "CACHED_ENVIRONMENTS", 2)
+    for i, name in enumerate(("old.json", "older.json")):
+        (cache / name).write_text("{}")
+        os.utime(cache / name, (1_000_000 - i, 1_000_000 - i))
+    _environment.record_apart(tmp_path, "train.py", 0.0, git=False, save_code=False, cache=cache)
+    assert sorted(f.name for f in cache.iterdir()) == sorted(
+        ["old.json", _environment._cache_name(_environment._path_stamp())])

@@ -13,19 +13,21 @@ The settings ``git_commit``, ``git_remote`` (the remote whose URL is read), ``gi
 ``username``, ``email``, ``docker`` and ``notebook_name`` replace what the process and git say
 (:data:`OVERRIDES`).
 
-Collected when the run starts, so ``init()`` does not wait for it, and, for a process's first
-run, in a process of its own (:func:`record_apart`): importing ``importlib.metadata``, psutil
-and NVML and reading every distribution's metadata cost some 40 ms of CPU, which a thread of
-the training process would take from the training loop's interpreter. Measured with 100,000
-rows of ten floats logged from the run's first step, each in a fresh process: ``log()`` cost
-2.9 µs a row with a thread doing it, 2.0 with a process (1.9 with ``disable_meta``), medians
-of 7. ``finish()`` waits for it to end.
+Collected when the run starts, so ``init()`` does not wait for it; ``finish()`` waits for it
+to end. What takes time to read, the installed distributions and the machine, is read by a
+process of its own, once per interpreter and import path on a machine since it booted, and
+kept for the runs after (:func:`record_apart`): importing ``importlib.metadata``, psutil and
+NVML and reading every distribution's metadata cost some 40 ms of CPU, which a thread of the
+training process would take from the training loop's interpreter. Measured with 100,000 rows
+of ten floats logged from the run's first step, each in a fresh process: ``log()`` cost 2.9 µs
+a row with a thread reading them, 2.0 with a process (1.9 with ``disable_meta``), medians of 7.
 """
 
 from __future__ import annotations
 
 import datetime
 import getpass
+import hashlib
 import json
 import os
 import platform
@@ -48,6 +50,9 @@ MAX_DIFF_BYTES = 100 << 20
 #: Seconds the process that records the environment may take: git's commands have
 #: ``GIT_TIMEOUT`` each, and there are five at most.
 RECORD_TIMEOUT = 6 * GIT_TIMEOUT
+#: What the shared facts of a machine's Python environments are kept as, at most, in the
+#: cache directory (:func:`record_apart`): one file each (a few KiB), the oldest removed.
+CACHED_ENVIRONMENTS = 32
 #: The settings that replace what the environment says.
 OVERRIDES = ("git_commit", "git_remote", "git_remote_url", "git_root", "program",
              "program_abspath", "program_relpath", "code_dir", "host", "username", "email",
@@ -134,10 +139,54 @@ def shared_facts() -> dict[str, Any]:
     return facts
 
 
-def _known_shared_facts() -> dict[str, Any] | None:
-    """:func:`shared_facts` when they were read for this import path, else None."""
+def _known_shared_facts(stamp: tuple[tuple[str, int], ...],
+                        cache: Path | None) -> dict[str, Any] | None:
+    """:func:`shared_facts` when they were read for this import path (``stamp``), by this
+    process or by another one on this machine since it booted (kept in ``cache``), else None.
+    """
     cached = _shared
-    return cached[1] if cached is not None and cached[0] == _path_stamp() else None
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    if cache is None:
+        return None
+    try:
+        facts = json.loads((cache / _cache_name(stamp)).read_bytes())
+    except (OSError, ValueError):
+        return None  # not read yet (or unreadable: read again)
+    if (type(facts) is not dict or type(facts.get("requirements")) is not str
+            or type(facts.get("machine")) is not dict):
+        return None
+    _keep_shared(stamp, facts)
+    return facts
+
+
+def _cache_name(stamp: tuple[tuple[str, int], ...]) -> str:
+    """The file the shared facts of this interpreter and import path are kept in: for this
+    host since it booted (a home directory shared by a cluster's nodes keeps each node's)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    key = json.dumps([socket.gethostname(), boot, sys.executable, stamp])
+    return hashlib.sha256(key.encode()).hexdigest()[:32] + ".json"
+
+
+def _cache_shared(cache: Path, stamp: tuple[tuple[str, int], ...],
+                  facts: Mapping[str, Any]) -> None:
+    """Keep ``facts`` in ``cache`` for this machine's next processes (best effort: they read
+    them again when they cannot)."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = cache / _cache_name(stamp)
+        part = target.with_name(f"{target.name}.{os.getpid()}.part")
+        with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            json.dump(facts, out)
+        os.replace(part, target)
+        kept = sorted(cache.glob("*.json"), key=lambda f: f.stat().st_mtime)
+        for old in kept[:-CACHED_ENVIRONMENTS]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _keep_shared(stamp: tuple[tuple[str, int], ...], facts: dict[str, Any]) -> None:
@@ -338,28 +387,30 @@ def record(files_dir: Path, program: str, start_time: float, *, git: bool,
 
 
 def record_apart(files_dir: Path, program: str, start_time: float, *, git: bool,
-                 save_code: bool, overrides: Mapping[str, str] | None = None) -> list[str]:
+                 save_code: bool, overrides: Mapping[str, str] | None = None,
+                 cache: Path | None = None) -> list[str]:
     """:func:`record`, for a run of this process, without taking this interpreter's time
-    (see the module doc). The first run's files are written by a new process of this
-    interpreter, from this process's facts (:func:`this_process`: it finds the distributions
-    on this import path), which sends back its :func:`shared_facts` for the next runs; a
-    later run's files are written here, from them: git's commands and the files are all that
-    is left (0.7 ms of CPU outside a git repository, 2 ms inside one, measured). Here too when
-    there is no interpreter to start (an embedded or frozen one, or this module is not a
-    file).
+    (see the module doc). The :func:`shared_facts` of this interpreter and import path are
+    read once on a machine: by a new process of this interpreter, given this process's facts
+    (:func:`this_process`: it finds the distributions on this import path), which writes the
+    files and sends them back; they are kept for this process's next runs and, in ``cache``
+    (a directory), for other processes on this machine until it reboots. A run whose shared
+    facts are known writes its files here: git's commands and the files are all that is left
+    (0.7 ms of CPU outside a git repository, 2 ms inside one, measured). Here too when there
+    is no interpreter to start (an embedded or frozen one, or this module is not a file).
 
     :raises RuntimeError: the process failed (its last line of errors says why).
     :raises subprocess.TimeoutExpired: it took more than ``RECORD_TIMEOUT``.
     """
     process = this_process()
-    known = _known_shared_facts()
+    stamp = _path_stamp()
+    known = _known_shared_facts(stamp, cache)
     executable = sys.executable
     if (known is not None or not executable or getattr(sys, "frozen", False)
             or not os.path.isfile(__file__)
             or not Path(executable).name.lower().startswith("python")):
         return record(files_dir, program, start_time, git=git, save_code=save_code,
                       overrides=overrides, process=process, shared=known)
-    stamp = _path_stamp()
     job = {"files_dir": str(files_dir), "program": program, "start_time": start_time,
            "git": git, "save_code": save_code, "overrides": dict(overrides or {}),
            "process": process}
@@ -378,6 +429,8 @@ def record_apart(files_dir: Path, program: str, start_time: float, *, git: bool,
         raise RuntimeError(errors[-1] if errors else f"its process exited {done.returncode}")
     answer = json.loads(done.stdout)
     _keep_shared(stamp, answer["shared"])
+    if cache is not None:
+        _cache_shared(cache, stamp, answer["shared"])
     names: list[str] = answer["names"]
     return names
 

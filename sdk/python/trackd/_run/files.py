@@ -20,6 +20,7 @@ from trackd._base.api_name import api_name
 from trackd._base.names import program as _program
 from trackd._base.terminal import visible
 from trackd._shared.run_files import name_problem
+from trackd.artifacts import dirs
 from trackd.artifacts.artifact import Artifact
 from trackd.errors import RunNotFoundError, UsageError
 from trackd.media.pipeline import Jobs, MediaEncoder
@@ -122,7 +123,8 @@ class RunFiles:
             names = _environment.record_apart(
                 self._dir, _program(), self._start_time, git=not settings.get("disable_git"),
                 save_code=bool(settings.get("save_code")) and not settings.get("disable_code"),
-                overrides=_environment.overrides_from(settings))
+                overrides=_environment.overrides_from(settings),
+                cache=dirs.cache_root(settings) / "environment")
         except Exception as exc:  # noqa: BLE001 - a run never fails for its environment
             messages.warn(self._settings, f"trackd: the run's environment was not recorded: {exc}",
                           stacklevel=1)

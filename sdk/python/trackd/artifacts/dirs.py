@@ -3,7 +3,7 @@
 work too):
 
 * the download cache: ``<cache_dir>/artifacts`` (default ``$XDG_CACHE_HOME/trackd``, i.e.
-  ``~/.cache/trackd``);
+  ``~/.cache/trackd``; a run's environment keeps what it read in ``<cache_dir>/environment``);
 * staging copies of files being logged: ``<data_dir>/staging`` (default: ``sdk/`` under the
   daemon's data root, so that the daemon can take a staged file over without copying it);
 * downloads without an explicit root: ``<artifact_dir>/<name>:<version>`` (default
@@ -26,12 +26,17 @@ def settings() -> Any:
     return run._settings if run is not None else st.settings
 
 
-def cache_dir() -> Path:
-    base = settings().cache_dir
+def cache_root(settings: Any) -> Path:
+    """``settings``' ``cache_dir``, else ``$XDG_CACHE_HOME/trackd`` (``~/.cache/trackd``)."""
+    base = settings.cache_dir
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "trackd")
-    return Path(base) / "artifacts"
+    return Path(base)
+
+
+def cache_dir() -> Path:
+    return cache_root(settings()) / "artifacts"
 
 
 def staging_dir() -> Path:
