@@ -6,6 +6,7 @@ timestamp (an offline sender, whose log is read back)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from trackd._shared.values import pack_map
 from trackd._shared.walfile import read_records
 from trackd._transport import sender as sender_mod
 from trackd._transport.connection import get_loop_thread
-from trackd._transport.record_items import ROWS_PER_ITEM
+from trackd._transport.record_items import ROWS_PER_ITEM, Rows
 from trackd._transport.sender import Sender
 from trackd.errors import CommError
 from trackd.v1 import record_pb2, run_pb2
@@ -165,3 +166,49 @@ def test_an_item_opened_past_the_bound_takes_no_more_rows(
     assert t.is_alive() and sender.buffered == 11  # the item it opened has no room
     loop_hold.release()
     _delivered(sender, t, tmp_path, rows)
+
+
+class _TakenAtAppend(collections.deque):  # type: ignore[type-arg]
+    """The sender's buffer, whose first item of rows is taken by another thread (as the
+    sender's loop would take it) while the row that opened it is being queued."""
+
+    def __init__(self, sender: Sender) -> None:
+        super().__init__()
+        self.sender = sender
+        self.taken: list[tuple[bytes, int]] = []  # (a request, the seq of its last record)
+        self.thread: threading.Thread | None = None
+
+    def append(self, item: object) -> None:
+        super().append(item)
+        if self.thread is None and type(item) is Rows:
+            def take() -> None:
+                batch = self.sender._take_batch()
+                assert batch is not None
+                self.taken.append(batch)
+
+            self.thread = threading.Thread(target=take)
+            self.thread.start()
+            self.thread.join(0.5)  # done here, or waiting for the row to be queued
+
+
+def test_an_item_taken_while_its_first_row_is_queued_takes_no_row_it_does_not_send(
+        tmp_path: Path, loop_hold: LoopHold) -> None:
+    sender = _sender(tmp_path, 100_000)
+    loop_hold.hold()
+    buf = sender._buf = _TakenAtAppend(sender)
+    rows = [pack_map({"i": i}) for i in range(3 * ROWS_PER_ITEM)]
+    for i, r in enumerate(rows):
+        sender.put_row(r, float(i))
+    assert buf.thread is not None
+    buf.thread.join(10)
+    [(request, last)] = buf.taken
+    # What the other thread sent counts as acknowledged (it may have taken every row).
+    get_loop_thread().loop.call_soon_threadsafe(sender._set_acked, last)
+    loop_hold.release()
+    sender.close(10)
+    taken = [(r.seq, r.history.packed_data, r.history.timestamp)
+             for rec in record_pb2.WalEntry.FromString(request).records for r in expand(rec)]
+    assert taken  # the first item, sent by the other thread
+    assert sorted(taken + _stored(tmp_path)) == [(i + 1, r, float(i))
+                                                 for i, r in enumerate(rows)]
+    assert sender.buffered == 0

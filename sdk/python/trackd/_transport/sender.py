@@ -218,8 +218,8 @@ class Sender:
             tail.packed.append(packed)
             tail.stamps.append(timestamp)
             tail.size = len(packed)
-            self._buf.append(tail)
             self._tail = tail
+            self._buf.append(tail)
         self._wake_if_due(before, before_bytes, count, buffered)
 
     def _wake_if_due(self, before: int, before_bytes: int, count: int, buffered: int) -> None:
@@ -402,10 +402,13 @@ class Sender:
             if type(item) is Rows:
                 if n and n + len(item.packed) > MAX_BATCH_RECORDS:
                     break  # the next request takes it whole
-                if item is self._tail:
-                    with self._put_lock:  # sealed: put_row opens a new item for later rows
-                        if item is self._tail:
-                            self._seal_tail()
+                # Sealed, under the lock, when it is the open item: put_row opens a new one for
+                # later rows. (Looked at without the lock, an item a row has just opened could
+                # be in the buffer while the row's thread has yet to make it the open item:
+                # taken unsealed, it took the rows after that one with it, unsent.)
+                with self._put_lock:
+                    if item is self._tail:
+                        self._seal_tail()
                 buf.popleft()
                 rows = add(seq=item.seq).history_rows
                 rows.packed_data.extend(item.packed)
