@@ -9,7 +9,7 @@ import pytest
 
 import trackd
 from trackd import Api
-from trackd._transport import sender as sender_mod
+from trackd._transport import record_buffer
 from trackd.errors import ConfigError, UsageError
 
 
@@ -232,7 +232,7 @@ def test_a_tiny_buffer_blocks_log_but_loses_nothing(clean_sdk):
 
 
 def test_the_buffer_holds_a_bounded_number_of_bytes_of_rows(clean_sdk, monkeypatch):
-    monkeypatch.setattr(sender_mod, "MAX_BUFFERED_BYTES", 4096)
+    monkeypatch.setattr(record_buffer, "MAX_BUFFERED_BYTES", 4096)
     run = trackd.init(project="bounded")
     wide = {f"key_{k}": float(k) for k in range(100)}  # about 1.3 KiB packed
     for i in range(300):

@@ -13,8 +13,7 @@ from trackd._init.sync import sync_dirs
 from trackd._shared.record_spans import expand
 from trackd._shared.values import unpack_map
 from trackd._shared.walfile import read_records
-from trackd._transport import record_items
-from trackd._transport import sender as sender_mod
+from trackd._transport import record_buffer, record_items
 from trackd.v1 import record_pb2
 
 
@@ -79,7 +78,7 @@ def test_requests_of_wide_rows_stay_near_the_byte_bound(clean_sdk):
     run.finish()
     wal = next(Path(run.dir).parent.glob("run-*.wal"))
     sizes = [len(p) for p in read_records(wal)]
-    assert max(sizes) <= sender_mod.MAX_BATCH_BYTES + record_items.ITEM_BYTES + 64 * 1024
+    assert max(sizes) <= record_buffer.MAX_BATCH_BYTES + record_items.ITEM_BYTES + 64 * 1024
     rows = [unpack_map(r.history.packed_data)["i"] for r in _logged_records(wal)
             if r.HasField("history")]
     assert rows == list(range(300))

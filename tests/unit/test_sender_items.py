@@ -17,7 +17,7 @@ import pytest
 from trackd._shared.record_spans import expand
 from trackd._shared.values import pack_map
 from trackd._shared.walfile import read_records
-from trackd._transport import sender as sender_mod
+from trackd._transport import record_buffer
 from trackd._transport.connection import get_loop_thread
 from trackd._transport.record_items import ROWS_PER_ITEM, Rows
 from trackd._transport.sender import Sender
@@ -99,7 +99,7 @@ def test_the_record_bound_holds_inside_an_item(tmp_path: Path, loop_hold: LoopHo
 
 def test_the_byte_bound_holds_inside_an_item(tmp_path: Path, loop_hold: LoopHold,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sender_mod, "MAX_BUFFERED_BYTES", 10_000)
+    monkeypatch.setattr(record_buffer, "MAX_BUFFERED_BYTES", 10_000)
     sender = _sender(tmp_path, 100_000)
     loop_hold.hold()
     rows = [pack_map({"i": i, "pad": "x" * 1000}) for i in range(40)]

@@ -50,7 +50,7 @@ class Rows:
         self.limit = 0  # bytes of rows past which it takes no more
 
 
-#: Rows one ``Rows`` item holds at most: a request of the sender's ``MAX_BATCH_RECORDS`` takes
+#: Rows one ``Rows`` item holds at most: a request of ``record_buffer.MAX_BATCH_RECORDS`` takes
 #: it whole (the loop seals it sooner when it catches up); and the bytes, so that a request of
 #: wide rows stays near its ``MAX_BATCH_BYTES``.
 ROWS_PER_ITEM = 256
