@@ -171,3 +171,15 @@ def test_the_cache_keeps_the_newest_environments(tmp_path: Path,
     _environment.record_apart(tmp_path, "train.py", 0.0, git=False, save_code=False, cache=cache)
     assert sorted(f.name for f in cache.iterdir()) == sorted(
         ["old.json", _environment._cache_name(_environment._path_stamp())])
+
+
+def test_a_cache_the_disk_cannot_take_leaves_no_part_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_environment.json, "dump", full)
+    cache = tmp_path / "environment"
+    _environment._cache_shared(cache, _environment._path_stamp(),
+                               {"requirements": "", "machine": {}})
+    assert list(cache.iterdir()) == []

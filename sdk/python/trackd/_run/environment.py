@@ -181,10 +181,10 @@ def _cache_shared(cache: Path, stamp: tuple[tuple[str, int], ...],
                   facts: Mapping[str, Any]) -> None:
     """Keep ``facts`` in ``cache`` for this machine's next processes (best effort: they read
     them again when they cannot)."""
+    target = cache / _cache_name(stamp)
+    part = target.with_name(f"{target.name}.{os.getpid()}.part")
     try:
         cache.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = cache / _cache_name(stamp)
-        part = target.with_name(f"{target.name}.{os.getpid()}.part")
         with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
             json.dump(facts, out)
         os.replace(part, target)
@@ -192,7 +192,8 @@ def _cache_shared(cache: Path, stamp: tuple[tuple[str, int], ...],
         for old in kept[:-CACHED_ENVIRONMENTS]:
             old.unlink(missing_ok=True)
     except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)  # a disk full midway leaves no part behind
 
 
 def _keep_shared(stamp: tuple[tuple[str, int], ...], facts: dict[str, Any]) -> None:
