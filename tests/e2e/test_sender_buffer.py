@@ -5,6 +5,7 @@ keep, from any number of threads; an offline run's log and a synced run read the
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import trackd
@@ -82,3 +83,33 @@ def test_requests_of_wide_rows_stay_near_the_byte_bound(clean_sdk):
     rows = [unpack_map(r.history.packed_data)["i"] for r in _logged_records(wal)
             if r.HasField("history")]
     assert rows == list(range(300))
+
+
+def test_a_gap_in_the_seqs_is_told_at_once(clean_sdk, capsys):
+    """Records numbered here and lost before they were sent (what the sender's race of
+    `_take_batch` once did) are told at once, not only by a finish() that waits for them."""
+    settings = trackd.Settings(reconnect_timeout=3, finish_timeout=20)  # never hangs here
+    run = trackd.init(project="buffer", settings=settings)
+    run.log({"i": 0})
+    run._sender.flush(30)
+    sender = run._sender
+    with sender._put_lock:  # a seq handed out and never queued: one record lost here
+        sender._seal_tail()
+        sender._next_seq += 1
+    run.log({"i": 1})
+    deadline = time.monotonic() + 2  # well before reconnect_timeout
+    err = ""
+    while "were lost here before they were sent" not in err and time.monotonic() < deadline:
+        time.sleep(0.05)
+        err += capsys.readouterr().err
+    assert f"run {run.id}: the daemon holds this process's records up to seq 1" in err, err
+    assert err.count("were lost here") == 1  # once, though the stream is retried
+    t0 = time.monotonic()
+    run.finish()  # reconnecting cannot mend the gap: the run goes on offline
+    assert time.monotonic() - t0 < 3 + 10
+    err += capsys.readouterr().err
+    assert err.count("were lost here") == 1
+    assert "was saved offline" in err
+    wal = next(Path(run.dir).parent.glob("run-*.wal"))
+    # The row after the gap (seq 3; seq 2 was lost) is kept in the run's offline log.
+    assert [r.seq for r in _logged_records(wal) if r.HasField("history")] == [3]

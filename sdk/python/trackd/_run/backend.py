@@ -212,6 +212,7 @@ class OnlineBackend:
             go_offline=(None if self.writer or getattr(settings, "force", None)
                         else self._go_offline),
             start_seq=resp.run.acked_seq, on_stop=self._stopped, writer=self.writer,
+            tell_error=lambda text: _messages.error(settings, text),
         )
 
     def _stopped(self) -> None:

@@ -60,7 +60,9 @@ class Sender(RecordBuffer):
 
     ``sink`` is ``"online"`` (stream to the daemon through ``conn``) or ``"offline"`` (append
     to ``offline_path``). ``observer`` (offline runs) is called on the loop with every record
-    tuple, in order, so the run can keep its summary locally.
+    tuple, in order, so the run can keep its summary locally. ``tell_error`` prints a line
+    for the user (the run's console messages): what the user must hear at once, beside the
+    ``trackd`` logger's line.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Sender(RecordBuffer):
         start_seq: int = 0,
         on_stop: Any = None,
         writer: str = "",
+        tell_error: Any = None,
     ) -> None:
         super().__init__(loop, bound=bound, start_seq=start_seq, observer=observer)
         self._ref = ref
@@ -88,8 +91,13 @@ class Sender(RecordBuffer):
         self._go_offline = go_offline
         self._on_stop = on_stop
         self._writer = writer
+        self._tell_error = tell_error
         self.stop_requested = False
         self._told_full = False
+        self._told_gap = False
+        #: The daemon's acknowledged seq when it last saw a gap in ours (None: never). Only
+        #: an acknowledgement past it ends the outage: reconnecting cannot.
+        self._gap_after: int | None = None
         self._acked_seq = start_seq
         self._flushes = 0  # flushes waiting (on the loop's thread)
         self._closed = False
@@ -299,7 +307,8 @@ class Sender(RecordBuffer):
                 if first is grpc.aio.EOF:
                     raise CommError("the daemon closed the record stream")
                 self._set_acked(first.acked_seq)
-                failing_since, delay = None, 0.05
+                if self._gap_after is None or self._acked_seq > self._gap_after:
+                    failing_since, delay = None, 0.05
                 for _seq, data in list(self._unacked):  # resend what the daemon does not have
                     await call.write(data)
                 reader = asyncio.get_running_loop().create_task(self._read_acks(call))
@@ -341,12 +350,13 @@ class Sender(RecordBuffer):
             # Reconnect with backoff; after reconnect_timeout, continue offline.
             now = time.monotonic()
             failing_since = failing_since or now
-            if now - failing_since > self._reconnect_timeout and self._go_offline is not None:
-                path = self._go_offline()
+            if now - failing_since > self._reconnect_timeout:
+                path = self._go_offline() if self._go_offline is not None else None
                 if path is not None:
                     log.warning(
-                        "trackd: the daemon has been unreachable for %.0fs; run %s continues "
+                        "trackd: the daemon has been %s for %.0fs; run %s continues "
                         "offline in %s (upload it later with: trackd sync %s)",
+                        "unreachable" if self._gap_after is None else "refusing a gap in seqs",
                         now - failing_since, visible(self._ref.run_id), visible(str(path.parent)),
                         visible(str(path.parent)),
                     )
@@ -354,6 +364,10 @@ class Sender(RecordBuffer):
                     self._offline_path = path
                     await self._run_offline()
                     return
+                if self._gap_after is not None:  # no log to go on in: retrying cannot help
+                    raise CommError(f"run {self._ref.run_id}: the daemon cannot take this "
+                                    f"process's records after seq {self._gap_after}: the next "
+                                    "ones were lost before they were sent")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
             if self._reconnect is not None:
@@ -378,12 +392,39 @@ class Sender(RecordBuffer):
                 self._told_full = True
                 log.warning("trackd: the daemon cannot store records now (%s); they are kept "
                             "here and sent again when it can", visible(err.details() or ""))
+            if err.code() == grpc.StatusCode.ABORTED:
+                gap = from_grpc(err)
+                if getattr(gap, "reason", "") == "SEQUENCE_GAP":
+                    self._gap_after = self._acked_seq
+                    self._tell_gap(gap)
             if err.code() in _RETRYABLE:
                 log.debug("record stream broke: %s", err.code())
                 return None
             return from_grpc(err)
         log.debug("record stream broke: %r", err)
         return None
+
+    def _tell_gap(self, err: CommError) -> None:
+        """Say at once, and once, that the daemon saw a gap in this writer's seqs.
+
+        This process resends every record above the daemon's acknowledged seq after a
+        reconnect, so a gap means records were numbered here and lost before they were sent:
+        a bug, which would otherwise show only as a ``finish()`` that waits. Reconnecting
+        cannot mend it, so the retries count towards ``reconnect_timeout`` (the run then
+        goes on offline, or fails where it has no offline log).
+        """
+        if self._told_gap:
+            return
+        self._told_gap = True
+        held = getattr(err, "metadata", {}).get("acked_seq", "?")
+        text = (f"run {visible(self._ref.run_id)}: the daemon holds this process's records up "
+                f"to seq {visible(held)} and was sent a later one; the records in between were "
+                "lost here before they were sent (a bug in trackd: please report it). The "
+                f"later records are kept; after {self._reconnect_timeout:.0f}s of retrying they "
+                "go to the run's offline log.")
+        log.error("trackd: %s", text)
+        if self._tell_error is not None:
+            self._tell_error(text)
 
     async def _read_acks(self, call: Any) -> None:
         try:
