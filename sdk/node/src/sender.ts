@@ -20,7 +20,7 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
 import { commError, type Connection } from "./connection.js";
-import { CommError, RunFinishedError, codeName } from "./errors.js";
+import { CommError, RpcError, RunFinishedError, codeName } from "./errors.js";
 import {
   AlertRecordSchema, MetricRecordSchema, RunUpdateRecordSchema,
   type AlertLevel,
@@ -445,12 +445,20 @@ export class Sender implements RecordSink {
 
   /** A failure that a reconnect will not fix, or null. */
   private classify(e: unknown): CommError | null {
+    const first = commError(e);
+    if (first instanceof RpcError && first.reason === "SEQUENCE_GAP") {
+      // Every unacknowledged record is resent after a reconnect, so a gap means records were
+      // numbered here and lost before they were sent (a bug): reconnecting cannot mend it, and
+      // retrying would only keep finish() waiting.
+      return new CommError(`run ${this.ref.runId}: the daemon holds this process's records up ` +
+        `to seq ${first.metadata.acked_seq ?? "?"} and was sent a later one; the records in ` +
+        "between were lost here before they were sent (a bug in trackd: please report it)");
+    }
     const code = (e as ServiceError)?.code;
     if (typeof code === "number" && RETRYABLE.has(codeName(code))) return null;
     if (e instanceof CommError && !(e as { code?: unknown }).code) return null;
-    const err = commError(e);
-    if ("code" in err && typeof err.code === "string" && RETRYABLE.has(err.code)) return null;
-    return err;
+    if ("code" in first && typeof first.code === "string" && RETRYABLE.has(first.code)) return null;
+    return first;
   }
 
   /**

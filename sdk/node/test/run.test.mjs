@@ -115,3 +115,15 @@ test("resume continues the step; resume 'must' of an unknown id fails", async ()
   assert.deepEqual(back.history.map((r) => [r.map._step.int, r.map.x.int]), [["0", "1"], ["1", "2"], ["2", "3"]]);
   await assert.rejects(trackd.init({ project: "node-e2e", id: "nope", resume: "must" }), trackd.RunNotFoundError);
 });
+
+test("a gap in the seqs (records lost before they were sent) fails at once, not a finish() that waits", { timeout: 30_000 }, async () => {
+  const run = await trackd.init({ project: "node-e2e", id: "gap1" });
+  await run.log({ i: 0n });
+  await run.sender.flush();
+  run.sender.nextSeq += 1; // a seq handed out and never queued: one record lost here
+  await run.log({ i: 1n });
+  const t0 = Date.now();
+  await assert.rejects(run.finish(), (err) => err instanceof trackd.CommError &&
+    /run gap1: the daemon holds this process's records up to seq \d+ and was sent a later one/.test(err.message));
+  assert.ok(Date.now() - t0 < 10_000);
+});
