@@ -137,9 +137,9 @@ def shared_facts() -> dict[str, Any]:
     wandb-metadata.json (:func:`machine`). Read once, and again when the import path changes.
     """
     stamp = _path_stamp()
-    cached = _shared
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
+    known = _known_shared_facts(stamp, None)
+    if known is not None:
+        return known
     facts = {"requirements": requirements(), "machine": machine()}
     _keep_shared(stamp, facts)
     return facts
