@@ -6,9 +6,10 @@
 memory limit). A coroutine on the connection's loop takes records from the buffer in batches,
 encodes them and writes them to the run's gRPC stream; acknowledged batches are dropped,
 unacknowledged ones are kept and resent after a reconnect (the daemon drops duplicates by
-seq). When the daemon stays unreachable for ``reconnect_timeout`` the run continues offline:
-unacknowledged and later records go to the offline log in the run directory, for ``trackd
-sync``.
+seq). When the daemon stays unreachable for ``reconnect_timeout``, or keeps refusing the
+records themselves that long (an error a reconnect does not mend: ``Sender._refused``), the run
+continues offline: unacknowledged and later records go to the offline log in the run
+directory, for ``trackd sync``.
 
 The records are tuples, packed rows and items of rows (``record_items``).
 
@@ -49,6 +50,9 @@ MAX_INFLIGHT = 8
 KEEPALIVE_SECONDS = 2.0
 _KEEPALIVE = b""  # an empty StreamRecordsRequest
 
+#: Retried, but answers to the records sent rather than an unreachable daemon: see
+#: ``Sender._refused``.
+_REFUSALS = {grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.ABORTED,
     grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL,
@@ -95,9 +99,11 @@ class Sender(RecordBuffer):
         self.stop_requested = False
         self._told_full = False
         self._told_gap = False
-        #: The daemon's acknowledged seq when it last saw a gap in ours (None: never). Only
-        #: an acknowledgement past it ends the outage: reconnecting cannot.
-        self._gap_after: int | None = None
+        #: The daemon's acknowledged seq when it last refused what followed, and why (the
+        #: reason, else the status): an error it answered to the records themselves, not an
+        #: unreachable daemon. Reconnecting does not end such an outage, only an
+        #: acknowledgement past that seq does, so the retries count towards reconnect_timeout.
+        self._refused: tuple[int, str] | None = None
         self._acked_seq = start_seq
         self._flushes = 0  # flushes waiting (on the loop's thread)
         self._closed = False
@@ -307,7 +313,9 @@ class Sender(RecordBuffer):
                 if first is grpc.aio.EOF:
                     raise CommError("the daemon closed the record stream")
                 self._set_acked(first.acked_seq)
-                if self._gap_after is None or self._acked_seq > self._gap_after:
+                if self._refused is not None and self._acked_seq > self._refused[0]:
+                    self._refused = None  # it holds what it refused now
+                if self._refused is None:
                     failing_since, delay = None, 0.05
                 for _seq, data in list(self._unacked):  # resend what the daemon does not have
                     await call.write(data)
@@ -332,6 +340,8 @@ class Sender(RecordBuffer):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below
+                if self._refused is not None and self._acked_seq > self._refused[0]:
+                    failing_since, self._refused = None, None  # what it refused went through
                 fatal = await self._classify(exc, call, reader)
                 if fatal is not None:
                     if isinstance(fatal, RunFinishedError) and (
@@ -356,7 +366,8 @@ class Sender(RecordBuffer):
                     log.warning(
                         "trackd: the daemon has been %s for %.0fs; run %s continues "
                         "offline in %s (upload it later with: trackd sync %s)",
-                        "unreachable" if self._gap_after is None else "refusing a gap in seqs",
+                        "unreachable" if self._refused is None
+                        else f"refusing its records ({self._refused[1]})",
                         now - failing_since, visible(self._ref.run_id), visible(str(path.parent)),
                         visible(str(path.parent)),
                     )
@@ -364,10 +375,11 @@ class Sender(RecordBuffer):
                     self._offline_path = path
                     await self._run_offline()
                     return
-                if self._gap_after is not None:  # no log to go on in: retrying cannot help
+                if self._refused is not None and self._refused[1] == "SEQUENCE_GAP":
+                    # No log to go on in, and retrying cannot bring the lost records back.
                     raise CommError(f"run {self._ref.run_id}: the daemon cannot take this "
-                                    f"process's records after seq {self._gap_after}: the next "
-                                    "ones were lost before they were sent")
+                                    f"process's records after seq {self._refused[0]}: the "
+                                    "next ones were lost before they were sent")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
             if self._reconnect is not None:
@@ -392,11 +404,12 @@ class Sender(RecordBuffer):
                 self._told_full = True
                 log.warning("trackd: the daemon cannot store records now (%s); they are kept "
                             "here and sent again when it can", visible(err.details() or ""))
-            if err.code() == grpc.StatusCode.ABORTED:
-                gap = from_grpc(err)
-                if getattr(gap, "reason", "") == "SEQUENCE_GAP":
-                    self._gap_after = self._acked_seq
-                    self._tell_gap(gap)
+            if err.code() in _REFUSALS:
+                answer = from_grpc(err)
+                reason = getattr(answer, "reason", "") or err.code().name
+                self._refused = (self._acked_seq, reason)
+                if reason == "SEQUENCE_GAP":
+                    self._tell_gap(answer)
             if err.code() in _RETRYABLE:
                 log.debug("record stream broke: %s", err.code())
                 return None
