@@ -32,10 +32,18 @@ class RefusingDaemon:
         self.refusing = refusing
         self.acked = 0
         self.streams = 0
+        self._last: _Stream | None = None
 
     def record_stream(self) -> _Stream:
         self.streams += 1
-        return _Stream(self)
+        self._last = _Stream(self)
+        return self._last
+
+    def break_stream(self) -> None:
+        """Fail the open stream with ``code`` while it carries no records (idle)."""
+        assert self._last is not None
+        loop = get_loop_thread().loop
+        loop.call_soon_threadsafe(self._last.answer_error)
 
 
 class _Stream:
@@ -64,6 +72,10 @@ class _Stream:
                 assert one.seq == d.acked + 1 or one.seq <= d.acked
                 d.acked = max(d.acked, one.seq)
         self._answers.put_nowait(record_service_pb2.StreamRecordsResponse(acked_seq=d.acked))
+
+    def answer_error(self) -> None:
+        self._answers.put_nowait(grpc.aio.AioRpcError(
+            self._daemon.code, grpc.aio.Metadata(), grpc.aio.Metadata(), "broken"))
 
     async def read(self) -> object:
         answer = await self._answers.get()
@@ -113,6 +125,26 @@ def test_a_refusal_later_acknowledgements_get_past_is_not_counted_again(tmp_path
     assert daemon.acked == 1 and daemon.streams == 3  # refused twice, then held
     time.sleep(1.5)  # longer than reconnect_timeout since the first refusal
     daemon.refusing = 2  # refused again, briefly: a new outage, counted from now
+    sender.put_row(pack_map({"i": 1}), 1.0)
+    sender.flush(20)
+    assert not sender.went_offline and daemon.acked == 2
+    sender.close(5)
+
+
+def test_an_idle_stream_broken_with_such_an_error_is_no_refusal(tmp_path):
+    """Nothing unacknowledged: an error then cannot be an answer to records (a daemon that
+    restarts under an idle run), and must not start a count that a later outage inherits."""
+    daemon = RefusingDaemon(grpc.StatusCode.INTERNAL, refusing=0)
+    sender = _sender(daemon, tmp_path, reconnect_timeout=1.0)
+    sender.put_row(pack_map({"i": 0}), 0.0)
+    sender.flush(20)
+    daemon.break_stream()
+    deadline = time.monotonic() + 10
+    while daemon.streams < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(1.5)  # longer than reconnect_timeout since the break
+    daemon.refusing = 2  # a brief refusal of records: a new outage, counted from now
     sender.put_row(pack_map({"i": 1}), 1.0)
     sender.flush(20)
     assert not sender.went_offline and daemon.acked == 2

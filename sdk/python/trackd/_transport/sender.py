@@ -313,8 +313,8 @@ class Sender(RecordBuffer):
                 if first is grpc.aio.EOF:
                     raise CommError("the daemon closed the record stream")
                 self._set_acked(first.acked_seq)
-                if self._refused is not None and self._acked_seq > self._refused[0]:
-                    self._refused = None  # it holds what it refused now
+                if self._refusal_over():
+                    self._refused = None
                 if self._refused is None:
                     failing_since, delay = None, 0.05
                 for _seq, data in list(self._unacked):  # resend what the daemon does not have
@@ -340,8 +340,8 @@ class Sender(RecordBuffer):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below
-                if self._refused is not None and self._acked_seq > self._refused[0]:
-                    failing_since, self._refused = None, None  # what it refused went through
+                if self._refusal_over():
+                    failing_since, self._refused = None, None
                 fatal = await self._classify(exc, call, reader)
                 if fatal is not None:
                     if isinstance(fatal, RunFinishedError) and (
@@ -404,7 +404,7 @@ class Sender(RecordBuffer):
                 self._told_full = True
                 log.warning("trackd: the daemon cannot store records now (%s); they are kept "
                             "here and sent again when it can", visible(err.details() or ""))
-            if err.code() in _REFUSALS:
+            if err.code() in _REFUSALS and self._unacked:  # records it may have refused
                 answer = from_grpc(err)
                 reason = getattr(answer, "reason", "") or err.code().name
                 self._refused = (self._acked_seq, reason)
@@ -416,6 +416,12 @@ class Sender(RecordBuffer):
             return from_grpc(err)
         log.debug("record stream broke: %r", err)
         return None
+
+    def _refusal_over(self) -> bool:
+        """Whether the daemon got past its refusal: it acknowledged records after it, or none
+        that it could have refused are left (an idle run's stream broke)."""
+        return self._refused is not None and (
+            self._acked_seq > self._refused[0] or not self._unacked)
 
     def _tell_gap(self, err: CommError) -> None:
         """Say at once, and once, that the daemon saw a gap in this writer's seqs.
