@@ -278,6 +278,14 @@ def _threads_cpu_s() -> dict[str, float]:
     return out
 
 
+def _iqr(values: list[float]) -> float:
+    """The interquartile range of ``values`` (0 for fewer than two)."""
+    if len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return q3 - q1
+
+
 def case_train(tool: str, p: dict) -> dict:
     """A CPU-bound loop in one process with a run open, in blocks of p['block'] steps that
     alternate between logging ``{10 floats}`` every step and not logging (ABBA order, so that
@@ -320,6 +328,9 @@ def case_train(tool: str, p: dict) -> dict:
         "cpu_on_s": cpu["on"],
         "finish_s": finish_s,
         "slowdown_pct": (statistics.median(ratios) - 1) * 100,
+        # How far the rounds disagree: a target closer to the median than this is within the
+        # machine's noise.
+        "slowdown_iqr_pct": _iqr(ratios) * 100,
         "slowdown_sum_pct": (wall["on"] / wall["off"] - 1) * 100,
         "slowdown_to_finish_pct": ((wall["on"] + finish_s) / wall["off"] - 1) * 100,
         "cpu_overhead_pct": (statistics.median(cpu_ratios) - 1) * 100,

@@ -25,7 +25,8 @@ FIGURES_BY_CASE = {
     "multiproc": {"multiproc_s", "multiproc_own_s", "service_peak_rss_mp_mib"},
     "wide": {"wide_s", "service_peak_rss_wide_mib"},
     "memory": {"train_peak_rss_mib", "sdk_added_rss_mib", "service_peak_rss_mib"},
-    "train": {"train_step_ms", "train_slowdown_pct", "train_slowdown_sum_pct",
+    "train": {"train_step_ms", "train_slowdown_pct", "train_slowdown_iqr_pct",
+              "train_slowdown_sum_pct",
               "train_slowdown_finish_pct", "train_cpu_overhead_pct", "train_cpu_us",
               "train_main_cpu_us", "train_other_cpu_us"},
     "keys": {"log_keys_10_us", "log_keys_100_us", "log_keys_1000_us", "log_keys_10000_us"},
@@ -73,13 +74,16 @@ def build_figures(res: dict, sc: dict) -> list[dict]:
     figs = []
 
     def add(key, label, unit, value, target=None, check=None, ratio_w=None, note=None, tools=TOOLS,
-            higher_better=False):
+            higher_better=False, compared=True):
         """One row; `tools` names the tools the figure exists for (n/a for the others). The
-        ratio is W&B / trackd, or trackd / W&B for a figure where `higher_better` (a rate)."""
+        ratio is W&B / trackd, or trackd / W&B for a figure where `higher_better` (a rate);
+        none where not `compared` (a measure of the noise)."""
         vw = value(w) if (w and "wandb" in tools) else None
         vt = value(t) if (t and "trackd" in tools) else None
         rw = ratio_w(w) if (ratio_w and w) else vw
-        if higher_better:
+        if not compared:
+            ratio = None
+        elif higher_better:
             ratio = vt / rw if (vt is not None and rw not in (None, 0)) else None
         else:
             ratio = rw / vt if (rw is not None and vt not in (None, 0)) else None
@@ -237,6 +241,8 @@ def _hot_path_figures(add, sc: dict) -> None:
     add("train_slowdown_pct", f"training loop slowdown, log({{10 floats}}) every step, "
         f"{steps:,} steps each way, median of ABBA rounds (wall)", "%",
         _field("train", "slowdown_pct"), "trackd <= 2%", _at_most(2))
+    add("train_slowdown_iqr_pct", "  the rounds' slowdowns, interquartile range (the noise)",
+        "%", _field("train", "slowdown_iqr_pct"), compared=False)
     add("train_slowdown_sum_pct", "  the same, total logged / total not logged (wall)", "%",
         _field("train", "slowdown_sum_pct"))
     add("train_slowdown_finish_pct", "  the same with finish() counted (wall)", "%",
